@@ -1,0 +1,119 @@
+"""Organizations, users and members (a user's place in an organization, with roles)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class EmailUserManager(UserManager["User"]):
+    def _create_user_object(self, username: Any, email: Any, password: Any, **extra: Any) -> Any:
+        email = self.normalize_email(email or username)
+        return super()._create_user_object(email, email, password, **extra)
+
+    def create_user(  # type: ignore[override]
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> User:
+        return super().create_user(email, email, password, **extra)
+
+    def create_superuser(  # type: ignore[override]
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> User:
+        return super().create_superuser(email, email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who can log in. Logs in with their email address."""
+
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    objects: ClassVar[EmailUserManager] = EmailUserManager()  # type: ignore[assignment]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        full = self.get_full_name()
+        return full or self.email
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    "Use 1-50 lower-case letters, digits and dashes, not starting or ending with a dash.",
+)
+
+
+class Organization(models.Model):
+    """One business. Every record belongs to exactly one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+class Membership(models.Model):
+    """A member: a user in an organization, with roles and an optional time split."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    is_owner = models.BooleanField("owner", default=False)
+    is_marketing = models.BooleanField("marketing", default=False)
+    is_sales = models.BooleanField("sales", default=False)
+    marketing_share = models.PositiveSmallIntegerField(
+        "time on marketing (%)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Share of this member's time spent on marketing; the rest is sales.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__first_name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=models.Q(marketing_share__isnull=True)
+                | models.Q(marketing_share__gte=0, marketing_share__lte=100),
+                name="membership_share_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def roles(self) -> list[str]:
+        flags = [
+            (self.is_owner, Role.OWNER),
+            (self.is_marketing, Role.MARKETING),
+            (self.is_sales, Role.SALES),
+        ]
+        return [str(role.value) for on, role in flags if on]
+
+    @property
+    def sales_share(self) -> int | None:
+        return None if self.marketing_share is None else 100 - self.marketing_share

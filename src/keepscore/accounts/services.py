@@ -1,0 +1,118 @@
+"""Writes for organizations, users and members."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from keepscore.accounts.models import Membership, Organization, User
+
+
+def password_generate() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    password: str | None,
+    first_name: str = "",
+    last_name: str = "",
+    can_login: bool = True,
+) -> User:
+    """A user who logs in with ``email``; ``can_login=False`` makes one without a password."""
+    email = User.objects.normalize_email(email.strip())
+    user = User(email=email, username=email, first_name=first_name, last_name=last_name)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": f"A user with the email {email} already exists."})
+    user.full_clean(exclude=["password", "username"])
+    if can_login:
+        if not password:
+            raise ValidationError({"password": "A password is required."})
+        validate_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def organization_create(*, name: str, slug: str, owner: User | None = None) -> Organization:
+    """A new organization with the default ladder, channels, lost reasons and checklist."""
+    from keepscore.leads.services import organization_defaults_create
+
+    organization = Organization(name=name.strip(), slug=slug.strip().lower())
+    organization.full_clean()
+    organization.save()
+    organization_defaults_create(organization=organization)
+    if owner is not None:
+        member_add(
+            organization=organization, user=owner, is_owner=True, is_marketing=True, is_sales=True
+        )
+    return organization
+
+
+@transaction.atomic
+def member_add(
+    *,
+    organization: Organization,
+    user: User,
+    is_owner: bool = False,
+    is_marketing: bool = False,
+    is_sales: bool = False,
+    marketing_share: int | None = None,
+) -> Membership:
+    if Membership.objects.filter(organization=organization, user=user).exists():
+        raise ValidationError({"email": f"{user.email} is already a member."})
+    membership = Membership(
+        organization=organization,
+        user=user,
+        is_owner=is_owner,
+        is_marketing=is_marketing,
+        is_sales=is_sales,
+        marketing_share=marketing_share,
+    )
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def member_update(
+    *,
+    membership: Membership,
+    is_owner: bool,
+    is_marketing: bool,
+    is_sales: bool,
+    marketing_share: int | None,
+) -> Membership:
+    if membership.is_owner and not is_owner:
+        others = Membership.objects.filter(
+            organization=membership.organization, is_owner=True
+        ).exclude(pk=membership.pk)
+        if not others.exists():
+            raise ValidationError({"is_owner": "An organization needs at least one owner."})
+    membership.is_owner = is_owner
+    membership.is_marketing = is_marketing
+    membership.is_sales = is_sales
+    membership.marketing_share = marketing_share
+    membership.full_clean()
+    membership.save(update_fields=["is_owner", "is_marketing", "is_sales", "marketing_share"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    if (
+        membership.is_owner
+        and not Membership.objects.filter(organization=membership.organization, is_owner=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ValidationError("An organization needs at least one owner.")
+    membership.delete()

@@ -1,0 +1,39 @@
+"""Tenancy for views: every organization page goes through ``org_view``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from keepscore.accounts.selectors import membership_get
+
+
+def org_view(
+    view: Callable[..., HttpResponse] | None = None, *, owner_only: bool = False
+) -> Any:
+    """Resolve ``<slug:org>`` from the URL to the user's membership, or 404.
+
+    Sets ``request.organization`` and ``request.membership``; the view receives the
+    organization as its first argument after the request. A member who is not an owner gets
+    404 on owner-only pages.
+    """
+
+    def decorate(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(fn)
+        def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = membership_get(user=request.user, organization_slug=org)
+            if owner_only and not membership.is_owner:
+                raise Http404("Only owners can see this page")
+            request.organization = membership.organization  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            request.session["organization"] = membership.organization.slug
+            return fn(request, membership.organization, *args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate

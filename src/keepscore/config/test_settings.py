@@ -1,0 +1,5 @@
+"""Settings for the test suite: the real ones, with a fast password hasher."""
+
+from keepscore.config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,17 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from keepscore.accounts import views as accounts_views
+
+urlpatterns = [
+    path("", accounts_views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("o/<slug:org>/", include("keepscore.leads.urls")),
+    path("o/<slug:org>/settings/", include("keepscore.leads.settings_urls")),
+    path("o/<slug:org>/members/", include("keepscore.accounts.urls")),
+]

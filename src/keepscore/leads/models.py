@@ -1,0 +1,270 @@
+"""Leads, where they came from, the stage ladder and the append-only stage history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from keepscore.common.models import OrgOwned
+
+
+class Group(models.TextChoices):
+    """The four scorecard groups every stage belongs to."""
+
+    SUSPECT = "SUSPECT", "Suspect"
+    PROSPECT = "PROSPECT", "Prospect"
+    LEAD = "LEAD", "Lead"
+    CUSTOMER = "CUSTOMER", "Customer"
+
+
+class StageKind(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Channel(OrgOwned):
+    """A marketing channel: walk-in, phone, website form, referral, …"""
+
+    name = models.CharField(max_length=100)
+    key = models.SlugField(max_length=60)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="channel_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(OrgOwned):
+    """A step of the organization's funnel ladder, with its playbook."""
+
+    name = models.CharField(max_length=60)
+    key = models.SlugField(max_length=60)
+    position = models.PositiveSmallIntegerField()
+    group = models.CharField(max_length=10, choices=Group.choices)
+    kind = models.CharField(max_length=5, choices=StageKind.choices, default=StageKind.OPEN)
+    requires_qualification = models.BooleanField(
+        default=False,
+        help_text="Leads reach this stage (or any later open stage) only with every "
+        "required qualification criterion met.",
+    )
+    playbook = models.TextField("how we sell here", blank=True)
+    exit_criteria = models.TextField(blank=True, help_text="What must be true to leave.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="stage_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != StageKind.OPEN
+
+
+class LostReason(OrgOwned):
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="lost_reason_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(OrgOwned):
+    """A person or business in the funnel, from first touch to won or lost.
+
+    The original source (channel, campaign, UTM) is fixed at first touch: services never
+    change it. Later touches are kept as ``Touch`` rows.
+    """
+
+    name = models.CharField(max_length=200)
+    company = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        "accounts.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="leads")
+    value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Expected deal value.",
+    )
+    first_touch_at = models.DateTimeField(db_index=True)
+    stage_entered_at = models.DateTimeField()
+    # original source: set once at first touch
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="leads")
+    campaign = models.CharField(max_length=200, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-first_touch_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "stage"], name="lead_org_stage"),
+            models.Index(fields=["organization", "channel"], name="lead_org_channel"),
+            models.Index(fields=["organization", "-first_touch_at"], name="lead_org_touch"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(value__isnull=True) | models.Q(value__gte=0),
+                name="lead_value_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Touch(OrgOwned):
+    """A later touch: the lead came back through a channel (the first touch is on Lead)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    at = models.DateTimeField()
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="touches")
+    campaign = models.CharField(max_length=200, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+class StageChange(OrgOwned):
+    """Append-only: a lead moved from one stage to another. Never updated.
+
+    A database trigger (see migrations) refuses UPDATE on this table; corrections are new
+    stage changes.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    qualification_override = models.BooleanField(default=False)
+    override_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["organization", "to_stage", "at"], name="sc_org_to_at"),
+            models.Index(fields=["lead", "at"], name="sc_lead_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(qualification_override=False) | ~models.Q(override_reason=""),
+                name="stage_change_override_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage_id} → {self.to_stage_id} at {self.at}"
+
+
+class DealOutcome(OrgOwned):
+    """Won (revenue and cost, so margin) or lost (with a reason), written with the move."""
+
+    class Result(models.TextChoices):
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="outcomes")
+    stage_change = models.OneToOneField(
+        StageChange, on_delete=models.CASCADE, related_name="outcome"
+    )
+    result = models.CharField(max_length=4, choices=Result.choices)
+    at = models.DateTimeField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    lost_reason = models.ForeignKey(
+        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="outcomes"
+    )
+    lost_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organization", "result", "at"], name="outcome_org_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(result="won", revenue__isnull=False, revenue__gte=0)
+                    & (models.Q(cost__isnull=True) | models.Q(cost__gte=0))
+                )
+                | models.Q(result="lost", lost_reason__isnull=False),
+                name="outcome_won_revenue_lost_reason",
+            ),
+        ]
+
+    @property
+    def margin(self):  # type: ignore[no-untyped-def]
+        if self.revenue is None:
+            return None
+        return self.revenue - (self.cost or 0)
+
+
+class QualificationCriterion(OrgOwned):
+    """One line of the organization's written definition of a qualified lead."""
+
+    text = models.CharField(max_length=300)
+    required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class QualificationAnswer(OrgOwned):
+    """Whether a lead meets one criterion, as last ticked."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="qualification")
+    criterion = models.ForeignKey(
+        QualificationCriterion, on_delete=models.CASCADE, related_name="answers"
+    )
+    met = models.BooleanField(default=False)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "criterion"], name="qualification_unique"),
+        ]

@@ -1,0 +1,121 @@
+"""Reads for leads: the filtered list, the board and a lead's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from keepscore.accounts.models import Organization
+from keepscore.activities.models import Activity, Objection
+from keepscore.leads.models import Lead, Stage, StageChange
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    q: str = ""
+    stage: Stage | None = None
+    channel: Any = None
+    owner: Any = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min))
+
+
+def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
+    f = filters or LeadFilters()
+    qs = Lead.objects.for_org(organization).select_related("stage", "channel", "owner__user")
+    if f.q:
+        qs = qs.filter(
+            Q(name__icontains=f.q)
+            | Q(company__icontains=f.q)
+            | Q(email__icontains=f.q)
+            | Q(phone__icontains=f.q)
+        )
+    if f.stage is not None:
+        qs = qs.filter(stage=f.stage)
+    if f.channel is not None:
+        qs = qs.filter(channel=f.channel)
+    if f.owner is not None:
+        qs = qs.filter(owner=f.owner)
+    if f.created_from:
+        qs = qs.filter(first_touch_at__gte=_day_start(f.created_from))
+    if f.created_to:
+        qs = qs.filter(first_touch_at__lt=_day_start(f.created_to) + timezone.timedelta(days=1))
+    return qs
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    count: int
+    leads: list[Lead] = field(default_factory=list)
+
+
+def lead_board(
+    *, organization: Organization, per_stage: int = 50, filters: LeadFilters | None = None
+) -> list[BoardColumn]:
+    """Columns of the ladder, each with its lead count and the most recently moved leads."""
+    base = lead_list(organization=organization, filters=filters)
+    counts = dict(base.values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
+    columns = []
+    for stage in Stage.objects.for_org(organization):
+        leads = list(base.filter(stage=stage).order_by("-stage_entered_at", "-id")[:per_stage])
+        columns.append(BoardColumn(stage=stage, count=counts.get(stage.pk, 0), leads=leads))
+    return columns
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "stage_change" | "activity" | "objection"
+    item: Any
+
+
+def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
+    """Stage changes, activities and objections of a lead, newest first."""
+    entries = [
+        TimelineEntry(sc.at, "stage_change", sc)
+        for sc in StageChange.objects.filter(lead=lead).select_related(
+            "from_stage", "to_stage", "by", "outcome", "outcome__lost_reason"
+        )
+    ]
+    entries += [
+        TimelineEntry(a.at, "activity", a)
+        for a in Activity.objects.filter(lead=lead).select_related("by__user")
+    ]
+    entries += [
+        TimelineEntry(o.at, "objection", o)
+        for o in Objection.objects.filter(lead=lead).select_related("by__user")
+    ]
+    order = {"stage_change": 0, "activity": 1, "objection": 2}
+    return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk), reverse=True)
+
+
+def stage_counts_this_month(*, organization: Organization) -> list[tuple[Stage, int, int]]:
+    """Per stage: leads now at it, and entries into it since the start of this month."""
+    now = timezone.localtime()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    current = dict(
+        Lead.objects.for_org(organization)
+        .values("stage")
+        .annotate(n=Count("id"))
+        .values_list("stage", "n")
+    )
+    entered = dict(
+        StageChange.objects.for_org(organization)
+        .filter(at__gte=month_start)
+        .values("to_stage")
+        .annotate(n=Count("id"))
+        .values_list("to_stage", "n")
+    )
+    return [
+        (s, current.get(s.pk, 0), entered.get(s.pk, 0))
+        for s in Stage.objects.for_org(organization)
+    ]

@@ -1,0 +1,558 @@
+"""Writes for leads and the ladder. Every move writes its stage change in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.leads.models import (
+    Channel,
+    DealOutcome,
+    Group,
+    Lead,
+    LostReason,
+    QualificationAnswer,
+    QualificationCriterion,
+    Stage,
+    StageChange,
+    StageKind,
+    Touch,
+)
+
+DEFAULT_LADDER: list[tuple[str, str, Group, StageKind, bool, str, str]] = [
+    # key, name, group, kind, requires_qualification, playbook, exit criteria
+    (
+        "suspect",
+        "Suspect",
+        Group.SUSPECT,
+        StageKind.OPEN,
+        False,
+        "Someone who might need what we sell. Find out who they are and how to reach them.",
+        "We have a name and a way to contact them.",
+    ),
+    (
+        "prospect",
+        "Prospect",
+        Group.PROSPECT,
+        StageKind.OPEN,
+        False,
+        "Make first contact. Introduce the business and ask about their situation.",
+        "They replied or showed interest (asked, visited, downloaded).",
+    ),
+    (
+        "lead",
+        "Lead",
+        Group.LEAD,
+        StageKind.OPEN,
+        False,
+        "Have a first real conversation. Listen for need, budget, timing and who decides.",
+        "A conversation took place and there is a possible need.",
+    ),
+    (
+        "qualified",
+        "Qualified",
+        Group.LEAD,
+        StageKind.OPEN,
+        True,
+        "Check the lead against our qualification checklist with the person who decides.",
+        "Every required qualification criterion is met.",
+    ),
+    (
+        "proposal",
+        "Proposal",
+        Group.LEAD,
+        StageKind.OPEN,
+        False,
+        "Present the offer, send the proposal, agree a date to decide, answer objections.",
+        "They said yes (won) or no (lost).",
+    ),
+    ("customer", "Customer", Group.CUSTOMER, StageKind.WON, False, "", ""),
+    ("lost", "Lost", Group.CUSTOMER, StageKind.LOST, False, "", ""),
+]
+
+DEFAULT_CHANNELS = [
+    "Walk-in",
+    "Phone enquiry",
+    "Website form",
+    "Referral",
+    "Trade show",
+    "Telemarketing",
+    "Email",
+    "Social",
+    "Search",
+    "Ads",
+]
+WEBSITE_FORM_CHANNEL = "website-form"
+
+DEFAULT_LOST_REASONS = [
+    "Price too high",
+    "Chose a competitor",
+    "No budget",
+    "Bad timing",
+    "No decision / went silent",
+    "Not a fit",
+]
+
+DEFAULT_CRITERIA = [
+    "Talking to the person with authority to buy",
+    "Fits our ideal customer profile",
+    "Has a need we can meet",
+    "Ready to decide within 3 months",
+]
+
+
+def organization_defaults_create(*, organization: Organization) -> None:
+    """The default ladder with its playbook, channels, lost reasons and checklist."""
+    Stage.objects.bulk_create(
+        Stage(
+            organization=organization,
+            key=key,
+            name=name,
+            position=(i + 1) * 10,
+            group=group,
+            kind=kind,
+            requires_qualification=gated,
+            playbook=playbook,
+            exit_criteria=exit_criteria,
+        )
+        for i, (key, name, group, kind, gated, playbook, exit_criteria) in enumerate(
+            DEFAULT_LADDER
+        )
+    )
+    Channel.objects.bulk_create(
+        Channel(organization=organization, name=name, key=slugify(name))
+        for name in DEFAULT_CHANNELS
+    )
+    LostReason.objects.bulk_create(
+        LostReason(organization=organization, name=name) for name in DEFAULT_LOST_REASONS
+    )
+    QualificationCriterion.objects.bulk_create(
+        QualificationCriterion(organization=organization, text=text, position=i + 1)
+        for i, text in enumerate(DEFAULT_CRITERIA)
+    )
+
+
+# --- the ladder and lists -------------------------------------------------------------
+
+
+def _unique_key(model: Any, organization: Organization, name: str, exclude: int | None) -> str:
+    base = slugify(name)[:50] or "item"
+    key, n = base, 2
+    qs = model.objects.for_org(organization)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    while qs.filter(key=key).exists():
+        key, n = f"{base}-{n}", n + 1
+    return key
+
+
+@transaction.atomic
+def channel_save(
+    *, organization: Organization, name: str, active: bool = True, channel: Channel | None = None
+) -> Channel:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A channel needs a name."})
+    dupes = Channel.objects.for_org(organization).filter(name__iexact=name)
+    if channel is not None:
+        dupes = dupes.exclude(pk=channel.pk)
+    if dupes.exists():
+        raise ValidationError({"name": f"There is already a channel called {name}."})
+    if channel is None:
+        channel = Channel(
+            organization=organization, key=_unique_key(Channel, organization, name, None)
+        )
+    channel.name = name
+    channel.active = active
+    channel.full_clean(exclude=["organization"])
+    channel.save()
+    return channel
+
+
+@transaction.atomic
+def stage_save(
+    *,
+    organization: Organization,
+    name: str,
+    group: str,
+    kind: str = StageKind.OPEN,
+    requires_qualification: bool = False,
+    playbook: str = "",
+    exit_criteria: str = "",
+    stage: Stage | None = None,
+) -> Stage:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A stage needs a name."})
+    dupes = Stage.objects.for_org(organization).filter(name__iexact=name)
+    if stage is not None:
+        dupes = dupes.exclude(pk=stage.pk)
+    if dupes.exists():
+        raise ValidationError({"name": f"There is already a stage called {name}."})
+    if stage is None:
+        last = Stage.objects.for_org(organization).aggregate(m=Max("position"))["m"] or 0
+        stage = Stage(
+            organization=organization,
+            key=_unique_key(Stage, organization, name, None),
+            position=last + 10,
+        )
+    elif stage.kind != kind and stage.leads.exists():
+        raise ValidationError(
+            {"kind": "Leads are in this stage: its kind (open, won, lost) cannot change."}
+        )
+    stage.name = name
+    stage.group = group
+    stage.kind = kind
+    stage.requires_qualification = requires_qualification and kind == StageKind.OPEN
+    stage.playbook = playbook
+    stage.exit_criteria = exit_criteria
+    stage.full_clean(exclude=["organization"])
+    stage.save()
+    _ladder_check(organization)
+    return stage
+
+
+def _ladder_check(organization: Organization) -> None:
+    stages = list(Stage.objects.for_org(organization))
+    if not any(s.kind == StageKind.OPEN for s in stages):
+        raise ValidationError("The ladder needs at least one open stage.")
+    if not any(s.kind == StageKind.WON for s in stages):
+        raise ValidationError({"kind": "The ladder needs a won stage (customer)."})
+    if not any(s.kind == StageKind.LOST for s in stages):
+        raise ValidationError({"kind": "The ladder needs a lost stage."})
+
+
+@transaction.atomic
+def stage_shift(*, stage: Stage, direction: int) -> None:
+    """Swap a stage with its neighbour above (direction -1) or below (+1)."""
+    ladder = list(Stage.objects.for_org(stage.organization).select_for_update())
+    index = next(i for i, s in enumerate(ladder) if s.pk == stage.pk)
+    other = index + (1 if direction > 0 else -1)
+    if not 0 <= other < len(ladder):
+        return
+    ladder[index], ladder[other] = ladder[other], ladder[index]
+    for position, s in enumerate(ladder, start=1):
+        if s.position != position * 10:
+            s.position = position * 10
+            s.save(update_fields=["position"])
+
+
+@transaction.atomic
+def stage_delete(*, stage: Stage) -> None:
+    if stage.leads.exists() or StageChange.objects.filter(to_stage=stage).exists():
+        raise ValidationError("This stage has leads or history; it cannot be deleted.")
+    organization = stage.organization
+    stage.delete()
+    _ladder_check(organization)
+
+
+@transaction.atomic
+def lost_reason_save(
+    *, organization: Organization, name: str, active: bool = True, reason: LostReason | None = None
+) -> LostReason:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A lost reason needs a name."})
+    dupes = LostReason.objects.for_org(organization).filter(name__iexact=name)
+    if reason is not None:
+        dupes = dupes.exclude(pk=reason.pk)
+    if dupes.exists():
+        raise ValidationError({"name": f"There is already a lost reason called {name}."})
+    reason = reason or LostReason(organization=organization)
+    reason.name = name
+    reason.active = active
+    reason.full_clean(exclude=["organization"])
+    reason.save()
+    return reason
+
+
+@transaction.atomic
+def criterion_save(
+    *,
+    organization: Organization,
+    text: str,
+    required: bool = True,
+    active: bool = True,
+    criterion: QualificationCriterion | None = None,
+) -> QualificationCriterion:
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "A criterion needs its text."})
+    if criterion is None:
+        last = (
+            QualificationCriterion.objects.for_org(organization).aggregate(m=Max("position"))["m"]
+            or 0
+        )
+        criterion = QualificationCriterion(organization=organization, position=last + 1)
+    criterion.text = text
+    criterion.required = required
+    criterion.active = active
+    criterion.full_clean(exclude=["organization"])
+    criterion.save()
+    return criterion
+
+
+# --- leads -----------------------------------------------------------------------------
+
+LEAD_EDITABLE = ("name", "company", "email", "phone", "notes", "owner", "value")
+SOURCE_FIELDS = ("campaign", "utm_source", "utm_medium", "utm_campaign", "referrer")
+
+
+def _check_same_org(organization: Organization, **objects: Any) -> None:
+    for field, obj in objects.items():
+        if obj is not None and obj.organization_id != organization.pk:
+            raise ValidationError({field: "Not found in this organization."})
+
+
+def _check_not_future(at: datetime, field: str = "at") -> None:
+    if at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({field: "This date is in the future."})
+
+
+def first_stage(organization: Organization) -> Stage:
+    stage = Stage.objects.for_org(organization).filter(kind=StageKind.OPEN).first()
+    if stage is None:
+        raise ValidationError("The ladder has no open stage.")
+    return stage
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    organization: Organization,
+    name: str,
+    channel: Channel,
+    by: Membership | None = None,
+    stage: Stage | None = None,
+    first_touch_at: datetime | None = None,
+    **fields: Any,
+) -> Lead:
+    """A new lead at its first touch: needs only a name and a source (channel).
+
+    Writes the lead's first stage change (from nothing to its stage) in the same transaction.
+    """
+    unknown = set(fields) - set(LEAD_EDITABLE) - set(SOURCE_FIELDS)
+    if unknown:
+        raise TypeError(f"lead_create got unknown fields: {sorted(unknown)}")
+    _check_same_org(organization, channel=channel, stage=stage, owner=fields.get("owner"))
+    at = first_touch_at or timezone.now()
+    _check_not_future(at, "first_touch_at")
+    stage = stage or first_stage(organization)
+    if stage.is_closed:
+        raise ValidationError({"stage": "A new lead starts at an open stage."})
+    lead = Lead(
+        organization=organization,
+        name=(name or "").strip(),
+        channel=channel,
+        stage=stage,
+        first_touch_at=at,
+        stage_entered_at=at,
+        **{k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items()},
+    )
+    lead.full_clean()
+    lead.save()
+    StageChange.objects.create(
+        organization=organization,
+        lead=lead,
+        from_stage=None,
+        to_stage=stage,
+        at=at,
+        by=by.user if by else None,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, **fields: Any) -> Lead:
+    """Edit what may change on a lead; its source and stage are not among them."""
+    unknown = set(fields) - set(LEAD_EDITABLE)
+    if unknown:
+        raise ValidationError(
+            {f: "This field cannot be changed here." for f in sorted(unknown)}
+        )
+    _check_same_org(lead.organization, owner=fields.get("owner"))
+    for field, value in fields.items():
+        setattr(lead, field, value.strip() if isinstance(value, str) else value)
+    lead.full_clean()
+    lead.save(update_fields=[*fields, "updated_at"])
+    return lead
+
+
+@transaction.atomic
+def touch_add(
+    *, lead: Lead, channel: Channel, at: datetime | None = None, **source: str
+) -> Touch:
+    """A later touch; the lead's original source stays as it was."""
+    _check_same_org(lead.organization, channel=channel)
+    at = at or timezone.now()
+    _check_not_future(at)
+    touch = Touch(organization=lead.organization, lead=lead, channel=channel, at=at, **source)
+    touch.full_clean()
+    touch.save()
+    return touch
+
+
+@transaction.atomic
+def qualification_set(
+    *, lead: Lead, criterion: QualificationCriterion, met: bool, by: Membership | None = None
+) -> QualificationAnswer:
+    _check_same_org(lead.organization, criterion=criterion)
+    answer, _ = QualificationAnswer.objects.update_or_create(
+        lead=lead,
+        criterion=criterion,
+        defaults={
+            "organization": lead.organization,
+            "met": met,
+            "by": by.user if by else None,
+        },
+    )
+    return answer
+
+
+def qualification_missing(*, lead: Lead) -> list[QualificationCriterion]:
+    """The required, active criteria this lead does not meet yet."""
+    met = set(
+        QualificationAnswer.objects.filter(lead=lead, met=True).values_list(
+            "criterion_id", flat=True
+        )
+    )
+    return [
+        c
+        for c in QualificationCriterion.objects.for_org(lead.organization).filter(
+            active=True, required=True
+        )
+        if c.pk not in met
+    ]
+
+
+def _gate_stage(organization: Organization) -> Stage | None:
+    return (
+        Stage.objects.for_org(organization)
+        .filter(requires_qualification=True, kind=StageKind.OPEN)
+        .order_by("position")
+        .first()
+    )
+
+
+def needs_qualification(*, lead: Lead, to_stage: Stage) -> bool:
+    """Whether moving to ``to_stage`` reaches or passes the qualification gate.
+
+    Open stages at or after the first gated stage are behind the gate; closed stages (won,
+    lost) are not: a walk-in who buys on the spot is a customer without a checklist.
+    """
+    if to_stage.is_closed:
+        return False
+    gate = _gate_stage(lead.organization)
+    return gate is not None and to_stage.position >= gate.position
+
+
+@dataclass(frozen=True)
+class Outcome:
+    revenue: Decimal | None = None
+    cost: Decimal | None = None
+    lost_reason: LostReason | None = None
+    lost_note: str = ""
+
+
+@transaction.atomic
+def lead_move(
+    *,
+    lead: Lead,
+    to_stage: Stage,
+    by: Membership | None,
+    at: datetime | None = None,
+    note: str = "",
+    override_reason: str = "",
+    outcome: Outcome | None = None,
+) -> StageChange:
+    """Move a lead to another stage and write the stage change, in one transaction.
+
+    Rules: the qualification gate (an owner may override with a reason, which is recorded);
+    won needs revenue, lost needs a reason; skipping forward and moving back are allowed and
+    recorded; the history is never edited.
+    """
+    organization = lead.organization
+    _check_same_org(organization, to_stage=to_stage)
+    # re-read under a lock so two moves of one lead cannot interleave
+    given, lead = lead, Lead.objects.select_for_update().select_related("stage").get(pk=lead.pk)
+    if to_stage.pk == lead.stage_id:
+        raise ValidationError({"to_stage": f"The lead is already at {to_stage.name}."})
+    at = at or timezone.now()
+    _check_not_future(at)
+    if at < lead.first_touch_at:
+        raise ValidationError({"at": "A move cannot be before the lead's first touch."})
+    last = StageChange.objects.filter(lead=lead).aggregate(m=Max("at"))["m"]
+    if last is not None and at < last:
+        raise ValidationError({"at": "A move cannot be before the lead's latest stage change."})
+
+    override = False
+    if needs_qualification(lead=lead, to_stage=to_stage):
+        missing = qualification_missing(lead=lead)
+        if missing:
+            if not override_reason.strip():
+                raise ValidationError(
+                    {
+                        "to_stage": "Not qualified yet. Missing: "
+                        + "; ".join(c.text for c in missing)
+                        + "."
+                    }
+                )
+            if by is None or not by.is_owner:
+                raise ValidationError(
+                    {"override_reason": "Only an owner may override the qualification checklist."}
+                )
+            override = True
+    elif override_reason.strip():
+        override_reason = ""
+
+    outcome = outcome or Outcome()
+    if to_stage.kind == StageKind.WON:
+        if outcome.revenue is None:
+            raise ValidationError({"revenue": "A won deal needs its revenue."})
+        if outcome.revenue < 0:
+            raise ValidationError({"revenue": "Revenue cannot be negative."})
+        if outcome.cost is not None and outcome.cost < 0:
+            raise ValidationError({"cost": "Cost cannot be negative."})
+    if to_stage.kind == StageKind.LOST:
+        if outcome.lost_reason is None:
+            raise ValidationError({"lost_reason": "A lost lead needs a reason."})
+        _check_same_org(organization, lost_reason=outcome.lost_reason)
+
+    change = StageChange.objects.create(
+        organization=organization,
+        lead=lead,
+        from_stage=lead.stage,
+        to_stage=to_stage,
+        at=at,
+        by=by.user if by else None,
+        note=note.strip(),
+        qualification_override=override,
+        override_reason=override_reason.strip() if override else "",
+    )
+    if to_stage.is_closed:
+        won = to_stage.kind == StageKind.WON
+        DealOutcome.objects.create(
+            organization=organization,
+            lead=lead,
+            stage_change=change,
+            result=DealOutcome.Result.WON if won else DealOutcome.Result.LOST,
+            at=at,
+            revenue=outcome.revenue if won else None,
+            cost=outcome.cost if won else None,
+            lost_reason=None if won else outcome.lost_reason,
+            lost_note="" if won else outcome.lost_note.strip(),
+        )
+    lead.stage = to_stage
+    lead.stage_entered_at = at
+    lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+    given.stage, given.stage_entered_at = to_stage, at
+    return change
