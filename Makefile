@@ -1,0 +1,64 @@
+# keepscore — the two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KS := $(VENV)/bin/keepscore
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# pytest arguments for both database runs, e.g. `make test PYTEST_ARGS="-k lead -x"`
+PYTEST_ARGS ?=
+
+.PHONY: demo serve install install-test system-deps lint typecheck check test test-sqlite test-postgres clean
+
+## make demo: virtual environment, dependencies, database, demo data, then serve on $(HOST):$(PORT)
+demo: install
+	$(KS) migrate
+	$(KS) demo
+	$(KS) serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(KS) serve --host $(HOST) --port $(PORT)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## Debian packages the tests need: a PostgreSQL server and Chromium for the browser tests
+system-deps:
+	@bash scripts/system-deps.sh
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+typecheck: install-test
+	$(VENV)/bin/mypy
+
+check: install-test
+	KEEPSCORE_HOME=$$(mktemp -d) $(PY) -m django check --settings keepscore.config.test_settings
+	KEEPSCORE_HOME=$$(mktemp -d) $(PY) -m django makemigrations --check --dry-run --settings keepscore.config.test_settings
+
+test-sqlite: install-test system-deps
+	KEEPSCORE_HOME=$$(mktemp -d) DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install-test system-deps
+	KEEPSCORE_HOME=$$(mktemp -d) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+## make test: lint, types, Django checks, then the whole suite on SQLite and on PostgreSQL
+test: install-test system-deps lint typecheck check test-sqlite test-postgres
+	@echo "make test: all green (SQLite and PostgreSQL)"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+
+from keepscore.accounts.models import Organization, User
+from keepscore.accounts.services import organization_create, user_create
+from keepscore.leads.models import Channel, LostReason, QualificationCriterion, Stage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_organization_starts_with_the_default_ladder_and_lists():
+    org = organization_create(name="Corner Shop", slug="corner-shop")
+
+    ladder = [(s.key, s.group, s.kind) for s in Stage.objects.for_org(org)]
+    assert ladder == [
+        ("suspect", "SUSPECT", "open"),
+        ("prospect", "PROSPECT", "open"),
+        ("lead", "LEAD", "open"),
+        ("qualified", "LEAD", "open"),
+        ("proposal", "LEAD", "open"),
+        ("customer", "CUSTOMER", "won"),
+        ("lost", "CUSTOMER", "lost"),
+    ]
+    assert Stage.objects.get(organization=org, key="qualified").requires_qualification
+    assert Channel.objects.for_org(org).filter(key="website-form").exists()
+    assert LostReason.objects.for_org(org).count() >= 4
+    assert QualificationCriterion.objects.for_org(org).filter(required=True).count() >= 3
+
+
+@pytest.mark.parametrize("slug", ["", "Has Spaces", "-dash", "x" * 51, "ümlaut"])
+def test_organization_slug_is_validated(slug):
+    with pytest.raises(ValidationError) as err:
+        organization_create(name="X", slug=slug)
+    assert "slug" in err.value.message_dict
+    assert Organization.objects.count() == 0 and Stage.objects.count() == 0
+
+
+def test_duplicate_slug_is_refused_and_leaves_nothing():
+    organization_create(name="A", slug="same")
+    with pytest.raises(ValidationError):
+        organization_create(name="B", slug="same")
+    assert Organization.objects.count() == 1
+    assert Stage.objects.count() == 7
+
+
+def test_user_logs_in_by_email_and_emails_are_unique_whatever_the_case():
+    user_create(email="Ann@Example.com", password="long-enough-passphrase-1")
+    assert authenticate(email="Ann@example.com", password="long-enough-passphrase-1") is not None
+    with pytest.raises(ValidationError) as err:
+        user_create(email="ann@example.com", password="another-passphrase-2")
+    assert "email" in err.value.message_dict
+    assert User.objects.count() == 1
+
+
+def test_weak_password_and_bad_email_are_refused():
+    with pytest.raises(ValidationError):
+        user_create(email="x@example.com", password="123")
+    with pytest.raises(ValidationError) as err:
+        user_create(email="not-an-email", password="long-enough-passphrase-1")
+    assert "email" in err.value.message_dict
+    assert User.objects.count() == 0
+
+
+def test_member_without_login_has_no_usable_password():
+    user = user_create(email="rep@example.com", password=None, can_login=False)
+    assert not user.has_usable_password()
