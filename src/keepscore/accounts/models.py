@@ -20,6 +20,10 @@ class EmailUserManager(UserManager["User"]):
     ) -> User:
         return super().create_user(email, email, password, **extra)
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Log in by email in any case: emails are unique regardless of case."""
+        return self.get(email__iexact=username)
+
     def create_superuser(  # type: ignore[override]
         self, email: str, password: str | None = None, **extra: Any
     ) -> User:

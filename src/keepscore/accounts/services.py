@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -116,3 +117,52 @@ def member_remove(*, membership: Membership) -> None:
     ):
         raise ValidationError("An organization needs at least one owner.")
     membership.delete()
+
+
+@dataclass(frozen=True)
+class MemberCreated:
+    """A new member and, when a login was made for a new user, the generated password."""
+
+    membership: Membership
+    password: str | None
+    user_existed: bool
+
+
+@transaction.atomic
+def member_create(
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    can_login: bool = True,
+    is_owner: bool = False,
+    is_marketing: bool = False,
+    is_sales: bool = False,
+    marketing_share: int | None = None,
+) -> MemberCreated:
+    """Add a member by email: an existing user joins as they are; otherwise a new user is
+    made, with a generated password (returned once, never stored in clear) or, with
+    ``can_login=False``, without one. All or nothing."""
+    email = User.objects.normalize_email((email or "").strip())
+    user = User.objects.filter(email__iexact=email).first() if email else None
+    password: str | None = None
+    existed = user is not None
+    if user is None:
+        password = password_generate() if can_login else None
+        user = user_create(
+            email=email,
+            password=password,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            can_login=can_login,
+        )
+    membership = member_add(
+        organization=organization,
+        user=user,
+        is_owner=is_owner,
+        is_marketing=is_marketing,
+        is_sales=is_sales,
+        marketing_share=marketing_share,
+    )
+    return MemberCreated(membership=membership, password=password, user_existed=existed)

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from typing import Any
 
-from keepscore.accounts.selectors import organizations_of_user
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from keepscore.accounts import services
+from keepscore.accounts.forms import MemberAddForm, MemberRolesForm
+from keepscore.accounts.models import Membership, Organization
+from keepscore.accounts.selectors import members_of, organizations_of_user
+from keepscore.common.forms import add_service_errors
+from keepscore.common.views import org_view
 
 
 @login_required
@@ -18,3 +28,79 @@ def home(request: HttpRequest) -> HttpResponse:
     if len(organizations) == 1:
         return redirect("dashboard", org=organizations[0].slug)
     return render(request, "accounts/choose_organization.html", {"organizations": organizations})
+
+
+# --- members (owners only) --------------------------------------------------------------
+
+
+def _members_page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
+    return render(request, template, {"nav": "settings", "sub": "members", **context})
+
+
+def _member(organization: Organization, pk: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.filter(organization=organization).select_related("user"), pk=pk
+    )
+
+
+@org_view(owner_only=True)
+def member_list(request: HttpRequest, organization: Organization) -> HttpResponse:
+    return _members_page(
+        request, "accounts/members.html", members=members_of(organization=organization)
+    )
+
+
+@org_view(owner_only=True)
+def member_add(request: HttpRequest, organization: Organization) -> HttpResponse:
+    form = MemberAddForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = services.member_create(organization=organization, **form.service_kwargs())
+        except ValidationError as err:
+            add_service_errors(form, err)
+        else:
+            user = created.membership.user
+            if created.password:
+                messages.success(
+                    request,
+                    f"Added {user.email}. Their password is {created.password} — it is shown "
+                    "only this once: give it to them now.",
+                )
+            elif created.user_existed:
+                messages.success(request, f"Added {user.email}, who already had a login.")
+            else:
+                messages.success(request, f"Added {user.email}, without a login.")
+            return redirect("member_list", org=organization.slug)
+    return _members_page(request, "accounts/members_add.html", form=form)
+
+
+@org_view(owner_only=True)
+def member_edit(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
+    membership = _member(organization, pk)
+    initial = {name: getattr(membership, name) for name in MemberRolesForm.base_fields}
+    form = MemberRolesForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(membership=membership, **form.cleaned_data)
+        except ValidationError as err:
+            add_service_errors(form, err)
+        else:
+            messages.success(request, f"Saved the roles of {membership.user}.")
+            if membership.user_id == request.user.pk and not membership.is_owner:
+                return redirect("home")  # no longer an owner: the members page is closed
+            return redirect("member_list", org=organization.slug)
+    return _members_page(request, "accounts/members_edit.html", form=form, member=membership)
+
+
+@org_view(owner_only=True)
+@require_POST
+def member_remove(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
+    membership = _member(organization, pk)
+    name, is_self = str(membership.user), membership.user_id == request.user.pk
+    try:
+        services.member_remove(membership=membership)
+    except ValidationError as err:
+        messages.error(request, f"{name} was not removed. {' '.join(err.messages)}")
+        return redirect("member_list", org=organization.slug)
+    messages.success(request, f"Removed {name} from {organization.name}.")
+    return redirect("home") if is_self else redirect("member_list", org=organization.slug)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "keepscore",  # the package's own templates/ and static/ (base.html, keepscore.css)
     "keepscore.common",
     "keepscore.accounts",
     "keepscore.leads",
@@ -120,6 +121,8 @@ STATIC_ROOT = KEEPSCORE_HOME / "static"
 # (tests, a fresh checkout); `keepscore serve` collects them first.
 WHITENOISE_USE_FINDERS = True
 
+# messages (e.g. a generated password shown once) stay on the server, not in a cookie
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,12 @@
+"""Members, mounted at ``o/<slug:org>/members/`` (owners only)."""
+
+from django.urls import path
+
+from keepscore.accounts import views
+
+urlpatterns = [
+    path("", views.member_list, name="member_list"),
+    path("add/", views.member_add, name="member_add"),
+    path("<int:pk>/", views.member_edit, name="member_edit"),
+    path("<int:pk>/remove/", views.member_remove, name="member_remove"),
+]
