@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -373,7 +374,7 @@ def test_any_sequence_of_moves_keeps_lead_and_history_consistent(org_a, owner_a,
     history = list(StageChange.objects.filter(lead=lead).order_by("at", "id"))
     assert len(history) == succeeded + 1
     assert history[-1].to_stage_id == lead.stage_id
-    for prev, nxt in zip(history, history[1:], strict=False):
+    for prev, nxt in itertools.pairwise(history):
         assert nxt.from_stage_id == prev.to_stage_id
         assert nxt.at >= prev.at
     closed = [c for c in history if c.to_stage.kind != "open"]

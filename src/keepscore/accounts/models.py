@@ -11,23 +11,27 @@ from django.db.models.functions import Lower
 
 
 class EmailUserManager(UserManager["User"]):
-    def _create_user_object(self, username: Any, email: Any, password: Any, **extra: Any) -> Any:
-        email = self.normalize_email(email or username)
-        return super()._create_user_object(email, email, password, **extra)
+    """Users are known by their email; the username mirrors it."""
 
     def create_user(  # type: ignore[override]
         self, email: str, password: str | None = None, **extra: Any
     ) -> User:
-        return super().create_user(email, email, password, **extra)
-
-    def get_by_natural_key(self, username: str | None) -> User:
-        """Log in by email in any case: emails are unique regardless of case."""
-        return self.get(email__iexact=username)
+        email = self.normalize_email(email)
+        user = self.model(email=email, username=email, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
 
     def create_superuser(  # type: ignore[override]
         self, email: str, password: str | None = None, **extra: Any
     ) -> User:
-        return super().create_superuser(email, email, password, **extra)
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Log in by email in any case: emails are unique regardless of case."""
+        return self.get(email__iexact=username)
 
 
 class User(AbstractUser):
@@ -38,7 +42,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects: ClassVar[EmailUserManager] = EmailUserManager()  # type: ignore[assignment]
+    objects: ClassVar[EmailUserManager] = EmailUserManager()
 
     class Meta:
         constraints = [

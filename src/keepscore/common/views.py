@@ -12,9 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from keepscore.accounts.selectors import membership_get
 
 
-def org_view(
-    view: Callable[..., HttpResponse] | None = None, *, owner_only: bool = False
-) -> Any:
+def org_view(view: Callable[..., HttpResponse] | None = None, *, owner_only: bool = False) -> Any:
     """Resolve ``<slug:org>`` from the URL to the user's membership, or 404.
 
     Sets ``request.organization`` and ``request.membership``; the view receives the
@@ -31,7 +29,8 @@ def org_view(
                 raise Http404("Only owners can see this page")
             request.organization = membership.organization  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            request.session["organization"] = membership.organization.slug
+            if request.session.get("organization") != org:
+                request.session["organization"] = org  # the home page opens it next time
             return fn(request, membership.organization, *args, **kwargs)
 
         return wrapper

@@ -117,6 +117,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = KEEPSCORE_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Serve straight from the installed apps' static folders when collectstatic has not run
 # (tests, a fresh checkout); `keepscore serve` collects them first.
 WHITENOISE_USE_FINDERS = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -230,7 +232,7 @@ class DealOutcome(OrgOwned):
         ]
 
     @property
-    def margin(self):  # type: ignore[no-untyped-def]
+    def margin(self) -> Decimal | None:
         if self.revenue is None:
             return None
         return self.revenue - (self.cost or 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
-from keepscore.leads.models import Lead, Stage, StageChange
+from keepscore.leads.models import (
+    Lead,
+    QualificationAnswer,
+    QualificationCriterion,
+    Stage,
+    StageChange,
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
     if f.created_from:
         qs = qs.filter(first_touch_at__gte=_day_start(f.created_from))
     if f.created_to:
-        qs = qs.filter(first_touch_at__lt=_day_start(f.created_to) + timezone.timedelta(days=1))
+        qs = qs.filter(first_touch_at__lt=_day_start(f.created_to) + timedelta(days=1))
     return qs
 
 
@@ -116,6 +122,28 @@ def stage_counts_this_month(*, organization: Organization) -> list[tuple[Stage, 
         .values_list("to_stage", "n")
     )
     return [
-        (s, current.get(s.pk, 0), entered.get(s.pk, 0))
-        for s in Stage.objects.for_org(organization)
+        (s, current.get(s.pk, 0), entered.get(s.pk, 0)) for s in Stage.objects.for_org(organization)
     ]
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    criterion: QualificationCriterion
+    met: bool
+
+
+def qualification_checklist(*, lead: Lead) -> list[ChecklistItem]:
+    """The organization's active qualification criteria, each with whether this lead meets it."""
+    met = set(
+        QualificationAnswer.objects.filter(lead=lead, met=True).values_list(
+            "criterion_id", flat=True
+        )
+    )
+    return [
+        ChecklistItem(criterion=c, met=c.pk in met)
+        for c in QualificationCriterion.objects.for_org(lead.organization).filter(active=True)
+    ]
+
+
+def qualification_is_met(*, lead: Lead, criterion: QualificationCriterion) -> bool:
+    return QualificationAnswer.objects.filter(lead=lead, criterion=criterion, met=True).exists()

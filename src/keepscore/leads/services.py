@@ -124,9 +124,7 @@ def organization_defaults_create(*, organization: Organization) -> None:
             playbook=playbook,
             exit_criteria=exit_criteria,
         )
-        for i, (key, name, group, kind, gated, playbook, exit_criteria) in enumerate(
-            DEFAULT_LADDER
-        )
+        for i, (key, name, group, kind, gated, playbook, exit_criteria) in enumerate(DEFAULT_LADDER)
     )
     Channel.objects.bulk_create(
         Channel(organization=organization, name=name, key=slugify(name))
@@ -376,9 +374,7 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
     """Edit what may change on a lead; its source and stage are not among them."""
     unknown = set(fields) - set(LEAD_EDITABLE)
     if unknown:
-        raise ValidationError(
-            {f: "This field cannot be changed here." for f in sorted(unknown)}
-        )
+        raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     _check_same_org(lead.organization, owner=fields.get("owner"))
     for field, value in fields.items():
         setattr(lead, field, value.strip() if isinstance(value, str) else value)
@@ -388,9 +384,7 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
 
 
 @transaction.atomic
-def touch_add(
-    *, lead: Lead, channel: Channel, at: datetime | None = None, **source: str
-) -> Touch:
+def touch_add(*, lead: Lead, channel: Channel, at: datetime | None = None, **source: str) -> Touch:
     """A later touch; the lead's original source stays as it was."""
     _check_same_org(lead.organization, channel=channel)
     at = at or timezone.now()

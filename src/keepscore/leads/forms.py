@@ -1,0 +1,285 @@
+"""Forms for the lead pages. They parse and validate input; the services apply the rules.
+
+Every choice of a stage, channel, member or lost reason is limited to the organization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.accounts.selectors import members_of
+from keepscore.activities.models import ActivityKind, ObjectionTag
+from keepscore.leads.models import Channel, Lead, LostReason, Stage
+from keepscore.leads.selectors import LeadFilters
+from keepscore.leads.services import Outcome
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _textarea(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows})
+
+
+def _set_queryset(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = queryset
+
+
+def _money(**kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, **kwargs
+    )
+
+
+# --- finding leads ---------------------------------------------------------------------
+
+
+class LeadFilterForm(forms.Form):
+    """The lead list's filters, from the query string. All optional."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name, company, email or phone"}
+        ),
+    )
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.none(), required=False, empty_label="Any stage"
+    )
+    channel = forms.ModelChoiceField(
+        label="Source", queryset=Channel.objects.none(), required=False, empty_label="Any source"
+    )
+    owner = forms.ModelChoiceField(
+        queryset=Membership.objects.none(), required=False, empty_label="Anyone"
+    )
+    created_from = forms.DateField(label="First touch from", required=False, widget=_date_input())
+    created_to = forms.DateField(label="First touch to", required=False, widget=_date_input())
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "filter_%s")
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "stage", Stage.objects.for_org(organization))
+        # inactive channels too: their old leads can still be found
+        _set_queryset(self, "channel", Channel.objects.for_org(organization))
+        _set_queryset(self, "owner", members_of(organization=organization))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", "This date is before the “from” date.")
+        return data
+
+    def filters(self) -> LeadFilters:
+        """The valid filters; an invalid one is left out (its error shows on the form)."""
+        data = getattr(self, "cleaned_data", {})
+        return LeadFilters(
+            q=data.get("q") or "",
+            stage=data.get("stage"),
+            channel=data.get("channel"),
+            owner=data.get("owner"),
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+        )
+
+
+class BoardFilterForm(forms.Form):
+    channel = forms.ModelChoiceField(
+        label="Source", queryset=Channel.objects.none(), required=False, empty_label="Any source"
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "board_%s")
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "channel", Channel.objects.for_org(organization))
+
+    def filters(self) -> LeadFilters:
+        return LeadFilters(channel=getattr(self, "cleaned_data", {}).get("channel"))
+
+
+# --- adding and editing a lead -----------------------------------------------------------
+
+
+class LeadEditForm(forms.Form):
+    """What may change on a lead. Its source is fixed at first touch and is not here."""
+
+    name = forms.CharField(
+        max_length=200,
+        error_messages={"required": "A lead needs a name."},
+        widget=forms.TextInput(attrs={"autofocus": True}),
+    )
+    company = forms.CharField(max_length=200, required=False)
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=40, required=False, widget=forms.TextInput({"type": "tel"}))
+    value = _money(help_text="Expected deal value.")
+    owner = forms.ModelChoiceField(
+        queryset=Membership.objects.none(),
+        required=False,
+        empty_label="Nobody yet",
+        help_text="The member working this lead.",
+    )
+    notes = forms.CharField(required=False, widget=_textarea())
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "owner", members_of(organization=organization))
+
+
+class LeadAddForm(LeadEditForm):
+    """A new lead needs only a name and a source; everything else can wait."""
+
+    channel = forms.ModelChoiceField(
+        label="Source",
+        queryset=Channel.objects.none(),
+        empty_label="Where did they come from?",
+        error_messages={"required": "Say where this lead came from."},
+        help_text="Kept as the original source; it does not change later.",
+    )
+    campaign = forms.CharField(max_length=200, required=False)
+
+    field_order = ["name", "channel", "company", "email", "phone", "value", "owner", "campaign"]
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, organization=organization, **kwargs)
+        _set_queryset(self, "channel", Channel.objects.for_org(organization).filter(active=True))
+
+
+# --- moving a lead -----------------------------------------------------------------------
+
+
+class StagePickForm(forms.Form):
+    """Which stage the move panel previews (``?to_stage=`` on the lead page)."""
+
+    to_stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "to_stage", Stage.objects.for_org(organization))
+
+    def stage(self) -> Stage | None:
+        return self.cleaned_data.get("to_stage") if self.is_valid() else None
+
+
+class MoveForm(forms.Form):
+    to_stage = forms.ModelChoiceField(
+        label="Move to",
+        queryset=Stage.objects.none(),
+        empty_label="Choose a stage",
+        error_messages={"required": "Choose the stage to move to."},
+    )
+    note = forms.CharField(required=False, widget=_textarea(2))
+    revenue = _money(help_text="What the customer pays.")
+    cost = _money(help_text="What delivering it costs us, so the margin is known.")
+    lost_reason = forms.ModelChoiceField(
+        label="Lost reason",
+        queryset=LostReason.objects.none(),
+        required=False,
+        empty_label="Choose a reason",
+    )
+    lost_note = forms.CharField(label="About the loss", required=False, widget=_textarea(2))
+    override_reason = forms.CharField(
+        label="Override the checklist because",
+        required=False,
+        widget=_textarea(2),
+        help_text="Owners only: why this lead moves on without every required criterion met. "
+        "It is recorded with the stage change.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        organization: Organization,
+        lead: Lead,
+        preview_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("auto_id", "move_%s")
+        super().__init__(*args, **kwargs)
+        _set_queryset(
+            self, "to_stage", Stage.objects.for_org(organization).exclude(pk=lead.stage_id)
+        )
+        _set_queryset(
+            self, "lost_reason", LostReason.objects.for_org(organization).filter(active=True)
+        )
+        if preview_url:
+            # choosing a stage reloads the panel with that stage's playbook and fields
+            self.fields["to_stage"].widget.attrs.update(
+                {
+                    "hx-get": preview_url,
+                    "hx-target": "#move-panel",
+                    "hx-swap": "outerHTML",
+                    "hx-trigger": "change",
+                }
+            )
+
+    def outcome(self) -> Outcome:
+        d = self.cleaned_data
+        return Outcome(
+            revenue=d.get("revenue"),
+            cost=d.get("cost"),
+            lost_reason=d.get("lost_reason"),
+            lost_note=d.get("lost_note") or "",
+        )
+
+
+class BoardMoveForm(forms.Form):
+    to_stage = forms.ModelChoiceField(
+        queryset=Stage.objects.none(), error_messages={"required": "Choose the stage to move to."}
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "to_stage", Stage.objects.for_org(organization))
+
+
+class QualifyForm(forms.Form):
+    """One criterion's tick. Without ``met`` the tick toggles."""
+
+    met = forms.TypedChoiceField(
+        choices=[("1", "Met"), ("0", "Not met")],
+        coerce=lambda value: value == "1",
+        required=False,
+        empty_value=None,
+    )
+
+
+# --- activities and objections -------------------------------------------------------------
+
+
+class ActivityForm(forms.Form):
+    kind = forms.ChoiceField(choices=ActivityKind.choices, initial=ActivityKind.CALL_ATTEMPT)
+    with_buyer = forms.BooleanField(
+        label="With someone who can buy",
+        required=False,
+        help_text="A connect or meeting with someone who can buy is a sales conversation.",
+    )
+    outcome = forms.CharField(max_length=200, required=False)
+    notes = forms.CharField(required=False, widget=_textarea(2))
+    at = forms.DateTimeField(
+        label="When",
+        required=False,
+        help_text="Leave empty for now.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "activity_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ObjectionForm(forms.Form):
+    tag = forms.ChoiceField(label="Objection", choices=ObjectionTag.choices)
+    text = forms.CharField(label="What they said", required=False, widget=_textarea(2))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "objection_%s")
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,421 @@
+"""Lead pages: the dashboard, the list, the board, a lead's page and its quick actions.
+
+Views stay thin: they parse a form, call a service or a selector, and render. Every lookup
+is scoped to the organization in the URL, so another organization's lead is a 404.
+``org_view`` goes outermost: the organization is checked before the method, so another
+organization's URL is a 404 whatever the method; a member's wrong method is a 405.
+
+Responses: a plain POST that fails validation re-renders its page with status 422; an htmx
+POST gets the refreshed fragment with status 200 (htmx swaps only 2xx responses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.activities import services as activity_services
+from keepscore.common.forms import add_service_errors
+from keepscore.common.views import org_view
+from keepscore.leads import selectors, services
+from keepscore.leads.forms import (
+    ActivityForm,
+    BoardFilterForm,
+    BoardMoveForm,
+    LeadAddForm,
+    LeadEditForm,
+    LeadFilterForm,
+    MoveForm,
+    ObjectionForm,
+    QualifyForm,
+    StagePickForm,
+)
+from keepscore.leads.models import Lead, QualificationCriterion, Stage
+
+LEADS_PER_PAGE = 50
+INVALID = 422
+
+
+class OrgRequest(HttpRequest):
+    """What ``org_view`` and the htmx middleware put on the request."""
+
+    htmx: HtmxDetails
+    organization: Organization
+    membership: Membership
+
+
+def _lead(organization: Organization, pk: int) -> Lead:
+    return get_object_or_404(
+        Lead.objects.for_org(organization).select_related(
+            "organization", "stage", "channel", "owner__user"
+        ),
+        pk=pk,
+    )
+
+
+def _lead_url(lead: Lead, anchor: str = "") -> str:
+    url = reverse("lead_detail", kwargs={"org": lead.organization.slug, "pk": lead.pk})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _redirect(request: OrgRequest, url: str) -> HttpResponse:
+    """After a successful POST: a client-side redirect for htmx, a 302 otherwise."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+@org_view
+@require_safe
+def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "nav": "dashboard",
+            "stage_counts": selectors.stage_counts_this_month(organization=organization),
+            "newest": selectors.lead_list(organization=organization)[:10],
+        },
+    )
+
+
+# --- the list, adding and editing ----------------------------------------------------------
+
+
+@org_view
+@require_safe
+def lead_list(request: OrgRequest, organization: Organization) -> HttpResponse:
+    form = LeadFilterForm(request.GET, organization=organization)
+    form.is_valid()  # an invalid filter shows its error and is left out
+    leads = selectors.lead_list(organization=organization, filters=form.filters())
+    page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "leads/list.html",
+        {"nav": "leads", "form": form, "page_obj": page, "filtered": form.has_changed()},
+    )
+
+
+@org_view
+@require_http_methods(["GET", "HEAD", "POST"])
+def lead_add(request: OrgRequest, organization: Organization) -> HttpResponse:
+    if request.method != "POST":
+        form = LeadAddForm(organization=organization, initial={"owner": request.membership})
+        return render(request, "leads/form.html", {"nav": "leads", "form": form})
+    form = LeadAddForm(request.POST, organization=organization)
+    if form.is_valid():
+        try:
+            lead = services.lead_create(
+                organization=organization, by=request.membership, **form.cleaned_data
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            messages.success(request, f"Lead {lead.name} added.")
+            return redirect(_lead_url(lead))
+    return render(request, "leads/form.html", {"nav": "leads", "form": form}, status=INVALID)
+
+
+@org_view
+@require_http_methods(["GET", "HEAD", "POST"])
+def lead_edit(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    lead = _lead(organization, pk)
+    context: dict[str, Any] = {"nav": "leads", "lead": lead}
+    if request.method != "POST":
+        initial = {name: getattr(lead, name) for name in LeadEditForm.base_fields}
+        context["form"] = LeadEditForm(organization=organization, initial=initial)
+        return render(request, "leads/form.html", context)
+    form = context["form"] = LeadEditForm(request.POST, organization=organization)
+    if form.is_valid():
+        try:
+            services.lead_update(lead=lead, **form.cleaned_data)
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            messages.success(request, "Lead saved.")
+            return redirect(_lead_url(lead))
+    return render(request, "leads/form.html", context, status=INVALID)
+
+
+# --- a lead's page ---------------------------------------------------------------------------
+
+
+def _move_panel(
+    request: OrgRequest, lead: Lead, form: MoveForm | None = None, target: Stage | None = None
+) -> dict[str, Any]:
+    """The move panel: the form, the target stage's playbook and, when the target is behind
+    the qualification gate, what the checklist still misses."""
+    if form is None:
+        form = MoveForm(
+            organization=request.organization,
+            lead=lead,
+            initial={"to_stage": target},
+            preview_url=_lead_url(lead),
+        )
+    return {"lead": lead, "move_form": form, **_gate(lead, target)}
+
+
+def _gate(lead: Lead, target: Stage | None) -> dict[str, Any]:
+    """Whether moving to ``target`` meets the qualification gate, and what is missing."""
+    gated = target is not None and services.needs_qualification(lead=lead, to_stage=target)
+    return {
+        "target": target,
+        "gated": gated,
+        "gate_missing": services.qualification_missing(lead=lead) if gated else [],
+    }
+
+
+def _qualification(lead: Lead) -> dict[str, Any]:
+    return {
+        "lead": lead,
+        "checklist": selectors.qualification_checklist(lead=lead),
+        "missing": services.qualification_missing(lead=lead),
+    }
+
+
+def _lead_page(
+    request: OrgRequest,
+    lead: Lead,
+    *,
+    status: int = 200,
+    move: dict[str, Any] | None = None,
+    activity_form: ActivityForm | None = None,
+    objection_form: ObjectionForm | None = None,
+) -> HttpResponse:
+    context = {
+        "nav": "leads",
+        "lead": lead,
+        "timeline": selectors.lead_timeline(lead=lead),
+        "activity_form": activity_form or ActivityForm(),
+        "objection_form": objection_form or ObjectionForm(),
+        **_qualification(lead),
+        **(move or _move_panel(request, lead)),
+    }
+    return render(request, "leads/detail.html", context, status=status)
+
+
+@org_view
+def lead_detail(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    lead = _lead(organization, pk)  # first: another organization's lead is a 404, any method
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    target = StagePickForm(request.GET, organization=organization).stage()
+    move = _move_panel(request, lead, target=target)
+    if request.htmx and request.htmx.target == "move-panel":
+        return render(request, "partials/lead_move_panel.html", move)
+    return _lead_page(request, lead, move=move)
+
+
+@org_view
+@require_POST
+def lead_move(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    lead = _lead(organization, pk)
+    form = MoveForm(request.POST, organization=organization, lead=lead, preview_url=_lead_url(lead))
+    target: Stage | None = None
+    if form.is_valid():
+        target = form.cleaned_data["to_stage"]
+        try:
+            services.lead_move(
+                lead=lead,
+                to_stage=target,
+                by=request.membership,
+                note=form.cleaned_data["note"],
+                override_reason=form.cleaned_data["override_reason"],
+                outcome=form.outcome(),
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            messages.success(request, f"{lead.name} moved to {target.name}.")
+            return _redirect(request, _lead_url(lead))
+    else:
+        target = form.cleaned_data.get("to_stage")
+    move = _move_panel(request, lead, form=form, target=target)
+    if request.htmx:
+        return render(request, "partials/lead_move_panel.html", move)
+    return _lead_page(request, lead, move=move, status=INVALID)
+
+
+@org_view
+@require_POST
+def lead_qualify(
+    request: OrgRequest, organization: Organization, pk: int, criterion_pk: int
+) -> HttpResponse:
+    lead = _lead(organization, pk)
+    criterion = get_object_or_404(
+        QualificationCriterion.objects.for_org(organization).filter(active=True), pk=criterion_pk
+    )
+    form = QualifyForm(request.POST)
+    met = form.cleaned_data["met"] if form.is_valid() else None  # no clear answer: toggle
+    if met is None:
+        met = not selectors.qualification_is_met(lead=lead, criterion=criterion)
+    services.qualification_set(lead=lead, criterion=criterion, met=met, by=request.membership)
+    if request.htmx:
+        # the checklist, and the move panel's gate for the stage chosen there (if any)
+        target = StagePickForm(request.POST, organization=organization).stage()
+        context = {**_qualification(lead), **_gate(lead, target), "gate_oob": True}
+        return render(request, "partials/lead_qualification.html", context)
+    messages.success(request, f"Checklist saved: {criterion.text} — {'met' if met else 'not met'}.")
+    return redirect(_lead_url(lead, "qualification"))
+
+
+@org_view
+@require_POST
+def activity_log(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    lead = _lead(organization, pk)
+    form = ActivityForm(request.POST)
+    if form.is_valid():
+        try:
+            activity = activity_services.activity_log(
+                lead=lead, by=request.membership, **form.cleaned_data
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            notice = f"{activity.get_kind_display()} logged."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(_lead_url(lead, "timeline"))
+            return render(
+                request,
+                "partials/lead_activity_form.html",
+                {
+                    "lead": lead,
+                    "activity_form": ActivityForm(),
+                    "activity_notice": notice,
+                    "timeline": selectors.lead_timeline(lead=lead),
+                    "oob_timeline": True,
+                },
+            )
+    if request.htmx:
+        return render(
+            request, "partials/lead_activity_form.html", {"lead": lead, "activity_form": form}
+        )
+    return _lead_page(request, lead, activity_form=form, status=INVALID)
+
+
+@org_view
+@require_POST
+def objection_add(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    lead = _lead(organization, pk)
+    form = ObjectionForm(request.POST)
+    if form.is_valid():
+        try:
+            objection = activity_services.objection_add(
+                lead=lead, by=request.membership, **form.cleaned_data
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            notice = f"Objection “{objection.get_tag_display()}” logged."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(_lead_url(lead, "timeline"))
+            return render(
+                request,
+                "partials/lead_objection_form.html",
+                {
+                    "lead": lead,
+                    "objection_form": ObjectionForm(),
+                    "objection_notice": notice,
+                    "timeline": selectors.lead_timeline(lead=lead),
+                    "oob_timeline": True,
+                },
+            )
+    if request.htmx:
+        return render(
+            request, "partials/lead_objection_form.html", {"lead": lead, "objection_form": form}
+        )
+    return _lead_page(request, lead, objection_form=form, status=INVALID)
+
+
+# --- the board ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardColumnView:
+    """A board column with the stages its tiles can move to (the next one preselected)."""
+
+    column: selectors.BoardColumn
+    targets: list[Stage]
+    default_target: Stage | None
+
+
+def _board(organization: Organization, filter_form: BoardFilterForm) -> dict[str, Any]:
+    filter_form.is_valid()
+    columns = selectors.lead_board(organization=organization, filters=filter_form.filters())
+    stages = [c.stage for c in columns]
+    views = [
+        BoardColumnView(
+            column=c,
+            targets=[s for s in stages if s.pk != c.stage.pk],
+            default_target=stages[i + 1] if i + 1 < len(stages) else None,
+        )
+        for i, c in enumerate(columns)
+    ]
+    return {
+        "nav": "board",
+        "filter_form": filter_form,
+        "columns": views,
+        "channel": filter_form.filters().channel,
+    }
+
+
+def _board_url(organization: Organization, channel: Any) -> str:
+    url = reverse("lead_board", kwargs={"org": organization.slug})
+    return f"{url}?channel={channel.pk}" if channel is not None else url
+
+
+@org_view
+@require_safe
+def lead_board(request: OrgRequest, organization: Organization) -> HttpResponse:
+    form = BoardFilterForm(request.GET, organization=organization)
+    return render(request, "leads/board.html", _board(organization, form))
+
+
+@org_view
+@require_POST
+def lead_board_move(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    """A quick move from the board. A move that needs more (revenue, a lost reason, the
+    qualification checklist) sends the user to the lead's move panel to finish it."""
+    lead = _lead(organization, pk)
+    form = BoardMoveForm(request.POST, organization=organization)
+    filter_form = BoardFilterForm(request.POST, organization=organization)  # kept from the board
+    filter_form.is_valid()
+    if form.is_valid():
+        target: Stage = form.cleaned_data["to_stage"]
+        try:
+            services.lead_move(lead=lead, to_stage=target, by=request.membership)
+        except ValidationError as e:
+            messages.warning(
+                request,
+                f"Moving {lead.name} to {target.name} needs more: {' '.join(e.messages)} "
+                "Finish the move here.",
+            )
+            url = _lead_url(lead) + f"?to_stage={target.pk}#move-panel"
+            return _redirect(request, url)
+        notice, ok = f"{lead.name} moved to {target.name}.", True
+    else:
+        notice, ok = " ".join(str(e) for e in form["to_stage"].errors), False
+    if request.htmx:
+        context = {**_board(organization, filter_form), "notice": notice, "ok": ok}
+        return render(request, "partials/lead_board.html", context)
+    if ok:
+        messages.success(request, notice)
+    else:
+        messages.error(request, notice)
+    return redirect(_board_url(organization, filter_form.filters().channel))
