@@ -1,0 +1,114 @@
+"""A person's first morning with keepscore, in a real Chromium."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from keepscore.leads.models import DealOutcome, Lead, StageChange
+from tests.browser.conftest import shot
+from tests.conftest import PASSWORD, make_org
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def move_to(page: Page, stage: str, **money: str) -> None:
+    """Pick a stage in the move panel (htmx shows its playbook), fill what it needs, move."""
+    with page.expect_response(lambda r: "to_stage=" in r.url):
+        page.locator("#move_to_stage").select_option(label=stage)
+    for label, value in money.items():
+        page.locator("#move-panel").get_by_label(label.title(), exact=False).fill(value)
+    with page.expect_navigation():
+        page.locator("#move-panel").get_by_role("button", name="Move").click()
+    expect(page.locator("#move-panel")).to_contain_text(f"Now at {stage}")
+
+
+def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
+    org, owner = make_org("acme", "owner@acme.test")
+    base = live_server.url
+
+    # log in: the dashboard of the only organization
+    log_in(page, base, "owner@acme.test")
+    expect(page).to_have_url(f"{base}/o/acme/")
+    expect(page.locator("h1")).to_contain_text("Dashboard")
+
+    # add a lead with just a name and its source
+    page.get_by_role("link", name="Leads", exact=True).click()
+    page.get_by_role("link", name="Add lead").click()
+    page.get_by_label("Name").fill("Grace Hopper")
+    page.get_by_label("Source").select_option(label="Referral")
+    page.get_by_role("button", name="Add lead").click()
+    expect(page.locator("h1")).to_contain_text("Grace Hopper")
+    lead = Lead.objects.get(organization=org, name="Grace Hopper")
+    assert lead.channel.key == "referral"
+
+    # early stages, with the playbook shown for the stage picked
+    move_to(page, "Prospect")
+    with page.expect_response(lambda r: "to_stage=" in r.url):
+        page.locator("#move_to_stage").select_option(label="Lead")
+    expect(page.locator("#move-panel .playbook")).to_contain_text("How we sell here at Lead")
+    with page.expect_navigation():
+        page.locator("#move-panel").get_by_role("button", name="Move").click()
+    expect(page.locator("#move-panel")).to_contain_text("Now at Lead")
+
+    # tick the qualification checklist (htmx, one box at a time)
+    boxes = page.locator("#qualification input[type=checkbox]")
+    for i in range(boxes.count()):
+        with page.expect_response(lambda r: "/qualification/" in r.url):
+            page.locator("#qualification input[type=checkbox]").nth(i).check()
+    expect(page.locator("#qualification")).to_contain_text("All required criteria met")
+    shot(page, "lead-qualified")
+
+    move_to(page, "Qualified")
+    move_to(page, "Proposal")
+    move_to(page, "Customer", revenue="2500", cost="1000")
+
+    # the timeline tells the story, newest first
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Customer")
+    expect(timeline).to_contain_text("2,500")
+    shot(page, "lead-won")
+
+    # and the board shows the customer in its column
+    page.get_by_role("link", name="Board", exact=True).click()
+    column = page.locator(".column", has_text="Customer")
+    expect(column).to_contain_text("Grace Hopper")
+    shot(page, "board")
+
+    # the database agrees with what the person saw
+    path = [c.to_stage.key for c in StageChange.objects.filter(lead=lead).order_by("at", "id")]
+    assert path == ["suspect", "prospect", "lead", "qualified", "proposal", "customer"]
+    assert not StageChange.objects.filter(lead=lead, qualification_override=True).exists()
+    outcome = DealOutcome.objects.get(lead=lead)
+    assert (outcome.revenue, outcome.cost, outcome.margin) == (
+        Decimal("2500.00"),
+        Decimal("1000.00"),
+        Decimal("1500.00"),
+    )
+
+
+def test_qualifying_with_criteria_unmet_shows_what_is_missing(live_server, page: Page):
+    org, owner = make_org("acme", "owner@acme.test")
+    from keepscore.leads.services import lead_create
+    from tests.conftest import channel
+
+    lead = lead_create(organization=org, name="Unready Ursula", channel=channel(org), by=owner)
+    log_in(page, live_server.url, "owner@acme.test")
+    page.goto(f"{live_server.url}/o/acme/leads/{lead.pk}/")
+    with page.expect_response(lambda r: "to_stage=" in r.url):
+        page.locator("#move_to_stage").select_option(label="Qualified")
+    page.locator("#move-panel").get_by_role("button", name="Move").click()
+    expect(page.locator("#move-panel")).to_contain_text("Not qualified yet")
+    expect(page.locator("#move-panel")).to_contain_text("Fits our ideal customer profile")
+    lead.refresh_from_db()
+    assert lead.stage.key == "suspect"
+    assert StageChange.objects.filter(lead=lead).count() == 1
