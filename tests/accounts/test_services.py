@@ -67,3 +67,28 @@ def test_weak_password_and_bad_email_are_refused():
 def test_member_without_login_has_no_usable_password():
     user = user_create(email="rep@example.com", password=None, can_login=False)
     assert not user.has_usable_password()
+
+
+def test_deleting_an_organization_takes_all_its_records_and_nothing_else(lead_a, owner_a, lead_b):
+    from decimal import Decimal
+
+    from keepscore.accounts.services import organization_delete
+    from keepscore.activities.models import Activity
+    from keepscore.activities.services import activity_log
+    from keepscore.leads.models import DealOutcome, Lead, StageChange
+    from keepscore.leads.services import Outcome, lead_move
+
+    org = lead_a.organization
+    customer = Stage.objects.get(organization=org, key="customer")
+    lead_move(lead=lead_a, to_stage=customer, by=owner_a, outcome=Outcome(revenue=Decimal(9)))
+    activity_log(lead=lead_a, kind="call_attempt", by=owner_a)
+    b_counts = [m.objects.count() for m in (Lead, StageChange, Stage)]
+
+    organization_delete(organization=org)
+
+    assert not Organization.objects.filter(pk=org.pk).exists()
+    assert DealOutcome.objects.count() == 0 and Activity.objects.count() == 0
+    assert [m.objects.count() for m in (Lead, StageChange, Stage)] == [
+        n - k for n, k in zip(b_counts, (1, 2, 7), strict=True)
+    ]
+    assert User.objects.filter(pk=owner_a.user_id).exists()  # people are not deleted

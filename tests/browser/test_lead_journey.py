@@ -33,7 +33,7 @@ def move_to(page: Page, stage: str, **money: str) -> None:
 
 
 def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
-    org, owner = make_org("acme", "owner@acme.test")
+    org, _owner = make_org("acme", "owner@acme.test")
     base = live_server.url
 
     # log in: the dashboard of the only organization

@@ -59,6 +59,16 @@ def organization_create(*, name: str, slug: str, owner: User | None = None) -> O
 
 
 @transaction.atomic
+def organization_delete(*, organization: Organization) -> None:
+    """Delete an organization and every record it owns, in one transaction.
+
+    Stages, channels and lost reasons are RESTRICTed, not CASCADEd, from the rows that use
+    them, so they go only together with those rows: here, all at once.
+    """
+    organization.delete()
+
+
+@transaction.atomic
 def member_add(
     *,
     organization: Organization,

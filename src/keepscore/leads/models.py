@@ -106,7 +106,7 @@ class Lead(OrgOwned):
         on_delete=models.SET_NULL,
         related_name="owned_leads",
     )
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="leads")
+    stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="leads")
     value = models.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -118,7 +118,7 @@ class Lead(OrgOwned):
     first_touch_at = models.DateTimeField(db_index=True)
     stage_entered_at = models.DateTimeField()
     # original source: set once at first touch
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="leads")
+    channel = models.ForeignKey(Channel, on_delete=models.RESTRICT, related_name="leads")
     campaign = models.CharField(max_length=200, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
     utm_medium = models.CharField(max_length=200, blank=True)
@@ -149,7 +149,7 @@ class Touch(OrgOwned):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
     at = models.DateTimeField()
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="touches")
+    channel = models.ForeignKey(Channel, on_delete=models.RESTRICT, related_name="touches")
     campaign = models.CharField(max_length=200, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
     utm_medium = models.CharField(max_length=200, blank=True)
@@ -169,12 +169,13 @@ class StageChange(OrgOwned):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.ForeignKey(
-        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Stage, null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="+")
     at = models.DateTimeField()
+    # PROTECT, not SET_NULL: nulling it would rewrite history (deactivate users instead)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.TextField(blank=True)
     qualification_override = models.BooleanField(default=False)
@@ -213,7 +214,7 @@ class DealOutcome(OrgOwned):
     revenue = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     lost_reason = models.ForeignKey(
-        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="outcomes"
+        LostReason, null=True, blank=True, on_delete=models.RESTRICT, related_name="outcomes"
     )
     lost_note = models.TextField(blank=True)
 

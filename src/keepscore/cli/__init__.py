@@ -1,0 +1,1 @@
+"""The ``keepscore`` command line: set up, serve and try out keepscore."""

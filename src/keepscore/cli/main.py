@@ -1,0 +1,67 @@
+"""The ``keepscore`` command: ``keepscore --help`` lists what it does.
+
+Each command lives in its own module of this package and is registered here. Django is set
+up inside the commands (``keepscore.cli.common.django_setup``), never at import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.markup import escape
+from typer.exceptions import TyperException
+
+from keepscore.cli import accounts, demo, serve
+from keepscore.cli.common import mask_secrets, stderr
+
+app = typer.Typer(
+    name="keepscore",
+    help="keepscore: the sales & marketing scorecard for small businesses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command("init")(accounts.init)
+app.command("createuser")(accounts.createuser)
+app.command("migrate")(serve.migrate)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+
+
+def run() -> None:
+    """The console script: the app, with a last guard so no traceback reaches the user."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keepscore.config.settings")
+    try:
+        code = app(prog_name="keepscore", standalone_mode=False)
+    except TyperException as error:
+        # a usage error (unknown option, bad value, …): one line, not a box
+        show = getattr(error, "show", None)
+        if type(error).__name__ == "NoArgsIsHelpError" and show is not None:
+            show()  # the help, as asked for by running `keepscore` alone
+            sys.exit(error.exit_code)
+        ctx = getattr(error, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = " ".join(error.format_message().split())
+        stderr().print(f"[bold red]error:[/] [red]{escape(message)}{escape(hint)}[/]")
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        sys.stderr.write("error: aborted\n")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
+    except Exception as error:  # commands report their own errors; this is the last guard
+        if os.environ.get("KEEPSCORE_TRACEBACK"):
+            raise
+        message = mask_secrets(" ".join(str(error).split())) or type(error).__name__
+        sys.stderr.write(f"error: {type(error).__name__}: {message}\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Synthetic, reproducible demo data: a small business with two years of history."""
