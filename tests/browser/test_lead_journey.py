@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -80,8 +81,11 @@ def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
 
     # and the board shows the customer in its column
     page.get_by_role("link", name="Board", exact=True).click()
-    column = page.locator(".column", has_text="Customer")
-    expect(column).to_contain_text("Grace Hopper")
+    customers = page.get_by_role("region", name=re.compile(r"^Customer\b"))
+    expect(customers).to_contain_text("Grace Hopper")
+    expect(customers.locator("h2")).to_contain_text("1")
+    suspects = page.get_by_role("region", name=re.compile(r"^Suspect\b"))
+    expect(suspects).not_to_contain_text("Grace Hopper")
     shot(page, "board")
 
     # the database agrees with what the person saw

@@ -1,0 +1,79 @@
+"""Regenerate the README's screenshots from the demo organization.
+
+    .venv/bin/python scripts/screenshots.py
+
+Loads the demo into a temporary KEEPSCORE_HOME, serves it with `keepscore serve`, and takes
+the pictures with Playwright driving Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+KEEPSCORE = str(Path(sys.executable).with_name("keepscore"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    env = {**os.environ, "KEEPSCORE_HOME": tempfile.mkdtemp(prefix="keepscore-shots-")}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([KEEPSCORE, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen(
+        [KEEPSCORE, "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        OUT.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/login/")
+            page.get_by_label("Email address").fill("owner@demo.keepscore.test")
+            page.get_by_label("Password").fill("demo-owner-2024")
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(f"{base}/o/demo/")
+            page.screenshot(path=str(OUT / "dashboard.png"))
+            page.goto(f"{base}/o/demo/board/")
+            page.screenshot(path=str(OUT / "board.png"))
+            # a won lead: the richest timeline
+            customers = page.get_by_role("region", name=re.compile(r"^Customer\b"))
+            customers.locator(".tile a").first.click()
+            page.wait_for_selector(".timeline")
+            page.screenshot(path=str(OUT / "lead.png"))
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
