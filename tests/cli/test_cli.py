@@ -75,9 +75,9 @@ KEEPSCORE = [sys.executable, "-m", "keepscore.cli.main"]
 def test_help_lists_every_command() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("init", "migrate", "serve", "demo", "createuser"):
+    for command in ("init", "migrate", "serve", "demo", "createuser", "setpassword"):
         assert command in result.stdout
-    for command in ("init", "migrate", "serve", "demo", "createuser"):
+    for command in ("init", "migrate", "serve", "demo", "createuser", "setpassword"):
         sub = invoke(command, "--help")
         assert sub.exit_code == 0, sub.output
         assert "--help" in sub.stdout
@@ -223,6 +223,28 @@ def test_createuser_no_login_makes_a_member_without_password(org_a: Organization
     assert result.exit_code == 0, result.output
     assert PASSWORD_LINE.search(result.stdout) is None
     assert not User.objects.get(email="rep@acme.test").has_usable_password()
+
+
+def test_setpassword_lets_a_member_without_login_log_in(
+    org_a: Organization, tmp_path: Path
+) -> None:
+    from django.contrib.auth import authenticate
+
+    invoke("createuser", "--email", "rep@acme.test", "--role", "sales", "--no-login", "--no-input")
+    result = invoke("setpassword", "--email", "REP@acme.test", "--no-input")
+    assert result.exit_code == 0, result.output
+    email, password = printed_password(result)
+    assert email == "rep@acme.test"
+    assert authenticate(email="rep@acme.test", password=password) is not None
+
+    weak = tmp_path / "weak"
+    weak.write_text("123\n")
+    result = invoke("setpassword", "--email", "rep@acme.test", "--password-file", str(weak))
+    assert result.exit_code != 0 and "password" in error_line(result)
+    assert authenticate(email="rep@acme.test", password=password) is not None
+
+    result = invoke("setpassword", "--email", "nobody@acme.test", "--no-input")
+    assert result.exit_code != 0 and "nobody@acme.test" in error_line(result)
 
 
 def test_createuser_needs_org_when_there_are_two(org_a: Organization, org_b: Organization) -> None:

@@ -380,3 +380,16 @@ def test_demo_runs_up_to_yesterday_by_default(db: Any) -> None:
     summary = demo_create(slug="now", months=3)
     assert summary.last_day == timezone.now().date() - timedelta(days=1)
     assert summary.first_day >= summary.last_day - timedelta(days=100)
+
+
+def test_the_demo_walks_the_default_ladder_and_its_gate() -> None:
+    """The generator plans without the database; its ladder must stay the services' one."""
+    from keepscore.demo.generator import GATED, LOST_STAGE, OPEN_STAGES, WON_STAGE
+    from keepscore.leads.services import DEFAULT_LADDER
+
+    open_keys = tuple(row[0] for row in DEFAULT_LADDER if row[3] == "open")
+    assert open_keys == OPEN_STAGES
+    assert [row[0] for row in DEFAULT_LADDER if row[3] == "won"] == [WON_STAGE]
+    assert [row[0] for row in DEFAULT_LADDER if row[3] == "lost"] == [LOST_STAGE]
+    gate = next(i for i, row in enumerate(DEFAULT_LADDER) if row[4])
+    assert frozenset(row[0] for row in DEFAULT_LADDER[gate:] if row[3] == "open") == GATED

@@ -379,3 +379,15 @@ def test_any_sequence_of_moves_keeps_lead_and_history_consistent(org_a, owner_a,
         assert nxt.at >= prev.at
     closed = [c for c in history if c.to_stage.kind != "open"]
     assert DealOutcome.objects.filter(lead=lead).count() == len(closed)
+
+
+def test_outcomes_are_append_only_in_the_database_too(lead_a, owner_a):
+    change = lead_move(
+        lead=lead_a,
+        to_stage=stage(lead_a.organization, "customer"),
+        by=owner_a,
+        outcome=Outcome(revenue=Decimal("100")),
+    )
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DealOutcome.objects.filter(stage_change=change).update(revenue=Decimal("999"))
+    assert DealOutcome.objects.get(stage_change=change).revenue == Decimal("100")

@@ -43,6 +43,18 @@ def user_create(
 
 
 @transaction.atomic
+def user_set_password(*, user: User, password: str) -> User:
+    """Set a password that meets the password rules; the user can log in from now on."""
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
 def organization_create(*, name: str, slug: str, owner: User | None = None) -> Organization:
     """A new organization with the default ladder, channels, lost reasons and checklist."""
     from keepscore.leads.services import organization_defaults_create

@@ -1,4 +1,4 @@
-"""``keepscore init`` and ``keepscore createuser``: organizations, owners and members."""
+"""``keepscore init``, ``createuser`` and ``setpassword``: organizations, owners, members."""
 
 from __future__ import annotations
 
@@ -90,6 +90,21 @@ def _existing_user(email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip()).first()
 
 
+def _new_password(email: str, password_file: Path | None, no_input: bool) -> tuple[str, bool]:
+    """The password from the file, or asked for, or generated: (password, generated)."""
+    from keepscore.accounts.services import password_generate
+
+    password: str | None = None
+    if password_file is not None:
+        password = password_read(password_file)
+        _password_check(password, email)
+    elif not no_input:
+        password = _password_ask(email)
+    if password is None:
+        return password_generate(), True
+    return password, False
+
+
 def init(
     org: Annotated[
         str | None, typer.Option("--org", help="Short name used in URLs, e.g. acme.")
@@ -123,7 +138,6 @@ def init(
         from keepscore.accounts.models import Organization
         from keepscore.accounts.services import (
             organization_create,
-            password_generate,
             user_create,
         )
 
@@ -155,13 +169,8 @@ def init(
                     f"{owner} already has an account: leave out --password-file to make them "
                     "the owner with their current password"
                 )
-        elif password_file is not None:
-            password = password_read(password_file)
-            _password_check(password, owner)
-        elif not no_input:
-            password = _password_ask(owner)
-        if user is None and password is None:
-            password, generated = password_generate(), True
+        else:
+            password, generated = _new_password(owner, password_file, no_input)
 
         with transaction.atomic():
             if user is None:
@@ -223,7 +232,7 @@ def createuser(
 
         from django.db import transaction
 
-        from keepscore.accounts.services import member_add, password_generate, user_create
+        from keepscore.accounts.services import member_add, user_create
 
         organization = organization_resolve(org)
         roles = {r.value for r in role or []}
@@ -249,13 +258,7 @@ def createuser(
                     "with their current password"
                 )
         elif not no_login:
-            if password_file is not None:
-                password = password_read(password_file)
-                _password_check(password, email)
-            elif not no_input:
-                password = _password_ask(email)
-            if password is None:
-                password, generated = password_generate(), True
+            password, generated = _new_password(email, password_file, no_input)
 
         existed = user is not None
         with transaction.atomic():
@@ -282,6 +285,36 @@ def createuser(
             f"({escape(organization.slug)}) as {', '.join(membership.roles)}."
         )
         if no_login and not existed:
-            say("They cannot log in (no password); set one later from the web app.")
+            say("They cannot log in (no password); give them one with `keepscore setpassword`.")
         elif generated and password:
+            _password_show(user.email, password)
+
+
+def setpassword(
+    email: Annotated[str, typer.Option("--email", help="Whose password to set.")],
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="Read the password from the first line of this file ('-' for stdin). "
+            "Without it a password is generated and printed.",
+        ),
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; for scripts.")
+    ] = False,
+) -> None:
+    """Set (or reset) a user's password: for a forgotten one, or a member without login."""
+    with errors():
+        django_setup()
+        migrate_if_needed()
+        from keepscore.accounts.services import user_set_password
+
+        user = _existing_user(email)
+        if user is None:
+            fail(f"there is no user with the email {email.strip()!r}")
+        password, generated = _new_password(user.email, password_file, no_input)
+        user_set_password(user=user, password=password)
+        say(f"Password set for {escape(user.email)}.")
+        if generated:
             _password_show(user.email, password)

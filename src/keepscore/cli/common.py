@@ -53,10 +53,6 @@ def say(message: str) -> None:
     stdout().print(message)
 
 
-def warn(message: str) -> None:
-    stderr().print(f"[yellow]warning:[/] {message}")
-
-
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
 

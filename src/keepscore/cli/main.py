@@ -27,6 +27,7 @@ app = typer.Typer(
 
 app.command("init")(accounts.init)
 app.command("createuser")(accounts.createuser)
+app.command("setpassword")(accounts.setpassword)
 app.command("migrate")(serve.migrate)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts.selectors import membership_get
 
@@ -21,9 +22,14 @@ def org_view(view: Callable[..., HttpResponse] | None = None, *, owner_only: boo
     """
 
     def decorate(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
         @wraps(fn)
         def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                login = redirect_to_login(request.get_full_path())
+                if getattr(request, "htmx", False):
+                    # the session ran out: reload the whole page at the login, not in a panel
+                    return HttpResponseClientRedirect(login["Location"])
+                return login
             membership = membership_get(user=request.user, organization_slug=org)
             if owner_only and not membership.is_owner:
                 raise Http404("Only owners can see this page")

@@ -26,10 +26,21 @@ def secret_key(home: Path) -> str:
     if from_env:
         return from_env
     path = home / "secret_key"
-    if not path.exists():
-        key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key)
-        return key
-    return path.read_text().strip()
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip()
+    # missing or empty: write a new one atomically, so two processes starting at once agree
+    key = secrets.token_urlsafe(50)
+    tmp = path.with_name(f".secret_key.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    try:
+        os.link(tmp, path)  # fails if another process got there first
+    except FileExistsError:
+        if not path.read_text().strip():
+            os.replace(tmp, path)
+            return key
+        return path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key

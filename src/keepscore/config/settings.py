@@ -6,6 +6,8 @@ SECRET_KEY      default: generated on first run and kept in KEEPSCORE_HOME/secre
 DEBUG           "1"/"true" to turn on; off by default
 ALLOWED_HOSTS   comma-separated; default "localhost,127.0.0.1,[::1]"
 CSRF_TRUSTED_ORIGINS  comma-separated origins, e.g. "https://crm.example.com"
+HTTPS           "1" when served over HTTPS (behind a TLS proxy): secure cookies, HSTS, and
+                trust of the proxy's X-Forwarded-Proto header
 """
 
 from __future__ import annotations
@@ -130,6 +132,13 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+if _flag("HTTPS"):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 30
 
 LOGGING = {
     "version": 1,
