@@ -391,3 +391,85 @@ def test_outcomes_are_append_only_in_the_database_too(lead_a, owner_a):
     with pytest.raises(DatabaseError), transaction.atomic():
         DealOutcome.objects.filter(stage_change=change).update(revenue=Decimal("999"))
     assert DealOutcome.objects.get(stage_change=change).revenue == Decimal("100")
+
+
+def test_a_new_lead_cannot_start_behind_the_qualification_gate(org_a):
+    for key in ("qualified", "proposal"):
+        with pytest.raises(ValidationError) as err:
+            lead_create(
+                organization=org_a, name="X", channel=channel(org_a), stage=stage(org_a, key)
+            )
+        assert "stage" in err.value.message_dict
+    assert Lead.objects.count() == 0
+    # with no required criteria written down, the gate is open
+    QualificationCriterion.objects.for_org(org_a).update(required=False)
+    lead = lead_create(
+        organization=org_a, name="X", channel=channel(org_a), stage=stage(org_a, "proposal")
+    )
+    assert lead.stage.key == "proposal"
+
+
+def test_members_of_another_organization_cannot_act_on_a_lead(lead_a, owner_b):
+    org = lead_a.organization
+    with pytest.raises(ValidationError) as err:
+        lead_move(lead=lead_a, to_stage=stage(org, "qualified"), by=owner_b, override_reason="mine")
+    assert "by" in err.value.message_dict
+    criterion = QualificationCriterion.objects.for_org(org).first()
+    with pytest.raises(ValidationError):
+        qualification_set(lead=lead_a, criterion=criterion, met=True, by=owner_b)
+    with pytest.raises(ValidationError):
+        lead_create(organization=org, name="X", channel=channel(org), by=owner_b)
+    assert StageChange.objects.filter(lead=lead_a).count() == 1
+
+
+def test_retired_channels_and_lost_reasons_are_refused(lead_a, owner_a):
+    org = lead_a.organization
+    ads = channel(org, "ads")
+    ads.active = False
+    ads.save()
+    with pytest.raises(ValidationError) as err:
+        lead_create(organization=org, name="X", channel=ads)
+    assert "channel" in err.value.message_dict
+    old = reason(org)
+    old.active = False
+    old.save()
+    with pytest.raises(ValidationError) as err:
+        lead_move(
+            lead=lead_a, to_stage=stage(org, "lost"), by=owner_a, outcome=Outcome(lost_reason=old)
+        )
+    assert "lost_reason" in err.value.message_dict
+    assert DealOutcome.objects.count() == 0
+
+
+def test_revenue_too_large_for_the_books_is_a_field_error(lead_a, owner_a):
+    with pytest.raises(ValidationError) as err:
+        lead_move(
+            lead=lead_a,
+            to_stage=stage(lead_a.organization, "customer"),
+            by=owner_a,
+            outcome=Outcome(revenue=Decimal("1e20")),
+        )
+    assert "revenue" in err.value.message_dict
+    assert StageChange.objects.filter(lead=lead_a).count() == 1 and DealOutcome.objects.count() == 0
+
+
+def test_a_stage_with_history_keeps_its_kind(lead_a, owner_a):
+    from keepscore.leads.services import stage_save
+
+    org = lead_a.organization
+    lost = stage(org, "lost")
+    lead_move(lead=lead_a, to_stage=lost, by=owner_a, outcome=Outcome(lost_reason=reason(org)))
+    lead_move(lead=lead_a, to_stage=stage(org, "prospect"), by=owner_a)  # nobody is at lost now
+    with pytest.raises(ValidationError) as err:
+        stage_save(organization=org, stage=lost, name="Lost", group=lost.group, kind="open")
+    assert "kind" in err.value.message_dict
+    assert stage(org, "lost").kind == "lost"
+
+
+def test_a_time_slightly_ahead_is_taken_as_now_and_later_moves_still_work(lead_a, owner_a):
+    org = lead_a.organization
+    ahead = timezone.now() + timedelta(minutes=3)
+    first = lead_move(lead=lead_a, to_stage=stage(org, "prospect"), by=owner_a, at=ahead)
+    assert first.at <= timezone.now()
+    second = lead_move(lead=lead_a, to_stage=stage(org, "lead"), by=owner_a)
+    assert second.at >= first.at

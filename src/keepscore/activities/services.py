@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
+from keepscore.common.validation import check_same_org, checked_at
 from keepscore.leads.models import Lead
 
 
-def _check_at(lead: Lead, at: datetime) -> None:
-    if at > timezone.now() + timedelta(minutes=5):
-        raise ValidationError({"at": "This date is in the future."})
+def _checked_at(lead: Lead, at: datetime | None) -> datetime:
+    at = checked_at(at)
     if at < lead.first_touch_at:
         raise ValidationError({"at": "This is before the lead's first touch."})
+    return at
 
 
 @transaction.atomic
@@ -33,10 +33,8 @@ def activity_log(
 ) -> Activity:
     if kind not in ActivityKind.values:
         raise ValidationError({"kind": f"Unknown activity kind {kind!r}."})
-    if by is not None and by.organization_id != lead.organization_id:
-        raise ValidationError({"by": "Not a member of this organization."})
-    at = at or timezone.now()
-    _check_at(lead, at)
+    check_same_org(lead.organization, by=by)
+    at = _checked_at(lead, at)
     activity = Activity(
         organization=lead.organization,
         lead=lead,
@@ -64,10 +62,10 @@ def objection_add(
 ) -> Objection:
     if tag not in ObjectionTag.values:
         raise ValidationError({"tag": f"Unknown objection {tag!r}."})
+    check_same_org(lead.organization, by=by)
     if activity is not None and activity.lead_id != lead.pk:
         raise ValidationError({"activity": "That activity belongs to another lead."})
-    at = at or timezone.now()
-    _check_at(lead, at)
+    at = _checked_at(lead, at)
     objection = Objection(
         organization=lead.organization,
         lead=lead,

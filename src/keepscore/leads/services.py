@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
-from django.utils import timezone
+from django.db.models import Max, Q
 from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.validation import check_same_org, checked_at
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -203,9 +203,9 @@ def stage_save(
             key=_unique_key(Stage, organization, name, None),
             position=last + 10,
         )
-    elif stage.kind != kind and stage.leads.exists():
+    elif stage.kind != kind and _stage_in_use(stage):
         raise ValidationError(
-            {"kind": "Leads are in this stage: its kind (open, won, lost) cannot change."}
+            {"kind": "Leads are or were in this stage: its kind (open, won, lost) cannot change."}
         )
     stage.name = name
     stage.group = group
@@ -245,8 +245,17 @@ def stage_shift(*, stage: Stage, direction: int) -> None:
 
 
 @transaction.atomic
+def _stage_in_use(stage: Stage) -> bool:
+    """Leads are at the stage now, or its history names it."""
+    return (
+        stage.leads.exists()
+        or StageChange.objects.filter(Q(to_stage=stage) | Q(from_stage=stage)).exists()
+    )
+
+
+@transaction.atomic
 def stage_delete(*, stage: Stage) -> None:
-    if stage.leads.exists() or StageChange.objects.filter(to_stage=stage).exists():
+    if _stage_in_use(stage):
         raise ValidationError("This stage has leads or history; it cannot be deleted.")
     organization = stage.organization
     stage.delete()
@@ -305,17 +314,6 @@ LEAD_EDITABLE = ("name", "company", "email", "phone", "notes", "owner", "value")
 SOURCE_FIELDS = ("campaign", "utm_source", "utm_medium", "utm_campaign", "referrer")
 
 
-def _check_same_org(organization: Organization, **objects: Any) -> None:
-    for field, obj in objects.items():
-        if obj is not None and obj.organization_id != organization.pk:
-            raise ValidationError({field: "Not found in this organization."})
-
-
-def _check_not_future(at: datetime, field: str = "at") -> None:
-    if at > timezone.now() + timedelta(minutes=5):
-        raise ValidationError({field: "This date is in the future."})
-
-
 def first_stage(organization: Organization) -> Stage:
     stage = Stage.objects.for_org(organization).filter(kind=StageKind.OPEN).first()
     if stage is None:
@@ -341,12 +339,19 @@ def lead_create(
     unknown = set(fields) - set(LEAD_EDITABLE) - set(SOURCE_FIELDS)
     if unknown:
         raise TypeError(f"lead_create got unknown fields: {sorted(unknown)}")
-    _check_same_org(organization, channel=channel, stage=stage, owner=fields.get("owner"))
-    at = first_touch_at or timezone.now()
-    _check_not_future(at, "first_touch_at")
+    check_same_org(organization, channel=channel, stage=stage, owner=fields.get("owner"), by=by)
+    if not channel.active:
+        raise ValidationError({"channel": f"The channel {channel.name} is no longer in use."})
+    at = checked_at(first_touch_at, "first_touch_at")
     stage = stage or first_stage(organization)
     if stage.is_closed:
         raise ValidationError({"stage": "A new lead starts at an open stage."})
+    if needs_qualification(organization=organization, to_stage=stage) and _required_criteria(
+        organization
+    ):
+        raise ValidationError(
+            {"stage": f"A new lead cannot start at {stage.name}: qualify it first."}
+        )
     lead = Lead(
         organization=organization,
         name=(name or "").strip(),
@@ -375,7 +380,7 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
     unknown = set(fields) - set(LEAD_EDITABLE)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
-    _check_same_org(lead.organization, owner=fields.get("owner"))
+    check_same_org(lead.organization, owner=fields.get("owner"))
     for field, value in fields.items():
         setattr(lead, field, value.strip() if isinstance(value, str) else value)
     lead.full_clean()
@@ -386,9 +391,8 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
 @transaction.atomic
 def touch_add(*, lead: Lead, channel: Channel, at: datetime | None = None, **source: str) -> Touch:
     """A later touch; the lead's original source stays as it was."""
-    _check_same_org(lead.organization, channel=channel)
-    at = at or timezone.now()
-    _check_not_future(at)
+    check_same_org(lead.organization, channel=channel)
+    at = checked_at(at)
     touch = Touch(organization=lead.organization, lead=lead, channel=channel, at=at, **source)
     touch.full_clean()
     touch.save()
@@ -399,7 +403,7 @@ def touch_add(*, lead: Lead, channel: Channel, at: datetime | None = None, **sou
 def qualification_set(
     *, lead: Lead, criterion: QualificationCriterion, met: bool, by: Membership | None = None
 ) -> QualificationAnswer:
-    _check_same_org(lead.organization, criterion=criterion)
+    check_same_org(lead.organization, criterion=criterion, by=by)
     answer, _ = QualificationAnswer.objects.update_or_create(
         lead=lead,
         criterion=criterion,
@@ -419,13 +423,13 @@ def qualification_missing(*, lead: Lead) -> list[QualificationCriterion]:
             "criterion_id", flat=True
         )
     )
-    return [
-        c
-        for c in QualificationCriterion.objects.for_org(lead.organization).filter(
-            active=True, required=True
-        )
-        if c.pk not in met
-    ]
+    return [c for c in _required_criteria(lead.organization) if c.pk not in met]
+
+
+def _required_criteria(organization: Organization) -> list[QualificationCriterion]:
+    return list(
+        QualificationCriterion.objects.for_org(organization).filter(active=True, required=True)
+    )
 
 
 def _gate_stage(organization: Organization) -> Stage | None:
@@ -437,7 +441,7 @@ def _gate_stage(organization: Organization) -> Stage | None:
     )
 
 
-def needs_qualification(*, lead: Lead, to_stage: Stage) -> bool:
+def needs_qualification(*, organization: Organization, to_stage: Stage) -> bool:
     """Whether moving to ``to_stage`` reaches or passes the qualification gate.
 
     Open stages at or after the first gated stage are behind the gate; closed stages (won,
@@ -445,7 +449,7 @@ def needs_qualification(*, lead: Lead, to_stage: Stage) -> bool:
     """
     if to_stage.is_closed:
         return False
-    gate = _gate_stage(lead.organization)
+    gate = _gate_stage(organization)
     return gate is not None and to_stage.position >= gate.position
 
 
@@ -475,13 +479,12 @@ def lead_move(
     recorded; the history is never edited.
     """
     organization = lead.organization
-    _check_same_org(organization, to_stage=to_stage)
+    check_same_org(organization, to_stage=to_stage, by=by)
     # re-read under a lock so two moves of one lead cannot interleave
     given, lead = lead, Lead.objects.select_for_update().select_related("stage").get(pk=lead.pk)
     if to_stage.pk == lead.stage_id:
         raise ValidationError({"to_stage": f"The lead is already at {to_stage.name}."})
-    at = at or timezone.now()
-    _check_not_future(at)
+    at = checked_at(at)
     if at < lead.first_touch_at:
         raise ValidationError({"at": "A move cannot be before the lead's first touch."})
     last = StageChange.objects.filter(lead=lead).aggregate(m=Max("at"))["m"]
@@ -489,7 +492,7 @@ def lead_move(
         raise ValidationError({"at": "A move cannot be before the lead's latest stage change."})
 
     override = False
-    if needs_qualification(lead=lead, to_stage=to_stage):
+    if needs_qualification(organization=organization, to_stage=to_stage):
         missing = qualification_missing(lead=lead)
         if missing:
             if not override_reason.strip():
@@ -519,7 +522,25 @@ def lead_move(
     if to_stage.kind == StageKind.LOST:
         if outcome.lost_reason is None:
             raise ValidationError({"lost_reason": "A lost lead needs a reason."})
-        _check_same_org(organization, lost_reason=outcome.lost_reason)
+        check_same_org(organization, lost_reason=outcome.lost_reason)
+        if not outcome.lost_reason.active:
+            raise ValidationError({"lost_reason": "That lost reason is no longer in use."})
+
+    deal: dict[str, Any] | None = None
+    if to_stage.is_closed:
+        won = to_stage.kind == StageKind.WON
+        deal = {
+            "organization": organization,
+            "lead": lead,
+            "result": DealOutcome.Result.WON if won else DealOutcome.Result.LOST,
+            "at": at,
+            "revenue": outcome.revenue if won else None,
+            "cost": outcome.cost if won else None,
+            "lost_reason": None if won else outcome.lost_reason,
+            "lost_note": "" if won else outcome.lost_note.strip(),
+        }
+        # money too large or too precise for the columns is a field error, not a crash
+        DealOutcome(**deal).full_clean(exclude=["stage_change"], validate_constraints=False)
 
     change = StageChange.objects.create(
         organization=organization,
@@ -532,19 +553,8 @@ def lead_move(
         qualification_override=override,
         override_reason=override_reason.strip() if override else "",
     )
-    if to_stage.is_closed:
-        won = to_stage.kind == StageKind.WON
-        DealOutcome.objects.create(
-            organization=organization,
-            lead=lead,
-            stage_change=change,
-            result=DealOutcome.Result.WON if won else DealOutcome.Result.LOST,
-            at=at,
-            revenue=outcome.revenue if won else None,
-            cost=outcome.cost if won else None,
-            lost_reason=None if won else outcome.lost_reason,
-            lost_note="" if won else outcome.lost_note.strip(),
-        )
+    if deal is not None:
+        DealOutcome.objects.create(stage_change=change, **deal)
     lead.stage = to_stage
     lead.stage_entered_at = at
     lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])

@@ -171,7 +171,9 @@ def _move_panel(
 
 def _gate(lead: Lead, target: Stage | None) -> dict[str, Any]:
     """Whether moving to ``target`` meets the qualification gate, and what is missing."""
-    gated = target is not None and services.needs_qualification(lead=lead, to_stage=target)
+    gated = target is not None and services.needs_qualification(
+        organization=lead.organization, to_stage=target
+    )
     return {
         "target": target,
         "gated": gated,

@@ -1,0 +1,33 @@
+"""Checks every service makes the same way: whose objects, and what time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+#: a client's clock may run a little fast; further ahead than this is a mistake
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_same_org(organization: Any, **objects: Any) -> None:
+    """Refuse any object (stage, channel, member, …) that belongs to another organization."""
+    for field, obj in objects.items():
+        if obj is not None and obj.organization_id != organization.pk:
+            raise ValidationError({field: "Not found in this organization."})
+
+
+def checked_at(at: datetime | None, field: str = "at") -> datetime:
+    """When something happened: now if not given; never in the future.
+
+    A time up to ``CLOCK_SKEW`` ahead is taken as now, so a fast clock cannot date an event
+    after the next one recorded "now"; further ahead is refused.
+    """
+    now = timezone.now()
+    if at is None:
+        return now
+    if at > now + CLOCK_SKEW:
+        raise ValidationError({field: "This date is in the future."})
+    return min(at, now)
