@@ -154,6 +154,11 @@ def test_adding_someone_who_is_already_a_member_is_a_field_error(
         ({**NEW, "marketing_share": "lots"}, "marketing_share"),
         ({**NEW, "email": "not-an-email"}, "email"),
         ({**NEW, "email": ""}, "email"),
+        ({**NEW, "email": "a" * 200 + "@example.com"}, "email"),  # was a 500 on PostgreSQL
+        ({**NEW, "email": "new\x00@example.com"}, "email"),
+        ({**NEW, "first_name": "\x00"}, "first_name"),
+        ({**NEW, "marketing_share": "1e309"}, "marketing_share"),
+        ({**NEW, "marketing_share": "9" * 30}, "marketing_share"),
     ],
 )
 def test_add_member_says_what_is_wrong_and_creates_nothing(

@@ -64,6 +64,20 @@ def test_weak_password_and_bad_email_are_refused():
     assert User.objects.count() == 0
 
 
+@pytest.mark.parametrize("length", [151, 254])
+def test_an_email_longer_than_a_username_is_an_email_error(length):
+    """The username mirrors the email and holds 150 characters: a longer (valid) email was
+    refused by PostgreSQL (a 500) and stored beyond its limit by SQLite."""
+    email = "a" * (length - len("@example.com")) + "@example.com"
+    with pytest.raises(ValidationError) as err:
+        user_create(email=email, password="long-enough-passphrase-1")
+    assert err.value.message_dict["email"] == [
+        f"Use an email address of at most 150 characters (it has {length})."
+    ]
+    assert User.objects.count() == 0
+    assert user_create(email=email[length - 150 :], password=None, can_login=False).pk
+
+
 def test_member_without_login_has_no_usable_password():
     user = user_create(email="rep@example.com", password=None, can_login=False)
     assert not user.has_usable_password()

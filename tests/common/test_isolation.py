@@ -3,16 +3,14 @@
 Every pattern under ``o/<slug:org>/`` is requested by organization A's owner (1) with
 organization B's slug and (2) with A's slug but B's objects in the path. Both must be 404,
 for GET and POST, and B's data must be unchanged. A pattern with a path parameter this test
-does not know fails it: a new view cannot skip the check.
+does not know fails it: a new view cannot skip the check (see ``tests/common/urls.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, Objection
@@ -26,27 +24,11 @@ from keepscore.leads.models import (
     Stage,
     StageChange,
 )
+from tests.common.urls import ORG_PATTERNS, urls_for
 from tests.conftest import make_org
 
 pytestmark = pytest.mark.django_db
 
-# URL name -> which of organization B's objects its <int:pk> names
-PK_OBJECT: dict[str, str] = {}
-DEFAULT_PK_OBJECT = "lead"
-PK_OBJECT_BY_PREFIX = {
-    "settings_stage": "stage",
-    "settings_criterion": "criterion",
-    "settings_lost_reason": "lost_reason",
-    "settings_channel": "channel",
-    "member_": "member",
-    "lead_": "lead",
-    "activity_": "lead",
-    "objection_": "lead",
-}
-OTHER_PARAMS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "criterion_pk": lambda b: b["criterion"].pk,
-    "direction": lambda b: "up",
-}
 B_TABLES = [
     Lead,
     StageChange,
@@ -62,46 +44,8 @@ B_TABLES = [
 ]
 
 
-def org_patterns() -> Iterator[tuple[str, str, list[str]]]:
-    """(route, name, parameter names) of every pattern mounted under o/<slug:org>/."""
-
-    def walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, URLPattern]]:
-        for p in patterns:
-            route = prefix + str(p.pattern)
-            if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, route)
-            else:
-                yield route, p
-
-    for route, p in walk(get_resolver().url_patterns, ""):
-        if route.startswith("o/<slug:org>/"):
-            params = [name for name in p.pattern.regex.groupindex if name != "org"]
-            yield route, p.name or "", params
-
-
-ORG_PATTERNS = sorted(org_patterns())
-
-
 def test_every_organization_page_is_covered():
     assert len(ORG_PATTERNS) >= 20, ORG_PATTERNS
-
-
-def pk_object_for(name: str) -> str:
-    if name in PK_OBJECT:
-        return PK_OBJECT[name]
-    for prefix, kind in PK_OBJECT_BY_PREFIX.items():
-        if name.startswith(prefix):
-            return kind
-    return DEFAULT_PK_OBJECT
-
-
-def fill(route: str, slug: str, kwargs: dict[str, Any]) -> str:
-    url = "/" + route.replace("<slug:org>", slug)
-    for key, value in kwargs.items():
-        for conv in ("int", "str", "slug"):
-            url = url.replace(f"<{conv}:{key}>", str(value))
-    assert "<" not in url, f"unfilled parameter in {url}"
-    return url
 
 
 @pytest.fixture
@@ -132,18 +76,6 @@ def two_orgs(client):
 
 def snapshot() -> list[Any]:
     return [sorted(m.objects.values_list()) for m in B_TABLES]
-
-
-def urls_for(route: str, name: str, params: list[str], slug: str, b: dict[str, Any]) -> str:
-    kwargs: dict[str, Any] = {}
-    for param in params:
-        if param == "pk":
-            kwargs[param] = b[pk_object_for(name)].pk
-        elif param in OTHER_PARAMS:
-            kwargs[param] = OTHER_PARAMS[param](b)
-        else:
-            pytest.fail(f"{name} ({route}) has parameter {param!r}: teach test_isolation.py")
-    return fill(route, slug, kwargs)
 
 
 @pytest.mark.parametrize(("route", "name", "params"), ORG_PATTERNS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from keepscore.leads.models import (
     QualificationCriterion,
     StageChange,
 )
+from keepscore.leads.selectors import LeadFilters, lead_list
 from keepscore.leads.services import Outcome, lead_create, lead_move, qualification_set
 from tests.conftest import channel, stage
 
@@ -275,6 +276,32 @@ def test_list_invalid_filters_show_an_error_not_a_500(
         assert 'class="error"' in response.content.decode()
     # the invalid filter is left out, so the leads still show
     assert len(listed(response)) == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"created_to": "9999-12-31"},  # "the day after" overflowed: a 500
+        {"created_from": "0001-01-01"},  # overflowed when converted from a time zone east of UTC
+        {"created_from": "9999-12-31", "created_to": "9999-12-31"},
+    ],
+)
+def test_list_dates_at_the_ends_of_the_calendar_are_a_field_error_not_a_500(
+    client_a: Any, org_a: Organization, spread: dict[str, Lead], query: dict[str, str]
+) -> None:
+    response = client_a.get(url("lead_list", org_a), query)
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert set(errors) == set(query)
+    assert "Enter a date between 1900-01-01 and 2999-12-31." in response.content.decode()
+    assert len(listed(response)) == 3
+
+
+def test_lead_list_selector_takes_the_last_day_of_the_calendar(
+    org_a: Organization, spread: dict[str, Lead]
+) -> None:
+    filters = LeadFilters(created_to=date.max)
+    assert lead_list(organization=org_a, filters=filters).count() == 3
 
 
 def test_list_refuses_another_organizations_stage_as_filter(
@@ -812,6 +839,18 @@ def test_log_activity_errors(client_a: Any, org_a: Organization, lead_a: Lead) -
     response = client_a.post(target, {"kind": "note", "at": future}, **HTMX)
     assert response.status_code == 200
     assert "This date is in the future." in response.content.decode()
+    assert not Activity.objects.exists()
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00", "9999-12-31T23:59"])
+def test_log_activity_at_the_ends_of_the_calendar_is_a_field_error(
+    client_a: Any, org_a: Organization, lead_a: Lead, at: str
+) -> None:
+    response = client_a.post(url("activity_log", org_a, pk=lead_a.pk), {"kind": "note", "at": at})
+    assert response.status_code == 422
+    assert response.context["activity_form"].errors["at"] == [
+        "Enter a date between 1900-01-01 and 2999-12-31."
+    ]
     assert not Activity.objects.exists()
 
 

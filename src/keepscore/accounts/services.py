@@ -27,6 +27,11 @@ def user_create(
 ) -> User:
     """A user who logs in with ``email``; ``can_login=False`` makes one without a password."""
     email = User.objects.normalize_email(email.strip())
+    # the username mirrors the email, and is shorter than an email may be
+    longest = User._meta.get_field("username").max_length or 0
+    if len(email) > longest:
+        message = f"Use an email address of at most {longest} characters (it has {len(email)})."
+        raise ValidationError({"email": message})
     user = User(email=email, username=email, first_name=first_name, last_name=last_name)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": f"A user with the email {email} already exists."})

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import members_of
 from keepscore.activities.models import ActivityKind, ObjectionTag
+from keepscore.common.forms import DateField, DateTimeField
 from keepscore.leads.models import Channel, Lead, LostReason, Stage
 from keepscore.leads.selectors import LeadFilters
 from keepscore.leads.services import Outcome
@@ -61,8 +62,8 @@ class LeadFilterForm(forms.Form):
     owner = forms.ModelChoiceField(
         queryset=Membership.objects.none(), required=False, empty_label="Anyone"
     )
-    created_from = forms.DateField(label="First touch from", required=False, widget=_date_input())
-    created_to = forms.DateField(label="First touch to", required=False, widget=_date_input())
+    created_from = DateField(label="First touch from", required=False, widget=_date_input())
+    created_to = DateField(label="First touch to", required=False, widget=_date_input())
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter_%s")
@@ -264,7 +265,7 @@ class ActivityForm(forms.Form):
     )
     outcome = forms.CharField(max_length=200, required=False)
     notes = forms.CharField(required=False, widget=_textarea(2))
-    at = forms.DateTimeField(
+    at = DateTimeField(
         label="When",
         required=False,
         help_text="Leave empty for now.",

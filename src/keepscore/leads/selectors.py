@@ -52,8 +52,8 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(owner=f.owner)
     if f.created_from:
         qs = qs.filter(first_touch_at__gte=_day_start(f.created_from))
-    if f.created_to:
-        qs = qs.filter(first_touch_at__lt=_day_start(f.created_to) + timedelta(days=1))
+    if f.created_to and f.created_to < date.max:  # up to date.max: no upper bound
+        qs = qs.filter(first_touch_at__lt=_day_start(f.created_to + timedelta(days=1)))
     return qs
 
 
