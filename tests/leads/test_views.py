@@ -782,15 +782,23 @@ def test_checklist_toggles_with_htmx(client_a: Any, org_a: Organization, lead_a:
     assert criteria[0].text in response.content.decode().split("Missing:")[1]
 
 
-def test_checklist_toggles_without_js(client_a: Any, org_a: Organization, lead_a: Lead) -> None:
+def test_checklist_without_js_sets_what_the_form_says(
+    client_a: Any, org_a: Organization, lead_a: Lead
+) -> None:
     criterion = QualificationCriterion.objects.for_org(org_a).first()
     assert criterion is not None
     target = url("lead_qualify", org_a, pk=lead_a.pk, criterion_pk=criterion.pk)
-    response = client_a.post(target)  # no value: toggles
+    # the page sends the hidden "0" and, when ticked, the box's "1": the last one wins
+    response = client_a.post(target, {"met": ["0", "1"]})
     assert response.status_code == 302
     assert response["Location"].endswith("#qualification")
     assert QualificationAnswer.objects.get(lead=lead_a, criterion=criterion).met
-    client_a.post(target)
+    client_a.post(target, {"met": ["0", "1"]})  # a double submit changes nothing
+    assert QualificationAnswer.objects.get(lead=lead_a, criterion=criterion).met
+    client_a.post(target, {"met": "0"})
+    assert not QualificationAnswer.objects.get(lead=lead_a, criterion=criterion).met
+    # no answer at all is refused, not guessed
+    assert client_a.post(target).status_code == 422
     assert not QualificationAnswer.objects.get(lead=lead_a, criterion=criterion).met
 
 
@@ -971,3 +979,22 @@ def test_board_move_to_an_unknown_stage_says_so(
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert StageChange.objects.filter(lead=lead_a).count() == 1
+
+
+def test_later_touches_show_on_the_timeline(
+    client_a: Any, org_a: Organization, lead_a: Lead
+) -> None:
+    from keepscore.leads.services import touch_add
+
+    touch_add(
+        lead=lead_a,
+        channel=channel(org_a, "trade-show"),
+        campaign="Spring fair",
+        utm_source="fairsite",
+    )
+    page = client_a.get(url("lead_detail", org_a, pk=lead_a.pk)).content.decode()
+    timeline = page.split('id="timeline"')[1]
+    assert "Came back through <strong>Trade show</strong> · Spring fair" in timeline
+    assert "fairsite" in timeline
+    # the original source is unchanged
+    assert "Referral" in page.split('id="timeline"')[0]

@@ -110,6 +110,20 @@ def member_add(
     return membership
 
 
+def _other_owners_exist(membership: Membership) -> bool:
+    """Whether the organization keeps an owner without this member.
+
+    Locks the organization's row first, so two owners demoting each other at once cannot
+    both succeed (PostgreSQL; SQLite writes one transaction at a time anyway).
+    """
+    Organization.objects.select_for_update().filter(pk=membership.organization_id).first()
+    return (
+        Membership.objects.filter(organization_id=membership.organization_id, is_owner=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
 @transaction.atomic
 def member_update(
     *,
@@ -119,12 +133,8 @@ def member_update(
     is_sales: bool,
     marketing_share: int | None,
 ) -> Membership:
-    if membership.is_owner and not is_owner:
-        others = Membership.objects.filter(
-            organization=membership.organization, is_owner=True
-        ).exclude(pk=membership.pk)
-        if not others.exists():
-            raise ValidationError({"is_owner": "An organization needs at least one owner."})
+    if membership.is_owner and not is_owner and not _other_owners_exist(membership):
+        raise ValidationError({"is_owner": "An organization needs at least one owner."})
     membership.is_owner = is_owner
     membership.is_marketing = is_marketing
     membership.is_sales = is_sales
@@ -136,12 +146,7 @@ def member_update(
 
 @transaction.atomic
 def member_remove(*, membership: Membership) -> None:
-    if (
-        membership.is_owner
-        and not Membership.objects.filter(organization=membership.organization, is_owner=True)
-        .exclude(pk=membership.pk)
-        .exists()
-    ):
+    if membership.is_owner and not _other_owners_exist(membership):
         raise ValidationError("An organization needs at least one owner.")
     membership.delete()
 

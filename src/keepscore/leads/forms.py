@@ -243,13 +243,10 @@ class BoardMoveForm(forms.Form):
 
 
 class QualifyForm(forms.Form):
-    """One criterion's tick. Without ``met`` the tick toggles."""
+    """One criterion's tick: ``met`` is "1" or "0" (the page sends both; the box wins)."""
 
     met = forms.TypedChoiceField(
-        choices=[("1", "Met"), ("0", "Not met")],
-        coerce=lambda value: value == "1",
-        required=False,
-        empty_value=None,
+        choices=[("1", "Met"), ("0", "Not met")], coerce=lambda value: value == "1"
     )
 
 

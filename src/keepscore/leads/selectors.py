@@ -17,6 +17,7 @@ from keepscore.leads.models import (
     QualificationCriterion,
     Stage,
     StageChange,
+    Touch,
 )
 
 
@@ -80,12 +81,12 @@ def lead_board(
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "stage_change" | "activity" | "objection"
+    kind: str  # "stage_change" | "activity" | "objection" | "touch"
     item: Any
 
 
 def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
-    """Stage changes, activities and objections of a lead, newest first."""
+    """Stage changes, activities, objections and later touches of a lead, newest first."""
     entries = [
         TimelineEntry(sc.at, "stage_change", sc)
         for sc in StageChange.objects.filter(lead=lead).select_related(
@@ -100,7 +101,11 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
         TimelineEntry(o.at, "objection", o)
         for o in Objection.objects.filter(lead=lead).select_related("by__user")
     ]
-    order = {"stage_change": 0, "activity": 1, "objection": 2}
+    entries += [
+        TimelineEntry(t.at, "touch", t)
+        for t in Touch.objects.filter(lead=lead).select_related("channel")
+    ]
+    order = {"stage_change": 0, "activity": 1, "objection": 2, "touch": 3}
     return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk), reverse=True)
 
 
@@ -143,7 +148,3 @@ def qualification_checklist(*, lead: Lead) -> list[ChecklistItem]:
         ChecklistItem(criterion=c, met=c.pk in met)
         for c in QualificationCriterion.objects.for_org(lead.organization).filter(active=True)
     ]
-
-
-def qualification_is_met(*, lead: Lead, criterion: QualificationCriterion) -> bool:
-    return QualificationAnswer.objects.filter(lead=lead, criterion=criterion, met=True).exists()

@@ -262,9 +262,9 @@ def lead_qualify(
         QualificationCriterion.objects.for_org(organization).filter(active=True), pk=criterion_pk
     )
     form = QualifyForm(request.POST)
-    met = form.cleaned_data["met"] if form.is_valid() else None  # no clear answer: toggle
-    if met is None:
-        met = not selectors.qualification_is_met(lead=lead, criterion=criterion)
+    if not form.is_valid():  # a tick says what it sets, so a double submit changes nothing
+        return HttpResponse("Say whether the criterion is met: met=1 or met=0.", status=INVALID)
+    met = form.cleaned_data["met"]
     services.qualification_set(lead=lead, criterion=criterion, met=met, by=request.membership)
     if request.htmx:
         # the checklist, and the move panel's gate for the stage chosen there (if any)
