@@ -153,6 +153,15 @@ def _unique_key(model: Any, organization: Organization, name: str, exclude: int 
     return key
 
 
+def _name_free(*, model: Any, organization: Organization, name: str, what: str, other: Any) -> None:
+    """Refuse a name another row of the organization's list already has (any case)."""
+    taken = model.objects.for_org(organization).filter(name__iexact=name)
+    if other is not None:
+        taken = taken.exclude(pk=other.pk)
+    if taken.exists():
+        raise ValidationError({"name": f"There is already a {what} called {name}."})
+
+
 @transaction.atomic
 def channel_save(
     *, organization: Organization, name: str, active: bool = True, channel: Channel | None = None
@@ -160,11 +169,7 @@ def channel_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A channel needs a name."})
-    dupes = Channel.objects.for_org(organization).filter(name__iexact=name)
-    if channel is not None:
-        dupes = dupes.exclude(pk=channel.pk)
-    if dupes.exists():
-        raise ValidationError({"name": f"There is already a channel called {name}."})
+    _name_free(model=Channel, organization=organization, name=name, what="channel", other=channel)
     if channel is None:
         channel = Channel(
             organization=organization, key=_unique_key(Channel, organization, name, None)
@@ -191,11 +196,7 @@ def stage_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A stage needs a name."})
-    dupes = Stage.objects.for_org(organization).filter(name__iexact=name)
-    if stage is not None:
-        dupes = dupes.exclude(pk=stage.pk)
-    if dupes.exists():
-        raise ValidationError({"name": f"There is already a stage called {name}."})
+    _name_free(model=Stage, organization=organization, name=name, what="stage", other=stage)
     if stage is None:
         last = Stage.objects.for_org(organization).aggregate(m=Max("position"))["m"] or 0
         stage = Stage(
@@ -269,11 +270,9 @@ def lost_reason_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A lost reason needs a name."})
-    dupes = LostReason.objects.for_org(organization).filter(name__iexact=name)
-    if reason is not None:
-        dupes = dupes.exclude(pk=reason.pk)
-    if dupes.exists():
-        raise ValidationError({"name": f"There is already a lost reason called {name}."})
+    _name_free(
+        model=LostReason, organization=organization, name=name, what="lost reason", other=reason
+    )
     reason = reason or LostReason(organization=organization)
     reason.name = name
     reason.active = active

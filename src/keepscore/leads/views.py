@@ -11,9 +11,11 @@ POST gets the refreshed fragment with status 200 (htmx swaps only 2xx responses)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -275,74 +277,68 @@ def lead_qualify(
     return redirect(_lead_url(lead, "qualification"))
 
 
-@org_view
-@require_POST
-def activity_log(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    lead = _lead(organization, pk)
-    form = ActivityForm(request.POST)
+def _quick_log(
+    request: OrgRequest,
+    lead: Lead,
+    form: forms.Form,
+    name: str,
+    log: Callable[..., Any],
+    notice: Callable[[Any], str],
+) -> HttpResponse:
+    """Log an activity or an objection from its form on the lead page.
+
+    ``name`` is the form's name in the templates ("activity" or "objection"): its partial is
+    ``partials/lead_<name>_form.html``. With htmx the partial comes back cleared, with the
+    refreshed timeline; without, a redirect to the timeline (or the page with the errors).
+    """
+    partial = f"partials/lead_{name}_form.html"
     if form.is_valid():
         try:
-            activity = activity_services.activity_log(
-                lead=lead, by=request.membership, **form.cleaned_data
-            )
+            logged = log(lead=lead, by=request.membership, **form.cleaned_data)
         except ValidationError as e:
             add_service_errors(form, e)
         else:
-            notice = f"{activity.get_kind_display()} logged."
             if not request.htmx:
-                messages.success(request, notice)
+                messages.success(request, notice(logged))
                 return redirect(_lead_url(lead, "timeline"))
-            return render(
-                request,
-                "partials/lead_activity_form.html",
-                {
-                    "lead": lead,
-                    "activity_form": ActivityForm(),
-                    "activity_notice": notice,
-                    "timeline": selectors.lead_timeline(lead=lead),
-                    "oob_timeline": True,
-                },
-            )
+            context = {
+                "lead": lead,
+                f"{name}_form": type(form)(),
+                f"{name}_notice": notice(logged),
+                "timeline": selectors.lead_timeline(lead=lead),
+                "oob_timeline": True,
+            }
+            return render(request, partial, context)
     if request.htmx:
-        return render(
-            request, "partials/lead_activity_form.html", {"lead": lead, "activity_form": form}
-        )
-    return _lead_page(request, lead, activity_form=form, status=INVALID)
+        return render(request, partial, {"lead": lead, f"{name}_form": form})
+    forms_shown: dict[str, Any] = {f"{name}_form": form}
+    return _lead_page(request, lead, status=INVALID, **forms_shown)
+
+
+@org_view
+@require_POST
+def activity_log(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    return _quick_log(
+        request,
+        _lead(organization, pk),
+        ActivityForm(request.POST),
+        "activity",
+        activity_services.activity_log,
+        lambda activity: f"{activity.get_kind_display()} logged.",
+    )
 
 
 @org_view
 @require_POST
 def objection_add(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    lead = _lead(organization, pk)
-    form = ObjectionForm(request.POST)
-    if form.is_valid():
-        try:
-            objection = activity_services.objection_add(
-                lead=lead, by=request.membership, **form.cleaned_data
-            )
-        except ValidationError as e:
-            add_service_errors(form, e)
-        else:
-            notice = f"Objection “{objection.get_tag_display()}” logged."
-            if not request.htmx:
-                messages.success(request, notice)
-                return redirect(_lead_url(lead, "timeline"))
-            return render(
-                request,
-                "partials/lead_objection_form.html",
-                {
-                    "lead": lead,
-                    "objection_form": ObjectionForm(),
-                    "objection_notice": notice,
-                    "timeline": selectors.lead_timeline(lead=lead),
-                    "oob_timeline": True,
-                },
-            )
-    if request.htmx:
-        return render(
-            request, "partials/lead_objection_form.html", {"lead": lead, "objection_form": form}
-        )
-    return _lead_page(request, lead, objection_form=form, status=INVALID)
+    return _quick_log(
+        request,
+        _lead(organization, pk),
+        ObjectionForm(request.POST),
+        "objection",
+        activity_services.objection_add,
+        lambda objection: f"Objection “{objection.get_tag_display()}” logged.",
+    )
 
 
 # --- the board ---------------------------------------------------------------------------------
