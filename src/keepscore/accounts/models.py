@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models.functions import Lower
 
+from keepscore.common.models import OrgOwned
+
 
 class EmailUserManager(UserManager["User"]):
     """Users are known by their email; the username mirrors it."""
@@ -125,3 +127,28 @@ class Membership(models.Model):
     @property
     def sales_share(self) -> int | None:
         return None if self.marketing_share is None else 100 - self.marketing_share
+
+
+class ApiToken(OrgOwned):
+    """A member's API token. Only its sha256 is stored; the raw token is shown once.
+
+    ``prefix`` (``ks_`` and 8 characters) is the visible part, kept to recognise a token in
+    lists and to name it on the command line.
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    hashed = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from keepscore.cli import accounts, demo, serve
+from keepscore.cli import accounts, demo, serve, tokens
 from keepscore.cli.common import mask_secrets, stderr
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.command("setpassword")(accounts.setpassword)
 app.command("migrate")(serve.migrate)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.add_typer(tokens.app, name="token")
 
 
 def run() -> None:

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "keepscore.accounts",
     "keepscore.leads",
     "keepscore.activities",
+    "ninja",  # its bundled Swagger UI files, so /api/v1/docs works offline
+    "keepscore.api",
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from keepscore.accounts import views as accounts_views
+from keepscore.api.api import api
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
@@ -16,4 +17,6 @@ urlpatterns = [
     path("o/<slug:org>/", include("keepscore.leads.urls")),
     path("o/<slug:org>/settings/", include("keepscore.leads.settings_urls")),
     path("o/<slug:org>/members/", include("keepscore.accounts.urls")),
+    path("o/<slug:org>/tokens/", include("keepscore.accounts.token_urls")),
+    path("api/v1/", api.urls),
 ]

@@ -1,0 +1,32 @@
+"""The REST API, mounted at ``/api/v1/``: ``Authorization: Bearer <token>`` on every call.
+
+The OpenAPI document is at ``/api/v1/openapi.json``; the docs at ``/api/v1/docs`` use the
+Swagger UI files ninja ships (served from ``/static/``, so they work offline).
+"""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
+
+from keepscore.api import activities, channels, leads, stages
+from keepscore.api.auth import TokenAuth
+from keepscore.api.errors import handlers_register
+
+api = NinjaAPI(
+    title="keepscore",
+    version="1",
+    description=(
+        "The sales & marketing scorecard's REST API. Authenticate with a member's API token: "
+        "`Authorization: Bearer ks_…`. A token sees only its organization. Errors are "
+        '`{"detail": "...", "errors": [{"field": "...", "message": "..."}]}`.'
+    ),
+    urls_namespace="api",
+    auth=TokenAuth(),
+    docs=Swagger(settings={"persistAuthorization": False}),
+)
+handlers_register(api)
+api.add_router("", leads.router)
+api.add_router("", activities.router)
+api.add_router("", channels.router)
+api.add_router("", stages.router)

@@ -1,0 +1,193 @@
+"""Leads: list, create, read, update; their moves and stage history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Path, Query, Router, Status
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.api.auth import member_of, organization_of
+from keepscore.api.schemas import (
+    ERRORS,
+    MAX_ID,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    LeadFiltersIn,
+    LeadIn,
+    LeadOut,
+    LeadPage,
+    LeadPatch,
+    MoveIn,
+    StageChangeOut,
+)
+from keepscore.leads.models import Channel, Lead, LostReason, Stage, StageChange
+from keepscore.leads.selectors import LeadFilters, lead_list
+from keepscore.leads.services import Outcome, lead_create, lead_move, lead_update
+
+router = Router(tags=["leads"])
+
+LeadId = Path(..., ge=1, le=MAX_ID)
+Limit = Query(50, ge=1, le=MAX_LIMIT)
+Offset = Query(0, ge=0, le=MAX_OFFSET)
+
+
+# --- lookups: every one scoped to the token's organization -------------------------------
+
+
+def lead_get(request: HttpRequest, lead_id: int) -> Lead:
+    """The organization's lead, or 404 (another organization's lead is not there)."""
+    leads = Lead.objects.for_org(organization_of(request)).select_related(
+        "organization", "stage", "channel", "owner__user"
+    )
+    return get_object_or_404(leads, pk=lead_id)
+
+
+def _by_key(model: Any, organization: Organization, field: str, key: str | None) -> Any:
+    if key is None:
+        return None
+    found = model.objects.for_org(organization).filter(key=key).first()
+    if found is None:
+        raise ValidationError({field: f"No {field.replace('_', ' ')} with the key {key!r}."})
+    return found
+
+
+def stage_by_key(organization: Organization, key: str | None, field: str = "stage") -> Any:
+    return _by_key(Stage, organization, field, key)
+
+
+def channel_by_key(organization: Organization, key: str | None) -> Any:
+    return _by_key(Channel, organization, "channel", key)
+
+
+def member_by_email(organization: Organization, email: str | None) -> Membership | None:
+    if email is None or not email.strip():
+        return None
+    member = (
+        Membership.objects.filter(organization=organization, user__email__iexact=email.strip())
+        .select_related("user")
+        .first()
+    )
+    if member is None:
+        raise ValidationError({"owner": f"No member with the email {email!r}."})
+    return member
+
+
+def lost_reason_of(organization: Organization, ref: int | str | None) -> LostReason | None:
+    if ref is None or ref == "":
+        return None
+    reasons = LostReason.objects.for_org(organization)
+    found = (
+        reasons.filter(pk=ref).first()
+        if isinstance(ref, int)
+        else reasons.filter(name__iexact=ref.strip()).first()
+    )
+    if found is None:
+        raise ValidationError({"lost_reason": f"No lost reason {ref!r}."})
+    return found
+
+
+def page(qs: QuerySet[Any], limit: int, offset: int) -> tuple[int, list[Any]]:
+    return qs.count(), list(qs[offset : offset + limit])
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+
+@router.get("/leads", response={200: LeadPage, **ERRORS}, summary="List leads")
+def leads_list(
+    request: HttpRequest,
+    filters: Query[LeadFiltersIn],
+    limit: int = Limit,
+    offset: int = Offset,
+) -> Any:
+    organization = organization_of(request)
+    selected = LeadFilters(
+        q=filters.q.strip(),
+        stage=stage_by_key(organization, filters.stage),
+        channel=channel_by_key(organization, filters.channel),
+        owner=member_by_email(organization, filters.owner),
+        created_from=filters.created_from,
+        created_to=filters.created_to,
+    )
+    count, leads = page(lead_list(organization=organization, filters=selected), limit, offset)
+    return {"items": [LeadOut.of(lead) for lead in leads], "count": count}
+
+
+@router.post("/leads", response={201: LeadOut, **ERRORS}, summary="Create a lead")
+def leads_create(request: HttpRequest, payload: LeadIn) -> Any:
+    organization = organization_of(request)
+    fields = payload.dict(exclude={"name", "channel", "stage", "first_touch_at", "owner"})
+    lead = lead_create(
+        organization=organization,
+        name=payload.name,
+        channel=channel_by_key(organization, payload.channel),
+        by=member_of(request),
+        stage=stage_by_key(organization, payload.stage),
+        first_touch_at=payload.first_touch_at,
+        owner=member_by_email(organization, payload.owner),
+        **fields,
+    )
+    return Status(201, LeadOut.of(lead_get(request, lead.pk)))
+
+
+@router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Read a lead")
+def leads_read(request: HttpRequest, lead_id: int = LeadId) -> Any:
+    return LeadOut.of(lead_get(request, lead_id))
+
+
+@router.patch("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Update a lead")
+def leads_update(request: HttpRequest, payload: LeadPatch, lead_id: int = LeadId) -> Any:
+    lead = lead_get(request, lead_id)
+    # unknown keys (channel, utm_source, …) go on to the service, which names them
+    fields = payload.model_dump(exclude_unset=True)
+    if "owner" in fields:
+        fields["owner"] = member_by_email(lead.organization, fields["owner"])
+    for name in ("name", "company", "email", "phone", "notes"):
+        if name in fields and fields[name] is None:
+            fields[name] = ""  # null clears a text field
+    lead_update(lead=lead, **fields)
+    return LeadOut.of(lead_get(request, lead.pk))
+
+
+@router.post(
+    "/leads/{lead_id}/moves", response={201: StageChangeOut, **ERRORS}, summary="Move a lead"
+)
+def leads_move(request: HttpRequest, payload: MoveIn, lead_id: int = LeadId) -> Any:
+    lead = lead_get(request, lead_id)
+    organization = lead.organization
+    change = lead_move(
+        lead=lead,
+        to_stage=stage_by_key(organization, payload.to_stage, "to_stage"),
+        by=member_of(request),
+        at=payload.at,
+        note=payload.note,
+        override_reason=payload.override_reason,
+        outcome=Outcome(
+            revenue=payload.revenue,
+            cost=payload.cost,
+            lost_reason=lost_reason_of(organization, payload.lost_reason),
+            lost_note=payload.lost_note,
+        ),
+    )
+    return Status(201, StageChangeOut.of(_stage_changes().get(pk=change.pk)))
+
+
+def _stage_changes() -> QuerySet[StageChange]:
+    return StageChange.objects.select_related(
+        "from_stage", "to_stage", "by", "outcome", "outcome__lost_reason"
+    )
+
+
+@router.get(
+    "/leads/{lead_id}/stage-changes",
+    response={200: list[StageChangeOut], **ERRORS},
+    summary="A lead's stage history",
+)
+def leads_stage_changes(request: HttpRequest, lead_id: int = LeadId) -> Any:
+    lead = lead_get(request, lead_id)
+    return [StageChangeOut.of(change) for change in _stage_changes().filter(lead=lead)]

@@ -1,0 +1,359 @@
+"""What the API takes and gives: explicit schemas, never the ORM objects themselves.
+
+Money is a string with two decimals ("1200.50"); times are ISO 8601 with their offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from django.utils import timezone
+from ninja import Field, Schema
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
+from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+from keepscore.leads.models import Channel, Lead, Stage, StageChange
+
+#: the largest id a database column holds; larger ones are refused, not looked up
+MAX_ID = 2**63 - 1
+#: the most rows one page of a list returns
+MAX_LIMIT = 500
+MAX_OFFSET = 10**9
+
+
+def _clean_text(value: str) -> str:
+    """Text the database can store: no NUL character, no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("Text cannot contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError("Text must be valid Unicode.") from error
+    return value
+
+
+def _day(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(DATE_RANGE_MESSAGE)
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    """A time with its offset (a naive one is in the server's time zone), storable in UTC."""
+    _day(value.date())
+    if timezone.is_naive(value):
+        try:
+            value = timezone.make_aware(value)
+        except (OverflowError, ValueError) as error:
+            raise ValueError("This date is out of range.") from error
+    try:
+        value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("This date is out of range.") from error
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+When = Annotated[datetime, AfterValidator(_aware)]
+Day = Annotated[date, AfterValidator(_day)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Money = Annotated[Decimal, Field(allow_inf_nan=False)]
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def email_of(member: Any) -> str | None:
+    return member.user.email if member is not None else None
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+class ErrorItem(Schema):
+    field: str = Field(description="The offending field; empty when the error is general.")
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+# --- stages and channels -------------------------------------------------------------------
+
+
+class StageOut(Schema):
+    id: int
+    key: str
+    name: str
+    position: int
+    group: str
+    kind: str
+    requires_qualification: bool
+
+    @staticmethod
+    def of(stage: Stage) -> StageOut:
+        return StageOut(
+            id=stage.pk,
+            key=stage.key,
+            name=stage.name,
+            position=stage.position,
+            group=stage.group,
+            kind=stage.kind,
+            requires_qualification=stage.requires_qualification,
+        )
+
+
+class ChannelOut(Schema):
+    id: int
+    key: str
+    name: str
+    active: bool
+
+    @staticmethod
+    def of(channel: Channel) -> ChannelOut:
+        return ChannelOut(id=channel.pk, key=channel.key, name=channel.name, active=channel.active)
+
+
+class ChannelIn(Schema):
+    name: Text
+    active: bool = True
+
+
+# --- leads ------------------------------------------------------------------------------
+
+
+class LeadOut(Schema):
+    id: int
+    name: str
+    company: str
+    email: str
+    phone: str
+    notes: str
+    owner: str | None = Field(description="The email of the member working the lead.")
+    stage: str = Field(description="The key of the lead's current stage.")
+    value: str | None = Field(description="Expected deal value, e.g. '1200.50'.")
+    first_touch_at: datetime
+    stage_entered_at: datetime
+    channel: str = Field(description="The key of the original channel (first touch).")
+    campaign: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    referrer: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def of(lead: Lead) -> LeadOut:
+        return LeadOut(
+            id=lead.pk,
+            name=lead.name,
+            company=lead.company,
+            email=lead.email,
+            phone=lead.phone,
+            notes=lead.notes,
+            owner=email_of(lead.owner),
+            stage=lead.stage.key,
+            value=money(lead.value),
+            first_touch_at=lead.first_touch_at,
+            stage_entered_at=lead.stage_entered_at,
+            channel=lead.channel.key,
+            campaign=lead.campaign,
+            utm_source=lead.utm_source,
+            utm_medium=lead.utm_medium,
+            utm_campaign=lead.utm_campaign,
+            referrer=lead.referrer,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+        )
+
+
+class LeadPage(Schema):
+    items: list[LeadOut]
+    count: int
+
+
+class LeadIn(Schema):
+    name: Text
+    channel: Text = Field(description="The key of the channel the lead came through.")
+    stage: Text | None = Field(None, description="A stage key; the first open stage if left out.")
+    first_touch_at: When | None = None
+    company: Text = ""
+    email: Text = ""
+    phone: Text = ""
+    notes: Text = ""
+    owner: Text | None = Field(None, description="A member's email.")
+    value: Money | None = None
+    campaign: Text = ""
+    utm_source: Text = ""
+    utm_medium: Text = ""
+    utm_campaign: Text = ""
+    referrer: Text = ""
+
+
+class LeadPatch(BaseModel):
+    """Only what may change. Source fields (channel, campaign, UTM, …) and the stage are
+    refused with a field error: the stage changes by a move."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: Text | None = None
+    company: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
+    notes: Text | None = None
+    owner: Text | None = Field(None, description="A member's email; null for nobody.")
+    value: Money | None = None
+
+
+class LeadFiltersIn(Schema):
+    stage: Text | None = Field(None, description="A stage key.")
+    channel: Text | None = Field(None, description="A channel key.")
+    owner: Text | None = Field(None, description="A member's email.")
+    created_from: Day | None = None
+    created_to: Day | None = None
+    q: Text = Field("", description="Searched in name, company, email and phone.")
+
+
+# --- stage changes ------------------------------------------------------------------------
+
+
+class OutcomeOut(Schema):
+    result: str
+    revenue: str | None
+    cost: str | None
+    margin: str | None
+    lost_reason: str | None
+    lost_note: str
+
+
+class StageChangeOut(Schema):
+    id: int
+    lead: int
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    by: str | None = Field(description="The email of who made the move.")
+    note: str
+    qualification_override: bool
+    override_reason: str
+    outcome: OutcomeOut | None
+
+    @staticmethod
+    def of(change: StageChange) -> StageChangeOut:
+        deal = getattr(change, "outcome", None)
+        outcome = None
+        if deal is not None:
+            outcome = OutcomeOut(
+                result=deal.result,
+                revenue=money(deal.revenue),
+                cost=money(deal.cost),
+                margin=money(deal.margin),
+                lost_reason=deal.lost_reason.name if deal.lost_reason else None,
+                lost_note=deal.lost_note,
+            )
+        return StageChangeOut(
+            id=change.pk,
+            lead=change.lead_id,
+            from_stage=change.from_stage.key if change.from_stage else None,
+            to_stage=change.to_stage.key,
+            at=change.at,
+            by=change.by.email if change.by else None,
+            note=change.note,
+            qualification_override=change.qualification_override,
+            override_reason=change.override_reason,
+            outcome=outcome,
+        )
+
+
+class MoveIn(Schema):
+    to_stage: Text = Field(description="The key of the stage to move to.")
+    at: When | None = None
+    note: Text = ""
+    override_reason: Text = Field("", description="An owner's reason to skip the checklist.")
+    revenue: Money | None = Field(None, description="Needed to move to a won stage.")
+    cost: Money | None = None
+    lost_reason: Id | Text | None = Field(
+        None, description="The lost reason's id or name; needed to move to a lost stage."
+    )
+    lost_note: Text = ""
+
+
+# --- activities and objections --------------------------------------------------------------
+
+
+class ActivityOut(Schema):
+    id: int
+    lead: int
+    kind: str
+    at: datetime
+    by: str | None
+    with_buyer: bool
+    is_sales_conversation: bool
+    outcome: str
+    notes: str
+
+    @staticmethod
+    def of(activity: Activity) -> ActivityOut:
+        return ActivityOut(
+            id=activity.pk,
+            lead=activity.lead_id,
+            kind=activity.kind,
+            at=activity.at,
+            by=email_of(activity.by),
+            with_buyer=activity.with_buyer,
+            is_sales_conversation=activity.is_sales_conversation,
+            outcome=activity.outcome,
+            notes=activity.notes,
+        )
+
+
+class ActivityPage(Schema):
+    items: list[ActivityOut]
+    count: int
+
+
+class ActivityIn(Schema):
+    kind: ActivityKind
+    at: When | None = None
+    with_buyer: bool = False
+    outcome: Text = ""
+    notes: Text = ""
+
+
+class ObjectionOut(Schema):
+    id: int
+    lead: int
+    activity: int | None
+    tag: str
+    text: str
+    at: datetime
+    by: str | None
+
+    @staticmethod
+    def of(objection: Objection) -> ObjectionOut:
+        return ObjectionOut(
+            id=objection.pk,
+            lead=objection.lead_id,
+            activity=objection.activity_id,
+            tag=objection.tag,
+            text=objection.text,
+            at=objection.at,
+            by=email_of(objection.by),
+        )
+
+
+class ObjectionIn(Schema):
+    tag: ObjectionTag
+    text: Text = ""
+    activity: Id | None = Field(None, description="The id of the lead's activity it came up in.")
+    at: When | None = None

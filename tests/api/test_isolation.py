@@ -1,0 +1,112 @@
+"""A token sees only its organization: every operation of the OpenAPI document, walked.
+
+For each path and method in ``api.get_openapi_schema()`` (a new endpoint is covered without
+being listed here), organization A's token is sent with organization B's ids in the path:
+404, and B's data unchanged. List endpoints return none of B's rows.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.apps import apps
+
+from keepscore.activities.services import activity_log, objection_add
+from keepscore.api.api import api
+from keepscore.leads.models import LostReason
+from keepscore.leads.services import Outcome, lead_move
+from tests.conftest import stage
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = sorted(
+    (path.removeprefix("/api/v1"), method)
+    for path, item in api.get_openapi_schema()["paths"].items()
+    for method in item
+)
+#: a body that would succeed in B's own organization, per operation path
+BODIES = {
+    "/leads": {"name": "Hijack", "channel": "referral"},
+    "/leads/{lead_id}": {"name": "Hijacked"},
+    "/leads/{lead_id}/moves": {"to_stage": "prospect"},
+    "/leads/{lead_id}/activities": {"kind": "note", "notes": "hijack"},
+    "/leads/{lead_id}/objections": {"tag": "price", "text": "hijack"},
+    "/channels": {"name": "Hijack"},
+}
+
+
+def snapshot() -> dict[str, list[Any]]:
+    labels = ("accounts", "leads", "activities")
+    return {
+        m._meta.label: sorted(m._default_manager.values_list())
+        for m in apps.get_models()
+        if m._meta.app_label in labels and m._meta.model_name != "apitoken"
+    }
+
+
+def of_org(rows: dict[str, list[Any]], org_id: int) -> dict[str, list[Any]]:
+    from keepscore.accounts.models import Organization
+
+    mine = {}
+    for model in apps.get_models():
+        if model._meta.label not in rows:
+            continue
+        names = [f.name for f in model._meta.concrete_fields]
+        if model is Organization:
+            column = names.index("id")
+        elif "organization" in names:
+            column = names.index("organization")
+        else:
+            continue
+        mine[model._meta.label] = [r for r in rows[model._meta.label] if r[column] == org_id]
+    return mine
+
+
+@pytest.fixture
+def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
+    activity_log(lead=lead_a, kind="note", by=owner_a)
+    activity = activity_log(lead=lead_b, kind="connect", by=owner_b)
+    objection_add(lead=lead_b, tag="price", by=owner_b, activity=activity)
+    lead_move(lead=lead_b, to_stage=stage(org_b, "prospect"), by=owner_b)
+    lead_move(
+        lead=lead_b,
+        to_stage=stage(org_b, "lost"),
+        by=owner_b,
+        outcome=Outcome(lost_reason=LostReason.objects.for_org(org_b).first()),
+    )
+    return {"lead_id": lead_b.pk}
+
+
+def test_every_operation_is_covered():
+    assert len(OPERATIONS) >= 14, OPERATIONS
+    assert all(path in BODIES for path, method in OPERATIONS if method in ("post", "patch"))
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
+def test_a_token_of_a_never_reaches_b(api_a, lead_a, b_world, org_b, path, method):
+    # given
+    before = snapshot()
+    params = re.findall(r"{(\w+)}", path)
+    url = path.format(**{p: b_world[p] for p in params})
+    # when
+    body = () if method == "get" else (BODIES[path],)
+    response = getattr(api_a, method)(url, *body)
+    # then
+    if params:
+        assert response.status_code == 404, (url, response.status_code, response.content)
+        assert response.json()["detail"]
+    else:
+        assert response.status_code in (200, 201), (url, response.json())
+        text = response.content.decode()
+        assert "Bob Bravo" not in text and "bravo" not in text
+        body = response.json()
+        items = body["items"] if isinstance(body, dict) and "items" in body else body
+        if isinstance(items, list):
+            assert items, f"{url} returned nothing of A's either"
+    assert of_org(snapshot(), org_b.pk) == of_org(before, org_b.pk)
+
+
+def test_b_token_sees_its_own_lead(api_b, lead_b):
+    assert api_b.get(f"/leads/{lead_b.pk}").status_code == 200
