@@ -30,7 +30,20 @@ PK_OBJECT_BY_PREFIX = {
 OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "criterion_pk": lambda objects: objects["criterion"].pk,
     "direction": lambda objects: "up",
+    "form_pk": lambda objects: web_form_pk(objects),
 }
+
+
+def web_form_pk(objects: Mapping[str, Any]) -> int:
+    """A web form of the organization of ``objects["lead"]`` (made on first use)."""
+    from keepscore.webforms.models import WebForm
+    from keepscore.webforms.services import webform_save
+
+    organization = objects["lead"].organization
+    form = WebForm.objects.for_org(organization).first() or webform_save(
+        organization=organization, name="Contact", fields=["name", "email"]
+    )
+    return form.pk
 
 
 def org_patterns() -> Iterator[tuple[str, str, list[str]]]:

@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from keepscore.cli import accounts, demo, serve, tokens
 from keepscore.cli.common import mask_secrets, stderr
+from keepscore.cli.exports import export
 
 app = typer.Typer(
     name="keepscore",
@@ -31,6 +32,7 @@ app.command("setpassword")(accounts.setpassword)
 app.command("migrate")(serve.migrate)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("export")(export)
 app.add_typer(tokens.app, name="token")
 
 

@@ -1,0 +1,1 @@
+"""Exports: every record of an organization, as CSV, XLSX, JSON lines or one zip archive."""

@@ -1,0 +1,99 @@
+"""Export pages: the export page (owners), its downloads, and the lead list's export.
+
+CSV and JSON lines stream as they are read; XLSX and the zip are written to a temporary
+file first (a workbook and an archive are finished only at their end), then streamed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from keepscore.accounts.models import Organization
+from keepscore.common.views import org_view
+from keepscore.exports import services
+from keepscore.exports.forms import ExportForm, FormatForm
+from keepscore.exports.writers import csv_chunks, jsonl_chunks, xlsx_write
+from keepscore.leads.forms import LeadFilterForm
+from keepscore.leads.selectors import LeadFilters
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/jsonl; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def export_response(
+    organization: Organization, kind: str, fmt: str, filters: LeadFilters | None = None
+) -> HttpResponse | StreamingHttpResponse:
+    """The download of one export (``kind`` ``all``: the zip archive)."""
+    name = f"{organization.slug}-{kind}-{timezone.localtime():%Y%m%d-%H%M}"
+    if kind == "all":
+        archive = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+        services.export_all(organization=organization, out=archive)
+        archive.seek(0)
+        return FileResponse(archive, as_attachment=True, filename=f"{name}.zip")
+    if kind == "leads":
+        table = services.export_leads(organization=organization, filters=filters)
+    else:
+        table = services.KINDS[kind](organization=organization)
+    if fmt == "xlsx":
+        book = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+        xlsx_write(table, book)
+        book.seek(0)
+        return FileResponse(
+            book, as_attachment=True, filename=f"{name}.xlsx", content_type=CONTENT_TYPES[fmt]
+        )
+    chunks = csv_chunks(table) if fmt == "csv" else jsonl_chunks(table)
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in chunks), content_type=CONTENT_TYPES[fmt]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _index(request: HttpRequest, form: ExportForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "exports/index.html",
+        {"nav": "settings", "sub": "export", "form": form},
+        status=status,
+    )
+
+
+@org_view(owner_only=True)
+@require_safe
+def export_index(request: HttpRequest, organization: Organization) -> HttpResponse:
+    return _index(request, ExportForm(initial={"kind": "all", "format": "csv"}))
+
+
+@org_view(owner_only=True)
+@require_safe
+def export_download(
+    request: HttpRequest, organization: Organization
+) -> HttpResponse | StreamingHttpResponse:
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return _index(request, form, status=400)
+    return export_response(organization, form.cleaned_data["kind"], form.cleaned_data["format"])
+
+
+@org_view(owner_only=False)  # any member: the list's own leads
+@require_safe
+def export_leads(
+    request: HttpRequest, organization: Organization
+) -> HttpResponse | StreamingHttpResponse:
+    """The lead list's export: the leads its filters show (an invalid filter is left out)."""
+    chosen = FormatForm(request.GET)
+    if not chosen.is_valid():
+        return render(
+            request, "exports/bad_format.html", {"nav": "leads", "form": chosen}, status=400
+        )
+    filters = LeadFilterForm(request.GET, organization=organization)
+    filters.is_valid()
+    return export_response(organization, "leads", chosen.cleaned_data["format"], filters.filters())

@@ -1,0 +1,139 @@
+"""The settings form for a web form, and the public form a website visitor fills in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+
+from keepscore.webforms.models import FormField, WebForm
+
+#: a submission sooner than this after the form was shown is a bot's (settings can lower it)
+MIN_FILL_SECONDS = 3
+MAX_FORM_AGE = 24 * 60 * 60
+_SIGNER_SALT = "keepscore.webforms.rendered"
+
+
+class WebFormForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="For you; visitors do not see it.")
+    ask = forms.MultipleChoiceField(
+        label="Fields",
+        choices=FormField.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The lead's fields the form asks for: the name or the company among them.",
+    )
+    consent_text = forms.CharField(
+        label="Consent text",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown above the submit button and stored with each lead, as shown.",
+    )
+    thank_you_url = forms.URLField(
+        label="Thank-you page",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where visitors go after sending; empty shows a built-in thank-you page.",
+    )
+    active = forms.BooleanField(label="Active", required=False, initial=True)
+
+    @staticmethod
+    def initial_for(webform: WebForm) -> dict[str, Any]:
+        return {
+            "name": webform.name,
+            "ask": webform.fields,
+            "consent_text": webform.consent_text,
+            "thank_you_url": webform.thank_you_url,
+            "active": webform.active,
+        }
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=_SIGNER_SALT)
+
+
+def rendered_stamp(webform: WebForm) -> str:
+    """A signed, timestamped token put in the form when it is shown."""
+    return _signer().sign(webform.key)
+
+
+class PassThrough(forms.Field):
+    """A hidden value taken as sent (the service cleans and cuts it): never a field error."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+
+PUBLIC_FIELDS: dict[str, Any] = {
+    FormField.NAME: lambda: forms.CharField(label="Name", max_length=200),
+    FormField.COMPANY: lambda: forms.CharField(label="Company", max_length=200),
+    FormField.EMAIL: lambda: forms.EmailField(label="Email", max_length=254),
+    FormField.PHONE: lambda: forms.CharField(label="Phone", max_length=40),
+    FormField.NOTES: lambda: forms.CharField(
+        label="Message", max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    ),
+}
+
+
+class PublicForm(forms.Form):
+    """The form a website visitor fills in. ``spam`` says why a submission is ignored.
+
+    Besides the chosen fields: a honeypot (``website``, hidden by CSS: people leave it
+    empty, bots fill it), a signed render time (``ts``) and the page's source (UTMs,
+    referrer, page URL) passed by the embed script.
+    """
+
+    website = forms.CharField(label="Website (leave empty)", required=False)
+    ts = PassThrough()
+    utm_source = PassThrough()
+    utm_medium = PassThrough()
+    utm_campaign = PassThrough()
+    referrer = PassThrough()
+    page_url = PassThrough()
+
+    def __init__(self, *args: Any, webform: WebForm, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "ks_%s")
+        super().__init__(*args, **kwargs)
+        self.webform = webform
+        self.spam: str | None = None
+        visible = {name: PUBLIC_FIELDS[name]() for name in webform.fields if name in PUBLIC_FIELDS}
+        for name, field in visible.items():
+            field.required = name == FormField.NAME or (
+                name == FormField.COMPANY and FormField.NAME not in visible
+            )
+            if name == FormField.EMAIL:
+                field.widget.attrs["autocomplete"] = "email"
+        self.fields = {**visible, **self.fields}
+        self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("website"):
+            self.spam = "honeypot"
+            return data
+        stamp = str(data.get("ts") or "")
+        try:
+            key = _signer().unsign(stamp, max_age=MAX_FORM_AGE)
+        except signing.BadSignature:  # also expired
+            raise forms.ValidationError(
+                "This form was open too long or was changed: please send it again.",
+                code="stamp",
+            ) from None
+        if key != self.webform.key:
+            raise forms.ValidationError("This form was changed: please send it again.")
+        minimum = getattr(settings, "WEBFORM_MIN_FILL_SECONDS", MIN_FILL_SECONDS)
+        try:
+            _signer().unsign(stamp, max_age=minimum)
+        except signing.SignatureExpired:
+            pass  # shown longer ago than the minimum: a person's pace
+        else:
+            self.spam = "too_fast"
+        return data
+
+    def lead_data(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name) or "" for name in self.webform.fields}

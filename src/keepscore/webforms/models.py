@@ -1,0 +1,60 @@
+"""Web forms and what was submitted through them."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+from keepscore.common.models import OrgOwned
+
+
+class FormField(models.TextChoices):
+    """The lead fields a web form can ask for."""
+
+    NAME = "name", "Name"
+    COMPANY = "company", "Company"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    NOTES = "notes", "Message"
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class WebForm(OrgOwned):
+    """A form for the business's website. Public at ``/f/<key>/``: the key, never the pk."""
+
+    name = models.CharField(max_length=100)
+    fields = models.JSONField(default=list, help_text="Lead fields asked for, in order.")
+    consent_text = models.TextField(
+        blank=True, help_text="Shown above the submit button and stored with each lead."
+    )
+    thank_you_url = models.URLField(
+        max_length=500, blank=True, help_text="Where to go after a submission (optional)."
+    )
+    active = models.BooleanField(default=True)
+    key = models.CharField(max_length=40, unique=True, default=new_key, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebFormSubmission(OrgOwned):
+    """One accepted submission: the lead it made and the consent text as it was shown."""
+
+    form = models.ForeignKey(WebForm, on_delete=models.PROTECT, related_name="submissions")
+    lead = models.OneToOneField(
+        "leads.Lead", on_delete=models.CASCADE, related_name="web_form_submission"
+    )
+    consent_text = models.TextField(blank=True)
+    submitted_at = models.DateTimeField()
+    ip_hash = models.CharField(max_length=64, blank=True)
+    page_url = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]

@@ -1,0 +1,127 @@
+"""Writes for web forms: saving a form, and turning a submission into a lead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from keepscore.accounts.models import Organization
+from keepscore.leads.models import Channel
+from keepscore.leads.services import WEBSITE_FORM_CHANNEL, lead_create
+from keepscore.webforms.models import FormField, WebForm, WebFormSubmission
+
+#: the page the form was on, as passed by the embed script (cut to the lead's columns)
+SOURCE_LIMITS = {
+    "utm_source": 200,
+    "utm_medium": 200,
+    "utm_campaign": 200,
+    "referrer": 500,
+    "page_url": 500,
+}
+
+
+@dataclass(frozen=True)
+class PageSource:
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    referrer: str = ""
+    page_url: str = ""
+
+    @classmethod
+    def of(cls, data: Any) -> PageSource:
+        """From a dict or a QueryDict: only the known keys, without NULs, cut to length."""
+        return cls(
+            **{
+                key: str(data.get(key) or "").replace("\x00", "").strip()[:limit]
+                for key, limit in SOURCE_LIMITS.items()
+            }
+        )
+
+
+@transaction.atomic
+def webform_save(
+    *,
+    organization: Organization,
+    name: str,
+    fields: list[str],
+    consent_text: str = "",
+    thank_you_url: str = "",
+    active: bool = True,
+    webform: WebForm | None = None,
+) -> WebForm:
+    """Create or edit a web form. It must ask for a name or a company (a lead needs one)."""
+    known = [f.value for f in FormField]
+    chosen = [f for f in known if f in fields]  # in the usual order, each once
+    if set(fields) - set(known):
+        raise ValidationError({"fields": "Choose from the lead's fields."})
+    if FormField.NAME not in chosen and FormField.COMPANY not in chosen:
+        raise ValidationError({"fields": "Ask for the name or the company (a lead needs one)."})
+    form = webform or WebForm(organization=organization)
+    if form.organization_id != organization.pk:
+        raise ValidationError("This form belongs to another organization.")
+    form.name = (name or "").strip()
+    form.fields = chosen
+    form.consent_text = (consent_text or "").strip()
+    form.thank_you_url = (thank_you_url or "").strip()
+    form.active = active
+    form.full_clean()
+    form.save()
+    return form
+
+
+def ip_hash(ip: str) -> str:
+    """The client address, kept only as a keyed hash."""
+    return salted_hmac("keepscore.webforms.ip", ip or "").hexdigest()
+
+
+def _channel(organization: Organization) -> Channel:
+    channel = Channel.objects.for_org(organization).filter(key=WEBSITE_FORM_CHANNEL).first()
+    if channel is None:
+        channel = Channel.objects.create(
+            organization=organization, key=WEBSITE_FORM_CHANNEL, name="Website form"
+        )
+    return channel
+
+
+@transaction.atomic
+def webform_submit(
+    *,
+    webform: WebForm,
+    data: dict[str, str],
+    source: PageSource,
+    ip: str = "",
+) -> WebFormSubmission:
+    """A new lead at the first stage, channel ``website-form``, with the page's UTMs and
+    referrer, and the consent text as shown, recorded on the submission."""
+    if not webform.active:
+        raise ValidationError("This form is closed.")
+    values: dict[str, Any] = {f: (data.get(f) or "").strip() for f in webform.fields}
+    name = values.pop(FormField.NAME, "") or values.get(FormField.COMPANY, "")
+    if not name:
+        raise ValidationError({"name": "Enter your name."})
+    organization = webform.organization
+    lead = lead_create(
+        organization=organization,
+        name=name,
+        channel=_channel(organization),
+        utm_source=source.utm_source,
+        utm_medium=source.utm_medium,
+        utm_campaign=source.utm_campaign,
+        referrer=source.referrer,
+        **values,
+    )
+    return WebFormSubmission.objects.create(
+        organization=organization,
+        form=webform,
+        lead=lead,
+        consent_text=webform.consent_text,
+        submitted_at=timezone.now(),
+        ip_hash=ip_hash(ip),
+        page_url=source.page_url,
+    )

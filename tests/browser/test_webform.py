@@ -1,0 +1,90 @@
+"""A real Chromium submits the embedded web form on a business's page carrying UTM parameters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from playwright.sync_api import Page, expect
+
+from keepscore.leads.models import Lead
+from keepscore.webforms.models import WebFormSubmission
+from keepscore.webforms.services import webform_save
+from tests.browser.conftest import shot
+from tests.conftest import make_org
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def website(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """The business's own website: static files on 127.0.0.1, another origin than the app."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_embedded_form_creates_a_lead_with_the_pages_source(
+    live_server: Any, page: Page, settings: Any, website: tuple[Path, str]
+) -> None:
+    settings.WEBFORM_MIN_FILL_SECONDS = 1
+    cache.clear()  # the rate limit's counters
+    org, _ = make_org("acme", "owner@acme.test")
+    form = webform_save(
+        organization=org,
+        name="Contact",
+        fields=["name", "email", "notes"],
+        consent_text="I agree that Acme may contact me.",
+    )
+    folder, site = website
+    landing = f"{site}/landing.html?utm_source=news&utm_medium=email&utm_campaign=spring"
+    (folder / "start.html").write_text(
+        f'<!doctype html><title>Blog</title><a href="{landing}">Read more</a>'
+    )
+    (folder / "landing.html").write_text(
+        "<!doctype html><title>Acme</title><h1>Talk to us</h1>"
+        f'<script src="{live_server.url}/static/keepscore/embed.js" '
+        f'data-keepscore-form="{form.key}" async></script>'
+    )
+
+    page.goto(f"{site}/start.html")
+    page.get_by_role("link", name="Read more").click()
+    expect(page.locator("iframe")).to_have_count(1)
+    frame = page.frame_locator("iframe")
+    expect(frame.get_by_text("I agree that Acme may contact me.")).to_be_visible()
+    expect(frame.locator("input[name=website]")).not_to_be_in_viewport()  # the honeypot
+    frame.get_by_label("Name").fill("Grace Hopper")
+    frame.get_by_label("Email").fill("grace@example.com")
+    frame.get_by_label("Message").fill("Please call me back.")
+    shot(page, "webform-filled")
+    page.wait_for_timeout(1300)  # a person's pace: longer than the minimum fill time
+    frame.get_by_role("button", name="Send").click()
+    expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
+    shot(page, "webform-thanks")
+
+    lead = Lead.objects.get(organization=org)
+    assert (lead.name, lead.email, lead.notes) == (
+        "Grace Hopper",
+        "grace@example.com",
+        "Please call me back.",
+    )
+    assert lead.channel.key == "website-form" and lead.stage.key == "suspect"
+    assert (lead.utm_source, lead.utm_medium, lead.utm_campaign) == ("news", "email", "spring")
+    assert lead.referrer == f"{site}/start.html"
+    submission = WebFormSubmission.objects.get(lead=lead)
+    assert submission.consent_text == "I agree that Acme may contact me."
+    assert submission.page_url == landing
