@@ -9,7 +9,7 @@ PORT ?= 8000
 # pytest arguments for both database runs, e.g. `make test PYTEST_ARGS="-k lead -x"`
 PYTEST_ARGS ?=
 
-.PHONY: demo serve install install-test system-deps lint typecheck check test test-sqlite test-postgres clean
+.PHONY: demo serve install install-test system-deps lint typecheck check test test-sqlite test-postgres bench clean
 
 ## make demo: virtual environment, dependencies, database, demo data, then serve on $(HOST):$(PORT)
 demo: install
@@ -40,8 +40,8 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 lint: install-test
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 
 typecheck: install-test
 	$(VENV)/bin/mypy
@@ -59,6 +59,10 @@ test-postgres: install-test system-deps
 ## make test: lint, types, Django checks, then the whole suite on SQLite and on PostgreSQL
 test: install-test system-deps lint typecheck check test-sqlite test-postgres
 	@echo "make test: all green (SQLite and PostgreSQL)"
+
+## make bench: the benchmarks (not tests): they print figures to quote
+bench: install-test
+	$(PY) benchmarks/import_speed.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

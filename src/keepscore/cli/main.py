@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from keepscore.cli import accounts, demo, serve, tokens
+from keepscore.cli import accounts, demo, imports, serve, tokens
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.exports import export
 
@@ -32,6 +32,7 @@ app.command("setpassword")(accounts.setpassword)
 app.command("migrate")(serve.migrate)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.add_typer(imports.app, name="import")
 app.command("export")(export)
 app.add_typer(tokens.app, name="token")
 

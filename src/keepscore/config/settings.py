@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "keepscore.activities",
     "ninja",  # its bundled Swagger UI files, so /api/v1/docs works offline
     "keepscore.api",
+    "keepscore.imports",
     "keepscore.webforms",
 ]
 

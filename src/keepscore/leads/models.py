@@ -124,6 +124,10 @@ class Lead(OrgOwned):
     utm_medium = models.CharField(max_length=200, blank=True)
     utm_campaign = models.CharField(max_length=200, blank=True)
     referrer = models.CharField(max_length=500, blank=True)
+    #: the source system's id (an import's ``id`` column), to find duplicates
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    #: qualification facts kept from an import (e.g. Olist's business_segment, lead_type)
+    facts = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,0 +1,91 @@
+"""Import speed: a plain CSV of N rows (fixed seed) into a fresh SQLite, through the engine.
+
+    .venv/bin/python benchmarks/import_speed.py [ROWS ...]      (default: 100000 1000000)
+
+Prints rows per second for the check alone (a dry run) and for the whole import (check and
+write, in one transaction), and the peak memory (RSS) of the process. Not a test.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+FIRST = ["Ada", "Bob", "Cleo", "Dan", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea"]
+LAST = ["Smith", "Jones", "Brown", "Lee", "Garcia", "Khan", "Müller", "Rossi", "Dubois", "Ng"]
+SOURCES = ["Walk-in", "Referral", "Website form", "Trade show", "Email", "Search", "Ads"]
+STAGES = ["suspect", "prospect", "lead"]
+
+
+def generate(path: Path, rows: int, seed: int = 20240601) -> None:
+    rng = random.Random(seed)
+    start = datetime(2020, 1, 1)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["name", "email", "phone", "company", "source", "created", "stage", "value"]
+        )
+        for i in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            created = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 365 * 4))
+            writer.writerow(
+                [
+                    f"{first} {last}",
+                    f"{first.lower()}.{last.lower()}.{i}@example.com",
+                    f"+1 555 {i:07d}",
+                    f"Company {i % 5000}",
+                    rng.choice(SOURCES),
+                    created.strftime("%Y-%m-%d %H:%M"),
+                    rng.choice(STAGES),
+                    f"{rng.randrange(0, 100000) / 100:.2f}",
+                ]
+            )
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(sizes: list[int]) -> None:
+    home = tempfile.mkdtemp(prefix="keepscore-bench-")
+    os.environ["KEEPSCORE_HOME"] = home
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keepscore.config.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from keepscore.accounts.services import organization_create
+    from keepscore.imports.services import import_leads
+
+    print(f"SQLite in {home}; baseline RSS {peak_mb():.0f} MB")
+    for n in sizes:
+        path = Path(home) / f"plain-{n}.csv"
+        generate(path, n)
+        size = path.stat().st_size / 1e6
+        org = organization_create(name=f"Bench {n}", slug=f"bench-{n}")
+        t0 = time.perf_counter()
+        checked = import_leads(organization=org, path=path, dry_run=True)
+        t1 = time.perf_counter()
+        done = import_leads(organization=org, path=path)
+        t2 = time.perf_counter()
+        assert not checked.failed and done.created == n, (checked.problems, checked.errors[:3])
+        print(
+            f"{n:>9,} rows ({size:.0f} MB): check {n / (t1 - t0):>9,.0f} rows/s, "
+            f"import {n / (t2 - t1):>9,.0f} rows/s ({t2 - t1:.1f} s), "
+            f"peak RSS {peak_mb():.0f} MB"
+        )
+        path.unlink()
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])

@@ -1,0 +1,225 @@
+"""``keepscore import leads|deals FILE``: CSV/XLSX imports, all-or-nothing, with a report."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from keepscore.cli.common import (
+    EXIT_USAGE,
+    django_setup,
+    errors,
+    fail,
+    migrate_if_needed,
+    organization_resolve,
+    say,
+    stderr,
+)
+
+if TYPE_CHECKING:
+    from keepscore.imports.services import ImportResult
+
+app = typer.Typer(
+    help="Import leads (CSV or XLSX; presets plain, olist, hubspot, pipedrive, salesforce) "
+    "and closed deals (olist).",
+    no_args_is_help=True,
+)
+
+#: report lines printed; the whole report goes to FILE.report.csv
+SHOWN = 20
+#: files bigger than this get a progress bar
+PROGRESS_FROM = 5 * 1024 * 1024
+
+FileArg = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file.")
+]
+OrgOpt = Annotated[str | None, typer.Option("--org", help="Organization slug.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")]
+SkipOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid", help="Import the valid rows; write the others to FILE.rejected.csv."
+    ),
+]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date-format", help="e.g. DD/MM/YYYY when the dates are ambiguous."),
+]
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        if "=" not in value:
+            fail(f"{option}: {value!r} is not COLUMN=FIELD", EXIT_USAGE)
+        column, target = value.split("=", 1)
+        out[column.strip()] = target.strip()
+    return out
+
+
+@contextmanager
+def _progress(path: Path) -> Iterator[Callable[[str, float], None] | None]:
+    if path.stat().st_size < PROGRESS_FROM:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=stderr(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=1.0)
+
+        def update(phase: str, fraction: float) -> None:
+            bar.update(task, description=phase, completed=fraction)
+
+        yield update
+
+
+def _report(result: ImportResult, path: Path) -> None:
+    """The summary, the first bad rows, and the whole report in FILE.report.csv."""
+    verb = "Checked" if result.dry_run else "Read"
+    say(f"{verb} {escape(result.file)} ({escape(result.file_format)}): {result.rows} rows.")
+    for column, fmt in result.date_formats.items():
+        say(f"  dates in {escape(column)}: {escape(fmt)}")
+    if result.ignored_columns:
+        say(f"  ignored columns: {escape(', '.join(result.ignored_columns))}")
+    if result.errors_total or result.duplicate_rows:
+        report = path.with_name(path.name + ".report.csv")
+        with report.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "column", "problem"])
+            for error in result.errors:
+                writer.writerow([error.line, error.column, error.reason])
+            for dup in result.duplicate_rows:
+                writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+        for error in result.errors[:SHOWN]:
+            column = f", column {error.column}" if error.column else ""
+            say(f"line {error.line}{escape(column)}: {escape(error.reason)}")
+        if result.errors_total > SHOWN:
+            say(f"… and {result.errors_total - SHOWN} more problems.")
+        say(f"Full report: {escape(str(report))}")
+    for warning in result.warnings[:SHOWN]:
+        say(f"line {warning.line}, column {escape(warning.column)}: {escape(warning.reason)}")
+    if result.duplicates:
+        say(f"{result.duplicates} duplicates (already there or repeated in the file): skipped.")
+    for label, items in (
+        ("new channels", result.new_channels),
+        ("new members (without login)", result.new_members),
+        ("new lost reasons", result.new_lost_reasons),
+    ):
+        if items:
+            shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
+            say(f"{len(items)} {label}: {escape(shown)}")
+
+
+def _finish(result: ImportResult, path: Path, what: str) -> None:
+    _report(result, path)
+    if result.problems:
+        fail("nothing imported: " + "; ".join(result.problems))
+    if result.failed:
+        fail(
+            f"nothing imported: {result.rejected} of {result.rows} rows have errors "
+            "(fix them, or use --skip-invalid to import the others)"
+        )
+    if result.dry_run:
+        say(
+            f"Dry run: {result.rows - result.rejected - result.duplicates} {what} would be "
+            f"imported, {result.duplicates} duplicates, {result.rejected} rejected. "
+            "Nothing written."
+        )
+        return
+    say(
+        f"[green]Imported {result.created} {what}[/] ({result.duplicates} duplicates, "
+        f"{result.rejected} rejected)."
+    )
+    if result.rejected_path is not None:
+        say(f"Rejected rows: {escape(str(result.rejected_path))}")
+
+
+@app.command("leads")
+def leads(
+    file: FileArg,
+    preset: Annotated[
+        str, typer.Option("--preset", help="plain, olist, hubspot, pipedrive or salesforce.")
+    ] = "plain",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=FIELD (repeatable); FIELD - ignores the column."),
+    ] = None,
+    date_format: DateOpt = None,
+    stage_map: Annotated[
+        str | None, typer.Option("--stage-map", help="'Engaging=lead,Won=customer'.")
+    ] = None,
+    owner_map: Annotated[
+        str | None, typer.Option("--owner-map", help="'Ann=ann@example.com,…'.")
+    ] = None,
+    no_new_members: Annotated[
+        bool, typer.Option("--no-new-members", help="Unknown owners are errors.")
+    ] = False,
+    org: OrgOpt = None,
+    dry_run: DryRunOpt = False,
+    skip_invalid: SkipOpt = False,
+) -> None:
+    """Import leads from a CSV or XLSX file: all or nothing, with a row-by-row report."""
+    with errors():
+        django_setup()
+        from keepscore.imports.services import import_leads, pairs_parse
+
+        try:
+            stages = pairs_parse(stage_map, "--stage-map")
+            owners = pairs_parse(owner_map, "--owner-map")
+        except ValueError as error:
+            fail(str(error), EXIT_USAGE)
+        mapping = _pairs(map_ or [], "--map")
+        migrate_if_needed()
+        organization = organization_resolve(org)
+        with _progress(file) as progress:
+            result = import_leads(
+                organization=organization,
+                path=file,
+                preset=preset,
+                mapping=mapping,
+                date_format=date_format,
+                stage_map=stages,
+                owner_map=owners,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                new_members=not no_new_members,
+                progress=progress,
+            )
+        _finish(result, file, "leads")
+
+
+@app.command("deals")
+def deals(
+    file: FileArg,
+    preset: Annotated[str, typer.Option("--preset", help="olist.")] = "olist",
+    date_format: DateOpt = None,
+    org: OrgOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Mark imported leads won from a closed-deals file (the Olist data set)."""
+    with errors():
+        django_setup()
+        from keepscore.imports.deals import import_deals
+
+        migrate_if_needed()
+        organization = organization_resolve(org)
+        result = import_deals(
+            organization=organization,
+            path=file,
+            preset=preset,
+            date_format=date_format,
+            dry_run=dry_run,
+        )
+        _finish(result, file, "deals won")

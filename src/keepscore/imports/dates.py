@@ -1,0 +1,166 @@
+"""Date formats detected from a whole column, never guessed, never shifted by a timezone.
+
+Each candidate is a day/month/year order with a separator, with an optional time
+``HH:MM[:SS]``. A column's format is the one candidate that reads every value; when several
+read every value but disagree on one (``03/04/2018``: 3 April or 4 March?), the column is
+ambiguous and the import asks for ``--date-format``. Dates without a zone are in the
+organization's zone (``settings.TIME_ZONE``); an ISO date with an offset keeps it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+
+_VALUE = re.compile(
+    r"\s*(\d{1,4})([-/.])(\d{1,2})\2(\d{1,4})"
+    r"(?:(?:[ T]|, ?)([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*"
+)
+_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+@dataclass(frozen=True)
+class DateFormat:
+    label: str
+    order: str  # "ymd", "dmy" or "mdy"
+    sep: str
+
+
+CANDIDATES: tuple[DateFormat, ...] = (
+    DateFormat("YYYY-MM-DD", "ymd", "-"),
+    DateFormat("YYYY/MM/DD", "ymd", "/"),
+    DateFormat("YYYY.MM.DD", "ymd", "."),
+    DateFormat("DD-MM-YYYY", "dmy", "-"),
+    DateFormat("MM-DD-YYYY", "mdy", "-"),
+    DateFormat("DD/MM/YYYY", "dmy", "/"),
+    DateFormat("MM/DD/YYYY", "mdy", "/"),
+    DateFormat("DD.MM.YYYY", "dmy", "."),
+)
+LABELS = {f.label: f for f in CANDIDATES}
+
+
+def date_format_parse(text: str) -> DateFormat:
+    """``--date-format``: one of the labels (``DD/MM/YYYY``), any case; a time may follow."""
+    key = text.strip().upper().split(" ")[0].split("T")[0]
+    key = key.replace("%D", "DD").replace("%M", "MM").replace("%Y", "YYYY")
+    if key in LABELS:
+        return LABELS[key]
+    raise ValueError(
+        f"unknown date format {text!r}; use one of: {', '.join(LABELS)} "
+        "(a time HH:MM[:SS] after the date is always accepted)"
+    )
+
+
+def _ymd(fmt: DateFormat, a: str, b: str, c: str) -> tuple[int, int, int] | None:
+    if fmt.order == "ymd":
+        if len(a) != 4:
+            return None
+        y, m, d = int(a), int(b), int(c)
+    else:
+        if len(c) != 4 or len(a) > 2:
+            return None
+        y = int(c)
+        d, m = (int(a), int(b)) if fmt.order == "dmy" else (int(b), int(a))
+    if not (1 <= m <= 12 and 1 <= d <= _DAYS[m] and 1 <= y <= 9999):
+        return None
+    if m == 2 and d == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
+        return None
+    return y, m, d
+
+
+@dataclass
+class ColumnDates:
+    """Watches one column's values (pass 1) and settles its format."""
+
+    column: str
+    given: DateFormat | None = None
+    viable: set[str] = field(default_factory=lambda: {f.label for f in CANDIDATES})
+    disagree: set[frozenset[str]] = field(default_factory=set)
+    seen: int = 0
+    example: dict[str, str] = field(default_factory=dict)
+
+    def observe(self, value: str) -> bool:
+        """Whether ``value`` reads as a date in some format (False: a bad date)."""
+        m = _VALUE.fullmatch(value)
+        if m is None:
+            return False
+        a, sep, b, c = m.group(1, 2, 3, 4)
+        if self.given is not None:
+            return self.given.sep == sep and _ymd(self.given, a, b, c) is not None
+        results = {}
+        for fmt in CANDIDATES:
+            if fmt.sep == sep:
+                ymd = _ymd(fmt, a, b, c)
+                if ymd is not None:
+                    results[fmt.label] = ymd
+        if not results:
+            return False
+        self.seen += 1
+        self.viable &= results.keys()
+        if len(results) > 1:
+            labels = sorted(results)
+            for i, x in enumerate(labels):
+                for y in labels[i + 1 :]:
+                    if results[x] != results[y]:
+                        pair = frozenset((x, y))
+                        if pair not in self.disagree:
+                            self.disagree.add(pair)
+                            self.example[x + y] = value
+        return True
+
+    def settle(self) -> DateFormat | str | None:
+        """The column's format, or the problem (a message), or None when it has no dates."""
+        if self.given is not None:
+            return self.given
+        if not self.seen:
+            return None
+        if not self.viable:
+            return (
+                f"column {self.column!r}: the dates are in more than one format; "
+                "make them one format or choose one with --date-format"
+            )
+        labels = sorted(self.viable)
+        for i, x in enumerate(labels):
+            for y in labels[i + 1 :]:
+                if frozenset((x, y)) in self.disagree:
+                    example = self.example.get(x + y) or self.example.get(y + x, "")
+                    return (
+                        f"column {self.column!r}: the dates are ambiguous ({example!r} reads "
+                        f"as {x} and as {y}); choose one with --date-format"
+                    )
+        # the candidates left agree on every value: prefer the first in the list
+        return next(f for f in CANDIDATES if f.label in self.viable)
+
+
+def _offset(text: str) -> tzinfo:
+    if text == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def date_read(fmt: DateFormat, value: str, zone: tzinfo) -> datetime | None:
+    """The aware datetime ``value`` means in ``fmt`` (naive values in ``zone``), or None."""
+    m = _VALUE.fullmatch(value)
+    if m is None or m.group(2) != fmt.sep:
+        return None
+    ymd = _ymd(fmt, *m.group(1, 3, 4))
+    if ymd is None:
+        return None
+    hour, minute, second, fraction, offset = m.group(5, 6, 7, 8, 9)
+    micro = int((fraction or "0").ljust(6, "0")) if fraction else 0
+    tz = _offset(offset) if offset else zone
+    try:
+        return datetime(
+            *ymd,
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None

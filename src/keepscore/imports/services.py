@@ -1,0 +1,1077 @@
+"""The import engine: leads from CSV/XLSX, all-or-nothing, with a row-by-row report.
+
+Three streaming passes over the file, never all of it in memory:
+
+0. dates: each date column's format is settled from every value (or ``--date-format``);
+1. check: every row is parsed and validated, duplicates found (against the organization's
+   leads and earlier rows) keeping only compact keys;
+2. write: only when no row is invalid (or with ``skip_invalid``), in one transaction, rows
+   inserted in batches with their stage changes and deal outcomes.
+
+The rules are those of ``leads.services``: a lead's history starts with a change from
+nothing at its first touch; won needs revenue, lost needs a reason; the lead's stage and
+``stage_entered_at`` are its last change's. Imported history passes the qualification gate
+with ``qualification_override`` and the reason ``imported``. Unknown sources become new
+channels (at most :data:`MAX_NEW_CHANNELS`); unknown owners new members without login.
+"""
+
+from __future__ import annotations
+
+import csv
+import pickle
+import re
+import tempfile
+import zoneinfo
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from keepscore.accounts.models import Membership, Organization, User
+from keepscore.common.validation import CLOCK_SKEW
+from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_read
+from keepscore.imports.models import ImportJob
+from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
+from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
+from keepscore.imports.writer import Inserter
+from keepscore.leads.models import (
+    Channel,
+    DealOutcome,
+    Lead,
+    LostReason,
+    QualificationCriterion,
+    Stage,
+    StageChange,
+    StageKind,
+)
+
+BATCH = 5_000
+#: rows kept in memory between the check and the write (bigger files are read again)
+KEEP_ROWS = 20_000
+#: errors kept for the report (the count goes on beyond)
+MAX_ERRORS = 100_000
+MAX_NEW_CHANNELS = 200
+OVERRIDE_REASON = "imported"
+NEW_MEMBER_DOMAIN = "members.invalid"
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file: str
+    preset: str
+    dry_run: bool = False
+    skip_invalid: bool = False
+    file_format: str = ""
+    rows: int = 0
+    created: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    imported: bool = False
+    problems: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+    duplicate_rows: list[RowError] = field(default_factory=list)
+    #: rows imported as they are, with something odd about them
+    warnings: list[RowError] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    date_formats: dict[str, str] = field(default_factory=dict)
+    new_channels: list[str] = field(default_factory=list)
+    new_members: list[str] = field(default_factory=list)
+    new_lost_reasons: list[str] = field(default_factory=list)
+    stage_changes: int = 0
+    outcomes: int = 0
+    rejected_path: Path | None = None
+    job_id: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Nothing could be imported because of problems or (without skip) bad rows."""
+        return bool(self.problems) or (bool(self.errors_total) and not self.skip_invalid)
+
+    def error(self, line: int, column: str, reason: str) -> None:
+        self.errors_total += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(line, column, reason))
+
+    def duplicate(self, line: int, column: str, reason: str) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_rows) < MAX_ERRORS:
+            self.duplicate_rows.append(RowError(line, column, reason))
+
+
+# --- value parsing ----------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]{2,}")
+_NOT_DIGIT = re.compile(r"\D")
+_MONEY_NOISE = re.compile(r"[\s$€£¥'\u00a0]")
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+_MAX_MONEY = Decimal("1e12")
+
+_TEXT_LIMITS = {
+    "external_id": 100,
+    "name": 200,
+    "company": 200,
+    "email": 254,
+    "phone": 40,
+    "notes": MAX_FIELD,
+    "campaign": 200,
+    "utm_source": 200,
+    "utm_medium": 200,
+    "utm_campaign": 200,
+    "owner": 200,
+    "source": 100,
+    "lost_reason": 100,
+    "first_name": 150,
+    "last_name": 150,
+}
+
+
+def money_parse(text: str) -> Decimal | str:
+    """A non-negative amount (``1234.5``, ``1,234.50``, ``1.234,50``, ``€ 12``), or the reason."""
+    s = _MONEY_NOISE.sub("", text)
+    if "," in s and "." in s:
+        s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "")
+        s = s.replace(",", ".")
+    elif "," in s:
+        s = s.replace(",", "") if _THOUSANDS.fullmatch(s) else s.replace(",", ".")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        return f"{_short(text)} is not an amount"
+    if not value.is_finite():
+        return f"{_short(text)} is not an amount"
+    if value < 0:
+        return "cannot be negative"
+    if value >= _MAX_MONEY:
+        return "is too large"
+    if value != value.quantize(Decimal("0.01")):
+        return "has more than 2 decimals"
+    return value.quantize(Decimal("0.01"))
+
+
+def phone_key(phone: str) -> str:
+    digits = _NOT_DIGIT.sub("", phone)
+    return digits if len(digits) >= 7 else ""
+
+
+def _short(text: str, n: int = 40) -> str:
+    return repr(text if len(text) <= n else text[:n] + "…")
+
+
+def _zone() -> tzinfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def pairs_parse(text: str | None, option: str) -> dict[str, str]:
+    """``'A=x,B=y'`` → ``{"a": "x", "b": "y"}`` (keys in lower case)."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ValueError(f"{option}: {part.strip()!r} is not NAME=VALUE")
+        key, value = part.split("=", 1)
+        out[key.strip().lower()] = value.strip()
+    return out
+
+
+# --- the engine -------------------------------------------------------------------------
+
+
+class _Parsed(NamedTuple):
+    """One valid row, compact enough to keep a batch in memory."""
+
+    line: int
+    external_id: str
+    name: str
+    company: str
+    email: str
+    phone: str
+    notes: str
+    source: str  # lower case: key of the channel lookup
+    campaign: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    owner: str  # lower case: key of the owner lookup, "" for none
+    value: Decimal | None
+    first_touch: datetime
+    history: list[tuple[int, datetime]]  # (stage pk, at)
+    revenue: Decimal | None
+    cost: Decimal | None
+    lost_reason: str  # lower case: key of the lost reason lookup
+
+
+class _Spill:
+    """The checked rows, kept for the write: in memory up to KEEP_ROWS, then in a temp file."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.file: IO[bytes] | None = None
+
+    def add(self, row: _Parsed) -> None:
+        self.rows.append(tuple(row))
+        if len(self.rows) >= KEEP_ROWS:
+            if self.file is None:
+                # closed by close(), after the write or on failure
+                self.file = tempfile.TemporaryFile()  # noqa: SIM115
+            pickle.dump(self.rows, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.rows = []
+
+    def batches(self) -> Iterator[list[_Parsed]]:
+        make = _Parsed._make
+        if self.file is not None:
+            self.file.seek(0)
+            while True:
+                try:
+                    chunk = pickle.load(self.file)  # our own file, written just above
+                except EOFError:
+                    break
+                yield [make(t) for t in chunk]
+        if self.rows:
+            yield [make(t) for t in self.rows]
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        self.rows = []
+
+
+class _LeadImport:
+    def __init__(
+        self,
+        *,
+        organization: Organization,
+        table: Table,
+        preset: Preset,
+        mapping: dict[str, str],
+        date_format: str | None,
+        stage_map: dict[str, str],
+        owner_map: dict[str, str],
+        new_members: bool,
+        result: ImportResult,
+    ) -> None:
+        self.org = organization
+        self.table = table
+        self.preset = preset
+        self.result = result
+        self.new_members_allowed = new_members
+        self.zone = _zone()
+        self.now = timezone.now()
+        self.latest = self.now + CLOCK_SKEW
+        self.ladder = list(Stage.objects.for_org(organization).order_by("position", "id"))
+        self.by_key = {s.key: s for s in self.ladder}
+        open_stages = [s for s in self.ladder if s.kind == StageKind.OPEN]
+        if not open_stages:
+            raise FileProblem("the ladder has no open stage")
+        default = self.by_key.get(preset.stage_default) if preset.stage_default else None
+        self.start_stage = default or open_stages[0]
+        self.won_stage = next((s for s in self.ladder if s.kind == StageKind.WON), None)
+        self.lost_stage = next((s for s in self.ladder if s.kind == StageKind.LOST), None)
+        gate = next((s for s in open_stages if s.requires_qualification), None)
+        has_criteria = (
+            QualificationCriterion.objects.for_org(organization)
+            .filter(active=True, required=True)
+            .exists()
+        )
+        self.gate_position = gate.position if gate is not None and has_criteria else None
+        self._stages_lookup(stage_map)
+        self._columns_resolve(mapping)
+        self.formats: dict[str, DateFormat] = {}
+        self.given_format = date_format_parse(date_format) if date_format else None
+        self._lookups_load(owner_map)
+        self.rejected_lines = bytearray()
+
+    # --- set-up -----------------------------------------------------------------------
+
+    def _stages_lookup(self, stage_map: dict[str, str]) -> None:
+        lookup: dict[str, Stage] = {}
+        for stage in self.ladder:
+            lookup[stage.key.lower()] = stage
+            lookup[stage.name.lower()] = stage
+        for name, key in {**self.preset.stage_map, **stage_map}.items():
+            stage = self.by_key.get(key.strip().lower()) or lookup.get(key.strip().lower())
+            if stage is None:
+                if name in stage_map:
+                    raise FileProblem(
+                        f"--stage-map: {key!r} is not a stage of the ladder "
+                        f"(stages: {', '.join(self.by_key)})"
+                    )
+                continue  # a preset's default for a stage this ladder does not have
+            lookup[name.strip().lower()] = stage
+        self.stage_lookup = lookup
+
+    def _columns_resolve(self, mapping: dict[str, str]) -> None:
+        header = self.table.header
+        lower = {h.lower(): i for i, h in reversed(list(enumerate(header)))}
+        stage_fields = {f"{k}_at": s for k, s in self.by_key.items()}
+        explicit: dict[int, str] = {}
+        for column, wanted in mapping.items():
+            index = lower.get(column.strip().lower())
+            if index is None:
+                raise FileProblem(
+                    f"--map: the file has no column {column!r} (columns: {', '.join(header)})"
+                )
+            chosen = wanted.strip().lower()
+            if chosen not in FIELDS and chosen not in stage_fields and chosen != IGNORE:
+                raise FileProblem(
+                    f"--map: {chosen!r} is not a field (fields: {', '.join(FIELDS)}, "
+                    f"<stage>_at for {', '.join(self.by_key)}, or - to ignore)"
+                )
+            explicit[index] = chosen
+        fields: dict[str, list[int]] = {}
+        for i, name in enumerate(header):
+            target: str | None = explicit.get(i)
+            if target is None:
+                key = name.lower()
+                target = self.preset.columns.get(key)
+                if target is None and self.preset.stage_dates and key in stage_fields:
+                    target = key
+            if target is None or target == IGNORE or not name:
+                if name:
+                    self.result.ignored_columns.append(name)
+                continue
+            if target.endswith("_at") and target not in ("won_at", "lost_at", *stage_fields):
+                self.result.ignored_columns.append(name)
+                continue
+            fields.setdefault(target, []).append(i)
+            self.result.columns[name] = target
+        self.fields = fields
+        self.width = len(header)
+        #: (field, column index, longest value) of the text fields, in the file's order
+        self.text_spec = [
+            (name, i, limit) for name, limit in _TEXT_LIMITS.items() for i in fields.get(name, ())
+        ]
+        names = set(fields)
+        if not names & {"name", "company", "first_name", "last_name"} and not (
+            self.preset.name_from_id and "external_id" in names
+        ):
+            raise FileProblem("missing required column: name (or company)")
+        if "source" not in names and not self.preset.source_default:
+            raise FileProblem("missing required column: source")
+        self.date_fields = [f for f in fields if f == "created" or f.endswith("_at")]
+        self.stage_dates: list[tuple[str, Stage]] = []
+        for f in self.date_fields:
+            if f == "won_at":
+                stage = self.won_stage
+            elif f == "lost_at":
+                stage = self.lost_stage
+            else:
+                stage = stage_fields.get(f)
+            if stage is not None:
+                self.stage_dates.append((f, stage))
+
+    def _column_name(self, field_name: str) -> str:
+        return self.table.header[self.fields[field_name][0]]
+
+    def _lookups_load(self, owner_map: dict[str, str]) -> None:
+        channels: dict[str, int] = {}
+        self.channel_keys: set[str] = set()
+        for pk, key, name in Channel.objects.for_org(self.org).values_list("pk", "key", "name"):
+            channels[key.lower()] = pk
+            channels.setdefault(name.lower(), pk)
+            self.channel_keys.add(key)
+        for name, target in self.preset.source_map.items():
+            pk = channels.get(target.lower())
+            if pk is not None:
+                channels.setdefault(name, pk)
+        self.channels = channels
+        self.new_channels: dict[str, str] = {}  # lookup key → name to create
+        members: dict[str, int] = {}
+        for pk, email, first, last in Membership.objects.filter(organization=self.org).values_list(
+            "pk", "user__email", "user__first_name", "user__last_name"
+        ):
+            members[email.lower()] = pk
+            full = f"{first} {last}".strip().lower()
+            if full:
+                members.setdefault(full, pk)
+        self.members = members
+        self.owner_map = owner_map
+        self.new_owners: dict[str, tuple[str, str]] = {}  # key → (name, email)
+        reasons: dict[str, int] = {}
+        for pk, name in LostReason.objects.for_org(self.org).values_list("pk", "name"):
+            reasons[name.lower()] = pk
+        self.reasons = reasons
+        self.new_reasons: dict[str, str] = {}
+
+    # --- pass 0: date formats ------------------------------------------------------------
+
+    def dates_detect(self) -> None:
+        columns = [(f, self.fields[f][0]) for f in self.date_fields]
+        watchers = {
+            f: ColumnDates(column=self.table.header[i], given=self.given_format) for f, i in columns
+        }
+        if self.given_format is None and columns:
+
+            def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
+                for f, i in columns:  # afresh: a changed encoding reads the file again
+                    watchers[f] = ColumnDates(column=self.table.header[i])
+                for _line, values in rows:
+                    for f, i in columns:
+                        if i < len(values):
+                            v = values[i]
+                            if v and not v.isspace() and len(v) < 100:
+                                watchers[f].observe(v)
+
+            rows_with_retry(self.table, consume)
+        for f, watcher in watchers.items():
+            settled = watcher.settle()
+            if isinstance(settled, str):
+                self.result.problems.append(settled)
+            elif settled is not None:
+                self.formats[f] = settled
+                self.result.date_formats[watcher.column] = settled.label
+            else:
+                self.formats[f] = LABEL_ISO
+
+    # --- one row -------------------------------------------------------------------------
+
+    def _text(self, values: list[str], name: str, errors: list[tuple[str, str]]) -> str:
+        idxs = self.fields.get(name)
+        if idxs is None:
+            return ""
+        for i in idxs:
+            if i < len(values):
+                v = values[i].strip()
+                if v:
+                    limit = _TEXT_LIMITS.get(name, 200)
+                    if len(v) > limit:
+                        errors.append((self.table.header[i], f"longer than {limit} characters"))
+                        return ""
+                    return v
+        return ""
+
+    def _date(self, values: list[str], name: str, errors: list[tuple[str, str]]) -> datetime | None:
+        i = self.fields[name][0]
+        v = values[i].strip() if i < len(values) else ""
+        if not v:
+            return None
+        at = date_read(self.formats[name], v, self.zone)
+        if at is None:
+            errors.append(
+                (
+                    self.table.header[i],
+                    f"{_short(v)} is not a date in {self.formats[name].label} [HH:MM[:SS]]",
+                )
+            )
+            return None
+        if at > self.latest:
+            errors.append((self.table.header[i], f"{_short(v)} is in the future"))
+            return None
+        return at
+
+    def _money(self, values: list[str], name: str, errors: list[tuple[str, str]]) -> Any:
+        idxs = self.fields.get(name)
+        if idxs is None:
+            return None
+        i = idxs[0]
+        v = values[i].strip() if i < len(values) else ""
+        if not v:
+            return None
+        parsed = money_parse(v)
+        if isinstance(parsed, str):
+            errors.append((self.table.header[i], parsed))
+            return None
+        return parsed
+
+    def row_parse(self, line: int, values: list[str]) -> _Parsed | list[tuple[str, str]]:
+        errors: list[tuple[str, str]] = []
+        if len(values) > self.width and any(v.strip() for v in values[self.width :]):
+            errors.append(("", f"{len(values)} values but the header has {self.width} columns"))
+        for v in values:
+            if "\x00" in v:
+                errors.append(("", "contains a NUL character"))
+                return errors
+        got: dict[str, str] = {}
+        width = len(values)
+        header = self.table.header
+        for field_name, i, limit in self.text_spec:
+            if i < width:
+                v = values[i].strip()
+                if v and field_name not in got:
+                    if len(v) > limit:
+                        errors.append((header[i], f"longer than {limit} characters"))
+                        v = ""
+                    got[field_name] = v
+        external_id = got.get("external_id", "")
+        before = 0 if "name" in got else len(errors)
+        name = got.get("name", "")
+        company = got.get("company", "")
+        if not name and ("first_name" in self.fields or "last_name" in self.fields):
+            first, last = got.get("first_name", ""), got.get("last_name", "")
+            name = f"{first} {last}".strip()
+        if not name:
+            name = company
+        if not name and self.preset.name_from_id and external_id:
+            name = f"{self.preset.name_from_id}{external_id[:8]}"
+        if not name and len(errors) == before:
+            errors.append(("name", "a lead needs a name or a company"))
+        email = got.get("email", "").lower()
+        if email and not _EMAIL.fullmatch(email):
+            errors.append((self._column_name("email"), f"{_short(email)} is not an email address"))
+        phone = got.get("phone", "")
+        source = got.get("source", "") or self.preset.source_default
+        if not source:
+            errors.append((self._column_name("source"), "a lead needs its source"))
+        else:
+            source = self._channel(source, errors)
+        owner = got.get("owner", "")
+        if owner:
+            owner = self._owner(owner, errors)
+        value = self._money(values, "value", errors)
+        revenue = self._money(values, "revenue", errors)
+        cost = self._money(values, "cost", errors)
+        created = self._date(values, "created", errors) if "created" in self.fields else None
+        first_touch = created or self.now
+        history = self._history(values, first_touch, errors)
+        lost_reason = ""
+        if history and any(s.kind == StageKind.WON for s, _ in history[1:]):
+            if revenue is None:
+                revenue = value if value is not None else self.preset.revenue_default
+            if revenue is None:
+                errors.append(("revenue", "a won lead needs its revenue (revenue or value)"))
+        if history and any(s.kind == StageKind.LOST for s, _ in history[1:]):
+            lost_reason = got.get("lost_reason", "") or self.preset.lost_reason_default
+            if not lost_reason:
+                errors.append(("lost_reason", "a lost lead needs its lost reason"))
+            else:
+                lost_reason = self._reason(lost_reason)
+        notes = got.get("notes", "")
+        campaign = got.get("campaign", "")
+        utm = [got.get(f, "") for f in ("utm_source", "utm_medium", "utm_campaign")]
+        if errors:
+            return errors
+        return _Parsed(
+            line,
+            external_id,
+            name,
+            company,
+            email,
+            phone,
+            notes,
+            source,
+            campaign,
+            utm[0],
+            utm[1],
+            utm[2],
+            owner,
+            value,
+            first_touch,
+            [(stage.pk, at) for stage, at in history],
+            revenue,
+            cost,
+            lost_reason,
+        )
+
+    def _stage(self, values: list[str], errors: list[tuple[str, str]]) -> Stage | None:
+        status = self._text(values, "status", errors).lower() if "status" in self.fields else ""
+        if status in ("won", "lost"):
+            stage = self.won_stage if status == "won" else self.lost_stage
+            if stage is not None:
+                return stage
+        raw = self._text(values, "stage", errors) if "stage" in self.fields else ""
+        if not raw:
+            return None
+        stage = self.stage_lookup.get(raw.lower())
+        if stage is None:
+            errors.append(
+                (
+                    self._column_name("stage"),
+                    f"{_short(raw)} is not a stage of the ladder; map it with --stage-map "
+                    f"(stages: {', '.join(self.by_key)})",
+                )
+            )
+        return stage
+
+    def _history(
+        self, values: list[str], first_touch: datetime, errors: list[tuple[str, str]]
+    ) -> list[tuple[Stage, datetime]]:
+        final = self._stage(values, errors)
+        events: list[tuple[datetime, int, Stage]] = []
+        for name, stage in self.stage_dates:
+            at = self._date(values, name, errors)
+            if at is None:
+                continue
+            if at < first_touch:
+                errors.append(
+                    (self._column_name(name), "is before the lead's first touch (created)")
+                )
+                continue
+            events.append((at, stage.position, stage))
+        events.sort(key=lambda e: (e[0], e[1]))
+        start = self.start_stage
+        if events and events[0][0] == first_touch and events[0][2].kind == StageKind.OPEN:
+            start = events.pop(0)[2]
+        elif not events and final is not None and final.kind == StageKind.OPEN:
+            start = final
+        history = [(start, first_touch)]
+        for at, _pos, stage in events:
+            if stage is not history[-1][0]:
+                history.append((stage, at))
+        if final is not None and final is not history[-1][0]:
+            history.append((final, history[-1][1]))
+        return history
+
+    def _channel(self, source: str, errors: list[tuple[str, str]]) -> str:
+        key = source.lower()
+        if key in self.channels or key in self.new_channels:
+            return key
+        slug = slugify(source)
+        if slug and slug in self.channels:
+            self.channels[key] = self.channels[slug]
+            return key
+        if len(self.new_channels) >= MAX_NEW_CHANNELS:
+            errors.append(
+                (
+                    self._column_name("source"),
+                    f"{_short(source)} is not a channel, and the file already has "
+                    f"{MAX_NEW_CHANNELS} new sources: create the channels first",
+                )
+            )
+            return ""
+        self.new_channels[key] = source
+        return key
+
+    def _owner(self, owner: str, errors: list[tuple[str, str]]) -> str:
+        key = owner.lower()
+        if key in self.members or key in self.new_owners:
+            return key
+        email = self.owner_map.get(key, "")
+        if not email and "@" in owner:
+            email = owner
+        if email and email.lower() in self.members:
+            self.members[key] = self.members[email.lower()]
+            return key
+        if not self.new_members_allowed:
+            errors.append(
+                (
+                    self._column_name("owner"),
+                    f"{_short(owner)} is not a member; map it with --owner-map "
+                    "or allow new members",
+                )
+            )
+            return ""
+        if email and not _EMAIL.fullmatch(email.lower()):
+            errors.append((self._column_name("owner"), f"{_short(email)} is not an email address"))
+            return ""
+        name = "" if "@" in owner else owner
+        email = email or f"{slugify(owner)[:60] or 'member'}@{NEW_MEMBER_DOMAIN}"
+        self.new_owners[key] = (name, email.lower())
+        return key
+
+    def _reason(self, reason: str) -> str:
+        key = reason.lower()
+        if key not in self.reasons and key not in self.new_reasons:
+            self.new_reasons[key] = reason
+        return key
+
+    # --- pass 1: check ---------------------------------------------------------------------
+
+    def _known_keys(self) -> tuple[set[int], set[int], set[int]]:
+        """Compact duplicate keys (hashes) of the organization's leads: email, phone, id."""
+        emails: set[int] = set()
+        phones: set[int] = set()
+        ids: set[int] = set()
+        existing = Lead.objects.for_org(self.org).values_list("email", "phone", "external_id")
+        for email, phone, external_id in existing.iterator(chunk_size=10_000):
+            if email:
+                emails.add(hash(email.strip().lower()))
+            key = phone_key(phone)
+            if key:
+                phones.add(hash(key))
+            if external_id:
+                ids.add(hash(external_id))
+        return emails, phones, ids
+
+    def check(self, progress: Progress | None) -> _Spill:
+        result = self.result
+        kept = _Spill()
+        rejected = self.rejected_lines
+
+        def reject(line: int) -> None:
+            if len(rejected) <= line:
+                rejected.extend(b"\0" * (line + 1 - len(rejected) + 4096))
+            rejected[line] = 1
+
+        def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
+            # afresh each time: a changed encoding reads the file again
+            result.rows = result.rejected = result.errors_total = result.duplicates = 0
+            result.errors.clear()
+            result.duplicate_rows.clear()
+            kept.close()
+            rejected[:] = b""
+            emails, phones, ids = self._known_keys()
+            for line, values in rows:
+                result.rows += 1
+                if progress is not None and not result.rows % 20_000:
+                    progress("checking", self._fraction())
+                parsed = self.row_parse(line, values)
+                if isinstance(parsed, list):
+                    result.rejected += 1
+                    for column, reason in parsed:
+                        result.error(line, column, reason)
+                    reject(line)
+                    continue
+                why = ""
+                e = hash(parsed.email) if parsed.email else None
+                p_key = phone_key(parsed.phone)
+                p = hash(p_key) if p_key else None
+                x = hash(parsed.external_id) if parsed.external_id else None
+                if x is not None and x in ids:
+                    why = "external_id"
+                elif e is not None and e in emails:
+                    why = "email"
+                elif p is not None and p in phones:
+                    why = "phone"
+                if why:
+                    result.duplicate(line, why, f"same {why.replace('_', ' ')} as another lead")
+                    reject(line)
+                    continue
+                if e is not None:
+                    emails.add(e)
+                if p is not None:
+                    phones.add(p)
+                if x is not None:
+                    ids.add(x)
+                kept.add(parsed)
+
+        rows_with_retry(self.table, consume)
+        return kept
+
+    def _fraction(self) -> float:
+        return min(1.0, self.table.position[0] / self.table.size) if self.table.size else 0.0
+
+    # --- pass 2: write ---------------------------------------------------------------------
+
+    def write(self, kept: _Spill, by: Membership | None, progress: Progress | None) -> None:
+        self._references_create()
+        leads, changes, outcomes = Inserter(Lead), Inserter(StageChange), Inserter(DealOutcome)
+        ops = connection.ops
+        now = ops.adapt_datetimefield_value(self.now)
+        facts = ops.adapt_json_value({}, None)
+        by_user = by.user_id if by is not None else None
+        org = self.org.pk
+        result = self.result
+        reason_ids = self.reasons
+        stages = {stage.pk: stage for stage in self.ladder}
+        done = [0]
+        adapt = datetime_adapter()
+        batch: list[_Parsed] = []
+
+        def flush() -> None:
+            lead_ids = leads.ids(len(batch))
+            lead_rows: list[tuple[Any, ...]] = []
+            change_rows: list[tuple[Any, ...]] = []
+            outcome_rows: list[tuple[Any, ...]] = []
+            deals: list[tuple[int, int, Stage, datetime, _Parsed]] = []
+            n_changes = 0
+            for row in batch:
+                n_changes += len(row.history)
+            change_ids = changes.ids(n_changes)
+            for row in batch:
+                lead_id = next(lead_ids)
+                previous = None
+                for stage_pk, at in row.history:
+                    stage = stages[stage_pk]
+                    change_id = next(change_ids)
+                    past_gate = (
+                        self.gate_position is not None and stage.position >= self.gate_position
+                    )
+                    change_rows.append(
+                        (
+                            change_id,
+                            org,
+                            now,
+                            lead_id,
+                            previous.pk if previous is not None else None,
+                            stage.pk,
+                            adapt(at),
+                            by_user,
+                            "",
+                            past_gate,
+                            OVERRIDE_REASON if past_gate else "",
+                        )
+                    )
+                    if stage.kind != StageKind.OPEN:
+                        deals.append((lead_id, change_id, stage, at, row))
+                    previous = stage
+                last_stage, last_at = row.history[-1]
+                lead_rows.append(
+                    (
+                        lead_id,
+                        org,
+                        now,
+                        row.name,
+                        row.company,
+                        row.email,
+                        row.phone,
+                        row.notes,
+                        self.members[row.owner] if row.owner else None,
+                        last_stage,
+                        ops.adapt_decimalfield_value(row.value, 14, 2),
+                        adapt(row.first_touch),
+                        adapt(last_at),
+                        self.channels[row.source],
+                        row.campaign,
+                        row.utm_source,
+                        row.utm_medium,
+                        row.utm_campaign,
+                        "",
+                        row.external_id,
+                        facts,
+                        now,
+                    )
+                )
+            outcome_ids = outcomes.ids(len(deals))
+            for lead_id, change_id, stage, at, row in deals:
+                won = stage.kind == StageKind.WON
+                outcome_rows.append(
+                    (
+                        next(outcome_ids),
+                        org,
+                        now,
+                        lead_id,
+                        change_id,
+                        "won" if won else "lost",
+                        adapt(at),
+                        ops.adapt_decimalfield_value(row.revenue, 14, 2) if won else None,
+                        ops.adapt_decimalfield_value(row.cost, 14, 2) if won else None,
+                        None if won else reason_ids[row.lost_reason],
+                        "",
+                    )
+                )
+            leads.write(lead_rows)
+            changes.write(change_rows)
+            outcomes.write(outcome_rows)
+            result.created += len(lead_rows)
+            result.stage_changes += len(change_rows)
+            result.outcomes += len(outcome_rows)
+            batch.clear()
+            if progress is not None:
+                progress("writing", done[0] / max(1, result.rows))
+
+        self._columns_check(leads, changes, outcomes)
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                # a bigger page cache for this connection: the tables' many indexes
+                cursor.execute("PRAGMA cache_size = -65536")
+        for chunk in kept.batches():
+            for parsed in chunk:
+                batch.append(parsed)
+                if len(batch) >= BATCH:
+                    flush()
+                    done[0] += BATCH
+        if batch:
+            flush()
+        kept.close()
+
+    @staticmethod
+    def _columns_check(leads: Inserter, changes: Inserter, outcomes: Inserter) -> None:
+        """The tuples above are in the tables' column order; fail loudly if a model changed."""
+        expected = {
+            leads: "id organization_id created_at name company email phone notes owner_id "
+            "stage_id value first_touch_at stage_entered_at channel_id campaign utm_source "
+            "utm_medium utm_campaign referrer external_id facts updated_at",
+            changes: "id organization_id created_at lead_id from_stage_id to_stage_id at by_id "
+            "note qualification_override override_reason",
+            outcomes: "id organization_id created_at lead_id stage_change_id result at revenue "
+            "cost lost_reason_id lost_note",
+        }
+        for inserter, columns in expected.items():
+            if inserter.columns != columns.split():
+                raise RuntimeError(f"import writer is out of date for {inserter.table}")
+
+    def _references_create(self) -> None:
+        """The channels, members and lost reasons the rows need that do not exist yet."""
+        from keepscore.accounts.services import member_add, user_create
+
+        result = self.result
+        keys = set(self.channel_keys)
+        for lookup, source in self.new_channels.items():
+            # the key is the source as written (slugified), so it maps back on re-import
+            base = slugify(source)[:50] or "channel"
+            key, n = base, 2
+            while key in keys:
+                key, n = f"{base}-{n}", n + 1
+            keys.add(key)
+            name = source.replace("_", " ").capitalize() if source.islower() else source
+            channel = Channel.objects.create(organization=self.org, name=name[:100], key=key)
+            self.channels[lookup] = channel.pk
+            result.new_channels.append(name)
+        for lookup, (name, email) in self.new_owners.items():
+            membership_id = self.members.get(email)
+            if membership_id is None:
+                user = User.objects.filter(email__iexact=email).first()
+                if user is None:
+                    first, _, last = name.partition(" ")
+                    user = user_create(
+                        email=email,
+                        password=None,
+                        first_name=first[:150],
+                        last_name=last[:150],
+                        can_login=False,
+                    )
+                membership = Membership.objects.filter(organization=self.org, user=user).first()
+                if membership is None:
+                    membership = member_add(organization=self.org, user=user, is_sales=True)
+                membership_id = membership.pk
+                self.members[email] = membership_id
+                result.new_members.append(f"{name} <{email}>" if name else email)
+            self.members[lookup] = membership_id
+        for lookup, name in self.new_reasons.items():
+            reason = LostReason.objects.create(organization=self.org, name=name)
+            self.reasons[lookup] = reason.pk
+            result.new_lost_reasons.append(name)
+
+
+LABEL_ISO = date_format_parse("YYYY-MM-DD")
+
+
+def datetime_adapter() -> Callable[[datetime], Any]:
+    """A datetime as the database takes it (SQLite: naive text in the connection's zone)."""
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return connection.ops.adapt_datetimefield_value
+    zone = connection.timezone
+
+    def adapt(value: datetime) -> str:
+        return value.astimezone(zone).replace(tzinfo=None).isoformat(" ")
+
+    return adapt
+
+
+def import_leads(
+    *,
+    organization: Organization,
+    path: Path,
+    preset: str = "plain",
+    mapping: dict[str, str] | None = None,
+    date_format: str | None = None,
+    stage_map: dict[str, str] | None = None,
+    owner_map: dict[str, str] | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    by: Membership | None = None,
+    new_members: bool = True,
+    progress: Progress | None = None,
+    rejected_path: Path | None = None,
+) -> ImportResult:
+    """Import leads from a CSV or XLSX file; see the module's docstring.
+
+    Never raises for a bad file or bad rows: the result carries the problems (file-level)
+    and the row errors. ``result.failed`` says nothing was imported because of them.
+    """
+    path = Path(path)
+    result = ImportResult(
+        kind="leads", file=path.name, preset=preset, dry_run=dry_run, skip_invalid=skip_invalid
+    )
+    started = timezone.now()
+    try:
+        chosen = preset_get(preset)
+        table = table_open(path)
+        result.file_format = table.describe()
+        engine = _LeadImport(
+            organization=organization,
+            table=table,
+            preset=chosen,
+            mapping={k.strip(): v for k, v in (mapping or {}).items()},
+            date_format=date_format,
+            stage_map={k.strip().lower(): v for k, v in (stage_map or {}).items()},
+            owner_map={k.strip().lower(): v for k, v in (owner_map or {}).items()},
+            new_members=new_members,
+            result=result,
+        )
+        engine.dates_detect()
+        if not result.problems:
+            if progress is not None:
+                progress("checking", 0.0)
+            kept = engine.check(progress)
+            if not result.rows:
+                result.problems.append(f"{path.name} has a header but no rows")
+            result.file_format = table.describe()
+            try:
+                if not result.failed and not dry_run:
+                    with transaction.atomic():
+                        engine.write(kept, by, progress)
+                    result.imported = True
+            finally:
+                kept.close()
+                if skip_invalid and result.errors_total:
+                    result.rejected_path = rejected_path or path.with_name(
+                        path.name + ".rejected.csv"
+                    )
+                    _rejected_write(table, engine.rejected_lines, result)
+    except (FileProblem, ValueError) as error:
+        result.problems.append(str(error))
+    _job_record(organization, result, by, started)
+    return result
+
+
+def _rejected_write(table: Table, rejected: bytearray, result: ImportResult) -> None:
+    """The rows with errors (not the duplicates), as they were, under the file's header."""
+    bad = {e.line for e in result.errors}
+    assert result.rejected_path is not None
+    with result.rejected_path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(table.header)
+
+        def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
+            for line, values in rows:
+                if line < len(rejected) and rejected[line] and line in bad:
+                    writer.writerow(values)
+
+        rows_with_retry(table, consume)
+
+
+def _job_record(
+    organization: Organization, result: ImportResult, by: Membership | None, started: datetime
+) -> None:
+    if result.imported:
+        status = ImportJob.Status.IMPORTED
+    elif result.dry_run and not result.failed:
+        status = ImportJob.Status.DRY_RUN
+    else:
+        status = ImportJob.Status.FAILED
+    job = ImportJob.objects.create(
+        organization=organization,
+        kind=result.kind,
+        file_name=result.file[:255],
+        preset=result.preset[:30],
+        status=status,
+        rows=result.rows,
+        created=result.created,
+        duplicates=result.duplicates,
+        rejected=result.rejected,
+        report={
+            "problems": result.problems,
+            "errors": [[e.line, e.column, e.reason] for e in result.errors[:1000]],
+            "errors_total": result.errors_total,
+            "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
+            "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
+            "date_formats": result.date_formats,
+            "new_channels": result.new_channels,
+            "new_members": result.new_members,
+        },
+        created_by=by.user if by is not None else None,
+        started_at=started,
+        finished_at=timezone.now(),
+    )
+    result.job_id = job.pk
