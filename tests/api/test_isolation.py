@@ -67,6 +67,12 @@ def of_org(rows: dict[str, list[Any]], org_id: int) -> dict[str, list[Any]]:
 @pytest.fixture
 def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     activity_log(lead=lead_a, kind="note", by=owner_a)
+    lead_move(
+        lead=lead_a,
+        to_stage=stage(lead_a.organization, "lost"),
+        by=owner_a,
+        outcome=Outcome(lost_reason=LostReason.objects.for_org(lead_a.organization).first()),
+    )
     activity = activity_log(lead=lead_b, kind="connect", by=owner_b)
     objection_add(lead=lead_b, tag="price", by=owner_b, activity=activity)
     lead_move(lead=lead_b, to_stage=stage(org_b, "prospect"), by=owner_b)
@@ -76,7 +82,16 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
         by=owner_b,
         outcome=Outcome(lost_reason=LostReason.objects.for_org(org_b).first()),
     )
-    return {"lead_id": lead_b.pk}
+    from django.utils import timezone
+
+    from keepscore.imports.models import ImportJob
+
+    for org in (lead_a.organization, org_b):
+        job = ImportJob.objects.create(
+            organization=org, kind="leads", file_name=f"{org.slug}.csv", preset="plain",
+            status=ImportJob.Status.IMPORTED, started_at=timezone.now(),
+        )  # fmt: skip
+    return {"lead_id": lead_b.pk, "job_id": job.pk}
 
 
 def test_every_operation_is_covered():

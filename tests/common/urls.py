@@ -31,7 +31,28 @@ OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "criterion_pk": lambda objects: objects["criterion"].pk,
     "direction": lambda objects: "up",
     "form_pk": lambda objects: web_form_pk(objects),
+    "job_pk": lambda objects: import_job_pk(objects),
 }
+
+
+def import_job_pk(objects: Mapping[str, Any]) -> int:
+    """An uploaded web import (a small CSV) of the organization of ``objects["lead"]``."""
+    from keepscore.imports.mapping import upload_store
+    from keepscore.imports.models import ImportJob
+
+    organization = objects["lead"].organization
+    job = ImportJob.objects.for_org(organization).exclude(upload="").first()
+    if job is None:
+        body = b"name,email,source,stage\nAda,ada@example.com,referral,lead\n"
+        job = upload_store(
+            organization=organization,
+            name="leads.csv",
+            chunks=[body],
+            kind="leads",
+            preset="plain",
+            by=None,
+        )
+    return job.pk
 
 
 def web_form_pk(objects: Mapping[str, Any]) -> int:

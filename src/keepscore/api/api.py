@@ -9,7 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from keepscore.api import activities, channels, leads, stages
+from keepscore.api import activities, channels, imports, leads, outcomes, stages
 from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
 
@@ -30,3 +30,5 @@ api.add_router("", leads.router)
 api.add_router("", activities.router)
 api.add_router("", channels.router)
 api.add_router("", stages.router)
+api.add_router("", outcomes.router)
+api.add_router("", imports.router)

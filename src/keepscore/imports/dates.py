@@ -10,6 +10,7 @@ organization's zone (``settings.TIME_ZONE``); an ISO date with an offset keeps i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
@@ -19,6 +20,8 @@ _VALUE = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2})?\s*"
 )
 _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+#: distinct date parts remembered per column (many rows share a day; bounded for memory)
+_CACHE_MAX = 200_000
 
 
 @dataclass(frozen=True)
@@ -80,21 +83,33 @@ class ColumnDates:
     disagree: set[frozenset[str]] = field(default_factory=set)
     seen: int = 0
     example: dict[str, str] = field(default_factory=dict)
+    #: date part → the labels that read it (already folded into viable and disagree)
+    _known: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def observe(self, value: str) -> bool:
         """Whether ``value`` reads as a date in some format (False: a bad date)."""
         m = _VALUE.fullmatch(value)
         if m is None:
             return False
-        a, sep, b, c = m.group(1, 2, 3, 4)
+        a, sep, b, c = key = m.group(1, 2, 3, 4)
         if self.given is not None:
             return self.given.sep == sep and _ymd(self.given, a, b, c) is not None
+        known = self._known.get(key)
+        if known is not None:
+            # the same day seen before: its disagreements are already recorded
+            if not known:
+                return False
+            self.seen += 1
+            self.viable &= known
+            return True
         results = {}
         for fmt in CANDIDATES:
             if fmt.sep == sep:
                 ymd = _ymd(fmt, a, b, c)
                 if ymd is not None:
                     results[fmt.label] = ymd
+        if len(self._known) < _CACHE_MAX:
+            self._known[key] = frozenset(results)
         if not results:
             return False
         self.seen += 1
@@ -164,3 +179,45 @@ def date_read(fmt: DateFormat, value: str, zone: tzinfo) -> datetime | None:
         )
     except ValueError:
         return None
+
+
+def date_reader(fmt: DateFormat, zone: tzinfo) -> Callable[[str], datetime | None]:
+    """``date_read`` for one format and zone, remembering the days already read."""
+    days: dict[tuple[str, str, str], tuple[int, int, int] | None] = {}
+    fullmatch = _VALUE.fullmatch
+    sep_wanted = fmt.sep
+
+    def read(value: str) -> datetime | None:
+        m = fullmatch(value)
+        if m is None:
+            return None
+        a, sep, b, c, hour, minute, second, fraction, offset = m.groups()
+        if sep != sep_wanted:
+            return None
+        key = (a, b, c)
+        try:
+            ymd = days[key]
+        except KeyError:
+            ymd = _ymd(fmt, a, b, c)
+            if len(days) >= _CACHE_MAX:
+                days.clear()
+            days[key] = ymd
+        if ymd is None:
+            return None
+        micro = int(fraction.ljust(6, "0")) if fraction else 0
+        tz = _offset(offset) if offset else zone
+        try:
+            return datetime(
+                ymd[0],
+                ymd[1],
+                ymd[2],
+                int(hour) if hour else 0,
+                int(minute) if minute else 0,
+                int(second) if second else 0,
+                micro,
+                tzinfo=tz,
+            )
+        except ValueError:
+            return None
+
+    return read

@@ -16,6 +16,7 @@ class ImportJob(OrgOwned):
         DEALS = "deals", "Deals"
 
     class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
         RUNNING = "running", "Running"
         IMPORTED = "imported", "Imported"
         DRY_RUN = "dry_run", "Checked (dry run)"
@@ -34,6 +35,13 @@ class ImportJob(OrgOwned):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: the web import: the stored upload (relative to KEEPSCORE_HOME), the options of the
+    #: last run (mapping, stage and owner maps, …), and its progress while it runs
+    upload = models.CharField(max_length=255, blank=True, default="")
+    options = models.JSONField(default=dict, blank=True)
+    phase = models.CharField(max_length=20, blank=True, default="")
+    #: percent done of the running pass (0 to 100)
+    progress = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 

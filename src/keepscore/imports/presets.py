@@ -153,15 +153,28 @@ PIPEDRIVE = Preset(
         "deal - id": "external_id",
         "person - id": "external_id",
         "id": "external_id",
+        # the lead is the person (or the organization); the deal's title is kept as notes
         "name": "name",
         "person - name": "name",
-        "deal - title": "name",
+        "contact person": "name",
+        "deal - contact person": "name",
+        "title": "notes",
+        "deal - title": "notes",
         "email": "email",
         "person - email": "email",
+        "person - email - work": "email",
+        "person - email - home": "email",
+        "person - email - other": "email",
         "phone": "phone",
         "person - phone": "phone",
+        "person - phone - work": "phone",
+        "person - phone - mobile": "phone",
+        "person - phone - home": "phone",
+        "person - phone - other": "phone",
         "organization": "company",
         "organization - name": "company",
+        "deal - organization": "company",
+        "person - organization": "company",
         "stage": "stage",
         "deal - stage": "stage",
         "deal created": "created",
@@ -179,6 +192,7 @@ PIPEDRIVE = Preset(
         "deal - lost reason": "lost_reason",
         "owner": "owner",
         "deal - owner": "owner",
+        "person - owner": "owner",
         "source": "source",
         "deal - source": "source",
     },
@@ -194,6 +208,8 @@ PIPEDRIVE = Preset(
     revenue_default=Decimal(0),
     lost_reason_default="Not recorded",
     source_default="unknown",
+    # a deal starts in "Lead In" (lead): won and lost deals start there too
+    stage_default="lead",
 )
 
 SALESFORCE = Preset(
@@ -233,10 +249,17 @@ SALESFORCE = Preset(
         "web": "website-form",
         "phone inquiry": "phone-enquiry",
         "partner referral": "referral",
+        "employee referral": "referral",
+        "external referral": "referral",
+        "word of mouth": "referral",
+        "advertisement": "ads",
+        "email": "email",
     },
     revenue_default=Decimal(0),
     lost_reason_default="Not recorded",
     source_default="unknown",
+    # a lead starts "Open - Not Contacted" (prospect): converted and closed ones too
+    stage_default="prospect",
 )
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (PLAIN, OLIST, HUBSPOT, PIPEDRIVE, SALESFORCE)}

@@ -1,10 +1,13 @@
 """The import engine: leads from CSV/XLSX, all-or-nothing, with a row-by-row report.
 
-Three streaming passes over the file, never all of it in memory:
+Streaming passes over the file, never all of it in memory:
 
-0. dates: each date column's format is settled from every value (or ``--date-format``);
+0. dates: each date column's format is settled from every value (or ``--date-format``):
+   from the first :data:`DATE_SAMPLE` rows, then confirmed by the check, which watches the
+   rest of the column (checked again in the rare case the whole column reads otherwise);
 1. check: every row is parsed and validated, duplicates found (against the organization's
-   leads and earlier rows) keeping only compact keys;
+   leads and earlier rows) keeping only compact keys; the valid rows are kept, with the
+   database's values, in memory and past :data:`KEEP_ROWS` in a temporary file;
 2. write: only when no row is invalid (or with ``skip_invalid``), in one transaction, rows
    inserted in batches with their stage changes and deal outcomes.
 
@@ -24,7 +27,7 @@ import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -36,7 +39,7 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.common.validation import CLOCK_SKEW
-from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_read
+from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_reader
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
 from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
@@ -53,7 +56,11 @@ from keepscore.leads.models import (
 )
 
 BATCH = 5_000
-#: rows kept in memory between the check and the write (bigger files are read again)
+#: SQLite's page cache while the import writes (negative: KiB), the connection's again after
+SQLITE_CACHE_KB = -65536
+#: rows read to settle the date formats before the check (which watches the rest)
+DATE_SAMPLE = 50_000
+#: rows kept in memory between the check and the write (the rest in a temporary file)
 KEEP_ROWS = 20_000
 #: errors kept for the report (the count goes on beyond)
 MAX_ERRORS = 100_000
@@ -124,6 +131,9 @@ _NOT_DIGIT = re.compile(r"\D")
 _MONEY_NOISE = re.compile(r"[\s$€£¥'\u00a0]")
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 _MAX_MONEY = Decimal("1e12")
+_CENT = Decimal("0.01")
+#: the usual amount (``1234.5``): read directly, the same as the general path below
+_PLAIN_MONEY = re.compile(r"\d{1,12}(?:\.\d{0,2})?")
 
 _TEXT_LIMITS = {
     "external_id": 100,
@@ -146,6 +156,8 @@ _TEXT_LIMITS = {
 
 def money_parse(text: str) -> Decimal | str:
     """A non-negative amount (``1234.5``, ``1,234.50``, ``1.234,50``, ``€ 12``), or the reason."""
+    if _PLAIN_MONEY.fullmatch(text):
+        return Decimal(text).quantize(_CENT)
     s = _MONEY_NOISE.sub("", text)
     if "," in s and "." in s:
         s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "")
@@ -197,7 +209,11 @@ def pairs_parse(text: str | None, option: str) -> dict[str, str]:
 
 
 class _Parsed(NamedTuple):
-    """One valid row, compact enough to keep a batch in memory."""
+    """One valid row, compact enough to keep a batch in memory.
+
+    Once kept for the write (:meth:`_LeadImport.ready`), its amounts and datetimes are the
+    database's values (SQLite: text), which are cheap to spill and to insert.
+    """
 
     line: int
     external_id: str
@@ -212,23 +228,27 @@ class _Parsed(NamedTuple):
     utm_medium: str
     utm_campaign: str
     owner: str  # lower case: key of the owner lookup, "" for none
-    value: Decimal | None
-    first_touch: datetime
-    history: list[tuple[int, datetime]]  # (stage pk, at)
-    revenue: Decimal | None
-    cost: Decimal | None
+    value: Any  # Decimal | None
+    first_touch: Any  # datetime
+    history: list[tuple[int, Any]]  # (stage pk, at: datetime)
+    revenue: Any  # Decimal | None
+    cost: Any  # Decimal | None
     lost_reason: str  # lower case: key of the lost reason lookup
 
 
 class _Spill:
     """The checked rows, kept for the write: in memory up to KEEP_ROWS, then in a temp file."""
 
-    def __init__(self) -> None:
+    def __init__(self, ready: Callable[[_Parsed], tuple[Any, ...]] | None) -> None:
+        #: the row as the write needs it; None keeps nothing (a dry run)
+        self.ready = ready
         self.rows: list[tuple[Any, ...]] = []
         self.file: IO[bytes] | None = None
 
     def add(self, row: _Parsed) -> None:
-        self.rows.append(tuple(row))
+        if self.ready is None:
+            return
+        self.rows.append(self.ready(row))
         if len(self.rows) >= KEEP_ROWS:
             if self.file is None:
                 # closed by close(), after the write or on failure
@@ -297,6 +317,10 @@ class _LeadImport:
         self._stages_lookup(stage_map)
         self._columns_resolve(mapping)
         self.formats: dict[str, DateFormat] = {}
+        self.readers: dict[str, Callable[[str], datetime | None]] = {}
+        #: the date columns the check watches (when the formats came from a sample)
+        self.watching: list[tuple[str, int]] | None = None
+        self.watched: dict[str, ColumnDates] = {}
         self.given_format = date_format_parse(date_format) if date_format else None
         self._lookups_load(owner_map)
         self.rejected_lines = bytearray()
@@ -416,32 +440,108 @@ class _LeadImport:
     # --- pass 0: date formats ------------------------------------------------------------
 
     def dates_detect(self) -> None:
+        """Settle the date formats from the first :data:`DATE_SAMPLE` rows.
+
+        When the file is longer, those formats are provisional: the check watches every
+        value of the date columns (:meth:`dates_confirm`), so the formats are still settled
+        from the whole column, without reading the file once more just for them.
+        """
         columns = [(f, self.fields[f][0]) for f in self.date_fields]
-        watchers = {
-            f: ColumnDates(column=self.table.header[i], given=self.given_format) for f, i in columns
-        }
+        watchers = self._date_watchers(columns)
+        complete = True
         if self.given_format is None and columns:
 
             def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
-                for f, i in columns:  # afresh: a changed encoding reads the file again
-                    watchers[f] = ColumnDates(column=self.table.header[i])
-                for _line, values in rows:
-                    for f, i in columns:
-                        if i < len(values):
-                            v = values[i]
-                            if v and not v.isspace() and len(v) < 100:
-                                watchers[f].observe(v)
+                nonlocal complete, watchers
+                watchers = self._date_watchers(columns)  # afresh: a changed encoding
+                complete = True
+                for n, (_line, values) in enumerate(rows):
+                    if n >= DATE_SAMPLE:
+                        complete = False
+                        break
+                    self._dates_observe(columns, watchers, values)
 
             rows_with_retry(self.table, consume)
+        formats, labels, problems = self._dates_settle(watchers)
+        if complete:
+            self.result.problems.extend(problems)
+        elif problems:
+            # not settled by the sample (e.g. ambiguous so far): read the whole column first
+            columns_all = columns
+
+            def consume_all(rows: Iterator[tuple[int, list[str]]]) -> None:
+                nonlocal watchers
+                watchers = self._date_watchers(columns_all)
+                for _line, values in rows:
+                    self._dates_observe(columns_all, watchers, values)
+
+            rows_with_retry(self.table, consume_all)
+            formats, labels, problems = self._dates_settle(watchers)
+            self.result.problems.extend(problems)
+        else:
+            self.watching = columns
+        self._dates_use(formats, labels)
+
+    def dates_confirm(self) -> bool:
+        """After a check that watched the dates: whether its formats were the right ones.
+
+        False: the whole columns settle on other formats than the sample did; the formats
+        are now those and the check must run again. A date problem (ambiguous, mixed) is
+        reported as by :meth:`dates_detect`, and the check's rows are forgotten.
+        """
+        watchers, self.watched, self.watching = self.watched, {}, None
+        if not watchers:
+            return True
+        formats, labels, problems = self._dates_settle(watchers)
+        same = formats == self.formats
+        self._dates_use(formats, labels)
+        if problems:
+            result = self.result
+            result.problems.extend(problems)
+            result.rows = result.rejected = result.errors_total = result.duplicates = 0
+            result.errors.clear()
+            result.duplicate_rows.clear()
+            self.rejected_lines[:] = b""
+            return True
+        return same
+
+    def _date_watchers(self, columns: list[tuple[str, int]]) -> dict[str, ColumnDates]:
+        header = self.table.header
+        return {f: ColumnDates(column=header[i], given=self.given_format) for f, i in columns}
+
+    @staticmethod
+    def _dates_observe(
+        columns: list[tuple[str, int]], watchers: dict[str, ColumnDates], values: list[str]
+    ) -> None:
+        for f, i in columns:
+            if i < len(values):
+                v = values[i]
+                if v and not v.isspace() and len(v) < 100:
+                    watchers[f].observe(v)
+
+    def _dates_settle(
+        self, watchers: dict[str, ColumnDates]
+    ) -> tuple[dict[str, DateFormat], dict[str, str], list[str]]:
+        """(format of each date field, label of each column, problems)."""
+        formats: dict[str, DateFormat] = {}
+        labels: dict[str, str] = {}
+        problems: list[str] = []
         for f, watcher in watchers.items():
             settled = watcher.settle()
             if isinstance(settled, str):
-                self.result.problems.append(settled)
+                problems.append(settled)
             elif settled is not None:
-                self.formats[f] = settled
-                self.result.date_formats[watcher.column] = settled.label
+                formats[f] = settled
+                labels[watcher.column] = settled.label
             else:
-                self.formats[f] = LABEL_ISO
+                formats[f] = LABEL_ISO
+        return formats, labels, problems
+
+    def _dates_use(self, formats: dict[str, DateFormat], labels: dict[str, str]) -> None:
+        self.formats = formats
+        self.result.date_formats.clear()
+        self.result.date_formats.update(labels)
+        self.readers = {f: date_reader(fmt, self.zone) for f, fmt in formats.items()}
 
     # --- one row -------------------------------------------------------------------------
 
@@ -465,7 +565,7 @@ class _LeadImport:
         v = values[i].strip() if i < len(values) else ""
         if not v:
             return None
-        at = date_read(self.formats[name], v, self.zone)
+        at = self.readers[name](v)
         if at is None:
             errors.append(
                 (
@@ -497,10 +597,9 @@ class _LeadImport:
         errors: list[tuple[str, str]] = []
         if len(values) > self.width and any(v.strip() for v in values[self.width :]):
             errors.append(("", f"{len(values)} values but the header has {self.width} columns"))
-        for v in values:
-            if "\x00" in v:
-                errors.append(("", "contains a NUL character"))
-                return errors
+        if "\x00" in "".join(values):
+            errors.append(("", "contains a NUL character"))
+            return errors
         got: dict[str, str] = {}
         width = len(values)
         header = self.table.header
@@ -533,23 +632,25 @@ class _LeadImport:
         if not source:
             errors.append((self._column_name("source"), "a lead needs its source"))
         else:
-            source = self._channel(source, errors)
+            key = source.lower()
+            source = key if key in self.channels else self._channel(source, errors)
         owner = got.get("owner", "")
         if owner:
             owner = self._owner(owner, errors)
-        value = self._money(values, "value", errors)
-        revenue = self._money(values, "revenue", errors)
-        cost = self._money(values, "cost", errors)
-        created = self._date(values, "created", errors) if "created" in self.fields else None
+        fields = self.fields
+        value = self._money(values, "value", errors) if "value" in fields else None
+        revenue = self._money(values, "revenue", errors) if "revenue" in fields else None
+        cost = self._money(values, "cost", errors) if "cost" in fields else None
+        created = self._date(values, "created", errors) if "created" in fields else None
         first_touch = created or self.now
         history = self._history(values, first_touch, errors)
         lost_reason = ""
-        if history and any(s.kind == StageKind.WON for s, _ in history[1:]):
+        if len(history) > 1 and any(s.kind == StageKind.WON for s, _ in history[1:]):
             if revenue is None:
                 revenue = value if value is not None else self.preset.revenue_default
             if revenue is None:
                 errors.append(("revenue", "a won lead needs its revenue (revenue or value)"))
-        if history and any(s.kind == StageKind.LOST for s, _ in history[1:]):
+        if len(history) > 1 and any(s.kind == StageKind.LOST for s, _ in history[1:]):
             lost_reason = got.get("lost_reason", "") or self.preset.lost_reason_default
             if not lost_reason:
                 errors.append(("lost_reason", "a lost lead needs its lost reason"))
@@ -606,6 +707,12 @@ class _LeadImport:
         self, values: list[str], first_touch: datetime, errors: list[tuple[str, str]]
     ) -> list[tuple[Stage, datetime]]:
         final = self._stage(values, errors)
+        if not self.stage_dates:  # the file has no stage dates: the same as below, sooner
+            if final is not None and final.kind == StageKind.OPEN:
+                return [(final, first_touch)]
+            if final is not None and final is not self.start_stage:
+                return [(self.start_stage, first_touch), (final, first_touch)]
+            return [(self.start_stage, first_touch)]
         events: list[tuple[datetime, int, Stage]] = []
         for name, stage in self.stage_dates:
             at = self._date(values, name, errors)
@@ -702,9 +809,35 @@ class _LeadImport:
                 ids.add(hash(external_id))
         return emails, phones, ids
 
-    def check(self, progress: Progress | None) -> _Spill:
+    def ready(self) -> Callable[[_Parsed], tuple[Any, ...]]:
+        """A checked row with the database's values for its amounts and datetimes."""
+        adapt = datetime_adapter()
+        dec: Callable[[Any], Any]
+        if connection.vendor == "sqlite":
+            dec = str  # what Django's SQLite backend registers for Decimal
+        else:
+            ops = connection.ops
+
+            def dec(value: Any) -> Any:
+                return ops.adapt_decimalfield_value(value, 14, 2)
+
+        def ready(row: _Parsed) -> tuple[Any, ...]:
+            value, revenue, cost = row.value, row.revenue, row.cost
+            return (
+                *row[:13],
+                None if value is None else dec(value),
+                adapt(row.first_touch),
+                [(pk, adapt(at)) for pk, at in row.history],
+                None if revenue is None else dec(revenue),
+                None if cost is None else dec(cost),
+                row.lost_reason,
+            )
+
+        return ready
+
+    def check(self, progress: Progress | None, *, keep: bool = True) -> _Spill:
         result = self.result
-        kept = _Spill()
+        kept = _Spill(self.ready() if keep else None)
         rejected = self.rejected_lines
 
         def reject(line: int) -> None:
@@ -720,8 +853,17 @@ class _LeadImport:
             kept.close()
             rejected[:] = b""
             emails, phones, ids = self._known_keys()
+            watch: list[tuple[int, Callable[[str], bool]]] = []
+            if self.watching is not None:
+                self.watched = self._date_watchers(self.watching)
+                watch = [(i, self.watched[f].observe) for f, i in self.watching]
             for line, values in rows:
                 result.rows += 1
+                for i, observe in watch:  # as _dates_observe
+                    if i < len(values):
+                        v = values[i]
+                        if v and not v.isspace() and len(v) < 100:
+                            observe(v)
                 if progress is not None and not result.rows % 20_000:
                     progress("checking", self._fraction())
                 parsed = self.row_parse(line, values)
@@ -774,7 +916,6 @@ class _LeadImport:
         reason_ids = self.reasons
         stages = {stage.pk: stage for stage in self.ladder}
         done = [0]
-        adapt = datetime_adapter()
         batch: list[_Parsed] = []
 
         def flush() -> None:
@@ -782,7 +923,7 @@ class _LeadImport:
             lead_rows: list[tuple[Any, ...]] = []
             change_rows: list[tuple[Any, ...]] = []
             outcome_rows: list[tuple[Any, ...]] = []
-            deals: list[tuple[int, int, Stage, datetime, _Parsed]] = []
+            deals: list[tuple[int, int, Stage, Any, _Parsed]] = []
             n_changes = 0
             for row in batch:
                 n_changes += len(row.history)
@@ -804,7 +945,7 @@ class _LeadImport:
                             lead_id,
                             previous.pk if previous is not None else None,
                             stage.pk,
-                            adapt(at),
+                            at,
                             by_user,
                             "",
                             past_gate,
@@ -827,9 +968,9 @@ class _LeadImport:
                         row.notes,
                         self.members[row.owner] if row.owner else None,
                         last_stage,
-                        ops.adapt_decimalfield_value(row.value, 14, 2),
-                        adapt(row.first_touch),
-                        adapt(last_at),
+                        row.value,
+                        row.first_touch,
+                        last_at,
                         self.channels[row.source],
                         row.campaign,
                         row.utm_source,
@@ -852,9 +993,9 @@ class _LeadImport:
                         lead_id,
                         change_id,
                         "won" if won else "lost",
-                        adapt(at),
-                        ops.adapt_decimalfield_value(row.revenue, 14, 2) if won else None,
-                        ops.adapt_decimalfield_value(row.cost, 14, 2) if won else None,
+                        at,
+                        row.revenue if won else None,
+                        row.cost if won else None,
                         None if won else reason_ids[row.lost_reason],
                         "",
                     )
@@ -870,19 +1011,27 @@ class _LeadImport:
                 progress("writing", done[0] / max(1, result.rows))
 
         self._columns_check(leads, changes, outcomes)
+        cache_size = None
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
-                # a bigger page cache for this connection: the tables' many indexes
-                cursor.execute("PRAGMA cache_size = -65536")
-        for chunk in kept.batches():
-            for parsed in chunk:
-                batch.append(parsed)
-                if len(batch) >= BATCH:
-                    flush()
-                    done[0] += BATCH
-        if batch:
-            flush()
-        kept.close()
+                # a bigger page cache while the import writes: the tables' many indexes
+                cursor.execute("PRAGMA cache_size")
+                cache_size = int(cursor.fetchone()[0])
+                cursor.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KB}")
+        try:
+            for chunk in kept.batches():
+                for parsed in chunk:
+                    batch.append(parsed)
+                    if len(batch) >= BATCH:
+                        flush()
+                        done[0] += BATCH
+            if batch:
+                flush()
+        finally:
+            kept.close()
+            if cache_size is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA cache_size = {cache_size}")
 
     @staticmethod
     def _columns_check(leads: Inserter, changes: Inserter, outcomes: Inserter) -> None:
@@ -951,8 +1100,14 @@ def datetime_adapter() -> Callable[[datetime], Any]:
     if connection.vendor != "sqlite" or not settings.USE_TZ:
         return connection.ops.adapt_datetimefield_value
     zone = connection.timezone
+    utc = zone is not None and zone.utcoffset(None) == timedelta(0)
 
     def adapt(value: datetime) -> str:
+        if utc:
+            # already at offset 0 (the usual case): its text without the offset
+            text = value.isoformat(" ")
+            if text.endswith("+00:00"):
+                return text[:-6]
         return value.astimezone(zone).replace(tzinfo=None).isoformat(" ")
 
     return adapt
@@ -1003,8 +1158,11 @@ def import_leads(
         if not result.problems:
             if progress is not None:
                 progress("checking", 0.0)
-            kept = engine.check(progress)
-            if not result.rows:
+            kept = engine.check(progress, keep=not dry_run)
+            if not engine.dates_confirm():
+                kept.close()  # checked with the sample's date formats: again with the file's
+                kept = engine.check(progress, keep=not dry_run)
+            if not result.rows and not result.problems:
                 result.problems.append(f"{path.name} has a header but no rows")
             result.file_format = table.describe()
             try:

@@ -1,0 +1,333 @@
+"""The web import: stored uploads, the preview with its detected mapping, and running a job.
+
+An upload is kept under ``KEEPSCORE_HOME/imports/<organization id>/<uuid>.<ext>`` (never in
+the static folder) and recorded as an :class:`ImportJob` in status ``uploaded``. Each run
+(a check or an import) calls the engine (``import_leads`` / ``import_deals``), which records
+a job of its own; its outcome is copied onto the upload's job and that record removed, so the
+organization's job list shows one line per uploaded file.
+
+Big files run in a background thread (``threading.Thread(daemon=True)``, with its own
+database connection, closed at its end): fine for this single-host app, where one process
+serves the pages. The thread's progress goes to the job row while no transaction is open,
+and to :data:`PROGRESS` (this process's memory) always, as the write pass runs in one
+transaction whose updates other connections cannot see before it ends. A job left running by
+a server that stopped stays "running"; upload the file again.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.imports.dates import CANDIDATES, ColumnDates
+from keepscore.imports.models import ImportJob
+from keepscore.imports.presets import FIELDS, IGNORE, preset_get
+from keepscore.imports.readers import FileProblem, table_open
+from keepscore.leads.models import Stage
+
+log = logging.getLogger(__name__)
+
+#: the largest upload accepted (bytes); setting ``IMPORTS_MAX_UPLOAD``
+MAX_UPLOAD = 200 * 1024 * 1024
+#: files smaller than this run inline even when background runs are on
+INLINE_BELOW = 2 * 1024 * 1024
+PREVIEW_ROWS = 10
+#: rows read to list the stage and owner values and to look at the dates
+SAMPLE_ROWS = 10_000
+MAX_VALUES = 30
+#: errors shown on the page (the report CSV has them all)
+SHOWN_ERRORS = 100
+EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx")
+
+#: job id → (phase, percent) of the runs of this process
+PROGRESS: dict[int, tuple[str, int]] = {}
+
+
+def max_upload() -> int:
+    return int(getattr(settings, "IMPORTS_MAX_UPLOAD", MAX_UPLOAD))
+
+
+def upload_dir(organization: Organization) -> Path:
+    return Path(settings.KEEPSCORE_HOME) / "imports" / str(organization.pk)
+
+
+def upload_store(
+    *,
+    organization: Organization,
+    name: str,
+    chunks: Iterable[bytes],
+    kind: str,
+    preset: str,
+    by: Membership | None,
+) -> ImportJob:
+    """Write the upload to disk chunk by chunk and record it as an ``uploaded`` job."""
+    ext = Path(name).suffix.lower()
+    if ext not in EXTENSIONS:
+        ext = ".csv"
+    folder = upload_dir(organization)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{ext}"
+    with target.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    return ImportJob.objects.create(
+        organization=organization,
+        kind=kind,
+        file_name=Path(name).name[:255] or "upload",
+        preset=preset,
+        status=ImportJob.Status.UPLOADED,
+        upload=str(target.relative_to(Path(settings.KEEPSCORE_HOME))),
+        created_by=by.user if by is not None else None,
+        started_at=timezone.now(),
+    )
+
+
+def job_file(job: ImportJob) -> Path | None:
+    """The stored upload of a web job, or None (a CLI job, or the file is gone)."""
+    if not job.upload:
+        return None
+    path = Path(settings.KEEPSCORE_HOME) / job.upload
+    return path if path.is_file() else None
+
+
+def report_file(job: ImportJob) -> Path | None:
+    path = job_file(job)
+    return path.with_name(path.name + ".report.csv") if path is not None else None
+
+
+def targets(organization: Organization) -> list[tuple[str, str]]:
+    """The fields a column can go to: the lead's, ``<stage>_at`` dates, or ignore."""
+    keys = (
+        Stage.objects.for_org(organization).order_by("position", "id").values_list("key", flat=True)
+    )
+    stage_dates = [f"{k}_at" for k in keys if f"{k}_at" not in FIELDS]
+    return [(IGNORE, "— ignore —")] + [(f, f) for f in (*FIELDS, *stage_dates)]
+
+
+@dataclass
+class Preview:
+    describe: str
+    header: list[str]
+    rows: list[list[str]]
+    #: column index → field (or IGNORE), as the preset maps it
+    detected: dict[int, str]
+    stage_values: list[str] = field(default_factory=list)
+    owner_values: list[str] = field(default_factory=list)
+    date_message: str = ""
+    date_guess: str = ""
+
+
+def detected_mapping(header: list[str], preset: str, organization: Organization) -> dict[int, str]:
+    """What the engine would map each column to without an explicit mapping."""
+    chosen = preset_get(preset)
+    keys = set(
+        Stage.objects.for_org(organization).values_list("key", flat=True)
+    )  # <stage>_at columns of the plain preset
+    out: dict[int, str] = {}
+    for i, name in enumerate(header):
+        key = name.lower()
+        target = chosen.columns.get(key)
+        if target is None and chosen.stage_dates and key.endswith("_at") and key[:-3] in keys:
+            target = key
+        out[i] = target or IGNORE
+    return out
+
+
+def preview(job: ImportJob, mapping: dict[int, str] | None = None) -> Preview:
+    """The file's format, first rows, detected mapping and the values to map.
+
+    Raises :class:`FileProblem` when the file cannot be read.
+    """
+    path = job_file(job)
+    if path is None:
+        raise FileProblem("the uploaded file is no longer there; upload it again")
+    table = table_open(path)
+    header = table.header
+    detected = (
+        detected_mapping(header, job.preset, job.organization)
+        if job.kind == ImportJob.Kind.LEADS
+        else {i: name for i, name in enumerate(header)}
+    )
+    saved = {k.lower(): v for k, v in (job.options.get("mapping") or {}).items()}
+    if mapping is None and saved:
+        mapping = {
+            i: saved.get(name.lower(), detected.get(i, IGNORE)) for i, name in enumerate(header)
+        }
+    used = mapping if mapping is not None else detected
+    stage_cols = [i for i, f in used.items() if f == "stage"]
+    owner_cols = [i for i, f in used.items() if f == "owner"]
+    date_cols = [
+        i for i, f in used.items() if f in ("created", "won_date") or f.endswith(("_at", "_date"))
+    ]
+    watchers = {i: ColumnDates(column=header[i]) for i in date_cols}
+    rows: list[list[str]] = []
+    stages: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    data = table.rows()
+    if table.kind == "csv":
+        next(data, None)  # the header
+    try:
+        for n, (_line, values) in enumerate(data):
+            if n >= SAMPLE_ROWS:
+                break
+            if len(rows) < PREVIEW_ROWS:
+                rows.append([v[:200] for v in values])
+            for cols, seen in ((stage_cols, stages), (owner_cols, owners)):
+                for i in cols:
+                    value = values[i].strip() if i < len(values) else ""
+                    if value and len(seen) < MAX_VALUES:
+                        seen.setdefault(value.lower(), value[:200])
+            for i, watcher in watchers.items():
+                value = values[i].strip() if i < len(values) else ""
+                if value:
+                    watcher.observe(value)
+    except Exception as error:
+        log.info("preview stopped early: %s", error)
+    result = Preview(
+        describe=table.describe(),
+        header=header,
+        rows=rows,
+        detected=detected,
+        stage_values=list(stages.values()),
+        owner_values=list(owners.values()),
+    )
+    for watcher in watchers.values():
+        settled = watcher.settle()
+        if isinstance(settled, str) and "ambiguous" in settled:
+            result.date_message = settled.replace("--date-format", "the date format below")
+            result.date_guess = next((f.label for f in CANDIDATES if f.label in watcher.viable), "")
+            break
+    return result
+
+
+# --- running a job ----------------------------------------------------------------------
+
+
+def _progress_of(job_pk: int) -> Any:
+    last: list[Any] = [None]
+
+    def update(phase: str, fraction: float) -> None:
+        percent = max(0, min(100, int(fraction * 100)))
+        PROGRESS[job_pk] = (phase, percent)
+        if last[0] != (phase, percent) and not connection.in_atomic_block:
+            last[0] = (phase, percent)
+            ImportJob.objects.filter(pk=job_pk).update(phase=phase, progress=percent)
+
+    return update
+
+
+def progress_of(job: ImportJob) -> tuple[str, int]:
+    """(phase, percent) of a running job."""
+    return PROGRESS.get(job.pk, (job.phase, job.progress))
+
+
+def _report_write(job: ImportJob, result: Any) -> None:
+    target = report_file(job)
+    if target is None:
+        return
+    with target.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["line", "column", "problem"])
+        for problem in result.problems:
+            writer.writerow(["", "", problem])
+        for error in result.errors:
+            writer.writerow([error.line, error.column, error.reason])
+        for dup in result.duplicate_rows:
+            writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+
+
+def job_run(job_pk: int, by_pk: int | None) -> None:
+    """Run the job with its options (as saved by :func:`job_start`); never raises."""
+    from keepscore.imports.deals import import_deals
+    from keepscore.imports.services import import_leads
+
+    job = ImportJob.objects.select_related("organization").get(pk=job_pk)
+    by = Membership.objects.filter(pk=by_pk).select_related("user").first() if by_pk else None
+    options = job.options
+    path = job_file(job)
+    try:
+        if path is None:
+            raise FileProblem("the uploaded file is no longer there; upload it again")
+        common: dict[str, Any] = {
+            "organization": job.organization,
+            "path": path,
+            "preset": job.preset,
+            "date_format": options.get("date_format") or None,
+            "dry_run": bool(options.get("dry_run")),
+            "skip_invalid": bool(options.get("skip_invalid")),
+            "by": by,
+            "progress": _progress_of(job.pk),
+        }
+        if job.kind == ImportJob.Kind.DEALS:
+            result = import_deals(**common)
+        else:
+            result = import_leads(
+                **common,
+                mapping=options.get("mapping") or {},
+                stage_map=options.get("stage_map") or {},
+                owner_map=options.get("owner_map") or {},
+                new_members=bool(options.get("new_members", True)),
+                rejected_path=path.with_name(path.name + ".rejected.csv"),
+            )
+        _report_write(job, result)
+        engine_job = ImportJob.objects.get(pk=result.job_id)
+        for name in ("status", "rows", "created", "duplicates", "rejected", "report"):
+            setattr(job, name, getattr(engine_job, name))
+        job.report["errors_shown"] = job.report.get("errors", [])[:SHOWN_ERRORS]
+        job.finished_at = engine_job.finished_at
+        engine_job.delete()
+    except Exception as error:
+        log.exception("import job %s failed", job_pk)
+        job.status = ImportJob.Status.FAILED
+        job.report = {"problems": [f"the import stopped: {error}"], "errors": []}
+        job.finished_at = timezone.now()
+    job.phase = ""
+    job.progress = 100
+    job.save()
+    PROGRESS.pop(job_pk, None)
+
+
+def in_background(job: ImportJob) -> bool:
+    path = job_file(job)
+    return bool(getattr(settings, "IMPORTS_IN_BACKGROUND", True)) and (
+        path is not None and path.stat().st_size >= INLINE_BELOW
+    )
+
+
+def job_start(
+    job: ImportJob, options: dict[str, Any], by: Membership | None, background: bool | None = None
+) -> threading.Thread | None:
+    """Save the run's options and run it: inline, or in a thread (returned) for big files."""
+    job.options = options
+    job.status = ImportJob.Status.RUNNING
+    job.phase = "starting"
+    job.progress = 0
+    job.started_at = timezone.now()
+    job.finished_at = None
+    job.save()
+    if background is None:
+        background = in_background(job)
+    if not background:
+        job_run(job.pk, by.pk if by is not None else None)
+        return None
+
+    def work() -> None:
+        try:
+            job_run(job.pk, by.pk if by is not None else None)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work, name=f"import-job-{job.pk}", daemon=True)
+    thread.start()
+    return thread

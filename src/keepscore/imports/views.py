@@ -1,0 +1,172 @@
+"""The web import: upload, map and check, import with progress; owners and marketing only.
+
+Flow: the upload page stores the file (see :mod:`keepscore.imports.mapping`) and opens the
+job's mapping page; "Check" runs a dry run and "Import" the import, both shown on the same
+page, which polls the progress partial with htmx while a big file runs in the background.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+
+from keepscore.accounts.models import Organization
+from keepscore.common.views import org_view
+from keepscore.imports.forms import MappingForm, UploadForm
+from keepscore.imports.mapping import (
+    SHOWN_ERRORS,
+    job_start,
+    preview,
+    progress_of,
+    report_file,
+    upload_store,
+)
+from keepscore.imports.models import ImportJob
+from keepscore.imports.readers import FileProblem
+
+RECENT = 20
+
+
+def _check_role(request: HttpRequest) -> None:
+    membership = request.membership  # type: ignore[attr-defined]
+    if not (membership.is_owner or membership.is_marketing):
+        raise Http404("Only owners and marketing members import")
+
+
+def _job(request: HttpRequest, organization: Organization, job_pk: int) -> ImportJob:
+    _check_role(request)
+    return get_object_or_404(
+        ImportJob.objects.for_org(organization).select_related("organization", "created_by"),
+        pk=job_pk,
+    )
+
+
+@org_view
+def import_index(request: HttpRequest, organization: Organization) -> HttpResponse:
+    _check_role(request)
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            job = upload_store(
+                organization=organization,
+                name=upload.name,
+                chunks=upload.chunks(),
+                kind=form.cleaned_data["kind"],
+                preset=form.cleaned_data["preset"],
+                by=request.membership,  # type: ignore[attr-defined]
+            )
+            return redirect("import_job", org=organization.slug, job_pk=job.pk)
+        status = 400
+    elif request.method in ("GET", "HEAD"):
+        form = UploadForm()
+        status = 200
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    jobs = ImportJob.objects.for_org(organization).select_related("created_by")[:RECENT]
+    return render(
+        request,
+        "imports/index.html",
+        {"nav": "import", "form": form, "jobs": jobs},
+        status=status,
+    )
+
+
+@org_view
+def import_job(request: HttpRequest, organization: Organization, job_pk: int) -> HttpResponse:
+    job = _job(request, organization, job_pk)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    problem = ""
+    form = None
+    status = 200
+    try:
+        shown = preview(job)
+    except (FileProblem, ValueError) as error:
+        problem = str(error)
+        shown = None
+    if shown is not None:
+        data = request.POST if request.method == "POST" else None
+        form = MappingForm(data, job=job, preview=shown, organization=organization)
+        if request.method == "POST":
+            if job.status == ImportJob.Status.RUNNING:
+                form.add_error(None, "This file is being imported; wait for it to finish.")
+                status = 409
+            elif form.is_valid():
+                dry_run = request.POST.get("action") != "import"
+                job_start(job, form.options(dry_run=dry_run), request.membership)  # type: ignore[attr-defined]
+                return redirect("import_job", org=organization.slug, job_pk=job.pk)
+            else:
+                status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "imports/job.html",
+        {
+            "nav": "import",
+            "job": job,
+            "preview": shown,
+            "form": form,
+            "problem": problem,
+            **_result(job),
+        },
+        status=status,
+    )
+
+
+def _result(job: ImportJob) -> dict[str, object]:
+    report = job.report or {}
+    errors = report.get("errors", [])[:SHOWN_ERRORS]
+    phase, percent = progress_of(job)
+    return {
+        "running": job.status == ImportJob.Status.RUNNING,
+        "phase": phase,
+        "percent": percent,
+        "errors": errors,
+        "errors_total": report.get("errors_total", len(errors)),
+        "problems": report.get("problems", []),
+        "would_import": max(0, job.rows - job.rejected - job.duplicates),
+        "has_report": bool(report.get("errors") or report.get("problems")),
+    }
+
+
+@org_view
+def import_progress(request: HttpRequest, organization: Organization, job_pk: int) -> HttpResponse:
+    job = _job(request, organization, job_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    return render(request, "imports/progress.html", {"job": job, **_result(job)})
+
+
+@org_view()
+def import_report(
+    request: HttpRequest, organization: Organization, job_pk: int
+) -> HttpResponse | FileResponse:
+    job = _job(request, organization, job_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    name = f"{job.file_name}.report.csv"
+    path = report_file(job)
+    if path is not None and path.is_file():
+        return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "column", "problem"])
+    report = job.report or {}
+    for problem in report.get("problems", []):
+        writer.writerow(["", "", problem])
+    for row in report.get("errors", []):
+        writer.writerow(row)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{job.pk}.report.csv"'
+    return response

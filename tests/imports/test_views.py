@@ -1,0 +1,146 @@
+"""The web import: upload, mapping page, check, import, progress, roles and isolation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+
+from keepscore.accounts.services import member_add
+from keepscore.imports.mapping import job_start
+from keepscore.imports.models import ImportJob
+from keepscore.leads.models import Lead
+from tests.conftest import PASSWORD, make_org, make_user
+
+pytestmark = pytest.mark.django_db
+
+CSV = (
+    "Full name,email,source,stage,created\n"
+    "Ada Lovelace,ada@example.com,referral,Engaging,2024-01-05\n"
+    "Alan Turing,alan@example.com,referral,Engaging,2024-01-06\n"
+)
+
+
+def client_for(email: str) -> Client:
+    client = Client()
+    assert client.login(username=email, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def owner() -> Any:
+    org, _owner = make_org("acme", "owner@acme.test")
+    return org, client_for("owner@acme.test")
+
+
+def upload(client: Client, body: str = CSV, **data: Any) -> Any:
+    file = SimpleUploadedFile("people.csv", body.encode(), content_type="text/csv")
+    return client.post(
+        "/o/acme/import/", {"file": file, "kind": "leads", "preset": "plain", **data}
+    )
+
+
+def form_data(page: str, **changes: str) -> dict[str, str]:
+    """The mapping form as the page fills it (selected options), with ``changes``."""
+    import re
+
+    data: dict[str, str] = {}
+    for name, body in re.findall(r'<select name="(\w+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
+        data[name] = chosen.group(1) if chosen else ""
+    data["new_members"] = "on"
+    data.update(changes)
+    return data
+
+
+def test_upload_shows_the_detected_columns_and_first_rows(owner):
+    org, client = owner
+    response = upload(client)
+    assert response.status_code == 302
+    job = ImportJob.objects.get(organization=org)
+    assert job.status == "uploaded" and job.upload.startswith(f"imports/{org.pk}/")
+    page = client.get(response["Location"]).content.decode()
+    assert "CSV, utf-8, comma" in page or "CSV" in page
+    assert "Ada Lovelace" in page and "Alan Turing" in page
+    assert 'name="col_0"' in page and "Engaging" in page  # a stage value to map
+
+
+def test_unmapped_column_is_refused_then_mapping_it_imports(owner):
+    org, client = owner
+    url = upload(client)["Location"]
+    page = client.get(url).content.decode()
+    # "Full name" is not a plain column: checking names the missing column
+    data = form_data(page, stage_0="lead", action="check")
+    client.post(url, data)
+    assert "missing required column: name" in client.get(url).content.decode()
+    # map it to name, stage Engaging → lead, and import
+    data = form_data(page, col_0="name", stage_0="lead", action="import")
+    assert client.post(url, data).status_code == 302
+    leads = Lead.objects.for_org(org).select_related("stage")
+    assert sorted(lead.name for lead in leads) == ["Ada Lovelace", "Alan Turing"]
+    assert {lead.stage.key for lead in leads} == {"lead"}
+    page = client.get(url).content.decode()
+    assert "Imported" in page and 'data-count="created">2<' in page
+
+
+def test_dry_run_shows_row_errors_and_writes_nothing(owner):
+    org, client = owner
+    body = CSV + "Bad Date,bad@example.com,referral,Engaging,2024-99-99\n"
+    url = upload(client, body)["Location"]
+    data = form_data(client.get(url).content.decode(), col_0="name", stage_0="lead")
+    client.post(url, {**data, "action": "check"})
+    page = client.get(url).content.decode()
+    assert "Checked (dry run)" in page or "Nothing imported" in page
+    assert "<td>4</td><td>created</td>" in page  # line and column of the bad date
+    assert not Lead.objects.for_org(org).exists()
+    report = client.get(url + "report.csv")
+    assert b"line,column,problem" in b"".join(report.streaming_content)
+
+
+def test_bad_upload_is_explained(owner):
+    _org, client = owner
+    response = client.post("/o/acme/import/", {"kind": "leads", "preset": "plain"})
+    assert response.status_code == 400 and "This field is required" in response.content.decode()
+    with override_settings(IMPORTS_MAX_UPLOAD=10):
+        response = upload(client)
+    assert response.status_code == 400 and "the most an upload can be" in response.content.decode()
+
+
+def test_a_sales_member_gets_404(owner):
+    org, _client = owner
+    member_add(organization=org, user=make_user("sam@acme.test"), is_sales=True)
+    sales = client_for("sam@acme.test")
+    assert sales.get("/o/acme/import/").status_code == 404
+
+
+def test_another_organizations_job_is_404(owner):
+    _org, client = owner
+    url = upload(client)["Location"]
+    make_org("beta", "owner@beta.test")
+    other = client_for("owner@beta.test")
+    assert other.get(url.replace("/acme/", "/beta/")).status_code == 404
+    assert client.get(url + "progress/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_file_runs_in_the_background_and_the_page_polls():
+    org, owner = make_org("acme", "owner@acme.test")
+    client = client_for("owner@acme.test")
+    url = upload(client)["Location"]
+    job = ImportJob.objects.get(organization=org)
+    options = {
+        "dry_run": False,
+        "mapping": {"Full name": "name"},
+        "stage_map": {"Engaging": "lead"},
+    }
+    thread = job_start(job, options, owner, background=True)
+    assert thread is not None
+    running = client.get(url + "progress/").content.decode()
+    thread.join(30)
+    assert 'hx-trigger="every 1s"' in running or "Imported" in running
+    job.refresh_from_db()
+    assert job.status == "imported" and job.created == 2
+    assert "hx-trigger" not in client.get(url + "progress/").content.decode()
+    assert ImportJob.objects.count() == 1  # the engine's own record folded into the upload's
