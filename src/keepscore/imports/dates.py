@@ -85,10 +85,15 @@ class ColumnDates:
     example: dict[str, str] = field(default_factory=dict)
     #: date part → the labels that read it (already folded into viable and disagree)
     _known: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
+    #: the labels viable was last narrowed to (again: nothing changes, viable only shrinks)
+    _narrowed: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def observe(self, value: str) -> bool:
         """Whether ``value`` reads as a date in some format (False: a bad date)."""
-        m = _VALUE.fullmatch(value)
+        return self.observe_match(value, _VALUE.fullmatch(value))
+
+    def observe_match(self, value: str, m: re.Match[str] | None) -> bool:
+        """:meth:`observe` with ``value_match(value)`` already done (shared with the reader)."""
         if m is None:
             return False
         a, sep, b, c = key = m.group(1, 2, 3, 4)
@@ -100,7 +105,9 @@ class ColumnDates:
             if not known:
                 return False
             self.seen += 1
-            self.viable &= known
+            if known is not self._narrowed:
+                self.viable &= known
+                self._narrowed = known
             return True
         results = {}
         for fmt in CANDIDATES:
@@ -181,14 +188,29 @@ def date_read(fmt: DateFormat, value: str, zone: tzinfo) -> datetime | None:
         return None
 
 
+#: the match of a date value, for :meth:`ColumnDates.observe_match` and :func:`date_matcher`
+value_match = _VALUE.fullmatch
+
+
 def date_reader(fmt: DateFormat, zone: tzinfo) -> Callable[[str], datetime | None]:
     """``date_read`` for one format and zone, remembering the days already read."""
-    days: dict[tuple[str, str, str], tuple[int, int, int] | None] = {}
+    read_match = date_matcher(fmt, zone)
     fullmatch = _VALUE.fullmatch
-    sep_wanted = fmt.sep
 
     def read(value: str) -> datetime | None:
-        m = fullmatch(value)
+        return read_match(fullmatch(value))
+
+    return read
+
+
+def date_matcher(
+    fmt: DateFormat, zone: tzinfo
+) -> Callable[[re.Match[str] | None], datetime | None]:
+    """:func:`date_reader` taking ``value_match(value)`` (already done) instead of the value."""
+    days: dict[tuple[str, str, str], tuple[int, int, int] | None] = {}
+    sep_wanted = fmt.sep
+
+    def read(m: re.Match[str] | None) -> datetime | None:
         if m is None:
             return None
         a, sep, b, c, hour, minute, second, fraction, offset = m.groups()

@@ -27,8 +27,9 @@ import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -39,7 +40,14 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.common.validation import CLOCK_SKEW
-from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_reader
+from keepscore.imports.dates import (
+    ColumnDates,
+    DateFormat,
+    date_format_parse,
+    date_matcher,
+    date_reader,
+    value_match,
+)
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
 from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
@@ -542,6 +550,7 @@ class _LeadImport:
         self.result.date_formats.clear()
         self.result.date_formats.update(labels)
         self.readers = {f: date_reader(fmt, self.zone) for f, fmt in formats.items()}
+        self.matchers = {f: date_matcher(fmt, self.zone) for f, fmt in formats.items()}
 
     # --- one row -------------------------------------------------------------------------
 
@@ -682,6 +691,259 @@ class _LeadImport:
             cost,
             lost_reason,
         )
+
+    def row_parser(
+        self, watch: list[tuple[int, Callable[[str, Any], bool]]], watch_created: bool
+    ) -> Callable[[int, list[str]], _Parsed | list[tuple[str, str]]]:
+        """:meth:`row_parse` for this mapping, built once, with the check's date watching.
+
+        ``watch``: (column, observe_match) of the date columns the check watches (as
+        :meth:`_dates_observe`); ``watch_created``: whether the created column is among them
+        (its match is then shared with the parse). The usual row (as wide as the header, one
+        column per field, no stage dates, valid) is read in one pass from precomputed
+        indexes; any other row, and any row with an error, goes to :meth:`row_parse`, which
+        gives the same result and reports the errors in their order.
+        """
+        slow = self.row_parse
+        fields = self.fields
+        width = self.width
+
+        def watch_only(line: int, values: list[str]) -> _Parsed | list[tuple[str, str]]:
+            n = len(values)
+            for i, observe in watch:  # as _dates_observe
+                if i < n:
+                    v = values[i]
+                    if v and not v.isspace() and len(v) < 100:
+                        observe(v, value_match(v))
+            return slow(line, values)
+
+        single = all(len(fields.get(name, ())) <= 1 for name in (*_TEXT_LIMITS, "status", "stage"))
+        if not single or self.stage_dates:
+            return watch_only
+
+        # the text fields of the file (their columns, their limits), then one slot per text
+        # field in _TEXT_LIMITS order, a field not mapped reading the "" appended after them
+        names = list(_TEXT_LIMITS)
+        present = [n for n in names if n in fields]
+        if not present:
+            return watch_only
+        columns = [fields[n][0] for n in present]
+        limits = [_TEXT_LIMITS[n] for n in present]
+        shortest = min(limits, default=0)
+        text_get: Callable[[list[str]], Any] = (
+            itemgetter(*columns) if len(columns) > 1 else lambda values: [values[columns[0]]]
+        )
+        slots = itemgetter(*[present.index(n) if n in fields else len(present) for n in names])
+        first_last = "first_name" in fields or "last_name" in fields
+        name_from_id = self.preset.name_from_id
+        source_default = self.preset.source_default
+        revenue_default = self.preset.revenue_default
+        lost_reason_default = self.preset.lost_reason_default
+        channels = self.channels
+        channel = self._channel
+        owner_of = self._owner
+        reason_of = self._reason
+        email_ok = _EMAIL.fullmatch
+        plain_money = _PLAIN_MONEY.fullmatch
+        cent = _CENT
+        money_i = [fields[f][0] if f in fields else -1 for f in ("value", "revenue", "cost")]
+        value_i, revenue_i, cost_i = money_i
+        created_i = fields["created"][0] if "created" in fields else -1
+        read_created = self.readers.get("created")
+        match_created = self.matchers.get("created")
+        watch_others = [(i, o) for i, o in watch if not (watch_created and i == created_i)]
+        observe_created = next(o for i, o in watch if i == created_i) if watch_created else None
+        latest = self.latest
+        zone = self.zone
+        # a date (in the zone) before this is not in the future, whatever its offset (< 24 h):
+        # compared at once, as both have the same tzinfo, where `at > latest` asks for offsets
+        cutoff = latest.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
+        past = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=zone)
+        now = self.now
+        status_i = fields["status"][0] if "status" in fields else -1
+        stage_i = fields["stage"][0] if "stage" in fields else -1
+        start = self.start_stage
+        start_pk = start.pk
+        Plan = tuple[int, bool, bool, bool]
+
+        def plan(final: Stage) -> Plan:
+            """(pk, two changes?, won?, lost?) of the history ending at ``final`` (_history)."""
+            if final.kind == StageKind.OPEN:
+                return final.pk, False, False, False
+            if final is start:
+                return start_pk, False, False, False
+            return final.pk, True, final.kind == StageKind.WON, final.kind == StageKind.LOST
+
+        plans = {key: plan(stage) for key, stage in self.stage_lookup.items()}
+        won_plan = plan(self.won_stage) if self.won_stage is not None else None
+        lost_plan = plan(self.lost_stage) if self.lost_stage is not None else None
+        start_plan = plan(start)
+        new = tuple.__new__
+
+        def money(v: str) -> Any:
+            if plain_money(v):
+                return Decimal(v).quantize(cent)
+            parsed = money_parse(v)
+            return None if isinstance(parsed, str) else parsed
+
+        def parse(line: int, values: list[str]) -> _Parsed | list[tuple[str, str]]:
+            n = len(values)
+            for i, observe in watch_others:  # as _dates_observe
+                if i < n:
+                    v = values[i]
+                    if v and not v.isspace() and len(v) < 100:
+                        observe(v, value_match(v))
+            created_raw = ""
+            created_match = None
+            if observe_created is not None and created_i < n:
+                v = values[created_i]
+                if v and not v.isspace() and len(v) < 100:
+                    created_raw = v
+                    created_match = value_match(v)
+                    observe_created(v, created_match)
+            if n != width or "\x00" in "".join(values):
+                return slow(line, values)
+            got = [v.strip() for v in text_get(values)]
+            if max(map(len, got), default=0) > shortest:
+                for v, limit in zip(got, limits, strict=True):
+                    if len(v) > limit:
+                        return slow(line, values)
+            got.append("")
+            (
+                external_id,
+                name,
+                company,
+                email,
+                phone,
+                notes,
+                campaign,
+                utm_source,
+                utm_medium,
+                utm_campaign,
+                owner,
+                source,
+                reason,
+                first,
+                last,
+            ) = slots(got)
+            if not name and first_last:
+                name = f"{first} {last}".strip()
+            if not name:
+                name = company
+            if not name and name_from_id and external_id:
+                name = f"{name_from_id}{external_id[:8]}"
+            if not name:
+                return slow(line, values)
+            email = email.lower()
+            if email and not email_ok(email):
+                return slow(line, values)
+            source = source or source_default
+            if not source:
+                return slow(line, values)
+            key = source.lower()
+            if key in channels:
+                source = key
+            else:
+                errors: list[tuple[str, str]] = []
+                source = channel(source, errors)
+                if errors:
+                    return slow(line, values)
+            if owner:
+                errors = []
+                owner = owner_of(owner, errors)
+                if errors:
+                    return slow(line, values)
+            value = revenue = cost = None
+            if value_i >= 0:
+                v = values[value_i].strip()
+                if v:
+                    value = money(v)
+                    if value is None:
+                        return slow(line, values)
+            if revenue_i >= 0:
+                v = values[revenue_i].strip()
+                if v:
+                    revenue = money(v)
+                    if revenue is None:
+                        return slow(line, values)
+            if cost_i >= 0:
+                v = values[cost_i].strip()
+                if v:
+                    cost = money(v)
+                    if cost is None:
+                        return slow(line, values)
+            first_touch = now
+            if created_i >= 0:
+                v = values[created_i].strip()
+                if v:
+                    if created_match is not None and len(v) == len(created_raw):
+                        at = match_created(created_match)  # type: ignore[misc]
+                    else:
+                        at = read_created(v)  # type: ignore[misc]
+                    if at is None or (not (at.tzinfo is zone and at < past) and at > latest):
+                        return slow(line, values)
+                    first_touch = at
+            chosen: Plan | None = None
+            if status_i >= 0:
+                status = values[status_i].strip()
+                if len(status) > 200:
+                    return slow(line, values)
+                status = status.lower()
+                if status == "won":
+                    chosen = won_plan
+                elif status == "lost":
+                    chosen = lost_plan
+            if chosen is None and stage_i >= 0:
+                raw = values[stage_i].strip()
+                if len(raw) > 200:
+                    return slow(line, values)
+                if raw:
+                    chosen = plans.get(raw.lower())
+                    if chosen is None:
+                        return slow(line, values)
+            # as _history without stage dates
+            pk, two, won, lost = chosen or start_plan
+            history: list[tuple[int, Any]]
+            lost_reason = ""
+            if two:
+                history = [(start_pk, first_touch), (pk, first_touch)]
+                if won and revenue is None:
+                    revenue = value if value is not None else revenue_default
+                    if revenue is None:
+                        return slow(line, values)
+                elif lost:
+                    lost_reason = reason or lost_reason_default
+                    if not lost_reason:
+                        return slow(line, values)
+                    lost_reason = reason_of(lost_reason)
+            else:
+                history = [(pk, first_touch)]
+            return new(
+                _Parsed,
+                (
+                    line,
+                    external_id,
+                    name,
+                    company,
+                    email,
+                    phone,
+                    notes,
+                    source,
+                    campaign,
+                    utm_source,
+                    utm_medium,
+                    utm_campaign,
+                    owner,
+                    value,
+                    first_touch,
+                    history,
+                    revenue,
+                    cost,
+                    lost_reason,
+                ),
+            )
+
+        return parse
 
     def _stage(self, values: list[str], errors: list[tuple[str, str]]) -> Stage | None:
         status = self._text(values, "status", errors).lower() if "status" in self.fields else ""
@@ -853,20 +1115,19 @@ class _LeadImport:
             kept.close()
             rejected[:] = b""
             emails, phones, ids = self._known_keys()
-            watch: list[tuple[int, Callable[[str], bool]]] = []
+            watch: list[tuple[int, Callable[[str, Any], bool]]] = []
+            watch_created = False
             if self.watching is not None:
                 self.watched = self._date_watchers(self.watching)
-                watch = [(i, self.watched[f].observe) for f, i in self.watching]
+                watch = [(i, self.watched[f].observe_match) for f, i in self.watching]
+                watch_created = any(f == "created" for f, _i in self.watching)
+            # built here: the date formats may have changed since the last pass
+            parse = self.row_parser(watch, watch_created)
             for line, values in rows:
                 result.rows += 1
-                for i, observe in watch:  # as _dates_observe
-                    if i < len(values):
-                        v = values[i]
-                        if v and not v.isspace() and len(v) < 100:
-                            observe(v)
                 if progress is not None and not result.rows % 20_000:
                     progress("checking", self._fraction())
-                parsed = self.row_parse(line, values)
+                parsed = parse(line, values)
                 if isinstance(parsed, list):
                     result.rejected += 1
                     for column, reason in parsed:
