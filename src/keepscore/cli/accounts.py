@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from keepscore.accounts.models import User
 
 
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        help="Read the password from the first line of this file ('-' for stdin). "
+        "Without it a password is generated and printed.",
+    ),
+]
+NoInput = Annotated[bool, typer.Option("--no-input", help="Never prompt; for scripts.")]
+
+
 class RoleName(StrEnum):
     owner = "owner"
     marketing = "marketing"
@@ -115,17 +126,8 @@ def init(
     name: Annotated[
         str | None, typer.Option("--name", help="The organization's name (default: from the slug).")
     ] = None,
-    password_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--password-file",
-            help="Read the owner's password from the first line of this file ('-' for stdin). "
-            "Without it a password is generated and printed.",
-        ),
-    ] = None,
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; for scripts.")
-    ] = False,
+    password_file: PasswordFile = None,
+    no_input: NoInput = False,
 ) -> None:
     """Create an organization and its owner (runs the database migrations first if needed)."""
     with errors():
@@ -206,21 +208,12 @@ def createuser(
     ] = None,
     first_name: Annotated[str, typer.Option("--first-name")] = "",
     last_name: Annotated[str, typer.Option("--last-name")] = "",
-    password_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--password-file",
-            help="Read the password from the first line of this file ('-' for stdin). "
-            "Without it a password is generated and printed.",
-        ),
-    ] = None,
+    password_file: PasswordFile = None,
     no_login: Annotated[
         bool,
         typer.Option("--no-login", help="A member who cannot log in (no password)."),
     ] = False,
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; for scripts.")
-    ] = False,
+    no_input: NoInput = False,
 ) -> None:
     """Create a user and make them a member of an organization with roles.
 
@@ -292,17 +285,8 @@ def createuser(
 
 def setpassword(
     email: Annotated[str, typer.Option("--email", help="Whose password to set.")],
-    password_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--password-file",
-            help="Read the password from the first line of this file ('-' for stdin). "
-            "Without it a password is generated and printed.",
-        ),
-    ] = None,
-    no_input: Annotated[
-        bool, typer.Option("--no-input", help="Never prompt; for scripts.")
-    ] = False,
+    password_file: PasswordFile = None,
+    no_input: NoInput = False,
 ) -> None:
     """Set (or reset) a user's password: for a forgotten one, or a member without login."""
     with errors():
