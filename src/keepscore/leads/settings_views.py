@@ -59,7 +59,12 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def _ladder(organization: Organization) -> QuerySet[Stage]:
-    return Stage.objects.for_org(organization).annotate(lead_count=Count("leads"))
+    # GROUP BY queries drop Meta.ordering: order explicitly, or PostgreSQL shuffles the ladder
+    return (
+        Stage.objects.for_org(organization)
+        .annotate(lead_count=Count("leads"))
+        .order_by("position", "id")
+    )
 
 
 @org_view(owner_only=True)
@@ -162,7 +167,9 @@ LOST_REASONS = Section(
     form_class=LostReasonForm,
     save=services.lost_reason_save,
     instance_kw="reason",
-    rows=lambda org: LostReason.objects.for_org(org).annotate(used=Count("outcomes")),
+    rows=lambda org: (
+        LostReason.objects.for_org(org).annotate(used=Count("outcomes")).order_by("name", "id")
+    ),
     template="settings/lost_reasons.html",
     list_url="settings_lost_reasons",
     edit_url="settings_lost_reason_edit",
@@ -173,7 +180,9 @@ CHANNELS = Section(
     form_class=ChannelForm,
     save=services.channel_save,
     instance_kw="channel",
-    rows=lambda org: Channel.objects.for_org(org).annotate(used=Count("leads")),
+    rows=lambda org: (
+        Channel.objects.for_org(org).annotate(used=Count("leads")).order_by("name", "id")
+    ),
     template="settings/channels.html",
     list_url="settings_channels",
     edit_url="settings_channel_edit",
