@@ -88,3 +88,37 @@ def test_the_embedded_form_creates_a_lead_with_the_pages_source(
     submission = WebFormSubmission.objects.get(lead=lead)
     assert submission.consent_text == "I agree that Acme may contact me."
     assert submission.page_url == landing
+
+
+def test_the_thank_you_page_opens_in_the_whole_window_not_in_the_frame(
+    live_server: Any, page: Page, settings: Any, website: tuple[Path, str]
+) -> None:
+    settings.WEBFORM_MIN_FILL_SECONDS = 1
+    cache.clear()
+    org, _ = make_org("acme", "owner@acme.test")
+    folder, site = website
+    form = webform_save(
+        organization=org,
+        name="Contact",
+        fields=["name", "email"],
+        consent_text="OK to contact me.",
+        thank_you_url=f"{site}/thanks.html",
+    )
+    (folder / "thanks.html").write_text("<!doctype html><title>Thanks</title><h1>Merci!</h1>")
+    (folder / "landing.html").write_text(
+        "<!doctype html><title>Acme</title><h1>Talk to us</h1>"
+        f'<script src="{live_server.url}/static/keepscore/embed.js" '
+        f'data-keepscore-form="{form.key}" async></script>'
+    )
+
+    page.goto(f"{site}/landing.html")
+    frame = page.frame_locator("iframe")
+    frame.get_by_label("Name").fill("Grace Hopper")
+    frame.get_by_label("Email").fill("grace@example.com")
+    page.wait_for_timeout(1300)
+    frame.get_by_role("button", name="Send").click()
+
+    # the website's own thank-you page, in the top window (not squeezed into the iframe)
+    page.wait_for_url(f"{site}/thanks.html")
+    expect(page.get_by_role("heading", name="Merci!")).to_be_visible()
+    assert Lead.objects.filter(organization=org, email="grace@example.com").count() == 1

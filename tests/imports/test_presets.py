@@ -411,3 +411,38 @@ def test_duplicates_across_files_by_email_and_phone(org_a: Organization, tmp_pat
     assert (result.created, result.duplicates) == (1, 2)
     assert [(d.line, d.column) for d in result.duplicate_rows] == [(2, "email"), (3, "phone")]
     assert Lead.objects.for_org(org_a).count() == len(HUBSPOT_ROWS) + 1
+
+
+def test_salesforce_twelve_hour_times(org_a: Organization, tmp_path: Path) -> None:
+    # given: Salesforce's "Created Date" with a 12-hour time, as its reports write it
+    rows = [
+        SALESFORCE_HEADER,
+        ["1", "Ada", "L", "AE", "", "", "Web", "Working - Contacted", "3/15/2024 2:22 PM", ""],
+        ["2", "Bo", "M", "BB", "", "", "Web", "Working - Contacted", "3/16/2024 12:05 AM", ""],
+        ["3", "Cy", "N", "CC", "", "", "Web", "Working - Contacted", "3/17/2024 12:30 p.m.", ""],
+        ["4", "Di", "O", "DD", "", "", "Web", "Working - Contacted", "3/18/2024 9:00 am", ""],
+    ]
+    path = write_csv(tmp_path / "sf.csv", rows)
+
+    # when
+    _ok(import_leads(organization=org_a, path=path, preset="salesforce"))
+
+    # then: PM adds 12 hours, 12 AM is midnight, 12 PM is noon
+    leads = _leads(org_a)
+    assert leads["1"].first_touch_at == _at("2024-03-15 14:22")
+    assert leads["2"].first_touch_at == _at("2024-03-16 00:05")
+    assert leads["3"].first_touch_at == _at("2024-03-17 12:30")
+    assert leads["4"].first_touch_at == _at("2024-03-18 09:00")
+
+
+def test_twelve_hour_time_past_twelve_is_a_bad_date(org_a: Organization, tmp_path: Path) -> None:
+    rows = [
+        SALESFORCE_HEADER,
+        ["1", "Ada", "L", "AE", "", "", "Web", "Working - Contacted", "3/15/2024 13:22 PM", ""],
+    ]
+    refused = import_leads(
+        organization=org_a, path=write_csv(tmp_path / "sf.csv", rows), preset="salesforce"
+    )
+    assert refused.failed
+    assert [(e.line, e.column) for e in refused.errors] == [(2, "Created Date")]
+    assert not Lead.objects.for_org(org_a).exists()

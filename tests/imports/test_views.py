@@ -144,3 +144,26 @@ def test_a_big_file_runs_in_the_background_and_the_page_polls():
     assert job.status == "imported" and job.created == 2
     assert "hx-trigger" not in client.get(url + "progress/").content.decode()
     assert ImportJob.objects.count() == 1  # the engine's own record folded into the upload's
+
+
+def test_a_job_left_running_by_a_stopped_server_is_marked_interrupted(owner):
+    from keepscore.imports import mapping
+
+    org, client = owner
+    url = upload(client)["Location"]
+    job = ImportJob.objects.get(organization=org)
+    # a run in progress holds the lock: it stays running
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    held = mapping._lock_take(job)
+    assert held is not None
+    client.get("/o/acme/import/")
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.RUNNING
+
+    # its process is gone (the lock dropped): the next look marks it failed, and says why
+    mapping._lock_release(held)
+    page = client.get(url).content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    assert job.report["problems"] == [mapping.INTERRUPTED]
+    assert "interrupted" in page
+    assert not Lead.objects.exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from keepscore.common.models import OrgOwned
+from keepscore.common.models import OrgOwned, organization_key
 
 
 class ActivityKind(models.TextChoices):
@@ -23,7 +23,11 @@ SALES_CONVERSATION_KINDS = (ActivityKind.CONNECT, ActivityKind.MEETING)
 
 
 class Activity(OrgOwned):
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="activities")
+    # the indexes below start with the organization and with the lead
+    organization = organization_key(db_index=False)
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=ActivityKind.choices)
     at = models.DateTimeField()
     by = models.ForeignKey(

@@ -3,8 +3,9 @@
 Each candidate is a day/month/year order with a separator, with an optional time
 ``HH:MM[:SS]``. A column's format is the one candidate that reads every value; when several
 read every value but disagree on one (``03/04/2018``: 3 April or 4 March?), the column is
-ambiguous and the import asks for ``--date-format``. Dates without a zone are in the
-organization's zone (``settings.TIME_ZONE``); an ISO date with an offset keeps it.
+ambiguous and the import asks for ``--date-format``. A 12-hour time (``2:22 PM``) is read
+too. Dates without a zone are in the organization's zone (``settings.TIME_ZONE``); an ISO
+date with an offset keeps it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 _VALUE = re.compile(
     r"\s*(\d{1,4})([-/.])(\d{1,2})\2(\d{1,4})"
-    r"(?:(?:[ T]|, ?)([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6}))?)?)?"
+    r"(?:(?:[ T]|, ?)([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6}))?)?"
+    r"(?:\s?([AaPp])\.?[Mm]\.?)?)?"  # 2:22 PM, 2:22 p.m. (Salesforce, US spreadsheets)
     r"\s*(Z|[+-]\d{2}:?\d{2})?\s*"
 )
 _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -156,6 +158,18 @@ class ColumnDates:
         return next(f for f in CANDIDATES if f.label in self.viable)
 
 
+def _hour(hour: str | None, meridiem: str | None) -> int:
+    """The hour of the day; -1 when a 12-hour time's hour is not 1 to 12."""
+    if not hour:
+        return 0
+    h = int(hour)
+    if meridiem is None:
+        return h
+    if not 1 <= h <= 12:
+        return -1
+    return h % 12 + (12 if meridiem in "Pp" else 0)
+
+
 def _offset(text: str) -> tzinfo:
     if text == "Z":
         return UTC
@@ -172,13 +186,13 @@ def date_read(fmt: DateFormat, value: str, zone: tzinfo) -> datetime | None:
     ymd = _ymd(fmt, *m.group(1, 3, 4))
     if ymd is None:
         return None
-    hour, minute, second, fraction, offset = m.group(5, 6, 7, 8, 9)
+    hour, minute, second, fraction, meridiem, offset = m.group(5, 6, 7, 8, 9, 10)
     micro = int((fraction or "0").ljust(6, "0")) if fraction else 0
     tz = _offset(offset) if offset else zone
     try:
         return datetime(
             *ymd,
-            int(hour or 0),
+            _hour(hour, meridiem),
             int(minute or 0),
             int(second or 0),
             micro,
@@ -213,7 +227,7 @@ def date_matcher(
     def read(m: re.Match[str] | None) -> datetime | None:
         if m is None:
             return None
-        a, sep, b, c, hour, minute, second, fraction, offset = m.groups()
+        a, sep, b, c, hour, minute, second, fraction, meridiem, offset = m.groups()
         if sep != sep_wanted:
             return None
         key = (a, b, c)
@@ -233,7 +247,7 @@ def date_matcher(
                 ymd[0],
                 ymd[1],
                 ymd[2],
-                int(hour) if hour else 0,
+                (int(hour) if meridiem is None else _hour(hour, meridiem)) if hour else 0,
                 int(minute) if minute else 0,
                 int(second) if second else 0,
                 micro,

@@ -10,14 +10,20 @@ Big files run in a background thread (``threading.Thread(daemon=True)``, with it
 database connection, closed at its end): fine for this single-host app, where one process
 serves the pages. The thread's progress goes to the job row while no transaction is open,
 and to :data:`PROGRESS` (this process's memory) always, as the write pass runs in one
-transaction whose updates other connections cannot see before it ends. A job left running by
-a server that stopped stays "running"; upload the file again.
+transaction whose updates other connections cannot see before it ends.
+
+While a job runs, its process holds an exclusive ``flock`` on ``<upload>.lock``; the kernel
+drops it when the process ends, however it ends. A job still "running" whose lock anyone can
+take was stopped with its server: :func:`jobs_interrupted_close` marks it failed (its write
+was one transaction, so nothing of it was kept).
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Iterable
@@ -247,6 +253,58 @@ def _report_write(job: ImportJob, result: Any) -> None:
             writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
 
 
+def _lock_path(job: ImportJob) -> Path | None:
+    if not job.upload:
+        return None
+    path = Path(settings.KEEPSCORE_HOME) / job.upload
+    return path.with_name(path.name + ".lock")
+
+
+def _lock_take(job: ImportJob) -> int | None:
+    """An open descriptor holding the job's run lock, or None (no upload, or held)."""
+    path = _lock_path(job)
+    if path is None or not path.parent.is_dir():
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _lock_release(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops its flock
+
+
+INTERRUPTED = (
+    "the import was interrupted: the server stopped while it ran. Nothing of it was kept; "
+    "run it again."
+)
+
+
+def jobs_interrupted_close(organization: Organization) -> int:
+    """Mark failed the organization's jobs left "running" by a server that stopped."""
+    closed = 0
+    running = ImportJob.objects.for_org(organization).filter(status=ImportJob.Status.RUNNING)
+    for job in running.exclude(upload=""):  # a CLI run has no upload: its process reports
+        fd = _lock_take(job)
+        if fd is None:
+            continue  # its runner is alive (or the upload folder is gone: nothing to say)
+        _lock_release(fd)
+        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.FAILED,
+            phase="",
+            progress=100,
+            finished_at=timezone.now(),
+            report={"problems": [INTERRUPTED], "errors": []},
+        )
+        closed += 1
+    return closed
+
+
 def job_run(job_pk: int, by_pk: int | None) -> None:
     """Run the job with its options (as saved by :func:`job_start`); never raises."""
     from keepscore.imports.deals import import_deals
@@ -309,6 +367,7 @@ def job_start(
     job: ImportJob, options: dict[str, Any], by: Membership | None, background: bool | None = None
 ) -> threading.Thread | None:
     """Save the run's options and run it: inline, or in a thread (returned) for big files."""
+    lock = _lock_take(job)  # held until the run ends (in the thread, for a background run)
     job.options = options
     job.status = ImportJob.Status.RUNNING
     job.phase = "starting"
@@ -319,13 +378,17 @@ def job_start(
     if background is None:
         background = in_background(job)
     if not background:
-        job_run(job.pk, by.pk if by is not None else None)
+        try:
+            job_run(job.pk, by.pk if by is not None else None)
+        finally:
+            _lock_release(lock)
         return None
 
     def work() -> None:
         try:
             job_run(job.pk, by.pk if by is not None else None)
         finally:
+            _lock_release(lock)
             connection.close()
 
     thread = threading.Thread(target=work, name=f"import-job-{job.pk}", daemon=True)

@@ -126,7 +126,8 @@ class _Counting(io.RawIOBase):
         return n or 0
 
 
-def _csv_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(table: Table, *, data: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """The CSV's rows; ``data``: without the header, formula marks dropped (as _data_rows)."""
     table.position[0] = 0
     encoding = table.encoding
     # Windows-1252 leaves five bytes undefined; Latin-1 reads them (as Excel would show them)
@@ -138,10 +139,18 @@ def _csv_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
             text = io.TextIOWrapper(counting, encoding=encoding, errors=errors, newline="")
             reader = csv.reader(text, delimiter=table.delimiter)
             line = 1
+            header = data
+            unescape = formula_unescape
             try:
                 for values in reader:
                     if values and (len(values) > 1 or values[0]):
-                        yield line, values
+                        if header:
+                            header = False
+                        # most rows have no cell starting with ' (one C-level search)
+                        elif data and "\x00'" in "\x00" + "\x00".join(values):
+                            yield line, [unescape(c) if c[:1] == "'" else c for c in values]
+                        else:
+                            yield line, values
                     line = reader.line_num + 1
             except UnicodeDecodeError as error:
                 if encoding == "utf-8":
@@ -241,10 +250,13 @@ def formula_unescape(cell: str) -> str:
 
 
 def _data_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
-    rows = table.rows()
     if table.kind == "csv":
-        next(rows, None)  # the header
-    for line, cells in rows:
+        return _csv_rows(table, data=True)  # one generator less for the usual case
+    return _xlsx_data_rows(table)
+
+
+def _xlsx_data_rows(table: Table) -> Iterator[tuple[int, list[str]]]:
+    for line, cells in table.rows():
         # most rows have no cell starting with ' (one C-level search instead of a loop)
         if "\x00'" in "\x00" + "\x00".join(cells):
             cells = [formula_unescape(c) if c[:1] == "'" else c for c in cells]

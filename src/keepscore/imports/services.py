@@ -67,7 +67,7 @@ BATCH = 5_000
 #: SQLite's page cache while the import writes (negative: KiB), the connection's again after
 SQLITE_CACHE_KB = -65536
 #: rows read to settle the date formats before the check (which watches the rest)
-DATE_SAMPLE = 50_000
+DATE_SAMPLE = 2_000
 #: rows kept in memory between the check and the write (the rest in a temporary file)
 KEEP_ROWS = 20_000
 #: errors kept for the report (the count goes on beyond)
@@ -136,6 +136,8 @@ class ImportResult:
 
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]{2,}")
 _NOT_DIGIT = re.compile(r"\D")
+#: what phone numbers usually hold besides digits (a C-level delete before the regex)
+_PHONE_PUNCTUATION = str.maketrans("", "", " +-().\t/")
 _MONEY_NOISE = re.compile(r"[\s$€£¥'\u00a0]")
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 _MAX_MONEY = Decimal("1e12")
@@ -188,7 +190,9 @@ def money_parse(text: str) -> Decimal | str:
 
 
 def phone_key(phone: str) -> str:
-    digits = _NOT_DIGIT.sub("", phone)
+    digits = phone.translate(_PHONE_PUNCTUATION)
+    if not digits.isascii() or not digits.isdigit():
+        digits = _NOT_DIGIT.sub("", digits)
     return digits if len(digits) >= 7 else ""
 
 

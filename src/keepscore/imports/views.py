@@ -25,6 +25,7 @@ from keepscore.imports.forms import MappingForm, UploadForm
 from keepscore.imports.mapping import (
     SHOWN_ERRORS,
     job_start,
+    jobs_interrupted_close,
     preview,
     progress_of,
     report_file,
@@ -44,6 +45,7 @@ def _check_role(request: HttpRequest) -> None:
 
 def _job(request: HttpRequest, organization: Organization, job_pk: int) -> ImportJob:
     _check_role(request)
+    jobs_interrupted_close(organization)
     return get_object_or_404(
         ImportJob.objects.for_org(organization).select_related("organization", "created_by"),
         pk=job_pk,
@@ -72,6 +74,7 @@ def import_index(request: HttpRequest, organization: Organization) -> HttpRespon
         status = 200
     else:
         return HttpResponseNotAllowed(["GET", "POST"])
+    jobs_interrupted_close(organization)
     jobs = ImportJob.objects.for_org(organization).select_related("created_by")[:RECENT]
     return render(
         request,

@@ -14,13 +14,18 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+_HEAD = ("id", "organization_id", "created_at")
+
 
 class Inserter:
     """``INSERT`` of whole rows (every concrete column, id first) into one model's table."""
 
     def __init__(self, model: type[Model]) -> None:
         self.table = model._meta.db_table
-        self.columns = [f.column for f in model._meta.concrete_fields]
+        columns = [f.column for f in model._meta.concrete_fields]
+        # id, organization_id, created_at first, whichever model redeclares its organization
+        head = [c for c in _HEAD if c in columns]
+        self.columns = head + [c for c in columns if c not in head]
         quote = connection.ops.quote_name
         cols = ", ".join(quote(c) for c in self.columns)
         marks = ", ".join(["%s"] * len(self.columns))

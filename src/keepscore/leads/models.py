@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from keepscore.common.models import OrgOwned
+from keepscore.common.models import OrgOwned, organization_key
 
 
 class Group(models.TextChoices):
@@ -94,6 +94,8 @@ class Lead(OrgOwned):
     change it. Later touches are kept as ``Touch`` rows.
     """
 
+    # the indexes below start with the organization: no index of its own (faster writes)
+    organization = organization_key(db_index=False)
     name = models.CharField(max_length=200)
     company = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
@@ -106,7 +108,9 @@ class Lead(OrgOwned):
         on_delete=models.SET_NULL,
         related_name="owned_leads",
     )
-    stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="leads")
+    stage = models.ForeignKey(
+        Stage, on_delete=models.RESTRICT, related_name="leads", db_index=False
+    )
     value = models.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -115,10 +119,12 @@ class Lead(OrgOwned):
         validators=[MinValueValidator(0)],
         help_text="Expected deal value.",
     )
-    first_touch_at = models.DateTimeField(db_index=True)
+    first_touch_at = models.DateTimeField()
     stage_entered_at = models.DateTimeField()
     # original source: set once at first touch
-    channel = models.ForeignKey(Channel, on_delete=models.RESTRICT, related_name="leads")
+    channel = models.ForeignKey(
+        Channel, on_delete=models.RESTRICT, related_name="leads", db_index=False
+    )
     campaign = models.CharField(max_length=200, blank=True)
     utm_source = models.CharField(max_length=200, blank=True)
     utm_medium = models.CharField(max_length=200, blank=True)
@@ -171,15 +177,25 @@ class StageChange(OrgOwned):
     stage changes.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.ForeignKey(
-        Stage, null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    # only the two indexes below (they start with the organization and the lead): every
+    # other index would slow the bulk writes of imports; stages and users are rarely deleted
+    organization = organization_key(db_index=False)
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
     )
-    to_stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="+")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.RESTRICT, related_name="+", db_index=False
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="+", db_index=False)
     at = models.DateTimeField()
     # PROTECT, not SET_NULL: nulling it would rewrite history (deactivate users instead)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     note = models.TextField(blank=True)
     qualification_override = models.BooleanField(default=False)
@@ -213,6 +229,7 @@ class DealOutcome(OrgOwned):
     stage_change = models.OneToOneField(
         StageChange, on_delete=models.CASCADE, related_name="outcome"
     )
+    organization = organization_key(db_index=False)  # outcome_org_at starts with it
     result = models.CharField(max_length=4, choices=Result.choices)
     at = models.DateTimeField()
     revenue = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)

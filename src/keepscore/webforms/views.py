@@ -146,8 +146,10 @@ def public_form(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            if webform.thank_you_url:
+            if webform.thank_you_url and request.headers.get("Sec-Fetch-Dest") != "iframe":
                 return redirect(webform.thank_you_url)
+            # in an iframe: our thanks page takes the whole window to the thank-you page
+            # (through embed.js, or a link), so the website's page does not open in the frame
             return redirect("webform_thanks", key=webform.key)
     return _show(request, webform, form, status=400)
 

@@ -5,7 +5,8 @@
  *
  * Puts the form in an iframe right after the script tag and passes it the page's UTM
  * parameters, the page's referrer (document.referrer) and its address, so the lead records
- * where it came from. Optional: data-height="600px", data-title="Contact us".
+ * where it came from. Optional: data-height="600px", data-title="Contact us". After a
+ * submission, a form with a thank-you page takes this window there.
  */
 (function () {
   "use strict";
@@ -31,6 +32,14 @@
     frame.style.minHeight = script.getAttribute("data-height") || "520px";
     frame.style.border = "0";
     script.parentNode.insertBefore(frame, script.nextSibling);
+    // the form's thanks page asks for the business's thank-you page in the whole window
+    window.addEventListener("message", function (event) {
+      if (event.source !== frame.contentWindow || event.origin !== url.origin) return;
+      var data = event.data;
+      if (data && data.keepscore === "thank-you" && /^https?:/i.test(String(data.url))) {
+        window.location.href = data.url;
+      }
+    });
   }
 
   var scripts = document.querySelectorAll("script[data-keepscore-form]");
