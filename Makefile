@@ -60,9 +60,20 @@ test-postgres: install-test system-deps
 test: install-test system-deps lint typecheck check test-sqlite test-postgres
 	@echo "make test: all green (SQLite and PostgreSQL)"
 
-## make bench: the benchmarks (not tests): they print figures to quote
-bench: install-test
-	$(PY) benchmarks/import_speed.py $(BENCH_ARGS)
+## make bench: the benchmarks (not tests): they print figures to quote, and
+## benchmarks/scale.py writes benchmarks/results.json. `make bench BENCH_SIZES=10000`;
+## on PostgreSQL: `bash scripts/with-postgres.sh make bench` (scale.py honours DATABASE_URL)
+BENCH_SIZES ?= 10000 100000 1000000
+# more arguments for benchmarks/scale.py, e.g. BENCH_ARGS=--keep
+BENCH_ARGS ?=
+
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[bench]'
+	touch $(VENV)/.installed $@
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/import_speed.py $(BENCH_SIZES)
+	$(PY) benchmarks/scale.py $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing:
 # a PostgreSQL server (the suite runs a second time against a throwaway cluster) and
-# Chromium (the browser tests drive it with Playwright).
+# Chromium (the browser tests drive it with Playwright); Pango and a font for WeasyPrint's PDFs.
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# WeasyPrint (PDF reports) loads Pango through cffi, and needs at least one font
+libs=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null || true)
+grep -q 'libpango-1.0.so' <<<"$libs" || need+=(libpango-1.0-0)
+grep -q 'libpangoft2-1.0.so' <<<"$libs" || need+=(libpangoft2-1.0-0)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "installing Debian packages: ${need[*]}"

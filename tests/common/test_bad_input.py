@@ -65,7 +65,7 @@ from tests.conftest import channel, make_org, make_user, stage
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-APPS = ("accounts", "leads", "activities")
+APPS = ("accounts", "leads", "activities", "scorecard")
 FAR_EAST = "Pacific/Kiritimati"  # UTC+14
 FAR_WEST = "Pacific/Pago_Pago"  # UTC-11
 

@@ -24,7 +24,8 @@ from keepscore.leads.models import (
     Stage,
     StageChange,
 )
-from tests.common.urls import ORG_PATTERNS, urls_for
+from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, ReviewEntry, Target
+from tests.common.urls import ORG_PATTERNS, names_objects, urls_for
 from tests.conftest import make_org
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,11 @@ B_TABLES = [
     Activity,
     Objection,
     Membership,
+    ManualMetric,
+    ManualValue,
+    Target,
+    Goal,
+    ReviewEntry,
 ]
 
 
@@ -52,6 +58,7 @@ def test_every_organization_page_is_covered():
 def two_orgs(client):
     from keepscore.activities.services import activity_log, objection_add
     from keepscore.leads.services import lead_create, qualification_set
+    from keepscore.scorecard.services import manual_metric_save
     from tests.conftest import channel
 
     org_a, owner_a = make_org("alpha", "owner@alpha.test")
@@ -61,6 +68,7 @@ def two_orgs(client):
     qualification_set(lead=lead, criterion=criterion, met=True, by=owner_b)
     activity_log(lead=lead, kind="connect", by=owner_b, with_buyer=True)
     objection_add(lead=lead, tag="price", by=owner_b)
+    manual_metric_save(organization=org_b, name="Website visitors", group="SUSPECT")
     b = {
         "org": org_b,
         "lead": lead,
@@ -89,7 +97,9 @@ def test_another_organizations_slug_is_404(two_orgs, route, name, params):
 
 
 @pytest.mark.parametrize(
-    ("route", "name", "params"), [p for p in ORG_PATTERNS if p[2]], ids=lambda v: str(v)
+    ("route", "name", "params"),
+    [p for p in ORG_PATTERNS if names_objects(p[2])],
+    ids=lambda v: str(v),
 )
 def test_another_organizations_objects_are_404(two_orgs, route, name, params):
     org_a, b, client = two_orgs

@@ -32,7 +32,31 @@ OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "direction": lambda objects: "up",
     "form_pk": lambda objects: web_form_pk(objects),
     "job_pk": lambda objects: import_job_pk(objects),
+    "metric_pk": lambda objects: manual_metric_pk(objects),
+    "year": lambda objects: 2026,
+    "month": lambda objects: "03",
 }
+#: path parameters that are values (a month, a direction), not objects of an organization:
+#: a pattern whose only parameters are these has nothing of another organization to put in
+#: its path (it is still checked with the other organization's slug)
+VALUE_PARAMS = {"year", "month", "direction"}
+
+
+def names_objects(params: list[str]) -> bool:
+    """Whether a pattern's path names an organization's objects (not only values)."""
+    return bool(set(params) - VALUE_PARAMS)
+
+
+def manual_metric_pk(objects: Mapping[str, Any]) -> int:
+    """A manual metric of the organization of ``objects["lead"]`` (made on first use)."""
+    from keepscore.scorecard.models import ManualMetric
+    from keepscore.scorecard.services import manual_metric_save
+
+    organization = objects["lead"].organization
+    metric = ManualMetric.objects.for_org(organization).first() or manual_metric_save(
+        organization=organization, name="Website visitors", group="SUSPECT"
+    )
+    return metric.pk
 
 
 def import_job_pk(objects: Mapping[str, Any]) -> int:

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from keepscore.cli import accounts, demo, imports, serve, tokens
+from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.exports import export
 
@@ -35,6 +35,9 @@ app.command("demo")(demo.demo)
 app.add_typer(imports.app, name="import")
 app.command("export")(export)
 app.add_typer(tokens.app, name="token")
+app.add_typer(metrics.metrics_app, name="metrics")
+app.add_typer(metrics.target_app, name="target")
+app.add_typer(metrics.goal_app, name="goal")
 
 
 def run() -> None:

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "keepscore.api",
     "keepscore.imports",
     "keepscore.webforms",
+    "keepscore.funnel",
+    "keepscore.scorecard",
 ]
 
 MIDDLEWARE = [
@@ -159,3 +161,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# funnel figures: below this many in a rate's cohort (n) the UI says "not enough data"
+KEEPSCORE_MIN_N = int(os.environ.get("KEEPSCORE_MIN_N", "20"))

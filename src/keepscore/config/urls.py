@@ -21,6 +21,8 @@ urlpatterns = [
     path("o/<slug:org>/import/", include("keepscore.imports.urls")),
     path("o/<slug:org>/export/", include("keepscore.exports.urls")),
     path("o/<slug:org>/settings/forms/", include("keepscore.webforms.urls")),
+    path("o/<slug:org>/funnel/", include("keepscore.funnel.urls")),
+    path("o/<slug:org>/scorecard/", include("keepscore.scorecard.urls")),
     path("f/", include("keepscore.webforms.public_urls")),
     path("api/v1/", api.urls),
 ]

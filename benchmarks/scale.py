@@ -1,0 +1,402 @@
+"""Scale benchmark: keepscore's figures and pages on a synthetic organization of N leads,
+timed and checked against DuckDB over the same rows. Not a test.
+
+    .venv/bin/python benchmarks/scale.py [SIZE ...]             (default: 10000 100000 1000000)
+    .venv/bin/python benchmarks/scale.py 10000 --database-url postgres://…   (or DATABASE_URL)
+    bash scripts/with-postgres.sh .venv/bin/python benchmarks/scale.py 10000
+
+For each size, in a fresh database (SQLite under a temporary KEEPSCORE_HOME, or a new
+database on the PostgreSQL server) and a fresh process:
+
+1. build (fixed seed, streamed): a plain-preset CSV of N leads over the 3 years to
+   2026-10-31 (10 channels, 8 owners, about 5 stage changes each, won with revenue and
+   cost or lost with a reason) through ``import_leads``, then about 5 activities per lead
+   through ``activities_bulk_add``; spend and manual metrics are hooks (not built yet);
+2. export the organization's rows to Parquet (benchmarks/scale_duck.py);
+3. time each operation in keepscore and in DuckDB (full scans of the Parquet files, a
+   fresh connection each run) and compare their numbers (exact for counts and money,
+   1e-9 for rates and days):
+
+   - ``scorecard_month``: ``keepscore.scorecard.compute.scorecard_for`` for 2026-10
+     ("not built yet" until it exists);
+   - ``month_figures``: the same month from ``keepscore.funnel.services`` (new leads, stage
+     entries, activity counts, money, close rate, sales cycle, cohort conversions);
+   - ``funnel_by_channel``: ``funnel(org, Period(2025-11-01, 2026-10-31), by="channel")``;
+   - ``leads_page``: ``GET /o/<slug>/leads/?channel=<id>`` (median of 5 after a warm-up);
+   - ``dashboard``: ``GET /o/<slug>/`` (the same).
+
+Prints a table per size and one of how each figure grows with the size, and merges the
+results into benchmarks/results.json: ``{database: {size: {"operations": {name:
+{keepscore_s, duckdb_s, ratio, agree, difference}}, "data": {…}, "peak_rss_mb",
+"build_s", "database"}}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
+#: targets on the 2-core reference machine, in seconds
+TARGETS = {
+    "scorecard_month": 0.5,
+    "month_figures": 0.5,
+    "funnel_by_channel": 0.5,
+    "leads_page": 0.15,
+    "dashboard": 0.15,
+}
+#: computations that must also not be slower than DuckDB's full scan
+VERSUS_DUCKDB = ("scorecard_month", "month_figures", "funnel_by_channel")
+OPERATIONS = tuple(TARGETS)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], Any], runs: int, warm_up: bool = False) -> tuple[float, Any]:
+    """(median seconds over ``runs`` calls, the last result), after one unmeasured call."""
+    if warm_up:
+        fn()
+    times, result = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+# --- one size, in its own process ------------------------------------------------------------
+
+
+def run_one(size: int, out: Path) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "keepscore.config.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+    import scale_data as data
+    import scale_duck as duck
+    import scale_keepscore as ks
+
+    from keepscore.accounts.models import Membership
+    from keepscore.accounts.services import organization_create, password_generate, user_create
+    from keepscore.funnel.services import Period
+    from keepscore.leads.models import Channel
+    from keepscore.leads.views import LEADS_PER_PAGE
+
+    database = connection.vendor
+    home = Path(settings.KEEPSCORE_HOME)
+    say(f"== {size:,} leads on {database} ({home}); TIME_ZONE {settings.TIME_ZONE}")
+    owner = user_create(email="owner@scale.invalid", password=password_generate())
+    org = organization_create(name=f"Scale {size}", slug=f"scale-{size}", owner=owner)
+    built = data.build(org, size, home, say)
+    say(f"built in {built.build_s:.1f} s; peak RSS so far {peak_rss_mb():.0f} MB")
+
+    parquet = home / "parquet"
+    exported = duck.export(org.pk, parquet)
+    say(
+        f"exported to Parquet: {exported['parquet_bytes'] / 1e6:.1f} MB in {exported['export_s']} s"
+    )
+
+    zone = settings.TIME_ZONE
+    month = Period(*data.MONTH)
+    year = Period(*data.YEAR)
+    m_since, m_until = duck.bounds(*data.MONTH, zone)
+    y_since, y_until = duck.bounds(*data.YEAR, zone)
+    runs = 3 if size <= 100_000 else 1
+    ops: dict[str, dict[str, Any]] = {}
+
+    def record(name: str, ks_s: float | None, duck_s: float, difference: str | None) -> None:
+        ops[name] = {
+            "keepscore_s": None if ks_s is None else round(ks_s, 4),
+            "duckdb_s": round(duck_s, 4),
+            "ratio": None if ks_s is None else round(ks_s / duck_s, 2),
+            "agree": None if difference is None else not difference,
+            "difference": difference,
+        }
+        if ks_s is None:
+            verdict = difference or "not built yet"
+        else:
+            verdict = "MATCH" if not difference else f"MISMATCH: {difference}"
+        shown = "—" if ks_s is None else f"{ks_s:.3f} s"
+        say(f"  {name:<18} keepscore {shown:>9}  DuckDB {duck_s:.3f} s  {verdict}")
+
+    # the month: DuckDB's reference, then the scorecard (when built) and the services
+    duck_s, reference = timed(lambda: duck.month_figures(parquet, m_since, m_until), runs)
+    pairs = [
+        tuple(name.split(".", 1)[1].split(">")) for name in reference if name.startswith("conv")
+    ]
+    try:
+        compute = ks.scorecard_compute()
+    except ks.NotBuilt as why:
+        say(f"  scorecard_month: not built yet ({why})")
+        ops["scorecard_month"] = {
+            "keepscore_s": None,
+            "duckdb_s": round(duck_s, 4),
+            "ratio": None,
+            "agree": None,
+            "difference": "not built yet",
+        }
+    else:
+        try:
+            ks_s, card = timed(lambda: compute(org, data.MONTH[0]), runs)
+            flat = ks.scorecard_flat(card, pairs)  # type: ignore[arg-type]
+            record("scorecard_month", ks_s, duck_s, ks.compare(flat, reference, True))
+        except Exception as error:  # the benchmark reports, it does not crash
+            record("scorecard_month", None, duck_s, f"failed: {type(error).__name__}: {error}")
+    ks_s, mine = timed(lambda: ks.month_figures(org, month), runs)
+    record("month_figures", ks_s, duck_s, ks.compare(mine, reference))
+    month_reference = {name: value for name, value in reference.items()}
+
+    from keepscore.funnel.services import funnel
+
+    duck_s, reference = timed(lambda: duck.funnel_by_channel(parquet, y_since, y_until), runs)
+    ks_s, report = timed(lambda: funnel(org, year, by="channel"), runs)
+    record("funnel_by_channel", ks_s, duck_s, ks.compare(ks.funnel_flat(report), reference))
+
+    # the pages, as the owner sees them
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(owner)
+    channel = Channel.objects.for_org(org).get(key="website-form")
+
+    def get(url: str) -> Any:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url}: {response.status_code}")
+        return response
+
+    url = f"/o/{org.slug}/leads/?channel={channel.pk}"
+    ks_s, _ = timed(lambda: get(url), 5, warm_up=True)
+    duck_s, reference = timed(lambda: duck.leads_page(parquet, channel.pk, LEADS_PER_PAGE), 5)
+    record(
+        "leads_page",
+        ks_s,
+        duck_s,
+        ks.compare(ks.leads_page(org, channel, LEADS_PER_PAGE), reference),
+    )
+
+    from django.utils import timezone
+
+    local = timezone.localtime()
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start_utc = month_start.astimezone(timezone.get_fixed_timezone(0)).replace(tzinfo=None)
+    ks_s, _ = timed(lambda: get(f"/o/{org.slug}/"), 5, warm_up=True)
+    duck_s, reference = timed(lambda: duck.dashboard(parquet, start_utc), 5)
+    record("dashboard", ks_s, duck_s, ks.compare(ks.dashboard(org), reference))
+
+    db_bytes = _database_bytes(connection, home)
+    result = {
+        "size": size,
+        "database": database,
+        "operations": ops,
+        "data": {
+            "leads": built.leads,
+            "stage_changes": built.stage_changes,
+            "outcomes": built.outcomes,
+            "activities": built.activities,
+            "members": Membership.objects.filter(organization=org).count(),
+            "db_bytes": db_bytes,
+            "parquet_bytes": exported["parquet_bytes"],
+            "csv_bytes": built.csv_bytes,
+        },
+        "build_s": round(built.build_s, 1),
+        "import_s": round(built.import_s, 1),
+        "activities_s": round(built.activities_s, 1),
+        "export_s": exported["export_s"],
+        "peak_rss_mb": round(peak_rss_mb()),
+        "runs": runs,
+        "month": {"period": [str(d) for d in data.MONTH], "duckdb": month_reference},
+    }
+    out.write_text(json.dumps(result, indent=2, default=str))
+
+
+def _database_bytes(connection: Any, home: Path) -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_database_size(current_database())")
+            return int(cursor.fetchone()[0])
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return sum(p.stat().st_size for p in home.glob("keepscore.sqlite3*"))
+
+
+# --- the driver: one process and one fresh database per size ---------------------------------
+
+
+def _postgres_database(url: str, name: str, create: bool) -> str:
+    """Create (or drop) database ``name`` on the server of ``url``; the URL to it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        if create:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        else:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def run_size(size: int, database_url: str, keep: bool) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix=f"keepscore-scale-{size}-"))
+    env = {**os.environ, "KEEPSCORE_HOME": str(home), "PYTHONPATH": _pythonpath()}
+    env.setdefault("TIME_ZONE", "UTC")
+    name = f"keepscore_scale_{size}_{os.getpid()}"
+    env["DATABASE_URL"] = _postgres_database(database_url, name, True) if database_url else ""
+    out = home / "result.json"
+    try:
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--one", str(size), "--out", str(out)],
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"size {size} failed (exit {done.returncode}); files kept in {home}")
+        return json.loads(out.read_text())  # type: ignore[no-any-return]
+    finally:
+        if database_url:
+            _postgres_database(database_url, name, False)
+        if not keep and (home / "result.json").exists():
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _pythonpath() -> str:
+    paths = [str(HERE)]
+    if os.environ.get("PYTHONPATH"):
+        paths.append(os.environ["PYTHONPATH"])
+    return os.pathsep.join(paths)
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def table_size(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    d = result["data"]
+    title = (
+        f"{result['size']:,} leads on {result['database']}: {d['stage_changes']:,} stage changes, "
+        f"{d['activities']:,} activities; build {result['build_s']} s, "
+        f"database {d['db_bytes'] / 1e6:.0f} MB, Parquet {d['parquet_bytes'] / 1e6:.0f} MB, "
+        f"peak RSS {result['peak_rss_mb']} MB"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("operation", "keepscore s", "DuckDB s", "ratio", "agree?", "target"):
+        table.add_column(column, justify="left" if column in ("operation", "agree?") else "right")
+    for name, op in result["operations"].items():
+        if op["agree"] is None:
+            agree = op["difference"] or "—"
+        else:
+            agree = "MATCH" if op["agree"] else "MISMATCH"
+        table.add_row(
+            name,
+            _seconds(op["keepscore_s"]),
+            _seconds(op["duckdb_s"]),
+            "—" if op["ratio"] is None else f"{op['ratio']:.1f}x",
+            agree,
+            _target(name, op),
+        )
+    Console(width=200).print(table)
+    for name, op in result["operations"].items():
+        if op["agree"] is False:
+            print(f"  {name}: first difference: {op['difference']}")
+
+
+def _target(name: str, op: dict[str, Any]) -> str:
+    limit = TARGETS.get(name)
+    if limit is None or op["keepscore_s"] is None:
+        return f"< {limit} s" if limit else ""
+    ok = op["keepscore_s"] < limit
+    if name in VERSUS_DUCKDB:
+        ok = ok and op["keepscore_s"] <= op["duckdb_s"]
+        return f"{'met' if ok else 'MISSED'} (< {limit} s, ≤ DuckDB)"
+    return f"{'met' if ok else 'MISSED'} (< {limit * 1000:.0f} ms)"
+
+
+def table_growth(database: str, sizes: dict[str, dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    ordered = sorted(sizes.values(), key=lambda r: r["size"])
+    table = Table(title=f"How each figure grows ({database}; keepscore s / DuckDB s)")
+    table.add_column("operation")
+    for r in ordered:
+        table.add_column(f"{r['size']:,}", justify="right")
+    for name in OPERATIONS:
+        cells = []
+        for r in ordered:
+            op = r["operations"].get(name)
+            if op is None:
+                cells.append("")
+            else:
+                cells.append(f"{_seconds(op['keepscore_s'])} / {_seconds(op['duckdb_s'])}")
+        table.add_row(name, *cells)
+    for label, get in (
+        ("build s", lambda r: f"{r['build_s']}"),
+        ("peak RSS MB", lambda r: f"{r['peak_rss_mb']}"),
+        ("database MB", lambda r: f"{r['data']['db_bytes'] / 1e6:.0f}"),
+    ):
+        table.add_row(label, *[get(r) for r in ordered])
+    Console(width=200).print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, help="numbers of leads")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="a PostgreSQL server (postgres://…): one fresh database per size on it "
+        "(default: $DATABASE_URL; empty: SQLite)",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the JSON to merge into")
+    parser.add_argument("--keep", action="store_true", help="keep each size's files")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one is not None:
+        run_one(args.one, args.out)
+        return
+    sizes = args.sizes or DEFAULT_SIZES
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    database = "postgresql" if args.database_url else "sqlite"
+    for size in sizes:
+        result = run_size(size, args.database_url, args.keep)
+        table_size(result)
+        results.setdefault(result["database"], {})[str(size)] = result
+        args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    table_growth(database, results.get(database, {}))
+    print(f"results: {args.results}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,374 @@
+"""The scale benchmark's reference: the organization's rows exported to Parquet, and every
+figure computed again with DuckDB, written from the definitions in PRODUCT.md and
+docs/numbers.md (never with keepscore's Python).
+
+Moments are exported as naive UTC timestamps; a period ``[from, until)`` is local midnight
+(``settings.TIME_ZONE``) of its first day and of the day after its last, in UTC.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import time
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+#: table → (SELECT for SQLite and PostgreSQL alike, moments filled in by _ts; DuckDB columns)
+TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "stages": (
+        "SELECT id, key, position, kind FROM leads_stage WHERE organization_id = %s",
+        {"id": "BIGINT", "key": "VARCHAR", "position": "INTEGER", "kind": "VARCHAR"},
+    ),
+    "channels": (
+        "SELECT id, key, name FROM leads_channel WHERE organization_id = %s",
+        {"id": "BIGINT", "key": "VARCHAR", "name": "VARCHAR"},
+    ),
+    "leads": (
+        "SELECT id, channel_id, stage_id, owner_id, {first_touch_at}, value "
+        "FROM leads_lead WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "channel_id": "BIGINT",
+            "stage_id": "BIGINT",
+            "owner_id": "BIGINT",
+            "first_touch_at": "TIMESTAMP",
+            "value": "DECIMAL(14,2)",
+        },
+    ),
+    "stage_changes": (
+        "SELECT id, lead_id, from_stage_id, to_stage_id, {at} "
+        "FROM leads_stagechange WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "lead_id": "BIGINT",
+            "from_stage_id": "BIGINT",
+            "to_stage_id": "BIGINT",
+            "at": "TIMESTAMP",
+        },
+    ),
+    "outcomes": (
+        "SELECT id, lead_id, result, {at}, revenue, cost "
+        "FROM leads_dealoutcome WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "lead_id": "BIGINT",
+            "result": "VARCHAR",
+            "at": "TIMESTAMP",
+            "revenue": "DECIMAL(14,2)",
+            "cost": "DECIMAL(14,2)",
+        },
+    ),
+    "activities": (
+        "SELECT id, lead_id, kind, {at}, CASE WHEN with_buyer THEN 1 ELSE 0 END, by_id "
+        "FROM activities_activity WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "lead_id": "BIGINT",
+            "kind": "VARCHAR",
+            "at": "TIMESTAMP",
+            "with_buyer": "BOOLEAN",
+            "by_id": "BIGINT",
+        },
+    ),
+}
+
+
+def export(organization_id: int, folder: Path) -> dict[str, Any]:
+    """Every table above to ``folder/<table>.parquet``: read with the database cursor in
+    chunks, staged as CSV, written to Parquet by DuckDB. Returns sizes and timings."""
+    from django.db import connection
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vendor = connection.vendor
+    out: dict[str, Any] = {"tables": {}}
+    started = time.perf_counter()
+    for table, (select, columns) in TABLES.items():
+        t0 = time.perf_counter()
+        sql = select.format(first_touch_at=_ts("first_touch_at", vendor), at=_ts("at", vendor))
+        staged = folder / f"{table}.csv"
+        rows = 0
+        with connection.cursor() as cursor, staged.open("w", newline="") as f:
+            cursor.execute(sql, [organization_id])
+            writer = csv.writer(f)
+            while chunk := cursor.fetchmany(50_000):
+                writer.writerows(chunk)
+                rows += len(chunk)
+        target = folder / f"{table}.parquet"
+        spec = ", ".join(f"'{c}': '{t}'" for c, t in columns.items())
+        with duckdb.connect() as duck:
+            duck.execute(
+                f"COPY (SELECT * FROM read_csv('{staged}', header=false, columns={{{spec}}}, "
+                f"nullstr='')) "
+                f"TO '{target}' (FORMAT parquet)"
+            )
+        staged.unlink()
+        out["tables"][table] = {
+            "rows": rows,
+            "bytes": target.stat().st_size,
+            "s": round(time.perf_counter() - t0, 3),
+        }
+    out["parquet_bytes"] = sum(t["bytes"] for t in out["tables"].values())
+    out["export_s"] = round(time.perf_counter() - started, 3)
+    return out
+
+
+def _ts(column: str, vendor: str) -> str:
+    """A moment as naive UTC (ISO text, microseconds when any: DuckDB reads both)."""
+    if vendor == "postgresql":
+        return f"{column} AT TIME ZONE 'UTC'"
+    return column  # SQLite keeps naive UTC text already
+
+
+# --- periods -----------------------------------------------------------------------------
+
+
+def bounds(start: date, end: date, zone_name: str) -> tuple[datetime, datetime]:
+    """``[from, until)`` in naive UTC: local midnight of ``start`` and of ``end`` + 1 day."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+
+    def utc(day: date) -> datetime:
+        return datetime.combine(day, dtime.min, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+    return utc(start), utc(end + timedelta(days=1))
+
+
+# --- the reference computations ----------------------------------------------------------
+
+_VIEWS = """
+CREATE VIEW stages AS
+  SELECT id, key, kind, row_number() OVER (ORDER BY position, id) - 1 AS idx
+  FROM read_parquet('{d}/stages.parquet');
+CREATE VIEW channels AS SELECT * FROM read_parquet('{d}/channels.parquet');
+CREATE VIEW leads AS SELECT * FROM read_parquet('{d}/leads.parquet');
+CREATE VIEW sc AS SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/stage_changes.parquet');
+CREATE VIEW outcomes AS SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/outcomes.parquet');
+CREATE VIEW activities AS
+  SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/activities.parquet');
+"""
+
+#: when each lead first reached each stage: a stage that is not lost by entering it or any
+#: later stage that is not lost; the lost stage only by entering it
+_REACH = """
+reach AS (
+  SELECT c.lead_id, s.id AS stage_id, min(c.ts) AS ts
+  FROM sc c
+  JOIN stages t ON t.id = c.to_stage_id
+  JOIN stages s ON (s.kind <> 'lost' AND t.kind <> 'lost' AND t.idx >= s.idx)
+                OR (s.kind = 'lost' AND t.id = s.id)
+  GROUP BY c.lead_id, s.id
+)
+"""
+
+
+def _connect(folder: Path) -> duckdb.DuckDBPyConnection:
+    duck = duckdb.connect()  # a fresh connection each time: nothing cached between runs
+    duck.execute(_VIEWS.format(d=folder))
+    return duck
+
+
+def steps(duck: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], list[str]]:
+    """(consecutive pairs of stages that are not lost, then first → each won stage), and
+    every stage key in report order (ladder order, the lost stage(s) last)."""
+    rows = duck.execute("SELECT key, kind FROM stages ORDER BY idx").fetchall()
+    climbing = [k for k, kind in rows if kind != "lost"]
+    pairs = list(itertools.pairwise(climbing))
+    for key, kind in rows:
+        if kind == "won" and climbing and key != climbing[0] and (climbing[0], key) not in pairs:
+            pairs.append((climbing[0], key))
+    return pairs, climbing + [k for k, kind in rows if kind == "lost"]
+
+
+def _conversions(
+    duck: duckdb.DuckDBPyConnection,
+    pairs: list[tuple[str, str]],
+    since: datetime,
+    until: datetime,
+    group: str | None,
+) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(group, from, to) → (k, n): of the leads that reached `from` in the period (n), those
+    that reached `to` at or after that moment (k)."""
+    if group == "channel":
+        grouping = "ch.key"
+        join = "JOIN leads l ON l.id = ra.lead_id JOIN channels ch ON ch.id = l.channel_id"
+    else:
+        grouping, join = "'all'", ""
+    values = ", ".join(f"('{a}', '{b}')" for a, b in pairs)
+    sql = f"""
+    WITH {_REACH},
+    pairs(a, b) AS (VALUES {values}),
+    r AS (SELECT reach.*, s.key FROM reach JOIN stages s ON s.id = reach.stage_id)
+    SELECT {grouping} AS grp, p.a, p.b,
+           count(*) FILTER (WHERE rb.ts IS NOT NULL AND rb.ts >= ra.ts) AS k,
+           count(*) AS n
+    FROM pairs p
+    JOIN r ra ON ra.key = p.a AND ra.ts >= $since AND ra.ts < $until
+    LEFT JOIN r rb ON rb.lead_id = ra.lead_id AND rb.key = p.b
+    {join}
+    GROUP BY ALL
+    """
+    return {
+        (grp, a, b): (k, n)
+        for grp, a, b, k, n in duck.execute(sql, {"since": since, "until": until}).fetchall()
+    }
+
+
+def month_figures(folder: Path, since: datetime, until: datetime) -> dict[str, Any]:
+    """One month's scorecard figures, flat: {name: value}."""
+    duck = _connect(folder)
+    p = {"since": since, "until": until}
+    out: dict[str, Any] = {}
+    out["new_leads"] = duck.execute(
+        "SELECT count(*) FROM leads WHERE first_touch_at >= $since AND first_touch_at < $until", p
+    ).fetchone()[0]
+    entered = dict(
+        duck.execute(
+            """SELECT s.key, count(DISTINCT c.lead_id) FILTER (WHERE c.id IS NOT NULL)
+               FROM stages s LEFT JOIN sc c
+                 ON c.to_stage_id = s.id AND c.ts >= $since AND c.ts < $until
+               GROUP BY s.key""",
+            p,
+        ).fetchall()
+    )
+    for key, n in entered.items():
+        out[f"entered.{key}"] = n
+    kinds = dict(
+        duck.execute(
+            """SELECT kind, count(*) FROM activities WHERE ts >= $since AND ts < $until
+               GROUP BY kind""",
+            p,
+        ).fetchall()
+    )
+    for kind in ("call_attempt", "connect", "qualifying", "meeting", "presentation", "proposal"):
+        out[f"activities.{kind}"] = kinds.get(kind, 0)
+    out["sales_conversations"] = duck.execute(
+        """SELECT count(*) FROM activities WHERE ts >= $since AND ts < $until
+           AND kind IN ('connect', 'meeting') AND with_buyer""",
+        p,
+    ).fetchone()[0]
+    won, revenue, cost = duck.execute(
+        """SELECT count(*), coalesce(sum(revenue), 0), coalesce(sum(coalesce(cost, 0)), 0)
+           FROM outcomes WHERE result = 'won' AND ts >= $since AND ts < $until""",
+        p,
+    ).fetchone()
+    revenue, cost = Decimal(revenue), Decimal(cost)
+    out["won"] = won
+    out["revenue"] = revenue
+    out["cost"] = cost
+    out["margin"] = revenue - cost
+    out["margin_pct"] = float((revenue - cost) / revenue * 100) if revenue else None
+    k, n = duck.execute(
+        """WITH last AS (
+             SELECT lead_id, result FROM outcomes WHERE ts >= $since AND ts < $until
+             QUALIFY row_number() OVER (PARTITION BY lead_id ORDER BY ts DESC, id DESC) = 1)
+           SELECT count(*) FILTER (WHERE result = 'won'), count(*) FROM last""",
+        p,
+    ).fetchone()
+    out["close_rate"] = (k, n)
+    out["lost"] = n - k
+    count, median, p80 = duck.execute(
+        """WITH first_won AS (
+             SELECT o.lead_id, o.ts, l.first_touch_at FROM outcomes o JOIN leads l
+               ON l.id = o.lead_id WHERE o.result = 'won'
+             QUALIFY row_number() OVER (PARTITION BY o.lead_id ORDER BY o.ts, o.id) = 1),
+           days AS (
+             SELECT (epoch_us(ts) - epoch_us(first_touch_at)) / 1e6 / 86400 AS d
+             FROM first_won WHERE ts >= $since AND ts < $until)
+           SELECT count(*), quantile_cont(d, 0.5), quantile_cont(d, 0.8) FROM days""",
+        p,
+    ).fetchone()
+    out["cycle.count"] = count
+    out["cycle.median"] = median
+    out["cycle.p80"] = p80
+    pairs, _order = steps(duck)
+    conversions = _conversions(duck, pairs, since, until, None)
+    for a, b in pairs:
+        out[f"conversion.{a}>{b}"] = conversions.get(("all", a, b), (0, 0))
+    duck.close()
+    return out
+
+
+def funnel_by_channel(folder: Path, since: datetime, until: datetime) -> dict[str, Any]:
+    """The funnel by channel over a period, flat: {"<channel>.<figure>": value}."""
+    duck = _connect(folder)
+    p = {"since": since, "until": until}
+    pairs, order = steps(duck)
+    # the groups: channels of the leads with a stage change dated in the period
+    groups = [
+        key
+        for (key,) in duck.execute(
+            """SELECT DISTINCT ch.key FROM sc c JOIN leads l ON l.id = c.lead_id
+               JOIN channels ch ON ch.id = l.channel_id
+               WHERE c.ts >= $since AND c.ts < $until""",
+            p,
+        ).fetchall()
+    ]
+    reached = duck.execute(
+        f"""WITH {_REACH}
+            SELECT ch.key, s.key, count(*) FROM reach r
+            JOIN stages s ON s.id = r.stage_id JOIN leads l ON l.id = r.lead_id
+            JOIN channels ch ON ch.id = l.channel_id
+            WHERE r.ts >= $since AND r.ts < $until GROUP BY ALL""",
+        p,
+    ).fetchall()
+    entered = duck.execute(
+        """SELECT ch.key, s.key, count(DISTINCT c.lead_id) FROM sc c
+           JOIN stages s ON s.id = c.to_stage_id JOIN leads l ON l.id = c.lead_id
+           JOIN channels ch ON ch.id = l.channel_id
+           WHERE c.ts >= $since AND c.ts < $until GROUP BY ALL""",
+        p,
+    ).fetchall()
+    conversions = _conversions(duck, pairs, since, until, "channel")
+    duck.close()
+    out: dict[str, Any] = {"groups": sorted(groups)}
+    got_reached = {(g, s): n for g, s, n in reached}
+    got_entered = {(g, s): n for g, s, n in entered}
+    for g in groups:
+        for s in order:
+            out[f"{g}.reached.{s}"] = got_reached.get((g, s), 0)
+            out[f"{g}.entered.{s}"] = got_entered.get((g, s), 0)
+        for a, b in pairs:
+            out[f"{g}.conversion.{a}>{b}"] = conversions.get((g, a, b), (0, 0))
+    return out
+
+
+def leads_page(folder: Path, channel_id: int, per_page: int) -> dict[str, Any]:
+    """The lead list's first page for one channel: newest first touch first, and the count."""
+    duck = _connect(folder)
+    ids = [
+        pk
+        for (pk,) in duck.execute(
+            """SELECT id FROM leads WHERE channel_id = $c
+               ORDER BY first_touch_at DESC, id DESC LIMIT $n""",
+            {"c": channel_id, "n": per_page},
+        ).fetchall()
+    ]
+    count = duck.execute(
+        "SELECT count(*) FROM leads WHERE channel_id = $c", {"c": channel_id}
+    ).fetchone()[0]
+    duck.close()
+    return {"count": count, "ids": ids}
+
+
+def dashboard(folder: Path, month_start: datetime) -> dict[str, Any]:
+    """Per stage: leads now at it, and entries into it since ``month_start``."""
+    duck = _connect(folder)
+    rows = duck.execute(
+        """SELECT s.key,
+                  (SELECT count(*) FROM leads l WHERE l.stage_id = s.id),
+                  (SELECT count(*) FROM sc c WHERE c.to_stage_id = s.id AND c.ts >= $m)
+           FROM stages s ORDER BY s.idx""",
+        {"m": month_start},
+    ).fetchall()
+    duck.close()
+    out: dict[str, Any] = {}
+    for key, now, since in rows:
+        out[f"{key}.now"] = now
+        out[f"{key}.entered"] = since
+    return out

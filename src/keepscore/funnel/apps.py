@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FunnelConfig(AppConfig):
+    name = "keepscore.funnel"
+    label = "funnel"

@@ -1,0 +1,65 @@
+"""Small statistics helpers for the funnel figures: the Wilson interval and quantiles.
+
+Pure functions of numbers (no database); see ``docs/numbers.md`` for the formulas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: the normal quantile for a two-sided 95% interval
+Z95 = 1.959964
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval for k successes out of n trials; None when n is 0.
+
+    With p = k/n::
+
+        centre = (p + z²/(2n)) / (1 + z²/n)
+        half   = z / (1 + z²/n) * sqrt(p(1 - p)/n + z²/(4n²))
+        (low, high) = (centre - half, centre + half)
+
+    The ends are exact at the edges: low is 0 when k is 0, high is 1 when k is n.
+    """
+    if n < 0 or k < 0 or k > n:
+        raise ValueError(f"wilson needs 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return None
+    p = k / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    low = 0.0 if k == 0 else max(0.0, min(p, centre - half))
+    high = 1.0 if k == n else min(1.0, max(p, centre + half))
+    return low, high
+
+
+def quantile(sorted_values: Sequence[float], q: float) -> float | None:
+    """The q-quantile of already sorted values by linear interpolation; None when empty.
+
+    The same method as pandas' default ``Series.quantile`` (numpy's "linear"): the value at
+    the virtual index ``(n - 1)*q``, interpolated between its two neighbours. The
+    interpolation is written as numpy writes it, so results match it to the last bit.
+    """
+    if not 0 <= q <= 1:
+        raise ValueError(f"a quantile is between 0 and 1, got {q}")
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    position = (n - 1) * q
+    below = math.floor(position)
+    above = min(below + 1, n - 1)
+    t = position - below
+    a, b = float(sorted_values[below]), float(sorted_values[above])
+    diff = b - a
+    if t >= 0.5:
+        return b - diff * (1 - t)
+    return a + diff * t
+
+
+def median(sorted_values: Sequence[float]) -> float | None:
+    """The median: the 0.5 quantile (the mean of the two middle values for an even count)."""
+    return quantile(sorted_values, 0.5)

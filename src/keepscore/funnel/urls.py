@@ -1,0 +1,5 @@
+"""Pages under ``o/<slug:org>/funnel/``."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

@@ -1,0 +1,13 @@
+"""Pages under ``o/<slug:org>/scorecard/``."""
+
+from django.urls import path
+
+from keepscore.scorecard import views
+
+urlpatterns = [
+    path("metrics/", views.metrics, name="scorecard_metrics"),
+    path("metrics/<int:metric_pk>/", views.metric_edit, name="scorecard_metric_edit"),
+    path("values/", views.values, name="scorecard_values"),
+    path("targets/", views.targets, name="scorecard_targets"),
+    path("<int:year>-<int:month>/review/", views.review, name="scorecard_review"),
+]

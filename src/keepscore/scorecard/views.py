@@ -1,0 +1,362 @@
+"""Scorecard pages: manual metrics, their monthly values, targets and goals, and the monthly
+review. Anyone in the organization reads them; owners and marketing members edit.
+
+Views stay thin: forms parse, ``scorecard.services`` decides. A plain POST that fails
+validation re-renders its page with status 422; an htmx POST gets the refreshed fragment
+with status 200 (htmx swaps only 2xx responses).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from keepscore.accounts.models import Organization
+from keepscore.common.forms import add_service_errors
+from keepscore.common.views import org_view
+from keepscore.scorecard import services
+from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
+from keepscore.scorecard.forms import (
+    MONTH_FIELDS,
+    ManualMetricAddForm,
+    ManualMetricForm,
+    MonthRowForm,
+    ReviewForm,
+    TargetRowForm,
+)
+from keepscore.scorecard.models import ManualMetric
+
+INVALID = 422
+GET_POST = require_http_methods(["GET", "HEAD", "POST"])
+
+
+def can_edit(request: HttpRequest) -> bool:
+    membership = request.membership  # type: ignore[attr-defined]
+    return bool(membership.is_owner or membership.is_marketing)
+
+
+def _check_edit(request: HttpRequest) -> None:
+    if request.method == "POST" and not can_edit(request):
+        raise PermissionDenied("Only owners and marketing members change the scorecard.")
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _page(
+    request: HttpRequest, template: str, sub: str, status: int = 200, **context: Any
+) -> HttpResponse:
+    context = {"nav": "scorecard", "sub": sub, "can_edit": can_edit(request), **context}
+    return render(request, template, context, status=status)
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    if _is_htmx(request):
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+def _year(request: HttpRequest) -> int:
+    """The ``?year=`` asked for; this year when absent or not a year."""
+    try:
+        return services.year_check(request.GET.get("year", ""))
+    except ValidationError:
+        return timezone.localdate().year
+
+
+def _url(name: str, organization: Organization, year: int | None = None, **kw: Any) -> str:
+    url = reverse(name, kwargs={"org": organization.slug, **kw})
+    return f"{url}?year={year}" if year is not None else url
+
+
+# --- manual metrics ------------------------------------------------------------------------
+
+
+@org_view
+@GET_POST
+def metrics(request: HttpRequest, organization: Organization) -> HttpResponse:
+    _check_edit(request)
+    form = ManualMetricAddForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            metric = services.manual_metric_save(organization=organization, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Metric “{metric.name}” added.")
+            return _redirect(request, _url("scorecard_metrics", organization))
+    return _page(
+        request,
+        "scorecard/metrics.html",
+        "metrics",
+        status=INVALID if request.method == "POST" else 200,
+        rows=ManualMetric.objects.for_org(organization),
+        computed=[m for m in metric_catalogue(organization) if not m.manual],
+        form=form,
+    )
+
+
+@org_view
+@GET_POST
+def metric_edit(request: HttpRequest, organization: Organization, metric_pk: int) -> HttpResponse:
+    metric = get_object_or_404(ManualMetric.objects.for_org(organization), pk=metric_pk)
+    _check_edit(request)
+    title = metric.name
+    initial = {name: getattr(metric, name) for name in ManualMetricForm.base_fields}
+    form = ManualMetricForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.manual_metric_save(
+                organization=organization, metric=metric, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Metric “{saved.name}” saved.")
+            return _redirect(request, _url("scorecard_metrics", organization))
+    return _page(
+        request,
+        "scorecard/metric_form.html",
+        "metrics",
+        status=INVALID if request.method == "POST" else 200,
+        form=form,
+        metric=metric,
+        title=title,
+    )
+
+
+# --- the grids: manual values, and targets with goals ------------------------------------------
+
+
+class Row:
+    """One metric's line of a grid: its definition and its form."""
+
+    def __init__(self, metric: MetricDef, form: MonthRowForm) -> None:
+        self.metric = metric
+        self.form = form
+        self.id = f"row-{metric.key}"
+
+    def fields(self) -> list[Any]:
+        return [self.form[name] for name in MONTH_FIELDS]
+
+
+def _row_form(
+    form_class: type[MonthRowForm],
+    metric: MetricDef,
+    year: int,
+    initial: dict[str, Any],
+    data: Any = None,
+) -> MonthRowForm:
+    return form_class(
+        data, year=year, initial={"metric": metric.key, **initial}, auto_id=f"id_{metric.key}_%s"
+    )
+
+
+def _grid(
+    request: HttpRequest,
+    organization: Organization,
+    *,
+    template: str,
+    sub: str,
+    form_class: type[MonthRowForm],
+    metrics_of: Any,
+    initial_of: Any,
+    save: Any,
+) -> HttpResponse:
+    """A page of one form per metric; a POST saves the one row it carries."""
+    _check_edit(request)
+    year = _year(request)
+    defs: list[MetricDef] = metrics_of(organization)
+    posted: Row | None = None
+    if request.method == "POST":
+        key = request.POST.get("metric", "")
+        metric = next((m for m in defs if m.key == key), None)
+        form = form_class(request.POST, year=year, auto_id="id_posted_%s")
+        if metric is None:
+            form.is_valid()
+            form.add_error(None, "There is no such metric on this page: reload the page.")
+            posted = Row(MetricDef(key, key, "", "number", False, True, ""), form)
+        else:
+            form = _row_form(form_class, metric, year, {}, request.POST)
+            if form.is_valid():
+                try:
+                    save(organization, metric, year, form)
+                except ValidationError as error:
+                    add_service_errors(form, error)
+                else:
+                    if _is_htmx(request):
+                        fresh = _row_form(
+                            form_class, metric, year, initial_of(organization, year)[metric.key]
+                        )
+                        context = _row_context(request, sub, year, Row(metric, fresh), organization)
+                        return render(request, "scorecard/_row.html", {**context, "saved": True})
+                    messages.success(request, f"{metric.name}: {year} saved.")
+                    return HttpResponseRedirect(_url(f"scorecard_{sub}", organization, year))
+            posted = Row(metric, form)
+        if _is_htmx(request):
+            context = _row_context(request, sub, year, posted, organization)
+            return render(request, "scorecard/_row.html", context)
+    initial = initial_of(organization, year)
+    rows = []
+    for metric in defs:
+        if posted is not None and posted.metric.key == metric.key:
+            rows.append(posted)
+        else:
+            rows.append(Row(metric, _row_form(form_class, metric, year, initial[metric.key])))
+    orphan = posted if posted is not None and all(r is not posted for r in rows) else None
+    return _page(
+        request,
+        template,
+        sub,
+        status=INVALID if request.method == "POST" else 200,
+        year=year,
+        rows=rows,
+        orphan=orphan,
+        action=_url(f"scorecard_{sub}", organization, year),
+        previous_url=_url(f"scorecard_{sub}", organization, year - 1) if year > 1900 else "",
+        next_url=_url(f"scorecard_{sub}", organization, year + 1) if year < 2999 else "",
+    )
+
+
+def _row_context(
+    request: HttpRequest, sub: str, year: int, row: Row | None, organization: Organization
+) -> dict[str, Any]:
+    return {
+        "row": row,
+        "sub": sub,
+        "year": year,
+        "can_edit": can_edit(request),
+        "action": _url(f"scorecard_{sub}", organization, year),
+    }
+
+
+def _month_initial(values: dict[tuple[str, date], Any], key: str, year: int) -> dict[str, Any]:
+    return {
+        name: services.plain(values.get((key, date(year, n, 1))))
+        for n, name in enumerate(MONTH_FIELDS, start=1)
+    }
+
+
+def _manual_defs(organization: Organization) -> list[MetricDef]:
+    return [m.definition() for m in ManualMetric.objects.for_org(organization).filter(active=True)]
+
+
+def _values_initial(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
+    values = services.manual_values(organization, services.months_of(year))
+    return {m.key: _month_initial(values, m.key, year) for m in _manual_defs(organization)}
+
+
+@org_view
+@GET_POST
+def values(request: HttpRequest, organization: Organization) -> HttpResponse:
+    by = request.membership  # type: ignore[attr-defined]
+
+    def save(organization: Organization, metric: MetricDef, year: int, form: Any) -> None:
+        manual = services.manual_metric_get(organization, metric.key)
+        services.manual_values_set(metric=manual, values=form.months(), by=by)
+
+    return _grid(
+        request,
+        organization,
+        template="scorecard/values.html",
+        sub="values",
+        form_class=MonthRowForm,
+        metrics_of=_manual_defs,
+        initial_of=_values_initial,
+        save=save,
+    )
+
+
+def _targets_initial(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
+    targets = services.targets_for(organization, services.months_of(year))
+    goals = services.goals_for(organization, year)
+    return {
+        m.key: {**_month_initial(targets, m.key, year), "goal": services.plain(goals.get(m.key))}
+        for m in metric_catalogue(organization)
+    }
+
+
+def _targets_save(organization: Organization, metric: MetricDef, year: int, form: Any) -> None:
+    services.targets_year_set(
+        organization=organization,
+        metric_key=metric.key,
+        year=year,
+        targets=form.months(),
+        goal=form.cleaned_data.get("goal"),
+    )
+
+
+@org_view
+@GET_POST
+def targets(request: HttpRequest, organization: Organization) -> HttpResponse:
+    return _grid(
+        request,
+        organization,
+        template="scorecard/targets.html",
+        sub="targets",
+        form_class=TargetRowForm,
+        metrics_of=metric_catalogue,
+        initial_of=_targets_initial,
+        save=_targets_save,
+    )
+
+
+# --- the monthly review ------------------------------------------------------------------------
+
+
+def _month(year: int, month: int) -> date:
+    try:
+        return services.month_parse(f"{year:04d}-{month:02d}")
+    except ValidationError:
+        raise Http404("No such month") from None
+
+
+@org_view
+@GET_POST
+def review(request: HttpRequest, organization: Organization, year: int, month: int) -> HttpResponse:
+    """A month's review: its notes and decisions, and the form to add one (append-only)."""
+    first = _month(year, month)
+    _check_edit(request)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_add(
+                organization=organization,
+                month=first,
+                by=request.membership,  # type: ignore[attr-defined]
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if not _is_htmx(request):
+                messages.success(request, "Added to the review.")
+                return HttpResponseRedirect(review_url(organization, first))
+            form = ReviewForm()
+    context = {
+        "reviews": services.reviews_for(organization, first),
+        "month": first,
+        "review_form": form,
+        "can_edit": can_edit(request),
+    }
+    if _is_htmx(request):
+        return render(request, "scorecard/_review.html", context)
+    status = INVALID if request.method == "POST" else 200
+    return _page(request, "scorecard/review.html", "review", status=status, **context)
+
+
+def review_url(organization: Organization, month: date) -> str:
+    return reverse(
+        "scorecard_review",
+        kwargs={"org": organization.slug, "year": f"{month:%Y}", "month": f"{month:%m}"},
+    )
