@@ -1,4 +1,6 @@
-"""An API client with a member's token: ``api.get("/leads")``, ``api.post("/leads", {...})``."""
+"""An API client with a member's token: ``api.get("/leads")``, ``api.post("/leads", {...})``,
+``api.put(...)``, ``api.delete(...)``. ``base`` is where the API is mounted (``/api/v1``; a
+test-local API elsewhere)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,17 @@ BASE = "/api/v1"
 class Api:
     client: Client
     token: str
+    base: str = BASE
 
     def _send(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"}
         send = getattr(self.client, method)
+        url = self.base + path
         if body is None:
-            return send(BASE + path, kw or None, headers=headers)
-        return send(BASE + path, json.dumps(body), content_type="application/json", headers=headers)
+            if method == "get":
+                return send(url, kw or None, headers=headers)
+            return send(url, headers=headers)
+        return send(url, json.dumps(body), content_type="application/json", headers=headers)
 
     def get(self, path: str, **params: Any) -> Any:
         return self._send("get", path, **params)
@@ -36,10 +42,16 @@ class Api:
     def patch(self, path: str, body: Any) -> Any:
         return self._send("patch", path, body)
 
+    def put(self, path: str, body: Any) -> Any:
+        return self._send("put", path, body)
 
-def api_for(membership: Membership) -> Api:
+    def delete(self, path: str) -> Any:
+        return self._send("delete", path)
+
+
+def api_for(membership: Membership, base: str = BASE) -> Api:
     _token, raw = token_create(membership=membership, name="tests")
-    return Api(Client(), raw)
+    return Api(Client(), raw, base)
 
 
 @pytest.fixture

@@ -35,11 +35,12 @@ OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "metric_pk": lambda objects: manual_metric_pk(objects),
     "year": lambda objects: 2026,
     "month": lambda objects: "03",
+    "ext": lambda objects: "csv",
 }
 #: path parameters that are values (a month, a direction), not objects of an organization:
 #: a pattern whose only parameters are these has nothing of another organization to put in
 #: its path (it is still checked with the other organization's slug)
-VALUE_PARAMS = {"year", "month", "direction"}
+VALUE_PARAMS = {"year", "month", "direction", "ext"}
 
 
 def names_objects(params: list[str]) -> bool:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, ActivityKind
 from keepscore.common.validation import CLOCK_SKEW
+from keepscore.funnel import summary
 from keepscore.imports.services import datetime_adapter
 from keepscore.imports.writer import Inserter
 from keepscore.leads.models import Lead
@@ -65,7 +66,8 @@ def activities_bulk_add(organization: Organization, rows: Iterable[ActivityRow])
         if inserter.columns != COLUMNS:
             raise RuntimeError(f"activities_bulk_add is out of date for {inserter.table}")
         adapt = datetime_adapter()
-        created = connection.ops.adapt_datetimefield_value(timezone.now())
+        created_at = timezone.now()
+        created = connection.ops.adapt_datetimefield_value(created_at)
         source = iter(rows)
         while True:
             batch: list[Any] = list(islice(source, BATCH))
@@ -93,6 +95,9 @@ def activities_bulk_add(organization: Organization, rows: Iterable[ActivityRow])
                 out.append((next(ids), org, created, lead, kind, adapt(at), by, with_buyer, "", ""))
             inserter.write(out)
             written += len(out)
+        # the monthly activity counts (keepscore.funnel.summary), in the same transaction
+        added = Activity.objects.for_org(organization).filter(created_at=created_at)
+        summary.activities_add(organization, added)
     return written
 
 

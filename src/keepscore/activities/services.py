@@ -10,6 +10,7 @@ from django.db import transaction
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
 from keepscore.common.validation import check_same_org, checked_at
+from keepscore.funnel import summary
 from keepscore.leads.models import Lead
 
 
@@ -47,6 +48,7 @@ def activity_log(
     )
     activity.full_clean()
     activity.save()
+    summary.activity_add(activity)
     return activity
 
 

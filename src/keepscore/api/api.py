@@ -9,7 +9,17 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
-from keepscore.api import activities, channels, imports, leads, outcomes, stages
+from keepscore.api import (
+    activities,
+    channels,
+    funnel,
+    imports,
+    leads,
+    metrics,
+    outcomes,
+    scorecard,
+    stages,
+)
 from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
 
@@ -32,3 +42,6 @@ api.add_router("", channels.router)
 api.add_router("", stages.router)
 api.add_router("", outcomes.router)
 api.add_router("", imports.router)
+api.add_router("", metrics.router)
+api.add_router("", scorecard.router)
+api.add_router("", funnel.router)

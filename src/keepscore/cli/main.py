@@ -16,6 +16,8 @@ from typer.exceptions import TyperException
 from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.exports import export
+from keepscore.cli.funnel import funnel
+from keepscore.cli.scorecard import scorecard
 
 app = typer.Typer(
     name="keepscore",
@@ -35,6 +37,8 @@ app.command("demo")(demo.demo)
 app.add_typer(imports.app, name="import")
 app.command("export")(export)
 app.add_typer(tokens.app, name="token")
+app.command("scorecard")(scorecard)
+app.command("funnel")(funnel)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")

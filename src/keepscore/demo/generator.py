@@ -1047,6 +1047,9 @@ def demo_create(
             for t in p.touches
         ]
         Touch.objects.bulk_create(touch_rows)
+        from keepscore.funnel.summary import organization_rebuild
+
+        organization_rebuild(organization)
 
     results = Counter(
         "won" if o.won else "lost" for p in plans for c in p.changes if (o := c.outcome)

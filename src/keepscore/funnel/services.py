@@ -511,6 +511,27 @@ def funnel(
     then label.
     """
     grouping_check(by)
+    from keepscore.funnel import summary  # here: summary builds on this module
+
+    if summary.supports(period, by, within_days) and summary.ready(organization):
+        return summary.funnel(organization, period, by, within_days)  # the same, pre-counted
+    return funnel_reference(organization, period, by, within_days)
+
+
+def funnel_reference(
+    organization: Organization,
+    period: Period,
+    by: str | None = None,
+    within_days: int | None = None,
+) -> FunnelReport:
+    """:func:`funnel` computed from the stage changes themselves (what the summaries are
+    checked against). Reach and flow per stage, and the cohort conversions, per group of leads.
+
+    Groups are the values of ``by`` among leads with a stage change dated in the period
+    (the one group "all" always, when ungrouped), ordered by first-stage reach, most first,
+    then label.
+    """
+    grouping_check(by)
     window = _window(within_days)
     ladder = Ladder.of(organization)
     steps = funnel_steps(ladder)

@@ -1,5 +1,9 @@
 """Pages under ``o/<slug:org>/funnel/``."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from keepscore.funnel import views
+
+urlpatterns = [
+    path("", views.funnel, name="funnel"),
+]

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization, User
+from keepscore.funnel import summary
 from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_read
 from keepscore.imports.readers import FileProblem, rows_with_retry, table_open
 from keepscore.imports.services import (
@@ -298,10 +299,12 @@ def _write(organization: Organization, rows: list[dict[str, Any]], result: Impor
         lead.owner = sr
         lead.facts = {**lead.facts, **row["facts"]}
         lead.updated_at = now
+    summary.lead_forget(organization, list(leads))
     changes.write(change_rows)
     outcomes.write(outcome_rows)
     Lead.objects.bulk_update(
         leads.values(), ["stage", "stage_entered_at", "owner", "facts", "updated_at"], 500
     )
+    summary.lead_count(organization, list(leads))
     result.created = len(rows)
     result.stage_changes = result.outcomes = len(rows)

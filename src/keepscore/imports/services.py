@@ -40,6 +40,7 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.common.validation import CLOCK_SKEW
+from keepscore.funnel import summary
 from keepscore.imports.dates import (
     ColumnDates,
     DateFormat,
@@ -1292,6 +1293,7 @@ class _LeadImport:
                         done[0] += BATCH
             if batch:
                 flush()
+            summary.lead_count(self.org, Lead.objects.for_org(self.org).filter(created_at=self.now))
         finally:
             kept.close()
             if cache_size is not None:

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.validation import check_same_org, checked_at
+from keepscore.funnel import summary
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -217,6 +218,7 @@ def stage_save(
     stage.full_clean(exclude=["organization"])
     stage.save()
     _ladder_check(organization)
+    summary.ladder_changed(organization)
     return stage
 
 
@@ -243,6 +245,7 @@ def stage_shift(*, stage: Stage, direction: int) -> None:
         if s.position != position * 10:
             s.position = position * 10
             s.save(update_fields=["position"])
+    summary.ladder_changed(stage.organization)
 
 
 @transaction.atomic
@@ -261,6 +264,7 @@ def stage_delete(*, stage: Stage) -> None:
     organization = stage.organization
     stage.delete()
     _ladder_check(organization)
+    summary.ladder_changed(organization)
 
 
 @transaction.atomic
@@ -370,6 +374,7 @@ def lead_create(
         at=at,
         by=by.user if by else None,
     )
+    summary.lead_count(organization, [lead.pk])
     return lead
 
 
@@ -380,10 +385,14 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     check_same_org(lead.organization, owner=fields.get("owner"))
+    if "owner" in fields:
+        summary.lead_forget(lead.organization, [lead.pk])
     for field, value in fields.items():
         setattr(lead, field, value.strip() if isinstance(value, str) else value)
     lead.full_clean()
     lead.save(update_fields=[*fields, "updated_at"])
+    if "owner" in fields:
+        summary.lead_count(lead.organization, [lead.pk])
     return lead
 
 
@@ -541,6 +550,7 @@ def lead_move(
         # money too large or too precise for the columns is a field error, not a crash
         DealOutcome(**deal).full_clean(exclude=["stage_change"], validate_constraints=False)
 
+    summary.lead_forget(organization, [lead.pk])
     change = StageChange.objects.create(
         organization=organization,
         lead=lead,
@@ -557,5 +567,6 @@ def lead_move(
     lead.stage = to_stage
     lead.stage_entered_at = at
     lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+    summary.lead_count(organization, [lead.pk])
     given.stage, given.stage_entered_at = to_stage, at
     return change

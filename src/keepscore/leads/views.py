@@ -84,6 +84,20 @@ def _redirect(request: OrgRequest, url: str) -> HttpResponse:
 @org_view
 @require_safe
 def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from keepscore.funnel.services import Period
+    from keepscore.scorecard.compute import scorecard_for
+    from keepscore.scorecard.views import DASHBOARD_METRICS, Shown, funnel_svg, trend_labels
+
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    card = scorecard_for(organization, month, today=today)
+    labels = trend_labels(month)
+    summary = [Shown(r, labels) for key in DASHBOARD_METRICS for r in card.rows if r.key == key]
+    last_90 = Period(today - timedelta(days=89), today)
     return render(
         request,
         "dashboard.html",
@@ -91,6 +105,14 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
             "nav": "dashboard",
             "stage_counts": selectors.stage_counts_this_month(organization=organization),
             "newest": selectors.lead_list(organization=organization)[:10],
+            "month": month,
+            "summary": summary,
+            "funnel_90": funnel_svg(
+                organization,
+                last_90,
+                f"Leads reaching each stage, {last_90.start.day} {last_90.start:%b} to "
+                f"{last_90.end.day} {last_90.end:%b %Y}",
+            ),
         },
     )
 

@@ -5,6 +5,11 @@ from django.urls import path
 from keepscore.scorecard import views
 
 urlpatterns = [
+    path("", views.scorecard, name="scorecard"),
+    path("<int:year>-<int:month>/", views.scorecard_month, name="scorecard_month"),
+    path(
+        "<int:year>-<int:month>/export.<str:ext>", views.scorecard_export, name="scorecard_export"
+    ),
     path("metrics/", views.metrics, name="scorecard_metrics"),
     path("metrics/<int:metric_pk>/", views.metric_edit, name="scorecard_metric_edit"),
     path("values/", views.values, name="scorecard_values"),

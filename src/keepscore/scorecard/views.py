@@ -1,5 +1,6 @@
-"""Scorecard pages: manual metrics, their monthly values, targets and goals, and the monthly
-review. Anyone in the organization reads them; owners and marketing members edit.
+"""Scorecard pages: the month's scorecard (and its exports), manual metrics, their monthly
+values, targets and goals, and the monthly review. Anyone in the organization reads them;
+owners and marketing members edit.
 
 Views stay thin: forms parse, ``scorecard.services`` decides. A plain POST that fails
 validation re-renders its page with status 422; an htmx POST gets the refreshed fragment
@@ -17,13 +18,29 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts.models import Organization
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
-from keepscore.scorecard import services
+from keepscore.funnel.services import Ladder, Period, funnel
+from keepscore.reports.charts import (
+    RateRow,
+    format_value,
+    funnel_chart,
+    rate_chart,
+    rate_tooltip,
+    sparkline,
+)
+from keepscore.reports.pdf import PdfUnavailable
+from keepscore.reports.scorecard import (
+    scorecard_csv,
+    scorecard_filename,
+    scorecard_pdf,
+    scorecard_xlsx,
+)
+from keepscore.scorecard import compute, services
 from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
     MONTH_FIELDS,
@@ -34,6 +51,7 @@ from keepscore.scorecard.forms import (
     TargetRowForm,
 )
 from keepscore.scorecard.models import ManualMetric
+from keepscore.scorecard.types import MetricRow
 
 INVALID = 422
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -56,7 +74,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 def _page(
     request: HttpRequest, template: str, sub: str, status: int = 200, **context: Any
 ) -> HttpResponse:
-    context = {"nav": "scorecard", "sub": sub, "can_edit": can_edit(request), **context}
+    context = {"nav": "targets", "sub": sub, "can_edit": can_edit(request), **context}
     return render(request, template, context, status=status)
 
 
@@ -360,3 +378,175 @@ def review_url(organization: Organization, month: date) -> str:
         "scorecard_review",
         kwargs={"org": organization.slug, "year": f"{month:%Y}", "month": f"{month:%m}"},
     )
+
+
+# --- the scorecard of a month ---------------------------------------------------------------
+
+#: the dashboard's scorecard summary, in this order
+DASHBOARD_METRICS = ("new_leads", "sales_conversations", "customers", "revenue", "close_rate")
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+class Shown:
+    """A scorecard row as the page shows it: formatted numbers and hover texts."""
+
+    def __init__(self, row: MetricRow, labels: list[str]) -> None:
+        unit = row.unit
+        self.row = row
+        self.value = format_value(row.value, unit)
+        self.title = ""
+        self.nodata = False
+        rate = row.rate
+        if rate is not None:
+            self.title = rate_tooltip(
+                RateRow(row.name, rate.k, rate.n, rate.rate, rate.ci_low, rate.ci_high, rate.enough)
+            )
+            self.counts = f"{rate.k:,} of {rate.n:,}"
+            self.nodata = not rate.enough
+        self.previous = format_value(row.previous, unit)
+        self.last_year = format_value(row.same_month_last_year, unit)
+        self.target = format_value(row.target, unit)
+        self.ytd = format_value(row.ytd, unit)
+        self.goal = format_value(row.goal, unit)
+        self.change = format_value(row.change, unit, signed=True)
+        self.arrow, self.change_css = "", "none"
+        if row.change:
+            self.arrow = "▲" if row.change > 0 else "▼"
+            self.change_css = "good" if (row.change > 0) == row.higher_is_better else "bad"
+        self.pace = {"on_track": "On track", "behind": "Behind"}.get(row.pace or "", "")
+        self.projection = ""
+        if row.projected_year_end is not None:
+            self.projection = f"projected {format_value(row.projected_year_end, unit)}"
+            if row.projected_low is not None and row.projected_high is not None:
+                low = format_value(row.projected_low, unit)
+                high = format_value(row.projected_high, unit)
+                self.projection += f" (95%: {low}\u2013{high})"
+        trend = list(row.trend)
+        self.spark = sparkline(
+            trend, unit=unit, labels=labels[-len(trend) :], title=f"{row.name}, last 12 months"
+        )
+
+
+def trend_labels(month: date) -> list[str]:
+    return [f"{compute.month_add(month, -i):%b %Y}" for i in range(11, -1, -1)]
+
+
+def funnel_svg(organization: Organization, period: Period, title: str) -> str:
+    report = funnel(organization, period)
+    ladder = Ladder.of(organization)
+    lost = {ladder.stages[i].key for i in ladder.lost}
+    stages = [(s.name, s.reached) for s in report.groups[0].stages if s.key not in lost]
+    return funnel_chart(stages, title=title)
+
+
+def _channel_svg(organization: Organization, month: date) -> str:
+    period = Period(compute.month_add(month, -11), Period.month(month).end)
+    report = funnel(organization, period, by="channel")
+    rows = []
+    for group in report.groups:
+        overall = group.conversions[-1] if group.conversions else None
+        if overall is None:
+            continue
+        r = overall.rate
+        rows.append(RateRow(group.label, r.k, r.n, r.rate, r.ci_low, r.ci_high, r.enough))
+    first, last = period.start, period.end
+    return rate_chart(
+        rows, title=f"Lead to customer by channel, {first:%b %Y} to {last:%b %Y} (cohorts)"
+    )
+
+
+def charts_for(organization: Organization, month: date) -> dict[str, str]:
+    return {
+        f"The funnel, {month:%B %Y}": funnel_svg(
+            organization, Period.month(month), f"Leads reaching each stage, {month:%B %Y}"
+        ),
+        "Conversion by channel, last 12 months": _channel_svg(organization, month),
+    }
+
+
+def scorecard_url(organization: Organization, month: date) -> str:
+    return reverse(
+        "scorecard_month",
+        kwargs={"org": organization.slug, "year": f"{month:%Y}", "month": f"{month:%m}"},
+    )
+
+
+def _scorecard_page(request: HttpRequest, organization: Organization, month: date) -> HttpResponse:
+    card = compute.scorecard_for(organization, month)
+    labels = trend_labels(month)
+    groups = [(group, [Shown(r, labels) for r in rows]) for group, rows in card.grouped()]
+    previous, following = compute.month_add(month, -1), compute.month_add(month, 1)
+    exports = {
+        ext: reverse(
+            "scorecard_export",
+            kwargs={
+                "org": organization.slug,
+                "year": f"{month:%Y}",
+                "month": f"{month:%m}",
+                "ext": ext,
+            },
+        )
+        for ext in EXPORT_TYPES
+    }
+    context = {
+        "nav": "scorecard",
+        "sub": "scorecard",
+        "can_edit": can_edit(request),
+        "card": card,
+        "month": month,
+        "groups": groups,
+        "charts": charts_for(organization, month),
+        "previous_url": scorecard_url(organization, previous) if previous.year >= 1900 else "",
+        "next_url": scorecard_url(organization, following) if following.year <= 2999 else "",
+        "previous_month": previous,
+        "next_month": following,
+        "exports": exports,
+        "reviews": card.reviews,
+    }
+    return render(request, "scorecard/scorecard.html", context)
+
+
+@org_view
+@require_safe
+def scorecard(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """This month's scorecard."""
+    return _scorecard_page(request, organization, timezone.localdate().replace(day=1))
+
+
+@org_view
+@require_safe
+def scorecard_month(
+    request: HttpRequest, organization: Organization, year: int, month: int
+) -> HttpResponse:
+    """The scorecard of any month (``YYYY-MM``)."""
+    return _scorecard_page(request, organization, _month(year, month))
+
+
+@org_view
+@require_safe
+def scorecard_export(
+    request: HttpRequest, organization: Organization, year: int, month: int, ext: str
+) -> HttpResponse:
+    """The month's scorecard as CSV, XLSX or PDF (with the funnel and channel charts)."""
+    first = _month(year, month)
+    if ext not in EXPORT_TYPES:
+        raise Http404("No such export")
+    card = compute.scorecard_for(organization, first)
+    body: bytes | str
+    if ext == "csv":
+        body = scorecard_csv(card)
+    elif ext == "xlsx":
+        body = scorecard_xlsx(card)
+    else:
+        try:
+            body = scorecard_pdf(card, charts_for(organization, first))
+        except PdfUnavailable as error:
+            context = {"nav": "scorecard", "month": first, "message": str(error)}
+            return render(request, "scorecard/pdf_unavailable.html", context, status=503)
+    response = HttpResponse(body, content_type=EXPORT_TYPES[ext])
+    response["Content-Disposition"] = f'attachment; filename="{scorecard_filename(card, ext)}"'
+    return response

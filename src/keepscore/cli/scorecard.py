@@ -1,0 +1,181 @@
+"""``keepscore scorecard``: a month's sales & marketing scorecard in the terminal or a file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from keepscore.cli.common import (
+    EXIT_USAGE,
+    django_setup,
+    errors,
+    fail,
+    migrate_if_needed,
+    organization_resolve,
+    say,
+    stdout,
+)
+
+if TYPE_CHECKING:
+    from keepscore.scorecard.types import Scorecard
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+    pdf = "pdf"
+
+
+BINARY = (Format.xlsx, Format.pdf)
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def _month(value: str | None) -> date:
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from keepscore.cli.common import validation_message
+    from keepscore.scorecard.services import month_parse
+
+    if not value:
+        return timezone.localdate().replace(day=1)
+    try:
+        return month_parse(value)
+    except ValidationError as error:
+        fail(f"--month: {validation_message(error)}", EXIT_USAGE)
+
+
+def _table(card: Scorecard) -> None:
+    from keepscore.reports.charts import format_value
+
+    console = stdout()
+    console.print(f"[bold]{escape(card.organization)}[/] · scorecard {card.month:%B %Y}")
+    for group, rows in card.grouped():
+        if not rows:
+            continue
+        table = Table(title=group, title_justify="left", title_style="bold")
+        for name, justify in (
+            ("metric", "left"),
+            ("this month", "right"),
+            ("last month", "right"),
+            ("change", "right"),
+            ("last year", "right"),
+            ("target", "right"),
+            ("YTD", "right"),
+            ("goal", "right"),
+            ("pace", "left"),
+        ):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for row in rows:
+            value = format_value(row.value, row.unit)
+            if row.rate is not None:
+                value = (
+                    f"{value} ({row.rate.k:,} of {row.rate.n:,})"
+                    if row.rate.enough
+                    else f"[dim]not enough data ({row.rate.k:,} of {row.rate.n:,})[/]"
+                )
+            change = format_value(row.change, row.unit, signed=True)
+            if row.change:
+                good = (row.change > 0) == row.higher_is_better
+                change = f"[{'green' if good else 'red'}]{change}[/]"
+            pace = ""
+            if row.pace is not None:
+                colour = "green" if row.pace == "on_track" else "red"
+                pace = f"[{colour}]{row.pace.replace('_', ' ')}[/]"
+                pace += f" → {format_value(row.projected_year_end, row.unit)}"
+                if row.projected_low is not None and row.projected_high is not None:
+                    low = format_value(row.projected_low, row.unit, short=True)
+                    high = format_value(row.projected_high, row.unit, short=True)
+                    pace += f" ({low}-{high})"
+            table.add_row(
+                escape(row.name),
+                value,
+                format_value(row.previous, row.unit),
+                change,
+                format_value(row.same_month_last_year, row.unit),
+                format_value(row.target, row.unit),
+                format_value(row.ytd, row.unit),
+                format_value(row.goal, row.unit),
+                pace,
+            )
+        console.print(table)
+    if card.reviews:
+        console.print("[bold]Review[/]")
+        for entry in card.reviews:
+            console.print(f"- {entry.kind}: {escape(entry.text)} [dim]({escape(entry.by)})[/]")
+
+
+def scorecard(
+    month: Annotated[
+        str | None, typer.Option("--month", "-m", help="YYYY-MM; default: this month.")
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Organization slug.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="File to write (xlsx and pdf: default <org>-scorecard-<month>.*)."
+        ),
+    ] = None,
+) -> None:
+    """Show a month's scorecard: each metric's value, last month, change, same month last
+    year, target, year to date, annual goal and pace, grouped SUSPECT to CUSTOMER."""
+    with errors():
+        django_setup()
+        migrate_if_needed()
+        from keepscore.scorecard.compute import scorecard_for, scorecard_json
+
+        organization = organization_resolve(org)
+        first = _month(month)
+        card = scorecard_for(organization, first)
+        if fmt is Format.table and out is None:
+            _table(card)
+            return
+        data: bytes
+        if fmt is Format.table:
+            fail("--format table is for the terminal: use json, csv, xlsx or pdf with --out")
+        if fmt is Format.json:
+            data = (json.dumps(scorecard_json(card), indent=2) + "\n").encode()
+        elif fmt is Format.csv:
+            from keepscore.reports.scorecard import scorecard_csv
+
+            data = scorecard_csv(card).encode()
+        else:
+            from keepscore.reports.scorecard import scorecard_pdf, scorecard_xlsx
+
+            if fmt is Format.xlsx:
+                data = scorecard_xlsx(card)
+            else:
+                from keepscore.scorecard.views import charts_for
+
+                data = scorecard_pdf(card, charts_for(organization, card.month))
+        if out is None and fmt in BINARY:
+            from keepscore.reports.scorecard import scorecard_filename
+
+            out = Path(scorecard_filename(card, fmt.value))
+        if out is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
+        try:
+            out.write_bytes(data)
+        except OSError as error:
+            fail(f"cannot write {out}: {error.strerror or error}")
+        say(
+            f"Wrote the {card.month:%Y-%m} scorecard of {escape(organization.slug)} "
+            f"({fmt.value}) to {escape(str(out.resolve()))}."
+        )
+
+
+app.command()(scorecard)

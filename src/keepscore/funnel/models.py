@@ -1,0 +1,134 @@
+"""Pre-aggregated, incrementally maintained summaries of the funnel (see docs/numbers.md,
+"Summaries", and ``keepscore.funnel.summary``).
+
+Every count is additive: maintenance adds a lead's contributions (+1) or takes them away
+(-1) with ``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x``. Stage, channel and
+member ids are plain integers, not foreign keys: a ladder edit rebuilds the summaries, and
+readers map ids they no longer know to "(none)".
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+#: the ``within_days`` windows a cohort count carries, besides "ever"
+WINDOWS = (7, 14, 30, 60, 90, 180, 365)
+
+
+def _org() -> models.ForeignKey:
+    return models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+
+class SummaryState(models.Model):
+    """That an organization's summaries are built, for which ladder and code version."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    version = models.PositiveIntegerField()
+    #: the ladder the counts were made with: "id:kind" in ladder order
+    ladder = models.TextField()
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"summaries of {self.organization_id} (v{self.version})"
+
+
+class MonthBound(models.Model):
+    """The first moment (UTC) of each local month in a time zone: maps a moment to its month
+    in SQL (the greatest ``since`` at or before it)."""
+
+    zone = models.CharField(max_length=64)
+    since = models.DateTimeField()
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "since"], name="monthbound_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.month}"
+
+
+class CohortCount(models.Model):
+    """Leads whose reach of ``stage_a`` is in ``month`` (local), by channel and owner, that
+    reached ``stage_b`` at or after it: ever and within each window. ``stage_a == stage_b``
+    rows are the cohort itself (n, the month's reach count of the stage)."""
+
+    organization = _org()
+    month = models.DateField()
+    stage_a = models.BigIntegerField()
+    stage_b = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    owner = models.BigIntegerField()  # membership id; 0: no owner
+    k_ever = models.BigIntegerField(default=0)
+    k_7 = models.BigIntegerField(default=0)
+    k_14 = models.BigIntegerField(default=0)
+    k_30 = models.BigIntegerField(default=0)
+    k_60 = models.BigIntegerField(default=0)
+    k_90 = models.BigIntegerField(default=0)
+    k_180 = models.BigIntegerField(default=0)
+    k_365 = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "stage_a", "stage_b", "channel", "owner"],
+                name="cohortcount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.stage_a}>{self.stage_b}: {self.k_ever}"
+
+
+class EntryCount(models.Model):
+    """Leads with an explicit entry into ``stage`` in ``month`` whose previous month with an
+    entry into it is ``prev_month`` (0001-01-01: none). Leads with an entry in months P..Q
+    are the rows of P..Q with ``prev_month < P``: each lead is counted once."""
+
+    organization = _org()
+    month = models.DateField()
+    prev_month = models.DateField()
+    stage = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    owner = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "stage", "prev_month", "channel", "owner"],
+                name="entrycount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.stage}: {self.n}"
+
+
+class MonthCount(models.Model):
+    """Additive flows per local month: new leads, outcomes (money in cents), the close
+    rate's counts, activities. ``member`` is the member who logged an activity (0 for
+    everything else)."""
+
+    organization = _org()
+    month = models.DateField()
+    metric = models.CharField(max_length=40)
+    channel = models.BigIntegerField()
+    member = models.BigIntegerField()
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "metric", "channel", "member"],
+                name="monthcount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.metric}: {self.value}"

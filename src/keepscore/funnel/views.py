@@ -1,0 +1,290 @@
+"""The funnel page: ``o/<slug:org>/funnel/?from=&to=&by=&within=&step=``.
+
+Every figure comes from ``keepscore.funnel.services``; the view only reads the filters,
+calls the services and hands their results (and the charts drawn from them) to the template.
+Text for a rate is made by :func:`rate_text` (formatting only, never arithmetic).
+
+Bad filters (a date that is not one, from after to, an unknown grouping, a negative window,
+an unknown step) show the page with the message at the field and status 400; an htmx request
+gets the same fragment with status 200, because htmx swaps only 2xx responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from keepscore.accounts.models import Organization
+from keepscore.common.forms import DateField
+from keepscore.common.views import org_view
+from keepscore.funnel import services
+from keepscore.funnel.services import CYCLE_BINS, FACT_PREFIX, GROUPINGS, Ladder, Period
+from keepscore.leads.models import StageKind
+from keepscore.reports.charts import (
+    DASH,
+    RateRow,
+    format_value,
+    funnel_chart,
+    histogram,
+    rate_chart,
+)
+from keepscore.scorecard.types import RateFigure
+
+BAD_FILTERS = 400
+#: the longest conversion window a filter takes (ten years); more is a typo
+MAX_WITHIN_DAYS = 3650
+#: ``by`` that asks for no grouping: one group, "All leads"
+UNGROUPED = "all"
+DEFAULT_BY = "channel"
+BY_LABELS = {
+    "channel": "Channel",
+    "campaign": "Campaign",
+    "owner": "Owner",
+    "utm_source": "UTM source",
+    "utm_medium": "UTM medium",
+    "utm_campaign": "UTM campaign",
+    UNGROUPED: "No grouping (all leads)",
+}
+
+
+def default_period(today: date | None = None) -> Period:
+    """The last 12 full calendar months before the month of ``today`` (local date)."""
+    today = today or timezone.localdate()
+    end = today.replace(day=1) - timedelta(days=1)
+    return Period(_month_start(end, back=11), end)
+
+
+def _month_start(day: date, back: int) -> date:
+    """The first day of the month ``back`` months before the month of ``day``."""
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def by_parse(value: str | None) -> str | None:
+    """A grouping as the services take it: None for "all"; ValueError when unknown."""
+    text = (value or "").strip()
+    if not text:
+        return DEFAULT_BY
+    if text == UNGROUPED:
+        return None
+    if text.startswith(FACT_PREFIX):
+        text = FACT_PREFIX + text[len(FACT_PREFIX) :].strip()
+    services.grouping_check(text)
+    return text
+
+
+def rate_text(figure: RateFigure) -> str:
+    """``56% (28 of 50), 95% CI 42-69%`` (an en dash), or ``not enough data (3 of 8)``."""
+    counts = f"{format_value(figure.k, 'count')} of {format_value(figure.n, 'count')}"
+    if not figure.enough or figure.rate is None:
+        return f"not enough data ({counts})"
+    text = f"{format_value(figure.rate, 'percent')} ({counts})"
+    if figure.ci_low is not None and figure.ci_high is not None:
+        low = format_value(figure.ci_low, "percent").rstrip("%")
+        text += f", 95% CI {low}{DASH}{format_value(figure.ci_high, 'percent')}"
+    return text
+
+
+class FunnelFilterForm(forms.Form):
+    from_ = DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="YYYY-MM-DD",
+    )
+    to = DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    by = forms.CharField(label="Group by", required=False, max_length=200)
+    within = forms.IntegerField(
+        label="Within (days)",
+        required=False,
+        min_value=0,
+        max_value=MAX_WITHIN_DAYS,
+        help_text="Count a conversion only when it happens within this many days.",
+        widget=forms.NumberInput(attrs={"placeholder": "any time", "min": 0}),
+    )
+    step = forms.CharField(label="Conversion shown by group", required=False, max_length=200)
+
+    def __init__(self, data: Any, *, default: Period, **kw: Any) -> None:
+        super().__init__(data, **kw)
+        self.default = default
+        choices = [(key, BY_LABELS[key]) for key in (*GROUPINGS, UNGROUPED)]
+        current = (data.get("by") or "").strip()
+        if current.startswith(FACT_PREFIX) and current[len(FACT_PREFIX) :].strip():
+            choices.append((current, f"Fact: {current[len(FACT_PREFIX) :].strip()}"))
+        self.fields["by"].widget = forms.Select(choices=choices)
+        self.fields["from_"].widget.attrs.update({"placeholder": default.start.isoformat()})
+        self.fields["to"].widget.attrs.update({"placeholder": default.end.isoformat()})
+
+    def add_prefix(self, field_name: str) -> str:
+        # "from" is a Python keyword: the field is from_, its parameter "from"
+        return "from" if field_name == "from_" else super().add_prefix(field_name)
+
+    def clean_by(self) -> str | None:
+        try:
+            return by_parse(self.cleaned_data.get("by"))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "from_" not in data or "to" not in data:
+            return data  # a date is already refused
+        start = data["from_"] or self.default.start
+        end = data["to"] or self.default.end
+        if start > end:
+            field = "to" if data["to"] else "from_"
+            self.add_error(field, f"The end date ({end}) is before the start date ({start}).")
+        return data
+
+    def period(self) -> Period:
+        data = self.cleaned_data
+        return Period(data.get("from_") or self.default.start, data.get("to") or self.default.end)
+
+
+@dataclass(frozen=True)
+class StepChoice:
+    value: str  # "from_key>to_key"
+    label: str
+
+
+def _step_value(from_key: str, to_key: str) -> str:
+    return f"{from_key}>{to_key}"
+
+
+def _cycle_edges(cycle: services.Cycle) -> list[float]:
+    """Bin boundaries for the histogram's markers (the open-ended last bin is drawn as wide
+    as the one before it; a ``<0`` bin starts at the most negative cycle)."""
+    lows = [low for low, _high, _label in CYCLE_BINS]
+    edges = [*lows, lows[-1] + (lows[-1] - lows[-2])]
+    if cycle.histogram and cycle.histogram[0][0] == "<0":
+        edges.insert(0, cycle.days[0])
+    return [float(e) for e in edges]
+
+
+def report_context(organization: Organization, form: FunnelFilterForm) -> dict[str, Any]:
+    """What the report shows, all from the services, for valid filters."""
+    data = form.cleaned_data
+    period = form.period()
+    by = data.get("by")
+    within = data.get("within")
+    ladder = Ladder.of(organization)
+    report = services.funnel(organization, period, by=by, within_days=within)
+    everyone = report if by is None else services.funnel(organization, period, within_days=within)
+    names = {s.key: s.name for s in ladder.stages}
+    lost = {s.key for s in ladder.stages if s.kind == StageKind.LOST}
+    climbing = [ladder.stages[i] for i in ladder.climbing]
+    won = next((s for s in climbing if s.kind == StageKind.WON), None)
+    overall = _step_value(climbing[0].key, won.key) if climbing and won else ""
+
+    steps = (
+        [
+            StepChoice(
+                _step_value(c.from_key, c.to_key),
+                f"{names[c.from_key]} {chr(0x2192)} {names[c.to_key]}",
+            )
+            for c in everyone.groups[0].conversions
+        ]
+        if everyone.groups
+        else []
+    )
+    chosen = data.get("step") or overall
+    if steps and chosen not in {s.value for s in steps}:
+        form.add_error("step", f"No conversion {chosen!r}: pick one of the list.")
+        return {}
+    step = next((s for s in steps if s.value == chosen), steps[0] if steps else None)
+
+    all_leads = everyone.groups[0] if everyone.groups else None
+    chart = funnel_chart(
+        [(s.name, s.reached) for s in all_leads.stages if s.key not in lost] if all_leads else [],
+        title=f"Leads reaching each stage, {period.start:%d %b %Y} {DASH} {period.end:%d %b %Y}",
+    )
+    groups = []
+    rows = []
+    for group in report.groups:
+        conversions = [
+            {
+                "value": _step_value(c.from_key, c.to_key),
+                "label": f"{names[c.from_key]} {chr(0x2192)} {names[c.to_key]}",
+                "rate": c.rate,
+                "text": rate_text(c.rate),
+                "overall": _step_value(c.from_key, c.to_key) == overall,
+            }
+            for c in group.conversions
+        ]
+        groups.append({"group": group, "conversions": conversions})
+        for c in group.conversions:
+            if step is not None and _step_value(c.from_key, c.to_key) == step.value:
+                r = c.rate
+                rows.append(RateRow(group.label, r.k, r.n, r.rate, r.ci_low, r.ci_high, r.enough))
+    by_label = BY_LABELS.get(by or UNGROUPED) or f"fact {(by or '')[len(FACT_PREFIX) :]}"
+    rates = rate_chart(rows, title=f"{step.label if step else 'Conversion'} by {by_label.lower()}")
+
+    cycle = services.sales_cycle(organization, period)
+    markers = {}
+    if cycle.median_days is not None:
+        markers["median"] = cycle.median_days
+    if cycle.p80_days is not None:
+        markers["80th percentile"] = cycle.p80_days
+    cycle_chart = histogram(
+        cycle.histogram if cycle.count else [],
+        title="Sales cycle: days from first touch to won",
+        unit="days",
+        markers=markers,
+        edges=_cycle_edges(cycle) if cycle.count else None,
+    )
+    close = services.close_rate(organization, period)
+    return {
+        "period": period,
+        "report": report,
+        "groups": groups,
+        "by": by,
+        "by_label": by_label,
+        "within": within,
+        "steps": steps,
+        "step": step,
+        "funnel_chart": chart,
+        "rate_chart": rates,
+        "cycle": cycle,
+        "cycle_chart": cycle_chart,
+        "cycle_median": format_value(cycle.median_days, "days"),
+        "cycle_p80": format_value(cycle.p80_days, "days"),
+        "stage_times": [
+            {
+                "key": t.stage.key,
+                "name": t.stage.name,
+                "count": t.count,
+                "median": format_value(t.median_days, "days"),
+                "p80": format_value(t.p80_days, "days"),
+            }
+            for t in services.stage_times(organization, period)
+        ],
+        "close": close,
+        "close_text": rate_text(close),
+        "lost_reasons": [
+            {"name": name, "count": count, "share": format_value(share, "percent")}
+            for name, count, share in services.lost_reasons(organization, period)
+        ],
+    }
+
+
+@org_view
+@require_safe
+def funnel(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The funnel of a period, grouped; any member may read it."""
+    details = getattr(request, "htmx", None)
+    # a history restore (back button after an htmx swap) needs the whole page
+    htmx = bool(details) and not getattr(details, "history_restore_request", False)
+    form = FunnelFilterForm(request.GET, default=default_period())
+    context: dict[str, Any] = {"nav": "funnel", "form": form, "default": form.default}
+    if form.is_valid():
+        context.update(report_context(organization, form))
+    status = 200 if form.is_valid() or htmx else BAD_FILTERS
+    template = "funnel/_report.html" if htmx else "funnel/page.html"
+    return render(request, template, context, status=status)

@@ -1,0 +1,688 @@
+"""The scorecard of one month: every metric of the catalogue with last month, same month last
+year, target, year to date, annual goal, pace and trend. ``docs/numbers.md`` ("Scorecard and
+pace") states each rule.
+
+The figures follow ``keepscore.funnel.services`` (the reference implementation), but are read
+with a few grouped queries over the 13 months the scorecard needs (this month back to the
+same month last year), grouped by month on the database side in ``settings.TIME_ZONE``. Each
+of those reads is one small function returning ``{month: {key: number}}`` so it can be
+swapped for a pre-aggregated summary later.
+
+Units: percentages are fractions 0..1 here (manual values, targets and goals of percent
+metrics are stored as points 0..100 and divided by 100); money is a float.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from keepscore.accounts.models import Organization
+from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.funnel import stats
+from keepscore.funnel.services import Ladder, Period, rate
+from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
+from keepscore.scorecard import services
+from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
+from keepscore.scorecard.types import MetricRow, Pace, RateFigure, Scorecard
+
+#: months of trend on each row, ending with the scorecard's month
+TREND_MONTHS = 12
+#: months of run rate behind a projection
+RUN_RATE_MONTHS = 3
+#: months of cohorts behind the pipeline's stage-to-won rates
+PIPELINE_MONTHS = 12
+Z95 = stats.Z95
+ADDITIVE = ("count", "money")
+
+#: activity kind → the scorecard's count key
+ACTIVITY_KEYS = {
+    ActivityKind.CALL_ATTEMPT: "call_attempts",
+    ActivityKind.CONNECT: "connects",
+    ActivityKind.QUALIFYING: "qualifying_conversations",
+    ActivityKind.PRESENTATION: "presentations",
+    ActivityKind.PROPOSAL: "proposals",
+}
+
+Monthly = dict[date, dict[str, float]]
+
+
+# --- months ---------------------------------------------------------------------------------
+
+
+def month_add(month: date, months: int) -> date:
+    """The first day of the month ``months`` after (or before) ``month``'s."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first days of every month from ``first``'s to ``last``'s, inclusive."""
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        out.append(month)
+        month = month_add(month, 1)
+    return out
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """From local midnight on ``first``'s first day to the one after ``last``'s month."""
+    return Period(first.replace(day=1), Period.month(last).end).bounds()
+
+
+def _zone() -> Any:
+    return timezone.get_default_timezone()
+
+
+def _month_of(value: date | datetime) -> date:
+    """A database month bucket as the first day of the local month."""
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value, _zone())
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+def _by_month(rows: QuerySet[Any], field: str) -> QuerySet[Any]:
+    """``rows`` grouped by the local month of ``field`` (the ``month`` column)."""
+    return rows.order_by().values(month=TruncMonth(field, tzinfo=_zone()))
+
+
+# --- grouped reads: one small function per kind of row ---------------------------------------
+
+
+def monthly_new_leads(organization: Organization, first: date, last: date) -> Monthly:
+    """``{month: {"new_leads": n}}``: leads by the local month of their first touch."""
+    since, until = _bounds(first, last)
+    rows = Lead.objects.for_org(organization).filter(
+        first_touch_at__gte=since, first_touch_at__lt=until
+    )
+    out: Monthly = defaultdict(dict)
+    for row in _by_month(rows, "first_touch_at").annotate(n=Count("pk")):
+        out[_month_of(row["month"])]["new_leads"] = row["n"]
+    return out
+
+
+def monthly_entries(organization: Organization, first: date, last: date) -> Monthly:
+    """``{month: {"entered_<stage>": leads}}``: distinct leads with a change into the stage."""
+    since, until = _bounds(first, last)
+    keys = {s.pk: s.key for s in Ladder.of(organization).stages}
+    rows = StageChange.objects.for_org(organization).filter(at__gte=since, at__lt=until)
+    out: Monthly = defaultdict(dict)
+    for row in (
+        _by_month(rows, "at")
+        .annotate(n=Count("lead_id", distinct=True))
+        .values("month", "to_stage_id", "n")
+    ):
+        out[_month_of(row["month"])][f"entered_{keys[row['to_stage_id']]}"] = row["n"]
+    return out
+
+
+def monthly_activities(organization: Organization, first: date, last: date) -> Monthly:
+    """``{month: {activity key: count}}``; sales conversations are connects and meetings with
+    someone who can buy."""
+    since, until = _bounds(first, last)
+    rows = Activity.objects.for_org(organization).filter(at__gte=since, at__lt=until)
+    out: Monthly = defaultdict(lambda: defaultdict(float))
+    for row in (
+        _by_month(rows, "at").annotate(n=Count("pk")).values("month", "kind", "with_buyer", "n")
+    ):
+        tally = out[_month_of(row["month"])]
+        key = ACTIVITY_KEYS.get(row["kind"])
+        if key is not None:
+            tally[key] += row["n"]
+        if row["with_buyer"] and row["kind"] in SALES_CONVERSATION_KINDS:
+            tally["sales_conversations"] += row["n"]
+    return out
+
+
+def monthly_money(organization: Organization, first: date, last: date) -> Monthly:
+    """``{month: {"revenue", "margin", "deals"}}`` of the won outcomes dated in the month."""
+    since, until = _bounds(first, last)
+    rows = DealOutcome.objects.for_org(organization).filter(
+        result=DealOutcome.Result.WON, at__gte=since, at__lt=until
+    )
+    out: Monthly = defaultdict(dict)
+    for row in _by_month(rows, "at").annotate(
+        deals=Count("pk"),
+        revenue=Coalesce(Sum("revenue"), Decimal(0)),
+        cost=Coalesce(Sum("cost"), Decimal(0)),
+    ):
+        revenue, cost = Decimal(row["revenue"]), Decimal(row["cost"])
+        out[_month_of(row["month"])].update(
+            deals=row["deals"], revenue=float(revenue), margin=float(revenue - cost)
+        )
+    return out
+
+
+def closed_counts(
+    organization: Organization, first: date, last: date, monthly: bool = True
+) -> dict[date, tuple[int, int]]:
+    """``{month: (won, closed)}``: leads with an outcome dated in the month (or, with
+    ``monthly=False``, in the whole span, under ``first``), each counted once by its last one.
+
+    Distinct leads per result come from one grouped query; the few leads with both results
+    in a bucket are settled by their last outcome (ordered by time, then id).
+    """
+    since, until = _bounds(first, last)
+    rows = DealOutcome.objects.for_org(organization).filter(at__gte=since, at__lt=until)
+
+    def bucket(value: Any) -> date:
+        return _month_of(value) if monthly else first.replace(day=1)
+
+    grouped = _by_month(rows, "at") if monthly else rows.order_by().values()
+    won: dict[date, int] = defaultdict(int)
+    lost: dict[date, int] = defaultdict(int)
+    for row in grouped.annotate(n=Count("lead_id", distinct=True)).values(
+        *(["month"] if monthly else []), "result", "n"
+    ):
+        tally = won if row["result"] == DealOutcome.Result.WON else lost
+        tally[bucket(row.get("month"))] += row["n"]
+    mixed_rows = (
+        grouped.values(*(["month"] if monthly else []), "lead_id")
+        .annotate(results=Count("result", distinct=True))
+        .filter(results__gt=1)
+    )
+    mixed = {(bucket(r.get("month")), r["lead_id"]) for r in mixed_rows}
+    if mixed:
+        last_result: dict[tuple[date, int], str] = {}
+        for lead, result, at in (
+            rows.filter(lead_id__in={lead for _month, lead in mixed})
+            .order_by("at", "id")
+            .values_list("lead_id", "result", "at")
+        ):
+            last_result[(bucket(at), lead)] = result
+        for key in mixed:
+            # counted under both results: keep it under its last one only
+            if last_result[key] == DealOutcome.Result.WON:
+                lost[key[0]] -= 1
+            else:
+                won[key[0]] -= 1
+    return {m: (won[m], won[m] + lost[m]) for m in set(won) | set(lost)}
+
+
+def monthly_closed(organization: Organization, first: date, last: date) -> Monthly:
+    """``{month: {"customers": won, "lost": lost}}``: the close rate's leads of each month."""
+    out: Monthly = defaultdict(dict)
+    for month, (won, closed) in closed_counts(organization, first, last).items():
+        out[month].update(customers=won, lost=closed - won)
+    return out
+
+
+def first_wins(organization: Organization, first: date, last: date) -> dict[date, list[float]]:
+    """``{month: sorted cycle days}`` of the leads first won in the month."""
+    since, until = _bounds(first, last)
+    rows = (
+        DealOutcome.objects.for_org(organization)
+        .filter(result=DealOutcome.Result.WON)
+        .order_by()
+        .values("lead_id", "lead__first_touch_at")
+        .annotate(won_at=Min("at"))
+        .filter(won_at__gte=since, won_at__lt=until)
+        .values_list("won_at", "lead__first_touch_at")
+    )
+    out: dict[date, list[float]] = defaultdict(list)
+    for won_at, first_touch in rows:
+        out[_month_of(won_at)].append((won_at - first_touch).total_seconds() / 86400)
+    for days in out.values():
+        days.sort()
+    return out
+
+
+def _reach_set(ladder: Ladder, index: int) -> list[int]:
+    """The stages whose entry reaches stage ``index``: it and the later ones, lost excepted."""
+    lost = ladder.lost
+    return [s.pk for i, s in enumerate(ladder.stages) if i >= index and i not in lost]
+
+
+def monthly_cohorts(
+    organization: Organization,
+    ladder: Ladder,
+    index: int,
+    targets: dict[str, int],
+    first: date,
+    last: date,
+) -> Monthly:
+    """The cohort of stage ``index`` per month: ``{month: {"n": reached, name: k}}`` where
+    ``k`` counts the cohort's leads that ever reached the stage ``targets[name]`` (after it
+    on the ladder, so at or after the cohort's reach; no window)."""
+    since, until = _bounds(first, last)
+    reaching = _reach_set(ladder, index)
+    same_lead = StageChange.objects.filter(lead_id=OuterRef("lead_id"))
+    # the change that reached the stage: no earlier change of its lead reached it
+    reaches = (
+        StageChange.objects.for_org(organization)
+        .filter(to_stage_id__in=reaching, at__gte=since, at__lt=until)
+        .filter(~Exists(same_lead.filter(to_stage_id__in=reaching, at__lt=OuterRef("at"))))
+    )
+    counts = {
+        name: Count(
+            "lead_id",
+            distinct=True,
+            filter=Q(Exists(same_lead.filter(to_stage_id__in=_reach_set(ladder, t)))),
+        )
+        for name, t in targets.items()
+    }
+    out: Monthly = defaultdict(dict)
+    for row in _by_month(reaches, "at").annotate(n=Count("lead_id", distinct=True), **counts):
+        out[_month_of(row["month"])].update({k: v for k, v in row.items() if k != "month"})
+    return out
+
+
+def monthly_manual(organization: Organization, months: Iterable[date]) -> Monthly:
+    """``{month: {manual key: value}}`` as stored (percent metrics in points)."""
+    out: Monthly = defaultdict(dict)
+    for (key, month), value in services.manual_values(organization, months).items():
+        out[month][key] = float(value)
+    return out
+
+
+@dataclass(frozen=True)
+class OpenStage:
+    """Leads open at a stage at a moment: how many, and their values (where set)."""
+
+    index: int
+    leads: int
+    value_sum: float
+    valued: int
+
+
+def open_pipeline(organization: Organization, ladder: Ladder, until: datetime) -> list[OpenStage]:
+    """The leads open just before ``until``, by the open stage they were at then.
+
+    A lead's stage then is its current stage when it has not moved since; otherwise its last
+    stage change before ``until``.
+    """
+    open_ids = {s.pk: i for i, s in enumerate(ladder.stages) if s.kind == StageKind.OPEN}
+    leads = Lead.objects.for_org(organization).filter(first_touch_at__lt=until)
+    tally: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0])
+
+    def add(rows: Any) -> None:
+        for row in rows:
+            if row["at_stage"] in open_ids:
+                slot = tally[open_ids[row["at_stage"]]]
+                slot[0] += row["n"]
+                slot[1] += float(row["value_sum"] or 0)
+                slot[2] += row["valued"]
+
+    aggregates = {"n": Count("pk"), "value_sum": Sum("value"), "valued": Count("value")}
+    add(
+        leads.filter(stage_entered_at__lt=until)
+        .order_by()
+        .values(at_stage=F("stage_id"))
+        .annotate(**aggregates)
+    )
+    moved = leads.filter(stage_entered_at__gte=until)
+    if moved.exists():
+        then = (
+            StageChange.objects.filter(lead_id=OuterRef("pk"), at__lt=until)
+            .order_by("-at", "-id")
+            .values("to_stage_id")[:1]
+        )
+        add(
+            moved.annotate(then=Subquery(then))
+            .order_by()
+            .values(at_stage=F("then"))
+            .annotate(**aggregates)
+        )
+    return [OpenStage(i, int(t[0]), float(t[1]), int(t[2])) for i, t in sorted(tally.items())]
+
+
+# --- the figures of the span ----------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """Everything read for a scorecard: per month (``counts``: additive numbers; ``cohorts``:
+    k and n of each conversion; ``closed``: close rate won/closed; ``cycles``: cycle days)."""
+
+    counts: Monthly
+    cohorts: dict[date, dict[str, tuple[int, int]]]
+    closed: dict[date, tuple[int, int]]
+    cycles: dict[date, list[float]]
+    manual: Monthly
+    won_rates: dict[int, tuple[int, int]]  # open stage index → (reached won, cohort) 12 months
+
+
+def _merge(*parts: Monthly) -> Monthly:
+    out: Monthly = defaultdict(dict)
+    for part in parts:
+        for month, values in part.items():
+            out[month].update(values)
+    return out
+
+
+def figures_read(organization: Organization, ladder: Ladder, first: date, last: date) -> Figures:
+    counts = _merge(
+        monthly_new_leads(organization, first, last),
+        monthly_entries(organization, first, last),
+        monthly_activities(organization, first, last),
+        monthly_money(organization, first, last),
+        monthly_closed(organization, first, last),
+    )
+    climbing = ladder.climbing
+    won = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.WON]
+    cohorts: dict[date, dict[str, tuple[int, int]]] = defaultdict(dict)
+    won_tally: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    pipeline_from = month_add(last, 1 - PIPELINE_MONTHS)
+    for position, index in enumerate(climbing):
+        targets: dict[str, int] = {}
+        nxt = climbing[position + 1] if position + 1 < len(climbing) else None
+        if nxt is not None:
+            targets["k_next"] = nxt
+        is_open = ladder.stages[index].kind == StageKind.OPEN
+        if won and is_open:
+            targets["k_won"] = won[0]
+        if not targets:
+            continue
+        for month, row in monthly_cohorts(
+            organization, ladder, index, targets, first, last
+        ).items():
+            if nxt is not None:
+                key = f"conversion_{ladder.stages[index].key}_{ladder.stages[nxt].key}"
+                cohorts[month][key] = (int(row["k_next"]), int(row["n"]))
+            if "k_won" in row and month >= pipeline_from:
+                won_tally[index][0] += int(row["k_won"])
+                won_tally[index][1] += int(row["n"])
+    return Figures(
+        counts=counts,
+        cohorts=cohorts,
+        closed=closed_counts(organization, first, last),
+        cycles=first_wins(organization, first, last),
+        manual=monthly_manual(organization, months_between(first, last)),
+        won_rates={i: (k, n) for i, (k, n) in won_tally.items()},
+    )
+
+
+# --- values of one metric ---------------------------------------------------------------------
+
+
+def _count(figures: Figures, key: str, month: date) -> float:
+    return float(figures.counts.get(month, {}).get(key, 0))
+
+
+def _rate_of(figures: Figures, key: str, months: list[date]) -> RateFigure:
+    """The rate over ``months`` (conversions: the cohorts add up; close rate: monthly)."""
+    if key == "close_rate":
+        pairs = [figures.closed.get(m, (0, 0)) for m in months]
+    else:
+        pairs = [figures.cohorts.get(m, {}).get(key, (0, 0)) for m in months]
+    return rate(sum(k for k, _n in pairs), sum(n for _k, n in pairs))
+
+
+def _cycle(figures: Figures, key: str, months: list[date]) -> float | None:
+    days = sorted(d for m in months for d in figures.cycles.get(m, []))
+    return stats.quantile(days, 0.5 if key == "sales_cycle_median" else 0.8)
+
+
+def _margin_pct(figures: Figures, months: list[date]) -> float | None:
+    revenue = sum(_count(figures, "revenue", m) for m in months)
+    margin = sum(_count(figures, "margin", m) for m in months)
+    return margin / revenue if revenue else None
+
+
+def _manual(figures: Figures, metric: MetricDef, months: list[date]) -> float | None:
+    """A manual metric over months: the value of one month; a sum (count, money) or a mean
+    (other units) of the months that have one. Percentages become fractions."""
+    values = [figures.manual[m][metric.key] for m in months if metric.key in figures.manual[m]]
+    if not values:
+        return None
+    total = sum(values) if metric.unit in ADDITIVE else sum(values) / len(values)
+    return total / 100 if metric.unit == "percent" else total
+
+
+def metric_value(figures: Figures, metric: MetricDef, months: list[date]) -> float | None:
+    """The metric over one month or several (year to date): sums for counts and money, rates
+    and quantiles recomputed over the months."""
+    key = metric.key
+    if metric.manual:
+        return _manual(figures, metric, months)
+    if key == "close_rate" or key.startswith("conversion_"):
+        return _rate_of(figures, key, months).rate
+    if key.startswith("sales_cycle_"):
+        return _cycle(figures, key, months)
+    if key == "margin_pct":
+        return _margin_pct(figures, months)
+    return sum(_count(figures, key, m) for m in months)
+
+
+def _manual_is_known(figures: Figures, metric: MetricDef, month: date) -> bool:
+    return metric.key in figures.manual.get(month, {})
+
+
+# --- pace ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Projection:
+    pro_rata: float
+    year_end: float
+    low: float
+    high: float
+    pace: Pace
+
+
+def _days_in_year(year: int) -> int:
+    return 366 if calendar.isleap(year) else 365
+
+
+def run_months(month: date, today: date) -> tuple[list[date], float]:
+    """The months of the run rate and the months left in the year after the scorecard's.
+
+    A finished month: the last three months ending with it, and the whole months after it.
+    The month in progress (it holds ``today``): the three months before it, and what is left
+    of it (as a fraction of its days) plus the whole months after it.
+    """
+    end = Period.month(month).end
+    if month <= today <= end:
+        days = end.day
+        left = 12 - month.month + (days - today.day) / days
+        return [month_add(month, -i) for i in range(RUN_RATE_MONTHS, 0, -1)], left
+    return [month_add(month, -i) for i in range(RUN_RATE_MONTHS - 1, -1, -1)], 12.0 - month.month
+
+
+def _pipeline(
+    metric: MetricDef, ladder: Ladder, figures: Figures, pipeline: list[OpenStage], month: date
+) -> float:
+    """The open pipeline weighted by each stage's historical rate of reaching won."""
+    if metric.key not in ("customers", "revenue"):
+        return 0.0
+    months = [month_add(month, -i) for i in range(PIPELINE_MONTHS)]
+    deals = sum(_count(figures, "deals", m) for m in months)
+    revenue = sum(_count(figures, "revenue", m) for m in months)
+    mean_revenue = revenue / deals if deals else 0.0
+    total = 0.0
+    for stage in pipeline:
+        k, n = figures.won_rates.get(stage.index, (0, 0))
+        if not n:
+            continue
+        p = k / n
+        if metric.key == "customers":
+            total += p * stage.leads
+        else:
+            total += p * (stage.value_sum + (stage.leads - stage.valued) * mean_revenue)
+    return total
+
+
+def projection(
+    metric: MetricDef,
+    goal: float,
+    ytd: float,
+    monthly: dict[date, float | None],
+    month: date,
+    today: date,
+    pipeline_part: float,
+) -> Projection:
+    """Pro-rata goal, projected year end (YTD + run rate x months left + pipeline) and its
+    95% interval; the pace compares the projection with the goal."""
+    as_of = min(Period.month(month).end, max(today, month))
+    year = month.year
+    elapsed = (as_of - date(year, 1, 1)).days + 1
+    pro_rata = goal * elapsed / _days_in_year(year)
+    months, left = run_months(month, today)
+    runs = [v for v in (monthly.get(m) for m in months) if v is not None]
+    run_rate = sum(runs) / len(runs) if runs else 0.0
+    year_end = ytd + run_rate * left + pipeline_part
+    if metric.unit == "count":
+        half = Z95 * math.sqrt(max(year_end - ytd, 0.0))
+    else:
+        spread = statistics_sd(runs)
+        half = Z95 * spread * math.sqrt(left)
+    low, high = max(year_end - half, ytd) if ytd >= 0 else year_end - half, year_end + half
+    on_track = year_end >= goal if metric.higher_is_better else year_end <= goal
+    return Projection(pro_rata, year_end, low, high, "on_track" if on_track else "behind")
+
+
+def statistics_sd(values: list[float]) -> float:
+    """The sample standard deviation (0 with fewer than two values)."""
+    if len(values) < 2:
+        return 0.0
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+# --- the scorecard --------------------------------------------------------------------------
+
+
+def _target_goal(value: Decimal | None, metric: MetricDef) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number / 100 if metric.unit == "percent" else number
+
+
+def _change(value: float | None, previous: float | None) -> float | None:
+    if value is None or previous is None:
+        return None
+    return value - previous
+
+
+def scorecard_for(organization: Organization, month: date, today: date | None = None) -> Scorecard:
+    """The scorecard of ``month`` (any day of it): every metric of the catalogue, in order."""
+    month = month.replace(day=1)
+    today = today or timezone.localdate()
+    ladder = Ladder.of(organization)
+    first = month_add(month, -TREND_MONTHS)
+    figures = figures_read(organization, ladder, first, month)
+    year_months = months_between(date(month.year, 1, 1), month)
+    previous, last_year = month_add(month, -1), month_add(month, -12)
+    trend_months = [month_add(month, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
+    targets = services.targets_for(organization, [month])
+    goals = services.goals_for(organization, month.year)
+    _since, until = _bounds(month, month)
+    pipeline: list[OpenStage] | None = None
+    ytd_closed = closed_counts(organization, year_months[0], month, monthly=False)
+    pro_rata: dict[str, float] = {}
+    rows = []
+    for metric in metric_catalogue(organization):
+
+        def at(m: date, metric: MetricDef = metric) -> float | None:
+            if metric.manual and not _manual_is_known(figures, metric, m):
+                return None
+            return metric_value(figures, metric, [m])
+
+        value = at(month)
+        figure: RateFigure | None = None
+        if metric.key == "close_rate":
+            won, closed = figures.closed.get(month, (0, 0))
+            figure = rate(won, closed)
+            k, n = ytd_closed.get(year_months[0], (0, 0))
+            ytd = rate(k, n).rate
+        else:
+            if metric.key.startswith("conversion_"):
+                figure = _rate_of(figures, metric.key, [month])
+            ytd = metric_value(figures, metric, year_months)
+        goal = _target_goal(goals.get(metric.key), metric)
+        prev_value = at(previous)
+        projected: Projection | None = None
+        if goal is not None and metric.unit in ADDITIVE and ytd is not None:
+            if pipeline is None:
+                pipeline = open_pipeline(organization, ladder, min(until, timezone.now()))
+            monthly = {m: at(m) for m in months_between(month_add(month, -RUN_RATE_MONTHS), month)}
+            projected = projection(
+                metric,
+                goal,
+                ytd,
+                monthly,
+                month,
+                today,
+                _pipeline(metric, ladder, figures, pipeline, month),
+            )
+            pro_rata[metric.key] = projected.pro_rata
+        rows.append(
+            MetricRow(
+                key=metric.key,
+                name=metric.name,
+                group=metric.group,
+                unit=metric.unit,
+                manual=metric.manual,
+                value=value,
+                previous=prev_value,
+                change=_change(value, prev_value),
+                same_month_last_year=at(last_year),
+                target=_target_goal(targets.get((metric.key, month)), metric),
+                ytd=ytd,
+                goal=goal,
+                projected_year_end=projected.year_end if projected else None,
+                projected_low=projected.low if projected else None,
+                projected_high=projected.high if projected else None,
+                pace=projected.pace if projected else None,
+                trend=tuple(at(m) for m in trend_months),
+                rate=figure,
+                higher_is_better=metric.higher_is_better,
+            )
+        )
+    return Scorecard(
+        organization=organization.name,
+        slug=organization.slug,
+        month=month,
+        rows=tuple(rows),
+        reviews=tuple(services.reviews_for(organization, month)),
+        generated_at=timezone.now(),
+        extra={"pro_rata": pro_rata, "today": today},
+    )
+
+
+def scorecard_json(scorecard: Scorecard) -> dict[str, Any]:
+    """The stable JSON of a scorecard (the CLI's ``--format json`` and the API)."""
+    return {
+        "organization": scorecard.organization,
+        "month": f"{scorecard.month:%Y-%m}",
+        "metrics": [
+            {
+                "key": r.key,
+                "group": r.group,
+                "name": r.name,
+                "unit": r.unit,
+                "value": r.value,
+                "previous": r.previous,
+                "same_month_last_year": r.same_month_last_year,
+                "target": r.target,
+                "ytd": r.ytd,
+                "goal": r.goal,
+                "projected_year_end": r.projected_year_end,
+                "projected_low": r.projected_low,
+                "projected_high": r.projected_high,
+                "pace": r.pace,
+                "k": r.rate.k if r.rate else None,
+                "n": r.rate.n if r.rate else None,
+                "ci_low": r.rate.ci_low if r.rate else None,
+                "ci_high": r.rate.ci_high if r.rate else None,
+            }
+            for r in scorecard.rows
+        ],
+        "reviews": [
+            {"kind": e.kind, "text": e.text, "by": e.by, "at": e.at.isoformat()}
+            for e in scorecard.reviews
+        ],
+    }

@@ -1,0 +1,303 @@
+"""The pre-aggregated summaries (keepscore.funnel.summary) give the reference services'
+answers, whether maintained write by write or rebuilt, and roll back with their write."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.accounts.services import member_add
+from keepscore.funnel import services as ref
+from keepscore.funnel import summary
+from keepscore.funnel.models import CohortCount, EntryCount, MonthCount
+from keepscore.funnel.services import Period
+from keepscore.leads.models import Lead, Stage, StageChange
+from keepscore.leads.services import lead_update, stage_save, stage_shift
+from tests.conftest import make_org, make_user
+from tests.funnel.conftest import at, log, move, new_lead
+
+pytestmark = pytest.mark.django_db
+
+KEYS = ("suspect", "prospect", "lead", "qualified", "proposal", "customer", "lost")
+CHANNELS = ("referral", "walk-in", "website-form")
+WITHIN = (None, 7, 30)
+_orgs = itertools.count()
+
+
+def month_figures(org: Organization, month: date) -> dict[str, Any]:
+    """What month_counts holds, from the reference services."""
+    period = Period.month(month)
+    out: dict[str, Any] = {"new_leads": ref.new_leads(org, period)}
+    for key, n in ref.stage_entries(org, period).items():
+        out[f"entered.{key}"] = n
+    (group,) = ref.funnel_reference(org, period).groups
+    for s in group.stages:
+        out[f"reached.{s.key}"] = s.reached
+    (bucket,) = ref.activity_counts(org, period)
+    for kind, name in ref._KIND_FIELD.items():
+        out[f"activities.{kind}"] = getattr(bucket, name)
+    out["sales_conversations"] = bucket.sales_conversations
+    money = ref.money(org, period)
+    out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
+    close = ref.close_rate(org, period)
+    out["closed"], out["closed_won"] = close.n, close.k
+    return out
+
+
+def check(org: Organization, periods: list[Period]) -> None:
+    """summary == reference for these periods, every grouping and a few windows."""
+    assert summary.ready(org)
+    for period in periods:
+        for by in summary.GROUPINGS:
+            for within in WITHIN:
+                assert summary.supports(period, by, within)
+                expected = ref.funnel_reference(org, period, by=by, within_days=within).as_dict()
+                got = summary.funnel(org, period, by=by, within_days=within).as_dict()
+                assert got == expected, (period, by, within)
+    months = sorted({p.start for p in periods})
+    counts = summary.month_counts(org, months[0], months[-1])
+    for month in months:
+        expected = month_figures(org, month)
+        got = {k: v for k, v in counts[month].items() if k in expected}
+        assert got == expected, month
+
+
+def snapshot(org: Organization) -> dict[Any, int]:
+    """Every non-zero count of the organization's summaries."""
+    out: dict[Any, int] = {}
+    for row in CohortCount.objects.filter(organization=org).values():
+        for k in ("k_ever", "k_7", "k_14", "k_30", "k_60", "k_90", "k_180", "k_365"):
+            if row[k]:
+                key = (row["month"], row["stage_a"], row["stage_b"], row["channel"], row["owner"])
+                out[("c", k, *key)] = row[k]
+    for entry in EntryCount.objects.filter(organization=org):
+        if entry.n:
+            out[("e", entry.month, entry.prev_month, entry.stage, entry.channel, entry.owner)] = (
+                entry.n
+            )
+    for flow in MonthCount.objects.filter(organization=org):
+        if flow.value:
+            out[("m", flow.month, flow.metric, flow.channel, flow.member)] = flow.value
+    return out
+
+
+def rebuilt_equal(org: Organization) -> None:
+    before = snapshot(org)
+    summary.organization_rebuild(org)
+    assert snapshot(org) == before
+
+
+def months_of(year: int, first: int, last: int) -> list[Period]:
+    return [Period.month(date(year, m, 1)) for m in range(first, last + 1)]
+
+
+def hand_built(org: Organization, owner: Membership, sales: Membership) -> None:
+    a = new_lead(org, "A", at(2024, 1, 31, 23, 30), "suspect", owner=sales)
+    move(a, "prospect", at(2024, 2, 1, 0, 10), owner)
+    move(a, "proposal", at(2024, 2, 20), owner)  # skips lead and qualified
+    move(a, "lead", at(2024, 3, 2), owner)  # backward: keeps its reaches
+    move(a, "proposal", at(2024, 3, 3), owner)  # enters proposal again, another month
+    move(a, "customer", at(2024, 3, 5), owner, revenue="1200.50", cost="200.25")
+    b = new_lead(org, "B", at(2024, 1, 5), "prospect", channel_key="walk-in")
+    move(b, "lost", at(2024, 1, 20), owner, reason="Bad timing")
+    move(b, "lead", at(2024, 2, 1), owner)  # reopened
+    move(b, "customer", at(2024, 3, 2, 12), owner, revenue="10")  # 30 days + 0 h after lead
+    c = new_lead(org, "C", at(2024, 2, 10), "lead", owner=owner)
+    move(c, "lost", at(2024, 2, 11), owner, reason="Price too high")
+    move(c, "customer", at(2024, 2, 12), owner, revenue="99.99")  # lost then won in a month
+    log(a, "call_attempt", at(2024, 2, 1, 9), owner)
+    log(a, "connect", at(2024, 2, 2), sales, buyer=True)
+    log(b, "meeting", at(2024, 3, 1), None, buyer=True)
+    log(c, "email", at(2024, 2, 11), owner)
+    lead_update(lead=c, owner=sales)
+
+
+def test_hand_built_history_equals_reference(org_a: Organization, owner_a: Any) -> None:
+    sales = member_add(organization=org_a, user=make_user("sales@acme.test"), is_sales=True)
+    hand_built(org_a, owner_a, sales)
+    periods = [*months_of(2024, 1, 4), Period(date(2024, 1, 1), date(2024, 3, 31))]
+    check(org_a, periods)
+    rebuilt_equal(org_a)
+    counts = summary.month_counts(org_a, date(2024, 3, 1), date(2024, 3, 1))[date(2024, 3, 1)]
+    assert counts["revenue"] == Decimal("1210.50") and counts["won"] == 2
+
+
+@override_settings(TIME_ZONE="America/New_York")
+def test_local_months_in_another_time_zone(db: Any) -> None:
+    org, owner = make_org("nyc", "owner@nyc.test")
+    sales = member_add(organization=org, user=make_user("sales@nyc.test"), is_sales=True)
+    hand_built(org, owner, sales)
+    check(org, [*months_of(2024, 1, 3), Period(date(2024, 1, 1), date(2024, 12, 31))])
+
+
+def test_supports() -> None:
+    month = Period.month(date(2024, 2, 1))
+    assert summary.supports(month, "channel", 365)
+    assert summary.supports(Period(date(2024, 1, 1), date(2024, 12, 31)), "owner", None)
+    assert not summary.supports(Period(date(2024, 1, 2), date(2024, 1, 31)), None, None)
+    assert not summary.supports(Period(date(2024, 1, 1), date(2024, 1, 30)), None, None)
+    assert not summary.supports(month, "campaign", None)
+    assert not summary.supports(month, None, 0)
+    assert not summary.supports(month, None, True)
+
+
+def test_failed_move_leaves_the_summary_unchanged(
+    org_a: Organization, owner_a: Any, monkeypatch: Any
+) -> None:
+    lead = new_lead(org_a, "A", at(2024, 1, 10), "suspect")
+    move(lead, "lead", at(2024, 1, 20), owner_a)
+    before = snapshot(org_a)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        move(lead, "proposal", at(2024, 2, 1), owner_a)
+        raise RuntimeError("the caller fails after the move")
+    assert snapshot(org_a) == before
+
+    def boom(*args: Any) -> None:
+        raise RuntimeError("fails between forget and count")
+
+    monkeypatch.setattr(summary, "lead_count", boom)
+    with pytest.raises(RuntimeError):
+        move(Lead.objects.get(pk=lead.pk), "proposal", at(2024, 2, 1), owner_a)
+    monkeypatch.undo()
+    assert snapshot(org_a) == before
+    assert StageChange.objects.filter(lead=lead).count() == 2
+    check(org_a, months_of(2024, 1, 2))
+
+
+def test_ladder_edit_rebuilds(org_a: Organization, owner_a: Any) -> None:
+    lead = new_lead(org_a, "A", at(2024, 1, 10), "suspect")
+    move(lead, "qualified", at(2024, 1, 20), owner_a)
+    other = new_lead(org_a, "B", at(2024, 1, 11), "prospect", channel_key="walk-in")
+    move(other, "customer", at(2024, 2, 3), owner_a, revenue="5")
+    periods = [*months_of(2024, 1, 2), Period(date(2024, 1, 1), date(2024, 2, 29))]
+    check(org_a, periods)
+    demo = stage_save(organization=org_a, name="Demo", group="LEAD")  # appended last
+    for _ in range(4):  # up, above customer and lost ... and proposal, qualified
+        stage_shift(stage=demo, direction=-1)
+    check(org_a, periods)
+    # an edit that keeps the order and kinds does not rebuild, and keeps the answers
+    stage_save(organization=org_a, name="Demo call", group="LEAD", stage=demo)
+    check(org_a, periods)
+    stage_shift(stage=Stage.objects.get(organization=org_a, key="suspect"), direction=+1)
+    check(org_a, periods)
+
+
+def test_rebuild_of_an_organization_without_summaries(org_a: Organization, owner_a: Any) -> None:
+    lead = new_lead(org_a, "A", at(2024, 1, 10), "suspect")
+    move(lead, "lead", at(2024, 1, 20), owner_a)
+    from keepscore.funnel.models import SummaryState
+
+    SummaryState.objects.filter(organization=org_a).delete()
+    assert not summary.ready(org_a)
+    move(lead, "proposal", at(2024, 2, 1), owner_a)  # the next write builds them
+    check(org_a, months_of(2024, 1, 2))
+
+
+# --- random histories -------------------------------------------------------------------
+
+START = at(2024, 1, 1)
+steps = st.lists(
+    st.one_of(
+        # a new lead: first touch (days after 1 Jan), first stage, channel, owner (0-2)
+        st.tuples(
+            st.just("new"),
+            st.integers(0, 100),
+            st.sampled_from(KEYS[:3]),
+            st.sampled_from(CHANNELS),
+            st.integers(0, 2),
+        ),
+        # a move of lead i (mod the leads so far) after a gap in hours (back-dated: before now)
+        st.tuples(
+            st.just("move"), st.integers(0, 20), st.integers(0, 24 * 40), st.sampled_from(KEYS)
+        ),
+        # a change written before the lead's latest one (as the deals import may)
+        st.tuples(
+            st.just("backdate"), st.integers(0, 20), st.integers(1, 24 * 20), st.sampled_from(KEYS)
+        ),
+        st.tuples(st.just("owner"), st.integers(0, 20), st.integers(0, 2)),
+        st.tuples(
+            st.just("activity"),
+            st.integers(0, 20),
+            st.integers(0, 24 * 30),
+            st.sampled_from(["call_attempt", "connect", "meeting", "proposal", "note"]),
+            st.booleans(),
+        ),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+def run(org: Organization, members: list[Membership | None], step: tuple[Any, ...]) -> None:
+    leads = list(Lead.objects.for_org(org).order_by("pk"))
+    kind = step[0]
+    if kind == "new":
+        _kind, days, first, channel_key, owner = step
+        new_lead(
+            org,
+            f"lead {len(leads)}",
+            START + timedelta(days=days, hours=days % 7),
+            first,
+            channel_key=channel_key,
+            owner=members[owner],
+        )
+        return
+    if not leads:
+        return
+    lead = leads[step[1] % len(leads)]
+    last = StageChange.objects.filter(lead=lead).order_by("-at").first()
+    assert last is not None
+    if kind == "move":
+        _kind, _i, hours, key = step
+        if key != lead.stage.key:
+            by = members[0]
+            assert by is not None
+            move(lead, key, last.at + timedelta(hours=hours), by, "100", "10", "Bad timing")
+    elif kind == "backdate":
+        _kind, _i, hours, key = step
+        when = max(lead.first_touch_at, last.at - timedelta(hours=hours))
+        with transaction.atomic():
+            summary.lead_forget(org, [lead.pk])
+            StageChange.objects.create(
+                organization=org,
+                lead=lead,
+                from_stage=lead.stage,
+                to_stage=Stage.objects.get(organization=org, key=key),
+                at=when,
+            )
+            summary.lead_count(org, [lead.pk])
+    elif kind == "owner":
+        lead_update(lead=lead, owner=members[step[2]])
+    else:
+        _kind, _i, hours, activity, buyer = step
+        log(lead, activity, lead.first_touch_at + timedelta(hours=hours), members[1], buyer)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=steps)
+def test_random_histories_equal_reference(db: Any, history: list[tuple[Any, ...]]) -> None:
+    n = next(_orgs)
+    org, owner = make_org(f"h{n}", f"owner{n}@hyp.test")
+    sales = member_add(organization=org, user=make_user(f"sales{n}@hyp.test"), is_sales=True)
+    members: list[Membership | None] = [owner, sales, None]
+    periods = [*months_of(2024, 1, 6), Period(date(2024, 1, 1), date(2024, 6, 30))]
+    for i, step in enumerate(history):
+        run(org, members, step)
+        if summary.ready(org) and (i % 4 == 3 or i == len(history) - 1):
+            check(org, periods[::2] + periods[-1:])
+    if summary.ready(org):
+        check(org, periods)
+        rebuilt_equal(org)

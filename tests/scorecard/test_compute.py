@@ -1,0 +1,230 @@
+"""The scorecard of one month, checked figure by figure against a small fixture worked out by
+hand, and each count checked against the funnel services (an independent path)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.funnel import services as funnel
+from keepscore.scorecard.compute import scorecard_for, scorecard_json
+from keepscore.scorecard.services import goal_set, manual_values_set, review_add, target_set
+from keepscore.scorecard.types import MetricRow, Scorecard
+from tests.funnel.conftest import at, log, move, new_lead
+from tests.scorecard.conftest import make_metric
+
+pytestmark = pytest.mark.django_db
+MARCH = date(2025, 3, 1)
+TODAY = date(2025, 4, 15)  # March is over
+
+
+@pytest.fixture
+def story(org_a: Organization, owner_a: Membership) -> Organization:
+    """Five leads (A-E), activities, goals, targets, two manual metrics and a review."""
+    o = owner_a
+    a = new_lead(org_a, "A", at(2025, 3, 5))
+    move(a, "lead", at(2025, 3, 10), o)
+    move(a, "customer", at(2025, 3, 20), o, revenue="1000", cost="400")
+    b = new_lead(org_a, "B", at(2025, 3, 6))
+    move(b, "lost", at(2025, 3, 25), o, reason="Price too high")
+    c = new_lead(org_a, "C", at(2025, 2, 10))
+    move(c, "customer", at(2025, 2, 20), o, revenue="500", cost="100")
+    d = new_lead(org_a, "D", at(2024, 3, 15))
+    move(d, "customer", at(2024, 3, 28), o, revenue="300")
+    e = new_lead(org_a, "E", at(2025, 1, 10), value="2000")
+    move(e, "proposal", at(2025, 3, 12), o)
+    log(a, "call_attempt", at(2025, 3, 6), o)
+    log(a, "connect", at(2025, 3, 7), o, buyer=True)
+    log(b, "proposal", at(2025, 3, 8), o)
+    log(c, "connect", at(2025, 2, 15), o)
+    goal_set(organization=org_a, metric_key="customers", year=2025, value=10)
+    goal_set(organization=org_a, metric_key="revenue", year=2025, value=12000)
+    target_set(organization=org_a, metric_key="new_leads", month="2025-03", value=5)
+    target_set(organization=org_a, metric_key="close_rate", month="2025-03", value=40)
+    visitors = make_metric(org_a, key="visitors")
+    manual_values_set(metric=visitors, values={date(2025, 2, 1): 100, MARCH: 150}, by=o)
+    opens = make_metric(org_a, "Open rate", key="open_rate", unit="percent", group="PROSPECT")
+    manual_values_set(metric=opens, values={MARCH: 25}, by=o)
+    review_add(organization=org_a, month=MARCH, kind="decision", text="More referrals", by=o)
+    return org_a
+
+
+def rows(card: Scorecard) -> dict[str, MetricRow]:
+    return {r.key: r for r in card.rows}
+
+
+def check(row: MetricRow, **expected: Any) -> None:
+    for name, value in expected.items():
+        got = getattr(row, name)
+        if isinstance(value, float) and got is not None:
+            assert got == pytest.approx(value, abs=1e-6), (row.key, name, got, value)
+        else:
+            assert got == value, (row.key, name, got, value)
+
+
+def test_every_figure_of_march_by_hand(story: Organization):
+    card = scorecard_for(story, MARCH, today=TODAY)
+    r = rows(card)
+    assert card.month == MARCH and card.organization == "Acme"
+    assert [x.kind for x in card.reviews] == ["decision"]
+    # new leads: A, B in March; C in February; D in March 2024; E in January
+    check(r["new_leads"], value=2.0, previous=1.0, change=1.0, same_month_last_year=1.0)
+    check(r["new_leads"], ytd=4.0, target=5.0, goal=None, pace=None)
+    assert r["new_leads"].trend[-3:] == (1.0, 1.0, 2.0) and len(r["new_leads"].trend) == 12
+    # flow counts: A, B entered prospect; A lead and customer; E proposal
+    check(r["entered_prospect"], value=2.0, previous=1.0, ytd=4.0)
+    check(r["entered_lead"], value=1.0, previous=0.0, ytd=1.0)
+    check(r["entered_proposal"], value=1.0, ytd=1.0)
+    check(r["entered_customer"], value=1.0, previous=1.0, same_month_last_year=1.0, ytd=2.0)
+    # cohorts: March's prospects A, B; A reached lead. Feb: C (won, so reached lead). Jan: E.
+    check(r["conversion_prospect_lead"], value=0.5, previous=1.0, change=-0.5, ytd=0.75)
+    conv = r["conversion_prospect_lead"].rate
+    assert conv is not None and (conv.k, conv.n, conv.enough) == (1, 2, False)
+    check(r["conversion_suspect_prospect"], value=1.0, ytd=1.0)
+    # March reached lead: A (3/10) and E (3/12, skipping up to proposal); both went on
+    check(r["conversion_lead_qualified"], value=1.0, previous=1.0)
+    qualified = r["conversion_qualified_proposal"]  # A (won, skipping) and E: 2 of 2
+    check(qualified, value=1.0, previous=1.0, same_month_last_year=1.0)
+    assert qualified.rate is not None and (qualified.rate.k, qualified.rate.n) == (2, 2)
+    # activities
+    check(r["call_attempts"], value=1.0, previous=0.0)
+    check(r["connects"], value=1.0, previous=1.0, ytd=2.0)
+    check(r["sales_conversations"], value=1.0, previous=0.0, ytd=1.0)
+    check(r["proposals"], value=1.0)
+    check(r["presentations"], value=0.0, previous=0.0)
+    # closed: A won, B lost in March; C won in February; D won March 2024
+    check(r["customers"], value=1.0, previous=1.0, same_month_last_year=1.0, ytd=2.0)
+    check(r["lost"], value=1.0, previous=0.0, ytd=1.0)
+    check(r["close_rate"], value=0.5, previous=1.0, same_month_last_year=1.0, target=0.4)
+    check(r["close_rate"], ytd=2 / 3, goal=None, pace=None)
+    close = r["close_rate"].rate
+    assert close is not None and (close.k, close.n) == (1, 2)
+    assert close.ci_low == pytest.approx(0.0945, abs=1e-4)
+    assert close.ci_high == pytest.approx(0.9055, abs=1e-4)
+    # money and margins (percent as fractions)
+    check(r["revenue"], value=1000.0, previous=500.0, change=500.0, same_month_last_year=300.0)
+    check(r["margin"], value=600.0, previous=400.0, same_month_last_year=300.0, ytd=1000.0)
+    check(r["margin_pct"], value=0.6, previous=0.8, same_month_last_year=1.0, ytd=1000 / 1500)
+    # sales cycle: A 15 days (March); C 10 days (February)
+    check(r["sales_cycle_median"], value=15.0, previous=10.0, ytd=12.5)
+    check(r["sales_cycle_p80"], value=15.0, ytd=14.0)
+    assert r["sales_cycle_median"].higher_is_better is False
+    # manual metrics: stored as typed, percent points become fractions
+    check(r["visitors"], value=150.0, previous=100.0, change=50.0, ytd=250.0)
+    check(r["visitors"], same_month_last_year=None, manual=True)
+    check(r["open_rate"], value=0.25, previous=None, change=None, ytd=0.25)
+
+
+def test_pace_of_customers_and_revenue_by_hand(story: Organization):
+    card = scorecard_for(story, MARCH, today=TODAY)
+    r = rows(card)
+    # customers: YTD 2; run rate mean(Jan 0, Feb 1, Mar 1) = 2/3 x 9 months left = 6;
+    # pipeline: E open at proposal; proposal cohorts Apr 2024-Mar 2025 are A, C, E (D's is
+    # March 2024), two of them won: 2/3 x 1 lead.
+    projected = 2 + 6 + 2 / 3
+    half = 1.959964 * math.sqrt(projected - 2)
+    check(r["customers"], goal=10.0, projected_year_end=projected, pace="behind")
+    check(r["customers"], projected_low=projected - half, projected_high=projected + half)
+    pro_rata = card.extra["pro_rata"]
+    assert isinstance(pro_rata, dict)
+    assert pro_rata["customers"] == pytest.approx(10 * 90 / 365)
+    # revenue: YTD 1,500; run rate mean(0, 500, 1000) = 500 x 9; E's value 2,000 x 2/3;
+    # interval 1.96 x sd(0, 500, 1000) = 500 x sqrt(9)
+    projected = 1500 + 4500 + 2000 * 2 / 3
+    half = 1.959964 * 500 * 3
+    check(r["revenue"], goal=12000.0, projected_year_end=projected, pace="behind")
+    check(r["revenue"], projected_low=projected - half, projected_high=projected + half)
+    assert pro_rata["revenue"] == pytest.approx(12000 * 90 / 365)
+
+
+def test_pace_on_track_with_a_small_goal(story: Organization):
+    goal_set(organization=story, metric_key="customers", year=2025, value=3)
+    r = rows(scorecard_for(story, MARCH, today=TODAY))
+    assert r["customers"].pace == "on_track"
+
+
+def test_percent_goal_is_divided_and_gets_no_pace(story: Organization):
+    goal_set(organization=story, metric_key="close_rate", year=2025, value=35)
+    r = rows(scorecard_for(story, MARCH, today=TODAY))
+    check(r["close_rate"], goal=0.35, pace=None, projected_year_end=None)
+
+
+def test_json_is_stable(story: Organization):
+    data = scorecard_json(scorecard_for(story, MARCH, today=TODAY))
+    assert data["organization"] == "Acme" and data["month"] == "2025-03"
+    first = data["metrics"][0]
+    assert list(first) == [
+        "key", "group", "name", "unit", "value", "previous", "same_month_last_year", "target",
+        "ytd", "goal", "projected_year_end", "projected_low", "projected_high", "pace", "k",
+        "n", "ci_low", "ci_high",
+    ]  # fmt: skip
+    close = next(m for m in data["metrics"] if m["key"] == "close_rate")
+    assert (close["k"], close["n"], close["value"]) == (1, 2, 0.5)
+    assert data["reviews"][0]["text"] == "More referrals"
+
+
+def test_months_are_local(org_a: Organization, settings: Any):
+    settings.TIME_ZONE = "America/New_York"
+    timezone.deactivate()
+    new_lead(org_a, "Late", at(2025, 3, 31, 23, 30))  # 1 April in UTC
+    r = rows(scorecard_for(org_a, MARCH, today=TODAY))
+    assert r["new_leads"].value == 1.0 and r["entered_prospect"].value == 1.0
+    april = rows(scorecard_for(org_a, date(2025, 4, 1), today=TODAY))
+    assert april["new_leads"].value == 0.0
+
+
+def test_an_empty_organization(org_a: Organization):
+    r = rows(scorecard_for(org_a, MARCH, today=TODAY))
+    check(r["new_leads"], value=0.0, ytd=0.0)
+    check(r["close_rate"], value=None, ytd=None)
+    assert r["close_rate"].rate is not None and r["close_rate"].rate.n == 0
+    check(r["sales_cycle_median"], value=None)
+    check(r["margin_pct"], value=None)
+
+
+COUNT_CHECKS = {
+    "call_attempts": "call_attempts",
+    "connects": "connects",
+    "sales_conversations": "sales_conversations",
+    "qualifying_conversations": "qualifying",
+    "presentations": "presentations",
+    "proposals": "proposals",
+}
+
+
+def test_counts_equal_the_funnel_services(db: Any):
+    """On the demo's data, every count of the last months equals the funnel's answer."""
+    from keepscore.demo.generator import demo_create
+
+    demo_create(slug="demo", months=6, today=date(2025, 6, 20))
+    org = Organization.objects.get(slug="demo")
+    for month in (date(2025, 4, 1), date(2025, 5, 1), date(2025, 6, 1)):
+        period = funnel.Period.month(month)
+        r = rows(scorecard_for(org, month, today=date(2025, 6, 20)))
+        assert r["new_leads"].value == funnel.new_leads(org, period)
+        for key, count in funnel.stage_entries(org, period).items():
+            if f"entered_{key}" in r:
+                assert r[f"entered_{key}"].value == count, key
+        bucket = funnel.activity_counts(org, period)[0]
+        for key, name in COUNT_CHECKS.items():
+            assert r[key].value == getattr(bucket, name), key
+        close = funnel.close_rate(org, period)
+        assert (r["customers"].value, r["lost"].value) == (close.k, close.n - close.k)
+        assert r["close_rate"].rate == close
+        money = funnel.money(org, period)
+        assert r["revenue"].value == pytest.approx(float(money.revenue))
+        assert r["margin"].value == pytest.approx(float(money.margin))
+        cycle = funnel.sales_cycle(org, period)
+        assert r["sales_cycle_median"].value == cycle.median_days
+        report = funnel.funnel(org, period)
+        for step in report.groups[0].conversions[:-1]:
+            row = r[f"conversion_{step.from_key}_{step.to_key}"]
+            assert row.rate == step.rate, row.key
+        assert sum(1 for x in r.values() if x.key.startswith("conversion_")) == len(
+            report.groups[0].conversions[:-1]
+        )
