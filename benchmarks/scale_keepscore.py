@@ -103,6 +103,9 @@ def scorecard_flat(scorecard: Any, pairs: list[tuple[str, str]]) -> dict[str, An
             continue
         if row.rate is not None:
             out[name] = (row.rate.k, row.rate.n)
+        elif row.unit == "percent" and row.value is not None:
+            # the scorecard's percentages are fractions 0..1, the reference's points 0..100
+            out[name] = row.value * 100
         else:
             out[name] = row.value
     return out

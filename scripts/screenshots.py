@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -68,6 +69,13 @@ def main() -> None:
             customers.locator(".tile a").first.click()
             page.wait_for_selector(".timeline")
             page.screenshot(path=str(OUT / "lead.png"))
+            # last month's scorecard (complete), and the funnel of the last 12 months
+            first = date.today().replace(day=1)
+            last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+            page.goto(f"{base}/o/demo/scorecard/{last_month}/")
+            page.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
+            page.goto(f"{base}/o/demo/funnel/")
+            page.screenshot(path=str(OUT / "funnel.png"))
             browser.close()
     finally:
         server.terminate()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -46,6 +46,26 @@ def stdout() -> Console:
 
 def stderr() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, float], None]]:
+    """A progress bar on stderr (gone when done), as ``update(phase, fraction)``."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=stderr(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=1.0)
+
+        def update(phase: str, fraction: float) -> None:
+            bar.update(task, description=phase, completed=fraction)
+
+        yield update
 
 
 def say(message: str) -> None:

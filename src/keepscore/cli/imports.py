@@ -18,8 +18,8 @@ from keepscore.cli.common import (
     fail,
     migrate_if_needed,
     organization_resolve,
+    progress_bar,
     say,
-    stderr,
 )
 
 if TYPE_CHECKING:
@@ -68,20 +68,7 @@ def _progress(path: Path) -> Iterator[Callable[[str, float], None] | None]:
     if path.stat().st_size < PROGRESS_FROM:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        console=stderr(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading", total=1.0)
-
-        def update(phase: str, fraction: float) -> None:
-            bar.update(task, description=phase, completed=fraction)
-
+    with progress_bar() as update:
         yield update
 
 

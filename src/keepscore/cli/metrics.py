@@ -4,8 +4,6 @@ the scorecard's manual values, targets and annual goals."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,8 +16,8 @@ from keepscore.cli.common import (
     fail,
     migrate_if_needed,
     organization_resolve,
+    progress_bar,
     say,
-    stderr,
 )
 
 if TYPE_CHECKING:
@@ -45,25 +43,6 @@ YearArg = Annotated[str, typer.Argument(help="The year, e.g. 2026.")]
 ValueArg = Annotated[str, typer.Argument(help="The value, in the metric's unit (25 for 25%).")]
 #: report lines printed; the whole report goes to FILE.report.csv
 SHOWN = 20
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str, float], None]]:
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        console=stderr(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("reading", total=1.0)
-
-        def update(phase: str, fraction: float) -> None:
-            bar.update(task, description=phase, completed=fraction)
-
-        yield update
 
 
 def _report(result: MetricImportResult, path: Path) -> None:
@@ -105,7 +84,7 @@ def import_(
         from keepscore.scorecard.services import metrics_import
 
         organization = organization_resolve(org)
-        with _progress() as progress:
+        with progress_bar() as progress:
             result = metrics_import(organization, file, None, dry_run=dry_run, progress=progress)
         if not result.problems:
             _report(result, file)

@@ -28,7 +28,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization, User
+from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import CLOCK_SKEW
 from keepscore.funnel import summary
 from keepscore.imports.dates import (
@@ -139,8 +140,6 @@ _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\
 _NOT_DIGIT = re.compile(r"\D")
 #: what phone numbers usually hold besides digits (a C-level delete before the regex)
 _PHONE_PUNCTUATION = str.maketrans("", "", " +-().\t/")
-_MONEY_NOISE = re.compile(r"[\s$€£¥'\u00a0]")
-_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 _MAX_MONEY = Decimal("1e12")
 _CENT = Decimal("0.01")
 #: the usual amount (``1234.5``): read directly, the same as the general path below
@@ -169,17 +168,8 @@ def money_parse(text: str) -> Decimal | str:
     """A non-negative amount (``1234.5``, ``1,234.50``, ``1.234,50``, ``€ 12``), or the reason."""
     if _PLAIN_MONEY.fullmatch(text):
         return Decimal(text).quantize(_CENT)
-    s = _MONEY_NOISE.sub("", text)
-    if "," in s and "." in s:
-        s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "")
-        s = s.replace(",", ".")
-    elif "," in s:
-        s = s.replace(",", "") if _THOUSANDS.fullmatch(s) else s.replace(",", ".")
-    try:
-        value = Decimal(s)
-    except InvalidOperation:
-        return f"{_short(text)} is not an amount"
-    if not value.is_finite():
+    value = decimal_parse(text) if "%" not in text else None
+    if value is None:
         return f"{_short(text)} is not an amount"
     if value < 0:
         return "cannot be negative"

@@ -97,7 +97,10 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
     card = scorecard_for(organization, month, today=today)
     labels = trend_labels(month)
     summary = [Shown(r, labels) for key in DASHBOARD_METRICS for r in card.rows if r.key == key]
-    last_90 = Period(today - timedelta(days=89), today)
+    # this month and the two before, whole months: the pre-counted summaries answer at once
+    start = (month - timedelta(days=1)).replace(day=1)
+    start = (start - timedelta(days=1)).replace(day=1)
+    quarter = Period(start, Period.month(month).end)
     return render(
         request,
         "dashboard.html",
@@ -107,11 +110,10 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
             "newest": selectors.lead_list(organization=organization)[:10],
             "month": month,
             "summary": summary,
-            "funnel_90": funnel_svg(
+            "funnel_quarter": funnel_svg(
                 organization,
-                last_90,
-                f"Leads reaching each stage, {last_90.start.day} {last_90.start:%b} to "
-                f"{last_90.end.day} {last_90.end:%b %Y}",
+                quarter,
+                f"Leads reaching each stage, {start:%B} to {month:%B %Y}",
             ),
         },
     )

@@ -61,7 +61,7 @@ LEAD_METRICS = (
 )
 CUSTOMER_METRICS = (
     _computed("customers", "Customers", "CUSTOMER", "count", "Leads won in the month."),
-    _computed("lost", "Lost", "CUSTOMER", "count", "Leads lost in the month."),
+    MetricDef("lost", "Lost", "CUSTOMER", "count", False, False, "Leads lost in the month."),
     _computed(
         "close_rate",
         "Close rate",

@@ -22,6 +22,7 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.forms import EARLIEST_DATE, LATEST_DATE
+from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import check_same_org
 from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
 from keepscore.imports.services import RowError
@@ -478,8 +479,6 @@ def reviews_for(organization: Organization, month: str | date) -> list[types.Rev
 COLUMNS = ("metric", "month", "value")
 #: errors kept for the report (the count goes on beyond)
 MAX_ERRORS = 10_000
-_NOISE = re.compile(r"[\s$€£¥%'\u00a0]")
-_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 @dataclass
@@ -505,21 +504,6 @@ class MetricImportResult:
         self.errors_total += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(line, column, reason))
-
-
-def number_parse(text: str) -> Decimal | None:
-    """``1234.5``, ``1,234.50``, ``1.234,50``, ``€ 12``, ``12%`` → a Decimal; None if not."""
-    s = _NOISE.sub("", text)
-    if "," in s and "." in s:
-        s = s.replace(",", "") if s.rfind(".") > s.rfind(",") else s.replace(".", "")
-        s = s.replace(",", ".")
-    elif "," in s:
-        s = s.replace(",", "") if _THOUSANDS.fullmatch(s) else s.replace(",", ".")
-    try:
-        value = Decimal(s)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
 
 
 def _message(error: ValidationError) -> str:
@@ -579,7 +563,7 @@ class _Checker:
             result.error(line, "value", "no value")
             ok = False
         else:
-            number = number_parse(text)
+            number = decimal_parse(text)
             if number is None:
                 result.error(line, "value", f"{text[:40]!r} is not a number")
                 ok = False
