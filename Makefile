@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest arguments for both database runs, e.g. `make test PYTEST_ARGS="-k lead -x"`
 PYTEST_ARGS ?=
+# pytest-xdist workers (one per core of the 2-core CI machine); PYTEST_WORKERS=0 runs serially
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo serve install install-test system-deps lint typecheck check test test-sqlite test-postgres bench clean
 
@@ -51,10 +53,10 @@ check: install-test
 	KEEPSCORE_HOME=$$(mktemp -d) $(PY) -m django makemigrations --check --dry-run --settings keepscore.config.test_settings
 
 test-sqlite: install-test system-deps
-	KEEPSCORE_HOME=$$(mktemp -d) DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+	KEEPSCORE_HOME=$$(mktemp -d) DATABASE_URL= $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgres: install-test system-deps
-	KEEPSCORE_HOME=$$(mktemp -d) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	KEEPSCORE_HOME=$$(mktemp -d) bash scripts/with-postgres.sh $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## make test: lint, types, Django checks, then the whole suite on SQLite and on PostgreSQL
 test: install-test system-deps lint typecheck check test-sqlite test-postgres

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
 from keepscore.funnel import services as ref
-from keepscore.funnel import summary
-from keepscore.funnel.models import CohortCount, EntryCount, MonthCount
+from keepscore.funnel import stats, summary
+from keepscore.funnel.models import CloseCount, CohortCount, EntryCount, FirstWin, MonthCount
 from keepscore.funnel.services import Period
-from keepscore.leads.models import Lead, Stage, StageChange
+from keepscore.leads.models import DealOutcome, Lead, LostReason, Stage, StageChange
 from keepscore.leads.services import lead_update, stage_save, stage_shift
 from tests.conftest import make_org, make_user
 from tests.funnel.conftest import at, log, move, new_lead
@@ -69,6 +69,34 @@ def check(org: Organization, periods: list[Period]) -> None:
         expected = month_figures(org, month)
         got = {k: v for k, v in counts[month].items() if k in expected}
         assert got == expected, month
+    check_spans(org, periods)
+
+
+def check_spans(org: Organization, periods: list[Period]) -> None:
+    """The close rate (each lead once, by its last outcome in the span) and the sales cycle
+    (the leads first won in the span: the same days, so the same quantiles) over each run of
+    whole months, from the summaries == the reference."""
+    for period in periods:
+        close = ref.close_rate(org, period)
+        assert summary.span_closed(org, period.start, period.end) == (close.k, close.n), period
+        cycles = summary.cycle_days(org, period.start, period.end)
+        days = sorted(d for month_days in cycles.values() for d in month_days)
+        expected = ref.sales_cycle(org, period)
+        assert days == expected.days, period
+        assert stats.quantile(days, 0.5) == expected.median_days
+        assert stats.quantile(days, 0.8) == expected.p80_days
+        for month, month_days in cycles.items():
+            assert period.start <= month <= period.end and month_days == sorted(month_days)
+            assert month_days == ref.sales_cycle(org, Period.month(month)).days, month
+
+
+def runs_of(year: int, first: int, last: int) -> list[Period]:
+    """Every run of whole months from month ``first`` to ``last`` of the year."""
+    return [
+        Period(date(year, a, 1), Period.month(date(year, b, 1)).end)
+        for a in range(first, last + 1)
+        for b in range(a, last + 1)
+    ]
 
 
 def snapshot(org: Organization) -> dict[Any, int]:
@@ -87,6 +115,14 @@ def snapshot(org: Organization) -> dict[Any, int]:
     for flow in MonthCount.objects.filter(organization=org):
         if flow.value:
             out[("m", flow.month, flow.metric, flow.channel, flow.member)] = flow.value
+    for close in CloseCount.objects.filter(organization=org):
+        spans = (close.month, close.next_month, close.channel, close.owner)
+        if close.closed:
+            out[("cc", *spans)] = close.closed
+        if close.won:
+            out[("cw", *spans)] = close.won
+    for win in FirstWin.objects.filter(organization=org):
+        out[("w", win.lead, win.month, win.channel, win.owner)] = win.cycle_us
     return out
 
 
@@ -131,12 +167,77 @@ def test_hand_built_history_equals_reference(org_a: Organization, owner_a: Any) 
     assert counts["revenue"] == Decimal("1210.50") and counts["won"] == 2
 
 
+def deal_write(lead: Lead, result: str, when: Any) -> None:
+    """A won or lost outcome (with its change into customer or lost) written directly, at any
+    moment (before the lead's first touch or its latest change too), as an import may."""
+    org = lead.organization
+    won = result == DealOutcome.Result.WON
+    with transaction.atomic():
+        summary.lead_forget(org, [lead.pk])
+        change = StageChange.objects.create(
+            organization=org,
+            lead=lead,
+            from_stage=lead.stage,
+            to_stage=Stage.objects.get(organization=org, key="customer" if won else "lost"),
+            at=when,
+        )
+        DealOutcome.objects.create(
+            organization=org,
+            lead=lead,
+            stage_change=change,
+            result=result,
+            at=when,
+            revenue=Decimal("50") if won else None,
+            lost_reason=None
+            if won
+            else LostReason.objects.get(organization=org, name="Bad timing"),
+        )
+        summary.lead_count(org, [lead.pk])
+
+
+def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owner_a: Any) -> None:
+    """Cycles of first wins only, negative cycles, ties broken by id, and leads closed in
+    several months: every run of months equals the reference, rebuilt or maintained."""
+    o = owner_a
+    d = new_lead(org_a, "D", at(2024, 1, 3), "prospect")
+    move(d, "customer", at(2024, 1, 20, 9, 15), o, revenue="10")  # first win: January
+    move(d, "lost", at(2024, 2, 2), o, reason="Bad timing")
+    move(d, "customer", at(2024, 4, 2), o, revenue="20")  # won again: not a first win
+    e = new_lead(org_a, "E", at(2024, 3, 10, 8, 1), "prospect")
+    deal_write(e, DealOutcome.Result.WON, at(2024, 3, 1, 7))  # before its first touch
+    f = new_lead(org_a, "F", at(2024, 1, 2), "prospect")
+    move(f, "lost", at(2024, 1, 10), o, reason="Bad timing")
+    move(f, "prospect", at(2024, 2, 1), o)
+    move(f, "lost", at(2024, 2, 5), o, reason="Bad timing")
+    move(f, "customer", at(2024, 2, 25), o, revenue="5")
+    g = new_lead(org_a, "G", at(2024, 2, 20), "prospect")
+    move(g, "customer", at(2024, 3, 31, 23, 59), o, revenue="7")
+    move(g, "lost", at(2024, 4, 1, 0, 1), o, reason="Bad timing")  # lost in the next month
+    h = new_lead(org_a, "H", at(2024, 3, 2), "prospect")
+    move(h, "customer", at(2024, 3, 9), o, revenue="8")
+    move(h, "lost", at(2024, 3, 9), o, reason="Bad timing")  # same moment: the later id wins
+    periods = runs_of(2024, 1, 5)
+    check_spans(org_a, periods)
+    assert summary.cycle_days(org_a, date(2024, 3, 1), date(2024, 3, 1))[date(2024, 3, 1)][0] < 0
+    assert summary.span_closed(org_a, date(2024, 3, 1), date(2024, 4, 30)) == (
+        2,
+        4,
+    )  # D, E won; G, H lost
+    rebuilt_equal(org_a)
+    check(org_a, months_of(2024, 1, 5))
+    lead_update(lead=Lead.objects.get(pk=d.pk), owner=o)  # forget + count: rows unchanged
+    rebuilt_equal(org_a)
+    check_spans(org_a, periods)
+
+
 @override_settings(TIME_ZONE="America/New_York")
 def test_local_months_in_another_time_zone(db: Any) -> None:
     org, owner = make_org("nyc", "owner@nyc.test")
     sales = member_add(organization=org, user=make_user("sales@nyc.test"), is_sales=True)
     hand_built(org, owner, sales)
     check(org, [*months_of(2024, 1, 3), Period(date(2024, 1, 1), date(2024, 12, 31))])
+    check_spans(org, runs_of(2024, 1, 4))
+    rebuilt_equal(org)
 
 
 def test_supports() -> None:
@@ -224,6 +325,13 @@ steps = st.lists(
             st.just("backdate"), st.integers(0, 20), st.integers(1, 24 * 20), st.sampled_from(KEYS)
         ),
         st.tuples(st.just("owner"), st.integers(0, 20), st.integers(0, 2)),
+        # an outcome written directly, hours after the first touch (or before it)
+        st.tuples(
+            st.just("deal"),
+            st.integers(0, 20),
+            st.integers(-72, 24 * 60),
+            st.sampled_from(DealOutcome.Result.values),
+        ),
         st.tuples(
             st.just("activity"),
             st.integers(0, 20),
@@ -277,6 +385,9 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
             summary.lead_count(org, [lead.pk])
     elif kind == "owner":
         lead_update(lead=lead, owner=members[step[2]])
+    elif kind == "deal":
+        _kind, _i, hours, result = step
+        deal_write(lead, result, lead.first_touch_at + timedelta(hours=hours))
     else:
         _kind, _i, hours, activity, buyer = step
         log(lead, activity, lead.first_touch_at + timedelta(hours=hours), members[1], buyer)
@@ -300,4 +411,5 @@ def test_random_histories_equal_reference(db: Any, history: list[tuple[Any, ...]
             check(org, periods[::2] + periods[-1:])
     if summary.ready(org):
         check(org, periods)
+        check_spans(org, runs_of(2024, 1, 6))
         rebuilt_equal(org)

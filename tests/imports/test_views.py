@@ -125,6 +125,7 @@ def test_another_organizations_job_is_404(owner):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # the thread's connection must see committed rows
 def test_a_big_file_runs_in_the_background_and_the_page_polls():
     org, owner = make_org("acme", "owner@acme.test")
     client = client_for("owner@acme.test")

@@ -12,6 +12,10 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.funnel import services as funnel
+from keepscore.funnel import summary
+from keepscore.funnel.models import SummaryState
+from keepscore.leads.models import Lead
+from keepscore.scorecard import compute
 from keepscore.scorecard.compute import scorecard_for, scorecard_json
 from keepscore.scorecard.services import goal_set, manual_values_set, review_add, target_set
 from keepscore.scorecard.types import MetricRow, Scorecard
@@ -23,8 +27,16 @@ MARCH = date(2025, 3, 1)
 TODAY = date(2025, 4, 15)  # March is over
 
 
+@pytest.fixture(params=["summary", "rows"])
+def path(request: Any, monkeypatch: Any) -> str:
+    """The scorecard read from the summaries, or (``rows``) from the stored rows."""
+    if request.param == "rows":
+        monkeypatch.setattr(compute.summary, "ready", lambda organization: False)
+    return str(request.param)
+
+
 @pytest.fixture
-def story(org_a: Organization, owner_a: Membership) -> Organization:
+def story(org_a: Organization, owner_a: Membership, path: str) -> Organization:
     """Five leads (A-E), activities, goals, targets, two manual metrics and a review."""
     o = owner_a
     a = new_lead(org_a, "A", at(2025, 3, 5))
@@ -51,6 +63,7 @@ def story(org_a: Organization, owner_a: Membership) -> Organization:
     opens = make_metric(org_a, "Open rate", key="open_rate", unit="percent", group="PROSPECT")
     manual_values_set(metric=opens, values={MARCH: 25}, by=o)
     review_add(organization=org_a, month=MARCH, kind="decision", text="More referrals", by=o)
+    assert summary.ready(org_a) == (path == "summary")
     return org_a
 
 
@@ -228,3 +241,136 @@ def test_counts_equal_the_funnel_services(db: Any):
         assert sum(1 for x in r.values() if x.key.startswith("conversion_")) == len(
             report.groups[0].conversions[:-1]
         )
+
+
+def test_the_summaries_and_the_rows_give_the_same_scorecard(db: Any, owner_a: Membership):
+    """On the demo's data (with goals, so pace and the pipeline too), every row of every
+    month is the same read from the summaries and from the stored rows."""
+    from keepscore.demo.generator import demo_create
+
+    today = date(2025, 6, 20)
+    demo_create(slug="demo", months=14, today=today)
+    org = Organization.objects.get(slug="demo")
+    assert summary.ready(org)
+    goal_set(organization=org, metric_key="customers", year=2025, value=40)
+    goal_set(organization=org, metric_key="revenue", year=2025, value=90000)
+    goal_set(organization=org, metric_key="new_leads", year=2025, value=500)
+    months = [date(2025, 1, 1), date(2025, 5, 1), date(2025, 6, 1)]
+    from_summaries = [scorecard_for(org, m, today=today).rows for m in months]
+    SummaryState.objects.filter(organization=org).delete()
+    assert not summary.ready(org)
+    from_rows = [scorecard_for(org, m, today=today).rows for m in months]
+    for month, a, b in zip(months, from_summaries, from_rows, strict=True):
+        assert [r.key for r in a] == [r.key for r in b]
+        for x, y in zip(a, b, strict=True):
+            assert x == y, (month, x.key, x, y)
+    may = rows_of(from_summaries[1])
+    assert may["customers"].pace is not None and may["revenue"].projected_year_end
+    # the year to date's close rate and cycle against the reference, over the whole span
+    span = funnel.Period(date(2025, 1, 1), date(2025, 5, 31))
+    close = funnel.close_rate(org, span)
+    assert may["close_rate"].ytd == close.rate
+    assert may["sales_cycle_median"].ytd == funnel.sales_cycle(org, span).median_days
+    assert may["sales_cycle_p80"].ytd == funnel.sales_cycle(org, span).p80_days
+
+
+def rows_of(card_rows: tuple[MetricRow, ...]) -> dict[str, MetricRow]:
+    return {r.key: r for r in card_rows}
+
+
+def test_a_lead_that_moved_later_is_in_the_pipeline_of_the_month(
+    story: Organization, owner_a: Membership
+):
+    """The pipeline at March's end: E (at proposal since March) and F (at proposal then,
+    won in April); not G (first touched in April) nor B (lost in March)."""
+    o = owner_a
+    f = new_lead(story, "F", at(2025, 3, 3), value="700")
+    move(f, "proposal", at(2025, 3, 30), o)
+    move(f, "customer", at(2025, 4, 2), o, revenue="800")
+    g = new_lead(story, "G", at(2025, 4, 3))
+    move(g, "proposal", at(2025, 4, 5), o)
+    ladder = funnel.Ladder.of(story)
+    until = funnel.Period.month(MARCH).bounds()[1]
+    pipeline = compute.open_pipeline(story, ladder, until)
+    proposal = ladder.find("proposal")
+    assert [(p.index, p.leads, p.value_sum, p.valued) for p in pipeline] == [
+        (proposal, 2, 2700.0, 2)
+    ]
+    assert Lead.objects.get(pk=f.pk).stage.key == "customer"
+
+
+def test_the_year_close_rate_counts_a_lead_once_by_its_last_outcome(
+    org_a: Organization, owner_a: Membership, path: str
+):
+    """H lost in January and won in March: one lead, won, over the year (the months count
+    it in each); I lost in February."""
+    o = owner_a
+    h = new_lead(org_a, "H", at(2025, 1, 5))
+    move(h, "lost", at(2025, 1, 20), o, reason="Price too high")
+    move(h, "customer", at(2025, 3, 10), o, revenue="100")
+    i = new_lead(org_a, "I", at(2025, 2, 5))
+    move(i, "lost", at(2025, 2, 6), o, reason="Price too high")
+    r = rows(scorecard_for(org_a, MARCH, today=TODAY))
+    check(r["close_rate"], value=1.0, ytd=0.5)
+    check(r["lost"], value=0.0, ytd=2.0)
+    check(r["customers"], value=1.0, ytd=1.0)
+    check(r["sales_cycle_median"], value=64.0, ytd=64.0)
+
+
+def test_cycle_and_year_close_rate_equal_the_reference(
+    org_a: Organization, owner_a: Membership, path: str
+):
+    """First wins only (J's and N's later wins do not count; N was first won in 2024), and
+    leads closed in several months (each once over the year, by its last outcome): the
+    month's, each trend month's and the year's figures equal the funnel services'."""
+    o = owner_a
+    j = new_lead(org_a, "J", at(2025, 1, 2))
+    move(j, "customer", at(2025, 1, 12, 6), o, revenue="10")
+    move(j, "lost", at(2025, 2, 3), o, reason="Price too high")
+    move(j, "customer", at(2025, 3, 4), o, revenue="20")
+    k = new_lead(org_a, "K", at(2024, 12, 20))
+    move(k, "lost", at(2025, 1, 5), o, reason="Price too high")
+    move(k, "customer", at(2025, 2, 7, 18, 30), o, revenue="30")
+    m = new_lead(org_a, "M", at(2025, 3, 2, 9, 17))
+    move(m, "customer", at(2025, 3, 2, 13, 1), o, revenue="40")
+    n = new_lead(org_a, "N", at(2024, 11, 1))
+    move(n, "customer", at(2024, 12, 30), o, revenue="50")
+    move(n, "lost", at(2025, 1, 3), o, reason="Price too high")
+    move(n, "customer", at(2025, 3, 3), o, revenue="60")
+    assert summary.ready(org_a) == (path == "summary")
+    r = rows(scorecard_for(org_a, MARCH, today=TODAY))
+    span = funnel.Period(date(2025, 1, 1), date(2025, 3, 31))
+    cycle = funnel.sales_cycle(org_a, span)
+    assert cycle.count == 3  # J (January), K (February), M (March)
+    assert r["close_rate"].ytd == funnel.close_rate(org_a, span).rate == 1.0
+    assert r["sales_cycle_median"].ytd == cycle.median_days
+    assert r["sales_cycle_p80"].ytd == cycle.p80_days
+    months = [compute.month_add(MARCH, -i) for i in range(11, -1, -1)]
+    for key, field in (("sales_cycle_median", "median_days"), ("sales_cycle_p80", "p80_days")):
+        expected = [
+            getattr(funnel.sales_cycle(org_a, funnel.Period.month(x)), field) for x in months
+        ]
+        assert list(r[key].trend) == expected, key
+    close = [funnel.close_rate(org_a, funnel.Period.month(x)).rate for x in months]
+    assert list(r["close_rate"].trend) == close
+
+
+def test_the_summaries_answer_without_reading_outcomes(org_a: Organization, owner_a: Membership):
+    """With the summaries built (and no goal, so no pipeline), the scorecard reads neither
+    the deal outcomes nor the stage changes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from keepscore.leads.models import DealOutcome, StageChange
+
+    a = new_lead(org_a, "A", at(2025, 1, 5))
+    move(a, "lost", at(2025, 1, 20), owner_a, reason="Price too high")
+    move(a, "customer", at(2025, 3, 10), owner_a, revenue="100")
+    assert summary.ready(org_a)
+    with CaptureQueriesContext(connection) as queries:
+        r = rows(scorecard_for(org_a, MARCH, today=TODAY))
+    tables = (DealOutcome._meta.db_table, StageChange._meta.db_table)
+    read = [q["sql"] for q in queries.captured_queries if any(t in q["sql"] for t in tables)]
+    assert not read, read
+    check(r["close_rate"], value=1.0, ytd=1.0)
+    check(r["sales_cycle_median"], value=64.0, ytd=64.0)

@@ -11,6 +11,7 @@ from ninja.openapi.docs import Swagger
 
 from keepscore.api import (
     activities,
+    activity,
     channels,
     funnel,
     imports,
@@ -45,3 +46,4 @@ api.add_router("", imports.router)
 api.add_router("", metrics.router)
 api.add_router("", scorecard.router)
 api.add_router("", funnel.router)
+api.add_router("", activity.router)

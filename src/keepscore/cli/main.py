@@ -14,6 +14,7 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 
 from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
+from keepscore.cli.activity import activity
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.exports import export
 from keepscore.cli.funnel import funnel
@@ -39,6 +40,7 @@ app.command("export")(export)
 app.add_typer(tokens.app, name="token")
 app.command("scorecard")(scorecard)
 app.command("funnel")(funnel)
+app.command("activity")(activity)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")

@@ -132,3 +132,54 @@ class MonthCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} {self.metric}: {self.value}"
+
+
+class FirstWin(models.Model):
+    """A lead's first won outcome (its earliest by date): the local month it is dated in and
+    the sales cycle, whole microseconds from the lead's first touch to it (negative when the
+    win is dated before the first touch). One row per lead that was ever won."""
+
+    organization = _org()
+    month = models.DateField()
+    channel = models.BigIntegerField()
+    owner = models.BigIntegerField()  # membership id; 0: no owner
+    lead = models.BigIntegerField()
+    cycle_us = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "lead"], name="firstwin_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "month", "cycle_us"], name="firstwin_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} lead {self.lead}: {self.cycle_us} µs"
+
+
+class CloseCount(models.Model):
+    """The close rate's leads, countable once over any run of months: leads with an outcome
+    dated in ``month`` whose next month with an outcome is ``next_month`` (9999-12-01: none),
+    by their last outcome in ``month`` (``closed``: all, ``won``: won). Over months P..Q each
+    lead counts once, by its last outcome in the span: the rows of P..Q with
+    ``next_month > Q``."""
+
+    organization = _org()
+    month = models.DateField()
+    next_month = models.DateField()
+    channel = models.BigIntegerField()
+    owner = models.BigIntegerField()
+    closed = models.BigIntegerField(default=0)
+    won = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "next_month", "channel", "owner"],
+                name="closecount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} (next {self.next_month}): {self.won} of {self.closed}"

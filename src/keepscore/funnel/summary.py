@@ -4,7 +4,9 @@ grouped by nothing, channel or owner, with ``within_days`` in ``WINDOWS`` (or No
 
 Tables (``keepscore.funnel.models``): ``CohortCount`` (reach cohorts and their
 conversions), ``EntryCount`` (explicit entries, countable once per lead over any run of
-months) and ``MonthCount`` (additive monthly flows).
+months), ``MonthCount`` (additive monthly flows), ``CloseCount`` (the close rate's leads,
+countable once per lead over any run of months) and ``FirstWin`` (each won lead's first win
+and sales cycle).
 
 Maintenance, all in the caller's transaction (a failed write leaves them as they were):
 
@@ -24,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -34,8 +38,10 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel.models import (
     WINDOWS,
+    CloseCount,
     CohortCount,
     EntryCount,
+    FirstWin,
     MonthBound,
     MonthCount,
     SummaryState,
@@ -59,9 +65,11 @@ from keepscore.funnel.services import (
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt on their next write
-VERSION = 1
+VERSION = 2
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
+#: CloseCount.next_month of a lead's last month with an outcome
+NO_NEXT = date(9999, 12, 1)
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
 _LEADS = "ks_lead"
 
@@ -228,7 +236,8 @@ def _contribute(
     cursor: Any, organization: Organization, ladder: Ladder, scoped: bool, sign: int
 ) -> None:
     """Add (sign +1) or take away (-1) the contributions of the leads in ks_lead (every lead
-    of the organization when not ``scoped``) to the three count tables."""
+    of the organization when not ``scoped``) to the count tables; replace (sign +1) or
+    remove (-1) their FirstWin rows."""
     org = organization.pk
     sc_t, lead_t = StageChange._meta.db_table, Lead._meta.db_table
     out_t = DealOutcome._meta.db_table
@@ -334,6 +343,47 @@ def _contribute(
         + _upsert(month_t, ("organization_id", "month", "metric", "channel", "member"), ("value",)),
         [org, org, org],
     )
+
+    # the close rate over runs of months: each lead's last outcome of each month with one,
+    # and the lead's next month with an outcome
+    close_t = CloseCount._meta.db_table
+    cursor.execute(
+        "WITH oo AS ("
+        f"SELECT o.id, o.lead_id, o.result, o.at, {_month_of('o.at')} AS month, "
+        "l.channel_id AS channel, COALESCE(l.owner_id, 0) AS owner "
+        f"FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
+        f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope}), "
+        "last AS (SELECT lead_id, month, channel, owner, result, ROW_NUMBER() OVER "
+        "(PARTITION BY lead_id, month ORDER BY at DESC, id DESC) AS rn FROM oo), "
+        "span AS (SELECT month, channel, owner, result, COALESCE(LEAD(month) OVER "
+        "(PARTITION BY lead_id ORDER BY month), %s) AS next FROM last WHERE rn = 1) "
+        f"INSERT INTO {close_t} (organization_id, month, next_month, channel, owner, closed, won) "
+        f"SELECT %s, month, next, channel, owner, {sign} * COUNT(*), "
+        f"{sign} * SUM(CASE WHEN result = '{won}' THEN 1 ELSE 0 END) FROM span "
+        "WHERE true GROUP BY month, next, channel, owner "
+        + _upsert(
+            close_t,
+            ("organization_id", "month", "next_month", "channel", "owner"),
+            ("closed", "won"),
+        ),
+        [org, NO_NEXT, org],
+    )
+
+    # each lead's first win: its month and the cycle from the first touch, in microseconds
+    win_t = FirstWin._meta.db_table
+    if scoped:
+        cursor.execute(f"DELETE FROM {win_t} WHERE organization_id = %s AND lead {in_scope}", [org])
+    if sign > 0:
+        cursor.execute(
+            f"INSERT INTO {win_t} (organization_id, month, channel, owner, lead, cycle_us) "
+            f"SELECT %s, {_month_of('w.at')}, l.channel_id, COALESCE(l.owner_id, 0), w.lead_id, "
+            f"{_micros('w.at')} - {_micros('l.first_touch_at')} FROM ("
+            f"SELECT o.lead_id AS lead_id, MIN(o.at) AS at FROM {out_from} "
+            f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope} "
+            f"AND o.result = '{won}' GROUP BY o.lead_id"
+            f") w JOIN {lead_t} l ON l.id = w.lead_id",
+            [org, org],
+        )
 
 
 def _activities_contribute(cursor: Any, organization: Organization, scope: str) -> None:
@@ -485,7 +535,7 @@ def organization_rebuild(organization: Organization) -> None:
             organization=organization,
             defaults={"version": 0, "ladder": "", "built_at": timezone.now()},
         )
-        for model in (CohortCount, EntryCount, MonthCount):
+        for model in (CohortCount, EntryCount, MonthCount, CloseCount, FirstWin):
             model.objects.filter(organization=organization).delete()
         _lead_bounds(organization, None)
         found = Activity.objects.for_org(organization).aggregate(lo=Min("at"), hi=Max("at"))
@@ -695,9 +745,47 @@ def month_counts(
     return out
 
 
+def span_closed(organization: Organization, first_month: date, last_month: date) -> tuple[int, int]:
+    """``(won, closed)``: the close rate's k and n over the months ``first_month`` to
+    ``last_month``, each lead with an outcome dated in them once, by its last one (the
+    ``CloseCount`` rows of the months whose next month with an outcome is after them)."""
+    first, last = _month_start(first_month), _month_start(last_month)
+    found = CloseCount.objects.filter(
+        organization=organization, month__gte=first, month__lte=last, next_month__gt=last
+    ).aggregate(won=Sum("won"), closed=Sum("closed"))
+    return int(found["won"] or 0), int(found["closed"] or 0)
+
+
+def cycle_days(
+    organization: Organization, first_month: date, last_month: date
+) -> dict[date, list[float]]:
+    """``{month: sorted cycle days}`` of the leads first won in each month, ``first_month`` to
+    ``last_month`` (months without one left out). Days are as the reference computes them:
+    ``timedelta.total_seconds() / 86400`` of the whole microseconds."""
+    first, last = _month_start(first_month), _month_start(last_month)
+    adapt = connection.ops.adapt_datefield_value
+    # read in order from the (organization, month, cycle_us) index; months are converted
+    # once per month, not row by row (SQLite: as text, no converter runs on each row)
+    month = "month" if _pg() else "CAST(month AS TEXT)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {month}, cycle_us FROM {FirstWin._meta.db_table} "
+            "WHERE organization_id = %s AND month >= %s AND month <= %s ORDER BY month, cycle_us",
+            [organization.pk, adapt(first), adapt(last)],
+        )
+        rows = cursor.fetchall()
+    out: dict[date, list[float]] = {}
+    for found, group in groupby(rows, key=itemgetter(0)):
+        days = [cycle_us / 10**6 / 86400 for _month, cycle_us in group]
+        days.sort()  # sorted already: the index's order
+        out[found if isinstance(found, date) else date.fromisoformat(found)] = days
+    return out
+
+
 __all__ = [
     "activities_add",
     "activity_add",
+    "cycle_days",
     "funnel",
     "ladder_changed",
     "lead_count",
@@ -705,5 +793,6 @@ __all__ = [
     "month_counts",
     "organization_rebuild",
     "ready",
+    "span_closed",
     "supports",
 ]

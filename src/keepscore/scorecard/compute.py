@@ -3,10 +3,14 @@ year, target, year to date, annual goal, pace and trend. ``docs/numbers.md`` ("S
 pace") states each rule.
 
 The figures follow ``keepscore.funnel.services`` (the reference implementation), but are read
-with a few grouped queries over the 13 months the scorecard needs (this month back to the
-same month last year), grouped by month on the database side in ``settings.TIME_ZONE``. Each
-of those reads is one small function returning ``{month: {key: number}}`` so it can be
-swapped for a pre-aggregated summary later.
+over the 13 months the scorecard needs (this month back to the same month last year). When
+the organization's summaries are built (``keepscore.funnel.summary.ready``) the monthly counts,
+cohorts, sales cycles and the year's close rate come from them (``summary.month_counts``,
+``CohortCount``, ``summary.cycle_days``, ``summary.span_closed``); otherwise from a few
+grouped queries over the stored rows, grouped by month on the database side in
+``settings.TIME_ZONE`` (the first wins and the year's close rate: range queries bounded by the
+months needed, on the indexes, with month boundaries computed in Python). The open pipeline
+for pace is always read from the rows.
 
 Units: percentages are fractions 0..1 here (manual values, targets and goals of percent
 metrics are stored as points 0..100 and divided by 100); money is a float.
@@ -14,22 +18,37 @@ metrics are stored as points 0..100 and divided by 100); money is a float.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, Round, TruncMonth
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
-from keepscore.funnel import stats
+from keepscore.funnel import stats, summary
+from keepscore.funnel.models import CohortCount
 from keepscore.funnel.services import Ladder, Period, rate
 from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
 from keepscore.scorecard import services
@@ -153,12 +172,15 @@ def monthly_money(organization: Organization, first: date, last: date) -> Monthl
         result=DealOutcome.Result.WON, at__gte=since, at__lt=until
     )
     out: Monthly = defaultdict(dict)
+
+    def cents(field: str) -> Any:
+        # summed as whole cents: exact on SQLite too (it sums decimals as floats)
+        return Coalesce(Sum(Cast(Round(F(field) * 100), BigIntegerField())), 0)
+
     for row in _by_month(rows, "at").annotate(
-        deals=Count("pk"),
-        revenue=Coalesce(Sum("revenue"), Decimal(0)),
-        cost=Coalesce(Sum("cost"), Decimal(0)),
+        deals=Count("pk"), revenue=cents("revenue"), cost=cents("cost")
     ):
-        revenue, cost = Decimal(row["revenue"]), Decimal(row["cost"])
+        revenue, cost = Decimal(row["revenue"]) / 100, Decimal(row["cost"]) / 100
         out[_month_of(row["month"])].update(
             deals=row["deals"], revenue=float(revenue), margin=float(revenue - cost)
         )
@@ -211,32 +233,115 @@ def closed_counts(
     return {m: (won[m], won[m] + lost[m]) for m in set(won) | set(lost)}
 
 
-def monthly_closed(organization: Organization, first: date, last: date) -> Monthly:
-    """``{month: {"customers": won, "lost": lost}}``: the close rate's leads of each month."""
+def monthly_closed(closed: dict[date, tuple[int, int]]) -> Monthly:
+    """``{month: {"customers": won, "lost": lost}}``: the close rate's leads of each month,
+    from :func:`closed_counts`."""
     out: Monthly = defaultdict(dict)
-    for month, (won, closed) in closed_counts(organization, first, last).items():
-        out[month].update(customers=won, lost=closed - won)
+    for month, (won, n) in closed.items():
+        out[month].update(customers=won, lost=n - won)
     return out
+
+
+def _month_starts(first: date, last: date) -> list[datetime]:
+    """The first moments (aware) of every local month from ``first``'s to the one after
+    ``last``'s: ``bisect`` on them gives a moment's month without converting it."""
+    return [Period.month(m).bounds()[0] for m in months_between(first, month_add(last, 1))]
+
+
+def _micros(moment: datetime) -> int:
+    """An aware moment as whole microseconds since 1970 (exact)."""
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _micros_sql(column: str) -> str:
+    """SQL: a stored moment as whole microseconds since 1970 (exact on both databases)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)"
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC)
+    return (
+        f"(CAST(strftime('%%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
+        f" + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+    )
 
 
 def first_wins(organization: Organization, first: date, last: date) -> dict[date, list[float]]:
-    """``{month: sorted cycle days}`` of the leads first won in the month."""
+    """``{month: sorted cycle days}`` of the leads first won in the month.
+
+    Only the won outcomes of the span are read (the outcome index), less the leads with a
+    won outcome before it (the lead index); days and months are worked out from whole
+    microseconds, so no moment is converted row by row.
+    """
     since, until = _bounds(first, last)
-    rows = (
-        DealOutcome.objects.for_org(organization)
-        .filter(result=DealOutcome.Result.WON)
-        .order_by()
-        .values("lead_id", "lead__first_touch_at")
-        .annotate(won_at=Min("at"))
-        .filter(won_at__gte=since, won_at__lt=until)
-        .values_list("won_at", "lead__first_touch_at")
+    bounds = [_micros(start) for start in _month_starts(first, last)]
+    months = months_between(first, month_add(last, 1))
+    outcome_t, lead_t = DealOutcome._meta.db_table, Lead._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    won = DealOutcome.Result.WON.value
+    sql = (
+        f"SELECT w.won_us, {_micros_sql('l.first_touch_at')} FROM ("
+        f"SELECT o.lead_id AS lead_id, MIN({_micros_sql('o.at')}) AS won_us FROM {outcome_t} o "
+        "WHERE o.organization_id = %s AND o.result = %s AND o.at >= %s AND o.at < %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {outcome_t} p WHERE p.lead_id = o.lead_id "
+        "AND p.result = %s AND p.at < %s) "
+        f"GROUP BY o.lead_id) w JOIN {lead_t} l ON l.id = w.lead_id"
     )
+    params: list[Any] = [organization.pk, won, adapt(since), adapt(until), won, adapt(since)]
     out: dict[date, list[float]] = defaultdict(list)
-    for won_at, first_touch in rows:
-        out[_month_of(won_at)].append((won_at - first_touch).total_seconds() / 86400)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for won_us, touch_us in cursor.fetchall():
+            month = months[bisect.bisect_right(bounds, won_us) - 1]
+            # as timedelta.total_seconds() / 86400 does it
+            out[month].append((won_us - touch_us) / 10**6 / 86400)
     for days in out.values():
         days.sort()
     return out
+
+
+def span_closed(
+    organization: Organization, first: date, last: date, monthly: dict[date, tuple[int, int]]
+) -> tuple[int, int]:
+    """``(won, closed)`` over the months ``first`` to ``last``: each lead with an outcome in
+    the span once, by its last one; from the months' ``(won, closed)``.
+
+    The months add up except for the leads with outcomes in more than one of them: one
+    grouped read of the span's outcomes finds them (two or more outcomes, the first and the
+    last in different months), and only theirs are read back, to replace their monthly
+    shares by their share of the span.
+    """
+    months = months_between(first, last)
+    won = sum(monthly.get(m, (0, 0))[0] for m in months)
+    closed = sum(monthly.get(m, (0, 0))[1] for m in months)
+    since, until = _bounds(first, last)
+    starts = _month_starts(first, last)
+    rows = DealOutcome.objects.for_org(organization).filter(
+        result__in=DealOutcome.Result.values, at__gte=since, at__lt=until
+    )
+    spread = [
+        lead
+        for lead, low, high in rows.order_by()
+        .values("lead_id")
+        .annotate(n=Count("pk"), low=Min("at"), high=Max("at"))
+        .filter(n__gt=1)
+        .values_list("lead_id", "low", "high")
+        if bisect.bisect_right(starts, low) != bisect.bisect_right(starts, high)
+    ]
+    is_won = DealOutcome.Result.WON
+    for chunk in range(0, len(spread), 500):
+        by_month: dict[tuple[int, int], str] = {}
+        by_span: dict[int, str] = {}
+        for lead, result, at in (
+            rows.filter(lead_id__in=spread[chunk : chunk + 500])
+            .order_by("at", "id")
+            .values_list("lead_id", "result", "at")
+        ):
+            by_month[(bisect.bisect_right(starts, at), lead)] = result
+            by_span[lead] = result
+        for result in by_month.values():
+            won, closed = won - (result == is_won), closed - 1
+        for result in by_span.values():
+            won, closed = won + (result == is_won), closed + 1
+    return won, closed
 
 
 def _reach_set(ladder: Ladder, index: int) -> list[int]:
@@ -301,10 +406,11 @@ def open_pipeline(organization: Organization, ladder: Ladder, until: datetime) -
     """The leads open just before ``until``, by the open stage they were at then.
 
     A lead's stage then is its current stage when it has not moved since; otherwise its last
-    stage change before ``until``.
+    stage change before ``until``. Read on the indexes: the leads now at an open stage (by
+    stage), and the leads moved since ``until`` (their stage changes since then, by stage and
+    moment; a lead's ``stage_entered_at`` is its last change's moment).
     """
     open_ids = {s.pk: i for i, s in enumerate(ladder.stages) if s.kind == StageKind.OPEN}
-    leads = Lead.objects.for_org(organization).filter(first_touch_at__lt=until)
     tally: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0])
 
     def add(rows: Any) -> None:
@@ -316,13 +422,25 @@ def open_pipeline(organization: Organization, ladder: Ladder, until: datetime) -
                 slot[2] += row["valued"]
 
     aggregates = {"n": Count("pk"), "value_sum": Sum("value"), "valued": Count("value")}
+    # the moments are tested inside the aggregates: the stage index finds the open leads
+    then = Q(first_touch_at__lt=until, stage_entered_at__lt=until)
     add(
-        leads.filter(stage_entered_at__lt=until)
+        Lead.objects.for_org(organization)
+        .filter(stage_id__in=list(open_ids))
         .order_by()
         .values(at_stage=F("stage_id"))
-        .annotate(**aggregates)
+        .annotate(
+            n=Count("pk", filter=then),
+            value_sum=Sum("value", filter=then),
+            valued=Count("value", filter=then),
+        )
     )
-    moved = leads.filter(stage_entered_at__gte=until)
+    since_then = StageChange.objects.for_org(organization).filter(
+        to_stage_id__in=[s.pk for s in ladder.stages], at__gte=until
+    )
+    moved = Lead.objects.filter(
+        pk__in=since_then.values("lead_id"), first_touch_at__lt=until, stage_entered_at__gte=until
+    )
     if moved.exists():
         then = (
             StageChange.objects.filter(lead_id=OuterRef("pk"), at__lt=until)
@@ -352,6 +470,7 @@ class Figures:
     cycles: dict[date, list[float]]
     manual: Monthly
     won_rates: dict[int, tuple[int, int]]  # open stage index → (reached won, cohort) 12 months
+    summarized: bool = False  # read from the summaries (``summary.ready``)
 
 
 def _merge(*parts: Monthly) -> Monthly:
@@ -362,14 +481,91 @@ def _merge(*parts: Monthly) -> Monthly:
     return out
 
 
+def summary_counts(
+    organization: Organization, first: date, last: date
+) -> tuple[Monthly, dict[date, tuple[int, int]]]:
+    """The monthly counts and close rates from the summaries (``summary.month_counts``), as
+    the grouped reads above give them."""
+    activity = {f"activities.{kind}": key for kind, key in ACTIVITY_KEYS.items()}
+    counts: Monthly = defaultdict(dict)
+    closed: dict[date, tuple[int, int]] = {}
+    for month, row in summary.month_counts(organization, first, last).items():
+        tally = counts[month]
+        for name, value in row.items():
+            if name.startswith("entered."):
+                tally[f"entered_{name[len('entered.') :]}"] = float(value)
+            elif name in activity:
+                tally[activity[name]] = float(value)
+        revenue, cost = Decimal(row["revenue"]), Decimal(row["cost"])
+        won, closed_n = int(row["closed_won"]), int(row["closed"])
+        tally.update(
+            new_leads=float(row["new_leads"]),
+            sales_conversations=float(row["sales_conversations"]),
+            deals=float(row["won"]),
+            revenue=float(revenue),
+            margin=float(revenue - cost),
+            customers=float(won),
+            lost=float(closed_n - won),
+        )
+        if closed_n:
+            closed[month] = (won, closed_n)
+    return counts, closed
+
+
+def summary_cohorts(
+    organization: Organization, ladder: Ladder, first: date, last: date
+) -> dict[date, dict[tuple[int, int], int]]:
+    """``{month: {(a, b): k}}`` from ``CohortCount`` (ladder indexes, every channel and owner):
+    of the leads that reached stage ``a`` in the month, those that reached ``b`` at or after
+    it (no window); ``(a, a)`` is the cohort itself."""
+    index = {s.pk: i for i, s in enumerate(ladder.stages)}
+    out: dict[date, dict[tuple[int, int], int]] = defaultdict(dict)
+    for row in (
+        CohortCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values("month", "stage_a", "stage_b")
+        .order_by()
+        .annotate(k=Sum("k_ever"))
+    ):
+        a, b = index.get(row["stage_a"]), index.get(row["stage_b"])
+        if a is not None and b is not None and row["k"]:
+            out[row["month"]][(a, b)] = int(row["k"])
+    return out
+
+
+def _summary_cohort_rows(
+    pairs: dict[date, dict[tuple[int, int], int]], index: int, targets: dict[str, int]
+) -> Monthly:
+    """What :func:`monthly_cohorts` gives, from :func:`summary_cohorts`' pairs. A target
+    before the stage on the ladder (not lost) is reached by every lead of the cohort."""
+    out: Monthly = {}
+    for month, row in pairs.items():
+        n = row.get((index, index), 0)
+        if n:
+            out[month] = {"n": float(n)} | {
+                name: float(n if t < index else row.get((index, t), 0))
+                for name, t in targets.items()
+            }
+    return out
+
+
 def figures_read(organization: Organization, ladder: Ladder, first: date, last: date) -> Figures:
-    counts = _merge(
-        monthly_new_leads(organization, first, last),
-        monthly_entries(organization, first, last),
-        monthly_activities(organization, first, last),
-        monthly_money(organization, first, last),
-        monthly_closed(organization, first, last),
-    )
+    """The span's figures: from the summaries when they are built, else from the rows."""
+    pairs: dict[date, dict[tuple[int, int], int]] | None = None
+    summarized = summary.ready(organization)
+    if summarized:
+        counts, closed = summary_counts(organization, first, last)
+        pairs = summary_cohorts(organization, ladder, first, last)
+        cycles = summary.cycle_days(organization, first, last)
+    else:
+        cycles = first_wins(organization, first, last)
+        closed = closed_counts(organization, first, last)
+        counts = _merge(
+            monthly_new_leads(organization, first, last),
+            monthly_entries(organization, first, last),
+            monthly_activities(organization, first, last),
+            monthly_money(organization, first, last),
+            monthly_closed(closed),
+        )
     climbing = ladder.climbing
     won = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.WON]
     cohorts: dict[date, dict[str, tuple[int, int]]] = defaultdict(dict)
@@ -385,9 +581,11 @@ def figures_read(organization: Organization, ladder: Ladder, first: date, last: 
             targets["k_won"] = won[0]
         if not targets:
             continue
-        for month, row in monthly_cohorts(
-            organization, ladder, index, targets, first, last
-        ).items():
+        if pairs is None:
+            rows = monthly_cohorts(organization, ladder, index, targets, first, last)
+        else:
+            rows = _summary_cohort_rows(pairs, index, targets)
+        for month, row in rows.items():
             if nxt is not None:
                 key = f"conversion_{ladder.stages[index].key}_{ladder.stages[nxt].key}"
                 cohorts[month][key] = (int(row["k_next"]), int(row["n"]))
@@ -397,10 +595,11 @@ def figures_read(organization: Organization, ladder: Ladder, first: date, last: 
     return Figures(
         counts=counts,
         cohorts=cohorts,
-        closed=closed_counts(organization, first, last),
-        cycles=first_wins(organization, first, last),
+        closed=closed,
+        cycles=cycles,
         manual=monthly_manual(organization, months_between(first, last)),
         won_rates={i: (k, n) for i, (k, n) in won_tally.items()},
+        summarized=summarized,
     )
 
 
@@ -581,7 +780,10 @@ def scorecard_for(organization: Organization, month: date, today: date | None = 
     goals = services.goals_for(organization, month.year)
     _since, until = _bounds(month, month)
     pipeline: list[OpenStage] | None = None
-    ytd_closed = closed_counts(organization, year_months[0], month, monthly=False)
+    if figures.summarized:
+        ytd_closed = summary.span_closed(organization, year_months[0], month)
+    else:
+        ytd_closed = span_closed(organization, year_months[0], month, figures.closed)
     pro_rata: dict[str, float] = {}
     rows = []
     for metric in metric_catalogue(organization):
@@ -596,8 +798,7 @@ def scorecard_for(organization: Organization, month: date, today: date | None = 
         if metric.key == "close_rate":
             won, closed = figures.closed.get(month, (0, 0))
             figure = rate(won, closed)
-            k, n = ytd_closed.get(year_months[0], (0, 0))
-            ytd = rate(k, n).rate
+            ytd = rate(*ytd_closed).rate
         else:
             if metric.key.startswith("conversion_"):
                 figure = _rate_of(figures, metric.key, [month])
