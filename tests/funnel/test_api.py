@@ -16,8 +16,8 @@ from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
 from keepscore.api.funnel import router
 from keepscore.config.urls import urlpatterns as project_urlpatterns
+from keepscore.funnel.filters import default_period
 from keepscore.funnel.services import Period, funnel
-from keepscore.funnel.views import default_period
 from tests.api.conftest import Api, api_for, fields_of
 from tests.funnel.test_views import MARCH, story  # noqa: F401  (a fixture)
 

@@ -24,7 +24,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.funnel.views import default_period, rate_text
+from keepscore.funnel.filters import default_period, rate_text
 from keepscore.scorecard.types import RateFigure
 from tests.conftest import make_org
 from tests.funnel.conftest import at, move, new_lead

@@ -19,8 +19,8 @@ from pydantic import ConfigDict
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, Day, Text
 from keepscore.funnel import services
+from keepscore.funnel.filters import DEFAULT_BY, MAX_WITHIN_DAYS, by_parse, default_period
 from keepscore.funnel.services import Period
-from keepscore.funnel.views import DEFAULT_BY, MAX_WITHIN_DAYS, by_parse, default_period
 
 router = Router(tags=["funnel"])
 

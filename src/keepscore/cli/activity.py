@@ -33,7 +33,7 @@ from keepscore.cli.common import (
     organization_resolve,
     stdout,
 )
-from keepscore.cli.funnel import _day
+from keepscore.cli.funnel import date_option
 
 if TYPE_CHECKING:
     from keepscore.funnel.services import Period
@@ -85,8 +85,8 @@ def options_parse(
     from keepscore.funnel.services import Period
 
     default = activity_default_period()
-    start = _day(from_, "--from") or default.start
-    end = _day(to, "--to") or default.end
+    start = date_option(from_, "--from") or default.start
+    end = date_option(to, "--to") or default.end
     if start > end:
         fail(f"--to ({end}) is before --from ({start})", EXIT_USAGE)
     try:

@@ -64,7 +64,7 @@ class Format(StrEnum):
     csv = "csv"
 
 
-def _day(value: str | None, option: str) -> date | None:
+def date_option(value: str | None, option: str) -> date | None:
     from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
 
     if value is None or not value.strip():
@@ -79,7 +79,7 @@ def _day(value: str | None, option: str) -> date | None:
 
 
 def _within(value: str | None) -> int | None:
-    from keepscore.funnel.views import MAX_WITHIN_DAYS
+    from keepscore.funnel.filters import MAX_WITHIN_DAYS
 
     if value is None or not value.strip():
         return None
@@ -96,12 +96,12 @@ def options_parse(
     from_: str | None, to: str | None, by: str, within: str | None
 ) -> tuple[Period, str | None, int | None]:
     """The period, grouping and window the options ask for, or a one-line usage error."""
+    from keepscore.funnel.filters import by_parse, default_period
     from keepscore.funnel.services import Period
-    from keepscore.funnel.views import by_parse, default_period
 
     default = default_period()
-    start = _day(from_, "--from") or default.start
-    end = _day(to, "--to") or default.end
+    start = date_option(from_, "--from") or default.start
+    end = date_option(to, "--to") or default.end
     if start > end:
         fail(f"--to ({end}) is before --from ({start})", EXIT_USAGE)
     try:
@@ -146,7 +146,7 @@ def csv_write(report: FunnelReport, out: Any) -> None:
 def table_print(report: FunnelReport) -> None:
     from rich.table import Table
 
-    from keepscore.funnel.views import BY_LABELS, UNGROUPED, rate_text
+    from keepscore.funnel.filters import BY_LABELS, UNGROUPED, rate_text
 
     console = stdout()
     by = BY_LABELS.get(report.by or UNGROUPED, report.by or "")

@@ -30,8 +30,9 @@ from keepscore.accounts.models import Organization
 from keepscore.common.forms import DateField
 from keepscore.common.views import org_view
 from keepscore.funnel import services
+from keepscore.funnel.filters import month_start
 from keepscore.funnel.services import GRAINS, ActivityBucket, Period
-from keepscore.funnel.views import BAD_FILTERS, _month_start
+from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.charts import format_value
 
 DEFAULT_GRAIN = "month"
@@ -60,7 +61,7 @@ def activity_default_period(today: date | None = None) -> Period:
     """The last 3 full calendar months before the month of ``today`` (local date)."""
     today = today or timezone.localdate()
     end = today.replace(day=1) - timedelta(days=1)
-    return Period(_month_start(end, back=2), end)
+    return Period(month_start(end, back=2), end)
 
 
 def grain_parse(value: str | None) -> str:

@@ -12,19 +12,25 @@ gets the same fragment with status 200, because htmx swaps only 2xx responses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
 from keepscore.common.forms import DateField
 from keepscore.common.views import org_view
 from keepscore.funnel import services
+from keepscore.funnel.filters import (
+    BY_LABELS,
+    MAX_WITHIN_DAYS,
+    UNGROUPED,
+    by_parse,
+    default_period,
+    rate_text,
+)
 from keepscore.funnel.services import CYCLE_BINS, FACT_PREFIX, GROUPINGS, Ladder, Period
 from keepscore.leads.models import StageKind
 from keepscore.reports.charts import (
@@ -35,61 +41,8 @@ from keepscore.reports.charts import (
     histogram,
     rate_chart,
 )
-from keepscore.scorecard.types import RateFigure
 
 BAD_FILTERS = 400
-#: the longest conversion window a filter takes (ten years); more is a typo
-MAX_WITHIN_DAYS = 3650
-#: ``by`` that asks for no grouping: one group, "All leads"
-UNGROUPED = "all"
-DEFAULT_BY = "channel"
-BY_LABELS = {
-    "channel": "Channel",
-    "campaign": "Campaign",
-    "owner": "Owner",
-    "utm_source": "UTM source",
-    "utm_medium": "UTM medium",
-    "utm_campaign": "UTM campaign",
-    UNGROUPED: "No grouping (all leads)",
-}
-
-
-def default_period(today: date | None = None) -> Period:
-    """The last 12 full calendar months before the month of ``today`` (local date)."""
-    today = today or timezone.localdate()
-    end = today.replace(day=1) - timedelta(days=1)
-    return Period(_month_start(end, back=11), end)
-
-
-def _month_start(day: date, back: int) -> date:
-    """The first day of the month ``back`` months before the month of ``day``."""
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def by_parse(value: str | None) -> str | None:
-    """A grouping as the services take it: None for "all"; ValueError when unknown."""
-    text = (value or "").strip()
-    if not text:
-        return DEFAULT_BY
-    if text == UNGROUPED:
-        return None
-    if text.startswith(FACT_PREFIX):
-        text = FACT_PREFIX + text[len(FACT_PREFIX) :].strip()
-    services.grouping_check(text)
-    return text
-
-
-def rate_text(figure: RateFigure) -> str:
-    """``56% (28 of 50), 95% CI 42-69%`` (an en dash), or ``not enough data (3 of 8)``."""
-    counts = f"{format_value(figure.k, 'count')} of {format_value(figure.n, 'count')}"
-    if not figure.enough or figure.rate is None:
-        return f"not enough data ({counts})"
-    text = f"{format_value(figure.rate, 'percent')} ({counts})"
-    if figure.ci_low is not None and figure.ci_high is not None:
-        low = format_value(figure.ci_low, "percent").rstrip("%")
-        text += f", 95% CI {low}{DASH}{format_value(figure.ci_high, 'percent')}"
-    return text
 
 
 class FunnelFilterForm(forms.Form):
