@@ -155,6 +155,15 @@ def test_pace_of_customers_and_revenue_by_hand(story: Organization):
     assert pro_rata["revenue"] == pytest.approx(12000 * 90 / 365)
 
 
+def test_only_some_metrics_gives_the_same_rows(story: Organization):
+    # the dashboard asks for a few metrics (no sales cycle: its days are not read)
+    full = {r.key: r for r in scorecard_for(story, MARCH, today=TODAY).rows}
+    keys = ("new_leads", "customers", "revenue", "close_rate")
+    few = scorecard_for(story, MARCH, today=TODAY, only=keys)
+    assert [r.key for r in few.rows] == [k for k in full if k in keys]  # catalogue order
+    assert all(r == full[r.key] for r in few.rows)
+
+
 def test_pace_on_track_with_a_small_goal(story: Organization):
     goal_set(organization=story, metric_key="customers", year=2025, value=3)
     r = rows(scorecard_for(story, MARCH, today=TODAY))

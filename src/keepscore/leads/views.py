@@ -94,7 +94,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
 
     today = timezone.localdate()
     month = today.replace(day=1)
-    card = scorecard_for(organization, month, today=today)
+    card = scorecard_for(organization, month, today=today, only=DASHBOARD_METRICS)
     labels = trend_labels(month)
     summary = [Shown(r, labels) for key in DASHBOARD_METRICS for r in card.rows if r.key == key]
     # this month and the two before, whole months: the pre-counted summaries answer at once

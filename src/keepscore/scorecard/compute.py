@@ -22,7 +22,7 @@ import bisect
 import calendar
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -548,16 +548,19 @@ def _summary_cohort_rows(
     return out
 
 
-def figures_read(organization: Organization, ladder: Ladder, first: date, last: date) -> Figures:
-    """The span's figures: from the summaries when they are built, else from the rows."""
+def figures_read(
+    organization: Organization, ladder: Ladder, first: date, last: date, *, cycles: bool = True
+) -> Figures:
+    """The span's figures: from the summaries when they are built, else from the rows.
+    ``cycles=False``: without the sales cycle's days (nothing asked needs them)."""
     pairs: dict[date, dict[tuple[int, int], int]] | None = None
     summarized = summary.ready(organization)
     if summarized:
         counts, closed = summary_counts(organization, first, last)
         pairs = summary_cohorts(organization, ladder, first, last)
-        cycles = summary.cycle_days(organization, first, last)
+        days = summary.cycle_days(organization, first, last) if cycles else {}
     else:
-        cycles = first_wins(organization, first, last)
+        days = first_wins(organization, first, last) if cycles else {}
         closed = closed_counts(organization, first, last)
         counts = _merge(
             monthly_new_leads(organization, first, last),
@@ -596,7 +599,7 @@ def figures_read(organization: Organization, ladder: Ladder, first: date, last: 
         counts=counts,
         cohorts=cohorts,
         closed=closed,
-        cycles=cycles,
+        cycles=days,
         manual=monthly_manual(organization, months_between(first, last)),
         won_rates={i: (k, n) for i, (k, n) in won_tally.items()},
         summarized=summarized,
@@ -766,13 +769,21 @@ def _change(value: float | None, previous: float | None) -> float | None:
     return value - previous
 
 
-def scorecard_for(organization: Organization, month: date, today: date | None = None) -> Scorecard:
-    """The scorecard of ``month`` (any day of it): every metric of the catalogue, in order."""
+def scorecard_for(
+    organization: Organization,
+    month: date,
+    today: date | None = None,
+    only: Collection[str] | None = None,
+) -> Scorecard:
+    """The scorecard of ``month`` (any day of it): every metric of the catalogue, in order
+    (``only``: just the metrics with these keys, e.g. the dashboard's few)."""
     month = month.replace(day=1)
     today = today or timezone.localdate()
     ladder = Ladder.of(organization)
     first = month_add(month, -TREND_MONTHS)
-    figures = figures_read(organization, ladder, first, month)
+    catalogue = [m for m in metric_catalogue(organization) if only is None or m.key in only]
+    needs_cycles = any(m.key.startswith("sales_cycle") for m in catalogue)
+    figures = figures_read(organization, ladder, first, month, cycles=needs_cycles)
     year_months = months_between(date(month.year, 1, 1), month)
     previous, last_year = month_add(month, -1), month_add(month, -12)
     trend_months = [month_add(month, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
@@ -786,7 +797,7 @@ def scorecard_for(organization: Organization, month: date, today: date | None = 
         ytd_closed = span_closed(organization, year_months[0], month, figures.closed)
     pro_rata: dict[str, float] = {}
     rows = []
-    for metric in metric_catalogue(organization):
+    for metric in catalogue:
 
         def at(m: date, metric: MetricDef = metric) -> float | None:
             if metric.manual and not _manual_is_known(figures, metric, m):
