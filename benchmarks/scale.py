@@ -20,7 +20,8 @@ database on the PostgreSQL server) and a fresh process:
    - ``scorecard_month``: ``keepscore.scorecard.compute.scorecard_for`` for 2026-10
      ("not built yet" until it exists);
    - ``month_figures``: the same month from ``keepscore.funnel.services`` (new leads, stage
-     entries, activity counts, money, close rate, sales cycle, cohort conversions);
+     entries, activity counts, money, close rate, sales cycle, cohort conversions) — the
+     reference computation over the stored rows, without the summaries: no target;
    - ``funnel_by_channel``: ``funnel(org, Period(2025-11-01, 2026-10-31), by="channel")``;
    - ``leads_page``: ``GET /o/<slug>/leads/?channel=<id>`` (median of 5 after a warm-up);
    - ``dashboard``: ``GET /o/<slug>/`` (the same).
@@ -51,16 +52,17 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
 #: targets on the 2-core reference machine, in seconds
+#: the issue's targets; month_figures has none: it is the reference computation (the
+#: stored rows read one by one, no summaries), timed to show what the summaries save
 TARGETS = {
     "scorecard_month": 0.5,
-    "month_figures": 0.5,
     "funnel_by_channel": 0.5,
     "leads_page": 0.15,
     "dashboard": 0.15,
 }
 #: computations that must also not be slower than DuckDB's full scan
-VERSUS_DUCKDB = ("scorecard_month", "month_figures", "funnel_by_channel")
-OPERATIONS = tuple(TARGETS)
+VERSUS_DUCKDB = ("scorecard_month", "funnel_by_channel")
+OPERATIONS = ("scorecard_month", "month_figures", "funnel_by_channel", "leads_page", "dashboard")
 
 
 def say(text: str) -> None:
@@ -333,8 +335,10 @@ def table_size(result: dict[str, Any]) -> None:
 
 def _target(name: str, op: dict[str, Any]) -> str:
     limit = TARGETS.get(name)
-    if limit is None or op["keepscore_s"] is None:
-        return f"< {limit} s" if limit else ""
+    if limit is None:
+        return "reference, no target"
+    if op["keepscore_s"] is None:
+        return f"< {limit} s"
     ok = op["keepscore_s"] < limit
     if name in VERSUS_DUCKDB:
         ok = ok and op["keepscore_s"] <= op["duckdb_s"]

@@ -245,7 +245,7 @@ def manual_metrics_add(organization: Any, say: Callable[[str], None]) -> None:
         for year in sorted({m.year for m in months}):
             values = {m: rng.randrange(low, high) for m in months if m.year == year}
             manual_values_set(metric=metric, values=values)
-    say(f"manual metrics: 2 metrics × {len(months)} months")
+    say(f"manual metrics: 2 metrics, {len(months)} months each")
 
 
 @dataclass
