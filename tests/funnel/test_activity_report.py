@@ -48,7 +48,7 @@ from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
 from keepscore.cli.activity import CSV_COLUMNS, activity
 from keepscore.config.urls import urlpatterns as project_urlpatterns
-from keepscore.funnel.activity_views import activity_default_period, bucket_label
+from keepscore.funnel.activity import activity_default_period, bucket_label
 from tests.api.conftest import Api, api_for, fields_of
 from tests.conftest import make_org, make_user
 from tests.funnel.conftest import at, log, move, new_lead
@@ -381,7 +381,7 @@ def test_cli_defaults(story):
     [
         (["--from", "2024-02-30"], "--from: '2024-02-30' is not a date: use YYYY-MM-DD"),
         (["--to", "0001-01-01"], "--to: Enter a date between 1900-01-01 and 2999-12-31."),
-        (["--from", "2024-04-01", "--to", "2024-03-01"], "--to (2024-03-01) is before --from"),
+        (["--from", "2024-04-01", "--to", "2024-03-01"], "--to: The end date (2024-03-01) is before the start date (2024-04-01)"),
         (["--grain", "day"], "--grain: grain is one of week, month, quarter, not 'day'"),
         (["--by", "owner"], "--by: by is one of member, all, not 'owner'"),
     ],

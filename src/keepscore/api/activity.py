@@ -12,15 +12,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
 
 from keepscore.api.auth import organization_of
-from keepscore.api.funnel import PeriodOut
+from keepscore.api.funnel import PeriodIn, PeriodOut
 from keepscore.api.schemas import ERRORS, Day
-from keepscore.funnel.activity_views import activity_default_period, report_dict
+from keepscore.funnel.activity import activity_default_period, report_dict
 from keepscore.funnel.services import Period
 
 router = Router(tags=["funnel"])
@@ -66,9 +64,7 @@ class ActivityCountsOut(Schema):
     totals: list[ActivityCountRowOut] = Field(description="One row per bucket: all members.")
 
 
-class ActivityCountsIn(Schema):
-    model_config = ConfigDict(populate_by_name=True)
-
+class ActivityCountsIn(PeriodIn):
     from_: Day | None = Field(None, alias="from", description="YYYY-MM-DD; default: 3 months ago.")
     to: Day | None = Field(None, description="YYYY-MM-DD; default: the end of last month.")
     grain: Literal["week", "month", "quarter"] = Field(
@@ -78,15 +74,9 @@ class ActivityCountsIn(Schema):
         "member", description="member: a row per member; all: all members together."
     )
 
-    def period(self) -> Period:
-        default = activity_default_period()
-        start, end = self.from_ or default.start, self.to or default.end
-        if start > end:
-            field = "to" if self.to else "from"
-            raise ValidationError(
-                {field: f"The end date ({end}) is before the start date ({start})."}
-            )
-        return Period(start, end)
+    @staticmethod
+    def default() -> Period:
+        return activity_default_period()
 
 
 @router.get(

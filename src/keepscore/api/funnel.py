@@ -19,7 +19,14 @@ from pydantic import ConfigDict
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, Day, Text
 from keepscore.funnel import services
-from keepscore.funnel.filters import DEFAULT_BY, MAX_WITHIN_DAYS, by_parse, default_period
+from keepscore.funnel.filters import (
+    DEFAULT_BY,
+    MAX_WITHIN_DAYS,
+    PeriodProblem,
+    by_parse,
+    default_period,
+    period_resolve,
+)
 from keepscore.funnel.services import Period
 
 router = Router(tags=["funnel"])
@@ -90,15 +97,15 @@ class PeriodIn(_Aliased):
     from_: Day | None = Field(None, alias="from", description="YYYY-MM-DD; default: 12 months ago.")
     to: Day | None = Field(None, description="YYYY-MM-DD; default: the end of last month.")
 
+    @staticmethod
+    def default() -> Period:
+        return default_period()
+
     def period(self) -> Period:
-        default = default_period()
-        start, end = self.from_ or default.start, self.to or default.end
-        if start > end:
-            field = "to" if self.to else "from"
-            raise ValidationError(
-                {field: f"The end date ({end}) is before the start date ({start})."}
-            )
-        return Period(start, end)
+        try:
+            return period_resolve(self.from_, self.to, self.default())
+        except PeriodProblem as problem:
+            raise ValidationError({problem.field: str(problem)}) from None
 
 
 class FunnelIn(PeriodIn):

@@ -33,7 +33,7 @@ from keepscore.cli.common import (
     organization_resolve,
     stdout,
 )
-from keepscore.cli.funnel import date_option
+from keepscore.cli.funnel import period_options
 
 if TYPE_CHECKING:
     from keepscore.funnel.services import Period
@@ -77,18 +77,13 @@ def options_parse(
     from_: str | None, to: str | None, grain: str, by: str
 ) -> tuple[Period, str, bool]:
     """The period, grain and whether per member, or a one-line usage error."""
-    from keepscore.funnel.activity_views import (
+    from keepscore.funnel.activity import (
         activity_default_period,
         by_member_parse,
         grain_parse,
     )
-    from keepscore.funnel.services import Period
 
-    default = activity_default_period()
-    start = date_option(from_, "--from") or default.start
-    end = date_option(to, "--to") or default.end
-    if start > end:
-        fail(f"--to ({end}) is before --from ({start})", EXIT_USAGE)
+    period = period_options(from_, to, activity_default_period())
     try:
         chosen = grain_parse(grain)
     except ValueError as error:
@@ -97,7 +92,7 @@ def options_parse(
         by_member = by_member_parse(by)
     except ValueError as error:
         fail(f"--by: {error}", EXIT_USAGE)
-    return Period(start, end), chosen, by_member
+    return period, chosen, by_member
 
 
 def csv_write(report: dict[str, Any], out: Any) -> None:
@@ -127,7 +122,7 @@ def table_print(report: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
 
-    from keepscore.funnel.activity_views import bucket_label
+    from keepscore.funnel.activity import bucket_label
     from keepscore.reports.charts import format_value
 
     console = stdout()
@@ -194,7 +189,7 @@ def activity(
     member."""
     with errors():
         django_setup()
-        from keepscore.funnel.activity_views import report_dict
+        from keepscore.funnel.activity import report_dict
 
         period, chosen, by_member = options_parse(from_, to, grain, by)
         organization = organization_resolve(org)

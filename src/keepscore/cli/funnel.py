@@ -78,6 +78,17 @@ def date_option(value: str | None, option: str) -> date | None:
     return day
 
 
+def period_options(from_: str | None, to: str | None, default: Period) -> Period:
+    """The period ``--from``/``--to`` ask for (each defaults to ``default``'s), or a one-line
+    usage error."""
+    from keepscore.funnel.filters import PeriodProblem, period_resolve
+
+    try:
+        return period_resolve(date_option(from_, "--from"), date_option(to, "--to"), default)
+    except PeriodProblem as problem:
+        fail(f"--{problem.field}: {problem}", EXIT_USAGE)
+
+
 def _within(value: str | None) -> int | None:
     from keepscore.funnel.filters import MAX_WITHIN_DAYS
 
@@ -97,18 +108,13 @@ def options_parse(
 ) -> tuple[Period, str | None, int | None]:
     """The period, grouping and window the options ask for, or a one-line usage error."""
     from keepscore.funnel.filters import by_parse, default_period
-    from keepscore.funnel.services import Period
 
-    default = default_period()
-    start = date_option(from_, "--from") or default.start
-    end = date_option(to, "--to") or default.end
-    if start > end:
-        fail(f"--to ({end}) is before --from ({start})", EXIT_USAGE)
+    period = period_options(from_, to, default_period())
     try:
         grouping = by_parse(by)
     except ValueError as error:
         fail(f"--by: {error}", EXIT_USAGE)
-    return Period(start, end), grouping, _within(within)
+    return period, grouping, _within(within)
 
 
 def _number(value: float | None) -> str:

@@ -63,3 +63,21 @@ def rate_text(figure: RateFigure) -> str:
         low = format_value(figure.ci_low, "percent").rstrip("%")
         text += f", 95% CI {low}{DASH}{format_value(figure.ci_high, 'percent')}"
     return text
+
+
+class PeriodProblem(ValueError):
+    """A period the filters cannot give; ``field`` is "from" or "to"."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def period_resolve(start: date | None, end: date | None, default: Period) -> Period:
+    """The period ``from``/``to`` ask for, each defaulting to ``default``'s; the end may not
+    come before the start (the message is for the field the user gave)."""
+    first, last = start or default.start, end or default.end
+    if first > last:
+        field = "to" if end else "from"
+        raise PeriodProblem(field, f"The end date ({last}) is before the start date ({first}).")
+    return Period(first, last)

@@ -874,20 +874,19 @@ def activity_counts(
     """
     starts = buckets(period, grain)
     since, until = period.bounds()
+    in_period = Activity.objects.for_org(organization).filter(at__gte=since, at__lt=until)
     won_last = dict(
         DealOutcome.objects.for_org(organization)
-        .filter(result=DealOutcome.Result.WON)
+        # only the leads talked to in the period (not every win of the history)
+        .filter(result=DealOutcome.Result.WON, lead__in=in_period.values("lead_id"))
         .values("lead_id")
         .annotate(last=Max("at"))
         .values_list("lead_id", "last")
     )
     counts: dict[tuple[date, int | None], Counter[str]] = defaultdict(Counter)
-    for lead, kind, at, with_buyer, member in (
-        Activity.objects.for_org(organization)
-        .filter(at__gte=since, at__lt=until)
-        .values_list("lead_id", "kind", "at", "with_buyer", "by_id")
-        .iterator(chunk_size=5000)
-    ):
+    for lead, kind, at, with_buyer, member in in_period.values_list(
+        "lead_id", "kind", "at", "with_buyer", "by_id"
+    ).iterator(chunk_size=5000):
         if not period.holds(at):
             continue
         tally = counts[(bucket_start(local_date(at), grain), member if by_member else None)]

@@ -20,7 +20,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
-from keepscore.common.forms import DateField
 from keepscore.common.views import org_view
 from keepscore.funnel import services
 from keepscore.funnel.filters import (
@@ -31,6 +30,7 @@ from keepscore.funnel.filters import (
     default_period,
     rate_text,
 )
+from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.services import CYCLE_BINS, FACT_PREFIX, GROUPINGS, Ladder, Period
 from keepscore.leads.models import StageKind
 from keepscore.reports.charts import (
@@ -45,14 +45,7 @@ from keepscore.reports.charts import (
 BAD_FILTERS = 400
 
 
-class FunnelFilterForm(forms.Form):
-    from_ = DateField(
-        label="From",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="YYYY-MM-DD",
-    )
-    to = DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+class FunnelFilterForm(PeriodForm):
     by = forms.CharField(label="Group by", required=False, max_length=200)
     within = forms.IntegerField(
         label="Within (days)",
@@ -65,40 +58,18 @@ class FunnelFilterForm(forms.Form):
     step = forms.CharField(label="Conversion shown by group", required=False, max_length=200)
 
     def __init__(self, data: Any, *, default: Period, **kw: Any) -> None:
-        super().__init__(data, **kw)
-        self.default = default
+        super().__init__(data, default=default, **kw)
         choices = [(key, BY_LABELS[key]) for key in (*GROUPINGS, UNGROUPED)]
         current = (data.get("by") or "").strip()
         if current.startswith(FACT_PREFIX) and current[len(FACT_PREFIX) :].strip():
             choices.append((current, f"Fact: {current[len(FACT_PREFIX) :].strip()}"))
         self.fields["by"].widget = forms.Select(choices=choices)
-        self.fields["from_"].widget.attrs.update({"placeholder": default.start.isoformat()})
-        self.fields["to"].widget.attrs.update({"placeholder": default.end.isoformat()})
-
-    def add_prefix(self, field_name: str) -> str:
-        # "from" is a Python keyword: the field is from_, its parameter "from"
-        return "from" if field_name == "from_" else super().add_prefix(field_name)
 
     def clean_by(self) -> str | None:
         try:
             return by_parse(self.cleaned_data.get("by"))
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if "from_" not in data or "to" not in data:
-            return data  # a date is already refused
-        start = data["from_"] or self.default.start
-        end = data["to"] or self.default.end
-        if start > end:
-            field = "to" if data["to"] else "from_"
-            self.add_error(field, f"The end date ({end}) is before the start date ({start}).")
-        return data
-
-    def period(self) -> Period:
-        data = self.cleaned_data
-        return Period(data.get("from_") or self.default.start, data.get("to") or self.default.end)
 
 
 @dataclass(frozen=True)
