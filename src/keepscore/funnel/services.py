@@ -485,8 +485,8 @@ def funnel_steps(ladder: Ladder) -> list[tuple[int, int]]:
     return steps
 
 
-class _Tally:
-    """One group's counts while the leads stream by."""
+class Tally:
+    """One group's counts: reached and entered per stage, k and n per step."""
 
     def __init__(self, size: int, steps: int) -> None:
         self.reached = [0] * size
@@ -538,7 +538,7 @@ def funnel_reference(
     histories = stage_history(organization, ladder)
     groups = lead_groups(organization, by)  # after the history: every lead in it is here
     size = len(ladder.stages)
-    tallies: dict[str, _Tally] = {}
+    tallies: dict[str, Tally] = {}
     labels: dict[str, str] = {}
     for lead, history in histories.items():
         if lead not in groups:  # deleted meanwhile
@@ -546,7 +546,7 @@ def funnel_reference(
         key, label = groups[lead]
         tally = tallies.get(key)
         if tally is None:
-            tally = tallies[key] = _Tally(size, len(steps))
+            tally = tallies[key] = Tally(size, len(steps))
             labels[key] = label
         reach = reach_dates(history, ladder)
         for i, at in enumerate(reach):
@@ -561,8 +561,24 @@ def funnel_reference(
                 if reached_after(history, ladder, target, since, window):
                     tally.k[j] += 1
     if by is None:
-        tallies.setdefault(ALL_KEY, _Tally(size, len(steps)))
+        tallies.setdefault(ALL_KEY, Tally(size, len(steps)))
         labels[ALL_KEY] = ALL_LABEL
+    busy = {key: t for key, t in tallies.items() if by is None or t.busy()}
+    return report_assemble(ladder, period, by, within_days, busy, labels)
+
+
+def report_assemble(
+    ladder: Ladder,
+    period: Period,
+    by: str | None,
+    within_days: int | None,
+    tallies: dict[str, Tally],
+    labels: dict[str, str],
+) -> FunnelReport:
+    """The report of these groups' counts (from the stage changes or from the summaries):
+    stages in report order, a rate per step, groups by first-stage reach (most first), then
+    label."""
+    steps = funnel_steps(ladder)
     first = ladder.climbing[0] if ladder.climbing else 0
     order = ladder.report_order()
     report_groups = [
@@ -588,7 +604,6 @@ def funnel_reference(
             ],
         )
         for key, tally in tallies.items()
-        if by is None or tally.busy()
     ]
     report_groups.sort(key=lambda g: (-g.stages[order.index(first)].reached, g.label, g.key))
     return FunnelReport(period=period, by=by, within_days=within_days, groups=report_groups)

@@ -51,16 +51,14 @@ from keepscore.funnel.services import (
     ALL_LABEL,
     NONE_KEY,
     NONE_LABEL,
-    FunnelGroup,
     FunnelReport,
     Ladder,
     Period,
-    StageCount,
-    StepConversion,
+    Tally,
     _member_label,
     funnel_steps,
     grouping_check,
-    rate,
+    report_assemble,
 )
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange
 
@@ -653,34 +651,14 @@ def funnel(
         labels[ALL_KEY] = ALL_LABEL
     else:
         keys = {key for key in keys if any(reached[key]) or any(entered[key])}
-    order = ladder.report_order()
-    first_stage = ladder.climbing[0] if ladder.climbing else 0
-    groups = [
-        FunnelGroup(
-            key=key,
-            label=labels[key],
-            stages=[
-                StageCount(
-                    key=ladder.stages[i].key,
-                    name=ladder.stages[i].name,
-                    reached=reached[key][i],
-                    entered=entered[key][i],
-                )
-                for i in order
-            ],
-            conversions=[
-                StepConversion(
-                    from_key=ladder.stages[a].key,
-                    to_key=ladder.stages[b].key,
-                    rate=rate(reached[key][a] if a == b else k[key][(a, b)], reached[key][a]),
-                )
-                for a, b in steps
-            ],
-        )
-        for key in keys
-    ]
-    groups.sort(key=lambda g: (-reached[g.key][first_stage], g.label, g.key))
-    return FunnelReport(period=period, by=by, within_days=within_days, groups=groups)
+    tallies: dict[str, Tally] = {}
+    for key in keys:
+        tally = tallies[key] = Tally(size, len(steps))
+        tally.reached, tally.entered = reached[key], entered[key]
+        for j, (a, b) in enumerate(steps):
+            tally.n[j] = reached[key][a]
+            tally.k[j] = reached[key][a] if a == b else k[key][(a, b)]
+    return report_assemble(ladder, period, by, within_days, tallies, labels)
 
 
 def month_counts(
