@@ -381,7 +381,10 @@ def test_cli_defaults(story):
     [
         (["--from", "2024-02-30"], "--from: '2024-02-30' is not a date: use YYYY-MM-DD"),
         (["--to", "0001-01-01"], "--to: Enter a date between 1900-01-01 and 2999-12-31."),
-        (["--from", "2024-04-01", "--to", "2024-03-01"], "--to: The end date (2024-03-01) is before the start date (2024-04-01)"),
+        (
+            ["--from", "2024-04-01", "--to", "2024-03-01"],
+            "--to: The end date (2024-03-01) is before the start date (2024-04-01)",
+        ),
         (["--grain", "day"], "--grain: grain is one of week, month, quarter, not 'day'"),
         (["--by", "owner"], "--by: by is one of member, all, not 'owner'"),
     ],

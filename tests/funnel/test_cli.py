@@ -148,7 +148,10 @@ def test_an_empty_period(org_a, story):  # noqa: F811
         (["--from", "2024-02-30"], "--from: '2024-02-30' is not a date: use YYYY-MM-DD"),
         (["--to", "march"], "--to: 'march' is not a date"),
         (["--to", "0001-01-01"], "--to: Enter a date between 1900-01-01 and 2999-12-31."),
-        (["--from", "2024-04-01", "--to", "2024-03-01"], "--to: The end date (2024-03-01) is before the start date (2024-04-01)"),
+        (
+            ["--from", "2024-04-01", "--to", "2024-03-01"],
+            "--to: The end date (2024-03-01) is before the start date (2024-04-01)",
+        ),
         (["--by", "colour"], "--by: cannot group or segment leads by 'colour'"),
         (["--by", "fact:"], "--by: cannot group"),
         (["--within", "-1"], "--within: give a number of days from 0 to 3650, not -1"),

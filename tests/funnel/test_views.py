@@ -25,6 +25,7 @@ from django.urls import reverse
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.funnel.filters import default_period, rate_text
+from keepscore.funnel.services import Period
 from keepscore.scorecard.types import RateFigure
 from tests.conftest import make_org
 from tests.funnel.conftest import at, move, new_lead
@@ -246,3 +247,10 @@ def test_only_get(client_a, org_a):
 )
 def test_rate_text(figure, text):
     assert rate_text(figure) == text
+
+
+def test_recent_months_are_whole_months_across_a_year_end():
+    from keepscore.funnel.filters import recent_months
+
+    assert recent_months(date(2026, 1, 15)) == Period(date(2025, 11, 1), date(2026, 1, 31))
+    assert recent_months(date(2024, 3, 1)) == Period(date(2024, 1, 1), date(2024, 3, 31))

@@ -34,6 +34,13 @@ def default_period(today: date | None = None) -> Period:
     return Period(month_start(end, back=11), end)
 
 
+def recent_months(today: date | None = None) -> Period:
+    """This month and the two before, whole months (the dashboard's funnel: the
+    pre-counted summaries answer whole months at once)."""
+    today = today or timezone.localdate()
+    return Period(month_start(today, back=2), Period.month(today).end)
+
+
 def month_start(day: date, back: int) -> date:
     """The first day of the month ``back`` months before the month of ``day``."""
     index = day.year * 12 + day.month - 1 - back

@@ -84,11 +84,9 @@ def _redirect(request: OrgRequest, url: str) -> HttpResponse:
 @org_view
 @require_safe
 def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
-    from datetime import timedelta
-
     from django.utils import timezone
 
-    from keepscore.funnel.services import Period
+    from keepscore.funnel.filters import recent_months
     from keepscore.scorecard.compute import scorecard_for
     from keepscore.scorecard.views import DASHBOARD_METRICS, Shown, funnel_svg, trend_labels
 
@@ -97,10 +95,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
     card = scorecard_for(organization, month, today=today, only=DASHBOARD_METRICS)
     labels = trend_labels(month)
     summary = [Shown(r, labels) for key in DASHBOARD_METRICS for r in card.rows if r.key == key]
-    # this month and the two before, whole months: the pre-counted summaries answer at once
-    start = (month - timedelta(days=1)).replace(day=1)
-    start = (start - timedelta(days=1)).replace(day=1)
-    quarter = Period(start, Period.month(month).end)
+    quarter = recent_months(today)
     return render(
         request,
         "dashboard.html",
@@ -113,7 +108,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
             "funnel_quarter": funnel_svg(
                 organization,
                 quarter,
-                f"Leads reaching each stage, {start:%B} to {month:%B %Y}",
+                f"Leads reaching each stage, {quarter.start:%B} to {month:%B %Y}",
             ),
         },
     )
