@@ -14,7 +14,8 @@ if [ "$(id -u)" -eq 0 ]; then
   # initdb refuses to run as root: the cluster belongs to the postgres system user
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   chown postgres "$dir"
-  as_pg=(runuser -u postgres --)
+  # run from the cluster folder: the caller's folder (a private mktemp -d) may be closed to it
+  as_pg=(runuser -u postgres -- env -C "$dir")
 fi
 
 cleanup() {
