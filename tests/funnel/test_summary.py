@@ -18,7 +18,14 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
 from keepscore.funnel import services as ref
 from keepscore.funnel import stats, summary
-from keepscore.funnel.models import CloseCount, CohortCount, EntryCount, FirstWin, MonthCount
+from keepscore.funnel.models import (
+    CloseCount,
+    CohortCount,
+    EntryCount,
+    FirstWin,
+    MonthCount,
+    StageCount,
+)
 from keepscore.funnel.services import Period
 from keepscore.leads.models import DealOutcome, Lead, LostReason, Stage, StageChange
 from keepscore.leads.services import lead_update, stage_save, stage_shift
@@ -70,6 +77,11 @@ def check(org: Organization, periods: list[Period]) -> None:
         got = {k: v for k, v in counts[month].items() if k in expected}
         assert got == expected, month
     check_spans(org, periods)
+    # leads now at each stage: the same as counting them
+    now: dict[int, int] = {}
+    for stage_id in Lead.objects.filter(organization=org).values_list("stage_id", flat=True):
+        now[stage_id] = now.get(stage_id, 0) + 1
+    assert summary.stage_counts(org) == now
 
 
 def check_spans(org: Organization, periods: list[Period]) -> None:
@@ -123,6 +135,9 @@ def snapshot(org: Organization) -> dict[Any, int]:
             out[("cw", *spans)] = close.won
     for win in FirstWin.objects.filter(organization=org):
         out[("w", win.lead, win.month, win.channel, win.owner)] = win.cycle_us
+    for now in StageCount.objects.filter(organization=org):
+        if now.n:
+            out[("s", now.stage)] = now.n
     return out
 
 

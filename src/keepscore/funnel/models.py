@@ -183,3 +183,20 @@ class CloseCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} (next {self.next_month}): {self.won} of {self.closed}"
+
+
+class StageCount(models.Model):
+    """Leads whose current stage is ``stage``: the dashboard's "now at each stage" without
+    counting the organization's leads."""
+
+    organization = _org()
+    stage = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "stage"], name="stagecount_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage}: {self.n}"

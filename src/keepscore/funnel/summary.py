@@ -5,8 +5,8 @@ grouped by nothing, channel or owner, with ``within_days`` in ``WINDOWS`` (or No
 Tables (``keepscore.funnel.models``): ``CohortCount`` (reach cohorts and their
 conversions), ``EntryCount`` (explicit entries, countable once per lead over any run of
 months), ``MonthCount`` (additive monthly flows), ``CloseCount`` (the close rate's leads,
-countable once per lead over any run of months) and ``FirstWin`` (each won lead's first win
-and sales cycle).
+countable once per lead over any run of months), ``FirstWin`` (each won lead's first win
+and sales cycle) and ``StageCount`` (leads now at each stage).
 
 Maintenance, all in the caller's transaction (a failed write leaves them as they were):
 
@@ -44,6 +44,7 @@ from keepscore.funnel.models import (
     FirstWin,
     MonthBound,
     MonthCount,
+    StageCount,
     SummaryState,
 )
 from keepscore.funnel.services import (
@@ -63,7 +64,7 @@ from keepscore.funnel.services import (
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt on their next write
-VERSION = 2
+VERSION = 3
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
 #: CloseCount.next_month of a lead's last month with an outcome
@@ -367,6 +368,16 @@ def _contribute(
         [org, NO_NEXT, org],
     )
 
+    # leads now at each stage
+    stage_t = StageCount._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {stage_t} (organization_id, stage, n) "
+        f"SELECT %s, l.stage_id, {sign} * COUNT(*) FROM {lead_t} l "
+        f"WHERE l.organization_id = %s{lead_scope} GROUP BY l.stage_id "
+        + _upsert(stage_t, ("organization_id", "stage"), ("n",)),
+        [org, org],
+    )
+
     # each lead's first win: its month and the cycle from the first touch, in microseconds
     win_t = FirstWin._meta.db_table
     if scoped:
@@ -533,7 +544,7 @@ def organization_rebuild(organization: Organization) -> None:
             organization=organization,
             defaults={"version": 0, "ladder": "", "built_at": timezone.now()},
         )
-        for model in (CohortCount, EntryCount, MonthCount, CloseCount, FirstWin):
+        for model in (CohortCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount):
             model.objects.filter(organization=organization).delete()
         _lead_bounds(organization, None)
         found = Activity.objects.for_org(organization).aggregate(lo=Min("at"), hi=Max("at"))
@@ -760,6 +771,13 @@ def cycle_days(
     return out
 
 
+def stage_counts(organization: Organization) -> dict[int, int]:
+    """Leads now at each stage, by stage id (stages with none may be missing)."""
+    return dict(
+        StageCount.objects.filter(organization=organization, n__gt=0).values_list("stage", "n")
+    )
+
+
 __all__ = [
     "activities_add",
     "activity_add",
@@ -772,5 +790,6 @@ __all__ = [
     "organization_rebuild",
     "ready",
     "span_closed",
+    "stage_counts",
     "supports",
 ]

@@ -113,12 +113,17 @@ def stage_counts_this_month(*, organization: Organization) -> list[tuple[Stage, 
     """Per stage: leads now at it, and entries into it since the start of this month."""
     now = timezone.localtime()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    current = dict(
-        Lead.objects.for_org(organization)
-        .values("stage")
-        .annotate(n=Count("id"))
-        .values_list("stage", "n")
-    )
+    from keepscore.funnel import summary
+
+    if summary.ready(organization):
+        current = summary.stage_counts(organization)
+    else:
+        current = dict(
+            Lead.objects.for_org(organization)
+            .values("stage")
+            .annotate(n=Count("id"))
+            .values_list("stage", "n")
+        )
     stages = list(Stage.objects.for_org(organization))
     entered = dict(
         StageChange.objects.for_org(organization)
