@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "keepscore.webforms",
     "keepscore.funnel",
     "keepscore.scorecard",
+    "keepscore.economics",
+    "keepscore.focus",
 ]
 
 MIDDLEWARE = [
