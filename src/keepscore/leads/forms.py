@@ -5,6 +5,7 @@ Every choice of a stage, channel, member or lost reason is limited to the organi
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,6 +15,8 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import members_of
 from keepscore.activities.models import ActivityKind, ObjectionTag
 from keepscore.common.forms import DateField, DateTimeField
+from keepscore.economics.models import Product
+from keepscore.economics.products import LineIn
 from keepscore.leads.models import Channel, Lead, LostReason, Stage
 from keepscore.leads.selectors import LeadFilters
 from keepscore.leads.services import Outcome
@@ -170,7 +173,14 @@ class StagePickForm(forms.Form):
         return self.cleaned_data.get("to_stage") if self.is_valid() else None
 
 
+#: how many product lines the move panel offers for a won deal
+MOVE_LINES = 3
+
+
 class MoveForm(forms.Form):
+    """A move; to a won stage with revenue and cost typed in, or with up to ``MOVE_LINES``
+    products sold (``line_<n>_product``, ``_quantity``, ``_unit_price``)."""
+
     to_stage = forms.ModelChoiceField(
         label="Move to",
         queryset=Stage.objects.none(),
@@ -211,6 +221,18 @@ class MoveForm(forms.Form):
         _set_queryset(
             self, "lost_reason", LostReason.objects.for_org(organization).filter(active=True)
         )
+        products = Product.objects.for_org(organization).filter(active=True)
+        self.has_products = products.exists()
+        for n in range(1, MOVE_LINES + 1):
+            self.fields[f"line_{n}_product"] = forms.ModelChoiceField(
+                label=f"Product {n}", queryset=products, required=False, empty_label="—"
+            )
+            self.fields[f"line_{n}_quantity"] = forms.DecimalField(
+                label="Quantity", max_digits=12, decimal_places=2, min_value=0.01, required=False
+            )
+            self.fields[f"line_{n}_unit_price"] = _money(
+                label="Unit price", help_text="Empty: the product's price."
+            )
         if preview_url:
             # choosing a stage reloads the panel with that stage's playbook and fields
             self.fields["to_stage"].widget.attrs.update(
@@ -222,6 +244,38 @@ class MoveForm(forms.Form):
                 }
             )
 
+    def line_rows(self) -> list[list[forms.BoundField]]:
+        """The line fields, one row (product, quantity, unit price) per line."""
+        return [
+            [self[f"line_{n}_{part}"] for part in ("product", "quantity", "unit_price")]
+            for n in range(1, MOVE_LINES + 1)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for n in range(1, MOVE_LINES + 1):
+            product = data.get(f"line_{n}_product")
+            entered = [
+                f"line_{n}_{p}"
+                for p in ("quantity", "unit_price")
+                if data.get(f"line_{n}_{p}") is not None
+            ]
+            if product is None and entered:
+                self.add_error(f"line_{n}_product", "Choose the product of this line.")
+        return data
+
+    def lines(self) -> tuple[LineIn, ...]:
+        d = self.cleaned_data
+        return tuple(
+            LineIn(
+                product=d[f"line_{n}_product"],
+                quantity=d.get(f"line_{n}_quantity") or Decimal(1),
+                unit_price=d.get(f"line_{n}_unit_price"),
+            )
+            for n in range(1, MOVE_LINES + 1)
+            if d.get(f"line_{n}_product") is not None
+        )
+
     def outcome(self) -> Outcome:
         d = self.cleaned_data
         return Outcome(
@@ -229,6 +283,7 @@ class MoveForm(forms.Form):
             cost=d.get("cost"),
             lost_reason=d.get("lost_reason"),
             lost_note=d.get("lost_note") or "",
+            lines=self.lines(),
         )
 
 

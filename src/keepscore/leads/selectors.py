@@ -89,9 +89,9 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
     """Stage changes, activities, objections and later touches of a lead, newest first."""
     entries = [
         TimelineEntry(sc.at, "stage_change", sc)
-        for sc in StageChange.objects.filter(lead=lead).select_related(
-            "from_stage", "to_stage", "by", "outcome", "outcome__lost_reason"
-        )
+        for sc in StageChange.objects.filter(lead=lead)
+        .select_related("from_stage", "to_stage", "by", "outcome", "outcome__lost_reason")
+        .prefetch_related("outcome__lines__product")
     ]
     entries += [
         TimelineEntry(a.at, "activity", a)

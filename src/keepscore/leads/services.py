@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,8 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.validation import check_same_org, checked_at
+from keepscore.economics.models import DealLine
+from keepscore.economics.products import LineIn, LineRow, deal_amounts
 from keepscore.funnel import summary
 from keepscore.leads.models import (
     Channel,
@@ -463,10 +466,14 @@ def needs_qualification(*, organization: Organization, to_stage: Stage) -> bool:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What a closing move records. A won deal takes its revenue (and cost) entered directly,
+    or ``lines`` (products sold) from which ``economics.products.deal_amounts`` computes them."""
+
     revenue: Decimal | None = None
     cost: Decimal | None = None
     lost_reason: LostReason | None = None
     lost_note: str = ""
+    lines: Sequence[LineIn] = ()
 
 
 @transaction.atomic
@@ -483,7 +490,8 @@ def lead_move(
     """Move a lead to another stage and write the stage change, in one transaction.
 
     Rules: the qualification gate (an owner may override with a reason, which is recorded);
-    won needs revenue, lost needs a reason; skipping forward and moving back are allowed and
+    won needs revenue, entered or from the lines of products sold (written with the outcome,
+    never changed); lost needs a reason; skipping forward and moving back are allowed and
     recorded; the history is never edited.
     """
     organization = lead.organization
@@ -520,13 +528,20 @@ def lead_move(
         override_reason = ""
 
     outcome = outcome or Outcome()
+    line_rows: list[LineRow] = []
     if to_stage.kind == StageKind.WON:
+        revenue, cost, line_rows = deal_amounts(
+            organization, lines=outcome.lines, revenue=outcome.revenue, cost=outcome.cost
+        )
+        outcome = replace(outcome, revenue=revenue, cost=cost)
         if outcome.revenue is None:
             raise ValidationError({"revenue": "A won deal needs its revenue."})
         if outcome.revenue < 0:
             raise ValidationError({"revenue": "Revenue cannot be negative."})
         if outcome.cost is not None and outcome.cost < 0:
             raise ValidationError({"cost": "Cost cannot be negative."})
+    elif outcome.lines:
+        raise ValidationError({"lines": "Only a won deal has products sold."})
     if to_stage.kind == StageKind.LOST:
         if outcome.lost_reason is None:
             raise ValidationError({"lost_reason": "A lost lead needs a reason."})
@@ -563,7 +578,18 @@ def lead_move(
         override_reason=override_reason.strip() if override else "",
     )
     if deal is not None:
-        DealOutcome.objects.create(stage_change=change, **deal)
+        deal_outcome = DealOutcome.objects.create(stage_change=change, **deal)
+        DealLine.objects.bulk_create(
+            DealLine(
+                organization=organization,
+                outcome=deal_outcome,
+                product=row.product,
+                quantity=row.quantity,
+                unit_price=row.unit_price,
+                unit_cost=row.unit_cost,
+            )
+            for row in line_rows
+        )
     lead.stage = to_stage
     lead.stage_entered_at = at
     lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
