@@ -13,6 +13,7 @@ from keepscore.api import (
     activities,
     activity,
     channels,
+    focus,
     funnel,
     imports,
     leads,
@@ -47,3 +48,4 @@ api.add_router("", metrics.router)
 api.add_router("", scorecard.router)
 api.add_router("", funnel.router)
 api.add_router("", activity.router)
+api.add_router("", focus.router)

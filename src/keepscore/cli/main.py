@@ -17,6 +17,7 @@ from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.activity import activity
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.exports import export
+from keepscore.cli.focus import focus
 from keepscore.cli.funnel import funnel
 from keepscore.cli.scorecard import scorecard
 
@@ -41,6 +42,7 @@ app.add_typer(tokens.app, name="token")
 app.command("scorecard")(scorecard)
 app.command("funnel")(funnel)
 app.command("activity")(activity)
+app.command("focus")(focus)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")

@@ -30,3 +30,9 @@ class KeptDiagnosis(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}: {self.recommendation}"
+
+    @property
+    def label(self) -> str:
+        from keepscore.focus.services import LABELS
+
+        return LABELS.get(self.recommendation, self.recommendation)

@@ -452,6 +452,9 @@ def review_add(
     )
     entry.full_clean(exclude=["organization", "by"])
     entry.save()
+    from keepscore.focus.services import keep  # here: focus builds on the scorecard
+
+    keep(organization, first, user)
     return entry
 
 

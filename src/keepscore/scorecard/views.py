@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from keepscore.accounts.models import Organization
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
+from keepscore.focus.services import kept_for as focus_kept
 from keepscore.funnel.services import Ladder, Period, funnel
 from keepscore.reports.charts import (
     RateRow,
@@ -363,6 +364,7 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
             form = ReviewForm()
     context = {
         "reviews": services.reviews_for(organization, first),
+        "kept": focus_kept(organization, first),
         "month": first,
         "review_form": form,
         "can_edit": can_edit(request),
@@ -506,6 +508,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         "next_month": following,
         "exports": exports,
         "reviews": card.reviews,
+        "kept": focus_kept(organization, month),
     }
     return render(request, "scorecard/scorecard.html", context)
 
