@@ -1,0 +1,466 @@
+"""Channel economics for any period: per channel (the lead's original source) the spend, the
+new leads, the qualified leads, the customers, the conversion lead → customer, the revenue,
+cost and margin of the deals won, and what the spend returns: cost per lead, cost per
+customer, return on spend and payback. ``docs/numbers.md`` ("Channel economics") states each
+rule.
+
+Pure reads, aggregated on the database (a few grouped queries, never a loop over the leads):
+from the pre-aggregated summaries (``keepscore.funnel.summary``: ``MonthCount``,
+``CohortCount``, ``FirstWin``) when they are built and the period is whole months, else from
+the stored rows (:func:`channel_economics_reference`); both give the same answers (a test
+checks it). The conversion's k and the spend are always read from the rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Cast, Coalesce, Round
+
+from keepscore.accounts.models import Organization
+from keepscore.economics.models import Spend
+from keepscore.funnel import summary
+from keepscore.funnel.models import CohortCount, FirstWin, MonthCount
+from keepscore.funnel.services import Ladder, Period, min_n, rate
+from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
+from keepscore.scorecard.types import RateFigure
+
+#: below this many customers a channel's ratios are "not enough data"
+MIN_CUSTOMERS = 5
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+TOTAL_KEY, TOTAL_NAME = "total", "All channels"
+
+
+# --- the result -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """One channel's economics over the period (or the total of every channel).
+
+    Money is in Decimals rounded to cents; ``margin_pct`` and ``return_on_spend`` are
+    fractions (0.25 is 25%); every ratio is None when its denominator is 0 (or, for payback,
+    when the margin is not positive or there is no spend).
+    """
+
+    key: str  # the channel's key; "total" for the total row
+    name: str
+    spend: Decimal
+    leads: int  # new leads: first touch in the period
+    qualified: int  # leads whose reach of the qualified stage is in the period
+    customers: int  # leads first won in the period
+    conversion: RateFigure  # of the period's new leads (n), those won since (k)
+    revenue: Decimal  # of the won deals dated in the period
+    cost: Decimal
+    margin: Decimal
+    margin_pct: float | None  # margin / revenue
+    cost_per_lead: Decimal | None  # spend / leads
+    cost_per_customer: Decimal | None  # spend / customers
+    return_on_spend: float | None  # (margin - spend) / spend
+    payback_months: float | None  # spend / (margin per month of the period)
+    too_small: bool
+    too_small_reason: str  # "" when not too small
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.conversion
+        return {
+            "key": self.key,
+            "name": self.name,
+            "spend": float(self.spend),
+            "leads": self.leads,
+            "qualified": self.qualified,
+            "customers": self.customers,
+            "conversion": {
+                "k": c.k,
+                "n": c.n,
+                "rate": c.rate,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "enough": c.enough,
+            },
+            "revenue": float(self.revenue),
+            "cost": float(self.cost),
+            "margin": float(self.margin),
+            "margin_pct": self.margin_pct,
+            "cost_per_lead": _float(self.cost_per_lead),
+            "cost_per_customer": _float(self.cost_per_customer),
+            "return_on_spend": self.return_on_spend,
+            "payback_months": self.payback_months,
+            "too_small": self.too_small,
+            "too_small_reason": self.too_small_reason,
+        }
+
+
+@dataclass(frozen=True)
+class ChannelEconomics:
+    period: Period
+    months: float  # the period's length in months (see :func:`period_months`)
+    qualified_stage: str | None  # the key of the stage counted as qualified; None: no such stage
+    rows: tuple[ChannelRow, ...]  # one per channel, by name
+    total: ChannelRow
+    summarized: bool = False  # read from the summaries
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (the CLI's ``--format json`` and ``GET /economics``)."""
+        return {
+            "period": self.period.as_dict(),
+            "months": self.months,
+            "qualified_stage": self.qualified_stage,
+            "min_leads": min_n(),
+            "min_customers": MIN_CUSTOMERS,
+            "channels": [r.as_dict() for r in self.rows],
+            "total": self.total.as_dict(),
+        }
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def period_months(period: Period) -> float:
+    """The period's length in months: each calendar month it touches counts for the share of
+    its days the period covers (January to March is 3; 1-15 April is 0.5)."""
+    total = 0.0
+    day = period.start
+    while day <= period.end:
+        month = Period.month(day)
+        end = min(month.end, period.end)
+        total += ((end - day).days + 1) / month.end.day
+        day = end + timedelta(days=1)
+    return total
+
+
+def spend_months(period: Period) -> tuple[date, date]:
+    """The first days of the first and last months whose spend counts: every month the
+    period touches, its whole spend."""
+    return period.start.replace(day=1), period.end.replace(day=1)
+
+
+def qualified_stage(ladder: Ladder) -> Stage | None:
+    """The first open stage behind the qualification gate (``requires_qualification``), else
+    the stage keyed ``qualified``; None when there is neither."""
+    gated = [s for s in ladder.stages if s.requires_qualification and s.kind == StageKind.OPEN]
+    if gated:
+        return gated[0]
+    return next((s for s in ladder.stages if s.key == "qualified"), None)
+
+
+def _divide(numerator: Decimal, denominator: int | Decimal) -> Decimal | None:
+    return (numerator / denominator).quantize(CENT) if denominator else None
+
+
+def too_small(leads: int, customers: int) -> str:
+    """Why a channel's ratios are not shown ("" when they are): fewer new leads than the
+    minimum n, or fewer than 5 customers."""
+    reasons = []
+    if leads < min_n():
+        reasons.append(f"{leads} new lead{'' if leads == 1 else 's'} (fewer than {min_n()})")
+    if customers < MIN_CUSTOMERS:
+        reasons.append(
+            f"{customers} customer{'' if customers == 1 else 's'} (fewer than {MIN_CUSTOMERS})"
+        )
+    return "; ".join(reasons)
+
+
+def row_make(
+    key: str,
+    name: str,
+    *,
+    spend: Decimal,
+    leads: int,
+    qualified: int,
+    customers: int,
+    won_leads: int,
+    revenue: Decimal,
+    cost: Decimal,
+    months: float,
+) -> ChannelRow:
+    """A row from its counts and sums: every ratio worked out here, once."""
+    margin = revenue - cost
+    reason = too_small(leads, customers)
+    payback = None
+    if spend > 0 and margin > 0 and months > 0:
+        payback = float(spend) / (float(margin) / months)
+    return ChannelRow(
+        key=key,
+        name=name,
+        spend=spend.quantize(CENT),
+        leads=leads,
+        qualified=qualified,
+        customers=customers,
+        conversion=rate(won_leads, leads),
+        revenue=revenue.quantize(CENT),
+        cost=cost.quantize(CENT),
+        margin=margin.quantize(CENT),
+        margin_pct=float(margin / revenue) if revenue else None,
+        cost_per_lead=_divide(spend, leads),
+        cost_per_customer=_divide(spend, customers),
+        return_on_spend=float((margin - spend) / spend) if spend else None,
+        payback_months=payback,
+        too_small=bool(reason),
+        too_small_reason=reason,
+    )
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+def _cents(field: str) -> Any:
+    # summed as whole cents: exact on SQLite too (it sums decimals as floats)
+    return Coalesce(Sum(Cast(Round(F(field) * 100), BigIntegerField())), 0)
+
+
+@dataclass
+class _Tally:
+    spend: Decimal = ZERO
+    leads: int = 0
+    qualified: int = 0
+    customers: int = 0
+    won_leads: int = 0
+    revenue: Decimal = ZERO
+    cost: Decimal = ZERO
+
+    def busy(self) -> bool:
+        return any((self.spend, self.leads, self.qualified, self.customers, self.revenue))
+
+
+Tallies = dict[int, _Tally]
+
+
+def _spend(organization: Organization, period: Period, tallies: Tallies) -> None:
+    first, last = spend_months(period)
+    for row in (
+        Spend.objects.for_org(organization)
+        .filter(month__gte=first, month__lte=last)
+        .order_by()
+        .values("channel_id")
+        .annotate(cents=_cents("amount"))
+    ):
+        tallies[row["channel_id"]].spend = Decimal(row["cents"]) / 100
+
+
+def _won_leads(organization: Organization, period: Period, tallies: Tallies) -> None:
+    """The conversion's k: of the period's new leads, those with a won outcome (any time)."""
+    since, until = period.bounds()
+    for row in (
+        DealOutcome.objects.for_org(organization)
+        .filter(
+            result=DealOutcome.Result.WON,
+            lead__first_touch_at__gte=since,
+            lead__first_touch_at__lt=until,
+        )
+        .order_by()
+        .values(channel_id=F("lead__channel_id"))
+        .annotate(n=Count("lead_id", distinct=True))
+    ):
+        tallies[row["channel_id"]].won_leads = row["n"]
+
+
+def _reaching(ladder: Ladder, target: Stage) -> list[int]:
+    """The ids of the stages whose entry reaches ``target`` (it and every later stage that is
+    not lost): reach as the funnel counts it (``Ladder.reaches``)."""
+    index = ladder.find(target)
+    return [s.pk for i, s in enumerate(ladder.stages) if ladder.reaches(i, index)]
+
+
+def _rows_read(
+    organization: Organization, period: Period, ladder: Ladder, target: Stage | None
+) -> Tallies:
+    """Leads, qualified, customers and money per channel id from the stored rows."""
+    since, until = period.bounds()
+    tallies: Tallies = defaultdict(_Tally)
+    for row in (
+        Lead.objects.for_org(organization)
+        .filter(first_touch_at__gte=since, first_touch_at__lt=until)
+        .order_by()
+        .values("channel_id")
+        .annotate(n=Count("pk"))
+    ):
+        tallies[row["channel_id"]].leads = row["n"]
+    if target is not None:
+        reaching = _reaching(ladder, target)
+        same_lead = StageChange.objects.filter(lead_id=OuterRef("lead_id"))
+        # the change that reached the stage: no earlier change of its lead reached it
+        reaches = (
+            StageChange.objects.for_org(organization)
+            .filter(to_stage_id__in=reaching, at__gte=since, at__lt=until)
+            .filter(~Exists(same_lead.filter(to_stage_id__in=reaching, at__lt=OuterRef("at"))))
+        )
+        for row in (
+            reaches.order_by()
+            .values(channel_id=F("lead__channel_id"))
+            .annotate(n=Count("lead_id", distinct=True))
+        ):
+            tallies[row["channel_id"]].qualified = row["n"]
+    won = DealOutcome.objects.for_org(organization).filter(
+        result=DealOutcome.Result.WON, at__gte=since, at__lt=until
+    )
+    earlier = DealOutcome.objects.filter(
+        lead_id=OuterRef("lead_id"), result=DealOutcome.Result.WON, at__lt=since
+    )
+    for row in (
+        won.order_by()
+        .values(channel_id=F("lead__channel_id"))
+        .annotate(
+            revenue=_cents("revenue"),
+            cost=_cents("cost"),
+            customers=Count("lead_id", distinct=True, filter=Q(~Exists(earlier))),
+        )
+    ):
+        tally = tallies[row["channel_id"]]
+        tally.revenue = Decimal(row["revenue"]) / 100
+        tally.cost = Decimal(row["cost"]) / 100
+        tally.customers = row["customers"]
+    return tallies
+
+
+def _summary_read(organization: Organization, period: Period, target: Stage | None) -> Tallies:
+    """The same from the summaries (whole months only)."""
+    first, last = period.start, period.end.replace(day=1)
+    tallies: Tallies = defaultdict(_Tally)
+    for row in (
+        MonthCount.objects.filter(
+            organization=organization,
+            month__gte=first,
+            month__lte=last,
+            metric__in=("new_leads", "revenue", "cost"),
+        )
+        .order_by()
+        .values("channel", "metric")
+        .annotate(v=Sum("value"))
+    ):
+        tally = tallies[row["channel"]]
+        if row["metric"] == "new_leads":
+            tally.leads = int(row["v"])
+        elif row["metric"] == "revenue":
+            tally.revenue = Decimal(row["v"]) / 100
+        else:
+            tally.cost = Decimal(row["v"]) / 100
+    if target is not None:
+        for row in (
+            CohortCount.objects.filter(
+                organization=organization,
+                month__gte=first,
+                month__lte=last,
+                stage_a=target.pk,
+                stage_b=target.pk,
+            )
+            .order_by()
+            .values("channel")
+            .annotate(n=Sum("k_ever"))
+        ):
+            tallies[row["channel"]].qualified = int(row["n"])
+    for row in (
+        FirstWin.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("lead"))
+    ):
+        tallies[row["channel"]].customers = int(row["n"])
+    return tallies
+
+
+def _whole_months(period: Period) -> bool:
+    return period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
+
+
+def _assemble(
+    organization: Organization,
+    period: Period,
+    tallies: Tallies,
+    target: Stage | None,
+    summarized: bool,
+) -> ChannelEconomics:
+    _spend(organization, period, tallies)
+    _won_leads(organization, period, tallies)
+    months = period_months(period)
+    channels = Channel.objects.for_org(organization).order_by("name", "id")
+    rows = []
+    for channel in channels:
+        tally = tallies.get(channel.pk, _Tally())
+        if not channel.active and not tally.busy():
+            continue
+        rows.append(_row(channel.key, channel.name, tally, months))
+    totals = _Tally()
+    for tally in _known(tallies, {c.pk for c in channels}):
+        totals.spend += tally.spend
+        totals.leads += tally.leads
+        totals.qualified += tally.qualified
+        totals.customers += tally.customers
+        totals.won_leads += tally.won_leads
+        totals.revenue += tally.revenue
+        totals.cost += tally.cost
+    return ChannelEconomics(
+        period=period,
+        months=months,
+        qualified_stage=target.key if target is not None else None,
+        rows=tuple(rows),
+        total=_row(TOTAL_KEY, TOTAL_NAME, totals, months),
+        summarized=summarized,
+    )
+
+
+def _known(tallies: Tallies, ids: set[int]) -> Iterable[_Tally]:
+    return (tally for pk, tally in tallies.items() if pk in ids)
+
+
+def _row(key: str, name: str, tally: _Tally, months: float) -> ChannelRow:
+    return row_make(
+        key,
+        name,
+        spend=tally.spend,
+        leads=tally.leads,
+        qualified=tally.qualified,
+        customers=tally.customers,
+        won_leads=tally.won_leads,
+        revenue=tally.revenue,
+        cost=tally.cost,
+        months=months,
+    )
+
+
+def channel_economics_reference(organization: Organization, period: Period) -> ChannelEconomics:
+    """:func:`channel_economics` from the stored rows (what the summaries are checked
+    against)."""
+    ladder = Ladder.of(organization)
+    target = qualified_stage(ladder)
+    tallies = _rows_read(organization, period, ladder, target)
+    return _assemble(organization, period, tallies, target, summarized=False)
+
+
+def channel_economics(organization: Organization, period: Period) -> ChannelEconomics:
+    """Per channel (the lead's original source) and in total, over the period: spend, new
+    leads, qualified leads, customers, conversion, revenue, cost, margin, margin %, cost per
+    lead, cost per customer, return on spend and payback months (docs/numbers.md, "Channel
+    economics"). Channels are listed by name: every active one, and an inactive one when it
+    has a figure in the period."""
+    if _whole_months(period) and summary.ready(organization):
+        ladder = Ladder.of(organization)
+        target = qualified_stage(ladder)
+        tallies = _summary_read(organization, period, target)
+        return _assemble(organization, period, tallies, target, summarized=True)
+    return channel_economics_reference(organization, period)
+
+
+__all__ = [
+    "MIN_CUSTOMERS",
+    "ChannelEconomics",
+    "ChannelRow",
+    "channel_economics",
+    "channel_economics_reference",
+    "period_months",
+    "qualified_stage",
+    "row_make",
+    "spend_months",
+    "too_small",
+]
