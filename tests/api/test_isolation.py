@@ -43,6 +43,9 @@ BODIES = {
     "/targets/{key}/{month}": {"value": 1},
     "/goals/{key}/{year}": {"value": 1},
     "/reviews/{month}": {"text": "x"},
+    "/products": {"name": "Hijack", "price": 1},
+    "/products/{product_id}": {"name": "Hijacked", "active": False},
+    "/money-settings": {"default_margin_pct": 10},
 }
 #: query parameters for a GET, so that B's rows would show if they leaked (all of time; B's
 #: owner's email names the group of B's lead)
@@ -57,7 +60,7 @@ B_TEXTS = ("Bob Bravo", "bravo", "B visitors", "b_visitors", "Review of B")
 
 
 def snapshot() -> dict[str, list[Any]]:
-    labels = ("accounts", "leads", "activities", "scorecard")
+    labels = ("accounts", "leads", "activities", "scorecard", "economics")
     return {
         m._meta.label: sorted(m._default_manager.values_list())
         for m in apps.get_models()
@@ -123,7 +126,15 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
             organization=org, kind="leads", file_name=f"{org.slug}.csv", preset="plain",
             status=ImportJob.Status.IMPORTED, started_at=timezone.now(),
         )  # fmt: skip
+    from decimal import Decimal
+
+    from keepscore.economics.products import default_margin_set, product_save
+
+    product_save(organization=lead_a.organization, name="Alpha widget", price=Decimal(5))
+    product_b = product_save(organization=org_b, name="bravo widget", price=Decimal(7))
+    default_margin_set(org_b, Decimal(20))
     return {
+        "product_id": product_b.pk,
         "lead_id": lead_b.pk,
         "job_id": job.pk,
         "key": metric.key,

@@ -14,6 +14,7 @@ import pytest
 
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, Objection
+from keepscore.economics.models import MoneySettings, Product
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -47,6 +48,8 @@ B_TABLES = [
     Target,
     Goal,
     ReviewEntry,
+    Product,
+    MoneySettings,
 ]
 
 
@@ -56,7 +59,10 @@ def test_every_organization_page_is_covered():
 
 @pytest.fixture
 def two_orgs(client):
+    from decimal import Decimal
+
     from keepscore.activities.services import activity_log, objection_add
+    from keepscore.economics.products import product_save
     from keepscore.leads.services import lead_create, qualification_set
     from keepscore.scorecard.services import manual_metric_save
     from tests.conftest import channel
@@ -69,6 +75,7 @@ def two_orgs(client):
     activity_log(lead=lead, kind="connect", by=owner_b, with_buyer=True)
     objection_add(lead=lead, tag="price", by=owner_b)
     manual_metric_save(organization=org_b, name="Website visitors", group="SUSPECT")
+    product_save(organization=org_b, name="B product", price=Decimal("10.00"))
     b = {
         "org": org_b,
         "lead": lead,

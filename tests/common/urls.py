@@ -33,6 +33,7 @@ OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "form_pk": lambda objects: web_form_pk(objects),
     "job_pk": lambda objects: import_job_pk(objects),
     "metric_pk": lambda objects: manual_metric_pk(objects),
+    "product_pk": lambda objects: product_pk(objects),
     "year": lambda objects: 2026,
     "month": lambda objects: "03",
     "ext": lambda objects: "csv",
@@ -58,6 +59,20 @@ def manual_metric_pk(objects: Mapping[str, Any]) -> int:
         organization=organization, name="Website visitors", group="SUSPECT"
     )
     return metric.pk
+
+
+def product_pk(objects: Mapping[str, Any]) -> int:
+    """A product of the organization of ``objects["lead"]`` (made on first use)."""
+    from decimal import Decimal
+
+    from keepscore.economics.models import Product
+    from keepscore.economics.products import product_save
+
+    organization = objects["lead"].organization
+    product = Product.objects.for_org(organization).first() or product_save(
+        organization=organization, name="Consulting day", price=Decimal("800.00")
+    )
+    return product.pk
 
 
 def import_job_pk(objects: Mapping[str, Any]) -> int:

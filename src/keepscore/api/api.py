@@ -19,6 +19,7 @@ from keepscore.api import (
     leads,
     metrics,
     outcomes,
+    products,
     scorecard,
     stages,
 )
@@ -48,4 +49,5 @@ api.add_router("", metrics.router)
 api.add_router("", scorecard.router)
 api.add_router("", funnel.router)
 api.add_router("", activity.router)
+api.add_router("", products.router)
 api.add_router("", focus.router)

@@ -25,6 +25,8 @@ from keepscore.api.schemas import (
     MoveIn,
     StageChangeOut,
 )
+from keepscore.economics.models import Product
+from keepscore.economics.products import LineIn
 from keepscore.leads.models import Channel, Lead, LostReason, Stage, StageChange
 from keepscore.leads.selectors import LeadFilters, lead_list
 from keepscore.leads.services import Outcome, lead_create, lead_move, lead_update
@@ -172,15 +174,30 @@ def leads_move(request: HttpRequest, payload: MoveIn, lead_id: int = LeadId) -> 
             cost=payload.cost,
             lost_reason=lost_reason_of(organization, payload.lost_reason),
             lost_note=payload.lost_note,
+            lines=_lines(organization, payload),
         ),
     )
     return Status(201, StageChangeOut.of(_stage_changes().get(pk=change.pk)))
 
 
+def _lines(organization: Organization, payload: MoveIn) -> tuple[LineIn, ...]:
+    """The move's lines with their products, each looked up in the token's organization."""
+    products = Product.objects.for_org(organization).in_bulk(
+        [line.product for line in payload.lines]
+    )
+    for n, line in enumerate(payload.lines, 1):
+        if line.product not in products:
+            raise ValidationError({"lines": f"Line {n}: no product with the id {line.product}."})
+    return tuple(
+        LineIn(product=products[line.product], quantity=line.quantity, unit_price=line.unit_price)
+        for line in payload.lines
+    )
+
+
 def _stage_changes() -> QuerySet[StageChange]:
     return StageChange.objects.select_related(
         "from_stage", "to_stage", "by", "outcome", "outcome__lost_reason"
-    )
+    ).prefetch_related("outcome__lines__product")
 
 
 @router.get(

@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from keepscore.api.activities import From, To
 from keepscore.api.auth import organization_of
 from keepscore.api.leads import LeadId, Limit, Offset, channel_by_key, lead_get, page
-from keepscore.api.schemas import ERRORS, Day, Text, money
+from keepscore.api.schemas import ERRORS, Day, DealLineOut, Text, lines_of, money
 from keepscore.leads.models import DealOutcome
 
 router = Router(tags=["outcomes"])
@@ -34,6 +34,7 @@ class DealOutcomeOut(Schema):
     lost_reason: str | None = Field(description="Lost deals: the reason's name.")
     lost_note: str
     stage_change: int = Field(description="The id of the move that closed the deal.")
+    lines: list[DealLineOut] = Field(description="Won deals: the products sold, if any.")
 
     @staticmethod
     def of(outcome: DealOutcome) -> DealOutcomeOut:
@@ -49,6 +50,7 @@ class DealOutcomeOut(Schema):
             lost_reason=outcome.lost_reason.name if outcome.lost_reason else None,
             lost_note=outcome.lost_note,
             stage_change=outcome.stage_change_id,
+            lines=lines_of(outcome),
         )
 
 
@@ -62,7 +64,11 @@ def _day_start(day: date) -> datetime:
 
 
 def _outcomes() -> QuerySet[DealOutcome]:
-    return DealOutcome.objects.select_related("lead", "lost_reason").order_by("-at", "-id")
+    return (
+        DealOutcome.objects.select_related("lead", "lost_reason")
+        .prefetch_related("lines__product")
+        .order_by("-at", "-id")
+    )
 
 
 @router.get("/outcomes", response={200: DealOutcomePage, **ERRORS}, summary="List deal outcomes")

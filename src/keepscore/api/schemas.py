@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
 from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+from keepscore.economics.models import DealLine
+from keepscore.economics.products import MAX_LINES, cents
 from keepscore.leads.models import Channel, Lead, Stage, StageChange
 
 #: the largest id a database column holds; larger ones are refused, not looked up
@@ -227,6 +229,41 @@ class LeadFiltersIn(Schema):
 # --- stage changes ------------------------------------------------------------------------
 
 
+class DealLineIn(Schema):
+    product: Id = Field(description="The product's id (see /products).")
+    quantity: Money = Field(description="How many, more than 0, e.g. 2 or 1.5.")
+    unit_price: Money | None = Field(
+        None, description="The price of one; the product's price if left out."
+    )
+
+
+class DealLineOut(Schema):
+    product: int
+    product_name: str
+    quantity: str
+    unit_price: str
+    unit_cost: str
+    revenue: str = Field(description="quantity x unit price.")
+    cost: str = Field(description="quantity x unit cost.")
+
+    @staticmethod
+    def of(line: DealLine) -> DealLineOut:
+        return DealLineOut(
+            product=line.product_id,
+            product_name=line.product.name,
+            quantity=f"{line.quantity:.2f}",
+            unit_price=f"{line.unit_price:.2f}",
+            unit_cost=f"{line.unit_cost:.2f}",
+            revenue=f"{cents(line.revenue):.2f}",
+            cost=f"{cents(line.cost):.2f}",
+        )
+
+
+def lines_of(outcome: Any) -> list[DealLineOut]:
+    """A deal outcome's lines (none for a lost deal or one entered without products)."""
+    return [DealLineOut.of(line) for line in outcome.lines.all()]
+
+
 class OutcomeOut(Schema):
     result: str
     revenue: str | None
@@ -234,6 +271,7 @@ class OutcomeOut(Schema):
     margin: str | None
     lost_reason: str | None
     lost_note: str
+    lines: list[DealLineOut] = Field([], description="Won deals: the products sold, if any.")
 
 
 class StageChangeOut(Schema):
@@ -260,6 +298,7 @@ class StageChangeOut(Schema):
                 margin=money(deal.margin),
                 lost_reason=deal.lost_reason.name if deal.lost_reason else None,
                 lost_note=deal.lost_note,
+                lines=lines_of(deal),
             )
         return StageChangeOut(
             id=change.pk,
@@ -282,6 +321,12 @@ class MoveIn(Schema):
     override_reason: Text = Field("", description="An owner's reason to skip the checklist.")
     revenue: Money | None = Field(None, description="Needed to move to a won stage.")
     cost: Money | None = None
+    lines: list[DealLineIn] = Field(
+        [],
+        max_length=MAX_LINES,
+        description="A won deal's products sold, instead of revenue and cost: revenue is the "
+        "sum of quantity x unit price, cost of quantity x unit cost.",
+    )
     lost_reason: Id | Text | None = Field(
         None, description="The lost reason's id or name; needed to move to a lost stage."
     )

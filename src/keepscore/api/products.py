@@ -1,0 +1,132 @@
+"""Products and services (price and cost) and the default margin. Reading is for every
+member; changing them is for owners, like the "Products & margin" settings page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Path, Router, Schema, Status
+from ninja.errors import HttpError
+
+from keepscore.api.auth import member_of, organization_of
+from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, Text, money
+from keepscore.economics.models import Product
+from keepscore.economics.products import default_margin, default_margin_set, product_save
+
+router = Router(tags=["products"])
+
+WRITE_ERRORS: dict[int, Any] = {**ERRORS, 403: ErrorOut}
+ProductId = Path(..., ge=1, le=MAX_ID)
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    price: str = Field(description="The list price of one unit, e.g. '1200.50'.")
+    cost: str | None = Field(description="What one unit costs; null: the default margin gives it.")
+    active: bool = Field(description="Sold; a retired product is kept but not offered.")
+
+    @staticmethod
+    def of(product: Product) -> ProductOut:
+        return ProductOut(
+            id=product.pk,
+            name=product.name,
+            price=money(product.price) or "0.00",
+            cost=money(product.cost),
+            active=product.active,
+        )
+
+
+class ProductIn(Schema):
+    name: Text
+    price: Money
+    cost: Money | None = Field(None, description="Left out or null: the default margin applies.")
+    active: bool = True
+
+
+class ProductPatch(Schema):
+    """Only what is sent changes; ``active: false`` retires the product."""
+
+    name: Text | None = None
+    price: Money | None = None
+    cost: Money | None = Field(None, description="null clears it (the default margin applies).")
+    active: bool | None = None
+
+
+class MoneySettingsOut(Schema):
+    default_margin_pct: str | None = Field(
+        description="The default margin in %, e.g. '35.00'; null when none is set."
+    )
+
+
+class MoneySettingsIn(Schema):
+    default_margin_pct: Money | None = Field(
+        description="-100 to 100; null clears it. A won deal without a cost, and a product "
+        "without a cost, cost revenue x (1 - default margin)."
+    )
+
+
+def _owner(request: HttpRequest) -> None:
+    if not member_of(request).is_owner:
+        raise HttpError(403, "Only owners change the products and the default margin.")
+
+
+@router.get("/products", response={200: list[ProductOut], **ERRORS}, summary="List products")
+def products_list(request: HttpRequest) -> Any:
+    return [ProductOut.of(p) for p in Product.objects.for_org(organization_of(request))]
+
+
+@router.post("/products", response={201: ProductOut, **WRITE_ERRORS}, summary="Add a product")
+def products_create(request: HttpRequest, payload: ProductIn) -> Any:
+    _owner(request)
+    product = product_save(
+        organization=organization_of(request),
+        name=payload.name,
+        price=payload.price,
+        cost=payload.cost,
+        active=payload.active,
+    )
+    return Status(201, ProductOut.of(product))
+
+
+@router.patch(
+    "/products/{product_id}",
+    response={200: ProductOut, **WRITE_ERRORS},
+    summary="Change or retire a product",
+)
+def products_update(
+    request: HttpRequest, payload: ProductPatch, product_id: int = ProductId
+) -> Any:
+    organization = organization_of(request)
+    product = get_object_or_404(Product.objects.for_org(organization), pk=product_id)
+    _owner(request)
+    sent = payload.model_dump(exclude_unset=True)
+    fields = {
+        "name": product.name,
+        "price": product.price,
+        "cost": product.cost,
+        "active": product.active,
+        **{k: v for k, v in sent.items() if v is not None or k == "cost"},
+    }
+    saved = product_save(organization=organization, product=product, **fields)
+    return ProductOut.of(saved)
+
+
+@router.get(
+    "/money-settings", response={200: MoneySettingsOut, **ERRORS}, summary="The default margin"
+)
+def money_settings_read(request: HttpRequest) -> Any:
+    return MoneySettingsOut(default_margin_pct=money(default_margin(organization_of(request))))
+
+
+@router.put(
+    "/money-settings",
+    response={200: MoneySettingsOut, **WRITE_ERRORS},
+    summary="Set or clear the default margin",
+)
+def money_settings_set(request: HttpRequest, payload: MoneySettingsIn) -> Any:
+    _owner(request)
+    row = default_margin_set(organization_of(request), payload.default_margin_pct)
+    return MoneySettingsOut(default_margin_pct=money(row.default_margin_pct))

@@ -1,0 +1,12 @@
+"""The "Products & margin" settings page, mounted at ``o/<slug:org>/settings/products/``."""
+
+from django.urls import path
+
+from keepscore.economics import product_views as views
+
+urlpatterns = [
+    path("", views.products, name="settings_products"),
+    path("margin/", views.margin_set, name="settings_margin"),
+    path("<int:product_pk>/", views.product_edit, name="settings_product_edit"),
+    path("<int:product_pk>/retire/", views.product_retire, name="settings_product_retire"),
+]
