@@ -93,6 +93,10 @@ def brussels(settings: Any) -> None:
 
 @pytest.fixture
 def members(org_a: Organization, owner_a: Membership) -> dict[str, Membership]:
+    return members_make(org_a, owner_a)
+
+
+def members_make(org_a: Organization, owner_a: Membership) -> dict[str, Membership]:
     mia = member_add(
         organization=org_a,
         user=make_user("mia@acme.test", first_name="Mia", last_name="Marketer"),

@@ -56,6 +56,10 @@ def objection(lead: Any, tag: str, when: datetime, by: Membership | None = None)
 
 @pytest.fixture
 def story(org_a: Organization, owner_a: Membership) -> dict[str, Any]:
+    return story_make(org_a, owner_a)
+
+
+def story_make(org_a: Organization, owner_a: Membership) -> dict[str, Any]:
     ann = new_lead(org_a, "Ann", at(2023, 12, 1), channel_key="referral")
     ben = new_lead(org_a, "Ben", at(2024, 1, 5), channel_key="walk-in")
     move(ann, "lead", at(2024, 1, 10), owner_a)

@@ -25,6 +25,7 @@ from keepscore.api import (
 )
 from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
+from keepscore.api.reports import router as reports_router
 
 api = NinjaAPI(
     title="keepscore",
@@ -51,3 +52,4 @@ api.add_router("", funnel.router)
 api.add_router("", activity.router)
 api.add_router("", products.router)
 api.add_router("", focus.router)
+api.add_router("", reports_router)

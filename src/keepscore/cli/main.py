@@ -19,6 +19,7 @@ from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.exports import export
 from keepscore.cli.focus import focus
 from keepscore.cli.funnel import funnel
+from keepscore.cli.jobs import jobs, objections
 from keepscore.cli.scorecard import scorecard
 
 app = typer.Typer(
@@ -42,6 +43,8 @@ app.add_typer(tokens.app, name="token")
 app.command("scorecard")(scorecard)
 app.command("funnel")(funnel)
 app.command("activity")(activity)
+app.command("jobs")(jobs)
+app.command("objections")(objections)
 app.command("focus")(focus)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
