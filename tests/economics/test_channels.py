@@ -402,3 +402,58 @@ def test_both_paths_give_the_same_answers(org_a: Organization, owner_a: Membersh
     for a, b in zip(from_summaries, from_rows, strict=True):
         assert a.rows == b.rows and a.total == b.total
         assert a.as_dict() == b.as_dict()
+
+
+# --- the scorecard's spend rows, by hand ------------------------------------------------
+
+
+def test_scorecard_rows_by_hand(story: Organization, path: str):
+    """The story's scorecard of February 2025 (whole organization, every channel):
+
+    spend: January 50, February 100 + 600 + 200 = 900, March 0;
+    new leads: January A; February B C D E; March none;
+    first wins: February A and E; March B;  margin: February 600 + 450, March 500.
+    """
+    from keepscore.scorecard.compute import scorecard_for
+    from keepscore.scorecard.services import goal_set
+
+    goal_set(organization=story, metric_key="cost_per_lead", year=2025, value="100")
+    card = scorecard_for(story, date(2025, 2, 1), today=date(2025, 6, 1))
+    rows = {r.key: r for r in card.rows}
+    cpl, cpc, ros = rows["cost_per_lead"], rows["cost_per_customer"], rows["return_on_spend"]
+    assert (cpl.group, cpc.group, ros.group) == ("LEAD", "CUSTOMER", "CUSTOMER")
+    assert not cpl.higher_is_better and not cpc.higher_is_better and ros.higher_is_better
+    assert cpl.value == pytest.approx(900 / 4)
+    assert cpl.previous == pytest.approx(50 / 1)
+    assert cpl.ytd == pytest.approx(950 / 5)  # sums over January-February, then divided
+    assert cpl.goal == 100 and cpl.pace is None and cpl.projected_year_end is None
+    assert cpc.value == pytest.approx(900 / 2)
+    assert cpc.previous is None  # no customer in January
+    assert cpc.ytd == pytest.approx(950 / 2)
+    assert ros.value == pytest.approx((1050 - 900) / 900)
+    assert ros.previous == pytest.approx(-1.0)  # 50 spent, no margin
+    assert ros.ytd == pytest.approx((1050 - 950) / 950)
+    assert rows["margin_pct"].value == pytest.approx(1050 / 1500)
+    # the trend: March 2024 to February 2025; undefined where nothing was spent or won
+    assert cpl.trend[:10] == (None,) * 10
+    assert cpl.trend[10:] == (pytest.approx(50.0), pytest.approx(225.0))
+    assert ros.trend[:10] == (None,) * 10
+
+    march = {r.key: r for r in scorecard_for(story, date(2025, 3, 1), today=date(2025, 6, 1)).rows}
+    assert march["return_on_spend"].value is None  # no spend in March
+    assert march["cost_per_lead"].value is None  # no new lead in March
+    assert march["cost_per_customer"].value == 0.0  # B won, nothing spent
+    assert march["cost_per_lead"].ytd == pytest.approx(950 / 5)
+    assert march["cost_per_customer"].ytd == pytest.approx(950 / 3)
+    assert march["return_on_spend"].ytd == pytest.approx((1550 - 950) / 950)
+
+
+def test_scorecard_agrees_with_channel_economics(story: Organization, path: str):
+    """A month's scorecard rows equal the total row of that month's channel economics."""
+    from keepscore.scorecard.compute import scorecard_for
+
+    rows = {r.key: r for r in scorecard_for(story, date(2025, 2, 1), today=date(2025, 6, 1)).rows}
+    total = channel_economics(story, FEB).total
+    assert rows["cost_per_lead"].value == pytest.approx(float(total.cost_per_lead))
+    assert rows["cost_per_customer"].value == pytest.approx(float(total.cost_per_customer))
+    assert rows["return_on_spend"].value == pytest.approx(total.return_on_spend)

@@ -58,6 +58,15 @@ LEAD_METRICS = (
     ),
     _computed("presentations", "Presentations", "LEAD", "count", "Presentations given."),
     _computed("proposals", "Proposals", "LEAD", "count", "Proposals sent."),
+    MetricDef(
+        "cost_per_lead",
+        "Cost per lead",
+        "LEAD",
+        "money",
+        False,
+        False,
+        "Marketing spend of the month divided by its new leads.",
+    ),
 )
 CUSTOMER_METRICS = (
     _computed("customers", "Customers", "CUSTOMER", "count", "Leads won in the month."),
@@ -72,6 +81,22 @@ CUSTOMER_METRICS = (
     _computed("revenue", "Revenue", "CUSTOMER", "money", "Revenue of the deals won."),
     _computed("margin", "Margin", "CUSTOMER", "money", "Revenue minus cost of the deals won."),
     _computed("margin_pct", "Margin %", "CUSTOMER", "percent", "Margin as a share of revenue."),
+    MetricDef(
+        "cost_per_customer",
+        "Cost per customer",
+        "CUSTOMER",
+        "money",
+        False,
+        False,
+        "Marketing spend of the month divided by the leads won for the first time in it.",
+    ),
+    _computed(
+        "return_on_spend",
+        "Return on spend",
+        "CUSTOMER",
+        "percent",
+        "(Margin of the deals won - marketing spend) / marketing spend.",
+    ),
     MetricDef(
         "sales_cycle_median",
         "Sales cycle (median)",
@@ -94,6 +119,8 @@ CUSTOMER_METRICS = (
 NEW_LEADS = _computed(
     "new_leads", "New leads", "SUSPECT", "count", "Leads recorded (first touch) in the month."
 )
+#: the ratios of spend: recomputed from the months' sums, never summed or projected
+SPEND_RATIOS = frozenset({"cost_per_lead", "cost_per_customer", "return_on_spend"})
 #: the keys computed whatever the ladder
 FIXED_KEYS = frozenset(m.key for m in (NEW_LEADS, *LEAD_METRICS, *CUSTOMER_METRICS))
 

@@ -47,12 +47,13 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.economics.models import Spend
 from keepscore.funnel import stats, summary
 from keepscore.funnel.models import CohortCount
 from keepscore.funnel.services import Ladder, Period, rate
 from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
 from keepscore.scorecard import services
-from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
+from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.types import MetricRow, Pace, RateFigure, Scorecard
 
 #: months of trend on each row, ending with the scorecard's month
@@ -184,6 +185,21 @@ def monthly_money(organization: Organization, first: date, last: date) -> Monthl
         out[_month_of(row["month"])].update(
             deals=row["deals"], revenue=float(revenue), margin=float(revenue - cost)
         )
+    return out
+
+
+def monthly_spend(organization: Organization, first: date, last: date) -> Monthly:
+    """``{month: {"spend": amount}}``: the marketing spend of every channel and campaign."""
+    out: Monthly = defaultdict(dict)
+    for row in (
+        Spend.objects.for_org(organization)
+        .filter(month__gte=first.replace(day=1), month__lte=last.replace(day=1))
+        .order_by()
+        .values("month")
+        # summed as whole cents: exact on SQLite too
+        .annotate(cents=Coalesce(Sum(Cast(Round(F("amount") * 100), BigIntegerField())), 0))
+    ):
+        out[_month_of(row["month"])]["spend"] = float(Decimal(row["cents"]) / 100)
     return out
 
 
@@ -569,6 +585,7 @@ def figures_read(
             monthly_money(organization, first, last),
             monthly_closed(closed),
         )
+    counts = _merge(counts, monthly_spend(organization, first, last))
     climbing = ladder.climbing
     won = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.WON]
     cohorts: dict[date, dict[str, tuple[int, int]]] = defaultdict(dict)
@@ -633,6 +650,21 @@ def _margin_pct(figures: Figures, months: list[date]) -> float | None:
     return margin / revenue if revenue else None
 
 
+def _spend_ratio(figures: Figures, key: str, months: list[date]) -> float | None:
+    """Cost per lead, cost per customer or return on spend over the months, from the sums of
+    the months (never a mean of monthly ratios); None when the denominator is 0."""
+    spend = sum(_count(figures, "spend", m) for m in months)
+    if key == "return_on_spend":
+        margin = sum(_count(figures, "margin", m) for m in months)
+        return (margin - spend) / spend if spend else None
+    if key == "cost_per_lead":
+        leads = sum(_count(figures, "new_leads", m) for m in months)
+        return spend / leads if leads else None
+    # cost per customer: the leads won for the first time (the sales cycle's first wins)
+    customers = sum(len(figures.cycles.get(m, [])) for m in months)
+    return spend / customers if customers else None
+
+
 def _manual(figures: Figures, metric: MetricDef, months: list[date]) -> float | None:
     """A manual metric over months: the value of one month; a sum (count, money) or a mean
     (other units) of the months that have one. Percentages become fractions."""
@@ -655,6 +687,8 @@ def metric_value(figures: Figures, metric: MetricDef, months: list[date]) -> flo
         return _cycle(figures, key, months)
     if key == "margin_pct":
         return _margin_pct(figures, months)
+    if key in SPEND_RATIOS:
+        return _spend_ratio(figures, key, months)
     return sum(_count(figures, key, m) for m in months)
 
 
@@ -782,7 +816,9 @@ def scorecard_for(
     ladder = Ladder.of(organization)
     first = month_add(month, -TREND_MONTHS)
     catalogue = [m for m in metric_catalogue(organization) if only is None or m.key in only]
-    needs_cycles = any(m.key.startswith("sales_cycle") for m in catalogue)
+    needs_cycles = any(
+        m.key.startswith("sales_cycle") or m.key == "cost_per_customer" for m in catalogue
+    )
     figures = figures_read(organization, ladder, first, month, cycles=needs_cycles)
     year_months = months_between(date(month.year, 1, 1), month)
     previous, last_year = month_add(month, -1), month_add(month, -12)
@@ -817,7 +853,8 @@ def scorecard_for(
         goal = _target_goal(goals.get(metric.key), metric)
         prev_value = at(previous)
         projected: Projection | None = None
-        if goal is not None and metric.unit in ADDITIVE and ytd is not None:
+        additive = metric.unit in ADDITIVE and metric.key not in SPEND_RATIOS
+        if goal is not None and additive and ytd is not None:
             if pipeline is None:
                 pipeline = open_pipeline(organization, ladder, min(until, timezone.now()))
             monthly = {m: at(m) for m in months_between(month_add(month, -RUN_RATE_MONTHS), month)}
