@@ -1,0 +1,78 @@
+"""An objection in two clicks from the lead page, in a real Chromium: one click opens the list
+of objections, the second logs one (htmx, no page load); what they said is optional."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from keepscore.activities.models import Objection
+from tests.browser.conftest import shot
+from tests.browser.test_lead_journey import log_in
+from tests.conftest import channel, make_org
+from tests.funnel.conftest import at
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Clicks:
+    """Clicks counted: every click the test makes goes through ``click``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def click(self, locator: object) -> None:
+        self.count += 1
+        locator.click()  # type: ignore[attr-defined]
+
+
+def test_an_objection_takes_two_clicks(live_server, page: Page):
+    from keepscore.leads.services import lead_create
+
+    org, owner = make_org("acme", "owner@acme.test")
+    lead = lead_create(
+        organization=org, name="Grace Hopper", channel=channel(org), first_touch_at=at(2024, 1, 5)
+    )
+    base = live_server.url
+    log_in(page, base, "owner@acme.test")
+    page.goto(f"{base}/o/acme/leads/{lead.pk}/")
+    expect(page.locator("h1")).to_contain_text("Grace Hopper")
+    section = page.locator("#log-objection")
+    # the tags are hidden until the list is opened
+    expect(section.get_by_role("button", name="Price", exact=True)).to_be_hidden()
+    loads: list[str] = []
+    page.on("framenavigated", lambda frame: loads.append(frame.url))
+
+    # when: click 1 opens, click 2 logs "Price"
+    clicks = Clicks()
+    clicks.click(section.get_by_text("Log objection", exact=True))
+    with page.expect_response(lambda r: "/objections/" in r.url and r.request.method == "POST"):
+        clicks.click(section.get_by_role("button", name="Price", exact=True))
+
+    # then
+    expect(page.locator("#log-objection")).to_contain_text("Objection “Price” logged.")
+    expect(page.locator(".timeline")).to_contain_text("Price")
+    assert clicks.count == 2
+    assert loads == []  # htmx: no page load
+    assert list(Objection.objects.filter(lead=lead).values_list("tag", "text", "by")) == [
+        ("price", "", owner.pk)
+    ]
+    shot(page, "objection-two-clicks")
+
+    # and with what they said: typing is not a click; still two clicks
+    clicks = Clicks()
+    clicks.click(page.locator("#log-objection").get_by_text("Log objection", exact=True))
+    page.locator("#log-objection").get_by_label("What they said").fill("Cheaper next door")
+    with page.expect_response(lambda r: "/objections/" in r.url and r.request.method == "POST"):
+        clicks.click(
+            page.locator("#log-objection").get_by_role("button", name="Competitor", exact=True)
+        )
+    expect(page.locator("#log-objection")).to_contain_text("Objection “Competitor” logged.")
+    expect(page.locator(".timeline")).to_contain_text("Cheaper next door")
+    assert clicks.count == 2
+    assert sorted(Objection.objects.filter(lead=lead).values_list("tag", "text")) == [
+        ("competitor", "Cheaper next door"),
+        ("price", ""),
+    ]
+    # the form came back cleared and closed: the next objection is two clicks again
+    expect(page.locator("#log-objection").get_by_label("What they said")).to_be_hidden()
