@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from keepscore.economics.models import DealLine
+from keepscore.economics.models import DealLine, Product
 from keepscore.economics.products import LineIn, default_margin_set, product_save
 from keepscore.funnel import summary
 from keepscore.leads.models import DealOutcome, LostReason, StageChange
@@ -212,3 +212,34 @@ def test_the_lead_timeline_shows_the_lines(client_a, org_a, owner_a, lead_a, cat
 
     assert "Won: revenue 800.00, cost 240.00, margin 560.00" in html
     assert "2 × Audit at 400.00 (cost 120.00 each): 800.00" in html  # noqa: RUF001
+
+
+def test_the_demo_has_products_and_deals_recorded_with_them(db):
+    from datetime import date
+
+    from keepscore.accounts.models import Organization
+    from keepscore.demo.generator import DEMO_PRODUCTS, demo_create
+    from keepscore.economics.products import cents, default_margin
+
+    summary_ = demo_create(seed=7, slug="demo-lines", months=12, today=date(2025, 6, 30))
+    org = Organization.objects.get(slug=summary_.organization)
+
+    assert default_margin(org) == D(35)
+    assert sorted(Product.objects.for_org(org).values_list("name", "price", "cost")) == sorted(
+        DEMO_PRODUCTS
+    )
+    won = DealOutcome.objects.for_org(org).filter(result="won").prefetch_related("lines")
+    with_lines = [o for o in won if o.lines.all()]
+    assert 0.1 <= len(with_lines) / len(won) <= 0.3
+    for outcome in with_lines:
+        lines = list(outcome.lines.all())
+        # the outcome's amounts are its lines' sums, each line priced by the rule
+        assert outcome.revenue == cents(sum(x.quantity * x.unit_price for x in lines))
+        assert outcome.cost == cents(sum(x.quantity * x.unit_cost for x in lines))
+        for x in lines:
+            expected = x.product.cost
+            if expected is None:
+                expected = cents(x.unit_price * D("0.65"))
+            assert x.unit_cost == expected
+    # the revenue reported by the demo is still the outcomes' revenue
+    assert summary_.revenue == sum(o.revenue for o in won)

@@ -297,3 +297,15 @@ def test_amounts_match_an_independent_computation(org_a):
     assert revenue == D("341.29")
     assert exp_cost == D("8.2728")  # 2.775 + 3.3 + 2.1978
     assert cost == D("8.27")
+
+
+def test_the_example_of_docs_numbers(org_a):
+    """The worked example of docs/numbers.md, "Money"."""
+    default_margin_set(org_a, D(35))
+    audit = product_save(organization=org_a, name="Audit", price=D(450), cost=D(120))
+    hours = product_save(organization=org_a, name="Hours", price=D("99.99"))
+
+    revenue, cost, rows = deal_amounts(org_a, lines=[LineIn(audit, D(2)), LineIn(hours, D(3))])
+
+    assert (revenue, cost, revenue - cost) == (D("1199.97"), D("434.97"), D("765.00"))
+    assert rows[1].unit_cost == D("64.99")

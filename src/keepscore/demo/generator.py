@@ -899,6 +899,92 @@ def _scorecard_setup(
         review_add(organization=organization, month=last_month, kind=kind, text=text, by=owner)
 
 
+#: the demo's products and services: name, price, cost (None: the default margin gives it)
+DEMO_PRODUCTS: tuple[tuple[str, Decimal, Decimal | None], ...] = (
+    ("Shop sign, made and fitted", Decimal("2400.00"), Decimal("1450.00")),
+    ("Vehicle wrap", Decimal("1800.00"), Decimal("1150.00")),
+    ("Banner", Decimal("240.00"), Decimal("130.00")),
+    ("Design hour", Decimal("85.00"), None),
+)
+DEMO_DEFAULT_MARGIN = Decimal(35)
+#: the share of the won deals (not won at a loss) recorded with the products sold
+DEMO_LINES_SHARE = 0.2
+
+
+def _products(
+    organization: Any, seed: int, outcome_rows: list[tuple[Any, Any, OutcomePlan]]
+) -> list[tuple[Any, Any, OutcomePlan]]:
+    """The demo's products, its default margin, and about one won deal in five (of those
+    not won at a loss) recorded with a line of the products sold.
+
+    The line keeps the deal's planned revenue: a quantity (1 to 100) near revenue / list
+    price, at the unit price revenue / quantity (exact: revenues are multiples of 10). Its
+    cost is the product's, or the default margin's (``deal_amounts``), and becomes the deal's
+    cost (in its plan too). Writes those deals' outcomes with their lines (outcomes are
+    append-only) and returns the other ``outcome_rows``, for the caller to write.
+    """
+    from keepscore.economics.models import DealLine
+    from keepscore.economics.products import (
+        LineIn,
+        deal_amounts,
+        default_margin_set,
+        product_save,
+    )
+    from keepscore.leads.models import DealOutcome
+
+    default_margin_set(organization, DEMO_DEFAULT_MARGIN)
+    products = [
+        product_save(organization=organization, name=name, price=price, cost=cost)
+        for name, price, cost in DEMO_PRODUCTS
+    ]
+    rng = random.Random(f"{seed}-products")
+    rest, sold = [], []
+    for row, lead, o in outcome_rows:
+        revenue = o.revenue
+        if not o.won or revenue is None or o.cost is None or o.cost > revenue:
+            rest.append((row, lead, o))
+            continue
+        if rng.random() >= DEMO_LINES_SHARE:
+            rest.append((row, lead, o))
+            continue
+        product = rng.choice(products)
+        quantity = min(
+            (1, 2, 4, 5, 10, 20, 25, 50, 100), key=lambda q: abs(revenue / q - product.price)
+        )
+        line = LineIn(product, Decimal(quantity), (revenue / quantity).quantize(Decimal("0.01")))
+        total, cost, lines = deal_amounts(organization, lines=[line])
+        if total != revenue:  # cannot happen: revenues in cents divisible by the quantity
+            rest.append((row, lead, o))
+            continue
+        o.cost = cost
+        sold.append((row, lead, o, lines))
+    outcomes = DealOutcome.objects.bulk_create(
+        DealOutcome(
+            organization=organization,
+            lead=lead,
+            stage_change=row,
+            result=DealOutcome.Result.WON,
+            at=row.at,
+            revenue=o.revenue,
+            cost=o.cost,
+        )
+        for row, lead, o, _ in sold
+    )
+    DealLine.objects.bulk_create(
+        DealLine(
+            organization=organization,
+            outcome=outcome,
+            product=x.product,
+            quantity=x.quantity,
+            unit_price=x.unit_price,
+            unit_cost=x.unit_cost,
+        )
+        for outcome, (_, _, _, lines) in zip(outcomes, sold, strict=True)
+        for x in lines
+    )
+    return rest
+
+
 def demo_create(
     *, seed: int = 42, slug: str = "demo", months: int = 24, today: date | None = None
 ) -> DemoSummary:
@@ -1036,6 +1122,7 @@ def demo_create(
                     outcome_rows.append((row, lead, c.outcome))
                 previous = stages[c.to]
         StageChange.objects.bulk_create(change_rows)
+        outcome_rows = _products(organization, seed, outcome_rows)
         DealOutcome.objects.bulk_create(
             DealOutcome(
                 organization=organization,
