@@ -65,7 +65,7 @@ from tests.conftest import channel, make_org, make_user, stage
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-APPS = ("accounts", "leads", "activities", "scorecard")
+APPS = ("accounts", "leads", "activities", "scorecard", "economics")
 FAR_EAST = "Pacific/Kiritimati"  # UTC+14
 FAR_WEST = "Pacific/Pago_Pago"  # UTC-11
 
@@ -473,6 +473,13 @@ def fill_organization(org: Organization, owner: Membership, name: str) -> dict[s
     qualification_set(lead=lead, criterion=criterion, met=True, by=owner)
     activity_log(lead=lead, kind="connect", by=owner, with_buyer=True, outcome="Interested")
     objection_add(lead=lead, tag="price", by=owner, text="Too dear")
+    from django.utils import timezone
+
+    from keepscore.economics.cash import cash_set
+    from keepscore.economics.spend import spend_set
+
+    spend_set(org, timezone.localdate().replace(day=1), "ads", "120", campaign="Promo", by=owner)
+    cash_set(org, "2026-01", "9000", "3000", by=owner)
     return {
         "lead": lead,
         "stage": stage(org, "suspect"),

@@ -14,7 +14,7 @@ import pytest
 
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, Objection
-from keepscore.economics.models import MoneySettings, Product
+from keepscore.economics.models import CashPosition, MoneySettings, Product, Spend
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -50,6 +50,8 @@ B_TABLES = [
     ReviewEntry,
     Product,
     MoneySettings,
+    Spend,
+    CashPosition,
 ]
 
 
@@ -76,6 +78,11 @@ def two_orgs(client):
     objection_add(lead=lead, tag="price", by=owner_b)
     manual_metric_save(organization=org_b, name="Website visitors", group="SUSPECT")
     product_save(organization=org_b, name="B product", price=Decimal("10.00"))
+    from keepscore.economics.cash import cash_set
+    from keepscore.economics.spend import spend_set
+
+    spend_set(org_b, "2026-03", "ads", "100", campaign="B campaign", by=owner_b)
+    cash_set(org_b, "2026-03", "5000", "1000", by=owner_b)
     b = {
         "org": org_b,
         "lead": lead,
