@@ -12,6 +12,7 @@ and changes nothing of B's. PUT and POST send a body that would succeed in B's o
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -47,11 +48,15 @@ BODIES = {
     "/products/{product_id}": {"name": "Hijacked", "active": False},
     "/money-settings": {"default_margin_pct": 10},
 }
+#: the monthly reports take at most 120 months: the ten years to the end of this one
+TEN_YEARS = {"from": f"{date.today().year - 9}-01-01", "to": f"{date.today().year}-12-31"}
 #: query parameters for a GET, so that B's rows would show if they leaked (all of time; B's
 #: owner's email names the group of B's lead)
 QUERIES = {
     "/funnel": {"from": "2000-01-01", "to": "2999-12-31", "by": "owner"},
     "/funnel/cycle": {"from": "2000-01-01", "to": "2999-12-31"},
+    "/jobs": TEN_YEARS,
+    "/objections/report": TEN_YEARS,
 }
 #: path parameters that are values, not objects of an organization
 VALUE_PARAMS = {"month", "year"}
