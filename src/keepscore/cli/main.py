@@ -21,6 +21,7 @@ from keepscore.cli.focus import focus
 from keepscore.cli.funnel import funnel
 from keepscore.cli.jobs import jobs, objections
 from keepscore.cli.scorecard import scorecard
+from keepscore.cli.spend import cash_app, spend_app
 
 app = typer.Typer(
     name="keepscore",
@@ -49,6 +50,8 @@ app.command("focus")(focus)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")
+app.add_typer(spend_app, name="spend")
+app.add_typer(cash_app, name="cash")
 
 
 def run() -> None:
