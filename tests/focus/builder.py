@@ -126,9 +126,7 @@ def build(org: Organization, specs: list[Spec]) -> list[Lead]:
     return leads
 
 
-def monthly(
-    first_month: date, months: int, per_month: int, day_of: Any, make: Any
-) -> list[Spec]:
+def monthly(first_month: date, months: int, per_month: int, day_of: Any, make: Any) -> list[Spec]:
     """``per_month`` leads in each of ``months`` months from ``first_month``: the j-th lead of
     month i is ``make(i, j, first_touch)``, its first touch on ``day_of(j)`` of the month."""
     out = []

@@ -66,9 +66,7 @@ def test_mann_kendall_by_hand() -> None:
     assert trends.monotonic_trend([10, 9, 8, 7, 6, 5, 4, 3]).falling
 
 
-@given(
-    st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=3, max_size=12)
-)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=3, max_size=12))
 def test_cochran_armitage_is_antisymmetric_in_time(pairs: list[tuple[int, int]]) -> None:
     """Reversing the months flips the sign of z and keeps the p-value."""
     ks = [min(a, b) for a, b in pairs]

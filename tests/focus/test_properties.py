@@ -1,0 +1,180 @@
+"""Properties of the diagnosis (hypothesis): leads that never convert never push it toward
+marketing; the same data gives the same diagnosis; the summaries and the stage history give
+the same answer for today; a past date ignores what happened after it."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from keepscore.focus import services
+from keepscore.focus.services import diagnose, diagnosis_json
+from keepscore.funnel import summary
+from tests.conftest import make_org
+from tests.focus import builder as b
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = date(2025, 6, 15)
+FIRST = date(2024, 6, 1)
+_orgs = itertools.count()
+#: marketing < balanced < sales: "toward marketing" is down this order
+RANK = {"marketing": 0, "balanced": 1, "sales": 2}
+
+
+def history(
+    first: date, per_month: int, start: float, slope: float, cycle: int, loss_share: float
+) -> list[b.Spec]:
+    """12 months of leads from ``first``: month i converts ``start + slope * i`` of them."""
+
+    def make(i: int, j: int, touch: Any) -> b.Spec:
+        share = min(1.0, max(0.0, start + slope * i))
+        if j < round(per_month * share):
+            at_loss = j < round(per_month * share * loss_share)
+            return b.won(touch, cycle, cost="1200" if at_loss else "500")
+        return b.lost(touch, cycle + 5)
+
+    return b.monthly(first, 12, per_month, lambda j: 1 + j % 28, make)
+
+
+scenario = st.fixed_dictionaries(
+    {
+        "per_month": st.integers(3, 25),
+        "start": st.floats(0.05, 0.6),
+        "slope": st.floats(-0.04, 0.04),
+        "cycle": st.sampled_from([5, 20, 45]),
+        "loss_share": st.sampled_from([0.0, 0.0, 0.3, 0.8]),
+        "goal": st.sampled_from([None, 20, 150, 600]),
+        "cash": st.sampled_from([None, "5000", "200000"]),
+        "extra": st.integers(1, 60),
+        "extra_lost": st.booleans(),
+    }
+)
+
+
+def new_org() -> Any:
+    n = next(_orgs)
+    return make_org(f"p{n}", f"owner{n}@prop.test")[0]
+
+
+def setup(org: Any, s: dict[str, Any]) -> None:
+    b.build(
+        org, history(FIRST, s["per_month"], s["start"], s["slope"], s["cycle"], s["loss_share"])
+    )
+    if s["goal"] is not None:
+        b.goal(org, "customers", 2025, s["goal"])
+    if s["cash"] is not None:
+        b.cash(org, date(2025, 6, 1), s["cash"], "10000")
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(s=scenario, data=st.data())
+def test_leads_that_never_convert_never_push_toward_marketing(
+    db: Any, s: dict[str, Any], data: Any
+) -> None:
+    org = new_org()
+    setup(org, s)
+    before = diagnose(org, AS_OF)
+    # new leads, arriving in the 30 days before the diagnosis, that never become customers:
+    # open at the first stage, or lost
+    days = data.draw(st.lists(st.integers(0, 29), min_size=s["extra"], max_size=s["extra"]))
+    extra = []
+    for d in days:
+        touch = b.local(AS_OF - timedelta(days=d))
+        extra.append(b.lost(touch, 0) if s["extra_lost"] else b.opened(touch))
+    b.build(org, extra)
+    after = diagnose(org, AS_OF)
+    event(f"{before.recommendation} -> {after.recommendation}")
+    if before.recommendation in RANK and after.recommendation in RANK:
+        assert RANK[after.recommendation] >= RANK[before.recommendation], (before, after)
+    if before.recommendation in ("cash", "margins", "not_enough_data"):
+        assert after.recommendation == before.recommendation
+    # the marketing side's alerts can only go away
+    for key in ("lead_volume", "pipeline_coverage"):
+        if before.indicator(key).status != "alert":
+            assert after.indicator(key).status != "alert", key
+
+
+def without_names(d: services.Diagnosis) -> dict[str, Any]:
+    out = diagnosis_json(d)
+    out.pop("organization")
+    return out
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(s=scenario)
+def test_identical_data_gives_the_identical_diagnosis(db: Any, s: dict[str, Any]) -> None:
+    one, two = new_org(), new_org()
+    setup(one, s)
+    setup(two, s)
+    first = diagnose(one, AS_OF)
+    assert without_names(diagnose(one, AS_OF)) == without_names(first)  # run again
+    assert without_names(diagnose(two, AS_OF)) == without_names(first)  # the same rows again
+
+
+def test_summaries_and_stage_history_give_the_same_answer_today(db: Any) -> None:
+    """Today's diagnosis from the summaries equals the one from the stage history."""
+    today = timezone.localdate()
+    first = b.month_add(today.replace(day=1), -12)
+    org = new_org()
+
+    def make(i: int, j: int, touch: Any) -> b.Spec:
+        if j < 12 - i // 2:
+            return b.won(touch, 10 + j % 7, cost="1100" if j % 5 == 0 else "400")
+        if j % 4 == 0:
+            return b.opened(touch, "proposal", 3, value="2500")
+        return b.lost(touch, 12)
+
+    specs = b.monthly(first, 12, 30, lambda j: 1 + j % 28, make)
+    specs += [b.opened(b.local(today - timedelta(days=d))) for d in range(8)]
+    leads = b.build(org, specs)
+    b.objections(
+        org, leads[0], [b.local(first.replace(day=2)) + timedelta(days=9 * k) for k in range(40)]
+    )
+    b.conversations(
+        org, leads[3], [b.local(first.replace(day=3)) + timedelta(days=5 * k) for k in range(70)]
+    )
+    b.goal(org, "customers", today.year, 400)
+    b.cash(org, today.replace(day=1), "30000", "12000")
+    assert not summary.ready(org)
+    reference = diagnose(org, today)
+    assert reference.recommendation in services.RECOMMENDATIONS
+    summary.organization_rebuild(org)
+    assert summary.ready(org)
+    summarized = diagnose(org, today)
+    assert services.reads(org, today).summarized
+    assert diagnosis_json(summarized) == diagnosis_json(reference)
+
+
+def test_a_past_date_ignores_what_came_after(db: Any) -> None:
+    """Two organizations with the same past; one's leads moved on after the date, and more
+    came (leads, wins, objections, cash). As of the date, their diagnoses are the same."""
+    as_it_was, moved_on = new_org(), new_org()
+    crossing = b.local(AS_OF - timedelta(days=4))
+    for org in (as_it_was, moved_on):
+        b.build(org, history(FIRST, 20, 0.4, -0.02, 10, 0.3))
+    # at the date: 30 leads qualified on day 3 (b.won qualifies half-way), 30 at prospect
+    b.build(as_it_was, [b.opened(crossing, "qualified", 3) for _ in range(30)])
+    b.build(as_it_was, [b.opened(crossing) for _ in range(30)])
+    # the same 60 leads, moved on after the date: 30 won on day 6, 30 to proposal on day 10
+    b.build(moved_on, [b.won(crossing, 6, cost="9000") for _ in range(30)])
+    b.build(moved_on, [b.opened(crossing, "proposal", 10) for _ in range(30)])
+    later = b.local(AS_OF + timedelta(days=3))
+    leads = b.build(moved_on, [b.won(later, 2, cost="5000") for _ in range(30)])
+    b.objections(moved_on, leads[0], [later] * 25)
+    b.cash(moved_on, date(2025, 7, 1), "1", "10000")
+    assert without_names(diagnose(moved_on, AS_OF)) == without_names(diagnose(as_it_was, AS_OF))
