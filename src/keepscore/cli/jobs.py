@@ -156,7 +156,6 @@ def jobs_csv(report: dict[str, Any], out: Any) -> None:
 
 
 def jobs_table(report: dict[str, Any]) -> None:
-    from decimal import Decimal
 
     from rich import box
     from rich.table import Table
@@ -174,7 +173,7 @@ def jobs_table(report: dict[str, Any]) -> None:
         values = [
             "—" if counts[name] is None else format_value(counts[name], "count") for name in COUNTS
         ]
-        money = [format_value(Decimal(counts[k]), "money") for k in ("revenue", "margin")]
+        money = [format_value(float(counts[k]), "money") for k in ("revenue", "margin")]
         return [*values, *money]
 
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)

@@ -2,7 +2,7 @@
 each job produced. Shared by the page ``o/<org>/funnel/jobs/``, ``keepscore jobs`` and
 ``GET /jobs``.
 
-What each column counts (docs: "Marketing and sales, two jobs"):
+What each column counts:
 
 - **leads sourced** (marketing): leads whose first touch is in the month and whose owner is
   the member. keepscore keeps no "sourced by" field; the owner is the member the lead is

@@ -5,7 +5,7 @@ Shared by the page ``o/<org>/funnel/objections/``, ``keepscore objections`` and
 ``GET /objections/report``; ``objections_trend`` is what the focus diagnosis reads for
 "objections rising".
 
-How it counts (docs: "Objections"):
+How it counts:
 
 - an objection belongs to the period when its ``at`` (local date, ``settings.TIME_ZONE``) is
   in it; the **share** of a tag is its count over all objections of the period;

@@ -127,7 +127,8 @@ def _cells(counts: JobCounts) -> list[str]:
         NO_VALUE if getattr(counts, name) is None else format_value(getattr(counts, name), "count")
         for name in COUNT_FIELDS
     ]
-    return [*cells, format_value(counts.revenue, "money"), format_value(counts.margin, "money")]
+    money = [format_value(float(v), "money") for v in (counts.revenue, counts.margin)]
+    return [*cells, *money]
 
 
 def jobs_context(organization: Organization, form: JobsFilterForm) -> dict[str, Any]:
