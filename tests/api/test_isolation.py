@@ -47,6 +47,8 @@ BODIES = {
     "/products": {"name": "Hijack", "price": 1},
     "/products/{product_id}": {"name": "Hijacked", "active": False},
     "/money-settings": {"default_margin_pct": 10},
+    "/spend": {"month": "2026-01", "channel": "ads", "amount": 10},
+    "/cash": {"month": "2026-01", "cash_on_hand": 10, "monthly_fixed_costs": 1},
 }
 #: the monthly reports take at most 120 months: the ten years to the end of this one
 TEN_YEARS = {"from": f"{date.today().year - 9}-01-01", "to": f"{date.today().year}-12-31"}
@@ -61,7 +63,7 @@ QUERIES = {
 #: path parameters that are values, not objects of an organization
 VALUE_PARAMS = {"month", "year"}
 #: text of B's that no answer to A may hold
-B_TEXTS = ("Bob Bravo", "bravo", "B visitors", "b_visitors", "Review of B")
+B_TEXTS = ("Bob Bravo", "bravo", "B visitors", "b_visitors", "Review of B", "B campaign", "B cash")
 
 
 def snapshot() -> dict[str, list[Any]]:
@@ -138,8 +140,16 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     product_save(organization=lead_a.organization, name="Alpha widget", price=Decimal(5))
     product_b = product_save(organization=org_b, name="bravo widget", price=Decimal(7))
     default_margin_set(org_b, Decimal(20))
+    from keepscore.economics.cash import cash_set
+    from keepscore.economics.spend import spend_set
+
+    spend_set(lead_a.organization, "2026-01", "ads", "5", campaign="A campaign")
+    spend_b = spend_set(org_b, "2026-01", "ads", "9", campaign="B campaign", by=owner_b)
+    cash_set(lead_a.organization, "2026-01", "100", "10")
+    cash_set(org_b, "2026-01", "900", "10", note="B cash")
     return {
         "product_id": product_b.pk,
+        "spend_id": spend_b.pk,
         "lead_id": lead_b.pk,
         "job_id": job.pk,
         "key": metric.key,

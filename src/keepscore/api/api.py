@@ -26,6 +26,7 @@ from keepscore.api import (
 from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
 from keepscore.api.reports import router as reports_router
+from keepscore.api.spend import router as spend_router
 
 api = NinjaAPI(
     title="keepscore",
@@ -53,3 +54,4 @@ api.add_router("", activity.router)
 api.add_router("", products.router)
 api.add_router("", focus.router)
 api.add_router("", reports_router)
+api.add_router("", spend_router)

@@ -305,6 +305,20 @@ class SpendRow:
     updated_at: datetime
 
 
+def spend_row(row: Spend) -> SpendRow:
+    return SpendRow(
+        id=row.pk,
+        month=row.month,
+        channel=row.channel.key,
+        channel_name=row.channel.name,
+        campaign=row.campaign,
+        amount=row.amount,
+        note=row.note,
+        by=row.by.email if row.by is not None else "",
+        updated_at=row.updated_at,
+    )
+
+
 @dataclass
 class SpendTable:
     """The spend of a range of months: every row, and the sums per month and channel."""
@@ -380,19 +394,7 @@ def spend_for(
     for r in rows.order_by("month", "channel__name", "campaign"):
         key = r.channel.key
         names[key] = r.channel.name
-        table.rows.append(
-            SpendRow(
-                id=r.pk,
-                month=r.month,
-                channel=key,
-                channel_name=r.channel.name,
-                campaign=r.campaign,
-                amount=r.amount,
-                note=r.note,
-                by=r.by.email if r.by is not None else "",
-                updated_at=r.updated_at,
-            )
-        )
+        table.rows.append(spend_row(r))
         cells[(r.month, key)] += r.amount
         by_channel[key] += r.amount
         by_month[r.month] += r.amount
