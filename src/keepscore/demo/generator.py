@@ -19,6 +19,9 @@ What the data shows, on purpose:
 * proposals take longest; a few leads skip stages, a few move backward;
 * margins vary by channel and a few deals are won at a loss (mostly from ads);
 * price objections become more frequent over time.
+* every paid channel has its spend each month: ads cost the most and return the least,
+  referrals cost next to nothing and return the most; the cash of the last 12 months runs
+  down to about four months of fixed costs (longer than the sales cycle).
 """
 
 from __future__ import annotations
@@ -985,6 +988,100 @@ def _products(
     return rest
 
 
+#: what each paid channel costs a month: a fixed part and a part per lead it brings. Ads
+#: cost the most and return the least (many leads, few customers, thin margins); referrals
+#: cost only the thank-you gifts and return the most. Walk-ins, phone enquiries and the
+#: website form cost nothing beyond the fixed costs.
+SPEND_PER_MONTH: dict[str, tuple[int, int]] = {
+    "ads": (600, 120),
+    "search": (300, 75),
+    "social": (150, 45),
+    "email": (95, 0),  # the newsletter tool
+    "telemarketing": (1100, 0),  # a part-time caller
+    "referral": (120, 0),  # thank-you gifts for introductions
+}
+#: a stand at the regional business expo, in the months it runs
+TRADE_SHOW_COST = 4500
+#: the business's fixed costs a month (rent, salaries, vans, software) a year ago; they grow
+FIXED_COSTS = 14200
+#: months of fixed costs in the bank a year ago, and at the latest month (the runway)
+RUNWAY_START, RUNWAY_LATEST = 7.2, 4.0
+
+
+def _money_setup(
+    organization: Any,
+    channels: dict[str, Any],
+    owner: Any,
+    plans: Sequence[LeadPlan],
+    today: date,
+    months: int,
+    seed: int,
+) -> None:
+    """Spend for each paid channel in every month of the history (split over its campaigns
+    as its leads are), and the cash position of the last 12 months. Derived from the plans
+    and the seed, so the demo stays deterministic."""
+    from calendar import monthrange
+
+    from keepscore.economics.models import CashPosition, Spend
+
+    rng = random.Random(seed + 2)
+    leads = Counter((p.first_touch_at.date().replace(day=1), p.channel) for p in plans)
+    profiles = {c.key: c for c in CHANNELS}
+    this_month = today.replace(day=1)
+    elapsed = (today.day - 1) / monthrange(today.year, today.month)[1]
+    rows: list[Spend] = []
+    for start in _month_starts(today, months):
+        share = elapsed if start == this_month else 1.0
+        for key in sorted({*SPEND_PER_MONTH, "trade-show"}):
+            n = leads[(start, key)]
+            if key == "trade-show":
+                cost = TRADE_SHOW_COST * rng.uniform(0.95, 1.05) if n else 0.0
+            else:
+                fixed, per_lead = SPEND_PER_MONTH[key]
+                cost = (fixed * share + per_lead * n) * rng.uniform(0.9, 1.1)
+            total = Decimal(round(cost))
+            if total <= 0:
+                continue
+            parts: list[tuple[str, Decimal]] = []
+            for campaign in profiles[key].campaigns:
+                part = Decimal(round(float(total) * campaign.share))
+                if part > 0:
+                    parts.append((campaign.name, part))
+            rest = total - sum((a for _, a in parts), Decimal(0))
+            if rest > 0:
+                parts.append(("", rest))
+            rows.extend(
+                Spend(
+                    organization=organization,
+                    month=start,
+                    channel=channels[key],
+                    campaign=name,
+                    amount=amount,
+                    by=owner.user,
+                )
+                for name, amount in parts
+            )
+    Spend.objects.bulk_create(rows)
+    last_year = _month_starts(today, 12)
+    cash_rows = []
+    for i, start in enumerate(last_year):
+        progress = i / (len(last_year) - 1) if len(last_year) > 1 else 1.0
+        fixed = Decimal(round(FIXED_COSTS * (1 + 0.04 * progress) * rng.uniform(0.98, 1.02)))
+        runway = RUNWAY_START + (RUNWAY_LATEST - RUNWAY_START) * progress
+        cash = Decimal(round(float(fixed) * runway * rng.uniform(0.97, 1.03)))
+        cash_rows.append(
+            CashPosition(
+                organization=organization,
+                month=start,
+                cash_on_hand=cash,
+                monthly_fixed_costs=fixed,
+                note="Ads budget under review." if start == last_year[-1] else "",
+                by=owner.user,
+            )
+        )
+    CashPosition.objects.bulk_create(cash_rows)
+
+
 def demo_create(
     *, seed: int = 42, slug: str = "demo", months: int = 24, today: date | None = None
 ) -> DemoSummary:
@@ -1199,6 +1296,7 @@ def demo_create(
 
         organization_rebuild(organization)
         _scorecard_setup(organization, members["owner"], plans, today, seed)
+        _money_setup(organization, channels, members["owner"], plans, today, months, seed)
 
     results = Counter(
         "won" if o.won else "lost" for p in plans for c in p.changes if (o := c.outcome)
