@@ -76,3 +76,40 @@ def test_an_objection_takes_two_clicks(live_server, page: Page):
     ]
     # the form came back cleared and closed: the next objection is two clicks again
     expect(page.locator("#log-objection").get_by_label("What they said")).to_be_hidden()
+
+
+def test_the_reports_show_what_was_logged(live_server, page: Page):
+    from keepscore.accounts.models import Membership
+    from keepscore.activities.services import objection_add
+    from keepscore.leads.services import lead_create
+
+    # given: two objections logged this month by the owner, on a lead they own
+    org, owner = make_org("acme", "owner@acme.test")
+    Membership.objects.filter(pk=owner.pk).update(marketing_share=30)
+    lead = lead_create(organization=org, name="Ada", channel=channel(org), owner=owner)
+    objection_add(lead=lead, tag="price", by=owner)
+    objection_add(lead=lead, tag="price", by=owner, text="Too dear")
+    base = live_server.url
+    log_in(page, base, "owner@acme.test")
+
+    # when: the objections report of this month, from the nav
+    page.get_by_role("link", name="Objections", exact=True).click()
+    expect(page.locator("h1")).to_contain_text("Objections")
+    page.locator("#id_from").fill(lead.first_touch_at.date().replace(day=1).isoformat())
+    page.locator("#id_to").fill(lead.first_touch_at.date().isoformat())
+    with page.expect_response(lambda r: "/funnel/objections/" in r.url):
+        page.get_by_role("button", name="Show").click()
+    # then
+    row = page.locator('#objections-ranked tr[data-tag="price"]')
+    expect(row).to_contain_text("2")
+    expect(row).to_contain_text("100%")
+    expect(page.locator("#objections-by-stage")).to_contain_text("Suspect")
+    shot(page, "objections-report")
+
+    # and the marketing & sales page shows the owner's split and the lead sourced
+    page.get_by_role("link", name="Marketing & sales", exact=True).click()
+    expect(page.locator("h1")).to_contain_text("Marketing & sales")
+    overview = page.locator(f'#jobs-overview tr[data-member="{owner.pk}"]')
+    expect(overview).to_contain_text("30% marketing · 70% sales")
+    expect(overview.locator("td.num").first).to_have_text("1")
+    shot(page, "jobs-report")
