@@ -131,7 +131,7 @@ def spend_list(request: HttpRequest, filters: Query[SpendFilters]) -> Any:
         organization_of(request), filters.from_, filters.to, channel=filters.channel
     )
     return SpendListOut(
-        from_=month_str(table.first) if table.first else None,
+        **{"from": month_str(table.first) if table.first else None},
         to=month_str(table.last) if table.last else None,
         items=[SpendOut.of(r) for r in table.rows],
         channel_totals={k: money(v) or "0.00" for k, v in table.channel_totals.items()},

@@ -245,7 +245,7 @@ def cash_list(org: OrgOption = None, fmt: FormatOption = Format.table) -> None:
             ]
             for r in history
         ]
-        payload = [dict(zip(header, row, strict=True)) for row in rows]
+        payload: list[dict[str, str | None]] = [dict(zip(header, row, strict=True)) for row in rows]
         for item, r in zip(payload, history, strict=True):
             item["runway_months"] = None if r.runway is None else f"{r.runway}"
         _print_rows(fmt, header, rows, payload)

@@ -1066,15 +1066,15 @@ def _money_setup(
     cash_rows = []
     for i, start in enumerate(last_year):
         progress = i / (len(last_year) - 1) if len(last_year) > 1 else 1.0
-        fixed = Decimal(round(FIXED_COSTS * (1 + 0.04 * progress) * rng.uniform(0.98, 1.02)))
+        costs = Decimal(round(FIXED_COSTS * (1 + 0.04 * progress) * rng.uniform(0.98, 1.02)))
         runway = RUNWAY_START + (RUNWAY_LATEST - RUNWAY_START) * progress
-        cash = Decimal(round(float(fixed) * runway * rng.uniform(0.97, 1.03)))
+        cash = Decimal(round(float(costs) * runway * rng.uniform(0.97, 1.03)))
         cash_rows.append(
             CashPosition(
                 organization=organization,
                 month=start,
                 cash_on_hand=cash,
-                monthly_fixed_costs=fixed,
+                monthly_fixed_costs=costs,
                 note="Ads budget under review." if start == last_year[-1] else "",
                 by=owner.user,
             )

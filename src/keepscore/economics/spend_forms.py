@@ -28,7 +28,7 @@ class AmountField(forms.DecimalField):
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
         super().__init__(**kwargs)
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value in self.empty_values:
             return None
         text = str(value).strip()
@@ -81,7 +81,7 @@ class SpendMonthForm(forms.Form):
             self.fields[f"new{n}_amount"] = AmountField(required=False, label="Amount")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for n in range(1, NEW_CAMPAIGNS + 1):
             channel = data.get(f"new{n}_channel")
             campaign = (data.get(f"new{n}_campaign") or "").strip()
