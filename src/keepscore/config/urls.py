@@ -23,6 +23,7 @@ urlpatterns = [
     path("o/<slug:org>/export/", include("keepscore.exports.urls")),
     path("o/<slug:org>/settings/forms/", include("keepscore.webforms.urls")),
     path("o/<slug:org>/funnel/", include("keepscore.funnel.urls")),
+    path("o/<slug:org>/economics/", include("keepscore.economics.channel_urls")),
     path("o/<slug:org>/scorecard/", include("keepscore.scorecard.urls")),
     path("o/<slug:org>/spend/", include("keepscore.economics.spend_urls")),
     path("o/<slug:org>/focus/", include("keepscore.focus.urls")),

@@ -830,3 +830,91 @@ def histogram(
     height = top + plot_h + 36
     desc = f"{title}. " + "; ".join(lines) + "."
     return _svg(width, height, title, desc, body, cls="ks-histogram")
+
+
+# ---------------------------------------------------------------- spend against margin
+
+
+@dataclass(frozen=True)
+class SpendMarginRow:
+    """One channel of a spend-against-margin chart (money as floats; None: undefined)."""
+
+    label: str
+    spend: float
+    margin: float
+    return_on_spend: float | None = None
+
+
+def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeString:
+    """Two horizontal bars per channel on one money axis: its spend and the margin of its
+    deals won (a negative margin runs left of zero). The hover text of a channel gives both
+    and its return on spend."""
+    width = 680.0
+    if not rows:
+        return _empty(width, title, "ks-spend-margin")
+    label_w, x0, plot_w, text_x = 150.0, 160.0, 330.0, 500.0
+    top, bar_h, row_h = 52.0, 11.0, 34.0
+    values = [v for r in rows for v in (r.spend, r.margin)]
+    ticks = nice_ticks(min(0.0, *values), max(0.0, *values, 1.0), 5)
+    low, high = ticks[0], ticks[-1]
+
+    def x_of(v: float) -> float:
+        return x0 + plot_w * (v - low) / (high - low)
+
+    bottom = top + len(rows) * row_h
+    body = [_heading(width, title)]
+    legend = ((ORANGE, "Spend"), (BLUE, "Margin"))
+    for j, (colour, name) in enumerate(legend):
+        x = x0 + j * 90
+        body.append(_el("rect", x=x, y=26.0, width=12.0, height=10.0, fill=colour, rx=2.0))
+        body.append(_label(x + 16, 35, name, size=11, fill=MUTED))
+    for t in ticks:
+        x = x_of(t)
+        body.append(_el("line", x1=x, y1=top - 6, x2=x, y2=bottom, stroke=GREY if t == 0 else GRID))
+        body.append(
+            _label(
+                x,
+                bottom + 14,
+                format_value(t, "money", short=True),
+                size=10,
+                fill=MUTED,
+                text_anchor="middle",
+            )
+        )
+    zero = x_of(0.0)
+    lines = []
+    for i, row in enumerate(rows):
+        y = top + i * row_h
+        ros = format_value(row.return_on_spend, "percent")
+        tip = (
+            f"{row.label}: spend {format_value(row.spend, 'money')}, "
+            f"margin {format_value(row.margin, 'money')}, return on spend {ros}"
+        )
+        lines.append(tip)
+        parts = [
+            _el("rect", x=0.0, y=y, width=width, height=row_h, fill="none", pointer_events="all"),
+            _label(label_w, y + row_h / 2 + 2, _clip(row.label, 20), text_anchor="end"),
+        ]
+        for k, (value, colour, cls) in enumerate(
+            ((row.spend, ORANGE, "bar spend"), (row.margin, BLUE, "bar margin"))
+        ):
+            x = min(zero, x_of(value))
+            parts.append(
+                _el(
+                    "rect",
+                    class_=cls,
+                    x=x,
+                    y=y + 4 + k * (bar_h + 2),
+                    width=float(abs(x_of(value) - zero)),
+                    height=bar_h,
+                    fill=colour,
+                    rx=2.0,
+                    data_value=value,
+                )
+            )
+        parts.append(_label(text_x, y + 14, format_value(row.margin, "money"), size=12))
+        parts.append(_label(text_x, y + 28, f"return on spend {ros}", size=10, fill=MUTED))
+        body.append(_mark(tip, *parts))
+    height = bottom + 24
+    desc = f"{title}. " + "; ".join(lines) + "."
+    return _svg(width, height, title, desc, body, cls="ks-spend-margin")

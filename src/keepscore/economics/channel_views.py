@@ -1,0 +1,159 @@
+"""The economics page: ``o/<slug:org>/economics/?from=&to=``, and its table as CSV
+(``o/<slug:org>/economics/channels.csv?from=&to=``).
+
+Every figure comes from ``keepscore.economics.channels.channel_economics``; the view reads
+the period (``keepscore.funnel.forms.PeriodForm``, as the funnel page does), formats the
+figures (``format_value``, ``rate_text``) and draws the spend-against-margin chart. A
+channel too small to judge shows "not enough data" in its ratio cells; an undefined figure
+shows "—".
+
+Bad filters show the form with the message at the field and status 400; an htmx request
+gets status 200 (htmx swaps only 2xx responses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from keepscore.accounts.models import Organization
+from keepscore.common.views import org_view
+from keepscore.economics.channels import (
+    MIN_CUSTOMERS,
+    ChannelEconomics,
+    ChannelRow,
+    channel_economics,
+    channels_csv,
+)
+from keepscore.funnel.filters import default_period, rate_text
+from keepscore.funnel.forms import PeriodForm
+from keepscore.funnel.services import min_n
+from keepscore.funnel.views import BAD_FILTERS
+from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart
+
+NOT_ENOUGH = "not enough data"
+
+
+class EconomicsFilterForm(PeriodForm):
+    """The period (default: the last 12 full months)."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A row of the table as shown: formatted cells."""
+
+    key: str
+    name: str
+    too_small: bool
+    reason: str
+    spend: str
+    leads: str
+    qualified: str
+    customers: str
+    conversion: str
+    revenue: str
+    cost: str
+    margin: str
+    margin_pct: str
+    cost_per_lead: str
+    cost_per_customer: str
+    return_on_spend: str
+    payback: str
+
+
+def _money(value: Any) -> str:
+    return format_value(None if value is None else float(value), "money")
+
+
+def _shown(row: ChannelRow) -> Shown:
+    small = row.too_small
+
+    def ratio(value: Any, unit: str) -> str:
+        # undefined ("—") before too small: there is nothing to judge
+        text = _money(value) if unit == "money" else format_value(value, unit)
+        return NOT_ENOUGH if small and value is not None else text
+
+    return Shown(
+        key=row.key,
+        name=row.name,
+        too_small=small,
+        reason=row.too_small_reason,
+        spend=_money(row.spend),
+        leads=format_value(row.leads, "count"),
+        qualified=format_value(row.qualified, "count"),
+        customers=format_value(row.customers, "count"),
+        conversion=rate_text(row.conversion),
+        revenue=_money(row.revenue),
+        cost=_money(row.cost),
+        margin=_money(row.margin),
+        margin_pct=format_value(row.margin_pct, "percent"),
+        cost_per_lead=ratio(row.cost_per_lead, "money"),
+        cost_per_customer=ratio(row.cost_per_customer, "money"),
+        return_on_spend=ratio(row.return_on_spend, "percent"),
+        payback=ratio(row.payback_months, "number"),
+    )
+
+
+def report_context(result: ChannelEconomics) -> dict[str, Any]:
+    """What the page shows, all from the service's result."""
+    period = result.period
+    chart = spend_margin_chart(
+        [
+            SpendMarginRow(r.name, float(r.spend), float(r.margin), r.return_on_spend)
+            for r in result.rows
+            if r.spend or r.margin or r.leads
+        ],
+        title=f"Spend and margin per channel, {period.start:%d %b %Y} {DASH} {period.end:%d %b %Y}",
+    )
+    return {
+        "report": True,
+        "period": period,
+        "result": result,
+        "rows": [_shown(r) for r in result.rows],
+        "total": _shown(result.total),
+        "chart": chart,
+        "months": format_value(result.months, "number"),
+        "min_leads": min_n(),
+        "min_customers": MIN_CUSTOMERS,
+    }
+
+
+def _form(request: HttpRequest) -> EconomicsFilterForm:
+    return EconomicsFilterForm(request.GET, default=default_period())
+
+
+@org_view
+@require_safe
+def channels(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """Channel economics of a period; any member may read them."""
+    details = getattr(request, "htmx", None)
+    # a history restore (back button after an htmx swap) needs the whole page
+    htmx = bool(details) and not getattr(details, "history_restore_request", False)
+    form = _form(request)
+    context: dict[str, Any] = {"nav": "economics", "form": form, "default": form.default}
+    if form.is_valid():
+        context.update(report_context(channel_economics(organization, form.period())))
+    status = 200 if form.is_valid() or htmx else BAD_FILTERS
+    return render(request, "economics/channels.html", context, status=status)
+
+
+@org_view
+@require_safe
+def channels_export(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The table as CSV; bad filters give the page with the message (status 400)."""
+    form = _form(request)
+    if not form.is_valid():
+        context = {"nav": "economics", "form": form, "default": form.default}
+        return render(request, "economics/channels.html", context, status=BAD_FILTERS)
+    period = form.period()
+    response = HttpResponse(
+        channels_csv(channel_economics(organization, period)),
+        content_type="text/csv; charset=utf-8",
+    )
+    name = f"{organization.slug}-economics-{period.start}-{period.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,177 @@
+"""The economics page and its CSV: the service's figures, "not enough data" and "—", the
+chart, bad filters as a 400, members only, no other organization's data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from keepscore.accounts.models import Organization
+from keepscore.accounts.services import member_add
+from keepscore.economics import channels
+from keepscore.funnel.filters import default_period
+from tests.conftest import make_org, make_user
+from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
+from tests.funnel.conftest import at, move, new_lead
+
+pytestmark = pytest.mark.django_db
+
+FEB = {"from": "2025-02-01", "to": "2025-02-28"}
+
+
+def url(org: Organization, name: str = "economics") -> str:
+    return reverse(name, kwargs={"org": org.slug})
+
+
+def cells(html: str, key: str) -> list[str]:
+    """The texts of the cells of the table row of channel ``key``."""
+    row = re.search(rf'<tr data-channel="{key}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row, key
+    texts = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1), re.S)
+    return [re.sub(r"<[^>]+>", "", t).strip() for t in texts]
+
+
+COLUMNS = [
+    "name",
+    "spend",
+    "leads",
+    "qualified",
+    "customers",
+    "conversion",
+    "revenue",
+    "cost",
+    "margin",
+    "margin_pct",
+    "cost_per_lead",
+    "cost_per_customer",
+    "return_on_spend",
+    "payback",
+]
+
+
+def row_of(html: str, key: str) -> dict[str, str]:
+    return dict(zip(COLUMNS, cells(html, key), strict=True))
+
+
+def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings: Any, monkeypatch):
+    settings.KEEPSCORE_MIN_N = 1
+    monkeypatch.setattr(channels, "MIN_CUSTOMERS", 1)
+    response = client_a.get(url(story), FEB)
+    assert response.status_code == 200
+    html = response.content.decode()
+    referral = row_of(html, "referral")
+    # by hand (see test_channels.story): 100 spent; B C D new; A B D qualified; A won
+    assert referral == {
+        "name": "Referral",
+        "spend": "100",
+        "leads": "3",
+        "qualified": "3",
+        "customers": "1",
+        "conversion": "33% (1 of 3), 95% CI 6.1\u201379%",
+        "revenue": "1,000",
+        "cost": "400",
+        "margin": "600",
+        "margin_pct": "60%",
+        "cost_per_lead": "33.33",
+        "cost_per_customer": "100",
+        "return_on_spend": "500%",
+        "payback": "0.17",
+    }
+    search = row_of(html, "search")  # 200 spent, nothing else
+    assert search["cost_per_lead"] == "—" and search["cost_per_customer"] == "—"
+    # defined but too small (no lead at all): not enough data; undefined ones "—"
+    assert search["return_on_spend"] == "not enough data" and search["payback"] == "—"
+    assert search["margin_pct"] == "—"
+    total = row_of(html, "total")
+    assert total["spend"] == "900" and total["margin"] == "1,050"
+    assert total["cost_per_customer"] == "450"
+    # the chart: a mark per channel with spend or margin, numbers on hover
+    assert "ks-spend-margin" in html
+    assert "<title>Referral: spend 100, margin 600, return on spend 500%</title>" in html
+    assert "<title>Ads: spend 600, margin 450, return on spend \u221225%</title>" in html
+    assert 'aria-current="page">Economics</a>' in html
+
+
+def test_too_small_rows_say_not_enough_data(client_a: Any, story: Organization):
+    html = client_a.get(url(story), FEB).content.decode()
+    referral = row_of(html, "referral")  # 3 new leads, 1 customer: too few (20, 5)
+    assert referral["cost_per_lead"] == "not enough data"
+    assert referral["return_on_spend"] == "not enough data"
+    assert referral["conversion"] == "not enough data (1 of 3)"
+    assert referral["spend"] == "100" and referral["margin"] == "600"  # facts stay
+    assert "3 new leads (fewer than 20); 1 customer (fewer than 5)" in html
+
+
+def test_the_default_period_is_the_last_12_months(client_a: Any, org_a: Organization):
+    response = client_a.get(url(org_a))
+    assert response.status_code == 200
+    period = default_period()
+    assert response.context["period"] == period
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2025-02-30"}, "From"),
+        ({"from": "yesterday"}, "From"),
+        ({"from": "2025-03-01", "to": "2025-02-01"}, "To"),
+    ],
+)
+def test_bad_filters_are_a_400_naming_the_field(
+    client_a: Any, org_a: Organization, params: dict[str, str], field: str
+):
+    for name in ("economics", "economics_csv"):
+        response = client_a.get(url(org_a, name), params)
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert 'id="economics-errors"' in html and f"{field}:" in html
+
+
+def test_htmx_bad_filters_are_swapped(client_a: Any, org_a: Organization):
+    response = client_a.get(url(org_a), {"from": "nope"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"economics-errors" in response.content
+
+
+def test_csv(client_a: Any, story: Organization):
+    response = client_a.get(url(story, "economics_csv"), FEB)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "acme-economics-2025-02-01-2025-02-28.csv" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    by_key = {r["channel_key"]: r for r in rows}
+    assert rows[-1]["channel_key"] == "total"
+    ref = by_key["referral"]
+    assert (ref["spend"], ref["leads"], ref["customers"], ref["margin"]) == (
+        "100.00",
+        "3",
+        "1",
+        "600.00",
+    )
+    assert ref["cost_per_lead"] == "33.33" and ref["return_on_spend"] == "5.0"
+    assert by_key["search"]["cost_per_lead"] == "" and by_key["search"]["payback_months"] == ""
+    assert by_key["total"]["spend"] == "900.00"
+
+
+def test_any_member_reads_it(client: Any, story: Organization):
+    member = member_add(organization=story, user=make_user("mkt@acme.test"), is_marketing=True)
+    client.force_login(member.user)
+    assert client.get(url(story), FEB).status_code == 200
+    client.logout()
+    assert client.get(url(story), FEB).status_code in (302, 403)
+
+
+def test_another_organization_is_a_404_and_its_data_never_shows(client_a: Any, story: Organization):
+    other, owner_b = make_org("bravo", "owner@bravo.test")
+    lead = new_lead(other, "Zed", at(2025, 2, 2), channel_key="email")
+    move(lead, "customer", at(2025, 2, 3), owner_b, revenue="4242")
+    spend(other, at(2025, 2, 1).date(), "email", "3131")
+    assert client_a.get(url(other), FEB).status_code == 404
+    assert client_a.get(url(other, "economics_csv"), FEB).status_code == 404
+    html = client_a.get(url(story), FEB).content.decode()
+    assert "4,242" not in html and "3,131" not in html
+    assert row_of(html, "email")["spend"] == "0"
