@@ -193,6 +193,7 @@ def test_move_to_won_with_revenue(api_a, org_a, lead_a, owner_a):
         "margin": "749.75",
         "lost_reason": None,
         "lost_note": "",
+        "lines": [],
     }
     lead_a.refresh_from_db()
     assert lead_a.stage.key == "customer"

@@ -30,7 +30,7 @@ def _products(organization: Organization) -> list[Product]:
         .order_by("-active", "name", "id")
     )
     for p in rows:
-        p.margin_pct = (  # type: ignore[attr-defined]
+        p.margin_pct = (
             (p.price - p.cost) / p.price * 100 if p.cost is not None and p.price else None
         )
     return rows
