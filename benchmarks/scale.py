@@ -11,7 +11,8 @@ database on the PostgreSQL server) and a fresh process:
 1. build (fixed seed, streamed): a plain-preset CSV of N leads over the 3 years to
    2026-10-31 (10 channels, 8 owners, about 5 stage changes each, won with revenue and
    cost or lost with a reason) through ``import_leads``, then about 5 activities per lead
-   through ``activities_bulk_add``; spend and manual metrics are hooks (not built yet);
+   through ``activities_bulk_add``, spend for five paid channels every month
+   (``spend_set``) and two manual metrics;
 2. export the organization's rows to Parquet (benchmarks/scale_duck.py);
 3. time each operation in keepscore and in DuckDB (full scans of the Parquet files, a
    fresh connection each run) and compare their numbers (exact for counts and money,
@@ -25,6 +26,13 @@ database on the PostgreSQL server) and a fresh process:
    - ``funnel_by_channel``: ``funnel(org, Period(2025-11-01, 2026-10-31), by="channel")``;
    - ``leads_page``: ``GET /o/<slug>/leads/?channel=<id>`` (median of 5 after a warm-up);
    - ``dashboard``: ``GET /o/<slug>/`` (the same).
+
+Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today) and
+``economics_year`` (the channel economics of the year), under ``extra`` in the results.
+
+``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
+size kept in HOME again (migrated to the current code, spend added if it had none), without
+building it anew: ``benchmarks/scale.py 1000000 --again /tmp/keepscore-scale-1000000-…``.
 
 Prints a table per size and one of how each figure grows with the size, and merges the
 results into benchmarks/results.json: ``{database: {size: {"operations": {name:
@@ -88,7 +96,7 @@ def timed(fn: Callable[[], Any], runs: int, warm_up: bool = False) -> tuple[floa
 # --- one size, in its own process ------------------------------------------------------------
 
 
-def run_one(size: int, out: Path) -> None:
+def run_one(size: int, out: Path, again: bool = False) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "keepscore.config.settings"
     import django
 
@@ -114,10 +122,14 @@ def run_one(size: int, out: Path) -> None:
     database = connection.vendor
     home = Path(settings.KEEPSCORE_HOME)
     say(f"== {size:,} leads on {database} ({home}); TIME_ZONE {settings.TIME_ZONE}")
-    owner = user_create(email="owner@scale.invalid", password=password_generate())
-    org = organization_create(name=f"Scale {size}", slug=f"scale-{size}", owner=owner)
-    built = data.build(org, size, home, say)
-    say(f"built in {built.build_s:.1f} s; peak RSS so far {peak_rss_mb():.0f} MB")
+    if again:
+        org, owner, built = _kept(size, home)
+        say(f"timing the organization kept in {home} again (migrated to this code)")
+    else:
+        owner = user_create(email="owner@scale.invalid", password=password_generate())
+        org = organization_create(name=f"Scale {size}", slug=f"scale-{size}", owner=owner)
+        built = data.build(org, size, home, say)
+        say(f"built in {built.build_s:.1f} s; peak RSS so far {peak_rss_mb():.0f} MB")
 
     parquet = home / "parquet"
     exported = duck.export(org.pk, parquet)
@@ -211,11 +223,24 @@ def run_one(size: int, out: Path) -> None:
     duck_s, reference = timed(lambda: duck.dashboard(parquet, start_utc), 5)
     record("dashboard", ks_s, duck_s, ks.compare(ks.dashboard(org), reference))
 
+    # no DuckDB counterpart: keepscore's time only (the pages' data, as the app computes it)
+    extra: dict[str, Any] = {}
+    for name, fn in _extra_operations(org, year).items():
+        try:
+            extra_s, _ = timed(fn, runs, warm_up=True)
+        except Exception as error:  # the benchmark reports, it does not crash
+            extra[name] = {"keepscore_s": None, "error": f"{type(error).__name__}: {error}"}
+            say(f"  {name:<18} failed: {type(error).__name__}: {error}")
+        else:
+            extra[name] = {"keepscore_s": round(extra_s, 4)}
+            say(f"  {name:<18} keepscore {extra_s:.3f} s  (no DuckDB counterpart)")
+
     db_bytes = _database_bytes(connection, home)
     result = {
         "size": size,
         "database": database,
         "operations": ops,
+        "extra": extra,
         "data": {
             "leads": built.leads,
             "stage_changes": built.stage_changes,
@@ -235,6 +260,46 @@ def run_one(size: int, out: Path) -> None:
         "month": {"period": [str(d) for d in data.MONTH], "duckdb": month_reference},
     }
     out.write_text(json.dumps(result, indent=2, default=str))
+
+
+def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
+    """The organization an earlier run built and kept (``--keep``), with the spend added
+    when that run's code had none; its build figures from the earlier result when there."""
+    import scale_data as data
+
+    from keepscore.accounts.models import Organization
+    from keepscore.activities.models import Activity
+    from keepscore.economics.models import Spend
+    from keepscore.leads.models import DealOutcome, Lead, StageChange
+
+    org = Organization.objects.get(slug=f"scale-{size}")
+    owner = org.memberships.get(is_owner=True).user
+    if not Spend.objects.filter(organization=org).exists():
+        data.spend_add(org, say)
+    earlier = home / "result.json"
+    before = json.loads(earlier.read_text()) if earlier.exists() else {}
+    built = data.Built(
+        leads=Lead.objects.filter(organization=org).count(),
+        stage_changes=StageChange.objects.filter(organization=org).count(),
+        outcomes=DealOutcome.objects.filter(organization=org).count(),
+        activities=Activity.objects.filter(organization=org).count(),
+        csv_bytes=before.get("data", {}).get("csv_bytes", 0),
+        import_s=before.get("import_s", 0.0),
+        activities_s=before.get("activities_s", 0.0),
+        build_s=before.get("build_s", 0.0),
+    )
+    return org, owner, built
+
+
+def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
+    """The focus diagnosis (today: the summaries) and the channel economics of the year."""
+    from keepscore.economics.channels import channel_economics
+    from keepscore.focus.services import diagnose
+
+    return {
+        "focus_today": lambda: diagnose(org),
+        "economics_year": lambda: channel_economics(org, year),
+    }
 
 
 def _database_bytes(connection: Any, home: Path) -> int:
@@ -287,6 +352,18 @@ def run_size(size: int, database_url: str, keep: bool) -> dict[str, Any]:
             _postgres_database(database_url, name, False)
         if not keep and (home / "result.json").exists():
             shutil.rmtree(home, ignore_errors=True)
+
+
+def run_again(size: int, home: Path) -> dict[str, Any]:
+    env = {**os.environ, "KEEPSCORE_HOME": str(home), "PYTHONPATH": _pythonpath()}
+    env.setdefault("TIME_ZONE", "UTC")
+    env.update(DATABASE_URL="", KEEPSCORE_SCALE_AGAIN="1")
+    out = home / "result-again.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(size), "--out", str(out)]
+    done = subprocess.run(cmd, env=env, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"size {size} failed (exit {done.returncode})")
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
 
 
 def _pythonpath() -> str:
@@ -384,17 +461,29 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="the JSON to merge into")
     parser.add_argument("--keep", action="store_true", help="keep each size's files")
+    parser.add_argument(
+        "--again",
+        type=Path,
+        metavar="HOME",
+        help="time again the SQLite organization of one size kept by an earlier run (--keep) "
+        "in HOME, migrated to this code, instead of building one",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one is not None:
-        run_one(args.one, args.out)
+        run_one(args.one, args.out, again=bool(os.environ.get("KEEPSCORE_SCALE_AGAIN")))
         return
     sizes = args.sizes or DEFAULT_SIZES
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     database = "postgresql" if args.database_url else "sqlite"
+    if args.again is not None and (len(sizes) != 1 or args.database_url):
+        parser.error("--again times one SQLite size: give exactly one size, no --database-url")
     for size in sizes:
-        result = run_size(size, args.database_url, args.keep)
+        if args.again is not None:
+            result = run_again(size, args.again)
+        else:
+            result = run_size(size, args.database_url, args.keep)
         table_size(result)
         results.setdefault(result["database"], {})[str(size)] = result
         args.results.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -219,12 +219,26 @@ def activity_rows(organization: Any, seed: int = SEED) -> Iterator[tuple[Any, ..
             yield (pk, kind, at, by, rng.random() < buyer[kind])
 
 
-# --- hooks for data that keepscore cannot store yet ---------------------------------------
+# --- spend and manual metrics -----------------------------------------------------------
 
 
 def spend_add(organization: Any, say: Callable[[str], None]) -> None:
-    """HOOK: monthly spend per channel. Spend has no model yet (a later issue): does nothing."""
-    say("spend: not built yet (no spend model in keepscore): skipped")
+    """Monthly spend per paid channel for every month of the data, through the service the
+    app, the CLI import and the API use (``keepscore.economics.spend.spend_set``)."""
+    import random
+
+    from keepscore.economics.spend import spend_set
+
+    rng = random.Random(SEED + 11)
+    paid = {"ads": 9_000, "search": 6_000, "trade-show": 4_000, "email": 800, "social": 2_500}
+    months = 0
+    day = date(START.year, START.month, 1)
+    while day <= END_DAY:
+        for key, base in paid.items():
+            spend_set(organization, day, key, f"{base * rng.uniform(0.7, 1.3):.2f}")
+        months += 1
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    say(f"spend: {len(paid)} paid channels, {months} months each")
 
 
 def manual_metrics_add(organization: Any, say: Callable[[str], None]) -> None:
@@ -262,6 +276,7 @@ class Built:
 
 def build(organization: Any, n: int, workdir: Path, say: Callable[[str], None]) -> Built:
     """Generate, import and add activities: the organization's whole data set."""
+    import keepscore.economics.spend  # noqa: F401  (loaded before the long build)
     from keepscore.activities.bulk import activities_bulk_add
     from keepscore.imports.services import import_leads
 
