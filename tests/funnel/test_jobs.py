@@ -272,3 +272,71 @@ def test_json_shape(org_a, story):
         "margin": "600.00",
     }
     assert data["totals"]["total"]["revenue"] == "1500.00"
+
+
+def test_agrees_with_plain_python_over_random_data(org_a, members, brussels):
+    """An independent method: every count recomputed in Python over the stored rows (the
+    reach dates from ``services.stage_history`` / ``reach_dates``), over 14 months."""
+    import random
+    from collections import Counter
+
+    from keepscore.activities.models import Activity
+    from keepscore.funnel import services
+    from keepscore.leads.models import DealOutcome, Lead
+
+    # given
+    rng = random.Random(7)
+    people = [None, members["owner"], members["mia"], members["sam"]]
+    ladder_keys = ["prospect", "lead", "qualified", "proposal", "customer"]
+    for i in range(60):
+        when = at(2023, 12, 1) + (at(2025, 2, 28) - at(2023, 12, 1)) * rng.random()
+        lead = new_lead(org_a, f"L{i}", when, owner=rng.choice(people))
+        for key in ladder_keys[1 : 1 + rng.randrange(5)]:
+            when = when + (at(2024, 2, 1) - at(2024, 1, 1)) * rng.random()
+            move(lead, key, when, members["owner"], revenue="120.50" if key == "customer" else None)
+        for _ in range(rng.randrange(3)):
+            kind = rng.choice(["connect", "meeting", "proposal", "call_attempt"])
+            log(lead, kind, when, rng.choice(people), buyer=rng.random() < 0.6)
+    period = Period(date(2024, 1, 1), date(2025, 2, 28))
+    # when
+    report = jobs_report(org_a, period)
+    # then
+    month = lambda moment: services.local_date(moment).replace(day=1)  # noqa: E731
+    expected: Counter[tuple[int | None, date, str]] = Counter()
+    owners = dict(Lead.objects.for_org(org_a).values_list("pk", "owner_id"))
+    for pk, touch in Lead.objects.for_org(org_a).values_list("pk", "first_touch_at"):
+        if period.holds(touch):
+            expected[(owners[pk], month(touch), "leads_sourced")] += 1
+    ladder = services.Ladder.of(org_a)
+    target = ladder.find("qualified")
+    for pk, history in services.stage_history(org_a, ladder).items():
+        reached = services.reach_dates(history, ladder)[target]
+        if reached is not None and period.holds(reached):
+            expected[(owners[pk], month(reached), "leads_qualified")] += 1
+    for kind, moment, buyer, by in Activity.objects.for_org(org_a).values_list(
+        "kind", "at", "with_buyer", "by_id"
+    ):
+        if period.holds(moment):
+            if buyer and kind in ("connect", "meeting"):
+                expected[(by, month(moment), "sales_conversations")] += 1
+            if kind == "proposal":
+                expected[(by, month(moment), "proposals")] += 1
+    revenue: Counter[tuple[int | None, date]] = Counter()
+    for lead_id, moment, amount in DealOutcome.objects.for_org(org_a).values_list(
+        "lead_id", "at", "revenue"
+    ):
+        if period.holds(moment):
+            expected[(owners[lead_id], month(moment), "won_deals")] += 1
+            revenue[(owners[lead_id], month(moment))] += amount
+    shown: Counter[tuple[int | None, date, str]] = Counter()
+    shown_revenue: Counter[tuple[int | None, date]] = Counter()
+    for member in report.members:
+        for start, counts in member.months:
+            for name in FIELDS[:5]:
+                if getattr(counts, name):
+                    shown[(member.member_id, start, name)] += getattr(counts, name)
+            if counts.revenue:
+                shown_revenue[(member.member_id, start)] += counts.revenue
+    assert shown == expected
+    assert shown_revenue == revenue
+    assert len(report.months) == 14 and sum(expected.values()) > 100

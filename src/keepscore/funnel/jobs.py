@@ -113,13 +113,22 @@ def period_check(period: Period) -> None:
         )
 
 
-def month_bucket(field_name: str, months: list[Month]) -> Case:
+def month_bucket(field_name: str, months: list[Month]) -> Any:
     """The index of the month a row's ``field_name`` falls in (rows already within the
-    period): a CASE over the months' ends, computed on the database."""
-    whens = [
-        When(**{f"{field_name}__lt": month.until}, then=Value(i)) for i, month in enumerate(months)
-    ]
-    return Case(*whens, default=Value(-1), output_field=IntegerField())
+    period): CASEs over the months' bounds, computed on the database, nested as a binary
+    search (about log2(months) comparisons a row, not one per month)."""
+
+    def split(low: int, high: int) -> Any:  # months[low:high], high - low >= 1
+        if high - low == 1:
+            return Value(low)
+        mid = (low + high) // 2
+        return Case(
+            When(**{f"{field_name}__lt": months[mid].since}, then=split(low, mid)),
+            default=split(mid, high),
+            output_field=IntegerField(),
+        )
+
+    return split(0, len(months))
 
 
 def cents(field_name: str) -> Any:
