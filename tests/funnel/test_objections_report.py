@@ -252,3 +252,59 @@ def test_trend_window_is_full_months(org_a):
     assert trend_window(6, end=date(2024, 3, 5)) == Period(date(2023, 10, 1), date(2024, 3, 31))
     with pytest.raises(ValueError):
         trend_window(1)
+
+
+def test_agrees_with_plain_python_over_random_data(org_a, owner_a):
+    """An independent method: the stage at the time from each lead's history, in Python."""
+    import random
+    from collections import Counter
+
+    from keepscore.funnel import services
+    from keepscore.leads.models import Stage, StageChange
+
+    # given
+    rng = random.Random(11)
+    keys = ["prospect", "lead", "qualified", "proposal", "customer"]
+    tags = ["price", "timing", "need", "trust"]
+    span = at(2024, 12, 31) - at(2024, 1, 1)
+    for i in range(40):
+        when = at(2024, 1, 1) + span * rng.random() * 0.5
+        lead = new_lead(
+            org_a, f"L{i}", when, channel_key=rng.choice(["referral", "walk-in", "website-form"])
+        )
+        for key in keys[1 : 1 + rng.randrange(5)]:
+            when = when + span * rng.random() * 0.1
+            move(lead, key, when, owner_a, revenue="10" if key == "customer" else None)
+        for _ in range(rng.randrange(4)):
+            objection(lead, rng.choice(tags), lead.first_touch_at + span * rng.random() * 0.9)
+    period = Period(date(2024, 1, 1), date(2024, 12, 31))
+    # when
+    report = objections_report(org_a, period)
+    # then
+    history: dict[int, list[tuple[datetime, int, int]]] = {}
+    for lead_id, moment, pk, stage_id in StageChange.objects.for_org(org_a).values_list(
+        "lead_id", "at", "pk", "to_stage_id"
+    ):
+        history.setdefault(lead_id, []).append((moment, pk, stage_id))
+    keys_of = dict(Stage.objects.for_org(org_a).values_list("pk", "key"))
+    expected_stage: Counter[tuple[str, str]] = Counter()
+    expected_month: Counter[tuple[str, str]] = Counter()
+    for lead_id, tag, moment in Objection.objects.for_org(org_a).values_list(
+        "lead_id", "tag", "at"
+    ):
+        if not period.holds(moment):
+            continue
+        before = sorted(h for h in history[lead_id] if h[0] <= moment)
+        expected_stage[(keys_of[before[-1][2]], tag)] += 1
+        month = services.local_date(moment).replace(day=1).isoformat()
+        expected_month[(month, tag)] += 1
+    order = [t.tag for t in report.tags]
+    shown_stage = Counter(
+        {(r.key, t): n for r in report.stages for t, n in zip(order, r.counts, strict=True) if n}
+    )
+    shown_month = Counter(
+        {(r.key, t): n for r in report.months for t, n in zip(order, r.counts, strict=True) if n}
+    )
+    assert shown_stage == expected_stage
+    assert shown_month == expected_month
+    assert report.total == sum(expected_month.values()) > 30
