@@ -156,7 +156,8 @@ def test_dashboard_counts_by_stage(client_a: Any, org_a: Organization, owner_a: 
     assert stat_tile(html, "prospect") == (1, 1)
     assert stat_tile(html, "customer") == (0, 0)
     assert 'id="scorecard-summary"' in html  # this month's scorecard (tests/scorecard)
-    assert 'id="focus-placeholder"' in html
+    # the focus card is loaded after the page (tests/focus)
+    assert f'hx-get="/o/{org_a.slug}/focus/card/"' in html
     newest = [lead.name for lead in response.context["newest"]]
     assert newest[0] == "Moved" and set(newest) == {"One", "Two", "Three", "Moved"}
 
