@@ -57,6 +57,7 @@ TEN_YEARS = {"from": f"{date.today().year - 9}-01-01", "to": f"{date.today().yea
 QUERIES = {
     "/funnel": {"from": "2000-01-01", "to": "2999-12-31", "by": "owner"},
     "/funnel/cycle": {"from": "2000-01-01", "to": "2999-12-31"},
+    "/economics": {"from": "2000-01-01", "to": "2999-12-31"},
     "/jobs": TEN_YEARS,
     "/objections/report": TEN_YEARS,
 }

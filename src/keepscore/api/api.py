@@ -13,6 +13,7 @@ from keepscore.api import (
     activities,
     activity,
     channels,
+    economics,
     focus,
     funnel,
     imports,
@@ -53,5 +54,6 @@ api.add_router("", funnel.router)
 api.add_router("", activity.router)
 api.add_router("", products.router)
 api.add_router("", focus.router)
+api.add_router("", economics.router)
 api.add_router("", reports_router)
 api.add_router("", spend_router)

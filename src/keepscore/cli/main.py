@@ -16,6 +16,7 @@ from typer.exceptions import TyperException
 from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.activity import activity
 from keepscore.cli.common import mask_secrets, stderr
+from keepscore.cli.economics import economics
 from keepscore.cli.exports import export
 from keepscore.cli.focus import focus
 from keepscore.cli.funnel import funnel
@@ -44,6 +45,7 @@ app.add_typer(tokens.app, name="token")
 app.command("scorecard")(scorecard)
 app.command("funnel")(funnel)
 app.command("activity")(activity)
+app.command("economics")(economics)
 app.command("jobs")(jobs)
 app.command("objections")(objections)
 app.command("focus")(focus)
