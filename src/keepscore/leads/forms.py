@@ -228,7 +228,13 @@ class MoveForm(forms.Form):
                 label=f"Product {n}", queryset=products, required=False, empty_label="—"
             )
             self.fields[f"line_{n}_quantity"] = forms.DecimalField(
-                label="Quantity", max_digits=12, decimal_places=2, min_value=0.01, required=False
+                label="Quantity",
+                max_digits=12,
+                decimal_places=2,
+                min_value=Decimal("0.01"),
+                required=False,
+                widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"}),
+                help_text="Empty: 1.",
             )
             self.fields[f"line_{n}_unit_price"] = _money(
                 label="Unit price", help_text="Empty: the product's price."
