@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.padding import Padding
+from rich.text import Text
 
 from keepscore.cli.common import (
     EXIT_USAGE,
@@ -96,5 +97,5 @@ def focus(
                 f"[{style}]{i.status.upper():7}[/] {number}{escape(i.title)}{pushes} "
                 f"[dim](confidence {i.confidence})[/]"
             )
-            console.print(Padding(escape(i.explanation), (0, 0, 0, 8)))
+            console.print(Padding(Text(i.explanation), (0, 0, 0, 8)), soft_wrap=False)
         sys.stdout.flush()
