@@ -250,18 +250,19 @@ def _spend(organization: Organization, period: Period, tallies: Tallies) -> None
 
 
 def _won_leads(organization: Organization, period: Period, tallies: Tallies) -> None:
-    """The conversion's k: of the period's new leads, those with a won outcome (any time)."""
+    """The conversion's k: of the period's new leads, those with a won outcome (any time).
+
+    Driven by the period's leads (the first-touch index), each probed for a won outcome on
+    the outcomes' lead index (not every won outcome joined to its lead)."""
     since, until = period.bounds()
+    won = DealOutcome.objects.filter(lead_id=OuterRef("pk"), result=DealOutcome.Result.WON)
     for row in (
-        DealOutcome.objects.for_org(organization)
-        .filter(
-            result=DealOutcome.Result.WON,
-            lead__first_touch_at__gte=since,
-            lead__first_touch_at__lt=until,
-        )
+        Lead.objects.for_org(organization)
+        .filter(first_touch_at__gte=since, first_touch_at__lt=until)
+        .filter(Exists(won))
         .order_by()
-        .values(channel_id=F("lead__channel_id"))
-        .annotate(n=Count("lead_id", distinct=True))
+        .values("channel_id")
+        .annotate(n=Count("pk"))
     ):
         tallies[row["channel_id"]].won_leads = row["n"]
 
