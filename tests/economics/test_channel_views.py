@@ -175,3 +175,22 @@ def test_another_organization_is_a_404_and_its_data_never_shows(client_a: Any, s
     html = client_a.get(url(story), FEB).content.decode()
     assert "4,242" not in html and "3,131" not in html
     assert row_of(html, "email")["spend"] == "0"
+
+
+def test_the_spend_margin_chart():
+    from keepscore.reports.charts import SpendMarginRow, spend_margin_chart
+
+    svg = str(
+        spend_margin_chart(
+            [SpendMarginRow("<Ads>", 600, 450, -0.25), SpendMarginRow("Search", 200, -150, -1.75)],
+            title="Spend and margin",
+        )
+    )
+    assert svg.startswith("<svg") and svg.count('<g class="mark">') == 2
+    assert "&lt;Ads&gt;: spend 600, margin 450, return on spend \u221225%" in svg
+    bars = re.findall(r'<rect class="bar margin" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
+    (ads_x, ads_w), (search_x, search_w) = ((float(x), float(w)) for x, w in bars)
+    zero = ads_x  # a positive bar starts at zero; a negative one ends there
+    assert search_x + search_w == pytest.approx(zero, abs=0.01) and search_x < zero
+    assert ads_w / search_w == pytest.approx(450 / 150, rel=1e-3)  # coordinates: 2 decimals
+    assert "No data yet" in str(spend_margin_chart([], title="Empty"))

@@ -22,7 +22,7 @@ from keepscore.economics.channels import channel_economics
 router = Router(tags=["economics"])
 
 
-class ConversionOut(Schema):
+class LeadConversionOut(Schema):
     k: int = Field(description="Of the period's new leads, those won since.")
     n: int = Field(description="The period's new leads.")
     rate: float | None = Field(description="k / n; null when n is 0.")
@@ -31,14 +31,14 @@ class ConversionOut(Schema):
     enough: bool = Field(description="n reached the minimum (KEEPSCORE_MIN_N, default 20).")
 
 
-class ChannelOut(Schema):
+class ChannelEconomicsOut(Schema):
     key: str = Field(description="The channel's key; 'total' for the total row.")
     name: str
     spend: float = Field(description="The whole spend of every month the period touches.")
     leads: int = Field(description="New leads: first touch in the period.")
     qualified: int = Field(description="Leads that reached the qualified stage in the period.")
     customers: int = Field(description="Leads won for the first time in the period.")
-    conversion: ConversionOut
+    conversion: LeadConversionOut
     revenue: float = Field(description="Of the deals won in the period.")
     cost: float
     margin: float
@@ -70,10 +70,10 @@ class EconomicsOut(Schema):
     )
     min_leads: int
     min_customers: int
-    channels: list[ChannelOut] = Field(
+    channels: list[ChannelEconomicsOut] = Field(
         description="By channel name: every active channel, and an inactive one with a figure."
     )
-    total: ChannelOut
+    total: ChannelEconomicsOut
 
 
 @router.get(

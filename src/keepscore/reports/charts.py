@@ -912,7 +912,7 @@ def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeStr
                     data_value=value,
                 )
             )
-        parts.append(_label(text_x, y + 14, format_value(row.margin, "money"), size=12))
+        parts.append(_label(text_x, y + 14, f"margin {format_value(row.margin, 'money')}", size=12))
         parts.append(_label(text_x, y + 28, f"return on spend {ros}", size=10, fill=MUTED))
         body.append(_mark(tip, *parts))
     height = bottom + 24
