@@ -61,6 +61,7 @@ def main() -> None:
             page.get_by_label("Password").fill("demo-owner-2024")
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url(f"{base}/o/demo/")
+            page.wait_for_selector("#focus-card")  # the focus card arrives after the page
             page.screenshot(path=str(OUT / "dashboard.png"))
             page.goto(f"{base}/o/demo/board/")
             page.screenshot(path=str(OUT / "board.png"))
@@ -76,6 +77,11 @@ def main() -> None:
             page.screenshot(path=str(OUT / "scorecard.png"), full_page=True)
             page.goto(f"{base}/o/demo/funnel/")
             page.screenshot(path=str(OUT / "funnel.png"))
+            page.goto(f"{base}/o/demo/focus/")
+            page.screenshot(path=str(OUT / "focus.png"), full_page=True)
+            year = date.today().year
+            page.goto(f"{base}/o/demo/economics/?from={year}-01-01&to={date.today()}")
+            page.screenshot(path=str(OUT / "economics.png"), full_page=True)
             browser.close()
     finally:
         server.terminate()
