@@ -30,6 +30,8 @@ from keepscore.economics.models import MONEY_DIGITS, MONEY_PLACES, Spend
 from keepscore.imports.readers import MAX_FIELD, FileProblem, rows_with_retry, table_open
 from keepscore.imports.services import RowError
 from keepscore.leads.models import Channel
+from keepscore.scorecard.compute import month_add as add_months
+from keepscore.scorecard.compute import months_between
 from keepscore.scorecard.services import month_parse, month_str
 
 #: the largest amount a money column holds (exclusive)
@@ -41,20 +43,6 @@ MAX_NOTE = 300
 
 
 # --- checks -------------------------------------------------------------------------------
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(first: date, last: date) -> list[date]:
-    """Every first day of a month from ``first`` to ``last``, both included."""
-    out, month = [], first.replace(day=1)
-    while month <= last:
-        out.append(month)
-        month = add_months(month, 1)
-    return out
 
 
 def month_check(value: Any, field: str = "month", *, ahead: int | None = MAX_MONTHS_AHEAD) -> date:
