@@ -95,10 +95,10 @@ def test_the_reports_show_what_was_logged(live_server, page: Page):
     # when: the objections report of this month, from the nav
     page.get_by_role("link", name="Objections", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Objections")
-    page.locator("#id_from").fill(lead.first_touch_at.date().replace(day=1).isoformat())
-    page.locator("#id_to").fill(lead.first_touch_at.date().isoformat())
-    with page.expect_response(lambda r: "/funnel/objections/" in r.url):
-        page.get_by_role("button", name="Show").click()
+    # this month so far (the filter form's own htmx swaps are tested in tests/funnel; typing
+    # into it here raced the swap of the first field's change)
+    day = lead.first_touch_at.date()
+    page.goto(f"{page.url.split('?')[0]}?from={day.replace(day=1)}&to={day}")
     # then
     row = page.locator('#objections-ranked tr[data-tag="price"]')
     expect(row).to_contain_text("2")

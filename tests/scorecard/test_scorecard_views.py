@@ -94,7 +94,7 @@ def test_pdf_unavailable_is_a_friendly_503(client_a: Any, org_a: Organization, m
 def test_dashboard_shows_the_scorecard_summary(client_a: Any, org_a: Organization, won: Any):
     response = client_a.get(reverse("dashboard", kwargs={"org": org_a.slug}))
     html = response.content.decode()
-    assert 'id="scorecard-summary"' in html and 'id="focus-placeholder"' in html
+    assert 'id="scorecard-summary"' in html and 'id="focus"' in html  # the card: tests/focus
     for key in ("new_leads", "sales_conversations", "customers", "revenue", "close_rate"):
         assert f'data-metric="{key}"' in html
     assert 'id="funnel-90"' in html and "ks-funnel" in html
