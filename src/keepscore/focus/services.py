@@ -900,7 +900,8 @@ def conversion_trend(organization: Organization, r: Reads) -> Indicator:
         text = f"Conversion is falling ({rates}), and so are new leads."
     else:
         status = "ok"
-        text = f"{rates}; no falling trend ({_p(trend.p_value)})." if trend.p_value else rates
+        trend_words = "rising" if trend.rising else "no falling trend"
+        text = f"{rates}; {trend_words} ({_p(trend.p_value)})." if trend.p_value else rates
         text = text[0].upper() + text[1:]
     return Indicator(
         "conversion_trend",
