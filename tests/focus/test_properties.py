@@ -133,11 +133,12 @@ def test_summaries_and_stage_history_give_the_same_answer_today(db: Any) -> None
     org = new_org()
 
     def make(i: int, j: int, touch: Any) -> b.Spec:
+        where = ("referral", "ads", "website-form")[j % 3]
         if j < 12 - i // 2:
-            return b.won(touch, 10 + j % 7, cost="1100" if j % 5 == 0 else "400")
+            return b.won(touch, 10 + j % 7, cost="1100" if j % 5 == 0 else "400", channel=where)
         if j % 4 == 0:
-            return b.opened(touch, "proposal", 3, value="2500")
-        return b.lost(touch, 12)
+            return b.opened(touch, "proposal", 3, value="2500", channel=where)
+        return b.lost(touch, 12, channel=where)
 
     specs = b.monthly(first, 12, 30, lambda j: 1 + j % 28, make)
     specs += [b.opened(b.local(today - timedelta(days=d))) for d in range(8)]
@@ -158,6 +159,8 @@ def test_summaries_and_stage_history_give_the_same_answer_today(db: Any) -> None
     summarized = diagnose(org, today)
     assert services.reads(org, today).summarized
     assert diagnosis_json(summarized) == diagnosis_json(reference)
+    ranked = summarized.indicator("best_channels").evidence["by_customers"]
+    assert {row["channel"] for row in ranked} == {"Referral", "Ads", "Website form"}
 
 
 def test_a_past_date_ignores_what_came_after(db: Any) -> None:

@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
+from django.db import connection
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
@@ -33,7 +34,7 @@ from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Obje
 from keepscore.focus import trends
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.funnel import stats, summary
-from keepscore.funnel.models import WINDOWS, CohortCount
+from keepscore.funnel.models import WINDOWS, CohortCount, FirstWin, MonthCount
 from keepscore.funnel.services import (
     Ladder,
     Period,
@@ -43,7 +44,7 @@ from keepscore.funnel.services import (
     reached_after,
     stage_history,
 )
-from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
+from keepscore.leads.models import DealOutcome, Lead, StageKind
 from keepscore.scorecard import compute
 from keepscore.scorecard import services as scorecard_services
 
@@ -150,6 +151,7 @@ class Reads:
     qualified_index: int | None
     late: list[int]  # the late open stages (indexes)
     summarized: bool
+    pipeline: tuple[float, int, int] | None = None  # _weighted_pipeline's, once read
 
 
 def _end_of(day: date) -> datetime:
@@ -435,20 +437,25 @@ def _conversations(organization: Organization, since: date, r: Reads) -> tuple[i
         at__lt=r.until,
     )
     count = rows.count()
-    firsts = dict(
-        rows.order_by().values("lead_id").annotate(first=Min("at")).values_list("lead_id", "first")
+    # of the leads talked to, those with a won outcome at or after their first conversation
+    # of the span (and before the end of the date): one query, counted in the database
+    talks, params = (
+        rows.order_by().values("lead_id").annotate(first_at=Min("at")).query.sql_with_params()
     )
-    won = 0
-    if firsts:
-        wins: dict[int, datetime] = {}
-        for lead, at in (
-            DealOutcome.objects.for_org(organization)
-            .filter(result=DealOutcome.Result.WON, lead_id__in=list(firsts), at__lt=r.until)
-            .order_by("lead_id", "-at")
-            .values_list("lead_id", "at")
-        ):
-            wins.setdefault(lead, at)  # the latest win
-        won = sum(1 for lead, at in wins.items() if at >= firsts[lead])
+    won_filter = (
+        f"SELECT 1 FROM {DealOutcome._meta.db_table} o WHERE o.lead_id = t.lead_id "
+        "AND o.result = %s AND o.at >= t.first_at AND o.at < %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM ({talks}) t WHERE EXISTS ({won_filter})",
+            [
+                *params,
+                DealOutcome.Result.WON.value,
+                connection.ops.adapt_datetimefield_value(r.until),
+            ],
+        )
+        won = int(cursor.fetchone()[0])
     return count, won
 
 
@@ -519,57 +526,118 @@ def sales_conversations(organization: Organization, r: Reads) -> Indicator:
     )
 
 
+def _channel_reads(
+    organization: Organization, r: Reads
+) -> tuple[dict[int, tuple[int, int, int]], dict[int, tuple[int, float, float]]]:
+    """Per channel over the history: the cohort (leads whose reach of the first stage is in
+    its months: n, those that reached won: k, those that reached the first late stage), and
+    the money (leads first won in its months, revenue and margin of the deals won in them).
+    From the summaries today, else from the stage history and outcomes cut at the date."""
+    climbing = r.ladder.climbing
+    won_i = next((i for i, s in enumerate(r.ladder.stages) if s.kind == StageKind.WON), None)
+    if not climbing or won_i is None:
+        return {}, {}
+    first = climbing[0]
+    late0 = min(r.late) if r.late else None
+    first_month, last_month = r.months[0], r.months[-1]
+    leads: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    money: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    if r.summarized:
+        stage_pk = {i: st.pk for i, st in enumerate(r.ladder.stages)}
+        slots = {stage_pk[first]: [0], stage_pk[won_i]: [1]}
+        if late0 is not None:
+            slots.setdefault(stage_pk[late0], []).append(2)
+        for row in (
+            CohortCount.objects.filter(
+                organization=organization,
+                month__gte=first_month,
+                month__lte=last_month,
+                stage_a=stage_pk[first],
+                stage_b__in=list(slots),
+            )
+            .values("channel", "stage_b")
+            .order_by()
+            .annotate(k=Sum("k_ever"))
+        ):
+            for slot in slots[row["stage_b"]]:
+                leads[row["channel"]][slot] += int(row["k"] or 0)
+        for channel, n in (
+            FirstWin.objects.filter(
+                organization=organization, month__gte=first_month, month__lte=last_month
+            )
+            .values("channel")
+            .order_by()
+            .annotate(n=Count("id"))
+            .values_list("channel", "n")
+        ):
+            money[channel][0] = int(n)
+        cents: dict[tuple[int, str], int] = {}
+        for channel, metric, value in (
+            MonthCount.objects.filter(
+                organization=organization,
+                month__gte=first_month,
+                month__lte=last_month,
+                metric__in=["revenue", "cost"],
+            )
+            .values("channel", "metric")
+            .order_by()
+            .annotate(v=Sum("value"))
+            .values_list("channel", "metric", "v")
+        ):
+            cents[(channel, metric)] = int(value or 0)
+        for channel, _metric in cents:
+            revenue = cents.get((channel, "revenue"), 0) / 100
+            money[channel][1] = revenue
+            money[channel][2] = revenue - cents.get((channel, "cost"), 0) / 100
+    else:
+        months = set(r.months)
+        channel_of = dict(Lead.objects.for_org(organization).values_list("pk", "channel_id"))
+        for lead, history in stage_history(organization, r.ladder, until=r.until).items():
+            reach = reach_dates(history, r.ladder)
+            since_first = reach[first]
+            if since_first is None or _month_of(since_first) not in months:
+                continue
+            tally = leads[channel_of[lead]]
+            tally[0] += 1
+            tally[1] += reach[won_i] is not None
+            tally[2] += late0 is not None and reach[late0] is not None
+        won = DealOutcome.objects.for_org(organization).filter(
+            result=DealOutcome.Result.WON, at__lt=r.until
+        )
+        for channel, first_won in (
+            won.values("lead_id", "lead__channel_id")
+            .order_by()
+            .annotate(first=Min("at"))
+            .values_list("lead__channel_id", "first")
+        ):
+            if _month_of(first_won) in months:
+                money[channel][0] += 1
+        since = _end_of(first_month - timedelta(days=1))
+        for row in (
+            won.filter(at__gte=since, at__lt=_end_of(Period.month(last_month).end))
+            .values("lead__channel_id")
+            .order_by()
+            .annotate(revenue=Sum("revenue"), cost=Sum("cost"))
+        ):
+            revenue = float(row["revenue"] or 0)
+            money[row["lead__channel_id"]][1] = revenue
+            money[row["lead__channel_id"]][2] = revenue - float(row["cost"] or 0)
+    return (
+        {c: (t[0], t[1], t[2]) for c, t in leads.items()},
+        {c: (int(t[0]), t[1], t[2]) for c, t in money.items()},
+    )
+
+
 def best_channels(organization: Organization, r: Reads) -> Indicator:
     """3. Where do the customers that buy (or nearly buy) come from? Channels ranked by
     customers and margin over the history, with the lead → customer conversion's interval."""
     from keepscore.leads.models import Channel
 
-    since = _end_of(r.months[0] - timedelta(days=1))
-    end = _end_of(Period.month(r.months[-1]).end)
-    won = (
-        DealOutcome.objects.for_org(organization)
-        .filter(result=DealOutcome.Result.WON, at__gte=since, at__lt=end)
-        .values("lead__channel_id")
-        .order_by()
-        .annotate(
-            customers=Count("lead_id", distinct=True),
-            revenue=Sum("revenue"),
-            cost=Sum("cost"),
-        )
-    )
-    cohort = Lead.objects.for_org(organization).filter(
-        first_touch_at__gte=since, first_touch_at__lt=end
-    )
-    wins = DealOutcome.objects.filter(
-        lead_id=OuterRef("pk"), result=DealOutcome.Result.WON, at__lt=r.until
-    )
-    climbed = [
-        s.pk
-        for i, s in enumerate(r.ladder.stages)
-        if r.late and i >= min(r.late) and s.kind != StageKind.LOST
-    ]
-    reached = StageChange.objects.filter(
-        lead_id=OuterRef("pk"), to_stage_id__in=climbed, at__lt=r.until
-    )
-    leads: dict[int, tuple[int, int, int]] = {
-        row["channel_id"]: (row["n"], row["won"], row["late"])
-        for row in cohort.annotate(won=Exists(wins), late=Exists(reached))
-        .values("channel_id")
-        .order_by()
-        .annotate(
-            n=Count("id"),
-            won=Count("id", filter=Q(won=True)),
-            late=Count("id", filter=Q(late=True)),
-        )
-    }
+    leads, money = _channel_reads(organization, r)
     names = dict(Channel.objects.for_org(organization).values_list("pk", "name"))
     rows = []
-    by_channel = {row["lead__channel_id"]: row for row in won}
-    for channel_id in set(by_channel) | set(leads):
-        row = by_channel.get(channel_id, {})
-        customers = int(row.get("customers") or 0)
-        revenue = float(row.get("revenue") or 0)
-        margin = revenue - float(row.get("cost") or 0)
+    for channel_id in set(money) | set(leads):
+        customers, revenue, margin = money.get(channel_id, (0, 0.0, 0.0))
         n, k, late = leads.get(channel_id, (0, 0, 0))
         figure = rate(k, n) if n else None
         rows.append(
@@ -737,6 +805,8 @@ def _goal(organization: Organization, r: Reads) -> Goal | None:
 def _weighted_pipeline(organization: Organization, r: Reads) -> tuple[float, int, int]:
     """The open pipeline in customers, weighted by each stage's historical (mature) rate of
     reaching won; and the leads open and the cohort size behind the rates."""
+    if r.pipeline is not None:
+        return r.pipeline
     total = 0.0
     open_leads = 0
     cohort = 0
@@ -746,7 +816,8 @@ def _weighted_pipeline(organization: Organization, r: Reads) -> tuple[float, int
         cohort += n
         if n:
             total += stage.leads * k / n
-    return total, open_leads, cohort
+    r.pipeline = (total, open_leads, cohort)
+    return r.pipeline
 
 
 def pipeline_coverage(organization: Organization, r: Reads, goal: Goal | None) -> Indicator:
@@ -1037,72 +1108,101 @@ def objections_rising(organization: Organization, r: Reads) -> Indicator:
     )
 
 
-def _stalled(organization: Organization, r: Reads) -> list[tuple[int, float | None, float]]:
-    """Open leads at a late stage for longer than STALL_DAYS at the date: (stage index,
-    value, days at the stage)."""
+@dataclass(frozen=True)
+class Stalled:
+    by_stage: dict[int, int]  # late stage index → open leads stalled there
+    value: Decimal  # their values, summed (leads without a value add nothing)
+    oldest_days: float | None
+    high_value: int  # those worth at least the median deal
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_stage.values())
+
+
+def _median_revenue(organization: Organization, r: Reads) -> float | None:
+    """The median revenue of the deals won in the history and up to the date (the two middle
+    values read from the database, interpolated as ``stats.median``)."""
+    since = _end_of(r.months[0] - timedelta(days=1))
+    deals = DealOutcome.objects.for_org(organization).filter(
+        result=DealOutcome.Result.WON, at__gte=since, at__lt=r.until, revenue__isnull=False
+    )
+    n = deals.count()
+    if not n:
+        return None
+    middle = deals.order_by("revenue").values_list("revenue", flat=True)[(n - 1) // 2 : n // 2 + 1]
+    return stats.median([float(v) for v in middle])
+
+
+def _stalled(organization: Organization, r: Reads, median_deal: float | None) -> Stalled:
+    """Open leads at a late stage for longer than STALL_DAYS at the date."""
     if not r.late:
-        return []
+        return Stalled({}, Decimal(0), None, 0)
     cut = r.until - timedelta(days=STALL_DAYS)
     ids = {r.ladder.stages[i].pk: i for i in r.late}
-    out: list[tuple[int, float | None, float]] = []
-    if r.summarized:
-        for stage_id, value, entered in (
+    if r.summarized:  # today: each lead's stage and when it entered it are on the lead
+        high = Q(value__gte=median_deal) if median_deal else Q(pk__in=[])
+        rows = list(
             Lead.objects.for_org(organization)
             .filter(stage_id__in=list(ids), stage_entered_at__lt=cut)
-            .values_list("stage_id", "value", "stage_entered_at")
-        ):
-            days = (r.until - entered).total_seconds() / 86400
-            out.append((ids[stage_id], None if value is None else float(value), days))
-        return out
+            .values("stage_id")
+            .order_by()
+            .annotate(n=Count("id"), value_sum=Sum("value"), since=Min("stage_entered_at"))
+            .annotate(high=Count("id", filter=high))
+        )
+        oldest = min((row["since"] for row in rows), default=None)
+        return Stalled(
+            {ids[row["stage_id"]]: row["n"] for row in rows},
+            sum((row["value_sum"] or Decimal(0) for row in rows), Decimal(0)),
+            None if oldest is None else (r.until - oldest).total_seconds() / 86400,
+            sum(row["high"] for row in rows),
+        )
     values = dict(Lead.objects.for_org(organization).values_list("pk", "value"))
+    late = set(r.late)
+    by_stage: dict[int, int] = defaultdict(int)
+    total, oldest_at, high_value = Decimal(0), None, 0
     for lead, history in stage_history(organization, r.ladder, until=r.until).items():
         at, stage = history[-1]
-        if stage in set(r.late) and at < cut:
+        if stage in late and at < cut:
+            by_stage[stage] += 1
             value = values.get(lead)
-            days = (r.until - at).total_seconds() / 86400
-            out.append((stage, None if value is None else float(value), days))
-    return out
+            total += value or Decimal(0)
+            oldest_at = at if oldest_at is None else min(oldest_at, at)
+            if value is not None and median_deal and float(value) >= median_deal:
+                high_value += 1
+    oldest_days = None if oldest_at is None else (r.until - oldest_at).total_seconds() / 86400
+    return Stalled(dict(by_stage), total, oldest_days, high_value)
 
 
 def late_stage_stall(organization: Organization, r: Reads) -> Indicator:
     """High-value or complex offers whose leads stall in late stages: open leads at a late
     stage for more than three weeks, and those worth more than the median deal."""
-    stalled = _stalled(organization, r)
-    since = _end_of(r.months[0] - timedelta(days=1))
-    revenues = sorted(
-        float(v)
-        for v in DealOutcome.objects.for_org(organization)
-        .filter(result=DealOutcome.Result.WON, at__gte=since, at__lt=r.until)
-        .values_list("revenue", flat=True)
-        if v is not None
-    )
-    median_deal = stats.median(revenues)
-    high = [s for s in stalled if s[1] is not None and median_deal and s[1] >= median_deal]
-    by_stage: dict[str, int] = defaultdict(int)
-    for index, _value, _days in stalled:
-        by_stage[r.ladder.stages[index].name] += 1
+    median_deal = _median_revenue(organization, r)
+    found = _stalled(organization, r, median_deal)
+    by_stage = {r.ladder.stages[i].name: n for i, n in sorted(found.by_stage.items(), reverse=True)}
+    count = found.count
     evidence = {
         "stall_days": STALL_DAYS,
         "late_stages": [r.ladder.stages[i].key for i in r.late],
-        "stalled": len(stalled),
-        "stalled_by_stage": dict(by_stage),
-        "stalled_value": sum(v for _i, v, _d in stalled if v is not None),
-        "oldest_days": max((d for _i, _v, d in stalled), default=None),
+        "stalled": count,
+        "stalled_by_stage": by_stage,
+        "stalled_value": float(found.value),
+        "oldest_days": found.oldest_days,
         "median_deal": median_deal,
-        "high_value_stalled": len(high),
+        "high_value_stalled": found.high_value,
     }
     title = "Late-stage leads stalling"
     where = " and ".join(f"{n} at {name}" for name, n in by_stage.items())
-    if len(stalled) >= STALL_ALERT:
+    if count >= STALL_ALERT:
         status = "alert"
         text = (
-            f"{len(stalled)} open leads have waited more than {STALL_DAYS // 7} weeks at a late "
-            f"stage ({where}), {len(high)} of them worth more than the median deal"
+            f"{count} open leads have waited more than {STALL_DAYS // 7} weeks at a late "
+            f"stage ({where}), {found.high_value} of them worth more than the median deal"
         )
-    elif stalled:
+    elif count:
         status = "watch"
-        text = f"{len(stalled)} open leads have waited more than 3 weeks at a late stage ({where})."
-        text = text.replace("1 open leads have", "1 open lead has") if len(stalled) == 1 else text
+        text = f"{count} open leads have waited more than 3 weeks at a late stage ({where})."
+        text = text.replace("1 open leads have", "1 open lead has") if count == 1 else text
     else:
         status = "ok"
         text = "No late-stage lead has waited more than 3 weeks."
@@ -1112,9 +1212,9 @@ def late_stage_stall(organization: Organization, r: Reads) -> Indicator:
         None,
         status,
         "sales",
-        float(len(stalled)),
+        float(count),
         "count",
-        "high" if stalled else "medium",
+        "high" if count else "medium",
         text,
         evidence,
     )
