@@ -31,3 +31,9 @@ def checked_at(at: datetime | None, field: str = "at") -> datetime:
     if at > now + CLOCK_SKEW:
         raise ValidationError({field: "This date is in the future."})
     return min(at, now)
+
+
+def writer_user(organization: Any, by: Any) -> Any:
+    """The user a member writes as (None for no member), checked to be of the organization."""
+    check_same_org(organization, by=by)
+    return by.user if by is not None else None

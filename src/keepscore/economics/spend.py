@@ -25,9 +25,15 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.numbers import decimal_parse
-from keepscore.common.validation import check_same_org
+from keepscore.common.validation import check_same_org, writer_user
 from keepscore.economics.models import MONEY_DIGITS, MONEY_PLACES, Spend
-from keepscore.imports.readers import MAX_FIELD, FileProblem, rows_with_retry, table_open
+from keepscore.imports.readers import (
+    MAX_FIELD,
+    FileProblem,
+    path_of,
+    rows_with_retry,
+    table_open,
+)
 from keepscore.imports.services import RowError
 from keepscore.leads.models import Channel
 from keepscore.scorecard.compute import month_add as add_months
@@ -131,11 +137,6 @@ def channel_find(organization: Organization, channel: Any, field: str = "channel
     return found
 
 
-def _user(organization: Organization, by: Membership | None) -> Any:
-    check_same_org(organization, by=by)
-    return by.user if by is not None else None
-
-
 # --- writes -------------------------------------------------------------------------------
 
 
@@ -188,7 +189,7 @@ def spend_set(
     """Set the spend of one month, channel and campaign (``campaign`` "" is the channel's
     spend outside any named campaign). ``channel`` is a Channel or its key or name;
     ``note`` None keeps the note a row has."""
-    user = _user(organization, by)
+    user = writer_user(organization, by)
     first = month_check(month)
     found = channel_find(organization, channel)
     number = amount_check(amount)
@@ -252,7 +253,7 @@ def spend_month_set(
     """Set (or clear) many cells of one month at once: all or nothing. A refused cell is a
     ValidationError named by its key in ``entries``; the notes rows have are kept."""
     first = month_check(month)
-    user = _user(organization, by)
+    user = writer_user(organization, by)
     problems: dict[str, list[str]] = {}
     counts = {"created": 0, "updated": 0, "unchanged": 0, "cleared": 0}
     for key, entry in entries.items():
@@ -549,24 +550,6 @@ class _Checker:
         self.rows[key] = _Valid(line, amount, note)
 
 
-def _open(path_or_file: Any) -> tuple[Any, Any]:
-    """A path to read, and the temporary copy to remove after (for an uploaded file)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    if isinstance(path_or_file, str | Path):
-        return Path(path_or_file), None
-    name = getattr(path_or_file, "name", "") or "upload.csv"
-    suffix = Path(str(name)).suffix.lower() or ".csv"
-    copy = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115
-    with copy:
-        if hasattr(path_or_file, "seek"):
-            path_or_file.seek(0)
-        shutil.copyfileobj(path_or_file, copy)
-    return Path(copy.name), Path(copy.name)
-
-
 def spend_import(
     organization: Organization,
     file: Any,
@@ -584,8 +567,8 @@ def spend_import(
     an earlier one, nothing is written. Amounts are set, not added: importing the same file
     again changes nothing.
     """
-    user = _user(organization, by)
-    path, temporary = _open(file)
+    user = writer_user(organization, by)
+    path, temporary = path_of(file)
     result = SpendImportResult(file=str(getattr(file, "name", None) or path.name))
     result.dry_run = dry_run
     try:

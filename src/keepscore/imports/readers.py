@@ -52,6 +52,24 @@ class Table:
         return _csv_rows(self)
 
 
+def path_of(path_or_file: Any) -> tuple[Path, Path | None]:
+    """A path to read, and the temporary copy to remove afterwards (for an uploaded or open
+    binary file: copied, streamed, to a file with the same suffix)."""
+    import shutil
+    import tempfile
+
+    if isinstance(path_or_file, str | Path):
+        return Path(path_or_file), None
+    name = getattr(path_or_file, "name", "") or "upload.csv"
+    suffix = Path(str(name)).suffix.lower() or ".csv"
+    copy = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115
+    with copy:
+        if hasattr(path_or_file, "seek"):
+            path_or_file.seek(0)
+        shutil.copyfileobj(path_or_file, copy)
+    return Path(copy.name), Path(copy.name)
+
+
 def table_open(path: Path) -> Table:
     """Open ``path`` and read its header; raises :class:`FileProblem` when it cannot."""
     try:

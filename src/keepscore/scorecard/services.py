@@ -23,8 +23,15 @@ from django.utils.text import slugify
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.forms import EARLIEST_DATE, LATEST_DATE
 from keepscore.common.numbers import decimal_parse
-from keepscore.common.validation import check_same_org
-from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
+from keepscore.common.validation import check_same_org, writer_user
+from keepscore.imports.readers import (
+    MAX_FIELD,
+    FileProblem,
+    Table,
+    path_of,
+    rows_with_retry,
+    table_open,
+)
 from keepscore.imports.services import RowError
 from keepscore.scorecard import types
 from keepscore.scorecard.catalogue import (
@@ -139,12 +146,6 @@ def value_check(metric: MetricDef, value: Any, field: str = "value") -> Decimal:
     if unit == "percent" and not -100 <= number <= 100:
         raise ValidationError({field: f"{metric.name} is a percentage: -100 to 100."})
     return number
-
-
-def _user(organization: Organization, by: Membership | None) -> Any:
-    """The user who writes, checked to be a member of the organization."""
-    check_same_org(organization, by=by)
-    return by.user if by is not None else None
 
 
 # --- manual metrics -----------------------------------------------------------------------
@@ -264,7 +265,7 @@ def manual_value_set(
     by: Membership | None = None,
 ) -> ManualValue | None:
     """Set a manual metric's value for a month (``value`` None clears it)."""
-    user = _user(metric.organization, by)
+    user = writer_user(metric.organization, by)
     first = month_parse(month)
     checked = None if value is None else value_check(metric.definition(), value)
     return _value_write(metric, first, checked, user)
@@ -278,7 +279,7 @@ def manual_values_set(
     by: Membership | None = None,
 ) -> None:
     """Set several months of one metric at once (a row of the grid): all or none."""
-    user = _user(metric.organization, by)
+    user = writer_user(metric.organization, by)
     definition = metric.definition()
     checked: dict[date, Decimal | None] = {}
     for month, value in values.items():
@@ -438,7 +439,7 @@ def review_add(
 ) -> ReviewEntry:
     """Add a note or a decision to a month's review. Entries are never edited nor deleted:
     a correction is a new entry."""
-    user = _user(organization, by)
+    user = writer_user(organization, by)
     first = month_parse(month)
     if kind not in ReviewKind.values:
         raise ValidationError({"kind": "Choose note or decision."})
@@ -589,25 +590,6 @@ class _Checker:
         self.rows[(metric.pk, month)] = (line, value)
 
 
-def _open(path_or_file: Any) -> tuple[Any, Any]:
-    """A path to read, and the temporary copy to remove after (for an uploaded file)."""
-    from pathlib import Path
-
-    if isinstance(path_or_file, str | Path):
-        return Path(path_or_file), None
-    import shutil
-    import tempfile
-
-    name = getattr(path_or_file, "name", "") or "upload.csv"
-    suffix = Path(str(name)).suffix.lower() or ".csv"
-    copy = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115
-    with copy:
-        if hasattr(path_or_file, "seek"):
-            path_or_file.seek(0)
-        shutil.copyfileobj(path_or_file, copy)
-    return Path(copy.name), Path(copy.name)
-
-
 def metrics_import(
     organization: Organization,
     path_or_file: Any,
@@ -622,8 +604,8 @@ def metrics_import(
     bad row (reported with its line, column and reason) nothing is written. Values are set,
     not added, so importing the same file again changes nothing.
     """
-    user = _user(organization, by)
-    path, temporary = _open(path_or_file)
+    user = writer_user(organization, by)
+    path, temporary = path_of(path_or_file)
     result = MetricImportResult(file=getattr(path_or_file, "name", None) or path.name)
     result.dry_run = dry_run
     try:
