@@ -28,7 +28,9 @@ database on the PostgreSQL server) and a fresh process:
    - ``dashboard``: ``GET /o/<slug>/`` (the same).
 
 Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today) and
-``economics_year`` (the channel economics of the year), under ``extra`` in the results.
+``economics_year`` (the channel economics of the year), under ``extra`` in the results; and
+once, ``summaries_verify`` (``keepscore summaries verify``: the summaries the import and the
+bulk activity log kept, against the history and the reference; its differences counted).
 
 ``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
 size kept in HOME again (migrated to the current code, spend added if it had none), without
@@ -234,6 +236,15 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
         else:
             extra[name] = {"keepscore_s": round(extra_s, 4)}
             say(f"  {name:<18} keepscore {extra_s:.3f} s  (no DuckDB counterpart)")
+
+    # the summaries kept by the recorder against the history (keepscore summaries verify)
+    from keepscore.history import recorder
+
+    verify_s, found = timed(lambda: recorder.verify(organization=org), 1)
+    extra["summaries_verify"] = {"keepscore_s": round(verify_s, 1), "differences": len(found)}
+    say(f"  {'summaries_verify':<18} {len(found)} differences in {verify_s:.1f} s")
+    for difference in found[:10]:
+        say(f"    {difference}")
 
     db_bytes = _database_bytes(connection, home)
     result = {

@@ -8,6 +8,7 @@ import pytest
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.accounts.services import member_add, organization_create, user_create
+from keepscore.history import recorder
 from keepscore.leads.models import Channel, Stage
 from keepscore.leads.services import lead_create
 
@@ -26,6 +27,22 @@ def make_org(slug: str, owner_email: str) -> tuple[Organization, Membership]:
 
 def stage(org: Organization, key: str) -> Stage:
     return Stage.objects.get(organization=org, key=key)
+
+
+def stage_edit(org: Organization, stage_key: str, **fields: Any) -> Stage:
+    """Change fields of a stage as a ladder edit does (through the history recorder)."""
+    found = stage(org, stage_key)
+    for name, value in fields.items():
+        setattr(found, name, value)
+    recorder.stages_save(organization=org, stages=[found], fields=list(fields))
+    return found
+
+
+def gates(org: Organization, *keys: str) -> None:
+    """Only these stages require qualification."""
+    for s in Stage.objects.for_org(org):
+        if s.requires_qualification != (s.key in keys):
+            stage_edit(org, s.key, requires_qualification=s.key in keys)
 
 
 def channel(org: Organization, key: str = "referral") -> Channel:

@@ -28,6 +28,7 @@ from keepscore.demo.generator import (
     demo_email,
     demo_plan,
 )
+from keepscore.history import recorder
 from keepscore.leads.models import (
     DealOutcome,
     Lead,
@@ -334,6 +335,12 @@ def test_activities_fit_the_stage_the_lead_reached(org: Organization) -> None:
     assert min(per_lead.values()) >= 3
     assert Activity.objects.for_org(org).filter(kind="connect", with_buyer=True).exists()
     assert Activity.objects.for_org(org).filter(kind="connect", with_buyer=False).exists()
+
+
+def test_the_demo_summaries_agree_with_its_history(org: Organization) -> None:
+    """Written through the recorder's bulk writer, counted when the block ended: every table
+    equals a rebuild and every figure the reference (``keepscore summaries verify``)."""
+    assert recorder.verify(organization=org) == []
 
 
 def test_a_demo_lead_still_moves_with_the_services(org: Organization) -> None:

@@ -28,7 +28,7 @@ from keepscore.economics.models import Spend
 from keepscore.funnel import stats, summary
 from keepscore.funnel.models import SummaryState
 from keepscore.funnel.services import Ladder, Period, local_date
-from keepscore.leads.models import Stage
+from tests.conftest import gates
 from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
 from tests.funnel.conftest import at, move, new_lead
 
@@ -152,8 +152,7 @@ def test_enough_data(org_a: Organization, owner_a: Membership, settings: Any):
 
 def test_the_qualified_stage_follows_the_gate(story: Organization):
     """Gate "proposal" (and lift the gate of "qualified"): the first gated stage counts."""
-    Stage.objects.filter(organization=story, key="qualified").update(requires_qualification=False)
-    Stage.objects.filter(organization=story, key="proposal").update(requires_qualification=True)
+    gates(story, "proposal")
     assert qualified_stage(Ladder.of(story)).key == "proposal"
     result = channel_economics(story, FEB)
     assert result.qualified_stage == "proposal"
@@ -161,7 +160,7 @@ def test_the_qualified_stage_follows_the_gate(story: Organization):
     # proposal reached in February: A (won 10 Feb skips it), D (26 Feb), E (15 Feb)
     assert rows["referral"].qualified == 2 and rows["ads"].qualified == 1
     # no gate: the stage keyed "qualified"
-    Stage.objects.filter(organization=story, key="proposal").update(requires_qualification=False)
+    gates(story)
     assert qualified_stage(Ladder.of(story)).key == "qualified"
 
 

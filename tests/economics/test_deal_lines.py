@@ -14,6 +14,7 @@ from django.utils import timezone
 from keepscore.economics.models import DealLine, Product
 from keepscore.economics.products import LineIn, default_margin_set, product_save
 from keepscore.funnel import summary
+from keepscore.history import recorder
 from keepscore.leads.models import DealOutcome, LostReason, StageChange
 from keepscore.leads.services import Outcome, lead_move
 from tests.conftest import stage
@@ -190,7 +191,7 @@ def test_the_summaries_count_a_deal_with_lines_like_one_typed_in(org_a, owner_a,
         by=owner_a,
         outcome=Outcome(revenue=D("100.50"), cost=D("40")),
     )
-    summary.organization_rebuild(org_a)
+    recorder.rebuild(organization=org_a)
 
     month = timezone.localdate().replace(day=1)
     counts = summary.month_counts(org_a, month, month)[month]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.economics.models import CashPosition
+from keepscore.history.bulk import bulk
 from keepscore.leads.models import Channel, DealOutcome, Lead, LostReason, Stage, StageChange
 from keepscore.scorecard.models import Goal
 
@@ -78,7 +79,16 @@ def build(org: Organization, specs: list[Spec]) -> list[Lead]:
                 value=Decimal(spec.value) if spec.value else None,
             )
         )
-    Lead.objects.bulk_create(leads, batch_size=500)
+    with bulk(org) as block:
+        _history_write(block, leads, specs, stages, reason)
+    return leads
+
+
+def _history_write(
+    block: Any, leads: list[Lead], specs: list[Spec], stages: Any, reason: Any
+) -> None:
+    org = block.organization
+    block.create(leads, batch_size=500)
     changes = []
     for lead, spec in zip(leads, specs, strict=True):
         previous = None
@@ -93,7 +103,7 @@ def build(org: Organization, specs: list[Spec]) -> list[Lead]:
                 )
             )
             previous = stages[key]
-    StageChange.objects.bulk_create(changes, batch_size=500)
+    block.create(changes, batch_size=500)
     spec_of = {lead.pk: spec for lead, spec in zip(leads, specs, strict=True)}
     outcomes = []
     for change in changes:
@@ -122,8 +132,7 @@ def build(org: Organization, specs: list[Spec]) -> list[Lead]:
                     lost_reason=reason,
                 )
             )
-    DealOutcome.objects.bulk_create(outcomes, batch_size=500)
-    return leads
+    block.create(outcomes, batch_size=500)
 
 
 def monthly(first_month: date, months: int, per_month: int, day_of: Any, make: Any) -> list[Spec]:
@@ -151,13 +160,13 @@ def cash(org: Organization, month: date, on_hand: str, fixed: str) -> None:
 
 
 def objections(org: Organization, lead: Lead, moments: list[datetime], tag: str = "price") -> None:
-    Objection.objects.bulk_create(
-        Objection(organization=org, lead=lead, tag=tag, at=at) for at in moments
-    )
+    with bulk(org) as block:
+        block.create(Objection(organization=org, lead=lead, tag=tag, at=at) for at in moments)
 
 
 def conversations(org: Organization, lead: Lead, moments: list[datetime]) -> None:
-    Activity.objects.bulk_create(
-        Activity(organization=org, lead=lead, kind="connect", with_buyer=True, at=at)
-        for at in moments
-    )
+    with bulk(org) as block:
+        block.create(
+            Activity(organization=org, lead=lead, kind="connect", with_buyer=True, at=at)
+            for at in moments
+        )

@@ -39,8 +39,7 @@ from keepscore.accounts.services import member_add
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.jobs import NO_MEMBER, jobs_report, period_months
 from keepscore.funnel.services import Period
-from keepscore.leads.models import Stage
-from tests.conftest import make_org, make_user
+from tests.conftest import gates, make_org, make_user, stage_edit
 from tests.funnel.conftest import at, log, move, new_lead
 
 pytestmark = pytest.mark.django_db
@@ -210,8 +209,8 @@ def test_months_follow_the_local_time_zone(org_a, story):
 
 def test_without_a_qualified_stage_the_column_is_none(org_a, members):
     # given: no gate and no stage keyed "qualified"
-    Stage.objects.filter(organization=org_a).update(requires_qualification=False)
-    Stage.objects.filter(organization=org_a, key="qualified").update(key="vetted")
+    gates(org_a)
+    stage_edit(org_a, "qualified", key="vetted")
     new_lead(org_a, "Ann", at(2024, 1, 5), owner=members["mia"])
     # when
     report = jobs_report(org_a, Q1)
@@ -223,8 +222,7 @@ def test_without_a_qualified_stage_the_column_is_none(org_a, members):
 
 def test_a_gated_stage_other_than_qualified_is_the_qualified_stage(org_a, members):
     # given: the gate moved to proposal
-    Stage.objects.filter(organization=org_a).update(requires_qualification=False)
-    Stage.objects.filter(organization=org_a, key="proposal").update(requires_qualification=True)
+    gates(org_a, "proposal")
     lead = new_lead(org_a, "Ann", at(2024, 1, 5), owner=members["mia"])
     move(lead, "qualified", at(2024, 1, 6), members["owner"])
     move(lead, "proposal", at(2024, 2, 6), members["owner"])

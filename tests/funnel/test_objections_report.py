@@ -42,6 +42,7 @@ from keepscore.funnel.objections import (
     trend_window,
 )
 from keepscore.funnel.services import Period
+from keepscore.history import recorder
 from tests.conftest import make_org
 from tests.funnel.conftest import at, move, new_lead
 
@@ -133,7 +134,9 @@ def test_the_stage_is_the_one_the_lead_was_at_when_the_objection_was_logged(org_
 
 def test_an_objection_before_any_stage_change_has_no_stage(org_a, story):
     # given: imported data can date an objection before the lead's first stage change
-    Objection.objects.create(organization=org_a, lead=story["ben"], tag="need", at=at(2024, 1, 2))
+    recorder.objection_append(
+        objection=Objection(organization=org_a, lead=story["ben"], tag="need", at=at(2024, 1, 2))
+    )
     # when
     report = objections_report(org_a, Q1)
     # then

@@ -38,6 +38,7 @@ from keepscore.funnel.services import (
     stage_entries,
     stage_times,
 )
+from keepscore.history import recorder
 from keepscore.leads.models import Lead
 from tests.funnel.conftest import at, log, move, new_lead
 
@@ -240,7 +241,8 @@ def test_funnel_groups_blank_values_and_facts(
     one = new_lead(org_a, "one", at(2024, 3, 2), campaign="Spring", owner=sales_a)
     new_lead(org_a, "two", at(2024, 3, 3), campaign="  ")
     new_lead(org_a, "three", at(2024, 3, 4), campaign="Spring")
-    Lead.objects.filter(pk=one.pk).update(facts={"lead_type": "industry"})
+    one.facts = {"lead_type": "industry"}
+    recorder.lead_save(lead=one, fields=["facts"])
     # by campaign: Spring 2, blank 1 -> Spring first
     report = funnel(org_a, MARCH, by="campaign")
     assert [(g.key, g.label, g.stages[0].reached) for g in report.groups] == [

@@ -27,6 +27,9 @@ from keepscore.funnel.models import (
     StageCount,
 )
 from keepscore.funnel.services import Period
+from keepscore.funnel.summary import upkeep
+from keepscore.history import recorder
+from keepscore.history.bulk import bulk
 from keepscore.leads.models import DealOutcome, Lead, LostReason, Stage, StageChange
 from keepscore.leads.services import lead_update, stage_save, stage_shift
 from tests.conftest import make_org, make_user
@@ -143,7 +146,7 @@ def snapshot(org: Organization) -> dict[Any, int]:
 
 def rebuilt_equal(org: Organization) -> None:
     before = snapshot(org)
-    summary.organization_rebuild(org)
+    recorder.rebuild(organization=org)
     assert snapshot(org) == before
 
 
@@ -187,27 +190,33 @@ def deal_write(lead: Lead, result: str, when: Any) -> None:
     moment (before the lead's first touch or its latest change too), as an import may."""
     org = lead.organization
     won = result == DealOutcome.Result.WON
-    with transaction.atomic():
-        summary.lead_forget(org, [lead.pk])
-        change = StageChange.objects.create(
-            organization=org,
-            lead=lead,
-            from_stage=lead.stage,
-            to_stage=Stage.objects.get(organization=org, key="customer" if won else "lost"),
-            at=when,
+    with bulk(org, extends=[lead.pk]) as block:
+        (change,) = block.create(
+            [
+                StageChange(
+                    organization=org,
+                    lead=lead,
+                    from_stage=lead.stage,
+                    to_stage=Stage.objects.get(organization=org, key="customer" if won else "lost"),
+                    at=when,
+                )
+            ]
         )
-        DealOutcome.objects.create(
-            organization=org,
-            lead=lead,
-            stage_change=change,
-            result=result,
-            at=when,
-            revenue=Decimal("50") if won else None,
-            lost_reason=None
-            if won
-            else LostReason.objects.get(organization=org, name="Bad timing"),
+        block.create(
+            [
+                DealOutcome(
+                    organization=org,
+                    lead=lead,
+                    stage_change=change,
+                    result=result,
+                    at=when,
+                    revenue=Decimal("50") if won else None,
+                    lost_reason=None
+                    if won
+                    else LostReason.objects.get(organization=org, name="Bad timing"),
+                )
+            ]
         )
-        summary.lead_count(org, [lead.pk])
 
 
 def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owner_a: Any) -> None:
@@ -280,7 +289,7 @@ def test_failed_move_leaves_the_summary_unchanged(
     def boom(*args: Any) -> None:
         raise RuntimeError("fails between forget and count")
 
-    monkeypatch.setattr(summary, "lead_count", boom)
+    monkeypatch.setattr(upkeep, "leads_count", boom)
     with pytest.raises(RuntimeError):
         move(Lead.objects.get(pk=lead.pk), "proposal", at(2024, 2, 1), owner_a)
     monkeypatch.undo()
@@ -388,16 +397,18 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
     elif kind == "backdate":
         _kind, _i, hours, key = step
         when = max(lead.first_touch_at, last.at - timedelta(hours=hours))
-        with transaction.atomic():
-            summary.lead_forget(org, [lead.pk])
-            StageChange.objects.create(
-                organization=org,
-                lead=lead,
-                from_stage=lead.stage,
-                to_stage=Stage.objects.get(organization=org, key=key),
-                at=when,
+        with bulk(org, extends=[lead.pk]) as block:
+            block.create(
+                [
+                    StageChange(
+                        organization=org,
+                        lead=lead,
+                        from_stage=lead.stage,
+                        to_stage=Stage.objects.get(organization=org, key=key),
+                        at=when,
+                    )
+                ]
             )
-            summary.lead_count(org, [lead.pk])
     elif kind == "owner":
         lead_update(lead=lead, owner=members[step[2]])
     elif kind == "deal":

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.history import recorder
 from keepscore.imports.deals import import_deals
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import DealOutcome, Lead, StageChange
@@ -68,6 +69,8 @@ def test_olist_leads_and_deals(org_a: Organization) -> None:
     sdr = Membership.objects.get(organization=org_a, user__email__startswith=deal_rows[0]["sdr_id"])
     assert sdr.is_marketing and not sdr.user.has_usable_password()
     assert StageChange.objects.for_org(org_a).filter(from_stage=None).count() == 8000
+    # the summaries, counted by the recorder's bulk writer, agree with the history
+    assert recorder.verify(organization=org_a) == []
 
     # and importing both again adds nothing, and says so
     again = import_leads(organization=org_a, path=olist_dir() / LEADS, preset="olist")

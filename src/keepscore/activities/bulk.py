@@ -3,8 +3,8 @@
 :func:`activities_bulk_add` checks every row against the same rules as
 ``activities.services.activity_log`` (a known kind, a lead and a member of the
 organization, a moment neither in the future nor before the lead's first touch) and writes
-the rows in batches with :class:`keepscore.imports.writer.Inserter`, in one transaction:
-a bad row raises ``ValidationError`` naming it, and nothing is written.
+the rows in batches through the history recorder's bulk writer (``keepscore.history.bulk``),
+in one transaction: a bad row raises ``ValidationError`` naming it, and nothing is written.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from itertools import islice
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, ActivityKind
 from keepscore.common.validation import CLOCK_SKEW
-from keepscore.funnel import summary
-from keepscore.imports.services import datetime_adapter
-from keepscore.imports.writer import Inserter
+from keepscore.history.bulk import bulk, datetime_adapter
 from keepscore.leads.models import Lead
 
 BATCH = 5_000
@@ -61,20 +58,18 @@ def activities_bulk_add(organization: Organization, rows: Iterable[ActivityRow])
     latest = timezone.now() + CLOCK_SKEW
     org = organization.pk
     written = 0
-    with transaction.atomic():
-        inserter = Inserter(Activity)
-        if inserter.columns != COLUMNS:
-            raise RuntimeError(f"activities_bulk_add is out of date for {inserter.table}")
+    with bulk(organization) as block:
+        if block.columns(Activity) != COLUMNS:
+            raise RuntimeError("activities_bulk_add is out of date for the activity table")
         adapt = datetime_adapter()
-        created_at = timezone.now()
-        created = connection.ops.adapt_datetimefield_value(created_at)
+        created = block.created
         source = iter(rows)
         while True:
             batch: list[Any] = list(islice(source, BATCH))
             if not batch:
                 break
             touches = _first_touches(organization, {row[0] for row in batch})
-            ids = inserter.ids(len(batch))
+            ids = block.ids(Activity, len(batch))
             out: list[tuple[Any, ...]] = []
             for n, (lead, kind, at, by, with_buyer) in enumerate(batch, start=written + 1):
                 first_touch = touches.get(lead)
@@ -93,11 +88,8 @@ def activities_bulk_add(organization: Organization, rows: Iterable[ActivityRow])
                 if not isinstance(with_buyer, bool):
                     raise _refuse(n, "with_buyer", f"{with_buyer!r} is not True or False")
                 out.append((next(ids), org, created, lead, kind, adapt(at), by, with_buyer, "", ""))
-            inserter.write(out)
+            block.write(Activity, out)
             written += len(out)
-        # the monthly activity counts (keepscore.funnel.summary), in the same transaction
-        added = Activity.objects.for_org(organization).filter(created_at=created_at)
-        summary.activities_add(organization, added)
     return written
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from keepscore.common.models import OrgOwned, organization_key
+from keepscore.common.models import organization_key
+from keepscore.common.recorded import Recorded
 
 
 class ActivityKind(models.TextChoices):
@@ -22,7 +23,7 @@ class ActivityKind(models.TextChoices):
 SALES_CONVERSATION_KINDS = (ActivityKind.CONNECT, ActivityKind.MEETING)
 
 
-class Activity(OrgOwned):
+class Activity(Recorded):
     # the indexes below start with the organization and with the lead
     organization = organization_key(db_index=False)
     lead = models.ForeignKey(
@@ -71,7 +72,7 @@ class ObjectionTag(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Objection(OrgOwned):
+class Objection(Recorded):
     """Sales' feedback on why people hesitate or say no, for marketing to answer."""
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="objections")

@@ -10,7 +10,7 @@ from django.db import transaction
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
 from keepscore.common.validation import check_same_org, checked_at
-from keepscore.funnel import summary
+from keepscore.history import recorder
 from keepscore.leads.models import Lead
 
 
@@ -47,9 +47,7 @@ def activity_log(
         notes=notes.strip(),
     )
     activity.full_clean()
-    activity.save()
-    summary.activity_add(activity)
-    return activity
+    return recorder.activity_append(activity=activity)
 
 
 @transaction.atomic
@@ -78,5 +76,4 @@ def objection_add(
         at=at,
     )
     objection.full_clean()
-    objection.save()
-    return objection
+    return recorder.objection_append(objection=objection)

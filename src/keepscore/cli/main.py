@@ -23,6 +23,7 @@ from keepscore.cli.funnel import funnel
 from keepscore.cli.jobs import jobs, objections
 from keepscore.cli.scorecard import scorecard
 from keepscore.cli.spend import cash_app, spend_app
+from keepscore.cli.summaries import summaries_app
 
 app = typer.Typer(
     name="keepscore",
@@ -54,6 +55,7 @@ app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")
 app.add_typer(spend_app, name="spend")
 app.add_typer(cash_app, name="cash")
+app.add_typer(summaries_app, name="summaries")
 
 
 def run() -> None:

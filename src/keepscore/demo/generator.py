@@ -915,7 +915,7 @@ DEMO_LINES_SHARE = 0.2
 
 
 def _products(
-    organization: Any, seed: int, outcome_rows: list[tuple[Any, Any, OutcomePlan]]
+    block: Any, seed: int, outcome_rows: list[tuple[Any, Any, OutcomePlan]]
 ) -> list[tuple[Any, Any, OutcomePlan]]:
     """The demo's products, its default margin, and about one won deal in five (of those
     not won at a loss) recorded with a line of the products sold.
@@ -935,6 +935,7 @@ def _products(
     )
     from keepscore.leads.models import DealOutcome
 
+    organization = block.organization
     default_margin_set(organization, DEMO_DEFAULT_MARGIN)
     products = [
         product_save(organization=organization, name=name, price=price, cost=cost)
@@ -961,7 +962,7 @@ def _products(
             continue
         o.cost = cost
         sold.append((row, lead, o, lines))
-    outcomes = DealOutcome.objects.bulk_create(
+    outcomes = block.create(
         DealOutcome(
             organization=organization,
             lead=lead,
@@ -973,7 +974,7 @@ def _products(
         )
         for row, lead, o, _ in sold
     )
-    DealLine.objects.bulk_create(
+    block.create(
         DealLine(
             organization=organization,
             outcome=outcome,
@@ -1101,6 +1102,7 @@ def demo_create(
         user_create,
     )
     from keepscore.activities.models import Activity, Objection
+    from keepscore.history.bulk import bulk
     from keepscore.leads.models import (
         Channel,
         DealOutcome,
@@ -1178,123 +1180,123 @@ def demo_create(
         def user_of(key: str | None) -> Any:
             return users[key] if key else None
 
-        leads = Lead.objects.bulk_create(
-            Lead(
-                organization=organization,
-                name=p.name,
-                company=p.company,
-                email=p.email,
-                phone=p.phone,
-                owner=member(p.owner),
-                stage=stages[p.stage],
-                value=p.value,
-                first_touch_at=p.first_touch_at,
-                stage_entered_at=p.last_at,
-                channel=channels[p.channel],
-                campaign=p.campaign.name if p.campaign else "",
-                utm_source=p.campaign.utm_source if p.campaign else "",
-                utm_medium=p.campaign.utm_medium if p.campaign else "",
-                utm_campaign=p.campaign.utm_campaign if p.campaign else "",
-                referrer=p.referrer,
-            )
-            for p in plans
-        )
-        change_rows: list[StageChange] = []
-        outcome_rows: list[tuple[StageChange, Lead, OutcomePlan]] = []
-        for lead, p in zip(leads, plans, strict=True):
-            previous = None
-            for c in p.changes:
-                row = StageChange(
+        # the whole history through the recorder's bulk writer; the summaries are built
+        # from it when the block ends
+        with bulk(organization, rebuild=True) as block:
+            leads = block.create(
+                Lead(
                     organization=organization,
-                    lead=lead,
-                    from_stage=previous,
-                    to_stage=stages[c.to],
-                    at=c.at,
-                    by=user_of(c.by),
-                    qualification_override=bool(c.override_reason),
-                    override_reason=c.override_reason,
+                    name=p.name,
+                    company=p.company,
+                    email=p.email,
+                    phone=p.phone,
+                    owner=member(p.owner),
+                    stage=stages[p.stage],
+                    value=p.value,
+                    first_touch_at=p.first_touch_at,
+                    stage_entered_at=p.last_at,
+                    channel=channels[p.channel],
+                    campaign=p.campaign.name if p.campaign else "",
+                    utm_source=p.campaign.utm_source if p.campaign else "",
+                    utm_medium=p.campaign.utm_medium if p.campaign else "",
+                    utm_campaign=p.campaign.utm_campaign if p.campaign else "",
+                    referrer=p.referrer,
                 )
-                change_rows.append(row)
-                if c.outcome is not None:
-                    outcome_rows.append((row, lead, c.outcome))
-                previous = stages[c.to]
-        StageChange.objects.bulk_create(change_rows)
-        outcome_rows = _products(organization, seed, outcome_rows)
-        DealOutcome.objects.bulk_create(
-            DealOutcome(
-                organization=organization,
-                lead=lead,
-                stage_change=row,
-                result=DealOutcome.Result.WON if o.won else DealOutcome.Result.LOST,
-                at=row.at,
-                revenue=o.revenue if o.won else None,
-                cost=o.cost if o.won else None,
-                lost_reason=None if o.won else reason(o.lost_reason),
-                lost_note=o.lost_note,
+                for p in plans
             )
-            for row, lead, o in outcome_rows
-        )
-        QualificationAnswer.objects.bulk_create(
-            QualificationAnswer(
-                organization=organization,
-                lead=lead,
-                criterion=criteria[k],
-                met=met,
-                by=user_of(p.owner or "owner"),
-            )
-            for lead, p in zip(leads, plans, strict=True)
-            for k, met in p.answers
-            if k < len(criteria)
-        )
-        activity_rows: list[tuple[Activity, ActivityPlan]] = [
-            (
-                Activity(
+            change_rows: list[StageChange] = []
+            outcome_rows: list[tuple[StageChange, Lead, OutcomePlan]] = []
+            for lead, p in zip(leads, plans, strict=True):
+                previous = None
+                for c in p.changes:
+                    row = StageChange(
+                        organization=organization,
+                        lead=lead,
+                        from_stage=previous,
+                        to_stage=stages[c.to],
+                        at=c.at,
+                        by=user_of(c.by),
+                        qualification_override=bool(c.override_reason),
+                        override_reason=c.override_reason,
+                    )
+                    change_rows.append(row)
+                    if c.outcome is not None:
+                        outcome_rows.append((row, lead, c.outcome))
+                    previous = stages[c.to]
+            block.create(change_rows)
+            outcome_rows = _products(block, seed, outcome_rows)
+            block.create(
+                DealOutcome(
                     organization=organization,
                     lead=lead,
-                    kind=a.kind,
-                    at=a.at,
-                    by=member(a.by),
-                    with_buyer=a.with_buyer,
-                    outcome=a.outcome,
-                ),
-                a,
+                    stage_change=row,
+                    result=DealOutcome.Result.WON if o.won else DealOutcome.Result.LOST,
+                    at=row.at,
+                    revenue=o.revenue if o.won else None,
+                    cost=o.cost if o.won else None,
+                    lost_reason=None if o.won else reason(o.lost_reason),
+                    lost_note=o.lost_note,
+                )
+                for row, lead, o in outcome_rows
             )
-            for lead, p in zip(leads, plans, strict=True)
-            for a in p.activities
-        ]
-        Activity.objects.bulk_create([row for row, _ in activity_rows])
-        objection_rows = [
-            Objection(
-                organization=organization,
-                lead=row.lead,
-                activity=row,
-                tag=o.tag,
-                text=o.text,
-                at=o.at,
-                by=member(o.by),
+            QualificationAnswer.objects.bulk_create(
+                QualificationAnswer(
+                    organization=organization,
+                    lead=lead,
+                    criterion=criteria[k],
+                    met=met,
+                    by=user_of(p.owner or "owner"),
+                )
+                for lead, p in zip(leads, plans, strict=True)
+                for k, met in p.answers
+                if k < len(criteria)
             )
-            for row, a in activity_rows
-            for o in a.objections
-        ]
-        Objection.objects.bulk_create(objection_rows)
-        touch_rows = [
-            Touch(
-                organization=organization,
-                lead=lead,
-                at=t.at,
-                channel=channels[t.channel],
-                campaign=t.campaign.name if t.campaign else "",
-                utm_source=t.campaign.utm_source if t.campaign else "",
-                utm_medium=t.campaign.utm_medium if t.campaign else "",
-                utm_campaign=t.campaign.utm_campaign if t.campaign else "",
-            )
-            for lead, p in zip(leads, plans, strict=True)
-            for t in p.touches
-        ]
-        Touch.objects.bulk_create(touch_rows)
-        from keepscore.funnel.summary import organization_rebuild
-
-        organization_rebuild(organization)
+            activity_rows: list[tuple[Activity, ActivityPlan]] = [
+                (
+                    Activity(
+                        organization=organization,
+                        lead=lead,
+                        kind=a.kind,
+                        at=a.at,
+                        by=member(a.by),
+                        with_buyer=a.with_buyer,
+                        outcome=a.outcome,
+                    ),
+                    a,
+                )
+                for lead, p in zip(leads, plans, strict=True)
+                for a in p.activities
+            ]
+            block.create([row for row, _ in activity_rows])
+            objection_rows = [
+                Objection(
+                    organization=organization,
+                    lead=row.lead,
+                    activity=row,
+                    tag=o.tag,
+                    text=o.text,
+                    at=o.at,
+                    by=member(o.by),
+                )
+                for row, a in activity_rows
+                for o in a.objections
+            ]
+            block.create(objection_rows)
+            touch_rows = [
+                Touch(
+                    organization=organization,
+                    lead=lead,
+                    at=t.at,
+                    channel=channels[t.channel],
+                    campaign=t.campaign.name if t.campaign else "",
+                    utm_source=t.campaign.utm_source if t.campaign else "",
+                    utm_medium=t.campaign.utm_medium if t.campaign else "",
+                    utm_campaign=t.campaign.utm_campaign if t.campaign else "",
+                )
+                for lead, p in zip(leads, plans, strict=True)
+                for t in p.touches
+            ]
+            block.create(touch_rows)
         _scorecard_setup(organization, members["owner"], plans, today, seed)
         _money_setup(organization, channels, members["owner"], plans, today, months, seed)
 

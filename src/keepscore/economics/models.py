@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from keepscore.common.models import OrgOwned, organization_key
+from keepscore.common.recorded import Recorded
 
 MONEY_DIGITS = 14
 MONEY_PLACES = 2
@@ -98,7 +99,7 @@ class MoneySettings(models.Model):
         return f"default margin {self.default_margin_pct}%"
 
 
-class DealLine(OrgOwned):
+class DealLine(Recorded):
     """One line of a won deal: a product, how many, at what price and cost. Written with the
     deal outcome, in its transaction, and like it never changed afterwards."""
 

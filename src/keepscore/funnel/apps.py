@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class FunnelConfig(AppConfig):
     name = "keepscore.funnel"
     label = "funnel"
+
+    def ready(self) -> None:
+        from keepscore.funnel.summary.projection import SummaryProjection
+        from keepscore.history.projections import register
+
+        register(SummaryProjection())

@@ -233,23 +233,24 @@ class Ladder:
             raise ValueError(f"{organization} has no stages")
         return cls(stages)
 
-    @property
+    # computed once per ladder (the reference calls them for every lead and step)
+    @functools.cached_property
     def index(self) -> dict[int, int]:
         return {s.pk: i for i, s in enumerate(self.stages)}
 
-    @property
+    @functools.cached_property
     def lost(self) -> frozenset[int]:
         """Indexes of the lost stages (reached only by entering them)."""
         return frozenset(i for i, s in enumerate(self.stages) if s.kind == StageKind.LOST)
 
-    @property
-    def climbing(self) -> list[int]:
+    @functools.cached_property
+    def climbing(self) -> tuple[int, ...]:
         """Indexes of the stages that are not lost: open and won, in ladder order."""
-        return [i for i, s in enumerate(self.stages) if s.kind != StageKind.LOST]
+        return tuple(i for i, s in enumerate(self.stages) if s.kind != StageKind.LOST)
 
     def report_order(self) -> list[int]:
         """Ladder order with the lost stage(s) last."""
-        return self.climbing + sorted(self.lost)
+        return [*self.climbing, *sorted(self.lost)]
 
     def find(self, stage: Stage | str) -> int:
         """The index of a stage given as a Stage of this ladder or as its key."""

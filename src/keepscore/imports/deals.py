@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization, User
-from keepscore.funnel import summary
+from keepscore.history.bulk import Bulk, bulk
 from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_read
 from keepscore.imports.readers import FileProblem, rows_with_retry, table_open
 from keepscore.imports.services import (
@@ -33,7 +33,6 @@ from keepscore.imports.services import (
     _zone,
     money_parse,
 )
-from keepscore.imports.writer import Inserter
 from keepscore.leads.models import (
     DealOutcome,
     Lead,
@@ -254,11 +253,26 @@ def _write(organization: Organization, rows: list[dict[str, Any]], result: Impor
         .exists()
     )
     members = _members(organization, rows, result)
-    changes, outcomes = Inserter(StageChange), Inserter(DealOutcome)
-    ops = connection.ops
-    now = timezone.now()
     leads = Lead.objects.for_org(organization).in_bulk([r["lead"] for r in rows])
-    change_ids, outcome_ids = changes.ids(len(rows)), outcomes.ids(len(rows))
+    with bulk(organization, extends=list(leads)) as block:
+        _write_rows(block, rows, leads, members, won, past_gate)
+    result.created = len(rows)
+    result.stage_changes = result.outcomes = len(rows)
+
+
+def _write_rows(
+    block: Bulk,
+    rows: list[dict[str, Any]],
+    leads: dict[Any, Lead],
+    members: dict[str, Membership],
+    won: Stage,
+    past_gate: bool,
+) -> None:
+    """Each row's won stage change and outcome, and its lead moved to won."""
+    organization, now = block.organization, block.now
+    created = block.created
+    ops = connection.ops
+    change_ids, outcome_ids = block.ids(StageChange, len(rows)), block.ids(DealOutcome, len(rows))
     change_rows, outcome_rows = [], []
     for row in rows:
         lead = leads[row["lead"]]
@@ -268,7 +282,7 @@ def _write(organization: Organization, rows: list[dict[str, Any]], result: Impor
             (
                 change_id,
                 organization.pk,
-                ops.adapt_datetimefield_value(now),
+                created,
                 lead.pk,
                 lead.stage_id,
                 won.pk,
@@ -283,7 +297,7 @@ def _write(organization: Organization, rows: list[dict[str, Any]], result: Impor
             (
                 next(outcome_ids),
                 organization.pk,
-                ops.adapt_datetimefield_value(now),
+                created,
                 lead.pk,
                 change_id,
                 DealOutcome.Result.WON.value,
@@ -299,12 +313,8 @@ def _write(organization: Organization, rows: list[dict[str, Any]], result: Impor
         lead.owner = sr
         lead.facts = {**lead.facts, **row["facts"]}
         lead.updated_at = now
-    summary.lead_forget(organization, list(leads))
-    changes.write(change_rows)
-    outcomes.write(outcome_rows)
-    Lead.objects.bulk_update(
-        leads.values(), ["stage", "stage_entered_at", "owner", "facts", "updated_at"], 500
+    block.write(StageChange, change_rows)
+    block.write(DealOutcome, outcome_rows)
+    block.update(
+        list(leads.values()), ["stage", "stage_entered_at", "owner", "facts", "updated_at"]
     )
-    summary.lead_count(organization, list(leads))
-    result.created = len(rows)
-    result.stage_changes = result.outcomes = len(rows)

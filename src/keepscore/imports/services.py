@@ -34,14 +34,14 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import CLOCK_SKEW
-from keepscore.funnel import summary
+from keepscore.history.bulk import Bulk, bulk, datetime_adapter
 from keepscore.imports.dates import (
     ColumnDates,
     DateFormat,
@@ -53,7 +53,6 @@ from keepscore.imports.dates import (
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
 from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
-from keepscore.imports.writer import Inserter
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -1160,11 +1159,14 @@ class _LeadImport:
 
     # --- pass 2: write ---------------------------------------------------------------------
 
-    def write(self, kept: _Spill, by: Membership | None, progress: Progress | None) -> None:
+    def write(
+        self, block: Bulk, kept: _Spill, by: Membership | None, progress: Progress | None
+    ) -> None:
+        """Write the kept rows through the recorder's bulk writer (``block``, made at
+        ``self.now``), which counts them in the summaries when the block ends."""
         self._references_create()
-        leads, changes, outcomes = Inserter(Lead), Inserter(StageChange), Inserter(DealOutcome)
         ops = connection.ops
-        now = ops.adapt_datetimefield_value(self.now)
+        now = block.created
         facts = ops.adapt_json_value({}, None)
         by_user = by.user_id if by is not None else None
         org = self.org.pk
@@ -1175,7 +1177,7 @@ class _LeadImport:
         batch: list[_Parsed] = []
 
         def flush() -> None:
-            lead_ids = leads.ids(len(batch))
+            lead_ids = block.ids(Lead, len(batch))
             lead_rows: list[tuple[Any, ...]] = []
             change_rows: list[tuple[Any, ...]] = []
             outcome_rows: list[tuple[Any, ...]] = []
@@ -1183,7 +1185,7 @@ class _LeadImport:
             n_changes = 0
             for row in batch:
                 n_changes += len(row.history)
-            change_ids = changes.ids(n_changes)
+            change_ids = block.ids(StageChange, n_changes)
             for row in batch:
                 lead_id = next(lead_ids)
                 previous = None
@@ -1238,7 +1240,7 @@ class _LeadImport:
                         now,
                     )
                 )
-            outcome_ids = outcomes.ids(len(deals))
+            outcome_ids = block.ids(DealOutcome, len(deals))
             for lead_id, change_id, stage, at, row in deals:
                 won = stage.kind == StageKind.WON
                 outcome_rows.append(
@@ -1256,9 +1258,9 @@ class _LeadImport:
                         "",
                     )
                 )
-            leads.write(lead_rows)
-            changes.write(change_rows)
-            outcomes.write(outcome_rows)
+            block.write(Lead, lead_rows)
+            block.write(StageChange, change_rows)
+            block.write(DealOutcome, outcome_rows)
             result.created += len(lead_rows)
             result.stage_changes += len(change_rows)
             result.outcomes += len(outcome_rows)
@@ -1266,7 +1268,7 @@ class _LeadImport:
             if progress is not None:
                 progress("writing", done[0] / max(1, result.rows))
 
-        self._columns_check(leads, changes, outcomes)
+        self._columns_check(block)
         cache_size = None
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
@@ -1288,25 +1290,24 @@ class _LeadImport:
             if cache_size is not None:
                 with connection.cursor() as cursor:
                     cursor.execute(f"PRAGMA cache_size = {cache_size}")
-        # the summaries, in the same transaction; with the usual page cache, as SQLite's sorts
-        # may hold as much as the cache in memory (the bigger one took 1M rows past 300 MB)
-        summary.lead_count(self.org, Lead.objects.for_org(self.org).filter(created_at=self.now))
+        # the block counts the summaries when it ends, with the usual page cache, as SQLite's
+        # sorts may hold as much as the cache in memory (the bigger one took 1M rows past 300 MB)
 
     @staticmethod
-    def _columns_check(leads: Inserter, changes: Inserter, outcomes: Inserter) -> None:
+    def _columns_check(block: Bulk) -> None:
         """The tuples above are in the tables' column order; fail loudly if a model changed."""
         expected = {
-            leads: "id organization_id created_at name company email phone notes owner_id "
+            Lead: "id organization_id created_at name company email phone notes owner_id "
             "stage_id value first_touch_at stage_entered_at channel_id campaign utm_source "
             "utm_medium utm_campaign referrer external_id facts updated_at",
-            changes: "id organization_id created_at lead_id from_stage_id to_stage_id at by_id "
+            StageChange: "id organization_id created_at lead_id from_stage_id to_stage_id at by_id "
             "note qualification_override override_reason",
-            outcomes: "id organization_id created_at lead_id stage_change_id result at revenue "
+            DealOutcome: "id organization_id created_at lead_id stage_change_id result at revenue "
             "cost lost_reason_id lost_note",
         }
-        for inserter, columns in expected.items():
-            if inserter.columns != columns.split():
-                raise RuntimeError(f"import writer is out of date for {inserter.table}")
+        for model, columns in expected.items():
+            if block.columns(model) != columns.split():
+                raise RuntimeError(f"import writer is out of date for {model.__name__}")
 
     def _references_create(self) -> None:
         """The channels, members and lost reasons the rows need that do not exist yet."""
@@ -1352,24 +1353,6 @@ class _LeadImport:
 
 
 LABEL_ISO = date_format_parse("YYYY-MM-DD")
-
-
-def datetime_adapter() -> Callable[[datetime], Any]:
-    """A datetime as the database takes it (SQLite: naive text in the connection's zone)."""
-    if connection.vendor != "sqlite" or not settings.USE_TZ:
-        return connection.ops.adapt_datetimefield_value
-    zone = connection.timezone
-    utc = zone is not None and zone.utcoffset(None) == timedelta(0)
-
-    def adapt(value: datetime) -> str:
-        if utc:
-            # already at offset 0 (the usual case): its text without the offset
-            text = value.isoformat(" ")
-            if text.endswith("+00:00"):
-                return text[:-6]
-        return value.astimezone(zone).replace(tzinfo=None).isoformat(" ")
-
-    return adapt
 
 
 def import_leads(
@@ -1426,8 +1409,8 @@ def import_leads(
             result.file_format = table.describe()
             try:
                 if not result.failed and not dry_run:
-                    with transaction.atomic():
-                        engine.write(kept, by, progress)
+                    with bulk(organization, now=engine.now) as block:
+                        engine.write(block, kept, by, progress)
                     result.imported = True
             finally:
                 kept.close()

@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from keepscore.common.models import OrgOwned, organization_key
+from keepscore.common.recorded import Recorded
 
 
 class Group(models.TextChoices):
@@ -43,7 +44,7 @@ class Channel(OrgOwned):
         return self.name
 
 
-class Stage(OrgOwned):
+class Stage(Recorded):
     """A step of the organization's funnel ladder, with its playbook."""
 
     name = models.CharField(max_length=60)
@@ -87,7 +88,7 @@ class LostReason(OrgOwned):
         return self.name
 
 
-class Lead(OrgOwned):
+class Lead(Recorded):
     """A person or business in the funnel, from first touch to won or lost.
 
     The original source (channel, campaign, UTM) is fixed at first touch: services never
@@ -154,7 +155,7 @@ class Lead(OrgOwned):
         return self.name
 
 
-class Touch(OrgOwned):
+class Touch(Recorded):
     """A later touch: the lead came back through a channel (the first touch is on Lead)."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
@@ -170,7 +171,7 @@ class Touch(OrgOwned):
         ordering = ["-at", "-id"]
 
 
-class StageChange(OrgOwned):
+class StageChange(Recorded):
     """Append-only: a lead moved from one stage to another. Never updated.
 
     A database trigger (see migrations) refuses UPDATE on this table; corrections are new
@@ -218,7 +219,7 @@ class StageChange(OrgOwned):
         return f"{self.lead_id}: {self.from_stage_id} → {self.to_stage_id} at {self.at}"
 
 
-class DealOutcome(OrgOwned):
+class DealOutcome(Recorded):
     """Won (revenue and cost, so margin) or lost (with a reason), written with the move."""
 
     class Result(models.TextChoices):

@@ -17,7 +17,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.common.validation import check_same_org, checked_at
 from keepscore.economics.models import DealLine
 from keepscore.economics.products import LineIn, LineRow, deal_amounts
-from keepscore.funnel import summary
+from keepscore.history import recorder
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -116,19 +116,24 @@ DEFAULT_CRITERIA = [
 
 def organization_defaults_create(*, organization: Organization) -> None:
     """The default ladder with its playbook, channels, lost reasons and checklist."""
-    Stage.objects.bulk_create(
-        Stage(
-            organization=organization,
-            key=key,
-            name=name,
-            position=(i + 1) * 10,
-            group=group,
-            kind=kind,
-            requires_qualification=gated,
-            playbook=playbook,
-            exit_criteria=exit_criteria,
-        )
-        for i, (key, name, group, kind, gated, playbook, exit_criteria) in enumerate(DEFAULT_LADDER)
+    recorder.ladder_create(
+        organization=organization,
+        stages=[
+            Stage(
+                organization=organization,
+                key=key,
+                name=name,
+                position=(i + 1) * 10,
+                group=group,
+                kind=kind,
+                requires_qualification=gated,
+                playbook=playbook,
+                exit_criteria=exit_criteria,
+            )
+            for i, (key, name, group, kind, gated, playbook, exit_criteria) in enumerate(
+                DEFAULT_LADDER
+            )
+        ],
     )
     Channel.objects.bulk_create(
         Channel(organization=organization, name=name, key=slugify(name))
@@ -219,9 +224,8 @@ def stage_save(
     stage.playbook = playbook
     stage.exit_criteria = exit_criteria
     stage.full_clean(exclude=["organization"])
-    stage.save()
+    recorder.stages_save(organization=organization, stages=[stage])
     _ladder_check(organization)
-    summary.ladder_changed(organization)
     return stage
 
 
@@ -244,11 +248,12 @@ def stage_shift(*, stage: Stage, direction: int) -> None:
     if not 0 <= other < len(ladder):
         return
     ladder[index], ladder[other] = ladder[other], ladder[index]
+    moved = []
     for position, s in enumerate(ladder, start=1):
         if s.position != position * 10:
             s.position = position * 10
-            s.save(update_fields=["position"])
-    summary.ladder_changed(stage.organization)
+            moved.append(s)
+    recorder.stages_save(organization=stage.organization, stages=moved, fields=["position"])
 
 
 @transaction.atomic
@@ -265,9 +270,8 @@ def stage_delete(*, stage: Stage) -> None:
     if _stage_in_use(stage):
         raise ValidationError("This stage has leads or history; it cannot be deleted.")
     organization = stage.organization
-    stage.delete()
+    recorder.stage_delete(stage=stage)
     _ladder_check(organization)
-    summary.ladder_changed(organization)
 
 
 @transaction.atomic
@@ -368,16 +372,7 @@ def lead_create(
         **{k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items()},
     )
     lead.full_clean()
-    lead.save()
-    StageChange.objects.create(
-        organization=organization,
-        lead=lead,
-        from_stage=None,
-        to_stage=stage,
-        at=at,
-        by=by.user if by else None,
-    )
-    summary.lead_count(organization, [lead.pk])
+    recorder.lead_open(lead=lead, by=by.user if by else None)
     return lead
 
 
@@ -388,14 +383,10 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
     check_same_org(lead.organization, owner=fields.get("owner"))
-    if "owner" in fields:
-        summary.lead_forget(lead.organization, [lead.pk])
     for field, value in fields.items():
         setattr(lead, field, value.strip() if isinstance(value, str) else value)
     lead.full_clean()
-    lead.save(update_fields=[*fields, "updated_at"])
-    if "owner" in fields:
-        summary.lead_count(lead.organization, [lead.pk])
+    recorder.lead_save(lead=lead, fields=list(fields))
     return lead
 
 
@@ -406,8 +397,7 @@ def touch_add(*, lead: Lead, channel: Channel, at: datetime | None = None, **sou
     at = checked_at(at)
     touch = Touch(organization=lead.organization, lead=lead, channel=channel, at=at, **source)
     touch.full_clean()
-    touch.save()
-    return touch
+    return recorder.touch_append(touch=touch)
 
 
 @transaction.atomic
@@ -549,50 +539,46 @@ def lead_move(
         if not outcome.lost_reason.active:
             raise ValidationError({"lost_reason": "That lost reason is no longer in use."})
 
-    deal: dict[str, Any] | None = None
+    deal: DealOutcome | None = None
     if to_stage.is_closed:
         won = to_stage.kind == StageKind.WON
-        deal = {
-            "organization": organization,
-            "lead": lead,
-            "result": DealOutcome.Result.WON if won else DealOutcome.Result.LOST,
-            "at": at,
-            "revenue": outcome.revenue if won else None,
-            "cost": outcome.cost if won else None,
-            "lost_reason": None if won else outcome.lost_reason,
-            "lost_note": "" if won else outcome.lost_note.strip(),
-        }
+        deal = DealOutcome(
+            organization=organization,
+            lead=lead,
+            result=DealOutcome.Result.WON if won else DealOutcome.Result.LOST,
+            at=at,
+            revenue=outcome.revenue if won else None,
+            cost=outcome.cost if won else None,
+            lost_reason=None if won else outcome.lost_reason,
+            lost_note="" if won else outcome.lost_note.strip(),
+        )
         # money too large or too precise for the columns is a field error, not a crash
-        DealOutcome(**deal).full_clean(exclude=["stage_change"], validate_constraints=False)
+        deal.full_clean(exclude=["stage_change"], validate_constraints=False)
 
-    summary.lead_forget(organization, [lead.pk])
-    change = StageChange.objects.create(
-        organization=organization,
+    change = recorder.stage_change_append(
         lead=lead,
-        from_stage=lead.stage,
-        to_stage=to_stage,
-        at=at,
-        by=by.user if by else None,
-        note=note.strip(),
-        qualification_override=override,
-        override_reason=override_reason.strip() if override else "",
-    )
-    if deal is not None:
-        deal_outcome = DealOutcome.objects.create(stage_change=change, **deal)
-        DealLine.objects.bulk_create(
+        change=StageChange(
+            organization=organization,
+            lead=lead,
+            from_stage=lead.stage,
+            to_stage=to_stage,
+            at=at,
+            by=by.user if by else None,
+            note=note.strip(),
+            qualification_override=override,
+            override_reason=override_reason.strip() if override else "",
+        ),
+        outcome=deal,
+        lines=[
             DealLine(
                 organization=organization,
-                outcome=deal_outcome,
                 product=row.product,
                 quantity=row.quantity,
                 unit_price=row.unit_price,
                 unit_cost=row.unit_cost,
             )
             for row in line_rows
-        )
-    lead.stage = to_stage
-    lead.stage_entered_at = at
-    lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
-    summary.lead_count(organization, [lead.pk])
+        ],
+    )
     given.stage, given.stage_entered_at = to_stage, at
     return change

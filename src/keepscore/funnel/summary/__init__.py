@@ -1,0 +1,36 @@
+"""Pre-aggregated funnel summaries (docs/numbers.md, "Summaries"): the same answers as
+``keepscore.funnel.services`` for whole-month periods, grouped by nothing, channel or
+owner, with ``within_days`` in ``WINDOWS`` (or None).
+
+- ``readers``: what the reports read (the funnel, each month's figures, the close rate and
+  sales cycle over runs of months, the leads now at each stage);
+- ``upkeep``: the tables kept from the history, set-based SQL, called only through the
+  history recorder (``projection.SummaryProjection``, registered by the funnel app);
+- ``verify``: the tables and figures checked against the history and the reference;
+- ``sql``: the SQL both databases share.
+
+An organization whose summaries were never built is built on its first write; until then
+(and whenever the ladder differs from the one the counts were made with) :func:`ready` is
+False and callers use the reference services.
+"""
+
+from keepscore.funnel.summary.readers import (
+    cycle_days,
+    funnel,
+    month_counts,
+    span_closed,
+    stage_counts,
+    supports,
+)
+from keepscore.funnel.summary.upkeep import GROUPINGS, ready
+
+__all__ = [
+    "GROUPINGS",
+    "cycle_days",
+    "funnel",
+    "month_counts",
+    "ready",
+    "span_closed",
+    "stage_counts",
+    "supports",
+]

@@ -1,0 +1,48 @@
+"""The summaries as a projection of the history: the recorder tells them of every change
+(``keepscore.history``), and only the recorder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+
+from keepscore.accounts.models import Organization
+from keepscore.activities.models import Activity
+from keepscore.funnel.summary import upkeep, verify
+from keepscore.history.projections import Difference, Projection
+
+if TYPE_CHECKING:
+    from keepscore.history.projections import LeadSet
+
+
+class SummaryProjection(Projection):
+    """``keepscore.funnel.summary``'s tables, kept by the recorder."""
+
+    name = verify.NAME
+    #: what the counts are grouped or dated by: changing one re-counts the lead
+    lead_fields = frozenset({"owner", "channel", "stage", "first_touch_at"})
+
+    def leads_forget(self, organization: Organization, leads: LeadSet) -> None:
+        upkeep.leads_forget(organization, leads)
+
+    def leads_count(self, organization: Organization, leads: LeadSet) -> None:
+        upkeep.leads_count(organization, leads)
+
+    def activities_add(
+        self, organization: Organization, activities: Iterable[Activity] | QuerySet[Activity]
+    ) -> None:
+        upkeep.activities_add(organization, activities)
+
+    def activities_forget(self, organization: Organization, activities: QuerySet[Activity]) -> None:
+        upkeep.activities_forget(organization, activities)
+
+    def ladder_changed(self, organization: Organization) -> None:
+        upkeep.ladder_changed(organization)
+
+    def rebuild(self, organization: Organization) -> None:
+        upkeep.rebuild(organization)
+
+    def verify(self, organization: Organization) -> list[Difference]:
+        return verify.verify(organization)

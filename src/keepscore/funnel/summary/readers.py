@@ -1,0 +1,264 @@
+"""Reading the summaries: the funnel of whole months by nothing, channel or owner, each
+month's additive figures, the close rate and sales cycle over runs of months, and the leads
+now at each stage. The same answers as ``keepscore.funnel.services`` (the reference)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from django.db import connection
+from django.db.models import F, Sum
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.activities.models import ActivityKind
+from keepscore.funnel.models import (
+    WINDOWS,
+    CloseCount,
+    CohortCount,
+    EntryCount,
+    FirstWin,
+    MonthCount,
+    StageCount,
+)
+from keepscore.funnel.services import (
+    ALL_KEY,
+    ALL_LABEL,
+    NONE_KEY,
+    NONE_LABEL,
+    FunnelReport,
+    Ladder,
+    Period,
+    Tally,
+    _member_label,
+    funnel_steps,
+    grouping_check,
+    report_assemble,
+)
+from keepscore.funnel.summary.sql import month_start, next_month, pg
+from keepscore.funnel.summary.upkeep import GROUPINGS
+from keepscore.leads.models import Channel
+
+#: month_counts: metric names besides entered.<stage>, reached.<stage>
+ACTIVITY_METRICS = tuple(f"activities.{kind}" for kind in ActivityKind.values)
+MONEY_METRICS = ("revenue", "cost")
+
+
+def supports(period: Period, by: str | None, within_days: int | None) -> bool:
+    """Whether :func:`funnel` answers these arguments: whole months, by nothing, channel or
+    owner, within_days None or one of ``WINDOWS``."""
+    if by not in GROUPINGS:
+        return False
+    if within_days is not None and (isinstance(within_days, bool) or within_days not in WINDOWS):
+        return False
+    return period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
+
+
+def _months(period: Period) -> tuple[date, date]:
+    return period.start, month_start(period.end)
+
+
+def _groups(
+    organization: Organization, by: str | None
+) -> tuple[dict[int, tuple[str, str]], tuple[str, str]]:
+    """Stored dimension id → (group key, label); and the group of an unknown id."""
+    if by is None:
+        return {}, (ALL_KEY, ALL_LABEL)
+    if by == "channel":
+        return {
+            pk: (key, name)
+            for pk, key, name in Channel.objects.for_org(organization).values_list(
+                "pk", "key", "name"
+            )
+        }, (NONE_KEY, NONE_LABEL)
+    rows = Membership.objects.filter(organization=organization).values_list(
+        "pk", "user__first_name", "user__last_name", "user__email"
+    )
+    return {pk: (str(pk), _member_label(first, last, email)) for pk, first, last, email in rows}, (
+        NONE_KEY,
+        NONE_LABEL,
+    )
+
+
+def funnel(
+    organization: Organization,
+    period: Period,
+    by: str | None = None,
+    within_days: int | None = None,
+) -> FunnelReport:
+    """``services.funnel`` from the summaries (see :func:`supports` for the arguments)."""
+    grouping_check(by)
+    if not supports(period, by, within_days):
+        raise ValueError(f"the summaries do not answer {period}, by={by!r}, {within_days=}")
+    ladder = Ladder.of(organization)
+    steps = funnel_steps(ladder)
+    ids = {s.pk: i for i, s in enumerate(ladder.stages)}
+    first, last = _months(period)
+    names, unknown = _groups(organization, by)
+    dim = {None: None, "channel": "channel", "owner": "owner"}[by]
+    column = "k_ever" if within_days is None else f"k_{within_days}"
+    size = len(ladder.stages)
+
+    def group_of(value: Any) -> tuple[str, str]:
+        return unknown if by is None else names.get(value, unknown)
+
+    reached: dict[str, list[int]] = defaultdict(lambda: [0] * size)
+    entered: dict[str, list[int]] = defaultdict(lambda: [0] * size)
+    k: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
+    labels: dict[str, str] = {}
+    fields = ["stage_a", "stage_b"] + ([dim] if dim else [])
+    cohorts = (
+        CohortCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values(*fields)
+        .order_by()
+        .annotate(n=Sum("k_ever"), k=Sum(column))
+    )
+    for row in cohorts:
+        a, b = ids.get(row["stage_a"]), ids.get(row["stage_b"])
+        if a is None or b is None:
+            continue
+        key, label = group_of(row.get(dim) if dim else None)
+        labels[key] = label
+        if a == b:
+            reached[key][a] += row["n"]
+        else:
+            k[key][(a, b)] += row["k"]
+    entries = (
+        EntryCount.objects.filter(
+            organization=organization, month__gte=first, month__lte=last, prev_month__lt=first
+        )
+        .values(*(["stage"] + ([dim] if dim else [])))
+        .order_by()
+        .annotate(n=Sum("n"))
+    )
+    for row in entries:
+        i = ids.get(row["stage"])
+        if i is None:
+            continue
+        key, label = group_of(row.get(dim) if dim else None)
+        labels[key] = label
+        entered[key][i] += row["n"]
+    keys = set(reached) | set(entered)
+    if by is None:
+        keys.add(ALL_KEY)
+        labels[ALL_KEY] = ALL_LABEL
+    else:
+        keys = {key for key in keys if any(reached[key]) or any(entered[key])}
+    tallies: dict[str, Tally] = {}
+    for key in keys:
+        tally = tallies[key] = Tally(size, len(steps))
+        tally.reached, tally.entered = reached[key], entered[key]
+        for j, (a, b) in enumerate(steps):
+            tally.n[j] = reached[key][a]
+            tally.k[j] = reached[key][a] if a == b else k[key][(a, b)]
+    return report_assemble(ladder, period, by, within_days, tallies, labels)
+
+
+def month_counts(
+    organization: Organization, first_month: date, last_month: date
+) -> dict[date, dict[str, int | Decimal]]:
+    """Each month's additive figures, first_month to last_month (first days), every metric:
+
+    ``new_leads``; ``entered.<stage>`` and ``reached.<stage>`` (every stage of the ladder);
+    ``activities.<kind>`` (every kind) and ``sales_conversations``; ``won``, ``revenue``,
+    ``cost`` (Decimals) and ``lost`` (outcomes dated in the month); ``closed`` and
+    ``closed_won`` (the close rate's n and k).
+    """
+    first, last = month_start(first_month), month_start(last_month)
+    ladder = Ladder.of(organization)
+    keys = {s.pk: s.key for s in ladder.stages}
+    metrics = [
+        "new_leads",
+        *(f"entered.{s.key}" for s in ladder.stages),
+        *(f"reached.{s.key}" for s in ladder.stages),
+        *ACTIVITY_METRICS,
+        "sales_conversations",
+        "won",
+        "lost",
+        "closed",
+        "closed_won",
+    ]
+    out: dict[date, dict[str, int | Decimal]] = {}
+    month = first
+    while month <= last:
+        row: dict[str, int | Decimal] = dict.fromkeys(metrics, 0)
+        row.update(dict.fromkeys(MONEY_METRICS, Decimal("0.00")))
+        out[month] = row
+        month = next_month(month)
+    flows = (
+        MonthCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values("month", "metric")
+        .order_by()
+        .annotate(v=Sum("value"))
+    )
+    for r in flows:
+        if r["metric"] in MONEY_METRICS:
+            out[r["month"]][r["metric"]] = (Decimal(r["v"]) / 100).quantize(Decimal("0.01"))
+        else:
+            out[r["month"]][r["metric"]] = int(r["v"])
+    for r in (
+        CohortCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .filter(stage_a=F("stage_b"))
+        .values("month", "stage_a")
+        .order_by()
+        .annotate(v=Sum("k_ever"))
+    ):
+        if r["stage_a"] in keys:
+            out[r["month"]][f"reached.{keys[r['stage_a']]}"] = int(r["v"])
+    for r in (
+        EntryCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values("month", "stage")
+        .order_by()
+        .annotate(v=Sum("n"))
+    ):
+        if r["stage"] in keys:
+            out[r["month"]][f"entered.{keys[r['stage']]}"] = int(r["v"])
+    return out
+
+
+def span_closed(organization: Organization, first_month: date, last_month: date) -> tuple[int, int]:
+    """``(won, closed)``: the close rate's k and n over the months ``first_month`` to
+    ``last_month``, each lead with an outcome dated in them once, by its last one (the
+    ``CloseCount`` rows of the months whose next month with an outcome is after them)."""
+    first, last = month_start(first_month), month_start(last_month)
+    found = CloseCount.objects.filter(
+        organization=organization, month__gte=first, month__lte=last, next_month__gt=last
+    ).aggregate(won=Sum("won"), closed=Sum("closed"))
+    return int(found["won"] or 0), int(found["closed"] or 0)
+
+
+def cycle_days(
+    organization: Organization, first_month: date, last_month: date
+) -> dict[date, list[float]]:
+    """``{month: sorted cycle days}`` of the leads first won in each month, ``first_month`` to
+    ``last_month`` (months without one left out). Days are as the reference computes them:
+    ``timedelta.total_seconds() / 86400`` of the whole microseconds."""
+    first, last = month_start(first_month), month_start(last_month)
+    adapt = connection.ops.adapt_datefield_value
+    # read in order from the (organization, month, cycle_us) index; months are converted
+    # once per month, not row by row (SQLite: as text, no converter runs on each row)
+    month = "month" if pg() else "CAST(month AS TEXT)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {month}, cycle_us FROM {FirstWin._meta.db_table} "
+            "WHERE organization_id = %s AND month >= %s AND month <= %s ORDER BY month, cycle_us",
+            [organization.pk, adapt(first), adapt(last)],
+        )
+        rows = cursor.fetchall()
+    out: dict[date, list[float]] = {}
+    for found, group in groupby(rows, key=itemgetter(0)):
+        days = [cycle_us / 10**6 / 86400 for _month, cycle_us in group]
+        days.sort()  # sorted already: the index's order
+        out[found if isinstance(found, date) else date.fromisoformat(found)] = days
+    return out
+
+
+def stage_counts(organization: Organization) -> dict[int, int]:
+    """Leads now at each stage, by stage id (stages with none may be missing)."""
+    return dict(
+        StageCount.objects.filter(organization=organization, n__gt=0).values_list("stage", "n")
+    )

@@ -1,0 +1,122 @@
+"""The summaries' SQL, the same on SQLite and PostgreSQL: local months of stored moments
+(from the ``MonthBound`` table, so no query converts time zones), exact microseconds, the
+scratch tables a lead set is loaded into, and additive upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from keepscore.funnel.models import MonthBound
+from keepscore.leads.models import Lead
+
+#: the scratch table of the leads being counted
+LEADS = "ks_lead"
+
+
+def pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def zone_name() -> str:
+    return str(timezone.get_default_timezone())
+
+
+def month_of(column: str) -> str:
+    """SQL: the local month (first day) of a stored moment, from the MonthBound table."""
+    zone = zone_name().replace("'", "''")
+    table = MonthBound._meta.db_table
+    return (
+        f"(SELECT mb.month FROM {table} mb WHERE mb.zone = '{zone}' AND mb.since <= {column} "
+        "ORDER BY mb.since DESC LIMIT 1)"
+    )
+
+
+def micros(column: str) -> str:
+    """SQL: a stored moment as whole microseconds since 1970 (exact on both databases)."""
+    if pg():
+        return f"CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)"
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC)
+    return (
+        f"(CAST(strftime('%%s', substr({column}, 1, 19)) AS INTEGER) * 1000000"
+        f" + CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+    )
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def local_month(at: datetime) -> date:
+    return timezone.localtime(at, timezone.get_default_timezone()).date().replace(day=1)
+
+
+def bounds_ensure(low: datetime | None, high: datetime | None) -> None:
+    """Make sure MonthBound holds every month from ``low``'s to ``high``'s (local)."""
+    if low is None or high is None:
+        return
+    zone = timezone.get_default_timezone()
+    first, last = local_month(low) - timedelta(days=1), local_month(high)
+    first = month_start(first)  # one month more before: a moment's greatest bound
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = next_month(month)
+    name = zone_name()
+    have = MonthBound.objects.filter(zone=name, month__gte=first, month__lte=last).count()
+    if have == len(months):
+        return
+    MonthBound.objects.bulk_create(
+        [
+            MonthBound(
+                zone=name, month=m, since=datetime.combine(m, datetime.min.time(), tzinfo=zone)
+            )
+            for m in months
+        ],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+
+
+def temp_tables(cursor: Any) -> None:
+    if pg():
+        big, moment, day = "bigint", "timestamptz", "date"
+    else:
+        big, moment, day = "integer", "text", "text"
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LEADS} (id {big} PRIMARY KEY)")
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS ks_reach (lead_id {big}, stage_id {big}, "
+        f"at {moment}, us {big}, month {day}, channel {big}, owner {big}, "
+        "PRIMARY KEY (lead_id, stage_id))"
+    )
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS ks_entry (lead_id {big}, stage_id {big}, month {day})"
+    )
+
+
+def leads_load(cursor: Any, leads: Sequence[int] | QuerySet[Lead]) -> None:
+    cursor.execute(f"DELETE FROM {LEADS}")
+    if isinstance(leads, QuerySet):
+        sql, params = leads.values("pk").order_by().query.sql_with_params()
+        cursor.execute(f"INSERT INTO {LEADS} (id) SELECT DISTINCT * FROM ({sql}) q", params)
+    else:
+        cursor.executemany(f"INSERT INTO {LEADS} (id) VALUES (%s)", [(pk,) for pk in set(leads)])
+
+
+def values_sql(rows: Iterable[tuple[int, ...]]) -> str:
+    return ", ".join("(" + ", ".join(str(int(v)) for v in row) + ")" for row in rows)
+
+
+def upsert(table: str, key: Sequence[str], added: Sequence[str]) -> str:
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in added)
+    return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"

@@ -1,0 +1,435 @@
+"""Upkeep of the summaries: each lead's contributions computed from its stored rows with
+set-based SQL, added (+1) or taken away (-1); activities added or taken away; everything
+rebuilt. Called only by the history recorder, through :class:`SummaryProjection`
+(``projection.py``), in the writer's transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max, Min, QuerySet
+from django.utils import timezone
+
+from keepscore.accounts.models import Organization
+from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity
+from keepscore.funnel.models import (
+    WINDOWS,
+    CloseCount,
+    CohortCount,
+    EntryCount,
+    FirstWin,
+    MonthCount,
+    StageCount,
+    SummaryState,
+)
+from keepscore.funnel.services import Ladder
+from keepscore.funnel.summary.sql import (
+    LEADS,
+    bounds_ensure,
+    leads_load,
+    local_month,
+    micros,
+    month_of,
+    temp_tables,
+    upsert,
+    values_sql,
+)
+from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
+
+#: bump when what the tables hold changes: organizations are rebuilt on their next write
+VERSION = 3
+#: the groupings the summaries answer besides none (see ``readers.funnel``)
+GROUPINGS = (None, "channel", "owner")
+NO_PREVIOUS = date(1, 1, 1)
+#: CloseCount.next_month of a lead's last month with an outcome
+NO_NEXT = date(9999, 12, 1)
+_K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
+TABLES = (CohortCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
+
+
+# --- state ------------------------------------------------------------------------------
+
+
+def ladder_signature(organization: Organization) -> str:
+    rows = Stage.objects.for_org(organization).order_by("position", "id").values_list("pk", "kind")
+    return ",".join(f"{pk}:{kind}" for pk, kind in rows)
+
+
+def ready(organization: Organization) -> bool:
+    """Whether the organization's summaries are built, by this code, for its current ladder."""
+    state = SummaryState.objects.filter(organization=organization).first()
+    return (
+        state is not None
+        and state.version == VERSION
+        and state.ladder == ladder_signature(organization)
+    )
+
+
+# --- contributions ----------------------------------------------------------------------
+
+
+def _ladder_pairs(ladder: Ladder) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(entered stage id, reached stage id) pairs, and the cohort pairs (a, b): every stage
+    with itself, and every two not-lost stages in ladder order."""
+    stages = ladder.stages
+    reaches = [
+        (e.pk, t.pk)
+        for i, e in enumerate(stages)
+        for j, t in enumerate(stages)
+        if ladder.reaches(i, j)
+    ]
+    climbing = ladder.climbing
+    cohorts = [(s.pk, s.pk) for s in stages] + [
+        (stages[i].pk, stages[j].pk) for i in climbing for j in climbing if i < j
+    ]
+    return reaches, cohorts
+
+
+def _contribute(
+    cursor: Any, organization: Organization, ladder: Ladder, scoped: bool, sign: int
+) -> None:
+    """Add (sign +1) or take away (-1) the contributions of the leads in ks_lead (every lead
+    of the organization when not ``scoped``) to the count tables; replace (sign +1) or
+    remove (-1) their FirstWin rows."""
+    org = organization.pk
+    sc_t, lead_t = StageChange._meta.db_table, Lead._meta.db_table
+    out_t = DealOutcome._meta.db_table
+    cohort_t, entry_t, month_t = (
+        CohortCount._meta.db_table,
+        EntryCount._meta.db_table,
+        MonthCount._meta.db_table,
+    )
+    in_scope = f"IN (SELECT id FROM {LEADS})"
+    # scoped: the lead set drives the join (SQLite keeps CROSS JOIN's order: the lead index)
+    sc_from = f"{LEADS} k CROSS JOIN {sc_t} sc" if scoped else f"{sc_t} sc"
+    sc_scope = " AND sc.lead_id = k.id" if scoped else ""
+    # "+": not an index on the organization (SQLite), the lead's is the one to use
+    sc_org = "+sc.organization_id" if scoped else "sc.organization_id"
+    lead_scope = f" AND l.id {in_scope}" if scoped else ""
+    out_from = f"{LEADS} k CROSS JOIN {out_t} o" if scoped else f"{out_t} o"
+    out_scope = " AND o.lead_id = k.id" if scoped else ""
+    reaches, cohorts = _ladder_pairs(ladder)
+
+    # each lead's reach of each stage: the earliest change that reaches it
+    cursor.execute("DELETE FROM ks_reach")
+    cursor.execute(
+        f"WITH r (entered, target) AS (VALUES {values_sql(reaches)}) "
+        "INSERT INTO ks_reach (lead_id, stage_id, at, us, month, channel, owner) "
+        f"SELECT x.lead_id, x.target, x.at, {micros('x.at')}, {month_of('x.at')}, "
+        "l.channel_id, "
+        "COALESCE(l.owner_id, 0) FROM ("
+        "SELECT sc.lead_id AS lead_id, r.target AS target, MIN(sc.at) AS at "
+        f"FROM {sc_from} CROSS JOIN r "
+        f"WHERE r.entered = sc.to_stage_id AND {sc_org} = %s{sc_scope} "
+        "GROUP BY sc.lead_id, r.target"
+        f") x JOIN {lead_t} l ON l.id = x.lead_id",
+        [org],
+    )
+    windows = ", ".join(
+        f"{sign} * SUM(CASE WHEN b.us - a.us <= {d * 86_400_000_000} THEN 1 ELSE 0 END)"
+        for d in WINDOWS
+    )
+    cursor.execute(
+        f"WITH p (a, b) AS (VALUES {values_sql(cohorts)}) "
+        f"INSERT INTO {cohort_t} (organization_id, month, stage_a, stage_b, channel, owner, "
+        f"{', '.join(_K)}) "
+        f"SELECT %s, a.month, a.stage_id, b.stage_id, a.channel, a.owner, {sign} * COUNT(*), "
+        f"{windows} FROM ks_reach a JOIN p ON p.a = a.stage_id "
+        "JOIN ks_reach b ON b.lead_id = a.lead_id AND b.stage_id = p.b "
+        "WHERE true GROUP BY a.month, a.stage_id, b.stage_id, a.channel, a.owner "
+        + upsert(
+            cohort_t,
+            ("organization_id", "month", "stage_a", "stage_b", "channel", "owner"),
+            _K,
+        ),
+        [org],
+    )
+
+    # explicit entries: distinct (lead, stage, month), with the lead's previous such month
+    cursor.execute("DELETE FROM ks_entry")
+    cursor.execute(
+        "INSERT INTO ks_entry (lead_id, stage_id, month) "
+        f"SELECT DISTINCT sc.lead_id, sc.to_stage_id, {month_of('sc.at')} "
+        f"FROM {sc_from} WHERE {sc_org} = %s{sc_scope}",
+        [org],
+    )
+    cursor.execute(
+        f"INSERT INTO {entry_t} (organization_id, month, prev_month, stage, channel, owner, n) "
+        f"SELECT %s, e.month, e.prev, e.stage_id, l.channel_id, COALESCE(l.owner_id, 0), "
+        f"{sign} * COUNT(*) FROM ("
+        "SELECT lead_id, stage_id, month, COALESCE(LAG(month) OVER "
+        "(PARTITION BY lead_id, stage_id ORDER BY month), %s) AS prev FROM ks_entry"
+        f") e JOIN {lead_t} l ON l.id = e.lead_id "
+        "WHERE true GROUP BY e.month, e.prev, e.stage_id, l.channel_id, COALESCE(l.owner_id, 0) "
+        + upsert(
+            entry_t,
+            ("organization_id", "month", "stage", "prev_month", "channel", "owner"),
+            ("n",),
+        ),
+        [org, NO_PREVIOUS],
+    )
+
+    # additive monthly flows of the leads: new leads, outcomes, the close rate's counts
+    won = DealOutcome.Result.WON.value
+    cursor.execute(
+        "WITH oo AS ("
+        f"SELECT o.id, o.lead_id, o.result, o.at, {month_of('o.at')} AS month, o.revenue, "
+        f"o.cost, l.channel_id AS channel FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
+        f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope}), "
+        "last AS (SELECT month, channel, result, ROW_NUMBER() OVER "
+        "(PARTITION BY lead_id, month ORDER BY at DESC, id DESC) AS rn FROM oo) "
+        f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
+        f"SELECT %s, u.month, u.metric, u.channel, 0, {sign} * SUM(u.v) FROM ("
+        f"SELECT {month_of('l.first_touch_at')} AS month, 'new_leads' AS metric, "
+        f"l.channel_id AS channel, 1 AS v FROM {lead_t} l "
+        f"WHERE l.organization_id = %s{lead_scope} "
+        f"UNION ALL SELECT month, CASE WHEN result = '{won}' THEN 'won' ELSE 'lost' END, "
+        "channel, 1 FROM oo "
+        "UNION ALL SELECT month, 'revenue', channel, CAST(ROUND(revenue * 100) AS BIGINT) "
+        f"FROM oo WHERE result = '{won}' "
+        "UNION ALL SELECT month, 'cost', channel, CAST(ROUND(COALESCE(cost, 0) * 100) AS BIGINT) "
+        f"FROM oo WHERE result = '{won}' "
+        "UNION ALL SELECT month, 'closed', channel, 1 FROM last WHERE rn = 1 "
+        "UNION ALL SELECT month, 'closed_won', channel, 1 FROM last "
+        f"WHERE rn = 1 AND result = '{won}'"
+        ") u WHERE true GROUP BY u.month, u.metric, u.channel "
+        + upsert(month_t, ("organization_id", "month", "metric", "channel", "member"), ("value",)),
+        [org, org, org],
+    )
+
+    # the close rate over runs of months: each lead's last outcome of each month with one,
+    # and the lead's next month with an outcome
+    close_t = CloseCount._meta.db_table
+    cursor.execute(
+        "WITH oo AS ("
+        f"SELECT o.id, o.lead_id, o.result, o.at, {month_of('o.at')} AS month, "
+        "l.channel_id AS channel, COALESCE(l.owner_id, 0) AS owner "
+        f"FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
+        f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope}), "
+        "last AS (SELECT lead_id, month, channel, owner, result, ROW_NUMBER() OVER "
+        "(PARTITION BY lead_id, month ORDER BY at DESC, id DESC) AS rn FROM oo), "
+        "span AS (SELECT month, channel, owner, result, COALESCE(LEAD(month) OVER "
+        "(PARTITION BY lead_id ORDER BY month), %s) AS next FROM last WHERE rn = 1) "
+        f"INSERT INTO {close_t} (organization_id, month, next_month, channel, owner, closed, won) "
+        f"SELECT %s, month, next, channel, owner, {sign} * COUNT(*), "
+        f"{sign} * SUM(CASE WHEN result = '{won}' THEN 1 ELSE 0 END) FROM span "
+        "WHERE true GROUP BY month, next, channel, owner "
+        + upsert(
+            close_t,
+            ("organization_id", "month", "next_month", "channel", "owner"),
+            ("closed", "won"),
+        ),
+        [org, NO_NEXT, org],
+    )
+
+    # leads now at each stage
+    stage_t = StageCount._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {stage_t} (organization_id, stage, n) "
+        f"SELECT %s, l.stage_id, {sign} * COUNT(*) FROM {lead_t} l "
+        f"WHERE l.organization_id = %s{lead_scope} GROUP BY l.stage_id "
+        + upsert(stage_t, ("organization_id", "stage"), ("n",)),
+        [org, org],
+    )
+
+    # each lead's first win: its month and the cycle from the first touch, in microseconds
+    win_t = FirstWin._meta.db_table
+    if scoped:
+        cursor.execute(f"DELETE FROM {win_t} WHERE organization_id = %s AND lead {in_scope}", [org])
+    if sign > 0:
+        cursor.execute(
+            f"INSERT INTO {win_t} (organization_id, month, channel, owner, lead, cycle_us) "
+            f"SELECT %s, {month_of('w.at')}, l.channel_id, COALESCE(l.owner_id, 0), w.lead_id, "
+            f"{micros('w.at')} - {micros('l.first_touch_at')} FROM ("
+            f"SELECT o.lead_id AS lead_id, MIN(o.at) AS at FROM {out_from} "
+            f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope} "
+            f"AND o.result = '{won}' GROUP BY o.lead_id"
+            f") w JOIN {lead_t} l ON l.id = w.lead_id",
+            [org, org],
+        )
+
+
+def _activities_contribute(
+    cursor: Any, organization: Organization, scope: str, sign: int = 1
+) -> None:
+    """Add (sign +1) or take away (-1) the activities matched by ``scope`` (SQL on ``a``)
+    in MonthCount."""
+    org = organization.pk
+    act_t, lead_t, month_t = (
+        Activity._meta.db_table,
+        Lead._meta.db_table,
+        MonthCount._meta.db_table,
+    )
+    kinds = ", ".join(f"'{k}'" for k in SALES_CONVERSATION_KINDS)
+    cursor.execute(
+        "WITH aa AS ("
+        f"SELECT {month_of('a.at')} AS month, a.kind, a.with_buyer, l.channel_id AS channel, "
+        f"COALESCE(a.by_id, 0) AS member FROM {act_t} a JOIN {lead_t} l ON l.id = a.lead_id "
+        f"WHERE a.organization_id = %s{scope}) "
+        f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
+        f"SELECT %s, u.month, u.metric, u.channel, u.member, {sign} * SUM(u.v) FROM ("
+        "SELECT month, 'activities.' || kind AS metric, channel, member, 1 AS v FROM aa "
+        "UNION ALL SELECT month, 'sales_conversations', channel, member, 1 FROM aa "
+        f"WHERE with_buyer AND kind IN ({kinds})"
+        ") u WHERE true GROUP BY u.month, u.metric, u.channel, u.member "
+        + upsert(month_t, ("organization_id", "month", "metric", "channel", "member"), ("value",)),
+        [org, org],
+    )
+
+
+def _lead_bounds(organization: Organization, leads: Any) -> None:
+    """Ensure MonthBound covers the moments of these leads (None: every lead)."""
+    changes = StageChange.objects.for_org(organization)
+    rows = Lead.objects.for_org(organization)
+    outcomes = DealOutcome.objects.for_org(organization)
+    if leads is not None:
+        changes, rows, outcomes = (
+            changes.filter(lead__in=leads),
+            rows.filter(pk__in=leads),
+            outcomes.filter(lead__in=leads),
+        )
+    found = [
+        changes.aggregate(lo=Min("at"), hi=Max("at")),
+        rows.aggregate(lo=Min("first_touch_at"), hi=Max("first_touch_at")),
+        outcomes.aggregate(lo=Min("at"), hi=Max("at")),
+    ]
+    lows = [f["lo"] for f in found if f["lo"] is not None]
+    highs = [f["hi"] for f in found if f["hi"] is not None]
+    if lows:
+        bounds_ensure(min(lows), max(highs))
+
+
+# --- maintenance ------------------------------------------------------------------------
+
+
+def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], sign: int) -> None:
+    if not isinstance(leads, QuerySet):
+        leads = list(leads)
+        if not leads:
+            return
+    _lead_bounds(organization, leads)
+    ladder = Ladder.of(organization)
+    with connection.cursor() as cursor:
+        temp_tables(cursor)
+        leads_load(cursor, leads)
+        _contribute(cursor, organization, ladder, scoped=True, sign=sign)
+
+
+def leads_forget(organization: Organization, leads: Sequence[int] | QuerySet[Lead]) -> None:
+    """Take these leads' contributions away, *before* a write that changes them."""
+    if ready(organization):
+        with transaction.atomic():
+            _apply(organization, leads, -1)
+
+
+def leads_count(organization: Organization, leads: Sequence[int] | QuerySet[Lead]) -> None:
+    """Add these leads' contributions, *after* they were written (or rewritten after a
+    :func:`leads_forget`). Builds the organization's summaries when they are not ready."""
+    with transaction.atomic():
+        if ready(organization):
+            _apply(organization, leads, +1)
+        else:
+            rebuild(organization)
+
+
+def _activities_query(
+    organization: Organization, activities: QuerySet[Activity], sign: int
+) -> None:
+    found = activities.aggregate(lo=Min("at"), hi=Max("at"))
+    if found["lo"] is None:
+        return
+    bounds_ensure(found["lo"], found["hi"])
+    sql, params = activities.values("pk").order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        temp_tables(cursor)
+        cursor.execute(f"DELETE FROM {LEADS}")
+        cursor.execute(f"INSERT INTO {LEADS} (id) SELECT * FROM ({sql}) q", params)
+        _activities_contribute(cursor, organization, f" AND a.id IN (SELECT id FROM {LEADS})", sign)
+
+
+def activities_add(
+    organization: Organization, activities: Iterable[Activity] | QuerySet[Activity]
+) -> None:
+    """Count new activities: model instances, or a queryset (set-based, for bulk writes)."""
+    with transaction.atomic():
+        if not ready(organization):
+            rebuild(organization)
+            return
+        if isinstance(activities, QuerySet):
+            _activities_query(organization, activities, +1)
+            return
+        counts: dict[tuple[date, str, int, int], int] = defaultdict(int)
+        items = list(activities)
+        channels = dict(
+            Lead.objects.filter(pk__in={a.lead_id for a in items}).values_list("pk", "channel_id")
+        )
+        for a in items:
+            key = (local_month(a.at), channels[a.lead_id], a.by_id or 0)
+            counts[(key[0], f"activities.{a.kind}", key[1], key[2])] += 1
+            if a.with_buyer and a.kind in SALES_CONVERSATION_KINDS:
+                counts[(key[0], "sales_conversations", key[1], key[2])] += 1
+        _month_counts_add(organization, counts)
+
+
+def activities_forget(organization: Organization, activities: QuerySet[Activity]) -> None:
+    """Take these activities away, *before* a write that changes them."""
+    if ready(organization):
+        with transaction.atomic():
+            _activities_query(organization, activities, -1)
+
+
+def _month_counts_add(
+    organization: Organization, counts: dict[tuple[date, str, int, int], int]
+) -> None:
+    if not counts:
+        return
+    table = MonthCount._meta.db_table
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (organization_id, month, metric, channel, member, value) "
+            "VALUES (%s, %s, %s, %s, %s, %s) "
+            + upsert(
+                table, ("organization_id", "month", "metric", "channel", "member"), ("value",)
+            ),
+            [
+                (organization.pk, adapt(month), metric, channel, member, n)
+                for (month, metric, channel, member), n in counts.items()
+            ],
+        )
+
+
+def rebuild(organization: Organization) -> None:
+    """Recompute the organization's summaries from its stored rows (set-based SQL)."""
+    with transaction.atomic():
+        state, _created = SummaryState.objects.select_for_update().get_or_create(
+            organization=organization,
+            defaults={"version": 0, "ladder": "", "built_at": timezone.now()},
+        )
+        for model in TABLES:
+            model.objects.filter(organization=organization).delete()
+        _lead_bounds(organization, None)
+        found = Activity.objects.for_org(organization).aggregate(lo=Min("at"), hi=Max("at"))
+        bounds_ensure(found["lo"], found["hi"])
+        if Stage.objects.for_org(organization).exists():
+            ladder = Ladder.of(organization)
+            with connection.cursor() as cursor:
+                temp_tables(cursor)
+                _contribute(cursor, organization, ladder, scoped=False, sign=1)
+                _activities_contribute(cursor, organization, "")
+        state.version = VERSION
+        state.ladder = ladder_signature(organization)
+        state.built_at = timezone.now()
+        state.save()
+
+
+def ladder_changed(organization: Organization) -> None:
+    """After a ladder edit: rebuild when the order or kinds of the stages changed (and the
+    summaries were built)."""
+    state = SummaryState.objects.filter(organization=organization).first()
+    if state is not None and state.ladder != ladder_signature(organization):
+        rebuild(organization)

@@ -1,0 +1,304 @@
+"""Checking the summaries (``keepscore summaries verify``), two ways:
+
+- **tables**: every stored count against the counts rebuilt from the history (in a
+  savepoint that is rolled back): what upkeep missed, row by row;
+- **figures**: what the readers answer against the reference computations of
+  ``keepscore.funnel.services`` over the stored rows, every month from the history's first
+  to its last: the funnel by nothing, channel and owner (ever and within each window), each
+  month's additive figures, the close rate and sales cycle of each calendar year, and the
+  leads now at each stage. The funnel reference is :func:`funnel_months`: the reference's
+  own steps (``stage_history``, ``reach_dates``, ``reached_after``) over every month in one
+  pass, tested equal to ``funnel_reference`` month by month.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min
+
+from keepscore.accounts.models import Organization
+from keepscore.activities.models import Activity
+from keepscore.funnel import services as ref
+from keepscore.funnel.models import WINDOWS
+from keepscore.funnel.services import (
+    ALL_KEY,
+    ALL_LABEL,
+    FunnelReport,
+    Ladder,
+    Period,
+    Tally,
+    funnel_steps,
+    lead_groups,
+    reach_dates,
+    report_assemble,
+    stage_history,
+)
+from keepscore.funnel.summary import readers, upkeep
+from keepscore.funnel.summary.sql import next_month
+from keepscore.history.projections import Difference
+from keepscore.leads.models import Lead, StageChange
+
+NAME = "summaries"
+#: differences reported at most per check (the count goes on in the last line)
+MAX_REPORTED = 50
+
+
+def verify(organization: Organization) -> list[Difference]:
+    """The summaries' differences from the history (none: they are right)."""
+    if not Lead.objects.for_org(organization).exists() and not upkeep.ready(organization):
+        return []
+    if not upkeep.ready(organization):
+        return [
+            Difference(
+                NAME,
+                "state",
+                "not built for this ladder and version",
+                "built (keepscore summaries rebuild)",
+            )
+        ]
+    return [*tables(organization), *figures(organization)]
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+def snapshot(organization: Organization) -> dict[tuple[Any, ...], int]:
+    """Every non-zero count of the organization's summary tables, by table and key."""
+    out: dict[tuple[Any, ...], int] = {}
+    for model in upkeep.TABLES:
+        fields = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if f.attname not in ("id", "organization_id")
+        ]
+        counts = [f for f in fields if f in ("n", "value", "closed", "won", "cycle_us", *_ks())]
+        keys = [f for f in fields if f not in counts]
+        for row in model.objects.filter(organization=organization).values(*fields):
+            for count in counts:
+                if row[count]:
+                    out[(model.__name__, count, *(row[k] for k in keys))] = row[count]
+    return out
+
+
+def _ks() -> tuple[str, ...]:
+    return ("k_ever", *(f"k_{d}" for d in WINDOWS))
+
+
+class _Undo(Exception):
+    pass
+
+
+def tables(organization: Organization) -> list[Difference]:
+    """Stored counts against the counts rebuilt from the history."""
+    stored = snapshot(organization)
+    rebuilt: dict[tuple[Any, ...], int] = {}
+    try:
+        with transaction.atomic():
+            upkeep.rebuild(organization)
+            rebuilt = snapshot(organization)
+            raise _Undo
+    except _Undo:
+        pass
+    found = [
+        Difference(NAME, " ".join(str(part) for part in key), stored.get(key), rebuilt.get(key))
+        for key in sorted(set(stored) | set(rebuilt), key=str)
+        if stored.get(key) != rebuilt.get(key)
+    ]
+    return _capped(found, "tables")
+
+
+# --- figures ----------------------------------------------------------------------------
+
+
+def _local_month(at: Any) -> date:
+    return ref.local_date(at).replace(day=1)
+
+
+def _first_reach(history: ref.History, ladder: Ladder, target: int, since: Any) -> Any:
+    """The first moment at or after ``since`` when the lead reached ``target`` (None: never):
+    ``reached_after(history, ladder, target, since, w)`` is ``at is not None and at - since
+    <= w`` (the history is in time order)."""
+    for at, entered in history:
+        if at >= since and ladder.reaches(entered, target):
+            return at
+    return None
+
+
+def funnel_months(
+    organization: Organization,
+    months: Sequence[date],
+    groupings: Sequence[str | None] = (None,),
+    windows: Sequence[int | None] = (None,),
+) -> dict[tuple[str | None, date, int | None], FunnelReport]:
+    """``funnel_reference(organization, Period.month(m), by, w)`` for every grouping ``by``,
+    month ``m`` and window ``w``, in one pass over the stage history."""
+    ladder = Ladder.of(organization)
+    steps = funnel_steps(ladder)
+    size = len(ladder.stages)
+    histories = stage_history(organization, ladder)
+    groups = {by: lead_groups(organization, by) for by in groupings}
+    wanted = set(months)
+    limits = {w: ref._window(w) for w in windows}
+    tallies: dict[tuple[str | None, date, int | None], dict[str, Tally]] = defaultdict(dict)
+    labels: dict[str | None, dict[str, str]] = {by: {} for by in groupings}
+
+    def tally(by: str | None, month: date, window: int | None, key: str) -> Tally:
+        found = tallies[(by, month, window)]
+        if key not in found:
+            found[key] = Tally(size, len(steps))
+        return found[key]
+
+    for lead, history in histories.items():
+        keys = {}
+        for by in groupings:
+            if lead in groups[by]:
+                keys[by], labels[by][keys[by]] = groups[by][lead]
+        if not keys:
+            continue
+        reach = reach_dates(history, ladder)
+        reach_months = [None if at is None else _local_month(at) for at in reach]
+        entries = {(_local_month(at), entered) for at, entered in history}
+        cohorts = []
+        for j, (source, target) in enumerate(steps):
+            since, month = reach[source], reach_months[source]
+            if since is not None and month in wanted:
+                first = _first_reach(history, ladder, target, since)
+                cohorts.append((j, month, None if first is None else first - since))
+        for by, key in keys.items():
+            for window, limit in limits.items():
+                for i, month in enumerate(reach_months):
+                    if month in wanted:
+                        tally(by, month, window, key).reached[i] += 1
+                for month, entered in entries:
+                    if month in wanted:
+                        tally(by, month, window, key).entered[entered] += 1
+                for j, month, delay in cohorts:
+                    counted = tally(by, month, window, key)
+                    counted.n[j] += 1
+                    if delay is not None and (limit is None or delay <= limit):
+                        counted.k[j] += 1
+    out = {}
+    for by in groupings:
+        for month in months:
+            for window in windows:
+                found = tallies.get((by, month, window), {})
+                if by is None:
+                    found.setdefault(ALL_KEY, Tally(size, len(steps)))
+                    labels[by][ALL_KEY] = ALL_LABEL
+                busy = {k: t for k, t in found.items() if by is None or t.busy()}
+                out[(by, month, window)] = report_assemble(
+                    ladder, Period.month(month), by, window, busy, labels[by]
+                )
+    return out
+
+
+def month_figures(organization: Organization, month: date) -> dict[str, Any]:
+    """What ``readers.month_counts`` holds for the month (but ``reached.*``), from the
+    reference services."""
+    period = Period.month(month)
+    out: dict[str, Any] = {"new_leads": ref.new_leads(organization, period)}
+    for key, n in ref.stage_entries(organization, period).items():
+        out[f"entered.{key}"] = n
+    (bucket,) = ref.activity_counts(organization, period)
+    for kind, name in ref._KIND_FIELD.items():
+        out[f"activities.{kind}"] = getattr(bucket, name)
+    out["sales_conversations"] = bucket.sales_conversations
+    money = ref.money(organization, period)
+    out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
+    close = ref.close_rate(organization, period)
+    out["closed"], out["closed_won"] = close.n, close.k
+    return out
+
+
+def _months_of(organization: Organization) -> list[date]:
+    """Every month from the earliest moment of the organization's history to the latest (the
+    tables check covers the months outside them: nothing is stored there)."""
+    touches = Lead.objects.for_org(organization).aggregate(lo=Min("first_touch_at"))
+    changes = StageChange.objects.for_org(organization).aggregate(lo=Min("at"), hi=Max("at"))
+    activities = Activity.objects.for_org(organization).aggregate(hi=Max("at"))
+    lows = [at for at in (touches["lo"], changes["lo"]) if at is not None]
+    highs = [at for at in (changes["hi"], activities["hi"]) if at is not None]
+    if not lows:
+        return []
+    first, last = _local_month(min(lows)), _local_month(max(highs or lows))
+    out, month = [], first
+    while month <= last:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+def _leaves(a: Any, b: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """The differing leaves of two JSON-like values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            yield from _leaves(a.get(key), b.get(key), f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            name = x.get("key") if isinstance(x, dict) and "key" in x else i
+            yield from _leaves(x, y, f"{path}[{name}]")
+    elif a != b:
+        yield path, a, b
+
+
+def figures(organization: Organization) -> list[Difference]:
+    """What the readers answer against the reference computations."""
+    months = _months_of(organization)
+    if not months:
+        return []
+    found: list[Difference] = []
+    expected = funnel_months(organization, months, upkeep.GROUPINGS, (None, *WINDOWS))
+    for (by, month, window), report in expected.items():
+        got = readers.funnel(organization, Period.month(month), by, window)
+        for path, stored, wanted in _leaves(got.as_dict(), report.as_dict(), "funnel"):
+            where = f"{month:%Y-%m} by {by or 'nothing'}, within {window or 'ever'}: {path}"
+            found.append(Difference(NAME, where, stored, wanted))
+    counts = readers.month_counts(organization, months[0], months[-1])
+    for month in months:
+        expected_counts = month_figures(organization, month)
+        (group,) = expected[(None, month, None)].groups
+        for stage in group.stages:
+            expected_counts[f"reached.{stage.key}"] = stage.reached
+        for name, wanted in expected_counts.items():
+            stored = counts[month].get(name)
+            if stored != wanted:
+                found.append(Difference(NAME, f"{month:%Y-%m} {name}", stored, wanted))
+    found.extend(_spans(organization, months))
+    now = Counter(Lead.objects.for_org(organization).values_list("stage_id", flat=True))
+    stored_now = readers.stage_counts(organization)
+    for stage_id in sorted(set(now) | set(stored_now)):
+        if stored_now.get(stage_id, 0) != now.get(stage_id, 0):
+            where = f"leads now at stage {stage_id}"
+            found.append(Difference(NAME, where, stored_now.get(stage_id), now[stage_id]))
+    return _capped(found, "figures")
+
+
+def _spans(organization: Organization, months: list[date]) -> list[Difference]:
+    """The close rate and the sales cycle of each calendar year (clipped to the months)."""
+    found = []
+    for year in sorted({m.year for m in months}):
+        inside = [m for m in months if m.year == year]
+        period = Period(inside[0], Period.month(inside[-1]).end)
+        close = ref.close_rate(organization, period)
+        stored = readers.span_closed(organization, period.start, period.end)
+        if stored != (close.k, close.n):
+            where = f"{year} close rate (won, closed)"
+            found.append(Difference(NAME, where, stored, (close.k, close.n)))
+        cycles = readers.cycle_days(organization, period.start, period.end)
+        days = sorted(d for month_days in cycles.values() for d in month_days)
+        expected = ref.sales_cycle(organization, period).days
+        if days != expected:
+            found.append(Difference(NAME, f"{year} sales cycle days", days, expected))
+    return found
+
+
+def _capped(found: list[Difference], what: str) -> list[Difference]:
+    if len(found) <= MAX_REPORTED:
+        return found
+    more = len(found) - MAX_REPORTED
+    return [*found[:MAX_REPORTED], Difference(NAME, f"{what}: {more} more", "…", "…")]

@@ -1,0 +1,197 @@
+"""Many history rows at once (imports, the bulk activity log, the demo), through the
+recorder: :func:`bulk` opens one transaction in which the rows are written, and when the
+block ends the projections count the new leads and activities (and the existing leads
+whose history the rows extend, forgotten when the block began).
+
+Two ways to write, both only here:
+
+- :meth:`Bulk.write`: whole rows as tuples (every concrete column, id first), inserted with
+  ``executemany``: ids are reserved up front (:meth:`Bulk.ids`) so stage changes and
+  outcomes can point at their lead without reading anything back: from the table's
+  sequence on PostgreSQL, and on SQLite (one writer at a time: the block holds the write
+  lock) above the largest id ever used. Rows carry ``Bulk.created`` as their
+  ``created_at``, by which the block finds them again, set-based, whatever their number;
+- :meth:`Bulk.create`: model instances (``bulk_create``), their ids kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
+
+from keepscore.activities.models import Activity
+from keepscore.common.recorded import Recorded, recording
+from keepscore.history.recorder import tell
+from keepscore.leads.models import Lead
+
+if TYPE_CHECKING:
+    from keepscore.accounts.models import Organization
+
+_HEAD = ("id", "organization_id", "created_at")
+
+
+class Inserter:
+    """``INSERT`` of whole rows (every concrete column, id first) into one model's table."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.table = model._meta.db_table
+        columns = [f.column for f in model._meta.concrete_fields]
+        # id, organization_id, created_at first, whichever model redeclares its organization
+        head = [c for c in _HEAD if c in columns]
+        self.columns = head + [c for c in columns if c not in head]
+        quote = connection.ops.quote_name
+        cols = ", ".join(quote(c) for c in self.columns)
+        marks = ", ".join(["%s"] * len(self.columns))
+        self.sql = f"INSERT INTO {quote(self.table)} ({cols}) VALUES ({marks})"
+
+    def ids(self, n: int) -> Iterator[int]:
+        """``n`` new ids for this table."""
+        if n <= 0:
+            return iter(())
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [self.table, n],
+                )
+                return iter([row[0] for row in cursor.fetchall()])
+            # SQLite updates its AUTOINCREMENT counter past explicit ids by itself
+            cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(self.table)}")
+            top = cursor.fetchone()[0] or 0
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [self.table])
+            row = cursor.fetchone()
+            start = max(top, row[0] if row else 0) + 1
+            return iter(range(start, start + n))
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.sql, rows)
+
+
+def datetime_adapter() -> Callable[[datetime], Any]:
+    """A datetime as the database takes it (SQLite: naive text in the connection's zone)."""
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return connection.ops.adapt_datetimefield_value
+    zone = connection.timezone
+    utc = zone is not None and zone.utcoffset(None) == timedelta(0)
+
+    def adapt(value: datetime) -> str:
+        if utc:
+            # already at offset 0 (the usual case): its text without the offset
+            text = value.isoformat(" ")
+            if text.endswith("+00:00"):
+                return text[:-6]
+        return value.astimezone(zone).replace(tzinfo=None).isoformat(" ")
+
+    return adapt
+
+
+class Bulk:
+    """One block of bulk history writes for one organization (see :func:`bulk`)."""
+
+    def __init__(self, organization: Organization, now: datetime | None) -> None:
+        self.organization = organization
+        #: every row's created_at: how the block finds the rows it wrote
+        self.now = now or timezone.now()
+        self.created = connection.ops.adapt_datetimefield_value(self.now)
+        self._inserters: dict[type[Model], Inserter] = {}
+        self._written: set[type[Model]] = set()
+        self._ids: dict[type[Model], list[Any]] = {Lead: [], Activity: []}
+
+    def _inserter(self, model: type[Model]) -> Inserter:
+        if not issubclass(model, Recorded):
+            raise TypeError(f"{model.__name__} is not a history model")
+        if model not in self._inserters:
+            self._inserters[model] = Inserter(model)
+        return self._inserters[model]
+
+    def columns(self, model: type[Model]) -> list[str]:
+        """The column order of :meth:`write`'s rows."""
+        return self._inserter(model).columns
+
+    def ids(self, model: type[Model], n: int) -> Iterator[int]:
+        """``n`` new ids for the model's table."""
+        return self._inserter(model).ids(n)
+
+    def write(self, model: type[Model], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert whole rows (in :meth:`columns` order) of this organization, made now."""
+        inserter = self._inserter(model)
+        org, created = self.organization.pk, self.created
+        if any(row[1] != org or row[2] != created for row in rows):
+            raise ValueError(f"{model.__name__} rows must be this organization's, made now")
+        with recording():
+            inserter.write(rows)
+        self._written.add(model)
+
+    def create(self, objs: Iterable[Model], batch_size: int | None = None) -> list[Any]:
+        """``bulk_create`` of model instances of this organization; the saved instances."""
+        rows = list(objs)
+        if not rows:
+            return rows
+        model = type(rows[0])
+        if not issubclass(model, Recorded) or any(
+            type(o) is not model or o.organization_id != self.organization.pk for o in rows
+        ):
+            raise ValueError("bulk.create takes history rows of one model, this organization's")
+        with recording():
+            done = model.objects.bulk_create(rows, batch_size=batch_size)
+        if model in self._ids:
+            self._ids[model].extend(o.pk for o in done)
+        return done
+
+    def update(self, leads: Sequence[Lead], fields: Sequence[str], batch_size: int = 500) -> None:
+        """``bulk_update`` of leads the block extends (or wrote)."""
+        with recording():
+            Lead.objects.bulk_update(leads, fields, batch_size)
+
+    def _new(self, model: type[Model]) -> QuerySet[Any] | None:
+        """The rows of ``model`` the block wrote, as one query (None: none)."""
+        found = Q()
+        if model in self._written:
+            found |= Q(created_at=self.now)
+        if self._ids.get(model):
+            found |= Q(pk__in=self._ids[model])
+        if not found:
+            return None
+        return model.objects.for_org(self.organization).filter(found)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def bulk(
+    organization: Organization,
+    *,
+    extends: Sequence[int] = (),
+    rebuild: bool = False,
+    now: datetime | None = None,
+) -> Iterator[Bulk]:
+    """A transaction of bulk history writes. ``extends``: ids of existing leads whose history
+    the block changes (forgotten now, counted again at the end). ``rebuild``: compute the
+    projections again from all the organization's history at the end instead (for an
+    organization whose history is all written here, like the demo's). ``now``: the rows'
+    ``created_at`` (default: the block's start)."""
+    with transaction.atomic():
+        block = Bulk(organization, now)
+        extends = list(extends)
+        if extends and not rebuild:
+            tell("leads_forget", organization, extends)
+        yield block
+        if rebuild:
+            tell("rebuild", organization)
+            return
+        leads = block._new(Lead)
+        if extends:
+            known = Lead.objects.for_org(organization).filter(pk__in=extends)
+            leads = known if leads is None else (leads | known)
+        if leads is not None:
+            tell("leads_count", organization, leads)
+        activities = block._new(Activity)
+        if activities is not None:
+            tell("activities_add", organization, activities)

@@ -1,0 +1,106 @@
+"""Projections: what is kept from the history (the funnel summaries, …), told of every change
+by the recorder, in the writer's transaction.
+
+A projection subclasses :class:`Projection`, overrides the hooks for the rows it reads, and
+registers itself from its app's ``ready()`` (:func:`register`). The recorder calls the hooks
+in registration order; a hook that raises rolls the whole write back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from keepscore.accounts.models import Organization
+    from keepscore.activities.models import Activity, Objection
+    from keepscore.leads.models import Lead, Touch
+
+    #: leads given to a hook: their ids, or a query of them (bulk writes)
+    LeadSet = Sequence[int] | QuerySet[Lead]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One thing a projection holds that its reference computation does not agree with."""
+
+    projection: str
+    where: str  # e.g. "funnel 2024-03, by channel Referral" or "CohortCount 2024-03 …"
+    stored: Any
+    expected: Any
+
+    def __str__(self) -> str:
+        return (
+            f"{self.projection}: {self.where}: stored {self.stored!r}, expected {self.expected!r}"
+        )
+
+
+class Projection:
+    """A store of figures kept from the history. Every hook runs inside the writer's
+    transaction; the defaults do nothing (a projection overrides what it reads)."""
+
+    #: short name, for the ``keepscore summaries`` command and messages
+    name: str = ""
+    #: the Lead fields the projection reads: saving any of them re-counts the lead
+    lead_fields: frozenset[str] = frozenset()
+
+    def leads_forget(self, organization: Organization, leads: LeadSet) -> None:
+        """*Before* the history of these leads changes: take their contributions away."""
+
+    def leads_count(self, organization: Organization, leads: LeadSet) -> None:
+        """*After* these leads were written (new, or changed after :meth:`leads_forget`)."""
+
+    def activities_add(
+        self, organization: Organization, activities: Iterable[Activity] | QuerySet[Activity]
+    ) -> None:
+        """New activities: instances, or a query of them (bulk writes)."""
+
+    def activities_forget(self, organization: Organization, activities: QuerySet[Activity]) -> None:
+        """*Before* these activities change: take them away (added back with
+        :meth:`activities_add` after the change)."""
+
+    def objections_add(self, organization: Organization, objections: Iterable[Objection]) -> None:
+        """New objections."""
+
+    def touches_add(self, organization: Organization, touches: Iterable[Touch]) -> None:
+        """New later touches of leads (their original source never changes)."""
+
+    def ladder_changed(self, organization: Organization) -> None:
+        """After the ladder was edited (stages added, moved, deleted or changed)."""
+
+    def rebuild(self, organization: Organization) -> None:
+        """Compute everything again from the stored history."""
+
+    def verify(self, organization: Organization) -> list[Difference]:
+        """What the projection holds that disagrees with its reference computation."""
+        return []
+
+
+_registry: list[Projection] = []
+
+
+def register(projection: Projection) -> Projection:
+    """Add a projection (once: registering the same name again replaces it)."""
+    if not projection.name:
+        raise ValueError("a projection needs a name")
+    for i, known in enumerate(_registry):
+        if known.name == projection.name:
+            _registry[i] = projection
+            return projection
+    _registry.append(projection)
+    return projection
+
+
+def registered() -> Sequence[Projection]:
+    return tuple(_registry)
+
+
+def lead_fields() -> frozenset[str]:
+    """The Lead fields any projection reads."""
+    out: frozenset[str] = frozenset()
+    for projection in _registry:
+        out |= projection.lead_fields
+    return out

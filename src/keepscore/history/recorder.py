@@ -1,0 +1,219 @@
+"""The recorder: the one way in for the history every figure is computed from.
+
+Each function writes its rows (already validated by the service that calls it) and, in the
+same transaction, hands the change to every registered projection (``projections``):
+leads are forgotten before their history changes and counted after it, so no caller has to
+know what is kept from them. History models refuse writes made anywhere else
+(``keepscore.common.recorded``). Many rows at once go through ``keepscore.history.bulk``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from keepscore.activities.models import Activity, Objection
+from keepscore.common.recorded import recording
+from keepscore.economics.models import DealLine
+from keepscore.history.projections import Difference, lead_fields, registered
+from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, Touch
+
+if TYPE_CHECKING:
+    from keepscore.accounts.models import Organization, User
+
+
+def tell(hook: str, organization: Organization, *args: Any) -> None:
+    """Call ``hook`` of every registered projection."""
+    for projection in registered():
+        getattr(projection, hook)(organization, *args)
+
+
+# --- leads and their stage history ------------------------------------------------------
+
+
+@transaction.atomic
+def lead_open(*, lead: Lead, by: User | None = None) -> StageChange:
+    """Write a new lead (validated, not saved yet) and its first stage change: from nothing
+    to its stage, at its first touch."""
+    organization = lead.organization
+    with recording():
+        lead.save()
+        change = StageChange.objects.create(
+            organization=organization,
+            lead=lead,
+            from_stage=None,
+            to_stage=lead.stage,
+            at=lead.first_touch_at,
+            by=by,
+        )
+    tell("leads_count", organization, [lead.pk])
+    return change
+
+
+@transaction.atomic
+def lead_save(*, lead: Lead, fields: Sequence[str]) -> None:
+    """Save these fields of a lead (and ``updated_at``). When a projection reads any of them
+    the lead is forgotten before and counted after."""
+    names = {Lead._meta.get_field(f).name for f in fields}
+    recount = bool(names & lead_fields())
+    organization = lead.organization
+    if recount:
+        tell("leads_forget", organization, [lead.pk])
+    with recording():
+        lead.save(update_fields=[*names, "updated_at"])
+    if recount:
+        tell("leads_count", organization, [lead.pk])
+
+
+@transaction.atomic
+def stage_change_append(
+    *,
+    lead: Lead,
+    change: StageChange,
+    outcome: DealOutcome | None = None,
+    lines: Sequence[DealLine] = (),
+) -> StageChange:
+    """Append a stage change (validated, not saved yet) with its deal outcome and the
+    outcome's lines, and put the lead at the change's stage from the change's moment."""
+    if change.lead_id != lead.pk or (outcome is not None and outcome.lead_id != lead.pk):
+        raise ValueError("the stage change and its outcome must be the lead's")
+    if lines and outcome is None:
+        raise ValueError("deal lines need their outcome")
+    organization = lead.organization
+    tell("leads_forget", organization, [lead.pk])
+    with recording():
+        change.save()
+        if outcome is not None:
+            outcome.stage_change = change
+            outcome.save()
+            for line in lines:
+                line.outcome = outcome
+            DealLine.objects.bulk_create(lines)
+        lead.stage = change.to_stage
+        lead.stage_entered_at = change.at
+        lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+    tell("leads_count", organization, [lead.pk])
+    return change
+
+
+@transaction.atomic
+def touch_append(*, touch: Touch) -> Touch:
+    """A later touch of a lead (validated, not saved yet)."""
+    with recording():
+        touch.save()
+    tell("touches_add", touch.organization, [touch])
+    return touch
+
+
+# --- activities and objections ----------------------------------------------------------
+
+
+@transaction.atomic
+def activity_append(*, activity: Activity) -> Activity:
+    """A logged activity (validated, not saved yet)."""
+    with recording():
+        activity.save()
+    tell("activities_add", activity.organization, [activity])
+    return activity
+
+
+@transaction.atomic
+def objection_append(*, objection: Objection) -> Objection:
+    """An objection (validated, not saved yet)."""
+    with recording():
+        objection.save()
+    tell("objections_add", objection.organization, [objection])
+    return objection
+
+
+# --- the ladder -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ladder_create(*, organization: Organization, stages: Iterable[Stage]) -> None:
+    """A new organization's ladder."""
+    with recording():
+        Stage.objects.bulk_create(stages)
+    tell("ladder_changed", organization)
+
+
+@transaction.atomic
+def stages_save(
+    *, organization: Organization, stages: Sequence[Stage], fields: Sequence[str] | None = None
+) -> None:
+    """Save stages of the ladder (new or edited; only ``fields`` when given)."""
+    with recording():
+        for stage in stages:
+            if stage.organization_id != organization.pk:
+                raise ValueError("a stage of another organization")
+            stage.save(update_fields=fields)
+    tell("ladder_changed", organization)
+
+
+@transaction.atomic
+def stage_delete(*, stage: Stage) -> None:
+    """Delete a stage no lead and no stage change names (the caller checks)."""
+    organization = stage.organization
+    with recording():
+        stage.delete()
+    tell("ladder_changed", organization)
+
+
+# --- members leaving --------------------------------------------------------------------
+
+
+def _member_rows(membership: Any) -> tuple[list[int], QuerySet[Activity]]:
+    leads = list(
+        Lead.objects.filter(
+            organization_id=membership.organization_id, owner_id=membership.pk
+        ).values_list("pk", flat=True)
+    )
+    activities = Activity.objects.filter(
+        organization_id=membership.organization_id, by_id=membership.pk
+    )
+    return leads, activities
+
+
+def member_leaving(membership: Any) -> tuple[list[int], list[int]]:
+    """Before a member is deleted (the database then clears the owner of their leads and
+    the ``by`` of their activities): forget those leads and activities; their ids, for
+    :func:`member_left`."""
+    leads, activities = _member_rows(membership)
+    organization = membership.organization
+    activity_ids = list(activities.values_list("pk", flat=True))
+    tell("leads_forget", organization, leads)
+    if activity_ids:
+        tell("activities_forget", organization, activities)
+    return leads, activity_ids
+
+
+def member_left(membership: Any, leads: list[int], activities: list[int]) -> None:
+    """After the member was deleted: count their former leads and activities again."""
+    organization = membership.organization
+    tell("leads_count", organization, leads)
+    if activities:
+        tell(
+            "activities_add",
+            organization,
+            Activity.objects.filter(organization=organization, pk__in=activities),
+        )
+
+
+# --- rebuild and verify -----------------------------------------------------------------
+
+
+@transaction.atomic
+def rebuild(*, organization: Organization) -> None:
+    """Every projection computed again from the stored history."""
+    tell("rebuild", organization)
+
+
+def verify(*, organization: Organization) -> list[Difference]:
+    """Every projection against its reference computation: the differences (none is good)."""
+    out: list[Difference] = []
+    for projection in registered():
+        out.extend(projection.verify(organization))
+    return out
