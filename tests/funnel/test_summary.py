@@ -25,6 +25,7 @@ from keepscore.funnel.models import (
     FirstWin,
     MonthCount,
     StageCount,
+    SummaryState,
 )
 from keepscore.funnel.services import Period
 from keepscore.funnel.summary import upkeep
@@ -262,6 +263,24 @@ def test_local_months_in_another_time_zone(db: Any) -> None:
     check(org, [*months_of(2024, 1, 3), Period(date(2024, 1, 1), date(2024, 12, 31))])
     check_spans(org, runs_of(2024, 1, 4))
     rebuilt_equal(org)
+
+
+def test_summaries_built_in_another_time_zone_are_rebuilt_before_use(db: Any) -> None:
+    """Built under UTC, read under New York: months differ near their edges (A's move at
+    00:10 UTC on 1 Feb is still January in New York), so the summaries are rebuilt first and
+    both paths agree; the state records the zone."""
+    org, owner = make_org("zones", "owner@zones.test")
+    sales = member_add(organization=org, user=make_user("sales@zones.test"), is_sales=True)
+    with override_settings(TIME_ZONE="UTC"):
+        hand_built(org, owner, sales)
+        assert SummaryState.objects.get(organization=org).zone == "UTC"
+        utc = snapshot(org)
+    with override_settings(TIME_ZONE="America/New_York"):
+        assert summary.ready(org)  # rebuilt here
+        assert SummaryState.objects.get(organization=org).zone == "America/New_York"
+        assert snapshot(org) != utc
+        check(org, [*months_of(2024, 1, 3), Period(date(2024, 1, 1), date(2024, 3, 31))])
+        assert recorder.verify(organization=org) == []
 
 
 def test_supports() -> None:

@@ -22,7 +22,8 @@ def _org() -> models.ForeignKey:
 
 
 class SummaryState(models.Model):
-    """That an organization's summaries are built, for which ladder and code version."""
+    """That an organization's summaries are built, for which ladder, time zone and code
+    version (a summary built under other settings is rebuilt before use)."""
 
     organization = models.OneToOneField(
         "accounts.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
@@ -30,6 +31,8 @@ class SummaryState(models.Model):
     version = models.PositiveIntegerField()
     #: the ladder the counts were made with: "id:kind" in ladder order
     ladder = models.TextField()
+    #: settings.TIME_ZONE when they were built: the months they count by
+    zone = models.CharField(max_length=64, default="")
     built_at = models.DateTimeField()
 
     def __str__(self) -> str:

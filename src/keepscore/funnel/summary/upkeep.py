@@ -37,10 +37,11 @@ from keepscore.funnel.summary.sql import (
     temp_tables,
     upsert,
     values_sql,
+    zone_name,
 )
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
-#: bump when what the tables hold changes: organizations are rebuilt on their next write
+#: bump when what the tables hold changes: organizations are rebuilt before their next use
 VERSION = 3
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
@@ -59,14 +60,31 @@ def ladder_signature(organization: Organization) -> str:
     return ",".join(f"{pk}:{kind}" for pk, kind in rows)
 
 
-def ready(organization: Organization) -> bool:
-    """Whether the organization's summaries are built, by this code, for its current ladder."""
-    state = SummaryState.objects.filter(organization=organization).first()
+def _current(state: SummaryState | None, organization: Organization) -> bool:
     return (
         state is not None
         and state.version == VERSION
+        and state.zone == zone_name()
         and state.ladder == ladder_signature(organization)
     )
+
+
+def ready(organization: Organization) -> bool:
+    """Whether the organization's summaries can be read: built, by this code, for its
+    current ladder and time zone. Summaries built under another ladder, zone or version are
+    rebuilt here, before use; never-built ones are built by the organization's next write
+    (until then this is False and callers use the reference services)."""
+    state = SummaryState.objects.filter(organization=organization).first()
+    if state is None:
+        return False
+    if not _current(state, organization):
+        with transaction.atomic():
+            state = (
+                SummaryState.objects.select_for_update().filter(organization=organization).first()
+            )
+            if not _current(state, organization):  # not rebuilt meanwhile by another request
+                rebuild(organization)
+    return True
 
 
 # --- contributions ----------------------------------------------------------------------
@@ -422,6 +440,7 @@ def rebuild(organization: Organization) -> None:
                 _contribute(cursor, organization, ladder, scoped=False, sign=1)
                 _activities_contribute(cursor, organization, "")
         state.version = VERSION
+        state.zone = zone_name()
         state.ladder = ladder_signature(organization)
         state.built_at = timezone.now()
         state.save()
