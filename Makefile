@@ -74,6 +74,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 	touch $(VENV)/.installed $@
 
 bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/backtest.py
 	$(PY) benchmarks/import_speed.py $(BENCH_SIZES)
 	$(PY) benchmarks/scale.py $(BENCH_SIZES) $(BENCH_ARGS)
 

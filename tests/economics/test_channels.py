@@ -388,10 +388,17 @@ def test_scorecard_rows_by_hand(story: Organization, path: str):
     assert cpl.trend[10:] == (pytest.approx(50.0), pytest.approx(225.0))
     assert ros.trend[:10] == (None,) * 10
 
+    # no spend entered for March: unknown, not free (never 0 per customer)
     march = {r.key: r for r in scorecard_for(story, date(2025, 3, 1), today=date(2025, 6, 1)).rows}
-    assert march["return_on_spend"].value is None  # no spend in March
+    for key in ("return_on_spend", "cost_per_lead", "cost_per_customer"):
+        assert march[key].value is None and not march[key].recorded, key
+        assert march[key].ytd is None, key  # January-March: March's spend is missing
+    # spend of 0 entered for March: recorded, so B's cost is 0
+    spend(story, date(2025, 3, 1), "search", "0")
+    march = {r.key: r for r in scorecard_for(story, date(2025, 3, 1), today=date(2025, 6, 1)).rows}
+    assert march["return_on_spend"].value is None  # nothing spent: no return on it
     assert march["cost_per_lead"].value is None  # no new lead in March
-    assert march["cost_per_customer"].value == 0.0  # B won, nothing spent
+    assert march["cost_per_customer"].value == 0.0 and march["cost_per_customer"].recorded
     assert march["cost_per_lead"].ytd == pytest.approx(950 / 5)
     assert march["cost_per_customer"].ytd == pytest.approx(950 / 3)
     assert march["return_on_spend"].ytd == pytest.approx((1550 - 950) / 950)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from keepscore.scorecard.pace import Projection
 from keepscore.scorecard.types import MetricRow, RateFigure, ReviewEntry, Scorecard
 
 EVIL = "=cmd|' /C calc'!A0 <script>alert(\"x\")</script>"
@@ -19,11 +20,21 @@ def metric(key: str, name: str, group: str, unit: str, value: float | None, **kw
         "target": None,
         "ytd": None,
         "goal": None,
-        "projected_year_end": None,
-        "projected_low": None,
-        "projected_high": None,
-        "pace": None,
     }
+    pace = kw.pop("pace", None)
+    if pace is not None:
+        fields["projection"] = Projection(
+            goal=kw["goal"],
+            ytd=kw["ytd"],
+            pro_rata=kw["goal"] / 4,
+            pace=pace,
+            run_months=(date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)),
+            run_rate=(kw["projected_year_end"] - kw["ytd"]) / 9,
+            months_left=9.0,
+            year_end=kw.pop("projected_year_end"),
+            low=kw.pop("projected_low", None),
+            high=kw.pop("projected_high", None),
+        )
     fields.update(kw)
     if fields["change"] is None and value is not None and fields["previous"] is not None:
         fields["change"] = value - fields["previous"]

@@ -95,7 +95,9 @@ def test_every_figure_of_march_by_hand(story: Organization):
     check(r["entered_proposal"], value=1.0, ytd=1.0)
     check(r["entered_customer"], value=1.0, previous=1.0, same_month_last_year=1.0, ytd=2.0)
     # cohorts: March's prospects A, B; A reached lead. Feb: C (won, so reached lead). Jan: E.
-    check(r["conversion_prospect_lead"], value=0.5, previous=1.0, change=-0.5, ytd=0.75)
+    # 1 of 2 and 1 of 1: too few leads (min n 20), so "not enough data" and no change
+    check(r["conversion_prospect_lead"], value=0.5, previous=1.0, change=None, ytd=0.75)
+    check(r["conversion_prospect_lead"], enough=False)
     conv = r["conversion_prospect_lead"].rate
     assert conv is not None and (conv.k, conv.n, conv.enough) == (1, 2, False)
     check(r["conversion_suspect_prospect"], value=1.0, ytd=1.0)
@@ -134,25 +136,57 @@ def test_every_figure_of_march_by_hand(story: Organization):
 
 
 def test_pace_of_customers_and_revenue_by_hand(story: Organization):
+    """As of 31 March (the month is over): the run rate is the mean of the last 6 whole
+    months (Oct-Mar), the spread the sample variance of the last 12 (Apr 2024-Mar 2025, all
+    after the history's start in March 2024), 9 months left."""
     card = scorecard_for(story, MARCH, today=TODAY)
     r = rows(card)
-    # customers: YTD 2; run rate mean(Jan 0, Feb 1, Mar 1) = 2/3 x 9 months left = 6;
-    # pipeline: E open at proposal; proposal cohorts Apr 2024-Mar 2025 are A, C, E (D's is
-    # March 2024), two of them won: 2/3 x 1 lead.
-    projected = 2 + 6 + 2 / 3
-    half = 1.959964 * math.sqrt(projected - 2)
-    check(r["customers"], goal=10.0, projected_year_end=projected, pace="behind")
-    check(r["customers"], projected_low=projected - half, projected_high=projected + half)
-    pro_rata = card.extra["pro_rata"]
-    assert isinstance(pro_rata, dict)
-    assert pro_rata["customers"] == pytest.approx(10 * 90 / 365)
-    # revenue: YTD 1,500; run rate mean(0, 500, 1000) = 500 x 9; E's value 2,000 x 2/3;
-    # interval 1.96 x sd(0, 500, 1000) = 500 x sqrt(9)
-    projected = 1500 + 4500 + 2000 * 2 / 3
-    half = 1.959964 * 500 * 3
+    # customers by month, Apr 2024-Mar 2025: ten 0s, then Feb 1 and Mar 1
+    run_rate = (0 + 0 + 0 + 0 + 1 + 1) / 6
+    projected = 2 + run_rate * 9
+    mean = 2 / 12
+    variance = (2 * (1 - mean) ** 2 + 10 * mean**2) / 11
+    variance = max(variance, run_rate)  # a count: at least Poisson's
+    half = 1.959964 * math.sqrt(variance * 9 + variance * 81 / 6)
+    customers = r["customers"]
+    check(customers, goal=10.0, projected_year_end=projected, projected_high=projected + half)
+    check(customers, projected_low=2.0)  # never below what is done
+    assert projected + half > 10 > projected  # the goal is inside the interval, above it
+    assert customers.pace == "at_risk"
+    assert customers.projection is not None
+    assert customers.projection.run_months == tuple(date(y, m, 1) for y, m in (
+        (2024, 10), (2024, 11), (2024, 12), (2025, 1), (2025, 2), (2025, 3)))  # fmt: skip
+    assert customers.projection.pro_rata == pytest.approx(10 * 90 / 365)
+    # revenue: Feb 500 and Mar 1,000; the interval reaches below the YTD, so it stops there
+    run_rate = 1500 / 6
+    projected = 1500 + run_rate * 9
+    mean = 1500 / 12
+    variance = ((500 - mean) ** 2 + (1000 - mean) ** 2 + 10 * mean**2) / 11
+    half = 1.959964 * math.sqrt(variance * 9 + variance * 81 / 6)
     check(r["revenue"], goal=12000.0, projected_year_end=projected, pace="behind")
-    check(r["revenue"], projected_low=projected - half, projected_high=projected + half)
-    assert pro_rata["revenue"] == pytest.approx(12000 * 90 / 365)
+    check(r["revenue"], projected_low=1500.0, projected_high=projected + half)
+    assert projected + half < 12000
+
+
+def test_pace_in_a_month_that_runs(story: Organization):
+    """On 15 March: the run rate is Sep-Feb (whole months), the months left 9 + 16/31."""
+    card = scorecard_for(story, MARCH, today=date(2025, 3, 15))
+    p = rows(card)["customers"].projection
+    assert p is not None and p.run_rate is not None
+    assert p.run_months[0] == date(2024, 9, 1) and p.run_months[-1] == date(2025, 2, 1)
+    assert p.run_rate == pytest.approx(1 / 6)
+    assert p.months_left == pytest.approx(9 + 16 / 31)
+    assert p.year_end == pytest.approx(2 + p.run_rate * p.months_left)
+
+
+def test_pace_needs_three_whole_months_of_history(org_a: Organization, owner_a: Membership):
+    a = new_lead(org_a, "A", at(2025, 1, 5))
+    move(a, "customer", at(2025, 2, 10), owner_a, revenue="100")
+    goal_set(organization=org_a, metric_key="customers", year=2025, value=5)
+    early = rows(scorecard_for(org_a, date(2025, 3, 1), today=date(2025, 3, 20)))["customers"]
+    assert early.pace == "not_enough_data" and early.projected_year_end is None
+    later = rows(scorecard_for(org_a, date(2025, 4, 1), today=date(2025, 4, 2)))["customers"]
+    assert later.pace != "not_enough_data" and later.projected_year_end is not None
 
 
 def test_only_some_metrics_gives_the_same_rows(story: Organization):
@@ -181,10 +215,13 @@ def test_json_is_stable(story: Organization):
     assert data["organization"] == "Acme" and data["month"] == "2025-03"
     first = data["metrics"][0]
     assert list(first) == [
-        "key", "group", "name", "unit", "value", "previous", "same_month_last_year", "target",
-        "ytd", "goal", "projected_year_end", "projected_low", "projected_high", "pace", "k",
-        "n", "ci_low", "ci_high",
+        "key", "group", "name", "unit", "value", "enough", "recorded", "previous",
+        "previous_same_days", "change", "same_month_last_year",
+        "same_month_last_year_same_days", "target", "ytd", "goal", "projected_year_end",
+        "projected_low", "projected_high", "pace", "run_rate", "run_months", "months_left",
+        "k", "n", "ci_low", "ci_high",
     ]  # fmt: skip
+    assert data["month_to_date"] is None  # March is over
     close = next(m for m in data["metrics"] if m["key"] == "close_rate")
     assert (close["k"], close["n"], close["value"]) == (1, 2, 0.5)
     assert data["reviews"][0]["text"] == "More referrals"

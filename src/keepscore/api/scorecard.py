@@ -27,15 +27,37 @@ class ScorecardMetricOut(Schema):
     name: str
     unit: Literal["count", "money", "percent", "days", "number"]
     value: float | None = Field(description="This month; percentages as fractions 0..1.")
-    previous: float | None = Field(description="Last month.")
+    enough: bool = Field(
+        description="False: the value rests on too little data and is shown as 'not enough "
+        "data' (no change is given)."
+    )
+    recorded: bool = Field(
+        description="False: what the value needs (spend) was never recorded; the value is null."
+    )
+    previous: float | None = Field(description="The whole of last month.")
+    previous_same_days: float | None = Field(
+        description="While the month runs: the same days of last month (flows only)."
+    )
+    change: float | None = Field(
+        description="value - previous; while the month runs, value - previous_same_days. "
+        "Null when either is missing or not enough data."
+    )
     same_month_last_year: float | None
+    same_month_last_year_same_days: float | None = Field(
+        description="While the month runs: the same days of that month last year."
+    )
     target: float | None = Field(description="This month's target.")
     ytd: float | None = Field(description="Year to date: a sum, or recomputed for rates.")
     goal: float | None = Field(description="The annual goal.")
     projected_year_end: float | None
     projected_low: float | None = Field(description="95% interval of the projection.")
     projected_high: float | None
-    pace: Literal["on_track", "behind"] | None = Field(description="Only with an annual goal.")
+    pace: Literal["ahead", "on_track", "at_risk", "behind", "not_enough_data"] | None = Field(
+        description="Only with an annual goal (see docs/numbers.md, 'Pace')."
+    )
+    run_rate: float | None = Field(description="The mean of the run-rate months, a month.")
+    run_months: list[str] = Field(description="The whole months of the run rate, YYYY-MM.")
+    months_left: float | None = Field(description="Months of the year after the as-of day.")
     k: int | None = Field(description="Rates: the successes (k of n).")
     n: int | None
     ci_low: float | None = Field(description="Rates: the 95% Wilson interval.")
@@ -49,9 +71,17 @@ class ScorecardReviewOut(Schema):
     at: datetime
 
 
+class MonthToDateOut(Schema):
+    days: int = Field(description="Days of the month so far, today included.")
+    of_days: int
+
+
 class ScorecardOut(Schema):
     organization: str
     month: str = Field(description="YYYY-MM")
+    month_to_date: MonthToDateOut | None = Field(
+        description="While the month runs: how much of it has passed (null once it is over)."
+    )
     metrics: list[ScorecardMetricOut]
     reviews: list[ScorecardReviewOut]
 

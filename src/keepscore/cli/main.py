@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.activity import activity
+from keepscore.cli.backtest import backtest
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.economics import economics
 from keepscore.cli.exports import export
@@ -50,6 +51,7 @@ app.command("economics")(economics)
 app.command("jobs")(jobs)
 app.command("objections")(objections)
 app.command("focus")(focus)
+app.command("backtest")(backtest)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")

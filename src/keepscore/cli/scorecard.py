@@ -57,10 +57,17 @@ def _month(value: str | None) -> date:
 
 
 def _table(card: Scorecard) -> None:
-    from keepscore.reports.charts import format_value
+    from keepscore.reports import presenter
 
     console = stdout()
     console.print(f"[bold]{escape(card.organization)}[/] · scorecard {card.month:%B %Y}")
+    if card.days is not None:
+        console.print(
+            f"[yellow]{presenter.month_to_date(card)}[/]: changes are "
+            f"{presenter.compared_with(card)} (the same days)"
+        )
+    tones = {"good": "green", "bad": "red"}
+    pace_colour = {"ahead": "green", "on_track": "green", "at_risk": "yellow", "behind": "red"}
     for group, rows in card.grouped():
         if not rows:
             continue
@@ -78,35 +85,28 @@ def _table(card: Scorecard) -> None:
         ):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
         for row in rows:
-            value = format_value(row.value, row.unit)
-            if row.rate is not None:
-                value = (
-                    f"{value} ({row.rate.k:,} of {row.rate.n:,})"
-                    if row.rate.enough
-                    else f"[dim]not enough data ({row.rate.k:,} of {row.rate.n:,})[/]"
-                )
-            change = format_value(row.change, row.unit, signed=True)
-            if row.change:
-                good = (row.change > 0) == row.higher_is_better
-                change = f"[{'green' if good else 'red'}]{change}[/]"
+            text = presenter.row_text(row)
+            value = escape(text.value)
+            if text.state:
+                value = f"[dim]{value}[/]"
+            if text.counts:
+                value += f" ({text.counts})"
+            change = f"{text.arrow} {text.change}".strip() or "—"
+            if text.tone in tones:
+                change = f"[{tones[text.tone]}]{escape(change)}[/]"
             pace = ""
-            if row.pace is not None:
-                colour = "green" if row.pace == "on_track" else "red"
-                pace = f"[{colour}]{row.pace.replace('_', ' ')}[/]"
-                pace += f" → {format_value(row.projected_year_end, row.unit)}"
-                if row.projected_low is not None and row.projected_high is not None:
-                    low = format_value(row.projected_low, row.unit, short=True)
-                    high = format_value(row.projected_high, row.unit, short=True)
-                    pace += f" ({low}-{high})"
+            if text.pace:
+                colour = pace_colour.get(row.pace or "", "dim")
+                pace = f"[{colour}]{escape(text.pace)}[/]: {escape(text.projection)}"
             table.add_row(
                 escape(row.name),
                 value,
-                format_value(row.previous, row.unit),
+                text.previous,
                 change,
-                format_value(row.same_month_last_year, row.unit),
-                format_value(row.target, row.unit),
-                format_value(row.ytd, row.unit),
-                format_value(row.goal, row.unit),
+                text.last_year,
+                text.target,
+                text.ytd,
+                text.goal,
                 pace,
             )
         console.print(table)

@@ -10,6 +10,12 @@ from collections.abc import Sequence
 
 #: the normal quantile for a two-sided 95% interval
 Z95 = 1.959964
+#: below this many customers, what their margin returns on spend (return on spend, payback)
+#: is "not enough data" (the scorecard and channel economics alike)
+MIN_CUSTOMERS = 5
+#: below this many values, a quantile (the sales cycle's median, its 80th percentile) is
+#: "not enough data"
+MIN_QUANTILE_N = 5
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:

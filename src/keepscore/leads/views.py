@@ -87,6 +87,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
     from django.utils import timezone
 
     from keepscore.funnel.filters import recent_months
+    from keepscore.reports import presenter
     from keepscore.scorecard.compute import scorecard_for
     from keepscore.scorecard.views import DASHBOARD_METRICS, Shown, funnel_svg, trend_labels
 
@@ -105,6 +106,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
             "newest": selectors.lead_list(organization=organization)[:10],
             "month": month,
             "summary": summary,
+            "compared_with": presenter.compared_with(card),
             "funnel_quarter": funnel_svg(
                 organization,
                 quarter,

@@ -22,8 +22,17 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from keepscore.exports.writers import csv_cell, escape_formula
-from keepscore.reports.charts import format_value, sparkline
+from keepscore.reports.charts import NO_VALUE, format_value, sparkline
 from keepscore.reports.pdf import render_pdf
+from keepscore.reports.presenter import (
+    PROJECTION_RULE,
+    RowText,
+    compared_with,
+    month_to_date,
+    projection_short,
+    row_text,
+)
+from keepscore.scorecard.pace import PACE_LABELS
 from keepscore.scorecard.types import MetricRow, ReviewEntry, Scorecard
 
 CSV_HEADER = [
@@ -46,9 +55,13 @@ CSV_HEADER = [
     "n",
     "ci_low",
     "ci_high",
+    "enough",
+    "recorded",
+    "previous_same_days",
+    "same_month_last_year_same_days",
+    "run_rate",
+    "months_left",
 ]
-
-PACE_LABEL = {"on_track": "On track", "behind": "Behind"}
 GROUP_LABEL = {"SUSPECT": "Suspect", "PROSPECT": "Prospect", "LEAD": "Lead", "CUSTOMER": "Customer"}
 
 # Excel number formats per unit (percent values are fractions: 0.56 shows as 56.0%).
@@ -107,6 +120,12 @@ def _metric_record(row: MetricRow) -> list[Any]:
         rate.n if rate else None,
         _raw(rate.ci_low) if rate else None,
         _raw(rate.ci_high) if rate else None,
+        row.enough,
+        row.recorded,
+        _raw(row.previous_same_days),
+        _raw(row.last_year_same_days),
+        _raw(row.projection.run_rate) if row.projection else None,
+        _raw(row.projection.months_left) if row.projection else None,
     ]
 
 
@@ -216,7 +235,7 @@ def scorecard_xlsx(scorecard: Scorecard) -> bytes:
                 row.target,
                 row.ytd,
                 row.goal,
-                PACE_LABEL.get(row.pace, row.pace) if row.pace else None,
+                PACE_LABELS.get(row.pace, row.pace) if row.pace else None,
                 row.projected_year_end,
                 row.projected_low,
                 row.projected_high,
@@ -308,58 +327,38 @@ def _trend_labels(month: date, count: int) -> list[str]:
     return labels
 
 
-def _value_cell(row: MetricRow) -> Cell:
-    rate = row.rate
-    if rate is not None and not rate.enough:
-        return Cell("not enough data", sub=f"{rate.k:,} of {rate.n:,}", css="nodata")
-    cell = _cell(row.value, row.unit)
-    if rate is not None:
-        cell.sub = f"{rate.k:,} of {rate.n:,}"
-        if rate.ci_low is not None and rate.ci_high is not None:
-            low = format_value(rate.ci_low, "percent").rstrip("%")
-            cell.sub += f" · CI {low}\u2013{format_value(rate.ci_high, 'percent')}"
+def _value_cell(text: RowText) -> Cell:
+    cell = Cell(text.value, css=text.state)
+    cell.sub = " · ".join(part for part in (text.counts, text.interval) if part)
     return cell
 
 
-def _change_cell(row: MetricRow) -> Cell:
-    if row.change is None:
-        return Cell(format_value(None, row.unit), css="none")
-    if row.change == 0:
-        return Cell(format_value(0, row.unit))
-    better = (row.change > 0) == row.higher_is_better
-    arrow = "\u25b2" if row.change > 0 else "\u25bc"
-    return Cell(
-        f"{arrow} {format_value(row.change, row.unit, signed=True)}",
-        css="good" if better else "bad",
-    )
+def _change_cell(text: RowText) -> Cell:
+    if not text.change:
+        return Cell(NO_VALUE, css="none")
+    return Cell(f"{text.arrow} {text.change}".strip(), css=text.tone)
 
 
-def _pace_cell(row: MetricRow) -> Cell:
+def _pace_cell(row: MetricRow, text: RowText) -> Cell:
     if row.pace is None:
-        return Cell(format_value(None, row.unit), css="none")
-    sub = ""
-    if row.projected_year_end is not None:
-        sub = f"proj. {format_value(row.projected_year_end, row.unit)}"
-        if row.projected_low is not None and row.projected_high is not None:
-            low = format_value(row.projected_low, row.unit, short=True)
-            high = format_value(row.projected_high, row.unit, short=True)
-            sub += f" ({low}\u2013{high})"
-    return Cell(PACE_LABEL.get(row.pace, row.pace), sub=sub, css=f"pace-{row.pace}")
+        return Cell(NO_VALUE, css="none")
+    return Cell(text.pace, sub=projection_short(row), css=f"pace-{row.pace}")
 
 
 def _pdf_row(row: MetricRow, labels: Sequence[str]) -> PdfRow:
     trend = list(row.trend)
     names = labels[-len(trend) :] if trend else []
+    text = row_text(row)
     return PdfRow(
         name=row.name,
         manual=row.manual,
-        value=_value_cell(row),
+        value=_value_cell(text),
         previous=_cell(row.previous, row.unit),
-        change=_change_cell(row),
+        change=_change_cell(text),
         target=_cell(row.target, row.unit),
         ytd=_cell(row.ytd, row.unit),
         goal=_cell(row.goal, row.unit),
-        pace=_pace_cell(row),
+        pace=_pace_cell(row, text),
         spark=sparkline(trend, unit=row.unit, labels=names, title=f"{row.name}, last 12 months"),
     )
 
@@ -390,6 +389,11 @@ def scorecard_context(
         "scorecard": scorecard,
         "organization": scorecard.organization,
         "period": month_label(scorecard.month),
+        "month_to_date": month_to_date(scorecard),
+        "projection_rule": PROJECTION_RULE
+        if any(row.projected_year_end is not None for row in scorecard.rows)
+        else "",
+        "compared_with": compared_with(scorecard),
         "generated_at": scorecard.generated_at or timezone.now(),
         "groups": groups,
         "charts": figures,

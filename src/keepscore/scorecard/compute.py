@@ -19,8 +19,6 @@ metrics are stored as points 0..100 and divided by 100); money is a float.
 from __future__ import annotations
 
 import bisect
-import calendar
-import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -47,22 +45,18 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.common.months import month_add, months_between
 from keepscore.economics.models import Spend
 from keepscore.funnel import stats, summary
 from keepscore.funnel.models import CohortCount
 from keepscore.funnel.services import Ladder, Period, rate
 from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
-from keepscore.scorecard import services
+from keepscore.scorecard import pace, services
 from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
-from keepscore.scorecard.types import MetricRow, Pace, RateFigure, Scorecard
+from keepscore.scorecard.types import MetricRow, RateFigure, Scorecard
 
 #: months of trend on each row, ending with the scorecard's month
 TREND_MONTHS = 12
-#: months of run rate behind a projection
-RUN_RATE_MONTHS = 3
-#: months of cohorts behind the pipeline's stage-to-won rates
-PIPELINE_MONTHS = 12
-Z95 = stats.Z95
 ADDITIVE = ("count", "money")
 
 #: activity kind → the scorecard's count key
@@ -75,24 +69,11 @@ ACTIVITY_KEYS = {
 }
 
 Monthly = dict[date, dict[str, float]]
+#: ``[since, until)``: the moments a read covers, when not whole months
+Window = tuple[datetime, datetime]
 
 
 # --- months ---------------------------------------------------------------------------------
-
-
-def month_add(month: date, months: int) -> date:
-    """The first day of the month ``months`` after (or before) ``month``'s."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(first: date, last: date) -> list[date]:
-    """The first days of every month from ``first``'s to ``last``'s, inclusive."""
-    out, month = [], first.replace(day=1)
-    while month <= last:
-        out.append(month)
-        month = month_add(month, 1)
-    return out
 
 
 def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
@@ -121,9 +102,11 @@ def _by_month(rows: QuerySet[Any], field: str) -> QuerySet[Any]:
 # --- grouped reads: one small function per kind of row ---------------------------------------
 
 
-def monthly_new_leads(organization: Organization, first: date, last: date) -> Monthly:
+def monthly_new_leads(
+    organization: Organization, first: date, last: date, window: Window | None = None
+) -> Monthly:
     """``{month: {"new_leads": n}}``: leads by the local month of their first touch."""
-    since, until = _bounds(first, last)
+    since, until = window or _bounds(first, last)
     rows = Lead.objects.for_org(organization).filter(
         first_touch_at__gte=since, first_touch_at__lt=until
     )
@@ -133,9 +116,11 @@ def monthly_new_leads(organization: Organization, first: date, last: date) -> Mo
     return out
 
 
-def monthly_entries(organization: Organization, first: date, last: date) -> Monthly:
+def monthly_entries(
+    organization: Organization, first: date, last: date, window: Window | None = None
+) -> Monthly:
     """``{month: {"entered_<stage>": leads}}``: distinct leads with a change into the stage."""
-    since, until = _bounds(first, last)
+    since, until = window or _bounds(first, last)
     keys = {s.pk: s.key for s in Ladder.of(organization).stages}
     rows = StageChange.objects.for_org(organization).filter(at__gte=since, at__lt=until)
     out: Monthly = defaultdict(dict)
@@ -148,10 +133,12 @@ def monthly_entries(organization: Organization, first: date, last: date) -> Mont
     return out
 
 
-def monthly_activities(organization: Organization, first: date, last: date) -> Monthly:
+def monthly_activities(
+    organization: Organization, first: date, last: date, window: Window | None = None
+) -> Monthly:
     """``{month: {activity key: count}}``; sales conversations are connects and meetings with
     someone who can buy."""
-    since, until = _bounds(first, last)
+    since, until = window or _bounds(first, last)
     rows = Activity.objects.for_org(organization).filter(at__gte=since, at__lt=until)
     out: Monthly = defaultdict(lambda: defaultdict(float))
     for row in (
@@ -166,9 +153,11 @@ def monthly_activities(organization: Organization, first: date, last: date) -> M
     return out
 
 
-def monthly_money(organization: Organization, first: date, last: date) -> Monthly:
+def monthly_money(
+    organization: Organization, first: date, last: date, window: Window | None = None
+) -> Monthly:
     """``{month: {"revenue", "margin", "deals"}}`` of the won outcomes dated in the month."""
-    since, until = _bounds(first, last)
+    since, until = window or _bounds(first, last)
     rows = DealOutcome.objects.for_org(organization).filter(
         result=DealOutcome.Result.WON, at__gte=since, at__lt=until
     )
@@ -204,7 +193,11 @@ def monthly_spend(organization: Organization, first: date, last: date) -> Monthl
 
 
 def closed_counts(
-    organization: Organization, first: date, last: date, monthly: bool = True
+    organization: Organization,
+    first: date,
+    last: date,
+    monthly: bool = True,
+    window: Window | None = None,
 ) -> dict[date, tuple[int, int]]:
     """``{month: (won, closed)}``: leads with an outcome dated in the month (or, with
     ``monthly=False``, in the whole span, under ``first``), each counted once by its last one.
@@ -212,7 +205,7 @@ def closed_counts(
     Distinct leads per result come from one grouped query; the few leads with both results
     in a bucket are settled by their last outcome (ordered by time, then id).
     """
-    since, until = _bounds(first, last)
+    since, until = window or _bounds(first, last)
     rows = DealOutcome.objects.for_org(organization).filter(at__gte=since, at__lt=until)
 
     def bucket(value: Any) -> date:
@@ -485,7 +478,6 @@ class Figures:
     closed: dict[date, tuple[int, int]]
     cycles: dict[date, list[float]]
     manual: Monthly
-    won_rates: dict[int, tuple[int, int]]  # open stage index → (reached won, cohort) 12 months
     summarized: bool = False  # read from the summaries (``summary.ready``)
 
 
@@ -587,38 +579,23 @@ def figures_read(
         )
     counts = _merge(counts, monthly_spend(organization, first, last))
     climbing = ladder.climbing
-    won = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.WON]
     cohorts: dict[date, dict[str, tuple[int, int]]] = defaultdict(dict)
-    won_tally: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    pipeline_from = month_add(last, 1 - PIPELINE_MONTHS)
-    for position, index in enumerate(climbing):
-        targets: dict[str, int] = {}
-        nxt = climbing[position + 1] if position + 1 < len(climbing) else None
-        if nxt is not None:
-            targets["k_next"] = nxt
-        is_open = ladder.stages[index].kind == StageKind.OPEN
-        if won and is_open:
-            targets["k_won"] = won[0]
-        if not targets:
-            continue
+    for position, index in enumerate(climbing[:-1]):
+        nxt = climbing[position + 1]
+        targets = {"k_next": nxt}
         if pairs is None:
             rows = monthly_cohorts(organization, ladder, index, targets, first, last)
         else:
             rows = _summary_cohort_rows(pairs, index, targets)
+        key = f"conversion_{ladder.stages[index].key}_{ladder.stages[nxt].key}"
         for month, row in rows.items():
-            if nxt is not None:
-                key = f"conversion_{ladder.stages[index].key}_{ladder.stages[nxt].key}"
-                cohorts[month][key] = (int(row["k_next"]), int(row["n"]))
-            if "k_won" in row and month >= pipeline_from:
-                won_tally[index][0] += int(row["k_won"])
-                won_tally[index][1] += int(row["n"])
+            cohorts[month][key] = (int(row["k_next"]), int(row["n"]))
     return Figures(
         counts=counts,
         cohorts=cohorts,
         closed=closed,
         cycles=days,
         manual=monthly_manual(organization, months_between(first, last)),
-        won_rates={i: (k, n) for i, (k, n) in won_tally.items()},
         summarized=summarized,
     )
 
@@ -652,7 +629,11 @@ def _margin_pct(figures: Figures, months: list[date]) -> float | None:
 
 def _spend_ratio(figures: Figures, key: str, months: list[date]) -> float | None:
     """Cost per lead, cost per customer or return on spend over the months, from the sums of
-    the months (never a mean of monthly ratios); None when the denominator is 0."""
+    the months (never a mean of monthly ratios). None ("not recorded") unless spend was
+    recorded for every month (a month without spend is unknown, not free), or when the
+    denominator is 0."""
+    if not _spend_recorded(figures, months):
+        return None
     spend = sum(_count(figures, "spend", m) for m in months)
     if key == "return_on_spend":
         margin = sum(_count(figures, "margin", m) for m in months)
@@ -661,8 +642,41 @@ def _spend_ratio(figures: Figures, key: str, months: list[date]) -> float | None
         leads = sum(_count(figures, "new_leads", m) for m in months)
         return spend / leads if leads else None
     # cost per customer: the leads won for the first time (the sales cycle's first wins)
-    customers = sum(len(figures.cycles.get(m, [])) for m in months)
+    customers = _first_wins(figures, months)
     return spend / customers if customers else None
+
+
+def _first_wins(figures: Figures, months: list[date]) -> int:
+    return sum(len(figures.cycles.get(m, [])) for m in months)
+
+
+def recorded(figures: Figures, metric: MetricDef, months: list[date]) -> bool:
+    """Whether what the metric is computed from was recorded over the months: the spend
+    ratios need spend entered for every month (none entered is unknown, not free)."""
+    return metric.key not in SPEND_RATIOS or _spend_recorded(figures, months)
+
+
+def _spend_recorded(figures: Figures, months: list[date]) -> bool:
+    return bool(months) and all("spend" in figures.counts.get(m, {}) for m in months)
+
+
+def enough(figures: Figures, metric: MetricDef, months: list[date]) -> bool:
+    """Whether the metric's value over the months rests on enough data to be shown (else
+    "not enough data": no value, no change, no colour). One rule per figure, for every
+    page, file and API: rates need ``min_n`` leads (``RateFigure.enough``); the sales
+    cycle's quantiles :data:`~keepscore.funnel.stats.MIN_QUANTILE_N` first wins; return on
+    spend :data:`~keepscore.funnel.stats.MIN_CUSTOMERS` customers (first wins). Counts,
+    money and plain divisions (cost per lead, per customer, margin %) always do."""
+    key = metric.key
+    if metric.manual:
+        return True
+    if key == "close_rate" or key.startswith("conversion_"):
+        return _rate_of(figures, key, months).enough
+    if key.startswith("sales_cycle_"):
+        return _first_wins(figures, months) >= stats.MIN_QUANTILE_N
+    if key == "return_on_spend":
+        return _first_wins(figures, months) >= stats.MIN_CUSTOMERS
+    return True
 
 
 def _manual(figures: Figures, metric: MetricDef, months: list[date]) -> float | None:
@@ -696,97 +710,6 @@ def _manual_is_known(figures: Figures, metric: MetricDef, month: date) -> bool:
     return metric.key in figures.manual.get(month, {})
 
 
-# --- pace ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Projection:
-    pro_rata: float
-    year_end: float
-    low: float
-    high: float
-    pace: Pace
-
-
-def _days_in_year(year: int) -> int:
-    return 366 if calendar.isleap(year) else 365
-
-
-def run_months(month: date, today: date) -> tuple[list[date], float]:
-    """The months of the run rate and the months left in the year after the scorecard's.
-
-    A finished month: the last three months ending with it, and the whole months after it.
-    The month in progress (it holds ``today``): the three months before it, and what is left
-    of it (as a fraction of its days) plus the whole months after it.
-    """
-    end = Period.month(month).end
-    if month <= today <= end:
-        days = end.day
-        left = 12 - month.month + (days - today.day) / days
-        return [month_add(month, -i) for i in range(RUN_RATE_MONTHS, 0, -1)], left
-    return [month_add(month, -i) for i in range(RUN_RATE_MONTHS - 1, -1, -1)], 12.0 - month.month
-
-
-def _pipeline(
-    metric: MetricDef, ladder: Ladder, figures: Figures, pipeline: list[OpenStage], month: date
-) -> float:
-    """The open pipeline weighted by each stage's historical rate of reaching won."""
-    if metric.key not in ("customers", "revenue"):
-        return 0.0
-    months = [month_add(month, -i) for i in range(PIPELINE_MONTHS)]
-    deals = sum(_count(figures, "deals", m) for m in months)
-    revenue = sum(_count(figures, "revenue", m) for m in months)
-    mean_revenue = revenue / deals if deals else 0.0
-    total = 0.0
-    for stage in pipeline:
-        k, n = figures.won_rates.get(stage.index, (0, 0))
-        if not n:
-            continue
-        p = k / n
-        if metric.key == "customers":
-            total += p * stage.leads
-        else:
-            total += p * (stage.value_sum + (stage.leads - stage.valued) * mean_revenue)
-    return total
-
-
-def projection(
-    metric: MetricDef,
-    goal: float,
-    ytd: float,
-    monthly: dict[date, float | None],
-    month: date,
-    today: date,
-    pipeline_part: float,
-) -> Projection:
-    """Pro-rata goal, projected year end (YTD + run rate x months left + pipeline) and its
-    95% interval; the pace compares the projection with the goal."""
-    as_of = min(Period.month(month).end, max(today, month))
-    year = month.year
-    elapsed = (as_of - date(year, 1, 1)).days + 1
-    pro_rata = goal * elapsed / _days_in_year(year)
-    months, left = run_months(month, today)
-    runs = [v for v in (monthly.get(m) for m in months) if v is not None]
-    run_rate = sum(runs) / len(runs) if runs else 0.0
-    year_end = ytd + run_rate * left + pipeline_part
-    if metric.unit == "count":
-        half = Z95 * math.sqrt(max(year_end - ytd, 0.0))
-    else:
-        spread = statistics_sd(runs)
-        half = Z95 * spread * math.sqrt(left)
-    low, high = max(year_end - half, ytd) if ytd >= 0 else year_end - half, year_end + half
-    on_track = year_end >= goal if metric.higher_is_better else year_end <= goal
-    return Projection(pro_rata, year_end, low, high, "on_track" if on_track else "behind")
-
-
-def statistics_sd(values: list[float]) -> float:
-    """The sample standard deviation (0 with fewer than two values)."""
-    if len(values) < 2:
-        return 0.0
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-
-
 # --- the scorecard --------------------------------------------------------------------------
 
 
@@ -803,6 +726,38 @@ def _change(value: float | None, previous: float | None) -> float | None:
     return value - previous
 
 
+def same_days_comparable(metric: MetricDef) -> bool:
+    """Whether a metric is compared over the same days of other months while its month
+    runs: the flows of dated events (counts and money, not spend, which is entered by the
+    month) and their ratios (close rate, margin %). Cohort conversions and cycles wait
+    for the month's end: their leads have not had the same time."""
+    if metric.manual or metric.key in SPEND_RATIOS:
+        return False
+    return metric.unit in ADDITIVE or metric.key in ("close_rate", "margin_pct")
+
+
+def same_days(organization: Organization, month: date, days: int) -> Figures:
+    """The flows of the first ``days`` days of ``month`` (its whole length at most), read
+    as a whole month's are (the same grouped reads, over a shorter window)."""
+    end = min(month + timedelta(days=days - 1), Period.month(month).end)
+    window = Period(month, end).bounds()
+    closed = closed_counts(organization, month, month, window=window)
+    counts = _merge(
+        monthly_new_leads(organization, month, month, window),
+        monthly_entries(organization, month, month, window),
+        monthly_activities(organization, month, month, window),
+        monthly_money(organization, month, month, window),
+        monthly_closed(closed),
+    )
+    return Figures(counts=counts, cohorts={}, closed=closed, cycles={}, manual={})
+
+
+def first_month(organization: Organization) -> date | None:
+    """The organization's first month with data: its earliest lead's first touch."""
+    first = Lead.objects.for_org(organization).aggregate(m=Min("first_touch_at"))["m"]
+    return None if first is None else _month_of(first)
+
+
 def scorecard_for(
     organization: Organization,
     month: date,
@@ -810,14 +765,19 @@ def scorecard_for(
     only: Collection[str] | None = None,
 ) -> Scorecard:
     """The scorecard of ``month`` (any day of it): every metric of the catalogue, in order
-    (``only``: just the metrics with these keys, e.g. the dashboard's few)."""
+    (``only``: just the metrics with these keys, e.g. the dashboard's few).
+
+    While the month runs, its flows are also given for the same days of last month and of
+    the same month last year, and the change is against the same days of last month (a
+    like-for-like comparison); once it is over, against the whole of last month."""
     month = month.replace(day=1)
     today = today or timezone.localdate()
     ladder = Ladder.of(organization)
     first = month_add(month, -TREND_MONTHS)
     catalogue = [m for m in metric_catalogue(organization) if only is None or m.key in only]
     needs_cycles = any(
-        m.key.startswith("sales_cycle") or m.key == "cost_per_customer" for m in catalogue
+        m.key.startswith("sales_cycle") or m.key in ("cost_per_customer", "return_on_spend")
+        for m in catalogue
     )
     figures = figures_read(organization, ladder, first, month, cycles=needs_cycles)
     year_months = months_between(date(month.year, 1, 1), month)
@@ -825,13 +785,16 @@ def scorecard_for(
     trend_months = [month_add(month, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
     targets = services.targets_for(organization, [month])
     goals = services.goals_for(organization, month.year)
-    _since, until = _bounds(month, month)
-    pipeline: list[OpenStage] | None = None
+    history_start = first_month(organization)
     if figures.summarized:
         ytd_closed = summary.span_closed(organization, year_months[0], month)
     else:
         ytd_closed = span_closed(organization, year_months[0], month, figures.closed)
-    pro_rata: dict[str, float] = {}
+    day = pace.as_of(month, today)
+    days = day.day if month <= day < Period.month(month).end else None
+    same: dict[date, Figures] = {}
+    if days is not None and any(same_days_comparable(m) for m in catalogue):
+        same = {m: same_days(organization, m, days) for m in (previous, last_year)}
     rows = []
     for metric in catalogue:
 
@@ -839,6 +802,10 @@ def scorecard_for(
             if metric.manual and not _manual_is_known(figures, metric, m):
                 return None
             return metric_value(figures, metric, [m])
+
+        def shown(m: date, metric: MetricDef = metric) -> float | None:
+            """The value when there is enough data for it (else None: no comparison)."""
+            return at(m) if enough(figures, metric, [m]) else None
 
         value = at(month)
         figure: RateFigure | None = None
@@ -850,24 +817,28 @@ def scorecard_for(
             if metric.key.startswith("conversion_"):
                 figure = _rate_of(figures, metric.key, [month])
             ytd = metric_value(figures, metric, year_months)
+        is_enough = enough(figures, metric, [month])
+        like: dict[date, float | None] = {}
+        if same and same_days_comparable(metric):
+            like = {
+                m: metric_value(f, metric, [m]) if enough(f, metric, [m]) else None
+                for m, f in same.items()
+            }
+        compared = like.get(previous) if days is not None else shown(previous)
         goal = _target_goal(goals.get(metric.key), metric)
-        prev_value = at(previous)
-        projected: Projection | None = None
+        projected: pace.Projection | None = None
         additive = metric.unit in ADDITIVE and metric.key not in SPEND_RATIOS
         if goal is not None and additive and ytd is not None:
-            if pipeline is None:
-                pipeline = open_pipeline(organization, ladder, min(until, timezone.now()))
-            monthly = {m: at(m) for m in months_between(month_add(month, -RUN_RATE_MONTHS), month)}
-            projected = projection(
-                metric,
-                goal,
-                ytd,
-                monthly,
-                month,
-                today,
-                _pipeline(metric, ladder, figures, pipeline, month),
+            projected = pace.project(
+                goal=goal,
+                ytd=ytd,
+                monthly={m: at(m) for m in months_between(first, month)},
+                month=month,
+                today=today,
+                history_start=history_start,
+                count=metric.unit == "count",
+                higher_is_better=metric.higher_is_better,
             )
-            pro_rata[metric.key] = projected.pro_rata
         rows.append(
             MetricRow(
                 key=metric.key,
@@ -876,19 +847,20 @@ def scorecard_for(
                 unit=metric.unit,
                 manual=metric.manual,
                 value=value,
-                previous=prev_value,
-                change=_change(value, prev_value),
+                previous=at(previous),
+                change=_change(value if is_enough else None, compared),
                 same_month_last_year=at(last_year),
                 target=_target_goal(targets.get((metric.key, month)), metric),
                 ytd=ytd,
                 goal=goal,
-                projected_year_end=projected.year_end if projected else None,
-                projected_low=projected.low if projected else None,
-                projected_high=projected.high if projected else None,
-                pace=projected.pace if projected else None,
+                projection=projected,
                 trend=tuple(at(m) for m in trend_months),
                 rate=figure,
                 higher_is_better=metric.higher_is_better,
+                enough=is_enough,
+                recorded=recorded(figures, metric, [month]),
+                previous_same_days=like.get(previous),
+                last_year_same_days=like.get(last_year),
             )
         )
     return Scorecard(
@@ -898,15 +870,22 @@ def scorecard_for(
         rows=tuple(rows),
         reviews=tuple(services.reviews_for(organization, month)),
         generated_at=timezone.now(),
-        extra={"pro_rata": pro_rata, "today": today},
+        extra={"today": today},
+        days=days,
     )
 
 
 def scorecard_json(scorecard: Scorecard) -> dict[str, Any]:
-    """The stable JSON of a scorecard (the CLI's ``--format json`` and the API)."""
+    """The stable JSON of a scorecard (the CLI's ``--format json`` and the API). The
+    whole-month fields stay as they are while the month runs; ``month_to_date`` says how
+    many of its days have passed and each flow's ``*_same_days`` fields compare like for
+    like (README, "Scorecard")."""
     return {
         "organization": scorecard.organization,
         "month": f"{scorecard.month:%Y-%m}",
+        "month_to_date": None
+        if scorecard.days is None
+        else {"days": scorecard.days, "of_days": scorecard.days_in_month},
         "metrics": [
             {
                 "key": r.key,
@@ -914,8 +893,13 @@ def scorecard_json(scorecard: Scorecard) -> dict[str, Any]:
                 "name": r.name,
                 "unit": r.unit,
                 "value": r.value,
+                "enough": r.enough,
+                "recorded": r.recorded,
                 "previous": r.previous,
+                "previous_same_days": r.previous_same_days,
+                "change": r.change,
                 "same_month_last_year": r.same_month_last_year,
+                "same_month_last_year_same_days": r.last_year_same_days,
                 "target": r.target,
                 "ytd": r.ytd,
                 "goal": r.goal,
@@ -923,6 +907,11 @@ def scorecard_json(scorecard: Scorecard) -> dict[str, Any]:
                 "projected_low": r.projected_low,
                 "projected_high": r.projected_high,
                 "pace": r.pace,
+                "run_rate": r.projection.run_rate if r.projection else None,
+                "run_months": [f"{m:%Y-%m}" for m in r.projection.run_months]
+                if r.projection
+                else [],
+                "months_left": r.projection.months_left if r.projection else None,
                 "k": r.rate.k if r.rate else None,
                 "n": r.rate.n if r.rate else None,
                 "ci_low": r.rate.ci_low if r.rate else None,

@@ -6,12 +6,16 @@ scorecard pages, ``keepscore.reports`` (PDF/XLSX/CSV) and ``keepscore scorecard`
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from keepscore.scorecard.pace import Projection as PaceProjection
 
 Unit = Literal["count", "money", "percent", "days", "number"]
-Pace = Literal["on_track", "behind"]
+Pace = Literal["ahead", "on_track", "at_risk", "behind", "not_enough_data"]
 GROUPS = ("SUSPECT", "PROSPECT", "LEAD", "CUSTOMER")
 
 
@@ -35,19 +39,44 @@ class MetricRow:
     unit: Unit
     manual: bool
     value: float | None
-    previous: float | None
-    change: float | None  # value - previous, None when either is missing
+    previous: float | None  # the whole of last month
+    #: value - previous (while the month runs: - previous_same_days), None when either is
+    #: missing or "not enough data"
+    change: float | None
     same_month_last_year: float | None
     target: float | None  # this month's target
     ytd: float | None  # year to date (a sum for counts and money, recomputed for rates)
     goal: float | None  # annual goal
-    projected_year_end: float | None
-    projected_low: float | None
-    projected_high: float | None
-    pace: Pace | None  # against the goal pro rata, None without a goal
+    #: the pace toward the annual goal (``keepscore.scorecard.pace``), None without a goal
+    projection: PaceProjection | None = None
     trend: tuple[float | None, ...] = ()  # the last 12 months, oldest first, ending this month
     rate: RateFigure | None = None  # for rates: k, n and the interval behind ``value``
     higher_is_better: bool = True
+    #: the value rests on enough data to be shown (else "not enough data": no change)
+    enough: bool = True
+    #: what the value needs was recorded (spend for the spend ratios); a None value of an
+    #: unrecorded input reads "not recorded", never 0
+    recorded: bool = True
+    #: while the month runs, the same days of last month and of the same month last year
+    #: (flows only: ``compute.same_days_comparable``)
+    previous_same_days: float | None = None
+    last_year_same_days: float | None = None
+
+    @property
+    def pace(self) -> Pace | None:
+        return self.projection.pace if self.projection else None
+
+    @property
+    def projected_year_end(self) -> float | None:
+        return self.projection.year_end if self.projection else None
+
+    @property
+    def projected_low(self) -> float | None:
+        return self.projection.low if self.projection else None
+
+    @property
+    def projected_high(self) -> float | None:
+        return self.projection.high if self.projection else None
 
 
 @dataclass(frozen=True)
@@ -67,6 +96,12 @@ class Scorecard:
     reviews: tuple[ReviewEntry, ...] = ()
     generated_at: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    #: while the month runs, its days so far (today included); None once it is over
+    days: int | None = None
+
+    @property
+    def days_in_month(self) -> int:
+        return calendar.monthrange(self.month.year, self.month.month)[1]
 
     def grouped(self) -> list[tuple[str, list[MetricRow]]]:
         """Rows by scorecard group, in SUSPECT, PROSPECT, LEAD, CUSTOMER order."""

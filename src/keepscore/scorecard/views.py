@@ -26,9 +26,9 @@ from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
 from keepscore.focus.services import kept_for as focus_kept
 from keepscore.funnel.services import Ladder, Period, funnel
+from keepscore.reports import presenter
 from keepscore.reports.charts import (
     RateRow,
-    format_value,
     funnel_chart,
     rate_chart,
     rate_tooltip,
@@ -394,42 +394,22 @@ EXPORT_TYPES = {
 
 
 class Shown:
-    """A scorecard row as the page shows it: formatted numbers and hover texts."""
+    """A scorecard row as the page shows it: the presenter's texts (``presenter.row_text``,
+    the same as the PDF's and the command line's), its hover text and sparkline."""
 
     def __init__(self, row: MetricRow, labels: list[str]) -> None:
-        unit = row.unit
         self.row = row
-        self.value = format_value(row.value, unit)
+        self.text = text = presenter.row_text(row)
+        self.nodata = text.state == "nodata"
         self.title = ""
-        self.nodata = False
         rate = row.rate
         if rate is not None:
             self.title = rate_tooltip(
                 RateRow(row.name, rate.k, rate.n, rate.rate, rate.ci_low, rate.ci_high, rate.enough)
             )
-            self.counts = f"{rate.k:,} of {rate.n:,}"
-            self.nodata = not rate.enough
-        self.previous = format_value(row.previous, unit)
-        self.last_year = format_value(row.same_month_last_year, unit)
-        self.target = format_value(row.target, unit)
-        self.ytd = format_value(row.ytd, unit)
-        self.goal = format_value(row.goal, unit)
-        self.change = format_value(row.change, unit, signed=True)
-        self.arrow, self.change_css = "", "none"
-        if row.change:
-            self.arrow = "▲" if row.change > 0 else "▼"
-            self.change_css = "good" if (row.change > 0) == row.higher_is_better else "bad"
-        self.pace = {"on_track": "On track", "behind": "Behind"}.get(row.pace or "", "")
-        self.projection = ""
-        if row.projected_year_end is not None:
-            self.projection = f"projected {format_value(row.projected_year_end, unit)}"
-            if row.projected_low is not None and row.projected_high is not None:
-                low = format_value(row.projected_low, unit)
-                high = format_value(row.projected_high, unit)
-                self.projection += f" (95%: {low}\u2013{high})"
         trend = list(row.trend)
         self.spark = sparkline(
-            trend, unit=unit, labels=labels[-len(trend) :], title=f"{row.name}, last 12 months"
+            trend, unit=row.unit, labels=labels[-len(trend) :], title=f"{row.name}, last 12 months"
         )
 
 
@@ -499,6 +479,8 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         "sub": "scorecard",
         "can_edit": can_edit(request),
         "card": card,
+        "compared_with": presenter.compared_with(card),
+        "month_to_date": presenter.month_to_date(card),
         "month": month,
         "groups": groups,
         "charts": charts_for(organization, month),
