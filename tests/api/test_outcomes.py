@@ -110,10 +110,10 @@ def test_outcomes_of_the_organization(api_a: Api, deals: Any) -> None:
     ada_won, bo_lost, bo_won, cy_won = deals["outcomes"]
     response = api_a.get("/outcomes")
     assert response.json()["count"] == 4
-    # newest first; margins: 1200.50 - 300.25, 500 - nothing, 99.99 - 100
+    # newest first; margins: 1200.50 - 300.25, none for 500 (no cost recorded), 99.99 - 100
     assert _items(response) == [
         expected(cy_won, "-0.01"),
-        expected(bo_won, "500.00"),
+        expected(bo_won, None),
         expected(bo_lost, None),
         expected(ada_won, "900.25"),
     ]
@@ -181,7 +181,7 @@ def test_a_leads_outcomes(api_a: Api, deals: Any, lead_b: Lead) -> None:
     ada, bo, _cy = deals["leads"]
     ada_won, bo_lost, bo_won, _cy_won = deals["outcomes"]
     assert _items(api_a.get(f"/leads/{bo.pk}/outcomes")) == [
-        expected(bo_won, "500.00"),
+        expected(bo_won, None),
         expected(bo_lost, None),
     ]
     assert _items(api_a.get(f"/leads/{ada.pk}/outcomes")) == [expected(ada_won, "900.25")]

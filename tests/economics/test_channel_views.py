@@ -88,23 +88,34 @@ def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings
     assert search["return_on_spend"] == "not enough data" and search["payback"] == "—"
     assert search["margin_pct"] == "—"
     total = row_of(html, "total")
-    assert total["spend"] == "900" and total["margin"] == "1,050"
+    # E's first deal has no cost recorded: the margin is of the deals with one (600 + 150)
+    assert total["spend"] == "900" and total["margin"] == "750"
     assert total["cost_per_customer"] == "450"
-    # the chart: a mark per channel with spend or margin, numbers on hover
+    assert row_of(html, "walk-in")["spend"] == "not recorded"  # nothing entered, not 0
+    assert row_of(html, "walk-in")["cost_per_lead"] == "not recorded"
+    # the chart: a mark per channel with spend or margin, numbers on hover, the same
+    # return on spend as the table (with its "not enough data")
     assert "ks-spend-margin" in html
     assert "<title>Referral: spend 100, margin 600, return on spend 500%</title>" in html
-    assert "<title>Ads: spend 600, margin 450, return on spend \u221225%</title>" in html
+    assert "<title>Ads: spend 600, margin 150, return on spend \u221275%</title>" in html
+    assert "<title>Search: spend 200, margin 0, return on spend not enough data</title>" in html
+    assert "Two counts of customers" in html
     assert 'aria-current="page">Economics</a>' in html
 
 
 def test_too_small_rows_say_not_enough_data(client_a: Any, story: Organization):
     html = client_a.get(url(story), FEB).content.decode()
     referral = row_of(html, "referral")  # 3 new leads, 1 customer: too few (20, 5)
-    assert referral["cost_per_lead"] == "not enough data"
-    assert referral["return_on_spend"] == "not enough data"
+    assert referral["cost_per_lead"] == "33.33"  # a plain division: always shown
+    assert referral["return_on_spend"] == "not enough data"  # the margin of 1 customer
+    assert referral["payback"] == "not enough data"
     assert referral["conversion"] == "not enough data (1 of 3)"
     assert referral["spend"] == "100" and referral["margin"] == "600"  # facts stay
-    assert "3 new leads (fewer than 20); 1 customer (fewer than 5)" in html
+    assert "Return on spend and payback: not enough data (1 customer (fewer than 5))" in html
+    # the chart says the same as the table
+    assert "<title>Referral: spend 100, margin 600, return on spend not enough data</title>" in (
+        html
+    )
 
 
 def test_the_default_period_is_the_last_12_months(client_a: Any, org_a: Organization):
@@ -174,7 +185,7 @@ def test_another_organization_is_a_404_and_its_data_never_shows(client_a: Any, s
     assert client_a.get(url(other, "economics_csv"), FEB).status_code == 404
     html = client_a.get(url(story), FEB).content.decode()
     assert "4,242" not in html and "3,131" not in html
-    assert row_of(html, "email")["spend"] == "0"
+    assert row_of(html, "email")["spend"] == "not recorded"
 
 
 def test_the_spend_margin_chart():
@@ -182,7 +193,10 @@ def test_the_spend_margin_chart():
 
     svg = str(
         spend_margin_chart(
-            [SpendMarginRow("<Ads>", 600, 450, -0.25), SpendMarginRow("Search", 200, -150, -1.75)],
+            [
+                SpendMarginRow("<Ads>", 600, 450, "\u221225%"),
+                SpendMarginRow("Search", 200, -150, "not enough data"),
+            ],
             title="Spend and margin",
         )
     )

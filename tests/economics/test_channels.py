@@ -71,10 +71,13 @@ def test_february_by_hand(story: Organization, path: str, settings: Any):
     ads = rows["ads"]
     assert ads.spend == Decimal("600.00")
     assert (ads.leads, ads.qualified, ads.customers) == (1, 1, 1)  # E won twice: one customer
-    assert (ads.revenue, ads.cost, ads.margin) == (Decimal(500), Decimal(50), Decimal(450))
+    # E's first deal (300) has no cost recorded: its margin is unknown, so the margin is the
+    # second deal's, 200 - 50 (not 300 + 150, as if the first had cost nothing)
+    assert (ads.revenue, ads.cost, ads.costed) == (Decimal(500), Decimal(50), 1)
+    assert ads.margin == Decimal(150) and ads.margin_pct == pytest.approx(150 / 200)
     assert ads.cost_per_lead == Decimal("600.00")
-    assert ads.return_on_spend == pytest.approx((450 - 600) / 600)
-    assert ads.payback_months == pytest.approx(600 / 450)
+    assert ads.return_on_spend == pytest.approx((150 - 600) / 600)
+    assert ads.payback_months == pytest.approx(600 / 150)
 
     search = rows["search"]
     assert (search.spend, search.leads, search.customers) == (Decimal(200), 0, 0)
@@ -84,17 +87,18 @@ def test_february_by_hand(story: Organization, path: str, settings: Any):
     assert search.return_on_spend == pytest.approx(-1.0)
     assert search.payback_months is None  # no margin: it never pays back
 
-    walk_in = rows["walk-in"]  # an active channel with nothing: listed, all undefined
-    assert walk_in.spend == 0 and walk_in.return_on_spend is None
+    walk_in = rows["walk-in"]  # an active channel with nothing: listed, spend not recorded
+    assert walk_in.spend is None and walk_in.return_on_spend is None
     assert walk_in.payback_months is None and walk_in.cost_per_customer is None
+    assert walk_in.margin == 0  # no deals: nothing to have a margin on
 
     total = result.total
     assert total.spend == Decimal("900.00")
     assert (total.leads, total.qualified, total.customers) == (4, 4, 2)
     assert (total.conversion.k, total.conversion.n) == (2, 4)  # B and E
-    assert total.margin == Decimal(1050)
+    assert total.margin == Decimal(750) and total.costed == 2
     assert total.cost_per_customer == Decimal("450.00")
-    assert total.return_on_spend == pytest.approx((1050 - 900) / 900)
+    assert total.return_on_spend == pytest.approx((750 - 900) / 900)
 
 
 def test_january_spend_of_a_partial_period(story: Organization, settings: Any):
@@ -114,10 +118,11 @@ def test_january_spend_of_a_partial_period(story: Organization, settings: Any):
 
 def test_no_spend_means_return_on_spend_undefined(story: Organization, path: str):
     result = channel_economics(story, Period(date(2025, 3, 1), date(2025, 3, 31)))
-    ref = rows_by_key(result)["referral"]  # B won in March; no March spend
-    assert ref.spend == 0 and ref.margin == Decimal(500)
+    ref = rows_by_key(result)["referral"]  # B won in March (no cost); no March spend
+    assert ref.spend is None and ref.margin is None  # neither recorded: unknown, not 0
+    assert ref.revenue == Decimal(500) and ref.costed == 0
     assert ref.return_on_spend is None and ref.payback_months is None
-    assert ref.cost_per_customer == Decimal("0.00")  # spend 0 over 1 customer
+    assert ref.cost_per_customer is None  # never 0 per customer for spend not entered
     assert ref.cost_per_lead is None  # no new lead in March
 
 
@@ -131,12 +136,13 @@ def test_no_customers_means_cost_per_customer_undefined(story: Organization, pat
 
 
 def test_too_small(story: Organization, settings: Any):
+    """Only return on spend and payback rest on few deals; cost per lead is a division."""
     settings.KEEPSCORE_MIN_N = 3
     rows = rows_by_key(channel_economics(story, FEB))
     assert rows["ads"].too_small
-    assert "1 new lead (fewer than 3)" in rows["ads"].too_small_reason
-    assert "1 customer (fewer than 5)" in rows["ads"].too_small_reason
+    assert rows["ads"].too_small_reason == "1 customer (fewer than 5)"
     assert rows["referral"].too_small_reason == "1 customer (fewer than 5)"
+    assert rows["ads"].cost_per_lead == Decimal("600.00")  # the figure is there
 
 
 def test_enough_data(org_a: Organization, owner_a: Membership, settings: Any):
@@ -228,6 +234,7 @@ def _random_story(org: Organization, owner: Membership, seed: int) -> list[Spec]
             if to == "customer":
                 revenue = str(rnd.randrange(100, 5000))
                 cost = str(rnd.randrange(0, 3000)) if rnd.random() < 0.7 else None
+                revenue = revenue if rnd.random() < 0.9 else "0"
             if to == "lost":
                 reason = "No budget"
             move(lead, to, when, owner, revenue=revenue, cost=cost, reason=reason)
@@ -249,8 +256,8 @@ def _expected(specs: list[Spec], spends: list[tuple[date, str, Decimal]], period
         mine = [s for s in specs if s.channel == key]
         new = [s for s in mine if local_date(s.touched) in period]
         reached = 0
-        customers = 0
-        revenue = cost = Decimal(0)
+        customers = deals = costed = 0
+        revenue = cost = costed_revenue = Decimal(0)
         for s in mine:
             reach = [
                 when
@@ -264,12 +271,15 @@ def _expected(specs: list[Spec], spends: list[tuple[date, str, Decimal]], period
                 customers += 1
             for when, r, c in wins:
                 if local_date(when) in period:
+                    deals += 1
                     revenue += Decimal(r or 0)
-                    cost += Decimal(c or 0)
+                    if c is not None:
+                        costed += 1
+                        cost += Decimal(c)
+                        costed_revenue += Decimal(r or 0)
         won_new = sum(1 for s in new if any(to == "customer" for to, *_ in s.moves))
-        spent = sum(
-            (a for m, k, a in spends if k == key and first_month <= m <= last_month), Decimal(0)
-        )
+        recorded = [a for m, k, a in spends if k == key and first_month <= m <= last_month]
+        spent = sum(recorded, Decimal(0)) if recorded else None
         out[key] = {
             "spend": spent,
             "leads": len(new),
@@ -278,6 +288,9 @@ def _expected(specs: list[Spec], spends: list[tuple[date, str, Decimal]], period
             "k": won_new,
             "revenue": revenue,
             "cost": cost,
+            "costed": costed,
+            # the margin of the deals with a cost; 0 without deals; unknown without a cost
+            "margin": costed_revenue - cost if costed else (Decimal(0) if not deals else None),
         }
     return out
 
@@ -299,7 +312,7 @@ def test_random_histories_against_plain_python(org_a: Organization, owner_a: Mem
     ]
     assert summary.ready(org_a)
     whole = channel_economics(org_a, PERIODS[2]).total
-    assert whole.customers > 3 and whole.qualified > 3 and whole.spend > 0  # not trivial
+    assert whole.customers > 3 and whole.qualified > 3 and whole.spend  # not trivial
     for period in PERIODS:
         want = _expected(specs, spends, period)
         result = channel_economics(org_a, period)
@@ -317,16 +330,17 @@ def test_random_histories_against_plain_python(org_a: Organization, owner_a: Mem
                 "k": row.conversion.k,
                 "revenue": row.revenue,
                 "cost": row.cost,
+                "costed": row.costed,
+                "margin": row.margin,
             }
             assert got == figures, (period, key)
             assert row.conversion.n == row.leads
-            margin = figures["revenue"] - figures["cost"]
-            spent = figures["spend"]
-            if spent:
+            margin, spent = figures["margin"], figures["spend"]
+            if spent and margin is not None:
                 assert row.return_on_spend == pytest.approx(float((margin - spent) / spent))
             else:
                 assert row.return_on_spend is None
-            if figures["customers"]:
+            if figures["customers"] and spent is not None:
                 assert row.cost_per_customer == (spent / figures["customers"]).quantize(
                     Decimal("0.01")
                 )
@@ -334,8 +348,9 @@ def test_random_histories_against_plain_python(org_a: Organization, owner_a: Mem
                 assert row.cost_per_customer is None
         total = result.total
         assert total.leads == sum(f["leads"] for f in want.values())
-        assert total.spend == sum(f["spend"] for f in want.values())
-        assert total.margin == sum(f["revenue"] - f["cost"] for f in want.values())
+        spent_all = [f["spend"] for f in want.values() if f["spend"] is not None]
+        assert total.spend == (sum(spent_all) if spent_all else None)
+        assert total.costed == sum(f["costed"] for f in want.values())
 
 
 def test_both_paths_give_the_same_answers(org_a: Organization, owner_a: Membership):
@@ -361,7 +376,8 @@ def test_scorecard_rows_by_hand(story: Organization, path: str):
 
     spend: January 50, February 100 + 600 + 200 = 900, March 0;
     new leads: January A; February B C D E; March none;
-    first wins: February A and E; March B;  margin: February 600 + 450, March 500.
+    first wins: February A and E; March B;  margin (deals with a cost): February 600 + 150,
+    none in March (B has no cost).
     """
     from keepscore.scorecard.compute import scorecard_for
     from keepscore.scorecard.services import goal_set
@@ -379,10 +395,12 @@ def test_scorecard_rows_by_hand(story: Organization, path: str):
     assert cpc.value == pytest.approx(900 / 2)
     assert cpc.previous is None  # no customer in January
     assert cpc.ytd == pytest.approx(950 / 2)
-    assert ros.value == pytest.approx((1050 - 900) / 900)
+    # February's margin: A 600 and E's second deal 150; E's first (300, no cost recorded)
+    # has no known margin, so it counts in neither the margin nor its revenue
+    assert ros.value == pytest.approx((750 - 900) / 900)
     assert ros.previous == pytest.approx(-1.0)  # 50 spent, no margin
-    assert ros.ytd == pytest.approx((1050 - 950) / 950)
-    assert rows["margin_pct"].value == pytest.approx(1050 / 1500)
+    assert ros.ytd == pytest.approx((750 - 950) / 950)
+    assert rows["margin_pct"].value == pytest.approx(750 / 1200)
     # the trend: March 2024 to February 2025; undefined where nothing was spent or won
     assert cpl.trend[:10] == (None,) * 10
     assert cpl.trend[10:] == (pytest.approx(50.0), pytest.approx(225.0))
@@ -401,7 +419,8 @@ def test_scorecard_rows_by_hand(story: Organization, path: str):
     assert march["cost_per_customer"].value == 0.0 and march["cost_per_customer"].recorded
     assert march["cost_per_lead"].ytd == pytest.approx(950 / 5)
     assert march["cost_per_customer"].ytd == pytest.approx(950 / 3)
-    assert march["return_on_spend"].ytd == pytest.approx((1550 - 950) / 950)
+    assert march["return_on_spend"].ytd == pytest.approx((750 - 950) / 950)  # B: no cost
+    assert march["margin"].value is None and not march["margin"].recorded
 
 
 def test_scorecard_agrees_with_channel_economics(story: Organization, path: str):

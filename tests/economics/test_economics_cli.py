@@ -46,8 +46,9 @@ def test_json_is_the_services_dict(story: Any):
     assert body == json.loads(json.dumps(expected.as_dict()))
     ads = next(c for c in body["channels"] if c["key"] == "ads")
     # by hand: 600 spent; E new, won twice (500 revenue, 50 cost): one customer
-    assert (ads["spend"], ads["leads"], ads["customers"], ads["margin"]) == (600.0, 1, 1, 450.0)
-    assert ads["return_on_spend"] == pytest.approx(-0.25)
+    assert (ads["spend"], ads["leads"], ads["customers"], ads["margin"]) == (600.0, 1, 1, 150.0)
+    assert ads["costed_deals"] == 1  # E's first deal has no cost: not in the margin
+    assert ads["return_on_spend"] == pytest.approx(-0.75)
 
 
 def test_csv_is_a_row_per_channel_and_the_total(story: Any):
@@ -86,7 +87,7 @@ def test_the_organization_is_chosen_with_org(story: Any):
     line = error_line(invoke(*FEB))
     assert "--org" in line
     body = json.loads(invoke(*FEB, "--org", "bravo", "--format", "json").stdout)
-    assert body["total"]["spend"] == 0 and body["total"]["leads"] == 0
+    assert body["total"]["spend"] is None and body["total"]["leads"] == 0
     assert "no organization 'nope'" in error_line(invoke(*FEB, "--org", "nope"))
 
 

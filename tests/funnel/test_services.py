@@ -393,13 +393,15 @@ def test_close_rate_and_lost_reasons(org_a: Organization, may: None) -> None:
 
 def test_money(org_a: Organization, may: None) -> None:
     # won outcomes dated in May: W1 100/40, W2 200/-, W3 300/100, W4 400/200, R 1000/500
-    # revenue 2000, cost 840, margin 1160, 58%
+    # revenue 2000; W2's cost was not recorded, so the margin is the other four's:
+    # 1800 - 840 = 960, 960 / 1800 = 53.3% (never W2's 200 as if it cost nothing)
     result = money(org_a, MAY)
-    assert result.won == 5
+    assert result.won == 5 and result.costed == 4
     assert result.revenue == Decimal("2000.00")
     assert result.cost == Decimal("840.00")
-    assert result.margin == Decimal("1160.00")
-    assert result.margin_pct == pytest.approx(58.0)
+    assert result.costed_revenue == Decimal("1800.00")
+    assert result.margin == Decimal("960.00")
+    assert result.margin_pct == pytest.approx(960 / 1800 * 100)
     april = money(org_a, Period.month(date(2024, 4, 1)))
     assert (april.won, april.revenue, april.margin, april.margin_pct) == (
         1,

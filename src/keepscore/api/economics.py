@@ -34,29 +34,40 @@ class LeadConversionOut(Schema):
 class ChannelEconomicsOut(Schema):
     key: str = Field(description="The channel's key; 'total' for the total row.")
     name: str
-    spend: float = Field(description="The whole spend of every month the period touches.")
+    spend: float | None = Field(
+        description="The whole spend of every month the period touches; null: none was "
+        "recorded for the channel (unknown, not 0)."
+    )
     leads: int = Field(description="New leads: first touch in the period.")
     qualified: int = Field(description="Leads that reached the qualified stage in the period.")
     customers: int = Field(description="Leads won for the first time in the period.")
     conversion: LeadConversionOut
     revenue: float = Field(description="Of the deals won in the period.")
-    cost: float
-    margin: float
-    margin_pct: float | None = Field(description="margin / revenue (a fraction); null: no revenue.")
-    cost_per_lead: float | None = Field(description="spend / leads; null without leads.")
+    cost: float = Field(description="The recorded costs of those deals.")
+    costed_deals: int = Field(description="The deals won in the period with a recorded cost.")
+    margin: float | None = Field(
+        description="Revenue - cost of the deals with a recorded cost; null: there were won "
+        "deals but none has a cost (unknown, not 100%)."
+    )
+    margin_pct: float | None = Field(
+        description="margin / the revenue of the deals with a cost (a fraction); null: none."
+    )
+    cost_per_lead: float | None = Field(
+        description="spend / leads; null without leads or without recorded spend."
+    )
     cost_per_customer: float | None = Field(
-        description="spend / customers; null without customers."
+        description="spend / customers; null without customers or without recorded spend."
     )
     return_on_spend: float | None = Field(
-        description="(margin - spend) / spend (a fraction); null without spend."
+        description="(margin - spend) / spend (a fraction); null without spend or margin."
     )
     payback_months: float | None = Field(
         description="spend / (margin per month of the period); null without spend or without "
         "a positive margin."
     )
     too_small: bool = Field(
-        description="Fewer new leads than KEEPSCORE_MIN_N or fewer than 5 customers: the "
-        "ratios are not enough data to judge the channel."
+        description="Fewer than 5 customers: return on spend and payback rest on too few "
+        "deals and are shown as 'not enough data' (the values stay here)."
     )
     too_small_reason: str
 

@@ -30,7 +30,9 @@ class DealOutcomeOut(Schema):
     at: datetime
     revenue: str | None = Field(description="Won deals: the revenue, e.g. '1200.50'.")
     cost: str | None = Field(description="Won deals: the cost of the sale, if recorded.")
-    margin: str | None = Field(description="Won deals: revenue minus cost.")
+    margin: str | None = Field(
+        description="Won deals: revenue minus cost; null when the cost was not recorded."
+    )
     lost_reason: str | None = Field(description="Lost deals: the reason's name.")
     lost_note: str
     stage_change: int = Field(description="The id of the move that closed the deal.")

@@ -11,7 +11,8 @@ economics") — as a table, JSON or CSV.
                    "qualified": 18, "customers": 9,
                    "conversion": {"k": 9, "n": 40, "rate": 0.225, "ci_low": 0.12,
                                   "ci_high": 0.38, "enough": true},
-                   "revenue": 9000.0, "cost": 3000.0, "margin": 6000.0, "margin_pct": 0.667,
+                   "revenue": 9000.0, "cost": 3000.0, "costed_deals": 9, "margin": 6000.0,
+                   "margin_pct": 0.667,
                    "cost_per_lead": 30.0, "cost_per_customer": 133.33,
                    "return_on_spend": 4.0, "payback_months": 2.4,
                    "too_small": false, "too_small_reason": ""}],
@@ -34,8 +35,6 @@ from keepscore.cli.common import django_setup, errors, organization_resolve, std
 from keepscore.cli.funnel import period_options
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from keepscore.economics.channels import ChannelEconomics, ChannelRow
 
 #: the table's short headings (it has to fit a terminal), with the full names in the legend
@@ -54,13 +53,13 @@ HEADINGS = (
 )
 LEGEND = (
     "Leads: new leads (first touch in the period); Qual.: reached the qualified stage; Cust.: "
-    "won for the first time; Conv.: of the new leads, those won since (k/n); Margin: of the "
-    "deals won; Mrg %: margin / revenue; CPL: cost per lead; CPC: cost per customer; ROS: "
-    "return on spend, (margin - spend) "
-    "/ spend; Payb.: months of margin to earn the spend back. '\u2014': undefined; 'n/e': not "
-    "enough data"
+    "won for the first time (whenever they came in); Conv.: of the period's new leads, those "
+    "won since (k/n, a cohort: not the same leads as Cust.); Margin: of the deals won with a "
+    "recorded cost; Mrg %: their margin / revenue; CPL: cost per lead; CPC: cost per customer; "
+    "ROS: return on spend, (margin - spend) / spend; Payb.: months of margin to earn the spend "
+    "back. '\u2014': undefined; 'n/r': not recorded (no spend, or no deal cost, entered); "
+    "'n/e': not enough data (fewer than 5 customers)"
 )
-NOT_ENOUGH = "n/e"
 
 
 class Format(StrEnum):
@@ -71,30 +70,28 @@ class Format(StrEnum):
 
 def _cells(row: ChannelRow) -> list[str]:
     from keepscore.reports.charts import format_value
+    from keepscore.reports.presenter import NOT_ENOUGH, NOT_RECORDED, channel_text
 
-    def money(value: Decimal | None) -> str:
-        return format_value(None if value is None else float(value), "money")
-
-    def ratio(text: str, value: object) -> str:
-        return NOT_ENOUGH if row.too_small and value is not None else text
-
+    short = {NOT_ENOUGH: "n/e", NOT_RECORDED: "n/r"}
+    text = channel_text(row)
     conv = row.conversion
     conversion = f"{conv.k}/{conv.n}"
     if conv.rate is not None and conv.enough:
         conversion = f"{format_value(conv.rate, 'percent')} {conversion}"
-    return [
-        money(row.spend),
-        format_value(row.leads, "count"),
-        format_value(row.qualified, "count"),
-        format_value(row.customers, "count"),
+    cells = (
+        text.spend,
+        text.leads,
+        text.qualified,
+        text.customers,
         conversion,
-        money(row.margin),
-        format_value(row.margin_pct, "percent"),
-        ratio(money(row.cost_per_lead), row.cost_per_lead),
-        ratio(money(row.cost_per_customer), row.cost_per_customer),
-        ratio(format_value(row.return_on_spend, "percent"), row.return_on_spend),
-        ratio(format_value(row.payback_months, "number"), row.payback_months),
-    ]
+        text.margin,
+        text.margin_pct,
+        text.cost_per_lead,
+        text.cost_per_customer,
+        text.return_on_spend,
+        text.payback,
+    )
+    return [short.get(cell, cell) for cell in cells]
 
 
 def table_print(result: ChannelEconomics) -> None:

@@ -29,13 +29,12 @@ from keepscore.economics.channels import (
     channel_economics,
     channels_csv,
 )
-from keepscore.funnel.filters import default_period, rate_text
+from keepscore.funnel.filters import default_period
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.services import min_n
 from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart
-
-NOT_ENOUGH = "not enough data"
+from keepscore.reports.presenter import ChannelText, channel_text
 
 
 class EconomicsFilterForm(PeriodForm):
@@ -44,58 +43,16 @@ class EconomicsFilterForm(PeriodForm):
 
 @dataclass(frozen=True)
 class Shown:
-    """A row of the table as shown: formatted cells."""
+    """A row of the table: its key, name and the presenter's texts."""
 
     key: str
     name: str
     too_small: bool
-    reason: str
-    spend: str
-    leads: str
-    qualified: str
-    customers: str
-    conversion: str
-    revenue: str
-    cost: str
-    margin: str
-    margin_pct: str
-    cost_per_lead: str
-    cost_per_customer: str
-    return_on_spend: str
-    payback: str
-
-
-def _money(value: Any) -> str:
-    return format_value(None if value is None else float(value), "money")
+    text: ChannelText
 
 
 def _shown(row: ChannelRow) -> Shown:
-    small = row.too_small
-
-    def ratio(value: Any, unit: str) -> str:
-        # undefined ("—") before too small: there is nothing to judge
-        text = _money(value) if unit == "money" else format_value(value, unit)
-        return NOT_ENOUGH if small and value is not None else text
-
-    return Shown(
-        key=row.key,
-        name=row.name,
-        too_small=small,
-        reason=row.too_small_reason,
-        spend=_money(row.spend),
-        leads=format_value(row.leads, "count"),
-        qualified=format_value(row.qualified, "count"),
-        customers=format_value(row.customers, "count"),
-        conversion=rate_text(row.conversion),
-        revenue=_money(row.revenue),
-        cost=_money(row.cost),
-        margin=_money(row.margin),
-        margin_pct=format_value(row.margin_pct, "percent"),
-        cost_per_lead=ratio(row.cost_per_lead, "money"),
-        cost_per_customer=ratio(row.cost_per_customer, "money"),
-        return_on_spend=ratio(row.return_on_spend, "percent"),
-        payback=ratio(row.payback_months, "number"),
-    )
+    return Shown(key=row.key, name=row.name, too_small=row.too_small, text=channel_text(row))
 
 
 def report_context(result: ChannelEconomics) -> dict[str, Any]:
@@ -103,7 +60,12 @@ def report_context(result: ChannelEconomics) -> dict[str, Any]:
     period = result.period
     chart = spend_margin_chart(
         [
-            SpendMarginRow(r.name, float(r.spend), float(r.margin), r.return_on_spend)
+            SpendMarginRow(
+                r.name,
+                None if r.spend is None else float(r.spend),
+                None if r.margin is None else float(r.margin),
+                channel_text(r).return_on_spend,
+            )
             for r in result.rows
             if r.spend or r.margin or r.leads
         ],

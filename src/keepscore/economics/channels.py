@@ -28,11 +28,10 @@ from keepscore.economics.models import Spend
 from keepscore.funnel import summary
 from keepscore.funnel.models import CohortCount, FirstWin, MonthCount
 from keepscore.funnel.services import Ladder, Period, min_n, rate
+from keepscore.funnel.stats import MIN_CUSTOMERS
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
 from keepscore.scorecard.types import RateFigure
 
-#: below this many customers a channel's ratios are "not enough data"
-MIN_CUSTOMERS = 5
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 TOTAL_KEY, TOTAL_NAME = "total", "All channels"
@@ -47,24 +46,29 @@ class ChannelRow:
 
     Money is in Decimals rounded to cents; ``margin_pct`` and ``return_on_spend`` are
     fractions (0.25 is 25%); every ratio is None when its denominator is 0 (or, for payback,
-    when the margin is not positive or there is no spend).
+    when the margin is not positive or there is no spend). Missing is not zero: ``spend`` is
+    None when none was recorded for the channel in the period's months, ``margin`` when its
+    won deals have no recorded cost; the figures made from them are None too.
     """
 
     key: str  # the channel's key; "total" for the total row
     name: str
-    spend: Decimal
+    spend: Decimal | None  # None: not recorded
     leads: int  # new leads: first touch in the period
     qualified: int  # leads whose reach of the qualified stage is in the period
-    customers: int  # leads first won in the period
+    customers: int  # leads first won in the period (whenever they came in)
     conversion: RateFigure  # of the period's new leads (n), those won since (k)
     revenue: Decimal  # of the won deals dated in the period
-    cost: Decimal
-    margin: Decimal
-    margin_pct: float | None  # margin / revenue
+    cost: Decimal  # their recorded costs
+    costed: int  # the won deals with a recorded cost
+    margin: Decimal | None  # of the costed deals; None: not recorded
+    margin_pct: float | None  # margin / the costed deals' revenue
     cost_per_lead: Decimal | None  # spend / leads
     cost_per_customer: Decimal | None  # spend / customers
     return_on_spend: float | None  # (margin - spend) / spend
     payback_months: float | None  # spend / (margin per month of the period)
+    #: return on spend and payback rest on the margin of few deals: below MIN_CUSTOMERS
+    #: customers they are "not enough data" (in the table, the chart, the CLI alike)
     too_small: bool
     too_small_reason: str  # "" when not too small
 
@@ -73,7 +77,7 @@ class ChannelRow:
         return {
             "key": self.key,
             "name": self.name,
-            "spend": float(self.spend),
+            "spend": _float(self.spend),
             "leads": self.leads,
             "qualified": self.qualified,
             "customers": self.customers,
@@ -87,7 +91,8 @@ class ChannelRow:
             },
             "revenue": float(self.revenue),
             "cost": float(self.cost),
-            "margin": float(self.margin),
+            "costed_deals": self.costed,
+            "margin": _float(self.margin),
             "margin_pct": self.margin_pct,
             "cost_per_lead": _float(self.cost_per_lead),
             "cost_per_customer": _float(self.cost_per_customer),
@@ -155,57 +160,69 @@ def qualified_stage(ladder: Ladder) -> Stage | None:
     return next((s for s in ladder.stages if s.key == "qualified"), None)
 
 
-def _divide(numerator: Decimal, denominator: int | Decimal) -> Decimal | None:
-    return (numerator / denominator).quantize(CENT) if denominator else None
+def _divide(numerator: Decimal | None, denominator: int | Decimal) -> Decimal | None:
+    if numerator is None or not denominator:
+        return None
+    return (numerator / denominator).quantize(CENT)
 
 
-def too_small(leads: int, customers: int) -> str:
-    """Why a channel's ratios are not shown ("" when they are): fewer new leads than the
-    minimum n, or fewer than 5 customers."""
-    reasons = []
-    if leads < min_n():
-        reasons.append(f"{leads} new lead{'' if leads == 1 else 's'} (fewer than {min_n()})")
-    if customers < MIN_CUSTOMERS:
-        reasons.append(
-            f"{customers} customer{'' if customers == 1 else 's'} (fewer than {MIN_CUSTOMERS})"
-        )
-    return "; ".join(reasons)
+def too_small(customers: int) -> str:
+    """Why a channel's return on spend and payback are not shown ("" when they are): fewer
+    than :data:`MIN_CUSTOMERS` customers, whose margin they rest on. (Cost per lead and per
+    customer are plain divisions of recorded totals: always shown; the conversion has its
+    own minimum n.)"""
+    if customers >= MIN_CUSTOMERS:
+        return ""
+    return f"{customers} customer{'' if customers == 1 else 's'} (fewer than {MIN_CUSTOMERS})"
 
 
 def row_make(
     key: str,
     name: str,
     *,
-    spend: Decimal,
+    spend: Decimal | None,
     leads: int,
     qualified: int,
     customers: int,
     won_leads: int,
     revenue: Decimal,
     cost: Decimal,
+    deals: int,
+    costed: int,
+    costed_revenue: Decimal,
     months: float,
 ) -> ChannelRow:
-    """A row from its counts and sums: every ratio worked out here, once."""
-    margin = revenue - cost
-    reason = too_small(leads, customers)
+    """A row from its counts and sums: every ratio worked out here, once. ``spend`` None:
+    none recorded; the margin is the costed deals' (None when there are deals but none has
+    a recorded cost; 0 without deals)."""
+    margin: Decimal | None = costed_revenue - cost if costed else None
+    if not deals:
+        margin = ZERO
+    reason = too_small(customers)
     payback = None
-    if spend > 0 and margin > 0 and months > 0:
+    if spend is not None and margin is not None and spend > 0 and margin > 0 and months > 0:
         payback = float(spend) / (float(margin) / months)
+    return_on_spend = None
+    if spend and margin is not None:
+        return_on_spend = float((margin - spend) / spend)
     return ChannelRow(
         key=key,
         name=name,
-        spend=spend.quantize(CENT),
+        spend=None if spend is None else spend.quantize(CENT),
         leads=leads,
         qualified=qualified,
         customers=customers,
         conversion=rate(won_leads, leads),
         revenue=revenue.quantize(CENT),
         cost=cost.quantize(CENT),
-        margin=margin.quantize(CENT),
-        margin_pct=float(margin / revenue) if revenue else None,
+        costed=costed,
+        margin=None if margin is None else margin.quantize(CENT),
+        margin_pct=float(margin / costed_revenue)
+        if margin is not None and costed_revenue
+        else None,
         cost_per_lead=_divide(spend, leads),
         cost_per_customer=_divide(spend, customers),
-        return_on_spend=float((margin - spend) / spend) if spend else None,
+        return_on_spend=return_on_spend,
         payback_months=payback,
         too_small=bool(reason),
         too_small_reason=reason,
@@ -215,20 +232,23 @@ def row_make(
 # --- reads ------------------------------------------------------------------------------
 
 
-def _cents(field: str) -> Any:
+def _cents(field: str, only: Q | None = None) -> Any:
     # summed as whole cents: exact on SQLite too (it sums decimals as floats)
-    return Coalesce(Sum(Cast(Round(F(field) * 100), BigIntegerField())), 0)
+    return Coalesce(Sum(Cast(Round(F(field) * 100), BigIntegerField()), filter=only), 0)
 
 
 @dataclass
 class _Tally:
-    spend: Decimal = ZERO
+    spend: Decimal | None = None  # None: no spend recorded
     leads: int = 0
     qualified: int = 0
     customers: int = 0
     won_leads: int = 0
     revenue: Decimal = ZERO
     cost: Decimal = ZERO
+    deals: int = 0
+    costed: int = 0
+    costed_revenue: Decimal = ZERO
 
     def busy(self) -> bool:
         return any((self.spend, self.leads, self.qualified, self.customers, self.revenue))
@@ -309,18 +329,24 @@ def _rows_read(
     earlier = DealOutcome.objects.filter(
         lead_id=OuterRef("lead_id"), result=DealOutcome.Result.WON, at__lt=since
     )
+    costed = Q(cost__isnull=False)
     for row in (
         won.order_by()
         .values(channel_id=F("lead__channel_id"))
         .annotate(
-            revenue=_cents("revenue"),
-            cost=_cents("cost"),
+            revenue_cents=_cents("revenue"),
+            cost_cents=_cents("cost"),
+            costed_cents=_cents("revenue", costed),
+            n_deals=Count("pk"),
+            n_costed=Count("pk", filter=costed),
             customers=Count("lead_id", distinct=True, filter=Q(~Exists(earlier))),
         )
     ):
         tally = tallies[row["channel_id"]]
-        tally.revenue = Decimal(row["revenue"]) / 100
-        tally.cost = Decimal(row["cost"]) / 100
+        tally.revenue = Decimal(row["revenue_cents"]) / 100
+        tally.cost = Decimal(row["cost_cents"]) / 100
+        tally.costed_revenue = Decimal(row["costed_cents"]) / 100
+        tally.deals, tally.costed = row["n_deals"], row["n_costed"]
         tally.customers = row["customers"]
     return tallies
 
@@ -334,19 +360,26 @@ def _summary_read(organization: Organization, period: Period, target: Stage | No
             organization=organization,
             month__gte=first,
             month__lte=last,
-            metric__in=("new_leads", "revenue", "cost"),
+            metric__in=("new_leads", "won", "revenue", "cost", "costed", "costed_revenue"),
         )
         .order_by()
         .values("channel", "metric")
         .annotate(v=Sum("value"))
     ):
         tally = tallies[row["channel"]]
-        if row["metric"] == "new_leads":
-            tally.leads = int(row["v"])
-        elif row["metric"] == "revenue":
-            tally.revenue = Decimal(row["v"]) / 100
+        metric, value = row["metric"], int(row["v"])
+        if metric == "new_leads":
+            tally.leads = value
+        elif metric == "won":
+            tally.deals = value
+        elif metric == "costed":
+            tally.costed = value
+        elif metric == "revenue":
+            tally.revenue = Decimal(value) / 100
+        elif metric == "cost":
+            tally.cost = Decimal(value) / 100
         else:
-            tally.cost = Decimal(row["v"]) / 100
+            tally.costed_revenue = Decimal(value) / 100
     if target is not None:
         for row in (
             CohortCount.objects.filter(
@@ -394,13 +427,17 @@ def _assemble(
         rows.append(_row(channel.key, channel.name, tally, months))
     totals = _Tally()
     for tally in _known(tallies, {c.pk for c in channels}):
-        totals.spend += tally.spend
+        if tally.spend is not None:
+            totals.spend = (totals.spend or ZERO) + tally.spend
         totals.leads += tally.leads
         totals.qualified += tally.qualified
         totals.customers += tally.customers
         totals.won_leads += tally.won_leads
         totals.revenue += tally.revenue
         totals.cost += tally.cost
+        totals.deals += tally.deals
+        totals.costed += tally.costed
+        totals.costed_revenue += tally.costed_revenue
     return ChannelEconomics(
         period=period,
         months=months,
@@ -426,6 +463,9 @@ def _row(key: str, name: str, tally: _Tally, months: float) -> ChannelRow:
         won_leads=tally.won_leads,
         revenue=tally.revenue,
         cost=tally.cost,
+        deals=tally.deals,
+        costed=tally.costed,
+        costed_revenue=tally.costed_revenue,
         months=months,
     )
 
@@ -487,6 +527,7 @@ CSV_COLUMNS = (
     "conversion_ci_high",
     "revenue",
     "cost",
+    "costed_deals",
     "margin",
     "margin_pct",
     "cost_per_lead",
@@ -539,6 +580,7 @@ def channels_csv(result: ChannelEconomics) -> str:
                     c.ci_high,
                     row.revenue,
                     row.cost,
+                    row.costed,
                     row.margin,
                     row.margin_pct,
                     row.cost_per_lead,

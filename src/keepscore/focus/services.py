@@ -577,7 +577,7 @@ def _channel_reads(
                 organization=organization,
                 month__gte=first_month,
                 month__lte=last_month,
-                metric__in=["revenue", "cost"],
+                metric__in=["revenue", "cost", "costed_revenue"],
             )
             .values("channel", "metric")
             .order_by()
@@ -586,9 +586,10 @@ def _channel_reads(
         ):
             cents[(channel, metric)] = int(value or 0)
         for channel, _metric in cents:
-            revenue = cents.get((channel, "revenue"), 0) / 100
-            money[channel][1] = revenue
-            money[channel][2] = revenue - cents.get((channel, "cost"), 0) / 100
+            money[channel][1] = cents.get((channel, "revenue"), 0) / 100
+            # the margin of the deals with a recorded cost (a missing cost is unknown)
+            costed = cents.get((channel, "costed_revenue"), 0) / 100
+            money[channel][2] = costed - cents.get((channel, "cost"), 0) / 100
     else:
         months = set(r.months)
         channel_of = dict(Lead.objects.for_org(organization).values_list("pk", "channel_id"))
@@ -617,11 +618,15 @@ def _channel_reads(
             won.filter(at__gte=since, at__lt=_end_of(Period.month(last_month).end))
             .values("lead__channel_id")
             .order_by()
-            .annotate(revenue=Sum("revenue"), cost=Sum("cost"))
+            .annotate(
+                revenue_sum=Sum("revenue"),
+                cost_sum=Sum("cost"),
+                costed_sum=Sum("revenue", filter=Q(cost__isnull=False)),
+            )
         ):
-            revenue = float(row["revenue"] or 0)
-            money[row["lead__channel_id"]][1] = revenue
-            money[row["lead__channel_id"]][2] = revenue - float(row["cost"] or 0)
+            money[row["lead__channel_id"]][1] = float(row["revenue_sum"] or 0)
+            costed = float(row["costed_sum"] or 0)
+            money[row["lead__channel_id"]][2] = costed - float(row["cost_sum"] or 0)
     return (
         {c: (t[0], t[1], t[2]) for c, t in leads.items()},
         {c: (int(t[0]), t[1], t[2]) for c, t in money.items()},
@@ -720,12 +725,14 @@ def margin_health(organization: Organization, r: Reads) -> Indicator:
         costed=Count("cost"),
         losses=Count("id", filter=Q(cost__gt=F("revenue"))),
     )
-    revenue = _sum(r, "revenue", r.months)
+    # the margin of the deals whose cost was recorded, over their revenue (a missing cost
+    # is unknown, not 0)
+    revenue = _sum(r, "costed_revenue", r.months)
     margin = _sum(r, "margin", r.months)
     pct = margin / revenue if revenue else None
     monthly = []
     for m in r.months:
-        rev = _sum(r, "revenue", [m])
+        rev = _sum(r, "costed_revenue", [m])
         monthly.append(_sum(r, "margin", [m]) / rev if rev else None)
     trend = trends.monotonic_trend(monthly)
     n, losses = int(found["n"]), int(found["losses"])

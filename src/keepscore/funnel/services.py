@@ -755,34 +755,48 @@ def lost_reasons(organization: Organization, period: Period) -> list[tuple[str, 
 
 @dataclass(frozen=True)
 class Money:
+    """The won deals of a period. A deal's margin is known when its cost was recorded (a
+    missing cost is unknown, not 0): ``margin`` and ``margin_pct`` are over the ``costed``
+    deals, None ("not recorded") when there is none."""
+
     won: int  # won outcomes (deals) dated in the period
-    revenue: Decimal
-    cost: Decimal
-    margin: Decimal
-    margin_pct: float | None  # margin / revenue x 100; None without revenue
+    revenue: Decimal  # of every won deal
+    cost: Decimal  # the recorded costs
+    margin: Decimal | None  # costed_revenue - cost
+    margin_pct: float | None  # margin / costed_revenue x 100
+    costed: int = 0  # the deals with a recorded cost
+    costed_revenue: Decimal = Decimal("0.00")
 
 
 CENT = Decimal("0.01")
 
 
 def money(organization: Organization, period: Period, segment: Segment | None = None) -> Money:
-    """Revenue, cost and margin of the won outcomes dated in the period (no cost = 0)."""
+    """Revenue, cost and margin of the won outcomes dated in the period (the margin of
+    those whose cost was recorded)."""
     members = segment_leads(organization, segment)
-    won, revenue, cost = 0, Decimal(0), Decimal(0)
+    won, costed, revenue, cost, costed_revenue = 0, 0, Decimal(0), Decimal(0), Decimal(0)
     for lead, _result, at, deal_revenue, deal_cost, _reason in _outcomes(
         organization, DealOutcome.Result.WON, period
     ):
         if period.holds(at) and (members is None or lead in members):
             won += 1
             revenue += deal_revenue or 0
-            cost += deal_cost or 0
-    margin = revenue - cost
+            if deal_cost is not None:
+                costed += 1
+                cost += deal_cost
+                costed_revenue += deal_revenue or 0
+    margin = (costed_revenue - cost).quantize(CENT) if costed else None
     return Money(
         won=won,
         revenue=revenue.quantize(CENT),
         cost=cost.quantize(CENT),
-        margin=margin.quantize(CENT),
-        margin_pct=float(margin / revenue * 100) if revenue else None,
+        margin=margin,
+        margin_pct=float(margin / costed_revenue * 100)
+        if margin is not None and costed_revenue
+        else None,
+        costed=costed,
+        costed_revenue=costed_revenue.quantize(CENT),
     )
 
 

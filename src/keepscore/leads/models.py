@@ -256,9 +256,10 @@ class DealOutcome(Recorded):
 
     @property
     def margin(self) -> Decimal | None:
-        if self.revenue is None:
+        """Revenue minus cost; None when either was not recorded (unknown, not 100%)."""
+        if self.revenue is None or self.cost is None:
             return None
-        return self.revenue - (self.cost or 0)
+        return self.revenue - self.cost
 
 
 class QualificationCriterion(OrgOwned):

@@ -837,12 +837,14 @@ def histogram(
 
 @dataclass(frozen=True)
 class SpendMarginRow:
-    """One channel of a spend-against-margin chart (money as floats; None: undefined)."""
+    """One channel of a spend-against-margin chart (money as floats; None: not recorded,
+    no bar). ``return_text``: its return on spend as the table shows it (a percentage, "not
+    enough data", "not recorded" or "—"), so chart and table never disagree."""
 
     label: str
-    spend: float
-    margin: float
-    return_on_spend: float | None = None
+    spend: float | None
+    margin: float | None
+    return_text: str = NO_VALUE
 
 
 def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeString:
@@ -854,7 +856,7 @@ def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeStr
         return _empty(width, title, "ks-spend-margin")
     label_w, x0, plot_w, text_x = 150.0, 160.0, 330.0, 500.0
     top, bar_h, row_h = 52.0, 11.0, 34.0
-    values = [v for r in rows for v in (r.spend, r.margin)]
+    values = [v for r in rows for v in (r.spend, r.margin) if v is not None]
     ticks = nice_ticks(min(0.0, *values), max(0.0, *values, 1.0), 5)
     low, high = ticks[0], ticks[-1]
 
@@ -885,11 +887,10 @@ def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeStr
     lines = []
     for i, row in enumerate(rows):
         y = top + i * row_h
-        ros = format_value(row.return_on_spend, "percent")
-        tip = (
-            f"{row.label}: spend {format_value(row.spend, 'money')}, "
-            f"margin {format_value(row.margin, 'money')}, return on spend {ros}"
-        )
+        ros = row.return_text
+        spend = "not recorded" if row.spend is None else format_value(row.spend, "money")
+        margin = "not recorded" if row.margin is None else format_value(row.margin, "money")
+        tip = f"{row.label}: spend {spend}, margin {margin}, return on spend {ros}"
         lines.append(tip)
         parts = [
             _el("rect", x=0.0, y=y, width=width, height=row_h, fill="none", pointer_events="all"),
@@ -898,6 +899,8 @@ def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeStr
         for k, (value, colour, cls) in enumerate(
             ((row.spend, ORANGE, "bar spend"), (row.margin, BLUE, "bar margin"))
         ):
+            if value is None:
+                continue
             x = min(zero, x_of(value))
             parts.append(
                 _el(
@@ -912,7 +915,7 @@ def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeStr
                     data_value=value,
                 )
             )
-        parts.append(_label(text_x, y + 14, f"margin {format_value(row.margin, 'money')}", size=12))
+        parts.append(_label(text_x, y + 14, f"margin {margin}", size=12))
         parts.append(_label(text_x, y + 28, f"return on spend {ros}", size=10, fill=MUTED))
         body.append(_mark(tip, *parts))
     height = bottom + 24

@@ -18,9 +18,12 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.utils import dateformat
 
+from keepscore.economics.channels import ChannelRow
+from keepscore.funnel.filters import rate_text
 from keepscore.reports.charts import DASH, format_value
 from keepscore.scorecard.pace import PACE_LABELS
 from keepscore.scorecard.types import MetricRow, Scorecard
@@ -157,3 +160,65 @@ def row_text(row: MetricRow) -> RowText:
 
 def _or_blank(value: float | None, unit: str) -> str:
     return "" if value is None else format_value(value, unit)
+
+
+# --- channel economics ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelText:
+    """A channel economics row as every door shows it: the web table and chart, the CLI."""
+
+    spend: str
+    leads: str
+    qualified: str
+    customers: str
+    conversion: str
+    revenue: str
+    cost: str
+    margin: str
+    margin_pct: str
+    cost_per_lead: str
+    cost_per_customer: str
+    return_on_spend: str
+    payback: str
+    reason: str  # why return on spend and payback are "not enough data" ("" when shown)
+
+
+def _money(value: Decimal | None) -> str:
+    return format_value(None if value is None else float(value), "money")
+
+
+def channel_text(row: ChannelRow) -> ChannelText:
+    """Missing is not zero: what needs spend reads "not recorded" when none was recorded,
+    the margin when no won deal has a cost. Return on spend and payback rest on the margin
+    of few deals: "not enough data" below the minimum customers. Plain divisions of recorded
+    totals (cost per lead, per customer) are always shown."""
+
+    def needs_spend(text: str) -> str:
+        return NOT_RECORDED if row.spend is None else text
+
+    def returns(value: float | None, unit: str) -> str:
+        if row.spend is None or row.margin is None:
+            return NOT_RECORDED
+        if row.too_small and value is not None:
+            return NOT_ENOUGH
+        return format_value(value, unit)
+
+    margin = NOT_RECORDED if row.margin is None else _money(row.margin)
+    return ChannelText(
+        spend=needs_spend(_money(row.spend)),
+        leads=format_value(row.leads, "count"),
+        qualified=format_value(row.qualified, "count"),
+        customers=format_value(row.customers, "count"),
+        conversion=rate_text(row.conversion),
+        revenue=_money(row.revenue),
+        cost=_money(row.cost),
+        margin=margin,
+        margin_pct=NOT_RECORDED if row.margin is None else format_value(row.margin_pct, "percent"),
+        cost_per_lead=needs_spend(_money(row.cost_per_lead)),
+        cost_per_customer=needs_spend(_money(row.cost_per_customer)),
+        return_on_spend=returns(row.return_on_spend, "percent"),
+        payback=returns(row.payback_months, "number"),
+        reason=row.too_small_reason,
+    )

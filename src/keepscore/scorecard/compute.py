@@ -156,7 +156,9 @@ def monthly_activities(
 def monthly_money(
     organization: Organization, first: date, last: date, window: Window | None = None
 ) -> Monthly:
-    """``{month: {"revenue", "margin", "deals"}}`` of the won outcomes dated in the month."""
+    """``{month: {"revenue", "deals", "costed", "margin"}}`` of the won outcomes dated in the
+    month: ``margin`` is over the ``costed`` deals (those with a recorded cost), and only
+    there when there is one (a missing cost is unknown, not 0)."""
     since, until = window or _bounds(first, last)
     rows = DealOutcome.objects.for_org(organization).filter(
         result=DealOutcome.Result.WON, at__gte=since, at__lt=until
@@ -167,13 +169,36 @@ def monthly_money(
         # summed as whole cents: exact on SQLite too (it sums decimals as floats)
         return Coalesce(Sum(Cast(Round(F(field) * 100), BigIntegerField())), 0)
 
+    # annotated under names of their own: F("revenue") is the column, not a sum of it
+    costed = Q(cost__isnull=False)
     for row in _by_month(rows, "at").annotate(
-        deals=Count("pk"), revenue=cents("revenue"), cost=cents("cost")
+        n_deals=Count("pk"),
+        revenue_cents=cents("revenue"),
+        cost_cents=cents("cost"),
+        n_costed=Count("pk", filter=costed),
+        costed_cents=Coalesce(
+            Sum(Cast(Round(F("revenue") * 100), BigIntegerField()), filter=costed), 0
+        ),
     ):
-        revenue, cost = Decimal(row["revenue"]) / 100, Decimal(row["cost"]) / 100
         out[_month_of(row["month"])].update(
-            deals=row["deals"], revenue=float(revenue), margin=float(revenue - cost)
+            _money_counts(
+                deals=row["n_deals"],
+                revenue=Decimal(row["revenue_cents"]) / 100,
+                cost=Decimal(row["cost_cents"]) / 100,
+                costed=row["n_costed"],
+                costed_revenue=Decimal(row["costed_cents"]) / 100,
+            )
         )
+    return out
+
+
+def _money_counts(
+    *, deals: int, revenue: Decimal, cost: Decimal, costed: int, costed_revenue: Decimal
+) -> dict[str, float]:
+    """A month's money counts: the margin only when some deal's cost was recorded."""
+    out = {"deals": float(deals), "revenue": float(revenue), "costed": float(costed)}
+    if costed:
+        out.update(costed_revenue=float(costed_revenue), margin=float(costed_revenue - cost))
     return out
 
 
@@ -504,16 +529,21 @@ def summary_counts(
                 tally[f"entered_{name[len('entered.') :]}"] = float(value)
             elif name in activity:
                 tally[activity[name]] = float(value)
-        revenue, cost = Decimal(row["revenue"]), Decimal(row["cost"])
         won, closed_n = int(row["closed_won"]), int(row["closed"])
         tally.update(
             new_leads=float(row["new_leads"]),
             sales_conversations=float(row["sales_conversations"]),
-            deals=float(row["won"]),
-            revenue=float(revenue),
-            margin=float(revenue - cost),
             customers=float(won),
             lost=float(closed_n - won),
+        )
+        tally.update(
+            _money_counts(
+                deals=int(row["won"]),
+                revenue=Decimal(row["revenue"]),
+                cost=Decimal(row["cost"]),
+                costed=int(row["costed"]),
+                costed_revenue=Decimal(row["costed_revenue"]),
+            )
         )
         if closed_n:
             closed[month] = (won, closed_n)
@@ -621,10 +651,25 @@ def _cycle(figures: Figures, key: str, months: list[date]) -> float | None:
     return stats.quantile(days, 0.5 if key == "sales_cycle_median" else 0.8)
 
 
+def _margin(figures: Figures, months: list[date]) -> float | None:
+    """The margin of the months' deals whose cost was recorded: 0 without deals, None when
+    there were deals but no cost was recorded for any."""
+    if not any(_count(figures, "deals", m) for m in months):
+        return 0.0
+    if not _costed(figures, months):
+        return None
+    return sum(_count(figures, "margin", m) for m in months)
+
+
+def _costed(figures: Figures, months: list[date]) -> bool:
+    return any(_count(figures, "costed", m) for m in months)
+
+
 def _margin_pct(figures: Figures, months: list[date]) -> float | None:
-    revenue = sum(_count(figures, "revenue", m) for m in months)
-    margin = sum(_count(figures, "margin", m) for m in months)
-    return margin / revenue if revenue else None
+    """Margin / revenue of the deals whose cost was recorded."""
+    revenue = sum(_count(figures, "costed_revenue", m) for m in months)
+    margin = _margin(figures, months)
+    return margin / revenue if margin is not None and revenue else None
 
 
 def _spend_ratio(figures: Figures, key: str, months: list[date]) -> float | None:
@@ -636,8 +681,8 @@ def _spend_ratio(figures: Figures, key: str, months: list[date]) -> float | None
         return None
     spend = sum(_count(figures, "spend", m) for m in months)
     if key == "return_on_spend":
-        margin = sum(_count(figures, "margin", m) for m in months)
-        return (margin - spend) / spend if spend else None
+        margin = _margin(figures, months)
+        return (margin - spend) / spend if spend and margin is not None else None
     if key == "cost_per_lead":
         leads = sum(_count(figures, "new_leads", m) for m in months)
         return spend / leads if leads else None
@@ -652,8 +697,14 @@ def _first_wins(figures: Figures, months: list[date]) -> int:
 
 def recorded(figures: Figures, metric: MetricDef, months: list[date]) -> bool:
     """Whether what the metric is computed from was recorded over the months: the spend
-    ratios need spend entered for every month (none entered is unknown, not free)."""
-    return metric.key not in SPEND_RATIOS or _spend_recorded(figures, months)
+    ratios need spend entered for every month (none entered is unknown, not free); the
+    margin, margin % and return on spend a deal whose cost was recorded (a deal without one
+    is unknown, not free)."""
+    if metric.key in SPEND_RATIOS and not _spend_recorded(figures, months):
+        return False
+    if metric.key in ("margin", "margin_pct", "return_on_spend"):
+        return _costed(figures, months) or not any(_count(figures, "deals", m) for m in months)
+    return True
 
 
 def _spend_recorded(figures: Figures, months: list[date]) -> bool:
@@ -701,6 +752,8 @@ def metric_value(figures: Figures, metric: MetricDef, months: list[date]) -> flo
         return _cycle(figures, key, months)
     if key == "margin_pct":
         return _margin_pct(figures, months)
+    if key == "margin":
+        return _margin(figures, months)
     if key in SPEND_RATIOS:
         return _spend_ratio(figures, key, months)
     return sum(_count(figures, key, m) for m in months)

@@ -45,7 +45,7 @@ from keepscore.leads.models import Channel
 
 #: month_counts: metric names besides entered.<stage>, reached.<stage>
 ACTIVITY_METRICS = tuple(f"activities.{kind}" for kind in ActivityKind.values)
-MONEY_METRICS = ("revenue", "cost")
+MONEY_METRICS = ("revenue", "cost", "costed_revenue")
 
 
 def supports(period: Period, by: str | None, within_days: int | None) -> bool:
@@ -178,6 +178,7 @@ def month_counts(
         *ACTIVITY_METRICS,
         "sales_conversations",
         "won",
+        "costed",
         "lost",
         "closed",
         "closed_won",

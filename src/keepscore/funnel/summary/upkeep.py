@@ -42,7 +42,7 @@ from keepscore.funnel.summary.sql import (
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 3
+VERSION = 4
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
@@ -211,6 +211,11 @@ def _contribute(
         f"FROM oo WHERE result = '{won}' "
         "UNION ALL SELECT month, 'cost', channel, CAST(ROUND(COALESCE(cost, 0) * 100) AS BIGINT) "
         f"FROM oo WHERE result = '{won}' "
+        # the deals whose cost was recorded: the margin is theirs (a missing cost is unknown)
+        "UNION ALL SELECT month, 'costed', channel, 1 "
+        f"FROM oo WHERE result = '{won}' AND cost IS NOT NULL "
+        "UNION ALL SELECT month, 'costed_revenue', channel, CAST(ROUND(revenue * 100) AS BIGINT) "
+        f"FROM oo WHERE result = '{won}' AND cost IS NOT NULL "
         "UNION ALL SELECT month, 'closed', channel, 1 FROM last WHERE rn = 1 "
         "UNION ALL SELECT month, 'closed_won', channel, 1 FROM last "
         f"WHERE rn = 1 AND result = '{won}'"

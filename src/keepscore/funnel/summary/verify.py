@@ -210,6 +210,7 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     out["sales_conversations"] = bucket.sales_conversations
     money = ref.money(organization, period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
+    out["costed"], out["costed_revenue"] = money.costed, money.costed_revenue
     close = ref.close_rate(organization, period)
     out["closed"], out["closed_won"] = close.n, close.k
     return out
