@@ -83,10 +83,10 @@ def test_the_reports_show_what_was_logged(live_server, page: Page):
     from keepscore.activities.services import objection_add
     from keepscore.leads.services import lead_create
 
-    # given: two objections logged this month by the owner, on a lead they own
+    # given: two objections logged this month by the owner, on a lead they recorded and own
     org, owner = make_org("acme", "owner@acme.test")
     Membership.objects.filter(pk=owner.pk).update(marketing_share=30)
-    lead = lead_create(organization=org, name="Ada", channel=channel(org), owner=owner)
+    lead = lead_create(organization=org, name="Ada", channel=channel(org), owner=owner, by=owner)
     objection_add(lead=lead, tag="price", by=owner)
     objection_add(lead=lead, tag="price", by=owner, text="Too dear")
     base = live_server.url

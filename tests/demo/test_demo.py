@@ -337,6 +337,29 @@ def test_activities_fit_the_stage_the_lead_reached(org: Organization) -> None:
     assert Activity.objects.for_org(org).filter(kind="connect", with_buyer=False).exists()
 
 
+def test_marketing_sourced_the_leads_of_its_channels(org: Organization) -> None:
+    """Marketing & sales credits the marketing member with the leads it entered (its
+    channels), whoever owns them; web-form leads are nobody's."""
+    from keepscore.demo.generator import MARKETING_CHANNELS
+    from keepscore.funnel.jobs import jobs_report
+    from keepscore.funnel.services import Period
+
+    marketing = Membership.objects.get(organization=org, user__email__startswith="marketing@")
+    leads = Lead.objects.for_org(org)
+    assert set(leads.filter(sourced_by=marketing).values_list("channel__key", flat=True)) == set(
+        MARKETING_CHANNELS
+    )
+    assert not leads.filter(channel__key="website-form", sourced_by__isnull=False).exists()
+    assert not leads.filter(owner=marketing).exists()  # it owns none: sales work them
+    year = Period(date(2024, 7, 1), date(2025, 6, 30))
+    credited = next(m for m in jobs_report(org, year).members if m.member_id == marketing.pk)
+    since, until = year.bounds()
+    touched = leads.filter(
+        sourced_by=marketing, first_touch_at__gte=since, first_touch_at__lt=until
+    )
+    assert credited.total.leads_sourced == touched.count() > 100
+
+
 def test_the_demo_summaries_agree_with_its_history(org: Organization) -> None:
     """Written through the recorder's bulk writer, counted when the block ended: every table
     equals a rebuild and every figure the reference (``keepscore summaries verify``)."""

@@ -51,13 +51,15 @@ MIA, OWNER, SAM = "Mia Marketer", "owner@acme.test", "Sam Seller"
 EXPECTED = {
     (MIA, JAN): (1, 1, 0, 0, 0, "0.00", "0.00"),
     (MIA, FEB): (1, 1, 0, 0, 0, "0.00", "0.00"),
-    (MIA, MAR): (0, 0, 0, 0, 1, "1000.00", "600.00"),
+    (MIA, MAR): (0, 0, 0, 0, 0, "0.00", "0.00"),
     (OWNER, JAN): (0, 0, 0, 0, 0, "0.00", "0.00"),
     (OWNER, FEB): (0, 0, 1, 1, 0, "0.00", "0.00"),
     (OWNER, MAR): (0, 0, 0, 0, 0, "0.00", "0.00"),
     (SAM, JAN): (0, 0, 1, 0, 0, "0.00", "0.00"),
     (SAM, FEB): (0, 1, 1, 0, 0, "0.00", "0.00"),
-    (SAM, MAR): (1, 0, 0, 1, 1, "500.00", "500.00"),
+    # Ann (sourced by Mia, worked by Sam) and Cy won: Cy's cost was not recorded, so the
+    # margin is Ann's alone (1,000 - 400), not 1,100 as if Cy's deal cost nothing
+    (SAM, MAR): (1, 0, 0, 1, 2, "1500.00", "600.00"),
     (NO_MEMBER, JAN): (0, 0, 0, 0, 0, "0.00", "0.00"),
     (NO_MEMBER, FEB): (1, 0, 0, 0, 0, "0.00", "0.00"),
     (NO_MEMBER, MAR): (0, 0, 1, 0, 0, "0.00", "0.00"),
@@ -65,7 +67,7 @@ EXPECTED = {
 TOTALS = {
     JAN: (1, 1, 1, 0, 0, "0.00", "0.00"),
     FEB: (2, 2, 2, 1, 0, "0.00", "0.00"),
-    MAR: (1, 0, 1, 1, 2, "1500.00", "1100.00"),
+    MAR: (1, 0, 1, 1, 2, "1500.00", "600.00"),
 }
 FIELDS = (
     "leads_sourced",
@@ -112,25 +114,26 @@ def members_make(org_a: Organization, owner_a: Membership) -> dict[str, Membersh
 
 def story_make(org: Organization, m: dict[str, Membership]) -> None:
     owner, mia, sam = m["owner"], m["mia"], m["sam"]
-    ann = new_lead(org, "Ann", at(2024, 1, 5), owner=mia)
+    # who sourced a lead and who works it differ: Mia brought Ann in, Sam sells to her
+    ann = new_lead(org, "Ann", at(2024, 1, 5), owner=sam, sourced_by=mia)
     move(ann, "qualified", at(2024, 1, 20), owner)
     move(ann, "proposal", at(2024, 2, 10), owner)
     move(ann, "customer", at(2024, 3, 5), owner, revenue="1000", cost="400")
-    ben = new_lead(org, "Ben", at(2024, 2, 1, 0, 30), owner=mia)
+    ben = new_lead(org, "Ben", at(2024, 2, 1, 0, 30), owner=mia, sourced_by=mia)
     move(ben, "proposal", at(2024, 2, 1, 1, 0), owner)
     move(ben, "lost", at(2024, 2, 15), owner, reason="No budget")
-    cy = new_lead(org, "Cy", at(2023, 12, 20), owner=sam)
+    cy = new_lead(org, "Cy", at(2023, 12, 20), owner=sam, sourced_by=sam)
     move(cy, "qualified", at(2024, 2, 3), owner)
     move(cy, "lead", at(2024, 2, 4), owner)
     move(cy, "qualified", at(2024, 3, 1), owner)
     move(cy, "customer", at(2024, 3, 20), owner, revenue="500")
     dee = new_lead(org, "Dee", at(2024, 2, 14))
     move(dee, "qualified", at(2024, 4, 2), owner)
-    eve = new_lead(org, "Eve", at(2023, 11, 1), owner=mia)
+    eve = new_lead(org, "Eve", at(2023, 11, 1), owner=mia, sourced_by=mia)
     move(eve, "qualified", at(2023, 12, 1), owner)
     move(eve, "proposal", at(2024, 1, 10), owner)
     move(eve, "customer", at(2024, 4, 1), owner, revenue="900")
-    new_lead(org, "Fay", at(2024, 3, 31, 23, 59), owner=sam)
+    new_lead(org, "Fay", at(2024, 3, 31, 23, 59), owner=sam, sourced_by=sam)
     log(ann, "connect", at(2024, 1, 11), sam, buyer=True)
     log(cy, "meeting", at(2024, 2, 5), sam, buyer=True)
     log(cy, "connect", at(2024, 2, 6), sam)
@@ -151,7 +154,7 @@ def story(brussels: None, org_a: Organization, members: dict[str, Membership]) -
 def bravo(story: None) -> Organization:
     """Organization B: its own sourced, qualified, won leads and conversations in Q1 2024."""
     org, owner = make_org("bravo", "owner@bravo.test")
-    lead = new_lead(org, "Bo", at(2024, 1, 3), owner=owner)
+    lead = new_lead(org, "Bo", at(2024, 1, 3), owner=owner, sourced_by=owner)
     move(lead, "qualified", at(2024, 1, 4), owner)
     move(lead, "customer", at(2024, 1, 30), owner, revenue="100")
     log(lead, "connect", at(2024, 1, 5), owner, buyer=True)
@@ -167,9 +170,9 @@ def test_every_count_per_member_and_month(org_a, story, bravo):
     shown = {(m.label, month): as_tuple(c) for m in report.members for month, c in m.months}
     assert shown == EXPECTED
     assert {month: as_tuple(c) for month, c in report.months} == TOTALS
-    assert as_tuple(report.total) == (4, 3, 4, 2, 2, "1500.00", "1100.00")
+    assert as_tuple(report.total) == (4, 3, 4, 2, 2, "1500.00", "600.00")
     mia = report.members[0]
-    assert as_tuple(mia.total) == (2, 2, 0, 0, 1, "1000.00", "600.00")
+    assert as_tuple(mia.total) == (2, 2, 0, 0, 0, "0.00", "0.00")  # marketing: sourced
     assert isinstance(mia.total.revenue, Decimal)
 
 
@@ -238,7 +241,7 @@ def test_no_other_organization_shows(org_a, story, bravo):
     report = jobs_report(bravo, Q1)
     # then
     assert [m.label for m in report.members] == ["owner@bravo.test"]
-    assert as_tuple(report.total) == (1, 1, 1, 0, 1, "100.00", "100.00")
+    assert as_tuple(report.total) == (1, 1, 1, 0, 1, "100.00", "None")  # Bo: no cost
 
 
 def test_a_period_of_more_than_120_months_is_refused(org_a):
@@ -265,10 +268,12 @@ def test_json_shape(org_a, story):
         "leads_qualified": 0,
         "sales_conversations": 0,
         "proposals": 0,
-        "won_deals": 1,
-        "revenue": "1000.00",
-        "margin": "600.00",
+        "won_deals": 0,  # Ann's win is Sam's: he owns and works her
+        "revenue": "0.00",
+        "margin": "0.00",
     }
+    sam = data["members"][2]
+    assert (sam["months"][2]["won_deals"], sam["months"][2]["margin"]) == (2, "600.00")
     assert data["totals"]["total"]["revenue"] == "1500.00"
 
 
@@ -288,7 +293,9 @@ def test_agrees_with_plain_python_over_random_data(org_a, members, brussels):
     ladder_keys = ["prospect", "lead", "qualified", "proposal", "customer"]
     for i in range(60):
         when = at(2023, 12, 1) + (at(2025, 2, 28) - at(2023, 12, 1)) * rng.random()
-        lead = new_lead(org_a, f"L{i}", when, owner=rng.choice(people))
+        lead = new_lead(
+            org_a, f"L{i}", when, owner=rng.choice(people), sourced_by=rng.choice(people)
+        )
         for key in ladder_keys[1 : 1 + rng.randrange(5)]:
             when = when + (at(2024, 2, 1) - at(2024, 1, 1)) * rng.random()
             move(lead, key, when, members["owner"], revenue="120.50" if key == "customer" else None)
@@ -302,15 +309,16 @@ def test_agrees_with_plain_python_over_random_data(org_a, members, brussels):
     month = lambda moment: services.local_date(moment).replace(day=1)  # noqa: E731
     expected: Counter[tuple[int | None, date, str]] = Counter()
     owners = dict(Lead.objects.for_org(org_a).values_list("pk", "owner_id"))
+    sourced = dict(Lead.objects.for_org(org_a).values_list("pk", "sourced_by_id"))
     for pk, touch in Lead.objects.for_org(org_a).values_list("pk", "first_touch_at"):
         if period.holds(touch):
-            expected[(owners[pk], month(touch), "leads_sourced")] += 1
+            expected[(sourced[pk], month(touch), "leads_sourced")] += 1
     ladder = services.Ladder.of(org_a)
     target = ladder.find("qualified")
     for pk, history in services.stage_history(org_a, ladder).items():
         reached = services.reach_dates(history, ladder)[target]
         if reached is not None and period.holds(reached):
-            expected[(owners[pk], month(reached), "leads_qualified")] += 1
+            expected[(sourced[pk], month(reached), "leads_qualified")] += 1
     for kind, moment, buyer, by in Activity.objects.for_org(org_a).values_list(
         "kind", "at", "with_buyer", "by_id"
     ):

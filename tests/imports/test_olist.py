@@ -68,6 +68,7 @@ def test_olist_leads_and_deals(org_a: Organization) -> None:
     assert change.qualification_override and change.override_reason == "imported"
     sdr = Membership.objects.get(organization=org_a, user__email__startswith=deal_rows[0]["sdr_id"])
     assert sdr.is_marketing and not sdr.user.has_usable_password()
+    assert one.sourced_by == sdr  # the SDR who qualified it brought it in; the SR owns it
     assert StageChange.objects.for_org(org_a).filter(from_stage=None).count() == 8000
     # the summaries, counted by the recorder's bulk writer, agree with the history
     assert recorder.verify(organization=org_a) == []

@@ -44,7 +44,7 @@ Offset = Query(0, ge=0, le=MAX_OFFSET)
 def lead_get(request: HttpRequest, lead_id: int) -> Lead:
     """The organization's lead, or 404 (another organization's lead is not there)."""
     leads = Lead.objects.for_org(organization_of(request)).select_related(
-        "organization", "stage", "channel", "owner__user"
+        "organization", "stage", "channel", "owner__user", "sourced_by__user"
     )
     return get_object_or_404(leads, pk=lead_id)
 
@@ -66,7 +66,9 @@ def channel_by_key(organization: Organization, key: str | None) -> Any:
     return _by_key(Channel, organization, "channel", key)
 
 
-def member_by_email(organization: Organization, email: str | None) -> Membership | None:
+def member_by_email(
+    organization: Organization, email: str | None, field: str = "owner"
+) -> Membership | None:
     if email is None or not email.strip():
         return None
     member = (
@@ -75,7 +77,7 @@ def member_by_email(organization: Organization, email: str | None) -> Membership
         .first()
     )
     if member is None:
-        raise ValidationError({"owner": f"No member with the email {email!r}."})
+        raise ValidationError({field: f"No member with the email {email!r}."})
     return member
 
 
@@ -123,7 +125,11 @@ def leads_list(
 @router.post("/leads", response={201: LeadOut, **ERRORS}, summary="Create a lead")
 def leads_create(request: HttpRequest, payload: LeadIn) -> Any:
     organization = organization_of(request)
-    fields = payload.dict(exclude={"name", "channel", "stage", "first_touch_at", "owner"})
+    fields = payload.dict(
+        exclude={"name", "channel", "stage", "first_touch_at", "owner", "sourced_by"}
+    )
+    if payload.sourced_by is not None:
+        fields["sourced_by"] = member_by_email(organization, payload.sourced_by, "sourced_by")
     lead = lead_create(
         organization=organization,
         name=payload.name,
@@ -147,8 +153,9 @@ def leads_update(request: HttpRequest, payload: LeadPatch, lead_id: int = LeadId
     lead = lead_get(request, lead_id)
     # unknown keys (channel, utm_source, …) go on to the service, which names them
     fields = payload.model_dump(exclude_unset=True)
-    if "owner" in fields:
-        fields["owner"] = member_by_email(lead.organization, fields["owner"])
+    for member in ("owner", "sourced_by"):
+        if member in fields:
+            fields[member] = member_by_email(lead.organization, fields[member], member)
     for name in ("name", "company", "email", "phone", "notes"):
         if name in fields and fields[name] is None:
             fields[name] = ""  # null clears a text field

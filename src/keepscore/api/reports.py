@@ -53,10 +53,12 @@ class JobsIn(_CheckedPeriod):
 
 
 class JobCountsOut(Schema):
-    leads_sourced: int = Field(description="Leads first touched in the month, owned by the member.")
+    leads_sourced: int = Field(
+        description="Leads first touched in the month that the member brought in (sourced by)."
+    )
     leads_qualified: int | None = Field(
-        description="The member's leads that first reached the qualified stage (or a later "
-        "stage that is not lost) in the month; null without a qualified stage on the ladder."
+        description="The leads the member sourced that first reached the qualified stage (or "
+        "a later stage that is not lost) in the month; null without a qualified stage."
     )
     sales_conversations: int = Field(
         description="Connects and meetings with someone who can buy, logged by the member."
@@ -64,7 +66,10 @@ class JobCountsOut(Schema):
     proposals: int = Field(description="Proposals sent, logged by the member.")
     won_deals: int = Field(description="Won outcomes of the member's leads dated in the month.")
     revenue: str = Field(description="Their revenue, a decimal string.")
-    margin: str = Field(description="Their revenue - cost, a decimal string.")
+    margin: str | None = Field(
+        description="Revenue - cost of those with a recorded cost, a decimal string; null "
+        "when none has a cost (unknown, not 100%)."
+    )
 
 
 class JobMonthOut(JobCountsOut):

@@ -141,6 +141,9 @@ class LeadOut(Schema):
     phone: str
     notes: str
     owner: str | None = Field(description="The email of the member working the lead.")
+    sourced_by: str | None = Field(
+        description="The email of the member who brought the lead in (marketing's credit)."
+    )
     stage: str = Field(description="The key of the lead's current stage.")
     value: str | None = Field(description="Expected deal value, e.g. '1200.50'.")
     first_touch_at: datetime
@@ -164,6 +167,7 @@ class LeadOut(Schema):
             phone=lead.phone,
             notes=lead.notes,
             owner=email_of(lead.owner),
+            sourced_by=email_of(lead.sourced_by),
             stage=lead.stage.key,
             value=money(lead.value),
             first_touch_at=lead.first_touch_at,
@@ -194,6 +198,9 @@ class LeadIn(Schema):
     phone: Text = ""
     notes: Text = ""
     owner: Text | None = Field(None, description="A member's email.")
+    sourced_by: Text | None = Field(
+        None, description="A member's email; the token's member when left out."
+    )
     value: Money | None = None
     campaign: Text = ""
     utm_source: Text = ""
@@ -214,6 +221,7 @@ class LeadPatch(BaseModel):
     phone: Text | None = None
     notes: Text | None = None
     owner: Text | None = Field(None, description="A member's email; null for nobody.")
+    sourced_by: Text | None = Field(None, description="A member's email; null for nobody.")
     value: Money | None = None
 
 

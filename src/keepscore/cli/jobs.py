@@ -173,7 +173,10 @@ def jobs_table(report: dict[str, Any]) -> None:
         values = [
             "—" if counts[name] is None else format_value(counts[name], "count") for name in COUNTS
         ]
-        money = [format_value(float(counts[k]), "money") for k in ("revenue", "margin")]
+        money = [
+            "n/r" if counts[k] is None else format_value(float(counts[k]), "money")
+            for k in ("revenue", "margin")
+        ]
         return [*values, *money]
 
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)

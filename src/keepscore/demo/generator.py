@@ -1191,6 +1191,8 @@ def demo_create(
                     email=p.email,
                     phone=p.phone,
                     owner=member(p.owner),
+                    # who entered it: marketing for its channels, the web form nobody
+                    sourced_by=member(p.changes[0].by),
                     stage=stages[p.stage],
                     value=p.value,
                     first_touch_at=p.first_touch_at,

@@ -4,11 +4,10 @@ each job produced. Shared by the page ``o/<org>/funnel/jobs/``, ``keepscore jobs
 
 What each column counts:
 
-- **leads sourced** (marketing): leads whose first touch is in the month and whose owner is
-  the member. keepscore keeps no "sourced by" field; the owner is the member the lead is
-  credited to (the one who recorded it at first touch, or who was given it). The owner is
-  today's owner: leads handed over later count for the member who has them now.
-- **leads qualified** (marketing): leads owned by the member that first reached the
+- **leads sourced** (marketing): leads whose first touch is in the month and that the member
+  brought in (``Lead.sourced_by``: the member who recorded the lead, or an import's column),
+  whoever owns and works them now.
+- **leads qualified** (marketing): leads the member sourced that first reached the
   qualified stage in the month. The qualified stage is the first open stage behind the
   qualification gate (``requires_qualification``), else the stage keyed ``qualified``; a lead
   reaches it by entering it or any later stage that is not lost (as in the funnel). None when
@@ -17,8 +16,8 @@ What each column counts:
   connect or meeting with someone who can buy.
 - **proposals** (sales): "proposal sent" activities logged by the member.
 - **won deals** (sales): won outcomes dated in the month of leads the member owns, with their
-  revenue and margin (revenue - cost; a missing cost counts 0). A lead won twice counts twice,
-  as on the scorecard.
+  revenue and margin (of the deals whose cost was recorded; None when none was: a missing
+  cost is unknown, not 0). A lead won twice counts twice, as on the scorecard.
 
 Work credited to no member (leads without owner, activities logged by no one) is the
 "(no member)" row, so that the members' rows add up to the totals.
@@ -131,9 +130,9 @@ def month_bucket(field_name: str, months: list[Month]) -> Any:
     return split(0, len(months))
 
 
-def cents(field_name: str) -> Any:
+def cents(field_name: str, only: Q | None = None) -> Any:
     """The sum of a money column as whole cents: exact on SQLite too (it sums floats)."""
-    return Coalesce(Sum(Cast(Round(F(field_name) * 100), BigIntegerField())), 0)
+    return Coalesce(Sum(Cast(Round(F(field_name) * 100), BigIntegerField()), filter=only), 0)
 
 
 def _grouped(rows: QuerySet[Any], member: str, at: str, months: list[Month]) -> QuerySet[Any]:
@@ -172,22 +171,23 @@ Cells = dict[tuple[int | None, int], dict[str, Any]]
 def _count_sourced(org: Organization, months: list[Month], cells: Cells) -> None:
     since, until = months[0].since, months[-1].until
     rows = Lead.objects.for_org(org).filter(first_touch_at__gte=since, first_touch_at__lt=until)
-    for row in _grouped(rows, "owner_id", "first_touch_at", months).annotate(n=Count("pk")):
+    for row in _grouped(rows, "sourced_by_id", "first_touch_at", months).annotate(n=Count("pk")):
         cells[(row["member_key"], row["bucket"])]["leads_sourced"] = row["n"]
 
 
 def _count_qualified(
     org: Organization, months: list[Month], stage_ids: list[int], cells: Cells
 ) -> None:
-    """Leads by owner and the month of their first change into a reaching stage: the first
-    change per lead grouped on the database, then grouped again by owner and month."""
+    """Leads by who sourced them and the month of their first change into a reaching stage:
+    the first change per lead grouped on the database, then grouped again by member and
+    month."""
     since, until = months[0].since, months[-1].until
     first = (
         StageChange.objects.for_org(org)
         .filter(to_stage_id__in=stage_ids, at__lt=until)
         .order_by()
         .values("lead_id")
-        .annotate(first_at=Min("at"), owner_key=Min("lead__owner_id"))
+        .annotate(first_at=Min("at"), owner_key=Min("lead__sourced_by_id"))
         .filter(first_at__gte=since)
         .annotate(bucket=month_bucket("first_at", months))
         .values("owner_key", "bucket")
@@ -222,13 +222,19 @@ def _count_won(org: Organization, months: list[Month], cells: Cells) -> None:
     rows = DealOutcome.objects.for_org(org).filter(
         result=DealOutcome.Result.WON, at__gte=since, at__lt=until
     )
+    costed = Q(cost__isnull=False)
     for row in _grouped(rows, "lead__owner_id", "at", months).annotate(
-        n=Count("pk"), revenue=cents("revenue"), cost=cents("cost")
+        n=Count("pk"),
+        n_costed=Count("pk", filter=costed),
+        revenue_cents=cents("revenue"),
+        cost_cents=cents("cost"),
+        costed_cents=cents("revenue", costed),
     ):
         cell = cells[(row["member_key"], row["bucket"])]
-        revenue, cost = Decimal(row["revenue"]) / 100, Decimal(row["cost"]) / 100
-        cell.update(won_deals=row["n"], revenue=revenue.quantize(CENT))
-        cell["margin"] = (revenue - cost).quantize(CENT)
+        revenue = Decimal(row["revenue_cents"]) / 100
+        cell.update(won_deals=row["n"], revenue=revenue.quantize(CENT), costed=row["n_costed"])
+        margin = (Decimal(row["costed_cents"]) - Decimal(row["cost_cents"])) / 100
+        cell["margin"] = margin.quantize(CENT)
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -244,7 +250,17 @@ class JobCounts:
     proposals: int = 0
     won_deals: int = 0
     revenue: Decimal = Decimal("0.00")
-    margin: Decimal = Decimal("0.00")
+    costed: int = 0  # the won deals with a recorded cost
+    #: of the costed deals (see ``margin``)
+    costed_margin: Decimal = Decimal("0.00")
+
+    @property
+    def margin(self) -> Decimal | None:
+        """The margin of the won deals with a recorded cost; None when there are won deals
+        but none has one (unknown, not 100%)."""
+        if self.won_deals and not self.costed:
+            return None
+        return self.costed_margin
 
     def plus(self, other: JobCounts) -> JobCounts:
         qualified = (
@@ -259,13 +275,14 @@ class JobCounts:
             proposals=self.proposals + other.proposals,
             won_deals=self.won_deals + other.won_deals,
             revenue=self.revenue + other.revenue,
-            margin=self.margin + other.margin,
+            costed=self.costed + other.costed,
+            costed_margin=self.costed_margin + other.costed_margin,
         )
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {name: getattr(self, name) for name in COUNT_FIELDS}
         data["revenue"] = str(self.revenue)
-        data["margin"] = str(self.margin)
+        data["margin"] = None if self.margin is None else str(self.margin)
         return data
 
 
@@ -326,7 +343,8 @@ def _counts(cell: dict[str, Any], qualified: bool) -> JobCounts:
         proposals=cell.get("proposals", 0),
         won_deals=cell.get("won_deals", 0),
         revenue=cell.get("revenue", Decimal("0.00")),
-        margin=cell.get("margin", Decimal("0.00")),
+        costed=cell.get("costed", 0),
+        costed_margin=cell.get("margin", Decimal("0.00")),
     )
 
 

@@ -127,7 +127,10 @@ def _cells(counts: JobCounts) -> list[str]:
         NO_VALUE if getattr(counts, name) is None else format_value(getattr(counts, name), "count")
         for name in COUNT_FIELDS
     ]
-    money = [format_value(float(v), "money") for v in (counts.revenue, counts.margin)]
+    margin = (
+        "not recorded" if counts.margin is None else format_value(float(counts.margin), "money")
+    )
+    money = [format_value(float(counts.revenue), "money"), margin]
     return [*cells, *money]
 
 

@@ -2,8 +2,8 @@
 
 Each row's ``mql_id`` is a lead's ``external_id``; the lead moves to the ladder's won stage on
 ``won_date`` with ``declared_monthly_revenue`` as revenue (0 allowed), by the sales rep
-(``sr_id``), who becomes the lead's owner. The SDR (``sdr_id``) and the sales rep are recorded
-as members without login (marketing and sales roles). The qualification facts are kept in
+(``sr_id``), who becomes the lead's owner; the SDR (``sdr_id``), who qualified it, becomes who
+sourced it. Both are recorded as members without login (marketing and sales roles). The qualification facts are kept in
 ``lead.facts``. All-or-nothing like the leads import; a lead already won is a duplicate.
 """
 
@@ -311,10 +311,13 @@ def _write_rows(
         lead.stage = won
         lead.stage_entered_at = at
         lead.owner = sr
+        # the SDR who qualified it brought it in: marketing's (pre-sales) credit
+        lead.sourced_by = members[row["sdr"]]
         lead.facts = {**lead.facts, **row["facts"]}
         lead.updated_at = now
     block.write(StageChange, change_rows)
     block.write(DealOutcome, outcome_rows)
     block.update(
-        list(leads.values()), ["stage", "stage_entered_at", "owner", "facts", "updated_at"]
+        list(leads.values()),
+        ["stage", "stage_entered_at", "owner", "sourced_by", "facts", "updated_at"],
     )

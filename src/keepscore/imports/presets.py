@@ -4,8 +4,8 @@ A preset maps a file's headers (any case) to fields, and carries default value m
 stage column. The ladder's own stage keys and names always map too. Fields:
 
 ``external_id name first_name last_name company email phone notes source campaign utm_source
-utm_medium utm_campaign owner value created stage revenue cost lost_reason status won_at
-lost_at`` and ``<stage_key>_at`` for any stage of the ladder; ``-`` ignores a column.
+utm_medium utm_campaign owner sourced_by value created stage revenue cost lost_reason status
+won_at lost_at`` and ``<stage_key>_at`` for any stage of the ladder; ``-`` ignores a column.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ FIELDS = (
     "utm_medium",
     "utm_campaign",
     "owner",
+    "sourced_by",
     "value",
     "created",
     "stage",
@@ -67,12 +68,14 @@ class Preset:
 PLAIN = Preset(
     name="plain",
     description="a plain spreadsheet: id, name, company, email, phone, notes, source, "
-    "campaign, utm_source, utm_medium, utm_campaign, owner, value, created, stage, "
+    "campaign, utm_source, utm_medium, utm_campaign, owner, sourced_by, value, created, stage, "
     "<stage>_at dates, revenue, cost, lost_reason",
     columns={
         "id": "external_id",
         **{f: f for f in FIELDS if f not in ("first_name", "last_name", "status")},
         "won_revenue": "revenue",
+        "sourced by": "sourced_by",
+        "created by": "sourced_by",
     },
     stage_dates=True,
 )

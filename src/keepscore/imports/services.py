@@ -15,7 +15,9 @@ The rules are those of ``leads.services``: a lead's history starts with a change
 nothing at its first touch; won needs revenue, lost needs a reason; the lead's stage and
 ``stage_entered_at`` are its last change's. Imported history passes the qualification gate
 with ``qualification_override`` and the reason ``imported``. Unknown sources become new
-channels (at most :data:`MAX_NEW_CHANNELS`); unknown owners new members without login.
+channels (at most :data:`MAX_NEW_CHANNELS`); unknown owners new members without login. Who
+sourced a lead is its ``sourced_by`` column (a member, found or made as owners are), else the
+member who runs the import.
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ _TEXT_LIMITS = {
     "utm_medium": 200,
     "utm_campaign": 200,
     "owner": 200,
+    "sourced_by": 200,
     "source": 100,
     "lost_reason": 100,
     "first_name": 150,
@@ -230,6 +233,7 @@ class _Parsed(NamedTuple):
     utm_medium: str
     utm_campaign: str
     owner: str  # lower case: key of the owner lookup, "" for none
+    sourced_by: str  # lower case: key of the member lookup, "" for none
     value: Any  # Decimal | None
     first_touch: Any  # datetime
     history: list[tuple[int, Any]]  # (stage pk, at: datetime)
@@ -433,6 +437,8 @@ class _LeadImport:
         self.members = members
         self.owner_map = owner_map
         self.new_owners: dict[str, tuple[str, str]] = {}  # key → (name, email)
+        #: the new members' roles: sales for owners, marketing for who sourced leads
+        self.new_roles: dict[str, set[str]] = {}
         reasons: dict[str, int] = {}
         for pk, name in LostReason.objects.for_org(self.org).values_list("pk", "name"):
             reasons[name.lower()] = pk
@@ -640,6 +646,9 @@ class _LeadImport:
         owner = got.get("owner", "")
         if owner:
             owner = self._owner(owner, errors)
+        sourced_by = got.get("sourced_by", "")
+        if sourced_by:
+            sourced_by = self._owner(sourced_by, errors, field="sourced_by")
         fields = self.fields
         value = self._money(values, "value", errors) if "value" in fields else None
         revenue = self._money(values, "revenue", errors) if "revenue" in fields else None
@@ -678,6 +687,7 @@ class _LeadImport:
             utm[1],
             utm[2],
             owner,
+            sourced_by,
             value,
             first_touch,
             [(stage.pk, at) for stage, at in history],
@@ -815,6 +825,7 @@ class _LeadImport:
                 utm_medium,
                 utm_campaign,
                 owner,
+                sourced_by,
                 source,
                 reason,
                 first,
@@ -845,6 +856,11 @@ class _LeadImport:
             if owner:
                 errors = []
                 owner = owner_of(owner, errors)
+                if errors:
+                    return slow(line, values)
+            if sourced_by:
+                errors = []
+                sourced_by = owner_of(sourced_by, errors, field="sourced_by")
                 if errors:
                     return slow(line, values)
             value = revenue = cost = None
@@ -928,6 +944,7 @@ class _LeadImport:
                     utm_medium,
                     utm_campaign,
                     owner,
+                    sourced_by,
                     value,
                     first_touch,
                     history,
@@ -1014,9 +1031,14 @@ class _LeadImport:
         self.new_channels[key] = source
         return key
 
-    def _owner(self, owner: str, errors: list[tuple[str, str]]) -> str:
+    def _owner(self, owner: str, errors: list[tuple[str, str]], field: str = "owner") -> str:
+        """The member lookup key of an owner (or, ``field="sourced_by"``, of who sourced the
+        lead): a member, a mapped one, or a new member without login."""
         key = owner.lower()
-        if key in self.members or key in self.new_owners:
+        if key in self.members:
+            return key
+        if key in self.new_owners:
+            self.new_roles[key].add(field)
             return key
         email = self.owner_map.get(key, "")
         if not email and "@" in owner:
@@ -1027,18 +1049,19 @@ class _LeadImport:
         if not self.new_members_allowed:
             errors.append(
                 (
-                    self._column_name("owner"),
+                    self._column_name(field),
                     f"{_short(owner)} is not a member; map it with --owner-map "
                     "or allow new members",
                 )
             )
             return ""
         if email and not _EMAIL.fullmatch(email.lower()):
-            errors.append((self._column_name("owner"), f"{_short(email)} is not an email address"))
+            errors.append((self._column_name(field), f"{_short(email)} is not an email address"))
             return ""
         name = "" if "@" in owner else owner
         email = email or f"{slugify(owner)[:60] or 'member'}@{NEW_MEMBER_DOMAIN}"
         self.new_owners[key] = (name, email.lower())
+        self.new_roles[key] = {field}
         return key
 
     def _reason(self, reason: str) -> str:
@@ -1080,7 +1103,7 @@ class _LeadImport:
         def ready(row: _Parsed) -> tuple[Any, ...]:
             value, revenue, cost = row.value, row.revenue, row.cost
             return (
-                *row[:13],
+                *row[:14],
                 None if value is None else dec(value),
                 adapt(row.first_touch),
                 [(pk, adapt(at)) for pk, at in row.history],
@@ -1169,6 +1192,8 @@ class _LeadImport:
         now = block.created
         facts = ops.adapt_json_value({}, None)
         by_user = by.user_id if by is not None else None
+        # who sourced a lead without a sourced_by column: the member who imports it
+        by_member = by.pk if by is not None else None
         org = self.org.pk
         result = self.result
         reason_ids = self.reasons
@@ -1238,6 +1263,7 @@ class _LeadImport:
                         row.external_id,
                         facts,
                         now,
+                        self.members[row.sourced_by] if row.sourced_by else by_member,
                     )
                 )
             outcome_ids = block.ids(DealOutcome, len(deals))
@@ -1299,7 +1325,7 @@ class _LeadImport:
         expected = {
             Lead: "id organization_id created_at name company email phone notes owner_id "
             "stage_id value first_touch_at stage_entered_at channel_id campaign utm_source "
-            "utm_medium utm_campaign referrer external_id facts updated_at",
+            "utm_medium utm_campaign referrer external_id facts updated_at sourced_by_id",
             StageChange: "id organization_id created_at lead_id from_stage_id to_stage_id at by_id "
             "note qualification_override override_reason",
             DealOutcome: "id organization_id created_at lead_id stage_change_id result at revenue "
@@ -1341,7 +1367,13 @@ class _LeadImport:
                     )
                 membership = Membership.objects.filter(organization=self.org, user=user).first()
                 if membership is None:
-                    membership = member_add(organization=self.org, user=user, is_sales=True)
+                    roles = self.new_roles.get(lookup, {"owner"})
+                    membership = member_add(
+                        organization=self.org,
+                        user=user,
+                        is_sales="owner" in roles,
+                        is_marketing="sourced_by" in roles,
+                    )
                 membership_id = membership.pk
                 self.members[email] = membership_id
                 result.new_members.append(f"{name} <{email}>" if name else email)

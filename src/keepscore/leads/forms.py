@@ -131,11 +131,19 @@ class LeadEditForm(forms.Form):
         empty_label="Nobody yet",
         help_text="The member working this lead.",
     )
+    sourced_by = forms.ModelChoiceField(
+        label="Sourced by",
+        queryset=Membership.objects.none(),
+        required=False,
+        empty_label="Nobody (e.g. a web form)",
+        help_text="Who brought the lead in: marketing's credit (the owner is who works it).",
+    )
     notes = forms.CharField(required=False, widget=_textarea())
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _set_queryset(self, "owner", members_of(organization=organization))
+        _set_queryset(self, "sourced_by", members_of(organization=organization))
 
 
 class LeadAddForm(LeadEditForm):
@@ -155,6 +163,8 @@ class LeadAddForm(LeadEditForm):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, organization=organization, **kwargs)
         _set_queryset(self, "channel", Channel.objects.for_org(organization).filter(active=True))
+        # who adds the lead sourced it (the service's default); the edit form can change it
+        del self.fields["sourced_by"]
 
 
 # --- moving a lead -----------------------------------------------------------------------

@@ -136,6 +136,17 @@ class Lead(Recorded):
     #: qualification facts kept from an import (e.g. Olist's business_segment, lead_type)
     facts = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: who brought the lead in (the member who recorded it, or an import's column), apart
+    #: from its owner (who works it now): marketing's work is credited by this
+    sourced_by = models.ForeignKey(
+        "accounts.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sourced_leads",
+        verbose_name="sourced by",
+        help_text="Who brought the lead in; the owner is who works it.",
+    )
 
     class Meta:
         ordering = ["-first_touch_at", "-id"]

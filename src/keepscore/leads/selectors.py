@@ -37,7 +37,9 @@ def _day_start(d: date) -> datetime:
 
 def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
     f = filters or LeadFilters()
-    qs = Lead.objects.for_org(organization).select_related("stage", "channel", "owner__user")
+    qs = Lead.objects.for_org(organization).select_related(
+        "stage", "channel", "owner__user", "sourced_by__user"
+    )
     if f.q:
         qs = qs.filter(
             Q(name__icontains=f.q)

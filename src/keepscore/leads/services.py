@@ -320,7 +320,7 @@ def criterion_save(
 
 # --- leads -----------------------------------------------------------------------------
 
-LEAD_EDITABLE = ("name", "company", "email", "phone", "notes", "owner", "value")
+LEAD_EDITABLE = ("name", "company", "email", "phone", "notes", "owner", "value", "sourced_by")
 SOURCE_FIELDS = ("campaign", "utm_source", "utm_medium", "utm_campaign", "referrer")
 
 
@@ -345,11 +345,20 @@ def lead_create(
     """A new lead at its first touch: needs only a name and a source (channel).
 
     Writes the lead's first stage change (from nothing to its stage) in the same transaction.
+    Who sourced it (``sourced_by``) is the member who records it unless given.
     """
     unknown = set(fields) - set(LEAD_EDITABLE) - set(SOURCE_FIELDS)
     if unknown:
         raise TypeError(f"lead_create got unknown fields: {sorted(unknown)}")
-    check_same_org(organization, channel=channel, stage=stage, owner=fields.get("owner"), by=by)
+    fields.setdefault("sourced_by", by)
+    check_same_org(
+        organization,
+        channel=channel,
+        stage=stage,
+        owner=fields.get("owner"),
+        sourced_by=fields.get("sourced_by"),
+        by=by,
+    )
     if not channel.active:
         raise ValidationError({"channel": f"The channel {channel.name} is no longer in use."})
     at = checked_at(first_touch_at, "first_touch_at")
@@ -382,7 +391,9 @@ def lead_update(*, lead: Lead, **fields: Any) -> Lead:
     unknown = set(fields) - set(LEAD_EDITABLE)
     if unknown:
         raise ValidationError({f: "This field cannot be changed here." for f in sorted(unknown)})
-    check_same_org(lead.organization, owner=fields.get("owner"))
+    check_same_org(
+        lead.organization, owner=fields.get("owner"), sourced_by=fields.get("sourced_by")
+    )
     for field, value in fields.items():
         setattr(lead, field, value.strip() if isinstance(value, str) else value)
     lead.full_clean()

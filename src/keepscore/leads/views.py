@@ -60,7 +60,7 @@ class OrgRequest(HttpRequest):
 def _lead(organization: Organization, pk: int) -> Lead:
     return get_object_or_404(
         Lead.objects.for_org(organization).select_related(
-            "organization", "stage", "channel", "owner__user"
+            "organization", "stage", "channel", "owner__user", "sourced_by__user"
         ),
         pk=pk,
     )
