@@ -53,6 +53,7 @@ def test_the_funnel_is_the_reports_json(api, org_a, story):  # noqa: F811
         "name": "Suspect",
         "reached": 2,
         "entered": 0,
+        "skipped": 2,  # both came in at prospect
     }
     overall = referral["conversions"][-1]
     assert (overall["from"], overall["to"], overall["k"], overall["n"]) == (
@@ -162,7 +163,17 @@ def test_the_openapi_document_describes_the_report(settings):
     assert {str(code) for code in get["responses"]} >= {"200", "401", "422"}
     components = schema["components"]["schemas"]
     conversion = components["ConversionOut"]["properties"]
-    assert set(conversion) == {"from", "to", "k", "n", "rate", "ci_low", "ci_high", "enough"}
+    assert set(conversion) == {
+        "from",
+        "to",
+        "overall",
+        "k",
+        "n",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "enough",
+    }
     assert set(components["FunnelOut"]["properties"]) == {"period", "by", "within_days", "groups"}
     assert set(components["PeriodOut"]["properties"]) == {"from", "to"}
     cycle = schema["paths"]["/api/funnel-test/funnel/cycle"]["get"]

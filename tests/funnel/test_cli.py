@@ -67,7 +67,17 @@ def test_json_is_the_reports_dict(org_a, story):  # noqa: F811
         "n": 2,
         "enough": False,
     }
-    assert set(overall) == {"from", "to", "k", "n", "rate", "ci_low", "ci_high", "enough"}
+    assert set(overall) == {
+        "from",
+        "to",
+        "overall",
+        "k",
+        "n",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "enough",
+    }
 
 
 def test_csv_is_one_row_per_group_and_step(org_a, story):  # noqa: F811

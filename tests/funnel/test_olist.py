@@ -4,9 +4,12 @@ Imported with the project's importer (olist preset): each lead starts at the "le
 its first_contact_date (local midnight); each closed deal moves it to "customer" on its
 won_date. So, independently of keepscore:
 
-- a lead reaches "lead" at min(first contact, won) (some deals are dated before the first
-  contact, and reaching customer reaches every stage below it);
-- conversion lead -> customer: of the leads whose reach of "lead" is in the period, those won;
+- a lead is observed at "lead" on its first contact, and enters the funnel at min(first
+  contact, won) (some deals are dated before the first contact);
+- conversion lead -> customer (a step): of the leads first observed at "lead" in the period,
+  those won at or after it (a deal dated before the first contact does not count: the lead
+  was not at "lead" yet);
+- the overall step: of the leads that entered the funnel in the period, those won;
 - sales cycle = won_date - first_contact_date in days (negative ones kept).
 """
 
@@ -59,26 +62,34 @@ def test_olist_figures_match_pandas(org_a: Organization) -> None:
     assert not leads.failed and not deals.failed, (leads.problems, deals.errors[:3])
 
     # conversion lead -> customer per channel (origin), over all of it
-    per_origin = df.groupby("origin").agg(n=("mql_id", "size"), k=("won", "count"))
+    df["won_after"] = df["won"].notna() & (df["won"] >= df["first"])
+    per_origin = df.groupby("origin").agg(
+        n=("mql_id", "size"), k=("won", "count"), k_after=("won_after", "sum")
+    )
     assert per_origin["n"].sum() == 8000
+    assert per_origin["k"].sum() - per_origin["k_after"].sum() > 0  # deals before contact
     for origin, row in per_origin.iterrows():
         figure = conversion(
             org_a, "lead", "customer", ALL_OF_IT, segment=Segment("channel", origin)
         ).rate
-        assert (figure.k, figure.n) == (row["k"], row["n"]), origin
+        assert (figure.k, figure.n) == (row["k_after"], row["n"]), origin
     by_channel = funnel(org_a, ALL_OF_IT, by="channel")
     assert {g.key for g in by_channel.groups} == set(per_origin.index)
     for group in by_channel.groups:
-        # every Olist lead starts at "lead", so reaching suspect is reaching lead: the funnel's
-        # overall step (first stage -> won) is lead -> customer here
-        overall = next(
-            c for c in group.conversions if c.to_key == "customer" and c.from_key == "suspect"
-        )
+        # the overall step: every lead that entered the funnel (all of them here), won ever
+        (overall,) = (c for c in group.conversions if c.overall)
+        assert (overall.from_key, overall.to_key) == ("suspect", "customer")
         assert (overall.rate.k, overall.rate.n) == tuple(per_origin.loc[group.key, ["k", "n"]])
+        # no Olist lead is observed at suspect: that step judges no one (not 100%)
+        first_step = group.conversions[0]
+        assert (first_step.from_key, first_step.rate.n) == ("suspect", 0)
+        suspect = next(s for s in group.stages if s.key == "suspect")
+        assert suspect.skipped == suspect.reached  # every lead came in past it
 
-    # month cohorts, won within 90 days of reaching "lead"
-    df["cohort"] = df["reach"].dt.to_period("M")
-    df["in_90"] = df["won"].notna() & (df["won"] - df["reach"] <= pd.Timedelta(days=90))
+    # month cohorts (first observed at "lead": the first contact), won within 90 days after
+    df["cohort"] = df["first"].dt.to_period("M")
+    delay = df["won"] - df["first"]
+    df["in_90"] = df["won_after"] & (delay <= pd.Timedelta(days=90))
     cohorts = df.groupby("cohort").agg(n=("mql_id", "size"), k=("in_90", "sum"))
     for month, row in cohorts.iterrows():
         period = Period.month(date(month.year, month.month, 1))

@@ -99,25 +99,26 @@ def story(org_a: Organization, owner_a: Membership) -> dict[str, Lead]:
 
 
 def test_cohort_conversion_prospect_to_qualified(org_a: Organization, story: Any) -> None:
-    # cohort: reached prospect in March = A 03-01, B 03-05, C 03-10, D 03-20, and E on 03-15
-    # (its move to lead skipped prospect); F reached it in February, G in April -> n = 5.
-    # reached qualified: A 03-25, B 04-20, C 04-01 (proposal skips it), E 04-14; D never -> 4
+    # cohort: first observed at prospect (a change into it) in March = A 03-01, B 03-05,
+    # C 03-10, D 03-20; E skipped prospect (suspect -> lead), so it is not judged on it;
+    # F was observed in February, G in April -> n = 4.
+    # reached qualified at or after: A 03-25, B 04-20, C 04-01 (proposal is past it); D never
     result = conversion(org_a, "prospect", "qualified", MARCH)
-    assert_rate(result.rate, 4, 5)  # 0.8, Wilson (0.375535, 0.963776)
-    assert result.rate.ci_low == pytest.approx(0.375535, abs=1e-6)
+    assert_rate(result.rate, 3, 4)  # 0.75, Wilson (0.300642, 0.954413)
+    assert result.rate.ci_low == pytest.approx(0.300642, abs=1e-6)
     # flow: explicit changes into qualified dated in March: F 03-12, A 03-25 -> 2
     assert result.flow == 2
     assert result.rate.enough is False  # n = 5 < KEEPSCORE_MIN_N = 20
 
 
 def test_conversion_within_a_window(org_a: Organization, story: Any) -> None:
-    # within 30 days: A 24 days, C 22 days, E exactly 30 days (counted: <= 30), B 46 days (not)
-    # -> 3 of 5: 0.6, Wilson (0.230724, 0.882379)
+    # within 30 days: A 24 days, C 22 days, B 46 days (not) -> 2 of 4
     result = conversion(org_a, "prospect", "qualified", MARCH, within_days=30)
-    assert_rate(result.rate, 3, 5)
-    assert result.rate.ci_high == pytest.approx(0.882379, abs=1e-6)
-    # within 29 days E drops out -> 2 of 5
-    assert_rate(conversion(org_a, "prospect", "qualified", MARCH, within_days=29).rate, 2, 5)
+    assert_rate(result.rate, 2, 4)
+    # E's lead -> qualified takes exactly 30 days (03-15 noon to 04-14 noon): counted within
+    # 30 days (<= 30), not within 29
+    assert_rate(conversion(org_a, "lead", "qualified", MARCH, within_days=30).rate, 2, 3)
+    assert_rate(conversion(org_a, "lead", "qualified", MARCH, within_days=29).rate, 1, 3)
 
 
 def test_conversion_of_a_segment_and_to_lost(org_a: Organization, story: Any) -> None:
@@ -126,9 +127,9 @@ def test_conversion_of_a_segment_and_to_lost(org_a: Organization, story: Any) ->
     result = conversion(org_a, "prospect", "qualified", MARCH, segment=referral)
     assert_rate(result.rate, 3, 4)
     assert result.flow == 1  # only A's change into qualified (F is a website form lead)
-    # lost is reached only by entering it: of the 5, D -> 1 of 5; flow into lost in March: D
+    # lost is reached only by entering it: of the 4, D -> 1 of 4; flow into lost in March: D
     lost = conversion(org_a, "prospect", "lost", MARCH)
-    assert_rate(lost.rate, 1, 5)
+    assert_rate(lost.rate, 1, 4)
     assert lost.flow == 1
 
 
@@ -148,25 +149,26 @@ def test_funnel_of_march(org_a: Organization, story: Any) -> None:
     assert report["by"] is None and report["within_days"] is None
     [group] = report["groups"]
     assert (group["key"], group["label"]) == ("all", "All leads")
-    stages = {s["key"]: (s["reached"], s["entered"]) for s in group["stages"]}
+    stages = {s["key"]: (s["reached"], s["entered"], s["skipped"]) for s in group["stages"]}
     assert [s["key"] for s in group["stages"]] == [
         "suspect", "prospect", "lead", "qualified", "proposal", "customer", "lost",
     ]  # fmt: skip
     # reached suspect (any first entry) in March: A, B, C, D, G (E, F: February) -> 5
-    #   entered suspect: G -> 1
-    # reached prospect: A, B, C, D, E -> 5; entered: A, B, C, D (E skipped it) -> 4
-    # reached lead: A 03-10, B 03-06, E 03-15, F 03-12 (via qualified) -> 4; entered A, B, E -> 3
-    # reached qualified: A 03-25, F 03-12 -> 2; entered the same -> 2
+    #   entered suspect: G -> 1; skipped: A, B, C, D (they came in at prospect) -> 4
+    # reached prospect: A, B, C, D, E -> 5; entered: A, B, C, D -> 4; skipped: E -> 1
+    # reached lead: A 03-10, B 03-06, E 03-15, F 03-12 (via qualified) -> 4; entered A, B, E
+    #   -> 3; skipped: F -> 1
+    # reached qualified: A 03-25, F 03-12 -> 2; entered the same -> 2; none skipped
     # reached proposal: F 03-20 -> 1 (C's 04-01 is April); entered F -> 1
     # reached customer: F 03-28 -> 1; entered 1.  lost: D -> 1, 1
     assert stages == {
-        "suspect": (5, 1),
-        "prospect": (5, 4),
-        "lead": (4, 3),
-        "qualified": (2, 2),
-        "proposal": (1, 1),
-        "customer": (1, 1),
-        "lost": (1, 1),
+        "suspect": (5, 1, 4),
+        "prospect": (5, 4, 1),
+        "lead": (4, 3, 1),
+        "qualified": (2, 2, 0),
+        "proposal": (1, 1, 0),
+        "customer": (1, 1, 0),
+        "lost": (1, 1, 0),
     }
     conversions = {(c["from"], c["to"]): c for c in group["conversions"]}
     assert list(conversions) == [
@@ -177,16 +179,19 @@ def test_funnel_of_march(org_a: Organization, story: Any) -> None:
         ("proposal", "customer"),
         ("suspect", "customer"),
     ]
-    # suspect cohort A, B, C, D, G all reached prospect (G on 04-02) -> 5/5
-    # prospect cohort A, B, C, D, E: all but D reached lead -> 4/5
-    # lead cohort A, B, E, F: all reached qualified (B, E in April) -> 4/4
-    # qualified cohort A, F: F reached proposal, A never -> 1/2
-    # proposal cohort F: won -> 1/1
-    # overall: suspect cohort A, B, C, D, G: only C won (04-10) -> 1/5
+    # each step judges the leads first observed at its first stage in March:
+    # suspect: G (03-28; E was observed in February; A, B, C, D skipped it): reached
+    #   prospect 04-02 -> 1/1 (not 5/5: leads that came in at prospect prove nothing)
+    # prospect: A, B, C, D (E skipped it): all but D reached lead -> 3/4
+    # lead: A, B, E (F skipped it): all reached qualified (B, E in April) -> 3/3
+    # qualified: A, F: F reached proposal, A never -> 1/2
+    # proposal: F: won -> 1/1
+    # overall: every lead that entered the funnel in March, at any stage: A, B, C, D, G;
+    #   only C won (04-10) -> 1/5
     expected = {
-        ("suspect", "prospect"): (5, 5),
-        ("prospect", "lead"): (4, 5),
-        ("lead", "qualified"): (4, 4),
+        ("suspect", "prospect"): (1, 1),
+        ("prospect", "lead"): (3, 4),
+        ("lead", "qualified"): (3, 3),
         ("qualified", "proposal"): (1, 2),
         ("proposal", "customer"): (1, 1),
         ("suspect", "customer"): (1, 5),
@@ -198,6 +203,7 @@ def test_funnel_of_march(org_a: Organization, story: Any) -> None:
         assert figure["rate"] == pytest.approx(k / n)
         assert figure["ci_low"] == pytest.approx(low) and figure["ci_high"] == pytest.approx(high)
         assert figure["enough"] is False
+        assert figure["overall"] == (pair == ("suspect", "customer"))
 
 
 def test_funnel_by_channel(org_a: Organization, story: Any) -> None:
@@ -227,6 +233,9 @@ def test_funnel_conversions_agree_with_conversion(org_a: Organization, story: An
         for group in funnel(org_a, MARCH, by=by, within_days=30).groups:
             segment = Segment(segment_of, group.key) if segment_of else None
             for step in group.conversions:
+                if step.overall:  # every lead entering the funnel: the period's new leads
+                    assert step.rate.n == new_leads(org_a, MARCH, segment)
+                    continue
                 single = conversion(
                     org_a, step.from_key, step.to_key, MARCH, within_days=30, segment=segment
                 )

@@ -100,12 +100,14 @@ def test_every_figure_of_march_by_hand(story: Organization):
     check(r["conversion_prospect_lead"], enough=False)
     conv = r["conversion_prospect_lead"].rate
     assert conv is not None and (conv.k, conv.n, conv.enough) == (1, 2, False)
-    check(r["conversion_suspect_prospect"], value=1.0, ytd=1.0)
-    # March reached lead: A (3/10) and E (3/12, skipping up to proposal); both went on
-    check(r["conversion_lead_qualified"], value=1.0, previous=1.0)
-    qualified = r["conversion_qualified_proposal"]  # A (won, skipping) and E: 2 of 2
-    check(qualified, value=1.0, previous=1.0, same_month_last_year=1.0)
-    assert qualified.rate is not None and (qualified.rate.k, qualified.rate.n) == (2, 2)
+    # a step judges only the leads observed at its first stage: nobody was ever at suspect
+    check(r["conversion_suspect_prospect"], value=None, ytd=None)
+    # observed at lead in March: A (03-10), which went on; E skipped lead (prospect ->
+    # proposal) and C in February skipped it too (prospect -> customer)
+    check(r["conversion_lead_qualified"], value=1.0, previous=None)
+    qualified = r["conversion_qualified_proposal"]  # A and E skipped qualified: no one
+    check(qualified, value=None, previous=None, same_month_last_year=None)
+    assert qualified.rate is not None and (qualified.rate.k, qualified.rate.n) == (0, 0)
     # activities
     check(r["call_attempts"], value=1.0, previous=0.0)
     check(r["connects"], value=1.0, previous=1.0, ytd=2.0)

@@ -51,13 +51,24 @@ class StageCountOut(Schema):
     name: str
     reached: int = Field(description="Leads whose reach date for the stage is in the period.")
     entered: int = Field(description="Leads with a stage change into the stage in the period.")
+    skipped: int = Field(
+        description="Of the reached, those that reached it by entering a later stage: they "
+        "passed it without being observed at it."
+    )
 
 
 class ConversionOut(_Aliased):
     from_: str = Field(alias="from", description="The key of the stage converted from.")
     to: str = Field(description="The key of the stage converted to.")
-    k: int = Field(description="Of the cohort, the leads that reached the 'to' stage.")
-    n: int = Field(description="The cohort: leads that reached the 'from' stage in the period.")
+    overall: bool = Field(
+        description="The overall step (the first stage to won): its cohort is every lead "
+        "that entered the funnel in the period, at whatever stage."
+    )
+    k: int = Field(description="Of the cohort, the leads that reached the 'to' stage after.")
+    n: int = Field(
+        description="The cohort: leads first observed at the 'from' stage in the period (a "
+        "stage change into it); for the overall step, leads that entered the funnel in it."
+    )
     rate: float | None = Field(description="k / n; null when n is 0.")
     ci_low: float | None = Field(description="The 95% Wilson interval's low end.")
     ci_high: float | None = Field(description="The 95% Wilson interval's high end.")

@@ -4,10 +4,11 @@
 
     {"period": {"from": "2024-03-01", "to": "2024-03-31"}, "by": "channel", "within_days": 30,
      "groups": [{"key": "referral", "label": "Referral",
-                 "stages": [{"key": "suspect", "name": "Suspect", "reached": 4, "entered": 0}],
-                 "conversions": [{"from": "suspect", "to": "prospect", "k": 4, "n": 4,
-                                  "rate": 1.0, "ci_low": 0.51, "ci_high": 1.0,
-                                  "enough": false}]}]}
+                 "stages": [{"key": "suspect", "name": "Suspect", "reached": 4, "entered": 1,
+                             "skipped": 3}],
+                 "conversions": [{"from": "suspect", "to": "prospect", "overall": false,
+                                  "k": 1, "n": 1, "rate": 1.0, "ci_low": 0.21,
+                                  "ci_high": 1.0, "enough": false}]}]}
 
 ``--format csv`` prints one row per group and step, with the columns of ``CSV_COLUMNS``.
 """
@@ -177,7 +178,8 @@ def table_print(report: FunnelReport) -> None:
         steps.add_column("Step")
         steps.add_column("Conversion (k of n, 95% CI)")
         for c in group.conversions:
-            name = f"{names.get(c.from_key, c.from_key)} -> {names.get(c.to_key, c.to_key)}"
+            start = "New leads" if c.overall else names.get(c.from_key, c.from_key)
+            name = f"{start} -> {names.get(c.to_key, c.to_key)}"
             steps.add_row(escape(name), escape(rate_text(c.rate)))
         console.print(stages)
         console.print(steps)

@@ -6,7 +6,7 @@ rule.
 
 Pure reads, aggregated on the database (a few grouped queries, never a loop over the leads):
 from the pre-aggregated summaries (``keepscore.funnel.summary``: ``MonthCount``,
-``CohortCount``, ``FirstWin``) when they are built and the period is whole months, else from
+``ReachCount``, ``FirstWin``) when they are built and the period is whole months, else from
 the stored rows (:func:`channel_economics_reference`); both give the same answers (a test
 checks it). The conversion's k and the spend are always read from the rows.
 """
@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Coalesce, Round
 from keepscore.accounts.models import Organization
 from keepscore.economics.models import Spend
 from keepscore.funnel import summary
-from keepscore.funnel.models import CohortCount, FirstWin, MonthCount
+from keepscore.funnel.models import FirstWin, MonthCount, ReachCount
 from keepscore.funnel.services import Ladder, Period, min_n, rate
 from keepscore.funnel.stats import MIN_CUSTOMERS
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
@@ -382,16 +382,12 @@ def _summary_read(organization: Organization, period: Period, target: Stage | No
             tally.costed_revenue = Decimal(value) / 100
     if target is not None:
         for row in (
-            CohortCount.objects.filter(
-                organization=organization,
-                month__gte=first,
-                month__lte=last,
-                stage_a=target.pk,
-                stage_b=target.pk,
+            ReachCount.objects.filter(
+                organization=organization, month__gte=first, month__lte=last, stage=target.pk
             )
             .order_by()
             .values("channel")
-            .annotate(n=Sum("k_ever"))
+            .annotate(n=Sum("reached"))
         ):
             tallies[row["channel"]].qualified = int(row["n"])
     for row in (

@@ -34,11 +34,12 @@ from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Obje
 from keepscore.focus import trends
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.funnel import stats, summary
-from keepscore.funnel.models import WINDOWS, CohortCount, FirstWin, MonthCount
+from keepscore.funnel.models import ENTRY, WINDOWS, CohortCount, FirstWin, MonthCount, ReachCount
 from keepscore.funnel.services import (
     Ladder,
     Period,
     min_n,
+    observed_dates,
     rate,
     reach_dates,
     reached_after,
@@ -194,8 +195,10 @@ def _cycle_days(organization: Organization, months: list[date], summarized: bool
 def _summary_cohorts(
     organization: Organization, ladder: Ladder, months: list[date], window: int
 ) -> tuple[dict[date, dict[tuple[int, int], tuple[int, int]]]]:
-    """``{month: {(a, b): (k_ever, k_window)}}`` from CohortCount, by ladder index."""
+    """``{month: {(a, b): (k_ever, k_window)}}`` from CohortCount, by ladder index (-1: the
+    funnel's entry cohort)."""
     index = {s.pk: i for i, s in enumerate(ladder.stages)}
+    index[ENTRY] = -1
     out: dict[date, dict[tuple[int, int], tuple[int, int]]] = defaultdict(dict)
     for row in (
         CohortCount.objects.filter(
@@ -209,6 +212,26 @@ def _summary_cohorts(
         if a is not None and b is not None:
             out[row["month"]][(a, b)] = (int(row["k"] or 0), int(row["kw"] or 0))
     return (out,)
+
+
+def _summary_reach(
+    organization: Organization, ladder: Ladder, months: list[date], stage: int | None
+) -> dict[date, int]:
+    """``{month: leads}`` whose reach of the stage (by index) is in the month (ReachCount)."""
+    if stage is None:
+        return {}
+    return {
+        row["month"]: int(row["n"])
+        for row in ReachCount.objects.filter(
+            organization=organization,
+            month__gte=months[0],
+            month__lte=months[-1],
+            stage=ladder.stages[stage].pk,
+        )
+        .values("month")
+        .order_by()
+        .annotate(n=Sum("reached"))
+    }
 
 
 def _month_of(at: datetime) -> date:
@@ -240,12 +263,14 @@ def reads(organization: Organization, as_of: date) -> Reads:
     if first is not None and won is not None:
         if summarized:
             (cohorts,) = _summary_cohorts(organization, ladder, months, window)
+            reached = _summary_reach(organization, ladder, months, qualified_index)
             for m in months:
                 row = cohorts.get(m, {})
-                n = row.get((first, first), (0, 0))[0]
-                conversion[m] = (row.get((first, won), (0, 0))[1], n)
+                # the overall conversion: every lead entering the funnel in the month
+                n = row.get((-1, -1), (0, 0))[0]
+                conversion[m] = (row.get((-1, won), (0, 0))[1], n)
                 if qualified_index is not None:
-                    qualified[m] = row.get((qualified_index, qualified_index), (0, 0))[0]
+                    qualified[m] = reached.get(m, 0)
             for s in open_stages:
                 k = sum(cohorts.get(m, {}).get((s, won), (0, 0))[0] for m in mature)
                 n = sum(cohorts.get(m, {}).get((s, s), (0, 0))[0] for m in mature)
@@ -293,8 +318,9 @@ def _reference_cohorts(
     tally: dict[int, list[int]] = {s: [0, 0] for s in open_stages}
     for history in stage_history(organization, ladder, until=until).values():
         reach = reach_dates(history, ladder)
-        since = reach[first]
-        if since is not None and (m := _month_of(since)) in wanted:
+        seen = observed_dates(history, ladder)
+        since = history[0][0]  # the overall conversion: from the lead's entry
+        if (m := _month_of(since)) in wanted:
             conversion[m][1] += 1
             if reached_after(history, ladder, won, since, within):
                 conversion[m][0] += 1
@@ -303,7 +329,7 @@ def _reference_cohorts(
             if at is not None and (m := _month_of(at)) in wanted:
                 qualified[m] += 1
         for s in open_stages:
-            at = reach[s]
+            at = seen[s]  # the leads observed at the stage (not those that skipped it)
             if at is not None and _month_of(at) in matured:
                 tally[s][1] += 1
                 if reached_after(history, ladder, won, at, None):
@@ -529,22 +555,21 @@ def sales_conversations(organization: Organization, r: Reads) -> Indicator:
 def _channel_reads(
     organization: Organization, r: Reads
 ) -> tuple[dict[int, tuple[int, int, int]], dict[int, tuple[int, float, float]]]:
-    """Per channel over the history: the cohort (leads whose reach of the first stage is in
-    its months: n, those that reached won: k, those that reached the first late stage), and
+    """Per channel over the history: the cohort (leads that entered the funnel in its months:
+    n, those that reached won: k, those that reached the first late stage), and
     the money (leads first won in its months, revenue and margin of the deals won in them).
     From the summaries today, else from the stage history and outcomes cut at the date."""
     climbing = r.ladder.climbing
     won_i = next((i for i, s in enumerate(r.ladder.stages) if s.kind == StageKind.WON), None)
     if not climbing or won_i is None:
         return {}, {}
-    first = climbing[0]
     late0 = min(r.late) if r.late else None
     first_month, last_month = r.months[0], r.months[-1]
     leads: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     money: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     if r.summarized:
         stage_pk = {i: st.pk for i, st in enumerate(r.ladder.stages)}
-        slots = {stage_pk[first]: [0], stage_pk[won_i]: [1]}
+        slots = {ENTRY: [0], stage_pk[won_i]: [1]}
         if late0 is not None:
             slots.setdefault(stage_pk[late0], []).append(2)
         for row in (
@@ -552,7 +577,7 @@ def _channel_reads(
                 organization=organization,
                 month__gte=first_month,
                 month__lte=last_month,
-                stage_a=stage_pk[first],
+                stage_a=ENTRY,
                 stage_b__in=list(slots),
             )
             .values("channel", "stage_b")
@@ -595,8 +620,7 @@ def _channel_reads(
         channel_of = dict(Lead.objects.for_org(organization).values_list("pk", "channel_id"))
         for lead, history in stage_history(organization, r.ladder, until=r.until).items():
             reach = reach_dates(history, r.ladder)
-            since_first = reach[first]
-            if since_first is None or _month_of(since_first) not in months:
+            if _month_of(history[0][0]) not in months:  # entered the funnel then
                 continue
             tally = leads[channel_of[lead]]
             tally[0] += 1

@@ -56,10 +56,16 @@ class MonthBound(models.Model):
         return f"{self.zone} {self.month}"
 
 
+#: ``CohortCount.stage_a`` of the funnel's entry cohort (every lead, by its first change)
+ENTRY = 0
+
+
 class CohortCount(models.Model):
-    """Leads whose reach of ``stage_a`` is in ``month`` (local), by channel and owner, that
-    reached ``stage_b`` at or after it: ever and within each window. ``stage_a == stage_b``
-    rows are the cohort itself (n, the month's reach count of the stage)."""
+    """Leads first *observed* at ``stage_a`` in ``month`` (local: their first stage change
+    into it), by channel and owner, that reached ``stage_b`` at or after it: ever and within
+    each window. ``stage_a == stage_b`` rows are the cohort itself (n). ``stage_a`` 0
+    (:data:`ENTRY`) is the cohort of leads entering the funnel in the month (their first
+    stage change, at whatever stage): the overall steps'."""
 
     organization = _org()
     month = models.DateField()
@@ -86,6 +92,31 @@ class CohortCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} {self.stage_a}>{self.stage_b}: {self.k_ever}"
+
+
+class ReachCount(models.Model):
+    """Leads whose *reach* of ``stage`` is in ``month`` (their earliest change into it or any
+    later stage that is not lost), by channel and owner; ``skipped``: of those, the ones
+    that reached it by entering a later stage (not observed at it then)."""
+
+    organization = _org()
+    month = models.DateField()
+    stage = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    owner = models.BigIntegerField()  # membership id; 0: no owner
+    reached = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "stage", "channel", "owner"],
+                name="reachcount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.stage}: {self.reached} ({self.skipped} skipped)"
 
 
 class EntryCount(models.Model):

@@ -320,6 +320,22 @@ def reach_dates(history: History, ladder: Ladder) -> list[datetime | None]:
     return reach
 
 
+def observed_dates(history: History, ladder: Ladder) -> list[datetime | None]:
+    """When the lead was first *observed* at each stage: its first stage change into that
+    stage itself (None: never). A stage reached only by entering a later one was skipped."""
+    seen: list[datetime | None] = [None] * len(ladder.stages)
+    for at, entered in history:
+        if seen[entered] is None:
+            seen[entered] = at
+    return seen
+
+
+def skipped_at(reach: datetime | None, observed: datetime | None) -> bool:
+    """Whether a stage reached at ``reach`` was skipped then: not observed at it by that
+    moment (reached by entering a later stage)."""
+    return reach is not None and (observed is None or observed > reach)
+
+
 def reached_after(
     history: History, ladder: Ladder, target: int, since: datetime, within: timedelta | None
 ) -> bool:
@@ -388,8 +404,9 @@ def conversion(
     within_days: int | None = None,
     segment: Segment | None = None,
 ) -> Conversion:
-    """Of the leads that reached ``from_stage`` in the period (n), those that reached
-    ``to_stage`` at or after it, within ``within_days`` days when given (k).
+    """Of the leads first observed at ``from_stage`` in the period (a stage change into it:
+    a lead that skipped it is not judged on it) (n), those that reached ``to_stage`` at or
+    after it, within ``within_days`` days when given (k).
 
     ``flow``: the leads with a stage change into ``to_stage`` dated in the period.
     """
@@ -401,7 +418,7 @@ def conversion(
     for history in histories.values():
         if _entered(history, target, period):
             flow += 1
-        since = reach_dates(history, ladder)[source]
+        since = observed_dates(history, ladder)[source]
         if since is None or not period.holds(since):
             continue
         n += 1
@@ -416,19 +433,26 @@ class StageCount:
     name: str
     reached: int  # leads whose reach date for the stage is in the period
     entered: int  # flow: leads with a stage change into the stage dated in the period
+    skipped: int = 0  # of the reached, those that reached it by entering a later stage
 
 
 @dataclass(frozen=True)
 class StepConversion:
+    """A step's cohort conversion. A step between two stages judges the leads first observed
+    at the first one in the period; the overall step (``overall``: the first stage to won)
+    every lead that entered the funnel in the period, at whatever stage."""
+
     from_key: str
     to_key: str
     rate: RateFigure
+    overall: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         r = self.rate
         return {
             "from": self.from_key,
             "to": self.to_key,
+            "overall": self.overall,
             "k": r.k,
             "n": r.n,
             "rate": r.rate,
@@ -450,7 +474,13 @@ class FunnelGroup:
             "key": self.key,
             "label": self.label,
             "stages": [
-                {"key": s.key, "name": s.name, "reached": s.reached, "entered": s.entered}
+                {
+                    "key": s.key,
+                    "name": s.name,
+                    "reached": s.reached,
+                    "entered": s.entered,
+                    "skipped": s.skipped,
+                }
                 for s in self.stages
             ],
             "conversions": [c.as_dict() for c in self.conversions],
@@ -475,7 +505,8 @@ class FunnelReport:
 
 
 def funnel_steps(ladder: Ladder) -> list[tuple[int, int]]:
-    """Each consecutive pair of not-lost stages, then the first stage to each won stage."""
+    """Each consecutive pair of not-lost stages, then the first stage to each won stage (the
+    overall steps, :func:`overall_steps`)."""
     climbing = ladder.climbing
     steps = list(itertools.pairwise(climbing))
     if climbing:
@@ -486,12 +517,28 @@ def funnel_steps(ladder: Ladder) -> list[tuple[int, int]]:
     return steps
 
 
+def overall_steps(ladder: Ladder) -> frozenset[int]:
+    """The indexes in :func:`funnel_steps` of the overall steps: their cohort is every lead
+    entering the funnel in the period (its first stage change), whatever its first stage."""
+    consecutive = max(len(ladder.climbing) - 1, 0)
+    return frozenset(range(consecutive, len(funnel_steps(ladder))))
+
+
+def cohort_since(history: History, ladder: Ladder, source: int, overall: bool) -> datetime | None:
+    """When a lead joins a step's cohort: its first observation of the step's first stage,
+    or (an overall step) its entry into the funnel."""
+    if overall:
+        return history[0][0] if history else None
+    return observed_dates(history, ladder)[source]
+
+
 class Tally:
-    """One group's counts: reached and entered per stage, k and n per step."""
+    """One group's counts: reached, entered and skipped per stage, k and n per step."""
 
     def __init__(self, size: int, steps: int) -> None:
         self.reached = [0] * size
         self.entered = [0] * size
+        self.skipped = [0] * size
         self.k = [0] * steps
         self.n = [0] * steps
 
@@ -526,7 +573,10 @@ def funnel_reference(
     within_days: int | None = None,
 ) -> FunnelReport:
     """:func:`funnel` computed from the stage changes themselves (what the summaries are
-    checked against). Reach and flow per stage, and the cohort conversions, per group of leads.
+    checked against). Reach, flow and skips per stage, and the cohort conversions, per group
+    of leads: a step between two stages judges the leads first observed at the first one in
+    the period (a lead that skipped it is not counted, neither as converting nor as not);
+    an overall step every lead that entered the funnel in the period.
 
     Groups are the values of ``by`` among leads with a stage change dated in the period
     (the one group "all" always, when ungrouped), ordered by first-stage reach, most first,
@@ -536,6 +586,7 @@ def funnel_reference(
     window = _window(within_days)
     ladder = Ladder.of(organization)
     steps = funnel_steps(ladder)
+    overall = overall_steps(ladder)
     histories = stage_history(organization, ladder)
     groups = lead_groups(organization, by)  # after the history: every lead in it is here
     size = len(ladder.stages)
@@ -550,13 +601,16 @@ def funnel_reference(
             tally = tallies[key] = Tally(size, len(steps))
             labels[key] = label
         reach = reach_dates(history, ladder)
+        seen = observed_dates(history, ladder)
         for i, at in enumerate(reach):
             if at is not None and period.holds(at):
                 tally.reached[i] += 1
+                if skipped_at(at, seen[i]):
+                    tally.skipped[i] += 1
         for i in {entered for at, entered in history if period.holds(at)}:
             tally.entered[i] += 1
         for j, (source, target) in enumerate(steps):
-            since = reach[source]
+            since = history[0][0] if j in overall else seen[source]
             if since is not None and period.holds(since):
                 tally.n[j] += 1
                 if reached_after(history, ladder, target, since, window):
@@ -580,6 +634,7 @@ def report_assemble(
     stages in report order, a rate per step, groups by first-stage reach (most first), then
     label."""
     steps = funnel_steps(ladder)
+    overall = overall_steps(ladder)
     first = ladder.climbing[0] if ladder.climbing else 0
     order = ladder.report_order()
     report_groups = [
@@ -592,6 +647,7 @@ def report_assemble(
                     name=ladder.stages[i].name,
                     reached=tally.reached[i],
                     entered=tally.entered[i],
+                    skipped=tally.skipped[i],
                 )
                 for i in order
             ],
@@ -600,6 +656,7 @@ def report_assemble(
                     from_key=ladder.stages[source].key,
                     to_key=ladder.stages[target].key,
                     rate=rate(tally.k[j], tally.n[j]),
+                    overall=j in overall,
                 )
                 for j, (source, target) in enumerate(steps)
             ],

@@ -107,12 +107,14 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     won = next((s for s in climbing if s.kind == StageKind.WON), None)
     overall = _step_value(climbing[0].key, won.key) if climbing and won else ""
 
+    def step_label(c: services.StepConversion) -> str:
+        # the overall step judges every lead entering the funnel, at whatever stage
+        start = "New leads" if c.overall else names[c.from_key]
+        return f"{start} {chr(0x2192)} {names[c.to_key]}"
+
     steps = (
         [
-            StepChoice(
-                _step_value(c.from_key, c.to_key),
-                f"{names[c.from_key]} {chr(0x2192)} {names[c.to_key]}",
-            )
+            StepChoice(_step_value(c.from_key, c.to_key), step_label(c))
             for c in everyone.groups[0].conversions
         ]
         if everyone.groups
@@ -135,10 +137,10 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
         conversions = [
             {
                 "value": _step_value(c.from_key, c.to_key),
-                "label": f"{names[c.from_key]} {chr(0x2192)} {names[c.to_key]}",
+                "label": step_label(c),
                 "rate": c.rate,
                 "text": rate_text(c.rate),
-                "overall": _step_value(c.from_key, c.to_key) == overall,
+                "overall": c.overall,
             }
             for c in group.conversions
         ]

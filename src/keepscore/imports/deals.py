@@ -3,8 +3,9 @@
 Each row's ``mql_id`` is a lead's ``external_id``; the lead moves to the ladder's won stage on
 ``won_date`` with ``declared_monthly_revenue`` as revenue (0 allowed), by the sales rep
 (``sr_id``), who becomes the lead's owner; the SDR (``sdr_id``), who qualified it, becomes who
-sourced it. Both are recorded as members without login (marketing and sales roles). The qualification facts are kept in
-``lead.facts``. All-or-nothing like the leads import; a lead already won is a duplicate.
+sourced it. Both are recorded as members without login (marketing and sales roles). The
+qualification facts are kept in ``lead.facts``. All-or-nothing like the leads import; a lead
+already won is a duplicate.
 """
 
 from __future__ import annotations

@@ -392,28 +392,33 @@ def monthly_cohorts(
     first: date,
     last: date,
 ) -> Monthly:
-    """The cohort of stage ``index`` per month: ``{month: {"n": reached, name: k}}`` where
-    ``k`` counts the cohort's leads that ever reached the stage ``targets[name]`` (after it
-    on the ladder, so at or after the cohort's reach; no window)."""
+    """The cohort of stage ``index`` per month: ``{month: {"n": observed, name: k}}``: the
+    leads first observed at the stage in the month (their first change into it; a lead that
+    skipped it is not in it), and of them (``k``) those that reached ``targets[name]`` (a
+    later stage on the ladder) at or after that (no window)."""
     since, until = _bounds(first, last)
-    reaching = _reach_set(ladder, index)
+    stage = ladder.stages[index].pk
     same_lead = StageChange.objects.filter(lead_id=OuterRef("lead_id"))
-    # the change that reached the stage: no earlier change of its lead reached it
-    reaches = (
+    # the lead's first change into the stage: no earlier change of its lead into it
+    observed = (
         StageChange.objects.for_org(organization)
-        .filter(to_stage_id__in=reaching, at__gte=since, at__lt=until)
-        .filter(~Exists(same_lead.filter(to_stage_id__in=reaching, at__lt=OuterRef("at"))))
+        .filter(to_stage_id=stage, at__gte=since, at__lt=until)
+        .filter(~Exists(same_lead.filter(to_stage_id=stage, at__lt=OuterRef("at"))))
     )
     counts = {
         name: Count(
             "lead_id",
             distinct=True,
-            filter=Q(Exists(same_lead.filter(to_stage_id__in=_reach_set(ladder, t)))),
+            filter=Q(
+                Exists(
+                    same_lead.filter(to_stage_id__in=_reach_set(ladder, t), at__gte=OuterRef("at"))
+                )
+            ),
         )
         for name, t in targets.items()
     }
     out: Monthly = defaultdict(dict)
-    for row in _by_month(reaches, "at").annotate(n=Count("lead_id", distinct=True), **counts):
+    for row in _by_month(observed, "at").annotate(n=Count("lead_id", distinct=True), **counts):
         out[_month_of(row["month"])].update({k: v for k, v in row.items() if k != "month"})
     return out
 
@@ -554,8 +559,8 @@ def summary_cohorts(
     organization: Organization, ladder: Ladder, first: date, last: date
 ) -> dict[date, dict[tuple[int, int], int]]:
     """``{month: {(a, b): k}}`` from ``CohortCount`` (ladder indexes, every channel and owner):
-    of the leads that reached stage ``a`` in the month, those that reached ``b`` at or after
-    it (no window); ``(a, a)`` is the cohort itself."""
+    of the leads first observed at stage ``a`` in the month, those that reached ``b`` at or
+    after it (no window); ``(a, a)`` is the cohort itself."""
     index = {s.pk: i for i, s in enumerate(ladder.stages)}
     out: dict[date, dict[tuple[int, int], int]] = defaultdict(dict)
     for row in (
@@ -573,15 +578,13 @@ def summary_cohorts(
 def _summary_cohort_rows(
     pairs: dict[date, dict[tuple[int, int], int]], index: int, targets: dict[str, int]
 ) -> Monthly:
-    """What :func:`monthly_cohorts` gives, from :func:`summary_cohorts`' pairs. A target
-    before the stage on the ladder (not lost) is reached by every lead of the cohort."""
+    """What :func:`monthly_cohorts` gives, from :func:`summary_cohorts`' pairs."""
     out: Monthly = {}
     for month, row in pairs.items():
         n = row.get((index, index), 0)
         if n:
             out[month] = {"n": float(n)} | {
-                name: float(n if t < index else row.get((index, t), 0))
-                for name, t in targets.items()
+                name: float(row.get((index, t), 0)) for name, t in targets.items()
             }
     return out
 

@@ -12,17 +12,19 @@ from operator import itemgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
 from keepscore.funnel.models import (
+    ENTRY,
     WINDOWS,
     CloseCount,
     CohortCount,
     EntryCount,
     FirstWin,
     MonthCount,
+    ReachCount,
     StageCount,
 )
 from keepscore.funnel.services import (
@@ -37,12 +39,15 @@ from keepscore.funnel.services import (
     _member_label,
     funnel_steps,
     grouping_check,
+    overall_steps,
     report_assemble,
 )
 from keepscore.funnel.summary.sql import month_start, next_month, pg
 from keepscore.funnel.summary.upkeep import GROUPINGS
 from keepscore.leads.models import Channel
 
+#: the funnel's entry cohort among ladder indexes (CohortCount's stage 0)
+ENTRY_INDEX = -1
 #: month_counts: metric names besides entered.<stage>, reached.<stage>
 ACTIVITY_METRICS = tuple(f"activities.{kind}" for kind in ActivityKind.values)
 MONEY_METRICS = ("revenue", "cost", "costed_revenue")
@@ -96,7 +101,9 @@ def funnel(
         raise ValueError(f"the summaries do not answer {period}, by={by!r}, {within_days=}")
     ladder = Ladder.of(organization)
     steps = funnel_steps(ladder)
+    overall = overall_steps(ladder)
     ids = {s.pk: i for i, s in enumerate(ladder.stages)}
+    ids[ENTRY] = ENTRY_INDEX
     first, last = _months(period)
     names, unknown = _groups(organization, by)
     dim = {None: None, "channel": "channel", "owner": "owner"}[by]
@@ -107,7 +114,9 @@ def funnel(
         return unknown if by is None else names.get(value, unknown)
 
     reached: dict[str, list[int]] = defaultdict(lambda: [0] * size)
+    skipped: dict[str, list[int]] = defaultdict(lambda: [0] * size)
     entered: dict[str, list[int]] = defaultdict(lambda: [0] * size)
+    seen: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     k: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
     labels: dict[str, str] = {}
     fields = ["stage_a", "stage_b"] + ([dim] if dim else [])
@@ -124,9 +133,22 @@ def funnel(
         key, label = group_of(row.get(dim) if dim else None)
         labels[key] = label
         if a == b:
-            reached[key][a] += row["n"]
+            seen[key][a] += row["n"]  # the cohort: first observed at a (or entering)
         else:
             k[key][(a, b)] += row["k"]
+    for row in (
+        ReachCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values(*(["stage"] + ([dim] if dim else [])))
+        .order_by()
+        .annotate(n=Sum("reached"), s=Sum("skipped"))
+    ):
+        i = ids.get(row["stage"])
+        if i is None or i == ENTRY_INDEX:
+            continue
+        key, label = group_of(row.get(dim) if dim else None)
+        labels[key] = label
+        reached[key][i] += row["n"]
+        skipped[key][i] += row["s"]
     entries = (
         EntryCount.objects.filter(
             organization=organization, month__gte=first, month__lte=last, prev_month__lt=first
@@ -152,9 +174,11 @@ def funnel(
     for key in keys:
         tally = tallies[key] = Tally(size, len(steps))
         tally.reached, tally.entered = reached[key], entered[key]
+        tally.skipped = skipped[key]
         for j, (a, b) in enumerate(steps):
-            tally.n[j] = reached[key][a]
-            tally.k[j] = reached[key][a] if a == b else k[key][(a, b)]
+            source = ENTRY_INDEX if j in overall else a
+            tally.n[j] = seen[key][source]
+            tally.k[j] = k[key][(source, b)]
     return report_assemble(ladder, period, by, within_days, tallies, labels)
 
 
@@ -202,14 +226,13 @@ def month_counts(
         else:
             out[r["month"]][r["metric"]] = int(r["v"])
     for r in (
-        CohortCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
-        .filter(stage_a=F("stage_b"))
-        .values("month", "stage_a")
+        ReachCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values("month", "stage")
         .order_by()
-        .annotate(v=Sum("k_ever"))
+        .annotate(v=Sum("reached"))
     ):
-        if r["stage_a"] in keys:
-            out[r["month"]][f"reached.{keys[r['stage_a']]}"] = int(r["v"])
+        if r["stage"] in keys:
+            out[r["month"]][f"reached.{keys[r['stage']]}"] = int(r["v"])
     for r in (
         EntryCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
         .values("month", "stage")

@@ -94,11 +94,14 @@ def temp_tables(cursor: Any) -> None:
     else:
         big, moment, day = "integer", "text", "text"
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LEADS} (id {big} PRIMARY KEY)")
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS ks_reach (lead_id {big}, stage_id {big}, "
-        f"at {moment}, us {big}, month {day}, channel {big}, owner {big}, "
-        "PRIMARY KEY (lead_id, stage_id))"
-    )
+    # each lead's reach of each stage, and its first observation of each (stage 0: its
+    # entry into the funnel)
+    for table in ("ks_reach", "ks_seen"):
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {table} (lead_id {big}, stage_id {big}, "
+            f"at {moment}, us {big}, month {day}, channel {big}, owner {big}, "
+            "PRIMARY KEY (lead_id, stage_id))"
+        )
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS ks_entry (lead_id {big}, stage_id {big}, month {day})"
     )

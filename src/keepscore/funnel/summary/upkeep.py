@@ -17,12 +17,14 @@ from django.utils import timezone
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity
 from keepscore.funnel.models import (
+    ENTRY,
     WINDOWS,
     CloseCount,
     CohortCount,
     EntryCount,
     FirstWin,
     MonthCount,
+    ReachCount,
     StageCount,
     SummaryState,
 )
@@ -42,14 +44,14 @@ from keepscore.funnel.summary.sql import (
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 4
+VERSION = 5
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
 #: CloseCount.next_month of a lead's last month with an outcome
 NO_NEXT = date(9999, 12, 1)
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
-TABLES = (CohortCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
+TABLES = (CohortCount, ReachCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
 
 
 # --- state ------------------------------------------------------------------------------
@@ -91,8 +93,9 @@ def ready(organization: Organization) -> bool:
 
 
 def _ladder_pairs(ladder: Ladder) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(entered stage id, reached stage id) pairs, and the cohort pairs (a, b): every stage
-    with itself, and every two not-lost stages in ladder order."""
+    """(entered stage id, reached stage id) pairs, and the cohort pairs (a, b) with a != b:
+    every two not-lost stages in ladder order, and the funnel's entry (0) with each not-lost
+    stage (each stage's cohort with itself is counted apart)."""
     stages = ladder.stages
     reaches = [
         (e.pk, t.pk)
@@ -101,8 +104,8 @@ def _ladder_pairs(ladder: Ladder) -> tuple[list[tuple[int, int]], list[tuple[int
         if ladder.reaches(i, j)
     ]
     climbing = ladder.climbing
-    cohorts = [(s.pk, s.pk) for s in stages] + [
-        (stages[i].pk, stages[j].pk) for i in climbing for j in climbing if i < j
+    cohorts = [(stages[i].pk, stages[j].pk) for i in climbing for j in climbing if i < j] + [
+        (ENTRY, stages[j].pk) for j in climbing
     ]
     return reaches, cohorts
 
@@ -132,37 +135,89 @@ def _contribute(
     out_scope = " AND o.lead_id = k.id" if scoped else ""
     reaches, cohorts = _ladder_pairs(ladder)
 
+    def moments(table: str, select: str) -> None:
+        """Fill a (lead, stage, at) table from ``select`` with the moments' microseconds,
+        local months and the lead's channel and owner."""
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, stage_id, at, us, month, channel, owner) "
+            f"SELECT x.lead_id, x.stage_id, x.at, {micros('x.at')}, {month_of('x.at')}, "
+            f"l.channel_id, COALESCE(l.owner_id, 0) FROM ({select}) x "
+            f"JOIN {lead_t} l ON l.id = x.lead_id",
+            [org] * select.count("%s"),
+        )
+
     # each lead's reach of each stage: the earliest change that reaches it
-    cursor.execute("DELETE FROM ks_reach")
-    cursor.execute(
+    moments(
+        "ks_reach",
         f"WITH r (entered, target) AS (VALUES {values_sql(reaches)}) "
-        "INSERT INTO ks_reach (lead_id, stage_id, at, us, month, channel, owner) "
-        f"SELECT x.lead_id, x.target, x.at, {micros('x.at')}, {month_of('x.at')}, "
-        "l.channel_id, "
-        "COALESCE(l.owner_id, 0) FROM ("
-        "SELECT sc.lead_id AS lead_id, r.target AS target, MIN(sc.at) AS at "
+        "SELECT sc.lead_id AS lead_id, r.target AS stage_id, MIN(sc.at) AS at "
         f"FROM {sc_from} CROSS JOIN r "
         f"WHERE r.entered = sc.to_stage_id AND {sc_org} = %s{sc_scope} "
-        "GROUP BY sc.lead_id, r.target"
-        f") x JOIN {lead_t} l ON l.id = x.lead_id",
-        [org],
+        "GROUP BY sc.lead_id, r.target",
     )
-    windows = ", ".join(
-        f"{sign} * SUM(CASE WHEN b.us - a.us <= {d * 86_400_000_000} THEN 1 ELSE 0 END)"
-        for d in WINDOWS
+    # each lead's first observation of each stage (its first change into it), and its entry
+    # into the funnel (stage 0: its first change)
+    moments(
+        "ks_seen",
+        "SELECT sc.lead_id AS lead_id, sc.to_stage_id AS stage_id, MIN(sc.at) AS at "
+        f"FROM {sc_from} WHERE {sc_org} = %s{sc_scope} GROUP BY sc.lead_id, sc.to_stage_id "
+        f"UNION ALL SELECT sc.lead_id, {ENTRY}, MIN(sc.at) "
+        f"FROM {sc_from} WHERE {sc_org} = %s{sc_scope} GROUP BY sc.lead_id",
     )
-    cursor.execute(
-        f"WITH p (a, b) AS (VALUES {values_sql(cohorts)}) "
+
+    def windows(delay: str) -> str:
+        return ", ".join(
+            f"{sign} * SUM(CASE WHEN {delay} <= {d * 86_400_000_000} THEN 1 ELSE 0 END)"
+            for d in WINDOWS
+        )
+
+    every = ", ".join(f"{sign} * COUNT(*)" for _ in WINDOWS)
+    key = ("organization_id", "month", "stage_a", "stage_b", "channel", "owner")
+    insert = (
         f"INSERT INTO {cohort_t} (organization_id, month, stage_a, stage_b, channel, owner, "
         f"{', '.join(_K)}) "
-        f"SELECT %s, a.month, a.stage_id, b.stage_id, a.channel, a.owner, {sign} * COUNT(*), "
-        f"{windows} FROM ks_reach a JOIN p ON p.a = a.stage_id "
-        "JOIN ks_reach b ON b.lead_id = a.lead_id AND b.stage_id = p.b "
-        "WHERE true GROUP BY a.month, a.stage_id, b.stage_id, a.channel, a.owner "
+    )
+    # the cohorts themselves: each stage's first observations, and the entries (n)
+    cursor.execute(
+        insert + f"SELECT %s, o.month, o.stage_id, o.stage_id, o.channel, o.owner, "
+        f"{sign} * COUNT(*), {every} FROM ks_seen o "
+        "WHERE true GROUP BY o.month, o.stage_id, o.channel, o.owner " + upsert(cohort_t, key, _K),
+        [org],
+    )
+    # reaching b at or after the cohort's moment: usually b's reach itself (a stage is
+    # reached at the latest when a later one is); when the lead reached b before it was
+    # observed at a (it moved back), the first change reaching b at or after that
+    cursor.execute(
+        f"WITH p (a, b) AS (VALUES {values_sql(cohorts)}), "
+        f"r (entered, target) AS (VALUES {values_sql(reaches)}), "
+        "later AS ("
+        "SELECT o.lead_id, o.month, o.channel, o.owner, p.a, p.b, o.us AS since, "
+        "CASE WHEN b.us >= o.us THEN b.us ELSE ("
+        f"SELECT MIN({micros('sc.at')}) FROM {sc_t} sc JOIN r ON r.entered = sc.to_stage_id "
+        "WHERE sc.lead_id = o.lead_id AND r.target = p.b AND sc.at >= o.at"
+        ") END AS us "
+        "FROM ks_seen o JOIN p ON p.a = o.stage_id "
+        "JOIN ks_reach b ON b.lead_id = o.lead_id AND b.stage_id = p.b) "
+        + insert
+        + f"SELECT %s, month, a, b, channel, owner, {sign} * COUNT(*), {windows('us - since')} "
+        "FROM later WHERE us IS NOT NULL GROUP BY month, a, b, channel, owner "
+        + upsert(cohort_t, key, _K),
+        [org],
+    )
+
+    # reach per stage and month, and how many of those reached it by skipping it
+    reach_t = ReachCount._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {reach_t} (organization_id, month, stage, channel, owner, reached, skipped) "
+        f"SELECT %s, r.month, r.stage_id, r.channel, r.owner, {sign} * COUNT(*), "
+        f"{sign} * SUM(CASE WHEN s.us IS NULL OR s.us > r.us THEN 1 ELSE 0 END) "
+        "FROM ks_reach r LEFT JOIN ks_seen s ON s.lead_id = r.lead_id AND s.stage_id = r.stage_id "
+        "WHERE true GROUP BY r.month, r.stage_id, r.channel, r.owner "
         + upsert(
-            cohort_t,
-            ("organization_id", "month", "stage_a", "stage_b", "channel", "owner"),
-            _K,
+            reach_t,
+            ("organization_id", "month", "stage", "channel", "owner"),
+            ("reached", "skipped"),
         ),
         [org],
     )

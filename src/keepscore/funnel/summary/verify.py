@@ -32,10 +32,14 @@ from keepscore.funnel.services import (
     Ladder,
     Period,
     Tally,
+    cohort_since,
     funnel_steps,
     lead_groups,
+    observed_dates,
+    overall_steps,
     reach_dates,
     report_assemble,
+    skipped_at,
     stage_history,
 )
 from keepscore.funnel.summary import readers, upkeep
@@ -139,6 +143,7 @@ def funnel_months(
     month ``m`` and window ``w``, in one pass over the stage history."""
     ladder = Ladder.of(organization)
     steps = funnel_steps(ladder)
+    overall = overall_steps(ladder)
     size = len(ladder.stages)
     histories = stage_history(organization, ladder)
     groups = {by: lead_groups(organization, by) for by in groupings}
@@ -161,11 +166,14 @@ def funnel_months(
         if not keys:
             continue
         reach = reach_dates(history, ladder)
+        seen = observed_dates(history, ladder)
         reach_months = [None if at is None else _local_month(at) for at in reach]
+        skips = [skipped_at(at, seen[i]) for i, at in enumerate(reach)]
         entries = {(_local_month(at), entered) for at, entered in history}
         cohorts = []
         for j, (source, target) in enumerate(steps):
-            since, month = reach[source], reach_months[source]
+            since = cohort_since(history, ladder, source, j in overall)
+            month = None if since is None else _local_month(since)
             if since is not None and month in wanted:
                 first = _first_reach(history, ladder, target, since)
                 cohorts.append((j, month, None if first is None else first - since))
@@ -173,7 +181,9 @@ def funnel_months(
             for window, limit in limits.items():
                 for i, month in enumerate(reach_months):
                     if month in wanted:
-                        tally(by, month, window, key).reached[i] += 1
+                        counted = tally(by, month, window, key)
+                        counted.reached[i] += 1
+                        counted.skipped[i] += skips[i]
                 for month, entered in entries:
                     if month in wanted:
                         tally(by, month, window, key).entered[entered] += 1
