@@ -123,7 +123,7 @@ def test_the_table(org_a, story):  # noqa: F811
     assert "Funnel 2024-03-01 to 2024-03-31, grouped by owner" in out
     for label in ("owner@acme.test", "sales@acme.test", "(none)"):
         assert label in out
-    assert "Suspect -> Customer" in out
+    assert "New leads -> Customer" in out  # the overall step: every lead entering
     assert "not enough data (1 of 2)" in out
 
 

@@ -138,7 +138,9 @@ def test_unknown_lead_is_404(client_a: Any, org_a: Organization, lead_a: Lead) -
 def stat_tile(html: str, key: str) -> tuple[int, int]:
     """(now at the stage, entered this month) from the dashboard's tile for ``key``."""
     match = re.search(
-        rf'data-stage="{key}".*?class="value"[^>]*>(\d+)<.*?class="entered">(\d+)<', html, re.S
+        rf'data-stage="{key}".*?class="value"[^>]*>(\d+)<.*?class="entered"[^>]*>(\d+) ',
+        html,
+        re.S,
     )
     assert match, key
     return int(match.group(1)), int(match.group(2))

@@ -67,11 +67,20 @@ class LeadFilterForm(forms.Form):
     )
     created_from = DateField(label="First touch from", required=False, widget=_date_input())
     created_to = DateField(label="First touch to", required=False, widget=_date_input())
+    entered = forms.ModelChoiceField(
+        label="Entered stage",
+        queryset=Stage.objects.none(),
+        required=False,
+        empty_label="Any",
+        help_text="Leads moved into this stage (on or after the date beside it).",
+    )
+    entered_from = DateField(label="Entered on or after", required=False, widget=_date_input())
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter_%s")
         super().__init__(*args, **kwargs)
         _set_queryset(self, "stage", Stage.objects.for_org(organization))
+        _set_queryset(self, "entered", Stage.objects.for_org(organization))
         # inactive channels too: their old leads can still be found
         _set_queryset(self, "channel", Channel.objects.for_org(organization))
         _set_queryset(self, "owner", members_of(organization=organization))
@@ -93,6 +102,8 @@ class LeadFilterForm(forms.Form):
             owner=data.get("owner"),
             created_from=data.get("created_from"),
             created_to=data.get("created_to"),
+            entered=data.get("entered"),
+            entered_from=data.get("entered_from"),
         )
 
 

@@ -29,6 +29,10 @@ class LeadFilters:
     owner: Any = None
     created_from: date | None = None
     created_to: date | None = None
+    #: leads with a stage change into this stage on or after ``entered_from`` (the
+    #: dashboard's "entered this month" counts link here)
+    entered: Stage | None = None
+    entered_from: date | None = None
 
 
 def _day_start(d: date) -> datetime:
@@ -57,6 +61,11 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(first_touch_at__gte=_day_start(f.created_from))
     if f.created_to and f.created_to < date.max:  # up to date.max: no upper bound
         qs = qs.filter(first_touch_at__lt=_day_start(f.created_to + timedelta(days=1)))
+    if f.entered is not None:
+        changes = StageChange.objects.for_org(organization).filter(to_stage=f.entered)
+        if f.entered_from:
+            changes = changes.filter(at__gte=_day_start(f.entered_from))
+        qs = qs.filter(pk__in=changes.values("lead_id"))
     return qs
 
 

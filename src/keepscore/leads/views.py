@@ -84,33 +84,28 @@ def _redirect(request: OrgRequest, url: str) -> HttpResponse:
 @org_view
 @require_safe
 def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
+    """How the year is doing against its goals, this month so far, cash, the stages now."""
     from django.utils import timezone
 
     from keepscore.funnel.filters import recent_months
-    from keepscore.reports import presenter
-    from keepscore.scorecard.compute import scorecard_for
-    from keepscore.scorecard.views import DASHBOARD_METRICS, Shown, funnel_svg, trend_labels
+    from keepscore.reports.dashboard import dashboard as assemble
+    from keepscore.scorecard.views import funnel_svg
 
     today = timezone.localdate()
-    month = today.replace(day=1)
-    card = scorecard_for(organization, month, today=today, only=DASHBOARD_METRICS)
-    labels = trend_labels(month)
-    summary = [Shown(r, labels) for key in DASHBOARD_METRICS for r in card.rows if r.key == key]
+    board = assemble(organization, today)
     quarter = recent_months(today)
     return render(
         request,
         "dashboard.html",
         {
             "nav": "dashboard",
-            "stage_counts": selectors.stage_counts_this_month(organization=organization),
+            "board": board,
+            "month": board.card.month,
             "newest": selectors.lead_list(organization=organization)[:10],
-            "month": month,
-            "summary": summary,
-            "compared_with": presenter.compared_with(card),
             "funnel_quarter": funnel_svg(
                 organization,
                 quarter,
-                f"Leads reaching each stage, {quarter.start:%B} to {month:%B %Y}",
+                f"Leads reaching each stage, {quarter.start:%B} to {board.card.month:%B %Y}",
             ),
         },
     )

@@ -921,3 +921,111 @@ def spend_margin_chart(rows: Sequence[SpendMarginRow], *, title: str) -> SafeStr
     height = bottom + 24
     desc = f"{title}. " + "; ".join(lines) + "."
     return _svg(width, height, title, desc, body, cls="ks-spend-margin")
+
+
+# ---------------------------------------------------------------- a goal's progress
+
+
+@dataclass(frozen=True)
+class GoalBar:
+    """A year's progress toward an annual goal (floats in the metric's unit)."""
+
+    label: str
+    unit: str
+    ytd: float
+    goal: float
+    pro_rata: float  # where the year should be by now, at the goal's pace
+    projected: float | None = None  # the projected year end
+    low: float | None = None  # its 95% interval
+    high: float | None = None
+    pace: str = ""  # "ahead", "on_track", "at_risk", "behind" or "not_enough_data"
+    summary: str = ""  # the sentence a screen reader and the hover give
+
+
+PACE_COLOURS = {"ahead": GREEN, "on_track": GREEN, "at_risk": ORANGE, "behind": VERMILLION}
+
+
+def goal_bar(bar: GoalBar) -> SafeString:
+    """The year to date as a bar against the goal: a tick where the year should be today
+    (pro rata), the projected year end with its 95% interval, the goal at its line."""
+    width, height = 420.0, 58.0
+    x0, plot_w, top, bar_h = 4.0, 412.0, 22.0, 14.0
+    values = [bar.goal, bar.ytd, bar.pro_rata, *(v for v in (bar.high, bar.projected) if v)]
+    scale = max([*values, 1.0]) * 1.04
+
+    def x_of(value: float) -> float:
+        return x0 + plot_w * max(0.0, min(value, scale)) / scale
+
+    colour = PACE_COLOURS.get(bar.pace, BLUE)
+    body = [
+        _el("rect", x=x0, y=top, width=plot_w, height=bar_h, fill=TRACK, rx=3.0),
+        _el(
+            "rect",
+            class_="ytd",
+            x=x0,
+            y=top,
+            width=x_of(bar.ytd) - x0,
+            height=bar_h,
+            fill=colour,
+            rx=3.0,
+            data_value=bar.ytd,
+        ),
+    ]
+    if bar.low is not None and bar.high is not None:
+        body.append(
+            _el(
+                "rect",
+                class_="interval",
+                x=x_of(bar.low),
+                y=top + bar_h / 2 - 2,
+                width=max(x_of(bar.high) - x_of(bar.low), 1.0),
+                height=4.0,
+                fill=INK,
+                opacity=0.35,
+            )
+        )
+    if bar.projected is not None:
+        x = x_of(bar.projected)
+        body.append(_el("circle", class_="projected", cx=x, cy=top + bar_h / 2, r=4.0, fill=INK))
+    rate_x = x_of(bar.pro_rata)
+    body.append(
+        _el(
+            "line",
+            class_="pro-rata",
+            x1=rate_x,
+            y1=top - 4,
+            x2=rate_x,
+            y2=top + bar_h + 4,
+            stroke=MUTED,
+            stroke_dasharray="3 2",
+        )
+    )
+    goal_x = x_of(bar.goal)
+    body.append(
+        _el(
+            "line",
+            class_="goal",
+            x1=goal_x,
+            y1=top - 6,
+            x2=goal_x,
+            y2=top + bar_h + 6,
+            stroke=INK,
+            stroke_width=2.0,
+        )
+    )
+    anchor = "end" if goal_x > width * 0.7 else "start"
+    body.append(
+        _label(goal_x, 14, f"goal {format_value(bar.goal, bar.unit)}", size=11, text_anchor=anchor)
+    )
+    body.append(
+        _label(
+            x0,
+            top + bar_h + 16,
+            f"{format_value(bar.ytd, bar.unit)} so far · by today at the goal's pace "
+            f"{format_value(bar.pro_rata, bar.unit)}",
+            size=11,
+            fill=MUTED,
+        )
+    )
+    desc = bar.summary or f"{bar.label}: {format_value(bar.ytd, bar.unit)} of {bar.goal}"
+    return _svg(width, height, bar.label, desc, [_mark(desc, *body)], cls="ks-goal")

@@ -87,7 +87,8 @@ def projection_text(row: MetricRow) -> str:
     if p.run_months:
         first, last = p.run_months[0], p.run_months[-1]
         months = f" ({dateformat.format(first, 'M')}{DASH}{dateformat.format(last, 'M')})"
-    rate = format_value(p.run_rate, "number" if unit == "count" else unit)
+    # a count's run rate keeps a decimal (14.2 a month), not a count's rounding
+    rate = f"{p.run_rate:,.1f}" if unit == "count" else format_value(p.run_rate, unit)
     text = (
         f"{format_value(p.ytd, unit)} so far + {rate} a month{months}"
         f" \u00d7 {p.months_left:.1f} months left = {format_value(p.year_end, unit)}"

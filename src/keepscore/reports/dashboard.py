@@ -1,0 +1,151 @@
+"""The dashboard, assembled: how the year is doing against its goals (a bar each, with the
+honest projection and the sum behind it), this month so far against the same days of last
+month, the cash runway beside the sales cycle, and the leads at each stage now — every
+count linking to the leads it names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from keepscore.accounts.models import Organization
+from keepscore.economics.cash import cash_current, runway_months
+from keepscore.economics.models import CashPosition
+from keepscore.leads import selectors
+from keepscore.leads.models import Stage
+from keepscore.reports import presenter
+from keepscore.reports.charts import GoalBar, format_value, goal_bar
+from keepscore.scorecard import services as scorecard_services
+from keepscore.scorecard.compute import scorecard_for
+from keepscore.scorecard.types import MetricRow, Scorecard
+
+#: the month-to-date figures, in this order
+FLOW_METRICS = ("new_leads", "sales_conversations", "customers", "revenue", "close_rate")
+CYCLE = "sales_cycle_median"
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    row: MetricRow
+    text: presenter.RowText
+    bar: SafeString | None  # None: the goal's metric does not add up over months
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    row: MetricRow
+    text: presenter.RowText
+    link: str  # the leads the figure counts ("" when it counts none)
+
+
+@dataclass(frozen=True)
+class StageTile:
+    stage: Stage
+    now: int
+    entered: int
+    now_link: str
+    entered_link: str
+
+
+@dataclass(frozen=True)
+class Cash:
+    position: CashPosition
+    runway: Decimal | None
+    cycle_days: float | None  # the year's median sales cycle
+    text: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    card: Scorecard
+    month_to_date: str
+    compared_with: str
+    goals: list[GoalProgress]
+    flows: list[FlowRow]
+    cash: Cash | None
+    stages: list[StageTile]
+
+
+def _leads_url(organization: Organization, **params: object) -> str:
+    base = reverse("lead_list", kwargs={"org": organization.slug})
+    return f"{base}?{urlencode(params)}"
+
+
+def _goal(row: MetricRow) -> GoalProgress:
+    text = presenter.row_text(row)
+    p = row.projection
+    bar = None
+    if p is not None and row.goal is not None:
+        share = f" ({p.ytd / p.goal:.0%} of it)" if p.goal else ""
+        summary = (
+            f"{row.name}: {format_value(p.ytd, row.unit)} so far{share} against a goal of "
+            f"{format_value(p.goal, row.unit)}; {text.pace.lower()}: {text.projection}"
+        )
+        bar = goal_bar(
+            GoalBar(
+                label=row.name,
+                unit=row.unit,
+                ytd=p.ytd,
+                goal=p.goal,
+                pro_rata=p.pro_rata,
+                projected=p.year_end,
+                low=p.low,
+                high=p.high,
+                pace=p.pace,
+                summary=summary,
+            )
+        )
+    return GoalProgress(row=row, text=text, bar=bar)
+
+
+def _flow_link(organization: Organization, key: str, month: date) -> str:
+    if key == "new_leads":
+        return _leads_url(organization, created_from=month.isoformat())
+    return ""
+
+
+def dashboard(organization: Organization, today: date) -> Dashboard:
+    month = today.replace(day=1)
+    goals = scorecard_services.goals_for(organization, month.year)
+    card = scorecard_for(organization, month, today=today, only={*FLOW_METRICS, CYCLE, *goals})
+    rows = {r.key: r for r in card.rows}
+    flows = [
+        FlowRow(rows[k], presenter.row_text(rows[k]), _flow_link(organization, k, month))
+        for k in FLOW_METRICS
+        if k in rows
+    ]
+    position = cash_current(organization, today)
+    cash = None
+    if position is not None:
+        runway = runway_months(position)
+        cycle = rows[CYCLE].ytd if CYCLE in rows else None
+        text = (
+            f"{format_value(float(position.cash_on_hand), 'money')} in cash ÷ "
+            f"{format_value(float(position.monthly_fixed_costs), 'money')} of fixed costs a "
+            f"month (entered for {position.month:%B %Y})"
+        )
+        cash = Cash(position=position, runway=runway, cycle_days=cycle, text=text)
+    tiles = [
+        StageTile(
+            stage=stage,
+            now=now,
+            entered=entered,
+            now_link=_leads_url(organization, stage=stage.pk),
+            entered_link=_leads_url(organization, entered=stage.pk, entered_from=month),
+        )
+        for stage, now, entered in selectors.stage_counts_this_month(organization=organization)
+    ]
+    return Dashboard(
+        card=card,
+        month_to_date=presenter.month_to_date(card),
+        compared_with=presenter.compared_with(card),
+        goals=[_goal(rows[k]) for k in goals if k in rows],
+        flows=flows,
+        cash=cash,
+        stages=tiles,
+    )
