@@ -192,25 +192,42 @@ def _conversions(
     until: datetime,
     group: str | None,
 ) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """(group, from, to) → (k, n): of the leads that reached `from` in the period (n), those
-    that reached `to` at or after that moment (k)."""
+    """(group, from, to) → (k, n): of the leads first observed at `from` in the period (their
+    first change into it; for the overall pairs, first → won, their first change at all) (n),
+    those with a change reaching `to` at or after that moment (k)."""
     if group == "channel":
         grouping = "ch.key"
-        join = "JOIN leads l ON l.id = ra.lead_id JOIN channels ch ON ch.id = l.channel_id"
+        join = "JOIN leads l ON l.id = o.lead_id JOIN channels ch ON ch.id = l.channel_id"
     else:
         grouping, join = "'all'", ""
-    values = ", ".join(f"('{a}', '{b}')" for a, b in pairs)
+    climbing = [
+        k for k, kind in duck.execute("SELECT key, kind FROM stages ORDER BY idx").fetchall()
+        if kind != "lost"
+    ]  # fmt: skip
+    consecutive = set(itertools.pairwise(climbing))  # the rest are the overall steps
+    values = ", ".join(
+        f"('{a}', '{b}', {'true' if (a, b) not in consecutive else 'false'})" for a, b in pairs
+    )
     sql = f"""
-    WITH {_REACH},
-    pairs(a, b) AS (VALUES {values}),
-    r AS (SELECT reach.*, s.key FROM reach JOIN stages s ON s.id = reach.stage_id)
-    SELECT {grouping} AS grp, p.a, p.b,
-           count(*) FILTER (WHERE rb.ts IS NOT NULL AND rb.ts >= ra.ts) AS k,
+    WITH pairs(a, b, overall) AS (VALUES {values}),
+    seen AS (SELECT c.lead_id, s.key, min(c.ts) AS ts FROM sc c
+             JOIN stages s ON s.id = c.to_stage_id GROUP BY ALL),
+    entry AS (SELECT lead_id, min(ts) AS ts FROM sc GROUP BY lead_id),
+    cohort AS (
+      SELECT p.a, p.b, x.lead_id, x.ts FROM pairs p JOIN seen x ON x.key = p.a
+      WHERE NOT p.overall
+      UNION ALL
+      SELECT p.a, p.b, e.lead_id, e.ts FROM pairs p, entry e WHERE p.overall)
+    SELECT {grouping} AS grp, o.a, o.b,
+           count(*) FILTER (WHERE EXISTS (
+             SELECT 1 FROM sc c JOIN stages t ON t.id = c.to_stage_id
+             JOIN stages target ON target.key = o.b
+             WHERE c.lead_id = o.lead_id AND c.ts >= o.ts
+               AND ((target.kind <> 'lost' AND t.kind <> 'lost' AND t.idx >= target.idx)
+                    OR (target.kind = 'lost' AND t.id = target.id)))) AS k,
            count(*) AS n
-    FROM pairs p
-    JOIN r ra ON ra.key = p.a AND ra.ts >= $since AND ra.ts < $until
-    LEFT JOIN r rb ON rb.lead_id = ra.lead_id AND rb.key = p.b
-    {join}
+    FROM cohort o {join}
+    WHERE o.ts >= $since AND o.ts < $until
     GROUP BY ALL
     """
     return {
@@ -252,17 +269,22 @@ def month_figures(folder: Path, since: datetime, until: datetime) -> dict[str, A
            AND kind IN ('connect', 'meeting') AND with_buyer""",
         p,
     ).fetchone()[0]
-    won, revenue, cost = duck.execute(
-        """SELECT count(*), coalesce(sum(revenue), 0), coalesce(sum(coalesce(cost, 0)), 0)
+    won, revenue, cost, costed, costed_revenue = duck.execute(
+        """SELECT count(*), coalesce(sum(revenue), 0), coalesce(sum(coalesce(cost, 0)), 0),
+                  count(cost), coalesce(sum(revenue) FILTER (WHERE cost IS NOT NULL), 0)
            FROM outcomes WHERE result = 'won' AND ts >= $since AND ts < $until""",
         p,
     ).fetchone()
-    revenue, cost = Decimal(revenue), Decimal(cost)
+    revenue, cost, costed_revenue = Decimal(revenue), Decimal(cost), Decimal(costed_revenue)
     out["won"] = won
     out["revenue"] = revenue
     out["cost"] = cost
-    out["margin"] = revenue - cost
-    out["margin_pct"] = float((revenue - cost) / revenue * 100) if revenue else None
+    # the margin of the deals with a recorded cost (a missing cost is unknown, not 0)
+    margin = costed_revenue - cost if costed else None
+    out["margin"] = margin
+    out["margin_pct"] = (
+        float(margin / costed_revenue * 100) if margin is not None and costed_revenue else None
+    )
     k, n = duck.execute(
         """WITH last AS (
              SELECT lead_id, result FROM outcomes WHERE ts >= $since AND ts < $until

@@ -425,3 +425,28 @@ def test_the_summaries_answer_without_reading_outcomes(org_a: Organization, owne
     assert not read, read
     check(r["close_rate"], value=1.0, ytd=1.0)
     check(r["sales_cycle_median"], value=64.0, ytd=64.0)
+
+
+def test_a_month_that_runs_is_compared_with_the_same_days(story: Organization):
+    """On 15 March: A and B are new (5, 6 March); the same days of February hold C (10 Feb),
+    of March 2024 D (15 March 2024, noon). The whole months stay as they are."""
+    card = scorecard_for(story, MARCH, today=date(2025, 3, 15))
+    assert card.days == 15 and card.days_in_month == 31
+    new = rows(card)["new_leads"]
+    check(new, value=2.0, previous_same_days=1.0, last_year_same_days=1.0, change=1.0)
+    check(new, previous=1.0, same_month_last_year=1.0)  # the whole months
+    data = scorecard_json(card)
+    assert data["month_to_date"] == {"days": 15, "of_days": 31}
+    row = next(m for m in data["metrics"] if m["key"] == "new_leads")
+    assert (row["previous_same_days"], row["same_month_last_year_same_days"]) == (1.0, 1.0)
+    # a cohort conversion waits for the month's end: no like-for-like value, no change
+    conversion = rows(card)["conversion_prospect_lead"]
+    assert conversion.previous_same_days is None and conversion.change is None
+    # once March is over, the change is against the whole of February
+    over = rows(scorecard_for(story, MARCH, today=TODAY))["new_leads"]
+    assert over.previous_same_days is None and over.change == 2.0 - 1.0
+    from keepscore.reports.scorecard import scorecard_context
+
+    context = scorecard_context(card)
+    assert context["month_to_date"] == "month to date, 15 of 31 days"
+    assert context["compared_with"] == "vs 1\u201315 Feb"
