@@ -49,6 +49,8 @@ BODIES = {
     "/money-settings": {"default_margin_pct": 10},
     "/spend": {"month": "2026-01", "channel": "ads", "amount": 10},
     "/cash": {"month": "2026-01", "cash_on_hand": 10, "monthly_fixed_costs": 1},
+    "/leads/{lead_id}/tasks": {"kind": "call", "due_on": "2026-01-05"},
+    "/tasks/{task_id}": {"done": True, "note": "hijack"},
 }
 #: the monthly reports take at most 120 months: the ten years to the end of this one
 TEN_YEARS = {"from": f"{date.today().year - 9}-01-01", "to": f"{date.today().year}-12-31"}
@@ -68,7 +70,7 @@ B_TEXTS = ("Bob Bravo", "bravo", "B visitors", "b_visitors", "Review of B", "B c
 
 
 def snapshot() -> dict[str, list[Any]]:
-    labels = ("accounts", "leads", "activities", "scorecard", "economics")
+    labels = ("accounts", "leads", "activities", "scorecard", "economics", "followups")
     return {
         m._meta.label: sorted(m._default_manager.values_list())
         for m in apps.get_models()
@@ -148,7 +150,14 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     spend_b = spend_set(org_b, "2026-01", "ads", "9", campaign="B campaign", by=owner_b)
     cash_set(lead_a.organization, "2026-01", "100", "10")
     cash_set(org_b, "2026-01", "900", "10", note="B cash")
+    from keepscore.followups.services import followup_add
+
+    followup_add(lead=lead_a, by=owner_a, kind="call", due_on=date(2026, 1, 5))
+    task_b = followup_add(
+        lead=lead_b, by=owner_b, kind="meeting", due_on=date(2026, 1, 5), note="B campaign"
+    )
     return {
+        "task_id": task_b.pk,
         "product_id": product_b.pk,
         "spend_id": spend_b.pk,
         "lead_id": lead_b.pk,

@@ -68,3 +68,10 @@ def shot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def go(page: Page, section: str, item: str) -> None:
+    """Open a section of the header's menu and follow one of its links."""
+    nav = page.get_by_role("navigation", name="Main")
+    nav.locator("summary", has_text=section).click()
+    nav.get_by_role("link", name=item, exact=True).click()

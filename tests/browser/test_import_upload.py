@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from keepscore.leads.models import Lead
+from tests.browser.conftest import go
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import make_org
 
@@ -21,7 +22,7 @@ def test_upload_fix_a_mapping_and_import(live_server, page: Page, tmp_path):
         "Grace Hopper,grace@example.com,referral\n"
     )
     log_in(page, base, "owner@acme.test")
-    page.get_by_role("link", name="Import", exact=True).first.click()
+    go(page, "Leads", "Import")
     page.get_by_label("File").set_input_files(str(file))
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("table.import-preview")).to_contain_text("Ada Lovelace")

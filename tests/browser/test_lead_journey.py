@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from keepscore.leads.models import DealOutcome, Lead, StageChange
-from tests.browser.conftest import shot
+from tests.browser.conftest import go, shot
 from tests.conftest import PASSWORD, make_org
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,14 +23,17 @@ def log_in(page: Page, base: str, email: str) -> None:
 
 
 def move_to(page: Page, stage: str, **money: str) -> None:
-    """Pick a stage in the move panel (htmx shows its playbook), fill what it needs, move."""
+    """Click the stage among "Move to" (htmx shows only its fields), fill them, move."""
+    actions = page.locator("#lead-actions")
+    label = {"Customer": "Won", "Lost": "Lost"}.get(stage, stage)
     with page.expect_response(lambda r: "to_stage=" in r.url):
-        page.locator("#move_to_stage").select_option(label=stage)
-    for label, value in money.items():
-        page.locator("#move-panel").get_by_label(label.title(), exact=False).fill(value)
+        actions.get_by_role("link", name=label, exact=True).click()
+    panel = page.locator("#move-panel")
+    for name, value in money.items():
+        panel.get_by_label(name.title(), exact=False).fill(value)
     with page.expect_navigation():
-        page.locator("#move-panel").get_by_role("button", name="Move").click()
-    expect(page.locator("#move-panel")).to_contain_text(f"Now at {stage}")
+        panel.locator("button.primary").click()
+    expect(page.locator(".lead-head .badge")).to_have_text(stage)
 
 
 def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
@@ -43,8 +46,7 @@ def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
     expect(page.locator("h1")).to_contain_text("Dashboard")
 
     # add a lead with just a name and its source
-    page.get_by_role("link", name="Leads", exact=True).click()
-    page.get_by_role("link", name="Add lead").click()
+    go(page, "Leads", "Add lead")
     page.get_by_label("Name").fill("Grace Hopper")
     page.get_by_label("Source").select_option(label="Referral")
     page.get_by_role("button", name="Add lead").click()
@@ -52,14 +54,15 @@ def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
     lead = Lead.objects.get(organization=org, name="Grace Hopper")
     assert lead.channel.key == "referral"
 
-    # early stages, with the playbook shown for the stage picked
+    # early stages, with the playbook of the stage picked a click away
     move_to(page, "Prospect")
     with page.expect_response(lambda r: "to_stage=" in r.url):
-        page.locator("#move_to_stage").select_option(label="Lead")
-    expect(page.locator("#move-panel .playbook")).to_contain_text("How we sell here at Lead")
+        page.locator("#lead-actions").get_by_role("link", name="Lead", exact=True).click()
+    page.locator("#move-panel").get_by_text("How we sell at Lead").click()
+    expect(page.locator("#move-panel .playbook")).to_be_visible()
     with page.expect_navigation():
-        page.locator("#move-panel").get_by_role("button", name="Move").click()
-    expect(page.locator("#move-panel")).to_contain_text("Now at Lead")
+        page.locator("#move-panel").get_by_role("button", name="Move to Lead").click()
+    expect(page.locator(".lead-head .badge")).to_have_text("Lead")
 
     # tick the qualification checklist (htmx, one box at a time)
     boxes = page.locator("#qualification input[type=checkbox]")
@@ -80,7 +83,7 @@ def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
     shot(page, "lead-won")
 
     # and the board shows the customer in its column
-    page.get_by_role("link", name="Board", exact=True).click()
+    go(page, "Leads", "Board")
     customers = page.get_by_role("region", name=re.compile(r"^Customer\b"))
     expect(customers).to_contain_text("Grace Hopper")
     expect(customers.locator("h2")).to_contain_text("1")
@@ -109,10 +112,12 @@ def test_qualifying_with_criteria_unmet_shows_what_is_missing(live_server, page:
     log_in(page, live_server.url, "owner@acme.test")
     page.goto(f"{live_server.url}/o/acme/leads/{lead.pk}/")
     with page.expect_response(lambda r: "to_stage=" in r.url):
-        page.locator("#move_to_stage").select_option(label="Qualified")
-    page.locator("#move-panel").get_by_role("button", name="Move").click()
-    expect(page.locator("#move-panel")).to_contain_text("Not qualified yet")
-    expect(page.locator("#move-panel")).to_contain_text("Fits our ideal customer profile")
+        page.locator("#lead-actions").get_by_role("link", name="Qualified", exact=True).click()
+    panel = page.locator("#move-panel")
+    expect(panel).to_contain_text("Qualified needs the qualification checklist")
+    expect(panel).to_contain_text("Fits our ideal customer profile")
+    panel.get_by_role("button", name="Move with the ticked ones").click()
+    expect(panel).to_contain_text("Not qualified yet")
     lead.refresh_from_db()
     assert lead.stage.key == "suspect"
     assert StageChange.objects.filter(lead=lead).count() == 1

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from keepscore.activities.models import Objection
-from tests.browser.conftest import shot
+from tests.browser.conftest import go, shot
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import channel, make_org
 from tests.funnel.conftest import at
@@ -37,7 +37,7 @@ def test_an_objection_takes_two_clicks(live_server, page: Page):
     log_in(page, base, "owner@acme.test")
     page.goto(f"{base}/o/acme/leads/{lead.pk}/")
     expect(page.locator("h1")).to_contain_text("Grace Hopper")
-    section = page.locator("#log-objection")
+    section = page.locator("#lead-actions")
     # the tags are hidden until the list is opened
     expect(section.get_by_role("button", name="Price", exact=True)).to_be_hidden()
     loads: list[str] = []
@@ -45,12 +45,12 @@ def test_an_objection_takes_two_clicks(live_server, page: Page):
 
     # when: click 1 opens, click 2 logs "Price"
     clicks = Clicks()
-    clicks.click(section.get_by_text("Log objection", exact=True))
+    clicks.click(section.get_by_text("Objection", exact=True))
     with page.expect_response(lambda r: "/objections/" in r.url and r.request.method == "POST"):
         clicks.click(section.get_by_role("button", name="Price", exact=True))
 
     # then
-    expect(page.locator("#log-objection")).to_contain_text("Objection “Price” logged.")
+    expect(page.locator("#lead-actions")).to_contain_text("Objection “Price” logged.")
     expect(page.locator(".timeline")).to_contain_text("Price")
     assert clicks.count == 2
     assert loads == []  # htmx: no page load
@@ -61,13 +61,13 @@ def test_an_objection_takes_two_clicks(live_server, page: Page):
 
     # and with what they said: typing is not a click; still two clicks
     clicks = Clicks()
-    clicks.click(page.locator("#log-objection").get_by_text("Log objection", exact=True))
-    page.locator("#log-objection").get_by_label("What they said").fill("Cheaper next door")
+    clicks.click(page.locator("#lead-actions").get_by_text("Objection", exact=True))
+    page.locator("#lead-actions").get_by_label("What they said (optional)").fill("Cheaper next door")
     with page.expect_response(lambda r: "/objections/" in r.url and r.request.method == "POST"):
         clicks.click(
-            page.locator("#log-objection").get_by_role("button", name="Competitor", exact=True)
+            page.locator("#lead-actions").get_by_role("button", name="Competitor", exact=True)
         )
-    expect(page.locator("#log-objection")).to_contain_text("Objection “Competitor” logged.")
+    expect(page.locator("#lead-actions")).to_contain_text("Objection “Competitor” logged.")
     expect(page.locator(".timeline")).to_contain_text("Cheaper next door")
     assert clicks.count == 2
     assert sorted(Objection.objects.filter(lead=lead).values_list("tag", "text")) == [
@@ -75,7 +75,7 @@ def test_an_objection_takes_two_clicks(live_server, page: Page):
         ("price", ""),
     ]
     # the form came back cleared and closed: the next objection is two clicks again
-    expect(page.locator("#log-objection").get_by_label("What they said")).to_be_hidden()
+    expect(page.locator("#lead-actions").get_by_label("What they said (optional)")).to_be_hidden()
 
 
 def test_the_reports_show_what_was_logged(live_server, page: Page):
@@ -93,7 +93,7 @@ def test_the_reports_show_what_was_logged(live_server, page: Page):
     log_in(page, base, "owner@acme.test")
 
     # when: the objections report of this month, from the nav
-    page.get_by_role("link", name="Objections", exact=True).click()
+    go(page, "Reports", "Objections")
     expect(page.locator("h1")).to_contain_text("Objections")
     # this month so far (the filter form's own htmx swaps are tested in tests/funnel; typing
     # into it here raced the swap of the first field's change)
@@ -107,7 +107,7 @@ def test_the_reports_show_what_was_logged(live_server, page: Page):
     shot(page, "objections-report")
 
     # and the marketing & sales page shows the owner's split and the lead sourced
-    page.get_by_role("link", name="Marketing & sales", exact=True).click()
+    go(page, "Reports", "Marketing & sales")
     expect(page.locator("h1")).to_contain_text("Marketing & sales")
     overview = page.locator(f'#jobs-overview tr[data-member="{owner.pk}"]')
     expect(overview).to_contain_text("30% marketing · 70% sales")

@@ -480,8 +480,12 @@ def fill_organization(org: Organization, owner: Membership, name: str) -> dict[s
 
     spend_set(org, timezone.localdate().replace(day=1), "ads", "120", campaign="Promo", by=owner)
     cash_set(org, "2026-01", "9000", "3000", by=owner)
+    from keepscore.followups.services import followup_add
+
+    followup = followup_add(lead=lead, by=owner, kind="call", due_on=timezone.localdate())
     return {
         "lead": lead,
+        "followup": followup,
         "stage": stage(org, "suspect"),
         "criterion": criterion,
         "lost_reason": LostReason.objects.for_org(org).first(),

@@ -15,6 +15,7 @@ import pytest
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity, Objection
 from keepscore.economics.models import CashPosition, MoneySettings, Product, Spend
+from keepscore.followups.models import FollowUp
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -52,6 +53,7 @@ B_TABLES = [
     MoneySettings,
     Spend,
     CashPosition,
+    FollowUp,
 ]
 
 
@@ -83,9 +85,15 @@ def two_orgs(client):
 
     spend_set(org_b, "2026-03", "ads", "100", campaign="B campaign", by=owner_b)
     cash_set(org_b, "2026-03", "5000", "1000", by=owner_b)
+    from django.utils import timezone
+
+    from keepscore.followups.services import followup_add
+
+    followup = followup_add(lead=lead, by=owner_b, kind="call", due_on=timezone.localdate())
     b = {
         "org": org_b,
         "lead": lead,
+        "followup": followup,
         "stage": Stage.objects.for_org(org_b).get(key="prospect"),
         "criterion": criterion,
         "lost_reason": LostReason.objects.for_org(org_b).first(),

@@ -21,6 +21,7 @@ def test_the_session_remembers_the_organization_opened_last(client, org_a, org_b
     member_add(organization=org_b, user=owner_a.user, is_sales=True)
     client.force_login(owner_a.user)
     assert client.get(f"/o/{org_b.slug}/").status_code == 200
-    assert client.get("/")["Location"] == f"/o/{org_b.slug}/"
+    # a member who sells starts the day on Today; an owner on the dashboard
+    assert client.get("/")["Location"] == f"/o/{org_b.slug}/today/"
     assert client.get(f"/o/{org_a.slug}/").status_code == 200
     assert client.get("/")["Location"] == f"/o/{org_a.slug}/"

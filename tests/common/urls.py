@@ -14,7 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # URL name -> which object its <int:pk> names (the keys of the ``objects`` given to urls_for)
-PK_OBJECT: dict[str, str] = {}
+PK_OBJECT: dict[str, str] = {"followup_add": "lead"}
 DEFAULT_PK_OBJECT = "lead"
 PK_OBJECT_BY_PREFIX = {
     "settings_stage": "stage",
@@ -25,6 +25,7 @@ PK_OBJECT_BY_PREFIX = {
     "lead_": "lead",
     "activity_": "lead",
     "objection_": "lead",
+    "followup_": "followup",
 }
 # other path parameters: their value, from the same objects
 OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {

@@ -557,9 +557,14 @@ def test_lead_page_previews_the_target_stage(
     qualified = stage(org_a, "qualified")
     response = client_a.get(url("lead_detail", org_a, pk=lead_a.pk), {"to_stage": qualified.pk})
     html = response.content.decode()
-    assert "How we sell here at Qualified" in html
+    assert "How we sell at Qualified" in html
     assert qualified.exit_criteria in html
-    assert "Still missing" in html and "Fits our ideal customer profile" in html
+    # the missing items are listed once, as boxes to tick where the move happens
+    start = html.index('id="move-panel"')
+    panel_html = html[start : html.index("</section>", start)]
+    assert "needs the qualification checklist" in panel_html
+    assert panel_html.count("Fits our ideal customer profile") == 1
+    assert 'name="criteria"' in panel_html and "All met: move to Qualified" in panel_html
     assert 'name="revenue"' not in html and 'name="lost_reason"' not in html
     assert 'name="override_reason"' in html  # the owner may override
     # htmx asks only for the panel
@@ -570,7 +575,7 @@ def test_lead_page_previews_the_target_stage(
         **HTMX,
     )
     part = panel.content.decode()
-    assert part.lstrip().startswith('<section class="card" id="move-panel"')
+    assert part.lstrip().startswith('<section class="card move-panel" id="move-panel"')
     assert "<html" not in part
     assert 'name="revenue"' in part and 'name="lost_reason"' not in part
     # a bogus preview is ignored
@@ -763,7 +768,7 @@ def test_checklist_toggles_with_htmx(client_a: Any, org_a: Organization, lead_a:
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card" id="qualification"')
-    assert "Not qualified yet. Missing:" in html
+    assert "Not qualified yet: 3 required items not ticked." in html
     assert QualificationAnswer.objects.get(lead=lead_a, criterion=criteria[0]).met
     for c in criteria[1:]:
         client_a.post(
@@ -779,9 +784,13 @@ def test_checklist_toggles_with_htmx(client_a: Any, org_a: Organization, lead_a:
     # the move panel's gate is refreshed out of band
     assert 'id="move-gate" hx-swap-oob="true"' in html
     assert "Qualification checklist: all required criteria met." in html
-    response = client_a.post(target, {"met": "0"}, **HTMX)  # unticked box: only the hidden 0
+    response = client_a.post(
+        target, {"met": "0", "to_stage": stage(org_a, "qualified").pk}, **HTMX
+    )  # unticked box: only the hidden 0
     assert not QualificationAnswer.objects.get(lead=lead_a, criterion=criteria[0]).met
-    assert criteria[0].text in response.content.decode().split("Missing:")[1]
+    gate = response.content.decode().split('id="move-gate"')[1]
+    assert f'name="criteria" value="{criteria[0].pk}"' in gate  # to tick where the move is
+    assert f'value="{criteria[1].pk}"' not in gate
 
 
 def test_checklist_without_js_sets_what_the_form_says(
@@ -835,7 +844,8 @@ def test_log_activity_without_js(client_a: Any, org_a: Organization) -> None:
         {"kind": "call_attempt", "at": at.strftime("%Y-%m-%dT%H:%M")},
     )
     assert response.status_code == 302
-    assert response["Location"] == url("lead_detail", org_a, pk=lead.pk) + "#timeline"
+    # logged, the page asks for the next step
+    assert response["Location"] == url("lead_detail", org_a, pk=lead.pk) + "#next-steps"
     activity = Activity.objects.get(lead=lead)
     assert activity.at == at and not activity.with_buyer
 
@@ -965,7 +975,7 @@ def test_board_move_needing_more_sends_to_the_move_panel(
     page = client_a.get(expected.split("#")[0] + "")
     html = page.content.decode()
     assert f"Moving Ada Lovelace to {target.name} needs more" in html and needs in html
-    assert f'<option value="{target.pk}" selected>' in html
+    assert f'<input type="hidden" name="to_stage" value="{target.pk}">' in html
     plain = client_a.post(url("lead_board_move", org_a, pk=lead_a.pk), {"to_stage": target.pk})
     assert plain.status_code == 302 and plain["Location"] == expected
 
@@ -999,4 +1009,4 @@ def test_later_touches_show_on_the_timeline(
     assert "Came back through <strong>Trade show</strong> · Spring fair" in timeline
     assert "fairsite" in timeline
     # the original source is unchanged
-    assert "Referral" in page.split('id="timeline"')[0]
+    assert "Referral" in page.split('id="about-h"')[1].split("</dl>")[0]

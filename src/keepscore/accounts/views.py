@@ -12,21 +12,24 @@ from django.views.decorators.http import require_POST
 from keepscore.accounts import services
 from keepscore.accounts.forms import MemberAddForm, MemberRolesForm
 from keepscore.accounts.models import Membership, Organization
-from keepscore.accounts.selectors import members_of, organizations_of_user
+from keepscore.accounts.selectors import members_of, membership_get, organizations_of_user
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send a member to their last organization, or let them choose one."""
+    """Send a member to their last organization, or let them choose one: the Today page for
+    a member who sells (their follow-ups), the dashboard for the others."""
     organizations = list(organizations_of_user(user=request.user))
     last = request.session.get("organization")
-    for org in organizations:
-        if org.slug == last:
-            return redirect("dashboard", org=org.slug)
-    if len(organizations) == 1:
-        return redirect("dashboard", org=organizations[0].slug)
+    chosen = next((o for o in organizations if o.slug == last), None)
+    if chosen is None and len(organizations) == 1:
+        chosen = organizations[0]
+    if chosen is not None:
+        membership = membership_get(user=request.user, organization_slug=chosen.slug)
+        first = "today" if membership.is_sales and not membership.is_owner else "dashboard"
+        return redirect(first, org=chosen.slug)
     return render(request, "accounts/choose_organization.html", {"organizations": organizations})
 
 

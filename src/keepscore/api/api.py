@@ -23,6 +23,7 @@ from keepscore.api import (
     products,
     scorecard,
     stages,
+    tasks,
 )
 from keepscore.api.auth import TokenAuth
 from keepscore.api.errors import handlers_register
@@ -57,3 +58,4 @@ api.add_router("", focus.router)
 api.add_router("", economics.router)
 api.add_router("", reports_router)
 api.add_router("", spend_router)
+api.add_router("", tasks.router)

@@ -95,6 +95,7 @@ def demo(
             ("stage changes", summary.stage_changes),
             ("activities", summary.activities),
             ("objections", summary.objections),
+            ("follow-ups", summary.followups),
             ("later touches", summary.touches),
             ("revenue won", f"{summary.revenue:,.0f}"),
         ):

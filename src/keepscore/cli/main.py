@@ -25,6 +25,7 @@ from keepscore.cli.jobs import jobs, objections
 from keepscore.cli.scorecard import scorecard
 from keepscore.cli.spend import cash_app, spend_app
 from keepscore.cli.summaries import summaries_app
+from keepscore.cli.tasks import tasks
 
 app = typer.Typer(
     name="keepscore",
@@ -52,6 +53,7 @@ app.command("jobs")(jobs)
 app.command("objections")(objections)
 app.command("focus")(focus)
 app.command("backtest")(backtest)
+app.command("tasks")(tasks)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")

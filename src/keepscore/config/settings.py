@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "keepscore.accounts",
     "keepscore.leads",
     "keepscore.activities",
+    "keepscore.followups",
     "keepscore.history",
     "ninja",  # its bundled Swagger UI files, so /api/v1/docs works offline
     "keepscore.api",

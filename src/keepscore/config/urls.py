@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("o/<slug:org>/", include("keepscore.leads.urls")),
+    path("o/<slug:org>/", include("keepscore.followups.urls")),
     path("o/<slug:org>/settings/products/", include("keepscore.economics.product_urls")),
     path("o/<slug:org>/settings/", include("keepscore.leads.settings_urls")),
     path("o/<slug:org>/members/", include("keepscore.accounts.urls")),

@@ -404,6 +404,7 @@ class DemoSummary:
     touches: int
     qualification_answers: int
     revenue: Decimal
+    followups: int = 0
 
 
 def demo_email(slug: str, member: str = "owner") -> str:
@@ -1083,6 +1084,59 @@ def _money_setup(
     CashPosition.objects.bulk_create(cash_rows)
 
 
+#: the share of open leads worked lately (an activity in the last FOLLOWUP_RECENT_DAYS) that
+#: have a next step; their due days fall from FOLLOWUP_DUE[0] (overdue) to FOLLOWUP_DUE[1]
+FOLLOWUP_SHARE = 0.75
+FOLLOWUP_RECENT_DAYS = 45
+FOLLOWUP_DUE = (-6, 10)
+
+
+def _followups_setup(
+    organization: Any,
+    leads: Sequence[Any],
+    plans: Sequence[LeadPlan],
+    stages: dict[str, Any],
+    today: date,
+    seed: int,
+) -> int:
+    """Next steps for most open leads worked lately: some overdue, some due today, most
+    ahead; calls and emails early in the funnel, meetings and proposals later."""
+    from keepscore.followups.models import FollowUp
+
+    rng = random.Random(seed * 7919 + 11)
+    recent = _dt(today - timedelta(days=FOLLOWUP_RECENT_DAYS), 0, 0)
+    rows = []
+    for lead, plan in zip(leads, plans, strict=True):
+        stage = stages[plan.stage]
+        if stage.kind != "open" or lead.owner is None:
+            continue
+        last = max([plan.last_at, *(a.at for a in plan.activities)])
+        if last < recent or rng.random() > FOLLOWUP_SHARE:
+            continue
+        late = stage.requires_qualification or stage.key in ("qualified", "proposal")
+        kinds = (
+            [("meeting", 0.4), ("proposal", 0.3), ("call", 0.3)]
+            if late
+            else [
+                ("call", 0.6),
+                ("email", 0.3),
+                ("meeting", 0.1),
+            ]
+        )
+        rows.append(
+            FollowUp(
+                organization=organization,
+                lead=lead,
+                kind=_pick(rng, kinds),
+                due_on=today + timedelta(days=rng.randint(*FOLLOWUP_DUE)),
+                owner=lead.owner,
+                created_by=lead.owner,
+            )
+        )
+    FollowUp.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
 def demo_create(
     *, seed: int = 42, slug: str = "demo", months: int = 24, today: date | None = None
 ) -> DemoSummary:
@@ -1301,6 +1355,7 @@ def demo_create(
             block.create(touch_rows)
         _scorecard_setup(organization, members["owner"], plans, today, seed)
         _money_setup(organization, channels, members["owner"], plans, today, months, seed)
+        followups = _followups_setup(organization, leads, plans, stages, today, seed)
 
     results = Counter(
         "won" if o.won else "lost" for p in plans for c in p.changes if (o := c.outcome)
@@ -1330,6 +1385,7 @@ def demo_create(
         touches=len(touch_rows),
         qualification_answers=sum(len(p.answers) for p in plans),
         revenue=revenue,
+        followups=followups,
     )
 
 

@@ -45,7 +45,7 @@ from keepscore.funnel.services import (
     reached_after,
     stage_history,
 )
-from keepscore.leads.models import DealOutcome, Lead, StageKind
+from keepscore.leads.models import DealOutcome, Lead, Stage, StageKind
 from keepscore.scorecard import compute
 from keepscore.scorecard import services as scorecard_services
 
@@ -183,6 +183,22 @@ def _qualified_index(organization: Organization, ladder: Ladder) -> int | None:
     return keyed[0] if keyed else None
 
 
+def late_stage_indexes(organization: Organization, ladder: Ladder) -> list[int]:
+    """The late stages: the open stages from the qualified one on (the first gated open
+    stage, else the one keyed "qualified"), else the last two open stages."""
+    qualified_index = _qualified_index(organization, ladder)
+    open_stages = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.OPEN]
+    if qualified_index is not None:
+        return [i for i in open_stages if i >= qualified_index]
+    return open_stages[-2:]
+
+
+def late_stages(organization: Organization) -> list[Stage]:
+    """The late stages' Stage rows (where a lead waiting more than STALL_DAYS is stalled)."""
+    ladder = Ladder.of(organization)
+    return [ladder.stages[i] for i in late_stage_indexes(organization, ladder)]
+
+
 def _cycle_days(organization: Organization, months: list[date], summarized: bool) -> list[float]:
     if summarized:
         found = summary.cycle_days(organization, months[0], months[-1])
@@ -252,11 +268,8 @@ def reads(organization: Organization, as_of: date) -> Reads:
     first = climbing[0] if climbing else None
     won = next((i for i, s in enumerate(ladder.stages) if s.kind == StageKind.WON), None)
     qualified_index = _qualified_index(organization, ladder)
+    late = late_stage_indexes(organization, ladder)
     open_stages = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.OPEN]
-    if qualified_index is not None:
-        late = [i for i in open_stages if i >= qualified_index]
-    else:
-        late = open_stages[-2:]
     conversion: dict[date, tuple[int, int]] = {}
     qualified: dict[date, int] = {}
     won_rates: dict[int, tuple[int, int]] = {}

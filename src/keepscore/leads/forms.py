@@ -17,7 +17,14 @@ from keepscore.activities.models import ActivityKind, ObjectionTag
 from keepscore.common.forms import DateField, DateTimeField
 from keepscore.economics.models import Product
 from keepscore.economics.products import LineIn
-from keepscore.leads.models import Channel, Lead, LostReason, Stage
+from keepscore.leads.models import (
+    Channel,
+    Lead,
+    LostReason,
+    QualificationCriterion,
+    Stage,
+    StageKind,
+)
 from keepscore.leads.selectors import LeadFilters
 from keepscore.leads.services import Outcome
 
@@ -75,6 +82,23 @@ class LeadFilterForm(forms.Form):
         help_text="Leads moved into this stage (on or after the date beside it).",
     )
     entered_from = DateField(label="Entered on or after", required=False, widget=_date_input())
+    status = forms.ChoiceField(
+        choices=[("", "Open, won or lost"), *StageKind.choices], required=False
+    )
+    next_step = forms.ChoiceField(
+        label="Next step",
+        choices=[
+            ("", "Any"),
+            ("none", "Open, no next step"),
+            ("any", "Has a next step"),
+            ("overdue", "Next step overdue"),
+        ],
+        required=False,
+    )
+    min_days = forms.IntegerField(
+        label="Days at stage at least", min_value=0, max_value=36500, required=False
+    )
+    late = forms.BooleanField(label="At a late stage", required=False)
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter_%s")
@@ -104,6 +128,10 @@ class LeadFilterForm(forms.Form):
             created_to=data.get("created_to"),
             entered=data.get("entered"),
             entered_from=data.get("entered_from"),
+            status=data.get("status") or "",
+            next_step=data.get("next_step") or "",
+            min_days=data.get("min_days"),
+            late=bool(data.get("late")),
         )
 
 
@@ -225,6 +253,11 @@ class MoveForm(forms.Form):
         help_text="Owners only: why this lead moves on without every required criterion met. "
         "It is recorded with the stage change.",
     )
+    #: the checklist's missing items ticked where the move to a gated stage happens
+    criteria = forms.ModelMultipleChoiceField(
+        queryset=QualificationCriterion.objects.none(), required=False
+    )
+    all_met = forms.BooleanField(required=False)
 
     def __init__(
         self,
@@ -241,6 +274,11 @@ class MoveForm(forms.Form):
         )
         _set_queryset(
             self, "lost_reason", LostReason.objects.for_org(organization).filter(active=True)
+        )
+        _set_queryset(
+            self,
+            "criteria",
+            QualificationCriterion.objects.for_org(organization).filter(active=True),
         )
         products = Product.objects.for_org(organization).filter(active=True)
         self.has_products = products.exists()
@@ -270,6 +308,10 @@ class MoveForm(forms.Form):
                     "hx-trigger": "change",
                 }
             )
+
+    @property
+    def has_line_errors(self) -> bool:
+        return any(name.startswith("line_") for name in self.errors)
 
     def line_rows(self) -> list[list[forms.BoundField]]:
         """The line fields, one row (product, quantity, unit price) per line."""
@@ -354,6 +396,28 @@ class ActivityForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "activity_%s")
         super().__init__(*args, **kwargs)
+
+
+#: the lead page's one-click logs: what was done, as the activity it is
+QUICK_LOGS = {
+    "reached": (ActivityKind.CONNECT, True, "Call: reached them"),
+    "no_answer": (ActivityKind.CALL_ATTEMPT, False, "Call: no answer"),
+    "email": (ActivityKind.EMAIL, False, "Email"),
+    "meeting": (ActivityKind.MEETING, True, "Meeting"),
+    "note": (ActivityKind.NOTE, False, "Note"),
+}
+
+
+class QuickLogForm(forms.Form):
+    """One click: a call that reached them (a connect with someone who can buy) or not, an
+    email, a meeting, a note; what was said is optional."""
+
+    what = forms.ChoiceField(choices=[(k, v[2]) for k, v in QUICK_LOGS.items()])
+    notes = forms.CharField(required=False, max_length=5000)
+
+    def activity(self) -> dict[str, Any]:
+        kind, with_buyer, _label = QUICK_LOGS[self.cleaned_data["what"]]
+        return {"kind": kind, "with_buyer": with_buyer, "notes": self.cleaned_data["notes"]}
 
 
 class ObjectionForm(forms.Form):

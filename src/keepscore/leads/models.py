@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from keepscore.common.models import OrgOwned, organization_key
 from keepscore.common.recorded import Recorded
@@ -164,6 +165,11 @@ class Lead(Recorded):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def days_at_stage(self) -> int:
+        """Whole days since the lead entered its current stage."""
+        return max(0, (timezone.now() - self.stage_entered_at).days)
 
 
 class Touch(Recorded):

@@ -17,6 +17,7 @@ from keepscore.leads.models import (
     QualificationCriterion,
     Stage,
     StageChange,
+    StageKind,
     Touch,
 )
 
@@ -33,6 +34,14 @@ class LeadFilters:
     #: dashboard's "entered this month" counts link here)
     entered: Stage | None = None
     entered_from: date | None = None
+    #: "open", "won" or "lost": the kind of the lead's stage now
+    status: str = ""
+    #: "none" (open leads without a next step), "any" (with one) or "overdue"
+    next_step: str = ""
+    #: at its current stage for at least this many days
+    min_days: int | None = None
+    #: at a late stage (focus: where a lead waiting three weeks is stalled)
+    late: bool = False
 
 
 def _day_start(d: date) -> datetime:
@@ -66,6 +75,23 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         if f.entered_from:
             changes = changes.filter(at__gte=_day_start(f.entered_from))
         qs = qs.filter(pk__in=changes.values("lead_id"))
+    if f.status:
+        qs = qs.filter(stage__kind=f.status)
+    if f.next_step:
+        from keepscore.followups.selectors import open_followup_exists, overdue_followup_exists
+
+        if f.next_step == "none":
+            qs = qs.filter(~open_followup_exists(), stage__kind=StageKind.OPEN)
+        elif f.next_step == "any":
+            qs = qs.filter(open_followup_exists())
+        else:
+            qs = qs.filter(overdue_followup_exists())
+    if f.min_days is not None:
+        qs = qs.filter(stage_entered_at__lt=timezone.now() - timedelta(days=f.min_days))
+    if f.late:
+        from keepscore.focus.services import late_stages
+
+        qs = qs.filter(stage__in=late_stages(organization))
     return qs
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
         name="lead_qualify",
     ),
     path("leads/<int:pk>/activities/", views.activity_log, name="activity_log"),
+    path("leads/<int:pk>/log/", views.lead_quick_log, name="lead_quick_log"),
     path("leads/<int:pk>/objections/", views.objection_add, name="objection_add"),
     path("board/", views.lead_board, name="lead_board"),
     path("board/<int:pk>/move/", views.lead_board_move, name="lead_board_move"),

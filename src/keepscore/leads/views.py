@@ -11,14 +11,13 @@ POST gets the refreshed fragment with status 200 (htmx swaps only 2xx responses)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
 from keepscore.leads import selectors, services
 from keepscore.leads.forms import (
+    QUICK_LOGS,
     ActivityForm,
     BoardFilterForm,
     BoardMoveForm,
@@ -41,6 +41,7 @@ from keepscore.leads.forms import (
     MoveForm,
     ObjectionForm,
     QualifyForm,
+    QuickLogForm,
     StagePickForm,
 )
 from keepscore.leads.models import Lead, QualificationCriterion, Stage
@@ -57,7 +58,7 @@ class OrgRequest(HttpRequest):
     membership: Membership
 
 
-def _lead(organization: Organization, pk: int) -> Lead:
+def lead_get(organization: Organization, pk: int) -> Lead:
     return get_object_or_404(
         Lead.objects.for_org(organization).select_related(
             "organization", "stage", "channel", "owner__user", "sourced_by__user"
@@ -66,7 +67,7 @@ def _lead(organization: Organization, pk: int) -> Lead:
     )
 
 
-def _lead_url(lead: Lead, anchor: str = "") -> str:
+def lead_url(lead: Lead, anchor: str = "") -> str:
     url = reverse("lead_detail", kwargs={"org": lead.organization.slug, "pk": lead.pk})
     return f"{url}#{anchor}" if anchor else url
 
@@ -144,14 +145,14 @@ def lead_add(request: OrgRequest, organization: Organization) -> HttpResponse:
             add_service_errors(form, e)
         else:
             messages.success(request, f"Lead {lead.name} added.")
-            return redirect(_lead_url(lead))
+            return redirect(lead_url(lead))
     return render(request, "leads/form.html", {"nav": "leads", "form": form}, status=INVALID)
 
 
 @org_view
 @require_http_methods(["GET", "HEAD", "POST"])
 def lead_edit(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    lead = _lead(organization, pk)
+    lead = lead_get(organization, pk)
     context: dict[str, Any] = {"nav": "leads", "lead": lead}
     if request.method != "POST":
         initial = {name: getattr(lead, name) for name in LeadEditForm.base_fields}
@@ -165,7 +166,7 @@ def lead_edit(request: OrgRequest, organization: Organization, pk: int) -> HttpR
             add_service_errors(form, e)
         else:
             messages.success(request, "Lead saved.")
-            return redirect(_lead_url(lead))
+            return redirect(lead_url(lead))
     return render(request, "leads/form.html", context, status=INVALID)
 
 
@@ -182,7 +183,7 @@ def _move_panel(
             organization=request.organization,
             lead=lead,
             initial={"to_stage": target},
-            preview_url=_lead_url(lead),
+            preview_url=lead_url(lead),
         )
     return {"lead": lead, "move_form": form, **_gate(lead, target)}
 
@@ -207,6 +208,16 @@ def _qualification(lead: Lead) -> dict[str, Any]:
     }
 
 
+def _actions(lead: Lead, target: Stage | None = None) -> dict[str, Any]:
+    """The first screen's actions: the quick logs and the stages to move to."""
+    return {
+        "quick_others": [(w, QUICK_LOGS[w][2]) for w in ("email", "meeting", "note")],
+        "move_stages": list(Stage.objects.for_org(lead.organization).exclude(pk=lead.stage_id)),
+        "target": target,
+        "objection_form": ObjectionForm(),
+    }
+
+
 def _lead_page(
     request: OrgRequest,
     lead: Lead,
@@ -215,22 +226,30 @@ def _lead_page(
     move: dict[str, Any] | None = None,
     activity_form: ActivityForm | None = None,
     objection_form: ObjectionForm | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
+    from keepscore.followups.views import next_steps_context
+
+    move = move or _move_panel(request, lead)
     context = {
         "nav": "leads",
         "lead": lead,
         "timeline": selectors.lead_timeline(lead=lead),
         "activity_form": activity_form or ActivityForm(),
-        "objection_form": objection_form or ObjectionForm(),
         **_qualification(lead),
-        **(move or _move_panel(request, lead)),
+        **next_steps_context(lead),
+        **_actions(lead, move.get("target")),
+        **move,
+        **(extra or {}),
     }
+    if objection_form is not None:
+        context["objection_form"] = objection_form
     return render(request, "leads/detail.html", context, status=status)
 
 
 @org_view
 def lead_detail(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    lead = _lead(organization, pk)  # first: another organization's lead is a 404, any method
+    lead = lead_get(organization, pk)  # first: another organization's lead is a 404, any method
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     target = StagePickForm(request.GET, organization=organization).stage()
@@ -243,25 +262,18 @@ def lead_detail(request: OrgRequest, organization: Organization, pk: int) -> Htt
 @org_view
 @require_POST
 def lead_move(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    lead = _lead(organization, pk)
-    form = MoveForm(request.POST, organization=organization, lead=lead, preview_url=_lead_url(lead))
+    lead = lead_get(organization, pk)
+    form = MoveForm(request.POST, organization=organization, lead=lead, preview_url=lead_url(lead))
     target: Stage | None = None
     if form.is_valid():
         target = form.cleaned_data["to_stage"]
         try:
-            services.lead_move(
-                lead=lead,
-                to_stage=target,
-                by=request.membership,
-                note=form.cleaned_data["note"],
-                override_reason=form.cleaned_data["override_reason"],
-                outcome=form.outcome(),
-            )
+            _move(request, lead, form)
         except ValidationError as e:
             add_service_errors(form, e)
         else:
             messages.success(request, f"{lead.name} moved to {target.name}.")
-            return _redirect(request, _lead_url(lead))
+            return _redirect(request, lead_url(lead))
     else:
         target = form.cleaned_data.get("to_stage")
     move = _move_panel(request, lead, form=form, target=target)
@@ -270,12 +282,30 @@ def lead_move(request: OrgRequest, organization: Organization, pk: int) -> HttpR
     return _lead_page(request, lead, move=move, status=INVALID)
 
 
+@transaction.atomic
+def _move(request: OrgRequest, lead: Lead, form: MoveForm) -> None:
+    """Tick the checklist items met (all the missing ones with "All met"), then move: all of
+    it or, when the move is refused, none of it."""
+    data = form.cleaned_data
+    met = services.qualification_missing(lead=lead) if data["all_met"] else data["criteria"]
+    for criterion in met:
+        services.qualification_set(lead=lead, criterion=criterion, met=True, by=request.membership)
+    services.lead_move(
+        lead=lead,
+        to_stage=data["to_stage"],
+        by=request.membership,
+        note=data["note"],
+        override_reason=data["override_reason"],
+        outcome=form.outcome(),
+    )
+
+
 @org_view
 @require_POST
 def lead_qualify(
     request: OrgRequest, organization: Organization, pk: int, criterion_pk: int
 ) -> HttpResponse:
-    lead = _lead(organization, pk)
+    lead = lead_get(organization, pk)
     criterion = get_object_or_404(
         QualificationCriterion.objects.for_org(organization).filter(active=True), pk=criterion_pk
     )
@@ -290,71 +320,116 @@ def lead_qualify(
         context = {**_qualification(lead), **_gate(lead, target), "gate_oob": True}
         return render(request, "partials/lead_qualification.html", context)
     messages.success(request, f"Checklist saved: {criterion.text} — {'met' if met else 'not met'}.")
-    return redirect(_lead_url(lead, "qualification"))
+    return redirect(lead_url(lead, "qualification"))
 
 
-def _quick_log(
-    request: OrgRequest,
-    lead: Lead,
-    form: forms.Form,
-    name: str,
-    log: Callable[..., Any],
-    notice: Callable[[Any], str],
+def _logged(request: OrgRequest, lead: Lead, notice: str) -> HttpResponse:
+    """After a quick log: the actions card again with the notice, the timeline refreshed and
+    the next steps card asking for the next step (htmx); a redirect otherwise."""
+    from keepscore.followups.views import next_steps_context
+
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect(lead_url(lead, "next-steps"))
+    context = {
+        "lead": lead,
+        **_actions(lead),
+        **next_steps_context(lead, ask="Next step?", open_form=True),
+        "actions_notice": notice,
+        "timeline": selectors.lead_timeline(lead=lead),
+        "oob_timeline": True,
+        "oob_next_steps": True,
+    }
+    return render(request, "partials/lead_actions.html", context)
+
+
+def _log_failed(
+    request: OrgRequest, lead: Lead, form: QuickLogForm, errors: list[str]
 ) -> HttpResponse:
-    """Log an activity or an objection from its form on the lead page.
+    """The actions again with the errors, the quick log open with what was typed in it."""
+    kept = {
+        "quick_errors": errors,
+        # an unknown kind: what was typed goes back in the call's box
+        "quick_what": what if (what := form.data.get("what", "")) in QUICK_LOGS else "reached",
+        "quick_notes": form.data.get("notes", ""),
+    }
+    if request.htmx:
+        context = {"lead": lead, **_actions(lead), **kept}
+        return render(request, "partials/lead_actions.html", context)
+    return _lead_page(request, lead, status=INVALID, extra=kept)
 
-    ``name`` is the form's name in the templates ("activity" or "objection"): its partial is
-    ``partials/lead_<name>_form.html``. With htmx the partial comes back cleared, with the
-    refreshed timeline; without, a redirect to the timeline (or the page with the errors).
-    """
-    partial = f"partials/lead_{name}_form.html"
+
+@org_view
+@require_POST
+def lead_quick_log(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
+    """One click: a call (reached them or not), an email, a meeting or a note, now."""
+    lead = lead_get(organization, pk)
+    form = QuickLogForm(request.POST)
+    today_row = request.POST.get("panel") == "today_lead"
+    errors: list[str] = []
     if form.is_valid():
         try:
-            logged = log(lead=lead, by=request.membership, **form.cleaned_data)
+            activity = activity_services.activity_log(
+                lead=lead, by=request.membership, **form.activity()
+            )
         except ValidationError as e:
-            add_service_errors(form, e)
+            errors = e.messages
         else:
-            if not request.htmx:
-                messages.success(request, notice(logged))
-                return redirect(_lead_url(lead, "timeline"))
-            context = {
-                "lead": lead,
-                f"{name}_form": type(form)(),
-                f"{name}_notice": notice(logged),
-                "timeline": selectors.lead_timeline(lead=lead),
-                "oob_timeline": True,
-            }
-            return render(request, partial, context)
-    if request.htmx:
-        return render(request, partial, {"lead": lead, f"{name}_form": form})
-    forms_shown: dict[str, Any] = {f"{name}_form": form}
-    return _lead_page(request, lead, status=INVALID, **forms_shown)
+            notice = f"{activity.get_kind_display()} logged."
+            if today_row and request.htmx:
+                from keepscore.followups.views import today_lead_row
+
+                return today_lead_row(request, lead, notice)
+            return _logged(request, lead, notice)
+    else:
+        errors = [f"{name}: {' '.join(str(m) for m in e)}" for name, e in form.errors.items()]
+    if today_row and request.htmx:
+        from keepscore.followups.views import today_lead_row
+
+        return today_lead_row(request, lead, " ".join(errors), ok=False)
+    return _log_failed(request, lead, form, errors)
 
 
 @org_view
 @require_POST
 def activity_log(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    return _quick_log(
-        request,
-        _lead(organization, pk),
-        ActivityForm(request.POST),
-        "activity",
-        activity_services.activity_log,
-        lambda activity: f"{activity.get_kind_display()} logged.",
-    )
+    """The full activity form (any kind, with its time, outcome and buyer)."""
+    lead = lead_get(organization, pk)
+    form = ActivityForm(request.POST)
+    if form.is_valid():
+        try:
+            activity = activity_services.activity_log(
+                lead=lead, by=request.membership, **form.cleaned_data
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            return _logged(request, lead, f"{activity.get_kind_display()} logged.")
+    if request.htmx:
+        return render(
+            request, "partials/lead_activity_form.html", {"lead": lead, "activity_form": form}
+        )
+    return _lead_page(request, lead, status=INVALID, activity_form=form)
 
 
 @org_view
 @require_POST
 def objection_add(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    return _quick_log(
-        request,
-        _lead(organization, pk),
-        ObjectionForm(request.POST),
-        "objection",
-        activity_services.objection_add,
-        lambda objection: f"Objection “{objection.get_tag_display()}” logged.",
-    )
+    lead = lead_get(organization, pk)
+    form = ObjectionForm(request.POST)
+    if form.is_valid():
+        try:
+            objection = activity_services.objection_add(
+                lead=lead, by=request.membership, **form.cleaned_data
+            )
+        except ValidationError as e:
+            add_service_errors(form, e)
+        else:
+            return _logged(request, lead, f"Objection “{objection.get_tag_display()}” logged.")
+    if request.htmx:
+        context = {"lead": lead, **_actions(lead), "objection_form": form}
+        return render(request, "partials/lead_actions.html", context)
+    return _lead_page(request, lead, status=INVALID, objection_form=form)
 
 
 # --- the board ---------------------------------------------------------------------------------
@@ -406,7 +481,7 @@ def lead_board(request: OrgRequest, organization: Organization) -> HttpResponse:
 def lead_board_move(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
     """A quick move from the board. A move that needs more (revenue, a lost reason, the
     qualification checklist) sends the user to the lead's move panel to finish it."""
-    lead = _lead(organization, pk)
+    lead = lead_get(organization, pk)
     form = BoardMoveForm(request.POST, organization=organization)
     filter_form = BoardFilterForm(request.POST, organization=organization)  # kept from the board
     filter_form.is_valid()
@@ -420,7 +495,7 @@ def lead_board_move(request: OrgRequest, organization: Organization, pk: int) ->
                 f"Moving {lead.name} to {target.name} needs more: {' '.join(e.messages)} "
                 "Finish the move here.",
             )
-            url = _lead_url(lead) + f"?to_stage={target.pk}#move-panel"
+            url = lead_url(lead) + f"?to_stage={target.pk}#move-panel"
             return _redirect(request, url)
         notice, ok = f"{lead.name} moved to {target.name}.", True
     else:

@@ -1,0 +1,77 @@
+"""The Today page: a member's follow-ups due, open leads without a next step, and
+late-stage leads stalling past the focus rule (``focus.services.STALL_DAYS``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.followups.models import FollowUp
+from keepscore.followups.selectors import followup_list, open_followup_exists
+from keepscore.leads.models import Lead, Stage, StageKind
+
+#: rows shown per list (the rest are a link to the lead list)
+ROWS = 25
+
+
+@dataclass(frozen=True)
+class Today:
+    member: Membership
+    now: datetime
+    due: list[tuple[FollowUp, bool]]  # each with whether it is overdue
+    due_count: int
+    overdue_count: int
+    without_next_step: list[Lead]
+    without_next_step_count: int
+    stalled: list[Lead]
+    stalled_count: int
+    stall_days: int
+    late_stages: list[Stage]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.due_count or self.without_next_step_count or self.stalled_count)
+
+
+def _leads(organization: Organization, member: Membership) -> QuerySet[Lead]:
+    return (
+        Lead.objects.for_org(organization)
+        .filter(owner=member, stage__kind=StageKind.OPEN)
+        .select_related("stage", "channel", "organization")
+    )
+
+
+def today_for(organization: Organization, member: Membership, now: datetime | None = None) -> Today:
+    from keepscore.focus.services import STALL_DAYS, late_stages
+
+    now = timezone.localtime(now)
+    due = followup_list(organization, owner=member, due="today", now=now)
+    overdue = followup_list(organization, owner=member, due="overdue", now=now)
+    without = (
+        _leads(organization, member)
+        .filter(~open_followup_exists())
+        .order_by("stage_entered_at", "id")
+    )
+    late = late_stages(organization)
+    stalled = (
+        _leads(organization, member)
+        .filter(stage__in=late, stage_entered_at__lt=now - timedelta(days=STALL_DAYS))
+        .order_by("stage_entered_at", "id")
+    )
+    return Today(
+        member=member,
+        now=now,
+        due=[(f, f.overdue(now)) for f in due[:ROWS]],
+        due_count=due.count(),
+        overdue_count=overdue.count(),
+        without_next_step=list(without[:ROWS]),
+        without_next_step_count=without.count(),
+        stalled=list(stalled[:ROWS]),
+        stalled_count=stalled.count(),
+        stall_days=STALL_DAYS,
+        late_stages=late,
+    )
