@@ -62,7 +62,8 @@ def test_an_objection_takes_two_clicks(live_server, page: Page):
     # and with what they said: typing is not a click; still two clicks
     clicks = Clicks()
     clicks.click(page.locator("#lead-actions").get_by_text("Objection", exact=True))
-    page.locator("#lead-actions").get_by_label("What they said (optional)").fill("Cheaper next door")
+    said = page.locator("#lead-actions").get_by_label("What they said (optional)")
+    said.fill("Cheaper next door")
     with page.expect_response(lambda r: "/objections/" in r.url and r.request.method == "POST"):
         clicks.click(
             page.locator("#lead-actions").get_by_role("button", name="Competitor", exact=True)
