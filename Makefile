@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers (one per core of the 2-core CI machine); PYTEST_WORKERS=0 runs serially
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo serve install install-test system-deps lint typecheck check test test-sqlite test-postgres bench clean
+.PHONY: demo serve install install-test system-deps node-deps vendor lint typecheck check test test-sqlite test-postgres bench clean
 
 ## make demo: virtual environment, dependencies, database, demo data, then serve on $(HOST):$(PORT)
 demo: install
@@ -41,6 +41,18 @@ install-test: $(VENV)/.installed-test
 system-deps:
 	@bash scripts/system-deps.sh
 
+## npm packages (package.json, package-lock.json): axe-core for the browser tests' accessibility
+## checks, and the front-end files the app serves (vendored under src/keepscore/static/vendor/)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: node_modules/.installed
+
+## make vendor: copy the front-end packages the app serves from node_modules (after a version bump)
+vendor: node-deps
+	cp node_modules/sortablejs/Sortable.min.js node_modules/sortablejs/LICENSE src/keepscore/static/vendor/sortablejs/
+
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
@@ -52,14 +64,14 @@ check: install-test
 	KEEPSCORE_HOME=$$(mktemp -d) $(PY) -m django check --settings keepscore.config.test_settings
 	KEEPSCORE_HOME=$$(mktemp -d) $(PY) -m django makemigrations --check --dry-run --settings keepscore.config.test_settings
 
-test-sqlite: install-test system-deps
+test-sqlite: install-test system-deps node-deps
 	KEEPSCORE_HOME=$$(mktemp -d) DATABASE_URL= $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test-postgres: install-test system-deps
+test-postgres: install-test system-deps node-deps
 	KEEPSCORE_HOME=$$(mktemp -d) bash scripts/with-postgres.sh $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## make test: lint, types, Django checks, then the whole suite on SQLite and on PostgreSQL
-test: install-test system-deps lint typecheck check test-sqlite test-postgres
+test: install-test system-deps node-deps lint typecheck check test-sqlite test-postgres
 	@echo "make test: all green (SQLite and PostgreSQL)"
 
 ## make bench: the benchmarks (not tests): they print figures to quote, and
@@ -79,4 +91,4 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/scale.py $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts

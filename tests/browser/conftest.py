@@ -75,3 +75,18 @@ def go(page: Page, section: str, item: str) -> None:
     nav = page.get_by_role("navigation", name="Main")
     nav.locator("summary", has_text=section).click()
     nav.get_by_role("link", name=item, exact=True).click()
+
+
+#: axe-core, from npm (package.json; `make node-deps`), loaded into the page under test
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+    .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
+
+
+def axe_violations(page: Page, impacts: tuple[str, ...] = ("critical", "serious")) -> list[Any]:
+    """The page's accessibility violations of these impacts, as axe-core reports them."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make node-deps` (npm ci)")
+    page.add_script_tag(path=str(AXE))
+    return [v for v in page.evaluate(AXE_RUN) if v["impact"] in impacts]

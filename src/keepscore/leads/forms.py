@@ -100,6 +100,20 @@ class LeadFilterForm(forms.Form):
     )
     late = forms.BooleanField(label="At a late stage", required=False)
 
+    #: shown at once; the others under "More filters" (open when one of them is set)
+    MAIN = ("q", "stage", "channel", "owner", "next_step")
+
+    def main_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.MAIN]
+
+    def more_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.MAIN]
+
+    def more_used(self) -> bool:
+        return any(self.data.get(f.name) for f in self.more_fields()) or any(
+            f.errors for f in self.more_fields()
+        )
+
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "filter_%s")
         super().__init__(*args, **kwargs)

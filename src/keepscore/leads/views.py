@@ -29,6 +29,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.activities import services as activity_services
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
+from keepscore.followups.selectors import attach_next_steps
 from keepscore.leads import selectors, services
 from keepscore.leads.forms import (
     QUICK_LOGS,
@@ -102,7 +103,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
             "nav": "dashboard",
             "board": board,
             "month": board.card.month,
-            "newest": selectors.lead_list(organization=organization)[:10],
+            "newest": attach_next_steps(list(selectors.lead_list(organization=organization)[:10])),
             "funnel_quarter": funnel_svg(
                 organization,
                 quarter,
@@ -122,6 +123,7 @@ def lead_list(request: OrgRequest, organization: Organization) -> HttpResponse:
     form.is_valid()  # an invalid filter shows its error and is left out
     leads = selectors.lead_list(organization=organization, filters=form.filters())
     page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = attach_next_steps(list(page.object_list))
     return render(
         request,
         "leads/list.html",

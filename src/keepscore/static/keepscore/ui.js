@@ -1,4 +1,5 @@
-// keepscore: the header's menus and the "/" shortcut to search leads. No dependencies.
+// keepscore's few behaviours, no dependencies: the header's menus, the "/" shortcut to search
+// leads, and a keyboard stop on every box that scrolls sideways (a wide table on a phone).
 (function () {
   "use strict";
   function groups() { return document.querySelectorAll(".topbar details.nav-group"); }
@@ -25,4 +26,16 @@
     search.focus();
     search.select();
   });
+  function scrollersFocusable() {
+    document.querySelectorAll(".card, .table-scroll, .board").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
+      } else if (el.getAttribute("tabindex") === "0") {
+        el.removeAttribute("tabindex");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollersFocusable);
+  window.addEventListener("resize", scrollersFocusable);
+  document.addEventListener("htmx:afterSettle", scrollersFocusable);
 })();
