@@ -25,7 +25,9 @@ database on the PostgreSQL server) and a fresh process:
      reference computation over the stored rows, without the summaries: no target;
    - ``funnel_by_channel``: ``funnel(org, Period(2025-11-01, 2026-10-31), by="channel")``;
    - ``leads_page``: ``GET /o/<slug>/leads/?channel=<id>`` (median of 5 after a warm-up);
-   - ``dashboard``: ``GET /o/<slug>/`` (the same).
+   - ``dashboard``: ``GET /o/<slug>/`` (the same);
+   - ``board``: ``GET /o/<slug>/board/`` (the same; the open columns' counts and totals are
+     checked against DuckDB's).
 
 Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today) and
 ``economics_year`` (the channel economics of the year), under ``extra`` in the results; and
@@ -69,10 +71,18 @@ TARGETS = {
     "funnel_by_channel": 0.5,
     "leads_page": 0.15,
     "dashboard": 0.15,
+    "board": 0.15,
 }
 #: computations that must also not be slower than DuckDB's full scan
 VERSUS_DUCKDB = ("scorecard_month", "funnel_by_channel")
-OPERATIONS = ("scorecard_month", "month_figures", "funnel_by_channel", "leads_page", "dashboard")
+OPERATIONS = (
+    "scorecard_month",
+    "month_figures",
+    "funnel_by_channel",
+    "leads_page",
+    "dashboard",
+    "board",
+)
 
 
 def say(text: str) -> None:
@@ -224,6 +234,9 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     ks_s, _ = timed(lambda: get(f"/o/{org.slug}/"), 5, warm_up=True)
     duck_s, reference = timed(lambda: duck.dashboard(parquet, start_utc), 5)
     record("dashboard", ks_s, duck_s, ks.compare(ks.dashboard(org), reference))
+    ks_s, _ = timed(lambda: get(f"/o/{org.slug}/board/"), 5, warm_up=True)
+    duck_s, reference = timed(lambda: duck.board(parquet), 5)
+    record("board", ks_s, duck_s, ks.compare(ks.board(org), reference))
 
     # no DuckDB counterpart: keepscore's time only (the pages' data, as the app computes it)
     extra: dict[str, Any] = {}

@@ -394,3 +394,19 @@ def dashboard(folder: Path, month_start: datetime) -> dict[str, Any]:
         out[f"{key}.now"] = now
         out[f"{key}.entered"] = since
     return out
+
+
+def board(folder: Path) -> dict[str, Any]:
+    """Per open stage: its leads now and their values summed (the board's column heads)."""
+    duck = _connect(folder)
+    rows = duck.execute(
+        """SELECT s.key, count(l.id), coalesce(sum(l.value), 0)
+           FROM stages s LEFT JOIN leads l ON l.stage_id = s.id
+           WHERE s.kind = 'open' GROUP BY s.key, s.idx ORDER BY s.idx"""
+    ).fetchall()
+    duck.close()
+    out: dict[str, Any] = {}
+    for key, count, total in rows:
+        out[f"{key}.count"] = count
+        out[f"{key}.total"] = Decimal(total)
+    return out

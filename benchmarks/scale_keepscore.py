@@ -139,6 +139,17 @@ def dashboard(organization: Any) -> dict[str, Any]:
     return out
 
 
+def board(organization: Any) -> dict[str, Any]:
+    from keepscore.leads.board import board as the_board
+
+    out: dict[str, Any] = {}
+    for column in the_board(organization).columns:
+        if not column.collapsed:
+            out[f"{column.stage.key}.count"] = column.count
+            out[f"{column.stage.key}.total"] = column.total
+    return out
+
+
 # --- agreement -----------------------------------------------------------------------------
 
 

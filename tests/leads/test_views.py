@@ -906,7 +906,7 @@ def test_board_shows_a_column_per_stage_with_counts(
     make_lead(org_a, "P1", stage=stage(org_a, "prospect"), channel=channel(org_a, "walk-in"))
     response = client_a.get(url("lead_board", org_a))
     assert response.status_code == 200
-    counts = {c.column.stage.key: c.column.count for c in response.context["columns"]}
+    counts = {c.stage.key: c.count for c, _cards in response.context["columns"]}
     assert counts == {
         "suspect": 2,
         "prospect": 1,
@@ -918,9 +918,13 @@ def test_board_shows_a_column_per_stage_with_counts(
     }
     html = response.content.decode()
     assert "S1 Co" in html and "Bob Bravo" not in html
-    assert url("lead_board_move", org_a, pk=Lead.objects.get(name="P1").pk) in html
+    # each card says its lead; board.js posts to <board>/<lead>/move/
+    assert f'data-lead="{Lead.objects.get(name="P1").pk}"' in html
+    assert f'data-move-base="{url("lead_board", org_a)}"' in html
+    totals = {c.stage.key: c.total for c, _cards in response.context["columns"]}
+    assert totals["suspect"] == Decimal("200") and totals["prospect"] == 0
     filtered = client_a.get(url("lead_board", org_a), {"channel": channel(org_a, "walk-in").pk})
-    counts = {c.column.stage.key: c.column.count for c in filtered.context["columns"]}
+    counts = {c.stage.key: c.count for c, _cards in filtered.context["columns"]}
     assert counts["suspect"] == 0 and counts["prospect"] == 1
     bad = client_a.get(url("lead_board", org_a), {"channel": "nope"})
     assert bad.status_code == 200 and bad.context["filter_form"].errors
@@ -936,9 +940,9 @@ def test_board_move_with_htmx_returns_the_board(
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="board">')
+    assert html.lstrip().startswith('<div id="board"')
     assert "Ada Lovelace moved to Prospect." in html
-    counts = {c.column.stage.key: c.column.count for c in response.context["columns"]}
+    counts = {c.stage.key: c.count for c, _cards in response.context["columns"]}
     assert counts["suspect"] == 0 and counts["prospect"] == 1
     lead_a.refresh_from_db()
     assert lead_a.stage.key == "prospect"
@@ -960,24 +964,47 @@ def test_board_move_without_js_keeps_the_filter(
 
 
 @pytest.mark.parametrize(
-    ("key", "needs"), [("customer", "revenue"), ("lost", "reason"), ("qualified", "Missing")]
+    ("key", "needs"),
+    [("customer", "Revenue"), ("lost", "Lost reason"), ("qualified", "needs the qualification")],
 )
-def test_board_move_needing_more_sends_to_the_move_panel(
+def test_board_move_needing_more_opens_the_move_form(
     client_a: Any, org_a: Organization, lead_a: Lead, key: str, needs: str
 ) -> None:
     target = stage(org_a, key)
     response = client_a.post(
         url("lead_board_move", org_a, pk=lead_a.pk), {"to_stage": target.pk}, **HTMX
     )
-    expected = url("lead_detail", org_a, pk=lead_a.pk) + f"?to_stage={target.pk}#move-panel"
-    assert response["HX-Redirect"] == expected
+    # with htmx: the board again, and the lead page's move form for that stage in a dialog
+    html = response.content.decode()
     assert StageChange.objects.filter(lead=lead_a).count() == 1
-    page = client_a.get(expected.split("#")[0] + "")
-    html = page.content.decode()
-    assert f"Moving Ada Lovelace to {target.name} needs more" in html and needs in html
-    assert f'<input type="hidden" name="to_stage" value="{target.pk}">' in html
+    dialog = html.split('<dialog id="move-dialog"')[1]
+    assert f'<input type="hidden" name="to_stage" value="{target.pk}">' in dialog
+    assert f'name="next" value="{url("lead_board", org_a)}"' in dialog and needs in dialog
+    # finishing it there goes back to the board
+    if key == "customer":
+        done = client_a.post(
+            url("lead_move", org_a, pk=lead_a.pk),
+            {"to_stage": target.pk, "revenue": "900", "next": url("lead_board", org_a)},
+            **HTMX,
+        )
+        assert done["HX-Redirect"] == url("lead_board", org_a)
+    # without: the lead's page, the stage chosen
+    expected = url("lead_detail", org_a, pk=lead_a.pk) + f"?to_stage={target.pk}#move-panel"
     plain = client_a.post(url("lead_board_move", org_a, pk=lead_a.pk), {"to_stage": target.pk})
-    assert plain.status_code == 302 and plain["Location"] == expected
+    if key != "customer":
+        assert plain.status_code == 302 and plain["Location"] == expected
+        page = client_a.get(expected.split("#")[0]).content.decode()
+        assert f"Moving Ada Lovelace to {target.name} needs more" in page and needs in page
+
+
+def test_a_move_goes_back_only_to_the_board(
+    client_a: Any, org_a: Organization, lead_a: Lead
+) -> None:
+    response = client_a.post(
+        url("lead_move", org_a, pk=lead_a.pk),
+        {"to_stage": stage(org_a, "prospect").pk, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == url("lead_detail", org_a, pk=lead_a.pk)
 
 
 def test_board_move_to_an_unknown_stage_says_so(

@@ -152,7 +152,10 @@ class Lead(Recorded):
     class Meta:
         ordering = ["-first_touch_at", "-id"]
         indexes = [
-            models.Index(fields=["organization", "stage"], name="lead_org_stage"),
+            # the board reads each column's newest cards from it, backwards
+            models.Index(
+                fields=["organization", "stage", "stage_entered_at"], name="lead_org_stage_at"
+            ),
             models.Index(fields=["organization", "channel"], name="lead_org_channel"),
             models.Index(fields=["organization", "-first_touch_at"], name="lead_org_touch"),
         ]

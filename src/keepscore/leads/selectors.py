@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -93,26 +93,6 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
 
         qs = qs.filter(stage__in=late_stages(organization))
     return qs
-
-
-@dataclass
-class BoardColumn:
-    stage: Stage
-    count: int
-    leads: list[Lead] = field(default_factory=list)
-
-
-def lead_board(
-    *, organization: Organization, per_stage: int = 50, filters: LeadFilters | None = None
-) -> list[BoardColumn]:
-    """Columns of the ladder, each with its lead count and the most recently moved leads."""
-    base = lead_list(organization=organization, filters=filters)
-    counts = dict(base.values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
-    columns = []
-    for stage in Stage.objects.for_org(organization):
-        leads = list(base.filter(stage=stage).order_by("-stage_entered_at", "-id")[:per_stage])
-        columns.append(BoardColumn(stage=stage, count=counts.get(stage.pk, 0), leads=leads))
-    return columns
 
 
 @dataclass(frozen=True)

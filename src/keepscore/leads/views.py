@@ -11,7 +11,6 @@ POST gets the refreshed fragment with status 200 (htmx swaps only 2xx responses)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -87,8 +87,6 @@ def _redirect(request: OrgRequest, url: str) -> HttpResponse:
 @require_safe
 def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
     """How the year is doing against its goals, this month so far, cash, the stages now."""
-    from django.utils import timezone
-
     from keepscore.funnel.filters import recent_months
     from keepscore.reports.dashboard import dashboard as assemble
     from keepscore.scorecard.views import funnel_svg
@@ -275,13 +273,20 @@ def lead_move(request: OrgRequest, organization: Organization, pk: int) -> HttpR
             add_service_errors(form, e)
         else:
             messages.success(request, f"{lead.name} moved to {target.name}.")
-            return _redirect(request, lead_url(lead))
+            return _redirect(request, _next(request, organization) or lead_url(lead))
     else:
         target = form.cleaned_data.get("to_stage")
     move = _move_panel(request, lead, form=form, target=target)
     if request.htmx:
         return render(request, "partials/lead_move_panel.html", move)
     return _lead_page(request, lead, move=move, status=INVALID)
+
+
+def _next(request: OrgRequest, organization: Organization) -> str | None:
+    """Where a move goes back to when it came from the board's dialog (the board only)."""
+    url = request.POST.get("next", "")
+    board = reverse("lead_board", kwargs={"org": organization.slug})
+    return url if url == board or url.startswith(board + "?") else None
 
 
 @transaction.atomic
@@ -437,31 +442,20 @@ def objection_add(request: OrgRequest, organization: Organization, pk: int) -> H
 # --- the board ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BoardColumnView:
-    """A board column with the stages its tiles can move to (the next one preselected)."""
-
-    column: selectors.BoardColumn
-    targets: list[Stage]
-    default_target: Stage | None
-
-
 def _board(organization: Organization, filter_form: BoardFilterForm) -> dict[str, Any]:
+    from keepscore.leads.board import board
+
     filter_form.is_valid()
-    columns = selectors.lead_board(organization=organization, filters=filter_form.filters())
-    stages = [c.stage for c in columns]
-    views = [
-        BoardColumnView(
-            column=c,
-            targets=[s for s in stages if s.pk != c.stage.pk],
-            default_target=stages[i + 1] if i + 1 < len(stages) else None,
-        )
-        for i, c in enumerate(columns)
-    ]
+    the_board = board(organization, filters=filter_form.filters())
+    now = timezone.now()
     return {
         "nav": "board",
         "filter_form": filter_form,
-        "columns": views,
+        "board": the_board,
+        "columns": [
+            (column, [(lead, the_board.stalled(lead, now)) for lead in column.leads])
+            for column in the_board.columns
+        ],
         "channel": filter_form.filters().channel,
     }
 
@@ -481,32 +475,36 @@ def lead_board(request: OrgRequest, organization: Organization) -> HttpResponse:
 @org_view
 @require_POST
 def lead_board_move(request: OrgRequest, organization: Organization, pk: int) -> HttpResponse:
-    """A quick move from the board. A move that needs more (revenue, a lost reason, the
-    qualification checklist) sends the user to the lead's move panel to finish it."""
+    """A card dropped on a column (or moved with the keyboard). A move that needs more (the
+    revenue of a won deal, a lost reason, the qualification checklist) opens the lead page's
+    move form for that stage in a dialog over the board; without htmx, the lead's page."""
     lead = lead_get(organization, pk)
     form = BoardMoveForm(request.POST, organization=organization)
     filter_form = BoardFilterForm(request.POST, organization=organization)  # kept from the board
     filter_form.is_valid()
-    if form.is_valid():
+    back = _board_url(organization, filter_form.filters().channel)
+    if not form.is_valid():
+        notice, ok = " ".join(str(e) for e in form["to_stage"].errors), False
+    else:
         target: Stage = form.cleaned_data["to_stage"]
         try:
             services.lead_move(lead=lead, to_stage=target, by=request.membership)
         except ValidationError as e:
-            messages.warning(
-                request,
-                f"Moving {lead.name} to {target.name} needs more: {' '.join(e.messages)} "
-                "Finish the move here.",
-            )
-            url = lead_url(lead) + f"?to_stage={target.pk}#move-panel"
-            return _redirect(request, url)
+            if not request.htmx:
+                messages.warning(
+                    request,
+                    f"Moving {lead.name} to {target.name} needs more: {' '.join(e.messages)} "
+                    "Finish the move here.",
+                )
+                return redirect(lead_url(lead) + f"?to_stage={target.pk}#move-panel")
+            context = {
+                **_board(organization, filter_form),
+                "dialog": {**_move_panel(request, lead, target=target), "next": back},
+            }
+            return render(request, "partials/lead_board.html", context)
         notice, ok = f"{lead.name} moved to {target.name}.", True
-    else:
-        notice, ok = " ".join(str(e) for e in form["to_stage"].errors), False
     if request.htmx:
         context = {**_board(organization, filter_form), "notice": notice, "ok": ok}
         return render(request, "partials/lead_board.html", context)
-    if ok:
-        messages.success(request, notice)
-    else:
-        messages.error(request, notice)
-    return redirect(_board_url(organization, filter_form.filters().channel))
+    (messages.success if ok else messages.error)(request, notice)
+    return redirect(back)
