@@ -25,6 +25,7 @@ from keepscore.leads.models import (
     QualificationCriterion,
     Stage,
     StageChange,
+    StageCorrection,
 )
 from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, ReviewEntry, Target
 from tests.common.urls import ORG_PATTERNS, names_objects, urls_for
@@ -54,6 +55,7 @@ B_TABLES = [
     Spend,
     CashPosition,
     FollowUp,
+    StageCorrection,
 ]
 
 

@@ -25,11 +25,13 @@ PK_OBJECT_BY_PREFIX = {
     "lead_": "lead",
     "activity_": "lead",
     "objection_": "lead",
+    "stage_change_": "lead",
     "followup_": "followup",
 }
 # other path parameters: their value, from the same objects
 OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "criterion_pk": lambda objects: objects["criterion"].pk,
+    "change_pk": lambda objects: latest_change_pk(objects),
     "direction": lambda objects: "up",
     "form_pk": lambda objects: web_form_pk(objects),
     "job_pk": lambda objects: import_job_pk(objects),
@@ -48,6 +50,15 @@ VALUE_PARAMS = {"year", "month", "direction", "ext"}
 def names_objects(params: list[str]) -> bool:
     """Whether a pattern's path names an organization's objects (not only values)."""
     return bool(set(params) - VALUE_PARAMS)
+
+
+def latest_change_pk(objects: Mapping[str, Any]) -> int:
+    """The latest stage change of ``objects["lead"]``."""
+    from keepscore.leads.models import StageChange
+
+    change = StageChange.objects.filter(lead=objects["lead"]).order_by("at", "id").last()
+    assert change is not None
+    return change.pk
 
 
 def manual_metric_pk(objects: Mapping[str, Any]) -> int:

@@ -19,7 +19,14 @@ from keepscore.activities.models import Activity, Objection
 from keepscore.common.recorded import recording
 from keepscore.economics.models import DealLine
 from keepscore.history.projections import Difference, lead_fields, registered
-from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, Touch
+from keepscore.leads.models import (
+    DealOutcome,
+    Lead,
+    Stage,
+    StageChange,
+    StageCorrection,
+    Touch,
+)
 
 if TYPE_CHECKING:
     from keepscore.accounts.models import Organization, User
@@ -97,6 +104,28 @@ def stage_change_append(
         lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
     tell("leads_count", organization, [lead.pk])
     return change
+
+
+@transaction.atomic
+def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorrection) -> None:
+    """Undo a lead's latest stage change: write the correction (validated, not saved yet,
+    holding what the change said), take the change and its deal outcome out of the history
+    the figures read, and put the lead back at the stage it came from, since the moment it
+    entered it."""
+    if change.lead_id != lead.pk or correction.lead_id != lead.pk:
+        raise ValueError("the change and its correction must be the lead's")
+    organization = lead.organization
+    tell("leads_forget", organization, [lead.pk])
+    with recording():
+        correction.save()
+        change.delete()  # its outcome and the outcome's lines with it (kept in the correction)
+        previous = StageChange.objects.filter(lead=lead).order_by("-at", "-id").first()
+        if previous is None:
+            raise ValueError("a lead's first stage change cannot be undone")
+        lead.stage = previous.to_stage
+        lead.stage_entered_at = previous.at
+        lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+    tell("leads_count", organization, [lead.pk])
 
 
 @transaction.atomic

@@ -441,3 +441,9 @@ class ObjectionForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "objection_%s")
         super().__init__(*args, **kwargs)
+
+
+class UndoForm(forms.Form):
+    """Why a move is undone (optional)."""
+
+    reason = forms.CharField(max_length=500, required=False)

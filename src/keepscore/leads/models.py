@@ -282,6 +282,41 @@ class DealOutcome(Recorded):
         return self.revenue - self.cost
 
 
+class StageCorrection(Recorded):
+    """A stage change undone as a mistake: a new entry of the history, never edited.
+
+    The mistaken change (and its deal outcome, if it closed the deal) leaves the table the
+    figures read, so it stops counting everywhere; what it said is kept here word for word
+    (``change_*`` and ``outcome``), with who undid it, when and why. The lead goes back to
+    the stage it came from. Only a lead's latest change can be undone (services: see
+    ``keepscore.leads.corrections``).
+    """
+
+    organization = organization_key(db_index=False)  # correction_lead starts with the lead
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="corrections")
+    #: the undone change as it was: its id, stages, moment, author and note
+    change_id = models.BigIntegerField()
+    change_from = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="+")
+    change_to = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="+")
+    change_at = models.DateTimeField()
+    change_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    change_note = models.TextField(blank=True)
+    #: the deal outcome it wrote (result, revenue, cost, lost reason, lines), or null
+    outcome = models.JSONField(null=True, blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["lead", "at"], name="correction_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: undid {self.change_from_id} → {self.change_to_id}"
+
+
 class QualificationCriterion(OrgOwned):
     """One line of the organization's written definition of a qualified lead."""
 

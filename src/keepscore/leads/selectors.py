@@ -17,6 +17,7 @@ from keepscore.leads.models import (
     QualificationCriterion,
     Stage,
     StageChange,
+    StageCorrection,
     StageKind,
     Touch,
 )
@@ -103,7 +104,8 @@ class TimelineEntry:
 
 
 def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
-    """Stage changes, activities, objections and later touches of a lead, newest first."""
+    """Stage changes, activities, objections, later touches and undone moves of a lead,
+    newest first."""
     entries = [
         TimelineEntry(sc.at, "stage_change", sc)
         for sc in StageChange.objects.filter(lead=lead)
@@ -122,7 +124,18 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
         TimelineEntry(t.at, "touch", t)
         for t in Touch.objects.filter(lead=lead).select_related("channel")
     ]
-    order = {"stage_change": 0, "activity": 1, "objection": 2, "touch": 3}
+    for c in StageCorrection.objects.filter(lead=lead).select_related(
+        "change_from", "change_to", "change_by", "by"
+    ):  # the undone move where it was, and its undoing
+        entries += [TimelineEntry(c.change_at, "undone", c), TimelineEntry(c.at, "correction", c)]
+    order = {
+        "correction": 0,
+        "stage_change": 1,
+        "undone": 1,
+        "activity": 2,
+        "objection": 3,
+        "touch": 4,
+    }
     return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk), reverse=True)
 
 

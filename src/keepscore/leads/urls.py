@@ -12,6 +12,11 @@ urlpatterns = [
     path("leads/<int:pk>/edit/", views.lead_edit, name="lead_edit"),
     path("leads/<int:pk>/move/", views.lead_move, name="lead_move"),
     path(
+        "leads/<int:pk>/moves/<int:change_pk>/undo/",
+        views.stage_change_undo,
+        name="stage_change_undo",
+    ),
+    path(
         "leads/<int:pk>/qualification/<int:criterion_pk>/",
         views.lead_qualify,
         name="lead_qualify",

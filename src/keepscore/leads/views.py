@@ -31,6 +31,8 @@ from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
 from keepscore.followups.selectors import attach_next_steps
 from keepscore.leads import selectors, services
+from keepscore.leads.corrections import stage_change_undo as stage_change_undo_service
+from keepscore.leads.corrections import why_not_undoable
 from keepscore.leads.forms import (
     QUICK_LOGS,
     ActivityForm,
@@ -44,8 +46,9 @@ from keepscore.leads.forms import (
     QualifyForm,
     QuickLogForm,
     StagePickForm,
+    UndoForm,
 )
-from keepscore.leads.models import Lead, QualificationCriterion, Stage
+from keepscore.leads.models import Lead, QualificationCriterion, Stage, StageChange
 
 LEADS_PER_PAGE = 50
 INVALID = 422
@@ -231,7 +234,15 @@ def _lead_page(
     from keepscore.followups.views import next_steps_context
 
     move = move or _move_panel(request, lead)
+    latest = (
+        StageChange.objects.filter(lead=lead)
+        .select_related("from_stage", "to_stage")
+        .order_by("at", "id")
+        .last()
+    )
+    undoable = latest is not None and not why_not_undoable(latest, request.membership)
     context = {
+        "undo_change": latest if undoable else None,
         "nav": "leads",
         "lead": lead,
         "timeline": selectors.lead_timeline(lead=lead),
@@ -305,6 +316,33 @@ def _move(request: OrgRequest, lead: Lead, form: MoveForm) -> None:
         override_reason=data["override_reason"],
         outcome=form.outcome(),
     )
+
+
+@org_view
+@require_POST
+def stage_change_undo(
+    request: OrgRequest, organization: Organization, pk: int, change_pk: int
+) -> HttpResponse:
+    """Undo the lead's latest move (a mistake): back to the stage it came from."""
+    lead = lead_get(organization, pk)
+    change = get_object_or_404(StageChange.objects.filter(lead=lead), pk=change_pk)
+    form = UndoForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("reason", [])))
+        return redirect(lead_url(lead, "timeline"))
+    try:
+        correction = stage_change_undo_service(
+            change=change, by=request.membership, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(
+            request,
+            f"Move undone: {lead.name} is back at {correction.change_from.name}. "
+            "The move no longer counts; the timeline keeps both.",
+        )
+    return redirect(lead_url(lead, "timeline"))
 
 
 @org_view
