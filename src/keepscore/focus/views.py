@@ -13,12 +13,15 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
 from keepscore.focus import services
 from keepscore.focus.forms import FocusDateForm
+from keepscore.leads.models import Channel
 from keepscore.reports.charts import sparkline
 
 BAD_DATE = 400
@@ -40,11 +43,57 @@ STATUS_LABELS = {
 }
 
 
+#: evidence keys read better in words
+LABELS = {
+    "cycle_median_days": "Sales cycle (median)",
+    "cycle_p80_days": "Sales cycle (80% of deals within)",
+    "runway_months": "Cash lasts",
+    "runway_days": "Cash lasts (days)",
+    "oldest_days": "Oldest has waited",
+    "stall_days": "Stalled after",
+    "stalled": "Stalled leads",
+    "stalled_by_stage": "Stalled, by stage",
+    "stalled_value": "Their value",
+    "high_value_stalled": "Stalled and worth at least the median deal",
+    "median_deal": "Median deal",
+    "ytd": "Year to date",
+    "remaining": "Still to win",
+    "remaining_customers": "Customers still to win",
+    "open_leads": "Open leads",
+    "top_recent_tags": "Most common lately",
+    "window_days": "Within",
+    "margin_pct": "Margin",
+    "loss_share": "Deals at a loss (share)",
+}
+#: money, shown in whole units
+MONEY = {
+    "cash_on_hand",
+    "monthly_fixed_costs",
+    "revenue",
+    "margin",
+    "stalled_value",
+    "median_deal",
+    "goal_value_money",
+}
+
+
 def _label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    return LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _day(value: str) -> str:
+    try:
+        return date.fromisoformat(value).strftime("%a %d %b")
+    except ValueError:
+        return value
 
 
 def _format(key: str, value: Any) -> str:
+    """One piece of evidence in words, rounded to the unit it is in (days, months, money)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -53,21 +102,28 @@ def _format(key: str, value: Any) -> str:
         if any(word in key for word in ("rate", "pct", "share", "change", "conversion")):
             return f"{value * 100:.1f}%"
         if "p_value" in key:
-            return f"{value:.3f}"
-        if isinstance(value, int) or float(value).is_integer():
+            return _p(value)
+        if key.endswith("_days"):
+            return f"{value:,.0f} day{'' if round(value) == 1 else 's'}"
+        if key.endswith("_months"):
+            return f"{value:,.1f} months"
+        if key in MONEY or isinstance(value, int) or float(value).is_integer():
             return f"{value:,.0f}"
-        return f"{value:,.2f}"
+        return f"{value:,.1f}"
     if isinstance(value, dict) and {"k", "n"} <= set(value):
         rate = value.get("rate")
         share = f" ({rate * 100:.1f}%)" if rate is not None else ""
         return f"{value['k']} of {value['n']}{share}"
     if isinstance(value, dict) and "direction" in value:
         p = value.get("p_value")
+        return f"{value['direction']} ({_p(p)})" if p is not None else f"{value['direction']}"
+    if isinstance(value, dict) and {"since", "conversations"} <= set(value):
         return (
-            f"{value['direction']} ({value['test']}, p = {p:.3f})"
-            if p is not None
-            else (f"{value['direction']} (not testable)")
+            f"{value['conversations']} conversations since {_day(value['since'])}, "
+            f"{value.get('converted', 0)} converted"
         )
+    if isinstance(value, list) and all(isinstance(v, dict) and "tag" in v for v in value):
+        return ", ".join(f"{v['tag']} ({v['count']})" for v in value)
     if isinstance(value, list):
         return ", ".join(str(v) if not isinstance(v, dict) else _format(key, v) for v in value)
     if isinstance(value, dict):
@@ -82,7 +138,7 @@ class Shown:
     indicator: services.Indicator
     question: str | None
     status_label: str
-    facts: list[tuple[str, str]]
+    facts: list[tuple[str, str, str]]  # label, value in words, the leads' list URL or ""
     charts: list[tuple[str, Any]]
     channels: list[dict[str, Any]]
 
@@ -95,7 +151,21 @@ def _is_monthly(value: Any) -> bool:
     )
 
 
-def shown(indicator: services.Indicator) -> Shown:
+def lead_links(organization: Organization, as_of: date) -> dict[str, str]:
+    """The lead list filtered to exactly the leads a count names (today's counts only: the
+    list shows the leads as they are now)."""
+    if as_of != timezone.localdate():
+        return {}
+    leads = reverse("lead_list", kwargs={"org": organization.slug})
+    return {
+        "stalled": f"{leads}?status=open&late=on&min_days={services.STALL_DAYS}",
+        "high_value_stalled": f"{leads}?status=open&late=on&min_days={services.STALL_DAYS}",
+        "open_leads": f"{leads}?status=open",
+    }
+
+
+def shown(indicator: services.Indicator, links: dict[str, str] | None = None) -> Shown:
+    links = links or {}
     facts, charts = [], []
     channels: list[dict[str, Any]] = []
     for key, value in indicator.evidence.items():
@@ -118,7 +188,7 @@ def shown(indicator: services.Indicator) -> Shown:
         elif key in ("k", "n", "months"):
             continue  # the monthly cohort lists: summed up in the other facts
         else:
-            facts.append((_label(key), _format(key, value)))
+            facts.append((_label(key), _format(key, value), links.get(key, "")))
     return Shown(
         indicator=indicator,
         question=QUESTIONS.get(indicator.question) if indicator.question else None,
@@ -129,14 +199,28 @@ def shown(indicator: services.Indicator) -> Shown:
     )
 
 
-def _context(diagnosis: services.Diagnosis) -> dict[str, Any]:
+def _context(organization: Organization, diagnosis: services.Diagnosis) -> dict[str, Any]:
     ordered = sorted(diagnosis.indicators, key=lambda i: (i.question is None, i.question or 0))
+    links = lead_links(organization, diagnosis.as_of)
+    stall = next((i for i in diagnosis.indicators if i.key == "late_stage_stall"), None)
+    shown_all = [shown(i, links) for i in ordered]
+    channel_pks = dict(Channel.objects.for_org(organization).values_list("name", "pk"))
+    leads = reverse("lead_list", kwargs={"org": organization.slug})
+    for s in shown_all:
+        for row in s.channels:  # each channel's leads, a click away
+            if row.get("channel") in channel_pks:
+                row["leads_url"] = f"{leads}?channel={channel_pks[row['channel']]}"
     return {
         "diagnosis": diagnosis,
         "label": services.LABELS[diagnosis.recommendation],
-        "questions": [shown(i) for i in ordered if i.question is not None],
-        "indicators": [shown(i) for i in ordered if i.question is None],
+        "questions": [s for s in shown_all if s.indicator.question is not None],
+        "indicators": [s for s in shown_all if s.indicator.question is None],
         "alerts": [i for i in diagnosis.indicators if i.status == "alert"],
+        # the leads to follow up, when the focus says so
+        "stall_link": links.get("stalled", "")
+        if stall is not None and stall.status in ("alert", "watch")
+        else "",
+        "stalled": stall.evidence.get("stalled", 0) if stall is not None else 0,
     }
 
 
@@ -148,7 +232,7 @@ def focus(request: HttpRequest, organization: Organization) -> HttpResponse:
         return render(request, "focus/page.html", {"nav": "focus", "form": form}, status=BAD_DATE)
     diagnosis = services.diagnose(organization, form.cleaned_data.get("date"))
     shown_form = FocusDateForm(initial={"date": diagnosis.as_of})
-    context = {"nav": "focus", "form": shown_form, **_context(diagnosis)}
+    context = {"nav": "focus", "form": shown_form, **_context(organization, diagnosis)}
     return render(request, "focus/page.html", context)
 
 
@@ -156,4 +240,4 @@ def focus(request: HttpRequest, organization: Organization) -> HttpResponse:
 @require_safe
 def focus_card(request: HttpRequest, organization: Organization) -> HttpResponse:
     diagnosis = services.diagnose(organization)
-    return render(request, "focus/_card.html", _context(diagnosis))
+    return render(request, "focus/_card.html", _context(organization, diagnosis))
