@@ -9,7 +9,6 @@ the pictures with Playwright driving Debian's Chromium.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -65,11 +64,22 @@ def main() -> None:
             page.screenshot(path=str(OUT / "dashboard.png"))
             page.goto(f"{base}/o/demo/board/")
             page.screenshot(path=str(OUT / "board.png"))
-            # a won lead: the richest timeline
-            customers = page.get_by_role("region", name=re.compile(r"^Customer\b"))
-            customers.locator(".tile a").first.click()
-            page.wait_for_selector(".timeline")
+            page.goto(f"{base}/o/demo/today/")
+            page.screenshot(path=str(OUT / "today.png"))
+            # an open lead with an overdue next step, a call just logged
+            page.goto(f"{base}/o/demo/leads/?next_step=overdue")
+            page.locator("table.leads tbody a").first.click()
+            page.wait_for_selector("#lead-actions")
+            lead = page.url
+            page.get_by_text("Call", exact=True).click()
+            page.get_by_placeholder("What was said (optional)").fill("Wants a quote by Friday")
+            page.get_by_role("button", name="Reached them").click()
+            page.wait_for_selector("text=Next step?")
             page.screenshot(path=str(OUT / "lead.png"))
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.context.add_cookies(page.context.cookies())
+            phone.goto(lead)
+            phone.screenshot(path=str(OUT / "lead-phone.png"))
             # last month's scorecard (complete), and the funnel of the last 12 months
             first = date.today().replace(day=1)
             last_month = (first - timedelta(days=1)).strftime("%Y-%m")

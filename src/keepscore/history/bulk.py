@@ -105,6 +105,12 @@ class Bulk:
         self._inserters: dict[type[Model], Inserter] = {}
         self._written: set[type[Model]] = set()
         self._ids: dict[type[Model], list[Any]] = {Lead: [], Activity: []}
+        #: rows written per table, for the planner's statistics (see ``_analyze``)
+        self.rows: dict[str, int] = {}
+
+    def _count(self, model: type[Model], n: int) -> None:
+        table = model._meta.db_table
+        self.rows[table] = self.rows.get(table, 0) + n
 
     def _inserter(self, model: type[Model]) -> Inserter:
         if not issubclass(model, Recorded):
@@ -130,6 +136,7 @@ class Bulk:
         with recording():
             inserter.write(rows)
         self._written.add(model)
+        self._count(model, len(rows))
 
     def create(self, objs: Iterable[Model], batch_size: int | None = None) -> list[Any]:
         """``bulk_create`` of model instances of this organization; the saved instances."""
@@ -145,6 +152,7 @@ class Bulk:
             done = model.objects.bulk_create(rows, batch_size=batch_size)
         if model in self._ids:
             self._ids[model].extend(o.pk for o in done)
+        self._count(model, len(done))
         return done
 
     def update(self, leads: Sequence[Lead], fields: Sequence[str], batch_size: int = 500) -> None:
@@ -162,6 +170,25 @@ class Bulk:
         if not found:
             return None
         return model.objects.for_org(self.organization).filter(found)  # type: ignore[attr-defined]
+
+
+#: rows a block writes to a table before PostgreSQL's statistics of it are taken again
+ANALYZE_AFTER = 5_000
+
+
+def _analyze(block: Bulk) -> None:
+    """On PostgreSQL, refresh the planner's statistics of the tables a block filled before the
+    projections read them back: autovacuum has not seen rows not committed yet, and with a
+    table it believes empty the planner picks nested loops over tens of thousands of rows
+    (the summaries of a 30,000-lead import took minutes instead of seconds). ANALYZE counts
+    the transaction's own new rows. SQLite plans from its indexes and needs none of this."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [t for t, n in block.rows.items() if n >= ANALYZE_AFTER]
+    if tables:
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 @contextmanager
@@ -183,6 +210,7 @@ def bulk(
         if extends and not rebuild:
             tell("leads_forget", organization, extends)
         yield block
+        _analyze(block)
         if rebuild:
             tell("rebuild", organization)
             return
