@@ -71,7 +71,7 @@ def main() -> None:
             page.locator("table.leads tbody a").first.click()
             page.wait_for_selector("#lead-actions")
             lead = page.url
-            page.get_by_text("Call", exact=True).click()
+            page.locator("#quick-call > summary").click()
             page.get_by_placeholder("What was said (optional)").fill("Wants a quote by Friday")
             page.get_by_role("button", name="Reached them").click()
             page.wait_for_selector("text=Next step?")
