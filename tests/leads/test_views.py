@@ -856,9 +856,10 @@ def test_log_activity_errors(client_a: Any, org_a: Organization, lead_a: Lead) -
     assert response.status_code == 422
     assert "kind" in response.context["activity_form"].errors
     future = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    response = client_a.post(target, {"kind": "note", "at": future}, **HTMX)
-    assert response.status_code == 200
-    assert "This date is in the future." in response.content.decode()
+    response = client_a.post(target, {"kind": "note", "at": future})
+    assert response.status_code == 422  # the page again, the full form open at its error
+    html = response.content.decode()
+    assert "This date is in the future." in html and '<details open>' in html
     assert not Activity.objects.exists()
 
 

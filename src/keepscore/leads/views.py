@@ -450,10 +450,6 @@ def activity_log(request: OrgRequest, organization: Organization, pk: int) -> Ht
             add_service_errors(form, e)
         else:
             return _logged(request, lead, f"{activity.get_kind_display()} logged.")
-    if request.htmx:
-        return render(
-            request, "partials/lead_activity_form.html", {"lead": lead, "activity_form": form}
-        )
     return _lead_page(request, lead, status=INVALID, activity_form=form)
 
 
