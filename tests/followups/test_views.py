@@ -244,3 +244,25 @@ def test_lead_list_filters_by_next_step_days_and_late_stage(client_a, org_a, day
         "Ensure this value is greater than or equal to 0"
         in client_a.get(url("lead_list", org_a), {"min_days": "-1"}).content.decode()
     )
+
+
+def test_a_board_card_adds_a_call_for_tomorrow(client_a, org_a, lead_a, owner_a):
+    board = client_a.get(url("lead_board", org_a)).content.decode()
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert f'name="due_on" value="{tomorrow:%Y-%m-%d}"' in board and "+ call tomorrow" in board
+    response = client_a.post(
+        url("followup_add", org_a, pk=lead_a.pk),
+        {"panel": "card", "kind": "call", "due_on": tomorrow.isoformat()},
+        **HTMX,
+    )
+    assert response.content.decode().startswith('<div class="small" role="status">Call')
+    assert FollowUp.objects.get().due_on == tomorrow
+    bad = client_a.post(
+        url("followup_add", org_a, pk=lead_a.pk),
+        {"panel": "card", "kind": "call", "due_on": "soon"},
+        **HTMX,
+    )
+    assert "Not added: Enter a valid date." in bad.content.decode()
+    assert FollowUp.objects.count() == 1
+    # the next board shows it on the card
+    assert "+ call tomorrow" not in client_a.get(url("lead_board", org_a)).content.decode()

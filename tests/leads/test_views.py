@@ -859,7 +859,7 @@ def test_log_activity_errors(client_a: Any, org_a: Organization, lead_a: Lead) -
     response = client_a.post(target, {"kind": "note", "at": future})
     assert response.status_code == 422  # the page again, the full form open at its error
     html = response.content.decode()
-    assert "This date is in the future." in html and '<details open>' in html
+    assert "This date is in the future." in html and "<details open>" in html
     assert not Activity.objects.exists()
 
 

@@ -79,6 +79,8 @@ def _answer(request: OrgRequest, followup: FollowUp, notice: str, ok: bool = Tru
         return redirect(lead_url(followup.lead, "next-steps"))
     if panel == "today_lead":
         return today_lead_row(request, followup.lead, notice, ok)
+    if panel == "card":  # a board card's next step
+        return render(request, "followups/_card_step.html", {"f": followup, "ok": ok})
     if panel == "today":
         now = timezone.localtime()
         context = {"f": followup, "overdue": followup.overdue(now), "notice": notice, "ok": ok}
@@ -102,6 +104,8 @@ def followup_add(request: OrgRequest, organization: Organization, pk: int) -> Ht
             return _answer(request, followup, notice)
     if request.htmx and request.POST.get("panel") == "today_lead":
         return today_lead_row(request, lead, _errors(form), ok=False)
+    if request.htmx and request.POST.get("panel") == "card":
+        return render(request, "followups/_card_step.html", {"ok": False, "error": _errors(form)})
     if request.htmx:
         return render(request, "followups/_next_steps.html", next_steps_context(lead, form))
     messages.error(request, _errors(form))

@@ -11,6 +11,7 @@ POST gets the refreshed fragment with status 200 (htmx swaps only 2xx responses)
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -491,6 +492,7 @@ def _board(organization: Organization, filter_form: BoardFilterForm) -> dict[str
             for column in the_board.columns
         ],
         "channel": filter_form.filters().channel,
+        "tomorrow": timezone.localdate() + timedelta(days=1),
     }
 
 
