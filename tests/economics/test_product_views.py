@@ -134,7 +134,8 @@ def test_the_move_panel_offers_the_products_sold(client_a, org_a, lead_a):
     product_save(organization=org_a, name="Audit", price=D("450"))
     retired = product_save(organization=org_a, name="Gone", price=D("1"), active=False)
 
-    html = client_a.get(url("lead_detail", org_a, pk=lead_a.pk)).content.decode()
+    won = stage(org_a, "customer").pk
+    html = client_a.get(url("lead_detail", org_a, pk=lead_a.pk), {"to_stage": won}).content.decode()
 
     assert 'name="line_1_product"' in html and 'name="line_3_quantity"' in html
     assert ">Audit</option>" in html
