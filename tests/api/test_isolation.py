@@ -20,7 +20,7 @@ from django.apps import apps
 
 from keepscore.activities.services import activity_log, objection_add
 from keepscore.api.api import api
-from keepscore.leads.models import LostReason
+from keepscore.leads.models import LostReason, StageChange
 from keepscore.leads.services import Outcome, lead_move
 from tests.conftest import stage
 
@@ -50,6 +50,7 @@ BODIES = {
     "/spend": {"month": "2026-01", "channel": "ads", "amount": 10},
     "/cash": {"month": "2026-01", "cash_on_hand": 10, "monthly_fixed_costs": 1},
     "/leads/{lead_id}/tasks": {"kind": "call", "due_on": "2026-01-05"},
+    "/leads/{lead_id}/stage-changes/{change_id}/undo": {"reason": "hijack"},
     "/tasks/{task_id}": {"done": True, "note": "hijack"},
 }
 #: the monthly reports take at most 120 months: the ten years to the end of this one
@@ -157,6 +158,7 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
         lead=lead_b, by=owner_b, kind="meeting", due_on=date(2026, 1, 5), note="B campaign"
     )
     return {
+        "change_id": StageChange.objects.filter(lead=lead_b).order_by("at", "id").last().pk,
         "task_id": task_b.pk,
         "product_id": product_b.pk,
         "spend_id": spend_b.pk,

@@ -136,3 +136,28 @@ def test_undo_from_the_lead_page_and_the_timeline_shows_both(client_a, org_a, ow
         timeline
     )
     Lead.objects.get(pk=lead.pk)  # still there
+
+
+def test_undo_by_the_api(org_a, owner_a, lead_b):
+    from tests.api.conftest import api_for, fields_of
+
+    api = api_for(owner_a)
+    lead = new_lead(org_a, "Api", timezone.now() - timedelta(days=1), "suspect")
+    first = StageChange.objects.get(lead=lead)
+    move(lead, "customer", timezone.now(), owner_a, revenue="700")
+    change = StageChange.objects.filter(lead=lead).last()
+    path = f"/leads/{lead.pk}/stage-changes/{change.pk}/undo"
+    done = api.post(path, {"reason": "wrong lead"})
+    assert done.status_code == 201, done.content
+    body = done.json()
+    assert (body["from_stage"], body["to_stage"], body["reason"]) == (
+        "suspect",
+        "customer",
+        "wrong lead",
+    )
+    assert body["outcome"]["revenue"] == "700.00"
+    refused = api.post(f"/leads/{lead.pk}/stage-changes/{first.pk}/undo", {})
+    assert refused.status_code == 422 and fields_of(refused) == ["change"]
+    theirs = StageChange.objects.get(lead=lead_b)
+    assert api.post(f"/leads/{lead.pk}/stage-changes/{theirs.pk}/undo", {}).status_code == 404
+    assert StageChange.objects.filter(pk=theirs.pk).exists()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Path, Query, Router, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.api.auth import member_of, organization_of
@@ -24,16 +25,19 @@ from keepscore.api.schemas import (
     LeadPatch,
     MoveIn,
     StageChangeOut,
+    Text,
 )
 from keepscore.economics.models import Product
 from keepscore.economics.products import LineIn
-from keepscore.leads.models import Channel, Lead, LostReason, Stage, StageChange
+from keepscore.leads.corrections import stage_change_undo
+from keepscore.leads.models import Channel, Lead, LostReason, Stage, StageChange, StageCorrection
 from keepscore.leads.selectors import LeadFilters, lead_list
 from keepscore.leads.services import Outcome, lead_create, lead_move, lead_update
 
 router = Router(tags=["leads"])
 
 LeadId = Path(..., ge=1, le=MAX_ID)
+ChangeId = Path(..., ge=1, le=MAX_ID)
 Limit = Query(50, ge=1, le=MAX_LIMIT)
 Offset = Query(0, ge=0, le=MAX_OFFSET)
 
@@ -215,3 +219,54 @@ def _stage_changes() -> QuerySet[StageChange]:
 def leads_stage_changes(request: HttpRequest, lead_id: int = LeadId) -> Any:
     lead = lead_get(request, lead_id)
     return [StageChangeOut.of(change) for change in _stage_changes().filter(lead=lead)]
+
+
+class UndoIn(Schema):
+    reason: Text = Field("", description="Why the move was a mistake (optional).")
+
+
+class UndoOut(Schema):
+    id: int
+    lead: int
+    change_id: int = Field(description="The id the undone stage change had.")
+    from_stage: str = Field(description="The stage the lead is back at (its key).")
+    to_stage: str = Field(description="The stage the undone move had put it at.")
+    change_at: datetime
+    change_by: str | None
+    outcome: dict[str, Any] | None = Field(description="The undone move's deal, as it was.")
+    at: datetime
+    by: str
+    reason: str
+
+    @staticmethod
+    def of(correction: StageCorrection) -> UndoOut:
+        return UndoOut(
+            id=correction.pk,
+            lead=correction.lead_id,
+            change_id=correction.change_id,
+            from_stage=correction.change_from.key,
+            to_stage=correction.change_to.key,
+            change_at=correction.change_at,
+            change_by=correction.change_by.email if correction.change_by else None,
+            outcome=correction.outcome,
+            at=correction.at,
+            by=correction.by.email,
+            reason=correction.reason,
+        )
+
+
+@router.post(
+    "/leads/{lead_id}/stage-changes/{change_id}/undo",
+    response={201: UndoOut, **ERRORS},
+    summary="Undo the lead's latest move (a mistake)",
+    description="The move and its deal stop counting in every figure; the undoing is a new "
+    "entry of the history. A member undoes their own latest move for 24 hours, an owner "
+    "any member's latest move.",
+)
+def leads_move_undo(
+    request: HttpRequest, payload: UndoIn, lead_id: int = LeadId, change_id: int = ChangeId
+) -> Any:
+    lead = lead_get(request, lead_id)
+    change = get_object_or_404(StageChange.objects.filter(lead=lead), pk=change_id)
+    correction = stage_change_undo(change=change, by=member_of(request), reason=payload.reason)
+    return Status(201, UndoOut.of(correction))
