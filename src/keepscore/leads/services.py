@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -593,3 +593,22 @@ def lead_move(
     )
     given.stage, given.stage_entered_at = to_stage, at
     return change
+
+
+@transaction.atomic
+def lead_move_ticked(
+    *,
+    lead: Lead,
+    to_stage: Stage,
+    by: Membership | None,
+    ticked: Iterable[QualificationCriterion] = (),
+    all_met: bool = False,
+    **move: Any,
+) -> StageChange:
+    """The move where the checklist is ticked: the criteria said to be met (every missing
+    one with ``all_met``) are set, then the lead moves — all of it, or nothing when the move
+    is refused."""
+    met = qualification_missing(lead=lead) if all_met else list(ticked)
+    for criterion in met:
+        qualification_set(lead=lead, criterion=criterion, met=True, by=by)
+    return lead_move(lead=lead, to_stage=to_stage, by=by, **move)

@@ -17,7 +17,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -280,7 +279,17 @@ def lead_move(request: OrgRequest, organization: Organization, pk: int) -> HttpR
     if form.is_valid():
         target = form.cleaned_data["to_stage"]
         try:
-            _move(request, lead, form)
+            data = form.cleaned_data
+            services.lead_move_ticked(
+                lead=lead,
+                to_stage=data["to_stage"],
+                by=request.membership,
+                ticked=data["criteria"],
+                all_met=data["all_met"],
+                note=data["note"],
+                override_reason=data["override_reason"],
+                outcome=form.outcome(),
+            )
         except ValidationError as e:
             add_service_errors(form, e)
         else:
@@ -299,24 +308,6 @@ def _next(request: OrgRequest, organization: Organization) -> str | None:
     url = request.POST.get("next", "")
     board = reverse("lead_board", kwargs={"org": organization.slug})
     return url if url == board or url.startswith(board + "?") else None
-
-
-@transaction.atomic
-def _move(request: OrgRequest, lead: Lead, form: MoveForm) -> None:
-    """Tick the checklist items met (all the missing ones with "All met"), then move: all of
-    it or, when the move is refused, none of it."""
-    data = form.cleaned_data
-    met = services.qualification_missing(lead=lead) if data["all_met"] else data["criteria"]
-    for criterion in met:
-        services.qualification_set(lead=lead, criterion=criterion, met=True, by=request.membership)
-    services.lead_move(
-        lead=lead,
-        to_stage=data["to_stage"],
-        by=request.membership,
-        note=data["note"],
-        override_reason=data["override_reason"],
-        outcome=form.outcome(),
-    )
 
 
 @org_view
