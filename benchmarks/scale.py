@@ -35,8 +35,9 @@ once, ``summaries_verify`` (``keepscore summaries verify``: the summaries the im
 bulk activity log kept, against the history and the reference; its differences counted).
 
 ``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
-size kept in HOME again (migrated to the current code, spend added if it had none), without
-building it anew: ``benchmarks/scale.py 1000000 --again /tmp/keepscore-scale-1000000-…``.
+size kept in HOME again (migrated to the current code; spend, goals and cash added if it had
+none), without building it anew:
+``benchmarks/scale.py 1000000 --again /tmp/keepscore-scale-1000000-…``.
 
 Prints a table per size and one of how each figure grows with the size, and merges the
 results into benchmarks/results.json: ``{database: {size: {"operations": {name:
@@ -232,7 +233,10 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start_utc = month_start.astimezone(timezone.get_fixed_timezone(0)).replace(tzinfo=None)
     ks_s, _ = timed(lambda: get(f"/o/{org.slug}/"), 5, warm_up=True)
-    duck_s, reference = timed(lambda: duck.dashboard(parquet, start_utc), 5)
+    year_utc = (
+        month_start.replace(month=1).astimezone(timezone.get_fixed_timezone(0)).replace(tzinfo=None)
+    )
+    duck_s, reference = timed(lambda: duck.dashboard(parquet, start_utc, year_utc), 5)
     record("dashboard", ks_s, duck_s, ks.compare(ks.dashboard(org), reference))
     ks_s, _ = timed(lambda: get(f"/o/{org.slug}/board/"), 5, warm_up=True)
     duck_s, reference = timed(lambda: duck.board(parquet), 5)
@@ -293,13 +297,15 @@ def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
 
     from keepscore.accounts.models import Organization
     from keepscore.activities.models import Activity
-    from keepscore.economics.models import Spend
+    from keepscore.economics.models import CashPosition, Spend
     from keepscore.leads.models import DealOutcome, Lead, StageChange
 
     org = Organization.objects.get(slug=f"scale-{size}")
     owner = org.memberships.get(is_owner=True).user
     if not Spend.objects.filter(organization=org).exists():
         data.spend_add(org, say)
+    if not CashPosition.objects.filter(organization=org).exists():
+        data.owner_setup_add(org, say)
     earlier = home / "result.json"
     before = json.loads(earlier.read_text()) if earlier.exists() else {}
     built = data.Built(

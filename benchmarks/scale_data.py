@@ -241,6 +241,22 @@ def spend_add(organization: Any, say: Callable[[str], None]) -> None:
     say(f"spend: {len(paid)} paid channels, {months} months each")
 
 
+def owner_setup_add(organization: Any, say: Callable[[str], None]) -> None:
+    """What an owner enters once, so the dashboard shows all it can: this year's goals for
+    customers, revenue and new leads, and this month's cash position (its card also reads
+    the year's median sales cycle), through the services the app uses."""
+    from django.utils import timezone
+
+    from keepscore.economics.cash import cash_set
+    from keepscore.scorecard.services import goal_set
+
+    today = timezone.localdate()
+    for key, value in (("customers", 120_000), ("revenue", 150_000_000), ("new_leads", 400_000)):
+        goal_set(organization=organization, metric_key=key, year=today.year, value=value)
+    cash_set(organization, today.replace(day=1), "2500000", "400000")
+    say(f"owner setup: 3 goals for {today.year}, cash for {today:%B %Y}")
+
+
 def manual_metrics_add(organization: Any, say: Callable[[str], None]) -> None:
     """Manual scorecard metrics (website visitors, downloads) for every month of the data,
     through the same service the app, the CLI import and the API use."""
@@ -307,6 +323,7 @@ def build(organization: Any, n: int, workdir: Path, say: Callable[[str], None]) 
     say(f"added {written:,} activities in {activities_s:.1f} s")
     spend_add(organization, say)
     manual_metrics_add(organization, say)
+    owner_setup_add(organization, say)
     return Built(
         leads=result.created,
         stage_changes=result.stage_changes,

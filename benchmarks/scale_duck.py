@@ -378,9 +378,19 @@ def leads_page(folder: Path, channel_id: int, per_page: int) -> dict[str, Any]:
     return {"count": count, "ids": ids}
 
 
-def dashboard(folder: Path, month_start: datetime) -> dict[str, Any]:
-    """Per stage: leads now at it, and entries into it since ``month_start``."""
+def dashboard(folder: Path, month_start: datetime, year_start: datetime) -> dict[str, Any]:
+    """Per stage: leads now at it, and entries into it since ``month_start``; the median
+    sales cycle of the leads first won since ``year_start`` (the cash card's)."""
     duck = _connect(folder)
+    (median,) = duck.execute(
+        """WITH first_won AS (
+             SELECT o.lead_id, o.ts, l.first_touch_at FROM outcomes o JOIN leads l
+               ON l.id = o.lead_id WHERE o.result = 'won'
+             QUALIFY row_number() OVER (PARTITION BY o.lead_id ORDER BY o.ts, o.id) = 1)
+           SELECT quantile_cont((epoch_us(ts) - epoch_us(first_touch_at)) / 1e6 / 86400, 0.5)
+           FROM first_won WHERE ts >= $y""",
+        {"y": year_start},
+    ).fetchone()
     rows = duck.execute(
         """SELECT s.key,
                   (SELECT count(*) FROM leads l WHERE l.stage_id = s.id),
@@ -389,7 +399,7 @@ def dashboard(folder: Path, month_start: datetime) -> dict[str, Any]:
         {"m": month_start},
     ).fetchall()
     duck.close()
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"cycle.ytd_median": median}
     for key, now, since in rows:
         out[f"{key}.now"] = now
         out[f"{key}.entered"] = since

@@ -130,9 +130,13 @@ def leads_page(organization: Any, channel: Any, per_page: int) -> dict[str, Any]
 
 
 def dashboard(organization: Any) -> dict[str, Any]:
-    from keepscore.leads.selectors import stage_counts_this_month
+    from django.utils import timezone
 
-    out: dict[str, Any] = {}
+    from keepscore.leads.selectors import stage_counts_this_month
+    from keepscore.reports.dashboard import dashboard as the_dashboard
+
+    cash = the_dashboard(organization, timezone.localdate()).cash
+    out: dict[str, Any] = {"cycle.ytd_median": None if cash is None else cash.cycle_days}
     for stage, now, entered in stage_counts_this_month(organization=organization):
         out[f"{stage.key}.now"] = now
         out[f"{stage.key}.entered"] = entered

@@ -101,6 +101,10 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
         assert days == expected.days, period
         assert stats.quantile(days, 0.5) == expected.median_days
         assert stats.quantile(days, 0.8) == expected.p80_days
+        for q in (0, 0.25, 0.5, 0.8, 1):  # the one or two values around it, read in order
+            assert summary.cycle_quantile(org, period.start, period.end, q) == (
+                stats.quantile(expected.days, q)
+            ), (period, q)
         for month, month_days in cycles.items():
             assert period.start <= month <= period.end and month_days == sorted(month_days)
             assert month_days == ref.sales_cycle(org, Period.month(month)).days, month

@@ -15,6 +15,7 @@ from keepscore.common.months import month_add
 from keepscore.economics.cash import cash_set
 from keepscore.leads.models import Lead
 from keepscore.reports.dashboard import dashboard
+from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.services import goal_set
 from tests.funnel.conftest import move, new_lead
 
@@ -48,6 +49,10 @@ def story(org_a: Organization, owner_a: Membership) -> dict[str, Any]:
     goal_set(organization=org_a, metric_key="customers", year=2025, value=20)
     cash_set(org_a, date(2025, 6, 1), "30000", "10000")
     return {"june": june, "wins": wins}
+
+
+def rows_of(org: Organization) -> dict[str, Any]:
+    return {r.key: r for r in scorecard_for(org, TODAY, today=TODAY).rows}
 
 
 def test_the_goal_bar_and_its_sum(org_a: Organization, story: Any) -> None:
@@ -87,6 +92,10 @@ def test_cash_and_the_stages_now(client_a: Any, org_a: Organization, story: Any)
     board = dashboard(org_a, TODAY)
     assert board.cash is not None and board.cash.runway == 3
     assert "30,000 in cash" in board.cash.text
+    # the year's first wins: January-May a 1-day and a 2-day cycle each, June's one hour:
+    # 11 days sorted, the 6th is 1 (December's wins are last year's)
+    assert board.cash.cycle_days == 1.0
+    assert board.cash.cycle_days == rows_of(org_a)["sales_cycle_median"].ytd
     tiles = {t.stage.key: t for t in board.stages}
     prospect = tiles["prospect"]
     # the tiles' counts are the leads their links list

@@ -396,6 +396,8 @@ def test_cycle_and_year_close_rate_equal_the_reference(
     assert r["close_rate"].ytd == funnel.close_rate(org_a, span).rate == 1.0
     assert r["sales_cycle_median"].ytd == cycle.median_days
     assert r["sales_cycle_p80"].ytd == cycle.p80_days
+    assert compute.cycle_quantile(org_a, span.start, MARCH, 0.5) == cycle.median_days
+    assert compute.cycle_quantile(org_a, span.start, MARCH, 0.8) == cycle.p80_days
     months = [compute.month_add(MARCH, -i) for i in range(11, -1, -1)]
     for key, field in (("sales_cycle_median", "median_days"), ("sales_cycle_p80", "p80_days")):
         expected = [
@@ -439,6 +441,9 @@ def test_a_month_that_runs_is_compared_with_the_same_days(story: Organization):
     assert data["month_to_date"] == {"days": 15, "of_days": 31}
     row = next(m for m in data["metrics"] if m["key"] == "new_leads")
     assert (row["previous_same_days"], row["same_month_last_year_same_days"]) == (1.0, 1.0)
+    # the dashboard's card: last month's same days only
+    short = scorecard_for(story, MARCH, today=date(2025, 3, 15), last_year_same_days=False)
+    check(rows(short)["new_leads"], previous_same_days=1.0, last_year_same_days=None, change=1.0)
     # a cohort conversion waits for the month's end: no like-for-like value, no change
     conversion = rows(card)["conversion_prospect_lead"]
     assert conversion.previous_same_days is None and conversion.change is None

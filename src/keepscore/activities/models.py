@@ -50,7 +50,11 @@ class Activity(Recorded):
         ordering = ["-at", "-id"]
         verbose_name_plural = "activities"
         indexes = [
-            models.Index(fields=["organization", "kind", "at"], name="activity_org_kind_at"),
+            # with_buyer too: the month counts by kind and "with the buyer" (sales
+            # conversations) are read from the index alone
+            models.Index(
+                fields=["organization", "kind", "at", "with_buyer"], name="activity_org_kind_buyer"
+            ),
             models.Index(fields=["lead", "at"], name="activity_lead_at"),
         ]
 

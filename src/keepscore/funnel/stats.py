@@ -50,16 +50,31 @@ def quantile(sorted_values: Sequence[float], q: float) -> float | None:
     the virtual index ``(n - 1)*q``, interpolated between its two neighbours. The
     interpolation is written as numpy writes it, so results match it to the last bit.
     """
-    if not 0 <= q <= 1:
-        raise ValueError(f"a quantile is between 0 and 1, got {q}")
     n = len(sorted_values)
     if n == 0:
+        _check(q)
         return None
+    below, above, t = quantile_neighbours(n, q)
+    return interpolate(float(sorted_values[below]), float(sorted_values[above]), t)
+
+
+def _check(q: float) -> None:
+    if not 0 <= q <= 1:
+        raise ValueError(f"a quantile is between 0 and 1, got {q}")
+
+
+def quantile_neighbours(n: int, q: float) -> tuple[int, int, float]:
+    """``(below, above, t)``: the q-quantile of ``n`` sorted values lies between the values
+    at indexes ``below`` and ``above``, a fraction ``t`` of the way (:func:`quantile`'s
+    rule, for values read from a database two at a time)."""
+    _check(q)
     position = (n - 1) * q
     below = math.floor(position)
-    above = min(below + 1, n - 1)
-    t = position - below
-    a, b = float(sorted_values[below]), float(sorted_values[above])
+    return below, min(below + 1, n - 1), position - below
+
+
+def interpolate(a: float, b: float, t: float) -> float:
+    """The value a fraction ``t`` of the way from ``a`` to ``b``, as numpy writes it."""
     diff = b - a
     if t >= 0.5:
         return b - diff * (1 - t)

@@ -21,12 +21,11 @@ from keepscore.leads.models import Stage
 from keepscore.reports import presenter
 from keepscore.reports.charts import GoalBar, format_value, goal_bar
 from keepscore.scorecard import services as scorecard_services
-from keepscore.scorecard.compute import scorecard_for
+from keepscore.scorecard.compute import cycle_quantile, scorecard_for
 from keepscore.scorecard.types import MetricRow, Scorecard
 
 #: the month-to-date figures, in this order
 FLOW_METRICS = ("new_leads", "sales_conversations", "customers", "revenue", "close_rate")
-CYCLE = "sales_cycle_median"
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,9 @@ def _flow_link(organization: Organization, key: str, month: date) -> str:
 def dashboard(organization: Organization, today: date) -> Dashboard:
     month = today.replace(day=1)
     goals = scorecard_services.goals_for(organization, month.year)
-    card = scorecard_for(organization, month, today=today, only={*FLOW_METRICS, CYCLE, *goals})
+    card = scorecard_for(
+        organization, month, today=today, only={*FLOW_METRICS, *goals}, last_year_same_days=False
+    )
     rows = {r.key: r for r in card.rows}
     flows = [
         FlowRow(rows[k], presenter.row_text(rows[k]), _flow_link(organization, k, month))
@@ -123,7 +124,7 @@ def dashboard(organization: Organization, today: date) -> Dashboard:
     cash = None
     if position is not None:
         runway = runway_months(position)
-        cycle = rows[CYCLE].ytd if CYCLE in rows else None
+        cycle = cycle_quantile(organization, month.replace(month=1), month, 0.5)
         text = (
             f"{format_value(float(position.cash_on_hand), 'money')} in cash ÷ "
             f"{format_value(float(position.monthly_fixed_costs), 'money')} of fixed costs a "

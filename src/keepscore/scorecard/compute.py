@@ -673,6 +673,16 @@ def _cycle(figures: Figures, key: str, months: list[date]) -> float | None:
     return stats.quantile(days, 0.5 if key == "sales_cycle_median" else 0.8)
 
 
+def cycle_quantile(organization: Organization, first: date, last: date, q: float) -> float | None:
+    """The sales cycle's q-quantile over the months ``first`` to ``last``: what the
+    scorecard's sales cycle row gives for them, without reading every first win when the
+    summaries are built (the dashboard's year to date)."""
+    if summary.ready(organization):
+        return summary.cycle_quantile(organization, first, last, q)
+    days = first_wins(organization, first, last)
+    return stats.quantile(sorted(d for m in days for d in days[m]), q)
+
+
 def _margin(figures: Figures, months: list[date]) -> float | None:
     """The margin of the months' deals whose cost was recorded: 0 without deals, None when
     there were deals but no cost was recorded for any."""
@@ -838,9 +848,12 @@ def scorecard_for(
     month: date,
     today: date | None = None,
     only: Collection[str] | None = None,
+    last_year_same_days: bool = True,
 ) -> Scorecard:
     """The scorecard of ``month`` (any day of it): every metric of the catalogue, in order
-    (``only``: just the metrics with these keys, e.g. the dashboard's few).
+    (``only``: just the metrics with these keys, e.g. the dashboard's few;
+    ``last_year_same_days=False``: without the same days of last year, which the dashboard
+    does not show).
 
     While the month runs, its flows are also given for the same days of last month and of
     the same month last year, and the change is against the same days of last month (a
@@ -869,7 +882,8 @@ def scorecard_for(
     days = day.day if month <= day < Period.month(month).end else None
     same: dict[date, Figures] = {}
     if days is not None and any(same_days_comparable(m) for m in catalogue):
-        same = {m: same_days(organization, m, days) for m in (previous, last_year)}
+        against = (previous, last_year) if last_year_same_days else (previous,)
+        same = {m: same_days(organization, m, days) for m in against}
     rows = []
     for metric in catalogue:
 

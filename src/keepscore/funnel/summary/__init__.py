@@ -16,6 +16,7 @@ False and callers use the reference services.
 
 from keepscore.funnel.summary.readers import (
     cycle_days,
+    cycle_quantile,
     funnel,
     month_counts,
     span_closed,
@@ -27,6 +28,7 @@ from keepscore.funnel.summary.upkeep import GROUPINGS, ready
 __all__ = [
     "GROUPINGS",
     "cycle_days",
+    "cycle_quantile",
     "funnel",
     "month_counts",
     "ready",

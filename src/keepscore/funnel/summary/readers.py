@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
+from keepscore.funnel import stats
 from keepscore.funnel.models import (
     ENTRY,
     WINDOWS,
@@ -279,6 +280,27 @@ def cycle_days(
         days.sort()  # sorted already: the index's order
         out[found if isinstance(found, date) else date.fromisoformat(found)] = days
     return out
+
+
+def cycle_quantile(
+    organization: Organization, first_month: date, last_month: date, q: float
+) -> float | None:
+    """The q-quantile of the sales cycle's days over the months ``first_month`` to
+    ``last_month`` (:func:`cycle_days` of them, merged): their count, then only the one or
+    two values around the quantile, read in order from the (organization, month, cycle_us)
+    index, not every first win of the months. None without any."""
+    rows = FirstWin.objects.filter(
+        organization=organization,
+        month__gte=month_start(first_month),
+        month__lte=month_start(last_month),
+    )
+    n = rows.count()
+    if not n:
+        return None
+    below, above, t = stats.quantile_neighbours(n, q)
+    found = list(rows.order_by("cycle_us").values_list("cycle_us", flat=True)[below : above + 1])
+    a, b = (cycle_us / 10**6 / 86400 for cycle_us in (found[0], found[-1]))
+    return stats.interpolate(a, b, t)
 
 
 def stage_counts(organization: Organization) -> dict[int, int]:
