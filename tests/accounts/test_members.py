@@ -219,7 +219,7 @@ def test_an_owner_who_demotes_themselves_leaves_the_members_page(
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
     assert roles(owner_a) == (False, False, True, None)
-    assert client_a.get(url("member_list", org_a)).status_code == 404
+    assert client_a.get(url("member_list", org_a)).status_code == 403
 
 
 def test_remove_a_member(client_a: Any, org_a: Any, sales_a: Membership) -> None:
@@ -272,7 +272,7 @@ def _snapshot() -> list[Any]:
     )
 
 
-def test_a_member_who_is_not_an_owner_gets_404(
+def test_a_member_who_is_not_an_owner_is_refused(
     client: Any, org_a: Any, owner_a: Membership, sales_a: Membership
 ) -> None:
     client.force_login(sales_a.user)
@@ -280,7 +280,7 @@ def test_a_member_who_is_not_an_owner_gets_404(
 
     for method, page in _pages(org_a, owner_a):
         response = getattr(client, method)(page, POST_DATA)
-        assert response.status_code == 404, (method, page)
+        assert response.status_code == 403, (method, page)
 
     assert _snapshot() == before
     assert not User.objects.filter(email="intruder@evil.test").exists()

@@ -41,6 +41,10 @@ OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "month": lambda objects: "03",
     "ext": lambda objects: "csv",
 }
+#: URL name -> how its <int:pk> is found or made (objects not in the tests' own worlds)
+PK_MADE: dict[str, Callable[[Mapping[str, Any]], int]] = {
+    "token_revoke": lambda objects: token_pk(objects)
+}
 #: path parameters that are values (a month, a direction), not objects of an organization:
 #: a pattern whose only parameters are these has nothing of another organization to put in
 #: its path (it is still checked with the other organization's slug)
@@ -107,6 +111,20 @@ def import_job_pk(objects: Mapping[str, Any]) -> int:
     return job.pk
 
 
+def token_pk(objects: Mapping[str, Any]) -> int:
+    """An API token of an owner of the organization of ``objects["lead"]`` (made on first
+    use)."""
+    from keepscore.accounts.models import ApiToken
+    from keepscore.accounts.tokens import token_create
+
+    organization = objects["lead"].organization
+    token = ApiToken.objects.for_org(organization).filter(membership__is_owner=True).first()
+    if token is None:
+        owner = organization.memberships.filter(is_owner=True).first()
+        token = token_create(membership=owner, name="an owner's token")[0]
+    return token.pk
+
+
 def web_form_pk(objects: Mapping[str, Any]) -> int:
     """A web form of the organization of ``objects["lead"]`` (made on first use)."""
     from keepscore.webforms.models import WebForm
@@ -161,7 +179,9 @@ def path_kwargs(name: str, params: list[str], objects: Mapping[str, Any]) -> dic
     """The path parameters of URL ``name``, filled from ``objects`` (one per kind)."""
     kwargs: dict[str, Any] = {}
     for param in params:
-        if param == "pk":
+        if param == "pk" and name in PK_MADE:
+            kwargs[param] = PK_MADE[name](objects)
+        elif param == "pk":
             kwargs[param] = objects[pk_object_for(name)].pk
         elif param in OTHER_PARAMS:
             kwargs[param] = OTHER_PARAMS[param](objects)

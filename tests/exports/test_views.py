@@ -76,9 +76,9 @@ def test_the_export_page_downloads_everything(owner_client, known: Known):
 def test_the_export_page_is_for_owners_but_members_export_their_list(client, known: Known):
     member = member_add(organization=known.org, user=make_user("sales@acme.test"), is_sales=True)
     client.force_login(member.user)
-    assert client.get(reverse("export_index", kwargs={"org": "acme"})).status_code == 404
+    assert client.get(reverse("export_index", kwargs={"org": "acme"})).status_code == 403
     url = reverse("export_download", kwargs={"org": "acme"})
-    assert client.get(url, {"kind": "all", "format": "csv"}).status_code == 404
+    assert client.get(url, {"kind": "all", "format": "csv"}).status_code == 403
     url = reverse("export_leads", kwargs={"org": "acme"})
     assert client.get(url, {"format": "csv"}).status_code == 200
 

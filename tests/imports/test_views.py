@@ -108,11 +108,11 @@ def test_bad_upload_is_explained(owner):
     assert response.status_code == 400 and "the most an upload can be" in response.content.decode()
 
 
-def test_a_sales_member_gets_404(owner):
+def test_a_sales_member_is_refused(owner):
     org, _client = owner
     member_add(organization=org, user=make_user("sam@acme.test"), is_sales=True)
     sales = client_for("sam@acme.test")
-    assert sales.get("/o/acme/import/").status_code == 404
+    assert sales.get("/o/acme/import/").status_code == 403
 
 
 def test_another_organizations_job_is_404(owner):

@@ -16,7 +16,7 @@ from keepscore.scorecard.models import ManualMetric
 from keepscore.scorecard.services import manual_metric_save
 from tests.conftest import make_user
 
-BASE = "/api/scorecard-test"
+BASE = "/api/v1"
 
 
 def make_metric(org: Organization, name: str = "Website visitors", **kw: Any) -> ManualMetric:
@@ -69,6 +69,5 @@ def api_for(membership: Membership) -> Api:
 
 
 @pytest.fixture
-def api_a(owner_a: Membership, settings: Any) -> Api:
-    settings.ROOT_URLCONF = "tests.scorecard.api_urls"
+def api_a(owner_a: Membership) -> Api:
     return api_for(owner_a)

@@ -15,8 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def api(owner_a: Any, settings: Any) -> Api:
-    settings.ROOT_URLCONF = "tests.scorecard.scorecard_api_urls"
+def api(owner_a: Any) -> Api:
     return api_for(owner_a)
 
 
@@ -53,7 +52,6 @@ def test_a_bad_month_is_422(api: Api, data: Any, month: str):
     assert response.json()["errors"][0]["field"] == "month"
 
 
-def test_any_member_reads_and_a_token_is_needed(sales_a: Any, settings: Any, data: Any):
-    settings.ROOT_URLCONF = "tests.scorecard.scorecard_api_urls"
+def test_any_member_reads_and_a_token_is_needed(sales_a: Any, data: Any):
     assert api_for(sales_a).get("/scorecard/2025-03").status_code == 200
     assert Api(api_for(sales_a).client, "ks_wrong").get("/scorecard/2025-03").status_code == 401

@@ -445,7 +445,7 @@ def _snapshot(org: Organization) -> list[Any]:
 POST_DATA = {"name": "Hijacked", "text": "Hijacked", "group": Group.LEAD, "kind": "open"}
 
 
-def test_a_member_who_is_not_an_owner_gets_404_everywhere(
+def test_a_member_who_is_not_an_owner_is_refused_everywhere(
     client: Any, org_a: Any, sales_a: Membership
 ) -> None:
     client.force_login(sales_a.user)
@@ -453,7 +453,7 @@ def test_a_member_who_is_not_an_owner_gets_404_everywhere(
 
     for method, page in _pages(org_a):
         response = getattr(client, method)(page, POST_DATA)
-        assert response.status_code == 404, (method, page)
+        assert response.status_code == 403, (method, page)
 
     assert _snapshot(org_a) == before
 

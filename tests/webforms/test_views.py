@@ -202,4 +202,4 @@ def test_settings_are_for_owners(client, org_a, webform):
         ("webform_add", {}),
         ("webform_edit", {"form_pk": webform.pk}),
     ]:
-        assert client.get(reverse(name, kwargs={"org": "acme", **kwargs})).status_code == 404
+        assert client.get(reverse(name, kwargs={"org": "acme", **kwargs})).status_code == 403

@@ -46,14 +46,14 @@ def _member(organization: Organization, pk: int) -> Membership:
     )
 
 
-@org_view(owner_only=True)
+@org_view
 def member_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _members_page(
         request, "accounts/members.html", members=members_of(organization=organization)
     )
 
 
-@org_view(owner_only=True)
+@org_view
 def member_add(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = MemberAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -77,7 +77,7 @@ def member_add(request: HttpRequest, organization: Organization) -> HttpResponse
     return _members_page(request, "accounts/members_add.html", form=form)
 
 
-@org_view(owner_only=True)
+@org_view
 def member_edit(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     membership = _member(organization, pk)
     initial = {name: getattr(membership, name) for name in MemberRolesForm.base_fields}
@@ -95,7 +95,7 @@ def member_edit(request: HttpRequest, organization: Organization, pk: int) -> Ht
     return _members_page(request, "accounts/members_edit.html", form=form, member=membership)
 
 
-@org_view(owner_only=True)
+@org_view
 @require_POST
 def member_remove(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     membership = _member(organization, pk)

@@ -1,19 +1,39 @@
-"""``Authorization: Bearer <token>``: the token's member defines the organization."""
+"""``Authorization: Bearer <token>``: the token's member defines the organization, and
+the operation's rule in ``keepscore.accounts.permissions.API`` what the member may do."""
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from django.http import HttpRequest
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from keepscore.accounts import permissions
 from keepscore.accounts.models import ApiToken, Membership, Organization
 from keepscore.accounts.tokens import token_authenticate
+
+API_PREFIX = "api/v1"
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return token_authenticate(token)
+        found = token_authenticate(token)
+        if found is None:
+            return None  # 401
+        need = permissions.api_need(request.method or "GET", operation_path(request))
+        if not permissions.allows(found.membership, need):
+            raise HttpError(403, permissions.refusal(need, found.membership))
+        return found
+
+
+def operation_path(request: HttpRequest) -> str:
+    """The operation's path as the OpenAPI document names it, below /api/v1
+    (``leads/<lead_id>/moves`` in the URL conf: ``/leads/{lead_id}/moves``)."""
+    route = request.resolver_match.route if request.resolver_match else ""
+    route = route.removeprefix(API_PREFIX)
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route).strip("/")
 
 
 def token_of(request: HttpRequest) -> ApiToken:

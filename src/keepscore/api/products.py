@@ -8,9 +8,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Router, Schema, Status
-from ninja.errors import HttpError
 
-from keepscore.api.auth import member_of, organization_of
+from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, Text, money
 from keepscore.economics.models import Product
 from keepscore.economics.products import default_margin, default_margin_set, product_save
@@ -68,11 +67,6 @@ class MoneySettingsIn(Schema):
     )
 
 
-def _owner(request: HttpRequest) -> None:
-    if not member_of(request).is_owner:
-        raise HttpError(403, "Only owners change the products and the default margin.")
-
-
 @router.get("/products", response={200: list[ProductOut], **ERRORS}, summary="List products")
 def products_list(request: HttpRequest) -> Any:
     return [ProductOut.of(p) for p in Product.objects.for_org(organization_of(request))]
@@ -80,7 +74,6 @@ def products_list(request: HttpRequest) -> Any:
 
 @router.post("/products", response={201: ProductOut, **WRITE_ERRORS}, summary="Add a product")
 def products_create(request: HttpRequest, payload: ProductIn) -> Any:
-    _owner(request)
     product = product_save(
         organization=organization_of(request),
         name=payload.name,
@@ -101,7 +94,6 @@ def products_update(
 ) -> Any:
     organization = organization_of(request)
     product = get_object_or_404(Product.objects.for_org(organization), pk=product_id)
-    _owner(request)
     sent = payload.model_dump(exclude_unset=True)
     fields = {
         "name": product.name,
@@ -127,6 +119,5 @@ def money_settings_read(request: HttpRequest) -> Any:
     summary="Set or clear the default margin",
 )
 def money_settings_set(request: HttpRequest, payload: MoneySettingsIn) -> Any:
-    _owner(request)
     row = default_margin_set(organization_of(request), payload.default_margin_pct)
     return MoneySettingsOut(default_margin_pct=money(row.default_margin_pct))

@@ -7,38 +7,50 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django_htmx.http import HttpResponseClientRedirect
 
+from keepscore.accounts import permissions
 from keepscore.accounts.selectors import membership_get
 
 
-def org_view(view: Callable[..., HttpResponse] | None = None, *, owner_only: bool = False) -> Any:
-    """Resolve ``<slug:org>`` from the URL to the user's membership, or 404.
+def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Resolve ``<slug:org>`` from the URL to the user's membership, or 404; then check the
+    role the page needs (``keepscore.accounts.permissions.WEB``): 403 without it.
 
     Sets ``request.organization`` and ``request.membership``; the view receives the
-    organization as its first argument after the request. A member who is not an owner gets
-    404 on owner-only pages.
+    organization as its first argument after the request.
     """
 
-    def decorate(fn: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(fn)
-        def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                login = redirect_to_login(request.get_full_path())
-                if getattr(request, "htmx", False):
-                    # the session ran out: reload the whole page at the login, not in a panel
-                    return HttpResponseClientRedirect(login["Location"])
-                return login
-            membership = membership_get(user=request.user, organization_slug=org)
-            if owner_only and not membership.is_owner:
-                raise Http404("Only owners can see this page")
-            request.organization = membership.organization  # type: ignore[attr-defined]
-            request.membership = membership  # type: ignore[attr-defined]
-            if request.session.get("organization") != org:
-                request.session["organization"] = org  # the home page opens it next time
-            return fn(request, membership.organization, *args, **kwargs)
+    @wraps(view)
+    def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            login = redirect_to_login(request.get_full_path())
+            if getattr(request, "htmx", False):
+                # the session ran out: reload the whole page at the login, not in a panel
+                return HttpResponseClientRedirect(login["Location"])
+            return login
+        membership = membership_get(user=request.user, organization_slug=org)
+        request.organization = membership.organization  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        need = permissions.web_need(_view_name(request), request.method or "GET")
+        if not permissions.allows(membership, need):
+            raise PermissionDenied(permissions.refusal(need, membership))
+        if request.session.get("organization") != org:
+            request.session["organization"] = org  # the home page opens it next time
+        return view(request, membership.organization, *args, **kwargs)
 
-        return wrapper
+    return wrapper
 
-    return decorate(view) if view is not None else decorate
+
+def _view_name(request: HttpRequest) -> str:
+    match = request.resolver_match
+    return match.view_name if match is not None else ""
+
+
+def may(request: HttpRequest, need: permissions.Need) -> bool:
+    """Whether the member behind an ``org_view`` request has what ``need`` asks (to show or
+    hide what they could not do; ``org_view`` refuses the request itself)."""
+    return permissions.allows(request.membership, need)  # type: ignore[attr-defined]

@@ -56,7 +56,7 @@ def _page(
     return render(request, "settings/products.html", context, status=status)
 
 
-@org_view(owner_only=True)
+@org_view
 def products(request: HttpRequest, organization: Organization) -> HttpResponse:
     """The list, with the add form (POST adds a product) and the default margin."""
     if request.method != "POST":
@@ -69,7 +69,7 @@ def products(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _page(request, organization, form=form, status=INVALID)
 
 
-@org_view(owner_only=True)
+@org_view
 def product_edit(request: HttpRequest, organization: Organization, product_pk: int) -> HttpResponse:
     product = get_object_or_404(Product.objects.for_org(organization), pk=product_pk)
     title = product.name
@@ -88,7 +88,7 @@ def product_edit(request: HttpRequest, organization: Organization, product_pk: i
     return render(request, "settings/products_edit.html", context, status=status)
 
 
-@org_view(owner_only=True)
+@org_view
 @require_POST
 def product_retire(
     request: HttpRequest, organization: Organization, product_pk: int
@@ -99,7 +99,7 @@ def product_retire(
     return redirect("settings_products", org=organization.slug)
 
 
-@org_view(owner_only=True)
+@org_view
 @require_POST
 def margin_set(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = MarginForm(request.POST)

@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from keepscore.accounts.models import Organization
+from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
-from keepscore.common.views import org_view
+from keepscore.common.views import may, org_view
 from keepscore.economics import cash as cash_services
 from keepscore.economics import spend as services
 from keepscore.economics.spend_forms import (
@@ -38,20 +39,10 @@ INVALID = 422
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
 
-def can_edit(request: HttpRequest) -> bool:
-    membership = request.membership  # type: ignore[attr-defined]
-    return bool(membership.is_owner or membership.is_marketing)
-
-
-def _check_edit(request: HttpRequest, what: str = "spend") -> None:
-    if request.method == "POST" and not can_edit(request):
-        raise PermissionDenied(f"Only owners and marketing members change the {what}.")
-
-
 def _page(
     request: HttpRequest, template: str, sub: str, status: int = 200, **context: Any
 ) -> HttpResponse:
-    context = {"nav": "spend", "sub": sub, "can_edit": can_edit(request), **context}
+    context = {"nav": "spend", "sub": sub, "can_edit": may(request, MARKETING), **context}
     return render(request, template, context, status=status)
 
 
@@ -113,7 +104,6 @@ def _month_form(
 @org_view
 @GET_POST
 def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
-    _check_edit(request)
     month, month_problem = _month_asked(request)
     if request.method == "POST" and month_problem:
         raise PermissionDenied(month_problem)  # a forged month: the page never sends one
@@ -171,7 +161,6 @@ def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
 @org_view
 @GET_POST
 def spend_import(request: HttpRequest, organization: Organization) -> HttpResponse:
-    _check_edit(request)
     posted = request.method == "POST"
     form = SpendUploadForm(request.POST, request.FILES) if posted else SpendUploadForm()
     result = None
@@ -234,7 +223,6 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
 @org_view
 @GET_POST
 def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
-    _check_edit(request, "cash position")
     current = cash_services.cash_current(organization)
     initial: dict[str, Any] = {"month": month_str(_this_month())}
     if current is not None:

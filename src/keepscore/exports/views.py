@@ -66,13 +66,13 @@ def _index(request: HttpRequest, form: ExportForm, status: int = 200) -> HttpRes
     )
 
 
-@org_view(owner_only=True)
+@org_view
 @require_safe
 def export_index(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _index(request, ExportForm(initial={"kind": "all", "format": "csv"}))
 
 
-@org_view(owner_only=True)
+@org_view
 @require_safe
 def export_download(
     request: HttpRequest, organization: Organization
@@ -83,7 +83,7 @@ def export_download(
     return export_response(organization, form.cleaned_data["kind"], form.cleaned_data["format"])
 
 
-@org_view(owner_only=False)  # any member: the list's own leads
+@org_view  # any member: the list's own leads
 @require_safe
 def export_leads(
     request: HttpRequest, organization: Organization

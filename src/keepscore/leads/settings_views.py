@@ -67,7 +67,7 @@ def _ladder(organization: Organization) -> QuerySet[Stage]:
     )
 
 
-@org_view(owner_only=True)
+@org_view
 def ladder(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _page(
         request,
@@ -78,7 +78,7 @@ def ladder(request: HttpRequest, organization: Organization) -> HttpResponse:
     )
 
 
-@org_view(owner_only=True)
+@org_view
 def stage_add(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = StageForm(_posted(request))
     stage = save_with(request, form, partial(services.stage_save, organization=organization))
@@ -88,7 +88,7 @@ def stage_add(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _page(request, "settings/stage_form.html", "ladder", form=form, stage=None)
 
 
-@org_view(owner_only=True)
+@org_view
 def stage_edit(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     stage = get_object_or_404(_ladder(organization), pk=pk)
     title = stage.name
@@ -102,7 +102,7 @@ def stage_edit(request: HttpRequest, organization: Organization, pk: int) -> Htt
     return _page(request, "settings/stage_form.html", "ladder", form=form, stage=stage, title=title)
 
 
-@org_view(owner_only=True)
+@org_view
 @require_POST
 def stage_shift(
     request: HttpRequest, organization: Organization, pk: int, direction: str
@@ -114,7 +114,7 @@ def stage_shift(
     return redirect("settings_ladder", org=organization.slug)
 
 
-@org_view(owner_only=True)
+@org_view
 @require_POST
 def stage_delete(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage.objects.for_org(organization), pk=pk)
@@ -221,31 +221,31 @@ def _edit_page(
     )
 
 
-@org_view(owner_only=True)
+@org_view
 def qualification(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _list_page(request, organization, CRITERIA)
 
 
-@org_view(owner_only=True)
+@org_view
 def criterion_edit(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     return _edit_page(request, organization, CRITERIA, pk)
 
 
-@org_view(owner_only=True)
+@org_view
 def lost_reasons(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _list_page(request, organization, LOST_REASONS)
 
 
-@org_view(owner_only=True)
+@org_view
 def lost_reason_edit(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     return _edit_page(request, organization, LOST_REASONS, pk)
 
 
-@org_view(owner_only=True)
+@org_view
 def channels(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _list_page(request, organization, CHANNELS)
 
 
-@org_view(owner_only=True)
+@org_view
 def channel_edit(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     return _edit_page(request, organization, CHANNELS, pk)

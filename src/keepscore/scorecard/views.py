@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -22,8 +22,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts.models import Organization
+from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
-from keepscore.common.views import org_view
+from keepscore.common.views import may, org_view
 from keepscore.focus.services import kept_for as focus_kept
 from keepscore.funnel.services import Ladder, Period, funnel
 from keepscore.reports import presenter
@@ -58,16 +59,6 @@ INVALID = 422
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
 
 
-def can_edit(request: HttpRequest) -> bool:
-    membership = request.membership  # type: ignore[attr-defined]
-    return bool(membership.is_owner or membership.is_marketing)
-
-
-def _check_edit(request: HttpRequest) -> None:
-    if request.method == "POST" and not can_edit(request):
-        raise PermissionDenied("Only owners and marketing members change the scorecard.")
-
-
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
@@ -75,7 +66,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 def _page(
     request: HttpRequest, template: str, sub: str, status: int = 200, **context: Any
 ) -> HttpResponse:
-    context = {"nav": "targets", "sub": sub, "can_edit": can_edit(request), **context}
+    context = {"nav": "targets", "sub": sub, "can_edit": may(request, MARKETING), **context}
     return render(request, template, context, status=status)
 
 
@@ -104,7 +95,6 @@ def _url(name: str, organization: Organization, year: int | None = None, **kw: A
 @org_view
 @GET_POST
 def metrics(request: HttpRequest, organization: Organization) -> HttpResponse:
-    _check_edit(request)
     form = ManualMetricAddForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -129,7 +119,6 @@ def metrics(request: HttpRequest, organization: Organization) -> HttpResponse:
 @GET_POST
 def metric_edit(request: HttpRequest, organization: Organization, metric_pk: int) -> HttpResponse:
     metric = get_object_or_404(ManualMetric.objects.for_org(organization), pk=metric_pk)
-    _check_edit(request)
     title = metric.name
     initial = {name: getattr(metric, name) for name in ManualMetricForm.base_fields}
     form = ManualMetricForm(request.POST if request.method == "POST" else None, initial=initial)
@@ -193,7 +182,6 @@ def _grid(
     save: Any,
 ) -> HttpResponse:
     """A page of one form per metric; a POST saves the one row it carries."""
-    _check_edit(request)
     year = _year(request)
     defs: list[MetricDef] = metrics_of(organization)
     posted: Row | None = None
@@ -254,7 +242,7 @@ def _row_context(
         "row": row,
         "sub": sub,
         "year": year,
-        "can_edit": can_edit(request),
+        "can_edit": may(request, MARKETING),
         "action": _url(f"scorecard_{sub}", organization, year),
     }
 
@@ -345,7 +333,6 @@ def _month(year: int, month: int) -> date:
 def review(request: HttpRequest, organization: Organization, year: int, month: int) -> HttpResponse:
     """A month's review: its notes and decisions, and the form to add one (append-only)."""
     first = _month(year, month)
-    _check_edit(request)
     form = ReviewForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -367,7 +354,7 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
         "kept": focus_kept(organization, first),
         "month": first,
         "review_form": form,
-        "can_edit": can_edit(request),
+        "can_edit": may(request, MARKETING),
     }
     if _is_htmx(request):
         return render(request, "scorecard/_review.html", context)
@@ -477,7 +464,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
     context = {
         "nav": "scorecard",
         "sub": "scorecard",
-        "can_edit": can_edit(request),
+        "can_edit": may(request, MARKETING),
         "card": card,
         "compared_with": presenter.compared_with(card),
         "month_to_date": presenter.month_to_date(card),

@@ -32,7 +32,7 @@ def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
     return render(request, template, {"nav": "settings", "sub": "webforms", **context})
 
 
-@org_view(owner_only=True)
+@org_view
 @require_safe
 def webform_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     forms = WebForm.objects.for_org(organization)
@@ -51,7 +51,7 @@ def _save(request: HttpRequest, organization: Organization, webform: WebForm | N
     return form
 
 
-@org_view(owner_only=True)
+@org_view
 @require_http_methods(["GET", "HEAD", "POST"])
 def webform_add(request: HttpRequest, organization: Organization) -> HttpResponse:
     if request.method != "POST":
@@ -73,7 +73,7 @@ def embed_urls(request: HttpRequest, webform: WebForm) -> dict[str, str]:
     }
 
 
-@org_view(owner_only=True)
+@org_view
 @require_http_methods(["GET", "HEAD", "POST"])
 def webform_edit(request: HttpRequest, organization: Organization, form_pk: int) -> HttpResponse:
     webform = get_object_or_404(WebForm.objects.for_org(organization), pk=form_pk)
