@@ -116,6 +116,8 @@ WEB: dict[str, Rule] = {
     "member_add": OWNER,
     "member_edit": OWNER,
     "member_remove": OWNER,
+    "audit_log": OWNER,
+    "audit_csv": OWNER,
     "export_index": OWNER,
     "export_download": OWNER,
 }
@@ -176,6 +178,7 @@ API: dict[str, Need] = {
     "GET /objections/report": MEMBER,
     "GET /economics": MEMBER,
     "GET /focus": MEMBER,
+    "GET /audit": OWNER,
 }
 
 _REFUSALS = {

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization, User
+from keepscore.audit import services as audit
 
 
 def password_generate() -> str:
@@ -148,7 +149,7 @@ def member_update(
 def member_remove(*, membership: Membership) -> None:
     if membership.is_owner and not _other_owners_exist(membership):
         raise ValidationError("An organization needs at least one owner.")
-    membership.delete()
+    audit.delete(Membership.objects.filter(pk=membership.pk))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from ninja.openapi.docs import Swagger
 from keepscore.api import (
     activities,
     activity,
+    audit,
     channels,
     economics,
     focus,
@@ -59,3 +60,4 @@ api.add_router("", economics.router)
 api.add_router("", reports_router)
 api.add_router("", spend_router)
 api.add_router("", tasks.router)
+api.add_router("", audit.router)

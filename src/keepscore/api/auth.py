@@ -13,6 +13,9 @@ from ninja.security import HttpBearer
 from keepscore.accounts import permissions
 from keepscore.accounts.models import ApiToken, Membership, Organization
 from keepscore.accounts.tokens import token_authenticate
+from keepscore.audit import context as audit_context
+from keepscore.audit import services as audit
+from keepscore.audit.models import Via
 
 API_PREFIX = "api/v1"
 
@@ -22,8 +25,13 @@ class TokenAuth(HttpBearer):
         found = token_authenticate(token)
         if found is None:
             return None  # 401
-        need = permissions.api_need(request.method or "GET", operation_path(request))
+        audit_context.update(
+            via=Via.API, user_id=found.membership.user_id, membership_id=found.membership_id
+        )
+        operation = f"{request.method or 'GET'} {operation_path(request)}"
+        need = permissions.api_need(*operation.split(" ", 1))
         if not permissions.allows(found.membership, need):
+            audit.refused(found.organization, operation, need)
             raise HttpError(403, permissions.refusal(need, found.membership))
         return found
 

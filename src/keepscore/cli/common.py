@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from keepscore.audit.context import Actor, acting
+
 if TYPE_CHECKING:
     from keepscore.accounts.models import Organization
 
@@ -113,10 +115,12 @@ def _report(message: str, code: int) -> NoReturn:
 def errors() -> Iterator[None]:
     """Turn every failure inside a command into one red line on stderr and exit 1 or 2.
 
-    Set ``KEEPSCORE_TRACEBACK=1`` to see the traceback of an unexpected error.
+    Set ``KEEPSCORE_TRACEBACK=1`` to see the traceback of an unexpected error. What the
+    command writes is recorded in the audit log as done at the machine (``via="cli"``).
     """
     try:
-        yield
+        with acting(Actor(via="cli")):
+            yield
     except (typer.Exit, typer.Abort):
         raise
     except CliError as error:

@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.activity import activity
+from keepscore.cli.audit import audit
 from keepscore.cli.backtest import backtest
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.economics import economics
@@ -54,6 +55,7 @@ app.command("objections")(objections)
 app.command("focus")(focus)
 app.command("backtest")(backtest)
 app.command("tasks")(tasks)
+app.command("audit")(audit)
 app.add_typer(metrics.metrics_app, name="metrics")
 app.add_typer(metrics.target_app, name="target")
 app.add_typer(metrics.goal_app, name="goal")

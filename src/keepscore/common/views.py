@@ -8,12 +8,14 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts import permissions
 from keepscore.accounts.selectors import membership_get
+from keepscore.audit import context as audit_context
+from keepscore.audit import services as audit
 
 
 def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -32,11 +34,18 @@ def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
                 # the session ran out: reload the whole page at the login, not in a panel
                 return HttpResponseClientRedirect(login["Location"])
             return login
-        membership = membership_get(user=request.user, organization_slug=org)
+        try:
+            membership = membership_get(user=request.user, organization_slug=org)
+        except Http404:
+            audit.outsider(org, f"{request.method} {_view_name(request)}")
+            raise
         request.organization = membership.organization  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
-        need = permissions.web_need(_view_name(request), request.method or "GET")
+        audit_context.update(membership_id=membership.pk)
+        name = _view_name(request)
+        need = permissions.web_need(name, request.method or "GET")
         if not permissions.allows(membership, need):
+            audit.refused(membership.organization, f"{request.method} {name}", need)
             raise PermissionDenied(permissions.refusal(need, membership))
         if request.session.get("organization") != org:
             request.session["organization"] = org  # the home page opens it next time

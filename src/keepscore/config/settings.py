@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "keepscore.activities",
     "keepscore.followups",
     "keepscore.history",
+    "keepscore.audit",
     "ninja",  # its bundled Swagger UI files, so /api/v1/docs works offline
     "keepscore.api",
     "keepscore.imports",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "keepscore.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

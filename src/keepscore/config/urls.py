@@ -17,6 +17,7 @@ urlpatterns = [
     path("o/<slug:org>/", include("keepscore.leads.urls")),
     path("o/<slug:org>/", include("keepscore.followups.urls")),
     path("o/<slug:org>/settings/products/", include("keepscore.economics.product_urls")),
+    path("o/<slug:org>/settings/audit/", include("keepscore.audit.urls")),
     path("o/<slug:org>/settings/", include("keepscore.leads.settings_urls")),
     path("o/<slug:org>/members/", include("keepscore.accounts.urls")),
     path("o/<slug:org>/tokens/", include("keepscore.accounts.token_urls")),

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.audit import services as audit
 from keepscore.common.validation import check_same_org
 from keepscore.economics.models import CashPosition
 from keepscore.economics.spend import MAX_NOTE, amount_check, month_check, text_check
@@ -118,5 +119,4 @@ def cash_current(organization: Organization, on: date | None = None) -> CashPosi
 def cash_delete(*, organization: Organization, month: Any) -> bool:
     """Remove a month's entry; whether there was one."""
     first = month_check(month, ahead=None)
-    deleted, _ = CashPosition.objects.for_org(organization).filter(month=first).delete()
-    return bool(deleted)
+    return bool(audit.delete(CashPosition.objects.for_org(organization).filter(month=first)))

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.audit import services as audit
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import check_same_org, writer_user
 from keepscore.economics.models import MONEY_DIGITS, MONEY_PLACES, Spend
@@ -214,7 +215,7 @@ def spend_get(organization: Organization, spend_id: Any) -> Spend | None:
 def spend_delete(*, organization: Organization, spend: Spend) -> None:
     """Remove a spend row of the organization."""
     check_same_org(organization, spend=spend)
-    Spend.objects.for_org(organization).filter(pk=spend.pk).delete()
+    audit.delete(Spend.objects.for_org(organization).filter(pk=spend.pk))
 
 
 @transaction.atomic
@@ -225,12 +226,8 @@ def spend_clear(
     first = month_check(month, ahead=None)
     found = channel_find(organization, channel)
     name = text_check(campaign, "campaign", MAX_CAMPAIGN)
-    deleted, _ = (
-        Spend.objects.for_org(organization)
-        .filter(month=first, channel=found, campaign=name)
-        .delete()
-    )
-    return bool(deleted)
+    mine = Spend.objects.for_org(organization)
+    return bool(audit.delete(mine.filter(month=first, channel=found, campaign=name)))
 
 
 @dataclass(frozen=True)
@@ -261,11 +258,8 @@ def spend_month_set(
             found = channel_find(organization, entry.channel)
             name = text_check(entry.campaign, "campaign", MAX_CAMPAIGN)
             if entry.amount is None or entry.amount == "":
-                deleted, _ = (
-                    Spend.objects.for_org(organization)
-                    .filter(month=first, channel=found, campaign=name)
-                    .delete()
-                )
+                mine = Spend.objects.for_org(organization)
+                deleted = audit.delete(mine.filter(month=first, channel=found, campaign=name))
                 counts["cleared"] += bool(deleted)
                 continue
             number = amount_check(entry.amount)

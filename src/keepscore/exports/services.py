@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, Objection
+from keepscore.audit import services as audit
 from keepscore.exports.writers import Table, csv_chunks, csv_write, jsonl_chunks, xlsx_write
 from keepscore.leads.models import (
     Channel,
@@ -393,7 +394,8 @@ def export_write(
     Returns the number of rows (None for ``all``).
     """
     if kind == "all":
-        export_all(organization=organization, out=out)
+        manifest = export_all(organization=organization, out=out)
+        audit.exported(organization, kind, "zip", sum(manifest["counts"].values()))
         return None
     table = (
         export_leads(organization=organization, filters=filters)
@@ -401,10 +403,13 @@ def export_write(
         else (KINDS[kind](organization=organization))
     )
     if fmt == "xlsx":
-        return xlsx_write(table, out)
-    count = 0
-    chunks = csv_chunks(table) if fmt == "csv" else jsonl_chunks(table)
-    for chunk in chunks:
-        out.write(chunk.encode("utf-8"))
-        count += 1
-    return count - 1 if fmt == "csv" else count
+        rows = xlsx_write(table, out)
+    else:
+        count = 0
+        chunks = csv_chunks(table) if fmt == "csv" else jsonl_chunks(table)
+        for chunk in chunks:
+            out.write(chunk.encode("utf-8"))
+            count += 1
+        rows = count - 1 if fmt == "csv" else count
+    audit.exported(organization, kind, fmt, rows)
+    return rows

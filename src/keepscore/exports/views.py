@@ -7,6 +7,7 @@ file first (a workbook and an archive are finished only at their end), then stre
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -14,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
+from keepscore.audit import context as audit_context
+from keepscore.audit import services as audit
 from keepscore.common.views import org_view
 from keepscore.exports import services
 from keepscore.exports.forms import ExportForm, FormatForm
@@ -35,7 +38,8 @@ def export_response(
     name = f"{organization.slug}-{kind}-{timezone.localtime():%Y%m%d-%H%M}"
     if kind == "all":
         archive = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-        services.export_all(organization=organization, out=archive)
+        manifest = services.export_all(organization=organization, out=archive)
+        audit.exported(organization, kind, "zip", sum(manifest["counts"].values()))
         archive.seek(0)
         return FileResponse(archive, as_attachment=True, filename=f"{name}.zip")
     if kind == "leads":
@@ -44,17 +48,32 @@ def export_response(
         table = services.KINDS[kind](organization=organization)
     if fmt == "xlsx":
         book = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-        xlsx_write(table, book)
+        audit.exported(organization, kind, fmt, xlsx_write(table, book))
         book.seek(0)
         return FileResponse(
             book, as_attachment=True, filename=f"{name}.xlsx", content_type=CONTENT_TYPES[fmt]
         )
     chunks = csv_chunks(table) if fmt == "csv" else jsonl_chunks(table)
     response = StreamingHttpResponse(
-        (chunk.encode("utf-8") for chunk in chunks), content_type=CONTENT_TYPES[fmt]
+        _counted(organization, kind, fmt, chunks), content_type=CONTENT_TYPES[fmt]
     )
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
+
+
+def _counted(
+    organization: Organization, kind: str, fmt: str, chunks: Iterator[str]
+) -> Iterator[bytes]:
+    """The streamed rows, recorded in the audit log with their count once sent (or once the
+    download stops: what was sent), by the request's actor (the stream outlives it)."""
+    actor, sent = audit_context.current(), 0
+    try:
+        for chunk in chunks:
+            sent += 1
+            yield chunk.encode("utf-8")
+    finally:
+        rows = max(sent - 1, 0) if fmt == "csv" else sent  # CSV: the header is no row
+        audit.exported(organization, kind, fmt, rows, actor=actor)
 
 
 def _index(request: HttpRequest, form: ExportForm, status: int = 200) -> HttpResponse:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from keepscore.activities.models import Activity, Objection
+from keepscore.audit import services as audit
 from keepscore.common.recorded import recording
 from keepscore.economics.models import DealLine
 from keepscore.history.projections import Difference, lead_fields, registered
@@ -118,7 +119,8 @@ def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorre
     tell("leads_forget", organization, [lead.pk])
     with recording():
         correction.save()
-        change.delete()  # its outcome and the outcome's lines with it (kept in the correction)
+        # its outcome and the outcome's lines with it (kept in the correction)
+        audit.delete(StageChange.objects.filter(pk=change.pk), summary="undone")
         previous = StageChange.objects.filter(lead=lead).order_by("-at", "-id").first()
         if previous is None:
             raise ValueError("a lead's first stage change cannot be undone")
@@ -187,7 +189,7 @@ def stage_delete(*, stage: Stage) -> None:
     """Delete a stage no lead and no stage change names (the caller checks)."""
     organization = stage.organization
     with recording():
-        stage.delete()
+        audit.delete(Stage.objects.filter(pk=stage.pk))
     tell("ladder_changed", organization)
 
 

@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization, User
+from keepscore.audit import services as audit
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import CLOCK_SKEW
 from keepscore.history.bulk import Bulk, bulk, datetime_adapter
@@ -1507,3 +1508,4 @@ def _job_record(
         finished_at=timezone.now(),
     )
     result.job_id = job.pk
+    audit.imported(organization, job)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.audit import services as audit
 from keepscore.common.forms import EARLIEST_DATE, LATEST_DATE
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import check_same_org, writer_user
@@ -242,7 +243,7 @@ def _value_write(
     metric: ManualMetric, month: date, value: Decimal | None, user: Any
 ) -> ManualValue | None:
     if value is None:
-        ManualValue.objects.filter(metric=metric, month=month).delete()
+        audit.delete(ManualValue.objects.filter(metric=metric, month=month))
         return None
     row, created = ManualValue.objects.get_or_create(
         metric=metric,
@@ -335,7 +336,7 @@ def target_clear(*, organization: Organization, metric_key: str, month: str | da
     if not rows.exists():
         _metric_for(organization, metric_key)  # an unknown metric is an error, not a no-op
         return False
-    rows.delete()
+    audit.delete(rows)
     return True
 
 
@@ -359,7 +360,7 @@ def goal_clear(*, organization: Organization, metric_key: str, year: Any) -> boo
     if not rows.exists():
         _metric_for(organization, metric_key)
         return False
-    rows.delete()
+    audit.delete(rows)
     return True
 
 
@@ -387,7 +388,7 @@ def targets_year_set(
     mine = Target.objects.for_org(organization).filter(metric_key=metric.key)
     for first, value in checked.items():
         if value is None:
-            mine.filter(month=first).delete()
+            audit.delete(mine.filter(month=first))
         else:
             Target.objects.update_or_create(
                 organization=organization,
@@ -396,7 +397,7 @@ def targets_year_set(
                 defaults={"value": value},
             )
     if goal_value is None:
-        Goal.objects.for_org(organization).filter(metric_key=metric.key, year=number).delete()
+        audit.delete(Goal.objects.for_org(organization).filter(metric_key=metric.key, year=number))
     else:
         Goal.objects.update_or_create(
             organization=organization,
