@@ -116,6 +116,7 @@ WEB: dict[str, Rule] = {
     "member_add": OWNER,
     "member_edit": OWNER,
     "member_remove": OWNER,
+    "member_unlock": OWNER,
     "audit_log": OWNER,
     "audit_csv": OWNER,
     "export_index": OWNER,

@@ -9,4 +9,5 @@ urlpatterns = [
     path("add/", views.member_add, name="member_add"),
     path("<int:pk>/", views.member_edit, name="member_edit"),
     path("<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("<int:pk>/unlock/", views.member_unlock, name="member_unlock"),
 ]

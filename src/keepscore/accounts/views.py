@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from keepscore.accounts import services
+from keepscore.accounts import lockout, services
 from keepscore.accounts.forms import MemberAddForm, MemberRolesForm
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import members_of, membership_get, organizations_of_user
@@ -92,7 +92,22 @@ def member_edit(request: HttpRequest, organization: Organization, pk: int) -> Ht
             if membership.user_id == request.user.pk and not membership.is_owner:
                 return redirect("home")  # no longer an owner: the members page is closed
             return redirect("member_list", org=organization.slug)
-    return _members_page(request, "accounts/members_edit.html", form=form, member=membership)
+    return _members_page(
+        request,
+        "accounts/members_edit.html",
+        form=form,
+        member=membership,
+        lock=lockout.lock_of(membership),
+    )
+
+
+@org_view
+@require_POST
+def member_unlock(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
+    membership = _member(organization, pk)
+    lockout.member_unlock(membership=membership)
+    messages.success(request, f"{membership.user} can sign in again.")
+    return redirect("member_edit", org=organization.slug, pk=membership.pk)
 
 
 @org_view

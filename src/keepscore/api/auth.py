@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
-from keepscore.accounts import permissions
+from keepscore.accounts import lockout, permissions
 from keepscore.accounts.models import ApiToken, Membership, Organization
 from keepscore.accounts.tokens import token_authenticate
 from keepscore.audit import context as audit_context
@@ -18,12 +18,20 @@ from keepscore.audit import services as audit
 from keepscore.audit.models import Via
 
 API_PREFIX = "api/v1"
+TOO_MANY = (
+    "Too many failed API tokens from this address: wait 15 minutes, then use a valid token "
+    "(an owner can create one on the API tokens page)."
+)
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        if lockout.token_failures_exceeded(request, failed=False):
+            raise HttpError(429, TOO_MANY)
         found = token_authenticate(token)
         if found is None:
+            if lockout.token_failures_exceeded(request, failed=True):
+                audit.record(action="locked_out", summary="API tokens: too many failures")
             return None  # 401
         audit_context.update(
             via=Via.API, user_id=found.membership.user_id, membership_id=found.membership_id

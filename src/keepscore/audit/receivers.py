@@ -118,6 +118,30 @@ def login_failed(sender: Any, credentials: Any, request: Any = None, **kw: Any) 
         )
 
 
+def locked_out(sender: Any, request: Any = None, username: Any = None, **kw: Any) -> None:
+    """django-axes locked an account or an address out of signing in."""
+    from django.contrib.auth import get_user_model
+
+    from keepscore.audit.context import Actor, address_of, current
+
+    name = str(username or "").strip()
+    user = get_user_model().objects.filter(email__iexact=name).first() if name else None
+    address = address_of(request) if request is not None else current().address
+    actor = Actor(via=current().via, address=address)
+    if user is None:
+        record(action=Action.LOCKED_OUT, summary="sign-in from an address", actor=actor)
+        return
+    for membership in user.memberships.all():
+        record(
+            action=Action.LOCKED_OUT,
+            organization=membership.organization_id,
+            object_type="accounts.User",
+            object_id=user.pk,
+            summary="sign-in",
+            actor=actor,
+        )
+
+
 def connect() -> None:
     from django.apps import apps
 
@@ -126,3 +150,6 @@ def connect() -> None:
         post_save.connect(saved, sender=model, dispatch_uid=f"audit-save-{label}")
     user_logged_in.connect(logged_in, dispatch_uid="audit-logged-in")
     user_login_failed.connect(login_failed, dispatch_uid="audit-login-failed")
+    from axes.signals import user_locked_out
+
+    user_locked_out.connect(locked_out, dispatch_uid="audit-locked-out")
