@@ -1,5 +1,4 @@
-"""``GET /funnel`` and ``GET /funnel/cycle``, on a test API (this module is the URL conf)
-until ``keepscore.api.api`` adds the router. The story is test_views.py's (March 2024)."""
+"""``GET /funnel`` and ``GET /funnel/cycle``. The story is test_views.py's (March 2024)."""
 
 from __future__ import annotations
 
@@ -9,13 +8,8 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
-from django.urls import path
-from ninja import NinjaAPI
 
-from keepscore.api.auth import TokenAuth
-from keepscore.api.errors import handlers_register
-from keepscore.api.funnel import router
-from keepscore.config.urls import urlpatterns as project_urlpatterns
+from keepscore.api.api import api as the_api
 from keepscore.funnel.filters import default_period
 from keepscore.funnel.services import Period, funnel
 from tests.api.conftest import Api, api_for, fields_of
@@ -23,16 +17,11 @@ from tests.funnel.test_views import MARCH, story  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
-BASE = "/api/funnel-test"
-test_api = NinjaAPI(urls_namespace="funnel_test_api", auth=TokenAuth(), docs_url=None)
-handlers_register(test_api)
-test_api.add_router("", router)
-urlpatterns = [path(BASE.strip("/") + "/", test_api.urls), *project_urlpatterns]
+BASE = "/api/v1"
 
 
 @pytest.fixture
 def api(owner_a: Any, settings: Any) -> Api:
-    settings.ROOT_URLCONF = __name__
     return api_for(owner_a, base=BASE)
 
 
@@ -143,7 +132,6 @@ def test_bad_parameters_are_422_naming_the_field(api, story, endpoint, params, f
 
 
 def test_a_token_is_needed(client, settings, org_a):
-    settings.ROOT_URLCONF = __name__
     assert client.get(f"{BASE}/funnel").status_code == 401
     assert client.get(f"{BASE}/funnel/cycle").status_code == 401
 
@@ -154,10 +142,9 @@ def test_another_organizations_leads_are_not_counted(api, story, org_b, lead_b):
     assert body["groups"][0]["stages"][0]["reached"] == 4
 
 
-def test_the_openapi_document_describes_the_report(settings):
-    settings.ROOT_URLCONF = __name__
-    schema = test_api.get_openapi_schema()
-    get = schema["paths"]["/api/funnel-test/funnel"]["get"]
+def test_the_openapi_document_describes_the_report():
+    schema = the_api.get_openapi_schema()
+    get = schema["paths"]["/api/v1/funnel"]["get"]
     names = {p["name"] for p in get["parameters"]}
     assert names == {"from", "to", "by", "within"}
     assert {str(code) for code in get["responses"]} >= {"200", "401", "422"}
@@ -176,7 +163,7 @@ def test_the_openapi_document_describes_the_report(settings):
     }
     assert set(components["FunnelOut"]["properties"]) == {"period", "by", "within_days", "groups"}
     assert set(components["PeriodOut"]["properties"]) == {"from", "to"}
-    cycle = schema["paths"]["/api/funnel-test/funnel/cycle"]["get"]
+    cycle = schema["paths"]["/api/v1/funnel/cycle"]["get"]
     assert {p["name"] for p in cycle["parameters"]} == {"from", "to"}
     assert set(components["CycleOut"]["properties"]) == {
         "period",

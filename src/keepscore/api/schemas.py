@@ -86,7 +86,8 @@ class ErrorOut(Schema):
     errors: list[ErrorItem] = []
 
 
-ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+#: 429: too many failed tokens from the caller's address (keepscore.accounts.lockout)
+ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 
 # --- stages and channels -------------------------------------------------------------------

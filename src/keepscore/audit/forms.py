@@ -6,11 +6,12 @@ from django import forms
 
 from keepscore.audit.models import Action, Via
 from keepscore.audit.selectors import AuditFilters
+from keepscore.common.forms import DateField
 
 
 class AuditFilterForm(forms.Form):
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    since = DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
+    until = DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
     action = forms.ChoiceField(label="What", required=False, choices=[("", "Anything")])
     user = forms.TypedChoiceField(
         label="Who", required=False, coerce=int, empty_value=None, choices=[("", "Anyone")]

@@ -127,7 +127,8 @@ CACHES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account or address first
+    # refuses a locked-out account or address first (keepscore.accounts.lockout)
+    "keepscore.accounts.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # 10 failures for one account or from one address within 15 minutes: refused for 15 minutes
