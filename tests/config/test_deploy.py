@@ -24,25 +24,16 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "crm.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://crm.example.com",
 }
-# what a production process reads, and nothing of the test run's own settings
-DROPPED = (
-    "SECRET_KEY",
-    "DEBUG",
-    "DJANGO_SETTINGS_MODULE",
-    "HSTS_SECONDS",
-    "HSTS_PRELOAD",
-    "HSTS_INCLUDE_SUBDOMAINS",
-    "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS",
-    "HTTPS",
-)
+# of the test run's environment, only what any process needs (no DJANGO_ALLOW_ASYNC_UNSAFE
+# from the browser tests, no DEBUG, no SECRET_KEY, ...)
+KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "DATABASE_URL")
 
 
 def run(tmp_path: Path, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in DROPPED}
+    base = {k: v for k, v in os.environ.items() if k in KEPT}
     base.update(
         KEEPSCORE_HOME=str(tmp_path),
-        PYTHONPATH=os.pathsep.join([SRC, base.get("PYTHONPATH", "")]),
+        PYTHONPATH=SRC,
         DJANGO_SETTINGS_MODULE="keepscore.config.settings",
     )
     return subprocess.run(
