@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -88,5 +91,24 @@ def axe_violations(page: Page, impacts: tuple[str, ...] = ("critical", "serious"
     """The page's accessibility violations of these impacts, as axe-core reports them."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make node-deps` (npm ci)")
-    page.add_script_tag(path=str(AXE))
+    # evaluated by Playwright (DevTools), as the Content-Security-Policy refuses the inline
+    # <script> that page.add_script_tag would add
+    page.evaluate(AXE.read_text())
     return [v for v in page.evaluate(AXE_RUN) if v["impact"] in impacts]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def website(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """The business's own website: static files on 127.0.0.1, another origin than the app
+    (the live server answers at localhost)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -1,13 +1,13 @@
 """The REST API, mounted at ``/api/v1/``: ``Authorization: Bearer <token>`` on every call.
 
 The OpenAPI document is at ``/api/v1/openapi.json``; the docs at ``/api/v1/docs`` use the
-Swagger UI files ninja ships (served from ``/static/``, so they work offline).
+Swagger UI files ninja ships (served from ``/static/``, so they work offline), with the one
+relaxation of the Content-Security-Policy they need (``keepscore.api.docs``).
 """
 
 from __future__ import annotations
 
 from ninja import NinjaAPI
-from ninja.openapi.docs import Swagger
 
 from keepscore.api import (
     activities,
@@ -27,6 +27,7 @@ from keepscore.api import (
     tasks,
 )
 from keepscore.api.auth import TokenAuth
+from keepscore.api.docs import SwaggerDocs
 from keepscore.api.errors import handlers_register
 from keepscore.api.reports import router as reports_router
 from keepscore.api.spend import router as spend_router
@@ -41,7 +42,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     auth=TokenAuth(),
-    docs=Swagger(settings={"persistAuthorization": False}),
+    docs=SwaggerDocs(settings={"persistAuthorization": False}),
 )
 handlers_register(api)
 api.add_router("", leads.router)

@@ -8,6 +8,13 @@ ALLOWED_HOSTS   comma-separated; default "localhost,127.0.0.1,[::1]"
 CSRF_TRUSTED_ORIGINS  comma-separated origins, e.g. "https://crm.example.com"
 HTTPS           "1" when served over HTTPS (behind a TLS proxy): secure cookies, HSTS, and
                 trust of the proxy's X-Forwarded-Proto header
+HSTS_SECONDS    with HTTPS: how long browsers keep to HTTPS (default 31536000, one year; 0 off)
+HSTS_INCLUDE_SUBDOMAINS  with HTTPS: HSTS covers the host's subdomains too (default on)
+HSTS_PRELOAD    with HTTPS: ask to be put on the browsers' preload list (default off)
+
+Production: HTTPS=1, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, and SECRET_KEY unset (generated) or of
+at least 50 random characters; `python -m django check --deploy --settings
+keepscore.config.settings` then reports no issue (tests/config/test_deploy.py).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import os
 from datetime import timedelta
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from keepscore.config.paths import keepscore_home, secret_key
 
@@ -44,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",  # django-csp: its system checks (settings of the old format)
     "keepscore",  # the package's own templates/ and static/ (base.html, keepscore.css)
     "keepscore.common",
     "keepscore.accounts",
@@ -65,6 +74,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before WhiteNoise, so the static files carry the two headers too (every response does)
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,6 +185,58 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Content-Security-Policy (django-csp): only the app's own files run, load and submit, and no
+# other site may frame a page. No inline <script>, no inline style (no style attribute, no
+# <style> element; htmx's injected indicator style is off, see base.html), no eval: a script
+# slipped into a lead's name would not run even if it escaped the templates. Relaxed for two
+# views only, in their own code: the public web form and its thank-you page may be framed by
+# any website (keepscore.webforms.views), and the API's Swagger UI (keepscore.api.docs).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (django-permissions-policy): the browser features keepscore never uses
+# are off for its pages and anything they frame. Only features Chromium knows: an unknown
+# name is a console error on every page (Chromium 156 no longer knows ambient-light-sensor,
+# bluetooth or interest-cohort; tests/browser/test_content_security_policy.py notices).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 if _flag("HTTPS"):
     # behind the TLS proxy the client's address is the proxy's last hop in X-Forwarded-For
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
@@ -181,7 +245,17 @@ if _flag("HTTPS"):
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 30
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    # keepscore usually lives on its own host name (crm.example.com): its subdomains are its
+    # own, so HSTS covers them by default
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Preloading is a promise for the whole registered domain (example.com and every
+    # subdomain, hard to take back), which only the domain's owner can make: off unless
+    # asked for. When off, Django's reminder that it is off (security.W021) is silenced,
+    # deliberately; HSTS_PRELOAD=1 sends the preload directive.
+    SECURE_HSTS_PRELOAD = _flag("HSTS_PRELOAD")
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,

@@ -18,6 +18,7 @@ from django_ratelimit.decorators import ratelimit
 
 from keepscore.accounts.models import Organization
 from keepscore.common.forms import add_service_errors
+from keepscore.common.headers import form_action_also, framed_by_any_site
 from keepscore.common.views import org_view
 from keepscore.webforms.forms import PublicForm, WebFormForm, rendered_stamp
 from keepscore.webforms.models import WebForm
@@ -118,12 +119,19 @@ def _thanks(request: HttpRequest, webform: WebForm) -> HttpResponse:
 # frames). There is nothing to forge: the POST does only what any visitor may do by filling
 # in the form. Abuse is held back instead by a honeypot, a signed minimum fill time and a
 # rate limit per client address (a shared database cache, so it holds across workers).
+# Websites frame it: framed_by_any_site (CSP frame-ancestors) and xframe_options_exempt.
 @csrf_exempt
 @xframe_options_exempt
+@framed_by_any_site
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(key="ip", rate=RATE, method="POST", block=False)
 def public_form(request: HttpRequest, key: str) -> HttpResponse:
     webform = _public(key)
+    # the form, posted to itself, may be redirected to the business's thank-you page
+    return form_action_also(request, _public_form(request, webform), webform.thank_you_url)
+
+
+def _public_form(request: HttpRequest, webform: WebForm) -> HttpResponse:
     if request.method != "POST":
         source = PageSource.of(request.GET)
         if not source.page_url:
@@ -155,6 +163,7 @@ def public_form(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @xframe_options_exempt
+@framed_by_any_site
 @require_safe
 def thanks(request: HttpRequest, key: str) -> HttpResponse:
     return _thanks(request, _public(key))

@@ -1,5 +1,7 @@
 // keepscore's few behaviours, no dependencies: the header's menus, the "/" shortcut to search
-// leads, and a keyboard stop on every box that scrolls sideways (a wide table on a phone).
+// leads, a keyboard stop on every box that scrolls sideways (a wide table on a phone), and
+// forms sent as soon as a choice marked data-submit-on-change changes. Here, not in inline
+// handlers (onchange=...), which the Content-Security-Policy refuses.
 (function () {
   "use strict";
   function groups() { return document.querySelectorAll(".topbar details.nav-group"); }
@@ -25,6 +27,12 @@
     e.preventDefault();
     search.focus();
     search.select();
+  });
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t instanceof HTMLSelectElement && t.hasAttribute("data-submit-on-change") && t.form) {
+      t.form.requestSubmit();
+    }
   });
   function scrollersFocusable() {
     document.querySelectorAll(".card, .table-scroll, .board").forEach(function (el) {
