@@ -8,7 +8,9 @@ in registration order; a hook that raises rolls the whole write back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,30 @@ if TYPE_CHECKING:
 
     #: leads given to a hook: their ids, or a query of them (bulk writes)
     LeadSet = Sequence[int] | QuerySet[Lead]
+
+
+_write_memo: ContextVar[dict[Any, Any] | None] = ContextVar("keepscore_write_memo", default=None)
+
+
+@contextmanager
+def one_write() -> Iterator[None]:
+    """One write of the recorder (its hooks before and after it): what a projection worked
+    out during it (:func:`write_memo`) is kept for the rest of it, and no longer."""
+    if _write_memo.get() is not None:  # a write inside a write: the outer one's
+        yield
+        return
+    token = _write_memo.set({})
+    try:
+        yield
+    finally:
+        _write_memo.reset(token)
+
+
+def write_memo() -> dict[Any, Any]:
+    """The running write's memo (see :func:`one_write`); outside a write, a fresh one that
+    is not kept."""
+    memo = _write_memo.get()
+    return {} if memo is None else memo
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ know what is kept from them. History models refuse writes made anywhere else
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -19,7 +20,7 @@ from keepscore.activities.models import Activity, Objection
 from keepscore.audit import services as audit
 from keepscore.common.recorded import recording
 from keepscore.economics.models import DealLine
-from keepscore.history.projections import Difference, lead_fields, registered
+from keepscore.history.projections import Difference, lead_fields, one_write, registered
 from keepscore.leads.models import (
     DealOutcome,
     Lead,
@@ -32,6 +33,20 @@ from keepscore.leads.models import (
 if TYPE_CHECKING:
     from keepscore.accounts.models import Organization, User
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def write(fn: F) -> F:
+    """A write of the recorder: one transaction, and one memo for its projections' hooks
+    (``projections.one_write``)."""
+
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic(), one_write():
+            return fn(*args, **kwargs)
+
+    return inner  # type: ignore[return-value]
+
 
 def tell(hook: str, organization: Organization, *args: Any) -> None:
     """Call ``hook`` of every registered projection."""
@@ -42,7 +57,7 @@ def tell(hook: str, organization: Organization, *args: Any) -> None:
 # --- leads and their stage history ------------------------------------------------------
 
 
-@transaction.atomic
+@write
 def lead_open(*, lead: Lead, by: User | None = None) -> StageChange:
     """Write a new lead (validated, not saved yet) and its first stage change: from nothing
     to its stage, at its first touch."""
@@ -61,7 +76,7 @@ def lead_open(*, lead: Lead, by: User | None = None) -> StageChange:
     return change
 
 
-@transaction.atomic
+@write
 def lead_save(*, lead: Lead, fields: Sequence[str]) -> None:
     """Save these fields of a lead (and ``updated_at``). When a projection reads any of them
     the lead is forgotten before and counted after."""
@@ -76,7 +91,7 @@ def lead_save(*, lead: Lead, fields: Sequence[str]) -> None:
         tell("leads_count", organization, [lead.pk])
 
 
-@transaction.atomic
+@write
 def stage_change_append(
     *,
     lead: Lead,
@@ -107,7 +122,7 @@ def stage_change_append(
     return change
 
 
-@transaction.atomic
+@write
 def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorrection) -> None:
     """Undo a lead's latest stage change: write the correction (validated, not saved yet,
     holding what the change said), take the change and its deal outcome out of the history
@@ -130,7 +145,7 @@ def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorre
     tell("leads_count", organization, [lead.pk])
 
 
-@transaction.atomic
+@write
 def touch_append(*, touch: Touch) -> Touch:
     """A later touch of a lead (validated, not saved yet)."""
     with recording():
@@ -142,7 +157,7 @@ def touch_append(*, touch: Touch) -> Touch:
 # --- activities and objections ----------------------------------------------------------
 
 
-@transaction.atomic
+@write
 def activity_append(*, activity: Activity) -> Activity:
     """A logged activity (validated, not saved yet)."""
     with recording():
@@ -151,7 +166,7 @@ def activity_append(*, activity: Activity) -> Activity:
     return activity
 
 
-@transaction.atomic
+@write
 def objection_append(*, objection: Objection) -> Objection:
     """An objection (validated, not saved yet)."""
     with recording():
@@ -163,7 +178,7 @@ def objection_append(*, objection: Objection) -> Objection:
 # --- the ladder -------------------------------------------------------------------------
 
 
-@transaction.atomic
+@write
 def ladder_create(*, organization: Organization, stages: Iterable[Stage]) -> None:
     """A new organization's ladder."""
     with recording():
@@ -171,7 +186,7 @@ def ladder_create(*, organization: Organization, stages: Iterable[Stage]) -> Non
     tell("ladder_changed", organization)
 
 
-@transaction.atomic
+@write
 def stages_save(
     *, organization: Organization, stages: Sequence[Stage], fields: Sequence[str] | None = None
 ) -> None:
@@ -184,7 +199,7 @@ def stages_save(
     tell("ladder_changed", organization)
 
 
-@transaction.atomic
+@write
 def stage_delete(*, stage: Stage) -> None:
     """Delete a stage no lead and no stage change names (the caller checks)."""
     organization = stage.organization
@@ -236,7 +251,7 @@ def member_left(membership: Any, leads: list[int], activities: list[int]) -> Non
 # --- rebuild and verify -----------------------------------------------------------------
 
 
-@transaction.atomic
+@write
 def rebuild(*, organization: Organization) -> None:
     """Every projection computed again from the stored history."""
     tell("rebuild", organization)

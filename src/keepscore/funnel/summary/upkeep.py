@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity
@@ -41,6 +42,7 @@ from keepscore.funnel.summary.sql import (
     values_sql,
     zone_name,
 )
+from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
@@ -71,11 +73,33 @@ def _current(state: SummaryState | None, organization: Organization) -> bool:
     )
 
 
+def _memo_clear(organization: Organization) -> None:
+    memo = write_memo()
+    for key in [k for k in memo if k[1] == organization.pk]:
+        del memo[key]
+
+
+def _ladder(organization: Organization) -> Ladder:
+    """The organization's ladder, read once per write of the recorder (a ladder change
+    clears it)."""
+    memo = write_memo()
+    key = ("ladder", organization.pk)
+    if key not in memo:
+        memo[key] = Ladder.of(organization)
+    return memo[key]
+
+
 def ready(organization: Organization) -> bool:
     """Whether the organization's summaries can be read: built, by this code, for its
     current ladder and time zone. Summaries built under another ladder, zone or version are
     rebuilt here, before use; never-built ones are built by the organization's next write
-    (until then this is False and callers use the reference services)."""
+    (until then this is False and callers use the reference services). Once true during a
+    write of the recorder, it stays so for that write (a ladder change asks again): its
+    forget and its count read the state once."""
+    memo = write_memo()
+    key = ("ready", organization.pk)
+    if memo.get(key):
+        return True
     state = SummaryState.objects.filter(organization=organization).first()
     if state is None:
         return False
@@ -86,6 +110,7 @@ def ready(organization: Organization) -> bool:
             )
             if not _current(state, organization):  # not rebuilt meanwhile by another request
                 rebuild(organization)
+    memo[key] = True
     return True
 
 
@@ -361,6 +386,9 @@ def _activities_contribute(
 
 def _lead_bounds(organization: Organization, leads: Any) -> None:
     """Ensure MonthBound covers the moments of these leads (None: every lead)."""
+    if isinstance(leads, list):
+        bounds_ensure(*_moments_of(organization, leads))
+        return
     changes = StageChange.objects.for_org(organization)
     rows = Lead.objects.for_org(organization)
     outcomes = DealOutcome.objects.for_org(organization)
@@ -381,6 +409,35 @@ def _lead_bounds(organization: Organization, leads: Any) -> None:
         bounds_ensure(min(lows), max(highs))
 
 
+def _moments_of(organization: Organization, leads: list[int]) -> tuple[Any, Any]:
+    """The earliest and latest moment of these leads' first touch, stage changes and
+    outcomes, in one query (a write's leads: a few)."""
+    marks = ", ".join(["%s"] * len(leads))
+    parts = [
+        f"SELECT MIN(at) AS lo, MAX(at) AS hi FROM {StageChange._meta.db_table} "
+        f"WHERE organization_id = %s AND lead_id IN ({marks})",
+        "SELECT MIN(first_touch_at), MAX(first_touch_at) FROM "
+        f"{Lead._meta.db_table} WHERE organization_id = %s AND id IN ({marks})",
+        f"SELECT MIN(at), MAX(at) FROM {DealOutcome._meta.db_table} "
+        f"WHERE organization_id = %s AND lead_id IN ({marks})",
+    ]
+    sql = f"SELECT MIN(lo), MAX(hi) FROM ({' UNION ALL '.join(parts)}) b"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization.pk, *leads] * 3)
+        low, high = cursor.fetchone()
+    return _moment(low), _moment(high)
+
+
+def _moment(value: Any) -> Any:
+    """A moment as the database gives it back from raw SQL (SQLite: UTC text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    found = parse_datetime(str(value))
+    if found is not None and timezone.is_naive(found):
+        found = timezone.make_aware(found, UTC)
+    return found
+
+
 # --- maintenance ------------------------------------------------------------------------
 
 
@@ -389,8 +446,9 @@ def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], si
         leads = list(leads)
         if not leads:
             return
-    _lead_bounds(organization, leads)
-    ladder = Ladder.of(organization)
+    if sign > 0:  # what is taken away was counted before, its months' bounds made then
+        _lead_bounds(organization, leads)
+    ladder = _ladder(organization)
     with connection.cursor() as cursor:
         temp_tables(cursor)
         leads_load(cursor, leads)
@@ -483,6 +541,7 @@ def _month_counts_add(
 
 def rebuild(organization: Organization) -> None:
     """Recompute the organization's summaries from its stored rows (set-based SQL)."""
+    _memo_clear(organization)
     with transaction.atomic():
         state, _created = SummaryState.objects.select_for_update().get_or_create(
             organization=organization,
@@ -509,6 +568,7 @@ def rebuild(organization: Organization) -> None:
 def ladder_changed(organization: Organization) -> None:
     """After a ladder edit: rebuild when the order or kinds of the stages changed (and the
     summaries were built)."""
+    _memo_clear(organization)
     state = SummaryState.objects.filter(organization=organization).first()
     if state is not None and state.ladder != ladder_signature(organization):
         rebuild(organization)
