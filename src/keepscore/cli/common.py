@@ -229,7 +229,7 @@ def database_description() -> str:
         from django.conf import settings
 
         db = settings.DATABASES["default"]
-        if db["ENGINE"].endswith("sqlite3"):
+        if db["ENGINE"].endswith(("sqlite3", "sqlite")):
             return f"sqlite:///{db['NAME']}"
         return f"{db['ENGINE'].rsplit('.', 1)[-1]}://{db.get('HOST', '')}/{db['NAME']}"
     return "the default SQLite database"
