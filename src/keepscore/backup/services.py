@@ -91,6 +91,18 @@ def _where() -> str:
     return database_description()
 
 
+def _migrate_forward() -> int:
+    """Apply the migrations the restored database lacks; how many."""
+    from django.core.management import call_command
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    if pending:
+        call_command("migrate", interactive=False, verbosity=0)
+    return pending
+
+
 def _database_files() -> set[Path]:
     """The SQLite database and its companions (never copied as files)."""
     if vendor() != "sqlite":
@@ -258,8 +270,6 @@ def _differences(expected: dict[str, dict[str, object]], got: dict[str, TableSta
 
 def backup_restore(*, path: Path, force: bool = False, progress: Progress = _noop) -> RestoreResult:
     """Restore the archive at ``path`` into this installation's database and home."""
-    from keepscore.cli.common import migrate, migrations_pending
-
     started = time.monotonic()
     archive = archive_read(path, progress)
     manifest = archive.manifest
@@ -312,10 +322,8 @@ def backup_restore(*, path: Path, force: bool = False, progress: Progress = _noo
             f"the restored database does not match the backup: {'; '.join(differences[:5])}"
         )
     connections.close_all()
-    pending = migrations_pending()
-    if pending:
-        progress("migrating", 0.0)
-        migrate()
+    progress("migrating", 0.0)
+    pending = _migrate_forward()
     return RestoreResult(
         path=path,
         vendor=kind,
