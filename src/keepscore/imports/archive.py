@@ -21,7 +21,6 @@ import's time), API tokens (made again), import jobs and their uploads.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import time
 import zipfile
@@ -29,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
@@ -257,11 +256,8 @@ class Reader:
         csv.field_size_limit(max(limit, MAX_CELL))
         number = 1
         try:
-            with (
-                self.zip.open(file) as raw,
-                io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
-            ):
-                reader = csv.reader(text)
+            with self.zip.open(file) as raw:
+                reader = csv.reader(_decoded(raw, file))
                 header = next(reader, None)
                 if header is None:
                     raise ArchiveError("empty: no header", file)
@@ -276,14 +272,21 @@ class Reader:
                             f"{len(values)} values, the header has {width} columns", file, number
                         )
                     yield Row(file, number, dict(zip(header, map(unescape, values), strict=True)))
-        except UnicodeDecodeError:
-            raise ArchiveError("not UTF-8 text", file, number + 1) from None
         except csv.Error as error:
             raise ArchiveError(f"not CSV ({error})", file, number + 1) from None
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
             raise ArchiveError(f"damaged ({error})", file) from None
         finally:
             csv.field_size_limit(limit)
+
+
+def _decoded(raw: IO[bytes], file: str) -> Iterator[str]:
+    """The file's lines as text (each with its line end, as ``newline=""`` reads them)."""
+    for line_number, line in enumerate(raw, start=1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ArchiveError(f"not UTF-8 text (line {line_number} of the file)", file) from None
 
 
 # --- writing ----------------------------------------------------------------------------
