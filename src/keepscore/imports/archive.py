@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Model
 
 from keepscore.accounts.models import Membership, Organization, User
@@ -42,7 +42,7 @@ from keepscore.exports.writers import unescape
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.followups.models import FollowUp
 from keepscore.history import recorder
-from keepscore.history.bulk import Bulk, bulk
+from keepscore.history.bulk import Bulk, bulk, datetime_adapter
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -310,6 +310,55 @@ def _insert(
         raise ArchiveError(f"the database refuses these rows: {_first(refused)}") from None
 
 
+def _adapter(model_field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """A field's value as the database takes it in a whole-row insert (what Django's
+    ``get_db_prep_save`` gives, without its per-call cost)."""
+    ops = connection.ops
+    adapt: Callable[[Any], Any]
+    if isinstance(model_field, models.DateTimeField):
+        adapt = datetime_adapter()
+    elif isinstance(model_field, models.DateField):
+        adapt = ops.adapt_datefield_value
+    elif isinstance(model_field, models.TimeField):
+        adapt = ops.adapt_timefield_value
+    elif isinstance(model_field, models.DecimalField):
+        digits, places = model_field.max_digits, model_field.decimal_places
+        adapt = (
+            str
+            if connection.vendor == "sqlite"  # what Django's SQLite backend registers
+            else (lambda value: ops.adapt_decimalfield_value(value, digits, places))
+        )
+    elif isinstance(model_field, models.JSONField):
+        encoder = model_field.encoder
+        return lambda value: ops.adapt_json_value(value, encoder)
+    else:
+        return lambda value: value
+    return lambda value: None if value is None else adapt(value)
+
+
+def _history_writer(block: Bulk, model: type[Model]) -> Callable[[list[Any]], list[Any]]:
+    columns = block.columns(model)
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    now = block.created  # the block's moment, as the database takes it
+    getters: list[Callable[[Any], Any]] = []
+    for column in columns[3:]:  # after id, organization and created_at
+        model_field = by_column[column]
+        if getattr(model_field, "auto_now", False):
+            getters.append(lambda obj: now)
+        else:
+            adapt, attname = _adapter(model_field), model_field.attname
+            getters.append(lambda obj, a=attname, f=adapt: f(getattr(obj, a)))  # type: ignore[misc]
+    org = block.organization.pk
+
+    def create(objs: list[Any]) -> list[Any]:
+        for obj, pk in zip(objs, block.ids(model, len(objs)), strict=True):
+            obj.pk = pk
+        block.write(model, [(o.pk, org, block.created, *(g(o) for g in getters)) for o in objs])
+        return objs
+
+    return create
+
+
 def _first(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
@@ -450,6 +499,11 @@ class Importer:
         manager: Any = model._default_manager
         return lambda objs: list(manager.bulk_create(objs))
 
+    def history(self, block: Bulk, model: type[Model]) -> Callable[[list[Any]], list[Any]]:
+        """History rows written through the recorder's bulk writer as whole rows (ids
+        reserved first): instances in, the same instances with their ids out."""
+        return _history_writer(block, model)
+
     # --- the settings ------------------------------------------------------------------
 
     def members_read(self) -> None:
@@ -523,7 +577,7 @@ class Importer:
             "stages",
             list(stage_columns),
             lambda row: Stage(organization=org, **row.values_of(Stage, stage_columns)),
-            block.create,
+            self.history(block, Stage),
             lambda row, obj: self.stages.__setitem__(obj.key, obj),
             "stage",
         )
@@ -618,7 +672,7 @@ class Importer:
             "leads",
             ["key", "stage", "channel_key", "owner", "sourced_by", *self.LEAD_COLUMNS],
             lead,
-            block.create,
+            self.history(block, Lead),
             lambda row, obj: self.leads.__setitem__(row.raw("key"), obj.pk),
             "lead",
         )
@@ -648,7 +702,7 @@ class Importer:
                 *("qualification_override", "override_reason"),
             ],
             change,
-            block.create,
+            self.history(block, StageChange),
             lambda row, obj: self.changes.__setitem__(row.integer("id"), (obj.pk, obj.lead_id)),
             "stage change",
         )
@@ -692,7 +746,7 @@ class Importer:
                 *("lost_reason", "lost_note"),
             ],
             outcome,
-            block.create,
+            self.history(block, DealOutcome),
             lambda row, obj: self.outcomes.__setitem__(row.integer("id"), obj.pk),
             "outcome",
         )
@@ -706,7 +760,7 @@ class Importer:
                 product_id=self.old(row, "product", self.products, "products.csv"),
                 **row.values_of(DealLine, line_columns),
             ),
-            block.create,
+            self.history(block, DealLine),
             what="deal line",
         )
 
@@ -735,7 +789,7 @@ class Importer:
                 *("change_by", "change_note", "outcome", "at", "by", "reason"),
             ],
             correction,
-            block.create,
+            self.history(block, StageCorrection),
             what="stage correction",
         )
         touch_columns = {
@@ -750,7 +804,7 @@ class Importer:
                 channel_id=self.channel(row, "channel"),
                 **row.values_of(Touch, touch_columns),
             ),
-            block.create,
+            self.history(block, Touch),
             what="touch",
         )
         activity_columns = {c: c for c in ("kind", "at", "with_buyer", "outcome", "notes")}
@@ -768,7 +822,7 @@ class Importer:
             "activities",
             ["id", "lead_key", "by", *activity_columns],
             activity,
-            block.create,
+            self.history(block, Activity),
             lambda row, obj: self.activities.__setitem__(row.integer("id"), obj.pk),
             "activity",
         )
@@ -786,7 +840,7 @@ class Importer:
                 by_id=self.member(row, "by"),
                 **row.values_of(Objection, {c: c for c in ("tag", "text", "at")}),
             ),
-            block.create,
+            self.history(block, Objection),
             what="objection",
         )
 
