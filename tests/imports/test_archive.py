@@ -50,7 +50,7 @@ from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, ReviewEn
 from keepscore.webforms.models import WebForm, WebFormSubmission
 from keepscore.webforms.services import PageSource, webform_save, webform_submit
 from tests.conftest import channel, stage
-from tests.exports.conftest import Known, known  # noqa: F401 (the fixture)
+from tests.exports.conftest import Known
 
 pytestmark = pytest.mark.django_db
 
