@@ -538,3 +538,62 @@ def test_a_missing_pg_dump_is_named_with_what_to_install(
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
     assert binary("pg_dump", 15) == program
+
+
+ONE_MOMENT = """
+import csv, io, json, threading, zipfile
+from django.db import connection
+from keepscore.accounts.services import organization_create
+from keepscore.exports import services
+from keepscore.exports.writers import Table
+from keepscore.leads.models import Channel, Lead
+from keepscore.leads.services import lead_create
+
+org = organization_create(name="Moment", slug="moment")
+channel = Channel.objects.for_org(org).first()
+lead_create(organization=org, name="Before", channel=channel)
+
+def write():
+    # another connection adds a lead (and its first stage change) and commits
+    lead_create(organization=org, name="During", channel=channel)
+    connection.close()
+
+original = services._all_tables
+
+def tables(organization):
+    out = original(organization)
+    leads = out[0]
+
+    def rows():
+        yield from leads.rows
+        # the leads are written: the other writer commits before the stage changes are read
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join()
+
+    out[0] = Table(leads.name, leads.header, rows())
+    return out
+
+services._all_tables = tables
+buffer = io.BytesIO()
+services.export_all(organization=org, out=buffer)
+archive = zipfile.ZipFile(buffer)
+read = lambda name: list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+print(json.dumps({
+    "leads": [r["name"] for r in read("leads.csv")],
+    "changes": [r["lead_key"] for r in read("stage_changes.csv")],
+    "in_the_database": sorted(Lead.objects.filter(organization=org).values_list("name", flat=True)),
+}))
+"""
+
+
+def test_export_all_reads_one_moment_while_another_connection_writes(installs: Any) -> None:
+    """Outside any transaction (a real process, a real database file or server), the
+    archive's tables agree: a lead committed by another connection while the export runs is
+    in none of them, though it is in the database."""
+    install = installs("moment")
+    install.run("migrate")
+    seen = json.loads(install.python(ONE_MOMENT).strip().splitlines()[-1])
+    assert seen["in_the_database"] == ["Before", "During"]
+    assert seen["leads"] == ["Before"]
+    assert len(seen["changes"]) == 1
