@@ -11,8 +11,9 @@ Steps, wall-clock seconds each:
 1. ``keepscore backup --out FILE``: the archive's size against the database's;
 2. ``keepscore restore FILE`` into a fresh KEEPSCORE_HOME (and, on PostgreSQL, a new
    database on the same server);
-3. ``keepscore export all --org SLUG`` and 4. ``keepscore import all --org SLUG-copy`` into
-   the source installation; then ``keepscore summaries verify`` of the copy (0 differences).
+3. ``keepscore export all --org SLUG`` from the source and 4. ``keepscore import all --org
+   SLUG-copy`` into the restored installation; then ``keepscore summaries verify`` of the
+   copy (0 differences).
 
 Prints the figures and merges them into benchmarks/backup.json under the database vendor and
 the number of leads.
@@ -101,33 +102,40 @@ def measure(home: Path, url: str, slug: str, scratch: Path) -> dict[str, Any]:
         )
     )
     out: dict[str, Any] = dict(facts)
+    say(facts)
     archive = scratch / "backup.zip"
     out["backup_s"], _ = run(env, "backup", "--out", str(archive))
     out["backup_bytes"] = archive.stat().st_size
+    say({k: out[k] for k in ("backup_s", "backup_bytes")})
 
+    # the restored installation is a scratch one: the organization's copy goes there
     target_home = scratch / "restored"
     target_home.mkdir()
     target_url = _database(url, f"ks_restore_{uuid.uuid4().hex[:8]}", True) if url else ""
+    target = _env(target_home, target_url)
     try:
-        out["restore_s"], _ = run(_env(target_home, target_url), "restore", str(archive))
+        out["restore_s"], _ = run(target, "restore", str(archive))
+        say({"restore_s": out["restore_s"]})
+        export = scratch / "export.zip"
+        out["export_all_s"], _ = run(env, "export", "all", "--org", slug, "--out", str(export))
+        out["export_all_bytes"] = export.stat().st_size
+        say({k: out[k] for k in ("export_all_s", "export_all_bytes")})
+        copy = f"{slug}-copy"
+        out["import_all_s"], _ = run(target, "import", "all", str(export), "--org", copy)
+        say({"import_all_s": out["import_all_s"]})
+        _, verified = run(target, "summaries", "verify", "--org", copy)
+        out["import_all_verified"] = " 0 differences" in verified
     finally:
         if target_url:
             _database(url, urlsplit(target_url).path.lstrip("/"), False)
-
-    export = scratch / "export.zip"
-    out["export_all_s"], _ = run(env, "export", "all", "--org", slug, "--out", str(export))
-    out["export_all_bytes"] = export.stat().st_size
-    copy = f"{slug}-copy-{uuid.uuid4().hex[:4]}"
-    out["import_all_s"], _ = run(env, "import", "all", str(export), "--org", copy)
-    _, verified = run(env, "summaries", "verify", "--org", copy)
-    out["import_all_verified"] = " 0 differences" in verified
-    _python(
-        env,
-        "from keepscore.accounts.models import Organization\n"
-        "from keepscore.accounts.services import organization_delete\n"
-        f"organization_delete(organization=Organization.objects.get(slug={copy!r}))\n",
-    )
     return out
+
+
+def say(what: dict[str, Any]) -> None:
+    print(
+        ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in what.items())
+    )
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -155,8 +163,12 @@ def main() -> None:
             _database(url, urlsplit(made_url).path.lstrip("/"), False)
         shutil.rmtree(scratch, ignore_errors=True)
     for key, value in result.items():
-        shown = f"{value:.1f}" if isinstance(value, float) else f"{value:,}"
-        print(f"{key:<22} {shown}")
+        if isinstance(value, float):
+            print(f"{key:<22} {value:,.1f}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            print(f"{key:<22} {value:,}")
+        else:
+            print(f"{key:<22} {value}")
     everything = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     everything.setdefault(result["vendor"], {})[str(result["leads"])] = {
         k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()
