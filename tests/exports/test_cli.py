@@ -46,7 +46,8 @@ def test_export_needs_the_organization_when_there_are_several(known: Known):
     assert "--org" in result.stderr
 
 
-def test_help_says_spend_is_not_exported():
+def test_help_says_all_holds_spend_and_is_read_back_by_import_all():
     result = runner.invoke(app, ["export", "--help"])
     assert result.exit_code == 0
-    assert "spend" in result.output.lower()
+    text = " ".join(result.output.lower().split())
+    assert "spend and settings included" in text and "keepscore import all" in text

@@ -122,7 +122,7 @@ def test_all_is_a_zip_of_only_the_organizations_records(known: Known):
         assert f"{table}.csv" in names
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["organization"]["slug"] == "acme"
-    assert manifest["format_version"] == 1 and manifest["exported_at"]
+    assert manifest["format_version"] == 2 and manifest["exported_at"]
     assert manifest["counts"]["leads"] == Lead.objects.for_org(known.org).count() == 2
     assert manifest["counts"]["stage_changes"] == StageChange.objects.for_org(known.org).count()
     assert manifest["counts"]["activities"] == 1 and manifest["counts"]["objections"] == 1

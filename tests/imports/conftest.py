@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.exports.conftest import known  # noqa: F401 (an organization with known records)
+
 
 def olist_dir() -> Path:
     """``shared/datasets/olist-marketing-funnel`` beside the repository (or above it), or

@@ -36,11 +36,14 @@ def export(
         typer.Option("--out", "-o", help="File to write; default: standard output."),
     ] = None,
 ) -> None:
-    """Export an organization's records (spend is not recorded yet, so not exported).
+    """Export an organization's records.
 
-    `all` writes one zip: a CSV per table (every record, members without passwords) + manifest.
+    `all` writes one zip: a CSV per table (every record, spend and settings included, members
+    without passwords) + manifest; `keepscore import all` reads it back into a new
+    organization.
 
-    Text a spreadsheet would run as a formula gets a leading ' in CSV and XLSX.
+    Text a spreadsheet would run as a formula gets a leading ' in CSV and XLSX (in the `all`
+    zip, text starting with ' gets one more, so taking one away gives it back exactly).
     """
     with errors():
         binary = kind is Kind.all or fmt is Format.xlsx

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from keepscore.imports.services import ImportResult
 
 app = typer.Typer(
-    help="Import leads (CSV or XLSX; presets plain, olist, hubspot, pipedrive, salesforce) "
-    "and closed deals (olist).",
+    help="Import leads (CSV or XLSX; presets plain, olist, hubspot, pipedrive, salesforce), "
+    "closed deals (olist), or a whole organization from an `export all` zip.",
     no_args_is_help=True,
 )
 
@@ -210,3 +210,66 @@ def deals(
             dry_run=dry_run,
         )
         _finish(result, file, "deals won")
+
+
+@app.command("all")
+def everything(
+    file: Annotated[
+        Path,
+        typer.Argument(dir_okay=False, help="The zip `keepscore export all` wrote."),
+    ],
+    org: Annotated[
+        str,
+        typer.Option("--org", help="Slug of the organization to make (or an existing, empty one)."),
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Its name; default: the exported one's.")
+    ] = None,
+) -> None:
+    """Read an `export all` zip into a new, empty organization: the same leads (matched by
+    their exported ids: leads sharing a phone number are not merged), their stage history,
+    outcomes, activities, objections, follow-ups, and the settings the figures use. All or
+    nothing: a bad archive leaves nothing behind and its error names the file, row and
+    column. Members are matched by email; people without a user here get one without
+    login (`keepscore setpassword` gives them one)."""
+    with errors():
+        django_setup()
+        from keepscore.imports.archive import ArchiveError, import_archive
+
+        migrate_if_needed()
+        try:
+            with progress_bar() as update:
+                result = import_archive(path=file, slug=org, name=name, progress=update)
+        except ArchiveError as error:
+            fail(f"nothing imported: {error}")
+        counts = result.counts
+        main = ", ".join(
+            f"{counts.get(table, 0):,} {label}"
+            for table, label in (
+                ("leads", "leads"),
+                ("stage_changes", "stage changes"),
+                ("outcomes", "outcomes"),
+                ("activities", "activities"),
+                ("objections", "objections"),
+                ("follow_ups", "follow-ups"),
+            )
+        )
+        rest = sum(
+            n
+            for table, n in counts.items()
+            if table
+            not in {"leads", "stage_changes", "outcomes", "activities", "objections", "follow_ups"}
+        )
+        say(
+            f"[green]Imported {escape(file.name)} into {escape(result.organization.slug)}[/] "
+            f"({escape(result.organization.name)}): {main}, and {rest:,} rows of settings, "
+            f"money and scorecard; {result.seconds:.1f} s."
+        )
+        if result.new_users:
+            shown = ", ".join(result.new_users[:10]) + (" …" if len(result.new_users) > 10 else "")
+            say(
+                f"{len(result.new_users)} new users without login: {escape(shown)} "
+                "(`keepscore setpassword EMAIL` lets one log in)."
+            )
+        for note in result.notes:
+            say(f"Note: {escape(note)}.")

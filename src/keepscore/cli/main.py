@@ -17,6 +17,7 @@ from keepscore.cli import accounts, demo, imports, metrics, serve, tokens
 from keepscore.cli.activity import activity
 from keepscore.cli.audit import audit
 from keepscore.cli.backtest import backtest
+from keepscore.cli.backup import backup, restore
 from keepscore.cli.common import mask_secrets, stderr
 from keepscore.cli.economics import economics
 from keepscore.cli.exports import export
@@ -62,6 +63,8 @@ app.add_typer(metrics.goal_app, name="goal")
 app.add_typer(spend_app, name="spend")
 app.add_typer(cash_app, name="cash")
 app.add_typer(summaries_app, name="summaries")
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 
 def run() -> None:

@@ -11,15 +11,25 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
+from django.db import connection, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+import keepscore
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.audit import services as audit
-from keepscore.exports.writers import Table, csv_chunks, csv_write, jsonl_chunks, xlsx_write
+from keepscore.exports.writers import (
+    Table,
+    csv_chunks,
+    csv_write,
+    escape_reversible,
+    jsonl_chunks,
+    xlsx_write,
+)
 from keepscore.leads.models import (
     Channel,
     DealOutcome,
@@ -29,12 +39,25 @@ from keepscore.leads.models import (
     QualificationCriterion,
     Stage,
     StageChange,
+    StageCorrection,
     Touch,
 )
 from keepscore.leads.selectors import LeadFilters, lead_list
 
 CHUNK = 2000
-FORMAT_VERSION = 1
+#: 2: every table ``import all`` needs for a faithful copy (leads keyed by ``key``, the
+#: other tables by ``lead_key``; override reasons, the outcome's stage change, money,
+#: scorecard settings, follow-ups, corrections) and text escaped reversibly
+FORMAT_VERSION = 2
+KIND = "keepscore export"
+NOTES = {
+    "text": "A text cell starting with = + - @ a tab, a carriage return or ' was written with "
+    "one more ' in front (so a spreadsheet does not run it): take one leading ' away to read "
+    "it back.",
+    "ids": "Leads are known by their key (ks-<id>), which other tables name in lead_key; "
+    "the id column of leads is the external id a lead was imported with, else its key.",
+    "times": "ISO 8601 with the offset from UTC.",
+}
 FORMATS = ("csv", "xlsx", "jsonl")
 
 LEAD_HEAD = [
@@ -56,6 +79,8 @@ LEAD_HEAD = [
     "stage",
 ]
 LEAD_TAIL = ["revenue", "cost", "lost_reason"]
+#: what ``export all`` adds to each lead, for ``import all`` to give it back as it was
+LEAD_FULL = ["key", "external_id", "channel_key", "referrer", "stage_entered_at", "facts"]
 
 
 def lead_ref(lead: Lead) -> str:
@@ -81,7 +106,12 @@ def _batches(qs: QuerySet[Any]) -> Iterator[list[Any]]:
 # --- leads ---------------------------------------------------------------------------------
 
 
-def _lead_rows(qs: QuerySet[Lead], ladder: list[Stage]) -> Iterator[list[Any]]:
+def lead_key(pk: int) -> str:
+    """A lead's key in ``export all``: ``ks-<pk>``, unique, whatever its external id."""
+    return f"ks-{pk}"
+
+
+def _lead_rows(qs: QuerySet[Lead], ladder: list[Stage], full: bool) -> Iterator[list[Any]]:
     for batch in _batches(qs):
         ids = [lead.pk for lead in batch]
         entered: dict[tuple[int, int], Any] = {
@@ -118,15 +148,30 @@ def _lead_rows(qs: QuerySet[Lead], ladder: list[Stage]) -> Iterator[list[Any]]:
                 outcome.revenue if outcome else None,
                 outcome.cost if outcome else None,
                 outcome.lost_reason.name if outcome and outcome.lost_reason else "",
+                *(
+                    (
+                        lead_key(lead.pk),
+                        lead.external_id,
+                        lead.channel.key,
+                        lead.referrer,
+                        lead.stage_entered_at,
+                        json.dumps(lead.facts, sort_keys=True),
+                    )
+                    if full
+                    else ()
+                ),
             ]
 
 
-def export_leads(*, organization: Organization, filters: LeadFilters | None = None) -> Table:
-    """Every lead (or those matching the lead list's filters), one row each."""
+def export_leads(
+    *, organization: Organization, filters: LeadFilters | None = None, full: bool = False
+) -> Table:
+    """Every lead (or those matching the lead list's filters), one row each; ``full``: with
+    the columns of :data:`LEAD_FULL` (``export all``)."""
     ladder = list(Stage.objects.for_org(organization))
-    head = LEAD_HEAD + [f"{s.key}_at" for s in ladder] + LEAD_TAIL
+    head = LEAD_HEAD + [f"{s.key}_at" for s in ladder] + LEAD_TAIL + (LEAD_FULL if full else [])
     qs = lead_list(organization=organization, filters=filters).order_by("first_touch_at", "pk")
-    return Table("leads", head, _lead_rows(qs, ladder))
+    return Table("leads", head, _lead_rows(qs, ladder, full))
 
 
 # --- the other tables ------------------------------------------------------------------------
@@ -138,13 +183,14 @@ def _table(
     return Table(name, list(head), (row(obj) for obj in qs.iterator(chunk_size=CHUNK)))
 
 
-def export_stage_changes(*, organization: Organization) -> Table:
+def export_stage_changes(*, organization: Organization, full: bool = False) -> Table:
     qs = StageChange.objects.for_org(organization).select_related(
         "lead", "from_stage", "to_stage", "by"
     )
+    head = ["id", "lead", "from_stage", "to_stage", "at", "by", "note", "qualification_override"]
     return _table(
         "stage_changes",
-        ["id", "lead", "from_stage", "to_stage", "at", "by", "note", "qualification_override"],
+        head + (["lead_key", "override_reason"] if full else []),
         qs.order_by("at", "id"),
         lambda c: [
             c.pk,
@@ -155,15 +201,17 @@ def export_stage_changes(*, organization: Organization) -> Table:
             c.by.email if c.by else "",
             c.note,
             c.qualification_override,
+            *((lead_key(c.lead_id), c.override_reason) if full else ()),
         ],
     )
 
 
-def export_activities(*, organization: Organization) -> Table:
+def export_activities(*, organization: Organization, full: bool = False) -> Table:
     qs = Activity.objects.for_org(organization).select_related("lead", "by__user")
     return _table(
         "activities",
-        ["id", "lead", "kind", "at", "by", "with_buyer", "outcome", "notes"],
+        ["id", "lead", "kind", "at", "by", "with_buyer", "outcome", "notes"]
+        + (["lead_key"] if full else []),
         qs.order_by("at", "id"),
         lambda a: [
             a.pk,
@@ -174,25 +222,30 @@ def export_activities(*, organization: Organization) -> Table:
             a.with_buyer,
             a.outcome,
             a.notes,
+            *((lead_key(a.lead_id),) if full else ()),
         ],
     )
 
 
-def export_objections(*, organization: Organization) -> Table:
+def export_objections(*, organization: Organization, full: bool = False) -> Table:
     qs = Objection.objects.for_org(organization).select_related("lead", "by__user")
     return _table(
         "objections",
-        ["id", "lead", "activity", "tag", "text", "at", "by"],
+        ["id", "lead", "activity", "tag", "text", "at", "by"] + (["lead_key"] if full else []),
         qs.order_by("at", "id"),
-        lambda o: [o.pk, lead_ref(o.lead), o.activity_id, o.tag, o.text, o.at, _email(o.by)],
+        lambda o: [
+            *(o.pk, lead_ref(o.lead), o.activity_id, o.tag, o.text, o.at, _email(o.by)),
+            *((lead_key(o.lead_id),) if full else ()),
+        ],
     )
 
 
-def export_outcomes(*, organization: Organization) -> Table:
+def export_outcomes(*, organization: Organization, full: bool = False) -> Table:
     qs = DealOutcome.objects.for_org(organization).select_related("lead", "lost_reason")
     return _table(
         "outcomes",
-        ["id", "lead", "result", "at", "revenue", "cost", "margin", "lost_reason", "lost_note"],
+        ["id", "lead", "result", "at", "revenue", "cost", "margin", "lost_reason", "lost_note"]
+        + (["lead_key", "stage_change"] if full else []),
         qs.order_by("at", "id"),
         lambda o: [
             o.pk,
@@ -204,6 +257,7 @@ def export_outcomes(*, organization: Organization) -> Table:
             o.margin,
             o.lost_reason.name if o.lost_reason else "",
             o.lost_note,
+            *((lead_key(o.lead_id), o.stage_change_id) if full else ()),
         ],
     )
 
@@ -214,7 +268,7 @@ def _touches(organization: Organization) -> Table:
         "touches",
         [
             *("id", "lead", "at", "channel", "campaign"),
-            *("utm_source", "utm_medium", "utm_campaign", "referrer"),
+            *("utm_source", "utm_medium", "utm_campaign", "referrer", "lead_key"),
         ],
         qs.order_by("at", "id"),
         lambda t: [
@@ -227,6 +281,7 @@ def _touches(organization: Organization) -> Table:
             t.utm_medium,
             t.utm_campaign,
             t.referrer,
+            lead_key(t.lead_id),
         ],
     )
 
@@ -300,7 +355,7 @@ def _answers(organization: Organization) -> Table:
     qs = QualificationAnswer.objects.for_org(organization).select_related("lead", "by")
     return _table(
         "qualification_answers",
-        ["lead", "criterion", "met", "by", "updated_at"],
+        ["lead", "criterion", "met", "by", "updated_at", "lead_key"],
         qs.order_by("id"),
         lambda a: [
             lead_ref(a.lead),
@@ -308,6 +363,7 @@ def _answers(organization: Organization) -> Table:
             a.met,
             a.by.email if a.by else "",
             a.updated_at,
+            lead_key(a.lead_id),
         ],
     )
 
@@ -317,17 +373,164 @@ def _web_forms(organization: Organization) -> list[Table]:
 
     forms = _table(
         "web_forms",
-        ["id", "name", "fields", "consent_text", "thank_you_url", "active"],
+        ["id", "name", "fields", "consent_text", "thank_you_url", "active", "key"],
         WebForm.objects.for_org(organization).order_by("id"),
-        lambda f: [f.pk, f.name, " ".join(f.fields), f.consent_text, f.thank_you_url, f.active],
+        lambda f: [
+            *(f.pk, f.name, " ".join(f.fields), f.consent_text, f.thank_you_url, f.active),
+            f.key,
+        ],
     )
     submissions = _table(
         "web_form_submissions",
-        ["id", "form", "lead", "submitted_at", "consent_text", "page_url"],
+        [
+            *("id", "form", "lead", "submitted_at", "consent_text", "page_url"),
+            *("lead_key", "ip_hash"),
+        ],
         WebFormSubmission.objects.for_org(organization).select_related("lead").order_by("id"),
-        lambda s: [s.pk, s.form_id, lead_ref(s.lead), s.submitted_at, s.consent_text, s.page_url],
+        lambda s: [
+            *(s.pk, s.form_id, lead_ref(s.lead), s.submitted_at, s.consent_text, s.page_url),
+            *(lead_key(s.lead_id), s.ip_hash),
+        ],
     )
     return [forms, submissions]
+
+
+def _corrections(organization: Organization) -> Table:
+    qs = StageCorrection.objects.for_org(organization).select_related(
+        "lead", "change_from", "change_to", "change_by", "by"
+    )
+    return _table(
+        "stage_corrections",
+        [
+            *("id", "lead", "lead_key", "change_id", "change_from", "change_to", "change_at"),
+            *("change_by", "change_note", "outcome", "at", "by", "reason"),
+        ],
+        qs.order_by("at", "id"),
+        lambda c: [
+            *(c.pk, lead_ref(c.lead), lead_key(c.lead_id), c.change_id, c.change_from.key),
+            *(c.change_to.key, c.change_at, c.change_by.email if c.change_by else ""),
+            c.change_note,
+            "" if c.outcome is None else json.dumps(c.outcome, sort_keys=True),
+            *(c.at, c.by.email, c.reason),
+        ],
+    )
+
+
+def _money(organization: Organization) -> list[Table]:
+    from keepscore.economics.models import CashPosition, DealLine, MoneySettings, Product, Spend
+
+    margin = MoneySettings.objects.filter(organization=organization).first()
+    return [
+        _table(
+            "products",
+            ["id", "name", "price", "cost", "active"],
+            Product.objects.for_org(organization).order_by("id"),
+            lambda p: [p.pk, p.name, p.price, p.cost, p.active],
+        ),
+        _table(
+            "deal_lines",
+            ["id", "outcome", "product", "quantity", "unit_price", "unit_cost"],
+            DealLine.objects.for_org(organization).order_by("id"),
+            lambda x: [x.pk, x.outcome_id, x.product_id, x.quantity, x.unit_price, x.unit_cost],
+        ),
+        Table(
+            "money_settings",
+            ["default_margin_pct"],
+            [[margin.default_margin_pct]] if margin is not None else [],
+        ),
+        _table(
+            "spend",
+            ["id", "month", "channel", "campaign", "amount", "note", "by"],
+            Spend.objects.for_org(organization).select_related("channel", "by").order_by("id"),
+            lambda x: [
+                *(x.pk, x.month, x.channel.key, x.campaign, x.amount, x.note),
+                x.by.email if x.by else "",
+            ],
+        ),
+        _table(
+            "cash_positions",
+            ["id", "month", "cash_on_hand", "monthly_fixed_costs", "note", "by"],
+            CashPosition.objects.for_org(organization).select_related("by").order_by("id"),
+            lambda x: [
+                *(x.pk, x.month, x.cash_on_hand, x.monthly_fixed_costs, x.note),
+                x.by.email if x.by else "",
+            ],
+        ),
+    ]
+
+
+def _scorecard(organization: Organization) -> list[Table]:
+    from keepscore.focus.models import KeptDiagnosis
+    from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, ReviewEntry, Target
+
+    return [
+        _table(
+            "manual_metrics",
+            [
+                *("id", "key", "name", "group", "unit", "higher_is_better"),
+                *("description", "position", "active"),
+            ],
+            ManualMetric.objects.for_org(organization).order_by("id"),
+            lambda m: [
+                *(m.pk, m.key, m.name, m.group, m.unit, m.higher_is_better),
+                *(m.description, m.position, m.active),
+            ],
+        ),
+        _table(
+            "manual_values",
+            ["id", "metric", "month", "value", "by"],
+            ManualValue.objects.for_org(organization).select_related("metric", "by").order_by("id"),
+            lambda v: [v.pk, v.metric.key, v.month, v.value, v.by.email if v.by else ""],
+        ),
+        _table(
+            "targets",
+            ["id", "metric_key", "month", "value"],
+            Target.objects.for_org(organization).order_by("id"),
+            lambda t: [t.pk, t.metric_key, t.month, t.value],
+        ),
+        _table(
+            "goals",
+            ["id", "metric_key", "year", "value"],
+            Goal.objects.for_org(organization).order_by("id"),
+            lambda g: [g.pk, g.metric_key, g.year, g.value],
+        ),
+        _table(
+            "review_entries",
+            ["id", "month", "kind", "text", "by", "at"],
+            ReviewEntry.objects.for_org(organization).select_related("by").order_by("id"),
+            lambda r: [r.pk, r.month, r.kind, r.text, r.by.email if r.by else "", r.at],
+        ),
+        _table(
+            "kept_diagnoses",
+            ["id", "month", "as_of", "recommendation", "confidence", "payload", "by"],
+            KeptDiagnosis.objects.for_org(organization).select_related("by").order_by("id"),
+            lambda d: [
+                *(d.pk, d.month, d.as_of, d.recommendation, d.confidence),
+                json.dumps(d.payload, sort_keys=True),
+                d.by.email if d.by else "",
+            ],
+        ),
+    ]
+
+
+def _followups(organization: Organization) -> Table:
+    from keepscore.followups.models import FollowUp
+
+    qs = FollowUp.objects.for_org(organization).select_related(
+        "owner__user", "created_by__user", "done_by__user"
+    )
+    return _table(
+        "follow_ups",
+        [
+            *("id", "lead_key", "kind", "due_on", "due_time", "owner", "note"),
+            *("created_by", "done_at", "done_by", "activity"),
+        ],
+        qs.order_by("id"),
+        lambda f: [
+            *(f.pk, lead_key(f.lead_id), f.kind, f.due_on, f.due_time, _email(f.owner)),
+            *(f.note, _email(f.created_by), f.done_at, _email(f.done_by), f.activity_id),
+        ],
+    )
 
 
 KINDS: dict[str, Callable[..., Table]] = {
@@ -340,11 +543,11 @@ KINDS: dict[str, Callable[..., Table]] = {
 
 def _all_tables(organization: Organization) -> list[Table]:
     return [
-        export_leads(organization=organization),
-        export_stage_changes(organization=organization),
-        export_activities(organization=organization),
-        export_objections(organization=organization),
-        export_outcomes(organization=organization),
+        export_leads(organization=organization, full=True),
+        export_stage_changes(organization=organization, full=True),
+        export_activities(organization=organization, full=True),
+        export_objections(organization=organization, full=True),
+        export_outcomes(organization=organization, full=True),
         _touches(organization),
         _channels(organization),
         _stages(organization),
@@ -353,7 +556,40 @@ def _all_tables(organization: Organization) -> list[Table]:
         _criteria(organization),
         _answers(organization),
         *_web_forms(organization),
+        _corrections(organization),
+        *_money(organization),
+        *_scorecard(organization),
+        _followups(organization),
     ]
+
+
+@contextmanager
+def one_moment() -> Iterator[None]:
+    """Reads inside see the database as it was at one moment, while others go on writing:
+    a leads table and a stage changes table that agree. PostgreSQL: a repeatable-read
+    transaction; SQLite: a deferred (read) transaction, which in WAL mode holds one
+    snapshot without taking the write lock. Inside a transaction already: that one's view.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+        return
+    if connection.vendor != "sqlite":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")  # it only read
 
 
 def export_all(*, organization: Organization, out: IO[bytes]) -> dict[str, Any]:
@@ -363,19 +599,25 @@ def export_all(*, organization: Organization, out: IO[bytes]) -> dict[str, Any]:
     manifest.
     """
     counts: dict[str, int] = {}
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with (
+        one_moment(),
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
         for table in _all_tables(organization):
             with (
                 archive.open(f"{table.name}.csv", "w", force_zip64=True) as raw,
                 io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
             ):
-                counts[table.name] = csv_write(table, text)
+                counts[table.name] = csv_write(table, text, escape=escape_reversible)
         manifest = {
+            "kind": KIND,
             "format_version": FORMAT_VERSION,
+            "keepscore_version": keepscore.__version__,
             "organization": {"name": organization.name, "slug": organization.slug},
             "exported_at": timezone.now().isoformat(),
             "counts": counts,
             "files": [f"{name}.csv" for name in counts],
+            "notes": NOTES,
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
     return manifest

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
@@ -36,22 +36,33 @@ def escape_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _when(value: date) -> str:
+def escape_reversible(text: str) -> str:
+    """:func:`escape_formula`, and a quote before text that starts with one, so that taking
+    one leading quote away (:func:`unescape`) gives back every text exactly (``export all``)."""
+    return "'" + text if text.startswith(FORMULA_START) or text.startswith("'") else text
+
+
+def unescape(text: str) -> str:
+    """The text :func:`escape_reversible` was given."""
+    return text[1:] if text.startswith("'") else text
+
+
+def _when(value: date | time) -> str:
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return value.isoformat()
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, escape: Callable[[str], str] = escape_formula) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | Decimal | float):
         return str(value)  # a number, never escaped: -5 is minus five
-    if isinstance(value, date):
+    if isinstance(value, date | time):
         return _when(value)
-    return escape_formula(str(value))
+    return escape(str(value))
 
 
 class _Line:
@@ -61,18 +72,20 @@ class _Line:
         return text
 
 
-def csv_chunks(table: Table, *, header: bool = True) -> Iterator[str]:
+def csv_chunks(
+    table: Table, *, header: bool = True, escape: Callable[[str], str] = escape_formula
+) -> Iterator[str]:
     """The table as CSV text, one line at a time (for a streaming response or a file)."""
     writer = csv.writer(_Line())
     if header:
         yield writer.writerow(table.header)
     for row in table.rows:
-        yield writer.writerow([csv_cell(v) for v in row])
+        yield writer.writerow([csv_cell(v, escape) for v in row])
 
 
-def csv_write(table: Table, out: IO[str]) -> int:
+def csv_write(table: Table, out: IO[str], escape: Callable[[str], str] = escape_formula) -> int:
     """Write the table as CSV to a text file opened with ``newline=""``; returns the rows."""
-    lines = csv_chunks(table)
+    lines = csv_chunks(table, escape=escape)
     out.write(next(lines))  # the header
     count = 0
     for line in lines:
