@@ -21,7 +21,7 @@ from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
 from keepscore.webforms.forms import PublicForm, WebFormForm, rendered_stamp
 from keepscore.webforms.models import WebForm
-from keepscore.webforms.services import PageSource, webform_save, webform_submit
+from keepscore.webforms.services import PageSource, StampUsed, webform_save, webform_submit
 
 RATE = "5/m"
 
@@ -105,7 +105,8 @@ def _public(key: str) -> WebForm:
 def _show(
     request: HttpRequest, webform: WebForm, form: PublicForm, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    context = {"webform": webform, "form": form, "stamp": rendered_stamp(webform), **extra}
+    stamp = form.next_stamp() if form.is_bound else rendered_stamp(webform)
+    context = {"webform": webform, "form": form, "stamp": stamp, **extra}
     return render(request, "webforms/public.html", context, status=status)
 
 
@@ -135,17 +136,20 @@ def public_form(request: HttpRequest, key: str) -> HttpResponse:
     valid = form.is_valid()
     if form.spam:
         return _thanks(request, webform)  # neutral: a bot learns nothing
-    if valid:
+    if valid and form.stamp is not None:
         try:
             webform_submit(
                 webform=webform,
                 data=form.lead_data(),
                 source=PageSource.of(form.cleaned_data),
+                stamp=form.stamp,
                 ip=request.META.get("REMOTE_ADDR", ""),
             )
         except ValidationError as error:
             add_service_errors(form, error)
-        else:
+        except StampUsed:
+            pass  # sent twice: the visitor sees what they saw the first time, nothing is made
+        if not form.errors:
             if webform.thank_you_url and request.headers.get("Sec-Fetch-Dest") != "iframe":
                 return redirect(webform.thank_you_url)
             # in an iframe: our thanks page takes the whole window to the thank-you page
