@@ -14,6 +14,7 @@ from keepscore.accounts.models import Organization
 from keepscore.webforms.forms import rendered_stamp
 from keepscore.webforms.models import WebForm
 from keepscore.webforms.services import webform_save
+from keepscore.webforms.stamps import Stamp, stamp_check
 
 CONSENT = "I agree that Acme may contact me about my enquiry."
 
@@ -39,3 +40,8 @@ def stamp(webform: WebForm, age: float = 10) -> str:
     """The signed render time of a form shown ``age`` seconds ago."""
     with mock.patch("django.core.signing.time.time", return_value=time.time() - age):
         return rendered_stamp(webform)
+
+
+def checked(webform: WebForm, age: float = 10) -> Stamp:
+    """A stamp as the public form's check passes it to the service."""
+    return stamp_check(stamp(webform, age), form_key=webform.key)

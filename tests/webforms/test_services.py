@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from keepscore.leads.models import Lead, StageChange
 from keepscore.webforms.models import WebForm, WebFormSubmission
 from keepscore.webforms.services import PageSource, webform_save, webform_submit
-from tests.webforms.conftest import CONSENT
+from tests.webforms.conftest import CONSENT, checked
 
 
 def test_a_form_asks_for_a_name_or_a_company(org_a):
@@ -44,6 +44,7 @@ def test_a_submission_is_a_lead_at_the_first_stage_with_its_source(org_a, webfor
         webform=webform,
         data={"name": " Ada ", "email": "ada@example.com", "notes": "Call me"},
         source=source,
+        stamp=checked(webform),
         ip="203.0.113.9",
     )
     lead = submission.lead
@@ -59,12 +60,16 @@ def test_a_submission_is_a_lead_at_the_first_stage_with_its_source(org_a, webfor
 
 def test_a_company_only_form_names_the_lead_after_the_company(org_a):
     form = webform_save(organization=org_a, name="B2B", fields=["company", "email"])
-    submission = webform_submit(webform=form, data={"company": "Initech"}, source=PageSource())
+    submission = webform_submit(
+        webform=form, data={"company": "Initech"}, source=PageSource(), stamp=checked(form)
+    )
     assert (submission.lead.name, submission.lead.company) == ("Initech", "Initech")
 
 
 def test_an_inactive_form_takes_nothing(org_a, webform):
     webform.active = False
     with pytest.raises(ValidationError):
-        webform_submit(webform=webform, data={"name": "Ada"}, source=PageSource())
+        webform_submit(
+            webform=webform, data={"name": "Ada"}, source=PageSource(), stamp=checked(webform)
+        )
     assert not Lead.objects.exists() and not WebFormSubmission.objects.exists()

@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from keepscore.api.activities import From, To
 from keepscore.api.auth import organization_of
 from keepscore.api.leads import LeadId, Limit, Offset, channel_by_key, lead_get, page
-from keepscore.api.schemas import ERRORS, Day, DealLineOut, Text, lines_of, money
+from keepscore.api.schemas import ERRORS, Day, DealLineOut, Key, lines_of, money
 from keepscore.leads.models import DealOutcome
 
 router = Router(tags=["outcomes"])
@@ -79,7 +79,7 @@ def outcomes_list(
     result: DealOutcome.Result | None = None,
     from_: Day | None = From,
     to: Day | None = To,
-    channel: Text | None = ChannelKey,
+    channel: Key | None = ChannelKey,
     limit: int = Limit,
     offset: int = Offset,
 ) -> Any:

@@ -5,13 +5,15 @@ Money is a string with two decimals ("1200.50"); times are ISO 8601 with their o
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
 from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
@@ -58,9 +60,52 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_day(value: Any) -> Any:
+    """A date as YYYY-MM-DD text (or a date): never a number read as seconds since 1970, as
+    pydantic would (``?to=0`` was 1970-01-01), nor a time."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError(
+                "date_invalid", "{value} is not a date.", {"value": value.strip()}
+            ) from None
+    raise PydanticCustomError("date_format", "Enter a date as YYYY-MM-DD.")
+
+
+def _iso_time(value: Any) -> Any:
+    """A time as ISO 8601 text (or a datetime), never a number of seconds since 1970."""
+    if isinstance(value, datetime) or (isinstance(value, str) and not _NUMBER.fullmatch(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_format", "Enter a time as ISO 8601, e.g. 2024-05-01T09:30:00+02:00."
+    )
+
+
+def _local_time(value: time) -> time:
+    """A time of day as the organization's clock shows it: no offset (the database keeps
+    none; SQLite refused one with a server error)."""
+    if value.tzinfo is not None:
+        raise PydanticCustomError("time_offset", "Give the time of day without an offset: 09:30.")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_clean_text)]
-When = Annotated[datetime, AfterValidator(_aware)]
-Day = Annotated[date, AfterValidator(_day)]
+Clock = Annotated[time, AfterValidator(_local_time)]
+When = Annotated[datetime, BeforeValidator(_iso_time), AfterValidator(_aware)]
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day)]
+#: a stage's or channel's key, as a query parameter (a slug)
+Key = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]+$", max_length=60)]
+#: a member's email, as a query parameter
+EmailQuery = Annotated[Text, StringConstraints(max_length=254)]
+#: a month, as a query parameter: YYYY-MM (a YYYY-MM-DD date is read as its month)
+MonthQuery = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}(-\d{2})?$", max_length=10)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Money = Annotated[Decimal, Field(allow_inf_nan=False)]
 
@@ -227,12 +272,12 @@ class LeadPatch(BaseModel):
 
 
 class LeadFiltersIn(Schema):
-    stage: Text | None = Field(None, description="A stage key.")
-    channel: Text | None = Field(None, description="A channel key.")
-    owner: Text | None = Field(None, description="A member's email.")
+    stage: Key | None = Field(None, description="A stage key.")
+    channel: Key | None = Field(None, description="A channel key.")
+    owner: EmailQuery | None = Field(None, description="A member's email.")
     created_from: Day | None = None
     created_to: Day | None = None
-    q: Text = Field("", description="Searched in name, company, email and phone.")
+    q: Text = Field("", description="Searched in name, company, email and phone.", max_length=200)
 
 
 # --- stage changes ------------------------------------------------------------------------

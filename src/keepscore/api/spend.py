@@ -14,7 +14,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from keepscore.api.auth import member_of, organization_of
-from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, Text, money
+from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, MonthQuery, Text, money
 from keepscore.economics import cash as cash_services
 from keepscore.economics import spend as services
 from keepscore.scorecard.services import month_str
@@ -62,9 +62,11 @@ class SpendListOut(Schema):
 class SpendFilters(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: Text | None = Field(None, alias="from", description="First month, YYYY-MM.")
-    to: Text | None = Field(None, description="Last month, YYYY-MM.")
-    channel: Text | None = Field(None, description="Only this channel (key or name).")
+    from_: MonthQuery | None = Field(None, alias="from", description="First month, YYYY-MM.")
+    to: MonthQuery | None = Field(None, description="Last month, YYYY-MM.")
+    channel: Text | None = Field(
+        None, description="Only this channel (key or name).", max_length=100
+    )
 
 
 class SpendIn(Schema):

@@ -14,7 +14,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from keepscore.accounts.models import Membership
 from keepscore.api.auth import member_of, organization_of
 from keepscore.api.leads import LeadId, Limit, Offset, lead_get, member_by_email, page
-from keepscore.api.schemas import ERRORS, MAX_ID, Day, Text, email_of
+from keepscore.api.schemas import ERRORS, MAX_ID, Clock, Day, EmailQuery, Text, email_of
 from keepscore.followups.models import FollowUp, FollowUpKind
 from keepscore.followups.selectors import followup_list
 from keepscore.followups.services import followup_add, followup_done, followup_update
@@ -68,7 +68,7 @@ class TaskPage(Schema):
 class TaskIn(Schema):
     kind: FollowUpKind
     due_on: Day
-    due_time: time | None = None
+    due_time: Clock | None = None
     owner: Text | None = Field(None, description="A member's email; the lead's owner if left out.")
     note: Text = ""
 
@@ -79,7 +79,7 @@ class TaskPatch(Schema):
 
     kind: FollowUpKind | None = None
     due_on: Day | None = None
-    due_time: time | None = None
+    due_time: Clock | None = None
     owner: Text | None = Field(None, description="A member's email.")
     note: Text | None = None
     done: bool | None = None
@@ -102,7 +102,7 @@ def _owner(request: HttpRequest, owner: str | None) -> Membership | None:
 @router.get("/tasks", response={200: TaskPage, **ERRORS}, summary="List follow-ups")
 def tasks_list(
     request: HttpRequest,
-    owner: Text | None = OwnerQuery,
+    owner: EmailQuery | None = OwnerQuery,
     due_before: Day | None = DueBefore,
     due: Literal["today", "overdue", "week"] | None = DueWindow,
     done: bool | None = None,

@@ -51,6 +51,14 @@ DateOpt = Annotated[
     str | None,
     typer.Option("--date-format", help="e.g. DD/MM/YYYY when the dates are ambiguous."),
 ]
+EncodingOpt = Annotated[
+    str,
+    typer.Option(
+        "--encoding",
+        help="A CSV's encoding when it is not UTF-8 or Windows-1252 (the import says which "
+        "it looks like), e.g. gb18030, mac-roman, cp437.",
+    ),
+]
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -74,6 +82,8 @@ def _progress(path: Path) -> Iterator[Callable[[str, float], None] | None]:
 
 def _report(result: ImportResult, path: Path) -> None:
     """The summary, the first bad rows, and the whole report in FILE.report.csv."""
+    if result.problems and not result.file_format:
+        return  # the file could not be opened: the problem says why
     verb = "Checked" if result.dry_run else "Read"
     say(f"{verb} {escape(result.file)} ({escape(result.file_format)}): {result.rows} rows.")
     for column, fmt in result.date_formats.items():
@@ -156,6 +166,7 @@ def leads(
     org: OrgOpt = None,
     dry_run: DryRunOpt = False,
     skip_invalid: SkipOpt = False,
+    encoding: EncodingOpt = "",
 ) -> None:
     """Import leads from a CSV or XLSX file: all or nothing, with a row-by-row report."""
     with errors():
@@ -183,6 +194,7 @@ def leads(
                 skip_invalid=skip_invalid,
                 new_members=not no_new_members,
                 progress=progress,
+                encoding=encoding,
             )
         _finish(result, file, "leads")
 
@@ -194,6 +206,7 @@ def deals(
     date_format: DateOpt = None,
     org: OrgOpt = None,
     dry_run: DryRunOpt = False,
+    encoding: EncodingOpt = "",
 ) -> None:
     """Mark imported leads won from a closed-deals file (the Olist data set)."""
     with errors():
@@ -208,6 +221,7 @@ def deals(
             preset=preset,
             date_format=date_format,
             dry_run=dry_run,
+            encoding=encoding,
         )
         _finish(result, file, "deals won")
 

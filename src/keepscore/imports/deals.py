@@ -67,17 +67,24 @@ def import_deals(
     skip_invalid: bool = False,
     by: Membership | None = None,
     progress: Progress | None = None,
+    encoding: str = "",
+    file_name: str = "",
 ) -> ImportResult:
-    """Mark leads won from a closed-deals file; never raises for a bad file or bad rows."""
+    """Mark leads won from a closed-deals file; never raises for a bad file or bad rows.
+    ``encoding``: the CSV's, when it is neither UTF-8 nor Windows-1252 (else detected)."""
     path = Path(path)
     result = ImportResult(
-        kind="deals", file=path.name, preset=preset, dry_run=dry_run, skip_invalid=skip_invalid
+        kind="deals",
+        file=file_name or path.name,
+        preset=preset,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
     )
     started = timezone.now()
     try:
         if preset != "olist":
             raise FileProblem(f"deals can be imported with the olist preset only, not {preset!r}")
-        rows = _rows_check(organization, path, date_format, result)
+        rows = _rows_check(organization, path, date_format, result, encoding)
         if not result.failed and not dry_run:
             with transaction.atomic():
                 _write(organization, rows, result)
@@ -89,9 +96,13 @@ def import_deals(
 
 
 def _rows_check(
-    organization: Organization, path: Path, date_format: str | None, result: ImportResult
+    organization: Organization,
+    path: Path,
+    date_format: str | None,
+    result: ImportResult,
+    encoding: str = "",
 ) -> list[dict[str, Any]]:
-    table = table_open(path)
+    table = table_open(path, encoding=encoding, offers_encoding=True, name=result.file)
     result.file_format = table.describe()
     index = {h.lower(): i for i, h in enumerate(table.header)}
     missing = [c for c in REQUIRED if c not in index]
@@ -127,7 +138,7 @@ def _rows_check(
     rows_with_retry(table, collect)
     result.rows = len(raw)
     if not raw:
-        raise FileProblem(f"{path.name} has a header but no rows")
+        raise FileProblem(f"{result.file} has a header but no rows")
     ids = {values[index["mql_id"]].strip() for _line, values in raw}
     leads: dict[str, tuple[int, int, datetime]] = {}
     id_list = sorted(i for i in ids if i)

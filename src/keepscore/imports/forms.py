@@ -8,6 +8,7 @@ from django import forms
 from django.template.defaultfilters import filesizeformat
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.imports.charsets import ENCODINGS
 from keepscore.imports.dates import LABELS
 from keepscore.imports.mapping import EXTENSIONS, Preview, max_upload, targets
 from keepscore.imports.models import ImportJob
@@ -16,6 +17,16 @@ from keepscore.leads.models import Stage
 
 NEW_MEMBER = ""
 AS_NAMED = ""
+
+
+def encoding_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Text encoding",
+        required=False,
+        choices=[("", "detect (UTF-8 or Windows-1252)")]
+        + [(name, f"{label} — {name}") for name, label in ENCODINGS.items()],
+        help_text="For a CSV only: choose it when the import says the file is in another encoding.",
+    )
 
 
 class UploadForm(forms.Form):
@@ -29,6 +40,7 @@ class UploadForm(forms.Form):
         choices=[(name, f"{name} — {p.description}") for name, p in PRESETS.items()],
         initial="plain",
     )
+    encoding = encoding_field()
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -49,6 +61,12 @@ class UploadForm(forms.Form):
         if data.get("kind") == ImportJob.Kind.DEALS and data.get("preset") not in (None, "olist"):
             self.add_error("preset", "Deals can be imported with the olist preset only.")
         return data
+
+
+class EncodingForm(forms.Form):
+    """The encoding to read an uploaded CSV in (the job page's "Read again")."""
+
+    encoding = encoding_field()
 
 
 class MappingForm(forms.Form):
@@ -159,6 +177,7 @@ class MappingForm(forms.Form):
         """The run's options for :func:`keepscore.imports.mapping.job_start`."""
         data = self.cleaned_data
         return {
+            "encoding": (self.job.options or {}).get("encoding") or "",
             "dry_run": dry_run,
             "date_format": data.get("date_format") or "",
             "skip_invalid": bool(data.get("skip_invalid")),

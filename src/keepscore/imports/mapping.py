@@ -76,8 +76,10 @@ def upload_store(
     kind: str,
     preset: str,
     by: Membership | None,
+    encoding: str = "",
 ) -> ImportJob:
-    """Write the upload to disk chunk by chunk and record it as an ``uploaded`` job."""
+    """Write the upload to disk chunk by chunk and record it as an ``uploaded`` job
+    (``encoding``: the CSV's, as chosen; empty: detected)."""
     ext = Path(name).suffix.lower()
     if ext not in EXTENSIONS:
         ext = ".csv"
@@ -96,7 +98,19 @@ def upload_store(
         upload=str(target.relative_to(Path(settings.KEEPSCORE_HOME))),
         created_by=by.user if by is not None else None,
         started_at=timezone.now(),
+        options={"encoding": encoding} if encoding else {},
     )
+
+
+def job_encoding(job: ImportJob) -> str:
+    """The CSV's encoding as chosen for this upload ("": detected)."""
+    return str((job.options or {}).get("encoding") or "")
+
+
+def job_encoding_set(job: ImportJob, encoding: str) -> None:
+    """Read the upload in this encoding from now on ("": detect it)."""
+    job.options = {**(job.options or {}), "encoding": encoding}
+    job.save(update_fields=["options"])
 
 
 def job_file(job: ImportJob) -> Path | None:
@@ -158,7 +172,7 @@ def preview(job: ImportJob, mapping: dict[int, str] | None = None) -> Preview:
     path = job_file(job)
     if path is None:
         raise FileProblem("the uploaded file is no longer there; upload it again")
-    table = table_open(path)
+    table = table_open(path, encoding=job_encoding(job), offers_encoding=True, name=job.file_name)
     header = table.header
     detected = (
         detected_mapping(header, job.preset, job.organization)
@@ -326,6 +340,8 @@ def job_run(job_pk: int, by_pk: int | None) -> None:
             "skip_invalid": bool(options.get("skip_invalid")),
             "by": by,
             "progress": _progress_of(job.pk),
+            "encoding": options.get("encoding") or "",
+            "file_name": job.file_name,
         }
         if job.kind == ImportJob.Kind.DEALS:
             result = import_deals(**common)

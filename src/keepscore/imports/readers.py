@@ -1,8 +1,13 @@
-"""Streaming readers for CSV (any of , ; tab; UTF-8, UTF-8 with BOM, Windows-1252) and XLSX.
+"""Streaming readers for CSV (any of , ; tab; UTF-8, UTF-8 with BOM, Windows-1252, or an
+encoding the import is told) and XLSX.
 
 A :class:`Table` is opened once (header, encoding, delimiter detected) and can be read row by
 row as many times as the import needs (one pass to check, one to write): rows are never all
 in memory. Line numbers are 1-based and count the header as line 1.
+
+A file that cannot be read stops with :class:`FileProblem`, one line that says what is wrong
+and what to do: its likely encoding (see :mod:`keepscore.imports.charsets`), a damaged or
+empty workbook, or an XLSX past the limits below.
 """
 
 from __future__ import annotations
@@ -10,11 +15,29 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
+
+from django.conf import settings
+
+from keepscore.imports.charsets import (
+    CP1252_ERRORS,
+    Guess,
+    encoding_guess,
+    encoding_name,
+    encoding_problem,
+    evidence_of,
+    utf8_first_bad_line,
+)
+
+log = logging.getLogger(__name__)
 
 #: the longest field accepted, in characters (longer is an error for that line and column)
 MAX_FIELD = 100_000
@@ -22,6 +45,21 @@ MAX_FIELD = 100_000
 _CSV_HARD_LIMIT = 32 * 1024 * 1024
 _SAMPLE = 256 * 1024
 _DELIMITERS = (",", ";", "\t")
+
+#: an XLSX sheet is read up to this row (settings ``IMPORTS_XLSX_MAX_ROWS``)
+XLSX_MAX_ROWS = 1_000_000
+#: … and this column (``IMPORTS_XLSX_MAX_COLUMNS``; 500 is column SF)
+XLSX_MAX_COLUMNS = 500
+#: the most XML an XLSX may unpack to, sheets and shared strings together
+#: (``IMPORTS_XLSX_MAX_UNPACKED``): about 400,000 rows of 10 columns
+XLSX_MAX_UNPACKED = 256 * 1024 * 1024
+#: the most parts (files in the zip) an XLSX may have
+XLSX_MAX_PARTS = 10_000
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _limit(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
 
 
 class FileProblem(Exception):
@@ -38,6 +76,14 @@ class Table:
     size: int = 0
     #: bytes read so far by the current pass (for progress)
     position: list[int] = field(default_factory=lambda: [0])
+    #: the import lets the encoding be chosen (its messages say how)
+    offers_encoding: bool = False
+    #: the file's name as the person knows it (an upload is stored under another)
+    name: str = ""
+
+    @property
+    def shown_name(self) -> str:
+        return self.name or self.path.name
 
     def describe(self) -> str:
         if self.kind == "xlsx":
@@ -48,7 +94,7 @@ class Table:
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """``(line, values)`` for every data row (blank lines skipped)."""
         if self.kind == "xlsx":
-            return _xlsx_rows(self.path)
+            return _xlsx_rows(self.path, self.shown_name)
         return _csv_rows(self)
 
 
@@ -70,47 +116,102 @@ def path_of(path_or_file: Any) -> tuple[Path, Path | None]:
     return Path(copy.name), Path(copy.name)
 
 
-def table_open(path: Path) -> Table:
-    """Open ``path`` and read its header; raises :class:`FileProblem` when it cannot."""
+def table_open(
+    path: Path, *, encoding: str = "", offers_encoding: bool = False, name: str = ""
+) -> Table:
+    """Open ``path`` and read its header; raises :class:`FileProblem` when it cannot.
+
+    ``encoding``: the CSV's, as the person importing chose it (else detected).
+    ``offers_encoding``: the import lets them choose one, so its messages say how.
+    ``name``: the file's name in the messages (default: the path's).
+    """
+    name = name or path.name
     try:
         size = path.stat().st_size
         with path.open("rb") as raw:
             sample = raw.read(_SAMPLE)
     except OSError as error:
-        raise FileProblem(f"cannot read {path.name}: {error.strerror or error}") from None
+        raise FileProblem(f"cannot read {name}: {error.strerror or error}") from None
     if not sample.strip():
-        raise FileProblem(f"{path.name} is empty")
+        raise FileProblem(f"{name} is empty")
+    if sample.startswith(_OLE2):
+        raise FileProblem(
+            f"{name} is an old Excel (.xls) or other Office binary file: save it as "
+            "XLSX or as CSV UTF-8 and import it again"
+        )
     if sample.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xlsm"):
-        header = _xlsx_header(path)
-        return Table(path=path, kind="xlsx", header=header, size=size)
-    encoding = _encoding_detect(sample, path.name)
+        header = _xlsx_header(path, name)
+        return Table(path=path, kind="xlsx", header=header, size=size, name=name)
+    if encoding:
+        try:
+            encoding = encoding_name(encoding)
+        except ValueError as error:
+            raise FileProblem(str(error)) from None
+    else:
+        encoding = _encoding_detect(path, sample, offers_encoding, name)
     text = _decode_sample(sample, encoding, complete=len(sample) == size)
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=lambda d: _count_outside_quotes(first, d))
     table = Table(
-        path=path, kind="csv", header=[], encoding=encoding, delimiter=delimiter, size=size
+        path=path,
+        kind="csv",
+        header=[],
+        encoding=encoding,
+        delimiter=delimiter,
+        size=size,
+        offers_encoding=offers_encoding,
+        name=name,
     )
     for _line, values in table.rows():
         table.header = [v.strip() for v in values]
         break
     if not any(table.header):
-        raise FileProblem(f"{path.name} has no header line")
+        raise FileProblem(f"{name} has no header line")
     return table
 
 
-def _encoding_detect(sample: bytes, name: str) -> str:
+def _encoding_detect(path: Path, sample: bytes, offers_encoding: bool, name: str) -> str:
+    """UTF-8 when the whole file is; Windows-1252 when it reads the non-ASCII lines as well
+    as any encoding does; else :class:`FileProblem` naming the likely encoding."""
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in sample:
-        raise FileProblem(
-            f"{name} is not a text CSV in UTF-8 or Windows-1252 (it looks like UTF-16 or a "
-            "binary file): save it as 'CSV UTF-8' and import it again"
+        utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+            sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4
         )
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(sample, final=False)
-    except UnicodeDecodeError:
+        if not utf16:
+            raise FileProblem(
+                f"{name} is not a text file (it has NUL bytes): export the data as CSV "
+                "UTF-8 or XLSX and import that"
+            )
+        how = (
+            "choose the encoding utf-16 for the import (--encoding on the command line, "
+            "“Text encoding” on the import page), or save"
+            if offers_encoding
+            else "save"
+        )
+        raise FileProblem(
+            f"{name} is not a text CSV in UTF-8 or Windows-1252 (it looks like UTF-16): "
+            f"{how} the file as CSV UTF-8 and import it again"
+        )
+    bad_line = utf8_first_bad_line(path)
+    if bad_line is None:
+        return "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
+    evidence = evidence_of(path)
+    guess = encoding_guess(evidence.text)
+    if guess.cp1252_fits and not evidence.mostly_utf8:
         return "cp1252"
-    return "utf-8"
+    raise FileProblem(
+        encoding_problem(
+            file=name,
+            line=bad_line,
+            guess=guess,
+            evidence=evidence,
+            offers_choice=offers_encoding,
+        )
+    )
+
+
+def _errors_of(encoding: str) -> str:
+    return CP1252_ERRORS if encoding == "cp1252" else "strict"
 
 
 def _decode_sample(sample: bytes, encoding: str, *, complete: bool) -> str:
@@ -149,7 +250,7 @@ def _csv_rows(table: Table, *, data: bool = False) -> Iterator[tuple[int, list[s
     table.position[0] = 0
     encoding = table.encoding
     # Windows-1252 leaves five bytes undefined; Latin-1 reads them (as Excel would show them)
-    errors = "strict"
+    errors = _errors_of(encoding)
     limit = csv.field_size_limit(_CSV_HARD_LIMIT)
     try:
         with table.path.open("rb") as raw:
@@ -170,23 +271,29 @@ def _csv_rows(table: Table, *, data: bool = False) -> Iterator[tuple[int, list[s
                         else:
                             yield line, values
                     line = reader.line_num + 1
-            except UnicodeDecodeError as error:
-                if encoding == "utf-8":
-                    # the sample was UTF-8 but later bytes are not: read it all as Windows-1252
-                    table.encoding = "cp1252"
-                    raise EncodingChanged from None
-                if encoding == "cp1252":
-                    table.encoding = "latin-1"
-                    raise EncodingChanged from None
-                raise FileProblem(f"line {line}: cannot decode the text ({error.reason})") from None
+            except UnicodeError:
+                # the encoding was chosen (or the file changed since it was checked)
+                raise FileProblem(_decoding_problem(table, line)) from None
             except csv.Error as error:
-                raise FileProblem(f"line {line}: {error}") from None
+                raise FileProblem(f"{table.shown_name}, line {line}: {error}") from None
     finally:
         csv.field_size_limit(limit)
 
 
-class EncodingChanged(Exception):
-    """The encoding guessed from the start of the file was wrong; read it again."""
+def _decoding_problem(table: Table, line: int) -> str:
+    """The text past ``line`` cannot be read in the table's encoding: which one it likely is."""
+    try:
+        guess = encoding_guess(evidence_of(table.path).text)
+    except OSError:
+        guess = Guess(likely=(), cp1252_fits=False)
+    bad = utf8_first_bad_line(table.path) if table.encoding.startswith("utf-8") else None
+    return encoding_problem(
+        file=table.shown_name,
+        line=bad or line,
+        guess=guess,
+        tried=table.encoding,
+        offers_choice=table.offers_encoding,
+    )
 
 
 def _cell(value: Any) -> str:
@@ -203,53 +310,140 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_workbook(path: Path) -> Any:
+def _column_letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(n))
+
+
+def _xlsx_damaged(name: str, error: BaseException, row: int = 0) -> FileProblem:
+    """A clear line for whatever openpyxl, zipfile or the XML parser raised."""
+    if isinstance(error, FileProblem):
+        return error
+    log.info("unreadable XLSX %s: %r", name, error)
+    if isinstance(error, zipfile.BadZipFile | zlib.error | EOFError):
+        what = "the file is damaged or incomplete"
+    elif isinstance(error, ParseError | SyntaxError):
+        what = "its XML is damaged"
+    elif isinstance(error, KeyError):
+        what = "a part of the workbook is missing"
+    elif isinstance(error, MemoryError):
+        what = "it is too big to read"
+    else:
+        what = "it is damaged"
+    where = f" at row {row:,} of its first sheet" if row else ""
+    return FileProblem(
+        f"{name} is not a readable XLSX file ({what}{where}): open it in Excel or "
+        "LibreOffice and save it again, or save it as CSV UTF-8"
+    )
+
+
+def _xlsx_budget(path: Path, name: str) -> None:
+    """Refuse a workbook that would unpack to more than the import reads (a zip bomb, or a
+    sheet too big to import in a reasonable time), from the zip's list alone."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except Exception as error:
+        raise _xlsx_damaged(name, error) from None
+    if len(parts) > XLSX_MAX_PARTS:
+        raise FileProblem(
+            f"{name} has {len(parts):,} parts; an XLSX the import reads has at most "
+            f"{XLSX_MAX_PARTS:,}: save it again, or save it as CSV UTF-8"
+        )
+    budget = _limit("IMPORTS_XLSX_MAX_UNPACKED", XLSX_MAX_UNPACKED)
+    unpacked = sum(p.file_size for p in parts if p.filename.lower().endswith((".xml", ".rels")))
+    if unpacked > budget:
+        raise FileProblem(
+            f"{name} unpacks to {unpacked / 2**20:,.0f} MB of XML; the import reads "
+            f"XLSX files of at most {budget / 2**20:,.0f} MB unpacked (about "
+            f"{budget // 650:,} rows of 10 columns): save it as CSV UTF-8, or split it"
+        )
+
+
+def _xlsx_workbook(path: Path, name: str) -> Any:
     from openpyxl import load_workbook
 
+    _xlsx_budget(path, name)
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise FileProblem(f"{path.name} is not a readable XLSX file ({error})") from None
-
-
-def _xlsx_header(path: Path) -> list[str]:
-    workbook = _xlsx_workbook(path)
-    try:
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            header = [_cell(v).strip() for v in values]
-            if any(header):
-                while header and not header[-1]:
-                    header.pop()
-                return header
-    finally:
+        raise _xlsx_damaged(name, error) from None
+    if not workbook.worksheets:
         workbook.close()
-    raise FileProblem(f"{path.name} is empty")
+        raise FileProblem(
+            f"{name} has no worksheet (only charts, or none): put the data on the first "
+            "sheet, or save it as CSV UTF-8"
+        )
+    return workbook
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    workbook = _xlsx_workbook(path)
+def _xlsx_cells(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
+    """``(row, values)`` of the first sheet's non-empty rows, within the limits.
+
+    The sheet's cells are read as they are in the file: its declared size (which may say
+    A1:XFD1048576) is ignored, so no row is padded to columns nobody filled, and the rows
+    between two filled ones cost next to nothing. A cell past the limits stops the read.
+    """
+    max_rows = _limit("IMPORTS_XLSX_MAX_ROWS", XLSX_MAX_ROWS)
+    max_columns = _limit("IMPORTS_XLSX_MAX_COLUMNS", XLSX_MAX_COLUMNS)
+    workbook = _xlsx_workbook(path, name)
     try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        seen_header = False
-        for line, values in enumerate(rows, start=1):
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        line = 0
+        while True:
+            try:
+                values = next(rows, None)
+            except Exception as error:
+                raise _xlsx_damaged(name, error, line + 1) from None
+            if values is None:
+                return
+            line += 1
+            if line > max_rows:
+                raise FileProblem(
+                    f"{name}: the sheet “{sheet.title}” has cells below row "
+                    f"{max_rows:,}, and the import reads at most {max_rows:,} rows of an "
+                    "XLSX: delete the rows below the data, or save it as CSV UTF-8"
+                )
+            if not values:
+                continue
+            if len(values) > max_columns:
+                raise FileProblem(
+                    f"{name}: the sheet “{sheet.title}” has cells at row {line:,} up to "
+                    f"column {_column_letter(len(values))}, and the import reads "
+                    f"at most {max_columns:,} columns of an XLSX (up to column "
+                    f"{_column_letter(max_columns)}): delete the columns after the data, or "
+                    "save it as CSV UTF-8"
+                )
             cells = [_cell(v) for v in values]
-            if not any(cells):
-                continue
-            if not seen_header:
-                seen_header = True
-                continue
-            yield line, cells
+            if any(cells):
+                yield line, cells
     finally:
         workbook.close()
+
+
+def _xlsx_header(path: Path, name: str) -> list[str]:
+    for _line, cells in _xlsx_cells(path, name):
+        header = [c.strip() for c in cells]
+        if any(header):
+            while header and not header[-1]:
+                header.pop()
+            return header
+    raise FileProblem(f"{name} is empty")
+
+
+def _xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
+    cells = _xlsx_cells(path, name)
+    next(cells, None)  # the header
+    yield from cells
 
 
 def rows_with_retry(table: Table, consume: Callable[[Iterator[tuple[int, list[str]]]], Any]) -> Any:
-    """Run ``consume`` over the table's rows; start again if the encoding had to change."""
-    while True:
-        try:
-            return consume(_data_rows(table))
-        except EncodingChanged:
-            continue
+    """Run ``consume`` over the table's data rows (the encoding is settled when the table is
+    opened, from the whole file, so one pass is always enough)."""
+    return consume(_data_rows(table))
 
 
 #: what a spreadsheet would run as a formula; exports put a ' before such text

@@ -1403,20 +1403,28 @@ def import_leads(
     new_members: bool = True,
     progress: Progress | None = None,
     rejected_path: Path | None = None,
+    encoding: str = "",
+    file_name: str = "",
 ) -> ImportResult:
     """Import leads from a CSV or XLSX file; see the module's docstring.
 
     Never raises for a bad file or bad rows: the result carries the problems (file-level)
     and the row errors. ``result.failed`` says nothing was imported because of them.
+    ``encoding``: the CSV's, when it is neither UTF-8 nor Windows-1252 (else detected).
+    ``file_name``: the file's name in the messages, when ``path`` is a stored upload's.
     """
     path = Path(path)
     result = ImportResult(
-        kind="leads", file=path.name, preset=preset, dry_run=dry_run, skip_invalid=skip_invalid
+        kind="leads",
+        file=file_name or path.name,
+        preset=preset,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
     )
     started = timezone.now()
     try:
         chosen = preset_get(preset)
-        table = table_open(path)
+        table = table_open(path, encoding=encoding, offers_encoding=True, name=result.file)
         result.file_format = table.describe()
         engine = _LeadImport(
             organization=organization,
@@ -1438,7 +1446,7 @@ def import_leads(
                 kept.close()  # checked with the sample's date formats: again with the file's
                 kept = engine.check(progress, keep=not dry_run)
             if not result.rows and not result.problems:
-                result.problems.append(f"{path.name} has a header but no rows")
+                result.problems.append(f"{result.file} has a header but no rows")
             result.file_format = table.describe()
             try:
                 if not result.failed and not dry_run:

@@ -20,9 +20,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
-from keepscore.imports.forms import MappingForm, UploadForm
+from keepscore.imports.forms import EncodingForm, MappingForm, UploadForm
 from keepscore.imports.mapping import (
     SHOWN_ERRORS,
+    job_encoding,
+    job_encoding_set,
     job_start,
     jobs_interrupted_close,
     preview,
@@ -57,6 +59,7 @@ def import_index(request: HttpRequest, organization: Organization) -> HttpRespon
                 kind=form.cleaned_data["kind"],
                 preset=form.cleaned_data["preset"],
                 by=request.membership,  # type: ignore[attr-defined]
+                encoding=form.cleaned_data["encoding"],
             )
             return redirect("import_job", org=organization.slug, job_pk=job.pk)
         status = 400
@@ -83,12 +86,24 @@ def import_job(request: HttpRequest, organization: Organization, job_pk: int) ->
     problem = ""
     form = None
     status = 200
+    busy = job.status == ImportJob.Status.RUNNING
+    encoding_form = EncodingForm(initial={"encoding": job_encoding(job)})
+    if request.method == "POST" and request.POST.get("action") == "encoding":
+        encoding_form = EncodingForm(request.POST)
+        if busy:
+            encoding_form.add_error(None, "This file is being imported; wait for it to finish.")
+            status = 409
+        elif encoding_form.is_valid():
+            job_encoding_set(job, encoding_form.cleaned_data["encoding"])
+            return redirect("import_job", org=organization.slug, job_pk=job.pk)
+        else:
+            status = 400
     try:
         shown = preview(job)
     except (FileProblem, ValueError) as error:
         problem = str(error)
         shown = None
-    if shown is not None:
+    if shown is not None and status == 200:
         data = request.POST if request.method == "POST" else None
         form = MappingForm(data, job=job, preview=shown, organization=organization)
         if request.method == "POST":
@@ -101,6 +116,8 @@ def import_job(request: HttpRequest, organization: Organization, job_pk: int) ->
                 return redirect("import_job", org=organization.slug, job_pk=job.pk)
             else:
                 status = 400
+    elif shown is not None:
+        form = MappingForm(job=job, preview=shown, organization=organization)
     elif request.method == "POST":
         status = 400
     return render(
@@ -112,6 +129,15 @@ def import_job(request: HttpRequest, organization: Organization, job_pk: int) ->
             "preview": shown,
             "form": form,
             "problem": problem,
+            # a CSV's encoding can be chosen, and chosen again, until it is imported
+            "encoding_form": encoding_form
+            if encoding_form.is_bound
+            or (
+                not busy
+                and job.status != ImportJob.Status.IMPORTED
+                and (shown is None or not shown.describe.startswith("XLSX"))
+            )
+            else None,
             **_result(job),
         },
         status=status,

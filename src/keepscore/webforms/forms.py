@@ -6,14 +6,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core import signing
 
 from keepscore.webforms.models import FormField, WebForm
+from keepscore.webforms.stamps import Stamp, StampRefused, stamp_check, stamp_sign
 
 #: a submission sooner than this after the form was shown is a bot's (settings can lower it)
 MIN_FILL_SECONDS = 3
-MAX_FORM_AGE = 24 * 60 * 60
-_SIGNER_SALT = "keepscore.webforms.rendered"
 
 
 class WebFormForm(forms.Form):
@@ -51,13 +49,13 @@ class WebFormForm(forms.Form):
         }
 
 
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=_SIGNER_SALT)
+def min_fill_seconds() -> int:
+    return int(getattr(settings, "WEBFORM_MIN_FILL_SECONDS", MIN_FILL_SECONDS))
 
 
-def rendered_stamp(webform: WebForm) -> str:
-    """A signed, timestamped token put in the form when it is shown."""
-    return _signer().sign(webform.key)
+def rendered_stamp(webform: WebForm, *, head_start: int = 0) -> str:
+    """A signed, timestamped, unique token put in the form when it is shown."""
+    return stamp_sign(webform.key, head_start=head_start)
 
 
 class PassThrough(forms.Field):
@@ -101,6 +99,8 @@ class PublicForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.webform = webform
         self.spam: str | None = None
+        self.stamp: Stamp | None = None
+        self.stamp_expired = False
         visible = {name: PUBLIC_FIELDS[name]() for name in webform.fields if name in PUBLIC_FIELDS}
         for name, field in visible.items():
             field.required = name == FormField.NAME or (
@@ -116,24 +116,21 @@ class PublicForm(forms.Form):
         if data.get("website"):
             self.spam = "honeypot"
             return data
-        stamp = str(data.get("ts") or "")
         try:
-            key = _signer().unsign(stamp, max_age=MAX_FORM_AGE)
-        except signing.BadSignature:  # also expired
-            raise forms.ValidationError(
-                "This form was open too long or was changed: please send it again.",
-                code="stamp",
-            ) from None
-        if key != self.webform.key:
-            raise forms.ValidationError("This form was changed: please send it again.")
-        minimum = getattr(settings, "WEBFORM_MIN_FILL_SECONDS", MIN_FILL_SECONDS)
-        try:
-            _signer().unsign(stamp, max_age=minimum)
-        except signing.SignatureExpired:
-            pass  # shown longer ago than the minimum: a person's pace
-        else:
+            self.stamp = stamp_check(str(data.get("ts") or ""), form_key=self.webform.key)
+        except StampRefused as refused:
+            self.stamp_expired = refused.expired
+            raise forms.ValidationError(str(refused), code="stamp") from None
+        if self.stamp.age <= min_fill_seconds():
             self.spam = "too_fast"
         return data
+
+    def next_stamp(self) -> str:
+        """The stamp for the form shown again. A person who kept the page open too long
+        and sends it again at once is not taken for a bot: the new stamp starts early."""
+        return rendered_stamp(
+            self.webform, head_start=min_fill_seconds() + 1 if self.stamp_expired else 0
+        )
 
     def lead_data(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name) or "" for name in self.webform.fields}

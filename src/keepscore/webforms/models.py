@@ -58,3 +58,17 @@ class WebFormSubmission(OrgOwned):
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
+
+
+class UsedStamp(models.Model):
+    """A public form's stamp that made a lead: the same stamp posted again makes nothing.
+
+    Written in the lead's transaction; rows older than the stamp's validity are pruned (an
+    expired stamp is refused anyway). Holds no personal data and no organization: a digest.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.digest

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from keepscore.accounts.models import Organization
 from keepscore.leads.models import Channel
 from keepscore.leads.services import WEBSITE_FORM_CHANNEL, lead_create
-from keepscore.webforms.models import FormField, WebForm, WebFormSubmission
+from keepscore.webforms.models import FormField, UsedStamp, WebForm, WebFormSubmission
+from keepscore.webforms.stamps import Stamp, stamp_max_age
 
 #: the page the form was on, as passed by the embed script (cut to the lead's columns)
 SOURCE_LIMITS = {
@@ -89,18 +91,41 @@ def _channel(organization: Organization) -> Channel:
     return channel
 
 
+class StampUsed(Exception):
+    """This stamp already made a lead: the post is a repeat (a double click, a reload, a
+    replay) and makes nothing."""
+
+
+def _stamp_use(stamp: Stamp) -> None:
+    """Mark the stamp used, or StampUsed. A concurrent post with the same stamp waits on the
+    unique row (PostgreSQL) or the write lock (SQLite) and then finds it taken."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            UsedStamp.objects.create(digest=stamp.digest, used_at=now)
+    except IntegrityError:
+        raise StampUsed from None
+    # stamps this old are refused before they get here: their rows are no longer needed
+    UsedStamp.objects.filter(used_at__lt=now - timedelta(seconds=stamp_max_age())).delete()
+
+
 @transaction.atomic
 def webform_submit(
     *,
     webform: WebForm,
     data: dict[str, str],
     source: PageSource,
+    stamp: Stamp,
     ip: str = "",
 ) -> WebFormSubmission:
     """A new lead at the first stage, channel ``website-form``, with the page's UTMs and
-    referrer, and the consent text as shown, recorded on the submission."""
+    referrer, and the consent text as shown, recorded on the submission.
+
+    The form's stamp is accepted once: posted again, it raises StampUsed and makes nothing.
+    """
     if not webform.active:
         raise ValidationError("This form is closed.")
+    _stamp_use(stamp)
     values: dict[str, Any] = {f: (data.get(f) or "").strip() for f in webform.fields}
     name = values.pop(FormField.NAME, "") or values.get(FormField.COMPANY, "")
     if not name:

@@ -22,7 +22,7 @@ from keepscore.common.headers import form_action_also, framed_by_any_site
 from keepscore.common.views import org_view
 from keepscore.webforms.forms import PublicForm, WebFormForm, rendered_stamp
 from keepscore.webforms.models import WebForm
-from keepscore.webforms.services import PageSource, webform_save, webform_submit
+from keepscore.webforms.services import PageSource, StampUsed, webform_save, webform_submit
 
 RATE = "5/m"
 
@@ -106,7 +106,8 @@ def _public(key: str) -> WebForm:
 def _show(
     request: HttpRequest, webform: WebForm, form: PublicForm, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    context = {"webform": webform, "form": form, "stamp": rendered_stamp(webform), **extra}
+    stamp = form.next_stamp() if form.is_bound else rendered_stamp(webform)
+    context = {"webform": webform, "form": form, "stamp": stamp, **extra}
     return render(request, "webforms/public.html", context, status=status)
 
 
@@ -143,17 +144,20 @@ def _public_form(request: HttpRequest, webform: WebForm) -> HttpResponse:
     valid = form.is_valid()
     if form.spam:
         return _thanks(request, webform)  # neutral: a bot learns nothing
-    if valid:
+    if valid and form.stamp is not None:
         try:
             webform_submit(
                 webform=webform,
                 data=form.lead_data(),
                 source=PageSource.of(form.cleaned_data),
+                stamp=form.stamp,
                 ip=request.META.get("REMOTE_ADDR", ""),
             )
         except ValidationError as error:
             add_service_errors(form, error)
-        else:
+        except StampUsed:
+            pass  # sent twice: the visitor sees what they saw the first time, nothing is made
+        if not form.errors:
             if webform.thank_you_url and request.headers.get("Sec-Fetch-Dest") != "iframe":
                 return redirect(webform.thank_you_url)
             # in an iframe: our thanks page takes the whole window to the thank-you page
