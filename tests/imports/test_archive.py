@@ -51,6 +51,7 @@ from keepscore.webforms.models import WebForm, WebFormSubmission
 from keepscore.webforms.services import PageSource, webform_save, webform_submit
 from tests.conftest import channel, stage
 from tests.exports.conftest import Known
+from tests.webforms.conftest import checked
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +197,7 @@ def _demo_like() -> Organization:
     webform_submit(
         webform=form, data={"name": "Web Walt", "email": "walt@web.test", "phone": PHONE},
         source=PageSource(utm_source="news", page_url="https://shop.test/contact"), ip="1.2.3.4",
+        stamp=checked(form),
     )  # fmt: skip
     followup = followup_add(
         lead=twins[0], by=owner, kind="call", due_on=TODAY, due_time=time(9, 45), note="ring"
