@@ -103,12 +103,14 @@ def _migrate_forward() -> int:
     return pending
 
 
-def _database_files() -> set[Path]:
-    """The SQLite database and its companions (never copied as files)."""
+def _database_files() -> tuple[set[Path], Path | None]:
+    """The SQLite database and its companions (never copied as files), and the folder of
+    its queue of writers (tickets that come and go with every write)."""
     if vendor() != "sqlite":
-        return set()
+        return set(), None
     path = sqlite_path().resolve()
-    return {path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))}
+    companions = {path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal")}
+    return {path, *companions}, path.with_name(path.name + "-writers")
 
 
 def _ours(name: str) -> bool:
@@ -119,9 +121,12 @@ def _ours(name: str) -> bool:
 def home_files(*, leave_out: Collection[Path] = ()) -> list[Path]:
     """The files under KEEPSCORE_HOME a backup holds (relative paths)."""
     home = _home().resolve()
-    skip = _database_files() | {p.resolve() for p in leave_out}
+    database, writers = _database_files()
+    skip = database | {p.resolve() for p in leave_out}
     out: list[Path] = []
     for path in sorted(home.rglob("*")):
+        if writers is not None and path.is_relative_to(writers):
+            continue
         relative = path.relative_to(home)
         if relative.parts[0] in HOME_SKIP or any(p.startswith(SCRATCH) for p in relative.parts):
             continue
@@ -206,7 +211,8 @@ def backup_create(*, out: Path, progress: Progress = _noop) -> BackupResult:
                 os.fsync(fh.fileno())
             os.replace(partial, out)
         except OSError as error:
-            raise BackupProblem(f"cannot write {out}: {error.strerror or error}") from None
+            about = f" ({error.filename})" if error.filename not in (None, str(partial)) else ""
+            raise BackupProblem(f"cannot write {out}: {error.strerror or error}{about}") from None
         finally:
             partial.unlink(missing_ok=True)
     return BackupResult(
