@@ -13,8 +13,9 @@ from django.utils.crypto import salted_hmac
 from keepscore.accounts.models import Organization
 from keepscore.leads.models import Channel
 from keepscore.leads.services import WEBSITE_FORM_CHANNEL, lead_create
-from keepscore.webforms.models import FormField, WebForm, WebFormSubmission
+from keepscore.webforms.models import FormField, WebForm, WebFormSubmission, consent_version
 
+CONSENT_NEEDED = "Tick the box to agree before sending."
 #: the page the form was on, as passed by the embed script (cut to the lead's columns)
 SOURCE_LIMITS = {
     "utm_source": 200,
@@ -98,9 +99,12 @@ def webform_submit(
     ip: str = "",
 ) -> WebFormSubmission:
     """A new lead at the first stage, channel ``website-form``, with the page's UTMs and
-    referrer, and the consent text as shown, recorded on the submission."""
+    referrer. When the form asks for consent, ``data["consent"]`` says the box was ticked
+    (refused otherwise); the submission keeps the consent text, its version and when."""
     if not webform.active:
         raise ValidationError("This form is closed.")
+    if webform.consent_text and not data.get("consent"):
+        raise ValidationError({"consent": CONSENT_NEEDED})
     values: dict[str, Any] = {f: (data.get(f) or "").strip() for f in webform.fields}
     name = values.pop(FormField.NAME, "") or values.get(FormField.COMPANY, "")
     if not name:
@@ -116,12 +120,15 @@ def webform_submit(
         referrer=source.referrer,
         **values,
     )
+    now = timezone.now()
     return WebFormSubmission.objects.create(
         organization=organization,
         form=webform,
         lead=lead,
         consent_text=webform.consent_text,
-        submitted_at=timezone.now(),
+        consent_version=consent_version(webform.consent_text),
+        consented_at=now if webform.consent_text else None,
+        submitted_at=now,
         ip_hash=ip_hash(ip),
         page_url=source.page_url,
     )
