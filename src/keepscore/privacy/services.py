@@ -41,6 +41,8 @@ from keepscore.webforms.models import WebFormSubmission
 
 #: what a person export is, in the file itself
 EXPORT_FORMAT = "keepscore person export, version 1"
+#: as long as a lead's email may be
+EMAIL_MAX = Lead._meta.get_field("email").max_length or 254
 
 
 # --- finding the person -----------------------------------------------------------------
@@ -51,6 +53,8 @@ def email_clean(email: str | None) -> str:
     value = (email or "").strip()
     if not value:
         raise ValidationError({"email": "Give the person's email address."})
+    if len(value) > EMAIL_MAX:
+        raise ValidationError({"email": f"An email address has at most {EMAIL_MAX} characters."})
     try:
         validate_email(value)
     except ValidationError:

@@ -130,7 +130,8 @@ def pg_allowed(table):
 
 
 def _sqlite_trigger(table, message, when=""):
-    condition = f"\n    WHEN NOT (\n        {when}\n    )" if when else ""
+    # COALESCE: a comparison with NULL is NULL, and a trigger WHEN NULL would not fire
+    condition = f"\n    WHEN NOT COALESCE((\n        {when}\n    ), 0)" if when else ""
     return (
         f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} FOR EACH ROW{condition}\n"
         f"BEGIN SELECT RAISE(ABORT, '{table}: {message}'); END;"
@@ -138,7 +139,7 @@ def _sqlite_trigger(table, message, when=""):
 
 
 def _pg_function(table, message, when=""):
-    allow = f"IF {when} THEN\n        RETURN NEW;\n    END IF;\n    " if when else ""
+    allow = f"IF COALESCE(({when}), FALSE) THEN\n        RETURN NEW;\n    END IF;\n    " if when else ""
     return (
         f"CREATE OR REPLACE FUNCTION {table}_refuse_update() RETURNS trigger AS $$\n"
         f"BEGIN\n    {allow}RAISE EXCEPTION '{table}: {message}';\nEND;\n$$ LANGUAGE plpgsql;"
