@@ -72,6 +72,17 @@ class PassThrough(forms.Field):
         super().__init__(required=False, **kwargs)
 
 
+class ConsentBox(forms.CheckboxInput):
+    """Ticked only by what a ticked box sends ("on", or "true", "1", "yes"): consent is
+    never read into anything else (Django's box takes "0" or "no" as ticked)."""
+
+    TICKED = frozenset({"on", "true", "1", "yes"})
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> bool:
+        value = data.get(name)
+        return isinstance(value, str) and value.strip().lower() in self.TICKED
+
+
 PUBLIC_FIELDS: dict[str, Any] = {
     FormField.NAME: lambda: forms.CharField(label="Name", max_length=200),
     FormField.COMPANY: lambda: forms.CharField(label="Company", max_length=200),
@@ -119,6 +130,7 @@ class PublicForm(forms.Form):
             self.fields["consent"] = forms.BooleanField(
                 label=webform.consent_text,
                 required=True,
+                widget=ConsentBox,
                 error_messages={"required": CONSENT_NEEDED},
             )
             self.fields["consent_version"] = PassThrough()
