@@ -372,7 +372,7 @@ class PageForms(HTMLParser):
 
 def read_forms(client: Any, url: str) -> dict[str, Sent]:
     response = client.get(url)
-    if response.status_code != 200:
+    if response.status_code != 200 or response.streaming:  # a download (CSV): no page
         return {}
     parser = PageForms(url)
     parser.feed(response.content.decode())

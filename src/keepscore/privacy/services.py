@@ -121,6 +121,11 @@ class Held:
     def __add__(self, other: Held) -> Held:
         return Held(**{kind: n + getattr(other, kind) for kind, n in self.items()})
 
+    @property
+    def any(self) -> bool:
+        """Whether any record is counted."""
+        return any(n for _kind, n in self.items())
+
     def items(self) -> list[tuple[str, int]]:
         """(kind, count) of every kind."""
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
@@ -458,7 +463,7 @@ class Erasure:
         """ "2 leads, 5 activities, …" or what was found when nothing was."""
         if not self.found:
             return "no lead found: nothing erased"
-        return ", ".join(self.total.words()) or "nothing left to erase"
+        return ", ".join(self.total.words()) if self.total.any else "nothing left to erase"
 
 
 @transaction.atomic
