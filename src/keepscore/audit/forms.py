@@ -6,11 +6,13 @@ from django import forms
 
 from keepscore.audit.models import Action, Via
 from keepscore.audit.selectors import AuditFilters
+from keepscore.common.forms import DateField
 
 
 class AuditFilterForm(forms.Form):
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
+    # bounded dates: 9999-12-31 plus the day after it overflowed (a 500)
+    since = DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
+    until = DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
     action = forms.ChoiceField(label="What", required=False, choices=[("", "Anything")])
     user = forms.TypedChoiceField(
         label="Who", required=False, coerce=int, empty_value=None, choices=[("", "Anyone")]
