@@ -117,3 +117,27 @@ def test_a_version_is_the_text_s_alone():
     assert consent_version("") == ""
     # the same text is the same version in any form of any organization, at any time
     assert consent_version("Ok to call ✓") == sha("Ok to call ✓")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submissions_from_before_get_their_text_s_version_and_no_tick(org_a):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    form = webform_save(organization=org_a, name="Old", fields=["name"], consent_text=CONSENT)
+    old = webform_submit(webform=form, data={"name": "Ada", "consent": "yes"}, source=PageSource())
+    plain = webform_save(organization=org_a, name="Plain", fields=["name"])
+    none = webform_submit(webform=plain, data={"name": "Bob"}, source=PageSource())
+    # back to before consent was a box (its columns gone), then forward again
+    executor = MigrationExecutor(connection)
+    executor.migrate([("webforms", "0001_initial")])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    old.refresh_from_db()
+    none.refresh_from_db()
+    assert (old.consent_text, old.consent_version, old.consented_at) == (
+        CONSENT,
+        sha(CONSENT),
+        None,
+    )
+    assert (none.consent_version, none.consented_at) == ("", None)

@@ -131,7 +131,7 @@ class Held:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
     def words(self, skip_zero: bool = True) -> list[str]:
-        """ "2 activities", "1 objection", …"""
+        """The counts in words: 2 activities, 1 objection, …"""
         return [
             f"{n:,} {self.LABELS[kind][0 if n == 1 else 1]}"
             for kind, n in self.items()
@@ -144,7 +144,8 @@ class Held:
 
 
 def _by_lead(rows: QuerySet[Any]) -> dict[int, int]:
-    return dict(rows.values_list("lead_id").annotate(n=Count("id")).values_list("lead_id", "n"))
+    counted = rows.order_by().values_list("lead_id").annotate(n=Count("id"))
+    return dict(counted.values_list("lead_id", "n"))
 
 
 def _held_by_lead(lead_ids: Sequence[int], counted: dict[str, QuerySet[Any]]) -> dict[int, Held]:
