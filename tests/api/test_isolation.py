@@ -20,8 +20,8 @@ from django.apps import apps
 
 from keepscore.activities.services import activity_log, objection_add
 from keepscore.api.api import api
-from keepscore.leads.models import LostReason, StageChange
-from keepscore.leads.services import Outcome, lead_move
+from keepscore.leads.models import Channel, LostReason, StageChange
+from keepscore.leads.services import Outcome, lead_create, lead_move
 from tests.conftest import stage
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +52,8 @@ BODIES = {
     "/leads/{lead_id}/tasks": {"kind": "call", "due_on": "2026-01-05"},
     "/leads/{lead_id}/stage-changes/{change_id}/undo": {"reason": "hijack"},
     "/tasks/{task_id}": {"done": True, "note": "hijack"},
+    # B's lead has this email (A's too): A's token erases only A's
+    "/people/erase": {"email": "shared@example.com", "confirm": True},
 }
 #: the monthly reports take at most 120 months: the ten years to the end of this one
 TEN_YEARS = {"from": f"{date.today().year - 9}-01-01", "to": f"{date.today().year}-12-31"}
@@ -63,6 +65,7 @@ QUERIES = {
     "/economics": {"from": "2000-01-01", "to": "2999-12-31"},
     "/jobs": TEN_YEARS,
     "/objections/report": TEN_YEARS,
+    "/people/export": {"email": "shared@example.com"},
 }
 #: path parameters that are values, not objects of an organization
 VALUE_PARAMS = {"month", "year"}
@@ -153,6 +156,16 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     cash_set(org_b, "2026-01", "900", "10", note="B cash")
     from keepscore.followups.services import followup_add
 
+    # one email in both organizations: A's token exports and erases A's person only
+    for org, owner, name in ((lead_a.organization, owner_a, "Ada"), (org_b, owner_b, "Bob Bravo")):
+        lead_create(
+            organization=org,
+            name=f"{name} (shared email)",
+            channel=Channel.objects.for_org(org).first(),
+            by=owner,
+            email="shared@example.com",
+            notes=f"{name}'s notes",
+        )
     followup_add(lead=lead_a, by=owner_a, kind="call", due_on=date(2026, 1, 5))
     task_b = followup_add(
         lead=lead_b, by=owner_b, kind="meeting", due_on=date(2026, 1, 5), note="B campaign"

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from keepscore.leads.models import Lead
-from keepscore.webforms.models import WebFormSubmission
+from keepscore.webforms.models import WebFormSubmission, consent_version
 from keepscore.webforms.services import webform_save
 from tests.browser.conftest import shot
 from tests.conftest import make_org
@@ -50,8 +50,17 @@ def test_the_embedded_form_creates_a_lead_with_the_pages_source(
     frame.get_by_label("Name").fill("Grace Hopper")
     frame.get_by_label("Email").fill("grace@example.com")
     frame.get_by_label("Message").fill("Please call me back.")
-    shot(page, "webform-filled")
+    consent = frame.get_by_label("I agree that Acme may contact me.")
+    expect(consent).not_to_be_checked()  # consent is given, never presumed
     page.wait_for_timeout(1300)  # a person's pace: longer than the minimum fill time
+    frame.get_by_role("button", name="Send").click()
+    # not ticked: refused, with what was typed kept
+    expect(frame.get_by_text("Tick the box to agree before sending.")).to_be_visible()
+    expect(frame.get_by_label("Name")).to_have_value("Grace Hopper")
+    assert not Lead.objects.filter(organization=org).exists()
+    frame.get_by_label("I agree that Acme may contact me.").check()
+    shot(page, "webform-filled")
+    page.wait_for_timeout(1300)
     frame.get_by_role("button", name="Send").click()
     expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
     shot(page, "webform-thanks")
@@ -67,6 +76,8 @@ def test_the_embedded_form_creates_a_lead_with_the_pages_source(
     assert lead.referrer == f"{site}/start.html"
     submission = WebFormSubmission.objects.get(lead=lead)
     assert submission.consent_text == "I agree that Acme may contact me."
+    assert submission.consent_version == consent_version("I agree that Acme may contact me.")
+    assert submission.consented_at is not None
     assert submission.page_url == landing
 
 
@@ -95,6 +106,7 @@ def test_the_thank_you_page_opens_in_the_whole_window_not_in_the_frame(
     frame = page.frame_locator("iframe")
     frame.get_by_label("Name").fill("Grace Hopper")
     frame.get_by_label("Email").fill("grace@example.com")
+    frame.get_by_label("OK to contact me.").check()
     page.wait_for_timeout(1300)
     frame.get_by_role("button", name="Send").click()
 

@@ -195,10 +195,19 @@ def _demo_like() -> Organization:
         consent_text="We may call you.",
     )  # fmt: skip
     webform_submit(
-        webform=form, data={"name": "Web Walt", "email": "walt@web.test", "phone": PHONE},
+        webform=form,
+        data={"name": "Web Walt", "email": "walt@web.test", "phone": PHONE, "consent": "yes"},
         source=PageSource(utm_source="news", page_url="https://shop.test/contact"), ip="1.2.3.4",
         stamp=checked(form),
     )  # fmt: skip
+    # a person who asked to be erased: a tombstone (erased_at) the new organization keeps
+    from keepscore.privacy.services import person_erase
+
+    gone = lead_create(
+        organization=org, name="Gone Gail", email="gail@gone.test", channel=channel(org, "referral")
+    )
+    activity_log(lead=gone, kind="connect", by=owner, with_buyer=True, notes="hers")
+    assert person_erase(organization=org, email="gail@gone.test").lead_ids == [gone.pk]
     followup = followup_add(
         lead=twins[0], by=owner, kind="call", due_on=TODAY, due_time=time(9, 45), note="ring"
     )

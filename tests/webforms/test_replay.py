@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from keepscore.leads.models import Lead, StageChange
-from keepscore.webforms.models import UsedStamp, WebForm, WebFormSubmission
+from keepscore.webforms.models import UsedStamp, WebForm, WebFormSubmission, consent_version
 from keepscore.webforms.services import PageSource, StampUsed, webform_save, webform_submit
 from keepscore.webforms.stamps import STAMP_MAX_AGE, stamp_check
-from tests.webforms.conftest import checked, stamp
+from tests.webforms.conftest import CONSENT, checked, stamp
 
 
 def url(webform: WebForm) -> str:
@@ -37,7 +37,14 @@ def row_counts() -> dict[str, int]:
 
 
 def post_data(ts: str, name: str = "Ada Lovelace") -> dict[str, str]:
-    return {"name": name, "email": "ada@example.com", "website": "", "ts": ts}
+    return {
+        "name": name,
+        "email": "ada@example.com",
+        "website": "",
+        "ts": ts,
+        "consent": "on",
+        "consent_version": consent_version(CONSENT),
+    }
 
 
 def test_the_same_stamp_posted_twice_makes_one_lead_and_the_same_page(client, webform):
@@ -77,10 +84,14 @@ def test_two_pages_shown_in_the_same_second_have_different_stamps(client, webfor
 
 def test_the_service_accepts_a_stamp_once(webform):
     once = checked(webform)
-    webform_submit(webform=webform, data={"name": "Ada"}, source=PageSource(), stamp=once)
+    webform_submit(
+        webform=webform, data={"name": "Ada", "consent": "yes"}, source=PageSource(), stamp=once
+    )
     before = row_counts()
     with pytest.raises(StampUsed):
-        webform_submit(webform=webform, data={"name": "Ada"}, source=PageSource(), stamp=once)
+        webform_submit(
+            webform=webform, data={"name": "Ada", "consent": "yes"}, source=PageSource(), stamp=once
+        )
     assert row_counts() == before
 
 
@@ -89,12 +100,18 @@ def test_a_refused_submission_leaves_its_stamp_unused(webform):
     once = checked(webform)
     webform.active = False
     with pytest.raises(Exception, match="closed"):
-        webform_submit(webform=webform, data={"name": "Ada"}, source=PageSource(), stamp=once)
+        webform_submit(
+            webform=webform, data={"name": "Ada", "consent": "yes"}, source=PageSource(), stamp=once
+        )
     webform.active = True
     with pytest.raises(Exception, match="name"):
-        webform_submit(webform=webform, data={"name": " "}, source=PageSource(), stamp=once)
+        webform_submit(
+            webform=webform, data={"name": " ", "consent": "yes"}, source=PageSource(), stamp=once
+        )
     assert not UsedStamp.objects.exists()
-    webform_submit(webform=webform, data={"name": "Ada"}, source=PageSource(), stamp=once)
+    webform_submit(
+        webform=webform, data={"name": "Ada", "consent": "yes"}, source=PageSource(), stamp=once
+    )
     assert Lead.objects.count() == 1
 
 
@@ -105,7 +122,10 @@ def test_used_stamps_older_than_a_stamp_can_live_are_pruned(webform):
     )
     recent = UsedStamp.objects.create(digest="r" * 64, used_at=now - timedelta(seconds=60))
     webform_submit(
-        webform=webform, data={"name": "Ada"}, source=PageSource(), stamp=checked(webform)
+        webform=webform,
+        data={"name": "Ada", "consent": "yes"},
+        source=PageSource(),
+        stamp=checked(webform),
     )
     left = set(UsedStamp.objects.values_list("digest", flat=True))
     assert old.digest not in left and recent.digest in left and len(left) == 2
@@ -203,7 +223,12 @@ def test_a_second_post_waits_for_the_first_and_then_makes_nothing(org_a, threads
         threads.connect()
         try:
             with transaction.atomic():
-                webform_submit(webform=form, data={"name": "A"}, source=PageSource(), stamp=once)
+                webform_submit(
+                    webform=form,
+                    data={"name": "A", "consent": "yes"},
+                    source=PageSource(),
+                    stamp=once,
+                )
                 first_in.set()
                 release.wait(10)
             outcome["first"] = "made"
@@ -213,7 +238,9 @@ def test_a_second_post_waits_for_the_first_and_then_makes_nothing(org_a, threads
     def second() -> None:
         threads.connect()
         try:
-            webform_submit(webform=form, data={"name": "B"}, source=PageSource(), stamp=once)
+            webform_submit(
+                webform=form, data={"name": "B", "consent": "yes"}, source=PageSource(), stamp=once
+            )
             outcome["second"] = "made"
         except StampUsed:
             outcome["second"] = "used"

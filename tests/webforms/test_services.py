@@ -42,7 +42,7 @@ def test_a_submission_is_a_lead_at_the_first_stage_with_its_source(org_a, webfor
     )
     submission = webform_submit(
         webform=webform,
-        data={"name": " Ada ", "email": "ada@example.com", "notes": "Call me"},
+        data={"name": " Ada ", "email": "ada@example.com", "notes": "Call me", "consent": "yes"},
         source=source,
         stamp=checked(webform),
         ip="203.0.113.9",

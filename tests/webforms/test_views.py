@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from keepscore.accounts.services import member_add
 from keepscore.leads.models import Lead
-from keepscore.webforms.models import WebForm, WebFormSubmission
+from keepscore.webforms.models import WebForm, WebFormSubmission, consent_version
 from tests.conftest import make_user
 from tests.webforms.conftest import CONSENT, stamp
 
@@ -29,6 +29,8 @@ def good(webform: WebForm, **extra: Any) -> dict[str, Any]:
         "utm_campaign": "spring",
         "referrer": "https://www.google.com/",
         "page_url": "https://acme.test/landing",
+        "consent": "on",
+        "consent_version": consent_version(CONSENT),
         **extra,
     }
 

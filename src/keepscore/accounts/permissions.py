@@ -121,6 +121,8 @@ WEB: dict[str, Rule] = {
     "audit_csv": OWNER,
     "export_index": OWNER,
     "export_download": OWNER,
+    "lead_person_export": OWNER,  # everything held about a lead's person, as JSON
+    "lead_person_erase": OWNER,
 }
 
 #: API operations, "METHOD /path" as the OpenAPI document names them (below /api/v1); every
@@ -180,6 +182,8 @@ API: dict[str, Need] = {
     "GET /economics": MEMBER,
     "GET /focus": MEMBER,
     "GET /audit": OWNER,
+    "GET /people/export": OWNER,
+    "POST /people/erase": OWNER,
 }
 
 _REFUSALS = {

@@ -21,6 +21,7 @@ from keepscore.api import (
     leads,
     metrics,
     outcomes,
+    people,
     products,
     scorecard,
     stages,
@@ -62,3 +63,4 @@ api.add_router("", reports_router)
 api.add_router("", spend_router)
 api.add_router("", tasks.router)
 api.add_router("", audit.router)
+api.add_router("", people.router)

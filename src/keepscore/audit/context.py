@@ -40,8 +40,13 @@ def acting(actor: Actor) -> Iterator[Actor]:
 
 
 def update(**fields: object) -> None:
-    """Fill in what became known during the request (the member, the API's token)."""
-    _actor.set(replace(current(), **fields))  # type: ignore[arg-type]
+    """Fill in what became known during the request (the member, the API's token). Outside
+    a request or a command (a sign-in made by a test client, a script) there is nothing to
+    fill in: setting it there would stay set and name that user in whatever is recorded
+    next in the thread."""
+    actor = _actor.get()
+    if actor is not None:
+        _actor.set(replace(actor, **fields))  # type: ignore[arg-type]
 
 
 def address_of(request: HttpRequest) -> str:

@@ -10,6 +10,7 @@ from keepscore.common.forms import DateField
 
 
 class AuditFilterForm(forms.Form):
+    # bounded dates: 9999-12-31 plus the day after it overflowed (a 500)
     since = DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
     until = DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))
     action = forms.ChoiceField(label="What", required=False, choices=[("", "Anything")])

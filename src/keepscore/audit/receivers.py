@@ -6,6 +6,7 @@ Django load each row of an organization being deleted."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -78,15 +79,18 @@ def saved(sender: Any, instance: Any, created: bool, update_fields: Any = None, 
 
 
 def logged_in(sender: Any, request: Any, user: Any, **kw: Any) -> None:
-    from keepscore.audit.context import address_of, update
+    from keepscore.audit.context import address_of, current, update
 
-    update(user_id=user.pk, address=address_of(request) if request is not None else "")
+    address = address_of(request) if request is not None else ""
+    update(user_id=user.pk, address=address)  # the rest of this request is theirs
+    actor = replace(current(), user_id=user.pk, address=address)
     for membership in user.memberships.all():
         record(
             action=Action.LOGGED_IN,
             organization=membership.organization_id,
             object_type="accounts.User",
             object_id=user.pk,
+            actor=actor,
         )
 
 

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "keepscore.api",
     "keepscore.imports",
     "keepscore.webforms",
+    "keepscore.privacy",  # a person's data exported or erased
     "keepscore.funnel",
     "keepscore.scorecard",
     "keepscore.economics",

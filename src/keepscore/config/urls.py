@@ -16,6 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("o/<slug:org>/", include("keepscore.leads.urls")),
     path("o/<slug:org>/", include("keepscore.followups.urls")),
+    path("o/<slug:org>/", include("keepscore.privacy.urls")),
     path("o/<slug:org>/settings/products/", include("keepscore.economics.product_urls")),
     path("o/<slug:org>/settings/audit/", include("keepscore.audit.urls")),
     path("o/<slug:org>/settings/", include("keepscore.leads.settings_urls")),

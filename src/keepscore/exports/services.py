@@ -80,7 +80,10 @@ LEAD_HEAD = [
 ]
 LEAD_TAIL = ["revenue", "cost", "lost_reason"]
 #: what ``export all`` adds to each lead, for ``import all`` to give it back as it was
-LEAD_FULL = ["key", "external_id", "channel_key", "referrer", "stage_entered_at", "facts"]
+LEAD_FULL = [
+    *("key", "external_id", "channel_key", "referrer", "stage_entered_at", "facts"),
+    "erased_at",
+]
 
 
 def lead_ref(lead: Lead) -> str:
@@ -156,6 +159,7 @@ def _lead_rows(qs: QuerySet[Lead], ladder: list[Stage], full: bool) -> Iterator[
                         lead.referrer,
                         lead.stage_entered_at,
                         json.dumps(lead.facts, sort_keys=True),
+                        lead.erased_at,
                     )
                     if full
                     else ()
@@ -384,12 +388,12 @@ def _web_forms(organization: Organization) -> list[Table]:
         "web_form_submissions",
         [
             *("id", "form", "lead", "submitted_at", "consent_text", "page_url"),
-            *("lead_key", "ip_hash"),
+            *("lead_key", "ip_hash", "consent_version", "consented_at"),
         ],
         WebFormSubmission.objects.for_org(organization).select_related("lead").order_by("id"),
         lambda s: [
             *(s.pk, s.form_id, lead_ref(s.lead), s.submitted_at, s.consent_text, s.page_url),
-            *(lead_key(s.lead_id), s.ip_hash),
+            *(lead_key(s.lead_id), s.ip_hash, s.consent_version, s.consented_at),
         ],
     )
     return [forms, submissions]

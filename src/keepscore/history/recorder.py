@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from keepscore.activities.models import Activity, Objection
 from keepscore.audit import services as audit
@@ -22,6 +23,8 @@ from keepscore.common.recorded import recording
 from keepscore.economics.models import DealLine
 from keepscore.history.projections import Difference, lead_fields, one_write, registered
 from keepscore.leads.models import (
+    ERASED_NAME,
+    ERASED_TEXT,
     DealOutcome,
     Lead,
     Stage,
@@ -246,6 +249,87 @@ def member_left(membership: Any, leads: list[int], activities: list[int]) -> Non
             organization,
             Activity.objects.filter(organization=organization, pk__in=activities),
         )
+
+
+# --- a person's data erased -----------------------------------------------------------
+
+#: the lead's fields an erasure blanks (its name becomes ``ERASED_NAME``); none is read by
+#: a projection today: if one ever is, the leads are forgotten and counted again
+ERASED_LEAD_FIELDS = frozenset(
+    {"name", "company", "email", "phone", "notes", "external_id", "referrer", "facts"}
+)
+
+
+def erasable_rows(*, lead_ids: Sequence[int]) -> dict[str, QuerySet[Any]]:
+    """The history rows of these leads that hold free text an erasure blanks, by kind (the
+    same rows the erasure writes: what a confirmation page counts)."""
+    return {
+        "touches": Touch.objects.filter(lead_id__in=lead_ids).exclude(referrer=""),
+        "activities": Activity.objects.filter(lead_id__in=lead_ids).filter(
+            ~Q(notes="") | ~Q(outcome="")
+        ),
+        "objections": Objection.objects.filter(lead_id__in=lead_ids).exclude(text=""),
+        "stage_changes": StageChange.objects.filter(lead_id__in=lead_ids).filter(
+            ~Q(note="") | ~Q(override_reason__in=["", ERASED_TEXT])
+        ),
+        "outcomes": DealOutcome.objects.filter(lead_id__in=lead_ids).exclude(lost_note=""),
+        "corrections": StageCorrection.objects.filter(lead_id__in=lead_ids).filter(
+            ~Q(change_note="")
+            | ~Q(reason="")
+            | (Q(outcome__has_key="lost_note") & ~Q(outcome__lost_note=""))
+        ),
+    }
+
+
+@write
+def person_erase(*, organization: Organization, lead_ids: Sequence[int], at: datetime) -> None:
+    """Erase a person's data from these leads of the organization (``keepscore.privacy``
+    checked them): each lead becomes a tombstone (``ERASED_NAME``, its other personal data
+    blank, ``erased_at``) and the free text of its history is blanked — the later touches'
+    referrer, the activities' notes and outcome, the objections' text, the stage changes'
+    note and override reason, the deal outcomes' lost note, the corrections' notes and the
+    lost note they kept. What the figures read (stages, moments, authors, channels,
+    campaigns, money, reasons) stays as it was, so no projection needs telling; the
+    database lets through only this kind of update of the append-only history (migration
+    leads 0008)."""
+    ids = list(lead_ids)
+    if not ids:
+        return
+    recount = bool(ERASED_LEAD_FIELDS & lead_fields())
+    if recount:
+        tell("leads_forget", organization, ids)
+    rows = erasable_rows(lead_ids=ids)
+    with recording():
+        Lead.objects.filter(organization=organization, pk__in=ids).update(
+            name=ERASED_NAME,
+            company="",
+            email="",
+            phone="",
+            notes="",
+            external_id="",
+            referrer="",
+            facts={},
+            erased_at=at,
+            updated_at=at,
+        )
+        rows["touches"].update(referrer="")
+        rows["activities"].update(notes="", outcome="")
+        rows["objections"].update(text="")
+        rows["stage_changes"].update(
+            note="",
+            # the check constraint wants a reason where the checklist was overridden
+            override_reason=Case(
+                When(qualification_override=True, then=Value(ERASED_TEXT)), default=Value("")
+            ),
+        )
+        rows["outcomes"].update(lost_note="")
+        for pk, outcome in rows["corrections"].values_list("pk", "outcome"):
+            blank: dict[str, Any] = {"change_note": "", "reason": ""}
+            if isinstance(outcome, dict) and outcome.get("lost_note"):
+                blank["outcome"] = {**outcome, "lost_note": ""}  # the keys in their order
+            StageCorrection.objects.filter(pk=pk).update(**blank)
+    if recount:
+        tell("leads_count", organization, ids)
 
 
 # --- rebuild and verify -----------------------------------------------------------------

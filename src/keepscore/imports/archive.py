@@ -642,10 +642,12 @@ class Importer:
 
     # --- the history -------------------------------------------------------------------
 
+    #: columns of web form submissions not in archives of format 2 made before them
+    CONSENT_COLUMNS = ("consent_version", "consented_at")
     LEAD_COLUMNS = {
         **{c: c for c in ("name", "company", "email", "phone", "notes", "campaign")},
         **{c: c for c in ("utm_source", "utm_medium", "utm_campaign", "referrer")},
-        **{c: c for c in ("external_id", "value", "stage_entered_at", "facts")},
+        **{c: c for c in ("external_id", "value", "stage_entered_at", "facts", "erased_at")},
         "created": "first_touch_at",
     }
 
@@ -670,7 +672,9 @@ class Importer:
 
         self.table(
             "leads",
-            ["key", "stage", "channel_key", "owner", "sourced_by", *self.LEAD_COLUMNS],
+            # erased_at: not in archives of format 2 made before erasure was possible
+            ["key", "stage", "channel_key", "owner", "sourced_by"]
+            + [c for c in self.LEAD_COLUMNS if c != "erased_at"],
             lead,
             self.history(block, Lead),
             lambda row, obj: self.leads.__setitem__(row.raw("key"), obj.pk),
@@ -983,7 +987,10 @@ class Importer:
             lambda row, obj: self.forms.__setitem__(row.integer("id"), obj.pk),
             "web form",
         )
-        submission_columns = {c: c for c in ("submitted_at", "consent_text", "page_url", "ip_hash")}
+        submission_columns = {
+            c: c
+            for c in ("submitted_at", "consent_text", "page_url", "ip_hash", *self.CONSENT_COLUMNS)
+        }
         self.table(
             "web_form_submissions",
             ["form", "lead_key", "submitted_at", "consent_text", "page_url"],

@@ -1265,6 +1265,7 @@ class _LeadImport:
                         facts,
                         now,
                         self.members[row.sourced_by] if row.sourced_by else by_member,
+                        None,  # erased_at: not erased
                     )
                 )
             outcome_ids = block.ids(DealOutcome, len(deals))
@@ -1326,7 +1327,8 @@ class _LeadImport:
         expected = {
             Lead: "id organization_id created_at name company email phone notes owner_id "
             "stage_id value first_touch_at stage_entered_at channel_id campaign utm_source "
-            "utm_medium utm_campaign referrer external_id facts updated_at sourced_by_id",
+            "utm_medium utm_campaign referrer external_id facts updated_at sourced_by_id "
+            "erased_at",
             StageChange: "id organization_id created_at lead_id from_stage_id to_stage_id at by_id "
             "note qualification_override override_reason",
             DealOutcome: "id organization_id created_at lead_id stage_change_id result at revenue "

@@ -12,6 +12,13 @@ from django.utils import timezone
 from keepscore.common.models import OrgOwned, organization_key
 from keepscore.common.recorded import Recorded
 
+#: an erased lead's name (``keepscore.privacy``); its other personal data is blank
+ERASED_NAME = "Erased person"
+#: what an erasure leaves in a text that may not be empty (the override reason of a stage
+#: change that overrode the checklist: the check constraint wants one); the database lets
+#: an erasure write only this or "" (migration 0008)
+ERASED_TEXT = "(erased)"
+
 
 class Group(models.TextChoices):
     """The four scorecard groups every stage belongs to."""
@@ -148,6 +155,9 @@ class Lead(Recorded):
         verbose_name="sourced by",
         help_text="Who brought the lead in; the owner is who works it.",
     )
+    #: when the person's data was erased (``keepscore.privacy``): the lead is a tombstone,
+    #: its anonymous history still counts
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-first_touch_at", "-id"]

@@ -7,11 +7,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from keepscore.webforms.models import FormField, WebForm
+from keepscore.webforms.models import FormField, WebForm, consent_version
+from keepscore.webforms.services import CONSENT_NEEDED
 from keepscore.webforms.stamps import Stamp, StampRefused, stamp_check, stamp_sign
 
 #: a submission sooner than this after the form was shown is a bot's (settings can lower it)
 MIN_FILL_SECONDS = 3
+CONSENT_CHANGED = "This text has just changed: please read it and tick the box again."
 
 
 class WebFormForm(forms.Form):
@@ -27,7 +29,8 @@ class WebFormForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown above the submit button and stored with each lead, as shown.",
+        help_text="Shown as a box visitors must tick before sending; each submission keeps "
+        "the text as shown, its version and when it was ticked.",
     )
     thank_you_url = forms.URLField(
         label="Thank-you page",
@@ -67,6 +70,17 @@ class PassThrough(forms.Field):
         super().__init__(required=False, **kwargs)
 
 
+class ConsentBox(forms.CheckboxInput):
+    """Ticked only by what a ticked box sends ("on", or "true", "1", "yes"): consent is
+    never read into anything else (Django's box takes "0" or "no" as ticked)."""
+
+    TICKED = frozenset({"on", "true", "1", "yes"})
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> bool:
+        value = data.get(name)
+        return isinstance(value, str) and value.strip().lower() in self.TICKED
+
+
 PUBLIC_FIELDS: dict[str, Any] = {
     FormField.NAME: lambda: forms.CharField(label="Name", max_length=200),
     FormField.COMPANY: lambda: forms.CharField(label="Company", max_length=200),
@@ -83,7 +97,9 @@ class PublicForm(forms.Form):
 
     Besides the chosen fields: a honeypot (``website``, hidden by CSS: people leave it
     empty, bots fill it), a signed render time (``ts``) and the page's source (UTMs,
-    referrer, page URL) passed by the embed script.
+    referrer, page URL) passed by the embed script. When the form has a consent text, a
+    box to tick (``consent``, unticked, required) with the version of the text shown
+    (``consent_version``): a text edited since is refused, to be read and ticked again.
     """
 
     website = forms.CharField(label="Website (leave empty)", required=False)
@@ -110,6 +126,26 @@ class PublicForm(forms.Form):
                 field.widget.attrs["autocomplete"] = "email"
         self.fields = {**visible, **self.fields}
         self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+        if webform.consent_text:
+            self.fields["consent"] = forms.BooleanField(
+                label=webform.consent_text,
+                required=True,
+                widget=ConsentBox,
+                error_messages={"required": CONSENT_NEEDED},
+            )
+            self.fields["consent_version"] = PassThrough()
+
+    @property
+    def consent_version_shown(self) -> str:
+        """The version of the consent text this form shows (put in the page)."""
+        return consent_version(self.webform.consent_text)
+
+    def clean_consent_version(self) -> str:
+        shown = str(self.cleaned_data.get("consent_version") or "")
+        if shown != self.consent_version_shown:
+            # the owner edited the text after the visitor read it: what was ticked is not it
+            self.add_error("consent", CONSENT_CHANGED)
+        return shown
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -133,4 +169,8 @@ class PublicForm(forms.Form):
         )
 
     def lead_data(self) -> dict[str, str]:
-        return {name: self.cleaned_data.get(name) or "" for name in self.webform.fields}
+        """The lead's fields as typed, and ``consent`` ("yes") when the box was ticked."""
+        data = {name: self.cleaned_data.get(name) or "" for name in self.webform.fields}
+        if self.cleaned_data.get("consent"):
+            data["consent"] = "yes"
+        return data

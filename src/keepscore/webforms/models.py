@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.db import models
@@ -17,6 +18,13 @@ class FormField(models.TextChoices):
     EMAIL = "email", "Email"
     PHONE = "phone", "Phone"
     NOTES = "notes", "Message"
+
+
+def consent_version(text: str) -> str:
+    """The version of a consent text: the first 12 hex digits of its SHA-256. The same text
+    has the same version wherever and whenever it is shown (editing it back gives the old
+    version back), and anyone holding the text can check the version stored with it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12] if text else ""
 
 
 def new_key() -> str:
@@ -45,13 +53,16 @@ class WebForm(OrgOwned):
 
 
 class WebFormSubmission(OrgOwned):
-    """One accepted submission: the lead it made and the consent text as it was shown."""
+    """One accepted submission: the lead it made and, when the form asked for consent, the
+    text the visitor ticked, its version (:func:`consent_version`) and when."""
 
     form = models.ForeignKey(WebForm, on_delete=models.PROTECT, related_name="submissions")
     lead = models.OneToOneField(
         "leads.Lead", on_delete=models.CASCADE, related_name="web_form_submission"
     )
     consent_text = models.TextField(blank=True)
+    consent_version = models.CharField(max_length=16, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField()
     ip_hash = models.CharField(max_length=64, blank=True)
     page_url = models.CharField(max_length=500, blank=True)

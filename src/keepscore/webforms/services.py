@@ -14,9 +14,16 @@ from django.utils.crypto import salted_hmac
 from keepscore.accounts.models import Organization
 from keepscore.leads.models import Channel
 from keepscore.leads.services import WEBSITE_FORM_CHANNEL, lead_create
-from keepscore.webforms.models import FormField, UsedStamp, WebForm, WebFormSubmission
+from keepscore.webforms.models import (
+    FormField,
+    UsedStamp,
+    WebForm,
+    WebFormSubmission,
+    consent_version,
+)
 from keepscore.webforms.stamps import Stamp, stamp_max_age
 
+CONSENT_NEEDED = "Tick the box to agree before sending."
 #: the page the form was on, as passed by the embed script (cut to the lead's columns)
 SOURCE_LIMITS = {
     "utm_source": 200,
@@ -119,12 +126,15 @@ def webform_submit(
     ip: str = "",
 ) -> WebFormSubmission:
     """A new lead at the first stage, channel ``website-form``, with the page's UTMs and
-    referrer, and the consent text as shown, recorded on the submission.
+    referrer. When the form asks for consent, ``data["consent"]`` says the box was ticked
+    (refused otherwise); the submission keeps the consent text, its version and when.
 
     The form's stamp is accepted once: posted again, it raises StampUsed and makes nothing.
     """
     if not webform.active:
         raise ValidationError("This form is closed.")
+    if webform.consent_text and not data.get("consent"):
+        raise ValidationError({"consent": CONSENT_NEEDED})
     _stamp_use(stamp)
     values: dict[str, Any] = {f: (data.get(f) or "").strip() for f in webform.fields}
     name = values.pop(FormField.NAME, "") or values.get(FormField.COMPANY, "")
@@ -141,12 +151,15 @@ def webform_submit(
         referrer=source.referrer,
         **values,
     )
+    now = timezone.now()
     return WebFormSubmission.objects.create(
         organization=organization,
         form=webform,
         lead=lead,
         consent_text=webform.consent_text,
-        submitted_at=timezone.now(),
+        consent_version=consent_version(webform.consent_text),
+        consented_at=now if webform.consent_text else None,
+        submitted_at=now,
         ip_hash=ip_hash(ip),
         page_url=source.page_url,
     )

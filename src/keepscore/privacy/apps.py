@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PrivacyConfig(AppConfig):
+    name = "keepscore.privacy"
+    label = "privacy"
+    verbose_name = "a person's data"
