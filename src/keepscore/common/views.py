@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -42,3 +43,21 @@ def org_view(view: Callable[..., HttpResponse] | None = None, *, owner_only: boo
         return wrapper
 
     return decorate(view) if view is not None else decorate
+
+
+def page_of(paginator: Paginator, asked: str | None) -> tuple[Page, str]:
+    """The page ``?page=`` asks for, and why it is not the one shown ("" when it is): text
+    that is not a number shows the first page, a number past the end the last."""
+    text = (asked or "").strip()
+    if not text:
+        return paginator.page(1), ""
+    try:
+        number = int(text)
+    except ValueError:
+        return paginator.page(1), f"“{text[:20]}” is not a page number: showing page 1."
+    if number < 1:
+        return paginator.page(1), f"There is no page {number}: showing page 1."
+    if number > paginator.num_pages:
+        last = paginator.num_pages
+        return paginator.page(last), f"There is no page {number}: showing page {last}, the last."
+    return paginator.page(number), ""
