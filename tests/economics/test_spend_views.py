@@ -185,8 +185,11 @@ def test_export_is_the_import_format(client_a, org_a, org_b):
         ["month", "channel", "campaign", "amount", "note"],
         ["2026-03", "ads", "Promo", "1200.00", "n"],
     ]
-    everything = client_a.get(url(org_a, "spend_export"), {"year": "x"})
+    everything = client_a.get(url(org_a, "spend_export"))
     assert len(everything.content.decode().splitlines()) == 3
+    # a year that is not one is refused, not taken for "every year"
+    refused = client_a.get(url(org_a, "spend_export"), {"year": "x"})
+    assert refused.status_code == 400 and refused.content.decode() == "'x' is not a year."
 
 
 def test_cash_page(client_a, org_a):

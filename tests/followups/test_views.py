@@ -162,7 +162,9 @@ def test_an_owner_switches_the_member_a_member_cannot(client, org_a, owner_a, sa
     client.force_login(owner_a.user)
     theirs = client.get(url("today", org_a), {"member": sales_a.pk}).content.decode()
     assert "Sales Sue" in theirs and "Overdue Olga" not in theirs
-    assert client.get(url("today", org_a), {"member": "99999"}).status_code == 404
+    unknown = client.get(url("today", org_a), {"member": "99999"})
+    assert unknown.status_code == 400  # shown with the reason, never silently one's own day
+    assert "There is no such member here: showing your own day." in unknown.content.decode()
     client.force_login(sales_a.user)
     mine = client.get(url("today", org_a), {"member": owner_a.pk}).content.decode()
     assert "Sales Sue" in mine and "Overdue Olga" not in mine  # still their own day

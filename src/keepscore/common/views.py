@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django_htmx.http import HttpResponseClientRedirect
@@ -63,3 +64,21 @@ def may(request: HttpRequest, need: permissions.Need) -> bool:
     """Whether the member behind an ``org_view`` request has what ``need`` asks (to show or
     hide what they could not do; ``org_view`` refuses the request itself)."""
     return permissions.allows(request.membership, need)  # type: ignore[attr-defined]
+
+
+def page_of(paginator: Paginator, asked: str | None) -> tuple[Page, str]:
+    """The page ``?page=`` asks for, and why it is not the one shown ("" when it is): text
+    that is not a number shows the first page, a number past the end the last."""
+    text = (asked or "").strip()
+    if not text:
+        return paginator.page(1), ""
+    try:
+        number = int(text)
+    except ValueError:
+        return paginator.page(1), f"“{text[:20]}” is not a page number: showing page 1."
+    if number < 1:
+        return paginator.page(1), f"There is no page {number}: showing page 1."
+    if number > paginator.num_pages:
+        last = paginator.num_pages
+        return paginator.page(last), f"There is no page {number}: showing page {last}, the last."
+    return paginator.page(number), ""

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -203,15 +203,17 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
     name = f"spend-{organization.slug}"
     year_text = request.GET.get("year", "").strip()
     if year_text:
-        try:
-            from keepscore.scorecard.services import year_check
+        from keepscore.scorecard.services import year_check
 
+        try:
             year = year_check(year_text)
-        except ValidationError:
-            year = None
-        if year is not None:
-            first, last = date(year, 1, 1), date(year, 12, 1)
-            name += f"-{year}"
+        except ValidationError as error:
+            # a download: the reason as text, not all years as if none was asked for
+            return HttpResponseBadRequest(
+                " ".join(error.messages), content_type="text/plain; charset=utf-8"
+            )
+        first, last = date(year, 1, 1), date(year, 12, 1)
+        name += f"-{year}"
     table = services.spend_for(organization, first, last)
     rows = Table("spend", services.EXPORT_COLUMNS, services.spend_csv_rows(table))
     # a few rows a month: one response (the spend of years is kilobytes)

@@ -107,12 +107,20 @@ def export_download(
 def export_leads(
     request: HttpRequest, organization: Organization
 ) -> HttpResponse | StreamingHttpResponse:
-    """The lead list's export: the leads its filters show (an invalid filter is left out)."""
+    """The lead list's export: the leads its filters show. A filter that is not valid is a 400
+    that says which (a download of every lead instead would look like the filtered one)."""
     chosen = FormatForm(request.GET)
     if not chosen.is_valid():
         return render(
             request, "exports/bad_format.html", {"nav": "leads", "form": chosen}, status=400
         )
     filters = LeadFilterForm(request.GET, organization=organization)
-    filters.is_valid()
+    if not filters.is_valid():
+        problems = [
+            f"{filters[name].label if name in filters.fields else 'Filter'}: {message}"
+            for name, messages in filters.errors.items()
+            for message in messages
+        ]
+        context = {"nav": "leads", "form": chosen, "problems": problems}
+        return render(request, "exports/bad_format.html", context, status=400)
     return export_response(organization, "leads", chosen.cleaned_data["format"], filters.filters())

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -153,15 +153,18 @@ def today(request: OrgRequest, organization: Organization) -> HttpResponse:
     """My day: follow-ups due (overdue first), open leads without a next step, stalling
     late-stage leads. An owner can look at another member's day (``?member=``)."""
     member: Membership = request.membership
+    member_problem = ""
     if request.membership.is_owner:
         pick = MemberPickForm(request.GET, organization=organization)
-        if not pick.is_valid():
-            raise Http404("No such member")
-        member = pick.cleaned_data["member"] or member
+        if pick.is_valid():
+            member = pick.cleaned_data["member"] or member
+        else:
+            member_problem = "There is no such member here: showing your own day."
     context = {
         "nav": "today",
+        "member_problem": member_problem,
         "day": today_for(organization, member),
         "tomorrow": timezone.localdate() + timedelta(days=1),
         "members": members_of(organization=organization) if request.membership.is_owner else [],
     }
-    return render(request, "followups/today.html", context)
+    return render(request, "followups/today.html", context, status=400 if member_problem else 200)

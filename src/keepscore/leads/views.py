@@ -28,7 +28,7 @@ from django_htmx.middleware import HtmxDetails
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities import services as activity_services
 from keepscore.common.forms import add_service_errors
-from keepscore.common.views import org_view
+from keepscore.common.views import org_view, page_of
 from keepscore.followups.selectors import attach_next_steps
 from keepscore.leads import selectors, services
 from keepscore.leads.corrections import stage_change_undo as stage_change_undo_service
@@ -123,7 +123,9 @@ def lead_list(request: OrgRequest, organization: Organization) -> HttpResponse:
     form = LeadFilterForm(request.GET, organization=organization)
     form.is_valid()  # an invalid filter shows its error and is left out
     leads = selectors.lead_list(organization=organization, filters=form.filters())
-    page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    page, page_problem = page_of(Paginator(leads, LEADS_PER_PAGE), request.GET.get("page"))
+    if page_problem:
+        form.add_error(None, page_problem)
     page.object_list = attach_next_steps(list(page.object_list))
     return render(
         request,

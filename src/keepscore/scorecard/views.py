@@ -76,12 +76,15 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _year(request: HttpRequest) -> int:
-    """The ``?year=`` asked for; this year when absent or not a year."""
+def _year(request: HttpRequest) -> tuple[int, str]:
+    """The ``?year=`` asked for (this year when absent), and why it was not taken."""
+    text = request.GET.get("year", "")
+    if not text.strip():
+        return timezone.localdate().year, ""
     try:
-        return services.year_check(request.GET.get("year", ""))
-    except ValidationError:
-        return timezone.localdate().year
+        return services.year_check(text), ""
+    except ValidationError as error:
+        return timezone.localdate().year, " ".join(error.messages)
 
 
 def _url(name: str, organization: Organization, year: int | None = None, **kw: Any) -> str:
@@ -182,7 +185,10 @@ def _grid(
     save: Any,
 ) -> HttpResponse:
     """A page of one form per metric; a POST saves the one row it carries."""
-    year = _year(request)
+    year, year_problem = _year(request)
+    if request.method == "POST" and year_problem:
+        # a forged year (the page never sends one): nothing is saved
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
     defs: list[MetricDef] = metrics_of(organization)
     posted: Row | None = None
     if request.method == "POST":
@@ -227,6 +233,7 @@ def _grid(
         sub,
         status=INVALID if request.method == "POST" else 200,
         year=year,
+        year_problem=year_problem,
         rows=rows,
         orphan=orphan,
         action=_url(f"scorecard_{sub}", organization, year),
