@@ -138,15 +138,47 @@ def _tables(connection: Any, sqlite: bool) -> list[str]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
+#: the audit log's events of backups and restores themselves: recorded after the copy
+#: (a backup) or into the restored database (a restore), so they are the one difference
+#: between a source and its restored copy; :func:`events_of` reads them
+OWN_EVENTS = "('backed_up', 'restored')"
+
+
 def every_row(connection: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, sorted."""
+    """Every table's rows, sorted (the audit log without the events of backups and
+    restores)."""
     sqlite = isinstance(connection, sqlite3.Connection)
     out = {}
     for table in _tables(connection, sqlite):
         cursor = connection.cursor()
-        cursor.execute(f'SELECT * FROM "{table}"')
+        where = f" WHERE action NOT IN {OWN_EVENTS}" if table == "audit_auditevent" else ""
+        cursor.execute(f'SELECT * FROM "{table}"{where}')
         out[table] = sorted((tuple(row) for row in cursor.fetchall()), key=repr)
     return out
+
+
+def events_of(install: Install) -> list[tuple[Any, ...]]:
+    """The audit log's events of backups and restores: (organization, action, via, summary)."""
+    connection = install.connect()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT organization_id, action, via, summary FROM audit_auditevent"
+            f" WHERE action IN {OWN_EVENTS} ORDER BY id"
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def organizations_of(install: Install) -> list[int]:
+    connection = install.connect()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT id FROM accounts_organization ORDER BY id")
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
 
 
 def checksums(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, tuple[int, str]]:
@@ -309,6 +341,18 @@ def test_a_backup_taken_while_leads_are_written_restores_to_the_same_rows(
     # ... and a consistent one: the summaries agree with the history they are kept from
     verified = target.run("summaries", "verify")  # exits 1 on any difference
     assert "demo: 0 differences" in verified.stdout, verified.stdout
+    # and each organization's audit log says it was backed up (source) and restored
+    # (target), from the command line, with what and from when
+    orgs = organizations_of(source)
+    backed_up = [e for e in events_of(source) if e[1] == "backed_up"]
+    assert [e[0] for e in backed_up] == orgs and {e[2] for e in backed_up} == {"cli"}
+    rows = sum(c["rows"] for c in manifest["tables"].values())
+    home = [name for name in manifest["files"] if name.startswith("home/")]
+    assert f"{len(manifest['tables'])} tables, {rows:,} rows, {len(home)} files" in backed_up[0][3]
+    restored_events = events_of(target)
+    assert [e[:3] for e in restored_events] == [(o, "restored", "cli") for o in orgs]
+    made_at = manifest["created_at"][:16].replace("T", " ")
+    assert f"from a backup made {made_at} UTC" in restored_events[0][3]
     # and the uploaded file came back, byte for byte; the source's secret key too
     assert (target.home / "imports" / "1" / "upload.csv").read_bytes() == upload.read_bytes()
     assert (target.home / "secret_key").read_text() == (source.home / "secret_key").read_text()

@@ -22,6 +22,7 @@ from keepscore.accounts.models import Membership, Organization, User
 from keepscore.accounts.services import member_remove, organization_create
 from keepscore.activities.models import Activity, Objection
 from keepscore.activities.services import activity_log
+from keepscore.audit.models import AuditEvent
 from keepscore.demo.generator import demo_create
 from keepscore.economics.models import CashPosition, DealLine, MoneySettings, Product, Spend
 from keepscore.exports.services import export_all
@@ -253,6 +254,11 @@ def test_an_exported_organization_imported_into_a_new_one_is_the_same(tmp_path: 
     # the web form has a public address of its own (the source's is taken here)
     assert WebForm.objects.for_org(copy).get().key != WebForm.objects.for_org(source).get().key
     assert any("new public address" in note for note in result.notes)
+    # the new organization's audit log says where its data came from
+    (event,) = AuditEvent.objects.filter(organization=copy, action="imported")
+    assert event.object_type == "archive"
+    total = sum(result.counts.values())
+    assert event.summary == f"an export-all archive: {total:,} rows in {len(result.counts)} tables"
     # the members came back with their roles; nobody new was made (all are users here)
     assert User.objects.count() == users and not result.new_users
 

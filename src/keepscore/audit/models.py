@@ -27,6 +27,7 @@ class Action(models.TextChoices):
     PERSON_EXPORTED = "person_exported", "Person's data exported"
     ERASED = "erased", "Person erased"
     BACKED_UP = "backed_up", "Backed up"
+    RESTORED = "restored", "Restored from a backup"
 
 
 class AuditEvent(models.Model):

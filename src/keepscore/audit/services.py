@@ -57,6 +57,28 @@ def imported(organization: Any, job: Any) -> None:
     )
 
 
+def installation(action: str, summary: str) -> int:
+    """An event of the whole installation (a backup, a restore), recorded in every
+    organization's log: each owner sees what was done with their data. How many."""
+    from keepscore.accounts.models import Organization
+
+    who = current()
+    events = [
+        AuditEvent(
+            organization_id=organization,
+            via=who.via,
+            user_id=who.user_id,
+            membership_id=None,
+            address=who.address,
+            action=action,
+            summary=summary[:SUMMARY_MAX],
+        )
+        for organization in Organization.objects.values_list("pk", flat=True)
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+    return len(events)
+
+
 def refused(organization: Any, what: str, need: object) -> None:
     """A member refused for lack of a role (``what``: the method and page or operation)."""
     record(action="refused", organization=organization, summary=f"{what} needs {need}")

@@ -24,6 +24,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 import keepscore
+from keepscore.audit import services as audit
 from keepscore.backup import postgres, sqlite
 from keepscore.backup.archive import (
     Archive,
@@ -215,6 +216,11 @@ def backup_create(*, out: Path, progress: Progress = _noop) -> BackupResult:
             raise BackupProblem(f"cannot write {out}: {error.strerror or error}{about}") from None
         finally:
             partial.unlink(missing_ok=True)
+    audit.installation(
+        "backed_up",
+        f"the whole installation ({kind}): {len(states)} tables, "
+        f"{sum(s.rows for s in states.values()):,} rows, {len(files)} files",
+    )
     return BackupResult(
         path=out,
         vendor=kind,
@@ -330,6 +336,11 @@ def backup_restore(*, path: Path, force: bool = False, progress: Progress = _noo
     connections.close_all()
     progress("migrating", 0.0)
     pending = _migrate_forward()
+    audit.installation(
+        "restored",
+        f"from a backup made {manifest.created_at[:16].replace('T', ' ')} UTC by keepscore "
+        f"{manifest.keepscore_version}",
+    )
     return RestoreResult(
         path=path,
         vendor=kind,

@@ -36,6 +36,7 @@ from django.db.models import Model
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.activities.models import Activity, Objection
+from keepscore.audit import services as audit
 from keepscore.economics.models import CashPosition, DealLine, MoneySettings, Product, Spend
 from keepscore.exports.services import FORMAT_VERSION, KIND
 from keepscore.exports.writers import unescape
@@ -1085,6 +1086,14 @@ def import_archive(
                 importer.rest_read()
                 progress("counting the summaries", 1.0)
             _closing_check(importer)
+            counts = importer.result.counts
+            audit.record(
+                action="imported",
+                organization=organization,
+                object_type="archive",
+                summary=f"an export-all archive: {sum(counts.values()):,} rows "
+                f"in {len(counts)} tables",
+            )
     finally:
         reader.close()
     result = importer.result
