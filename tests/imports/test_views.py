@@ -17,7 +17,7 @@ from tests.conftest import PASSWORD, make_org, make_user
 pytestmark = pytest.mark.django_db
 
 CSV = (
-    "Full name,email,source,stage,created\n"
+    "Who,email,source,stage,created\n"
     "Ada Lovelace,ada@example.com,referral,Engaging,2024-01-05\n"
     "Alan Turing,alan@example.com,referral,Engaging,2024-01-06\n"
 )
@@ -71,7 +71,7 @@ def test_unmapped_column_is_refused_then_mapping_it_imports(owner):
     org, client = owner
     url = upload(client)["Location"]
     page = client.get(url).content.decode()
-    # "Full name" is not a plain column: checking names the missing column
+    # "Who" means no field: checking names the missing column
     data = form_data(page, stage_0="lead", action="check")
     client.post(url, data)
     assert "missing required column: name" in client.get(url).content.decode()
@@ -133,7 +133,7 @@ def test_a_big_file_runs_in_the_background_and_the_page_polls():
     job = ImportJob.objects.get(organization=org)
     options = {
         "dry_run": False,
-        "mapping": {"Full name": "name"},
+        "mapping": {"Who": "name"},
         "stage_map": {"Engaging": "lead"},
     }
     thread = job_start(job, options, owner, background=True)

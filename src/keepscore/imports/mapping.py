@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.imports.dates import CANDIDATES, ColumnDates
+from keepscore.imports.headers import columns_guess, label
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, preset_get
 from keepscore.imports.readers import FileProblem, table_open
@@ -127,12 +128,12 @@ def report_file(job: ImportJob) -> Path | None:
 
 
 def targets(organization: Organization) -> list[tuple[str, str]]:
-    """The fields a column can go to: the lead's, ``<stage>_at`` dates, or ignore."""
-    keys = (
-        Stage.objects.for_org(organization).order_by("position", "id").values_list("key", flat=True)
-    )
-    stage_dates = [f"{k}_at" for k in keys if f"{k}_at" not in FIELDS]
-    return [(IGNORE, "— ignore —")] + [(f, f) for f in (*FIELDS, *stage_dates)]
+    """The fields a column can go to, in plain words: the lead's, the date of entering each
+    stage, or ignore."""
+    ladder = Stage.objects.for_org(organization).order_by("position", "id")
+    names = {s.key: s.name for s in ladder}
+    stage_dates = [f"{k}_at" for k in names if f"{k}_at" not in FIELDS]
+    return [(IGNORE, "— ignore —")] + [(f, label(f, names)) for f in (*FIELDS, *stage_dates)]
 
 
 @dataclass
@@ -150,18 +151,9 @@ class Preview:
 
 def detected_mapping(header: list[str], preset: str, organization: Organization) -> dict[int, str]:
     """What the engine would map each column to without an explicit mapping."""
-    chosen = preset_get(preset)
-    keys = set(
-        Stage.objects.for_org(organization).values_list("key", flat=True)
-    )  # <stage>_at columns of the plain preset
-    out: dict[int, str] = {}
-    for i, name in enumerate(header):
-        key = name.lower()
-        target = chosen.columns.get(key)
-        if target is None and chosen.stage_dates and key.endswith("_at") and key[:-3] in keys:
-            target = key
-        out[i] = target or IGNORE
-    return out
+    keys = Stage.objects.for_org(organization).values_list("key", flat=True)
+    guessed = columns_guess(header, preset_get(preset), keys)
+    return {i: guessed.get(i, IGNORE) for i in range(len(header))}
 
 
 def preview(job: ImportJob, mapping: dict[int, str] | None = None) -> Preview:

@@ -53,6 +53,7 @@ from keepscore.imports.dates import (
     date_reader,
     value_match,
 )
+from keepscore.imports.headers import FACT_PREFIX, LABELS, columns_guess, field_key
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
 from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
@@ -355,6 +356,7 @@ class _LeadImport:
         header = self.table.header
         lower = {h.lower(): i for i, h in reversed(list(enumerate(header)))}
         stage_fields = {f"{k}_at": s for k, s in self.by_key.items()}
+        stage_names = {k: s.name for k, s in self.by_key.items()}
         explicit: dict[int, str] = {}
         for column, wanted in mapping.items():
             index = lower.get(column.strip().lower())
@@ -362,21 +364,18 @@ class _LeadImport:
                 raise FileProblem(
                     f"--map: the file has no column {column!r} (columns: {', '.join(header)})"
                 )
-            chosen = wanted.strip().lower()
-            if chosen not in FIELDS and chosen not in stage_fields and chosen != IGNORE:
+            chosen = field_key(wanted, stage_names)
+            if chosen is None or chosen.startswith(FACT_PREFIX):
                 raise FileProblem(
-                    f"--map: {chosen!r} is not a field (fields: {', '.join(FIELDS)}, "
+                    f"--map: {wanted.strip()!r} is not a field (fields: "
+                    f"{', '.join(f'{k} ({LABELS[k]})' for k in FIELDS)}, "
                     f"<stage>_at for {', '.join(self.by_key)}, or - to ignore)"
                 )
             explicit[index] = chosen
+        guessed = self._columns_guess(header, explicit)
         fields: dict[str, list[int]] = {}
         for i, name in enumerate(header):
-            target: str | None = explicit.get(i)
-            if target is None:
-                key = name.lower()
-                target = self.preset.columns.get(key)
-                if target is None and self.preset.stage_dates and key in stage_fields:
-                    target = key
+            target: str | None = explicit.get(i) or guessed.get(i)
             if target is None or target == IGNORE or not name:
                 if name:
                     self.result.ignored_columns.append(name)
@@ -410,6 +409,11 @@ class _LeadImport:
                 stage = stage_fields.get(f)
             if stage is not None:
                 self.stage_dates.append((f, stage))
+
+    def _columns_guess(self, header: list[str], explicit: dict[int, str]) -> dict[int, str]:
+        """The fields of the columns not mapped by hand: the preset's names first, then
+        the headers' words (:mod:`keepscore.imports.headers`) for fields still free."""
+        return columns_guess(header, self.preset, list(self.by_key), explicit)
 
     def _column_name(self, field_name: str) -> str:
         return self.table.header[self.fields[field_name][0]]
