@@ -74,7 +74,7 @@ def test_unmapped_column_is_refused_then_mapping_it_imports(owner):
     # "Who" means no field: checking names the missing column
     data = form_data(page, stage_0="lead", action="check")
     client.post(url, data)
-    assert "missing required column: name" in client.get(url).content.decode()
+    assert "missing required column: Name (or Company" in client.get(url).content.decode()
     # map it to name, stage Engaging → lead, and import
     data = form_data(page, col_0="name", stage_0="lead", action="import")
     assert client.post(url, data).status_code == 302
