@@ -428,6 +428,12 @@ def _index() -> dict[str, str]:
 _BY_WORDS = _index()
 
 
+def fact_name(header: str) -> str:
+    """A column kept as a lead fact is named by its header's words: ``"Product line"`` →
+    ``product_line`` (at most 40 characters; "" for a header without words)."""
+    return fold(header).replace(" ", "_")[:40].strip("_")
+
+
 def stage_label(key: str, stages: Mapping[str, str]) -> str:
     return f"Date of entering {stages.get(key, key)}"
 

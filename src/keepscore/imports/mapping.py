@@ -136,6 +136,15 @@ def targets(organization: Organization) -> list[tuple[str, str]]:
     return [(IGNORE, "— ignore —")] + [(f, label(f, names)) for f in (*FIELDS, *stage_dates)]
 
 
+def columns_shown(job: ImportJob) -> list[tuple[str, str]]:
+    """(file column, field in plain words) of the job's last run, as the engine mapped them."""
+    columns = (job.report or {}).get("columns") or {}
+    if not columns:
+        return []
+    names = dict(Stage.objects.for_org(job.organization).values_list("key", "name"))
+    return [(column, label(target, names)) for column, target in columns.items()]
+
+
 @dataclass
 class Preview:
     describe: str
