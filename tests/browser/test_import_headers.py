@@ -65,6 +65,4 @@ def test_the_done_when_spreadsheet_imports_by_clicking_upload_and_import(
             row["Company"],
             row["Lead source"],
         )
-        assert lead.first_touch_at == datetime.fromisoformat(row["Date added"]).replace(
-            tzinfo=zone
-        )
+        assert lead.first_touch_at == datetime.fromisoformat(row["Date added"]).replace(tzinfo=zone)

@@ -467,3 +467,18 @@ def test_cli_unknown_word_lists_the_fields_in_plain_words(
     assert "Date of entering Proposal" in err
     assert "utm_source" not in err and "lost_reason" not in err  # no internal keys
     assert not Lead.objects.for_org(org_a).exists()
+
+
+def test_a_duplicate_names_the_files_column_and_the_field_in_plain_words(
+    org_a: Organization, tmp_path: Path
+) -> None:
+    first = [["Nom complet", "Courriel", "Origine"], ["Hélène", "helene@exemple.fr", "Salon"]]
+    assert import_leads(organization=org_a, path=write_csv(tmp_path / "a.csv", first)).created
+    again = [
+        ["Nom complet", "Courriel", "Origine"],
+        ["Hélène L.", "HELENE@exemple.fr", "Salon"],
+    ]
+    result = import_leads(organization=org_a, path=write_csv(tmp_path / "b.csv", again))
+    assert [(d.line, d.column, d.reason) for d in result.duplicate_rows] == [
+        (2, "Courriel", "same email as another lead")
+    ]

@@ -1154,6 +1154,10 @@ class _LeadImport:
                 rejected.extend(b"\0" * (line + 1 - len(rejected) + 4096))
             rejected[line] = 1
 
+        # a duplicate names the file's column of the value it shares, and it in plain words
+        dup_columns = {f: self._field_column(f) for f in ("external_id", "email", "phone")}
+        dup_words = {f: LABELS[f].lower() for f in dup_columns}
+
         def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
             # afresh each time: a changed encoding reads the file again
             result.rows = result.rejected = result.errors_total = result.duplicates = 0
@@ -1193,7 +1197,9 @@ class _LeadImport:
                 elif p is not None and p in phones:
                     why = "phone"
                 if why:
-                    result.duplicate(line, why, f"same {why.replace('_', ' ')} as another lead")
+                    result.duplicate(
+                        line, dup_columns[why], f"same {dup_words[why]} as another lead"
+                    )
                     reject(line)
                     continue
                 if e is not None:
