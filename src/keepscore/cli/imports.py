@@ -88,11 +88,11 @@ def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = No
     verb = "Checked" if result.dry_run else "Read"
     say(f"{verb} {escape(result.file)} ({escape(result.file_format)}): {result.rows} rows.")
     if result.columns:
-        from keepscore.imports.headers import label
+        from keepscore.imports.headers import label as field_label
 
         say("Columns (file → field):")
         for column, target in result.columns.items():
-            say(f"  {escape(column)} → {escape(label(target, stages))}")
+            say(f"  {escape(column)} → {escape(field_label(target, stages))}")
     for column, fmt in result.date_formats.items():
         say(f"  dates in {escape(column)}: {escape(fmt)}")
     if result.ignored_columns:
