@@ -1,11 +1,15 @@
 """Column headers in plain words: what a file's headers mean, and what each field is called.
 
-A file's header is matched to a field by its words, case- and accent-insensitively
-(:func:`fold`): ``"E-mail"``, ``"Date added"``, ``"Téléphone"``. The table
-:data:`SYNONYMS` lists, per field, the headers people write in English and in the main
-languages of small businesses (German, French, Spanish, Portuguese, Dutch, Italian).
-:data:`LABELS` names each field in plain words for the app and the reports; ``--map`` takes
-either (``--map "Date added=Date of first contact"`` or ``=created``).
+A file's header is matched to a field by its words, case-, accent- and
+punctuation-insensitively (:func:`fold`): ``"E-mail"``, ``"Date added"``, ``"Téléphone"``,
+``"Straße"`` = ``"strasse"``. The table :data:`SYNONYMS` lists, per field and language, the
+headers people write in English and in the main languages of small businesses (German,
+French, Spanish, Portuguese, Dutch, Italian); no word means two fields. A bare "name" (Name,
+Nom, Nombre, Nome, Naam) is the whole name, or the half a first-name or last-name column
+leaves. :data:`LABELS` names each field in plain words for the app and the reports;
+``--map`` takes either (``--map "Date added=Date of first contact"``, ``=Erstellt am``) or the
+field's key (``=created``). The preset's own header names come first; the words only map
+columns to fields still free.
 """
 
 from __future__ import annotations
