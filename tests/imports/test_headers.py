@@ -482,3 +482,23 @@ def test_a_duplicate_names_the_files_column_and_the_field_in_plain_words(
     assert [(d.line, d.column, d.reason) for d in result.duplicate_rows] == [
         (2, "Courriel", "same email as another lead")
     ]
+
+
+def test_cli_dry_run_shows_the_mapping_and_writes_nothing(
+    org_a: Organization, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "kunden.csv", GERMAN, delimiter=";")
+    result = runner.invoke(app, ["import", "leads", str(path), "--org", "acme", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "Columns (file → field):" in lines
+    for line in (
+        "  Vorname → First name",
+        "  Name → Last name",
+        "  Erstellt am → Date of first contact",
+        "  Umsatz → Revenue (won)",
+        "  Verlustgrund → Lost reason",
+    ):
+        assert line in lines, result.stdout
+    assert "Dry run: 3 leads would be imported" in result.stdout
+    assert not Lead.objects.for_org(org_a).exists()

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.imports.dates import CANDIDATES, ColumnDates
-from keepscore.imports.headers import columns_guess, label
+from keepscore.imports.headers import FACT_PREFIX, columns_guess, label
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, preset_get
 from keepscore.imports.readers import FileProblem, table_open
@@ -189,7 +189,10 @@ def preview(job: ImportJob, mapping: dict[int, str] | None = None) -> Preview:
     stage_cols = [i for i, f in used.items() if f == "stage"]
     owner_cols = [i for i, f in used.items() if f == "owner"]
     date_cols = [
-        i for i, f in used.items() if f in ("created", "won_date") or f.endswith(("_at", "_date"))
+        i
+        for i, f in used.items()
+        if f in ("created", "won_date")
+        or (f.endswith(("_at", "_date")) and not f.startswith(FACT_PREFIX))
     ]
     watchers = {i: ColumnDates(column=header[i]) for i in date_cols}
     rows: list[list[str]] = []
