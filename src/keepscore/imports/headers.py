@@ -60,6 +60,11 @@ LANGUAGES = ("en", "de", "fr", "es", "pt", "nl", "it")
 #: file has a first-name column (then it is the last name: German "Name, Vorname", French
 #: "Nom, Prénom") or a last-name column (then the first name: Italian "Nome, Cognome",
 #: Spanish "Nombre, Apellido", Portuguese "Nome, Sobrenome") — see :func:`columns_guess`.
+#: Other words with two readings take the more common one in a leads file: "Client",
+#: "Cliente", "Kunde", "Klant" are the person (name), not the company; "Contact" is the name;
+#: "Status" / "Statut" / "Estado" / "Stato" is won-or-lost, "Lead status" the stage; a bare
+#: "Reason" / "Grund" / "Motivo" / "Raison" / "Reden" is the lost reason; Portuguese
+#: "Apelido" is the last name (as in Portugal, not Brazil's nickname).
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "external_id": {
         "en": ("id", "record id", "external id", "source id", "reference", "ref", "crm id"),
