@@ -1519,6 +1519,7 @@ def _job_record(
             "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "date_formats": result.date_formats,
+            "columns": result.columns,
             "new_channels": result.new_channels,
             "new_members": result.new_members,
         },
