@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 
@@ -173,7 +174,7 @@ def import_jobs_create(
     Columns not in ``map`` are mapped by their headers' words, as in the app."""
     form = UploadForm(
         {"kind": options.kind, "preset": options.preset, "encoding": options.encoding},
-        {"file": file},
+        MultiValueDict({"file": [file]}),
     )
     if not form.is_valid():
         raise ValidationError(
