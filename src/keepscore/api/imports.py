@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils.datastructures import MultiValueDict
 from django.shortcuts import get_object_or_404
+from django.utils.datastructures import MultiValueDict
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 
 from keepscore.api.auth import member_of, organization_of
