@@ -16,7 +16,7 @@ from keepscore.api.auth import member_of, organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from keepscore.imports.forms import UploadForm
 from keepscore.imports.headers import label
-from keepscore.imports.mapping import job_start, upload_store
+from keepscore.imports.mapping import job_start, report_columns, upload_store
 from keepscore.imports.models import ImportJob
 from keepscore.leads.models import Stage
 
@@ -135,7 +135,7 @@ def _detail(job: ImportJob) -> ImportJobDetail:
         errors=errors,
         columns=[
             ImportColumnOut(column=column, field=field, label=label(field, stages))
-            for column, field in (report.get("columns") or {}).items()
+            for column, field in report_columns(job)
         ],
         date_formats=report.get("date_formats") or {},
     )

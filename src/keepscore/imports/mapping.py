@@ -138,11 +138,19 @@ def targets(organization: Organization) -> list[tuple[str, str]]:
 
 def columns_shown(job: ImportJob) -> list[tuple[str, str]]:
     """(file column, field in plain words) of the job's last run, as the engine mapped them."""
-    columns = (job.report or {}).get("columns") or {}
-    if not columns:
+    pairs = report_columns(job)
+    if not pairs:
         return []
     names = dict(Stage.objects.for_org(job.organization).values_list("key", "name"))
-    return [(column, label(target, names)) for column, target in columns.items()]
+    return [(column, label(target, names)) for column, target in pairs]
+
+
+def report_columns(job: ImportJob) -> list[tuple[str, str]]:
+    """(file column, field key) of the job's last run, in the file's order (a report written
+    before the pairs kept them as an object: its order as stored)."""
+    columns = (job.report or {}).get("columns") or []
+    pairs = columns.items() if isinstance(columns, dict) else columns
+    return [(str(column), str(target)) for column, target in pairs]
 
 
 @dataclass

@@ -1550,7 +1550,9 @@ def _job_record(
             "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "date_formats": result.date_formats,
-            "columns": result.columns,
+            # [column, field] pairs in the file's order (a JSON object's keys lose their order
+            # in PostgreSQL's jsonb)
+            "columns": [[column, target] for column, target in result.columns.items()],
             "new_channels": result.new_channels,
             "new_members": result.new_members,
         },
