@@ -181,3 +181,105 @@ def test_a_big_upload_runs_in_the_background_and_the_job_says_when_done(monkeypa
         time.sleep(0.1)
     assert job["status"] == "imported" and job["created"] == 2
     assert Lead.objects.for_org(org).count() == 2
+
+
+# --- headers mapped without help (issue 13, item 1) --------------------------------------
+
+DONE_WHEN = (
+    "Full name,E-mail,Phone,Date added,Lead source,Company\n"
+    "Ada Lovelace,ada@example.com,+44 20 7946 0001,2024-01-05,Referral,AE Ltd\n"
+    "Grace Hopper,grace@example.com,+1 555 0100,2024-02-11,Trade fair,\n"
+    "Alan Turing,alan@example.com,+44 161 496 0000,2024-03-20,Referral,Bletchley\n"
+)
+GERMAN = (
+    "Vorname;Name;E-Mail;Telefon;Firma;Herkunft;Erstellt am;Verantwortlicher\n"
+    "Jürgen;Groß;jurgen@beispiel.de;+49 30 1234567;Bäckerei Groß;Empfehlung;03.02.2024;"
+    "Anna Weiß\n"
+    "Änne;Müller;anne@beispiel.de;+49 40 7654321;;Messe;15.01.2024;\n"
+)
+
+
+def _rows(text: str, delimiter: str = ",") -> list[dict[str, str]]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+
+
+def test_the_done_when_spreadsheet_uploads_with_no_map(api_a, org_a):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    response = api_a.upload("/import-jobs", "people.csv", DONE_WHEN.encode())
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert [(c["column"], c["label"]) for c in job["columns"]] == [
+        ("Full name", "Name"),
+        ("E-mail", "Email"),
+        ("Phone", "Phone"),
+        ("Date added", "Date of first contact"),
+        ("Lead source", "Source (marketing channel)"),
+        ("Company", "Company"),
+    ]
+    rows = _rows(DONE_WHEN)
+    assert job["status"] == "imported" and job["created"] == len(rows)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    for row in rows:
+        lead = Lead.objects.select_related("channel").get(organization=org_a, email=row["E-mail"])
+        assert (lead.name, lead.phone, lead.company, lead.channel.name) == (
+            row["Full name"],
+            row["Phone"],
+            row["Company"],
+            row["Lead source"],
+        )
+        assert lead.first_touch_at == datetime.fromisoformat(row["Date added"]).replace(tzinfo=zone)
+    assert Lead.objects.for_org(org_a).count() == len(rows)
+
+
+def test_a_german_upload_with_no_map(api_a, org_a):
+    response = api_a.upload("/import-jobs", "kunden.csv", GERMAN.encode())
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["status"] == "imported", job
+    labels = {c["column"]: c["label"] for c in job["columns"]}
+    assert labels["Name"] == "Last name" and labels["Vorname"] == "First name"
+    assert labels["Verantwortlicher"] == "Owner (salesperson)"
+    for row in _rows(GERMAN, ";"):
+        lead = Lead.objects.select_related("channel", "owner__user").get(
+            organization=org_a, email=row["E-Mail"]
+        )
+        assert lead.name == f"{row['Vorname']} {row['Name']}"
+        assert (lead.company, lead.phone, lead.channel.name) == (
+            row["Firma"],
+            row["Telefon"],
+            row["Herkunft"],
+        )
+        day, month, year = (int(p) for p in row["Erstellt am"].split("."))
+        assert lead.first_touch_at.date() == date(year, month, day)
+        if row["Verantwortlicher"]:
+            assert lead.owner is not None
+            assert lead.owner.user.get_full_name() == row["Verantwortlicher"]
+        else:
+            assert lead.owner is None
+
+
+def test_an_unknown_field_in_map_is_named_with_the_fields_in_plain_words(api_a, org_a):
+    response = api_a.upload(
+        "/import-jobs", "people.csv", DONE_WHEN.encode(), map=["Date added=Birthday"]
+    )
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["status"] == "failed"
+    (problem,) = job["problems"]
+    assert "'Birthday' is not a field" in problem and "Date of first contact" in problem
+    assert not Lead.objects.for_org(org_a).exists()
+
+
+def test_the_olist_preset_and_deals_are_not_uploaded(api_a, org_a):
+    olist = api_a.upload("/import-jobs", "mql.csv", DONE_WHEN.encode(), preset="olist")
+    assert olist.status_code == 422 and fields_of(olist) == ["preset"]
+    deals = api_a.upload("/import-jobs", "deals.csv", DONE_WHEN.encode(), kind="deals")
+    assert deals.status_code == 422 and fields_of(deals) == ["kind"]
+    assert not Lead.objects.for_org(org_a).exists()

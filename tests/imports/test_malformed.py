@@ -34,7 +34,7 @@ def test_wrong_encoding_utf16(org_a: Organization, tmp_path: Path) -> None:
 
 def test_missing_required_column(org_a: Organization, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "f.csv", [["name", "email"], ["Ada", "a@x.com"]])
-    assert "missing required column: source" in _problem(_import(org_a, path))
+    assert "missing required column: Source (marketing channel)" in _problem(_import(org_a, path))
 
 
 def test_unknown_column_in_map(org_a: Organization, tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_won_needs_revenue_lost_needs_reason(org_a: Organization, tmp_path: Path
     ]
     result = import_leads(organization=org_a, path=write_csv(tmp_path / "f.csv", rows))
     assert result.failed
-    assert [(e.line, e.column) for e in result.errors] == [(2, "revenue"), (3, "lost_reason")]
+    assert [(e.line, e.column) for e in result.errors] == [(2, "Revenue (won)"), (3, "Lost reason")]
 
 
 def test_reimport_is_idempotent(org_a: Organization, tmp_path: Path) -> None:

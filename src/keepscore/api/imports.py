@@ -16,7 +16,7 @@ from keepscore.api.auth import member_of, organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from keepscore.imports.forms import UploadForm
 from keepscore.imports.headers import label
-from keepscore.imports.mapping import job_start, upload_store
+from keepscore.imports.mapping import job_start, report_columns, upload_store
 from keepscore.imports.models import ImportJob
 from keepscore.leads.models import Stage
 
@@ -135,7 +135,7 @@ def _detail(job: ImportJob) -> ImportJobDetail:
         errors=errors,
         columns=[
             ImportColumnOut(column=column, field=field, label=label(field, stages))
-            for column, field in (report.get("columns") or {}).items()
+            for column, field in report_columns(job)
         ],
         date_formats=report.get("date_formats") or {},
     )
@@ -172,8 +172,13 @@ def import_jobs_create(
     ``status``: imported, dry_run or failed, with its problems and row errors); a big one
     runs in the background (202, ``status`` running: read the job until it is done).
     Columns not in ``map`` are mapped by their headers' words, as in the app."""
+    if options.kind != ImportJob.Kind.LEADS:
+        # as in the app: closed deals are the Olist data set's, imported on the command line
+        raise ValidationError(
+            {"kind": ["only leads are uploaded; `keepscore import deals` reads closed deals"]}
+        )
     form = UploadForm(
-        {"kind": options.kind, "preset": options.preset, "encoding": options.encoding},
+        {"preset": options.preset, "encoding": options.encoding},
         MultiValueDict({"file": [file]}),
     )
     if not form.is_valid():
@@ -196,7 +201,7 @@ def import_jobs_create(
         organization=organization,
         name=file.name or "upload",
         chunks=file.chunks(),
-        kind=form.cleaned_data["kind"],
+        kind=ImportJob.Kind.LEADS,
         preset=form.cleaned_data["preset"],
         by=by,
         encoding=run["encoding"],

@@ -80,12 +80,19 @@ def _progress(path: Path) -> Iterator[Callable[[str, float], None] | None]:
         yield update
 
 
-def _report(result: ImportResult, path: Path) -> None:
-    """The summary, the first bad rows, and the whole report in FILE.report.csv."""
+def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = None) -> None:
+    """The summary (with the columns' fields in plain words, to confirm), the first bad
+    rows, and the whole report in FILE.report.csv. ``stages``: the ladder's key → name."""
     if result.problems and not result.file_format:
         return  # the file could not be opened: the problem says why
     verb = "Checked" if result.dry_run else "Read"
     say(f"{verb} {escape(result.file)} ({escape(result.file_format)}): {result.rows} rows.")
+    if result.columns:
+        from keepscore.imports.headers import label as field_label
+
+        say("Columns (file → field):")
+        for column, target in result.columns.items():
+            say(f"  {escape(column)} → {escape(field_label(target, stages))}")
     for column, fmt in result.date_formats.items():
         say(f"  dates in {escape(column)}: {escape(fmt)}")
     if result.ignored_columns:
@@ -119,8 +126,10 @@ def _report(result: ImportResult, path: Path) -> None:
             say(f"{len(items)} {label}: {escape(shown)}")
 
 
-def _finish(result: ImportResult, path: Path, what: str) -> None:
-    _report(result, path)
+def _finish(
+    result: ImportResult, path: Path, what: str, stages: dict[str, str] | None = None
+) -> None:
+    _report(result, path, stages)
     if result.problems:
         fail("nothing imported: " + "; ".join(result.problems))
     if result.failed:
@@ -151,7 +160,11 @@ def leads(
     ] = "plain",
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help="COLUMN=FIELD (repeatable); FIELD - ignores the column."),
+        typer.Option(
+            "--map",
+            help='COLUMN=FIELD (repeatable): FIELD in plain words ("Date of first contact"), '
+            'a header word ("E-mail") or a key (created); - ignores the column.',
+        ),
     ] = None,
     date_format: DateOpt = None,
     stage_map: Annotated[
@@ -196,7 +209,10 @@ def leads(
                 progress=progress,
                 encoding=encoding,
             )
-        _finish(result, file, "leads")
+        from keepscore.leads.models import Stage
+
+        ladder = Stage.objects.for_org(organization)
+        _finish(result, file, "leads", {s.key: s.name for s in ladder})
 
 
 @app.command("deals")

@@ -10,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 from keepscore.accounts.models import Membership, Organization
 from keepscore.imports.charsets import ENCODINGS
 from keepscore.imports.dates import LABELS
+from keepscore.imports.headers import FACT_PREFIX, fact_name
 from keepscore.imports.mapping import EXTENSIONS, Preview, max_upload, targets
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import IGNORE, PRESETS, preset_get
@@ -29,16 +30,22 @@ def encoding_field() -> forms.ChoiceField:
     )
 
 
+#: the presets offered in the app: the exports of the tools people use. The Olist preset
+#: (a public data set's, and its closed-deals file) stays on the command line.
+APP_PRESETS = [name for name in PRESETS if name != "olist"]
+
+
 class UploadForm(forms.Form):
+    """A leads file and its preset (the app imports leads; deals only came from the Olist
+    data set, which ``keepscore import`` still reads)."""
+
     file = forms.FileField(help_text="CSV (comma, semicolon or tab) or XLSX.")
-    kind = forms.ChoiceField(
-        choices=ImportJob.Kind.choices,
-        initial=ImportJob.Kind.LEADS,
-        help_text="Deals: the Olist closed-deals file marks imported leads won.",
-    )
     preset = forms.ChoiceField(
-        choices=[(name, f"{name} — {p.description}") for name, p in PRESETS.items()],
+        label="Exported from",
+        choices=[(name, f"{name} — {PRESETS[name].description}") for name in APP_PRESETS],
         initial="plain",
+        help_text="A spreadsheet of your own: plain. Its headers are matched by their words "
+        "(English, German, French, Spanish, Portuguese, Dutch, Italian).",
     )
     encoding = encoding_field()
 
@@ -55,12 +62,6 @@ class UploadForm(forms.Form):
         if upload.size == 0:
             raise forms.ValidationError("The file is empty.")
         return upload
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("kind") == ImportJob.Kind.DEALS and data.get("preset") not in (None, "olist"):
-            self.add_error("preset", "Deals can be imported with the olist preset only.")
-        return data
 
 
 class EncodingForm(forms.Form):
@@ -120,9 +121,11 @@ class MappingForm(forms.Form):
             if not column:
                 continue
             name = f"col_{i}"
+            fact = fact_name(column)
             self.fields[name] = forms.ChoiceField(
                 label=column,
-                choices=choices,
+                choices=choices
+                + ([(f"{FACT_PREFIX}{fact}", "Keep as a lead fact")] if fact else []),
                 initial=saved_map.get(column.lower(), preview.detected.get(i, IGNORE)),
             )
             self.column_fields.append((name, column))

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.imports.dates import CANDIDATES, ColumnDates
-from keepscore.imports.headers import columns_guess, label
+from keepscore.imports.headers import FACT_PREFIX, columns_guess, label
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, preset_get
 from keepscore.imports.readers import FileProblem, table_open
@@ -136,6 +136,23 @@ def targets(organization: Organization) -> list[tuple[str, str]]:
     return [(IGNORE, "— ignore —")] + [(f, label(f, names)) for f in (*FIELDS, *stage_dates)]
 
 
+def columns_shown(job: ImportJob) -> list[tuple[str, str]]:
+    """(file column, field in plain words) of the job's last run, as the engine mapped them."""
+    pairs = report_columns(job)
+    if not pairs:
+        return []
+    names = dict(Stage.objects.for_org(job.organization).values_list("key", "name"))
+    return [(column, label(target, names)) for column, target in pairs]
+
+
+def report_columns(job: ImportJob) -> list[tuple[str, str]]:
+    """(file column, field key) of the job's last run, in the file's order (a report written
+    before the pairs kept them as an object: its order as stored)."""
+    columns = (job.report or {}).get("columns") or []
+    pairs = columns.items() if isinstance(columns, dict) else columns
+    return [(str(column), str(target)) for column, target in pairs]
+
+
 @dataclass
 class Preview:
     describe: str
@@ -180,7 +197,10 @@ def preview(job: ImportJob, mapping: dict[int, str] | None = None) -> Preview:
     stage_cols = [i for i, f in used.items() if f == "stage"]
     owner_cols = [i for i, f in used.items() if f == "owner"]
     date_cols = [
-        i for i, f in used.items() if f in ("created", "won_date") or f.endswith(("_at", "_date"))
+        i
+        for i, f in used.items()
+        if f in ("created", "won_date")
+        or (f.endswith(("_at", "_date")) and not f.startswith(FACT_PREFIX))
     ]
     watchers = {i: ColumnDates(column=header[i]) for i in date_cols}
     rows: list[list[str]] = []

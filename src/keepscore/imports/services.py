@@ -54,7 +54,13 @@ from keepscore.imports.dates import (
     date_reader,
     value_match,
 )
-from keepscore.imports.headers import FACT_PREFIX, LABELS, columns_guess, field_key
+from keepscore.imports.headers import (
+    FACT_PREFIX,
+    LABELS,
+    columns_guess,
+    field_key,
+    stage_label,
+)
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
 from keepscore.imports.readers import MAX_FIELD, FileProblem, Table, rows_with_retry, table_open
@@ -369,10 +375,10 @@ class _LeadImport:
                 )
             chosen = field_key(wanted, stage_names)
             if chosen is None or chosen.startswith(FACT_PREFIX):
+                stage_words = ", ".join(stage_label(k, stage_names) for k in self.by_key)
                 raise FileProblem(
                     f"--map: {wanted.strip()!r} is not a field (fields: "
-                    f"{', '.join(f'{k} ({LABELS[k]})' for k in FIELDS)}, "
-                    f"<stage>_at for {', '.join(self.by_key)}, or - to ignore)"
+                    f"{', '.join(LABELS[k] for k in FIELDS)}, {stage_words}, or - to ignore)"
                 )
             explicit[index] = chosen
         guessed = self._columns_guess(header, explicit)
@@ -398,9 +404,12 @@ class _LeadImport:
         if not names & {"name", "company", "first_name", "last_name"} and not (
             self.preset.name_from_id and "external_id" in names
         ):
-            raise FileProblem("missing required column: name (or company)")
+            raise FileProblem(
+                f"missing required column: {LABELS['name']} (or {LABELS['company']}, or "
+                f"{LABELS['first_name']} and {LABELS['last_name']})"
+            )
         if "source" not in names and not self.preset.source_default:
-            raise FileProblem("missing required column: source")
+            raise FileProblem(f"missing required column: {LABELS['source']}")
         self.date_fields = [f for f in fields if f == "created" or f.endswith("_at")]
         self.stage_dates: list[tuple[str, Stage]] = []
         for f in self.date_fields:
@@ -420,6 +429,12 @@ class _LeadImport:
 
     def _column_name(self, field_name: str) -> str:
         return self.table.header[self.fields[field_name][0]]
+
+    def _field_column(self, field_name: str) -> str:
+        """The file's column of a field, or (not in the file) the field in plain words."""
+        if field_name in self.fields:
+            return self._column_name(field_name)
+        return LABELS.get(field_name, field_name)
 
     def _lookups_load(self, owner_map: dict[str, str]) -> None:
         channels: dict[str, int] = {}
@@ -642,7 +657,7 @@ class _LeadImport:
         if not name and self.preset.name_from_id and external_id:
             name = f"{self.preset.name_from_id}{external_id[:8]}"
         if not name and len(errors) == before:
-            errors.append(("name", "a lead needs a name or a company"))
+            errors.append((self._field_column("name"), "a lead needs a name or a company"))
         email = got.get("email", "").lower()
         if email and not _EMAIL.fullmatch(email):
             errors.append((self._column_name("email"), f"{_short(email)} is not an email address"))
@@ -671,11 +686,18 @@ class _LeadImport:
             if revenue is None:
                 revenue = value if value is not None else self.preset.revenue_default
             if revenue is None:
-                errors.append(("revenue", "a won lead needs its revenue (revenue or value)"))
+                errors.append(
+                    (
+                        self._field_column("revenue"),
+                        f"a won lead needs its revenue ({LABELS['revenue']} or {LABELS['value']})",
+                    )
+                )
         if len(history) > 1 and any(s.kind == StageKind.LOST for s, _ in history[1:]):
             lost_reason = got.get("lost_reason", "") or self.preset.lost_reason_default
             if not lost_reason:
-                errors.append(("lost_reason", "a lost lead needs its lost reason"))
+                errors.append(
+                    (self._field_column("lost_reason"), "a lost lead needs its lost reason")
+                )
             else:
                 lost_reason = self._reason(lost_reason)
         notes = got.get("notes", "")
@@ -1003,7 +1025,10 @@ class _LeadImport:
                 continue
             if at < first_touch:
                 errors.append(
-                    (self._column_name(name), "is before the lead's first touch (created)")
+                    (
+                        self._column_name(name),
+                        f"is before the lead's first touch ({LABELS['created']})",
+                    )
                 )
                 continue
             events.append((at, stage.position, stage))
@@ -1134,6 +1159,10 @@ class _LeadImport:
                 rejected.extend(b"\0" * (line + 1 - len(rejected) + 4096))
             rejected[line] = 1
 
+        # a duplicate names the file's column of the value it shares, and it in plain words
+        dup_columns = {f: self._field_column(f) for f in ("external_id", "email", "phone")}
+        dup_words = {f: LABELS[f].lower() for f in dup_columns}
+
         def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
             # afresh each time: a changed encoding reads the file again
             result.rows = result.rejected = result.errors_total = result.duplicates = 0
@@ -1173,7 +1202,9 @@ class _LeadImport:
                 elif p is not None and p in phones:
                     why = "phone"
                 if why:
-                    result.duplicate(line, why, f"same {why.replace('_', ' ')} as another lead")
+                    result.duplicate(
+                        line, dup_columns[why], f"same {dup_words[why]} as another lead"
+                    )
                     reject(line)
                     continue
                 if e is not None:
@@ -1519,7 +1550,9 @@ def _job_record(
             "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "date_formats": result.date_formats,
-            "columns": result.columns,
+            # [column, field] pairs in the file's order (a JSON object's keys lose their order
+            # in PostgreSQL's jsonb)
+            "columns": [[column, target] for column, target in result.columns.items()],
             "new_channels": result.new_channels,
             "new_members": result.new_members,
         },

@@ -23,6 +23,7 @@ from keepscore.common.views import org_view
 from keepscore.imports.forms import EncodingForm, MappingForm, UploadForm
 from keepscore.imports.mapping import (
     SHOWN_ERRORS,
+    columns_shown,
     job_encoding,
     job_encoding_set,
     job_start,
@@ -56,7 +57,7 @@ def import_index(request: HttpRequest, organization: Organization) -> HttpRespon
                 organization=organization,
                 name=upload.name,
                 chunks=upload.chunks(),
-                kind=form.cleaned_data["kind"],
+                kind=ImportJob.Kind.LEADS,
                 preset=form.cleaned_data["preset"],
                 by=request.membership,  # type: ignore[attr-defined]
                 encoding=form.cleaned_data["encoding"],
@@ -157,6 +158,7 @@ def _result(job: ImportJob) -> dict[str, object]:
         "problems": report.get("problems", []),
         "would_import": max(0, job.rows - job.rejected - job.duplicates),
         "has_report": bool(report.get("errors") or report.get("problems")),
+        "columns": columns_shown(job) if job.status != ImportJob.Status.RUNNING else [],
     }
 
 
