@@ -45,6 +45,7 @@ LABELS: dict[str, str] = {
     "status": "Status (won or lost)",
     "won_at": "Date won",
     "lost_at": "Date lost",
+    "closed_at": "Close date",
 }
 
 #: field → the headers that mean it (folded when indexed: case, accents, punctuation aside)
@@ -83,6 +84,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "status": ("status", "deal status", "won lost"),
     "won_at": ("won at", "won date", "date won", "won time"),
     "lost_at": ("lost at", "lost date", "date lost", "lost time"),
+    "closed_at": ("close date", "closed", "date closed", "closing date", "closed at"),
 }
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
