@@ -1293,6 +1293,11 @@ class _LeadImport:
             errors.append(
                 (lost_column, f"a won deal has no lost date (the row's stage is {final.name})")
             )
+        if (won_column and lost_column) or (final is not None and final.kind != StageKind.OPEN):
+            # the row is rejected: its history leaves out what contradicts it (so its other
+            # checks, revenue and lost reason, are of the deal it says it is)
+            keep = final.kind if final is not None and final.kind != StageKind.OPEN else None
+            events = [e for e in events if e[2].kind in (StageKind.OPEN, keep)]
         events.sort(key=lambda e: (e[0], e[1]))
         dateless = False
         if created is not None:
