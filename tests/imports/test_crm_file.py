@@ -1,13 +1,13 @@
 """A CRM's opportunities export, imported as it is (issue 13's done-when test).
 
 The file: id, agent, product, account, stage (Prospecting, Engaging, Won, Lost), engage
-date, close date, close value; dates ``DD-MM-YYYY``. One close date column holds the won date
-of won rows and the lost date of lost rows; there is no source column; lost rows have no
-reason; open rows at Prospecting have no dates at all; some rows have no account. Only
-``--map``, ``--stage-map``, ``--default`` and ``--date-format`` are given: the dateless rows
-get their first contact from ``--default created=…`` (the date of the export, a choice the
-person makes, not one the import makes silently), the rows without an account the company
-``--default company=…``.
+date, close date, close value; dates ``DD-MM-YY`` (two-digit years). One close date column
+holds the won date of won rows and the lost date of lost rows; there is no source column;
+lost rows have no reason; open rows at Prospecting have no dates at all; some rows have no
+account. Only ``--map``, ``--stage-map``, ``--default`` and ``--date-format`` are given: the
+dateless rows get their first contact from ``--default created=…`` (the date of the export,
+a choice the person makes, not one the import makes silently), the rows without an account
+the company ``--default company=…``.
 
 Each lead is checked against the file read again with the csv module.
 """
@@ -67,8 +67,8 @@ def crm_file(path: Path, seed: int = 1316) -> Path:
                 rng.choice(PRODUCTS),
                 rng.choice(ACCOUNTS) if rng.random() < 0.9 else "",
                 stage,
-                "" if stage == "Prospecting" else engaged.strftime("%d-%m-%Y"),
-                closed.strftime("%d-%m-%Y") if stage in ("Won", "Lost") else "",
+                "" if stage == "Prospecting" else engaged.strftime("%d-%m-%y"),
+                closed.strftime("%d-%m-%y") if stage in ("Won", "Lost") else "",
                 str(rng.randrange(40, 30000))
                 if stage == "Won"
                 else ("0" if stage == "Lost" else ""),
@@ -103,12 +103,12 @@ OPTIONS = [
     "--default",
     f"company={NO_ACCOUNT}",
     "--date-format",
-    "DD-MM-YYYY",
+    "DD-MM-YY",
 ]
 
 
 def _midnight(text: str) -> datetime:
-    day = datetime.strptime(text, "%d-%m-%Y").date()
+    day = datetime.strptime(text, "%d-%m-%y").date()
     return datetime(day.year, day.month, day.day, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
