@@ -358,3 +358,50 @@ def test_a_file_without_a_created_column(org_a: Organization, tmp_path: Path) ->
     assert errors(refused) == [(2, "created"), (3, "created")]
     done = run(org_a, path, missing_dates="now")
     assert done.created == 2 and done.warnings_total == 2
+
+
+def test_the_cli_names_a_contradiction(org_a: Organization, tmp_path: Path) -> None:
+    rows = [
+        ["name", "source", "stage", "created", "Close date", "won_at", "lost_reason"],
+        ["Ada", "Email", "Lost", "2024-01-01", "2024-02-01", "2024-02-01", "Price"],
+    ]
+    result = invoke("leads", str(write_csv(tmp_path / "f.csv", rows)), "--org", "acme")
+    assert result.exit_code == 1
+    assert "line 2, column won_at: a lost deal has no won date" in result.stdout
+    assert not Lead.objects.for_org(org_a).exists()
+
+
+# --- the fast path -------------------------------------------------------------------------
+
+
+def _parser_name(org: Organization, path: Path, **options: Any) -> str:
+    from keepscore.imports.presets import preset_get
+    from keepscore.imports.readers import table_open
+    from keepscore.imports.services import _LeadImport
+
+    engine = _LeadImport(
+        organization=org,
+        table=table_open(path),
+        preset=preset_get("plain"),
+        date_format=None,
+        stage_map={},
+        owner_map={},
+        new_members=True,
+        result=ImportResult(kind="leads", file=path.name, preset="plain"),
+        **{"mapping": {}, **options},
+    )
+    engine.dates_detect()
+    return engine.row_parser([], False).__name__
+
+
+def test_plain_files_stay_on_the_fast_path(org_a: Organization, tmp_path: Path) -> None:
+    rows = [["name", "source", "created", "Product"], ["Ada", "Email", "2024-01-01", "GTX"]]
+    path = write_csv(tmp_path / "f.csv", rows)
+    assert _parser_name(org_a, path) == "parse"
+    assert _parser_name(org_a, path, defaults={"source": "x", "lost_reason": "y"}) == "parse"
+    # what the fast path does not read: every row read by the complete one
+    assert _parser_name(org_a, path, mapping={"Product": "fact:product"}) == "watch_only"
+    assert _parser_name(org_a, path, defaults={"owner": "Ann"}) == "watch_only"
+    assert _parser_name(org_a, path, mapping={"created": "created,lead_at"}) == "watch_only"
+    dateless = write_csv(tmp_path / "g.csv", [["name", "source"], ["Ada", "Email"]])
+    assert _parser_name(org_a, dateless, missing_dates="now") == "watch_only"

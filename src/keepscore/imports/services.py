@@ -1282,21 +1282,24 @@ class _LeadImport:
                 else:
                     lost_column = lost_column or column
                 events.append((at, final.position, final))
-        if won_column and lost_column:
+        closed_kind = final.kind if final is not None else StageKind.OPEN
+        if won_column and closed_kind == StageKind.LOST:
+            assert final is not None
+            errors.append(
+                (won_column, f"a lost deal has no won date (the row's stage is {final.name})")
+            )
+        elif lost_column and closed_kind == StageKind.WON:
+            assert final is not None
+            errors.append(
+                (lost_column, f"a won deal has no lost date (the row's stage is {final.name})")
+            )
+        elif won_column and lost_column:
             errors.append(
                 (
                     lost_column,
                     f"a deal is won or lost, not both: the row has a won date ({won_column}) "
                     f"and a lost date ({lost_column})",
                 )
-            )
-        elif won_column and final is not None and final.kind == StageKind.LOST:
-            errors.append(
-                (won_column, f"a lost deal has no won date (the row's stage is {final.name})")
-            )
-        elif lost_column and final is not None and final.kind == StageKind.WON:
-            errors.append(
-                (lost_column, f"a won deal has no lost date (the row's stage is {final.name})")
             )
         if (won_column and lost_column) or (final is not None and final.kind != StageKind.OPEN):
             # the row is rejected: its history leaves out what contradicts it (so its other
