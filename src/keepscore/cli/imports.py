@@ -163,7 +163,12 @@ def leads(
     ] = "plain",
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help="COLUMN=FIELD (repeatable); FIELD - ignores the column."),
+        typer.Option(
+            "--map",
+            help="COLUMN=FIELD (repeatable): a field's key or plain name; several fields "
+            "separated by commas (COLUMN=created,lead_at); fact:NAME keeps the column as a "
+            "lead fact; - ignores the column.",
+        ),
     ] = None,
     date_format: DateOpt = None,
     stage_map: Annotated[
