@@ -405,3 +405,11 @@ def test_plain_files_stay_on_the_fast_path(org_a: Organization, tmp_path: Path) 
     assert _parser_name(org_a, path, mapping={"created": "created,lead_at"}) == "watch_only"
     dateless = write_csv(tmp_path / "g.csv", [["name", "source"], ["Ada", "Email"]])
     assert _parser_name(org_a, dateless, missing_dates="now") == "watch_only"
+
+
+def test_a_skipped_duplicate_has_no_warning(org_a: Organization, tmp_path: Path) -> None:
+    rows = [["name", "email", "source"], ["Ada", "a@x.test", "Email"], ["Ada", "a@x.test", "Email"]]
+    result = run(org_a, write_csv(tmp_path / "f.csv", rows), missing_dates="now")
+    assert (result.created, result.duplicates) == (1, 1)
+    assert [(w.line, w.column) for w in result.warnings] == [(2, "created")]
+    assert result.warnings_total == 1

@@ -859,7 +859,7 @@ class _LeadImport:
         revenue = self._money(values, "revenue", errors) if "revenue" in fields else None
         cost = self._money(values, "cost", errors) if "cost" in fields else None
         created = self._date(values, "created", errors) if "created" in fields else None
-        history, first_touch, dateless = self._history(values, created, errors)
+        history, first_touch, _dateless = self._history(values, created, errors)
         lost_reason = ""
         won = len(history) > 1 and any(s.kind == StageKind.WON for s, _ in history[1:])
         if won and revenue is None and "revenue" in fields:
@@ -902,9 +902,8 @@ class _LeadImport:
         utm = [got.get(f, "") for f in ("utm_source", "utm_medium", "utm_campaign")]
         if errors:
             return errors
-        if dateless:
-            column = self._column_name("created") if "created" in fields else "created"
-            self.result.warning(line, column, MISSING_DATE_NOW)
+        # dateless: first_touch is self.now, the object; the check warns of it (not of a
+        # duplicate's, which is not imported)
         return _Parsed(
             line,
             external_id,
@@ -1465,6 +1464,7 @@ class _LeadImport:
                 watch_created = any(f == "created" for f, _i in self.watching)
             # built here: the date formats may have changed since the last pass
             parse = self.row_parser(watch, watch_created)
+            now = self.now if self.missing_dates == "now" else None
             for line, values in rows:
                 result.rows += 1
                 if progress is not None and not result.rows % 20_000:
@@ -1497,6 +1497,8 @@ class _LeadImport:
                     phones.add(p)
                 if x is not None:
                     ids.add(x)
+                if parsed.first_touch is now:  # the moment of import (missing_dates="now")
+                    result.warning(line, self.created_column, MISSING_DATE_NOW)
                 kept.add(parsed)
 
         rows_with_retry(self.table, consume)
