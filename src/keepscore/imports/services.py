@@ -18,6 +18,14 @@ with ``qualification_override`` and the reason ``imported``. Unknown sources bec
 channels (at most :data:`MAX_NEW_CHANNELS`); unknown owners new members without login. Who
 sourced a lead is its ``sourced_by`` column (a member, found or made as owners are), else the
 member who runs the import.
+
+A row's first touch is its created date, else its earliest stage date, else the
+``--default created`` date, else (``missing_dates="now"``) the moment of the import, with a
+warning; otherwise the row is an error. A close date (``closed_at``) is the won date of a won
+row and the lost date of a lost one (an error on an open row); a row is never won and lost.
+A column may feed several fields (``created,lead_at``) or be kept as a lead fact
+(``fact:NAME``). Defaults (``--default FIELD=VALUE``) fill the rows without a value and
+override the preset's.
 """
 
 from __future__ import annotations
