@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from typer.testing import CliRunner
 
-from keepscore.accounts.models import Organization
+from keepscore.accounts.models import Organization, User
 from keepscore.cli.main import app
 from keepscore.imports.dates import (
     CANDIDATES,
@@ -25,6 +27,7 @@ from keepscore.imports.dates import (
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
 from tests.imports.conftest import write_csv
+from tests.imports.test_views import form_data
 
 ZONE = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
@@ -130,3 +133,35 @@ def test_an_unreadable_column_names_the_formats_tried(org_a: Organization, tmp_p
     assert "is not a date in any format tried" in error.reason
     for fmt in CANDIDATES:
         assert fmt.label in error.reason
+
+
+def test_the_app_reads_two_digit_years_and_offers_them_when_ambiguous(
+    org_a: Organization, client: Client
+) -> None:
+    client.force_login(User.objects.get(email="owner@acme.test"))
+    body = "name,source,created\nAnn,Referral,31-01-17\nBob,Referral,03-11-16\n"
+    file = SimpleUploadedFile("short.csv", body.encode(), content_type="text/csv")
+    url = client.post("/o/acme/import/", {"file": file, "kind": "leads", "preset": "plain"})[
+        "Location"
+    ]
+    page = client.get(url).content.decode()
+    # the date format select offers the two-digit forms (for a column read two ways)
+    assert '<option value="DD-MM-YY"' in page and '<option value="MM/DD/YY"' in page
+    response = client.post(url, form_data(page, action="import", date_format=""))
+    assert response.status_code == 302
+    touches = dict(Lead.objects.for_org(org_a).values_list("name", "first_touch_at"))
+    assert touches == {
+        "Ann": datetime(2017, 1, 31, tzinfo=ZONE),
+        "Bob": datetime(2016, 11, 3, tzinfo=ZONE),
+    }
+    # an ambiguous column: the page says so and the choice of format decides
+    body = "name,source,created\nCid,Referral,03/04/05\n"
+    file = SimpleUploadedFile("amb.csv", body.encode(), content_type="text/csv")
+    url = client.post("/o/acme/import/", {"file": file, "kind": "leads", "preset": "plain"})[
+        "Location"
+    ]
+    page = client.get(url).content.decode()
+    assert "ambiguous" in page
+    client.post(url, form_data(page, action="import", date_format="YY/MM/DD"))
+    cid = Lead.objects.for_org(org_a).get(name="Cid")
+    assert cid.first_touch_at == datetime(2003, 4, 5, tzinfo=ZONE)

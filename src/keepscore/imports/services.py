@@ -1857,6 +1857,7 @@ def _job_record(
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "warnings_total": result.warnings_total,
             "date_formats": result.date_formats,
+            "columns": result.columns,
             "new_channels": result.new_channels,
             "new_members": result.new_members,
         },
