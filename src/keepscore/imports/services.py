@@ -579,6 +579,8 @@ class _LeadImport:
         """The fields ``--map COLUMN=WANTED`` sends a column to: one, or several separated by
         commas (``created,lead_at``); a lead fact ``fact:NAME``; ``-`` ignores it."""
         whole = field_key(wanted, stages)
+        if whole is not None and whole.startswith(FACT_PREFIX) and "," in whole:
+            whole = None  # "fact:a,b": a fact and a field (a fact's name has no comma)
         texts = [wanted] if whole is not None else [p for p in wanted.split(",") if p.strip()]
         parts: list[str | None] = (
             [whole] if whole is not None else [field_key(p, stages) for p in texts]
