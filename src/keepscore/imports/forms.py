@@ -123,6 +123,7 @@ class MappingForm(forms.Form):
         help_text="A member's name or email, for the rows without an owner.",
     )
     missing_dates = forms.ChoiceField(
+        required=False,  # not sent: "error"
         choices=MISSING_DATES_CHOICES,
         initial="error",
         label="Rows without a date of first contact",
