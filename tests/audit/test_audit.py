@@ -143,7 +143,9 @@ def test_exports_and_imports_with_their_row_counts(
 
     source = tmp_path / "leads.csv"
     source.write_text("name,email,source\nAda,ada@x.test,referral\nBob,bob@x.test,referral\n")
-    result = import_leads(organization=org_a, path=source, preset="plain", by=owner_a)
+    result = import_leads(
+        organization=org_a, path=source, preset="plain", by=owner_a, missing_dates="now"
+    )
     (imported,) = events(org_a, action="imported")
     assert imported.object_id == str(result.job_id)
     assert imported.summary.startswith("leads (imported): 2 rows, 2 created, 0 duplicates")

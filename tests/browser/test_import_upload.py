@@ -27,9 +27,12 @@ def test_upload_fix_a_mapping_and_import(live_server, page: Page, tmp_path):
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("table.import-preview")).to_contain_text("Ada Lovelace")
     page.get_by_label("Full name").select_option("name")
+    # the file has no dates: the moment of the import, each row with a warning
+    page.get_by_label("Rows without a date of first contact").select_option("now")
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.locator("#import-result")).to_contain_text("Imported")
     expect(page.locator('[data-count="created"]')).to_have_text("2")
+    expect(page.locator('[data-count="warnings"]')).to_have_text("2")
     page.get_by_role("link", name="See the leads").click()
     expect(page.locator("main")).to_contain_text("Grace Hopper")
     assert Lead.objects.for_org(org).count() == 2

@@ -103,7 +103,7 @@ def test_a_big_block_refreshes_the_planners_statistics(org_a, tmp_path):
     n = ANALYZE_AFTER + 1
     path = tmp_path / "many.csv"
     path.write_text("name,source\n" + "".join(f"L{i},Email\n" for i in range(n)))
-    result = import_leads(organization=org_a, path=path)
+    result = import_leads(organization=org_a, path=path, missing_dates="now")
     assert result.created == n
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -21,16 +21,16 @@ def invoke(*args: str) -> Result:
 def test_import_leads_plain(org_a: Organization, tmp_path: Path) -> None:
     rows = [["name", "email", "source"], ["Ada", "a@x.com", "Email"], ["Bo", "b@x.com", "Email"]]
     path = write_csv(tmp_path / "f.csv", rows)
-    result = invoke("leads", str(path), "--org", "acme")
+    result = invoke("leads", str(path), "--org", "acme", "--missing-dates", "now")
     assert result.exit_code == 0, result.output
     assert "Imported 2 leads (0 duplicates, 0 rejected)." in result.stdout
-    again = invoke("leads", str(path), "--org", "acme")
+    again = invoke("leads", str(path), "--org", "acme", "--missing-dates", "now")
     assert "Imported 0 leads (2 duplicates, 0 rejected)." in again.stdout
 
 
 def test_dry_run(org_a: Organization, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "f.csv", [["name", "source"], ["Ada", "Email"]])
-    result = invoke("leads", str(path), "--org", "acme", "--dry-run")
+    result = invoke("leads", str(path), "--org", "acme", "--dry-run", "--missing-dates", "now")
     assert result.exit_code == 0, result.output
     assert "Dry run: 1 leads would be imported" in result.stdout
     assert not Lead.objects.for_org(org_a).exists()
@@ -55,7 +55,7 @@ def test_errors_report_and_exit_code(org_a: Organization, tmp_path: Path) -> Non
 def test_skip_invalid(org_a: Organization, tmp_path: Path) -> None:
     rows = [["name", "source"], ["Ada", "Email"], ["", "Email"]]
     path = write_csv(tmp_path / "f.csv", rows)
-    result = invoke("leads", str(path), "--org", "acme", "--skip-invalid")
+    result = invoke("leads", str(path), "--org", "acme", "--skip-invalid", "--missing-dates", "now")
     assert result.exit_code == 0, result.output
     assert "Imported 1 leads (0 duplicates, 1 rejected)." in result.stdout
     assert (tmp_path / "f.csv.rejected.csv").read_text().splitlines() == ["name,source", ",Email"]

@@ -95,7 +95,7 @@ def test_another_encoding_is_named_with_the_ways_out_and_can_be_chosen(
     assert chosen and chosen.group(1).startswith(choice)
     # told the encoding the problem names, the import reads the names as they were written
     codec = "cp437" if encoding == "cp437" else chosen.group(1)
-    done = import_leads(organization=org_a, path=path, encoding=codec)
+    done = import_leads(organization=org_a, path=path, encoding=codec, missing_dates="now")
     assert done.created == 30, done.problems
     assert sorted(Lead.objects.for_org(org_a).values_list("name", flat=True)) == sorted(names)
     assert done.file_format.startswith(f"CSV, {codec}")
@@ -105,7 +105,7 @@ def test_windows_1252_is_still_read_without_being_told(org_a: Organization, tmp_
     path = tmp_path / "w.csv"
     rows = [["name", "source", "notes"], ["O’Brien – Café", "Email", "€ 5, “quoted”"]]  # noqa: RUF001
     path.write_bytes(csv_text(rows).encode("cp1252"))
-    result = import_leads(organization=org_a, path=path)
+    result = import_leads(organization=org_a, path=path, missing_dates="now")
     assert result.created == 1 and result.file_format == "CSV, cp1252, comma"
     lead = Lead.objects.get(organization=org_a)
     assert (lead.name, lead.notes) == (rows[1][0], rows[1][2])
@@ -117,7 +117,7 @@ def test_the_five_bytes_windows_1252_leaves_out(org_a: Organization, tmp_path: P
     path = tmp_path / "w.csv"
     path.write_bytes(b"name,source\nZo\xeb \x81\x8d,Email\nCaf\xe9,Email\n")
     assert "is not UTF-8 or Windows-1252 text (line 2 " in failed(org_a, path)
-    result = import_leads(organization=org_a, path=path, encoding="cp1252")
+    result = import_leads(organization=org_a, path=path, encoding="cp1252", missing_dates="now")
     assert result.created == 2, result.problems
     assert Lead.objects.filter(organization=org_a, name="Zoë \x81\x8d").exists()
 
@@ -149,7 +149,8 @@ def test_utf16_is_named_and_can_be_chosen(org_a: Organization, tmp_path: Path) -
     path.write_bytes(csv_text([["name", "source"], ["Zoë", "Email"]]).encode("utf-16"))
     problem = failed(org_a, path)
     assert "it looks like UTF-16" in problem and "choose the encoding utf-16" in problem
-    assert import_leads(organization=org_a, path=path, encoding="utf-16").created == 1
+    done = import_leads(organization=org_a, path=path, encoding="utf-16", missing_dates="now")
+    assert done.created == 1
 
 
 def test_binary_and_old_excel_files_are_named(org_a: Organization, tmp_path: Path) -> None:
@@ -234,7 +235,9 @@ def test_the_limits_are_settings(org_a: Organization, tmp_path: Path, settings: 
     problem = failed(org_a, write(tmp_path / "long.xlsx", xlsx_bytes(long)))
     assert "below row 4" in problem and "at most 4 rows" in problem
     fits = [["name", "source", "email"]] + [[f"L{i}", "Referral", ""] for i in range(3)]
-    done = import_leads(organization=org_a, path=write(tmp_path / "ok.xlsx", xlsx_bytes(fits)))
+    done = import_leads(
+        organization=org_a, path=write(tmp_path / "ok.xlsx", xlsx_bytes(fits)), missing_dates="now"
+    )
     assert done.created == 3
 
 
@@ -360,7 +363,7 @@ def test_the_web_import_offers_the_encoding_and_reads_the_file_in_it(
     page = client.get(page_url).content.decode()
     assert "CSV, gb18030, comma" in page and names[0] in page
     assert '<option value="gb18030" selected>' in page
-    sent = client.post(page_url, form_data(page, action="import"))
+    sent = client.post(page_url, form_data(page, action="import", missing_dates="now"))
     assert sent.status_code == 302
     job = ImportJob.objects.for_org(org_a).get()
     assert job.status == "imported", job.report
@@ -385,7 +388,18 @@ def test_the_encoding_can_be_chosen_at_the_upload(
 def test_the_command_line_reads_a_chosen_encoding(org_a: Organization, tmp_path: Path) -> None:
     path, names = people_csv(tmp_path / "ru.csv", "cp1251", rows=4)
     result = runner.invoke(
-        app, ["import", "leads", str(path), "--org", "acme", "--encoding", "cp1251"]
+        app,
+        [
+            "import",
+            "leads",
+            str(path),
+            "--org",
+            "acme",
+            "--encoding",
+            "cp1251",
+            "--missing-dates",
+            "now",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "(CSV, cp1251, comma)" in result.stdout

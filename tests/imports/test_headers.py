@@ -368,7 +368,8 @@ def test_an_error_names_the_file_column_or_the_field_in_plain_words(
         ["Hélène", "Salon", "Customer"],  # won: no revenue column → the field in plain words
         ["", "Salon", "Lead"],  # no name: the file's column
     ]
-    result = import_leads(organization=org_a, path=write_csv(tmp_path / "f.csv", rows))
+    path = write_csv(tmp_path / "f.csv", rows)
+    result = import_leads(organization=org_a, path=path, missing_dates="now")
     assert result.failed
     assert [(e.line, e.column) for e in result.errors] == [
         (2, "Revenue (won)"),
@@ -473,12 +474,14 @@ def test_a_duplicate_names_the_files_column_and_the_field_in_plain_words(
     org_a: Organization, tmp_path: Path
 ) -> None:
     first = [["Nom complet", "Courriel", "Origine"], ["Hélène", "helene@exemple.fr", "Salon"]]
-    assert import_leads(organization=org_a, path=write_csv(tmp_path / "a.csv", first)).created
+    path = write_csv(tmp_path / "a.csv", first)
+    assert import_leads(organization=org_a, path=path, missing_dates="now").created
     again = [
         ["Nom complet", "Courriel", "Origine"],
         ["Hélène L.", "HELENE@exemple.fr", "Salon"],
     ]
-    result = import_leads(organization=org_a, path=write_csv(tmp_path / "b.csv", again))
+    path = write_csv(tmp_path / "b.csv", again)
+    result = import_leads(organization=org_a, path=path, missing_dates="now")
     assert [(d.line, d.column, d.reason) for d in result.duplicate_rows] == [
         (2, "Courriel", "same email as another lead")
     ]

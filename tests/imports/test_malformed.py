@@ -73,18 +73,23 @@ def test_empty_file_and_header_only(org_a: Organization, tmp_path: Path) -> None
 
 def test_huge_field(org_a: Organization, tmp_path: Path) -> None:
     rows = [HEADER, ["Ada", "", "Referral", "", ""], ["x" * 10_000_000, "", "Referral", "", ""]]
-    result = _import(org_a, write_csv(tmp_path / "f.csv", rows))
+    result = _import(org_a, write_csv(tmp_path / "f.csv", rows), missing_dates="now")
     assert [(e.line, e.column) for e in result.errors] == [(3, "name")]
     assert "longer than" in result.errors[0].reason
 
 
 def test_stage_not_on_the_ladder(org_a: Organization, tmp_path: Path) -> None:
     rows = [HEADER, ["Ada", "", "Referral", "", "Engaging"]]
-    result = _import(org_a, write_csv(tmp_path / "f.csv", rows))
+    result = _import(org_a, write_csv(tmp_path / "f.csv", rows), missing_dates="now")
     assert (result.errors[0].line, result.errors[0].column) == (2, "stage")
     assert "'Engaging' is not a stage" in result.errors[0].reason
     # mapped, it goes in
-    ok = import_leads(organization=org_a, path=tmp_path / "f.csv", stage_map={"engaging": "lead"})
+    ok = import_leads(
+        organization=org_a,
+        path=tmp_path / "f.csv",
+        stage_map={"engaging": "lead"},
+        missing_dates="now",
+    )
     assert ok.created == 1
 
 
@@ -95,7 +100,9 @@ def test_duplicates_within_the_file(org_a: Organization, tmp_path: Path) -> None
         ["Ada again", " ADA@x.com ", "Referral", "", ""],
         ["Bo", "bo@x.com", "Referral", "", ""],
     ]
-    result = import_leads(organization=org_a, path=write_csv(tmp_path / "f.csv", rows))
+    result = import_leads(
+        organization=org_a, path=write_csv(tmp_path / "f.csv", rows), missing_dates="now"
+    )
     assert (result.created, result.duplicates) == (2, 1)
     assert result.duplicate_rows[0].line == 3
     assert Lead.objects.for_org(org_a).count() == 2
@@ -110,6 +117,6 @@ def test_bad_value(org_a: Organization, tmp_path: Path, bad: str) -> None:
 
 def test_every_bad_row_is_reported(org_a: Organization, tmp_path: Path) -> None:
     rows = [HEADER] + [["", "bad", "Referral", "", ""] for _ in range(3)]
-    result = _import(org_a, write_csv(tmp_path / "f.csv", rows))
+    result = _import(org_a, write_csv(tmp_path / "f.csv", rows), missing_dates="now")
     assert {e.line for e in result.errors} == {2, 3, 4}
     assert {e.column for e in result.errors} == {"name", "email"}

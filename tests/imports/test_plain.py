@@ -91,14 +91,14 @@ def test_reimport_is_idempotent(org_a: Organization, tmp_path: Path) -> None:
         [f"L{i}", f"l{i}@x.com", f"+44 20 7946 {i:04d}", "Email"] for i in range(50)
     ]
     path = write_csv(tmp_path / "f.csv", rows)
-    first = import_leads(organization=org_a, path=path)
-    second = import_leads(organization=org_a, path=path)
+    first = import_leads(organization=org_a, path=path, missing_dates="now")
+    second = import_leads(organization=org_a, path=path, missing_dates="now")
     assert (first.created, first.duplicates) == (50, 0)
     assert (second.created, second.duplicates) == (0, 50)
     assert Lead.objects.for_org(org_a).count() == 50
     # a phone written differently is the same phone
     other = write_csv(tmp_path / "g.csv", [rows[0], ["New", "", "+442079460007", "Email"]])
-    assert import_leads(organization=org_a, path=other).duplicates == 1
+    assert import_leads(organization=org_a, path=other, missing_dates="now").duplicates == 1
 
 
 def test_skip_invalid_writes_the_rejected_rows(org_a: Organization, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_skip_invalid_writes_the_rejected_rows(org_a: Organization, tmp_path: Pa
 
 def test_dry_run_writes_nothing(org_a: Organization, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "f.csv", [["name", "source"], ["Ada", "Brand new"]])
-    result = import_leads(organization=org_a, path=path, dry_run=True)
+    result = import_leads(organization=org_a, path=path, dry_run=True, missing_dates="now")
     assert not result.failed and result.rows == 1 and result.created == 0
     assert not Lead.objects.for_org(org_a).exists()
     assert not Channel.objects.for_org(org_a).filter(name="Brand new").exists()
@@ -128,7 +128,7 @@ def test_encodings_and_delimiters(org_a: Organization, tmp_path: Path) -> None:
     for i, (encoding, delimiter, shown, sep) in enumerate(cases):
         rows[1][0] = f"Zoë Müller {i}"
         path = write_csv(tmp_path / f"{i}.csv", rows, encoding=encoding, delimiter=delimiter)
-        result = import_leads(organization=org_a, path=path)
+        result = import_leads(organization=org_a, path=path, missing_dates="now")
         assert result.created == 1, result.problems
         assert result.file_format == f"CSV, {shown}, {sep}"
         lead = Lead.objects.get(organization=org_a, name=f"Zoë Müller {i}")
@@ -139,7 +139,7 @@ def test_late_non_utf8_bytes_fall_back_to_cp1252(org_a: Organization, tmp_path: 
     path = tmp_path / "late.csv"
     body = "name,source\n" + "".join(f"L{i},Email\n" for i in range(30_000))
     path.write_bytes(body.encode() + "Zoë,Email\n".encode("cp1252"))
-    result = import_leads(organization=org_a, path=path)
+    result = import_leads(organization=org_a, path=path, missing_dates="now")
     assert result.created == 30_001 and "cp1252" in result.file_format
     assert Lead.objects.filter(organization=org_a, name="Zoë").exists()
 
@@ -168,8 +168,14 @@ def test_owner_map_and_no_new_members(
         path=path,
         owner_map={"boss": owner_a.user.email},
         new_members=False,
+        missing_dates="now",
     )
     assert refused.failed and [(e.line, e.column) for e in refused.errors] == [(3, "owner")]
-    done = import_leads(organization=org_a, path=path, owner_map={"Boss": owner_a.user.email})
+    done = import_leads(
+        organization=org_a,
+        path=path,
+        owner_map={"Boss": owner_a.user.email},
+        missing_dates="now",
+    )
     assert done.created == 2 and done.new_members == ["Nobody <nobody@members.invalid>"]
     assert Lead.objects.get(organization=org_a, name="Ada").owner == owner_a

@@ -280,8 +280,12 @@ def test_pipedrive_persons_export(org_a: Organization, tmp_path: Path) -> None:
         ["12", "Bo Bravo", "", "+44 7700 900012", "BB", ""],
     ]  # fmt: skip
     path = write_csv(tmp_path / "persons.csv", rows)
-    result = _ok(import_leads(organization=org_a, path=path, preset="pipedrive"))
+    # a persons export has no dates: the first contact is the import's moment, as chosen
+    result = _ok(
+        import_leads(organization=org_a, path=path, preset="pipedrive", missing_dates="now")
+    )
     assert result.created == 2 and not result.ignored_columns
+    assert result.warnings_total == 2 and {w.line for w in result.warnings} == {2, 3}
     leads = _leads(org_a)
     assert [
         (leads[i].name, leads[i].email, leads[i].phone, leads[i].company, leads[i].stage.key)

@@ -250,7 +250,7 @@ def test_a_column_can_be_kept_as_a_lead_fact(owner):
     url = upload(client, body)["Location"]
     page = client.get(url).content.decode()
     assert selected(page, "col_2") == ("-", "— ignore —")
-    assert '<option value="fact:product_line">Keep as a lead fact</option>' in page
+    assert '<option value="fact:product_line">Keep as a lead fact “product_line”</option>' in page
     client.post(url, form_data(page, col_2="fact:product_line", action="check"))
     job = ImportJob.objects.get(organization=org)
     assert job.options["mapping"]["Product line"] == "fact:product_line"

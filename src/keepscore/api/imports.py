@@ -18,6 +18,7 @@ from keepscore.imports.forms import UploadForm
 from keepscore.imports.headers import label
 from keepscore.imports.mapping import job_start, report_columns, upload_store
 from keepscore.imports.models import ImportJob
+from keepscore.imports.services import defaults_parse, missing_dates_check
 from keepscore.leads.models import Stage
 
 router = Router(tags=["import jobs"])
@@ -80,6 +81,9 @@ class ImportJobDetail(ImportJobOut):
     problems: list[str]
     errors_total: int
     errors: list[ImportErrorOut]
+    #: rows imported with something to know about them (e.g. no date of first contact)
+    warnings_total: int
+    warnings: list[ImportErrorOut]
     #: how the file's columns were mapped (for confirmation)
     columns: list[ImportColumnOut]
     date_formats: dict[str, str]
@@ -90,7 +94,8 @@ class ImportJobIn(Schema):
 
     kind: str = "leads"
     preset: str = "plain"
-    #: ``COLUMN=FIELD``, repeated; FIELD as ``keepscore import leads --map`` takes it
+    #: ``COLUMN=FIELD``, repeated; FIELD as ``keepscore import leads --map`` takes it: several
+    #: separated by commas (``Engage date=created,lead_at``), ``fact:NAME`` for a lead fact
     map: list[str] = []
     #: ``VALUE=STAGE``, repeated: a stage value of the file → a stage of the ladder
     stage_map: list[str] = []
@@ -101,6 +106,10 @@ class ImportJobIn(Schema):
     dry_run: bool = False
     skip_invalid: bool = False
     new_members: bool = True
+    #: ``FIELD=VALUE``, repeated: the value of the rows without one (``--default``)
+    default: list[str] = []
+    #: a row without a date of first contact: ``error``, or ``now`` (a warning)
+    missing_dates: str = "error"
 
 
 class ImportJobPage(Schema):
@@ -133,8 +142,18 @@ def _detail(job: ImportJob) -> ImportJobDetail:
         problems=[str(p) for p in report.get("problems", [])],
         errors_total=int(report.get("errors_total", len(errors))),
         errors=errors,
+        warnings_total=int(report.get("warnings_total", len(report.get("warnings", [])))),
+        warnings=[
+            ImportErrorOut(line=int(w[0]), column=str(w[1]), reason=str(w[2]))
+            for w in report.get("warnings", [])[:FIRST_ERRORS]
+        ],
         columns=[
-            ImportColumnOut(column=column, field=field, label=label(field, stages))
+            ImportColumnOut(
+                column=column,
+                field=field,
+                # a column feeding several fields: "created,lead_at"
+                label=", ".join(label(f, stages) for f in field.split(",")),
+            )
             for column, field in report_columns(job)
         ],
         date_formats=report.get("date_formats") or {},
@@ -196,6 +215,16 @@ def import_jobs_create(
         "owner_map": _pairs(options.owner_map, "owner_map", "NAME=EMAIL"),
     }
     organization = organization_of(request)
+    try:
+        run["missing_dates"] = missing_dates_check(options.missing_dates)
+    except ValueError as error:
+        raise ValidationError({"missing_dates": str(error)}) from None
+    try:
+        run["defaults"] = defaults_parse(
+            organization, _pairs(options.default, "default", "FIELD=VALUE")
+        )
+    except ValueError as error:
+        raise ValidationError({"default": str(error)}) from None
     by = member_of(request)
     job = upload_store(
         organization=organization,

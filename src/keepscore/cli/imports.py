@@ -61,12 +61,14 @@ EncodingOpt = Annotated[
 ]
 
 
-def _pairs(values: list[str], option: str) -> dict[str, str]:
+def _pairs(values: list[str], option: str, shape: str = "COLUMN=FIELD") -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values:
         if "=" not in value:
-            fail(f"{option}: {value!r} is not COLUMN=FIELD", EXIT_USAGE)
+            fail(f"{option}: {value!r} is not {shape}", EXIT_USAGE)
         column, target = value.split("=", 1)
+        if column.strip() in out:
+            fail(f"{option}: {column.strip()!r} is given twice", EXIT_USAGE)
         out[column.strip()] = target.strip()
     return out
 
@@ -97,7 +99,7 @@ def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = No
         say(f"  dates in {escape(column)}: {escape(fmt)}")
     if result.ignored_columns:
         say(f"  ignored columns: {escape(', '.join(result.ignored_columns))}")
-    if result.errors_total or result.duplicate_rows:
+    if result.errors_total or result.duplicate_rows or result.warnings:
         report = path.with_name(path.name + ".report.csv")
         with report.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
@@ -106,6 +108,8 @@ def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = No
                 writer.writerow([error.line, error.column, error.reason])
             for dup in result.duplicate_rows:
                 writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+            for warning in result.warnings:
+                writer.writerow([warning.line, warning.column, f"warning: {warning.reason}"])
         for error in result.errors[:SHOWN]:
             column = f", column {error.column}" if error.column else ""
             say(f"line {error.line}{escape(column)}: {escape(error.reason)}")
@@ -113,7 +117,15 @@ def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = No
             say(f"… and {result.errors_total - SHOWN} more problems.")
         say(f"Full report: {escape(str(report))}")
     for warning in result.warnings[:SHOWN]:
-        say(f"line {warning.line}, column {escape(warning.column)}: {escape(warning.reason)}")
+        say(
+            f"line {warning.line}, column {escape(warning.column)}: warning: "
+            f"{escape(warning.reason)}"
+        )
+    if result.warnings_total:
+        say(
+            f"{result.warnings_total} warnings (rows imported as they are, "
+            "with something to know about them)."
+        )
     if result.duplicates:
         say(f"{result.duplicates} duplicates (already there or repeated in the file): skipped.")
     for label, items in (
@@ -163,7 +175,9 @@ def leads(
         typer.Option(
             "--map",
             help='COLUMN=FIELD (repeatable): FIELD in plain words ("Date of first contact"), '
-            'a header word ("E-mail") or a key (created); - ignores the column.',
+            'a header word ("E-mail") or a key (created); several fields separated by commas '
+            "(COLUMN=created,lead_at); fact:NAME keeps the column as a lead fact; - ignores "
+            "the column.",
         ),
     ] = None,
     date_format: DateOpt = None,
@@ -176,24 +190,55 @@ def leads(
     no_new_members: Annotated[
         bool, typer.Option("--no-new-members", help="Unknown owners are errors.")
     ] = False,
+    default: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--default",
+            help="FIELD=VALUE (repeatable): the value of the rows that have none, e.g. "
+            "source='Sales team', lost_reason='Not recorded', owner=…, revenue=0, "
+            "created=YYYY-MM-DD; overrides the preset's.",
+        ),
+    ] = None,
+    missing_dates: Annotated[
+        str,
+        typer.Option(
+            "--missing-dates",
+            help="A row without a date of first contact: error (default) or now (the moment "
+            "of the import, reported as a warning).",
+        ),
+    ] = "error",
     org: OrgOpt = None,
     dry_run: DryRunOpt = False,
     skip_invalid: SkipOpt = False,
     encoding: EncodingOpt = "",
 ) -> None:
-    """Import leads from a CSV or XLSX file: all or nothing, with a row-by-row report."""
+    """Import leads from a CSV or XLSX file: all or nothing, with a row-by-row report.
+
+    --map COLUMN=FIELD sends a column to a field (its key, its plain name or a usual header),
+    to several (COLUMN=created,lead_at), or keeps it as a lead fact (COLUMN=fact:NAME)."""
     with errors():
         django_setup()
-        from keepscore.imports.services import import_leads, pairs_parse
+        from keepscore.imports.services import (
+            defaults_parse,
+            import_leads,
+            missing_dates_check,
+            pairs_parse,
+        )
 
         try:
             stages = pairs_parse(stage_map, "--stage-map")
             owners = pairs_parse(owner_map, "--owner-map")
+            missing = missing_dates_check(missing_dates)
         except ValueError as error:
             fail(str(error), EXIT_USAGE)
         mapping = _pairs(map_ or [], "--map")
+        given = _pairs(default or [], "--default", "FIELD=VALUE")
         migrate_if_needed()
         organization = organization_resolve(org)
+        try:
+            defaults = defaults_parse(organization, given)
+        except ValueError as error:
+            fail(str(error), EXIT_USAGE)
         with _progress(file) as progress:
             result = import_leads(
                 organization=organization,
@@ -208,6 +253,8 @@ def leads(
                 new_members=not no_new_members,
                 progress=progress,
                 encoding=encoding,
+                defaults=defaults,
+                missing_dates=missing,
             )
         from keepscore.leads.models import Stage
 

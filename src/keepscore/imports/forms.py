@@ -18,6 +18,16 @@ from keepscore.leads.models import Stage
 
 NEW_MEMBER = ""
 AS_NAMED = ""
+#: the defaults the mapping page offers: form field → engine field
+DEFAULT_FIELDS = {
+    "default_source": "source",
+    "default_lost_reason": "lost_reason",
+    "default_owner": "owner",
+}
+MISSING_DATES_CHOICES = [
+    ("error", "Report the row as an error"),
+    ("now", "Use the moment of the import (reported as a warning)"),
+]
 
 
 def encoding_field() -> forms.ChoiceField:
@@ -88,6 +98,30 @@ class MappingForm(forms.Form):
         initial=True,
         label="Create unknown owners as members (without login)",
     )
+    default_source = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Source",
+        help_text="For the rows without a source (or when the file has no source column).",
+    )
+    default_lost_reason = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Lost reason",
+        help_text="For the lost rows without a reason.",
+    )
+    default_owner = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Owner",
+        help_text="A member's name or email, for the rows without an owner.",
+    )
+    missing_dates = forms.ChoiceField(
+        required=False,  # not sent: "error"
+        choices=MISSING_DATES_CHOICES,
+        initial="error",
+        label="Rows without a date of first contact",
+    )
 
     def __init__(
         self,
@@ -100,6 +134,7 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.job = job
         self.preview = preview
+        self.organization = organization
         saved = job.options or {}
         leads = job.kind == ImportJob.Kind.LEADS
         self.column_fields: list[tuple[str, str]] = []  # (form field, file column)
@@ -112,8 +147,14 @@ class MappingForm(forms.Form):
         self.fields["skip_invalid"].initial = bool(saved.get("skip_invalid"))
         if "new_members" in saved:
             self.fields["new_members"].initial = bool(saved["new_members"])
+        saved_defaults = saved.get("defaults") or {}
+        for name, key in DEFAULT_FIELDS.items():
+            self.fields[name].initial = saved_defaults.get(key, "")
+        if saved.get("missing_dates") in ("error", "now"):
+            self.fields["missing_dates"].initial = saved["missing_dates"]
         if not leads:
-            del self.fields["new_members"]
+            for name in ("new_members", "missing_dates", *DEFAULT_FIELDS):
+                del self.fields[name]
             return
         choices = targets(organization)
         saved_map = {k.lower(): v for k, v in (saved.get("mapping") or {}).items()}
@@ -122,10 +163,10 @@ class MappingForm(forms.Form):
                 continue
             name = f"col_{i}"
             fact = fact_name(column)
+            keep = [(f"{FACT_PREFIX}{fact}", f"Keep as a lead fact “{fact}”")] if fact else []
             self.fields[name] = forms.ChoiceField(
                 label=column,
-                choices=choices
-                + ([(f"{FACT_PREFIX}{fact}", "Keep as a lead fact")] if fact else []),
+                choices=choices + keep,
                 initial=saved_map.get(column.lower(), preview.detected.get(i, IGNORE)),
             )
             self.column_fields.append((name, column))
@@ -176,6 +217,23 @@ class MappingForm(forms.Form):
     def owners(self) -> list[tuple[str, forms.BoundField]]:
         return self.bound(self.owner_fields)
 
+    def defaults(self) -> list[forms.BoundField]:
+        return [self[name] for name in DEFAULT_FIELDS if name in self.fields]
+
+    def clean(self) -> dict[str, Any]:
+        from keepscore.imports.services import defaults_parse
+
+        data = super().clean() or {}
+        for name, key in DEFAULT_FIELDS.items():
+            value = (data.get(name) or "").strip()
+            if not value:
+                continue
+            try:
+                defaults_parse(self.organization, {key: value})
+            except ValueError as error:
+                self.add_error(name, str(error).split(": ", 1)[-1])
+        return data
+
     def options(self, *, dry_run: bool) -> dict[str, Any]:
         """The run's options for :func:`keepscore.imports.mapping.job_start`."""
         data = self.cleaned_data
@@ -188,4 +246,10 @@ class MappingForm(forms.Form):
             "mapping": {column: data[name] for name, column in self.column_fields},
             "stage_map": {v: data[n] for n, v in self.stage_fields if data.get(n)},
             "owner_map": {v: data[n] for n, v in self.owner_fields if data.get(n)},
+            "defaults": {
+                key: data[name].strip()
+                for name, key in DEFAULT_FIELDS.items()
+                if (data.get(name) or "").strip()
+            },
+            "missing_dates": data.get("missing_dates") or "error",
         }

@@ -49,6 +49,7 @@ LABELS: dict[str, str] = {
     "status": "Status (won or lost)",
     "won_at": "Date won",
     "lost_at": "Date lost",
+    "closed_at": "Close date",
 }
 
 #: the languages of :data:`SYNONYMS`: English and the main languages of small businesses
@@ -398,6 +399,15 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "pt": ("perdido em", "data da perda"),
         "nl": ("verloren op", "datum verloren"),
         "it": ("perso il", "data perso", "data della perdita"),
+    },
+    "closed_at": {
+        "en": ("close date", "closed", "date closed", "closing date", "closed at", "closed on"),
+        "de": ("Abschlussdatum", "Geschlossen am", "Datum des Abschlusses"),
+        "fr": ("date de clôture", "clôturé le", "date de fermeture"),
+        "es": ("fecha de cierre", "cerrado el"),
+        "pt": ("data de fechamento", "data de fecho", "fechado em"),
+        "nl": ("sluitingsdatum", "afsluitdatum", "gesloten op"),
+        "it": ("data di chiusura", "chiuso il"),
     },
 }
 

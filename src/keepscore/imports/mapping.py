@@ -277,6 +277,8 @@ def _report_write(job: ImportJob, result: Any) -> None:
             writer.writerow([error.line, error.column, error.reason])
         for dup in result.duplicate_rows:
             writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+        for warning in getattr(result, "warnings", ()):
+            writer.writerow([warning.line, warning.column, f"warning: {warning.reason}"])
 
 
 def _lock_path(job: ImportJob) -> Path | None:
@@ -364,6 +366,8 @@ def job_run(job_pk: int, by_pk: int | None) -> None:
                 stage_map=options.get("stage_map") or {},
                 owner_map=options.get("owner_map") or {},
                 new_members=bool(options.get("new_members", True)),
+                defaults=options.get("defaults") or {},
+                missing_dates=options.get("missing_dates") or "error",
                 rejected_path=path.with_name(path.name + ".rejected.csv"),
             )
         _report_write(job, result)

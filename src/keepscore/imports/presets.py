@@ -5,7 +5,8 @@ stage column. The ladder's own stage keys and names always map too. Fields:
 
 ``external_id name first_name last_name company email phone notes source campaign utm_source
 utm_medium utm_campaign owner sourced_by value created stage revenue cost lost_reason status
-won_at lost_at`` and ``<stage_key>_at`` for any stage of the ladder; ``-`` ignores a column.
+won_at lost_at closed_at`` and ``<stage_key>_at`` for any stage of the ladder; ``-`` ignores a
+column.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ FIELDS = (
     "status",
     "won_at",
     "lost_at",
+    "closed_at",
 )
 IGNORE = "-"
 

@@ -18,6 +18,14 @@ with ``qualification_override`` and the reason ``imported``. Unknown sources bec
 channels (at most :data:`MAX_NEW_CHANNELS`); unknown owners new members without login. Who
 sourced a lead is its ``sourced_by`` column (a member, found or made as owners are), else the
 member who runs the import.
+
+A row's first touch is its created date, else its earliest stage date, else the
+``--default created`` date, else (``missing_dates="now"``) the moment of the import, with a
+warning; otherwise the row is an error. A close date (``closed_at``) is the won date of a won
+row and the lost date of a lost one (an error on an open row); a row is never won and lost.
+A column may feed several fields (``created,lead_at``) or be kept as a lead fact
+(``fact:NAME``). Defaults (``--default FIELD=VALUE``) fill the rows without a value and
+override the preset's.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import pickle
 import re
 import tempfile
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -87,6 +95,35 @@ MAX_ERRORS = 100_000
 MAX_NEW_CHANNELS = 200
 OVERRIDE_REASON = "imported"
 NEW_MEMBER_DOMAIN = "members.invalid"
+#: a lead fact's name (``--map "Product=fact:product"``) and value, at most
+FACT_NAME_MAX = 50
+FACT_VALUE_MAX = 200
+#: the fields ``--default FIELD=VALUE`` can fill (where a row's value is empty or the column
+#: is absent): text fields, the stage, the revenue of won rows and the date of first contact
+DEFAULTABLE = (
+    "source",
+    "lost_reason",
+    "owner",
+    "sourced_by",
+    "company",
+    "campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "notes",
+    "stage",
+    "revenue",
+    "created",
+)
+#: ``missing_dates``: a row without a date of first contact is an error, or gets the moment
+#: of the import (and a warning)
+MISSING_DATES = ("error", "now")
+MISSING_DATE = (
+    "no date of first contact (created); choose --missing-dates now to use the moment of import"
+)
+MISSING_DATE_NOW = "no date of first contact (created): the moment of import is used"
+#: dates before this year are errors (a typo, or a spreadsheet's day zero)
+EARLIEST_YEAR = 1900
 
 Progress = Callable[[str, float], None]
 
@@ -117,6 +154,7 @@ class ImportResult:
     duplicate_rows: list[RowError] = field(default_factory=list)
     #: rows imported as they are, with something odd about them
     warnings: list[RowError] = field(default_factory=list)
+    warnings_total: int = 0
     columns: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     date_formats: dict[str, str] = field(default_factory=dict)
@@ -137,6 +175,11 @@ class ImportResult:
         self.errors_total += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(line, column, reason))
+
+    def warning(self, line: int, column: str, reason: str) -> None:
+        self.warnings_total += 1
+        if len(self.warnings) < MAX_ERRORS:
+            self.warnings.append(RowError(line, column, reason))
 
     def duplicate(self, line: int, column: str, reason: str) -> None:
         self.duplicates += 1
@@ -219,6 +262,68 @@ def pairs_parse(text: str | None, option: str) -> dict[str, str]:
     return out
 
 
+def defaults_check(defaults: Mapping[str, str] | None, stages: Mapping[str, str]) -> dict[str, str]:
+    """``--default`` FIELD → VALUE pairs, FIELD as ``--map`` takes it (a key, a plain label or a
+    synonym: ``"Lost reason"``), to field key → value. ``stages``: the ladder's stage key →
+    name. Raises ValueError naming the field and what is wrong with it or its value."""
+    out: dict[str, str] = {}
+    for given, raw in (defaults or {}).items():
+        key = field_key(given, stages)
+        if key is None or key not in DEFAULTABLE:
+            raise ValueError(
+                f"--default: {given.strip()!r} is not a field that takes a default (fields: "
+                + ", ".join(f"{k} ({LABELS[k]})" for k in DEFAULTABLE)
+                + ")"
+            )
+        value = (raw or "").strip()
+        what = f"--default {key} ({LABELS[key]})"
+        if not value:
+            raise ValueError(f"{what}: the value is empty")
+        if "\x00" in value:
+            raise ValueError(f"{what}: contains a NUL character")
+        limit = _TEXT_LIMITS.get(key, 200)
+        if len(value) > limit:
+            raise ValueError(f"{what}: longer than {limit} characters")
+        if key == "revenue":
+            parsed = money_parse(value)
+            if isinstance(parsed, str):
+                raise ValueError(f"{what}: {parsed}")
+        elif key == "created":
+            at = date_reader(date_format_parse("YYYY-MM-DD"), _zone())(value)
+            if at is None:
+                raise ValueError(f"{what}: {_short(value)} is not a date in YYYY-MM-DD")
+            if at.year < EARLIEST_YEAR or at > timezone.now() + CLOCK_SKEW:
+                raise ValueError(
+                    f"{what}: {_short(value)} is before {EARLIEST_YEAR} or in the future"
+                )
+        elif key == "stage":
+            names = {k.lower() for k in stages} | {n.lower() for n in stages.values()}
+            if value.lower() not in names:
+                raise ValueError(
+                    f"{what}: {_short(value)} is not a stage of the ladder "
+                    f"(stages: {', '.join(stages)})"
+                )
+        if key in out:
+            raise ValueError(f"{what}: given twice")
+        out[key] = value
+    return out
+
+
+def defaults_parse(
+    organization: Organization, defaults: Mapping[str, str] | None
+) -> dict[str, str]:
+    """:func:`defaults_check` with the organization's ladder."""
+    ladder = Stage.objects.for_org(organization).order_by("position", "id")
+    return defaults_check(defaults, {s.key: s.name for s in ladder})
+
+
+def missing_dates_check(value: str | None) -> str:
+    chosen = (value or "error").strip().lower()
+    if chosen not in MISSING_DATES:
+        raise ValueError(f"--missing-dates: {value!r} is not one of {', '.join(MISSING_DATES)}")
+    return chosen
+
+
 # --- the engine -------------------------------------------------------------------------
 
 
@@ -249,6 +354,7 @@ class _Parsed(NamedTuple):
     revenue: Any  # Decimal | None
     cost: Any  # Decimal | None
     lost_reason: str  # lower case: key of the lost reason lookup
+    facts: Any = None  # dict[str, str] of the mapped fact columns, or None (no facts)
 
 
 class _Spill:
@@ -304,6 +410,8 @@ class _LeadImport:
         owner_map: dict[str, str],
         new_members: bool,
         result: ImportResult,
+        defaults: Mapping[str, str] | None = None,
+        missing_dates: str = "error",
     ) -> None:
         self.org = organization
         self.table = table
@@ -330,6 +438,31 @@ class _LeadImport:
         )
         self.gate_position = gate.position if gate is not None and has_criteria else None
         self._stages_lookup(stage_map)
+        self.missing_dates = missing_dates_check(missing_dates)
+        self.defaults = defaults_check(defaults, {k: s.name for k, s in self.by_key.items()})
+        given = self.defaults
+        #: the preset's defaults, a --default overriding each
+        self.source_default = given.get("source") or preset.source_default
+        self.lost_reason_default = given.get("lost_reason") or preset.lost_reason_default
+        self.revenue_given: Decimal | None = None
+        if "revenue" in given:
+            self.revenue_given = Decimal(money_parse(given["revenue"]))
+        self.revenue_default = (
+            self.revenue_given if self.revenue_given is not None else preset.revenue_default
+        )
+        #: the stage of rows without one (None: the start stage)
+        self.stage_given = self.stage_lookup[given["stage"].lower()] if "stage" in given else None
+        self.created_given = (
+            date_reader(date_format_parse("YYYY-MM-DD"), self.zone)(given["created"])
+            if "created" in given
+            else None
+        )
+        #: the text fields filled where the row has no value
+        self.text_defaults = [
+            (k, v)
+            for k, v in given.items()
+            if k in _TEXT_LIMITS and k not in ("source", "lost_reason")
+        ]
         self._columns_resolve(mapping)
         self.formats: dict[str, DateFormat] = {}
         self.readers: dict[str, Callable[[str], datetime | None]] = {}
@@ -366,35 +499,60 @@ class _LeadImport:
         lower = {h.lower(): i for i, h in reversed(list(enumerate(header)))}
         stage_fields = {f"{k}_at": s for k, s in self.by_key.items()}
         stage_names = {k: s.name for k, s in self.by_key.items()}
-        explicit: dict[int, str] = {}
+        #: column index → its fields (a column may feed several: "created,lead_at")
+        explicit: dict[int, list[str]] = {}
         for column, wanted in mapping.items():
             index = lower.get(column.strip().lower())
             if index is None:
                 raise FileProblem(
                     f"--map: the file has no column {column!r} (columns: {', '.join(header)})"
                 )
-            chosen = field_key(wanted, stage_names)
-            if chosen is None or chosen.startswith(FACT_PREFIX):
-                stage_words = ", ".join(stage_label(k, stage_names) for k in self.by_key)
-                raise FileProblem(
-                    f"--map: {wanted.strip()!r} is not a field (fields: "
-                    f"{', '.join(LABELS[k] for k in FIELDS)}, {stage_words}, or - to ignore)"
-                )
-            explicit[index] = chosen
-        guessed = self._columns_guess(header, explicit)
+            explicit[index] = self._targets(column, wanted, stage_names)
+        guessed = self._columns_guess(header, {i: t[0] for i, t in explicit.items()})
+        taken = {t for targets in explicit.values() for t in targets}
         fields: dict[str, list[int]] = {}
+        #: (fact name, column index) of the columns kept as lead facts
+        facts: list[tuple[str, int]] = []
         for i, name in enumerate(header):
-            target: str | None = explicit.get(i) or guessed.get(i)
-            if target is None or target == IGNORE or not name:
+            chosen = explicit.get(i)
+            if chosen is None:
+                target = guessed.get(i)
+                chosen = [target] if target is not None and target not in taken else []
+            chosen = [t for t in chosen if t != IGNORE]
+            if not chosen or not name:
                 if name:
                     self.result.ignored_columns.append(name)
                 continue
-            if target.endswith("_at") and target not in ("won_at", "lost_at", *stage_fields):
+            used = []
+            for target in chosen:
+                if target.startswith(FACT_PREFIX):
+                    facts.append((target[len(FACT_PREFIX) :], i))
+                elif target.endswith("_at") and target not in (
+                    "won_at",
+                    "lost_at",
+                    "closed_at",
+                    *stage_fields,
+                ):
+                    continue
+                else:
+                    fields.setdefault(target, []).append(i)
+                used.append(target)
+            if not used:
                 self.result.ignored_columns.append(name)
                 continue
-            fields.setdefault(target, []).append(i)
-            self.result.columns[name] = target
+            self.result.columns[name] = ",".join(used)
         self.fields = fields
+        self.closed_i = fields["closed_at"][0] if "closed_at" in fields else -1
+        self.created_column = header[fields["created"][0]] if "created" in fields else "created"
+        names_seen: dict[str, int] = {}
+        for fact, i in facts:
+            if fact in names_seen:
+                raise FileProblem(
+                    f"--map: the columns {header[names_seen[fact]]!r} and {header[i]!r} are both "
+                    f"kept as the fact {fact!r}"
+                )
+            names_seen[fact] = i
+        self.facts_spec = facts
         self.width = len(header)
         #: (field, column index, longest value) of the text fields, in the file's order
         self.text_spec = [
@@ -408,11 +566,16 @@ class _LeadImport:
                 f"missing required column: {LABELS['name']} (or {LABELS['company']}, or "
                 f"{LABELS['first_name']} and {LABELS['last_name']})"
             )
-        if "source" not in names and not self.preset.source_default:
-            raise FileProblem(f"missing required column: {LABELS['source']}")
+        if "source" not in names and not self.source_default:
+            raise FileProblem(
+                f"missing required column: {LABELS['source']} (or give every row one with "
+                "--default source=…)"
+            )
         self.date_fields = [f for f in fields if f == "created" or f.endswith("_at")]
         self.stage_dates: list[tuple[str, Stage]] = []
         for f in self.date_fields:
+            if f == "closed_at":
+                continue  # the won or the lost date, by the row's stage (_history)
             if f == "won_at":
                 stage = self.won_stage
             elif f == "lost_at":
@@ -421,6 +584,42 @@ class _LeadImport:
                 stage = stage_fields.get(f)
             if stage is not None:
                 self.stage_dates.append((f, stage))
+
+    def _targets(self, column: str, wanted: str, stages: dict[str, str]) -> list[str]:
+        """The fields ``--map COLUMN=WANTED`` sends a column to: one, or several separated by
+        commas (``created,lead_at``); a lead fact ``fact:NAME``; ``-`` ignores it."""
+        whole = field_key(wanted, stages)
+        if whole is not None and whole.startswith(FACT_PREFIX) and "," in whole:
+            whole = None  # "fact:a,b": a fact and a field (a fact's name has no comma)
+        texts = [wanted] if whole is not None else [p for p in wanted.split(",") if p.strip()]
+        parts: list[str | None] = (
+            [whole] if whole is not None else [field_key(p, stages) for p in texts]
+        )
+        out: list[str] = []
+        for text, chosen in zip(texts, parts, strict=True):
+            if chosen is None:
+                stage_words = ", ".join(stage_label(k, stages) for k in self.by_key)
+                raise FileProblem(
+                    f"--map {column.strip()}: {text.strip()!r} is not a field (fields: "
+                    f"{', '.join(LABELS[k] for k in FIELDS)}, {stage_words}, fact:NAME to "
+                    "keep the column as a lead fact, or - to ignore; several fields "
+                    "separated by commas)"
+                )
+            if chosen.startswith(FACT_PREFIX):
+                fact = chosen[len(FACT_PREFIX) :]
+                if len(fact) > FACT_NAME_MAX:
+                    raise FileProblem(
+                        f"--map {column.strip()}: the fact's name {_short(fact)} is longer "
+                        f"than {FACT_NAME_MAX} characters"
+                    )
+            if chosen in out:
+                continue
+            if chosen != IGNORE and len(parts) > 1 and IGNORE in parts:
+                raise FileProblem(f"--map {column.strip()}: - (ignore) cannot go with fields")
+            out.append(chosen)
+        if not out:
+            raise FileProblem(f"--map {column.strip()}: no field given")
+        return out
 
     def _columns_guess(self, header: list[str], explicit: dict[int, str]) -> dict[int, str]:
         """The fields of the columns not mapped by hand: the preset's names first, then
@@ -530,8 +729,10 @@ class _LeadImport:
             result = self.result
             result.problems.extend(problems)
             result.rows = result.rejected = result.errors_total = result.duplicates = 0
+            result.warnings_total = 0
             result.errors.clear()
             result.duplicate_rows.clear()
+            result.warnings.clear()
             self.rejected_lines[:] = b""
             return True
         return same
@@ -611,6 +812,9 @@ class _LeadImport:
         if at > self.latest:
             errors.append((self.table.header[i], f"{_short(v)} is in the future"))
             return None
+        if at.year < EARLIEST_YEAR:
+            errors.append((self.table.header[i], f"{_short(v)} is before {EARLIEST_YEAR}"))
+            return None
         return at
 
     def _money(self, values: list[str], name: str, errors: list[tuple[str, str]]) -> Any:
@@ -645,6 +849,9 @@ class _LeadImport:
                         errors.append((header[i], f"longer than {limit} characters"))
                         v = ""
                     got[field_name] = v
+        for field_name, v in self.text_defaults:
+            if not got.get(field_name):
+                got[field_name] = v
         external_id = got.get("external_id", "")
         before = 0 if "name" in got else len(errors)
         name = got.get("name", "")
@@ -662,7 +869,7 @@ class _LeadImport:
         if email and not _EMAIL.fullmatch(email):
             errors.append((self._column_name("email"), f"{_short(email)} is not an email address"))
         phone = got.get("phone", "")
-        source = got.get("source", "") or self.preset.source_default
+        source = got.get("source", "") or self.source_default
         if not source:
             errors.append((self._column_name("source"), "a lead needs its source"))
         else:
@@ -679,12 +886,19 @@ class _LeadImport:
         revenue = self._money(values, "revenue", errors) if "revenue" in fields else None
         cost = self._money(values, "cost", errors) if "cost" in fields else None
         created = self._date(values, "created", errors) if "created" in fields else None
-        first_touch = created or self.now
-        history = self._history(values, first_touch, errors)
+        history, first_touch, _dateless = self._history(values, created, errors)
         lost_reason = ""
-        if len(history) > 1 and any(s.kind == StageKind.WON for s, _ in history[1:]):
-            if revenue is None:
-                revenue = value if value is not None else self.preset.revenue_default
+        won = len(history) > 1 and any(s.kind == StageKind.WON for s, _ in history[1:])
+        if won and revenue is None and "revenue" in fields:
+            # the file has a revenue column: its empty cell is not a value's or a preset's
+            revenue = self.revenue_given
+            column = self._column_name("revenue")
+            if revenue is None and not any(c == column for c, _ in errors):
+                errors.append(
+                    (column, "a won lead needs its revenue: the cell is empty (or give --default)")
+                )
+        elif won and revenue is None:
+            revenue = value if value is not None else self.revenue_default
             if revenue is None:
                 errors.append(
                     (
@@ -693,18 +907,34 @@ class _LeadImport:
                     )
                 )
         if len(history) > 1 and any(s.kind == StageKind.LOST for s, _ in history[1:]):
-            lost_reason = got.get("lost_reason", "") or self.preset.lost_reason_default
+            lost_reason = got.get("lost_reason", "") or self.lost_reason_default
             if not lost_reason:
                 errors.append(
-                    (self._field_column("lost_reason"), "a lost lead needs its lost reason")
+                    (
+                        self._field_column("lost_reason"),
+                        "a lost lead needs its lost reason (or give --default lost_reason=…)",
+                    )
                 )
             else:
                 lost_reason = self._reason(lost_reason)
+        facts: dict[str, str] | None = None
+        if self.facts_spec:
+            facts = {}
+            for fact, i in self.facts_spec:
+                v = values[i].strip() if i < width else ""
+                if not v:
+                    continue
+                if len(v) > FACT_VALUE_MAX:
+                    errors.append((header[i], f"longer than {FACT_VALUE_MAX} characters"))
+                    continue
+                facts[fact] = v
         notes = got.get("notes", "")
         campaign = got.get("campaign", "")
         utm = [got.get(f, "") for f in ("utm_source", "utm_medium", "utm_campaign")]
         if errors:
             return errors
+        # dateless: first_touch is self.now, the object; the check warns of it (not of a
+        # duplicate's, which is not imported)
         return _Parsed(
             line,
             external_id,
@@ -726,6 +956,7 @@ class _LeadImport:
             revenue,
             cost,
             lost_reason,
+            facts or None,
         )
 
     def row_parser(
@@ -754,7 +985,15 @@ class _LeadImport:
             return slow(line, values)
 
         single = all(len(fields.get(name, ())) <= 1 for name in (*_TEXT_LIMITS, "status", "stage"))
-        if not single or self.stage_dates:
+        if (
+            not single
+            or self.stage_dates
+            or "created" not in fields  # every row's first touch is the slow path's
+            or self.closed_i >= 0
+            or self.facts_spec
+            or self.text_defaults
+            or self.stage_given is not None
+        ):
             return watch_only
 
         # the text fields of the file (their columns, their limits), then one slot per text
@@ -772,9 +1011,10 @@ class _LeadImport:
         slots = itemgetter(*[present.index(n) if n in fields else len(present) for n in names])
         first_last = "first_name" in fields or "last_name" in fields
         name_from_id = self.preset.name_from_id
-        source_default = self.preset.source_default
-        revenue_default = self.preset.revenue_default
-        lost_reason_default = self.preset.lost_reason_default
+        source_default = self.source_default
+        revenue_default = self.revenue_default
+        revenue_given = self.revenue_given
+        lost_reason_default = self.lost_reason_default
         channels = self.channels
         channel = self._channel
         owner_of = self._owner
@@ -784,7 +1024,7 @@ class _LeadImport:
         cent = _CENT
         money_i = [fields[f][0] if f in fields else -1 for f in ("value", "revenue", "cost")]
         value_i, revenue_i, cost_i = money_i
-        created_i = fields["created"][0] if "created" in fields else -1
+        created_i = fields["created"][0]
         read_created = self.readers.get("created")
         match_created = self.matchers.get("created")
         watch_others = [(i, o) for i, o in watch if not (watch_created and i == created_i)]
@@ -795,7 +1035,7 @@ class _LeadImport:
         # compared at once, as both have the same tzinfo, where `at > latest` asks for offsets
         cutoff = latest.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
         past = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=zone)
-        now = self.now
+        earliest_year = EARLIEST_YEAR
         status_i = fields["status"][0] if "status" in fields else -1
         stage_i = fields["stage"][0] if "stage" in fields else -1
         start = self.start_stage
@@ -914,17 +1154,20 @@ class _LeadImport:
                     cost = money(v)
                     if cost is None:
                         return slow(line, values)
-            first_touch = now
-            if created_i >= 0:
-                v = values[created_i].strip()
-                if v:
-                    if created_match is not None and len(v) == len(created_raw):
-                        at = match_created(created_match)  # type: ignore[misc]
-                    else:
-                        at = read_created(v)  # type: ignore[misc]
-                    if at is None or (not (at.tzinfo is zone and at < past) and at > latest):
-                        return slow(line, values)
-                    first_touch = at
+            v = values[created_i].strip()
+            if not v:
+                return slow(line, values)  # no date of first contact
+            if created_match is not None and len(v) == len(created_raw):
+                at = match_created(created_match)  # type: ignore[misc]
+            else:
+                at = read_created(v)  # type: ignore[misc]
+            if (
+                at is None
+                or (not (at.tzinfo is zone and at < past) and at > latest)
+                or at.year < earliest_year
+            ):
+                return slow(line, values)
+            first_touch = at
             chosen: Plan | None = None
             if status_i >= 0:
                 status = values[status_i].strip()
@@ -950,7 +1193,10 @@ class _LeadImport:
             if two:
                 history = [(start_pk, first_touch), (pk, first_touch)]
                 if won and revenue is None:
-                    revenue = value if value is not None else revenue_default
+                    if revenue_i >= 0:
+                        revenue = revenue_given
+                    else:
+                        revenue = value if value is not None else revenue_default
                     if revenue is None:
                         return slow(line, values)
                 elif lost:
@@ -983,6 +1229,7 @@ class _LeadImport:
                     revenue,
                     cost,
                     lost_reason,
+                    None,  # facts: none on the fast path
                 ),
             )
 
@@ -1009,30 +1256,100 @@ class _LeadImport:
         return stage
 
     def _history(
-        self, values: list[str], first_touch: datetime, errors: list[tuple[str, str]]
-    ) -> list[tuple[Stage, datetime]]:
+        self, values: list[str], created: datetime | None, errors: list[tuple[str, str]]
+    ) -> tuple[list[tuple[Stage, datetime]], datetime, bool]:
+        """(the row's stage changes, its first touch, whether that is the moment of import).
+
+        The first touch is the created date; without one, the earliest stage date, else the
+        ``--default created`` date, else (``missing_dates="now"``) the moment of the import,
+        else the row is an error. The close date is the won date of a row whose stage is won
+        and the lost date of one whose stage is lost. A row cannot be both won and lost.
+        """
         final = self._stage(values, errors)
-        if not self.stage_dates:  # the file has no stage dates: the same as below, sooner
+        if final is None:
+            final = self.stage_given
+        if not self.stage_dates and self.closed_i < 0 and created is not None:
+            # the file has no stage dates: the same as below, sooner
             if final is not None and final.kind == StageKind.OPEN:
-                return [(final, first_touch)]
+                return [(final, created)], created, False
             if final is not None and final is not self.start_stage:
-                return [(self.start_stage, first_touch), (final, first_touch)]
-            return [(self.start_stage, first_touch)]
+                return [(self.start_stage, created), (final, created)], created, False
+            return [(self.start_stage, created)], created, False
         events: list[tuple[datetime, int, Stage]] = []
+        won_column = lost_column = ""  # the columns that gave a won / a lost date
         for name, stage in self.stage_dates:
             at = self._date(values, name, errors)
             if at is None:
                 continue
-            if at < first_touch:
+            column = self._column_name(name)
+            if created is not None and at < created:
+                errors.append((column, f"is before the lead's first touch ({LABELS['created']})"))
+                continue
+            if stage.kind == StageKind.WON:
+                won_column = won_column or column
+            elif stage.kind == StageKind.LOST:
+                lost_column = lost_column or column
+            events.append((at, stage.position, stage))
+        if self.closed_i >= 0:
+            at = self._date(values, "closed_at", errors)
+            column = self._column_name("closed_at")
+            if at is None:
+                pass
+            elif final is None or final.kind == StageKind.OPEN:
+                stage_name = final.name if final is not None else self.start_stage.name
                 errors.append(
                     (
-                        self._column_name(name),
-                        f"is before the lead's first touch ({LABELS['created']})",
+                        column,
+                        f"an open deal has no close date (the row's stage is {stage_name}: "
+                        "a close date is the won date of a won row, the lost date of a lost one)",
                     )
                 )
-                continue
-            events.append((at, stage.position, stage))
+            elif created is not None and at < created:
+                errors.append((column, "is before the lead's first touch (created)"))
+            else:
+                if final.kind == StageKind.WON:
+                    won_column = won_column or column
+                else:
+                    lost_column = lost_column or column
+                events.append((at, final.position, final))
+        closed_kind = final.kind if final is not None else StageKind.OPEN
+        if won_column and closed_kind == StageKind.LOST:
+            assert final is not None
+            errors.append(
+                (won_column, f"a lost deal has no won date (the row's stage is {final.name})")
+            )
+        elif lost_column and closed_kind == StageKind.WON:
+            assert final is not None
+            errors.append(
+                (lost_column, f"a won deal has no lost date (the row's stage is {final.name})")
+            )
+        elif won_column and lost_column:
+            errors.append(
+                (
+                    lost_column,
+                    f"a deal is won or lost, not both: the row has a won date ({won_column}) "
+                    f"and a lost date ({lost_column})",
+                )
+            )
+        if (won_column and lost_column) or (final is not None and final.kind != StageKind.OPEN):
+            # the row is rejected: its history leaves out what contradicts it (so its other
+            # checks, revenue and lost reason, are of the deal it says it is)
+            keep = final.kind if final is not None and final.kind != StageKind.OPEN else None
+            events = [e for e in events if e[2].kind in (StageKind.OPEN, keep)]
         events.sort(key=lambda e: (e[0], e[1]))
+        dateless = False
+        if created is not None:
+            first_touch = created
+        elif events:
+            first_touch = events[0][0]
+        elif self.created_given is not None:
+            first_touch = self.created_given
+        else:
+            first_touch = self.now
+            if self.missing_dates == "now":
+                dateless = True
+            elif not any(c == self.created_column for c, _ in errors):
+                errors.append((self.created_column, MISSING_DATE))
         start = self.start_stage
         if events and events[0][0] == first_touch and events[0][2].kind == StageKind.OPEN:
             start = events.pop(0)[2]
@@ -1044,7 +1361,7 @@ class _LeadImport:
                 history.append((stage, at))
         if final is not None and final is not history[-1][0]:
             history.append((final, history[-1][1]))
-        return history
+        return history, first_touch, dateless
 
     def _channel(self, source: str, errors: list[tuple[str, str]]) -> str:
         key = source.lower()
@@ -1145,6 +1462,7 @@ class _LeadImport:
                 None if revenue is None else dec(revenue),
                 None if cost is None else dec(cost),
                 row.lost_reason,
+                row.facts,
             )
 
         return ready
@@ -1166,8 +1484,10 @@ class _LeadImport:
         def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
             # afresh each time: a changed encoding reads the file again
             result.rows = result.rejected = result.errors_total = result.duplicates = 0
+            result.warnings_total = 0
             result.errors.clear()
             result.duplicate_rows.clear()
+            result.warnings.clear()
             kept.close()
             rejected[:] = b""
             emails, phones, ids = self._known_keys()
@@ -1179,6 +1499,7 @@ class _LeadImport:
                 watch_created = any(f == "created" for f, _i in self.watching)
             # built here: the date formats may have changed since the last pass
             parse = self.row_parser(watch, watch_created)
+            now = self.now if self.missing_dates == "now" else None
             for line, values in rows:
                 result.rows += 1
                 if progress is not None and not result.rows % 20_000:
@@ -1213,6 +1534,8 @@ class _LeadImport:
                     phones.add(p)
                 if x is not None:
                     ids.add(x)
+                if parsed.first_touch is now:  # the moment of import (missing_dates="now")
+                    result.warning(line, self.created_column, MISSING_DATE_NOW)
                 kept.add(parsed)
 
         rows_with_retry(self.table, consume)
@@ -1231,7 +1554,8 @@ class _LeadImport:
         self._references_create()
         ops = connection.ops
         now = block.created
-        facts = ops.adapt_json_value({}, None)
+        no_facts = ops.adapt_json_value({}, None)
+        adapt_json = ops.adapt_json_value
         by_user = by.user_id if by is not None else None
         # who sourced a lead without a sourced_by column: the member who imports it
         by_member = by.pk if by is not None else None
@@ -1302,7 +1626,7 @@ class _LeadImport:
                         row.utm_campaign,
                         "",
                         row.external_id,
-                        facts,
+                        no_facts if row.facts is None else adapt_json(row.facts, None),
                         now,
                         self.members[row.sourced_by] if row.sourced_by else by_member,
                         None,  # erased_at: not erased
@@ -1447,8 +1771,17 @@ def import_leads(
     rejected_path: Path | None = None,
     encoding: str = "",
     file_name: str = "",
+    defaults: dict[str, str] | None = None,
+    missing_dates: str = "error",
 ) -> ImportResult:
     """Import leads from a CSV or XLSX file; see the module's docstring.
+
+    ``mapping``: column → field(s): a field's key or plain label, several separated by commas
+    (``"created,lead_at"``), ``fact:NAME`` (kept in the lead's facts) or ``-``.
+    ``defaults``: field (as ``mapping`` names it) → value for the rows without one (see
+    :data:`DEFAULTABLE`); they override the preset's. ``missing_dates``: ``"error"`` (a row
+    without a date of first contact is an error) or ``"now"`` (it gets the moment of the
+    import, and a warning).
 
     Never raises for a bad file or bad rows: the result carries the problems (file-level)
     and the row errors. ``result.failed`` says nothing was imported because of them.
@@ -1478,6 +1811,8 @@ def import_leads(
             owner_map={k.strip().lower(): v for k, v in (owner_map or {}).items()},
             new_members=new_members,
             result=result,
+            defaults=defaults,
+            missing_dates=missing_dates,
         )
         engine.dates_detect()
         if not result.problems:
@@ -1549,6 +1884,7 @@ def _job_record(
             "errors_total": result.errors_total,
             "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
+            "warnings_total": result.warnings_total,
             "date_formats": result.date_formats,
             # [column, field] pairs in the file's order (a JSON object's keys lose their order
             # in PostgreSQL's jsonb)

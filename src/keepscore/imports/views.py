@@ -157,7 +157,10 @@ def _result(job: ImportJob) -> dict[str, object]:
         "errors_total": report.get("errors_total", len(errors)),
         "problems": report.get("problems", []),
         "would_import": max(0, job.rows - job.rejected - job.duplicates),
-        "has_report": bool(report.get("errors") or report.get("problems")),
+        "has_report": bool(
+            report.get("errors") or report.get("problems") or report.get("warnings")
+        ),
+        "warnings_total": report.get("warnings_total", len(report.get("warnings", []))),
         "columns": columns_shown(job) if job.status != ImportJob.Status.RUNNING else [],
     }
 
@@ -189,6 +192,8 @@ def import_report(
         writer.writerow(["", "", problem])
     for row in report.get("errors", []):
         writer.writerow(row)
+    for line, column, reason in report.get("warnings", []):
+        writer.writerow([line, column, f"warning: {reason}"])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{job.pk}.report.csv"'
     return response
