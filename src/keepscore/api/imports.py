@@ -63,10 +63,25 @@ class ImportJobOut(Schema):
         }
 
 
+class ImportDuplicateOut(Schema):
+    line: int
+    #: what matched: external_id, email or phone
+    key: str
+    reason: str
+    #: the existing lead matched; None: an earlier row of the same file
+    matched_lead: int | None
+
+
 class ImportJobDetail(ImportJobOut):
     problems: list[str]
     errors_total: int
     errors: list[ImportErrorOut]
+    duplicate_rows: list[ImportDuplicateOut]
+    #: rows that updated an existing lead (``update``; a dry run: would update)
+    updated: int
+    #: what the import creates (a dry run: would create): members ({name, email, roles}),
+    #: channels, campaigns, lost_reasons, facts (names), stages (stage name → new leads)
+    would_create: dict[str, Any]
 
 
 class ImportJobPage(Schema):
@@ -102,4 +117,15 @@ def import_jobs_read(request: HttpRequest, job_id: int = JobId) -> Any:
         problems=[str(p) for p in report.get("problems", [])],
         errors_total=int(report.get("errors_total", len(errors))),
         errors=errors,
+        duplicate_rows=[
+            ImportDuplicateOut(
+                line=int(d[0]),
+                key=str(d[1]),
+                reason=str(d[2]),
+                matched_lead=int(d[3]) if len(d) > 3 and d[3] is not None else None,
+            )
+            for d in report.get("duplicates", [])[:FIRST_ERRORS]
+        ],
+        updated=int(report.get("updated") or 0),
+        would_create=dict(report.get("would_create") or {}),
     )

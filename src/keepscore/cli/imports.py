@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -71,6 +71,33 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return out
 
 
+MATCH_WORDS = {
+    "id": "external_id",
+    "external_id": "external_id",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+def match_parse(text: str | None) -> tuple[str, ...] | None:
+    """``--match id,email`` → ("external_id", "email"); None: the default (all three)."""
+    if text is None:
+        return None
+    keys: list[str] = []
+    for part in text.split(","):
+        word = part.strip().lower()
+        if not word:
+            continue
+        key = MATCH_WORDS.get(word)
+        if key is None:
+            fail(f"--match: {part.strip()!r} is not id, email or phone", EXIT_USAGE)
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        fail("--match: name at least one of id, email, phone", EXIT_USAGE)
+    return tuple(keys)
+
+
 @contextmanager
 def _progress(path: Path) -> Iterator[Callable[[str, float], None] | None]:
     if path.stat().st_size < PROGRESS_FROM:
@@ -94,11 +121,12 @@ def _report(result: ImportResult, path: Path) -> None:
         report = path.with_name(path.name + ".report.csv")
         with report.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(["line", "column", "problem"])
+            writer.writerow(["line", "column", "problem", "matched_lead"])
             for error in result.errors:
-                writer.writerow([error.line, error.column, error.reason])
+                writer.writerow([error.line, error.column, error.reason, ""])
             for dup in result.duplicate_rows:
-                writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+                lead = "" if dup.lead is None else dup.lead
+                writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}", lead])
         for error in result.errors[:SHOWN]:
             column = f", column {error.column}" if error.column else ""
             say(f"line {error.line}{escape(column)}: {escape(error.reason)}")
@@ -109,14 +137,40 @@ def _report(result: ImportResult, path: Path) -> None:
         say(f"line {warning.line}, column {escape(warning.column)}: {escape(warning.reason)}")
     if result.duplicates:
         say(f"{result.duplicates} duplicates (already there or repeated in the file): skipped.")
-    for label, items in (
-        ("new channels", result.new_channels),
-        ("new members (without login)", result.new_members),
-        ("new lost reasons", result.new_lost_reasons),
-    ):
-        if items:
-            shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
-            say(f"{len(items)} {label}: {escape(shown)}")
+        for dup in result.duplicate_rows[:SHOWN]:
+            say(f"  line {dup.line}: {escape(dup.reason)}")
+        if result.duplicates > SHOWN:
+            say(f"  … and {result.duplicates - SHOWN} more (in the full report).")
+
+
+def would_create_text(would: dict[str, Any]) -> str:
+    """``3 members (Ann <ann@x.com>, …), 2 channels (…), …; leads per stage: Lead 120, …``"""
+
+    def listed(items: list[str], one: str, many: str) -> str:
+        shown = ", ".join(items[:10]) + (", …" if len(items) > 10 else "")
+        return f"{len(items)} {one if len(items) == 1 else many} ({shown})"
+
+    members = [
+        (f"{m['name']} <{m['email']}>" if m.get("name") else m["email"])
+        + (f" as {' and '.join(m['roles'])}" if m.get("roles") else "")
+        for m in would.get("members", [])
+    ]
+    parts = [
+        listed(items, one, many)
+        for items, one, many in (
+            (members, "member", "members"),
+            (would.get("channels", []), "channel", "channels"),
+            (would.get("campaigns", []), "campaign", "campaigns"),
+            (would.get("lost_reasons", []), "lost reason", "lost reasons"),
+            (would.get("facts", []), "fact", "facts"),
+        )
+        if items
+    ]
+    text = ", ".join(parts) or "no members, channels, campaigns, lost reasons or facts"
+    stages = would.get("stages", {})
+    if stages:
+        text += "; leads per stage: " + ", ".join(f"{name} {n}" for name, n in stages.items())
+    return text
 
 
 def _finish(result: ImportResult, path: Path, what: str) -> None:
@@ -129,12 +183,20 @@ def _finish(result: ImportResult, path: Path, what: str) -> None:
             "(fix them, or use --skip-invalid to import the others)"
         )
     if result.dry_run:
+        if result.would_create:
+            say(f"Would create: {escape(would_create_text(result.would_create))}.")
+        if result.update:
+            say(f"Would update {result.updated} existing leads (rows matching them).")
+        new = result.rows - result.rejected - result.duplicates - result.updated
         say(
-            f"Dry run: {result.rows - result.rejected - result.duplicates} {what} would be "
-            f"imported, {result.duplicates} duplicates, {result.rejected} rejected. "
-            "Nothing written."
+            f"Dry run: {new} {what} would be imported, {result.duplicates} duplicates, "
+            f"{result.rejected} rejected. Nothing written."
         )
         return
+    if result.would_create:
+        say(f"Created: {escape(would_create_text(result.would_create))}.")
+    if result.update:
+        say(f"Updated {result.updated} leads.")
     say(
         f"[green]Imported {result.created} {what}[/] ({result.duplicates} duplicates, "
         f"{result.rejected} rejected)."
@@ -167,6 +229,22 @@ def leads(
     dry_run: DryRunOpt = False,
     skip_invalid: SkipOpt = False,
     encoding: EncodingOpt = "",
+    match: Annotated[
+        str | None,
+        typer.Option(
+            "--match",
+            help="What makes a row a duplicate: any of id, email, phone (comma-separated; "
+            "default all three; id is the source system's id).",
+        ),
+    ] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="A row matching an existing lead updates it (contact fields the file fills "
+            "or changes, the stage forward only) instead of being skipped.",
+        ),
+    ] = False,
 ) -> None:
     """Import leads from a CSV or XLSX file: all or nothing, with a row-by-row report."""
     with errors():
@@ -179,6 +257,7 @@ def leads(
         except ValueError as error:
             fail(str(error), EXIT_USAGE)
         mapping = _pairs(map_ or [], "--map")
+        keys = match_parse(match)
         migrate_if_needed()
         organization = organization_resolve(org)
         with _progress(file) as progress:
@@ -195,6 +274,8 @@ def leads(
                 new_members=not no_new_members,
                 progress=progress,
                 encoding=encoding,
+                match=keys,
+                update=update,
             )
         _finish(result, file, "leads")
 

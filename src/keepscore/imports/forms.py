@@ -16,6 +16,12 @@ from keepscore.imports.presets import IGNORE, PRESETS, preset_get
 from keepscore.leads.models import Stage
 
 NEW_MEMBER = ""
+#: the keys a row matches a lead by (``import_leads(match=…)``), in plain words
+MATCH_CHOICES = [
+    ("external_id", "id (from the other system)"),
+    ("email", "email"),
+    ("phone", "phone"),
+]
 AS_NAMED = ""
 
 
@@ -87,6 +93,23 @@ class MappingForm(forms.Form):
         initial=True,
         label="Create unknown owners as members (without login)",
     )
+    match = forms.MultipleChoiceField(
+        required=False,
+        label="A row is a lead already there when it has the same",
+        choices=MATCH_CHOICES,
+        initial=[key for key, _label in MATCH_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Untick phone when people share a number (a family business, a switchboard). "
+        "None ticked: every row is a new lead.",
+    )
+    #: the page had the match boxes (a post without them keeps the default: all three keys)
+    match_shown = forms.CharField(required=False, initial="1", widget=forms.HiddenInput)
+    update = forms.BooleanField(
+        required=False,
+        label="Update leads that already exist",
+        help_text="A row matching a lead fills in or changes its contact details and moves it "
+        "forward (never back); without it, such rows are skipped as duplicates.",
+    )
 
     def __init__(
         self,
@@ -111,8 +134,14 @@ class MappingForm(forms.Form):
         self.fields["skip_invalid"].initial = bool(saved.get("skip_invalid"))
         if "new_members" in saved:
             self.fields["new_members"].initial = bool(saved["new_members"])
+        if saved.get("match") is not None:
+            self.fields["match"].initial = list(saved["match"])
+        self.fields["update"].initial = bool(saved.get("update"))
         if not leads:
             del self.fields["new_members"]
+            del self.fields["match"]
+            del self.fields["match_shown"]
+            del self.fields["update"]
             return
         choices = targets(organization)
         saved_map = {k.lower(): v for k, v in (saved.get("mapping") or {}).items()}
@@ -182,6 +211,8 @@ class MappingForm(forms.Form):
             "date_format": data.get("date_format") or "",
             "skip_invalid": bool(data.get("skip_invalid")),
             "new_members": bool(data.get("new_members", True)),
+            "match": list(data.get("match") or []) if data.get("match_shown") else None,
+            "update": bool(data.get("update")),
             "mapping": {column: data[name] for name, column in self.column_fields},
             "stage_map": {v: data[n] for n, v in self.stage_fields if data.get(n)},
             "owner_map": {v: data[n] for n, v in self.owner_fields if data.get(n)},

@@ -79,6 +79,13 @@ KEEP_ROWS = 20_000
 MAX_ERRORS = 100_000
 MAX_NEW_CHANNELS = 200
 OVERRIDE_REASON = "imported"
+#: what a row can match an existing lead (or an earlier row) by, in the order tried
+MATCH_KEYS = ("external_id", "email", "phone")
+KEY_WORDS = {"external_id": "id", "email": "email", "phone": "phone"}
+#: names listed at most per kind in ``would_create`` (campaigns can be many)
+MAX_LISTED = 1_000
+#: duplicates' lead names fetched per query
+NAMES_CHUNK = 1_000
 NEW_MEMBER_DOMAIN = "members.invalid"
 
 Progress = Callable[[str, float], None]
@@ -89,6 +96,8 @@ class RowError:
     line: int
     column: str
     reason: str
+    #: a duplicate's: the id of the existing lead it matched (None: an earlier row of the file)
+    lead: int | None = None
 
 
 @dataclass
@@ -120,6 +129,16 @@ class ImportResult:
     outcomes: int = 0
     rejected_path: Path | None = None
     job_id: int | None = None
+    #: rows that match an existing lead, with ``update`` (dry run: would update them; the
+    #: import: the leads it changed, a row with nothing new changing nothing)
+    updated: int = 0
+    #: what the import creates (filled by the check): "members" ({name, email, roles}),
+    #: "channels", "campaigns", "lost_reasons", "facts" (names), "stages" (stage name → new
+    #: leads ending there, in ladder order)
+    would_create: dict[str, Any] = field(default_factory=dict)
+    #: the keys a duplicate is found by, among MATCH_KEYS
+    match: tuple[str, ...] = ()
+    update: bool = False
 
     @property
     def failed(self) -> bool:
@@ -131,10 +150,10 @@ class ImportResult:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RowError(line, column, reason))
 
-    def duplicate(self, line: int, column: str, reason: str) -> None:
+    def duplicate(self, line: int, column: str, reason: str, lead: int | None = None) -> None:
         self.duplicates += 1
         if len(self.duplicate_rows) < MAX_ERRORS:
-            self.duplicate_rows.append(RowError(line, column, reason))
+            self.duplicate_rows.append(RowError(line, column, reason, lead))
 
 
 # --- value parsing ----------------------------------------------------------------------
@@ -189,6 +208,11 @@ def phone_key(phone: str) -> str:
     if not digits.isascii() or not digits.isdigit():
         digits = _NOT_DIGIT.sub("", digits)
     return digits if len(digits) >= 7 else ""
+
+
+def channel_name(source: str) -> str:
+    """The name of the channel a new source becomes (``paid_search`` → ``Paid search``)."""
+    return source.replace("_", " ").capitalize() if source.islower() else source
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -247,13 +271,18 @@ class _Parsed(NamedTuple):
 class _Spill:
     """The checked rows, kept for the write: in memory up to KEEP_ROWS, then in a temp file."""
 
-    def __init__(self, ready: Callable[[_Parsed], tuple[Any, ...]] | None) -> None:
+    def __init__(
+        self,
+        ready: Callable[[Any], tuple[Any, ...]] | None,
+        make: Callable[[tuple[Any, ...]], Any] = _Parsed._make,
+    ) -> None:
         #: the row as the write needs it; None keeps nothing (a dry run)
         self.ready = ready
+        self.make = make
         self.rows: list[tuple[Any, ...]] = []
         self.file: IO[bytes] | None = None
 
-    def add(self, row: _Parsed) -> None:
+    def add(self, row: Any) -> None:
         if self.ready is None:
             return
         self.rows.append(self.ready(row))
@@ -264,8 +293,8 @@ class _Spill:
             pickle.dump(self.rows, self.file, protocol=pickle.HIGHEST_PROTOCOL)
             self.rows = []
 
-    def batches(self) -> Iterator[list[_Parsed]]:
-        make = _Parsed._make
+    def batches(self) -> Iterator[list[Any]]:
+        make = self.make
         if self.file is not None:
             self.file.seek(0)
             while True:
@@ -512,6 +541,7 @@ class _LeadImport:
             result = self.result
             result.problems.extend(problems)
             result.rows = result.rejected = result.errors_total = result.duplicates = 0
+            result.updated = 0
             result.errors.clear()
             result.duplicate_rows.clear()
             self.rejected_lines[:] = b""
@@ -1077,21 +1107,28 @@ class _LeadImport:
 
     # --- pass 1: check ---------------------------------------------------------------------
 
-    def _known_keys(self) -> tuple[set[int], set[int], set[int]]:
-        """Compact duplicate keys (hashes) of the organization's leads: email, phone, id."""
-        emails: set[int] = set()
-        phones: set[int] = set()
-        ids: set[int] = set()
-        existing = Lead.objects.for_org(self.org).values_list("email", "phone", "external_id")
-        for email, phone, external_id in existing.iterator(chunk_size=10_000):
-            if email:
-                emails.add(hash(email.strip().lower()))
-            key = phone_key(phone)
-            if key:
-                phones.add(hash(key))
-            if external_id:
-                ids.add(hash(external_id))
-        return emails, phones, ids
+    def _known_keys(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """Compact duplicate keys (hashes) of the organization's leads, each to its lead's id
+        (an earlier row of the file goes in as minus its line): external id, email, phone,
+        only those of ``result.match`` (the others stay empty)."""
+        match = self.result.match
+        ids: dict[int, int] = {}
+        emails: dict[int, int] = {}
+        phones: dict[int, int] = {}
+        if not match:
+            return ids, emails, phones
+        use_x, use_e, use_p = (k in match for k in MATCH_KEYS)
+        existing = Lead.objects.for_org(self.org).values_list("pk", "email", "phone", "external_id")
+        for pk, email, phone, external_id in existing.iterator(chunk_size=10_000):
+            if use_e and email:
+                emails.setdefault(hash(email.strip().lower()), pk)
+            if use_p:
+                key = phone_key(phone)
+                if key:
+                    phones.setdefault(hash(key), pk)
+            if use_x and external_id:
+                ids.setdefault(hash(external_id), pk)
+        return ids, emails, phones
 
     def ready(self) -> Callable[[_Parsed], tuple[Any, ...]]:
         """A checked row with the database's values for its amounts and datetimes."""
@@ -1122,7 +1159,18 @@ class _LeadImport:
     def check(self, progress: Progress | None, *, keep: bool = True) -> _Spill:
         result = self.result
         kept = _Spill(self.ready() if keep else None)
+        #: (lead id, *row) of the rows updating an existing lead (``update``)
+        updates = self.updates = _Spill(tuple if keep else None, make=tuple)
         rejected = self.rejected_lines
+        use_x, use_e, use_p = (k in result.match for k in MATCH_KEYS)
+        update = result.update
+        has_facts = "facts" in _Parsed._fields
+        campaigns_known = set(
+            Lead.objects.for_org(self.org)
+            .exclude(campaign="")
+            .values_list("campaign", flat=True)
+            .distinct()
+        )
 
         def reject(line: int) -> None:
             if len(rejected) <= line:
@@ -1136,7 +1184,12 @@ class _LeadImport:
             result.duplicate_rows.clear()
             kept.close()
             rejected[:] = b""
-            emails, phones, ids = self._known_keys()
+            ids, emails, phones = self._known_keys()
+            updates.close()
+            result.updated = 0
+            stages: dict[int, int] = {}
+            campaigns: dict[str, None] = {}
+            fact_names: dict[str, None] = {}
             watch: list[tuple[int, Callable[[str, Any], bool]]] = []
             watch_created = False
             if self.watching is not None:
@@ -1157,30 +1210,103 @@ class _LeadImport:
                     reject(line)
                     continue
                 why = ""
-                e = hash(parsed.email) if parsed.email else None
-                p_key = phone_key(parsed.phone)
+                e = hash(parsed.email) if use_e and parsed.email else None
+                p_key = phone_key(parsed.phone) if use_p else ""
                 p = hash(p_key) if p_key else None
-                x = hash(parsed.external_id) if parsed.external_id else None
-                if x is not None and x in ids:
+                x = hash(parsed.external_id) if use_x and parsed.external_id else None
+                hit = 0
+                if x is not None:
+                    hit = ids.get(x, 0)
                     why = "external_id"
-                elif e is not None and e in emails:
+                if not hit and e is not None:
+                    hit = emails.get(e, 0)
                     why = "email"
-                elif p is not None and p in phones:
+                if not hit and p is not None:
+                    hit = phones.get(p, 0)
                     why = "phone"
-                if why:
-                    result.duplicate(line, why, f"same {why.replace('_', ' ')} as another lead")
+                if hit and (hit < 0 or not update):
+                    if hit < 0:
+                        reason = f"same {KEY_WORDS[why]} as line {-hit} of this file"
+                        result.duplicate(line, why, reason)
+                    else:
+                        result.duplicate(line, why, "", hit)  # the reason once named
                     reject(line)
                     continue
+                mark = -line
                 if e is not None:
-                    emails.add(e)
+                    emails[e] = mark
                 if p is not None:
-                    phones.add(p)
+                    phones[p] = mark
                 if x is not None:
-                    ids.add(x)
+                    ids[x] = mark
+                if hit:  # update: the existing lead takes the row (written after the new)
+                    result.updated += 1
+                    updates.add((hit, *parsed))
+                    continue
                 kept.add(parsed)
+                final = parsed.history[-1][0]
+                stages[final] = stages.get(final, 0) + 1
+                campaign = parsed.campaign
+                if campaign and campaign not in campaigns_known and len(campaigns) < MAX_LISTED:
+                    campaigns[campaign] = None
+                if has_facts:
+                    facts = parsed.facts  # type: ignore[attr-defined]
+                    if facts:
+                        for name in facts:
+                            fact_names.setdefault(name, None)
+
+            self._duplicates_explain()
+            self._would_create(stages, list(campaigns), list(fact_names))
 
         rows_with_retry(self.table, consume)
         return kept
+
+    def _duplicates_explain(self) -> None:
+        """Name the existing lead each duplicate matched: ``same email as lead #412 “Ada”``
+        (the leads' names read once, for the duplicates reported only)."""
+        rows = self.result.duplicate_rows
+        wanted = sorted({d.lead for d in rows if d.lead is not None})
+        names: dict[int, str] = {}
+        for i in range(0, len(wanted), NAMES_CHUNK):
+            chunk = wanted[i : i + NAMES_CHUNK]
+            names.update(
+                Lead.objects.for_org(self.org).filter(pk__in=chunk).values_list("pk", "name")
+            )
+        for n, d in enumerate(rows):
+            if d.lead is not None and not d.reason:
+                name = names.get(d.lead, "")
+                named = f" “{name}”" if name else ""
+                reason = f"same {KEY_WORDS[d.column]} as lead #{d.lead}{named}"
+                rows[n] = RowError(d.line, d.column, reason, d.lead)
+
+    def _would_create(self, stages: dict[int, int], campaigns: list[str], facts: list[str]) -> None:
+        """``result.would_create`` from what the check found (see :class:`ImportResult`)."""
+        members: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for lookup, (name, email) in self.new_owners.items():
+            if email in self.members or email in seen:
+                continue
+            seen.add(email)
+            roles = self.new_roles.get(lookup, {"owner"})
+            members.append(
+                {
+                    "name": name,
+                    "email": email,
+                    "roles": [
+                        r
+                        for r, f in (("sales", "owner"), ("marketing", "sourced_by"))
+                        if f in roles
+                    ],
+                }
+            )
+        self.result.would_create = {
+            "members": members,
+            "channels": [channel_name(source) for source in self.new_channels.values()],
+            "campaigns": campaigns,
+            "lost_reasons": list(self.new_reasons.values()),
+            "facts": facts,
+            "stages": {s.name: stages[s.pk] for s in self.ladder if stages.get(s.pk)},
+        }
 
     def _fraction(self) -> float:
         return min(1.0, self.table.position[0] / self.table.size) if self.table.size else 0.0
@@ -1322,8 +1448,161 @@ class _LeadImport:
             if cache_size is not None:
                 with connection.cursor() as cursor:
                     cursor.execute(f"PRAGMA cache_size = {cache_size}")
+        updates = getattr(self, "updates", None)
+        if updates is not None:
+            try:
+                self._updates_apply(updates, by, progress)
+            finally:
+                updates.close()
         # the block counts the summaries when it ends, with the usual page cache, as SQLite's
         # sorts may hold as much as the cache in memory (the bigger one took 1M rows past 300 MB)
+
+    def _updates_apply(
+        self, updates: _Spill, by: Membership | None, progress: Progress | None
+    ) -> None:
+        """The rows matching an existing lead (``update``), through ``leads.services`` (so
+        the summaries follow and the audit log records each change): the contact fields the
+        file fills or changes (:data:`UPDATED_FIELDS`; an empty cell changes nothing), and the
+        stage forward only, by new stage changes (a row behind the lead is a warning)."""
+        from django.core.exceptions import ValidationError
+        from django.db.models import Max
+
+        from keepscore.leads.services import Outcome, lead_move, lead_update
+
+        result = self.result
+        result.updated = 0
+        stages = {stage.pk: stage for stage in self.ladder}
+        members: dict[int, Membership] = {}
+        reasons: dict[int, LostReason] = {}
+        done = 0
+        for chunk in updates.batches():
+            ids = [t[0] for t in chunk]
+            leads = Lead.objects.for_org(self.org).select_related("organization").in_bulk(ids)
+            latest = dict(
+                StageChange.objects.filter(lead_id__in=ids)
+                .values("lead_id")
+                .annotate(m=Max("at"))
+                .values_list("lead_id", "m")
+            )
+            for t in chunk:
+                lead = leads.get(t[0])
+                row = _Parsed._make(t[1 : 1 + len(_Parsed._fields)])
+                if lead is None:
+                    continue
+                if lead.erased_at is not None:
+                    result.warnings.append(
+                        RowError(row.line, "", f"lead #{lead.pk} was erased: not updated")
+                    )
+                    continue
+                changed = False
+                fields = self._update_fields(lead, row, members)
+                if fields:
+                    try:
+                        lead_update(lead=lead, **fields)
+                        changed = True
+                    except ValidationError as error:
+                        result.warnings.append(
+                            RowError(
+                                row.line, "", f"lead #{lead.pk} not updated: {_message(error)}"
+                            )
+                        )
+                current = stages[lead.stage_id]
+                final = stages[row.history[-1][0]]
+                if current.kind != StageKind.OPEN:
+                    if final is not current:
+                        result.warnings.append(
+                            RowError(
+                                row.line,
+                                "stage",
+                                f"lead #{lead.pk} is already at {current.name} (closed): "
+                                f"not moved to {final.name}",
+                            )
+                        )
+                elif final.kind == StageKind.OPEN and final.position < current.position:
+                    result.warnings.append(
+                        RowError(
+                            row.line,
+                            "stage",
+                            f"{final.name} is behind lead #{lead.pk}'s stage {current.name}: "
+                            "not moved back",
+                        )
+                    )
+                else:
+                    moves = []
+                    for pk, at in row.history:
+                        stage = stages[pk]
+                        if stage.kind != StageKind.OPEN or stage.position > current.position:
+                            moves.append((stage, at))
+                            if stage.kind != StageKind.OPEN:
+                                break
+                    last = latest.get(lead.pk) or lead.first_touch_at
+                    if moves and moves[0][1] < max(last, lead.first_touch_at):
+                        # history is append-only: the moves go after the lead's last change
+                        result.warnings.append(
+                            RowError(
+                                row.line,
+                                "stage",
+                                f"the file's date for {moves[0][0].name} is before lead "
+                                f"#{lead.pk}'s latest stage change: moved at the import's time",
+                            )
+                        )
+                        moves = [(stage, self.now) for stage, _at in moves]
+                    try:
+                        for stage, at in moves:
+                            outcome = None
+                            if stage.kind == StageKind.WON:
+                                outcome = Outcome(revenue=row.revenue, cost=row.cost)
+                            elif stage.kind == StageKind.LOST:
+                                pk = self.reasons[row.lost_reason]
+                                if pk not in reasons:
+                                    reasons[pk] = LostReason.objects.get(pk=pk)
+                                outcome = Outcome(lost_reason=reasons[pk])
+                            lead_move(
+                                lead=lead,
+                                to_stage=stage,
+                                by=by,
+                                at=at,
+                                override_reason=OVERRIDE_REASON,
+                                outcome=outcome,
+                            )
+                            result.stage_changes += 1
+                            result.outcomes += stage.kind != StageKind.OPEN
+                            changed = True
+                    except ValidationError as error:
+                        result.warnings.append(
+                            RowError(
+                                row.line, "stage", f"lead #{lead.pk} not moved: {_message(error)}"
+                            )
+                        )
+                result.updated += changed
+            done += len(chunk)
+            if progress is not None:
+                progress("updating", done / max(1, result.rows))
+
+    def _update_fields(
+        self, lead: Lead, row: _Parsed, members: dict[int, Membership]
+    ) -> dict[str, Any]:
+        """The fields a row changes on an existing lead (see :data:`UPDATED_FIELDS`)."""
+        fields: dict[str, Any] = {}
+        for name in ("name", "company"):
+            value = getattr(row, name)
+            if value and value != getattr(lead, name):
+                fields[name] = value
+        if row.email and row.email != lead.email.strip().lower():
+            fields["email"] = row.email
+        if row.phone and phone_key(row.phone) != phone_key(lead.phone):
+            fields["phone"] = row.phone
+        if row.notes and row.notes not in lead.notes:
+            fields["notes"] = f"{lead.notes}\n\n{row.notes}" if lead.notes else row.notes
+        if row.value is not None and row.value != lead.value:
+            fields["value"] = row.value
+        if row.owner:
+            pk = self.members[row.owner]
+            if pk != lead.owner_id:
+                if pk not in members:
+                    members[pk] = Membership.objects.get(pk=pk)
+                fields["owner"] = members[pk]
+        return fields
 
     @staticmethod
     def _columns_check(block: Bulk) -> None:
@@ -1355,7 +1634,7 @@ class _LeadImport:
             while key in keys:
                 key, n = f"{base}-{n}", n + 1
             keys.add(key)
-            name = source.replace("_", " ").capitalize() if source.islower() else source
+            name = channel_name(source)
             channel = Channel.objects.create(organization=self.org, name=name[:100], key=key)
             self.channels[lookup] = channel.pk
             result.new_channels.append(name)
@@ -1392,6 +1671,14 @@ class _LeadImport:
 
 
 LABEL_ISO = date_format_parse("YYYY-MM-DD")
+#: what ``update`` changes on an existing lead, when the file's cell is filled and differs;
+#: never its source (channel, campaign, UTM), first touch, id or who sourced it
+UPDATED_FIELDS = ("name", "company", "email", "phone", "notes", "value", "owner")
+
+
+def _message(error: Any) -> str:
+    """A ValidationError's messages, in one line."""
+    return " ".join(str(m) for m in getattr(error, "messages", [error]))
 
 
 def import_leads(
@@ -1411,6 +1698,8 @@ def import_leads(
     rejected_path: Path | None = None,
     encoding: str = "",
     file_name: str = "",
+    match: tuple[str, ...] | None = None,
+    update: bool = False,
 ) -> ImportResult:
     """Import leads from a CSV or XLSX file; see the module's docstring.
 
@@ -1418,15 +1707,28 @@ def import_leads(
     and the row errors. ``result.failed`` says nothing was imported because of them.
     ``encoding``: the CSV's, when it is neither UTF-8 nor Windows-1252 (else detected).
     ``file_name``: the file's name in the messages, when ``path`` is a stored upload's.
+    ``match``: the keys a row is a duplicate by (among :data:`MATCH_KEYS`; None: all three).
+    ``update``: a row matching an existing lead updates it (:data:`UPDATED_FIELDS`, the
+    stage forward only) instead of being skipped; rows repeating an earlier row are skipped.
     """
     path = Path(path)
+    chosen_keys = MATCH_KEYS if match is None else tuple(k for k in MATCH_KEYS if k in match)
     result = ImportResult(
         kind="leads",
         file=file_name or path.name,
         preset=preset,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        match=chosen_keys,
+        update=update,
     )
+    unknown = [k for k in match or () if k not in MATCH_KEYS]
+    if unknown:
+        result.problems.append(
+            f"match: {', '.join(map(repr, unknown))} is not a key (keys: {', '.join(MATCH_KEYS)})"
+        )
+        _job_record(organization, result, by, timezone.now())
+        return result
     started = timezone.now()
     try:
         chosen = preset_get(preset)
@@ -1511,11 +1813,18 @@ def _job_record(
             "problems": result.problems,
             "errors": [[e.line, e.column, e.reason] for e in result.errors[:1000]],
             "errors_total": result.errors_total,
-            "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
+            # [line, key, reason, id of the lead matched (None: an earlier row of the file)]
+            "duplicates": [
+                [e.line, e.column, e.reason, e.lead] for e in result.duplicate_rows[:1000]
+            ],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "date_formats": result.date_formats,
             "new_channels": result.new_channels,
             "new_members": result.new_members,
+            "would_create": result.would_create,
+            "updated": result.updated,
+            "match": list(result.match),
+            "update": result.update,
         },
         created_by=by.user if by is not None else None,
         started_at=started,
