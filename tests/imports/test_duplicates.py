@@ -322,3 +322,48 @@ def test_app_lists_duplicates_with_links_and_takes_match_and_update(
     page = client.get(url).content.decode()
     assert 'data-count="updated">1<' in page
     assert Lead.objects.get(pk=ada.pk).stage.key == "customer"
+
+
+def test_update_past_the_qualification_gate_needs_an_owner(
+    org_a: Organization, owner_a: Membership, known: dict[str, Lead], tmp_path: Path
+) -> None:
+    ada = known["E1"]  # at lead; qualified is behind the gate (the default checklist)
+    rows = [
+        FIRST[0],
+        ["E1", "Ada Lovelace", "ada@x.com", "555 0101", "Referral", "qualified", "2024-01-02"],
+    ]
+    path = write_csv(tmp_path / "q.csv", rows)
+    # no member runs it (the command line): not moved, and the warning says why
+    result = import_leads(organization=org_a, path=path, update=True)
+    assert not result.failed and result.updated == 0
+    assert [(w.line, w.column) for w in result.warnings] == [(2, "stage")]
+    assert "Only an owner may override" in result.warnings[0].reason
+    assert Lead.objects.get(pk=ada.pk).stage.key == "lead"
+    # an owner: moved, the override recorded with the import's reason
+    result = import_leads(organization=org_a, path=path, update=True, by=owner_a)
+    assert result.updated == 1 and not result.warnings
+    change = StageChange.objects.filter(lead=ada).latest("id")
+    assert (change.to_stage.key, change.qualification_override, change.override_reason) == (
+        "qualified",
+        True,
+        "imported",
+    )
+
+
+def test_a_repeated_row_names_the_first_kept_line(org_a: Organization, tmp_path: Path) -> None:
+    rows = [
+        ["name", "email", "phone", "source"],
+        ["X", "x@x.com", "555 1111", "Referral"],
+        ["Y", "y@x.com", "555-1111", "Referral"],  # line 3: X's phone (its email is new)
+        ["", "z@x.com", "", "Referral"],  # line 4: rejected (no name): not a first
+        ["Z", "Z@x.com", "", "Referral"],  # line 5: new
+        ["Z2", "z@x.com", "", "Referral"],  # line 6: line 5's email
+    ]
+    result = import_leads(
+        organization=org_a, path=write_csv(tmp_path / "r.csv", rows), skip_invalid=True
+    )
+    assert (result.created, result.rejected) == (2, 1)
+    assert [(d.line, d.column, d.reason, d.lead) for d in result.duplicate_rows] == [
+        (3, "phone", "same phone as line 2 of this file", None),
+        (6, "email", "same email as line 5 of this file", None),
+    ]

@@ -82,6 +82,8 @@ OVERRIDE_REASON = "imported"
 #: what a row can match an existing lead (or an earlier row) by, in the order tried
 MATCH_KEYS = ("external_id", "email", "phone")
 KEY_WORDS = {"external_id": "id", "email": "email", "phone": "phone"}
+#: the duplicate maps' value for a key of an earlier row of the file (a lead id is positive)
+IN_FILE = -1
 #: names listed at most per kind in ``would_create`` (campaigns can be many)
 MAX_LISTED = 1_000
 #: duplicates' lead names fetched per query
@@ -1185,6 +1187,8 @@ class _LeadImport:
             kept.close()
             rejected[:] = b""
             ids, emails, phones = self._known_keys()
+            #: in-file duplicates: line → (key, hash), named once the check is done
+            earlier: dict[int, tuple[str, int | None]] = {}
             updates.close()
             result.updated = 0
             stages: dict[int, int] = {}
@@ -1225,14 +1229,15 @@ class _LeadImport:
                     hit = phones.get(p, 0)
                     why = "phone"
                 if hit and (hit < 0 or not update):
-                    if hit < 0:
-                        reason = f"same {KEY_WORDS[why]} as line {-hit} of this file"
-                        result.duplicate(line, why, reason)
+                    if hit < 0:  # the earlier line is found after the check
+                        result.duplicate(line, why, "")
+                        if len(earlier) < MAX_ERRORS:
+                            earlier[line] = (why, {"external_id": x, "email": e, "phone": p}[why])
                     else:
                         result.duplicate(line, why, "", hit)  # the reason once named
                     reject(line)
                     continue
-                mark = -line
+                mark = IN_FILE  # a small int: no object per row (the line found after)
                 if e is not None:
                     emails[e] = mark
                 if p is not None:
@@ -1255,16 +1260,19 @@ class _LeadImport:
                         for name in facts:
                             fact_names.setdefault(name, None)
 
-            self._duplicates_explain()
+            self._duplicates_explain(earlier)
             self._would_create(stages, list(campaigns), list(fact_names))
 
         rows_with_retry(self.table, consume)
         return kept
 
-    def _duplicates_explain(self) -> None:
+    def _duplicates_explain(self, earlier: dict[int, tuple[str, int | None]]) -> None:
         """Name the existing lead each duplicate matched: ``same email as lead #412 “Ada”``
-        (the leads' names read once, for the duplicates reported only)."""
+        (the leads' names read once, for the duplicates reported only), or the earlier line
+        of the file: ``same email as line 7 of this file`` (found by reading the file again
+        up to the last such duplicate, only when the file repeats itself)."""
         rows = self.result.duplicate_rows
+        lines = self._earlier_lines(earlier) if earlier else {}
         wanted = sorted({d.lead for d in rows if d.lead is not None})
         names: dict[int, str] = {}
         for i in range(0, len(wanted), NAMES_CHUNK):
@@ -1273,11 +1281,59 @@ class _LeadImport:
                 Lead.objects.for_org(self.org).filter(pk__in=chunk).values_list("pk", "name")
             )
         for n, d in enumerate(rows):
-            if d.lead is not None and not d.reason:
+            if d.lead is None and not d.reason:
+                first = lines.get(d.line)
+                where = f"line {first} of this file" if first else "an earlier row of this file"
+                rows[n] = RowError(d.line, d.column, f"same {KEY_WORDS[d.column]} as {where}")
+            elif d.lead is not None and not d.reason:
                 name = names.get(d.lead, "")
                 named = f" “{name}”" if name else ""
                 reason = f"same {KEY_WORDS[d.column]} as lead #{d.lead}{named}"
                 rows[n] = RowError(d.line, d.column, reason, d.lead)
+
+    def _earlier_lines(self, earlier: dict[int, tuple[str, int | None]]) -> dict[int, int]:
+        """Line of a duplicate → the first line of the file with its key (a row the check
+        kept: not rejected, not a duplicate), the keys read as the check reads them."""
+        wanted: dict[tuple[str, int | None], list[int]] = {}
+        for line, key in earlier.items():
+            wanted.setdefault(key, []).append(line)
+        last = max(earlier)
+        rejected = self.rejected_lines
+        columns = {k: self.fields.get(k, []) for k in MATCH_KEYS}
+        kinds = [k for k in MATCH_KEYS if any(kind == k for kind, _h in wanted)]
+        found: dict[int, int] = {}
+
+        def first_value(values: list[str], kind: str) -> str:
+            for i in columns[kind]:
+                if i < len(values):
+                    v = values[i].strip()
+                    if v:
+                        return v
+            return ""
+
+        def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
+            found.clear()
+            todo = dict(wanted)
+            for line, values in rows:
+                if line >= last or not todo:
+                    break
+                if line < len(rejected) and rejected[line]:
+                    continue
+                for kind in kinds:
+                    v = first_value(values, kind)
+                    if kind == "email":
+                        v = v.lower()
+                    elif kind == "phone":
+                        v = phone_key(v)
+                    if not v:
+                        continue
+                    dups = todo.pop((kind, hash(v)), None)
+                    for dup in dups or ():
+                        if dup > line:
+                            found[dup] = line
+
+        rows_with_retry(self.table, consume)
+        return found
 
     def _would_create(self, stages: dict[int, int], campaigns: list[str], facts: list[str]) -> None:
         """``result.would_create`` from what the check found (see :class:`ImportResult`)."""
