@@ -23,6 +23,7 @@ def test_job_detail_lists_would_create_duplicates_and_updated(api_a, owner_a, or
         ["", "Ada L.", "ADA@x.com", "Podcast", "lead", "2024-01-03", ""],
         ["E2", "Bo", "bo@x.com", "Podcast", "customer", "2024-01-04", "90"],
         ["", "Bo again", "bo@x.com", "Referral", "lead", "2024-01-05", ""],
+        ["E3", "Cy", "cy@x.com", "Referral", "lead", "2024-01-06", ""],
     ]
     result = import_leads(
         organization=org_a, path=write_csv(tmp_path / "2.csv", rows), by=owner_a, dry_run=True
@@ -34,8 +35,9 @@ def test_job_detail_lists_would_create_duplicates_and_updated(api_a, owner_a, or
         "campaigns": [],
         "lost_reasons": [],
         "facts": [],
-        "stages": {"Customer": 1},
+        "stages": {"Lead": 1, "Customer": 1},
     }
+    assert list(job["would_create"]["stages"]) == ["Lead", "Customer"]  # the ladder's order
     assert job["duplicate_rows"] == [
         {
             "line": 2,
@@ -56,6 +58,6 @@ def test_job_detail_lists_would_create_duplicates_and_updated(api_a, owner_a, or
         organization=org_a, path=write_csv(tmp_path / "2.csv", rows), by=owner_a, update=True
     )
     job = api_a.get(f"/import-jobs/{result.job_id}").json()
-    assert job["updated"] == 1 and job["created"] == 1 and job["duplicates"] == 1
+    assert job["updated"] == 1 and job["created"] == 2 and job["duplicates"] == 1
     ada.refresh_from_db()
     assert ada.name == "Ada L." and ada.channel.key == "referral"

@@ -12,6 +12,7 @@ from ninja import Path, Query, Router, Schema
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from keepscore.imports.models import ImportJob
+from keepscore.imports.services import stages_in_order
 
 router = Router(tags=["import jobs"])
 
@@ -93,6 +94,13 @@ def _jobs(request: HttpRequest) -> Any:
     return ImportJob.objects.for_org(organization_of(request)).select_related("created_by")
 
 
+def _would_create(job: ImportJob) -> dict[str, Any]:
+    would = dict((job.report or {}).get("would_create") or {})
+    if would.get("stages"):
+        would["stages"] = stages_in_order(job.organization, would["stages"])
+    return would
+
+
 @router.get("/import-jobs", response={200: ImportJobPage, **ERRORS}, summary="List import jobs")
 def import_jobs_list(request: HttpRequest, limit: int = Limit, offset: int = Offset) -> Any:
     jobs = _jobs(request)
@@ -127,5 +135,5 @@ def import_jobs_read(request: HttpRequest, job_id: int = JobId) -> Any:
             for d in report.get("duplicates", [])[:FIRST_ERRORS]
         ],
         updated=int(report.get("updated") or 0),
-        would_create=dict(report.get("would_create") or {}),
+        would_create=_would_create(job),
     )

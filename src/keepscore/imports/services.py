@@ -1732,6 +1732,13 @@ LABEL_ISO = date_format_parse("YYYY-MM-DD")
 UPDATED_FIELDS = ("name", "company", "email", "phone", "notes", "value", "owner")
 
 
+def stages_in_order(organization: Organization, stages: dict[str, int]) -> dict[str, int]:
+    """A job report's leads per stage in ladder order (PostgreSQL's JSON keeps no order)."""
+    names = Stage.objects.for_org(organization).order_by("position", "id")
+    ordered = {n: stages[n] for n in names.values_list("name", flat=True) if n in stages}
+    return {**ordered, **{n: c for n, c in stages.items() if n not in ordered}}
+
+
 def _message(error: Any) -> str:
     """A ValidationError's messages, in one line."""
     return " ".join(str(m) for m in getattr(error, "messages", [error]))

@@ -35,7 +35,7 @@ from keepscore.imports.mapping import (
 )
 from keepscore.imports.models import ImportJob
 from keepscore.imports.readers import FileProblem
-from keepscore.imports.services import KEY_WORDS
+from keepscore.imports.services import KEY_WORDS, stages_in_order
 
 RECENT = 20
 
@@ -163,7 +163,11 @@ def _result(job: ImportJob) -> dict[str, object]:
             report.get("errors") or report.get("problems") or report.get("duplicates")
         ),
         "would_create": _would_create_shown(report.get("would_create") or {}),
-        "stages_shown": list((report.get("would_create") or {}).get("stages", {}).items()),
+        "stages_shown": list(
+            stages_in_order(
+                job.organization, (report.get("would_create") or {}).get("stages") or {}
+            ).items()
+        ),
         "update": bool(report.get("update")),
         "updated": updated,
         "duplicates_shown": [
