@@ -82,7 +82,7 @@ OVERRIDE_REASON = "imported"
 #: what a row can match an existing lead (or an earlier row) by, in the order tried
 MATCH_KEYS = ("external_id", "email", "phone")
 KEY_WORDS = {"external_id": "id", "email": "email", "phone": "phone"}
-#: the duplicate maps' value for a key of an earlier row of the file (a lead id is positive)
+#: a duplicate's match in an earlier row of the file (a lead's is its id, positive)
 IN_FILE = -1
 #: names listed at most per kind in ``would_create`` (campaigns can be many)
 MAX_LISTED = 1_000
@@ -1110,9 +1110,8 @@ class _LeadImport:
     # --- pass 1: check ---------------------------------------------------------------------
 
     def _known_keys(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
-        """Compact duplicate keys (hashes) of the organization's leads, each to its lead's id
-        (an earlier row of the file goes in as minus its line): external id, email, phone,
-        only those of ``result.match`` (the others stay empty)."""
+        """Compact duplicate keys (hashes) of the organization's leads, each to its lead's id:
+        external id, email, phone, only those of ``result.match`` (the others stay empty)."""
         match = self.result.match
         ids: dict[int, int] = {}
         emails: dict[int, int] = {}
@@ -1186,7 +1185,12 @@ class _LeadImport:
             result.duplicate_rows.clear()
             kept.close()
             rejected[:] = b""
+            # the organization's leads' keys → lead id; the keys of the file's rows kept so far
+            # (sets, as compact as the keys: a 1,000,000-row file stays under 300 MB)
             ids, emails, phones = self._known_keys()
+            ids_file: set[int] = set()
+            emails_file: set[int] = set()
+            phones_file: set[int] = set()
             #: in-file duplicates: line → (key, hash), named once the check is done
             earlier: dict[int, tuple[str, int | None]] = {}
             updates.close()
@@ -1220,13 +1224,13 @@ class _LeadImport:
                 x = hash(parsed.external_id) if use_x and parsed.external_id else None
                 hit = 0
                 if x is not None:
-                    hit = ids.get(x, 0)
+                    hit = IN_FILE if x in ids_file else ids.get(x, 0)
                     why = "external_id"
                 if not hit and e is not None:
-                    hit = emails.get(e, 0)
+                    hit = IN_FILE if e in emails_file else emails.get(e, 0)
                     why = "email"
                 if not hit and p is not None:
-                    hit = phones.get(p, 0)
+                    hit = IN_FILE if p in phones_file else phones.get(p, 0)
                     why = "phone"
                 if hit and (hit < 0 or not update):
                     if hit < 0:  # the earlier line is found after the check
@@ -1237,13 +1241,12 @@ class _LeadImport:
                         result.duplicate(line, why, "", hit)  # the reason once named
                     reject(line)
                     continue
-                mark = IN_FILE  # a small int: no object per row (the line found after)
                 if e is not None:
-                    emails[e] = mark
+                    emails_file.add(e)
                 if p is not None:
-                    phones[p] = mark
+                    phones_file.add(p)
                 if x is not None:
-                    ids[x] = mark
+                    ids_file.add(x)
                 if hit:  # update: the existing lead takes the row (written after the new)
                     result.updated += 1
                     updates.add((hit, *parsed))
