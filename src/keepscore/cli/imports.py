@@ -71,31 +71,16 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return out
 
 
-MATCH_WORDS = {
-    "id": "external_id",
-    "external_id": "external_id",
-    "email": "email",
-    "phone": "phone",
-}
-
-
 def match_parse(text: str | None) -> tuple[str, ...] | None:
     """``--match id,email`` → ("external_id", "email"); None: the default (all three)."""
+    from keepscore.imports import services
+
     if text is None:
         return None
-    keys: list[str] = []
-    for part in text.split(","):
-        word = part.strip().lower()
-        if not word:
-            continue
-        key = MATCH_WORDS.get(word)
-        if key is None:
-            fail(f"--match: {part.strip()!r} is not id, email or phone", EXIT_USAGE)
-        if key not in keys:
-            keys.append(key)
-    if not keys:
-        fail("--match: name at least one of id, email, phone", EXIT_USAGE)
-    return tuple(keys)
+    try:
+        return services.match_parse(text)
+    except ValueError as error:
+        fail(f"--match: {error}", EXIT_USAGE)
 
 
 @contextmanager

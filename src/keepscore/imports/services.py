@@ -1735,6 +1735,32 @@ LABEL_ISO = date_format_parse("YYYY-MM-DD")
 UPDATED_FIELDS = ("name", "company", "email", "phone", "notes", "value", "owner")
 
 
+#: the words ``--match`` (and the API's ``match``) take for MATCH_KEYS
+MATCH_WORDS = {
+    "id": "external_id",
+    "external_id": "external_id",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+def match_parse(text: str) -> tuple[str, ...]:
+    """``"id,email"`` → ("external_id", "email"); ValueError naming a word that is no key."""
+    keys: list[str] = []
+    for part in text.split(","):
+        word = part.strip().lower()
+        if not word:
+            continue
+        key = MATCH_WORDS.get(word)
+        if key is None:
+            raise ValueError(f"{part.strip()!r} is not id, email or phone")
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        raise ValueError("name at least one of id, email, phone")
+    return tuple(keys)
+
+
 def stages_in_order(organization: Organization, stages: dict[str, int]) -> dict[str, int]:
     """A job report's leads per stage in ladder order (PostgreSQL's JSON keeps no order)."""
     names = Stage.objects.for_org(organization).order_by("position", "id")
