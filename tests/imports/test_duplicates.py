@@ -207,6 +207,7 @@ def test_update_changes_fields_and_moves_forward_only(
     changed = [e for e in events if e.object_type == "leads.Lead" and e.object_id == str(ada.pk)]
     assert changed and "company" in changed[0].summary and "phone" in changed[0].summary
     assert any(e.object_type == "leads.StageChange" and e.action == "created" for e in events)
+    assert any(e.action == "imported" and ", 1 updated, " in e.summary for e in events)
     job = ImportJob.objects.get(pk=result.job_id)
     assert job.report["updated"] == 1 and job.report["update"] is True
     # the check lists every valid row's new source, an updating row's too (as a duplicate's)
