@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from keepscore.accounts.models import Membership
@@ -47,6 +48,13 @@ class Api:
 
     def delete(self, path: str) -> Any:
         return self._send("delete", path)
+
+    def upload(self, path: str, name: str, content: bytes, **fields: Any) -> Any:
+        """A multipart POST of ``content`` as the file ``name``, with form ``fields`` (a
+        list value repeats its field)."""
+        file = SimpleUploadedFile(name, content)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return self.client.post(self.base + path, {"file": file, **fields}, headers=headers)
 
 
 def api_for(membership: Membership, base: str = BASE) -> Api:

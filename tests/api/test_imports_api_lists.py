@@ -61,3 +61,56 @@ def test_job_detail_lists_would_create_duplicates_and_updated(api_a, owner_a, or
     assert job["updated"] == 1 and job["created"] == 2 and job["duplicates"] == 1
     ada.refresh_from_db()
     assert ada.name == "Ada L." and ada.channel.key == "referral"
+
+
+UPLOAD = (
+    "id,name,email,phone,source,stage,created,value\n"
+    "E1,Ada,ada@x.com,555 0101,Referral,lead,2024-01-02,\n"
+    "E2,Bo,bo@x.com,555 0102,Podcast,customer,2024-01-03,90\n"
+)
+
+
+def test_an_upload_lists_what_it_would_create_then_names_the_duplicates(api_a, org_a):
+    response = api_a.upload("/import-jobs", "a.csv", UPLOAD.encode(), dry_run="true")
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["status"] == "dry_run"
+    assert job["would_create"]["channels"] == ["Podcast"]
+    assert job["would_create"]["stages"] == {"Lead": 1, "Customer": 1}
+    assert list(job["would_create"]["stages"]) == ["Lead", "Customer"]
+    assert api_a.upload("/import-jobs", "a.csv", UPLOAD.encode()).json()["created"] == 2
+    ada = Lead.objects.get(organization=org_a, external_id="E1")
+    # the same people again: one by Ada's phone only, one by Bo's email
+    again = (
+        "id,name,email,phone,source,stage,created,value\n"
+        ",Ada's desk,,(555) 0101,Referral,lead,2024-01-04,\n"
+        ",Bo B.,BO@x.com,,Referral,lead,2024-01-04,\n"
+    )
+    job = api_a.upload("/import-jobs", "b.csv", again.encode(), dry_run="true").json()
+    assert [(d["line"], d["key"], d["matched_lead"]) for d in job["duplicate_rows"]] == [
+        (2, "phone", ada.pk),
+        (3, "email", Lead.objects.get(organization=org_a, external_id="E2").pk),
+    ]
+    assert job["duplicate_rows"][0]["reason"] == f"same phone as lead #{ada.pk} “Ada”"
+    # phone is not a key: Ada's desk is a new lead
+    job = api_a.upload("/import-jobs", "b.csv", again.encode(), match="id,email").json()
+    assert job["status"] == "imported" and (job["created"], job["duplicates"]) == (1, 1)
+    bad = api_a.upload("/import-jobs", "b.csv", again.encode(), match="email,fax")
+    assert bad.status_code == 422 and "'fax' is not id, email or phone" in bad.content.decode()
+
+
+def test_an_upload_updates_the_leads_it_matches(api_a, org_a):
+    assert api_a.upload("/import-jobs", "a.csv", UPLOAD.encode()).json()["created"] == 2
+    ada = Lead.objects.get(organization=org_a, external_id="E1")
+    first_change = list(ada.stage_changes.values_list("id", "to_stage__key", "at"))
+    changed = (
+        "id,name,email,phone,source,stage,created,value\n"
+        "E1,Ada,ada@x.com,555 0199,Referral,customer,2024-01-02,700\n"
+    )
+    job = api_a.upload("/import-jobs", "c.csv", changed.encode(), update="true").json()
+    assert job["status"] == "imported", job
+    assert (job["updated"], job["created"], job["duplicates"]) == (1, 0, 0)
+    ada.refresh_from_db()
+    assert (ada.phone, ada.stage.key) == ("555 0199", "customer")
+    history = list(ada.stage_changes.order_by("id").values_list("id", "to_stage__key", "at"))
+    assert history[:1] == first_change and [k for _i, k, _a in history[1:]] == ["customer"]

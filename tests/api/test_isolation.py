@@ -55,6 +55,15 @@ BODIES = {
     # B's lead has this email (A's too): A's token erases only A's
     "/people/erase": {"email": "shared@example.com", "confirm": True},
 }
+#: operations that take a file (multipart): the file and its form fields, per path; an import
+#: of a lead with B's lead's email goes to A's organization, and matches nothing of B's
+UPLOADS = {
+    "/import-jobs": (
+        "leads.csv",
+        b"name,email,source\nHijack,shared@example.com,referral\n",
+        {"map": ["email=email"]},
+    ),
+}
 #: the monthly reports take at most 120 months: the ten years to the end of this one
 TEN_YEARS = {"from": f"{date.today().year - 9}-01-01", "to": f"{date.today().year}-12-31"}
 #: query parameters for a GET, so that B's rows would show if they leaked (all of time; B's
@@ -185,7 +194,8 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
 
 def test_every_operation_is_covered():
     assert len(OPERATIONS) >= 14, OPERATIONS
-    assert all(path in BODIES for path, method in OPERATIONS if method in ("post", "patch", "put"))
+    writes = [path for path, method in OPERATIONS if method in ("post", "patch", "put")]
+    assert all(path in BODIES or path in UPLOADS for path in writes)
     assert {method for _path, method in OPERATIONS} <= {"get", "post", "patch", "put", "delete"}
 
 
@@ -201,9 +211,13 @@ def test_a_token_of_a_never_reaches_b(api_a, lead_a, b_world, org_b, path, metho
     params = re.findall(r"{(\w+)}", path)
     url = path.format(**{p: b_world[p] for p in params})
     # when
-    sent = () if method in ("get", "delete") else (BODIES[path],)
+    sent = () if method in ("get", "delete") or path in UPLOADS else (BODIES[path],)
     query = QUERIES.get(path, {}) if method == "get" else {}
-    response = getattr(api_a, method)(url, *sent, **query)
+    if path in UPLOADS and method == "post":
+        name, content, fields = UPLOADS[path]
+        response = api_a.upload(url, name, content, **fields)
+    else:
+        response = getattr(api_a, method)(url, *sent, **query)
     # then
     if set(params) - VALUE_PARAMS:
         assert response.status_code == 404, (url, response.status_code, response.content)

@@ -689,6 +689,18 @@ def test_move_to_an_impossible_stage_is_an_error_not_a_500(
     assert StageChange.objects.filter(lead=lead_a).count() == 1
 
 
+@pytest.mark.parametrize("criterion", ["9" * 25, "-1", "x", "0"])
+def test_a_checklist_item_no_one_has_is_an_error_not_a_500(
+    client_a: Any, org_a: Organization, lead_a: Lead, criterion: str
+) -> None:
+    # the id of a criterion that cannot exist (25 nines overflowed SQLite's integer: a 500)
+    data = {"to_stage": stage(org_a, "qualified").pk, "criteria": [criterion]}
+    response = client_a.post(url("lead_move", org_a, pk=lead_a.pk), data)
+    assert response.status_code == 422
+    assert "criteria" in response.context["move_form"].errors
+    assert StageChange.objects.filter(lead=lead_a).count() == 1
+
+
 def test_move_error_with_htmx_returns_the_panel(
     client_a: Any, org_a: Organization, lead_a: Lead
 ) -> None:

@@ -154,6 +154,7 @@ API: dict[str, Need] = {
     "GET /money-settings": MEMBER,
     "PUT /money-settings": OWNER,
     "GET /import-jobs": MARKETING,
+    "POST /import-jobs": MARKETING,
     "GET /import-jobs/{job_id}": MARKETING,
     "GET /metrics": MEMBER,
     "POST /metrics": MARKETING,

@@ -1,18 +1,25 @@
-"""Import jobs: the organization's imports (web and command line), with counts and errors."""
+"""Import jobs: the organization's imports (web, API and command line), with counts and errors;
+and an upload: ``POST /import-jobs`` (multipart) checks or imports a file as the app does."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Path, Query, Router, Schema
+from django.utils.datastructures import MultiValueDict
+from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 
-from keepscore.api.auth import organization_of
+from keepscore.api.auth import member_of, organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from keepscore.imports.forms import UploadForm
+from keepscore.imports.headers import label
+from keepscore.imports.mapping import job_start, upload_store
 from keepscore.imports.models import ImportJob
-from keepscore.imports.services import stages_in_order
+from keepscore.imports.services import match_parse, stages_in_order
+from keepscore.leads.models import Stage
 
 router = Router(tags=["import jobs"])
 
@@ -73,6 +80,12 @@ class ImportDuplicateOut(Schema):
     matched_lead: int | None
 
 
+class ImportColumnOut(Schema):
+    column: str
+    field: str
+    label: str
+
+
 class ImportJobDetail(ImportJobOut):
     problems: list[str]
     errors_total: int
@@ -83,6 +96,32 @@ class ImportJobDetail(ImportJobOut):
     #: what the import creates (a dry run: would create): members ({name, email, roles}),
     #: channels, campaigns, lost_reasons, facts (names), stages (stage name → new leads)
     would_create: dict[str, Any]
+    #: how the file's columns were mapped (for confirmation)
+    columns: list[ImportColumnOut]
+    date_formats: dict[str, str]
+
+
+class ImportJobIn(Schema):
+    """The upload's options, as form fields beside the file (``multipart/form-data``)."""
+
+    kind: str = "leads"
+    preset: str = "plain"
+    #: ``COLUMN=FIELD``, repeated; FIELD as ``keepscore import leads --map`` takes it
+    map: list[str] = []
+    #: ``VALUE=STAGE``, repeated: a stage value of the file → a stage of the ladder
+    stage_map: list[str] = []
+    #: ``NAME=EMAIL``, repeated: an owner of the file → a member
+    owner_map: list[str] = []
+    date_format: str = ""
+    encoding: str = ""
+    dry_run: bool = False
+    skip_invalid: bool = False
+    new_members: bool = True
+    #: what makes a row a duplicate: any of id, email, phone, comma-separated ("": all three)
+    match: str = ""
+    #: a row matching an existing lead updates it (fields, the stage forward) instead of
+    #: being skipped
+    update: bool = False
 
 
 class ImportJobPage(Schema):
@@ -110,16 +149,13 @@ def import_jobs_list(request: HttpRequest, limit: int = Limit, offset: int = Off
     }
 
 
-@router.get(
-    "/import-jobs/{job_id}", response={200: ImportJobDetail, **ERRORS}, summary="Read an import job"
-)
-def import_jobs_read(request: HttpRequest, job_id: int = JobId) -> Any:
-    job = get_object_or_404(_jobs(request), pk=job_id)
+def _detail(job: ImportJob) -> ImportJobDetail:
     report = job.report or {}
     errors = [
         ImportErrorOut(line=int(e[0]), column=str(e[1]), reason=str(e[2]))
         for e in report.get("errors", [])[:FIRST_ERRORS]
     ]
+    stages = dict(Stage.objects.for_org(job.organization).values_list("key", "name"))
     return ImportJobDetail(
         **ImportJobOut.fields_of(job),
         problems=[str(p) for p in report.get("problems", [])],
@@ -136,4 +172,86 @@ def import_jobs_read(request: HttpRequest, job_id: int = JobId) -> Any:
         ],
         updated=int(report.get("updated") or 0),
         would_create=_would_create(job),
+        columns=[
+            ImportColumnOut(column=column, field=field, label=label(field, stages))
+            for column, field in (report.get("columns") or {}).items()
+        ],
+        date_formats=report.get("date_formats") or {},
     )
+
+
+@router.get(
+    "/import-jobs/{job_id}", response={200: ImportJobDetail, **ERRORS}, summary="Read an import job"
+)
+def import_jobs_read(request: HttpRequest, job_id: int = JobId) -> Any:
+    return _detail(get_object_or_404(_jobs(request), pk=job_id))
+
+
+def _pairs(values: list[str], name: str, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, target = value.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError({name: f"{value!r} is not {what}"})
+        out[key.strip()] = target.strip()
+    return out
+
+
+def _match(text: str) -> list[str] | None:
+    """The ``match`` field: None (all three keys) when empty; a 422 naming a wrong word."""
+    if not text.strip():
+        return None
+    try:
+        return list(match_parse(text))
+    except ValueError as error:
+        raise ValidationError({"match": str(error)}) from error
+
+
+@router.post(
+    "/import-jobs",
+    response={201: ImportJobDetail, 202: ImportJobDetail, **ERRORS},
+    summary="Upload a file to check or import",
+)
+def import_jobs_create(
+    request: HttpRequest, file: File[UploadedFile], options: Form[ImportJobIn]
+) -> Any:
+    """Upload a CSV or XLSX file with the options of ``keepscore import leads`` and run it as
+    the app's mapping page does: ``dry_run`` checks, else it imports (all or nothing unless
+    ``skip_invalid``). A small file runs before the answer (201, the job's outcome in
+    ``status``: imported, dry_run or failed, with its problems and row errors); a big one
+    runs in the background (202, ``status`` running: read the job until it is done).
+    Columns not in ``map`` are mapped by their headers' words, as in the app."""
+    form = UploadForm(
+        {"kind": options.kind, "preset": options.preset, "encoding": options.encoding},
+        MultiValueDict({"file": [file]}),
+    )
+    if not form.is_valid():
+        raise ValidationError(
+            {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+        )
+    run = {
+        "encoding": form.cleaned_data["encoding"],
+        "dry_run": options.dry_run,
+        "date_format": options.date_format.strip(),
+        "skip_invalid": options.skip_invalid,
+        "new_members": options.new_members,
+        "mapping": _pairs(options.map, "map", "COLUMN=FIELD"),
+        "stage_map": _pairs(options.stage_map, "stage_map", "VALUE=STAGE"),
+        "owner_map": _pairs(options.owner_map, "owner_map", "NAME=EMAIL"),
+        "match": _match(options.match),
+        "update": options.update,
+    }
+    organization = organization_of(request)
+    by = member_of(request)
+    job = upload_store(
+        organization=organization,
+        name=file.name or "upload",
+        chunks=file.chunks(),
+        kind=form.cleaned_data["kind"],
+        preset=form.cleaned_data["preset"],
+        by=by,
+        encoding=run["encoding"],
+    )
+    thread = job_start(job, run, by)
+    job.refresh_from_db()
+    return Status(202 if thread is not None else 201, _detail(job))

@@ -1,11 +1,13 @@
 """Date formats detected from a whole column, never guessed, never shifted by a timezone.
 
 Each candidate is a day/month/year order with a separator, with an optional time
-``HH:MM[:SS]``. A column's format is the one candidate that reads every value; when several
-read every value but disagree on one (``03/04/2018``: 3 April or 4 March?), the column is
-ambiguous and the import asks for ``--date-format``. A 12-hour time (``2:22 PM``) is read
-too. Dates without a zone are in the organization's zone (``settings.TIME_ZONE``); an ISO
-date with an offset keeps it.
+``HH:MM[:SS]``; the year has four digits or two (``20-10-16``). A two-digit year 00 to 69
+is 2000 to 2069, and 70 to 99 is 1970 to 1999 (:data:`PIVOT`); a two-digit reading after
+today does not count (a file's dates are of the past). A column's format is the one
+candidate that reads every value; when several read every value but disagree on one
+(``03/04/2018``: 3 April or 4 March?), the column is ambiguous and the import asks for
+``--date-format``. A 12-hour time (``2:22 PM``) is read too. Dates without a zone are in
+the organization's zone (``settings.TIME_ZONE``); an ISO date with an offset keeps it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 _VALUE = re.compile(
     r"\s*(\d{1,4})([-/.])(\d{1,2})\2(\d{1,4})"
@@ -26,11 +28,17 @@ _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _CACHE_MAX = 200_000
 
 
+#: two-digit years below this are 20xx, the others 19xx
+PIVOT = 70
+
+
 @dataclass(frozen=True)
 class DateFormat:
     label: str
     order: str  # "ymd", "dmy" or "mdy"
     sep: str
+    #: the year in two digits (YY)
+    short: bool = False
 
 
 CANDIDATES: tuple[DateFormat, ...] = (
@@ -42,14 +50,22 @@ CANDIDATES: tuple[DateFormat, ...] = (
     DateFormat("DD/MM/YYYY", "dmy", "/"),
     DateFormat("MM/DD/YYYY", "mdy", "/"),
     DateFormat("DD.MM.YYYY", "dmy", "."),
+    DateFormat("DD-MM-YY", "dmy", "-", True),
+    DateFormat("MM-DD-YY", "mdy", "-", True),
+    DateFormat("YY-MM-DD", "ymd", "-", True),
+    DateFormat("DD/MM/YY", "dmy", "/", True),
+    DateFormat("MM/DD/YY", "mdy", "/", True),
+    DateFormat("YY/MM/DD", "ymd", "/", True),
+    DateFormat("DD.MM.YY", "dmy", ".", True),
+    DateFormat("YY.MM.DD", "ymd", ".", True),
 )
 LABELS = {f.label: f for f in CANDIDATES}
 
 
 def date_format_parse(text: str) -> DateFormat:
     """``--date-format``: one of the labels (``DD/MM/YYYY``), any case; a time may follow."""
-    key = text.strip().upper().split(" ")[0].split("T")[0]
-    key = key.replace("%D", "DD").replace("%M", "MM").replace("%Y", "YYYY")
+    key = text.strip().replace("%d", "DD").replace("%m", "MM").replace("%Y", "YYYY")
+    key = key.replace("%y", "YY").upper().split(" ")[0].split("T")[0]
     if key in LABELS:
         return LABELS[key]
     raise ValueError(
@@ -58,21 +74,36 @@ def date_format_parse(text: str) -> DateFormat:
     )
 
 
+def _year(text: str) -> int:
+    """A two-digit year in full, by :data:`PIVOT`."""
+    y = int(text)
+    return y + (2000 if y < PIVOT else 1900)
+
+
 def _ymd(fmt: DateFormat, a: str, b: str, c: str) -> tuple[int, int, int] | None:
+    year = a if fmt.order == "ymd" else c
+    if len(year) != (2 if fmt.short else 4):
+        return None
     if fmt.order == "ymd":
-        if len(a) != 4:
-            return None
         y, m, d = int(a), int(b), int(c)
     else:
-        if len(c) != 4 or len(a) > 2:
+        if len(a) > 2:
             return None
         y = int(c)
         d, m = (int(a), int(b)) if fmt.order == "dmy" else (int(b), int(a))
+    if fmt.short:
+        y = _year(year)
     if not (1 <= m <= 12 and 1 <= d <= _DAYS[m] and 1 <= y <= 9999):
         return None
     if m == 2 and d == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
         return None
     return y, m, d
+
+
+def _today() -> tuple[int, int, int]:
+    # a day of slack: a file written today, in a zone ahead of ours
+    day = date.today() + timedelta(days=1)
+    return day.year, day.month, day.day
 
 
 @dataclass
@@ -89,6 +120,8 @@ class ColumnDates:
     _known: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict, repr=False)
     #: the labels viable was last narrowed to (again: nothing changes, viable only shrinks)
     _narrowed: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    #: a two-digit year read after this (y, m, d) is not a reading of the value
+    _today: tuple[int, int, int] = field(default_factory=_today, repr=False, compare=False)
 
     def observe(self, value: str) -> bool:
         """Whether ``value`` reads as a date in some format (False: a bad date)."""
@@ -112,10 +145,11 @@ class ColumnDates:
                 self._narrowed = known
             return True
         results = {}
+        today = self._today
         for fmt in CANDIDATES:
             if fmt.sep == sep:
                 ymd = _ymd(fmt, a, b, c)
-                if ymd is not None:
+                if ymd is not None and not (fmt.short and ymd > today):
                     results[fmt.label] = ymd
         if len(self._known) < _CACHE_MAX:
             self._known[key] = frozenset(results)

@@ -46,6 +46,7 @@ from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import CLOCK_SKEW
 from keepscore.history.bulk import Bulk, bulk, datetime_adapter
 from keepscore.imports.dates import (
+    CANDIDATES,
     ColumnDates,
     DateFormat,
     date_format_parse,
@@ -361,6 +362,8 @@ class _LeadImport:
         self.watching: list[tuple[str, int]] | None = None
         self.watched: dict[str, ColumnDates] = {}
         self.given_format = date_format_parse(date_format) if date_format else None
+        #: the date fields none of whose values read in any format
+        self.unread: set[str] = set()
         self._lookups_load(owner_map)
         self.rejected_lines = bytearray()
 
@@ -571,6 +574,7 @@ class _LeadImport:
         formats: dict[str, DateFormat] = {}
         labels: dict[str, str] = {}
         problems: list[str] = []
+        self.unread = set()
         for f, watcher in watchers.items():
             settled = watcher.settle()
             if isinstance(settled, str):
@@ -580,6 +584,7 @@ class _LeadImport:
                 labels[watcher.column] = settled.label
             else:
                 formats[f] = LABEL_ISO
+                self.unread.add(f)
         return formats, labels, problems
 
     def _dates_use(self, formats: dict[str, DateFormat], labels: dict[str, str]) -> None:
@@ -613,12 +618,12 @@ class _LeadImport:
             return None
         at = self.readers[name](v)
         if at is None:
-            errors.append(
-                (
-                    self.table.header[i],
-                    f"{_short(v)} is not a date in {self.formats[name].label} [HH:MM[:SS]]",
-                )
-            )
+            if name in self.unread:  # no value of the column reads in any format
+                tried = ", ".join(f.label for f in CANDIDATES)
+                reason = f"{_short(v)} is not a date in any format tried ({tried})"
+            else:
+                reason = f"{_short(v)} is not a date in {self.formats[name].label} [HH:MM[:SS]]"
+            errors.append((self.table.header[i], reason))
             return None
         if at > self.latest:
             errors.append((self.table.header[i], f"{_short(v)} is in the future"))
@@ -1911,6 +1916,7 @@ def _job_record(
             ],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "date_formats": result.date_formats,
+            "columns": result.columns,
             "new_channels": result.new_channels,
             "new_members": result.new_members,
             "would_create": result.would_create,

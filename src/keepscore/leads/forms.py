@@ -240,6 +240,22 @@ class StagePickForm(forms.Form):
 MOVE_LINES = 3
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """Django's, refusing an id no database column can hold (25 nines) as it refuses any
+    other unknown id, instead of letting SQLite raise OverflowError (a 500)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            text = str(pk).strip()
+            if not text.isdigit() or int(text) > 2**63 - 1:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)  # type: ignore[misc]
+
+
 class MoveForm(forms.Form):
     """A move; to a won stage with revenue and cost typed in, or with up to ``MOVE_LINES``
     products sold (``line_<n>_product``, ``_quantity``, ``_unit_price``)."""
@@ -268,9 +284,7 @@ class MoveForm(forms.Form):
         "It is recorded with the stage change.",
     )
     #: the checklist's missing items ticked where the move to a gated stage happens
-    criteria = forms.ModelMultipleChoiceField(
-        queryset=QualificationCriterion.objects.none(), required=False
-    )
+    criteria = IdsField(queryset=QualificationCriterion.objects.none(), required=False)
     all_met = forms.BooleanField(required=False)
 
     def __init__(
