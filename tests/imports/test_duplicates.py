@@ -22,7 +22,7 @@ from keepscore.audit.models import AuditEvent
 from keepscore.cli.main import app
 from keepscore.imports.models import ImportJob
 from keepscore.imports.services import import_leads, phone_key
-from keepscore.leads.models import DealOutcome, Lead, StageChange
+from keepscore.leads.models import Channel, DealOutcome, Lead, StageChange
 from tests.imports.conftest import write_csv
 
 runner = CliRunner()
@@ -210,8 +210,9 @@ def test_update_changes_fields_and_moves_forward_only(
     assert any(e.action == "imported" and ", 1 updated, " in e.summary for e in events)
     job = ImportJob.objects.get(pk=result.job_id)
     assert job.report["updated"] == 1 and job.report["update"] is True
-    # the check lists every valid row's new source, an updating row's too (as a duplicate's)
-    assert result.would_create["channels"] == ["Trade fair"]
+    # "Trade fair" is named only by a row that updates a lead (whose source stays): no channel
+    assert result.would_create["channels"] == []
+    assert not Channel.objects.for_org(org_a).filter(name="Trade fair").exists()
 
 
 def test_update_never_touches_another_organizations_lead(

@@ -1203,6 +1203,13 @@ class _LeadImport:
             stages: dict[int, int] = {}
             campaigns: dict[str, None] = {}
             fact_names: dict[str, None] = {}
+            # the sources, members and lost reasons the written rows use: only those of
+            # them that do not exist yet are created (not a duplicate's, not a bad row's)
+            used_sources: set[str] = set()
+            used_members: set[str] = set()
+            used_reasons: set[str] = set()
+            self.used_sources, self.used_members = used_sources, used_members
+            self.used_reasons = used_reasons
             watch: list[tuple[int, Callable[[str, Any], bool]]] = []
             watch_created = False
             if self.watching is not None:
@@ -1255,8 +1262,14 @@ class _LeadImport:
                 if hit:  # update: the existing lead takes the row (written after the new)
                     result.updated += 1
                     updates.add((hit, *parsed))
+                    used_members.add(parsed.owner)  # its source stays the lead's
+                    used_reasons.add(parsed.lost_reason)
                     continue
                 kept.add(parsed)
+                used_sources.add(parsed.source)
+                used_members.add(parsed.owner)
+                used_members.add(parsed.sourced_by)
+                used_reasons.add(parsed.lost_reason)
                 final = parsed.history[-1][0]
                 stages[final] = stages.get(final, 0) + 1
                 campaign = parsed.campaign
@@ -1348,7 +1361,7 @@ class _LeadImport:
         members: list[dict[str, Any]] = []
         seen: set[str] = set()
         for lookup, (name, email) in self.new_owners.items():
-            if email in self.members or email in seen:
+            if email in self.members or email in seen or lookup not in self.used_members:
                 continue
             seen.add(email)
             roles = self.new_roles.get(lookup, {"owner"})
@@ -1365,9 +1378,15 @@ class _LeadImport:
             )
         self.result.would_create = {
             "members": members,
-            "channels": [channel_name(source) for source in self.new_channels.values()],
+            "channels": [
+                channel_name(source)
+                for lookup, source in self.new_channels.items()
+                if lookup in self.used_sources
+            ],
             "campaigns": campaigns,
-            "lost_reasons": list(self.new_reasons.values()),
+            "lost_reasons": [
+                name for lookup, name in self.new_reasons.items() if lookup in self.used_reasons
+            ],
             "facts": facts,
             "stages": {s.name: stages[s.pk] for s in self.ladder if stages.get(s.pk)},
         }
@@ -1692,6 +1711,8 @@ class _LeadImport:
         result = self.result
         keys = set(self.channel_keys)
         for lookup, source in self.new_channels.items():
+            if lookup not in self.used_sources:
+                continue  # named only by rows not written
             # the key is the source as written (slugified), so it maps back on re-import
             base = slugify(source)[:50] or "channel"
             key, n = base, 2
@@ -1703,6 +1724,8 @@ class _LeadImport:
             self.channels[lookup] = channel.pk
             result.new_channels.append(name)
         for lookup, (name, email) in self.new_owners.items():
+            if lookup not in self.used_members:
+                continue
             membership_id = self.members.get(email)
             if membership_id is None:
                 user = User.objects.filter(email__iexact=email).first()
@@ -1729,6 +1752,8 @@ class _LeadImport:
                 result.new_members.append(f"{name} <{email}>" if name else email)
             self.members[lookup] = membership_id
         for lookup, name in self.new_reasons.items():
+            if lookup not in self.used_reasons:
+                continue
             reason = LostReason.objects.create(organization=self.org, name=name)
             self.reasons[lookup] = reason.pk
             result.new_lost_reasons.append(name)
