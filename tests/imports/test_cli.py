@@ -48,7 +48,7 @@ def test_errors_report_and_exit_code(org_a: Organization, tmp_path: Path) -> Non
         "to import the others)"
     ]
     report = (tmp_path / "f.csv.report.csv").read_text().splitlines()
-    assert report[0] == "line,column,problem" and report[1].startswith("3,name,")
+    assert report[0] == "line,column,problem,matched_lead" and report[1].startswith("3,name,")
     assert not Lead.objects.for_org(org_a).exists()
 
 

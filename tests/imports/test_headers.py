@@ -482,8 +482,9 @@ def test_a_duplicate_names_the_files_column_and_the_field_in_plain_words(
     ]
     path = write_csv(tmp_path / "b.csv", again)
     result = import_leads(organization=org_a, path=path, missing_dates="now")
+    helene = Lead.objects.for_org(org_a).get()
     assert [(d.line, d.column, d.reason) for d in result.duplicate_rows] == [
-        (2, "Courriel", "same email as another lead")
+        (2, "email", f"same email as lead #{helene.pk} “Hélène”")
     ]
 
 

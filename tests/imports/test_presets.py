@@ -414,9 +414,9 @@ def test_duplicates_across_files_by_email_and_phone(org_a: Organization, tmp_pat
     )
     assert (result.created, result.duplicates) == (1, 2)
     assert [(d.line, d.column) for d in result.duplicate_rows] == [
-        (2, "Email"),
-        (3, "Phone"),
-    ]  # the file's columns
+        (2, "email"),
+        (3, "phone"),
+    ]  # the key each matched by
     assert Lead.objects.for_org(org_a).count() == len(HUBSPOT_ROWS) + 1
 
 

@@ -334,7 +334,7 @@ def test_missing_dates_now_is_the_moment_of_import_with_a_warning(
     with (tmp_path / "f.csv.report.csv").open(newline="") as f:
         report = list(csv.reader(f))
     warning = "warning: no date of first contact (created): the moment of import is used"
-    assert report == [["line", "column", "problem"], ["3", "created", warning]]
+    assert report == [["line", "column", "problem", "matched_lead"], ["3", "created", warning, ""]]
     job = ImportJob.objects.for_org(org_a).get()
     assert job.report["warnings_total"] == 1 and job.report["warnings"][0][:2] == [3, "created"]
     bad = invoke("leads", str(path), "--org", "acme", "--missing-dates", "later")

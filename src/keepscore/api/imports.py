@@ -18,7 +18,12 @@ from keepscore.imports.forms import UploadForm
 from keepscore.imports.headers import label
 from keepscore.imports.mapping import job_start, report_columns, upload_store
 from keepscore.imports.models import ImportJob
-from keepscore.imports.services import defaults_parse, missing_dates_check
+from keepscore.imports.services import (
+    defaults_parse,
+    match_parse,
+    missing_dates_check,
+    stages_in_order,
+)
 from keepscore.leads.models import Stage
 
 router = Router(tags=["import jobs"])
@@ -71,6 +76,15 @@ class ImportJobOut(Schema):
         }
 
 
+class ImportDuplicateOut(Schema):
+    line: int
+    #: what matched: external_id, email or phone
+    key: str
+    reason: str
+    #: the existing lead matched; None: an earlier row of the same file
+    matched_lead: int | None
+
+
 class ImportColumnOut(Schema):
     column: str
     field: str
@@ -84,6 +98,12 @@ class ImportJobDetail(ImportJobOut):
     #: rows imported with something to know about them (e.g. no date of first contact)
     warnings_total: int
     warnings: list[ImportErrorOut]
+    duplicate_rows: list[ImportDuplicateOut]
+    #: rows that updated an existing lead (``update``; a dry run: would update)
+    updated: int
+    #: what the import creates (a dry run: would create): members ({name, email, roles}),
+    #: channels, campaigns, lost_reasons, facts (names), stages (stage name → new leads)
+    would_create: dict[str, Any]
     #: how the file's columns were mapped (for confirmation)
     columns: list[ImportColumnOut]
     date_formats: dict[str, str]
@@ -110,6 +130,11 @@ class ImportJobIn(Schema):
     default: list[str] = []
     #: a row without a date of first contact: ``error``, or ``now`` (a warning)
     missing_dates: str = "error"
+    #: what makes a row a duplicate: any of id, email, phone, comma-separated ("": all three)
+    match: str = ""
+    #: a row matching an existing lead updates it (fields, the stage forward) instead of
+    #: being skipped
+    update: bool = False
 
 
 class ImportJobPage(Schema):
@@ -119,6 +144,13 @@ class ImportJobPage(Schema):
 
 def _jobs(request: HttpRequest) -> Any:
     return ImportJob.objects.for_org(organization_of(request)).select_related("created_by")
+
+
+def _would_create(job: ImportJob) -> dict[str, Any]:
+    would = dict((job.report or {}).get("would_create") or {})
+    if would.get("stages"):
+        would["stages"] = stages_in_order(job.organization, would["stages"])
+    return would
 
 
 @router.get("/import-jobs", response={200: ImportJobPage, **ERRORS}, summary="List import jobs")
@@ -147,6 +179,17 @@ def _detail(job: ImportJob) -> ImportJobDetail:
             ImportErrorOut(line=int(w[0]), column=str(w[1]), reason=str(w[2]))
             for w in report.get("warnings", [])[:FIRST_ERRORS]
         ],
+        duplicate_rows=[
+            ImportDuplicateOut(
+                line=int(d[0]),
+                key=str(d[1]),
+                reason=str(d[2]),
+                matched_lead=int(d[3]) if len(d) > 3 and d[3] is not None else None,
+            )
+            for d in report.get("duplicates", [])[:FIRST_ERRORS]
+        ],
+        updated=int(report.get("updated") or 0),
+        would_create=_would_create(job),
         columns=[
             ImportColumnOut(
                 column=column,
@@ -175,6 +218,16 @@ def _pairs(values: list[str], name: str, what: str) -> dict[str, str]:
             raise ValidationError({name: f"{value!r} is not {what}"})
         out[key.strip()] = target.strip()
     return out
+
+
+def _match(text: str) -> list[str] | None:
+    """The ``match`` field: None (all three keys) when empty; a 422 naming a wrong word."""
+    if not text.strip():
+        return None
+    try:
+        return list(match_parse(text))
+    except ValueError as error:
+        raise ValidationError({"match": str(error)}) from error
 
 
 @router.post(
@@ -213,6 +266,8 @@ def import_jobs_create(
         "mapping": _pairs(options.map, "map", "COLUMN=FIELD"),
         "stage_map": _pairs(options.stage_map, "stage_map", "VALUE=STAGE"),
         "owner_map": _pairs(options.owner_map, "owner_map", "NAME=EMAIL"),
+        "match": _match(options.match),
+        "update": options.update,
     }
     organization = organization_of(request)
     try:

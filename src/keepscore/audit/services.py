@@ -45,6 +45,7 @@ def exported(organization: Any, kind: str, fmt: str, rows: int, actor: Actor | N
 
 def imported(organization: Any, job: Any) -> None:
     """An import run (its job holds the report): kind, file rows and what became of them."""
+    updated = int((job.report or {}).get("updated") or 0)  # rows updating existing leads
     record(
         action="imported",
         organization=organization,
@@ -52,7 +53,8 @@ def imported(organization: Any, job: Any) -> None:
         object_id=job.pk,
         summary=(
             f"{job.kind} ({job.status}): {job.rows:,} rows, {job.created:,} created, "
-            f"{job.duplicates:,} duplicates, {job.rejected:,} rejected"
+            + (f"{updated:,} updated, " if updated else "")
+            + f"{job.duplicates:,} duplicates, {job.rejected:,} rejected"
         ),
     )
 

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -73,6 +73,18 @@ def _pairs(values: list[str], option: str, shape: str = "COLUMN=FIELD") -> dict[
     return out
 
 
+def match_parse(text: str | None) -> tuple[str, ...] | None:
+    """``--match id,email`` → ("external_id", "email"); None: the default (all three)."""
+    from keepscore.imports import services
+
+    if text is None:
+        return None
+    try:
+        return services.match_parse(text)
+    except ValueError as error:
+        fail(f"--match: {error}", EXIT_USAGE)
+
+
 @contextmanager
 def _progress(path: Path) -> Iterator[Callable[[str, float], None] | None]:
     if path.stat().st_size < PROGRESS_FROM:
@@ -103,13 +115,14 @@ def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = No
         report = path.with_name(path.name + ".report.csv")
         with report.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(["line", "column", "problem"])
+            writer.writerow(["line", "column", "problem", "matched_lead"])
             for error in result.errors:
-                writer.writerow([error.line, error.column, error.reason])
+                writer.writerow([error.line, error.column, error.reason, ""])
             for dup in result.duplicate_rows:
-                writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+                lead = "" if dup.lead is None else dup.lead
+                writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}", lead])
             for warning in result.warnings:
-                writer.writerow([warning.line, warning.column, f"warning: {warning.reason}"])
+                writer.writerow([warning.line, warning.column, f"warning: {warning.reason}", ""])
         for error in result.errors[:SHOWN]:
             column = f", column {error.column}" if error.column else ""
             say(f"line {error.line}{escape(column)}: {escape(error.reason)}")
@@ -128,14 +141,40 @@ def _report(result: ImportResult, path: Path, stages: dict[str, str] | None = No
         )
     if result.duplicates:
         say(f"{result.duplicates} duplicates (already there or repeated in the file): skipped.")
-    for label, items in (
-        ("new channels", result.new_channels),
-        ("new members (without login)", result.new_members),
-        ("new lost reasons", result.new_lost_reasons),
-    ):
-        if items:
-            shown = ", ".join(items[:10]) + (" …" if len(items) > 10 else "")
-            say(f"{len(items)} {label}: {escape(shown)}")
+        for dup in result.duplicate_rows[:SHOWN]:
+            say(f"  line {dup.line}: {escape(dup.reason)}")
+        if result.duplicates > SHOWN:
+            say(f"  … and {result.duplicates - SHOWN} more (in the full report).")
+
+
+def would_create_text(would: dict[str, Any]) -> str:
+    """``3 members (Ann <ann@x.com>, …), 2 channels (…), …; leads per stage: Lead 120, …``"""
+
+    def listed(items: list[str], one: str, many: str) -> str:
+        shown = ", ".join(items[:10]) + (", …" if len(items) > 10 else "")
+        return f"{len(items)} {one if len(items) == 1 else many} ({shown})"
+
+    members = [
+        (f"{m['name']} <{m['email']}>" if m.get("name") else m["email"])
+        + (f" as {' and '.join(m['roles'])}" if m.get("roles") else "")
+        for m in would.get("members", [])
+    ]
+    parts = [
+        listed(items, one, many)
+        for items, one, many in (
+            (members, "member", "members"),
+            (would.get("channels", []), "channel", "channels"),
+            (would.get("campaigns", []), "campaign", "campaigns"),
+            (would.get("lost_reasons", []), "lost reason", "lost reasons"),
+            (would.get("facts", []), "fact", "facts"),
+        )
+        if items
+    ]
+    text = ", ".join(parts) or "no members, channels, campaigns, lost reasons or facts"
+    stages = would.get("stages", {})
+    if stages:
+        text += "; leads per stage: " + ", ".join(f"{name} {n}" for name, n in stages.items())
+    return text
 
 
 def _finish(
@@ -150,12 +189,20 @@ def _finish(
             "(fix them, or use --skip-invalid to import the others)"
         )
     if result.dry_run:
+        if result.would_create:
+            say(f"Would create: {escape(would_create_text(result.would_create))}.")
+        if result.update:
+            say(f"Would update {result.updated} existing leads (rows matching them).")
+        new = result.rows - result.rejected - result.duplicates - result.updated
         say(
-            f"Dry run: {result.rows - result.rejected - result.duplicates} {what} would be "
-            f"imported, {result.duplicates} duplicates, {result.rejected} rejected. "
-            "Nothing written."
+            f"Dry run: {new} {what} would be imported, {result.duplicates} duplicates, "
+            f"{result.rejected} rejected. Nothing written."
         )
         return
+    if result.would_create:
+        say(f"Created: {escape(would_create_text(result.would_create))}.")
+    if result.update:
+        say(f"Updated {result.updated} leads.")
     say(
         f"[green]Imported {result.created} {what}[/] ({result.duplicates} duplicates, "
         f"{result.rejected} rejected)."
@@ -211,6 +258,22 @@ def leads(
     dry_run: DryRunOpt = False,
     skip_invalid: SkipOpt = False,
     encoding: EncodingOpt = "",
+    match: Annotated[
+        str | None,
+        typer.Option(
+            "--match",
+            help="What makes a row a duplicate: any of id, email, phone (comma-separated; "
+            "default all three; id is the source system's id).",
+        ),
+    ] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="A row matching an existing lead updates it (contact fields the file fills "
+            "or changes, the stage forward only) instead of being skipped.",
+        ),
+    ] = False,
 ) -> None:
     """Import leads from a CSV or XLSX file: all or nothing, with a row-by-row report.
 
@@ -233,6 +296,7 @@ def leads(
             fail(str(error), EXIT_USAGE)
         mapping = _pairs(map_ or [], "--map")
         given = _pairs(default or [], "--default", "FIELD=VALUE")
+        keys = match_parse(match)
         migrate_if_needed()
         organization = organization_resolve(org)
         try:
@@ -255,6 +319,8 @@ def leads(
                 encoding=encoding,
                 defaults=defaults,
                 missing_dates=missing,
+                match=keys,
+                update=update,
             )
         from keepscore.leads.models import Stage
 

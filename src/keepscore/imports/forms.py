@@ -17,6 +17,12 @@ from keepscore.imports.presets import IGNORE, PRESETS, preset_get
 from keepscore.leads.models import Stage
 
 NEW_MEMBER = ""
+#: the keys a row matches a lead by (``import_leads(match=…)``), in plain words
+MATCH_CHOICES = [
+    ("external_id", "id (from the other system)"),
+    ("email", "email"),
+    ("phone", "phone"),
+]
 AS_NAMED = ""
 #: the defaults the mapping page offers: form field → engine field
 DEFAULT_FIELDS = {
@@ -122,6 +128,23 @@ class MappingForm(forms.Form):
         initial="error",
         label="Rows without a date of first contact",
     )
+    match = forms.MultipleChoiceField(
+        required=False,
+        label="A row is a lead already there when it has the same",
+        choices=MATCH_CHOICES,
+        initial=[key for key, _label in MATCH_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Untick phone when people share a number (a family business, a switchboard). "
+        "None ticked: every row is a new lead.",
+    )
+    #: the page had the match boxes (a post without them keeps the default: all three keys)
+    match_shown = forms.CharField(required=False, initial="1", widget=forms.HiddenInput)
+    update = forms.BooleanField(
+        required=False,
+        label="Update leads that already exist",
+        help_text="A row matching a lead fills in or changes its contact details and moves it "
+        "forward (never back); without it, such rows are skipped as duplicates.",
+    )
 
     def __init__(
         self,
@@ -152,8 +175,18 @@ class MappingForm(forms.Form):
             self.fields[name].initial = saved_defaults.get(key, "")
         if saved.get("missing_dates") in ("error", "now"):
             self.fields["missing_dates"].initial = saved["missing_dates"]
+        if saved.get("match") is not None:
+            self.fields["match"].initial = list(saved["match"])
+        self.fields["update"].initial = bool(saved.get("update"))
         if not leads:
-            for name in ("new_members", "missing_dates", *DEFAULT_FIELDS):
+            for name in (
+                "new_members",
+                "missing_dates",
+                "match",
+                "match_shown",
+                "update",
+                *DEFAULT_FIELDS,
+            ):
                 del self.fields[name]
             return
         choices = targets(organization)
@@ -243,6 +276,8 @@ class MappingForm(forms.Form):
             "date_format": data.get("date_format") or "",
             "skip_invalid": bool(data.get("skip_invalid")),
             "new_members": bool(data.get("new_members", True)),
+            "match": list(data.get("match") or []) if data.get("match_shown") else None,
+            "update": bool(data.get("update")),
             "mapping": {column: data[name] for name, column in self.column_fields},
             "stage_map": {v: data[n] for n, v in self.stage_fields if data.get(n)},
             "owner_map": {v: data[n] for n, v in self.owner_fields if data.get(n)},

@@ -270,15 +270,16 @@ def _report_write(job: ImportJob, result: Any) -> None:
         return
     with target.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["line", "column", "problem"])
+        writer.writerow(["line", "column", "problem", "matched_lead"])
         for problem in result.problems:
-            writer.writerow(["", "", problem])
+            writer.writerow(["", "", problem, ""])
         for error in result.errors:
-            writer.writerow([error.line, error.column, error.reason])
+            writer.writerow([error.line, error.column, error.reason, ""])
         for dup in result.duplicate_rows:
-            writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}"])
+            lead = "" if getattr(dup, "lead", None) is None else dup.lead
+            writer.writerow([dup.line, dup.column, f"duplicate: {dup.reason}", lead])
         for warning in getattr(result, "warnings", ()):
-            writer.writerow([warning.line, warning.column, f"warning: {warning.reason}"])
+            writer.writerow([warning.line, warning.column, f"warning: {warning.reason}", ""])
 
 
 def _lock_path(job: ImportJob) -> Path | None:
@@ -369,6 +370,8 @@ def job_run(job_pk: int, by_pk: int | None) -> None:
                 defaults=options.get("defaults") or {},
                 missing_dates=options.get("missing_dates") or "error",
                 rejected_path=path.with_name(path.name + ".rejected.csv"),
+                match=tuple(options["match"]) if options.get("match") is not None else None,
+                update=bool(options.get("update")),
             )
         _report_write(job, result)
         engine_job = ImportJob.objects.get(pk=result.job_id)

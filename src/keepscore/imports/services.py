@@ -94,6 +94,15 @@ KEEP_ROWS = 20_000
 MAX_ERRORS = 100_000
 MAX_NEW_CHANNELS = 200
 OVERRIDE_REASON = "imported"
+#: what a row can match an existing lead (or an earlier row) by, in the order tried
+MATCH_KEYS = ("external_id", "email", "phone")
+KEY_WORDS = {"external_id": "id", "email": "email", "phone": "phone"}
+#: a duplicate's match in an earlier row of the file (a lead's is its id, positive)
+IN_FILE = -1
+#: names listed at most per kind in ``would_create`` (campaigns can be many)
+MAX_LISTED = 1_000
+#: duplicates' lead names fetched per query
+NAMES_CHUNK = 1_000
 NEW_MEMBER_DOMAIN = "members.invalid"
 #: a lead fact's name (``--map "Product=fact:product"``) and value, at most
 FACT_NAME_MAX = 50
@@ -133,6 +142,8 @@ class RowError:
     line: int
     column: str
     reason: str
+    #: a duplicate's: the id of the existing lead it matched (None: an earlier row of the file)
+    lead: int | None = None
 
 
 @dataclass
@@ -165,6 +176,16 @@ class ImportResult:
     outcomes: int = 0
     rejected_path: Path | None = None
     job_id: int | None = None
+    #: rows that match an existing lead, with ``update`` (dry run: would update them; the
+    #: import: the leads it changed, a row with nothing new changing nothing)
+    updated: int = 0
+    #: what the import creates (filled by the check): "members" ({name, email, roles}),
+    #: "channels", "campaigns", "lost_reasons", "facts" (names), "stages" (stage name → new
+    #: leads ending there, in ladder order)
+    would_create: dict[str, Any] = field(default_factory=dict)
+    #: the keys a duplicate is found by, among MATCH_KEYS
+    match: tuple[str, ...] = ()
+    update: bool = False
 
     @property
     def failed(self) -> bool:
@@ -181,10 +202,10 @@ class ImportResult:
         if len(self.warnings) < MAX_ERRORS:
             self.warnings.append(RowError(line, column, reason))
 
-    def duplicate(self, line: int, column: str, reason: str) -> None:
+    def duplicate(self, line: int, column: str, reason: str, lead: int | None = None) -> None:
         self.duplicates += 1
         if len(self.duplicate_rows) < MAX_ERRORS:
-            self.duplicate_rows.append(RowError(line, column, reason))
+            self.duplicate_rows.append(RowError(line, column, reason, lead))
 
 
 # --- value parsing ----------------------------------------------------------------------
@@ -239,6 +260,11 @@ def phone_key(phone: str) -> str:
     if not digits.isascii() or not digits.isdigit():
         digits = _NOT_DIGIT.sub("", digits)
     return digits if len(digits) >= 7 else ""
+
+
+def channel_name(source: str) -> str:
+    """The name of the channel a new source becomes (``paid_search`` → ``Paid search``)."""
+    return source.replace("_", " ").capitalize() if source.islower() else source
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -360,13 +386,18 @@ class _Parsed(NamedTuple):
 class _Spill:
     """The checked rows, kept for the write: in memory up to KEEP_ROWS, then in a temp file."""
 
-    def __init__(self, ready: Callable[[_Parsed], tuple[Any, ...]] | None) -> None:
+    def __init__(
+        self,
+        ready: Callable[[Any], tuple[Any, ...]] | None,
+        make: Callable[[tuple[Any, ...]], Any] = _Parsed._make,
+    ) -> None:
         #: the row as the write needs it; None keeps nothing (a dry run)
         self.ready = ready
+        self.make = make
         self.rows: list[tuple[Any, ...]] = []
         self.file: IO[bytes] | None = None
 
-    def add(self, row: _Parsed) -> None:
+    def add(self, row: Any) -> None:
         if self.ready is None:
             return
         self.rows.append(self.ready(row))
@@ -377,8 +408,8 @@ class _Spill:
             pickle.dump(self.rows, self.file, protocol=pickle.HIGHEST_PROTOCOL)
             self.rows = []
 
-    def batches(self) -> Iterator[list[_Parsed]]:
-        make = _Parsed._make
+    def batches(self) -> Iterator[list[Any]]:
+        make = self.make
         if self.file is not None:
             self.file.seek(0)
             while True:
@@ -730,6 +761,7 @@ class _LeadImport:
             result.problems.extend(problems)
             result.rows = result.rejected = result.errors_total = result.duplicates = 0
             result.warnings_total = 0
+            result.updated = 0
             result.errors.clear()
             result.duplicate_rows.clear()
             result.warnings.clear()
@@ -1424,21 +1456,27 @@ class _LeadImport:
 
     # --- pass 1: check ---------------------------------------------------------------------
 
-    def _known_keys(self) -> tuple[set[int], set[int], set[int]]:
-        """Compact duplicate keys (hashes) of the organization's leads: email, phone, id."""
-        emails: set[int] = set()
-        phones: set[int] = set()
-        ids: set[int] = set()
-        existing = Lead.objects.for_org(self.org).values_list("email", "phone", "external_id")
-        for email, phone, external_id in existing.iterator(chunk_size=10_000):
-            if email:
-                emails.add(hash(email.strip().lower()))
-            key = phone_key(phone)
-            if key:
-                phones.add(hash(key))
-            if external_id:
-                ids.add(hash(external_id))
-        return emails, phones, ids
+    def _known_keys(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """Compact duplicate keys (hashes) of the organization's leads, each to its lead's id:
+        external id, email, phone, only those of ``result.match`` (the others stay empty)."""
+        match = self.result.match
+        ids: dict[int, int] = {}
+        emails: dict[int, int] = {}
+        phones: dict[int, int] = {}
+        if not match:
+            return ids, emails, phones
+        use_x, use_e, use_p = (k in match for k in MATCH_KEYS)
+        existing = Lead.objects.for_org(self.org).values_list("pk", "email", "phone", "external_id")
+        for pk, email, phone, external_id in existing.iterator(chunk_size=10_000):
+            if use_e and email:
+                emails.setdefault(hash(email.strip().lower()), pk)
+            if use_p:
+                key = phone_key(phone)
+                if key:
+                    phones.setdefault(hash(key), pk)
+            if use_x and external_id:
+                ids.setdefault(hash(external_id), pk)
+        return ids, emails, phones
 
     def ready(self) -> Callable[[_Parsed], tuple[Any, ...]]:
         """A checked row with the database's values for its amounts and datetimes."""
@@ -1470,7 +1508,17 @@ class _LeadImport:
     def check(self, progress: Progress | None, *, keep: bool = True) -> _Spill:
         result = self.result
         kept = _Spill(self.ready() if keep else None)
+        #: (lead id, *row) of the rows updating an existing lead (``update``)
+        updates = self.updates = _Spill(tuple if keep else None, make=tuple)
         rejected = self.rejected_lines
+        use_x, use_e, use_p = (k in result.match for k in MATCH_KEYS)
+        update = result.update
+        campaigns_known = set(
+            Lead.objects.for_org(self.org)
+            .exclude(campaign="")
+            .values_list("campaign", flat=True)
+            .distinct()
+        )
 
         def reject(line: int) -> None:
             if len(rejected) <= line:
@@ -1478,8 +1526,6 @@ class _LeadImport:
             rejected[line] = 1
 
         # a duplicate names the file's column of the value it shares, and it in plain words
-        dup_columns = {f: self._field_column(f) for f in ("external_id", "email", "phone")}
-        dup_words = {f: LABELS[f].lower() for f in dup_columns}
 
         def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
             # afresh each time: a changed encoding reads the file again
@@ -1490,7 +1536,26 @@ class _LeadImport:
             result.warnings.clear()
             kept.close()
             rejected[:] = b""
-            emails, phones, ids = self._known_keys()
+            # the organization's leads' keys → lead id; the keys of the file's rows kept so far
+            # (sets, as compact as the keys: a 1,000,000-row file stays under 300 MB)
+            ids, emails, phones = self._known_keys()
+            ids_file: set[int] = set()
+            emails_file: set[int] = set()
+            phones_file: set[int] = set()
+            #: in-file duplicates: line → (key, hash), named once the check is done
+            earlier: dict[int, tuple[str, int | None]] = {}
+            updates.close()
+            result.updated = 0
+            stages: dict[int, int] = {}
+            campaigns: dict[str, None] = {}
+            fact_names: dict[str, None] = {}
+            # the sources, members and lost reasons the written rows use: only those of
+            # them that do not exist yet are created (not a duplicate's, not a bad row's)
+            used_sources: set[str] = set()
+            used_members: set[str] = set()
+            used_reasons: set[str] = set()
+            self.used_sources, self.used_members = used_sources, used_members
+            self.used_reasons = used_reasons
             watch: list[tuple[int, Callable[[str, Any], bool]]] = []
             watch_created = False
             if self.watching is not None:
@@ -1512,34 +1577,166 @@ class _LeadImport:
                     reject(line)
                     continue
                 why = ""
-                e = hash(parsed.email) if parsed.email else None
-                p_key = phone_key(parsed.phone)
+                e = hash(parsed.email) if use_e and parsed.email else None
+                p_key = phone_key(parsed.phone) if use_p else ""
                 p = hash(p_key) if p_key else None
-                x = hash(parsed.external_id) if parsed.external_id else None
-                if x is not None and x in ids:
+                x = hash(parsed.external_id) if use_x and parsed.external_id else None
+                hit = 0
+                if x is not None:
+                    hit = IN_FILE if x in ids_file else ids.get(x, 0)
                     why = "external_id"
-                elif e is not None and e in emails:
+                if not hit and e is not None:
+                    hit = IN_FILE if e in emails_file else emails.get(e, 0)
                     why = "email"
-                elif p is not None and p in phones:
+                if not hit and p is not None:
+                    hit = IN_FILE if p in phones_file else phones.get(p, 0)
                     why = "phone"
-                if why:
-                    result.duplicate(
-                        line, dup_columns[why], f"same {dup_words[why]} as another lead"
-                    )
+                if hit and (hit < 0 or not update):
+                    if hit < 0:  # the earlier line is found after the check
+                        result.duplicate(line, why, "")
+                        if len(earlier) < MAX_ERRORS:
+                            earlier[line] = (why, {"external_id": x, "email": e, "phone": p}[why])
+                    else:
+                        result.duplicate(line, why, "", hit)  # the reason once named
                     reject(line)
                     continue
                 if e is not None:
-                    emails.add(e)
+                    emails_file.add(e)
                 if p is not None:
-                    phones.add(p)
+                    phones_file.add(p)
                 if x is not None:
-                    ids.add(x)
+                    ids_file.add(x)
+                if hit:  # update: the existing lead takes the row (written after the new)
+                    result.updated += 1
+                    updates.add((hit, *parsed))
+                    used_members.add(parsed.owner)  # its source stays the lead's
+                    used_reasons.add(parsed.lost_reason)
+                    continue
                 if parsed.first_touch is now:  # the moment of import (missing_dates="now")
                     result.warning(line, self.created_column, MISSING_DATE_NOW)
                 kept.add(parsed)
+                used_sources.add(parsed.source)
+                used_members.add(parsed.owner)
+                used_members.add(parsed.sourced_by)
+                used_reasons.add(parsed.lost_reason)
+                final = parsed.history[-1][0]
+                stages[final] = stages.get(final, 0) + 1
+                campaign = parsed.campaign
+                if campaign and campaign not in campaigns_known and len(campaigns) < MAX_LISTED:
+                    campaigns[campaign] = None
+                if parsed.facts:
+                    for name in parsed.facts:
+                        fact_names.setdefault(name, None)
+
+            self._duplicates_explain(earlier)
+            self._would_create(stages, list(campaigns), list(fact_names))
 
         rows_with_retry(self.table, consume)
         return kept
+
+    def _duplicates_explain(self, earlier: dict[int, tuple[str, int | None]]) -> None:
+        """Name the existing lead each duplicate matched: ``same email as lead #412 “Ada”``
+        (the leads' names read once, for the duplicates reported only), or the earlier line
+        of the file: ``same email as line 7 of this file`` (found by reading the file again
+        up to the last such duplicate, only when the file repeats itself)."""
+        rows = self.result.duplicate_rows
+        lines = self._earlier_lines(earlier) if earlier else {}
+        wanted = sorted({d.lead for d in rows if d.lead is not None})
+        names: dict[int, str] = {}
+        for i in range(0, len(wanted), NAMES_CHUNK):
+            chunk = wanted[i : i + NAMES_CHUNK]
+            names.update(
+                Lead.objects.for_org(self.org).filter(pk__in=chunk).values_list("pk", "name")
+            )
+        for n, d in enumerate(rows):
+            if d.lead is None and not d.reason:
+                first = lines.get(d.line)
+                where = f"line {first} of this file" if first else "an earlier row of this file"
+                rows[n] = RowError(d.line, d.column, f"same {KEY_WORDS[d.column]} as {where}")
+            elif d.lead is not None and not d.reason:
+                name = names.get(d.lead, "")
+                named = f" “{name}”" if name else ""
+                reason = f"same {KEY_WORDS[d.column]} as lead #{d.lead}{named}"
+                rows[n] = RowError(d.line, d.column, reason, d.lead)
+
+    def _earlier_lines(self, earlier: dict[int, tuple[str, int | None]]) -> dict[int, int]:
+        """Line of a duplicate → the first line of the file with its key (a row the check
+        kept: not rejected, not a duplicate), the keys read as the check reads them."""
+        wanted: dict[tuple[str, int | None], list[int]] = {}
+        for line, key in earlier.items():
+            wanted.setdefault(key, []).append(line)
+        last = max(earlier)
+        rejected = self.rejected_lines
+        columns = {k: self.fields.get(k, []) for k in MATCH_KEYS}
+        kinds = [k for k in MATCH_KEYS if any(kind == k for kind, _h in wanted)]
+        found: dict[int, int] = {}
+
+        def first_value(values: list[str], kind: str) -> str:
+            for i in columns[kind]:
+                if i < len(values):
+                    v = values[i].strip()
+                    if v:
+                        return v
+            return ""
+
+        def consume(rows: Iterator[tuple[int, list[str]]]) -> None:
+            found.clear()
+            todo = dict(wanted)
+            for line, values in rows:
+                if line >= last or not todo:
+                    break
+                if line < len(rejected) and rejected[line]:
+                    continue
+                for kind in kinds:
+                    v = first_value(values, kind)
+                    if kind == "email":
+                        v = v.lower()
+                    elif kind == "phone":
+                        v = phone_key(v)
+                    if not v:
+                        continue
+                    dups = todo.pop((kind, hash(v)), None)
+                    for dup in dups or ():
+                        if dup > line:
+                            found[dup] = line
+
+        rows_with_retry(self.table, consume)
+        return found
+
+    def _would_create(self, stages: dict[int, int], campaigns: list[str], facts: list[str]) -> None:
+        """``result.would_create`` from what the check found (see :class:`ImportResult`)."""
+        members: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for lookup, (name, email) in self.new_owners.items():
+            if email in self.members or email in seen or lookup not in self.used_members:
+                continue
+            seen.add(email)
+            roles = self.new_roles.get(lookup, {"owner"})
+            members.append(
+                {
+                    "name": name,
+                    "email": email,
+                    "roles": [
+                        r
+                        for r, f in (("sales", "owner"), ("marketing", "sourced_by"))
+                        if f in roles
+                    ],
+                }
+            )
+        self.result.would_create = {
+            "members": members,
+            "channels": [
+                channel_name(source)
+                for lookup, source in self.new_channels.items()
+                if lookup in self.used_sources
+            ],
+            "campaigns": campaigns,
+            "lost_reasons": [
+                name for lookup, name in self.new_reasons.items() if lookup in self.used_reasons
+            ],
+            "facts": facts,
+            "stages": {s.name: stages[s.pk] for s in self.ladder if stages.get(s.pk)},
+        }
 
     def _fraction(self) -> float:
         return min(1.0, self.table.position[0] / self.table.size) if self.table.size else 0.0
@@ -1682,8 +1879,161 @@ class _LeadImport:
             if cache_size is not None:
                 with connection.cursor() as cursor:
                     cursor.execute(f"PRAGMA cache_size = {cache_size}")
+        updates = getattr(self, "updates", None)
+        if updates is not None:
+            try:
+                self._updates_apply(updates, by, progress)
+            finally:
+                updates.close()
         # the block counts the summaries when it ends, with the usual page cache, as SQLite's
         # sorts may hold as much as the cache in memory (the bigger one took 1M rows past 300 MB)
+
+    def _updates_apply(
+        self, updates: _Spill, by: Membership | None, progress: Progress | None
+    ) -> None:
+        """The rows matching an existing lead (``update``), through ``leads.services`` (so
+        the summaries follow and the audit log records each change): the contact fields the
+        file fills or changes (:data:`UPDATED_FIELDS`; an empty cell changes nothing), and the
+        stage forward only, by new stage changes (a row behind the lead is a warning)."""
+        from django.core.exceptions import ValidationError
+        from django.db.models import Max
+
+        from keepscore.leads.services import Outcome, lead_move, lead_update
+
+        result = self.result
+        result.updated = 0
+        stages = {stage.pk: stage for stage in self.ladder}
+        members: dict[int, Membership] = {}
+        reasons: dict[int, LostReason] = {}
+        done = 0
+        for chunk in updates.batches():
+            ids = [t[0] for t in chunk]
+            leads = Lead.objects.for_org(self.org).select_related("organization").in_bulk(ids)
+            latest = dict(
+                StageChange.objects.filter(lead_id__in=ids)
+                .values("lead_id")
+                .annotate(m=Max("at"))
+                .values_list("lead_id", "m")
+            )
+            for t in chunk:
+                lead = leads.get(t[0])
+                row = _Parsed._make(t[1 : 1 + len(_Parsed._fields)])
+                if lead is None:
+                    continue
+                if lead.erased_at is not None:
+                    result.warnings.append(
+                        RowError(row.line, "", f"lead #{lead.pk} was erased: not updated")
+                    )
+                    continue
+                changed = False
+                fields = self._update_fields(lead, row, members)
+                if fields:
+                    try:
+                        lead_update(lead=lead, **fields)
+                        changed = True
+                    except ValidationError as error:
+                        result.warnings.append(
+                            RowError(
+                                row.line, "", f"lead #{lead.pk} not updated: {_message(error)}"
+                            )
+                        )
+                current = stages[lead.stage_id]
+                final = stages[row.history[-1][0]]
+                if current.kind != StageKind.OPEN:
+                    if final is not current:
+                        result.warnings.append(
+                            RowError(
+                                row.line,
+                                "stage",
+                                f"lead #{lead.pk} is already at {current.name} (closed): "
+                                f"not moved to {final.name}",
+                            )
+                        )
+                elif final.kind == StageKind.OPEN and final.position < current.position:
+                    result.warnings.append(
+                        RowError(
+                            row.line,
+                            "stage",
+                            f"{final.name} is behind lead #{lead.pk}'s stage {current.name}: "
+                            "not moved back",
+                        )
+                    )
+                else:
+                    moves = []
+                    for pk, at in row.history:
+                        stage = stages[pk]
+                        if stage.kind != StageKind.OPEN or stage.position > current.position:
+                            moves.append((stage, at))
+                            if stage.kind != StageKind.OPEN:
+                                break
+                    last = latest.get(lead.pk) or lead.first_touch_at
+                    if moves and moves[0][1] < max(last, lead.first_touch_at):
+                        # history is append-only: the moves go after the lead's last change
+                        result.warnings.append(
+                            RowError(
+                                row.line,
+                                "stage",
+                                f"the file's date for {moves[0][0].name} is before lead "
+                                f"#{lead.pk}'s latest stage change: moved at the import's time",
+                            )
+                        )
+                        moves = [(stage, self.now) for stage, _at in moves]
+                    try:
+                        for stage, at in moves:
+                            outcome = None
+                            if stage.kind == StageKind.WON:
+                                outcome = Outcome(revenue=row.revenue, cost=row.cost)
+                            elif stage.kind == StageKind.LOST:
+                                pk = self.reasons[row.lost_reason]
+                                if pk not in reasons:
+                                    reasons[pk] = LostReason.objects.get(pk=pk)
+                                outcome = Outcome(lost_reason=reasons[pk])
+                            lead_move(
+                                lead=lead,
+                                to_stage=stage,
+                                by=by,
+                                at=at,
+                                override_reason=OVERRIDE_REASON,
+                                outcome=outcome,
+                            )
+                            result.stage_changes += 1
+                            result.outcomes += stage.kind != StageKind.OPEN
+                            changed = True
+                    except ValidationError as error:
+                        result.warnings.append(
+                            RowError(
+                                row.line, "stage", f"lead #{lead.pk} not moved: {_message(error)}"
+                            )
+                        )
+                result.updated += changed
+            done += len(chunk)
+            if progress is not None:
+                progress("updating", done / max(1, result.rows))
+
+    def _update_fields(
+        self, lead: Lead, row: _Parsed, members: dict[int, Membership]
+    ) -> dict[str, Any]:
+        """The fields a row changes on an existing lead (see :data:`UPDATED_FIELDS`)."""
+        fields: dict[str, Any] = {}
+        for name in ("name", "company"):
+            value = getattr(row, name)
+            if value and value != getattr(lead, name):
+                fields[name] = value
+        if row.email and row.email != lead.email.strip().lower():
+            fields["email"] = row.email
+        if row.phone and phone_key(row.phone) != phone_key(lead.phone):
+            fields["phone"] = row.phone
+        if row.notes and row.notes not in lead.notes:
+            fields["notes"] = f"{lead.notes}\n\n{row.notes}" if lead.notes else row.notes
+        if row.value is not None and row.value != lead.value:
+            fields["value"] = row.value
+        if row.owner:
+            pk = self.members[row.owner]
+            if pk != lead.owner_id:
+                if pk not in members:
+                    members[pk] = Membership.objects.get(pk=pk)
+                fields["owner"] = members[pk]
+        return fields
 
     @staticmethod
     def _columns_check(block: Bulk) -> None:
@@ -1709,17 +2059,21 @@ class _LeadImport:
         result = self.result
         keys = set(self.channel_keys)
         for lookup, source in self.new_channels.items():
+            if lookup not in self.used_sources:
+                continue  # named only by rows not written
             # the key is the source as written (slugified), so it maps back on re-import
             base = slugify(source)[:50] or "channel"
             key, n = base, 2
             while key in keys:
                 key, n = f"{base}-{n}", n + 1
             keys.add(key)
-            name = source.replace("_", " ").capitalize() if source.islower() else source
+            name = channel_name(source)
             channel = Channel.objects.create(organization=self.org, name=name[:100], key=key)
             self.channels[lookup] = channel.pk
             result.new_channels.append(name)
         for lookup, (name, email) in self.new_owners.items():
+            if lookup not in self.used_members:
+                continue
             membership_id = self.members.get(email)
             if membership_id is None:
                 user = User.objects.filter(email__iexact=email).first()
@@ -1746,12 +2100,55 @@ class _LeadImport:
                 result.new_members.append(f"{name} <{email}>" if name else email)
             self.members[lookup] = membership_id
         for lookup, name in self.new_reasons.items():
+            if lookup not in self.used_reasons:
+                continue
             reason = LostReason.objects.create(organization=self.org, name=name)
             self.reasons[lookup] = reason.pk
             result.new_lost_reasons.append(name)
 
 
 LABEL_ISO = date_format_parse("YYYY-MM-DD")
+#: what ``update`` changes on an existing lead, when the file's cell is filled and differs;
+#: never its source (channel, campaign, UTM), first touch, id or who sourced it
+UPDATED_FIELDS = ("name", "company", "email", "phone", "notes", "value", "owner")
+
+
+#: the words ``--match`` (and the API's ``match``) take for MATCH_KEYS
+MATCH_WORDS = {
+    "id": "external_id",
+    "external_id": "external_id",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+def match_parse(text: str) -> tuple[str, ...]:
+    """``"id,email"`` → ("external_id", "email"); ValueError naming a word that is no key."""
+    keys: list[str] = []
+    for part in text.split(","):
+        word = part.strip().lower()
+        if not word:
+            continue
+        key = MATCH_WORDS.get(word)
+        if key is None:
+            raise ValueError(f"{part.strip()!r} is not id, email or phone")
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        raise ValueError("name at least one of id, email, phone")
+    return tuple(keys)
+
+
+def stages_in_order(organization: Organization, stages: dict[str, int]) -> dict[str, int]:
+    """A job report's leads per stage in ladder order (PostgreSQL's JSON keeps no order)."""
+    names = Stage.objects.for_org(organization).order_by("position", "id")
+    ordered = {n: stages[n] for n in names.values_list("name", flat=True) if n in stages}
+    return {**ordered, **{n: c for n, c in stages.items() if n not in ordered}}
+
+
+def _message(error: Any) -> str:
+    """A ValidationError's messages, in one line."""
+    return " ".join(str(m) for m in getattr(error, "messages", [error]))
 
 
 def import_leads(
@@ -1773,6 +2170,8 @@ def import_leads(
     file_name: str = "",
     defaults: dict[str, str] | None = None,
     missing_dates: str = "error",
+    match: tuple[str, ...] | None = None,
+    update: bool = False,
 ) -> ImportResult:
     """Import leads from a CSV or XLSX file; see the module's docstring.
 
@@ -1787,15 +2186,28 @@ def import_leads(
     and the row errors. ``result.failed`` says nothing was imported because of them.
     ``encoding``: the CSV's, when it is neither UTF-8 nor Windows-1252 (else detected).
     ``file_name``: the file's name in the messages, when ``path`` is a stored upload's.
+    ``match``: the keys a row is a duplicate by (among :data:`MATCH_KEYS`; None: all three).
+    ``update``: a row matching an existing lead updates it (:data:`UPDATED_FIELDS`, the
+    stage forward only) instead of being skipped; rows repeating an earlier row are skipped.
     """
     path = Path(path)
+    chosen_keys = MATCH_KEYS if match is None else tuple(k for k in MATCH_KEYS if k in match)
     result = ImportResult(
         kind="leads",
         file=file_name or path.name,
         preset=preset,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        match=chosen_keys,
+        update=update,
     )
+    unknown = [k for k in match or () if k not in MATCH_KEYS]
+    if unknown:
+        result.problems.append(
+            f"match: {', '.join(map(repr, unknown))} is not a key (keys: {', '.join(MATCH_KEYS)})"
+        )
+        _job_record(organization, result, by, timezone.now())
+        return result
     started = timezone.now()
     try:
         chosen = preset_get(preset)
@@ -1882,7 +2294,10 @@ def _job_record(
             "problems": result.problems,
             "errors": [[e.line, e.column, e.reason] for e in result.errors[:1000]],
             "errors_total": result.errors_total,
-            "duplicates": [[e.line, e.column, e.reason] for e in result.duplicate_rows[:1000]],
+            # [line, key, reason, id of the lead matched (None: an earlier row of the file)]
+            "duplicates": [
+                [e.line, e.column, e.reason, e.lead] for e in result.duplicate_rows[:1000]
+            ],
             "warnings": [[e.line, e.column, e.reason] for e in result.warnings[:1000]],
             "warnings_total": result.warnings_total,
             "date_formats": result.date_formats,
@@ -1891,6 +2306,10 @@ def _job_record(
             "columns": [[column, target] for column, target in result.columns.items()],
             "new_channels": result.new_channels,
             "new_members": result.new_members,
+            "would_create": result.would_create,
+            "updated": result.updated,
+            "match": list(result.match),
+            "update": result.update,
         },
         created_by=by.user if by is not None else None,
         started_at=started,

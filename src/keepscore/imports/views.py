@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from django.http import (
     FileResponse,
@@ -35,6 +36,7 @@ from keepscore.imports.mapping import (
 )
 from keepscore.imports.models import ImportJob
 from keepscore.imports.readers import FileProblem
+from keepscore.imports.services import KEY_WORDS, stages_in_order
 
 RECENT = 20
 
@@ -149,6 +151,7 @@ def _result(job: ImportJob) -> dict[str, object]:
     report = job.report or {}
     errors = report.get("errors", [])[:SHOWN_ERRORS]
     phase, percent = progress_of(job)
+    updated = int(report.get("updated") or 0)
     return {
         "running": job.status == ImportJob.Status.RUNNING,
         "phase": phase,
@@ -156,13 +159,50 @@ def _result(job: ImportJob) -> dict[str, object]:
         "errors": errors,
         "errors_total": report.get("errors_total", len(errors)),
         "problems": report.get("problems", []),
-        "would_import": max(0, job.rows - job.rejected - job.duplicates),
+        "would_import": max(0, job.rows - job.rejected - job.duplicates - updated),
         "has_report": bool(
-            report.get("errors") or report.get("problems") or report.get("warnings")
+            report.get("errors")
+            or report.get("problems")
+            or report.get("duplicates")
+            or report.get("warnings")
         ),
         "warnings_total": report.get("warnings_total", len(report.get("warnings", []))),
         "columns": columns_shown(job) if job.status != ImportJob.Status.RUNNING else [],
+        "would_create": _would_create_shown(report.get("would_create") or {}),
+        "stages_shown": list(
+            stages_in_order(
+                job.organization, (report.get("would_create") or {}).get("stages") or {}
+            ).items()
+        ),
+        "update": bool(report.get("update")),
+        "updated": updated,
+        "duplicates_shown": [
+            {
+                "line": d[0],
+                "key": KEY_WORDS.get(d[1], d[1]),
+                "reason": d[2],
+                "lead": d[3] if len(d) > 3 else None,
+            }
+            for d in report.get("duplicates", [])[:SHOWN_ERRORS]
+        ],
     }
+
+
+def _would_create_shown(would: dict[str, Any]) -> list[tuple[str, int, list[str]]]:
+    """(what, how many, names) of what an import creates, the kinds it creates only."""
+    members = [
+        (f"{m['name']} <{m['email']}>" if m.get("name") else m["email"])
+        + (f" ({', '.join(m['roles'])})" if m.get("roles") else "")
+        for m in would.get("members", [])
+    ]
+    kinds = (
+        ("Members", members),
+        ("Channels", would.get("channels", [])),
+        ("Campaigns", would.get("campaigns", [])),
+        ("Lost reasons", would.get("lost_reasons", [])),
+        ("Facts", would.get("facts", [])),
+    )
+    return [(what, len(names), names) for what, names in kinds if names]
 
 
 @org_view
@@ -186,14 +226,17 @@ def import_report(
         return FileResponse(path.open("rb"), as_attachment=True, filename=name)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["line", "column", "problem"])
+    writer.writerow(["line", "column", "problem", "matched_lead"])
     report = job.report or {}
     for problem in report.get("problems", []):
-        writer.writerow(["", "", problem])
+        writer.writerow(["", "", problem, ""])
     for row in report.get("errors", []):
-        writer.writerow(row)
+        writer.writerow([*row[:3], ""])
+    for row in report.get("duplicates", []):
+        lead = row[3] if len(row) > 3 and row[3] is not None else ""
+        writer.writerow([row[0], row[1], f"duplicate: {row[2]}", lead])
     for line, column, reason in report.get("warnings", []):
-        writer.writerow([line, column, f"warning: {reason}"])
+        writer.writerow([line, column, f"warning: {reason}", ""])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{job.pk}.report.csv"'
     return response
