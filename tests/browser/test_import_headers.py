@@ -4,17 +4,15 @@ E-mail, Phone, Date added, Lead source, Company" imports by clicking only Upload
 from __future__ import annotations
 
 import csv
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from keepscore.leads.models import Lead
 from tests.browser.conftest import go
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import make_org
+from tests.imports.conftest import assert_leads_are_the_sheets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,16 +51,7 @@ def test_the_done_when_spreadsheet_imports_by_clicking_upload_and_import(
     expect(page.locator('[data-count="created"]')).to_have_text("3")
     expect(page.locator("table.import-columns")).to_contain_text("Date of first contact")
 
-    zone = ZoneInfo(settings.TIME_ZONE)
     with file.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert Lead.objects.for_org(org).count() == len(rows)
-    for row in rows:
-        lead = Lead.objects.select_related("channel").get(organization=org, email=row["E-mail"])
-        assert (lead.name, lead.phone, lead.company, lead.channel.name) == (
-            row["Full name"],
-            row["Phone"],
-            row["Company"],
-            row["Lead source"],
-        )
-        assert lead.first_touch_at == datetime.fromisoformat(row["Date added"]).replace(tzinfo=zone)
+    assert_leads_are_the_sheets(org, rows)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 
+from keepscore.leads.models import Lead
 from tests.exports.conftest import known  # noqa: F401 (an organization with known records)
 
 
@@ -30,3 +35,21 @@ def write_csv(
     with path.open("w", newline="", encoding=encoding) as out:
         csv.writer(out, delimiter=delimiter).writerows(rows)
     return path
+
+
+def assert_leads_are_the_sheets(organization: Any, rows: list[dict[str, str]]) -> None:
+    """The leads of a "Full name, E-mail, Phone, Date added, Lead source, Company" sheet
+    imported with no mapping: one per row, each field as the row has it."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    assert Lead.objects.for_org(organization).count() == len(rows)
+    for row in rows:
+        lead = Lead.objects.select_related("channel").get(
+            organization=organization, email=row["E-mail"]
+        )
+        assert (lead.name, lead.phone, lead.company, lead.channel.name) == (
+            row["Full name"],
+            row["Phone"],
+            row["Company"],
+            row["Lead source"],
+        )
+        assert lead.first_touch_at == datetime.fromisoformat(row["Date added"]).replace(tzinfo=zone)

@@ -14,6 +14,7 @@ from keepscore.imports.mapping import job_start
 from keepscore.imports.models import ImportJob
 from keepscore.leads.models import Lead
 from tests.conftest import PASSWORD, make_org, make_user
+from tests.imports.conftest import assert_leads_are_the_sheets
 
 pytestmark = pytest.mark.django_db
 
@@ -201,10 +202,6 @@ def selected(page: str, name: str) -> tuple[str, str]:
 def test_done_when_the_spreadsheet_imports_with_no_mapping_changes(owner):
     import csv
     import io
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from django.conf import settings
 
     org, client = owner
     url = upload(client, DONE_WHEN)["Location"]
@@ -225,16 +222,7 @@ def test_done_when_the_spreadsheet_imports_with_no_mapping_changes(owner):
     assert job.status == "imported", job.report
     rows = list(csv.DictReader(io.StringIO(DONE_WHEN)))
     assert job.created == len(rows) == Lead.objects.for_org(org).count()
-    zone = ZoneInfo(settings.TIME_ZONE)
-    for row in rows:
-        lead = Lead.objects.select_related("channel").get(organization=org, email=row["E-mail"])
-        assert (lead.name, lead.phone, lead.company, lead.channel.name) == (
-            row["Full name"],
-            row["Phone"],
-            row["Company"],
-            row["Lead source"],
-        )
-        assert lead.first_touch_at == datetime.fromisoformat(row["Date added"]).replace(tzinfo=zone)
+    assert_leads_are_the_sheets(org, rows)
     # the job page says where each column went, in plain words
     done = client.get(url).content.decode()
     assert "<td>Date added</td><td>Date of first contact</td>" in done
