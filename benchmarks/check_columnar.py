@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from import_speed import generate  # noqa: E402
+from import_speed import generate
 
 CHECK = r"""
 WITH raw AS (
