@@ -22,6 +22,7 @@ from keepscore.imports.services import (
     defaults_parse,
     match_parse,
     missing_dates_check,
+    pairs_list_parse,
     stages_in_order,
 )
 from keepscore.leads.models import Stage
@@ -210,14 +211,11 @@ def import_jobs_read(request: HttpRequest, job_id: int = JobId) -> Any:
     return _detail(get_object_or_404(_jobs(request), pk=job_id))
 
 
-def _pairs(values: list[str], name: str, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in values:
-        key, sep, target = value.partition("=")
-        if not sep or not key.strip():
-            raise ValidationError({name: f"{value!r} is not {what}"})
-        out[key.strip()] = target.strip()
-    return out
+def _pairs(values: list[str], name: str, shape: str) -> dict[str, str]:
+    try:
+        return pairs_list_parse(values, shape)
+    except ValueError as error:
+        raise ValidationError({name: str(error)}) from error
 
 
 def _match(text: str) -> list[str] | None:

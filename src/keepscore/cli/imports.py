@@ -62,15 +62,12 @@ EncodingOpt = Annotated[
 
 
 def _pairs(values: list[str], option: str, shape: str = "COLUMN=FIELD") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in values:
-        if "=" not in value:
-            fail(f"{option}: {value!r} is not {shape}", EXIT_USAGE)
-        column, target = value.split("=", 1)
-        if column.strip() in out:
-            fail(f"{option}: {column.strip()!r} is given twice", EXIT_USAGE)
-        out[column.strip()] = target.strip()
-    return out
+    from keepscore.imports.services import pairs_list_parse
+
+    try:
+        return pairs_list_parse(values, shape)
+    except ValueError as error:
+        fail(f"{option}: {error}", EXIT_USAGE)
 
 
 def match_parse(text: str | None) -> tuple[str, ...] | None:

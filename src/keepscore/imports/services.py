@@ -275,6 +275,20 @@ def _zone() -> tzinfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+def pairs_list_parse(values: list[str], shape: str = "COLUMN=FIELD") -> dict[str, str]:
+    """Repeated ``NAME=VALUE`` (``--map``, ``--default``, the API's ``map``…) → a dict;
+    ValueError for a value without ``=`` or a name, or a name given twice."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, target = value.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{value!r} is not {shape}")
+        if name.strip() in out:
+            raise ValueError(f"{name.strip()!r} is given twice")
+        out[name.strip()] = target.strip()
+    return out
+
+
 def pairs_parse(text: str | None, option: str) -> dict[str, str]:
     """``'A=x,B=y'`` → ``{"a": "x", "b": "y"}`` (keys in lower case)."""
     out: dict[str, str] = {}
