@@ -88,7 +88,6 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/backtest.py
 	$(PY) benchmarks/import_speed.py $(BENCH_SIZES)
-	$(PY) benchmarks/check_columnar.py 1000000
 	$(PY) benchmarks/scale.py $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:

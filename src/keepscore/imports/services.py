@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -53,6 +53,7 @@ from keepscore.audit import services as audit
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import CLOCK_SKEW
 from keepscore.history.bulk import Bulk, bulk, datetime_adapter
+from keepscore.imports import columnar
 from keepscore.imports.dates import (
     CANDIDATES,
     ColumnDates,
@@ -135,6 +136,11 @@ MISSING_DATE_NOW = "no date of first contact (created): the moment of import is 
 EARLIEST_YEAR = 1900
 
 Progress = Callable[[str, float], None]
+#: a row's history, as the fast path reads it: (final stage id, a second change?, won?, lost?)
+StagePlan = tuple[int, bool, bool, bool]
+
+if TYPE_CHECKING:
+    from keepscore.imports.columnar import Columns
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,8 @@ class ImportResult:
     #: the keys a duplicate is found by, among MATCH_KEYS
     match: tuple[str, ...] = ()
     update: bool = False
+    #: the check was done over whole columns (:mod:`keepscore.imports.columnar`)
+    columnar: bool = False
 
     @property
     def failed(self) -> bool:
@@ -1005,6 +1013,64 @@ class _LeadImport:
             facts or None,
         )
 
+    def fast_path_possible(self) -> bool:
+        """Whether the usual row of this mapping is read by :meth:`row_parser`'s one pass (and
+        so can be checked over whole columns): one column per text field, status and stage,
+        a date of first contact, no stage or close dates, no facts, no text or stage
+        defaults, and at least one text field."""
+        fields = self.fields
+        return (
+            all(len(fields.get(name, ())) <= 1 for name in (*_TEXT_LIMITS, "status", "stage"))
+            and not self.stage_dates
+            and "created" in fields  # every row's first touch is the slow path's
+            and self.closed_i < 0
+            and not self.facts_spec
+            and not self.text_defaults
+            and self.stage_given is None
+            and any(name in fields for name in _TEXT_LIMITS)
+        )
+
+    def stage_planner(self) -> Callable[[str, str], StagePlan | None]:
+        """The fast path's reading of a row's status and stage cells (as they are in the
+        file): the plan of its history (see :data:`StagePlan`), or None when the row needs
+        :meth:`row_parse` (a cell too long, a stage not on the ladder)."""
+        start = self.start_stage
+        start_pk = start.pk
+
+        def plan(final: Stage) -> StagePlan:
+            """The plan of the history ending at ``final`` (as :meth:`_history`)."""
+            if final.kind == StageKind.OPEN:
+                return final.pk, False, False, False
+            if final is start:
+                return start_pk, False, False, False
+            return final.pk, True, final.kind == StageKind.WON, final.kind == StageKind.LOST
+
+        plans = {key: plan(stage) for key, stage in self.stage_lookup.items()}
+        won_plan = plan(self.won_stage) if self.won_stage is not None else None
+        lost_plan = plan(self.lost_stage) if self.lost_stage is not None else None
+        start_plan = plan(start)
+
+        def plan_of(status: str, stage: str) -> StagePlan | None:
+            chosen: StagePlan | None = None
+            if status:
+                status = status.strip()
+                if len(status) > 200:
+                    return None
+                status = status.lower()
+                if status == "won":
+                    chosen = won_plan
+                elif status == "lost":
+                    chosen = lost_plan
+            if chosen is None and stage:
+                raw = stage.strip()
+                if len(raw) > 200:
+                    return None
+                if raw:
+                    return plans.get(raw.lower())
+            return chosen or start_plan
+
+        return plan_of
+
     def row_parser(
         self, watch: list[tuple[int, Callable[[str, Any], bool]]], watch_created: bool
     ) -> Callable[[int, list[str]], _Parsed | list[tuple[str, str]]]:
@@ -1030,24 +1096,13 @@ class _LeadImport:
                         observe(v, value_match(v))
             return slow(line, values)
 
-        single = all(len(fields.get(name, ())) <= 1 for name in (*_TEXT_LIMITS, "status", "stage"))
-        if (
-            not single
-            or self.stage_dates
-            or "created" not in fields  # every row's first touch is the slow path's
-            or self.closed_i >= 0
-            or self.facts_spec
-            or self.text_defaults
-            or self.stage_given is not None
-        ):
+        if not self.fast_path_possible():
             return watch_only
 
         # the text fields of the file (their columns, their limits), then one slot per text
         # field in _TEXT_LIMITS order, a field not mapped reading the "" appended after them
         names = list(_TEXT_LIMITS)
         present = [n for n in names if n in fields]
-        if not present:
-            return watch_only
         columns = [fields[n][0] for n in present]
         limits = [_TEXT_LIMITS[n] for n in present]
         shortest = min(limits, default=0)
@@ -1084,22 +1139,8 @@ class _LeadImport:
         earliest_year = EARLIEST_YEAR
         status_i = fields["status"][0] if "status" in fields else -1
         stage_i = fields["stage"][0] if "stage" in fields else -1
-        start = self.start_stage
-        start_pk = start.pk
-        Plan = tuple[int, bool, bool, bool]
-
-        def plan(final: Stage) -> Plan:
-            """(pk, two changes?, won?, lost?) of the history ending at ``final`` (_history)."""
-            if final.kind == StageKind.OPEN:
-                return final.pk, False, False, False
-            if final is start:
-                return start_pk, False, False, False
-            return final.pk, True, final.kind == StageKind.WON, final.kind == StageKind.LOST
-
-        plans = {key: plan(stage) for key, stage in self.stage_lookup.items()}
-        won_plan = plan(self.won_stage) if self.won_stage is not None else None
-        lost_plan = plan(self.lost_stage) if self.lost_stage is not None else None
-        start_plan = plan(start)
+        plan_of = self.stage_planner()
+        start_pk = self.start_stage.pk
         new = tuple.__new__
 
         def money(v: str) -> Any:
@@ -1214,26 +1255,12 @@ class _LeadImport:
             ):
                 return slow(line, values)
             first_touch = at
-            chosen: Plan | None = None
-            if status_i >= 0:
-                status = values[status_i].strip()
-                if len(status) > 200:
-                    return slow(line, values)
-                status = status.lower()
-                if status == "won":
-                    chosen = won_plan
-                elif status == "lost":
-                    chosen = lost_plan
-            if chosen is None and stage_i >= 0:
-                raw = values[stage_i].strip()
-                if len(raw) > 200:
-                    return slow(line, values)
-                if raw:
-                    chosen = plans.get(raw.lower())
-                    if chosen is None:
-                        return slow(line, values)
-            # as _history without stage dates
-            pk, two, won, lost = chosen or start_plan
+            chosen = plan_of(
+                values[status_i] if status_i >= 0 else "", values[stage_i] if stage_i >= 0 else ""
+            )
+            if chosen is None:
+                return slow(line, values)
+            pk, two, won, lost = chosen
             history: list[tuple[int, Any]]
             lost_reason = ""
             if two:
@@ -1473,24 +1500,33 @@ class _LeadImport:
     def _known_keys(self) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
         """Compact duplicate keys (hashes) of the organization's leads, each to its lead's id:
         external id, email, phone, only those of ``result.match`` (the others stay empty)."""
-        match = self.result.match
         ids: dict[int, int] = {}
         emails: dict[int, int] = {}
         phones: dict[int, int] = {}
+        for pk, external_id, email, phone in self.known_key_rows():
+            if email:
+                emails.setdefault(hash(email), pk)
+            if phone:
+                phones.setdefault(hash(phone), pk)
+            if external_id:
+                ids.setdefault(hash(external_id), pk)
+        return ids, emails, phones
+
+    def known_key_rows(self) -> Iterator[tuple[int, str, str, str]]:
+        """(lead id, external id, email, phone key) of the organization's leads, as a
+        duplicate is matched by them: only the keys of ``result.match`` ("" the others)."""
+        match = self.result.match
         if not match:
-            return ids, emails, phones
+            return
         use_x, use_e, use_p = (k in match for k in MATCH_KEYS)
         existing = Lead.objects.for_org(self.org).values_list("pk", "email", "phone", "external_id")
         for pk, email, phone, external_id in existing.iterator(chunk_size=10_000):
-            if use_e and email:
-                emails.setdefault(hash(email.strip().lower()), pk)
-            if use_p:
-                key = phone_key(phone)
-                if key:
-                    phones.setdefault(hash(key), pk)
-            if use_x and external_id:
-                ids.setdefault(hash(external_id), pk)
-        return ids, emails, phones
+            yield (
+                pk,
+                external_id if use_x else "",
+                email.strip().lower() if use_e and email else "",
+                phone_key(phone) if use_p else "",
+            )
 
     def ready(self) -> Callable[[_Parsed], tuple[Any, ...]]:
         """A checked row with the database's values for its amounts and datetimes."""
@@ -1519,7 +1555,15 @@ class _LeadImport:
 
         return ready
 
-    def check(self, progress: Progress | None, *, keep: bool = True) -> _Spill:
+    def check(
+        self, progress: Progress | None, *, keep: bool = True, columns: Columns | None = None
+    ) -> _Spill:
+        """Pass 1: every row parsed, checked and matched against the organization's leads and
+        the earlier rows; the rows to write kept (``keep``) in line order.
+
+        ``columns``: the whole columns were checked (:mod:`keepscore.imports.columnar`): only
+        its rows (the few it could not settle) are read here, in line order, and what the
+        others would create is added from it."""
         result = self.result
         kept = _Spill(self.ready() if keep else None)
         #: (lead id, *row) of the rows updating an existing lead (``update``)
@@ -1558,10 +1602,13 @@ class _LeadImport:
             phones_file: set[int] = set()
             #: in-file duplicates: line → (key, hash), named once the check is done
             earlier: dict[int, tuple[str, int | None]] = {}
+            #: (key, hash) → the first line kept with it (only when few rows are read here)
+            first_kept: dict[tuple[str, int], int] | None = {} if columns is not None else None
             updates.close()
             result.updated = 0
             stages: dict[int, int] = {}
-            campaigns: dict[str, None] = {}
+            #: campaign → the first line with it
+            campaigns: dict[str, int] = {}
             fact_names: dict[str, None] = {}
             # the sources, members and lost reasons the written rows use: only those of
             # them that do not exist yet are created (not a duplicate's, not a bad row's)
@@ -1620,6 +1667,10 @@ class _LeadImport:
                     phones_file.add(p)
                 if x is not None:
                     ids_file.add(x)
+                if first_kept is not None:
+                    for kind, h in (("external_id", x), ("email", e), ("phone", p)):
+                        if h is not None:
+                            first_kept.setdefault((kind, h), line)
                 if hit:  # update: the existing lead takes the row (written after the new)
                     result.updated += 1
                     updates.add((hit, *parsed))
@@ -1637,24 +1688,45 @@ class _LeadImport:
                 stages[final] = stages.get(final, 0) + 1
                 campaign = parsed.campaign
                 if campaign and campaign not in campaigns_known and len(campaigns) < MAX_LISTED:
-                    campaigns[campaign] = None
+                    campaigns.setdefault(campaign, line)
                 if parsed.facts:
                     for name in parsed.facts:
                         fact_names.setdefault(name, None)
 
-            self._duplicates_explain(earlier)
+            if columns is not None:
+                result.rows += columns.clean_rows
+                for pk, n in columns.clean_stages.items():
+                    stages[pk] = stages.get(pk, 0) + n
+                used_sources.update(columns.clean_sources)
+                used_members.update(columns.clean_members)
+                used_reasons.update(columns.clean_reasons)
+                for campaign, line in columns.clean_campaigns:
+                    if campaign not in campaigns_known:
+                        campaigns[campaign] = min(line, campaigns.get(campaign, line))
+                campaigns = dict(sorted(campaigns.items(), key=lambda c: c[1])[:MAX_LISTED])
+            self._duplicates_explain(earlier, first_kept)
             self._would_create(stages, list(campaigns), list(fact_names))
 
-        rows_with_retry(self.table, consume)
+        if columns is None:
+            rows_with_retry(self.table, consume)
+        else:
+            consume(columns.rows())
         return kept
 
-    def _duplicates_explain(self, earlier: dict[int, tuple[str, int | None]]) -> None:
+    def _duplicates_explain(
+        self,
+        earlier: dict[int, tuple[str, int | None]],
+        first_kept: dict[tuple[str, int], int] | None = None,
+    ) -> None:
         """Name the existing lead each duplicate matched: ``same email as lead #412 “Ada”``
         (the leads' names read once, for the duplicates reported only), or the earlier line
         of the file: ``same email as line 7 of this file`` (found by reading the file again
         up to the last such duplicate, only when the file repeats itself)."""
         rows = self.result.duplicate_rows
-        lines = self._earlier_lines(earlier) if earlier else {}
+        if first_kept is not None:  # every row with a shared key was read: no second pass
+            lines = {d: first_kept[k] for d, k in earlier.items() if k in first_kept}  # type: ignore[index]
+        else:
+            lines = self._earlier_lines(earlier) if earlier else {}
         wanted = sorted({d.lead for d in rows if d.lead is not None})
         names: dict[int, str] = {}
         for i in range(0, len(wanted), NAMES_CHUNK):
@@ -2244,7 +2316,10 @@ def import_leads(
         if not result.problems:
             if progress is not None:
                 progress("checking", 0.0)
-            kept = engine.check(progress, keep=not dry_run)
+            if dry_run and columnar.check(engine, progress):
+                kept = _Spill(None)  # checked over whole columns (large plain CSVs)
+            else:
+                kept = engine.check(progress, keep=not dry_run)
             if not engine.dates_confirm():
                 kept.close()  # checked with the sample's date formats: again with the file's
                 kept = engine.check(progress, keep=not dry_run)

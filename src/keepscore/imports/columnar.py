@@ -1,0 +1,620 @@
+"""The check of a dry run over whole columns: the row check's result, found with DuckDB.
+
+A dry run (the import's *Check*) of a large plain CSV is read by DuckDB into a table, and
+SQL finds the *clean* rows: those the row check's one-pass reading
+(:meth:`~keepscore.imports.services._LeadImport.row_parser`) is certain to accept, no key
+of which (id, email, phone) is shared with another row or with one of the organization's
+leads. Their counts (leads per stage; the sources, members, lost reasons and campaigns they
+use) are added up in SQL. Every other row — a bad row, a duplicate, a row sharing a key, a
+row SQL cannot be sure of (a value outside ASCII where the rules fold case, an amount not
+written plainly, a date with a time zone…) — goes through the row check itself, in line
+order, so its errors, duplicates and warnings are the row check's own, word for word.
+
+The values that are few per file (sources, owners, who sourced, lost reasons, status and
+stage) are read by the row check's own functions, once per distinct value, in the order the
+file first uses them, so what the import would create is listed in the same order too.
+
+The file must be read by DuckDB exactly as Python's csv module reads it, so the columnar
+check is used only where that is certain: a UTF-8 CSV at least
+``settings.IMPORTS_COLUMNAR_MIN_BYTES`` long, one line per row (no quoted line breaks, no
+blank lines, no lone carriage returns, no NUL), every row as wide as the header, quotes
+DuckDB's strict reading accepts. Anything else — and any mapping the one-pass reading does
+not take (stage dates, facts, defaults of text fields) — is checked row by row as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from keepscore.imports.dates import PIVOT, ColumnDates, DateFormat
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from keepscore.imports.services import Progress, _LeadImport
+
+#: below this size (bytes) the row check is quick enough, and DuckDB is not even loaded
+COLUMNAR_MIN_BYTES = 4 * 1024 * 1024
+#: Python's whitespace (what str.strip() removes; a test checks it is every such character)
+WHITESPACE = (
+    "\x09\x0a\x0b\x0c\x0d\x1c\x1d\x1e\x1f\x20\x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+#: the row check's email rule (``services._EMAIL``) in RE2, its \s spelt out as Python's
+_NOT_IN_EMAIL = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + '@<>(),;:"\\[\\]'
+_EMAIL = f"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}.]{{2,}}"
+#: the one character DuckDB's lower() folds otherwise than Python's (a test checks them all)
+LOWER_DIFFERS = "\u0130"
+_PLAIN_MONEY_ASCII = r"[0-9]{1,12}(\.[0-9]{0,2})?"
+#: a time after the date as the conservative reading takes it (``services`` takes more)
+_TIME = r"(?: (?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?"
+#: any date of the candidates' shape, for watching a column (date part: groups 1 to 5)
+_ANY_DATE = r"^([0-9]{1,4})([-/.])([0-9]{1,2})([-/.])([0-9]{1,4})" + _TIME + "$"
+_DAYS_IN_MONTH = (
+    "CASE WHEN {m} = 2 THEN (CASE WHEN ({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0 "
+    "THEN 29 ELSE 28 END) WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+)
+
+
+@dataclass
+class Columns:
+    """What the columnar check found: the rows left to the row check, and the clean rows'
+    counts for :meth:`~keepscore.imports.services._LeadImport.check`."""
+
+    duck: duckdb.DuckDBPyConnection
+    width: int
+    clean_rows: int = 0
+    clean_stages: dict[int, int] = field(default_factory=dict)
+    clean_sources: set[str] = field(default_factory=set)
+    clean_members: set[str] = field(default_factory=set)
+    clean_reasons: set[str] = field(default_factory=set)
+    #: (campaign, its first line) of the clean rows, in line order
+    clean_campaigns: list[tuple[str, int]] = field(default_factory=list)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """``(line, values)`` of the rows the row check reads, in line order."""
+        columns = ", ".join(f"coalesce(f.c{i}, '')" for i in range(self.width))
+        cursor = self.duck.execute(
+            f"SELECT r.line, {columns} FROM r JOIN f ON f.rowid = r.line - 2 "
+            "WHERE r.by_row ORDER BY r.line"
+        )
+        while batch := cursor.fetchmany(10_000):
+            for line, *values in batch:
+                yield line, values
+
+
+def columnar_min_bytes() -> int:
+    return int(getattr(settings, "IMPORTS_COLUMNAR_MIN_BYTES", COLUMNAR_MIN_BYTES))
+
+
+def check(engine: _LeadImport, progress: Progress | None) -> bool:
+    """The dry run's check of ``engine``'s file over whole columns, its result in
+    ``engine.result`` as the row check would leave it. False: this file or mapping is for
+    the row check (nothing was changed)."""
+    table = engine.table
+    if (
+        table.kind != "csv"
+        or table.encoding not in ("utf-8", "utf-8-sig")
+        or table.size < columnar_min_bytes()
+        or not engine.fast_path_possible()
+        or any(len(columns) != 1 for columns in engine.fields.values())
+        or any(f != "created" for f, _i in engine.watching or ())
+        or "created" in engine.unread
+        or not _one_line_per_row(table.path)
+    ):
+        return False
+    import duckdb
+
+    duck = duckdb.connect()
+    try:
+        duck.execute("SET preserve_insertion_order = true")
+        duck.execute(f"SET memory_limit = '{_memory_limit()}'")
+        _strip_macro(duck)
+        try:
+            _load(duck, table.path, table.delimiter, engine.width)
+        except duckdb.Error:
+            return False  # not a file DuckDB reads strictly: the row check reads it
+        rows = _count(duck, "SELECT count(*) FROM f")
+        if rows + 1 != _physical_lines(table.path):
+            return False
+        if progress is not None:
+            progress("checking", 0.3)
+        result = engine.result
+        if engine.watching is not None:
+            engine.watched = {}
+            watching, engine.watching = engine.watching, None
+            if not _dates_settle(duck, engine, watching[0][1]):
+                return True  # the column's dates are ambiguous or mixed: said as problems
+        columns = Columns(duck=duck, width=engine.width)
+        _classify(duck, engine)
+        if progress is not None:
+            progress("checking", 0.6)
+        _keys_shared(duck, engine)
+        _clean_counts(duck, columns, _campaigns_known(engine))
+        if progress is not None:
+            progress("checking", 0.8)
+        engine.check(None, keep=False, columns=columns)
+        result.columnar = True
+        return True
+    finally:
+        duck.close()
+
+
+def _campaigns_known(engine: _LeadImport) -> int:
+    from keepscore.leads.models import Lead
+
+    leads = Lead.objects.for_org(engine.org).exclude(campaign="")
+    return leads.values("campaign").distinct().count()
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+def _one_line_per_row(path: Path) -> bool:
+    """No NUL, no carriage return but before a line feed (counted in :func:`_physical_lines`)."""
+    with path.open("rb") as raw:
+        tail = b""
+        while chunk := raw.read(8 * 1024 * 1024):
+            if b"\x00" in chunk:
+                return False
+            both = tail + chunk
+            if both.count(b"\r") != both.count(b"\r\n") + both.endswith(b"\r"):
+                return False
+            tail = chunk[-1:]
+        return not tail.endswith(b"\r")
+
+
+def _physical_lines(path: Path) -> int:
+    lines = 0
+    last = b""
+    with path.open("rb") as raw:
+        while chunk := raw.read(8 * 1024 * 1024):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last not in (b"\n", b""))
+
+
+def _memory_limit() -> str:
+    return str(getattr(settings, "IMPORTS_COLUMNAR_MEMORY", "200MB"))
+
+
+def _load(duck: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int) -> None:
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    duck.execute(
+        "CREATE TABLE f AS SELECT * FROM read_csv(?, header = true, auto_detect = false, "
+        f"columns = {columns}, delim = ?, quote = '\"', escape = '\"', strict_mode = true, "
+        "null_padding = false, encoding = 'utf-8')",
+        [str(path), delimiter],
+    )
+
+
+def _count(duck: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
+    found = duck.execute(sql, params or []).fetchone()
+    return int(found[0]) if found else 0
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _strip_macro(duck: duckdb.DuckDBPyConnection) -> None:
+    """``py_strip(x)``: ``x`` (NULL: "") stripped as Python's str.strip() strips it. Most
+    values start and end with something else than whitespace: they are kept as they are."""
+    ws = _sql_text(WHITESPACE)
+    duck.execute(
+        f"""
+        CREATE MACRO py_strip(x) AS CASE
+            WHEN x IS NULL THEN ''
+            WHEN contains({ws}, left(x, 1)) OR contains({ws}, right(x, 1)) THEN trim(x, {ws})
+            ELSE x END
+        """
+    )
+
+
+class _Cells:
+    """SQL of the file's cells in table ``t`` (see :func:`_classify`): a field's value
+    stripped, or the status, stage and created cells as they are."""
+
+    def __init__(self, fields: dict[str, list[int]]) -> None:
+        self.fields = fields
+
+    def raw(self, name: str) -> str:
+        return f"t.{name}_raw" if name in self.fields else "''"
+
+    def text(self, name: str) -> str:
+        return f"t.{name}" if name in self.fields else "''"
+
+
+# --- the date column ----------------------------------------------------------------------
+
+
+def _dates_settle(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, index: int) -> bool:
+    """The created column's format from every value (as the row check's watching settles
+    it): each date part once, at its first line, and the values of another shape one by
+    one, all in line order. False: the dates are ambiguous or mixed (result.problems)."""
+    raw = f"coalesce(c{index}, '')"
+    observable = f"{raw} <> '' AND length({raw}) < 100 AND py_strip({raw}) <> ''"
+    parts = f"regexp_extract({raw}, '{_ANY_DATE}', ['a', 's', 'b', 't', 'c'])"
+    found = duck.execute(
+        f"""
+        WITH v AS (
+            SELECT rowid AS pos, {raw} AS value, {parts} AS p FROM f WHERE {observable}
+        )
+        SELECT min(pos), arg_min(value, pos) FROM v
+        WHERE p.a <> '' AND p.s = p.t GROUP BY p.a, p.s, p.b, p.c
+        UNION ALL
+        SELECT pos, value FROM v WHERE NOT (p.a <> '' AND p.s = p.t)
+        ORDER BY 1
+        """
+    ).fetchall()
+    watcher = ColumnDates(column=engine.table.header[index], given=engine.given_format)
+    for _at, value in found:
+        watcher.observe(value)
+    formats, labels, problems = engine._dates_settle({"created": watcher})
+    engine._dates_use(formats, labels)
+    if problems:
+        engine.result.problems.extend(problems)
+        return False
+    return True
+
+
+def _date_ok(cells: _Cells, fmt: DateFormat, cutoff: int, earliest: int) -> str:
+    """SQL: the created cell is a date the one-pass reading takes in ``fmt``, local, before
+    the ``cutoff`` day (YYYYMMDD) and not before the ``earliest`` year."""
+    year = "([0-9]{2})" if fmt.short else "([0-9]{4})"
+    day = "([0-9]{1,2})"
+    sep = "\\" + fmt.sep if fmt.sep == "." else fmt.sep
+    groups = (year, day, day) if fmt.order == "ymd" else (day, day, year)
+    pattern = "^" + sep.join(groups) + _TIME + "$"
+    names = {"ymd": ("y", "m", "d"), "dmy": ("d", "m", "y"), "mdy": ("m", "d", "y")}[fmt.order]
+    raw = cells.raw("created")
+    parts = f"regexp_extract({raw}, '{pattern}', {list(names)})"
+    y = "TRY_CAST(p.y AS INTEGER)"
+    if fmt.short:  # the pivot of dates.PIVOT
+        y = f"({y} + CASE WHEN {y} < {PIVOT} THEN 2000 ELSE 1900 END)"
+    m, d = "TRY_CAST(p.m AS INTEGER)", "TRY_CAST(p.d AS INTEGER)"
+    days = _DAYS_IN_MONTH.format(m=m, y=y)
+    return (
+        f"(SELECT p.y <> '' AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {days} "
+        f"AND {y} >= {earliest} AND {y} * 10000 + {m} * 100 + {d} < {cutoff} "
+        f"FROM (SELECT {parts} AS p))"
+    )
+
+
+# --- the rows -----------------------------------------------------------------------------
+
+
+def _mapped(
+    duck: duckdb.DuckDBPyConnection,
+    name: str,
+    sql: str,
+    condition: str,
+    read: Callable[[str], str | None],
+) -> None:
+    """Table ``name`` (raw, key) of the distinct values of ``sql`` over the rows where
+    ``condition`` holds, in the order the file first uses them, each read by ``read`` (a
+    key, or None when the value is an error: its rows go to the row check)."""
+    values = duck.execute(
+        f"SELECT v FROM (SELECT {sql} AS v, pos FROM t WHERE {condition}) "
+        "WHERE v <> '' GROUP BY v ORDER BY min(pos)"
+    ).fetchall()
+    raws = [v for (v,) in values]
+    keys = [read(v) for v in raws]
+    duck.execute(f"CREATE TABLE {name} (raw VARCHAR, key VARCHAR)")
+    if raws:
+        duck.execute(f"INSERT INTO {name} SELECT unnest(?), unnest(?)", [raws, keys])
+
+
+def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
+    """Table ``r``: every row's line, whether SQL is sure the one-pass reading accepts it
+    (``clean``), its keys and what it would create."""
+    from keepscore.imports.services import _TEXT_LIMITS, EARLIEST_YEAR, MATCH_KEYS
+
+    fields = engine.fields
+    cells = _Cells(fields)
+    text = cells.text
+    stripped = [*_TEXT_LIMITS, "value", "revenue", "cost"]
+    duck.execute(
+        "CREATE TABLE t AS SELECT rowid AS pos, "
+        + ", ".join(
+            [f"py_strip(c{fields[n][0]}) AS {n}" for n in stripped if n in fields]
+            + [
+                f"coalesce(c{fields[n][0]}, '') AS {n}_raw"
+                for n in ("status", "stage", "created")
+                if n in fields
+            ]
+        )
+        + " FROM f"
+    )
+
+    # the values that are few: read by the row check's own functions, in first-use order
+    def effective(name: str, limit: int, default: str) -> str:
+        t = text(name)
+        return f"CASE WHEN length({t}) BETWEEN 1 AND {limit} THEN {t} ELSE {_sql_text(default)} END"
+
+    def source_key(source: str) -> str | None:
+        key = source.lower()
+        if key in engine.channels:
+            return key
+        errors: list[tuple[str, str]] = []
+        key = engine._channel(source, errors)
+        return None if errors else key
+
+    def owner_key(field_name: str) -> Callable[[str], str | None]:
+        def read(owner: str) -> str | None:
+            errors: list[tuple[str, str]] = []
+            key = engine._owner(owner, errors, field=field_name)
+            return None if errors else key
+
+        return read
+
+    source = effective("source", _TEXT_LIMITS["source"], engine.source_default or "")
+    _mapped(duck, "sources", source, "true", source_key)
+    owners: list[tuple[str, str]] = []
+    for name in ("owner", "sourced_by"):
+        sql = effective(name, _TEXT_LIMITS[name], "")
+        owners.append((name, sql))
+    _owners_mapped(duck, engine, owners, owner_key)
+
+    # status and stage: each pair once, read as the one pass reads it (the plan), and as
+    # the row check's _stage reads it (lost: its reason is looked up)
+    status_raw, stage_raw = cells.raw("status"), cells.raw("stage")
+    pairs = duck.execute(
+        f"SELECT {status_raw} AS st, {stage_raw} AS sg FROM t GROUP BY ALL"
+    ).fetchall()
+    plan_of = engine.stage_planner()
+    status_i = fields["status"][0] if "status" in fields else -1
+    stage_i = fields["stage"][0] if "stage" in fields else -1
+    duck.execute(
+        "CREATE TABLE plans (st VARCHAR, sg VARCHAR, ok BOOLEAN, pk BIGINT, two BOOLEAN, "
+        "won BOOLEAN, lost_plan BOOLEAN, lost BOOLEAN)"
+    )
+    duck.executemany(
+        "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (st, sg, plan is not None, *(plan or (0, False, False, False)), lost)
+            for (st, sg), plan, lost in _plans(pairs, plan_of, engine, status_i, stage_i)
+        ],
+    )
+    reason = effective("lost_reason", _TEXT_LIMITS["lost_reason"], engine.lost_reason_default)
+    _mapped(
+        duck,
+        "reasons",
+        reason,
+        f"EXISTS (SELECT 1 FROM plans WHERE plans.st = {status_raw} AND plans.sg = {stage_raw} "
+        "AND plans.lost)",
+        engine._reason,
+    )
+
+    # the rows
+    # as the one pass: a local date before this day is not in the future, whatever the zone
+    cutoff = engine.latest.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
+    cutoff_day = cutoff.year * 10000 + cutoff.month * 100 + cutoff.day
+    conditions = []
+    for name, limit in _TEXT_LIMITS.items():
+        if name in fields:
+            conditions.append(f"length({text(name)}) <= {limit}")
+    first_last = "first_name" in fields or "last_name" in fields
+    name_ok = [f"{text('name')} <> ''", f"{text('company')} <> ''"]
+    if first_last:
+        name_ok.append(f"py_strip({text('first_name')} || ' ' || {text('last_name')}) <> ''")
+    if engine.preset.name_from_id:
+        name_ok.append(f"{text('external_id')} <> ''")
+    conditions.append("(" + " OR ".join(name_ok) + ")")
+    email = text("email")
+    conditions.append(
+        f"({email} = '' OR (NOT contains({email}, '{LOWER_DIFFERS}') "
+        f"AND regexp_full_match(lower({email}), '{_EMAIL}')))"
+    )
+    phone = text("phone")
+    conditions.append(f"strlen({phone}) = length({phone})")
+    present = {}
+    for name in ("value", "revenue", "cost"):
+        t = text(name)
+        conditions.append(f"({t} = '' OR regexp_full_match({t}, '{_PLAIN_MONEY_ASCII}'))")
+        present[name] = f"({t} <> '')"
+    fmt = engine.formats["created"]
+    conditions.append(_date_ok(cells, fmt, cutoff_day, EARLIEST_YEAR))
+    # the few values' keys: joined where the file has the column, else one constant each
+    joins = [f"LEFT JOIN plans pl ON pl.st = {status_raw} AND pl.sg = {stage_raw}"]
+
+    def lookup(alias: str, table: str, raw: str, name: str, kind: str = "") -> str:
+        also = f" AND {alias}.field = '{kind}'" if kind else ""
+        if name in fields:
+            joins.append(f"LEFT JOIN {table} {alias} ON {alias}.raw = {raw}{also}")
+            return f"{alias}.key"
+        also = f" AND field = '{kind}'" if kind else ""
+        return f"(SELECT key FROM {table} WHERE raw = {raw}{also})"
+
+    source_of = lookup("src", "sources", source, "source")
+    owner = effective("owner", _TEXT_LIMITS["owner"], "")
+    owner_of = lookup("ow", "owners", owner, "owner", "owner")
+    sourced_by_of = lookup(
+        "sb",
+        "owners",
+        effective("sourced_by", _TEXT_LIMITS["sourced_by"], ""),
+        "sourced_by",
+        "sourced_by",
+    )
+    reason_of = lookup("rs", "reasons", reason, "lost_reason")
+    conditions.append(f"{source_of} IS NOT NULL")
+    conditions.append(f"({text('owner')} = '' OR {owner_of} IS NOT NULL)")
+    conditions.append(f"({text('sourced_by')} = '' OR {sourced_by_of} IS NOT NULL)")
+    conditions.append("pl.ok")
+    # a won row needs its revenue (as the one pass finds it), a lost row its reason
+    if "revenue" in fields:
+        revenue = present["revenue"] + (" OR true" if engine.revenue_given is not None else "")
+    else:
+        revenue = present["value"] + (" OR true" if engine.revenue_default is not None else "")
+    conditions.append(f"(NOT pl.won OR {revenue})")
+    conditions.append(f"(NOT pl.lost_plan OR {reason_of} IS NOT NULL)")
+    use_x, use_e, use_p = (k in engine.result.match for k in MATCH_KEYS)
+    key_x = text("external_id") if use_x else "''"
+    key_e = f"lower({email})" if use_e else "''"
+    digits = f"regexp_replace({phone}, '[^0-9]', '', 'g')"
+    key_p = f"CASE WHEN length({digits}) >= 7 THEN {digits} ELSE '' END" if use_p else "''"
+    duck.execute(
+        f"""
+        CREATE TABLE r AS
+        SELECT t.pos + 2 AS line,
+            {" AND ".join(f"coalesce({c}, false)" for c in conditions)} AS clean,
+            {key_x} AS x, {key_e} AS e, {key_p} AS p,
+            pl.pk AS stage, {source_of} AS source, coalesce({owner_of}, '') AS owner,
+            coalesce({sourced_by_of}, '') AS sourced_by,
+            CASE WHEN pl.lost_plan THEN {reason_of} ELSE '' END AS reason,
+            {text("campaign")} AS campaign,
+            false AS by_row
+        FROM t {" ".join(joins)}
+        """
+    )
+    duck.execute("UPDATE r SET by_row = NOT clean")
+
+
+def _plans(
+    pairs: list[tuple[str, str]],
+    plan_of: Callable[[str, str], Any],
+    engine: _LeadImport,
+    status_i: int,
+    stage_i: int,
+) -> Iterator[tuple[tuple[str, str], Any, bool]]:
+    """Each (status, stage) pair: its one-pass plan, and whether the row check's
+    :meth:`_stage` reads it as lost (its lost reason is then looked up)."""
+    from keepscore.imports.services import StageKind
+
+    for st, sg in pairs:
+        synthetic = [""] * engine.width
+        if status_i >= 0:
+            synthetic[status_i] = st
+        if stage_i >= 0:
+            synthetic[stage_i] = sg
+        final = engine._stage(synthetic, [])
+        yield (st, sg), plan_of(st, sg), final is not None and final.kind == StageKind.LOST
+
+
+def _owners_mapped(
+    duck: duckdb.DuckDBPyConnection,
+    engine: _LeadImport,
+    owners: list[tuple[str, str]],
+    owner_key: Callable[[str], Callable[[str], str | None]],
+) -> None:
+    """Table ``owners`` (field, raw, key): the owners and who sourced, read in the order the
+    file first names them (a row's owner before its sourced_by), as the row check does."""
+    selects = [
+        f"SELECT {i} AS o, {_sql_text(name)} AS field, {sql} AS v, pos FROM t"
+        for i, (name, sql) in enumerate(owners)
+        if name in engine.fields
+    ]
+    found = []
+    if selects:
+        found = duck.execute(
+            f"SELECT field, v FROM ({' UNION ALL '.join(selects)}) WHERE v <> '' "
+            "GROUP BY field, v ORDER BY min(pos), min(o)"
+        ).fetchall()
+    fields_, raws, keys = [], [], []
+    for field_name, raw in found:
+        fields_.append(field_name)
+        raws.append(raw)
+        keys.append(owner_key(field_name)(raw))
+    duck.execute("CREATE TABLE owners (field VARCHAR, raw VARCHAR, key VARCHAR)")
+    if raws:
+        duck.execute(
+            "INSERT INTO owners SELECT unnest(?), unnest(?), unnest(?)", [fields_, raws, keys]
+        )
+
+
+# --- duplicates -------------------------------------------------------------------------
+
+
+def _keys_shared(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
+    """Mark for the row check every clean row with a key another row or a lead also has:
+    the keys of the rows the row check reads (as it reads them) and of the organization's
+    leads are put beside the clean rows' own."""
+    from keepscore.imports.services import MATCH_KEYS, phone_key
+
+    use_x, use_e, use_p = (k in engine.result.match for k in MATCH_KEYS)
+    if not (use_x or use_e or use_p):
+        return
+    kinds: list[str] = []
+    values: list[str] = []
+
+    def add(x: str, e: str, p: str) -> None:
+        for kind, value in (("x", x), ("e", e), ("p", p)):
+            if value:
+                kinds.append(kind)
+                values.append(value)
+
+    for _pk, x, e, p in engine.known_key_rows():
+        add(x, e, p)
+    parse = engine.row_parser([], False)
+    cursor = duck.execute(
+        "SELECT r.line, "
+        + ", ".join(f"coalesce(f.c{i}, '')" for i in range(engine.width))
+        + " FROM r JOIN f ON f.rowid = r.line - 2 WHERE NOT r.clean"
+    )
+    while batch := cursor.fetchmany(10_000):
+        for line, *row in batch:
+            parsed = parse(line, row)
+            if isinstance(parsed, list):
+                continue
+            add(
+                parsed.external_id if use_x else "",
+                parsed.email if use_e else "",
+                phone_key(parsed.phone) if use_p else "",
+            )
+    duck.execute("CREATE TABLE other (kind VARCHAR, v VARCHAR)")
+    if values:
+        duck.execute("INSERT INTO other SELECT unnest(?), unnest(?)", [kinds, values])
+    duck.execute(
+        """
+        CREATE TABLE shared AS
+        SELECT kind, v FROM (
+            SELECT 'x' AS kind, x AS v FROM r WHERE clean AND x <> ''
+            UNION ALL SELECT 'e', e FROM r WHERE clean AND e <> ''
+            UNION ALL SELECT 'p', p FROM r WHERE clean AND p <> ''
+            UNION ALL SELECT kind, v FROM other
+        ) GROUP BY kind, v HAVING count(*) > 1
+        """
+    )
+    duck.execute(
+        """
+        UPDATE r SET by_row = true WHERE clean AND (
+            x IN (SELECT v FROM shared WHERE kind = 'x')
+            OR e IN (SELECT v FROM shared WHERE kind = 'e')
+            OR p IN (SELECT v FROM shared WHERE kind = 'p'))
+        """
+    )
+
+
+def _clean_counts(duck: duckdb.DuckDBPyConnection, columns: Columns, known: int) -> None:
+    """What the clean rows no other row shares a key with would create (they are all kept).
+    ``known``: how many campaigns the organization has (of the first ``MAX_LISTED + known``
+    campaigns, ``MAX_LISTED`` at least are new, when the file has that many)."""
+    from keepscore.imports.services import MAX_LISTED
+
+    columns.clean_rows = _count(duck, "SELECT count(*) FROM r WHERE NOT by_row")
+    columns.clean_stages = dict(
+        duck.execute("SELECT stage, count(*) FROM r WHERE NOT by_row GROUP BY stage").fetchall()
+    )
+    for target, sql in (
+        (columns.clean_sources, "SELECT DISTINCT source FROM r WHERE NOT by_row"),
+        (
+            columns.clean_members,
+            "SELECT DISTINCT owner FROM r WHERE NOT by_row "
+            "UNION SELECT DISTINCT sourced_by FROM r WHERE NOT by_row",
+        ),
+        (columns.clean_reasons, "SELECT DISTINCT reason FROM r WHERE NOT by_row"),
+    ):
+        target.update(v for (v,) in duck.execute(sql).fetchall())
+    columns.clean_campaigns = [
+        (c, int(line))
+        for c, line in duck.execute(
+            "SELECT campaign, min(line) AS first FROM r WHERE NOT by_row AND campaign <> '' "
+            f"GROUP BY campaign ORDER BY first LIMIT {MAX_LISTED + known}"
+        ).fetchall()
+    ]
