@@ -24,6 +24,9 @@ not take (stage dates, facts, defaults of text fields) — is checked row by row
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
@@ -33,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from keepscore.imports.dates import PIVOT, ColumnDates, DateFormat
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import duckdb
@@ -54,8 +59,9 @@ LOWER_DIFFERS = "\u0130"
 _PLAIN_MONEY_ASCII = r"[0-9]{1,12}(\.[0-9]{0,2})?"
 #: a time after the date as the conservative reading takes it (``services`` takes more)
 _TIME = r"(?: (?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?"
-#: any date of the candidates' shape, for watching a column (date part: groups 1 to 5)
-_ANY_DATE = r"^([0-9]{1,4})([-/.])([0-9]{1,2})([-/.])([0-9]{1,4})" + _TIME + "$"
+#: any date of the candidates' shape (both separators the same), for watching a column: its
+#: date part is what comes before the first space
+_ANY_DATE = r"[0-9]{1,4}(?:-[0-9]{1,2}-|/[0-9]{1,2}/|\.[0-9]{1,2}\.)[0-9]{1,4}" + _TIME
 _DAYS_IN_MONTH = (
     "CASE WHEN {m} = 2 THEN (CASE WHEN ({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0 "
     "THEN 29 ELSE 28 END) WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
@@ -68,7 +74,8 @@ class Columns:
     counts for :meth:`~keepscore.imports.services._LeadImport.check`."""
 
     duck: duckdb.DuckDBPyConnection
-    width: int
+    #: SQL of a row's values (:func:`values_sql`)
+    values: str
     clean_rows: int = 0
     clean_stages: dict[int, int] = field(default_factory=dict)
     clean_sources: set[str] = field(default_factory=set)
@@ -79,9 +86,8 @@ class Columns:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """``(line, values)`` of the rows the row check reads, in line order."""
-        columns = ", ".join(f"coalesce(f.c{i}, '')" for i in range(self.width))
         cursor = self.duck.execute(
-            f"SELECT r.line, {columns} FROM r JOIN f ON f.rowid = r.line - 2 "
+            f"SELECT r.line, {self.values} FROM r JOIN t ON t.pos = r.line - 2 "
             "WHERE r.by_row ORDER BY r.line"
         )
         while batch := cursor.fetchmany(10_000):
@@ -111,39 +117,50 @@ def check(engine: _LeadImport, progress: Progress | None) -> bool:
         return False
     import duckdb
 
+    spill = tempfile.mkdtemp(prefix="keepscore-columnar-")  # DuckDB's, past its memory
     duck = duckdb.connect()
     try:
-        duck.execute("SET preserve_insertion_order = true")
-        duck.execute(f"SET memory_limit = '{_memory_limit()}'")
-        _strip_macro(duck)
-        try:
-            _load(duck, table.path, table.delimiter, engine.width)
-        except duckdb.Error:
-            return False  # not a file DuckDB reads strictly: the row check reads it
-        rows = _count(duck, "SELECT count(*) FROM f")
-        if rows + 1 != _physical_lines(table.path):
-            return False
-        if progress is not None:
-            progress("checking", 0.3)
-        result = engine.result
-        if engine.watching is not None:
-            engine.watched = {}
-            watching, engine.watching = engine.watching, None
-            if not _dates_settle(duck, engine, watching[0][1]):
-                return True  # the column's dates are ambiguous or mixed: said as problems
-        columns = Columns(duck=duck, width=engine.width)
-        _classify(duck, engine)
-        if progress is not None:
-            progress("checking", 0.6)
-        _keys_shared(duck, engine)
-        _clean_counts(duck, columns, _campaigns_known(engine))
-        if progress is not None:
-            progress("checking", 0.8)
-        engine.check(None, keep=False, columns=columns)
-        result.columnar = True
-        return True
+        duck.execute("SET temp_directory = ?", [spill])
+        return _check(duck, engine, progress)
+    except duckdb.Error:
+        # not a file DuckDB reads strictly, or past its memory: the row check reads it
+        # (it starts afresh; the formats, channels and members settled here are the same)
+        log.warning(
+            "columnar check of %s gave way to the row check", table.shown_name, exc_info=True
+        )
+        return False
     finally:
         duck.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _check(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, progress: Progress | None) -> bool:
+    table = engine.table
+    duck.execute("SET preserve_insertion_order = true")
+    duck.execute("SET memory_limit = ?", [_memory_limit()])
+    _strip_macro(duck)
+    _load(duck, table.path, table.delimiter, engine.width)
+    rows = _count(duck, "SELECT count(*) FROM f")
+    if rows + 1 != _physical_lines(table.path):
+        return False  # a row over several lines, or blank lines: line numbers would differ
+    if progress is not None:
+        progress("checking", 0.3)
+    if engine.watching is not None:
+        engine.watched = {}
+        watching, engine.watching = engine.watching, None
+        if not _dates_settle(duck, engine, watching[0][1]):
+            return True  # the column's dates are ambiguous or mixed: said as problems
+    columns = Columns(duck=duck, values=values_sql(engine.fields, engine.width))
+    _classify(duck, engine)
+    if progress is not None:
+        progress("checking", 0.6)
+    _keys_shared(duck, engine)
+    _clean_counts(duck, columns, _campaigns_known(engine))
+    if progress is not None:
+        progress("checking", 0.8)
+    engine.check(None, keep=False, columns=columns)
+    engine.result.columnar = True
+    return True
 
 
 def _campaigns_known(engine: _LeadImport) -> int:
@@ -181,7 +198,7 @@ def _physical_lines(path: Path) -> int:
 
 
 def _memory_limit() -> str:
-    return str(getattr(settings, "IMPORTS_COLUMNAR_MEMORY", "200MB"))
+    return str(getattr(settings, "IMPORTS_COLUMNAR_MEMORY", "120MB"))
 
 
 def _load(duck: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int) -> None:
@@ -217,20 +234,6 @@ def _strip_macro(duck: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-class _Cells:
-    """SQL of the file's cells in table ``t`` (see :func:`_classify`): a field's value
-    stripped, or the status, stage and created cells as they are."""
-
-    def __init__(self, fields: dict[str, list[int]]) -> None:
-        self.fields = fields
-
-    def raw(self, name: str) -> str:
-        return f"t.{name}_raw" if name in self.fields else "''"
-
-    def text(self, name: str) -> str:
-        return f"t.{name}" if name in self.fields else "''"
-
-
 # --- the date column ----------------------------------------------------------------------
 
 
@@ -240,16 +243,16 @@ def _dates_settle(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, index: i
     one, all in line order. False: the dates are ambiguous or mixed (result.problems)."""
     raw = f"coalesce(c{index}, '')"
     observable = f"{raw} <> '' AND length({raw}) < 100 AND py_strip({raw}) <> ''"
-    parts = f"regexp_extract({raw}, '{_ANY_DATE}', ['a', 's', 'b', 't', 'c'])"
     found = duck.execute(
         f"""
         WITH v AS (
-            SELECT rowid AS pos, {raw} AS value, {parts} AS p FROM f WHERE {observable}
+            SELECT rowid AS pos, {raw} AS value, regexp_full_match({raw}, '{_ANY_DATE}') AS ok
+            FROM f WHERE {observable}
         )
         SELECT min(pos), arg_min(value, pos) FROM v
-        WHERE p.a <> '' AND p.s = p.t GROUP BY p.a, p.s, p.b, p.c
+        WHERE ok GROUP BY split_part(value, ' ', 1)
         UNION ALL
-        SELECT pos, value FROM v WHERE NOT (p.a <> '' AND p.s = p.t)
+        SELECT pos, value FROM v WHERE NOT ok
         ORDER BY 1
         """
     ).fetchall()
@@ -264,26 +267,27 @@ def _dates_settle(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, index: i
     return True
 
 
-def _date_ok(cells: _Cells, fmt: DateFormat, cutoff: int, earliest: int) -> str:
-    """SQL: the created cell is a date the one-pass reading takes in ``fmt``, local, before
-    the ``cutoff`` day (YYYYMMDD) and not before the ``earliest`` year."""
-    year = "([0-9]{2})" if fmt.short else "([0-9]{4})"
-    day = "([0-9]{1,2})"
+def _date_parts(fmt: DateFormat) -> dict[str, str]:
+    """SQL of the created cell read in ``fmt`` (over ``created_raw`` and its ``day``, the
+    part before the first space): whether it has the shape, and its year, month and day."""
+    year = "[0-9]{2}" if fmt.short else "[0-9]{4}"
+    day = "[0-9]{1,2}"
     sep = "\\" + fmt.sep if fmt.sep == "." else fmt.sep
-    groups = (year, day, day) if fmt.order == "ymd" else (day, day, year)
-    pattern = "^" + sep.join(groups) + _TIME + "$"
-    names = {"ymd": ("y", "m", "d"), "dmy": ("d", "m", "y"), "mdy": ("m", "d", "y")}[fmt.order]
-    raw = cells.raw("created")
-    parts = f"regexp_extract({raw}, '{pattern}', {list(names)})"
-    y = "TRY_CAST(p.y AS INTEGER)"
+    pattern = sep.join((year, day, day) if fmt.order == "ymd" else (day, day, year)) + _TIME
+    a, b, c = (f"TRY_CAST(split_part(day, '{fmt.sep}', {n}) AS INTEGER)" for n in (1, 2, 3))
+    y, m, d = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[fmt.order]
     if fmt.short:  # the pivot of dates.PIVOT
         y = f"({y} + CASE WHEN {y} < {PIVOT} THEN 2000 ELSE 1900 END)"
-    m, d = "TRY_CAST(p.m AS INTEGER)", "TRY_CAST(p.d AS INTEGER)"
-    days = _DAYS_IN_MONTH.format(m=m, y=y)
+    return {"d_shape": f"regexp_full_match(created_raw, '{pattern}')", "d_y": y, "d_m": m, "d_d": d}
+
+
+def _date_ok(cutoff: int, earliest: int) -> str:
+    """SQL: the created cell (:func:`_date_parts`) is a date the one-pass reading takes,
+    local, before the ``cutoff`` day (YYYYMMDD) and not before the ``earliest`` year."""
+    days = _DAYS_IN_MONTH.format(m="d_m", y="d_y")
     return (
-        f"(SELECT p.y <> '' AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {days} "
-        f"AND {y} >= {earliest} AND {y} * 10000 + {m} * 100 + {d} < {cutoff} "
-        f"FROM (SELECT {parts} AS p))"
+        f"(d_shape AND d_m BETWEEN 1 AND 12 AND d_d BETWEEN 1 AND {days} "
+        f"AND d_y >= {earliest} AND d_y * 10000 + d_m * 100 + d_d < {cutoff})"
     )
 
 
@@ -312,30 +316,29 @@ def _mapped(
 
 
 def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
-    """Table ``r``: every row's line, whether SQL is sure the one-pass reading accepts it
-    (``clean``), its keys and what it would create."""
+    """Table ``t``: the cells the check reads (text and amounts stripped as Python strips
+    them; status, stage and created as they are), in place of the file's table. Table ``r``:
+    every row's line, whether SQL is sure the one-pass reading accepts it (``clean``), its
+    keys and what it would create."""
     from keepscore.imports.services import _TEXT_LIMITS, EARLIEST_YEAR, MATCH_KEYS
 
     fields = engine.fields
-    cells = _Cells(fields)
-    text = cells.text
-    stripped = [*_TEXT_LIMITS, "value", "revenue", "cost"]
     duck.execute(
         "CREATE TABLE t AS SELECT rowid AS pos, "
         + ", ".join(
-            [f"py_strip(c{fields[n][0]}) AS {n}" for n in stripped if n in fields]
-            + [
-                f"coalesce(c{fields[n][0]}, '') AS {n}_raw"
-                for n in ("status", "stage", "created")
-                if n in fields
-            ]
+            [f"py_strip(c{i}) AS {name}" for name, i in _stripped(fields)]
+            + [f"coalesce(c{i}, '') AS {name}" for name, i in _raw(fields)]
         )
         + " FROM f"
     )
+    duck.execute("DROP TABLE f")  # t holds all the row check reads (memory: one copy)
+
+    def text(name: str) -> str:
+        return name if name in fields else "''"
 
     # the values that are few: read by the row check's own functions, in first-use order
-    def effective(name: str, limit: int, default: str) -> str:
-        t = text(name)
+    def effective(name: str, default: str) -> str:
+        t, limit = text(name), _TEXT_LIMITS[name]
         return f"CASE WHEN length({t}) BETWEEN 1 AND {limit} THEN {t} ELSE {_sql_text(default)} END"
 
     def source_key(source: str) -> str | None:
@@ -354,17 +357,17 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
 
         return read
 
-    source = effective("source", _TEXT_LIMITS["source"], engine.source_default or "")
+    source = effective("source", engine.source_default or "")
+    owner = effective("owner", "")
+    sourced_by = effective("sourced_by", "")
+    reason = effective("lost_reason", engine.lost_reason_default)
     _mapped(duck, "sources", source, "true", source_key)
-    owners: list[tuple[str, str]] = []
-    for name in ("owner", "sourced_by"):
-        sql = effective(name, _TEXT_LIMITS[name], "")
-        owners.append((name, sql))
-    _owners_mapped(duck, engine, owners, owner_key)
+    _owners_mapped(duck, engine, [("owner", owner), ("sourced_by", sourced_by)], owner_key)
 
     # status and stage: each pair once, read as the one pass reads it (the plan), and as
     # the row check's _stage reads it (lost: its reason is looked up)
-    status_raw, stage_raw = cells.raw("status"), cells.raw("stage")
+    status_raw = "status_raw" if "status" in fields else "''"
+    stage_raw = "stage_raw" if "stage" in fields else "''"
     pairs = duck.execute(
         f"SELECT {status_raw} AS st, {stage_raw} AS sg FROM t GROUP BY ALL"
     ).fetchall()
@@ -382,7 +385,6 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
             for (st, sg), plan, lost in _plans(pairs, plan_of, engine, status_i, stage_i)
         ],
     )
-    reason = effective("lost_reason", _TEXT_LIMITS["lost_reason"], engine.lost_reason_default)
     _mapped(
         duck,
         "reasons",
@@ -392,35 +394,6 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
         engine._reason,
     )
 
-    # the rows
-    # as the one pass: a local date before this day is not in the future, whatever the zone
-    cutoff = engine.latest.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
-    cutoff_day = cutoff.year * 10000 + cutoff.month * 100 + cutoff.day
-    conditions = []
-    for name, limit in _TEXT_LIMITS.items():
-        if name in fields:
-            conditions.append(f"length({text(name)}) <= {limit}")
-    first_last = "first_name" in fields or "last_name" in fields
-    name_ok = [f"{text('name')} <> ''", f"{text('company')} <> ''"]
-    if first_last:
-        name_ok.append(f"py_strip({text('first_name')} || ' ' || {text('last_name')}) <> ''")
-    if engine.preset.name_from_id:
-        name_ok.append(f"{text('external_id')} <> ''")
-    conditions.append("(" + " OR ".join(name_ok) + ")")
-    email = text("email")
-    conditions.append(
-        f"({email} = '' OR (NOT contains({email}, '{LOWER_DIFFERS}') "
-        f"AND regexp_full_match(lower({email}), '{_EMAIL}')))"
-    )
-    phone = text("phone")
-    conditions.append(f"strlen({phone}) = length({phone})")
-    present = {}
-    for name in ("value", "revenue", "cost"):
-        t = text(name)
-        conditions.append(f"({t} = '' OR regexp_full_match({t}, '{_PLAIN_MONEY_ASCII}'))")
-        present[name] = f"({t} <> '')"
-    fmt = engine.formats["created"]
-    conditions.append(_date_ok(cells, fmt, cutoff_day, EARLIEST_YEAR))
     # the few values' keys: joined where the file has the column, else one constant each
     joins = [f"LEFT JOIN plans pl ON pl.st = {status_raw} AND pl.sg = {stage_raw}"]
 
@@ -432,48 +405,107 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
         also = f" AND field = '{kind}'" if kind else ""
         return f"(SELECT key FROM {table} WHERE raw = {raw}{also})"
 
-    source_of = lookup("src", "sources", source, "source")
-    owner = effective("owner", _TEXT_LIMITS["owner"], "")
-    owner_of = lookup("ow", "owners", owner, "owner", "owner")
-    sourced_by_of = lookup(
-        "sb",
-        "owners",
-        effective("sourced_by", _TEXT_LIMITS["sourced_by"], ""),
-        "sourced_by",
-        "sourced_by",
+    # derived once per row (inner query), then the conditions over them (outer)
+    fmt = engine.formats["created"]
+    inner = {
+        "k_source": lookup("src", "sources", source, "source"),
+        "k_owner": lookup("ow", "owners", owner, "owner", "owner"),
+        "k_sourced_by": lookup("sb", "owners", sourced_by, "sourced_by", "sourced_by"),
+        "k_reason": lookup("rs", "reasons", reason, "lost_reason"),
+        "pl_ok": "pl.ok",
+        "pl_pk": "pl.pk",
+        "pl_won": "pl.won",
+        "pl_lost": "pl.lost_plan",
+        "email_l": f"lower({text('email')})",
+        "digits": f"regexp_replace({text('phone')}, '[^0-9]', '', 'g')",
+        **_date_parts(fmt),
+    }
+    # as the one pass: a local date before this day is not in the future, whatever the zone
+    cutoff = engine.latest.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
+    conditions = [
+        f"length({text(name)}) <= {limit}" for name, limit in _TEXT_LIMITS.items() if name in fields
+    ]
+    name_ok = [f"{text('name')} <> ''", f"{text('company')} <> ''"]
+    if "first_name" in fields or "last_name" in fields:
+        name_ok.append(f"py_strip({text('first_name')} || ' ' || {text('last_name')}) <> ''")
+    if engine.preset.name_from_id:
+        name_ok.append(f"{text('external_id')} <> ''")
+    conditions.append("(" + " OR ".join(name_ok) + ")")
+    email = text("email")
+    conditions.append(
+        f"({email} = '' OR (NOT contains({email}, '{LOWER_DIFFERS}') "
+        f"AND regexp_full_match(email_l, '{_EMAIL}')))"
     )
-    reason_of = lookup("rs", "reasons", reason, "lost_reason")
-    conditions.append(f"{source_of} IS NOT NULL")
-    conditions.append(f"({text('owner')} = '' OR {owner_of} IS NOT NULL)")
-    conditions.append(f"({text('sourced_by')} = '' OR {sourced_by_of} IS NOT NULL)")
-    conditions.append("pl.ok")
+    conditions.append(f"strlen({text('phone')}) = length({text('phone')})")
+    for name in ("value", "revenue", "cost"):
+        t = text(name)
+        conditions.append(f"({t} = '' OR regexp_full_match({t}, '{_PLAIN_MONEY_ASCII}'))")
+    conditions.append(
+        _date_ok(cutoff.year * 10000 + cutoff.month * 100 + cutoff.day, EARLIEST_YEAR)
+    )
+    conditions.append("k_source IS NOT NULL")
+    conditions.append(f"({text('owner')} = '' OR k_owner IS NOT NULL)")
+    conditions.append(f"({text('sourced_by')} = '' OR k_sourced_by IS NOT NULL)")
+    conditions.append("pl_ok")
     # a won row needs its revenue (as the one pass finds it), a lost row its reason
     if "revenue" in fields:
-        revenue = present["revenue"] + (" OR true" if engine.revenue_given is not None else "")
+        revenue = f"{text('revenue')} <> ''" + (
+            " OR true" if engine.revenue_given is not None else ""
+        )
     else:
-        revenue = present["value"] + (" OR true" if engine.revenue_default is not None else "")
-    conditions.append(f"(NOT pl.won OR {revenue})")
-    conditions.append(f"(NOT pl.lost_plan OR {reason_of} IS NOT NULL)")
+        revenue = f"{text('value')} <> ''" + (
+            " OR true" if engine.revenue_default is not None else ""
+        )
+    conditions.append(f"(NOT pl_won OR {revenue})")
+    conditions.append("(NOT pl_lost OR k_reason IS NOT NULL)")
     use_x, use_e, use_p = (k in engine.result.match for k in MATCH_KEYS)
     key_x = text("external_id") if use_x else "''"
-    key_e = f"lower({email})" if use_e else "''"
-    digits = f"regexp_replace({phone}, '[^0-9]', '', 'g')"
-    key_p = f"CASE WHEN length({digits}) >= 7 THEN {digits} ELSE '' END" if use_p else "''"
+    key_e = "email_l" if use_e else "''"
+    key_p = "CASE WHEN length(digits) >= 7 THEN digits ELSE '' END" if use_p else "''"
     duck.execute(
         f"""
         CREATE TABLE r AS
-        SELECT t.pos + 2 AS line,
+        SELECT pos + 2 AS line,
             {" AND ".join(f"coalesce({c}, false)" for c in conditions)} AS clean,
             {key_x} AS x, {key_e} AS e, {key_p} AS p,
-            pl.pk AS stage, {source_of} AS source, coalesce({owner_of}, '') AS owner,
-            coalesce({sourced_by_of}, '') AS sourced_by,
-            CASE WHEN pl.lost_plan THEN {reason_of} ELSE '' END AS reason,
+            pl_pk AS stage, k_source AS source, coalesce(k_owner, '') AS owner,
+            coalesce(k_sourced_by, '') AS sourced_by,
+            CASE WHEN pl_lost THEN k_reason ELSE '' END AS reason,
             {text("campaign")} AS campaign,
             false AS by_row
-        FROM t {" ".join(joins)}
+        FROM (
+            SELECT t.*, {", ".join(f"{sql} AS {name}" for name, sql in inner.items())}
+            FROM (SELECT *, split_part(created_raw, ' ', 1) AS day FROM t) t
+            {" ".join(joins)}
+        )
         """
     )
     duck.execute("UPDATE r SET by_row = NOT clean")
+
+
+def _stripped(fields: dict[str, list[int]]) -> list[tuple[str, int]]:
+    from keepscore.imports.services import _TEXT_LIMITS
+
+    names = [*_TEXT_LIMITS, "value", "revenue", "cost"]
+    return [(name, fields[name][0]) for name in names if name in fields]
+
+
+def _raw(fields: dict[str, list[int]]) -> list[tuple[str, int]]:
+    return [
+        (f"{name}_raw", fields[name][0])
+        for name in ("status", "stage", "created")
+        if name in fields
+    ]
+
+
+def values_sql(fields: dict[str, list[int]], width: int) -> str:
+    """SQL of a row's values for the row check, from table ``t``: each mapped column's cell
+    (stripped where the row check strips it; as it is for status, stage and created), ""
+    for the columns the mapping ignores (the row check never reads them)."""
+    columns = ["''"] * width
+    for name, i in [*_stripped(fields), *_raw(fields)]:
+        columns[i] = f"t.{name}"
+    return ", ".join(columns)
 
 
 def _plans(
@@ -553,9 +585,8 @@ def _keys_shared(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
         add(x, e, p)
     parse = engine.row_parser([], False)
     cursor = duck.execute(
-        "SELECT r.line, "
-        + ", ".join(f"coalesce(f.c{i}, '')" for i in range(engine.width))
-        + " FROM r JOIN f ON f.rowid = r.line - 2 WHERE NOT r.clean"
+        f"SELECT r.line, {values_sql(engine.fields, engine.width)} "
+        "FROM r JOIN t ON t.pos = r.line - 2 WHERE NOT r.clean"
     )
     while batch := cursor.fetchmany(10_000):
         for line, *row in batch:

@@ -194,6 +194,9 @@ class ImportResult:
     update: bool = False
     #: the check was done over whole columns (:mod:`keepscore.imports.columnar`)
     columnar: bool = False
+    #: the leads the import created: {"first": id, "last": id, "at": their created_at (ISO)}
+    #: (their ids run from first to last: one block of ids), for the lead list's filter
+    created_leads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -1846,6 +1849,7 @@ class _LeadImport:
         result = self.result
         reason_ids = self.reasons
         stages = {stage.pk: stage for stage in self.ladder}
+        now_iso = self.now.isoformat()
         done = [0]
         batch: list[_Parsed] = []
 
@@ -1934,6 +1938,11 @@ class _LeadImport:
                     )
                 )
             block.write(Lead, lead_rows)
+            if lead_rows:
+                created = result.created_leads
+                created.setdefault("first", lead_rows[0][0])
+                created["last"] = lead_rows[-1][0]
+                created["at"] = now_iso
             block.write(StageChange, change_rows)
             block.write(DealOutcome, outcome_rows)
             result.created += len(lead_rows)
@@ -2399,6 +2408,7 @@ def _job_record(
             "updated": result.updated,
             "match": list(result.match),
             "update": result.update,
+            "created_leads": result.created_leads,
         },
         created_by=by.user if by is not None else None,
         started_at=started,

@@ -5,11 +5,13 @@ Every choice of a stage, channel, member or lost reason is limited to the organi
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import members_of
@@ -17,6 +19,7 @@ from keepscore.activities.models import ActivityKind, ObjectionTag
 from keepscore.common.forms import DateField, DateTimeField
 from keepscore.economics.models import Product
 from keepscore.economics.products import LineIn
+from keepscore.imports.models import ImportJob
 from keepscore.leads.models import (
     Channel,
     Lead,
@@ -50,6 +53,23 @@ def _money(**kwargs: Any) -> forms.DecimalField:
 
 
 # --- finding leads ---------------------------------------------------------------------
+
+
+class _ImportChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.file_name} ({obj.started_at:%d %b %Y}, {obj.created:,} leads)"
+
+
+def _created_in(job: ImportJob | None) -> tuple[int, int, datetime] | None:
+    """The leads ``job`` created, as :class:`LeadFilters` takes them (None: no such job, or
+    one from before imports kept it: then no lead)."""
+    if job is None:
+        return None
+    created = job.report.get("created_leads") or {}
+    at = parse_datetime(str(created.get("at", "")))
+    if at is None:
+        return (0, -1, job.started_at)  # nothing to show: the job predates the record
+    return (int(created["first"]), int(created["last"]), at)
 
 
 class LeadFilterForm(forms.Form):
@@ -99,6 +119,12 @@ class LeadFilterForm(forms.Form):
         label="Days at stage at least", min_value=0, max_value=36500, required=False
     )
     late = forms.BooleanField(label="At a late stage", required=False)
+    imported = _ImportChoice(
+        label="Created by the import",
+        queryset=ImportJob.objects.none(),
+        required=False,
+        empty_label="Any",
+    )
 
     #: shown at once; the others under "More filters" (open when one of them is set)
     MAIN = ("q", "stage", "channel", "owner", "next_step")
@@ -122,6 +148,13 @@ class LeadFilterForm(forms.Form):
         # inactive channels too: their old leads can still be found
         _set_queryset(self, "channel", Channel.objects.for_org(organization))
         _set_queryset(self, "owner", members_of(organization=organization))
+        _set_queryset(
+            self,
+            "imported",
+            ImportJob.objects.for_org(organization).filter(
+                kind=ImportJob.Kind.LEADS, status=ImportJob.Status.IMPORTED, created__gt=0
+            ),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -146,6 +179,7 @@ class LeadFilterForm(forms.Form):
             next_step=data.get("next_step") or "",
             min_days=data.get("min_days"),
             late=bool(data.get("late")),
+            created_in=_created_in(data.get("imported")),
         )
 
 

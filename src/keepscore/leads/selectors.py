@@ -43,6 +43,8 @@ class LeadFilters:
     min_days: int | None = None
     #: at a late stage (focus: where a lead waiting three weeks is stalled)
     late: bool = False
+    #: the leads one import created: (first id, last id, their created_at)
+    created_in: tuple[int, int, datetime] | None = None
 
 
 def _day_start(d: date) -> datetime:
@@ -89,6 +91,9 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
             qs = qs.filter(overdue_followup_exists())
     if f.min_days is not None:
         qs = qs.filter(stage_entered_at__lt=timezone.now() - timedelta(days=f.min_days))
+    if f.created_in is not None:
+        first, last, at = f.created_in
+        qs = qs.filter(pk__gte=first, pk__lte=last, created_at=at)
     if f.late:
         from keepscore.focus.services import late_stages
 
