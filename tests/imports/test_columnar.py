@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import random
+import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -270,3 +271,89 @@ def test_duckdb_folds_case_as_python_but_for_one_character():
         ]
     differ = {c for c, low in zip(chars, folded, strict=True) if c.lower() != low}
     assert differ == set(columnar.LOWER_DIFFERS)
+
+
+# --- the doors: the command line, the API and the app say the same either way -----------
+
+
+@pytest.fixture
+def ran(monkeypatch) -> list[bool]:
+    """Whether each dry run was checked over whole columns, in order."""
+    found: list[bool] = []
+    real = columnar.check
+
+    def check(engine, progress):
+        found.append(real(engine, progress))
+        return found[-1]
+
+    monkeypatch.setattr(columnar, "check", check)
+    return found
+
+
+def test_the_command_lines_dry_run_says_the_same(org_a, tmp_path, ran):
+    from typer.testing import CliRunner
+
+    from keepscore.cli.main import app
+
+    path = write(tmp_path / "traps.csv", random_rows(random.Random(21), 400))
+    args = ["import", "leads", str(path), "--org", "acme", "--dry-run", "--missing-dates", "now"]
+    said = []
+    for threshold in (10**12, 0):
+        with override_settings(IMPORTS_COLUMNAR_MIN_BYTES=threshold):
+            said.append(CliRunner().invoke(app, args))
+    assert ran == [False, True]
+    assert said[0].exit_code == said[1].exit_code == 1  # the file has bad rows
+    assert "line " in said[0].stdout and said[1].stdout == said[0].stdout
+    assert (tmp_path / "traps.csv.report.csv").exists()
+
+
+def test_the_apis_dry_run_answers_the_same(owner_a, tmp_path, ran):
+    from tests.api.conftest import api_for
+
+    api_a = api_for(owner_a)
+    body = write(tmp_path / "traps.csv", random_rows(random.Random(22), 400)).read_bytes()
+    answers = []
+    for threshold in (10**12, 0):
+        with override_settings(IMPORTS_COLUMNAR_MIN_BYTES=threshold):
+            response = api_a.upload(
+                "/import-jobs", "traps.csv", body, dry_run="true", missing_dates="now"
+            )
+        assert response.status_code == 201, response.content
+        job = response.json()
+        answers.append({k: v for k, v in job.items() if k != "id" and not k.endswith("_at")})
+    assert ran == [False, True]
+    assert answers[0]["status"] == "failed" and answers[0]["errors"]
+    assert answers[1] == answers[0]
+
+
+def test_the_apps_check_shows_the_same(org_a, tmp_path, ran):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    client = Client()
+    assert client.login(username="owner@acme.test", password=PASSWORD)
+    body = write(tmp_path / "traps.csv", random_rows(random.Random(23), 400)).read_bytes()
+    shown = []
+    for threshold in (10**12, 0):
+        file = SimpleUploadedFile("traps.csv", body, content_type="text/csv")
+        url = client.post("/o/acme/import/", {"file": file, "kind": "leads", "preset": "plain"})[
+            "Location"
+        ]
+        page = client.get(url).content.decode()
+        data = dict(
+            re.findall(
+                r'<select name="(\w+)"[^>]*>.*?<option value="([^"]*)"[^>]*selected', page, re.S
+            )
+        )
+        data.update(new_members="on", missing_dates="now", action="check")
+        with override_settings(IMPORTS_COLUMNAR_MIN_BYTES=threshold):
+            client.post(url, data)
+        page = client.get(url).content.decode()
+        result = page[page.index('<div id="import-result"') :]
+        result = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", result)
+        shown.append(re.sub(r"/import/\d+/", "/import/N/", result))
+    assert ran == [False, True]
+    assert "import-errors" in shown[0] and "import-duplicates" in shown[0]
+    assert shown[1] == shown[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -84,7 +85,55 @@ def test_unmapped_column_is_refused_then_mapping_it_imports(owner):
     assert sorted(lead.name for lead in leads) == ["Ada Lovelace", "Alan Turing"]
     assert {lead.stage.key for lead in leads} == {"lead"}
     page = client.get(url).content.decode()
-    assert "Imported" in page and 'data-count="created">2<' in page
+    assert "Imported" in page and re.search(r'data-count="created"><a href="[^"]+">2<', page)
+
+
+def lead_names(client: Client, href: str) -> list[str]:
+    page = client.get(href.replace("&amp;", "&")).content.decode()
+    return sorted(re.findall(r'<a href="/o/acme/leads/\d+/">([^<]+)</a>', page))
+
+
+def test_an_imports_counts_link_to_the_leads_it_created(owner):
+    org, client = owner
+    # a lead from an earlier import at the same stage: not among this import's leads
+    first = upload(
+        client,
+        "Who,email,source,stage,created\nGrace Hopper,g@x.org,referral,Engaging,2024-01-02\n",
+    )["Location"]
+    page = client.get(first).content.decode()
+    client.post(first, form_data(page, col_0="name", stage_0="lead", action="import"))
+    url = upload(client)["Location"]
+    page = client.get(url).content.decode()
+    client.post(url, form_data(page, col_0="name", stage_0="lead", action="import"))
+    job = ImportJob.objects.filter(organization=org).order_by("-pk").first()
+    page = client.get(url).content.decode()
+    created = re.search(r'data-count="created"><a href="([^"]+)">2<', page)
+    per_stage = re.search(r'data-would="stages"><a href="([^"]+)">Lead 2</a>', page)
+    see = re.search(r'<a class="button" href="([^"]+)">See the leads', page)
+    assert created and per_stage and see
+    assert f"imported={job.pk}" in created.group(1) and "stage=" in per_stage.group(1)
+    for href in (created.group(1), per_stage.group(1), see.group(1)):
+        assert lead_names(client, href) == ["Ada Lovelace", "Alan Turing"]
+    assert len(Lead.objects.for_org(org)) == 3
+
+
+def test_the_import_filter_takes_no_other_organizations_import(owner):
+    org, client = owner
+    other, _ = make_org("other", "owner@other.test")
+    theirs = ImportJob.objects.create(
+        organization=other,
+        kind="leads",
+        file_name="x.csv",
+        preset="plain",
+        status="imported",
+        created=1,
+        started_at=org.created_at,
+        report={"created_leads": {"first": 1, "last": 10**9, "at": "2024-01-01T00:00:00+00:00"}},
+    )
+    response = client.get(f"/o/acme/leads/?imported={theirs.pk}")
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert client.get("/o/acme/leads/?imported=abc").status_code == 200
 
 
 def test_dry_run_shows_row_errors_and_writes_nothing(owner):

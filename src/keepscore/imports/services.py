@@ -7,7 +7,9 @@ Streaming passes over the file, never all of it in memory:
    rest of the column (checked again in the rare case the whole column reads otherwise);
 1. check: every row is parsed and validated, duplicates found (against the organization's
    leads and earlier rows) keeping only compact keys; the valid rows are kept, with the
-   database's values, in memory and past :data:`KEEP_ROWS` in a temporary file;
+   database's values, in memory and past :data:`KEEP_ROWS` in a temporary file (a dry run
+   of a large plain CSV does this pass over whole columns, :mod:`keepscore.imports.columnar`,
+   with the same result);
 2. write: only when no row is invalid (or with ``skip_invalid``), in one transaction, rows
    inserted in batches with their stage changes and deal outcomes.
 

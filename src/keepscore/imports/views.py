@@ -37,6 +37,7 @@ from keepscore.imports.mapping import (
 from keepscore.imports.models import ImportJob
 from keepscore.imports.readers import FileProblem
 from keepscore.imports.services import KEY_WORDS, stages_in_order
+from keepscore.leads.models import Stage
 
 RECENT = 20
 
@@ -169,11 +170,9 @@ def _result(job: ImportJob) -> dict[str, object]:
         "warnings_total": report.get("warnings_total", len(report.get("warnings", []))),
         "columns": columns_shown(job) if job.status != ImportJob.Status.RUNNING else [],
         "would_create": _would_create_shown(report.get("would_create") or {}),
-        "stages_shown": list(
-            stages_in_order(
-                job.organization, (report.get("would_create") or {}).get("stages") or {}
-            ).items()
-        ),
+        "stages_shown": _stages_shown(job, (report.get("would_create") or {}).get("stages") or {}),
+        # an import's leads, for the lead list's filter (jobs from before: no such filter)
+        "leads_filter": f"imported={job.pk}" if report.get("created_leads") else "",
         "update": bool(report.get("update")),
         "updated": updated,
         "duplicates_shown": [
@@ -186,6 +185,13 @@ def _result(job: ImportJob) -> dict[str, object]:
             for d in report.get("duplicates", [])[:SHOWN_ERRORS]
         ],
     }
+
+
+def _stages_shown(job: ImportJob, stages: dict[str, int]) -> list[tuple[str, int, int | None]]:
+    """(stage name, new leads, the stage's id) in ladder order."""
+    ids = dict(Stage.objects.for_org(job.organization).values_list("name", "pk"))
+    ordered = stages_in_order(job.organization, stages)
+    return [(name, n, ids.get(name)) for name, n in ordered.items()]
 
 
 def _would_create_shown(would: dict[str, Any]) -> list[tuple[str, int, list[str]]]:
