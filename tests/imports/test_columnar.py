@@ -357,3 +357,21 @@ def test_the_apps_check_shows_the_same(org_a, tmp_path, ran):
     assert ran == [False, True]
     assert "import-errors" in shown[0] and "import-duplicates" in shown[0]
     assert shown[1] == shown[0]
+
+
+def test_status_in_seven_languages(org, tmp_path):
+    header = ["Name", "Source", "Created", "Status", "Revenue", "Lost reason"]
+    words = ["Gewonnen", "gagné", "Ganado", "ganho", "Vinto", "Closed Won", "WON"]
+    words += ["Verloren", "perdu", "Perdido", "perso", "Closed-Lost", "lost", "", "open"]
+    rows = [[f"S{i}", "Ads", "2024-02-01", w, "100", "Price"] for i, w in enumerate(words)]
+    path = write(tmp_path / "status.csv", rows, header)
+    by_rows, by_columns, ran = both(org, path)
+    assert ran and by_columns == by_rows
+    assert by_rows["would_create"]["stages"] == {"Suspect": 2, "Customer": 7, "Lost": 6}
+    done = import_leads(organization=org, path=path)
+    stages = dict(
+        Lead.objects.for_org(org).filter(name__startswith="S").values_list("name", "stage__key")
+    )
+    expected = ["customer"] * 7 + ["lost"] * 6 + ["suspect"] * 2
+    assert [stages[f"S{i}"] for i in range(len(words))] == expected
+    assert done.created == len(words)

@@ -14,6 +14,7 @@ columns to fields still free.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -416,6 +417,24 @@ BARE_NAMES = frozenset(("name", "nom", "nombre", "nome", "naam"))
 
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+#: what a Status cell says, in the seven languages (folded as :func:`fold` folds)
+STATUS_WORDS = {
+    **dict.fromkeys(
+        ("won", "closed won", "win", "gewonnen", "gagne", "ganado", "ganho", "vinto"), "won"
+    ),
+    **dict.fromkeys(
+        ("lost", "closed lost", "loss", "verloren", "perdu", "perdido", "perso"), "lost"
+    ),
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def status_word(cell: str) -> str:
+    """``"won"``, ``"lost"`` or ``""`` for a Status cell: ``Won``, ``Closed Won``,
+    ``Gewonnen``, ``gagné``, ``Perdido``, … (any case, accents and punctuation)."""
+    return STATUS_WORDS.get(fold(cell), "")
 
 
 def fold(text: str) -> str:

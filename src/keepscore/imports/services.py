@@ -71,6 +71,7 @@ from keepscore.imports.headers import (
     columns_guess,
     field_key,
     stage_label,
+    status_word,
 )
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, Preset, preset_get
@@ -1061,10 +1062,10 @@ class _LeadImport:
                 status = status.strip()
                 if len(status) > 200:
                     return None
-                status = status.lower()
-                if status == "won":
+                word = status_word(status)
+                if word == "won":
                     chosen = won_plan
-                elif status == "lost":
+                elif word == "lost":
                     chosen = lost_plan
             if chosen is None and stage:
                 raw = stage.strip()
@@ -1314,7 +1315,9 @@ class _LeadImport:
         return parse
 
     def _stage(self, values: list[str], errors: list[tuple[str, str]]) -> Stage | None:
-        status = self._text(values, "status", errors).lower() if "status" in self.fields else ""
+        status = ""
+        if "status" in self.fields:
+            status = status_word(self._text(values, "status", errors))
         if status in ("won", "lost"):
             stage = self.won_stage if status == "won" else self.lost_stage
             if stage is not None:
