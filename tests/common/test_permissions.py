@@ -216,11 +216,15 @@ class PermissionMapTest(TestCase):
     def test_every_page_outside_an_organization(self) -> None:
         from keepscore.webforms.models import WebForm
 
+        from keepscore.accounts.invitations import invitation_send, token_of
+
         form = WebForm.objects.for_org(self.org).get()
+        invited = invitation_send(organization=self.org, email="new@alpha.test", is_sales=True)
         seen = Seen([])
         anonymous, sales = self.client_of(None), self.client_of(self.members["sales"])
         for route, name in other_patterns():
             url = "/" + route.replace("<str:key>", form.key)
+            url = url.replace("<str:token>", token_of(invited.invitation))
             if name == "logout":  # POST only; it ends at the login page, signed in or not
                 response = sales.post(url)
                 seen.expect(_to_login(response), f"POST logout: {response.status_code}")
