@@ -121,8 +121,14 @@ def invitation_send(
         raise ValidationError({"email": error.messages}) from None
     _roles_check(is_owner, is_marketing, is_sales)
     with transaction.atomic():
-        if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
-            raise ValidationError({"email": f"{email} is already a member of {organization.name}."})
+        member = (
+            Membership.objects.filter(organization=organization, user__email__iexact=email)
+            .select_related("user")
+            .first()
+        )
+        if member is not None:
+            message = f"{member.user.email} is already a member of {organization.name}."
+            raise ValidationError({"email": message})
         invitation = (
             Invitation.objects.for_org(organization)
             .select_for_update()
