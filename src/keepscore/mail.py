@@ -80,7 +80,7 @@ def _where() -> str:
     if backend.endswith("smtp.EmailBackend"):
         return f"the mail server {settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
     if backend.endswith("filebased.EmailBackend"):
-        return f"the folder {settings.EMAIL_FILE_PATH}"
+        return f"the folder {getattr(settings, 'EMAIL_FILE_PATH', '')}"
     return backend.rsplit(".", 2)[-2]
 
 

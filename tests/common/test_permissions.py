@@ -214,9 +214,8 @@ class PermissionMapTest(TestCase):
         self.assertEqual(seen.differences, [])
 
     def test_every_page_outside_an_organization(self) -> None:
-        from keepscore.webforms.models import WebForm
-
         from keepscore.accounts.invitations import invitation_send, token_of
+        from keepscore.webforms.models import WebForm
 
         form = WebForm.objects.for_org(self.org).get()
         invited = invitation_send(organization=self.org, email="new@alpha.test", is_sales=True)

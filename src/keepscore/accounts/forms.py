@@ -89,7 +89,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's, sending through keepscore.mail, its link on KEEPSCORE_URL (never the host
     the request named: a forged Host header cannot redirect the link)."""
 
-    def send_mail(  # type: ignore[override]
+    def send_mail(
         self,
         subject_template_name: str,
         email_template_name: str,

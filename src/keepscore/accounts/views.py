@@ -25,7 +25,7 @@ from keepscore.accounts.forms import (
     MemberRolesForm,
     PasswordResetForm,
 )
-from keepscore.accounts.models import Invitation, Membership, Organization
+from keepscore.accounts.models import Invitation, Membership, Organization, User
 from keepscore.accounts.selectors import members_of, membership_get, organizations_of_user
 from keepscore.audit import services as audit
 from keepscore.audit.models import Action
@@ -149,6 +149,12 @@ def member_remove(request: HttpRequest, organization: Organization, pk: int) -> 
 # --- invitations ------------------------------------------------------------------------
 
 
+def _signed_in(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # org_view lets in only the signed in
+    return user
+
+
 def _invitation(organization: Organization, pk: int) -> Invitation:
     return get_object_or_404(Invitation.objects.for_org(organization), pk=pk)
 
@@ -168,7 +174,7 @@ def member_invite(request: HttpRequest, organization: Organization) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         try:
             sent = invitations.invitation_send(
-                organization=organization, by=request.user, **form.cleaned_data
+                organization=organization, by=_signed_in(request), **form.cleaned_data
             )
         except ValidationError as err:
             add_service_errors(form, err)
@@ -187,7 +193,7 @@ def member_invite(request: HttpRequest, organization: Organization) -> HttpRespo
 def invitation_resend(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     invitation = _invitation(organization, pk)
     try:
-        sent = invitations.invitation_resend(invitation=invitation, by=request.user)
+        sent = invitations.invitation_resend(invitation=invitation, by=_signed_in(request))
     except ValidationError as err:
         messages.error(request, " ".join(err.messages))
     except mail.MailNotSent as err:
@@ -227,7 +233,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         invitation = invitations.invitation_from_token(token)
     except invitations.InvitationInvalid as error:
         return _invitation_invalid(request, error)
-    user = request.user if request.user.is_authenticated else None
+    user = request.user if isinstance(request.user, User) else None
     context: dict[str, Any] = {"invitation": invitation, "token": token}
     if user is not None and user.email.lower() != invitation.email.lower():
         return render(request, "accounts/invitation_accept.html", {**context, "other": user})
@@ -241,7 +247,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         try:
             membership = invitations.invitation_accept(
                 invitation=invitation,
-                user=user,  # type: ignore[arg-type]
+                user=user,
                 password=fields.get("password"),
                 first_name=fields.get("first_name", ""),
                 last_name=fields.get("last_name", ""),

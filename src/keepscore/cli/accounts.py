@@ -360,7 +360,7 @@ def invite(
         if str(settings.EMAIL_BACKEND).endswith("filebased.EmailBackend"):
             say(
                 f"[dim]No mail server is set (EMAIL_URL): the mail is a file in "
-                f"{escape(str(settings.EMAIL_FILE_PATH))}[/]"
+                f"{escape(str(getattr(settings, 'EMAIL_FILE_PATH', '')))}[/]"
             )
         if show_link:
             say(escape(sent.link))

@@ -279,6 +279,7 @@ LOGGING = {
 # Mail (keepscore.mail): where it goes, from the environment (keepscore.config.email); a
 # setting that cannot be read stops the start with one line naming it
 KEEPSCORE_URL = email.app_url(os.environ.get("KEEPSCORE_URL", "http://127.0.0.1:8000"))
+EMAIL_FILE_PATH = str(KEEPSCORE_HOME / "mail")
 globals().update(email.from_environment(os.environ, home=KEEPSCORE_HOME))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or email.default_sender(
     KEEPSCORE_URL
