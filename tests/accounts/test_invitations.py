@@ -368,3 +368,38 @@ def test_a_link_is_one_url_path_segment(smtp: Any, org_a: Organization) -> None:
     token = token_of(sent.invitation)
     assert re.fullmatch(r"[A-Za-z0-9_\-:]+", token), token
     assert invitations.invitation_from_token(token) == sent.invitation
+
+
+def test_the_api_invites_for_owners_only(
+    smtp: Any, org_a: Organization, owner_a: Membership, sales_a: Membership
+) -> None:
+    from keepscore.accounts.tokens import token_create
+
+    client = Client()
+    owner_token = token_create(membership=owner_a, name="t")[1]
+    sales_token = token_create(membership=sales_a, name="t")[1]
+
+    def post(token: str, body: dict[str, Any]) -> Any:
+        return client.post(
+            "/api/v1/invitations",
+            body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    refused = post(sales_token, {"email": "x@example.test", "roles": ["sales"]})
+    assert refused.status_code == 403
+    assert refused.json()["detail"].startswith("Only owners can do this")
+    made = post(owner_token, {"email": "api@example.test", "roles": ["sales", "marketing"]})
+    assert made.status_code == 201, made.content
+    body = made.json()
+    invitation = Invitation.objects.for_org(org_a).get()
+    assert body["id"] == invitation.pk and body["roles"] == ["marketing", "sales"]
+    assert body["resent"] is False
+    [message] = smtp.to("api@example.test")
+    assert "owner@acme.test invites you" in smtp.part(message, "text/plain")
+    none = post(owner_token, {"email": "y@example.test", "roles": []})
+    assert none.status_code == 422 and "at least one role" in none.json()["detail"]
+    bad = post(owner_token, {"email": "nope", "roles": ["sales"]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"
+    assert len(smtp.messages) == 1

@@ -194,6 +194,7 @@ API: dict[str, Need] = {
     "GET /audit": OWNER,
     "GET /people/export": OWNER,
     "POST /people/erase": OWNER,
+    "POST /invitations": OWNER,
 }
 
 _REFUSALS = {
