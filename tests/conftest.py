@@ -93,3 +93,23 @@ def client_a(client: Any, owner_a: Membership) -> Any:
     """A test client logged in as organization A's owner."""
     client.force_login(owner_a.user)
     return client
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Any:
+    """A real SMTP server on 127.0.0.1 (tests/smtp.py), Django's SMTP backend sending to it;
+    what arrived is in ``smtp.messages``."""
+    from tests.smtp import serving
+
+    with serving() as inbox:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = inbox.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 10
+        settings.KEEPSCORE_URL = "https://crm.example.test"
+        settings.DEFAULT_FROM_EMAIL = "keepscore <keepscore@example.test>"
+        yield inbox

@@ -54,6 +54,7 @@ BODIES = {
     "/tasks/{task_id}": {"done": True, "note": "hijack"},
     # B's lead has this email (A's too): A's token erases only A's
     "/people/erase": {"email": "shared@example.com", "confirm": True},
+    "/invitations": {"email": "invited@example.com", "roles": ["sales"]},
 }
 #: operations that take a file (multipart): the file and its form fields, per path; an import
 #: of a lead with B's lead's email goes to A's organization, and matches nothing of B's

@@ -254,10 +254,16 @@ def test_no_template_has_inline_script_or_style() -> None:
     for path in templates:
         parser = InlineCode()
         parser.feed(path.read_text())
+        name = str(path.relative_to(TEMPLATES))
+        if name.startswith("mail/"):
+            # mails (keepscore.mail) are read by mail programs, which keep only inline style;
+            # no page serves them, so the policy never applies. No script in them, still.
+            parser.found = [f for f in parser.found if not f.startswith("style= attribute")]
         if parser.found:
-            found[str(path.relative_to(TEMPLATES))] = parser.found
+            found[name] = parser.found
     assert len(templates) > 50
     assert not found, found
+    assert any(p.parts[-2] == "mail" for p in templates)  # the exemption names real files
 
 
 def test_the_inline_code_finder_finds_it() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from keepscore.accounts.models import Membership
+from keepscore.accounts.invitations import invitation_send
+from keepscore.accounts.models import Invitation, Membership
 from keepscore.activities.models import Activity, Objection
 from keepscore.economics.models import CashPosition, MoneySettings, Product, Spend
 from keepscore.followups.models import FollowUp
@@ -56,6 +57,7 @@ B_TABLES = [
     CashPosition,
     FollowUp,
     StageCorrection,
+    Invitation,
 ]
 
 
@@ -92,6 +94,7 @@ def two_orgs(client):
     from keepscore.followups.services import followup_add
 
     followup = followup_add(lead=lead, by=owner_b, kind="call", due_on=timezone.localdate())
+    invitation_send(organization=org_b, email="invited@beta.test", is_sales=True, by=owner_b.user)
     b = {
         "org": org_b,
         "lead": lead,

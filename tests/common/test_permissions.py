@@ -214,13 +214,16 @@ class PermissionMapTest(TestCase):
         self.assertEqual(seen.differences, [])
 
     def test_every_page_outside_an_organization(self) -> None:
+        from keepscore.accounts.invitations import invitation_send, token_of
         from keepscore.webforms.models import WebForm
 
         form = WebForm.objects.for_org(self.org).get()
+        invited = invitation_send(organization=self.org, email="new@alpha.test", is_sales=True)
         seen = Seen([])
         anonymous, sales = self.client_of(None), self.client_of(self.members["sales"])
         for route, name in other_patterns():
             url = "/" + route.replace("<str:key>", form.key)
+            url = url.replace("<str:token>", token_of(invited.invitation))
             if name == "logout":  # POST only; it ends at the login page, signed in or not
                 response = sales.post(url)
                 seen.expect(_to_login(response), f"POST logout: {response.status_code}")

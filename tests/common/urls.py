@@ -43,7 +43,9 @@ OTHER_PARAMS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
 }
 #: URL name -> how its <int:pk> is found or made (objects not in the tests' own worlds)
 PK_MADE: dict[str, Callable[[Mapping[str, Any]], int]] = {
-    "token_revoke": lambda objects: token_pk(objects)
+    "token_revoke": lambda objects: token_pk(objects),
+    "invitation_resend": lambda objects: invitation_pk(objects),
+    "invitation_revoke": lambda objects: invitation_pk(objects),
 }
 #: path parameters that are values (a month, a direction), not objects of an organization:
 #: a pattern whose only parameters are these has nothing of another organization to put in
@@ -123,6 +125,18 @@ def token_pk(objects: Mapping[str, Any]) -> int:
         owner = organization.memberships.filter(is_owner=True).first()
         token = token_create(membership=owner, name="an owner's token")[0]
     return token.pk
+
+
+def invitation_pk(objects: Mapping[str, Any]) -> int:
+    """An open invitation of the organization of ``objects["lead"]`` (made on first use)."""
+    from keepscore.accounts.invitations import invitation_send, open_invitations
+
+    organization = objects["lead"].organization
+    found = open_invitations(organization)
+    if found:
+        return found[0].pk
+    sent = invitation_send(organization=organization, email="invited@example.test", is_sales=True)
+    return sent.invitation.pk
 
 
 def web_form_pk(objects: Mapping[str, Any]) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 
 
 class MemberRolesForm(forms.Form):
@@ -54,3 +56,68 @@ class MemberAddForm(MemberRolesForm):
         data = dict(self.cleaned_data)
         data["can_login"] = not data.pop("no_login")
         return data
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(help_text="They get an email with a link to join.")
+    is_owner = MemberRolesForm.base_fields["is_owner"]
+    is_marketing = MemberRolesForm.base_fields["is_marketing"]
+    is_sales = MemberRolesForm.base_fields["is_sales"]
+
+
+class JoinForm(forms.Form):
+    """A new member's name and password, from an invitation's link."""
+
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not a common password, not only digits.",
+    )
+    password_again = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password_again") != data["password"]:
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, sending through keepscore.mail, its link on KEEPSCORE_URL (never the host
+    the request named: a forged Host header cannot redirect the link)."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        from django.conf import settings
+        from django.urls import reverse
+
+        from keepscore import mail
+
+        path = reverse(
+            "password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]}
+        )
+        try:
+            mail.send(
+                to=to_email,
+                subject="Reset your keepscore password",
+                template="mail/password_reset",
+                context={
+                    "email": to_email,
+                    "link": mail.app_url(path),
+                    "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+                },
+            )
+        except mail.MailNotSent as error:
+            # the page says the same whatever happened (no hint whether the address is
+            # known); the operator reads why in the log
+            logging.getLogger("keepscore.mail").error("password reset: %s", error)

@@ -152,3 +152,55 @@ class ApiToken(OrgOwned):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Invitation(OrgOwned):
+    """An owner's invitation of a person, by email, to become a member with roles.
+
+    The link mailed is signed (``keepscore.accounts.invitations``) with ``key``: re-sending
+    draws a new key, so the earlier link stops working; it works until ``sent_at`` plus
+    ``INVITATION_MAX_AGE`` and once (``accepted_at``), unless revoked first.
+    """
+
+    email = models.EmailField("email address")
+    is_owner = models.BooleanField("owner", default=False)
+    is_marketing = models.BooleanField("marketing", default=False)
+    is_sales = models.BooleanField("sales", default=False)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    key = models.CharField(max_length=32)
+    sent_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            # one open invitation per address and organization (inviting again re-sends it)
+            models.UniqueConstraint(
+                Lower("email"),
+                models.F("organization"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_open_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def roles(self) -> list[str]:
+        flags = [
+            (self.is_owner, Role.OWNER),
+            (self.is_marketing, Role.MARKETING),
+            (self.is_sales, Role.SALES),
+        ]
+        return [str(role.value) for on, role in flags if on]
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -41,6 +41,12 @@ WEB: dict[str, Rule] = {
     "home": USER,
     "login": PUBLIC,
     "logout": USER,
+    # an invitation's link and the password reset by email: the link is the key
+    "invitation_accept": PUBLIC,
+    "password_reset": PUBLIC,
+    "password_reset_done": PUBLIC,
+    "password_reset_confirm": PUBLIC,
+    "password_reset_complete": PUBLIC,
     "webform_public": PUBLIC,  # the public web form other sites embed
     "webform_thanks": PUBLIC,
     "api:openapi-json": PUBLIC,  # the API's description; every operation needs a token
@@ -117,6 +123,9 @@ WEB: dict[str, Rule] = {
     "member_edit": OWNER,
     "member_remove": OWNER,
     "member_unlock": OWNER,
+    "member_invite": OWNER,
+    "invitation_resend": OWNER,
+    "invitation_revoke": OWNER,
     "audit_log": OWNER,
     "audit_csv": OWNER,
     "export_index": OWNER,
@@ -185,6 +194,7 @@ API: dict[str, Need] = {
     "GET /audit": OWNER,
     "GET /people/export": OWNER,
     "POST /people/erase": OWNER,
+    "POST /invitations": OWNER,
 }
 
 _REFUSALS = {

@@ -18,6 +18,7 @@ from keepscore.api import (
     focus,
     funnel,
     imports,
+    invitations,
     leads,
     metrics,
     outcomes,
@@ -64,3 +65,4 @@ api.add_router("", spend_router)
 api.add_router("", tasks.router)
 api.add_router("", audit.router)
 api.add_router("", people.router)
+api.add_router("", invitations.router)

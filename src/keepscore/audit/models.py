@@ -28,6 +28,10 @@ class Action(models.TextChoices):
     ERASED = "erased", "Person erased"
     BACKED_UP = "backed_up", "Backed up"
     RESTORED = "restored", "Restored from a backup"
+    INVITED = "invited", "Invited"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+    JOINED = "joined", "Joined (invitation accepted)"
+    PASSWORD_RESET = "password_reset", "Password reset by email"
 
 
 class AuditEvent(models.Model):

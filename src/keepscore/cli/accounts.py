@@ -302,3 +302,65 @@ def setpassword(
         say(f"Password set for {escape(user.email)}.")
         if generated:
             _password_show(user.email, password)
+
+
+def invite(
+    email: Annotated[str, typer.Argument(help="The person's email; the invitation goes there.")],
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="Organization to invite them to (optional when there is one)."),
+    ] = None,
+    role: Annotated[
+        list[RoleName] | None,
+        typer.Option("--role", help="A role in the organization; repeat for several."),
+    ] = None,
+    show_link: Annotated[
+        bool,
+        typer.Option("--show-link", help="Print the link too (to hand it over another way)."),
+    ] = False,
+) -> None:
+    """Invite someone by email to join an organization with roles.
+
+    They get a link, working once for INVITATION_DAYS days (7), to choose a password or,
+    with a login already, to sign in and join. Inviting an address again sends a new link
+    (the earlier one stops working).
+    """
+    with errors():
+        django_setup()
+        migrate_if_needed()
+        from django.conf import settings
+
+        from keepscore.accounts.invitations import expires_at, invitation_send
+        from keepscore.mail import MailNotSent
+
+        organization = organization_resolve(org)
+        roles = {r.value for r in role or []}
+        if not roles:
+            fail("give at least one --role (owner, marketing or sales)", EXIT_USAGE)
+        try:
+            sent = invitation_send(
+                organization=organization,
+                email=email,
+                is_owner="owner" in roles,
+                is_marketing="marketing" in roles,
+                is_sales="sales" in roles,
+            )
+        except MailNotSent as error:
+            fail(f"the invitation is saved but was not sent: {error}")
+        invitation = sent.invitation
+        until = expires_at(invitation).strftime("%Y-%m-%d %H:%M %Z")
+        verb = "Sent a new invitation" if sent.resent else "Sent an invitation"
+        say(
+            f"{verb} to {escape(invitation.email)} for {escape(organization.name)} "
+            f"({escape(organization.slug)}) as {', '.join(invitation.roles)}; "
+            f"the link works once, until {until}."
+        )
+        if sent.resent:
+            say("The earlier link no longer works.")
+        if str(settings.EMAIL_BACKEND).endswith("filebased.EmailBackend"):
+            say(
+                f"[dim]No mail server is set (EMAIL_URL): the mail is a file in "
+                f"{escape(str(getattr(settings, 'EMAIL_FILE_PATH', '')))}[/]"
+            )
+        if show_link:
+            say(escape(sent.link))

@@ -190,14 +190,17 @@ def mask_url(url: str) -> str:
 
 def _secrets() -> list[str]:
     found = []
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            password = None
-        if password:
-            found.append(password)
+    for name in ("DATABASE_URL", "EMAIL_URL"):
+        url = os.environ.get(name, "")
+        if url:
+            try:
+                password = urlsplit(url).password
+            except ValueError:
+                password = None
+            if password:
+                found.append(password)
+    if os.environ.get("EMAIL_HOST_PASSWORD"):
+        found.append(os.environ["EMAIL_HOST_PASSWORD"])
     from django.apps import apps
 
     if apps.ready:

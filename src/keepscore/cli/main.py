@@ -41,6 +41,7 @@ app = typer.Typer(
 app.command("init")(accounts.init)
 app.command("createuser")(accounts.createuser)
 app.command("setpassword")(accounts.setpassword)
+app.command("invite")(accounts.invite)
 app.command("migrate")(serve.migrate)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from typing import Annotated, Any
 
@@ -124,6 +125,9 @@ def serve(
     """
     with errors():
         port_check(host, port)
+        if not os.environ.get("KEEPSCORE_URL", "").strip() and host not in ("0.0.0.0", "::"):
+            # links in mails point at where this server listens, unless told otherwise
+            os.environ["KEEPSCORE_URL"] = server_url(host, port).rstrip("/")
         django_setup()
         database_check()
         migrate_if_needed()

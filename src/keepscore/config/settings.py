@@ -11,6 +11,14 @@ HTTPS           "1" when served over HTTPS (behind a TLS proxy): secure cookies,
 HSTS_SECONDS    with HTTPS: how long browsers keep to HTTPS (default 31536000, one year; 0 off)
 HSTS_INCLUDE_SUBDOMAINS  with HTTPS: HSTS covers the host's subdomains too (default on)
 HSTS_PRELOAD    with HTTPS: ask to be put on the browsers' preload list (default off)
+KEEPSCORE_URL   the app's address as people reach it, for links in mails
+                (default http://127.0.0.1:8000)
+EMAIL_URL       where mail goes: smtp://user:pass@host:587/?tls=1, smtps://…, file:///folder,
+                console:// (keepscore.config.email); or EMAIL_HOST, EMAIL_PORT,
+                EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL; default:
+                files under KEEPSCORE_HOME/mail/
+DEFAULT_FROM_EMAIL  the sender of keepscore's mail (default keepscore@ the app's host name)
+INVITATION_DAYS how long an invitation's link works (default 7)
 
 Production: HTTPS=1, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, and SECRET_KEY unset (generated) or of
 at least 50 random characters; `python -m django check --deploy --settings
@@ -25,6 +33,7 @@ from datetime import timedelta
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from keepscore.config import email
 from keepscore.config.paths import keepscore_home, secret_key
 
 
@@ -266,6 +275,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Mail (keepscore.mail): where it goes, from the environment (keepscore.config.email); a
+# setting that cannot be read stops the start with one line naming it
+KEEPSCORE_URL = email.app_url(os.environ.get("KEEPSCORE_URL", "http://127.0.0.1:8000"))
+EMAIL_FILE_PATH = str(KEEPSCORE_HOME / "mail")
+globals().update(email.from_environment(os.environ, home=KEEPSCORE_HOME))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or email.default_sender(
+    KEEPSCORE_URL
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# an invitation's link works this long after it was sent (keepscore.accounts.invitations)
+try:
+    INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_DAYS", "7")))
+except ValueError:
+    raise ValueError("INVITATION_DAYS: not a whole number of days") from None
+# a password reset link works this long (Django's; it also stops working once used)
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # funnel figures: below this many in a rate's cohort (n) the UI says "not enough data"
 KEEPSCORE_MIN_N = int(os.environ.get("KEEPSCORE_MIN_N", "20"))
