@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -288,7 +289,7 @@ def organization_resolve(slug: str | None) -> Organization:
         if organization is None:
             known = ", ".join(slugs) if slugs else "none yet (create one with `keepscore init`)"
             fail(f"no organization {slug!r}; organizations: {known}")
-        return organization
+        return _money_of(organization)
     if not slugs:
         fail("there is no organization yet: create one with `keepscore init`")
     if len(slugs) > 1:
@@ -297,7 +298,18 @@ def organization_resolve(slug: str | None) -> Organization:
             "choose one with --org SLUG",
             EXIT_USAGE,
         )
-    return Organization.objects.get(slug=slugs[0])
+    return _money_of(Organization.objects.get(slug=slugs[0]))
+
+
+def _money_of(organization: Organization) -> Organization:
+    """The command writes money in the organization's currency until it ends."""
+    from keepscore.common.money import money_activate, money_deactivate
+
+    token = money_activate(organization)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(lambda: money_deactivate(token))
+    return organization
 
 
 def password_read(path: Path) -> str:

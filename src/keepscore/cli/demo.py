@@ -20,6 +20,7 @@ from keepscore.cli.common import (
     say,
     stdout,
 )
+from keepscore.common.money import money_format
 
 
 def _login_show(slug: str) -> None:
@@ -97,7 +98,7 @@ def demo(
             ("objections", summary.objections),
             ("follow-ups", summary.followups),
             ("later touches", summary.touches),
-            ("revenue won", f"{summary.revenue:,.0f}"),
+            ("revenue won", money_format(summary.revenue, decimals=0)),
         ):
             table.add_row(label, str(value))
         stdout().print(table)

@@ -11,6 +11,8 @@ HTTPS           "1" when served over HTTPS (behind a TLS proxy): secure cookies,
 HSTS_SECONDS    with HTTPS: how long browsers keep to HTTPS (default 31536000, one year; 0 off)
 HSTS_INCLUDE_SUBDOMAINS  with HTTPS: HSTS covers the host's subdomains too (default on)
 HSTS_PRELOAD    with HTTPS: ask to be put on the browsers' preload list (default off)
+KEEPSCORE_CURRENCY  the currency of a new organization, ISO 4217 (default EUR)
+KEEPSCORE_LOCALE    how a new organization's money is written (default en_IE: €1,234.50)
 
 Production: HTTPS=1, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, and SECRET_KEY unset (generated) or of
 at least 50 random characters; `python -m django check --deploy --settings
@@ -84,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "keepscore.audit.middleware.AuditActorMiddleware",
+    "keepscore.common.money.MoneyMiddleware",  # the organization's currency, per request
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -105,6 +108,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "keepscore.accounts.context_processors.organizations",
             ],
+            # {{ amount|money }} in every template (keepscore.common.money)
+            "builtins": ["keepscore.common.templatetags.money"],
         },
     },
 ]
@@ -269,3 +274,8 @@ LOGGING = {
 
 # funnel figures: below this many in a rate's cohort (n) the UI says "not enough data"
 KEEPSCORE_MIN_N = int(os.environ.get("KEEPSCORE_MIN_N", "20"))
+
+# money: an organization's currency (ISO 4217) and number format, until an owner sets its own
+# (Settings → Products & margin); new organizations start with these
+KEEPSCORE_CURRENCY = os.environ.get("KEEPSCORE_CURRENCY", "EUR").strip().upper() or "EUR"
+KEEPSCORE_LOCALE = os.environ.get("KEEPSCORE_LOCALE", "en_IE").strip() or "en_IE"
