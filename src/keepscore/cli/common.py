@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -302,13 +301,11 @@ def organization_resolve(slug: str | None) -> Organization:
 
 
 def _money_of(organization: Organization) -> Organization:
-    """The command writes money in the organization's currency until it ends."""
-    from keepscore.common.money import money_activate, money_deactivate
+    """The command writes money in the organization's currency (until it ends: the app's
+    callback, ``keepscore.cli.main``)."""
+    from keepscore.common.money import money_activate
 
-    token = money_activate(organization)
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(lambda: money_deactivate(token))
+    money_activate(organization)
     return organization
 
 

@@ -133,14 +133,18 @@ def money_override(organization: HasMoney | MoneyFormat) -> Iterator[MoneyFormat
         money_deactivate(token)
 
 
-@contextmanager
-def money_scope() -> Iterator[None]:
-    """Whatever is activated inside (a request's organization) ends with the block."""
-    token = _active.set(_active.get())
-    try:
-        yield
-    finally:
-        _active.reset(token)
+def money_scope_start() -> MoneyFormat | None:
+    """What is active now, to put back with ``money_scope_end`` (a command line's run)."""
+    return _active.get()
+
+
+def money_scope_end(before: MoneyFormat | None) -> Callable[[], None]:
+    """A function that makes ``before`` the active money format again."""
+
+    def end() -> None:
+        _active.set(before)
+
+    return end
 
 
 class MoneyMiddleware:
