@@ -113,7 +113,7 @@ def test_too_small_rows_say_not_enough_data(client_a: Any, story: Organization):
     assert referral["spend"] == "€100" and referral["margin"] == "€600"  # facts stay
     assert "Return on spend and payback: not enough data (1 customer (fewer than 5))" in html
     # the chart says the same as the table
-    assert "<title>Referral: spend 100, margin 600, return on spend not enough data</title>" in (
+    assert "<title>Referral: spend €100, margin €600, return on spend not enough data</title>" in (
         html
     )
 
