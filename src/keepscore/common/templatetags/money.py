@@ -20,5 +20,5 @@ register = template.Library()
 def money(amount: Decimal | float | int | None, decimals: int | str | None = None) -> str:
     if amount is None or amount == "":
         return "\u2014"
-    places = None if decimals in (None, "") else int(decimals)
+    places = None if decimals is None or decimals == "" else int(decimals)
     return money_format(amount, decimals=places)
