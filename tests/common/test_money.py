@@ -26,6 +26,7 @@ from keepscore.common.money import (
     format_of,
     money_format,
     money_override,
+    money_scope_end,
     xlsx_number_format,
 )
 from keepscore.leads.models import Lead
@@ -86,6 +87,7 @@ def test_the_rounding_is_the_same_as_before_whole_units_from_100() -> None:
 def test_format_value_uses_the_active_organization_and_the_defaults_without_one(
     settings: pytest.FixtureRequest,
 ) -> None:
+    money_scope_end(None)()  # nothing active, as in a fresh process
     settings.KEEPSCORE_CURRENCY = "GBP"  # type: ignore[attr-defined]
     settings.KEEPSCORE_LOCALE = "en_GB"  # type: ignore[attr-defined]
     assert format_value(1200.0, "money") == "£1,200"

@@ -628,7 +628,12 @@ def export_all(*, organization: Organization, out: IO[bytes]) -> dict[str, Any]:
             "kind": KIND,
             "format_version": FORMAT_VERSION,
             "keepscore_version": keepscore.__version__,
-            "organization": {"name": organization.name, "slug": organization.slug},
+            "organization": {
+                "name": organization.name,
+                "slug": organization.slug,
+                "currency": organization.currency,
+                "number_locale": organization.number_locale,
+            },
             "exported_at": timezone.now().isoformat(),
             "counts": counts,
             "files": [f"{name}.csv" for name in counts],
