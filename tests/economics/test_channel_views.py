@@ -68,17 +68,17 @@ def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings
     # by hand (see test_channels.story): 100 spent; B C D new; A B D qualified; A won
     assert referral == {
         "name": "Referral",
-        "spend": "100",
+        "spend": "€100",  # the organization's currency (EUR, written as in Ireland)
         "leads": "3",
         "qualified": "3",
         "customers": "1",
         "conversion": "33% (1 of 3), 95% CI 6.1\u201379%",
-        "revenue": "1,000",
-        "cost": "400",
-        "margin": "600",
+        "revenue": "€1,000",
+        "cost": "€400",
+        "margin": "€600",
         "margin_pct": "60%",
-        "cost_per_lead": "33.33",
-        "cost_per_customer": "100",
+        "cost_per_lead": "€33.33",
+        "cost_per_customer": "€100",
         "return_on_spend": "500%",
         "payback": "0.17",
     }
@@ -89,16 +89,16 @@ def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings
     assert search["margin_pct"] == "—"
     total = row_of(html, "total")
     # E's first deal has no cost recorded: the margin is of the deals with one (600 + 150)
-    assert total["spend"] == "900" and total["margin"] == "750"
-    assert total["cost_per_customer"] == "450"
+    assert total["spend"] == "€900" and total["margin"] == "€750"
+    assert total["cost_per_customer"] == "€450"
     assert row_of(html, "walk-in")["spend"] == "not recorded"  # nothing entered, not 0
     assert row_of(html, "walk-in")["cost_per_lead"] == "not recorded"
     # the chart: a mark per channel with spend or margin, numbers on hover, the same
     # return on spend as the table (with its "not enough data")
     assert "ks-spend-margin" in html
-    assert "<title>Referral: spend 100, margin 600, return on spend 500%</title>" in html
-    assert "<title>Ads: spend 600, margin 150, return on spend \u221275%</title>" in html
-    assert "<title>Search: spend 200, margin 0, return on spend not enough data</title>" in html
+    assert "<title>Referral: spend €100, margin €600, return on spend 500%</title>" in html
+    assert "<title>Ads: spend €600, margin €150, return on spend \u221275%</title>" in html
+    assert "<title>Search: spend €200, margin €0, return on spend not enough data</title>" in html
     assert "Two counts of customers" in html
     assert 'aria-current="page">Economics</a>' in html
 
@@ -106,14 +106,14 @@ def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings
 def test_too_small_rows_say_not_enough_data(client_a: Any, story: Organization):
     html = client_a.get(url(story), FEB).content.decode()
     referral = row_of(html, "referral")  # 3 new leads, 1 customer: too few (20, 5)
-    assert referral["cost_per_lead"] == "33.33"  # a plain division: always shown
+    assert referral["cost_per_lead"] == "€33.33"  # a plain division: always shown
     assert referral["return_on_spend"] == "not enough data"  # the margin of 1 customer
     assert referral["payback"] == "not enough data"
     assert referral["conversion"] == "not enough data (1 of 3)"
-    assert referral["spend"] == "100" and referral["margin"] == "600"  # facts stay
+    assert referral["spend"] == "€100" and referral["margin"] == "€600"  # facts stay
     assert "Return on spend and payback: not enough data (1 customer (fewer than 5))" in html
     # the chart says the same as the table
-    assert "<title>Referral: spend 100, margin 600, return on spend not enough data</title>" in (
+    assert "<title>Referral: spend €100, margin €600, return on spend not enough data</title>" in (
         html
     )
 
@@ -201,7 +201,8 @@ def test_the_spend_margin_chart():
         )
     )
     assert svg.startswith("<svg") and svg.count('<g class="mark">') == 2
-    assert "&lt;Ads&gt;: spend 600, margin 450, return on spend \u221225%" in svg
+    assert "&lt;Ads&gt;: spend €600, margin €450, return on spend \u221225%" in svg
+    assert "Search: spend €200, margin -€150, return on spend not enough data" in svg
     bars = re.findall(r'<rect class="bar margin" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg)
     (ads_x, ads_w), (search_x, search_w) = ((float(x), float(w)) for x, w in bars)
     zero = ads_x  # a positive bar starts at zero; a negative one ends there

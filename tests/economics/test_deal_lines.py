@@ -211,8 +211,8 @@ def test_the_lead_timeline_shows_the_lines(client_a, org_a, owner_a, lead_a, cat
 
     html = client_a.get(f"/o/{org_a.slug}/leads/{lead_a.pk}/").content.decode()
 
-    assert "Won: revenue 800.00, cost 240.00, margin 560.00" in html
-    assert "2 × Audit at 400.00 (cost 120.00 each): 800.00" in html  # noqa: RUF001
+    assert "Won: revenue €800.00, cost €240.00, margin €560.00" in html
+    assert "2 × Audit at €400.00 (cost €120.00 each): €800.00" in html  # noqa: RUF001
 
 
 def test_the_demo_has_products_and_deals_recorded_with_them(db):

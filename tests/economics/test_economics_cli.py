@@ -69,9 +69,10 @@ def test_the_table(story: Any):
     assert "Channel economics 2025-02-01 to 2025-02-28" in out
     assert "qualified: qualified" in out
     line = next(li for li in out.splitlines() if li.strip().startswith("Referral"))
-    # 100 spent, 3 new, 3 qualified, 1 customer, margin 600; ratios too small
-    assert line.split()[:5] == ["Referral", "100", "3", "3", "1"]
-    assert "600" in line and "n/e" in line
+    # 100 spent, 3 new, 3 qualified, 1 customer, margin 600; ratios too small (in euros,
+    # the organization's currency by default)
+    assert line.split()[:5] == ["Referral", "€100", "3", "3", "1"]
+    assert "€600" in line and "n/e" in line
     search = next(li for li in out.splitlines() if li.strip().startswith("Search"))
     assert "\u2014" in search  # cost per lead undefined: no leads
     assert next(li for li in out.splitlines() if li.strip().startswith("All channels"))

@@ -75,17 +75,20 @@ def test_bad_products_are_422_with_their_field(api_a, org_a, body, field):
 
 
 def test_the_default_margin_is_read_set_and_cleared(api_a, org_a):
-    assert api_a.get("/money-settings").json() == {"default_margin_pct": None}
+    money = {"currency": "EUR", "number_locale": "en_IE", "example": "€1,234.50"}
+    assert api_a.get("/money-settings").json() == {"default_margin_pct": None, **money}
 
     assert api_a.put("/money-settings", {"default_margin_pct": 35}).json() == {
-        "default_margin_pct": "35.00"
+        "default_margin_pct": "35.00",
+        **money,
     }
     assert default_margin(org_a) == D(35)
     bad = api_a.put("/money-settings", {"default_margin_pct": 150})
     assert bad.status_code == 422 and fields_of(bad) == ["default_margin_pct"]
-    assert api_a.get("/money-settings").json() == {"default_margin_pct": "35.00"}
+    assert api_a.get("/money-settings").json() == {"default_margin_pct": "35.00", **money}
     assert api_a.put("/money-settings", {"default_margin_pct": None}).json() == {
-        "default_margin_pct": None
+        "default_margin_pct": None,
+        **money,
     }
     assert default_margin(org_a) is None
 

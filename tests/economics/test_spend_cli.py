@@ -44,7 +44,7 @@ def test_import_dry_run_then_import_then_again(tmp_path, org_a, org_b):
     path.write_text("month;channel;campaign;amount\n2026-01;ads;;1.200,50\n2026-01;ads;Promo;300\n")
     dry = invoke("spend", "import", str(path), "--org", "acme", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "Dry run: 2 rows checked (1,500.50)" in dry.output and spend_rows(org_a) == []
+    assert "Dry run: 2 rows checked (€1,500.50)" in dry.output and spend_rows(org_a) == []
     done = invoke("spend", "import", str(path), "--org", "acme")
     assert done.exit_code == 0, done.output
     assert "Imported 2 spend rows (2 new, 0 changed, 0 unchanged)" in done.output
@@ -82,13 +82,13 @@ def test_set_and_list_in_every_format(org_a, org_b):
     result = invoke("spend", "set", "--month", "2026-02", "--channel", "ads", "--amount", "1,250",
                     "--org", "acme")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "Spend 2026-02 ads: 1,250.00." in result.output
+    assert "Spend 2026-02 ads: €1,250.00." in result.output
     invoke("spend", "set", "--month", "2026-03", "--channel", "referral", "--amount", "50.5",
            "--campaign", "Friends", "--org", "acme")  # fmt: skip
     spend_set(org_b, "2026-02", "ads", 999)  # another organization's: never listed
     table = invoke("spend", "list", "--org", "acme")
     assert table.exit_code == 0, table.output
-    assert "2026-02" in table.output and "Friends" in table.output and "1,300.50" in table.output
+    assert "2026-02" in table.output and "Friends" in table.output and "€1,300.50" in table.output
     as_csv = invoke("spend", "list", "--org", "acme", "--format", "csv", "--from", "2026-03")
     assert list(csv.reader(io.StringIO(as_csv.stdout))) == [
         ["month", "channel", "campaign", "amount", "note"],

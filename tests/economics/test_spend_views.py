@@ -58,8 +58,8 @@ def test_the_grid_and_the_year_table(client_a, org_a):
     html = page.content.decode()
     assert 'name="amount__ads"' in html and 'value="1200.00"' in html
     assert "Spring promo" in html and 'value="300.50"' in html
-    assert re.search(r'data-total="month">1,500.50<', html)  # 1200 + 300.50
-    assert re.search(r'data-total="year"><strong>1,551<', html)  # 1200 + 300.50 + 50 rounded
+    assert re.search(r'data-total="month">€1,500.50<', html)  # 1200 + 300.50
+    assert re.search(r'data-total="year"><strong>€1,551<', html)  # 1200 + 300.50 + 50 rounded
     assert 'aria-current="page">Spend</a>' in html
 
 
@@ -204,7 +204,7 @@ def test_cash_page(client_a, org_a):
     html = client_a.get(url(org_a, "cash")).content.decode()
     assert re.search(r"data-runway>3.3 months<", html)  # 10000 / 3000
     assert html.index("2026-02") < html.index("2026-01")  # latest first
-    assert "-100.00" in html
+    assert "-€100.00" in html
 
 
 def test_cash_bad_input_keeps_what_was_typed(client_a, org_a):

@@ -52,7 +52,7 @@ def test_the_stalled_leads_are_a_click_away(client):
         ("oldest_days", 645.6, "646 days"),
         ("stall_days", 1, "1 day"),
         ("runway_months", 4.0912, "4.1 months"),
-        ("margin", 293426.75, "293,427"),
+        ("margin", 293426.75, "€293,427"),  # the default currency: EUR, en_IE
         ("monthly_mean", 64.92, "64.9"),
         (
             "trend",

@@ -70,7 +70,7 @@ def objections_url(org: Organization) -> str:
 
 def number(text: str) -> str:
     """A cell as the tests write it: ``1,000`` -> ``1000.00`` for money, counts as they are."""
-    return text.replace(",", "")
+    return text.replace(",", "").removeprefix("€")  # the default currency: EUR, en_IE
 
 
 # --- the marketing & sales page -----------------------------------------------------------------

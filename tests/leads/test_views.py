@@ -541,7 +541,7 @@ def test_lead_page_shows_header_and_timeline(
         "Wants a quote",
         "Price",
         "Too dear",
-        "Won: revenue 1,000.00, cost 400.00, margin 600.00",
+        "Won: revenue €1,000.00, cost €400.00, margin €600.00",
     ):
         assert text in html, text
     kinds = [entry.kind for entry in response.context["timeline"]]

@@ -71,8 +71,8 @@ def all_text(root: ET.Element) -> str:
         (-3, "count", {"signed": True}, "\u22123"),
         (8, "count", {"signed": True}, "+8"),
         (0, "count", {"signed": True}, "0"),
-        (118400.0, "money", {}, "118,400"),
-        (41.5, "money", {}, "41.50"),
+        (118400.0, "money", {}, "€118,400"),  # none active: EUR, en_IE
+        (41.5, "money", {}, "€41.50"),
         (0.56, "percent", {}, "56%"),
         (0.045, "percent", {}, "4.5%"),
         (1.0, "percent", {}, "100%"),
@@ -82,7 +82,7 @@ def all_text(root: ET.Element) -> str:
         (1, "days", {}, "1 day"),
         (2.345, "number", {}, "2.35"),
         (2.0, "number", {}, "2"),
-        (1_350_000, "money", {"short": True}, "1.4M"),
+        (1_350_000, "money", {"short": True}, "€1.4M"),
         (12_000, "count", {"short": True}, "12k"),
         (0.4, "percent", {"short": True}, "40%"),
         (30, "days", {"short": True}, "30d"),
@@ -214,7 +214,7 @@ def test_sparkline_is_small_with_a_tooltip_per_value() -> None:
     values = [1.0, 2.0, None, 4.0]
     root = parse(sparkline(values, unit="money", labels=["Dec", "Jan", "Feb", "Mar"]))
     assert root.get("viewBox") == "0 0 100 24"
-    assert tips(root) == ["Dec: 1", "Jan: 2", "Feb: \u2014", "Mar: 4"]
+    assert tips(root) == ["Dec: €1", "Jan: €2", "Feb: \u2014", "Mar: €4"]
     assert len(by_class(root, "path", "line")) == 1  # 1-2; 4 alone is a dot
     assert marks(parse(sparkline([None, None]))) == []
     assert len(tips(parse(sparkline([5.0])))) == 1

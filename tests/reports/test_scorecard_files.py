@@ -125,7 +125,9 @@ def test_xlsx_values_formats_and_review(card: Scorecard) -> None:
         assert cells[col["Annual goal"]].value == row.goal
         assert cells[col["Group"]].value == row.group
 
-    assert found["revenue"][col["This month"]].number_format == "#,##0.00"
+    # a sample made without an organization: the default currency (EUR, en_IE)
+    assert found["revenue"][col["This month"]].number_format == '"€"#,##0.00;-"€"#,##0.00'
+    assert found["revenue"][col["Change"]].number_format.startswith('+"€"#,##0.00;')
     assert found["new_leads"][col["This month"]].number_format == "#,##0"
     assert found["lead_to_qualified"][col["This month"]].number_format == "0.0%"
     assert found["lead_to_qualified"][col["Change"]].number_format.startswith("+0.0")

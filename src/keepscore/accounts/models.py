@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from keepscore.common.models import OrgOwned
+from keepscore.common.money import default_currency, default_locale
 
 
 class EmailUserManager(UserManager["User"]):
@@ -68,6 +69,9 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
     created_at = models.DateTimeField(auto_now_add=True)
+    #: money: ISO 4217 code and how numbers are written (keepscore.common.money)
+    currency = models.CharField(max_length=3, default=default_currency)
+    number_locale = models.CharField("number format", max_length=10, default=default_locale)
 
     class Meta:
         ordering = ["name"]

@@ -113,6 +113,7 @@ WEB: dict[str, Rule] = {
     "settings_channel_edit": OWNER,
     "settings_products": OWNER,
     "settings_margin": OWNER,
+    "settings_currency": OWNER,
     "settings_product_edit": OWNER,
     "settings_product_retire": OWNER,
     "webform_list": OWNER,

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.audit import services as audit
+from keepscore.common import money
 
 
 def password_generate() -> str:
@@ -199,3 +200,32 @@ def member_create(
         marketing_share=marketing_share,
     )
     return MemberCreated(membership=membership, password=password, user_existed=existed)
+
+
+# --- money: the organization's currency and number format -------------------------------
+
+
+@transaction.atomic
+def money_format_set(
+    organization: Organization, *, currency: str, number_locale: str
+) -> Organization:
+    """Set the organization's currency (an ISO 4217 code, any case) and how its amounts are
+    written (one of ``keepscore.common.money.LOCALES``). A bad one is a ValidationError
+    naming its field, and nothing changes. Stored amounts are not converted: the currency
+    says what they are in. The audit log records the change (the fields saved)."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str] = {}
+    for field, check, value in (
+        ("currency", money.currency_clean, currency),
+        ("number_locale", money.locale_clean, number_locale),
+    ):
+        try:
+            clean[field] = check(value)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    organization.currency = clean["currency"]
+    organization.number_locale = clean["number_locale"]
+    organization.save(update_fields=["currency", "number_locale"])
+    return organization

@@ -16,6 +16,7 @@ from keepscore.accounts.tokens import token_authenticate
 from keepscore.audit import context as audit_context
 from keepscore.audit import services as audit
 from keepscore.audit.models import Via
+from keepscore.common.money import money_activate
 
 API_PREFIX = "api/v1"
 TOO_MANY = (
@@ -41,6 +42,7 @@ class TokenAuth(HttpBearer):
         if not permissions.allows(found.membership, need):
             audit.refused(found.organization, operation, need)
             raise HttpError(403, permissions.refusal(need, found.membership))
+        money_activate(found.organization)  # texts in its currency; MoneyMiddleware resets
         return found
 
 

@@ -73,6 +73,10 @@ class ChannelEconomicsOut(Schema):
 
 
 class EconomicsOut(Schema):
+    currency: str = Field(
+        description="The organization's currency (ISO 4217, e.g. 'EUR'): "
+        "what the money figures are in."
+    )
     period: PeriodOut
     months: float = Field(description="The period's length in months.")
     qualified_stage: str | None = Field(

@@ -44,6 +44,10 @@ class IndicatorOut(Schema):
 
 class FocusOut(Schema):
     organization: str
+    currency: str = Field(
+        description="The organization's currency (ISO 4217, e.g. 'EUR'): "
+        "what the money figures are in."
+    )
     as_of: str = Field(description="YYYY-MM-DD: the data as it stood at the end of this day.")
     recommendation: Literal["sales", "marketing", "margins", "cash", "balanced", "not_enough_data"]
     confidence: Confidence

@@ -79,6 +79,10 @@ class MonthToDateOut(Schema):
 class ScorecardOut(Schema):
     organization: str
     month: str = Field(description="YYYY-MM")
+    currency: str = Field(
+        description="The organization's currency (ISO 4217, e.g. 'EUR'): "
+        "what the money figures are in."
+    )
     month_to_date: MonthToDateOut | None = Field(
         description="While the month runs: how much of it has passed (null once it is over)."
     )

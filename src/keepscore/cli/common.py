@@ -291,7 +291,7 @@ def organization_resolve(slug: str | None) -> Organization:
         if organization is None:
             known = ", ".join(slugs) if slugs else "none yet (create one with `keepscore init`)"
             fail(f"no organization {slug!r}; organizations: {known}")
-        return organization
+        return _money_of(organization)
     if not slugs:
         fail("there is no organization yet: create one with `keepscore init`")
     if len(slugs) > 1:
@@ -300,7 +300,16 @@ def organization_resolve(slug: str | None) -> Organization:
             "choose one with --org SLUG",
             EXIT_USAGE,
         )
-    return Organization.objects.get(slug=slugs[0])
+    return _money_of(Organization.objects.get(slug=slugs[0]))
+
+
+def _money_of(organization: Organization) -> Organization:
+    """The command writes money in the organization's currency (until it ends: the app's
+    callback, ``keepscore.cli.main``)."""
+    from keepscore.common.money import money_activate
+
+    money_activate(organization)
+    return organization
 
 
 def password_read(path: Path) -> str:

@@ -20,6 +20,7 @@ from keepscore.cli.common import (
     say,
     stdout,
 )
+from keepscore.common.money import money_format
 
 
 def _login_show(slug: str) -> None:
@@ -82,6 +83,7 @@ def demo(
         started = time.monotonic()
         summary = demo_create(seed=seed, slug=slug, months=months, today=day)
         seconds = time.monotonic() - started
+        made = Organization.objects.get(slug=slug)  # its currency
 
         table = Table(title=f"{summary.name}: {summary.first_day} to {summary.last_day}")
         table.add_column("what")
@@ -97,7 +99,7 @@ def demo(
             ("objections", summary.objections),
             ("follow-ups", summary.followups),
             ("later touches", summary.touches),
-            ("revenue won", f"{summary.revenue:,.0f}"),
+            ("revenue won", money_format(summary.revenue, made, decimals=0)),
         ):
             table.add_row(label, str(value))
         stdout().print(table)

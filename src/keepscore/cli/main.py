@@ -28,6 +28,7 @@ from keepscore.cli.scorecard import scorecard
 from keepscore.cli.spend import cash_app, spend_app
 from keepscore.cli.summaries import summaries_app
 from keepscore.cli.tasks import tasks
+from keepscore.common.money import money_scope_end, money_scope_start
 
 app = typer.Typer(
     name="keepscore",
@@ -37,6 +38,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _each_command(ctx: typer.Context) -> None:
+    """Before every command: the organization a command works on writes its money in its own
+    currency (``organization_resolve`` activates it) until the command ends, and no longer
+    (commands run one after another in one process in the tests)."""
+    ctx.call_on_close(money_scope_end(money_scope_start()))
+
 
 app.command("init")(accounts.init)
 app.command("createuser")(accounts.createuser)

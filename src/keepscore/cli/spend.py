@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +23,7 @@ from keepscore.cli.common import (
     progress_bar,
     say,
 )
+from keepscore.common.money import money_format
 
 if TYPE_CHECKING:
     from keepscore.economics.spend import SpendImportResult
@@ -102,7 +104,8 @@ def import_(
         if result.errors_total:
             fail(f"nothing imported: {result.errors_total} problems in {result.rows} rows")
         if result.dry_run:
-            say(f"Dry run: {result.rows} rows checked ({result.total:,.2f}), nothing written.")
+            total = money_format(result.total, decimals=2)
+            say(f"Dry run: {result.rows} rows checked ({total}), nothing written.")
             return
         say(
             f"[green]Imported {result.rows} spend rows[/] ({result.created} new, "
@@ -168,12 +171,17 @@ def list_(
             "channel_totals": {k: f"{v:.2f}" for k, v in table.channel_totals.items()},
             "total": f"{table.total:.2f}",
         }
+
+        # the table is read by a person: in the organization's currency; a CSV stays numbers
+        def amount(x: Decimal) -> str:
+            return money_format(x, decimals=2) if fmt is Format.table else f"{x:,.2f}"
+
         rows = [
-            [month_str(r.month), r.channel, r.campaign, f"{r.amount:,.2f}", r.note]
+            [month_str(r.month), r.channel, r.campaign, amount(r.amount), r.note]
             for r in table.rows
         ]
         if fmt is Format.table:
-            rows.append(["total", "", "", f"{table.total:,.2f}", ""])
+            rows.append(["total", "", "", amount(table.total), ""])
         _print_rows(fmt, EXPORT_COLUMNS, rows, payload)
 
 
@@ -196,7 +204,8 @@ def set_(
         organization = organization_resolve(org)
         row = spend_set(organization, month, channel, amount, campaign=campaign, note=note)
         what = f" “{escape(row.campaign)}”" if row.campaign else ""
-        say(f"Spend {month_str(row.month)} {escape(row.channel.key)}{what}: {row.amount:,.2f}.")
+        shown = money_format(row.amount, decimals=2)
+        say(f"Spend {month_str(row.month)} {escape(row.channel.key)}{what}: {shown}.")
 
 
 @cash_app.command("set")
@@ -219,8 +228,8 @@ def cash_set(
         runway = services.runway_months(row)
         months = "no runway (no fixed costs)" if runway is None else f"runway {runway} months"
         say(
-            f"Cash {month_str(row.month)}: {row.cash_on_hand:,.2f} on hand, "
-            f"{row.monthly_fixed_costs:,.2f} fixed costs a month: {months}."
+            f"Cash {month_str(row.month)}: {money_format(row.cash_on_hand, decimals=2)} on hand, "
+            f"{money_format(row.monthly_fixed_costs, decimals=2)} fixed costs a month: {months}."
         )
 
 
@@ -235,11 +244,15 @@ def cash_list(org: OrgOption = None, fmt: FormatOption = Format.table) -> None:
         organization = organization_resolve(org)
         history = cash_history(organization)
         header = ["month", "cash_on_hand", "monthly_fixed_costs", "runway_months", "note"]
+
+        def amount(x: Decimal) -> str:
+            return money_format(x, decimals=2) if fmt is Format.table else f"{x:.2f}"
+
         rows = [
             [
                 r.month_text,
-                f"{r.cash_on_hand:.2f}",
-                f"{r.monthly_fixed_costs:.2f}",
+                amount(r.cash_on_hand),
+                amount(r.monthly_fixed_costs),
                 "" if r.runway is None else f"{r.runway}",
                 r.note,
             ]

@@ -17,6 +17,7 @@ from keepscore.accounts import permissions
 from keepscore.accounts.selectors import membership_get
 from keepscore.audit import context as audit_context
 from keepscore.audit import services as audit
+from keepscore.common.money import money_override
 
 
 def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -50,7 +51,8 @@ def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
             raise PermissionDenied(permissions.refusal(need, membership))
         if request.session.get("organization") != org:
             request.session["organization"] = org  # the home page opens it next time
-        return view(request, membership.organization, *args, **kwargs)
+        with money_override(membership.organization):  # its currency on the page
+            return view(request, membership.organization, *args, **kwargs)
 
     return wrapper
 

@@ -19,6 +19,8 @@ EMAIL_URL       where mail goes: smtp://user:pass@host:587/?tls=1, smtps://…, 
                 files under KEEPSCORE_HOME/mail/
 DEFAULT_FROM_EMAIL  the sender of keepscore's mail (default keepscore@ the app's host name)
 INVITATION_DAYS how long an invitation's link works (default 7)
+KEEPSCORE_CURRENCY  the currency of a new organization, ISO 4217 (default EUR)
+KEEPSCORE_LOCALE    how a new organization's money is written (default en_IE: €1,234.50)
 
 Production: HTTPS=1, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, and SECRET_KEY unset (generated) or of
 at least 50 random characters; `python -m django check --deploy --settings
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "keepscore.audit.middleware.AuditActorMiddleware",
+    "keepscore.common.money.MoneyMiddleware",  # the organization's currency, per request
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -114,6 +117,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "keepscore.accounts.context_processors.organizations",
             ],
+            # {{ amount|money }} in every template (keepscore.common.money)
+            "builtins": ["keepscore.common.templatetags.money"],
         },
     },
 ]
@@ -295,3 +300,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 # funnel figures: below this many in a rate's cohort (n) the UI says "not enough data"
 KEEPSCORE_MIN_N = int(os.environ.get("KEEPSCORE_MIN_N", "20"))
+
+# money: an organization's currency (ISO 4217) and number format, until an owner sets its own
+# (Settings → Products & margin); new organizations start with these
+KEEPSCORE_CURRENCY = os.environ.get("KEEPSCORE_CURRENCY", "EUR").strip().upper() or "EUR"
+KEEPSCORE_LOCALE = os.environ.get("KEEPSCORE_LOCALE", "en_IE").strip() or "en_IE"

@@ -39,6 +39,8 @@ from typing import Any
 DEMO_PASSWORD = "demo-owner-2024"
 DEMO_DOMAIN = "keepscore.test"
 DEMO_BUSINESS = "Brightside Signs"
+DEMO_CURRENCY = "USD"
+DEMO_LOCALE = "en_US"
 
 OPEN_STAGES = ("suspect", "prospect", "lead", "qualified", "proposal")
 WON_STAGE = "customer"
@@ -1152,6 +1154,7 @@ def demo_create(
     from keepscore.accounts.services import (
         member_add,
         member_update,
+        money_format_set,
         organization_create,
         user_create,
     )
@@ -1191,6 +1194,8 @@ def demo_create(
         organization = organization_create(
             name=f"{DEMO_BUSINESS} ({slug})", slug=slug, owner=owner_user
         )
+        # a US business (its phone numbers are +1): dollars, written as in the US
+        money_format_set(organization, currency=DEMO_CURRENCY, number_locale=DEMO_LOCALE)
         members = {"owner": organization.memberships.get(user=owner_user)}
         member_update(
             membership=members["owner"],

@@ -111,10 +111,12 @@ class ChannelEconomics:
     rows: tuple[ChannelRow, ...]  # one per channel, by name
     total: ChannelRow
     summarized: bool = False  # read from the summaries
+    currency: str = ""  # the organization's, ISO 4217: what the amounts are in
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON shape (the CLI's ``--format json`` and ``GET /economics``)."""
         return {
+            "currency": self.currency,
             "period": self.period.as_dict(),
             "months": self.months,
             "qualified_stage": self.qualified_stage,
@@ -441,6 +443,7 @@ def _assemble(
         rows=tuple(rows),
         total=_row(TOTAL_KEY, TOTAL_NAME, totals, months),
         summarized=summarized,
+        currency=organization.currency,
     )
 
 

@@ -3,6 +3,7 @@ with their price and cost, and the default margin. Views parse a form and call a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import partial
 
 from django.contrib import messages
@@ -11,11 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from keepscore.accounts import services as accounts
 from keepscore.accounts.models import Organization
+from keepscore.common.money import money_format
 from keepscore.common.views import org_view
 from keepscore.economics import products as services
 from keepscore.economics.models import Product
-from keepscore.economics.product_forms import MarginForm, ProductForm
+from keepscore.economics.product_forms import MarginForm, MoneyFormatForm, ProductForm
 from keepscore.leads.settings_views import save_with
 
 INVALID = 422
@@ -42,6 +45,7 @@ def _page(
     *,
     form: ProductForm | None = None,
     margin_form: MarginForm | None = None,
+    money_form: MoneyFormatForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     margin = services.default_margin(organization)
@@ -52,6 +56,14 @@ def _page(
         "form": form or ProductForm(),
         "margin_form": margin_form or MarginForm(initial={"default_margin_pct": margin}),
         "margin": margin,
+        "money_form": money_form
+        or MoneyFormatForm(
+            initial={
+                "currency": organization.currency,
+                "number_locale": organization.number_locale,
+            }
+        ),
+        "money_example": money_format(Decimal("1234.50"), organization, decimals=2),
     }
     return render(request, "settings/products.html", context, status=status)
 
@@ -115,3 +127,22 @@ def margin_set(request: HttpRequest, organization: Organization) -> HttpResponse
         )
         return redirect("settings_products", org=organization.slug)
     return _page(request, organization, margin_form=form, status=INVALID)
+
+
+@org_view
+@require_POST
+def money_format_set(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The currency and number format (owners); a bad one is shown on the form (422)."""
+    form = MoneyFormatForm(request.POST)
+    saved = save_with(
+        request,
+        form,
+        lambda currency, number_locale: accounts.money_format_set(
+            organization, currency=currency, number_locale=number_locale
+        ),
+    )
+    if saved is not None:
+        shown = money_format(Decimal("1234.50"), saved, decimals=2)
+        messages.success(request, f"Currency set: {saved.currency}, written {shown}.")
+        return redirect("settings_products", org=organization.slug)
+    return _page(request, organization, money_form=form, status=INVALID)

@@ -22,6 +22,7 @@ import keepscore
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.audit import services as audit
+from keepscore.common.money import xlsx_number_format
 from keepscore.exports.writers import (
     Table,
     csv_chunks,
@@ -175,16 +176,21 @@ def export_leads(
     ladder = list(Stage.objects.for_org(organization))
     head = LEAD_HEAD + [f"{s.key}_at" for s in ladder] + LEAD_TAIL + (LEAD_FULL if full else [])
     qs = lead_list(organization=organization, filters=filters).order_by("first_touch_at", "pk")
-    return Table("leads", head, _lead_rows(qs, ladder, full))
+    return Table("leads", head, _lead_rows(qs, ladder, full), money=("value", "revenue", "cost"))
 
 
 # --- the other tables ------------------------------------------------------------------------
 
 
 def _table(
-    name: str, head: Sequence[str], qs: QuerySet[Any], row: Callable[[Any], Sequence[Any]]
+    name: str,
+    head: Sequence[str],
+    qs: QuerySet[Any],
+    row: Callable[[Any], Sequence[Any]],
+    money: tuple[str, ...] = (),
 ) -> Table:
-    return Table(name, list(head), (row(obj) for obj in qs.iterator(chunk_size=CHUNK)))
+    rows = (row(obj) for obj in qs.iterator(chunk_size=CHUNK))
+    return Table(name, list(head), rows, money=money)
 
 
 def export_stage_changes(*, organization: Organization, full: bool = False) -> Table:
@@ -263,6 +269,7 @@ def export_outcomes(*, organization: Organization, full: bool = False) -> Table:
             o.lost_note,
             *((lead_key(o.lead_id), o.stage_change_id) if full else ()),
         ],
+        money=("revenue", "cost", "margin"),
     )
 
 
@@ -430,12 +437,14 @@ def _money(organization: Organization) -> list[Table]:
             ["id", "name", "price", "cost", "active"],
             Product.objects.for_org(organization).order_by("id"),
             lambda p: [p.pk, p.name, p.price, p.cost, p.active],
+            money=("price", "cost"),
         ),
         _table(
             "deal_lines",
             ["id", "outcome", "product", "quantity", "unit_price", "unit_cost"],
             DealLine.objects.for_org(organization).order_by("id"),
             lambda x: [x.pk, x.outcome_id, x.product_id, x.quantity, x.unit_price, x.unit_cost],
+            money=("unit_price", "unit_cost"),
         ),
         Table(
             "money_settings",
@@ -450,6 +459,7 @@ def _money(organization: Organization) -> list[Table]:
                 *(x.pk, x.month, x.channel.key, x.campaign, x.amount, x.note),
                 x.by.email if x.by else "",
             ],
+            money=("amount",),
         ),
         _table(
             "cash_positions",
@@ -459,6 +469,7 @@ def _money(organization: Organization) -> list[Table]:
                 *(x.pk, x.month, x.cash_on_hand, x.monthly_fixed_costs, x.note),
                 x.by.email if x.by else "",
             ],
+            money=("cash_on_hand", "monthly_fixed_costs"),
         ),
     ]
 
@@ -617,7 +628,12 @@ def export_all(*, organization: Organization, out: IO[bytes]) -> dict[str, Any]:
             "kind": KIND,
             "format_version": FORMAT_VERSION,
             "keepscore_version": keepscore.__version__,
-            "organization": {"name": organization.name, "slug": organization.slug},
+            "organization": {
+                "name": organization.name,
+                "slug": organization.slug,
+                "currency": organization.currency,
+                "number_locale": organization.number_locale,
+            },
             "exported_at": timezone.now().isoformat(),
             "counts": counts,
             "files": [f"{name}.csv" for name in counts],
@@ -649,7 +665,7 @@ def export_write(
         else (KINDS[kind](organization=organization))
     )
     if fmt == "xlsx":
-        rows = xlsx_write(table, out)
+        rows = xlsx_write(table, out, xlsx_number_format(organization))
     else:
         count = 0
         chunks = csv_chunks(table) if fmt == "csv" else jsonl_chunks(table)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from keepscore.accounts.models import Organization
 from keepscore.audit import context as audit_context
 from keepscore.audit import services as audit
+from keepscore.common.money import xlsx_number_format
 from keepscore.common.views import org_view
 from keepscore.exports import services
 from keepscore.exports.forms import ExportForm, FormatForm
@@ -48,7 +49,9 @@ def export_response(
         table = services.KINDS[kind](organization=organization)
     if fmt == "xlsx":
         book = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-        audit.exported(organization, kind, fmt, xlsx_write(table, book))
+        audit.exported(
+            organization, kind, fmt, xlsx_write(table, book, xlsx_number_format(organization))
+        )
         book.seek(0)
         return FileResponse(
             book, as_attachment=True, filename=f"{name}.xlsx", content_type=CONTENT_TYPES[fmt]

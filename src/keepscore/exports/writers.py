@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from django.utils import timezone
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -29,6 +30,8 @@ class Table:
     name: str
     header: list[str]
     rows: Iterable[Sequence[Any]]
+    #: the columns holding amounts of money: an XLSX shows them in the organization's currency
+    money: tuple[str, ...] = ()
 
 
 def escape_formula(text: str) -> str:
@@ -117,14 +120,25 @@ def _xlsx_cell(value: Any) -> Any:
     return escape_formula(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
 
 
-def xlsx_write(table: Table, out: IO[bytes]) -> int:
-    """Write the table as one sheet of a write-only workbook; returns the rows written."""
+def xlsx_write(table: Table, out: IO[bytes], money_format: str = "") -> int:
+    """Write the table as one sheet of a write-only workbook; returns the rows written.
+
+    The table's money columns get ``money_format`` (``keepscore.common.money.
+    xlsx_number_format``: the cell stays a number, Excel shows it with the currency)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(table.name[:31])
     sheet.append(table.header)
+    money = {i for i, name in enumerate(table.header) if name in table.money}
     count = 0
     for row in table.rows:
-        sheet.append([_xlsx_cell(v) for v in row])
+        values = [_xlsx_cell(v) for v in row]
+        if money and money_format:
+            for i in money:
+                if isinstance(values[i], int | float | Decimal):
+                    cell = WriteOnlyCell(sheet, value=values[i])
+                    cell.number_format = money_format
+                    values[i] = cell
+        sheet.append(values)
         count += 1
     book.save(out)
     return count

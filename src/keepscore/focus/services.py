@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Objection
+from keepscore.common.money import money_format
 from keepscore.focus import trends
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.funnel import stats, summary
@@ -113,6 +114,7 @@ class Diagnosis:
     indicators: tuple[Indicator, ...]
     missing: tuple[str, ...] = ()
     scores: dict[str, int] = field(default_factory=dict)
+    currency: str = ""  # the organization's, ISO 4217: what the evidence's money is in
 
     def indicator(self, key: str) -> Indicator:
         return next(i for i in self.indicators if i.key == key)
@@ -121,6 +123,7 @@ class Diagnosis:
         """The stable JSON (``keepscore focus --format json``, ``GET /api/v1/focus``)."""
         return {
             "organization": self.slug,
+            "currency": self.currency,
             "as_of": self.as_of.isoformat(),
             "recommendation": self.recommendation,
             "confidence": self.confidence,
@@ -376,12 +379,6 @@ def _p(p: float | None) -> str:
     if p is None:
         return "p not testable"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:,.1f}"
 
 
 def _sum(r: Reads, key: str, months: list[date]) -> float:
@@ -726,6 +723,7 @@ def best_channels(organization: Organization, r: Reads) -> Indicator:
         )
     top = rows[0]
     best_margin = by_margin[0]
+    most = money_format(best_margin["margin"], organization, decimals=0)
     text = (
         f"{top['channel']} brought the most customers ({top['customers']} of {total}"
         + (
@@ -733,7 +731,7 @@ def best_channels(organization: Organization, r: Reads) -> Indicator:
             if top["conversion"] and top["conversion"]["enough"]
             else ""
         )
-        + f"); {best_margin['channel']} the most margin ({_num(best_margin['margin'])}). "
+        + f"); {best_margin['channel']} the most margin ({most}). "
         "Prioritise them."
     )
     return Indicator(
@@ -1456,6 +1454,7 @@ def diagnose(organization: Organization, as_of: date | None = None) -> Diagnosis
         indicators=tuple(found),
         missing=tuple(missing),
         scores=scores,
+        currency=organization.currency,
     )
 
 

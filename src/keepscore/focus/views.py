@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
+from keepscore.common.money import money_format
 from keepscore.common.views import org_view
 from keepscore.focus import services
 from keepscore.focus.forms import FocusDateForm
@@ -107,7 +108,9 @@ def _format(key: str, value: Any) -> str:
             return f"{value:,.0f} day{'' if round(value) == 1 else 's'}"
         if key.endswith("_months"):
             return f"{value:,.1f} months"
-        if key in MONEY or isinstance(value, int) or float(value).is_integer():
+        if key in MONEY:
+            return money_format(value, decimals=0)
+        if isinstance(value, int) or float(value).is_integer():
             return f"{value:,.0f}"
         return f"{value:,.1f}"
     if isinstance(value, dict) and {"k", "n"} <= set(value):

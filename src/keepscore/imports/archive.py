@@ -37,6 +37,7 @@ from django.db.models import Model
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.activities.models import Activity, Objection
 from keepscore.audit import services as audit
+from keepscore.common import money
 from keepscore.economics.models import CashPosition, DealLine, MoneySettings, Product, Spend
 from keepscore.exports.services import FORMAT_VERSION, KIND
 from keepscore.exports.writers import unescape
@@ -1030,11 +1031,12 @@ def _organization(slug: str, name: str | None, reader: Reader) -> Organization:
     """The organization to fill: a new one (named as the exported one unless ``name``), or an
     existing one that holds no records yet, whose default settings the archive's replace."""
     slug = slug.strip().lower()
-    existing = Organization.objects.filter(slug=slug).first()
+    existing = Organization.objects.filter(slug=slug).first()  # see _money_of_archive
     if existing is None:
         exported = reader.manifest.get("organization")
         default = exported.get("name") if isinstance(exported, dict) else None
         organization = Organization(name=(name or default or slug).strip()[:200], slug=slug)
+        _money_of_archive(organization, exported)
         try:
             organization.full_clean()
         except ValidationError as error:
@@ -1050,7 +1052,11 @@ def _organization(slug: str, name: str | None, reader: Reader) -> Organization:
                 f"the organization {slug!r} holds records already ({what}): import into a new "
                 "organization (a slug not taken)"
             )
-    # its default settings go: the archive brings its own
+    # its default settings go: the archive brings its own (and its currency)
+    exported = reader.manifest.get("organization")
+    if isinstance(exported, dict) and "currency" in exported:
+        _money_of_archive(existing, exported)
+        existing.save(update_fields=["currency", "number_locale"])
     for stage in Stage.objects.for_org(existing):
         recorder.stage_delete(stage=stage)
     defaults: tuple[type[Model], ...] = (QualificationCriterion, LostReason, Channel, MoneySettings)
@@ -1113,3 +1119,18 @@ def _closing_check(importer: Importer) -> None:
                 f"{importer.reader.label}: {name}.csv holds {got} rows, its manifest says "
                 f"{expected}: the archive is not whole"
             )
+
+
+def _money_of_archive(organization: Organization, exported: object) -> None:
+    """The exported organization's currency and number format (archives made before they
+    existed keep the defaults); a bad one stops the import."""
+    if not isinstance(exported, dict) or "currency" not in exported:
+        return
+    try:
+        organization.currency = money.currency_clean(exported.get("currency"))
+        organization.number_locale = money.locale_clean(
+            exported.get("number_locale", organization.number_locale)
+        )
+    except ValidationError as error:
+        text = "; ".join(" ".join(v) for v in error.message_dict.values())
+        raise ArchiveError(f"manifest.json: {text}") from None

@@ -27,6 +27,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from keepscore.common.money import money_format
+
 __all__ = [
     "UNITS",
     "RateRow",
@@ -95,7 +97,8 @@ def format_value(
 ) -> str:
     """A number as people read it: ``1,234``, ``56%``, ``12.5 days``; ``—`` for None.
 
-    Units: ``count`` (whole numbers), ``money`` (no currency sign: the organization's own),
+    Units: ``count`` (whole numbers), ``money`` (in the active organization's currency:
+    ``keepscore.common.money``),
     ``percent`` (a fraction 0..1 shown as %; a signed change is in percentage points, ``pp``),
     ``days`` and ``number``. ``signed`` puts ``+`` before positive numbers (for changes);
     ``short`` makes compact axis labels (``12k``, ``40%``, ``30d``).
@@ -110,13 +113,13 @@ def format_value(
         else:
             decimals = 0 if abs(pct) >= 10 or pct == int(pct) else 1
             text = _group(pct, decimals) + (" pp" if signed else "%")
+    elif unit == "money":
+        # the active organization's currency, as its locale writes it (keepscore.common.money)
+        return money_format(value, signed=signed, short=short)
     elif short:
         text = _compact(number) + ("d" if unit == "days" else "")
     elif unit == "count":
         text = _group(round(number), 0)
-    elif unit == "money":
-        decimals = 0 if abs(number) >= 100 or number == int(number) else 2
-        text = _group(number, decimals)
     elif unit == "days":
         decimals = 0 if number == int(number) or abs(number) >= 100 else 1
         text = _group(number, decimals)

@@ -21,6 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from keepscore.common.money import money_override, xlsx_number_format
 from keepscore.exports.writers import csv_cell, escape_formula
 from keepscore.reports.charts import NO_VALUE, format_value, sparkline
 from keepscore.reports.pdf import render_pdf
@@ -214,6 +215,9 @@ def scorecard_xlsx(scorecard: Scorecard) -> bytes:
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2)
 
     fill = PatternFill("solid", fgColor="EEF1F5")
+    # money cells stay numbers, shown in the organization's currency
+    money_cells = xlsx_number_format(scorecard.money)
+    money_changes = xlsx_number_format(scorecard.money, signed=True)
     r = HEADER_ROW + 1
     for group, rows in scorecard.grouped():
         if not rows:
@@ -245,13 +249,19 @@ def scorecard_xlsx(scorecard: Scorecard) -> bytes:
                 rate.ci_high if rate else None,
                 group,
             ]
-            unit_format = XLSX_FORMAT.get(row.unit, "General")
+            unit_format = (
+                money_cells if row.unit == "money" else XLSX_FORMAT.get(row.unit, "General")
+            )
             for col, value in enumerate(values, start=1):
                 cell = sheet.cell(row=r, column=col, value=value)
                 if col in (4, 5, 7, 8, 9, 10, 12, 13, 14):
                     cell.number_format = unit_format
                 elif col == 6:
-                    cell.number_format = XLSX_CHANGE_FORMAT.get(row.unit, "General")
+                    cell.number_format = (
+                        money_changes
+                        if row.unit == "money"
+                        else XLSX_CHANGE_FORMAT.get(row.unit, "General")
+                    )
                 elif col in (15, 16):
                     cell.number_format = "#,##0"
                 elif col in (17, 18):
@@ -371,7 +381,17 @@ def _review_context(entry: ReviewEntry) -> dict[str, Any]:
 def scorecard_context(
     scorecard: Scorecard, charts: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """What ``reports/scorecard_pdf.html`` shows (numbers already formatted)."""
+    """What ``reports/scorecard_pdf.html`` shows (numbers already formatted; money in the
+    scorecard's organization's currency)."""
+    if scorecard.money is not None:
+        with money_override(scorecard.money):
+            return _scorecard_context(scorecard, charts)
+    return _scorecard_context(scorecard, charts)
+
+
+def _scorecard_context(
+    scorecard: Scorecard, charts: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     labels = _trend_labels(scorecard.month, 12)
     groups = [
         {

@@ -961,6 +961,8 @@ def scorecard_for(
         generated_at=timezone.now(),
         extra={"today": today},
         days=days,
+        currency=organization.currency,
+        number_locale=organization.number_locale,
     )
 
 
@@ -972,6 +974,7 @@ def scorecard_json(scorecard: Scorecard) -> dict[str, Any]:
     return {
         "organization": scorecard.organization,
         "month": f"{scorecard.month:%Y-%m}",
+        "currency": scorecard.currency,
         "month_to_date": None
         if scorecard.days is None
         else {"days": scorecard.days, "of_days": scorecard.days_in_month},

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
+from keepscore.common.money import MoneyFormat
+
 if TYPE_CHECKING:
     from keepscore.scorecard.pace import Projection as PaceProjection
 
@@ -98,6 +100,16 @@ class Scorecard:
     extra: dict[str, object] = field(default_factory=dict)
     #: while the month runs, its days so far (today included); None once it is over
     days: int | None = None
+    #: the organization's currency, ISO 4217: what its money figures are in
+    currency: str = ""
+    number_locale: str = ""  # how its amounts are written (keepscore.common.money)
+
+    @property
+    def money(self) -> MoneyFormat | None:
+        """Its organization's money format; None for a scorecard made without one."""
+        if not self.currency or not self.number_locale:
+            return None
+        return MoneyFormat(self.currency, self.number_locale)
 
     @property
     def days_in_month(self) -> int:
