@@ -73,8 +73,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     if command == "setup":
         from django.core.management import call_command
 
-        from keepscore.accounts.services import organization_create
         from keepscore.accounts.models import User
+        from keepscore.accounts.services import organization_create
 
         call_command("migrate", verbosity=0)
         owner = User.objects.create_user(email="owner@acme.test", password="a-long-password-1")

@@ -59,7 +59,7 @@ def worker_start() -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "keepscore.cli.main", "worker"],
         start_new_session=True,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
 
 
@@ -67,8 +67,9 @@ def worker_stop(process: subprocess.Popen[bytes]) -> None:
     """Ask the worker (and its processes) to stop; kill them after :data:`STOP_GRACE` s."""
     if process.poll() is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+    # to the cluster's main process only: it stops its own (a SIGTERM to each of them at
+    # once leaves the cluster waiting for processes already gone)
+    process.terminate()
     try:
         process.wait(STOP_GRACE)
     except subprocess.TimeoutExpired:

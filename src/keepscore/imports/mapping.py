@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import json
 import logging
 import os
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -356,7 +356,9 @@ def jobs_interrupted_close(organization: Organization | None) -> int:
     """Mark failed the jobs (of ``organization``, or all) left "running" by a process that
     stopped: their lock is free and they no longer wait in the worker's queue."""
     closed = 0
-    jobs = ImportJob.objects.all() if organization is None else ImportJob.objects.for_org(organization)
+    jobs = (
+        ImportJob.objects.all() if organization is None else ImportJob.objects.for_org(organization)
+    )
     running = jobs.filter(status=ImportJob.Status.RUNNING).exclude(phase=QUEUED)
     for job in running.exclude(upload=""):  # a CLI run has no upload: its process reports
         fd = _lock_take(job)

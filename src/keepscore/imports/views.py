@@ -34,8 +34,8 @@ from keepscore.imports.mapping import (
     preview,
     progress_of,
     report_file,
-    waiting_for_worker,
     upload_store,
+    waiting_for_worker,
 )
 from keepscore.imports.models import ImportJob
 from keepscore.imports.readers import FileProblem
