@@ -14,6 +14,7 @@ PYTEST_WORKERS ?= 2
 .PHONY: demo serve install install-test system-deps node-deps vendor lint typecheck check test test-sqlite test-postgres bench clean
 
 ## make demo: virtual environment, dependencies, database, demo data, then serve on $(HOST):$(PORT)
+## (the web app and its background worker: keepscore serve starts both)
 demo: install
 	$(KS) migrate
 	$(KS) demo

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client, override_settings
 
 from keepscore.accounts.services import member_add
@@ -175,33 +174,66 @@ def test_another_organizations_job_is_404(owner):
     assert client.get(url + "progress/").status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.django_db(transaction=True)  # the thread's connection must see committed rows
-def test_a_big_file_runs_in_the_background_and_the_page_polls():
+@pytest.mark.django_db(transaction=True)  # the task is enqueued when the job's row commits
+def test_a_big_file_goes_to_the_worker_and_the_page_polls(monkeypatch, settings):
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    from keepscore.imports import mapping
+
     org, owner = make_org("acme", "owner@acme.test")
     client = client_for("owner@acme.test")
     url = upload(client)["Location"]
     job = ImportJob.objects.get(organization=org)
-    options = {
-        "dry_run": False,
-        "mapping": {"Who": "name"},
-        "stage_map": {"Engaging": "lead"},
-    }
-    if connection.vendor == "sqlite":
-        # the suite's SQLite is in memory with a shared cache, where a read takes table locks
-        # that make the thread's writes fail at once ("table is locked"); a file database in
-        # WAL mode, as served, has no such locks
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA read_uncommitted = 1")
-    thread = job_start(job, options, owner, background=True)
-    assert thread is not None
+    options = {"dry_run": False, "mapping": {"Who": "name"}, "stage_map": {"Engaging": "lead"}}
+    monkeypatch.setattr(Conf, "SYNC", False)  # no worker runs here: the task waits in the queue
+    assert job_start(job, options, owner, background=True) is True
+    job.refresh_from_db()
+    assert (job.status, job.phase) == ("running", mapping.QUEUED)
+    queued = OrmQ.objects.get()
+    assert queued.func() == "keepscore.imports.tasks.import_run"
+    assert list(queued.task["args"]) == [job.pk, owner.pk]
+
+    # the page polls and says it waits; a queued job is not taken for one cut short
     running = client.get(url + "progress/").content.decode()
-    thread.join(30)
-    assert 'hx-trigger="every 1s"' in running or "Imported" in running
+    assert 'hx-trigger="every 1s"' in running and "waiting for the worker" in running
+    assert "data-no-worker" not in running
+    settings.WORKER_WAIT_HINT = 0  # waited too long: the page says how to start a worker
+    assert "keepscore worker" in client.get(url + "progress/").content.decode()
+    assert mapping.jobs_interrupted_close(org) == 0
+    assert not Lead.objects.exists()
+
+    # the worker's side, run here: it claims the job once, imports, and the page shows it
+    assert mapping.job_run_queued(job.pk, owner.pk) == "done"
+    assert mapping.job_run_queued(job.pk, owner.pk) == "the job is no longer queued"
     job.refresh_from_db()
     assert job.status == "imported" and job.created == 2
-    assert "hx-trigger" not in client.get(url + "progress/").content.decode()
+    assert Lead.objects.filter(organization=org).count() == 2
+    done = client.get(url + "progress/").content.decode()
+    assert "hx-trigger" not in done and "Imported" in done
     assert ImportJob.objects.count() == 1  # the engine's own record folded into the upload's
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_of_a_worker_run_is_read_from_its_file():
+    from keepscore.imports import mapping
+
+    org, _owner = make_org("acme", "owner@acme.test")
+    client = client_for("owner@acme.test")
+    url = upload(client)["Location"]
+    job = ImportJob.objects.get(organization=org)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", phase="checking", progress=0)
+    job.refresh_from_db()
+    # what the worker's progress callback writes while its transaction hides the row's updates
+    mapping._progress_of(job)("writing", 0.42)
+    mapping.PROGRESS.pop(job.pk)  # another process: only the file tells
+    assert mapping.progress_of(job) == ("writing", 42)
+    held = mapping._lock_take(job)  # as the worker holds it while it runs
+    try:
+        partial = client.get(url + "progress/").content.decode()
+    finally:
+        mapping._lock_release(held)
+    assert "writing" in partial and 'value="42"' in partial
 
 
 def test_a_job_left_running_by_a_stopped_server_is_marked_interrupted(owner):

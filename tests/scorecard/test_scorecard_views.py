@@ -47,7 +47,8 @@ def test_a_month_and_its_navigation(client_a: Any, org_a: Organization):
     assert "January 2025" in html
     assert 'href="/o/acme/scorecard/2024-12/"' in html
     assert 'href="/o/acme/scorecard/2025-02/"' in html
-    assert 'href="/o/acme/scorecard/2025-01/export.pdf"' in html
+    # the PDF is asked of the background worker (tests/worker/test_pdf.py)
+    assert 'action="/o/acme/scorecard/2025-01/pdf/"' in html
 
 
 @pytest.mark.parametrize("month", ["2026-13", "1800-01", "2026-00"])

@@ -81,6 +81,7 @@ WEB: dict[str, Rule] = {
     "scorecard": MEMBER,
     "scorecard_month": MEMBER,
     "scorecard_export": MEMBER,
+    "scorecard_pdf": MEMBER,  # any member may ask the worker for the PDF they may download
     "focus": MEMBER,
     "focus_card": MEMBER,
     "spend_export": MEMBER,

@@ -288,6 +288,6 @@ def import_jobs_create(
         by=by,
         encoding=run["encoding"],
     )
-    thread = job_start(job, run, by)
+    queued = job_start(job, run, by)
     job.refresh_from_db()
-    return Status(202 if thread is not None else 201, _detail(job))
+    return Status(202 if queued else 201, _detail(job))

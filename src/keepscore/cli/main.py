@@ -28,6 +28,7 @@ from keepscore.cli.scorecard import scorecard
 from keepscore.cli.spend import cash_app, spend_app
 from keepscore.cli.summaries import summaries_app
 from keepscore.cli.tasks import tasks
+from keepscore.cli.worker import worker
 from keepscore.common.money import money_scope_end, money_scope_start
 
 app = typer.Typer(
@@ -54,6 +55,7 @@ app.command("setpassword")(accounts.setpassword)
 app.command("invite")(accounts.invite)
 app.command("migrate")(serve.migrate)
 app.command("serve")(serve.serve)
+app.command("worker")(worker)
 app.command("demo")(demo.demo)
 app.add_typer(imports.app, name="import")
 app.command("export")(export)

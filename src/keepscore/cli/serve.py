@@ -22,6 +22,7 @@ from keepscore.cli.common import (
     server_url,
 )
 from keepscore.cli.common import migrate as migrate_database
+from keepscore.cli.worker import worker_start, worker_stop
 
 
 def migrate(
@@ -117,11 +118,19 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log each request to stdout.")
     ] = True,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Start the background worker beside the web server (stopped with it).",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the web app with gunicorn (not a development server).
+    """Serve the web app with gunicorn (not a development server), and the background worker.
 
     Checks first that the port is free and the database reachable, applies pending
-    migrations and collects the static files.
+    migrations and collects the static files. With --no-worker, run ``keepscore worker``
+    yourself: big imports and the scorecard PDF wait for it.
     """
     with errors():
         port_check(host, port)
@@ -146,4 +155,15 @@ def serve(
                 f"[dim]Requests are accepted for the host names in ALLOWED_HOSTS ({allowed}); "
                 "set that variable to the name people use.[/]"
             )
-        _gunicorn_run(host=host, port=port, workers=workers, threads=threads, access_log=access_log)
+        child = worker_start() if worker else None
+        if child is not None:
+            say(f"The background worker runs beside it (process {child.pid}).")
+        parent = os.getpid()
+        try:
+            _gunicorn_run(
+                host=host, port=port, workers=workers, threads=threads, access_log=access_log
+            )
+        finally:
+            # gunicorn's forked workers leave through here too: only the server stops it
+            if child is not None and os.getpid() == parent:
+                worker_stop(child)

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "keepscore.scorecard",
     "keepscore.economics",
     "keepscore.focus",
+    "django_q",  # the background worker (django-q2; its queue is a table of this database)
 ]
 
 MIDDLEWARE = [
@@ -305,3 +306,32 @@ KEEPSCORE_MIN_N = int(os.environ.get("KEEPSCORE_MIN_N", "20"))
 # (Settings → Products & margin); new organizations start with these
 KEEPSCORE_CURRENCY = os.environ.get("KEEPSCORE_CURRENCY", "EUR").strip().upper() or "EUR"
 KEEPSCORE_LOCALE = os.environ.get("KEEPSCORE_LOCALE", "en_IE").strip() or "en_IE"
+# --- the background worker (django-q2, ``keepscore worker``; ``keepscore serve`` starts it) ---
+# Its queue is a table of the app's database (the ORM broker): no other server, on SQLite
+# as on PostgreSQL. One worker process runs one task at a time (an import is one write
+# transaction: two at once would only wait on each other). The timeout is longer than the
+# import of a million rows; ``retry`` (when a task taken but never finished is handed out
+# again) is longer than the timeout, so a slow import is never started a second time, and
+# ``max_attempts`` 1 never runs a failed task again (an import cut short is marked failed and
+# the person runs it again). WORKER_SYNC=1 runs tasks in the process that asks (the tests).
+WORKER_TIMEOUT = int(os.environ.get("WORKER_TIMEOUT", str(60 * 60)))
+Q_CLUSTER = {
+    "name": "keepscore",
+    "orm": "default",
+    "workers": 1,
+    "recycle": 50,
+    "timeout": WORKER_TIMEOUT,
+    "retry": WORKER_TIMEOUT + 5 * 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 200,
+    "poll": 0.5,
+    "catch_up": False,
+    "label": "Background worker",
+    "sync": _flag("WORKER_SYNC"),
+}
+if os.environ.get("IMPORTS_INLINE_BELOW"):
+    # web imports of files this big (bytes) and more run in the worker (default 2 MB)
+    IMPORTS_INLINE_BELOW = int(os.environ["IMPORTS_INLINE_BELOW"])
+#: seconds a queued task may wait before the page says that no worker seems to run
+WORKER_WAIT_HINT = int(os.environ.get("WORKER_WAIT_HINT", "10"))

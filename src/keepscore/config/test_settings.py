@@ -6,6 +6,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # web imports run inline in tests (deterministic); tests/imports/test_views.py tries the thread
 IMPORTS_IN_BACKGROUND = False
+# tasks of the background worker run in the test's own process (tests/worker starts a real one)
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 
 # The suite's SQLite databases are in memory, where keepscore.common.sqlite has no queue to
 # keep (one connection); pytest-django knows SQLite by Django's engine name (an xdist worker's

@@ -6,25 +6,26 @@ the static folder) and recorded as an :class:`ImportJob` in status ``uploaded``.
 a job of its own; its outcome is copied onto the upload's job and that record removed, so the
 organization's job list shows one line per uploaded file.
 
-Big files run in a background thread (``threading.Thread(daemon=True)``, with its own
-database connection, closed at its end): fine for this single-host app, where one process
-serves the pages. The thread's progress goes to the job row while no transaction is open,
-and to :data:`PROGRESS` (this process's memory) always, as the write pass runs in one
-transaction whose updates other connections cannot see before it ends.
+Big files (:data:`INLINE_BELOW` and more) run in the background worker (django-q2, see
+:mod:`keepscore.imports.tasks`): the job is saved "running" in the phase ``queued`` and a task
+enqueued; the worker takes the job's run lock, runs it and saves its outcome. The page polls
+the job's progress, which the worker writes to ``<upload>.progress`` (a small file: the write
+pass runs in one transaction, whose updates other connections cannot see before it ends).
 
 While a job runs, its process holds an exclusive ``flock`` on ``<upload>.lock``; the kernel
-drops it when the process ends, however it ends. A job still "running" whose lock anyone can
-take was stopped with its server: :func:`jobs_interrupted_close` marks it failed (its write
-was one transaction, so nothing of it was kept).
+drops it when the process ends, however it ends. A job still "running" (and no longer
+queued) whose lock anyone can take was stopped with its worker or server:
+:func:`jobs_interrupted_close` marks it failed (its write was one transaction, so nothing of
+it was kept); the next page view and the next start of the worker call it.
 """
 
 from __future__ import annotations
 
 import csv
 import fcntl
+import json
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
@@ -246,22 +247,59 @@ def preview(job: ImportJob, mapping: dict[int, str] | None = None) -> Preview:
 # --- running a job ----------------------------------------------------------------------
 
 
-def _progress_of(job_pk: int) -> Any:
+#: the phase of a job waiting for the worker
+QUEUED = "queued"
+
+
+def _progress_path(job: ImportJob) -> Path | None:
+    if not job.upload:
+        return None
+    path = Path(settings.KEEPSCORE_HOME) / job.upload
+    return path.with_name(path.name + ".progress")
+
+
+def _progress_of(job: ImportJob) -> Any:
+    job_pk = job.pk
+    path = _progress_path(job)
     last: list[Any] = [None]
 
     def update(phase: str, fraction: float) -> None:
         percent = max(0, min(100, int(fraction * 100)))
         PROGRESS[job_pk] = (phase, percent)
-        if last[0] != (phase, percent) and not connection.in_atomic_block:
-            last[0] = (phase, percent)
+        if last[0] == (phase, percent):
+            return
+        last[0] = (phase, percent)
+        if path is not None and path.parent.is_dir():
+            # seen by the web process while the write transaction hides the job row's updates
+            scratch = path.with_name(path.name + ".tmp")
+            scratch.write_text(json.dumps([phase, percent]), encoding="utf-8")
+            os.replace(scratch, path)
+        if not connection.in_atomic_block:
             ImportJob.objects.filter(pk=job_pk).update(phase=phase, progress=percent)
 
     return update
 
 
 def progress_of(job: ImportJob) -> tuple[str, int]:
-    """(phase, percent) of a running job."""
-    return PROGRESS.get(job.pk, (job.phase, job.progress))
+    """(phase, percent) of a running job: this process's, the worker's file, or the row's."""
+    if job.pk in PROGRESS:
+        return PROGRESS[job.pk]
+    path = _progress_path(job)
+    if job.status == ImportJob.Status.RUNNING and job.phase != QUEUED and path is not None:
+        try:
+            phase, percent = json.loads(path.read_text(encoding="utf-8"))
+            return str(phase), int(percent)
+        except (OSError, ValueError, TypeError):
+            pass
+    return job.phase, job.progress
+
+
+def waiting_for_worker(job: ImportJob) -> bool:
+    """Whether a queued job has waited longer than a running worker would let it."""
+    if job.status != ImportJob.Status.RUNNING or job.phase != QUEUED or job.started_at is None:
+        return False
+    waited = (timezone.now() - job.started_at).total_seconds()
+    return waited >= int(getattr(settings, "WORKER_WAIT_HINT", 10))
 
 
 def _report_write(job: ImportJob, result: Any) -> None:
@@ -309,15 +347,19 @@ def _lock_release(fd: int | None) -> None:
 
 
 INTERRUPTED = (
-    "the import was interrupted: the server stopped while it ran. Nothing of it was kept; "
+    "the import was interrupted: the worker stopped while it ran. Nothing of it was kept; "
     "run it again."
 )
 
 
-def jobs_interrupted_close(organization: Organization) -> int:
-    """Mark failed the organization's jobs left "running" by a server that stopped."""
+def jobs_interrupted_close(organization: Organization | None) -> int:
+    """Mark failed the jobs (of ``organization``, or all) left "running" by a process that
+    stopped: their lock is free and they no longer wait in the worker's queue."""
     closed = 0
-    running = ImportJob.objects.for_org(organization).filter(status=ImportJob.Status.RUNNING)
+    jobs = (
+        ImportJob.objects.all() if organization is None else ImportJob.objects.for_org(organization)
+    )
+    running = jobs.filter(status=ImportJob.Status.RUNNING).exclude(phase=QUEUED)
     for job in running.exclude(upload=""):  # a CLI run has no upload: its process reports
         fd = _lock_take(job)
         if fd is None:
@@ -354,7 +396,7 @@ def job_run(job_pk: int, by_pk: int | None) -> None:
             "dry_run": bool(options.get("dry_run")),
             "skip_invalid": bool(options.get("skip_invalid")),
             "by": by,
-            "progress": _progress_of(job.pk),
+            "progress": _progress_of(job),
             "encoding": options.get("encoding") or "",
             "file_name": job.file_name,
         }
@@ -389,43 +431,74 @@ def job_run(job_pk: int, by_pk: int | None) -> None:
     job.progress = 100
     job.save()
     PROGRESS.pop(job_pk, None)
+    progress_file = _progress_path(job)
+    if progress_file is not None:
+        progress_file.unlink(missing_ok=True)
 
 
 def in_background(job: ImportJob) -> bool:
+    """Whether the job goes to the worker: files of :data:`INLINE_BELOW` bytes and more
+    (setting ``IMPORTS_INLINE_BELOW``), unless ``IMPORTS_IN_BACKGROUND`` is off."""
     path = job_file(job)
+    limit = getattr(settings, "IMPORTS_INLINE_BELOW", None) or INLINE_BELOW
     return bool(getattr(settings, "IMPORTS_IN_BACKGROUND", True)) and (
-        path is not None and path.stat().st_size >= INLINE_BELOW
+        path is not None and path.stat().st_size >= limit
     )
 
 
 def job_start(
     job: ImportJob, options: dict[str, Any], by: Membership | None, background: bool | None = None
-) -> threading.Thread | None:
-    """Save the run's options and run it: inline, or in a thread (returned) for big files."""
-    lock = _lock_take(job)  # held until the run ends (in the thread, for a background run)
+) -> bool:
+    """Save the run's options and run it: inline, or (big files) as a task of the background
+    worker. True when it went to the worker (the job is then "running", phase ``queued``)."""
+    if background is None:
+        background = in_background(job)
     job.options = options
     job.status = ImportJob.Status.RUNNING
-    job.phase = "starting"
+    job.phase = QUEUED if background else "starting"
     job.progress = 0
     job.started_at = timezone.now()
     job.finished_at = None
     job.save()
-    if background is None:
-        background = in_background(job)
-    if not background:
-        try:
-            job_run(job.pk, by.pk if by is not None else None)
-        finally:
-            _lock_release(lock)
-        return None
+    by_pk = by.pk if by is not None else None
+    if background:
+        from django_q.tasks import async_task
 
-    def work() -> None:
-        try:
-            job_run(job.pk, by.pk if by is not None else None)
-        finally:
-            _lock_release(lock)
-            connection.close()
+        # enqueued once the job's row is committed (the worker reads it from another connection)
+        transaction.on_commit(
+            lambda: async_task(
+                "keepscore.imports.tasks.import_run",
+                job.pk,
+                by_pk,
+                task_name=f"import {job.pk}",
+                group="imports",
+            )
+        )
+        return True
+    lock = _lock_take(job)
+    try:
+        job_run(job.pk, by_pk)
+    finally:
+        _lock_release(lock)
+    return False
 
-    thread = threading.Thread(target=work, name=f"import-job-{job.pk}", daemon=True)
-    thread.start()
-    return thread
+
+def job_run_queued(job_pk: int, by_pk: int | None) -> str:
+    """The worker's side of :func:`job_start`: take the job's lock, claim it from the queue
+    (once: a task handed out twice finds it claimed) and run it."""
+    job = ImportJob.objects.filter(pk=job_pk).first()
+    if job is None:
+        return "no such job"
+    lock = _lock_take(job)
+    if lock is None:
+        return "the job is running elsewhere"
+    try:
+        claimed = ImportJob.objects.filter(
+            pk=job_pk, status=ImportJob.Status.RUNNING, phase=QUEUED
+        ).update(phase="starting")
+        if not claimed:
+            return "the job is no longer queued"
+        job_run(job_pk, by_pk)
+    finally:
+        _lock_release(lock)
+    return "done"

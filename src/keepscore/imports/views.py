@@ -2,7 +2,8 @@
 
 Flow: the upload page stores the file (see :mod:`keepscore.imports.mapping`) and opens the
 job's mapping page; "Check" runs a dry run and "Import" the import, both shown on the same
-page, which polls the progress partial with htmx while a big file runs in the background.
+page, which polls the progress partial with htmx while a big file runs in the background
+worker (``keepscore worker``; the page says so when no worker seems to take it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
 from keepscore.imports.forms import EncodingForm, MappingForm, UploadForm
 from keepscore.imports.mapping import (
+    QUEUED,
     SHOWN_ERRORS,
     columns_shown,
     job_encoding,
@@ -33,6 +35,7 @@ from keepscore.imports.mapping import (
     progress_of,
     report_file,
     upload_store,
+    waiting_for_worker,
 )
 from keepscore.imports.models import ImportJob
 from keepscore.imports.readers import FileProblem
@@ -155,6 +158,8 @@ def _result(job: ImportJob) -> dict[str, object]:
     updated = int(report.get("updated") or 0)
     return {
         "running": job.status == ImportJob.Status.RUNNING,
+        "queued": job.status == ImportJob.Status.RUNNING and job.phase == QUEUED,
+        "no_worker": waiting_for_worker(job),
         "phase": phase,
         "percent": percent,
         "errors": errors,

@@ -10,6 +10,7 @@ urlpatterns = [
     path(
         "<int:year>-<int:month>/export.<str:ext>", views.scorecard_export, name="scorecard_export"
     ),
+    path("<int:year>-<int:month>/pdf/", views.scorecard_pdf_page, name="scorecard_pdf"),
     path("metrics/", views.metrics, name="scorecard_metrics"),
     path("metrics/<int:metric_pk>/", views.metric_edit, name="scorecard_metric_edit"),
     path("values/", views.values, name="scorecard_values"),

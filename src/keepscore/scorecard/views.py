@@ -14,7 +14,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -42,7 +43,7 @@ from keepscore.reports.scorecard import (
     scorecard_pdf,
     scorecard_xlsx,
 )
-from keepscore.scorecard import compute, services
+from keepscore.scorecard import compute, pdf_jobs, services
 from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
     MONTH_FIELDS,
@@ -467,6 +468,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
             },
         )
         for ext in EXPORT_TYPES
+        if ext != "pdf"  # the page asks the worker for it (scorecard_pdf)
     }
     context = {
         "nav": "scorecard",
@@ -483,6 +485,10 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         "previous_month": previous,
         "next_month": following,
         "exports": exports,
+        "pdf_url": reverse(
+            "scorecard_pdf",
+            kwargs={"org": organization.slug, "year": f"{month:%Y}", "month": f"{month:%m}"},
+        ),
         "reviews": card.reviews,
         "kept": focus_kept(organization, month),
     }
@@ -529,3 +535,41 @@ def scorecard_export(
     response = HttpResponse(body, content_type=EXPORT_TYPES[ext])
     response["Content-Disposition"] = f'attachment; filename="{scorecard_filename(card, ext)}"'
     return response
+
+
+@org_view
+@require_http_methods(["GET", "HEAD", "POST"])
+def scorecard_pdf_page(
+    request: HttpRequest, organization: Organization, year: int, month: int
+) -> HttpResponseBase:
+    """The month's PDF made by the background worker: POST asks for it, then the page (with
+    ``?t=<token>``) says "preparing…" and polls itself with htmx until it offers the file."""
+    first = _month(year, month)
+    url = reverse(
+        "scorecard_pdf",
+        kwargs={"org": organization.slug, "year": f"{first:%Y}", "month": f"{first:%m}"},
+    )
+    if request.method == "POST":
+        token = pdf_jobs.pdf_request(organization, first)
+        return _redirect(request, f"{url}?t={token}")
+    token = request.GET.get("t", "")
+    state, detail = pdf_jobs.pdf_state(organization, first, token) if token else ("ask", "")
+    if state == "ready" and request.GET.get("download"):
+        response = FileResponse(
+            open(detail, "rb"),  # noqa: SIM115 - closed by the response
+            as_attachment=True,
+            filename=f"{organization.slug}-scorecard-{first:%Y-%m}.pdf",
+            content_type=EXPORT_TYPES["pdf"],
+        )
+        return response
+    context = {
+        "nav": "scorecard",
+        "month": first,
+        "state": state,
+        "message": detail if state == "failed" else "",
+        "token": token,
+        "url": url,
+        "scorecard_url": scorecard_url(organization, first),
+    }
+    template = "scorecard/pdf_status.html" if _is_htmx(request) else "scorecard/pdf.html"
+    return render(request, template, context, status=404 if state == "missing" else 200)
