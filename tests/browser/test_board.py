@@ -38,7 +38,7 @@ def test_drag_keyboard_and_won_dialog(live_server, page: Page):
     page.goto(f"{base}/o/acme/board/")
     suspects = column(page, "Suspect")
     expect(suspects.locator(".count")).to_have_text("3")
-    expect(suspects.locator(".column-total")).to_have_text("value 2,000")
+    expect(suspects.locator(".column-total")).to_have_text("value €2,000")
 
     # the mouse: Ann dragged onto Prospect
     with page.expect_response(lambda r: "/board/" in r.url and r.request.method == "POST"):
@@ -60,7 +60,7 @@ def test_drag_keyboard_and_won_dialog(live_server, page: Page):
 
     # the totals are the lead list's
     prospects = column(page, "Prospect")
-    expect(prospects.locator(".column-total")).to_have_text("value 2,000")
+    expect(prospects.locator(".column-total")).to_have_text("value €2,000")
     prospects.locator(".count").click()
     expect(page.locator("h1 + .muted")).to_have_text("2 leads found")
 
@@ -78,6 +78,6 @@ def test_drag_keyboard_and_won_dialog(live_server, page: Page):
         dialog.get_by_role("button", name="Save won").click()
     expect(page).to_have_url(f"{base}/o/acme/board/")
     expect(column(page, "Customer").locator(".count")).to_have_text("1")
-    expect(column(page, "Customer").locator(".column-total")).to_have_text("revenue 1,500")
+    expect(column(page, "Customer").locator(".column-total")).to_have_text("revenue €1,500")
     assert DealOutcome.objects.get(lead__name="Ann").revenue == Decimal("1500.00")
     assert stage(org, "customer") == Lead.objects.get(name="Ann").stage

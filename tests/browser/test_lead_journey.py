@@ -86,7 +86,7 @@ def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
     go(page, "Leads", "Board")
     customers = page.get_by_role("region", name=re.compile(r"^Customer\b"))
     expect(customers.locator("h2 .count")).to_have_text("1")
-    expect(customers).to_contain_text("revenue 2,500")
+    expect(customers).to_contain_text("revenue €2,500")
     suspects = page.get_by_role("region", name=re.compile(r"^Suspect\b"))
     expect(suspects).not_to_contain_text("Grace Hopper")
     shot(page, "board")
