@@ -86,6 +86,12 @@ class Role(models.TextChoices):
     SALES = "sales", "Sales"
 
 
+def roles_of(owner: bool, marketing: bool, sales: bool) -> list[str]:
+    """The names of the roles held (a membership's, an invitation's), in Role's order."""
+    flags = [(owner, Role.OWNER), (marketing, Role.MARKETING), (sales, Role.SALES)]
+    return [str(role.value) for on, role in flags if on]
+
+
 class Membership(models.Model):
     """A member: a user in an organization, with roles and an optional time split."""
 
@@ -121,12 +127,7 @@ class Membership(models.Model):
 
     @property
     def roles(self) -> list[str]:
-        flags = [
-            (self.is_owner, Role.OWNER),
-            (self.is_marketing, Role.MARKETING),
-            (self.is_sales, Role.SALES),
-        ]
-        return [str(role.value) for on, role in flags if on]
+        return roles_of(self.is_owner, self.is_marketing, self.is_sales)
 
     @property
     def sales_share(self) -> int | None:
@@ -198,12 +199,7 @@ class Invitation(OrgOwned):
 
     @property
     def roles(self) -> list[str]:
-        flags = [
-            (self.is_owner, Role.OWNER),
-            (self.is_marketing, Role.MARKETING),
-            (self.is_sales, Role.SALES),
-        ]
-        return [str(role.value) for on, role in flags if on]
+        return roles_of(self.is_owner, self.is_marketing, self.is_sales)
 
     @property
     def is_open(self) -> bool:

@@ -112,7 +112,6 @@ def check(engine: _LeadImport, progress: Progress | None) -> bool:
         or any(len(columns) != 1 for columns in engine.fields.values())
         or any(f != "created" for f, _i in engine.watching or ())
         or "created" in engine.unread
-        or not _one_line_per_row(table.path)
     ):
         return False
     import duckdb
@@ -141,7 +140,7 @@ def _check(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, progress: Progr
     _strip_macro(duck)
     _load(duck, table.path, table.delimiter, engine.width)
     rows = _count(duck, "SELECT count(*) FROM f")
-    if rows + 1 != _physical_lines(table.path):
+    if rows + 1 != _physical_lines(table.path):  # None: never equal
         return False  # a row over several lines, or blank lines: line numbers would differ
     if progress is not None:
         progress("checking", 0.3)
@@ -173,27 +172,22 @@ def _campaigns_known(engine: _LeadImport) -> int:
 # --- reading the file ---------------------------------------------------------------------
 
 
-def _one_line_per_row(path: Path) -> bool:
-    """No NUL, no carriage return but before a line feed (counted in :func:`_physical_lines`)."""
-    with path.open("rb") as raw:
-        tail = b""
-        while chunk := raw.read(8 * 1024 * 1024):
-            if b"\x00" in chunk:
-                return False
-            both = tail + chunk
-            if both.count(b"\r") != both.count(b"\r\n") + both.endswith(b"\r"):
-                return False
-            tail = chunk[-1:]
-        return not tail.endswith(b"\r")
-
-
-def _physical_lines(path: Path) -> int:
+def _physical_lines(path: Path) -> int | None:
+    """The file's lines as Python's csv module counts them, or None when it may count them
+    otherwise than DuckDB reads rows: a NUL, or a carriage return not before a line feed."""
     lines = 0
     last = b""
     with path.open("rb") as raw:
         while chunk := raw.read(8 * 1024 * 1024):
+            if b"\x00" in chunk:
+                return None
+            both = last + chunk  # a \r\n split between two chunks
+            if both.count(b"\r") != both.count(b"\r\n") + both.endswith(b"\r"):
+                return None
             lines += chunk.count(b"\n")
             last = chunk[-1:]
+    if last == b"\r":
+        return None
     return lines + (last not in (b"\n", b""))
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils.dateparse import parse_datetime
 
 from keepscore.common.models import OrgOwned
 
@@ -50,3 +53,12 @@ class ImportJob(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} import of {self.file_name} ({self.status})"
+
+    def created_leads(self) -> tuple[int, int, datetime]:
+        """The leads this import created, as the lead list's filter takes them: (first id,
+        last id, their created_at); none for an import from before imports kept them."""
+        created = self.report.get("created_leads") or {}
+        at = parse_datetime(str(created.get("at", "")))
+        if at is None:
+            return (0, -1, self.started_at)
+        return (int(created["first"]), int(created["last"]), at)

@@ -5,13 +5,11 @@ Every choice of a stage, channel, member or lost reason is limited to the organi
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_datetime
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import members_of
@@ -58,18 +56,6 @@ def _money(**kwargs: Any) -> forms.DecimalField:
 class _ImportChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.file_name} ({obj.started_at:%d %b %Y}, {obj.created:,} leads)"
-
-
-def _created_in(job: ImportJob | None) -> tuple[int, int, datetime] | None:
-    """The leads ``job`` created, as :class:`LeadFilters` takes them (None: no such job, or
-    one from before imports kept it: then no lead)."""
-    if job is None:
-        return None
-    created = job.report.get("created_leads") or {}
-    at = parse_datetime(str(created.get("at", "")))
-    if at is None:
-        return (0, -1, job.started_at)  # nothing to show: the job predates the record
-    return (int(created["first"]), int(created["last"]), at)
 
 
 class LeadFilterForm(forms.Form):
@@ -179,7 +165,7 @@ class LeadFilterForm(forms.Form):
             next_step=data.get("next_step") or "",
             min_days=data.get("min_days"),
             late=bool(data.get("late")),
-            created_in=_created_in(data.get("imported")),
+            created_in=data["imported"].created_leads() if data.get("imported") else None,
         )
 
 
