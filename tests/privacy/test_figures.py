@@ -11,7 +11,7 @@ shown to move when the history really changes (it would see a difference).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, Objection
+from keepscore.common.days import day_start
 from keepscore.common.months import month_add
 from keepscore.demo.generator import demo_create, demo_email
 from keepscore.economics.channels import channel_economics, channel_economics_reference
@@ -133,6 +134,8 @@ def test_erasing_people_changes_no_figure() -> None:
         lead=lead,
         to_stage=stage(organization, "lost"),
         by=owner,
+        # inside ``today`` even when the test runs past midnight
+        at=min(timezone.now(), day_start(today + timedelta(days=1)) - timedelta(seconds=1)),
         outcome=Outcome(lost_reason=reason),
     )
     changed = figures(organization, today)

@@ -4,12 +4,13 @@ late-stage leads stalling past the focus rule (``focus.services.STALL_DAYS``).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.days import entered_before
 from keepscore.followups.models import FollowUp
 from keepscore.followups.selectors import followup_list, open_followup_exists
 from keepscore.leads.models import Lead, Stage, StageKind
@@ -59,7 +60,7 @@ def today_for(organization: Organization, member: Membership, now: datetime | No
     late = late_stages(organization)
     stalled = (
         _leads(organization, member)
-        .filter(stage__in=late, stage_entered_at__lt=now - timedelta(days=STALL_DAYS))
+        .filter(stage__in=late, stage_entered_at__lt=entered_before(STALL_DAYS, now.date()))
         .order_by("stage_entered_at", "id")
     )
     return Today(

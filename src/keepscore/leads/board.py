@@ -12,13 +12,14 @@ backwards), the period's entries into each closed stage (``sc_org_to_at``), its 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
+from keepscore.common.days import day_start
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind
 from keepscore.leads.selectors import LeadFilters, lead_list
 
@@ -54,14 +55,9 @@ class Board:
     stall_days: int
     late: frozenset[int]  # the late stages' ids: a card there past stall_days is stalled
 
-    def stalled(self, lead: Lead, now: datetime) -> bool:
-        return lead.stage_id in self.late and now - lead.stage_entered_at > timedelta(
-            days=self.stall_days
-        )
-
-
-def _start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    def stalled(self, lead: Lead) -> bool:
+        """At a late stage for STALL_DAYS calendar days or more (as the focus counts)."""
+        return lead.stage_id in self.late and lead.days_at_stage >= self.stall_days
 
 
 def board(
@@ -123,7 +119,7 @@ def _closed(
     revenue of the deals won then (0 for a lost stage)."""
     if not stages:
         return {}
-    since = _start(period_start)
+    since = day_start(period_start)
     changes = StageChange.objects.for_org(organization).filter(
         to_stage__in=[s.pk for s in stages], at__gte=since
     )

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils import timezone
 
+from keepscore.common.days import days_since
 from keepscore.common.models import OrgOwned, organization_key
 from keepscore.common.recorded import Recorded
 
@@ -183,8 +183,8 @@ class Lead(Recorded):
 
     @property
     def days_at_stage(self) -> int:
-        """Whole days since the lead entered its current stage."""
-        return max(0, (timezone.now() - self.stage_entered_at).days)
+        """Calendar days since the lead entered its current stage."""
+        return days_since(self.stage_entered_at)
 
 
 class Touch(Recorded):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
+from keepscore.common.days import day_start, entered_before
 from keepscore.leads.models import (
     Lead,
     QualificationAnswer,
@@ -47,10 +48,6 @@ class LeadFilters:
     created_in: tuple[int, int, datetime] | None = None
 
 
-def _day_start(d: date) -> datetime:
-    return timezone.make_aware(datetime.combine(d, time.min))
-
-
 def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
     f = filters or LeadFilters()
     qs = Lead.objects.for_org(organization).select_related(
@@ -70,13 +67,13 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
     if f.owner is not None:
         qs = qs.filter(owner=f.owner)
     if f.created_from:
-        qs = qs.filter(first_touch_at__gte=_day_start(f.created_from))
+        qs = qs.filter(first_touch_at__gte=day_start(f.created_from))
     if f.created_to and f.created_to < date.max:  # up to date.max: no upper bound
-        qs = qs.filter(first_touch_at__lt=_day_start(f.created_to + timedelta(days=1)))
+        qs = qs.filter(first_touch_at__lt=day_start(f.created_to + timedelta(days=1)))
     if f.entered is not None:
         changes = StageChange.objects.for_org(organization).filter(to_stage=f.entered)
         if f.entered_from:
-            changes = changes.filter(at__gte=_day_start(f.entered_from))
+            changes = changes.filter(at__gte=day_start(f.entered_from))
         qs = qs.filter(pk__in=changes.values("lead_id"))
     if f.status:
         qs = qs.filter(stage__kind=f.status)
@@ -90,7 +87,7 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         else:
             qs = qs.filter(overdue_followup_exists())
     if f.min_days is not None:
-        qs = qs.filter(stage_entered_at__lt=timezone.now() - timedelta(days=f.min_days))
+        qs = qs.filter(stage_entered_at__lt=entered_before(f.min_days))
     if f.created_in is not None:
         first, last, at = f.created_in
         qs = qs.filter(pk__gte=first, pk__lte=last, created_at=at)

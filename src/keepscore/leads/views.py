@@ -475,13 +475,12 @@ def _board(organization: Organization, filter_form: BoardFilterForm) -> dict[str
 
     filter_form.is_valid()
     the_board = board(organization, filters=filter_form.filters())
-    now = timezone.now()
     return {
         "nav": "board",
         "filter_form": filter_form,
         "board": the_board,
         "columns": [
-            (column, [(lead, the_board.stalled(lead, now)) for lead in column.leads])
+            (column, [(lead, the_board.stalled(lead)) for lead in column.leads])
             for column in the_board.columns
         ],
         "channel": filter_form.filters().channel,
