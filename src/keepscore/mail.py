@@ -12,6 +12,9 @@ an HTML alternative. Where it goes is configured from the environment
               context={"link": mail.app_url("/invitation/…/")})
 
 A message that cannot be sent raises :class:`MailNotSent` with one line saying why.
+Notices nobody waits for (a new lead assigned, the morning digest, the review mail) use
+:func:`send_later`: rendered now, sent by the background worker once the transaction that
+caused them commits.
 """
 
 from __future__ import annotations
@@ -109,4 +112,29 @@ def send(
         to=to, subject=subject, template=template, context=context, attachments=attachments
     )
     deliver(built)
+    return built
+
+
+def send_later(
+    *,
+    to: str | Iterable[str],
+    subject: str,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    attachments: Iterable[Attachment] = (),
+) -> EmailMultiAlternatives:
+    """Render the message now and hand it to the background worker once the current
+    transaction commits (nothing is sent for a write that is rolled back). A message the
+    server refuses is the worker's failed task (``keepscore worker`` logs it)."""
+    from django.db import transaction
+    from django_q.tasks import async_task
+
+    built = message(
+        to=to, subject=subject, template=template, context=context, attachments=attachments
+    )
+    transaction.on_commit(
+        lambda: async_task(
+            "keepscore.mail.deliver", built, task_name=f"mail: {built.subject}"[:100], group="mail"
+        )
+    )
     return built

@@ -37,11 +37,13 @@ def worker() -> None:
 
         from django.core.management import call_command
 
+        from keepscore.common.schedules import schedules_ensure
         from keepscore.imports.mapping import jobs_interrupted_close
 
         closed = jobs_interrupted_close(None)
         if closed:
             say(f"Marked {closed} import(s) cut short by the last stop as failed.")
+        schedules_ensure()
         say("keepscore worker is running — Ctrl+C stops")
         call_command("qcluster")
 
