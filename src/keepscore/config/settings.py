@@ -333,5 +333,7 @@ Q_CLUSTER = {
 if os.environ.get("IMPORTS_INLINE_BELOW"):
     # web imports of files this big (bytes) and more run in the worker (default 2 MB)
     IMPORTS_INLINE_BELOW = int(os.environ["IMPORTS_INLINE_BELOW"])
+#: seconds a web import may run before it stops itself (nothing kept); below WORKER_TIMEOUT
+IMPORTS_MAX_SECONDS = int(os.environ.get("IMPORTS_MAX_SECONDS", str(30 * 60)))
 #: seconds a queued task may wait before the page says that no worker seems to run
 WORKER_WAIT_HINT = int(os.environ.get("WORKER_WAIT_HINT", "10"))

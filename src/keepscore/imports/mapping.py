@@ -26,6 +26,7 @@ import fcntl
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,13 +42,16 @@ from keepscore.imports.dates import CANDIDATES, ColumnDates
 from keepscore.imports.headers import FACT_PREFIX, columns_guess, label
 from keepscore.imports.models import ImportJob
 from keepscore.imports.presets import FIELDS, IGNORE, preset_get
-from keepscore.imports.readers import FileProblem, table_open
+from keepscore.imports.readers import FileProblem, OverTimeBudget, table_open
 from keepscore.leads.models import Stage
 
 log = logging.getLogger(__name__)
 
 #: the largest upload accepted (bytes); setting ``IMPORTS_MAX_UPLOAD``
 MAX_UPLOAD = 200 * 1024 * 1024
+#: the longest a web import may run, in seconds (setting ``IMPORTS_MAX_SECONDS``); below the
+#: worker's ``WORKER_TIMEOUT``, so the import stops itself with a clear error first
+MAX_SECONDS = 30 * 60
 #: files smaller than this run inline even when background runs are on
 INLINE_BELOW = 2 * 1024 * 1024
 PREVIEW_ROWS = 10
@@ -259,11 +263,22 @@ def _progress_path(job: ImportJob) -> Path | None:
 
 
 def _progress_of(job: ImportJob) -> Any:
+    """The job's progress callback; it also keeps the job to its time budget: past
+    ``IMPORTS_MAX_SECONDS`` it stops the import (whose transaction keeps nothing)."""
     job_pk = job.pk
     path = _progress_path(job)
     last: list[Any] = [None]
+    budget = int(getattr(settings, "IMPORTS_MAX_SECONDS", MAX_SECONDS))
+    deadline = time.monotonic() + budget
 
     def update(phase: str, fraction: float) -> None:
+        if time.monotonic() > deadline:
+            raise OverTimeBudget(
+                f"the import ran past its time budget of {_duration(budget)} while "
+                f"{phase} ({int(fraction * 100)}% done), so nothing of it was kept: split the "
+                "file into smaller ones, or import it with `keepscore import leads FILE`, "
+                "which has no time budget"
+            )
         percent = max(0, min(100, int(fraction * 100)))
         PROGRESS[job_pk] = (phase, percent)
         if last[0] == (phase, percent):
@@ -278,6 +293,13 @@ def _progress_of(job: ImportJob) -> Any:
             ImportJob.objects.filter(pk=job_pk).update(phase=phase, progress=percent)
 
     return update
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 60:
+        return f"{seconds:,} seconds"
+    minutes = seconds // 60
+    return f"{minutes:,} minute{'s' if minutes != 1 else ''}"
 
 
 def progress_of(job: ImportJob) -> tuple[str, int]:

@@ -53,6 +53,9 @@ XLSX_MAX_COLUMNS = 500
 #: the most XML an XLSX may unpack to, sheets and shared strings together
 #: (``IMPORTS_XLSX_MAX_UNPACKED``): about 400,000 rows of 10 columns
 XLSX_MAX_UNPACKED = 256 * 1024 * 1024
+#: the most cells of an XLSX's used range the import reads (``IMPORTS_XLSX_MAX_CELLS``): each
+#: row counts up to its last filled column (1,000,000 rows of 20 columns)
+XLSX_MAX_CELLS = 20_000_000
 #: the most parts (files in the zip) an XLSX may have
 XLSX_MAX_PARTS = 10_000
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -64,6 +67,10 @@ def _limit(name: str, default: int) -> int:
 
 class FileProblem(Exception):
     """The file cannot be imported at all (encoding, empty, no header, …)."""
+
+
+class OverTimeBudget(FileProblem):
+    """A web import that ran past its time budget (``IMPORTS_MAX_SECONDS``)."""
 
 
 @dataclass
@@ -387,6 +394,8 @@ def _xlsx_cells(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
     """
     max_rows = _limit("IMPORTS_XLSX_MAX_ROWS", XLSX_MAX_ROWS)
     max_columns = _limit("IMPORTS_XLSX_MAX_COLUMNS", XLSX_MAX_COLUMNS)
+    max_cells = _limit("IMPORTS_XLSX_MAX_CELLS", XLSX_MAX_CELLS)
+    cells_read = 0
     workbook = _xlsx_workbook(path, name)
     try:
         sheet = workbook.worksheets[0]
@@ -416,6 +425,14 @@ def _xlsx_cells(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
                     f"at most {max_columns:,} columns of an XLSX (up to column "
                     f"{_column_letter(max_columns)}): delete the columns after the data, or "
                     "save it as CSV UTF-8"
+                )
+            cells_read += len(values)
+            if cells_read > max_cells:
+                raise FileProblem(
+                    f"{name}: the sheet “{sheet.title}” has more than {max_cells:,} cells up "
+                    f"to row {line:,} (each row counted to its last filled column), and the "
+                    f"import reads at most {max_cells:,} cells of an XLSX: delete the rows "
+                    "and columns around the data, split the sheet, or save it as CSV UTF-8"
                 )
             cells = [_cell(v) for v in values]
             if any(cells):
