@@ -5,6 +5,7 @@ the link is on KEEPSCORE_URL whatever Host the request named; asking is throttle
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +17,19 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.audit.models import AuditEvent
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+# transactions commit as in the app: the reset mail goes (through the worker) on commit
+pytestmark = pytest.mark.django_db(transaction=True)
 NEW_PASSWORD = "brand-new-secret-77"
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle_left() -> Iterator[None]:
+    """The throttle counts in the cache table, which a transactional test's flush keeps."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def without_csrf(page: str) -> str:
