@@ -1,0 +1,1 @@
+"""The plan: from the year's goal back to the customers, leads and spend it needs."""
