@@ -43,6 +43,7 @@ BODIES = {
     "/metrics/{key}/values/{month}": {"value": 1},
     "/targets/{key}/{month}": {"value": 1},
     "/goals/{key}/{year}": {"value": 1},
+    "/plan/{year}": {"goal_kind": "revenue", "goal_amount": 1000},
     "/reviews/{month}": {"text": "x"},
     "/products": {"name": "Hijack", "price": 1},
     "/products/{product_id}": {"name": "Hijacked", "active": False},
@@ -144,6 +145,9 @@ def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     target_set(organization=org_b, metric_key=metric.key, month="2026-01", value=7)
     goal_set(organization=org_b, metric_key=metric.key, year=2026, value=70)
     review_add(organization=org_b, month="2026-01", kind="note", text="Review of B", by=owner_b)
+    from keepscore.plan.services import plan_save
+
+    plan_save(org_b, 2026, goal_kind="customers", goal_amount=77, overrides={}, by=owner_b)
 
     for org in (lead_a.organization, org_b):
         job = ImportJob.objects.create(

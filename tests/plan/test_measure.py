@@ -8,22 +8,12 @@ import pandas as pd
 import pytest
 from django.utils import timezone
 
-from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
-from keepscore.demo.generator import demo_create
 from keepscore.funnel.services import Ladder
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from keepscore.plan.measure import measure
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        demo_create(slug="plan-demo", months=14, today=timezone.localdate())
-        yield Organization.objects.get(slug="plan-demo")
-        Organization.objects.filter(slug="plan-demo").delete()
 
 
 def _local_month(series: pd.Series) -> pd.Series:

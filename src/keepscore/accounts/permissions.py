@@ -177,6 +177,8 @@ API: dict[str, Need] = {
     "GET /targets/{key}/{month}": MEMBER,
     "PUT /targets/{key}/{month}": MARKETING,
     "DELETE /targets/{key}/{month}": MARKETING,
+    "GET /plan/{year}": MEMBER,
+    "PUT /plan/{year}": MARKETING,
     "GET /reviews/{month}": MEMBER,
     "POST /reviews/{month}": MARKETING,
     "GET /spend": MEMBER,

@@ -31,6 +31,7 @@ from keepscore.api import (
 from keepscore.api.auth import TokenAuth
 from keepscore.api.docs import SwaggerDocs
 from keepscore.api.errors import handlers_register
+from keepscore.api.plan import router as plan_router
 from keepscore.api.reports import router as reports_router
 from keepscore.api.spend import router as spend_router
 
@@ -66,3 +67,4 @@ api.add_router("", tasks.router)
 api.add_router("", audit.router)
 api.add_router("", people.router)
 api.add_router("", invitations.router)
+api.add_router("", plan_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "keepscore.leads",
     "keepscore.activities",
     "keepscore.followups",
+    "keepscore.plan",
     "keepscore.history",
     "keepscore.audit",
     "axes",  # sign-in throttling (keepscore.accounts.lockout)

@@ -1,0 +1,355 @@
+"""The year's plan: the stored goal and overrides over the measured assumptions, the plan
+they give (with its range), and what-if against the measured plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.plan import engine
+from keepscore.plan.engine import GOAL_KINDS, Assumptions, Goal, Plan, PlanRange
+from keepscore.plan.measure import Measured, measure
+from keepscore.plan.models import YearPlan
+
+#: the rates an owner may set by hand (fractions above 0, at most 1)
+RATE_FIELDS = tuple(name for name, _a, _b in engine.STEPS)
+#: every assumption an owner may set, and what it is in words
+FIELDS = {
+    "deal_value": "Deal value",
+    "margin_pct": "Margin %",
+    "to_qualified": "New lead → qualified",
+    "to_proposal": "Qualified → proposal",
+    "to_customer": "Proposal → customer",
+    "cycle_months": "Sales cycle (months)",
+}
+#: per channel: ``share:<key>`` (its part of the new leads) and ``cost_per_lead:<key>``
+CHANNEL_FIELDS = ("share", "cost_per_lead")
+YEARS = (2000, 2100)
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """The plan of a year as shown: goal, assumptions (measured, and as used), the plan and
+    its range, and the measured plan it differs from (None when nothing is overridden)."""
+
+    year: int
+    goal: Goal | None
+    measured: Measured
+    assumptions: Assumptions
+    overrides: dict[str, float]
+    plan: Plan | None
+    range: PlanRange | None
+    baseline: Plan | None  # the plan with the measured assumptions only
+    accepted_at: Any = None
+
+    @property
+    def missing(self) -> list[str]:
+        return self.plan.missing if self.plan is not None else []
+
+
+def _number(field: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValidationError({field: "Enter a number."})
+    try:
+        number = Decimal(str(value).strip().rstrip("%")) if isinstance(value, str) else value
+        out = float(number)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError({field: f"“{value}” is not a number."}) from None
+    if out != out or out in (float("inf"), float("-inf")):
+        raise ValidationError({field: "Enter a finite number."})
+    return out
+
+
+def _share(field: str, value: Any) -> float:
+    """A fraction: 0.3, "30%", or percent points (a number above 1: 30)."""
+    number = _number(field, value)
+    if (isinstance(value, str) and value.strip().endswith("%")) or number > 1:
+        number /= 100
+    return number
+
+
+def overrides_clean(measured: Measured, raw: dict[str, Any]) -> dict[str, float]:
+    """The overrides, checked: known names, numbers in range; rates and margin % as
+    fractions (0.3) or percents ("30%", or any number above 1 is read as percent points).
+    Empty values are dropped (back to the measure). A ValidationError names each field."""
+    channels = {c.key for c in measured.assumptions.channels}
+    errors: dict[str, list[str]] = {}
+    out: dict[str, float] = {}
+    for field, value in raw.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        kind, _, channel = field.partition(":")
+        try:
+            if field in RATE_FIELDS or field == "margin_pct":
+                number = _share(field, value)
+                if not 0 < number <= 1:
+                    raise ValidationError({field: "Enter a share above 0% and at most 100%."})
+            elif field == "deal_value":
+                number = _number(field, value)
+                if number <= 0:
+                    raise ValidationError({field: "A deal value must be above 0."})
+            elif field == "cycle_months":
+                number = _number(field, value)
+                if number != int(number) or not 0 <= number <= 24:
+                    raise ValidationError({field: "Enter whole months, 0 to 24."})
+            elif kind in CHANNEL_FIELDS and channel:
+                if channel not in channels:
+                    raise ValidationError({field: f"There is no channel “{channel}” with leads."})
+                number = (_share if kind == "share" else _number)(field, value)
+                if kind == "share":
+                    if not 0 <= number <= 1:
+                        raise ValidationError({field: "Enter a share from 0% to 100%."})
+                elif number < 0:
+                    raise ValidationError({field: "A cost per lead cannot be negative."})
+            else:
+                raise ValidationError({field: "This is not an assumption of the plan."})
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+            continue
+        out[field] = number
+    shares = {k: v for k, v in out.items() if k.startswith("share:")}
+    if shares and sum(shares.values()) > 1 + 1e-9:
+        errors.setdefault("share", []).append(
+            f"The channels' shares set by hand add up to {sum(shares.values()):.0%}: at most 100%."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def assumptions_apply(measured: Measured, overrides: dict[str, float]) -> Assumptions:
+    """The measured assumptions with ``overrides`` (checked by :func:`overrides_clean`).
+
+    Channel shares set by hand are kept; the other channels share what is left in their
+    measured proportions (all of it to them when none is set)."""
+    a = measured.assumptions
+    changes: dict[str, Any] = {}
+    for name in RATE_FIELDS:
+        if name in overrides:
+            changes[name] = replace(getattr(a, name), override=overrides[name])
+    if "deal_value" in overrides:
+        changes["deal_value"] = overrides["deal_value"]
+        changes["deal_value_sd"] = None  # a value set by hand has no measured spread
+    if "margin_pct" in overrides:
+        changes["margin_pct"] = overrides["margin_pct"]
+    if "cycle_months" in overrides:
+        changes["cycle_months"] = int(overrides["cycle_months"])
+    set_shares = {
+        c.key: overrides[f"share:{c.key}"] for c in a.channels if f"share:{c.key}" in overrides
+    }
+    if a.channels and (set_shares or any(k.startswith("cost_per_lead:") for k in overrides)):
+        left = 1 - sum(set_shares.values())
+        rest = sum(c.share for c in a.channels if c.key not in set_shares)
+        channels = []
+        for c in a.channels:
+            share = set_shares.get(c.key, c.share / rest * left if rest else 0.0)
+            cost = overrides.get(f"cost_per_lead:{c.key}", c.cost_per_lead)
+            channels.append(replace(c, share=share, cost_per_lead=cost))
+        total = sum(c.share for c in channels)
+        if abs(total - 1) > 1e-6:
+            raise ValidationError(
+                {"share": f"The channels' shares add up to {total:.0%}; they must make 100%."}
+            )
+        changes["channels"] = tuple(channels)
+    return replace(a, **changes) if changes else a
+
+
+def goal_clean(kind: Any, amount: Any) -> Goal:
+    errors: dict[str, str] = {}
+    if kind not in GOAL_KINDS:
+        errors["goal_kind"] = f"Choose one of {', '.join(GOAL_KINDS)}."
+    try:
+        number = _number("goal_amount", amount)
+        if number <= 0:
+            errors["goal_amount"] = "A goal must be above 0."
+    except ValidationError as error:
+        errors["goal_amount"] = error.message_dict["goal_amount"][0]
+    if errors:
+        raise ValidationError(errors)
+    return Goal(kind, number)
+
+
+def year_check(year: int) -> int:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ValidationError({"year": f"Choose a year from {YEARS[0]} to {YEARS[1]}."})
+    return year
+
+
+def plan_report(
+    organization: Organization,
+    year: int,
+    *,
+    goal: Goal | None = None,
+    overrides: dict[str, Any] | None = None,
+    as_of: date | None = None,
+) -> PlanReport:
+    """The year's plan: the stored one, or (what-if) with ``goal`` and ``overrides`` instead
+    of the stored ones — nothing is saved."""
+    year_check(year)
+    stored = YearPlan.objects.for_org(organization).filter(year=year).first()
+    measured = measure(organization, as_of)
+    if goal is None and stored is not None:
+        goal = Goal(stored.goal_kind, float(stored.goal_amount))
+    raw = overrides if overrides is not None else (stored.overrides if stored else {})
+    cleaned = overrides_clean(measured, raw)
+    assumptions = assumptions_apply(measured, cleaned)
+    plan = plan_range = baseline = None
+    if goal is not None:
+        plan = engine.plan_compute(goal, assumptions, year)
+        plan_range = engine.plan_range(goal, assumptions, year)
+        if cleaned:
+            baseline = engine.plan_compute(goal, measured.assumptions, year)
+    return PlanReport(
+        year=year,
+        goal=goal,
+        measured=measured,
+        assumptions=assumptions,
+        overrides=cleaned,
+        plan=plan,
+        range=plan_range,
+        baseline=baseline,
+        accepted_at=stored.accepted_at if stored else None,
+    )
+
+
+def plan_save(
+    organization: Organization,
+    year: int,
+    *,
+    goal_kind: Any,
+    goal_amount: Any,
+    overrides: dict[str, Any],
+    by: Membership | None,
+) -> PlanReport:
+    """Save the year's goal and overrides (all checked first: a bad one saves nothing)."""
+    year_check(year)
+    goal = goal_clean(goal_kind, goal_amount)
+    cleaned = overrides_clean(measure(organization), overrides)
+    with transaction.atomic():
+        YearPlan.objects.update_or_create(
+            organization=organization,
+            year=year,
+            defaults={
+                "goal_kind": goal.kind,
+                "goal_amount": Decimal(str(round(goal.amount, 2))),
+                "overrides": cleaned,
+                "by": by,
+                "updated_at": timezone.now(),
+            },
+        )
+    return plan_report(organization, year)
+
+
+def _rate_dict(rate: engine.Rate) -> dict[str, Any]:
+    from keepscore.funnel.stats import wilson
+
+    interval = wilson(rate.k, rate.n)
+    return {
+        "k": rate.k,
+        "n": rate.n,
+        "measured": rate.measured,
+        "ci_low": interval[0] if interval else None,
+        "ci_high": interval[1] if interval else None,
+        "enough": rate.enough,
+        "value": rate.value,
+        "overridden": rate.override is not None,
+    }
+
+
+def _range(r: engine.Range | None) -> dict[str, float] | None:
+    return None if r is None else {"low": r.low, "high": r.high}
+
+
+def report_dict(report: PlanReport, currency: str = "") -> dict[str, Any]:
+    """The stable JSON shape (``GET /plan/{year}``, ``keepscore plan --format json``)."""
+    measured, a = report.measured.assumptions, report.assumptions
+    sources = report.measured.sources
+    assumptions: dict[str, Any] = {
+        name: {**_rate_dict(getattr(a, name)), "source": sources[name]} for name in RATE_FIELDS
+    }
+    for name in ("deal_value", "margin_pct", "cycle_months"):
+        assumptions[name] = {
+            "measured": getattr(measured, name),
+            "value": getattr(a, name),
+            "overridden": name in report.overrides,
+            "source": sources[name],
+        }
+    assumptions["season"] = {"value": list(a.season), "source": sources["season"]}
+    assumptions["channels"] = [
+        {
+            "key": c.key,
+            "name": c.name,
+            "share": c.share,
+            "cost_per_lead": c.cost_per_lead,
+            "overridden": f"share:{c.key}" in report.overrides
+            or f"cost_per_lead:{c.key}" in report.overrides,
+        }
+        for c in a.channels
+    ]
+    plan = report.plan
+    out: dict[str, Any] = {
+        "year": report.year,
+        "currency": currency,
+        "goal": None
+        if report.goal is None
+        else {"kind": report.goal.kind, "amount": report.goal.amount},
+        "measured_on": {
+            "period": report.measured.period.as_dict(),
+            "cohort": {
+                "first_month": report.measured.cohort[0].isoformat(),
+                "last_month": report.measured.cohort[1].isoformat(),
+            },
+        },
+        "assumptions": assumptions,
+        "overrides": report.overrides,
+        "missing": report.missing,
+        "accepted_at": report.accepted_at.isoformat() if report.accepted_at else None,
+        "plan": None,
+    }
+    if plan is not None and plan.months:
+        r = report.range
+        out["plan"] = {
+            "customers": plan.customers,
+            "leads": plan.leads,
+            "spend": plan.spend,
+            "leads_before_year": plan.before_year,
+            "range": None
+            if r is None
+            else {
+                "customers": _range(r.customers),
+                "leads": _range(r.leads),
+                "spend": _range(r.spend),
+            },
+            "months": [
+                {
+                    "month": m.month.isoformat()[:7],
+                    "customers": m.customers,
+                    "proposals": m.proposals,
+                    "qualified": m.qualified,
+                    "leads": m.leads,
+                    "leads_range": _range(r.leads_by_month[i]) if r else None,
+                    "revenue": m.revenue,
+                    "spend": m.spend,
+                    "channels": [
+                        {"key": key, "leads": leads, "spend": spend}
+                        for key, (leads, spend) in m.by_channel.items()
+                    ],
+                }
+                for i, m in enumerate(plan.months)
+            ],
+        }
+        if report.baseline is not None and report.baseline.months:
+            out["plan"]["measured_plan"] = {
+                "customers": report.baseline.customers,
+                "leads": report.baseline.leads,
+                "spend": report.baseline.spend,
+            }
+    return out
