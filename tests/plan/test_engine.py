@@ -96,11 +96,14 @@ def test_too_little_history_asks_instead_of_inventing():
     assert plan_compute(Goal("customers", 12), fixed, 2027).months[0].revenue is None
 
 
-def test_a_channel_without_costs_leaves_the_spend_unknown():
+def test_a_channel_without_costs_is_planned_at_no_cost():
     channels = (Channel("referral", "Referral", 0.5, None), Channel("ads", "Ads", 0.5, 40.0))
     plan = plan_compute(Goal("customers", 120), assumptions(channels=channels), 2027)
+    # 400 leads a month: 200 from referral (no spend recorded), 200 from ads at 40
     assert plan.months[0].by_channel["referral"] == (pytest.approx(200), None)
-    assert plan.months[0].spend is None and plan.spend is None
+    assert plan.months[0].spend == pytest.approx(8000) and plan.spend == pytest.approx(96_000)
+    found = plan_range(Goal("customers", 120), assumptions(channels=channels), 2027, draws=200)
+    assert found is not None and found.spend.low < plan.spend < found.spend.high
 
 
 @pytest.mark.parametrize(
@@ -180,6 +183,6 @@ def test_the_range_of_a_plan_without_uncertainty_is_its_point():
     found = plan_range(goal, fixed, 2027, draws=50)
     assert found is not None
     assert found.leads.low == pytest.approx(point.leads) == found.leads.high
-    assert found.spend is not None and found.spend.low == pytest.approx(point.spend)
+    assert found.spend.low == pytest.approx(point.spend)
     for month, r in zip(point.months, found.leads_by_month, strict=True):
         assert r.low == pytest.approx(month.leads) == r.high

@@ -24,6 +24,7 @@ from keepscore.cli.exports import export
 from keepscore.cli.focus import focus
 from keepscore.cli.funnel import funnel
 from keepscore.cli.jobs import jobs, objections
+from keepscore.cli.plan import plan
 from keepscore.cli.scorecard import scorecard
 from keepscore.cli.spend import cash_app, spend_app
 from keepscore.cli.summaries import summaries_app
@@ -68,6 +69,7 @@ app.command("economics")(economics)
 app.command("jobs")(jobs)
 app.command("objections")(objections)
 app.command("focus")(focus)
+app.command("plan")(plan)
 app.command("backtest")(backtest)
 app.command("tasks")(tasks)
 app.command("audit")(audit)

@@ -11,6 +11,9 @@ The reverse funnel, for each month m of the year:
                                             x proposal -> customer)
     leads(m, c)   = leads(m) x share(c);   spend(m, c) = leads(m, c) x cost per lead(c)
 
+(a channel without a cost per lead, no spend recorded for it, is planned at no cost: its
+spend is None and the month's spend is the other channels')
+
 where customers of the year are the goal / deal value (revenue), / (deal value x margin %)
 (margin) or the goal itself (customers). Qualified leads and proposals are counted in the
 month their customers close; the leads arrive ``cycle`` months earlier (the median sales
@@ -89,7 +92,7 @@ class Rate:
 @dataclass(frozen=True)
 class Channel:
     """A channel's part of the new leads, and what a lead from it costs (None: no spend
-    recorded for it)."""
+    recorded for it; the plan gives it no spend)."""
 
     key: str
     name: str
@@ -150,7 +153,7 @@ class Month:
     qualified: float
     leads: float  # leads that must arrive in the month (for customers a cycle later)
     revenue: float | None
-    spend: float | None  # None when a channel with leads has no cost per lead
+    spend: float  # of the channels with a cost per lead (the others are planned at no cost)
     by_channel: dict[str, tuple[float, float | None]] = field(default_factory=dict)
 
 
@@ -168,9 +171,8 @@ class Plan:
         return sum(m.leads for m in self.months)
 
     @property
-    def spend(self) -> float | None:
-        spends = [m.spend for m in self.months]
-        return None if any(s is None for s in spends) else sum(s for s in spends if s is not None)
+    def spend(self) -> float:
+        return sum(m.spend for m in self.months)
 
 
 def missing(goal: Goal, a: Assumptions) -> list[str]:
@@ -225,7 +227,6 @@ def plan_compute(goal: Goal, a: Assumptions, year: int) -> Plan:
             )
             for c in a.channels
         }
-        spends = [spend for share_leads, spend in by_channel.values() if share_leads > 0]
         months.append(
             Month(
                 month=date(year, i + 1, 1),
@@ -234,7 +235,7 @@ def plan_compute(goal: Goal, a: Assumptions, year: int) -> Plan:
                 qualified=qualified,
                 leads=leads,
                 revenue=None if a.deal_value is None else closes * a.deal_value,
-                spend=None if any(s is None for s in spends) else sum(s for s in spends if s),
+                spend=sum(spend for _leads, spend in by_channel.values() if spend is not None),
                 by_channel=by_channel,
             )
         )
@@ -255,7 +256,7 @@ class PlanRange:
     customers: Range  # of the year
     leads: Range  # of the year
     leads_by_month: list[Range]
-    spend: Range | None
+    spend: Range
 
 
 def _percentiles(values: list[float]) -> Range:
@@ -289,12 +290,7 @@ def plan_range(
         if a.deal_value_sd is not None and a.deals > 1 and a.deal_value
         else None
     )
-    costs = [c.cost_per_lead for c in a.channels if c.share > 0]
-    mean_cost = (
-        None
-        if not a.channels or any(c is None for c in costs)
-        else sum(c.share * (c.cost_per_lead or 0.0) for c in a.channels)
-    )
+    mean_cost = sum(c.share * (c.cost_per_lead or 0.0) for c in a.channels)
     season = [a.season[(i + a.cycle_months) % 12] for i in range(12)]
     customers, leads = [], []
     for _ in range(draws):
@@ -309,7 +305,7 @@ def plan_range(
         customers=_percentiles(customers),
         leads=_percentiles(leads),
         leads_by_month=[_percentiles([x * share for x in leads]) for share in season],
-        spend=None if mean_cost is None else _percentiles([x * mean_cost for x in leads]),
+        spend=_percentiles([x * mean_cost for x in leads]),
     )
 
 

@@ -218,7 +218,8 @@ def measure(organization: Organization, as_of: date | None = None) -> Measured:
             else "even: less than a year of history or fewer than "
             f"{MIN_SEASON_CUSTOMERS} customers {span}"
         ),
-        "channels": f"each channel's share of the {leads:,} new leads and its spend, {span}",
+        "channels": f"each channel's share of the {leads:,} new leads and its spend per lead, "
+        f"{span} (a channel without spend recorded is planned at no cost)",
     }
     return Measured(
         assumptions=assumptions,

@@ -220,6 +220,12 @@ def plan_report(
     )
 
 
+def overrides_stored(organization: Organization, year: int) -> dict[str, Any]:
+    """The assumptions stored as set by hand for the year ({} without a plan)."""
+    stored = YearPlan.objects.for_org(organization).filter(year=year).first()
+    return dict(stored.overrides) if stored else {}
+
+
 def plan_save(
     organization: Organization,
     year: int,
