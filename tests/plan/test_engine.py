@@ -186,3 +186,23 @@ def test_the_range_of_a_plan_without_uncertainty_is_its_point():
     assert found.spend.low == pytest.approx(point.spend)
     for month, r in zip(point.months, found.leads_by_month, strict=True):
         assert r.low == pytest.approx(month.leads) == r.high
+
+
+def test_the_levers_rank_what_two_points_are_worth():
+    from keepscore.plan.services import levers
+
+    base = assumptions()
+
+    class Report:  # the two attributes levers reads
+        assumptions = base
+        plan = plan_compute(Goal("customers", 120), base, 2027)
+
+    found = levers(Report())  # type: ignore[arg-type]
+    # 400 leads a month at 2.5%: +2 points on 20% is x1.1 (40 leads), on 50% x1.04 (16), on
+    # 25% x1.08 (32)
+    assert [(lv.step, round(lv.leads, 6)) for lv in found] == [
+        ("new lead → qualified", 40),
+        ("proposal → customer", 32),
+        ("qualified → proposal", 16),
+    ]
+    assert found[0].before == pytest.approx(0.2) and found[0].after == pytest.approx(0.22)

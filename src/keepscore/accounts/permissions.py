@@ -91,6 +91,7 @@ WEB: dict[str, Rule] = {
     "scorecard_metric_edit": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_values": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_targets": READ_MEMBER_CHANGE_MARKETING,
+    "plan": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_review": READ_MEMBER_CHANGE_MARKETING,
     "spend": READ_MEMBER_CHANGE_MARKETING,
     "spend_import": READ_MEMBER_CHANGE_MARKETING,

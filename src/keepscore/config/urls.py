@@ -49,6 +49,7 @@ urlpatterns = [
     path("o/<slug:org>/scorecard/", include("keepscore.scorecard.urls")),
     path("o/<slug:org>/spend/", include("keepscore.economics.spend_urls")),
     path("o/<slug:org>/focus/", include("keepscore.focus.urls")),
+    path("o/<slug:org>/plan/", include("keepscore.plan.urls")),
     path("f/", include("keepscore.webforms.public_urls")),
     path("api/v1/", api.urls),
 ]

@@ -359,3 +359,31 @@ def report_dict(report: PlanReport, currency: str = "") -> dict[str, Any]:
                 "spend": report.baseline.spend,
             }
     return out
+
+
+@dataclass(frozen=True)
+class Lever:
+    """Raising one step by ``points`` does what ``leads`` more leads a month would."""
+
+    step: str  # in words: "proposal → customer"
+    before: float
+    after: float
+    leads: float
+
+
+def levers(report: PlanReport, points: float = 0.02) -> list[Lever]:
+    """For each step: what raising it by ``points`` (two percentage points) is worth in
+    leads a month, at the plan's leads; the biggest first."""
+    plan = report.plan
+    if plan is None or not plan.months:
+        return []
+    a = report.assumptions
+    monthly = plan.leads / 12
+    out = []
+    for name, start, end in engine.STEPS:
+        value = getattr(a, name).value
+        if value is None or value + points > 1:
+            continue
+        extra = engine.leads_equivalent(a, name, value + points, monthly)
+        out.append(Lever(f"{start} → {end}", value, value + points, extra))
+    return sorted(out, key=lambda lever: -lever.leads)

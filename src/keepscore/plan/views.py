@@ -1,0 +1,176 @@
+"""The plan page: the goal, the assumptions (measured, or set by hand), and what each month
+needs; every change of an input redraws the plan at once (htmx), saved only on Save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from keepscore.accounts.models import Organization
+from keepscore.common.views import org_view
+from keepscore.plan import services
+from keepscore.plan.engine import GOAL_KINDS, Goal
+
+#: the form's percent inputs: typed as percent points (41.5), stored as fractions
+PERCENT_FIELDS = (*services.RATE_FIELDS, "margin_pct")
+
+
+def _year(request: HttpRequest) -> int:
+    today = timezone.localdate()
+    default = today.year + 1 if today.month >= 10 else today.year
+    try:
+        year = int(request.GET.get("year") or request.POST.get("year") or default)
+    except ValueError:
+        return default
+    return year if services.YEARS[0] <= year <= services.YEARS[1] else default
+
+
+def _typed(data: Any, report_channels: list[str]) -> tuple[bool, dict[str, Any]]:
+    """(whether the form was sent, the assumptions typed in it: percent fields as "41.5%")."""
+    sent = "goal_kind" in data
+    typed: dict[str, Any] = {}
+    names = [*services.FIELDS, *(f"share:{k}" for k in report_channels)]
+    names += [f"cost_per_lead:{k}" for k in report_channels]
+    for name in names:
+        value = str(data.get(name, "")).strip()
+        if not value:
+            continue
+        percent = name in PERCENT_FIELDS or name.startswith("share:")
+        typed[name] = value.rstrip("%") + "%" if percent else value
+    return sent, typed
+
+
+def _display(name: str, value: float) -> str:
+    if name in PERCENT_FIELDS or name.startswith("share:"):
+        return f"{value * 100:.4g}"
+    return f"{value:g}"
+
+
+@org_view
+def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
+    year = _year(request)
+    stored = services.plan_report(organization, year)
+    channels = [c.key for c in stored.measured.assumptions.channels]
+    data = request.POST if request.method == "POST" else request.GET
+    sent, typed = _typed(data, channels)
+    errors: dict[str, list[str]] = {}
+    report = stored
+    goal_kind = data.get("goal_kind") or (stored.goal.kind if stored.goal else "revenue")
+    goal_amount = data.get("goal_amount") or (f"{stored.goal.amount:g}" if stored.goal else "")
+    if sent:
+        try:
+            goal: Goal | None = (
+                services.goal_clean(goal_kind, goal_amount) if str(goal_amount).strip() else None
+            )
+            if request.method == "POST":
+                if goal is None:
+                    raise ValidationError({"goal_amount": "Enter the year's goal to save it."})
+                services.plan_save(
+                    organization,
+                    year,
+                    goal_kind=goal.kind,
+                    goal_amount=goal.amount,
+                    overrides=typed,
+                    by=request.membership,  # type: ignore[attr-defined]
+                )
+                messages.success(request, f"Saved the plan of {year}.")
+                url = reverse("plan", kwargs={"org": organization.slug})
+                return redirect(f"{url}?year={year}")
+            report = services.plan_report(organization, year, goal=goal, overrides=typed)
+        except ValidationError as error:
+            errors = error.message_dict
+    shown = report.overrides if sent and not errors else stored.overrides
+    values = {name: _display(name, value) for name, value in shown.items()}
+    if errors:
+        values = {k: str(data.get(k, "")) for k in data if k in typed or k in errors}
+    context = {
+        "nav": "plan",
+        "year": year,
+        "years": [year - 1, year, year + 1],
+        "report": report,
+        "goal_kinds": GOAL_KINDS,
+        "goal_kind": goal_kind,
+        "goal_amount": goal_amount,
+        "values": values,
+        "errors": errors,
+        "assumption_rows": _assumption_rows(report, values, errors),
+        "channel_rows": [
+            {
+                "key": c.key,
+                "name": c.name,
+                "share": f"{c.share * 100:.1f}",
+                "share_value": values.get(f"share:{c.key}", ""),
+                "cost_per_lead": c.cost_per_lead,
+                "cost_value": values.get(f"cost_per_lead:{c.key}", ""),
+            }
+            for c in report.measured.assumptions.channels
+        ],
+        "levers": services.levers(report),
+        "channel_year": _channel_year(report),
+        "what_if": sent and request.method == "GET" and not errors,
+    }
+    template = "plan/_result.html" if getattr(request, "htmx", False) else "plan/page.html"
+    status = 422 if errors and request.method == "POST" else 200
+    return render(request, template, context, status=status)
+
+
+def _assumption_rows(
+    report: services.PlanReport, values: dict[str, str], errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    measured = report.measured.assumptions
+    sources = report.measured.sources
+    rows = []
+    for name, label in services.FIELDS.items():
+        value = getattr(measured, name)
+        if name in services.RATE_FIELDS:
+            shown = None if value.measured is None else _display(name, value.measured)
+            interval = None
+            if value.n:
+                from keepscore.funnel.stats import wilson
+
+                low, high = wilson(value.k, value.n) or (0.0, 0.0)
+                interval = f"95%: {low:.0%}\u2013{high:.0%}"
+            unit = "%"
+        elif name == "margin_pct":
+            shown, interval, unit = (None if value is None else _display(name, value)), None, "%"
+        else:
+            shown = None if value is None else _display(name, value)
+            interval, unit = None, ("months" if name == "cycle_months" else "")
+        rows.append(
+            {
+                "name": name,
+                "label": label,
+                "measured": shown,
+                "interval": interval,
+                "unit": unit,
+                "money": name == "deal_value",
+                "value": values.get(name, ""),
+                "source": sources[name],
+                "errors": errors.get(name, []),
+            }
+        )
+    return rows
+
+
+def _channel_year(report: services.PlanReport) -> list[dict[str, Any]]:
+    plan = report.plan
+    if plan is None or not plan.months:
+        return []
+    rows = []
+    for c in report.assumptions.channels:
+        spends = [m.by_channel[c.key][1] for m in plan.months]
+        rows.append(
+            {
+                "name": c.name,
+                "share": c.share * 100,
+                "leads": sum(m.by_channel[c.key][0] for m in plan.months),
+                "spend": None if any(s is None for s in spends) else sum(s or 0 for s in spends),
+            }
+        )
+    return rows
