@@ -44,6 +44,7 @@ BODIES = {
     "/targets/{key}/{month}": {"value": 1},
     "/goals/{key}/{year}": {"value": 1},
     "/plan/{year}": {"goal_kind": "revenue", "goal_amount": 1000},
+    "/plan/{year}/accept": {"replace": True},
     "/reviews/{month}": {"text": "x"},
     "/products": {"name": "Hijack", "price": 1},
     "/products/{product_id}": {"name": "Hijacked", "active": False},

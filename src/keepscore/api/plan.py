@@ -14,7 +14,7 @@ from ninja import Field, Path, Router, Schema
 from keepscore.api.auth import member_of, organization_of
 from keepscore.api.metrics import WRITE_ERRORS
 from keepscore.api.schemas import ERRORS
-from keepscore.plan.services import plan_report, plan_save, report_dict
+from keepscore.plan.services import plan_accept, plan_report, plan_save, report_dict
 
 router = Router(tags=["plan"])
 Year = Path(..., ge=2000, le=2100, description="The plan's calendar year.")
@@ -80,3 +80,28 @@ def plan_write(request: HttpRequest, payload: PlanIn, year: int = Year) -> Any:
         by=member_of(request),
     )
     return report_dict(report, organization.currency)
+
+
+class AcceptIn(Schema):
+    replace: bool = Field(
+        default=False, description="Replace the targets typed by hand too (else kept)."
+    )
+
+
+class AcceptOut(Schema):
+    written: int = Field(description="Targets and goals written.")
+    kept: list[str] = Field(description="Targets typed by hand that were kept, in words.")
+
+
+@router.post(
+    "/plan/{year}/accept",
+    response={200: AcceptOut, **WRITE_ERRORS},
+    summary="Write the plan's targets into the scorecard",
+)
+def plan_accept_write(request: HttpRequest, payload: AcceptIn, year: int = Year) -> Any:
+    """The stored plan's monthly targets (new leads, qualified leads, proposals, customers,
+    revenue; counts rounded up) and its annual goal. 422 without a plan."""
+    done = plan_accept(
+        organization_of(request), year, by=member_of(request), replace=payload.replace
+    )
+    return {"written": done.written, "kept": done.kept}

@@ -143,6 +143,13 @@ def plan(
         ),
     ] = None,
     save: Annotated[bool, typer.Option("--save", help="Store the goal and assumptions.")] = False,
+    accept: Annotated[
+        bool,
+        typer.Option("--accept", help="Write the stored plan's targets into the scorecard."),
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="With --accept: replace targets typed by hand.")
+    ] = False,
     org: Annotated[str | None, typer.Option("--org", help="Organization slug.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
 ) -> None:
@@ -157,6 +164,7 @@ def plan(
         from keepscore.plan.services import (
             goal_clean,
             overrides_stored,
+            plan_accept,
             plan_report,
             plan_save,
             report_dict,
@@ -181,6 +189,12 @@ def plan(
         else:
             goal: Goal | None = goal_clean(*given) if given else None
             report = plan_report(organization, chosen_year, goal=goal, overrides=overrides)
+        if accept:
+            done = plan_accept(organization, chosen_year, by=None, replace=replace)
+            stdout().print(f"Wrote {done.written} targets and goals of {chosen_year}.")
+            for item in done.kept:
+                stdout().print(f"  kept (typed by hand): {escape(item)}")
+            return
         if fmt is Format.json:
             body = report_dict(report, organization.currency)
             sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")

@@ -32,6 +32,9 @@ class YearPlan(OrgOwned):
     updated_at = models.DateTimeField(auto_now=True)
     #: when the plan last wrote the scorecard's targets (None: never)
     accepted_at = models.DateTimeField(null=True, blank=True)
+    #: what it wrote then: {"<metric key>:<YYYY-MM>": "<value>"} — a target that still holds
+    #: its value is the plan's (the next acceptance may change it); any other was typed by hand
+    written = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

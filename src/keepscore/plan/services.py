@@ -3,6 +3,7 @@ they give (with its range), and what-if against the measured plan."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -387,3 +388,86 @@ def levers(report: PlanReport, points: float = 0.02) -> list[Lever]:
         extra = engine.leads_equivalent(a, name, value + points, monthly)
         out.append(Lever(f"{start} → {end}", value, value + points, extra))
     return sorted(out, key=lambda lever: -lever.leads)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    written: int  # targets and goals written
+    kept: list[str]  # "Customers, Mar 2027": targets typed by hand, kept
+
+
+def plan_targets(report: PlanReport) -> dict[tuple[str, str], Decimal]:
+    """The targets the plan gives: {(metric key, "YYYY-MM"): value}, counts rounded up to
+    whole ones (a plan of 6.2 customers needs 7), money to whole units."""
+    plan = report.plan
+    if plan is None or not plan.months:
+        return {}
+    measured = report.measured
+    rows: list[tuple[str, str]] = [("new_leads", "leads"), ("customers", "customers")]
+    if measured.qualified is not None:
+        rows.append((f"entered_{measured.qualified.key}", "qualified"))
+    if measured.proposal is not None:
+        rows.append((f"entered_{measured.proposal.key}", "proposals"))
+    out: dict[tuple[str, str], Decimal] = {}
+    for m in plan.months:
+        month = m.month.isoformat()[:7]
+        for key, attribute in rows:
+            out[(key, month)] = Decimal(math.ceil(getattr(m, attribute) - 1e-9))
+        if m.revenue is not None:
+            out[("revenue", month)] = Decimal(round(m.revenue))
+    return out
+
+
+def plan_accept(
+    organization: Organization, year: int, *, by: Membership | None, replace: bool = False
+) -> Accepted:
+    """Write the stored plan's monthly targets (:func:`plan_targets`) and its annual goal.
+    A target typed by hand (not the value this plan wrote last time) is kept unless
+    ``replace``. All or nothing."""
+    from keepscore.scorecard.models import Target
+    from keepscore.scorecard.services import goal_set, target_set
+
+    report = plan_report(organization, year)
+    stored = YearPlan.objects.for_org(organization).filter(year=year).first()
+    if stored is None or report.goal is None:
+        raise ValidationError({"goal": f"There is no plan for {year} yet: set its goal first."})
+    if report.plan is None or not report.plan.months:
+        raise ValidationError({"plan": "The plan is missing: " + "; ".join(report.missing)})
+    wanted = plan_targets(report)
+    names = {m.key: m.name for m in _catalogue(organization)}
+    existing = {
+        (t.metric_key, t.month.isoformat()[:7]): t.value
+        for t in Target.objects.for_org(organization).filter(
+            month__year=year, metric_key__in={key for key, _m in wanted}
+        )
+    }
+    written: dict[str, str] = {}
+    kept: list[str] = []
+    with transaction.atomic():
+        for (key, month), value in wanted.items():
+            mark = f"{key}:{month}"
+            have = existing.get((key, month))
+            ours = mark in stored.written and have == Decimal(stored.written[mark])
+            if have is not None and not ours and not replace:
+                kept.append(f"{names.get(key, key)}, {date.fromisoformat(month + '-01'):%b %Y}")
+                continue
+            target_set(organization=organization, metric_key=key, month=month, value=value)
+            written[mark] = str(value)
+        goal = report.goal
+        goal_set(
+            organization=organization,
+            metric_key=goal.kind,
+            year=year,
+            value=Decimal(str(round(goal.amount, 2))),
+        )
+        stored.written = written
+        stored.accepted_at = timezone.now()
+        stored.by = by
+        stored.save(update_fields=["written", "accepted_at", "by", "updated_at"])
+    return Accepted(len(written) + 1, kept)
+
+
+def _catalogue(organization: Organization) -> list[Any]:
+    from keepscore.scorecard.catalogue import metric_catalogue
+
+    return metric_catalogue(organization)

@@ -6,4 +6,5 @@ from keepscore.plan import views
 
 urlpatterns = [
     path("", views.plan_page, name="plan"),
+    path("accept/", views.plan_accept, name="plan_accept"),
 ]

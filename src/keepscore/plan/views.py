@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
@@ -174,3 +175,29 @@ def _channel_year(report: services.PlanReport) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@org_view
+@require_POST
+def plan_accept(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """Write the stored plan's targets and goal (kept: targets typed by hand, unless
+    "replace" is ticked)."""
+    year = _year(request)
+    url = reverse("plan", kwargs={"org": organization.slug}) + f"?year={year}"
+    try:
+        done = services.plan_accept(
+            organization,
+            year,
+            by=request.membership,  # type: ignore[attr-defined]
+            replace=bool(request.POST.get("replace")),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(url)
+    kept = (
+        f" Kept {len(done.kept)} target(s) typed by hand: {', '.join(done.kept)}."
+        if done.kept
+        else ""
+    )
+    messages.success(request, f"Wrote {done.written} targets and goals of {year}.{kept}")
+    return redirect(url)

@@ -1,0 +1,108 @@
+"""Accepting the plan writes the scorecard's monthly targets and the annual goal; targets
+typed by hand are kept unless replaced; the scorecard then reads the month against it."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from keepscore.plan.models import YearPlan
+from keepscore.plan.services import plan_accept, plan_report, plan_save
+from keepscore.scorecard.compute import scorecard_for
+from keepscore.scorecard.models import Goal, Target
+from keepscore.scorecard.services import target_set
+
+pytestmark = pytest.mark.django_db
+
+
+def targets(demo, key: str) -> dict[int, Decimal]:
+    rows = Target.objects.filter(organization=demo, metric_key=key, month__year=2027)
+    return {t.month.month: t.value for t in rows}
+
+
+def test_accepting_writes_each_months_targets_and_the_goal(demo):
+    with pytest.raises(ValidationError, match="no plan for 2027"):
+        plan_accept(demo, 2027, by=None)
+    plan_save(demo, 2027, goal_kind="revenue", goal_amount=600_000, overrides={}, by=None)
+    done = plan_accept(demo, 2027, by=None)
+    report = plan_report(demo, 2027)
+    months = report.plan.months
+    qualified = f"entered_{report.measured.qualified.key}"
+    proposals = f"entered_{report.measured.proposal.key}"
+    # by hand: each month's need, counts rounded up, revenue to whole units
+    assert targets(demo, "customers") == {
+        m.month.month: Decimal(math.ceil(m.customers)) for m in months
+    }
+    assert targets(demo, "new_leads") == {
+        m.month.month: Decimal(math.ceil(m.leads)) for m in months
+    }
+    assert targets(demo, qualified) == {
+        m.month.month: Decimal(math.ceil(m.qualified)) for m in months
+    }
+    assert targets(demo, proposals) == {
+        m.month.month: Decimal(math.ceil(m.proposals)) for m in months
+    }
+    assert targets(demo, "revenue") == {m.month.month: Decimal(round(m.revenue)) for m in months}
+    assert Goal.objects.get(organization=demo, metric_key="revenue", year=2027).value == 600_000
+    assert done.written == 12 * 5 + 1 and done.kept == []
+    assert YearPlan.objects.get(organization=demo, year=2027).accepted_at is not None
+    # the scorecard reads March against the plan
+    march = scorecard_for(demo, date(2027, 3, 1), today=date(2027, 3, 31))
+    row = next(r for r in march.rows if r.key == "customers")
+    assert row.target == math.ceil(months[2].customers)
+
+
+def test_a_target_typed_by_hand_is_kept_unless_replaced(demo):
+    plan_save(demo, 2027, goal_kind="customers", goal_amount=120, overrides={}, by=None)
+    target_set(organization=demo, metric_key="customers", month="2027-03", value=99)
+    done = plan_accept(demo, 2027, by=None)
+    assert done.kept == ["Customers, Mar 2027"]
+    assert targets(demo, "customers")[3] == 99
+    # the plan changes: its own targets follow, the hand-typed one stays
+    plan_save(demo, 2027, goal_kind="customers", goal_amount=240, overrides={}, by=None)
+    plan_accept(demo, 2027, by=None)
+    months = plan_report(demo, 2027).plan.months
+    assert targets(demo, "customers")[1] == math.ceil(months[0].customers)
+    assert targets(demo, "customers")[3] == 99
+    # replaced on request
+    plan_accept(demo, 2027, by=None, replace=True)
+    assert targets(demo, "customers")[3] == math.ceil(months[2].customers)
+
+
+def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
+    from django.test import Client
+
+    from keepscore.accounts.models import Membership
+    from tests.cli.test_cli import invoke
+    from tests.plan.test_api import api_of
+
+    plan_save(demo, 2027, goal_kind="customers", goal_amount=120, overrides={}, by=None)
+    expected = {
+        m.month.month: Decimal(math.ceil(m.customers)) for m in plan_report(demo, 2027).plan.months
+    }
+    # the API
+    answer = api_of(demo).post("/plan/2027/accept", {"replace": False})
+    assert answer.status_code == 200 and answer.json()["written"] == 61
+    assert targets(demo, "customers") == expected
+    Target.objects.filter(organization=demo).delete()
+    # the page, as a marketing member
+    client = Client()
+    client.force_login(Membership.objects.filter(organization=demo, is_marketing=True).first().user)
+    page = client.get("/o/plan-demo/plan/?year=2027").content.decode()
+    assert "Write the targets" in page
+    done = client.post("/o/plan-demo/plan/accept/", {"year": "2027"}, follow=True)
+    assert "Wrote 61 targets and goals of 2027" in done.content.decode()
+    assert targets(demo, "customers") == expected
+    Target.objects.filter(organization=demo).delete()
+    # the command line
+    result = invoke("plan", "2027", "--org", demo.slug, "--accept")
+    assert result.exit_code == 0 and "Wrote 61 targets" in result.stdout
+    assert targets(demo, "customers") == expected
+    # a year without a plan: a clear error everywhere
+    assert api_of(demo).post("/plan/2030/accept", {}).status_code == 422
+    refused = client.post("/o/plan-demo/plan/accept/", {"year": "2030"}, follow=True)
+    assert "There is no plan for 2030 yet" in refused.content.decode()
