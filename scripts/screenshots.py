@@ -92,6 +92,14 @@ def main() -> None:
             year = date.today().year
             page.goto(f"{base}/o/demo/economics/?from={year}-01-01&to={date.today()}")
             page.screenshot(path=str(OUT / "economics.png"), full_page=True)
+            # next year's plan for a revenue goal, with proposal -> customer tried at 50%
+            page.goto(f"{base}/o/demo/plan/?year={year + 1}")
+            page.get_by_label("Amount").fill("700000")
+            page.wait_for_selector(".plan-headline")
+            with page.expect_response(lambda r: "to_customer=50" in r.url):
+                page.locator("#a-to_customer").fill("50")
+            page.wait_for_selector("text=what-if, not saved")
+            page.locator("#plan-result").screenshot(path=str(OUT / "plan.png"))
             browser.close()
     finally:
         server.terminate()

@@ -119,7 +119,8 @@ def table_print(report: PlanReport, money: Any) -> None:
     console.print(total)
     if plan.before_year:
         console.print(
-            f"The first {a.cycle_months} month(s)' customers need {plan.before_year:,.0f} leads "
+            f"Customers of the first {a.cycle_months} month{'s' if a.cycle_months != 1 else ''} "
+            f"need {plan.before_year:,.0f} leads "
             f"arriving before January {report.year}."
         )
 
