@@ -1,0 +1,104 @@
+"""The plan checked against the year: year to date, are the leads and the customers where
+the saved plan said, and if not, is the gap marketing (too few leads) or sales (the leads
+came, the customers did not)? Read by the scorecard and the focus (docs/focus.md).
+
+With L = new leads and C = customers (the scorecard's: leads won in the month) from January
+to the month, against the plan's L* and C* for the same months:
+
+- leads ratio L / L*, customers ratio C / C*, conversion ratio (C / L) / (C* / L*);
+- on plan: C / C* >= 95%;
+- sales: the leads came (L / L* >= 95%) but the customers are under 90% of the plan —
+  conversion is under plan;
+- marketing: the leads are under 90% of the plan while conversion holds (>= 95%);
+- both: leads under 90% and conversion under 90%;
+- else: close to plan (watch).
+Too early to judge while the plan's customers to date are fewer than :data:`MIN_CUSTOMERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from keepscore.accounts.models import Organization
+from keepscore.funnel import summary
+from keepscore.plan.models import YearPlan
+
+#: the plan's customers to date before its gaps are judged
+MIN_CUSTOMERS = 5
+ON, UNDER = 0.95, 0.90
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    year: int
+    through: date  # the last month counted (its first day)
+    leads: int
+    leads_plan: float
+    customers: int
+    customers_plan: float
+    verdict: str  # "on_plan", "sales", "marketing", "both", "watch", "early"
+    sentence: str
+
+    @property
+    def leads_ratio(self) -> float:
+        return self.leads / self.leads_plan if self.leads_plan else 0.0
+
+    @property
+    def customers_ratio(self) -> float:
+        return self.customers / self.customers_plan if self.customers_plan else 0.0
+
+    @property
+    def conversion_points(self) -> float:
+        """Customers per 100 leads, actual minus planned (percentage points)."""
+        actual = self.customers / self.leads if self.leads else 0.0
+        planned = self.customers_plan / self.leads_plan if self.leads_plan else 0.0
+        return (actual - planned) * 100
+
+
+def plan_check(organization: Organization, month: date) -> PlanCheck | None:
+    """The saved plan of ``month``'s year against January to ``month``; None without a
+    saved plan (or one that cannot be computed)."""
+    from keepscore.plan.services import plan_report
+
+    if not YearPlan.objects.for_org(organization).filter(year=month.year).exists():
+        return None
+    report = plan_report(organization, month.year)
+    plan = report.plan
+    if plan is None or not plan.months:
+        return None
+    through = month.replace(day=1)
+    counted = [m for m in plan.months if m.month <= through]
+    leads_plan = sum(m.leads for m in counted)
+    customers_plan = sum(m.customers for m in counted)
+    counts = summary.month_counts(organization, date(month.year, 1, 1), through)
+    leads = sum(int(row["new_leads"]) for row in counts.values())
+    customers = sum(int(row["closed_won"]) for row in counts.values())
+    check = PlanCheck(month.year, through, leads, leads_plan, customers, customers_plan, "", "")
+    verdict, sentence = _judge(check)
+    return PlanCheck(
+        month.year, through, leads, leads_plan, customers, customers_plan, verdict, sentence
+    )
+
+
+def _judge(c: PlanCheck) -> tuple[str, str]:
+    span = f"January to {c.through:%B %Y}"
+    facts = (
+        f"{span}: {c.leads:,} new leads of the {c.leads_plan:,.0f} planned "
+        f"({c.leads_ratio:.0%}), {c.customers:,} customers of {c.customers_plan:,.0f} "
+        f"({c.customers_ratio:.0%})"
+    )
+    points = c.conversion_points
+    conversion = f"conversion {abs(points):.1f} points {'under' if points < 0 else 'over'} plan"
+    if c.customers_plan < MIN_CUSTOMERS:
+        return "early", f"{facts}: too early to judge the plan."
+    if c.customers_ratio >= ON:
+        return "on_plan", f"{facts}: on plan."
+    conversion_ratio = c.customers_ratio / c.leads_ratio if c.leads_ratio else 0.0
+    if c.leads_ratio >= ON and c.customers_ratio < UNDER:
+        return "sales", f"{facts}: leads on plan, {conversion}: the gap is sales, not marketing."
+    if c.leads_ratio < UNDER and conversion_ratio >= ON:
+        return "marketing", f"{facts}: conversion holds, too few leads: the gap is marketing."
+    if c.leads_ratio < UNDER and conversion_ratio < UNDER:
+        return "both", f"{facts}: too few leads and {conversion}: sales and marketing both."
+    return "watch", f"{facts}: close to plan; {conversion}."

@@ -1,0 +1,60 @@
+"""The plan against the year: the counts are the scorecard's, and the verdict says whether
+the gap is marketing or sales, by the thresholds worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from keepscore.common.months import month_add
+from keepscore.plan.check import PlanCheck, _judge, plan_check
+from keepscore.plan.services import plan_report, plan_save
+from keepscore.scorecard.compute import scorecard_for
+
+pytestmark = pytest.mark.django_db
+
+
+def check(leads: int, leads_plan: float, customers: int, customers_plan: float) -> PlanCheck:
+    return PlanCheck(2027, date(2027, 6, 1), leads, leads_plan, customers, customers_plan, "", "")
+
+
+@pytest.mark.parametrize(
+    "numbers, verdict, words",
+    [
+        # leads 100%, customers 80%: conversion 10% -> 8%, 2 points under
+        ((600, 600, 48, 60), "sales", "leads on plan, conversion 2.0 points under plan"),
+        # leads 80%, customers 80%: conversion holds
+        ((480, 600, 48, 60), "marketing", "conversion holds, too few leads"),
+        # leads 80%, customers 60%: conversion 75% of plan
+        ((480, 600, 36, 60), "both", "sales and marketing both"),
+        ((600, 600, 58, 60), "on_plan", "on plan."),
+        # leads 93%, customers 92%: neither rule
+        ((558, 600, 55, 60), "watch", "close to plan"),
+        ((60, 60, 1, 4), "early", "too early to judge"),
+    ],
+)
+def test_the_verdict_by_hand(numbers, verdict, words):
+    found = _judge(check(*numbers))
+    assert found[0] == verdict and words in found[1]
+    assert found[1].startswith("January to June 2027: ")
+
+
+def test_the_counts_are_the_scorecards_months(demo):
+    today = timezone.localdate()
+    assert plan_check(demo, today) is None  # no plan saved
+    last = month_add(today.replace(day=1), -1)  # the last complete month, and its year
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    found = plan_check(demo, last)
+    assert found is not None
+    months = [date(last.year, m, 1) for m in range(1, last.month + 1)]
+    rows = [{r.key: r.value for r in scorecard_for(demo, m).rows} for m in months]
+    assert found.leads == sum(r["new_leads"] for r in rows)
+    assert found.customers == sum(r["customers"] for r in rows)
+    plan = plan_report(demo, last.year).plan
+    assert found.leads_plan == pytest.approx(sum(m.leads for m in plan.months[: last.month]))
+    assert found.customers_plan == pytest.approx(
+        sum(m.customers for m in plan.months[: last.month])
+    )
+    assert found.verdict in ("on_plan", "sales", "marketing", "both", "watch")
