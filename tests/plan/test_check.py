@@ -58,3 +58,34 @@ def test_the_counts_are_the_scorecards_months(demo):
         sum(m.customers for m in plan.months[: last.month])
     )
     assert found.verdict in ("on_plan", "sales", "marketing", "both", "watch")
+
+
+def test_the_focus_reads_the_plan_only_once_there_is_one(demo):
+    from keepscore.focus.services import PLAN_VERDICTS, diagnose
+
+    today = timezone.localdate()
+    assert "plan_gap" not in {i.key for i in diagnose(demo).indicators}
+    last = month_add(today.replace(day=1), -1)
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    [found] = [i for i in diagnose(demo).indicators if i.key == "plan_gap"]
+    expected = plan_check(demo, last)
+    assert found.explanation == expected.sentence
+    assert (found.status, found.pushes) == PLAN_VERDICTS[expected.verdict]
+    assert found.evidence["leads"] == expected.leads
+    # a plan far above the history: the customers are under it
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=5000, overrides={}, by=None)
+    [far] = [i for i in diagnose(demo).indicators if i.key == "plan_gap"]
+    assert far.status in ("alert", "watch") and far.value < 0.5
+
+
+def test_the_scorecard_says_where_the_year_stands_against_the_plan(demo, client):
+    from keepscore.accounts.models import Membership
+
+    today = timezone.localdate()
+    last = month_add(today.replace(day=1), -1)
+    client.force_login(Membership.objects.filter(organization=demo, is_owner=True)[0].user)
+    url = f"/o/plan-demo/scorecard/{last:%Y-%m}/"
+    assert 'id="plan-check"' not in client.get(url).content.decode()
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    page = client.get(url).content.decode()
+    assert plan_check(demo, last).sentence in page.replace("&#x27;", "'")

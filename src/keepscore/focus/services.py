@@ -1351,6 +1351,47 @@ def lead_volume(
 # --- the diagnosis ---------------------------------------------------------------------------
 
 
+#: the plan check's verdicts: (status, the side an alert pushes toward)
+PLAN_VERDICTS = {
+    "sales": ("alert", "sales"),
+    "marketing": ("alert", "marketing"),
+    "both": ("watch", None),
+    "watch": ("watch", None),
+    "on_plan": ("ok", None),
+    "early": ("info", None),
+}
+
+
+def plan_gap(organization: Organization, r: Reads) -> Indicator | None:
+    """Where the saved plan's assumptions turned out wrong, January to the last complete
+    month (``keepscore.plan.check``): leads on plan but customers under it push toward
+    sales; too few leads while conversion holds, toward marketing. None without a plan."""
+    from keepscore.plan.check import plan_check
+
+    found = plan_check(organization, compute.month_add(r.as_of.replace(day=1), -1))
+    if found is None:
+        return None
+    status, pushes = PLAN_VERDICTS[found.verdict]
+    return Indicator(
+        "plan_gap",
+        "Against the plan",
+        None,
+        status,
+        pushes,
+        found.customers_ratio,
+        "percent",
+        _confidence(found.leads),
+        found.sentence,
+        {
+            "leads": found.leads,
+            "leads_plan": round(found.leads_plan, 1),
+            "customers": found.customers,
+            "customers_plan": round(found.customers_plan, 1),
+            "conversion_points": round(found.conversion_points, 1),
+        },
+    )
+
+
 def _missing(organization: Organization, r: Reads) -> list[str]:
     """What is needed before any advice: enough leads that had time to convert."""
     _k, n = _conversion_rates(r, r.mature)
@@ -1416,6 +1457,9 @@ def diagnose(organization: Organization, as_of: date | None = None) -> Diagnosis
         late_stage_stall(organization, r),
         lead_volume(organization, r, goal, conversion),
     ]
+    planned = plan_gap(organization, r)  # only with a saved plan for the year
+    if planned is not None:
+        found.append(planned)
     indicators = {i.key: i for i in found}
     missing = _missing(organization, r)
     scores = {side: 0 for side in SIDES}

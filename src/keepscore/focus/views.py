@@ -65,6 +65,9 @@ LABELS = {
     "window_days": "Within",
     "margin_pct": "Margin",
     "loss_share": "Deals at a loss (share)",
+    "leads_plan": "Leads planned",
+    "customers_plan": "Customers planned",
+    "conversion_points": "Conversion against plan (points)",
 }
 #: money, shown in whole units
 MONEY = {

@@ -491,8 +491,20 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         ),
         "reviews": card.reviews,
         "kept": focus_kept(organization, month),
+        "plan_check": _plan_check(organization, month),
     }
     return render(request, "scorecard/scorecard.html", context)
+
+
+def _plan_check(organization: Organization, month: date) -> Any:
+    """The saved plan against January to the month (to the month before while it runs:
+    a month under way is not held against a whole month of the plan)."""
+    from keepscore.plan.check import plan_check
+
+    through = month if month < timezone.localdate().replace(day=1) else compute.month_add(month, -1)
+    if through.year != month.year:
+        return None
+    return plan_check(organization, through)
 
 
 @org_view
