@@ -19,6 +19,7 @@ caused them commits.
 
 from __future__ import annotations
 
+import copy
 import smtplib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -115,6 +116,13 @@ def send(
     return built
 
 
+def deliver_queued(built: EmailMultiAlternatives) -> None:
+    """The worker's side of :func:`send_later`: send a copy, so the task's argument stays
+    as it was queued (sending sets a connection on the message, which the worker's record of
+    the task could not store)."""
+    deliver(copy.copy(built))
+
+
 def send_later(
     *,
     to: str | Iterable[str],
@@ -134,7 +142,10 @@ def send_later(
     )
     transaction.on_commit(
         lambda: async_task(
-            "keepscore.mail.deliver", built, task_name=f"mail: {built.subject}"[:100], group="mail"
+            "keepscore.mail.deliver_queued",
+            built,
+            task_name=f"mail: {built.subject}"[:100],
+            group="mail",
         )
     )
     return built
