@@ -21,6 +21,7 @@ from keepscore.api import (
     invitations,
     leads,
     metrics,
+    notices,
     outcomes,
     people,
     products,
@@ -66,3 +67,4 @@ api.add_router("", tasks.router)
 api.add_router("", audit.router)
 api.add_router("", people.router)
 api.add_router("", invitations.router)
+api.add_router("", notices.router)
