@@ -13,7 +13,7 @@ recorded: a follow-up added later that day still gets its digest).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -51,7 +51,11 @@ def digest_for(membership: Membership, now: datetime | None = None) -> Digest:
     split into those due today and those overdue (a day before, or earlier today)."""
     now = timezone.localtime(now)
     digest = Digest(membership=membership, day=now.date())
-    for followup in followup_list(membership.organization, owner=membership, due="today", now=now):
+    followups = followup_list(membership.organization, owner=membership, due="today", now=now)
+    # soonest first, a day's timed ones before its untimed ones (the same on every database)
+    for followup in sorted(
+        followups, key=lambda f: (f.due_on, f.due_time is None, f.due_time or time(), f.pk)
+    ):
         (digest.overdue if followup.overdue(now) else digest.due_today).append(followup)
     return digest
 
