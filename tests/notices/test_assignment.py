@@ -160,7 +160,7 @@ def test_the_settings_page_sets_the_assignment(client_a, org_a, owner_b):
 def test_the_api_assigns_round_robin_and_by_email(
     org_a, owner_a, smtp, django_capture_on_commit_callbacks
 ):
-    ann, ben = sales(org_a, "ann", "ben")
+    _ann, ben = sales(org_a, "ann", "ben")
     api = api_for(owner_a)
     body = {"name": "Api Lead", "channel": "referral", "notes": "From the site chat."}
     with django_capture_on_commit_callbacks(execute=True):

@@ -56,3 +56,12 @@ def test_the_api_reads_and_sets_the_callers_own(sales_a, owner_a, owner_b):
     assert other.put("/notices", {"lead_assigned": False}).json()["lead_assigned"] is False
     assert Membership.objects.get(pk=sales_a.pk).notify_lead_assigned is True
     assert Membership.objects.get(pk=owner_a.pk).notify_lead_assigned is True
+
+
+def test_the_owner_sees_each_members_notices(client_a, sales_a):
+    sales_a.notify_digest = False
+    sales_a.save()
+    page = client_a.get("/o/acme/members/").content.decode()
+    row = page[page.index("sales@acme.test") :]
+    row = row[: row.index("</tr>")]
+    assert "New leads" in row and "morning digest" not in row
