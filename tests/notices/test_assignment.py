@@ -227,3 +227,11 @@ def test_a_member_reassigning_a_lead_in_the_app_notifies_the_new_owner_only(
         client_a.post(f"/o/acme/leads/{lead_a.pk}/edit/", {**edit, "company": "AE Ltd"})
         client_a.post(f"/o/acme/leads/{lead_a.pk}/edit/", {**edit, "owner": owner_a.pk})
     assert len(smtp.received) == 1  # unchanged owner, and taking it oneself: no notice
+
+
+def test_the_list_of_forms_says_where_new_leads_go(client_a, org_a):
+    [ann] = sales(org_a, "ann")
+    form(org_a, assign=Assign.MEMBER, assign_to=ann)
+    webform_save(organization=org_a, name="Demo", fields=["name"], assign=Assign.ROUND_ROBIN)
+    page = client_a.get("/o/acme/settings/forms/").content.decode()
+    assert "ann@acme.test" in page and "Sales members in turn" in page

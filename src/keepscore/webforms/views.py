@@ -36,7 +36,7 @@ def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
 @org_view
 @require_safe
 def webform_list(request: HttpRequest, organization: Organization) -> HttpResponse:
-    forms = WebForm.objects.for_org(organization)
+    forms = WebForm.objects.for_org(organization).select_related("assign_to__user")
     return _page(request, "webforms/list.html", forms=forms)
 
 
