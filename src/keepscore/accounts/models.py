@@ -72,6 +72,9 @@ class Organization(models.Model):
     #: money: ISO 4217 code and how numbers are written (keepscore.common.money)
     currency = models.CharField(max_length=3, default=default_currency)
     number_locale = models.CharField("number format", max_length=10, default=default_locale)
+    #: the membership the API's round-robin assigned a lead to last (an id, not a key: a
+    #: member removed since still marks the place in the turn)
+    api_round_robin_last = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -110,6 +113,10 @@ class Membership(models.Model):
         help_text="Share of this member's time spent on marketing; the rest is sales.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: the notices this member gets by email, in this organization (a person in several
+    #: organizations chooses for each)
+    notify_lead_assigned = models.BooleanField("a new lead is assigned to me", default=True)
+    notify_digest = models.BooleanField("the morning digest of follow-ups due today", default=True)
 
     class Meta:
         ordering = ["user__first_name", "user__email"]

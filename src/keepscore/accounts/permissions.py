@@ -71,6 +71,7 @@ WEB: dict[str, Rule] = {
     "followup_reschedule": MEMBER,
     "token_list": MEMBER,  # a member's own API tokens (owners see everyone's)
     "token_revoke": MEMBER,
+    "notices": MEMBER,  # a member's own notices
     # the reports: every member reads them
     "funnel": MEMBER,
     "activity_report": MEMBER,
@@ -202,6 +203,8 @@ API: dict[str, Need] = {
     "GET /people/export": OWNER,
     "POST /people/erase": OWNER,
     "POST /invitations": OWNER,
+    "GET /notices": MEMBER,  # the token's member's own notices
+    "PUT /notices": MEMBER,
 }
 
 _REFUSALS = {

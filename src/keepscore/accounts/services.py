@@ -229,3 +229,20 @@ def money_format_set(
     organization.number_locale = clean["number_locale"]
     organization.save(update_fields=["currency", "number_locale"])
     return organization
+
+
+@transaction.atomic
+def notices_set(
+    *, membership: Membership, lead_assigned: bool | None = None, digest: bool | None = None
+) -> Membership:
+    """Which notices this member gets by email in this organization (None: unchanged)."""
+    fields = []
+    if lead_assigned is not None:
+        membership.notify_lead_assigned = lead_assigned
+        fields.append("notify_lead_assigned")
+    if digest is not None:
+        membership.notify_digest = digest
+        fields.append("notify_digest")
+    if fields:
+        membership.save(update_fields=fields)
+    return membership

@@ -21,6 +21,7 @@ from keepscore.api import (
     invitations,
     leads,
     metrics,
+    notices,
     outcomes,
     people,
     products,
@@ -68,3 +69,4 @@ api.add_router("", audit.router)
 api.add_router("", people.router)
 api.add_router("", invitations.router)
 api.add_router("", plan_router)
+api.add_router("", notices.router)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -29,6 +30,11 @@ from keepscore.api.schemas import (
 )
 from keepscore.economics.models import Product
 from keepscore.economics.products import LineIn
+from keepscore.followups.assignment import (
+    DEFAULT_FIRST_CONTACT_HOURS,
+    lead_assigned,
+    round_robin_take,
+)
 from keepscore.leads.corrections import stage_change_undo
 from keepscore.leads.models import Channel, Lead, LostReason, Stage, StageChange, StageCorrection
 from keepscore.leads.selectors import LeadFilters, lead_list
@@ -128,23 +134,51 @@ def leads_list(
 
 @router.post("/leads", response={201: LeadOut, **ERRORS}, summary="Create a lead")
 def leads_create(request: HttpRequest, payload: LeadIn) -> Any:
+    """An owner (a member's email) or ``assign: round_robin`` assigns the new lead: the
+    assignee gets a first-contact call due within ``first_contact_hours`` and an email."""
+    with transaction.atomic():
+        lead = _lead_create(request, payload)
+    return Status(201, LeadOut.of(lead_get(request, lead.pk)))
+
+
+def _lead_create(request: HttpRequest, payload: LeadIn) -> Lead:
     organization = organization_of(request)
+    by = member_of(request)
     fields = payload.dict(
-        exclude={"name", "channel", "stage", "first_touch_at", "owner", "sourced_by"}
+        exclude={
+            "name",
+            "channel",
+            "stage",
+            "first_touch_at",
+            "owner",
+            "sourced_by",
+            "assign",
+            "first_contact_hours",
+        }
     )
     if payload.sourced_by is not None:
         fields["sourced_by"] = member_by_email(organization, payload.sourced_by, "sourced_by")
+    owner = member_by_email(organization, payload.owner)
+    if payload.assign is not None and owner is not None:
+        raise ValidationError({"assign": "Give an owner or assign round_robin, not both."})
+    channel = channel_by_key(organization, payload.channel)
+    stage = stage_by_key(organization, payload.stage)
+    if payload.assign == "round_robin":
+        owner = round_robin_take(Organization, organization.pk, "api_round_robin_last")
     lead = lead_create(
         organization=organization,
         name=payload.name,
-        channel=channel_by_key(organization, payload.channel),
-        by=member_of(request),
-        stage=stage_by_key(organization, payload.stage),
+        channel=channel,
+        by=by,
+        stage=stage,
         first_touch_at=payload.first_touch_at,
-        owner=member_by_email(organization, payload.owner),
+        owner=owner,
         **fields,
     )
-    return Status(201, LeadOut.of(lead_get(request, lead.pk)))
+    if owner is not None and (payload.assign is not None or owner.pk != by.pk):
+        hours = payload.first_contact_hours or DEFAULT_FIRST_CONTACT_HOURS
+        lead_assigned(lead=lead, assignee=owner, hours=hours, by=by)
+    return lead
 
 
 @router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Read a lead")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
@@ -243,7 +243,19 @@ class LeadIn(Schema):
     email: Text = ""
     phone: Text = ""
     notes: Text = ""
-    owner: Text | None = Field(None, description="A member's email.")
+    owner: Text | None = Field(
+        None,
+        description="A member's email: the lead is assigned to them (they get a first-contact "
+        "call to make and, unless it is the token's member, an email).",
+    )
+    assign: Literal["round_robin"] | None = Field(
+        None,
+        description="`round_robin`: assign the lead to the next sales member in turn (instead "
+        "of an owner; unassigned when there is no sales member).",
+    )
+    first_contact_hours: int | None = Field(
+        None, ge=1, le=720, description="The first contact is due within these hours (24)."
+    )
     sourced_by: Text | None = Field(
         None, description="A member's email; the token's member when left out."
     )

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from keepscore.cli import accounts, demo, imports, metrics, person, serve, tokens
+from keepscore.cli import accounts, demo, digest, imports, metrics, person, serve, tokens
 from keepscore.cli.activity import activity
 from keepscore.cli.audit import audit
 from keepscore.cli.backtest import backtest
@@ -62,6 +62,7 @@ app.add_typer(imports.app, name="import")
 app.command("export")(export)
 app.add_typer(tokens.app, name="token")
 app.add_typer(person.app, name="person")
+app.add_typer(digest.app, name="digest")
 app.command("scorecard")(scorecard)
 app.command("funnel")(funnel)
 app.command("activity")(activity)

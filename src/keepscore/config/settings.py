@@ -297,6 +297,13 @@ try:
     INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_DAYS", "7")))
 except ValueError:
     raise ValueError("INVITATION_DAYS: not a whole number of days") from None
+# the morning digest goes at or after this hour, local time (keepscore.followups.digest)
+try:
+    DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", "7"))
+except ValueError:
+    raise ValueError("DIGEST_HOUR: not a whole hour (0-23)") from None
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ValueError("DIGEST_HOUR: not a whole hour (0-23)")
 # a password reset link works this long (Django's; it also stops working once used)
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 

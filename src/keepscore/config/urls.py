@@ -41,6 +41,7 @@ urlpatterns = [
     path("o/<slug:org>/settings/", include("keepscore.leads.settings_urls")),
     path("o/<slug:org>/members/", include("keepscore.accounts.urls")),
     path("o/<slug:org>/tokens/", include("keepscore.accounts.token_urls")),
+    path("o/<slug:org>/notices/", include("keepscore.accounts.notice_urls")),
     path("o/<slug:org>/import/", include("keepscore.imports.urls")),
     path("o/<slug:org>/export/", include("keepscore.exports.urls")),
     path("o/<slug:org>/settings/forms/", include("keepscore.webforms.urls")),

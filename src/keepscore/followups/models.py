@@ -85,3 +85,24 @@ class FollowUp(OrgOwned):
 
     def due_today(self, today: date) -> bool:
         return self.done_at is None and self.due_on == today
+
+
+class DigestSent(OrgOwned):
+    """A morning digest sent to a member for a local day: one per member and day, so the
+    hourly run (or a late one after a stop) sends it once (keepscore.followups.digest)."""
+
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, related_name="digests"
+    )
+    day = models.DateField()
+    due_today = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "day"], name="digest_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"digest {self.day:%Y-%m-%d}"

@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,6 +30,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.activities import services as activity_services
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view, page_of
+from keepscore.followups.assignment import owner_set
 from keepscore.followups.selectors import attach_next_steps
 from keepscore.leads import selectors, services
 from keepscore.leads.corrections import stage_change_undo as stage_change_undo_service
@@ -143,9 +145,11 @@ def lead_add(request: OrgRequest, organization: Organization) -> HttpResponse:
     form = LeadAddForm(request.POST, organization=organization)
     if form.is_valid():
         try:
-            lead = services.lead_create(
-                organization=organization, by=request.membership, **form.cleaned_data
-            )
+            with transaction.atomic():
+                lead = services.lead_create(
+                    organization=organization, by=request.membership, **form.cleaned_data
+                )
+                owner_set(lead=lead, before=None, by=request.membership)
         except ValidationError as e:
             add_service_errors(form, e)
         else:
@@ -166,7 +170,10 @@ def lead_edit(request: OrgRequest, organization: Organization, pk: int) -> HttpR
     form = context["form"] = LeadEditForm(request.POST, organization=organization)
     if form.is_valid():
         try:
-            services.lead_update(lead=lead, **form.cleaned_data)
+            with transaction.atomic():
+                before = lead.owner_id
+                services.lead_update(lead=lead, **form.cleaned_data)
+                owner_set(lead=lead, before=before, by=request.membership)
         except ValidationError as e:
             add_service_errors(form, e)
         else:

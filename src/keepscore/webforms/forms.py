@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from keepscore.webforms.models import FormField, WebForm, consent_version
+from keepscore.accounts.models import Membership, Organization
+from keepscore.webforms.models import Assign, FormField, WebForm, consent_version
 from keepscore.webforms.services import CONSENT_NEEDED
 from keepscore.webforms.stamps import Stamp, StampRefused, stamp_check, stamp_sign
 
@@ -40,6 +41,43 @@ class WebFormForm(forms.Form):
         help_text="Where visitors go after sending; empty shows a built-in thank-you page.",
     )
     active = forms.BooleanField(label="Active", required=False, initial=True)
+    assign = forms.ChoiceField(
+        label="New leads go to",
+        choices=Assign.choices,
+        initial=Assign.NOBODY,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="The member who gets a new lead is its owner, gets an email and a "
+        "first-contact call to make.",
+    )
+    assign_to = forms.ModelChoiceField(
+        label="Named member",
+        queryset=Membership.objects.none(),
+        required=False,
+        help_text="When new leads go to a named member.",
+    )
+    first_contact_hours = forms.IntegerField(
+        label="First contact within (hours)",
+        min_value=1,
+        max_value=720,
+        initial=24,
+        required=False,
+        help_text="The assignee's first-contact call is due this many hours after the lead "
+        "arrives.",
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assign_to"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Membership.objects.filter(organization=organization).select_related("user")
+
+    def clean_assign(self) -> str:
+        return str(self.cleaned_data.get("assign") or Assign.NOBODY)
+
+    def clean_first_contact_hours(self) -> int:
+        hours = self.cleaned_data.get("first_contact_hours")
+        return 24 if hours is None else int(hours)
 
     @staticmethod
     def initial_for(webform: WebForm) -> dict[str, Any]:
@@ -49,6 +87,9 @@ class WebFormForm(forms.Form):
             "consent_text": webform.consent_text,
             "thank_you_url": webform.thank_you_url,
             "active": webform.active,
+            "assign": webform.assign,
+            "assign_to": webform.assign_to_id,
+            "first_contact_hours": webform.first_contact_hours,
         }
 
 

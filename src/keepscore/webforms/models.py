@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from keepscore.common.models import OrgOwned
@@ -31,6 +32,14 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+class Assign(models.TextChoices):
+    """Who a web form's new leads go to."""
+
+    NOBODY = "nobody", "Nobody (leave unassigned)"
+    MEMBER = "member", "A named member"
+    ROUND_ROBIN = "round_robin", "Sales members in turn (round-robin)"
+
+
 class WebForm(OrgOwned):
     """A form for the business's website. Public at ``/f/<key>/``: the key, never the pk."""
 
@@ -44,6 +53,24 @@ class WebForm(OrgOwned):
     )
     active = models.BooleanField(default=True)
     key = models.CharField(max_length=40, unique=True, default=new_key, editable=False)
+    #: who its new leads go to (keepscore.followups.assignment), and their first contact
+    assign = models.CharField(max_length=12, choices=Assign.choices, default=Assign.NOBODY)
+    assign_to = models.ForeignKey(
+        "accounts.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The member who gets its new leads (when assigned to a named member).",
+    )
+    first_contact_hours = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+        help_text="The assignee's first contact is due within this many hours.",
+    )
+    #: the membership round-robin assigned a lead to last (an id: a member removed since
+    #: still marks the place in the turn)
+    round_robin_last = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]

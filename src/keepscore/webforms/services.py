@@ -11,10 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from keepscore.accounts.models import Organization
+from keepscore.accounts.models import Membership, Organization
+from keepscore.followups.assignment import lead_assigned, round_robin_take
 from keepscore.leads.models import Channel
 from keepscore.leads.services import WEBSITE_FORM_CHANNEL, lead_create
 from keepscore.webforms.models import (
+    Assign,
     FormField,
     UsedStamp,
     WebForm,
@@ -62,9 +64,15 @@ def webform_save(
     consent_text: str = "",
     thank_you_url: str = "",
     active: bool = True,
+    assign: str = Assign.NOBODY,
+    assign_to: Membership | None = None,
+    first_contact_hours: int = 24,
     webform: WebForm | None = None,
 ) -> WebForm:
-    """Create or edit a web form. It must ask for a name or a company (a lead needs one)."""
+    """Create or edit a web form. It must ask for a name or a company (a lead needs one).
+
+    ``assign``: who its new leads go to (nobody, ``assign_to``, or the sales members in
+    turn); the assignee's first contact is due within ``first_contact_hours``."""
     known = [f.value for f in FormField]
     chosen = [f for f in known if f in fields]  # in the usual order, each once
     if set(fields) - set(known):
@@ -79,6 +87,16 @@ def webform_save(
     form.consent_text = (consent_text or "").strip()
     form.thank_you_url = (thank_you_url or "").strip()
     form.active = active
+    if assign not in Assign.values:
+        raise ValidationError({"assign": "Choose who the form's new leads go to."})
+    if assign == Assign.MEMBER:
+        if assign_to is None:
+            raise ValidationError({"assign_to": "Choose the member who gets the new leads."})
+        if assign_to.organization_id != organization.pk:
+            raise ValidationError({"assign_to": "Choose a member of this organization."})
+    form.assign = assign
+    form.assign_to = assign_to if assign == Assign.MEMBER else None
+    form.first_contact_hours = first_contact_hours
     form.full_clean()
     form.save()
     return form
@@ -96,6 +114,18 @@ def _channel(organization: Organization) -> Channel:
             organization=organization, key=WEBSITE_FORM_CHANNEL, name="Website form"
         )
     return channel
+
+
+def assignee_for(webform: WebForm) -> Membership | None:
+    """Who a new lead of this form goes to: nobody, its named member (nobody once removed),
+    or the next sales member in turn (the form's row locked: concurrent posts take turns)."""
+    if webform.assign == Assign.MEMBER:
+        if webform.assign_to_id is None:
+            return None
+        return Membership.objects.select_related("user").filter(pk=webform.assign_to_id).first()
+    if webform.assign == Assign.ROUND_ROBIN:
+        return round_robin_take(WebForm, webform.pk, "round_robin_last")
+    return None
 
 
 class StampUsed(Exception):
@@ -141,10 +171,12 @@ def webform_submit(
     if not name:
         raise ValidationError({"name": "Enter your name."})
     organization = webform.organization
+    assignee = assignee_for(webform)
     lead = lead_create(
         organization=organization,
         name=name,
         channel=_channel(organization),
+        owner=assignee,
         utm_source=source.utm_source,
         utm_medium=source.utm_medium,
         utm_campaign=source.utm_campaign,
@@ -152,7 +184,7 @@ def webform_submit(
         **values,
     )
     now = timezone.now()
-    return WebFormSubmission.objects.create(
+    submission = WebFormSubmission.objects.create(
         organization=organization,
         form=webform,
         lead=lead,
@@ -163,3 +195,5 @@ def webform_submit(
         ip_hash=ip_hash(ip),
         page_url=source.page_url,
     )
+    lead_assigned(lead=lead, assignee=assignee, hours=webform.first_contact_hours, now=now)
+    return submission

@@ -36,12 +36,12 @@ def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
 @org_view
 @require_safe
 def webform_list(request: HttpRequest, organization: Organization) -> HttpResponse:
-    forms = WebForm.objects.for_org(organization)
+    forms = WebForm.objects.for_org(organization).select_related("assign_to__user")
     return _page(request, "webforms/list.html", forms=forms)
 
 
 def _save(request: HttpRequest, organization: Organization, webform: WebForm | None) -> Any:
-    form = WebFormForm(request.POST)
+    form = WebFormForm(request.POST, organization=organization)
     if form.is_valid():
         data = dict(form.cleaned_data)
         data["fields"] = data.pop("ask")
@@ -56,7 +56,9 @@ def _save(request: HttpRequest, organization: Organization, webform: WebForm | N
 @require_http_methods(["GET", "HEAD", "POST"])
 def webform_add(request: HttpRequest, organization: Organization) -> HttpResponse:
     if request.method != "POST":
-        form = WebFormForm(initial={"ask": ["name", "email"], "active": True})
+        form = WebFormForm(
+            organization=organization, initial={"ask": ["name", "email"], "active": True}
+        )
         return _page(request, "webforms/form.html", form=form)
     saved = _save(request, organization, None)
     if isinstance(saved, WebForm):
@@ -79,7 +81,7 @@ def embed_urls(request: HttpRequest, webform: WebForm) -> dict[str, str]:
 def webform_edit(request: HttpRequest, organization: Organization, form_pk: int) -> HttpResponse:
     webform = get_object_or_404(WebForm.objects.for_org(organization), pk=form_pk)
     if request.method != "POST":
-        form: Any = WebFormForm(initial=WebFormForm.initial_for(webform))
+        form: Any = WebFormForm(organization=organization, initial=WebFormForm.initial_for(webform))
     else:
         saved = _save(request, organization, webform)
         if isinstance(saved, WebForm):
