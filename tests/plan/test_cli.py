@@ -63,7 +63,7 @@ def test_save_keeps_the_goal_and_what_was_set_then_set_adds_to_it(demo):
         (["--set", "nothing"], "write NAME=VALUE"),
         (["--save"], "--save needs the goal"),
         (["--revenue", "5", "--customers", "5"], "give one goal"),
-        (["--customers", "-3"], "goal_amount: A goal must be above 0"),
+        (["--customers", "-3"], "goal_amount: A goal must be at least 0.01"),
     ],
 )
 def test_bad_input_is_one_clear_line(demo, args, words):

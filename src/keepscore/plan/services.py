@@ -94,8 +94,10 @@ def overrides_clean(measured: Measured, raw: dict[str, Any]) -> dict[str, float]
                     raise ValidationError({field: "Enter a share above 0% and at most 100%."})
             elif field == "deal_value":
                 number = _number(field, value)
-                if number <= 0:
-                    raise ValidationError({field: "A deal value must be above 0."})
+                if not 0 < number < 10**12:
+                    raise ValidationError(
+                        {field: "A deal value must be above 0 and under 1,000,000,000,000."}
+                    )
             elif field == "cycle_months":
                 number = _number(field, value)
                 if number != int(number) or not 0 <= number <= 24:
@@ -107,8 +109,10 @@ def overrides_clean(measured: Measured, raw: dict[str, Any]) -> dict[str, float]
                 if kind == "share":
                     if not 0 <= number <= 1:
                         raise ValidationError({field: "Enter a share from 0% to 100%."})
-                elif number < 0:
-                    raise ValidationError({field: "A cost per lead cannot be negative."})
+                elif not 0 <= number < 10**9:
+                    raise ValidationError(
+                        {field: "A cost per lead is from 0 to under 1,000,000,000."}
+                    )
             else:
                 raise ValidationError({field: "This is not an assumption of the plan."})
         except ValidationError as error:
@@ -167,10 +171,13 @@ def goal_clean(kind: Any, amount: Any) -> Goal:
     errors: dict[str, str] = {}
     if kind not in GOAL_KINDS:
         errors["goal_kind"] = f"Choose one of {', '.join(GOAL_KINDS)}."
+    number = 0.0
     try:
-        number = _number("goal_amount", amount)
-        if number <= 0:
-            errors["goal_amount"] = "A goal must be above 0."
+        number = round(_number("goal_amount", amount), 2)
+        if number < 0.01:
+            errors["goal_amount"] = "A goal must be at least 0.01."
+        elif number >= 10**12:
+            errors["goal_amount"] = "A goal must be less than 1,000,000,000,000."
     except ValidationError as error:
         errors["goal_amount"] = error.message_dict["goal_amount"][0]
     if errors:

@@ -34,10 +34,11 @@ def _year(request: HttpRequest) -> int:
 
 def _typed(data: Any, report_channels: list[str]) -> tuple[bool, dict[str, Any]]:
     """(whether the form was sent, the assumptions typed in it: percent fields as "41.5%")."""
-    sent = "goal_kind" in data
+    sent = "goal_kind" in data or "goal_amount" in data
     typed: dict[str, Any] = {}
     names = [*services.FIELDS, *(f"share:{k}" for k in report_channels)]
     names += [f"cost_per_lead:{k}" for k in report_channels]
+    sent = sent or any(name in data for name in names)
     for name in names:
         value = str(data.get(name, "")).strip()
         if not value:
@@ -66,6 +67,8 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
     goal_amount = data.get("goal_amount") or (f"{stored.goal.amount:g}" if stored.goal else "")
     if sent:
         try:
+            if goal_kind not in GOAL_KINDS:
+                raise ValidationError({"goal_kind": f"Choose one of {', '.join(GOAL_KINDS)}."})
             goal: Goal | None = (
                 services.goal_clean(goal_kind, goal_amount) if str(goal_amount).strip() else None
             )
@@ -100,6 +103,7 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
         "goal_amount": goal_amount,
         "values": values,
         "errors": errors,
+        "error_lines": _error_lines(errors, report),
         "assumption_rows": _assumption_rows(report, values, errors),
         "channel_rows": [
             {
@@ -201,3 +205,24 @@ def plan_accept(request: HttpRequest, organization: Organization) -> HttpRespons
     )
     messages.success(request, f"Wrote {done.written} targets and goals of {year}.{kept}")
     return redirect(url)
+
+
+def _error_lines(errors: dict[str, list[str]], report: services.PlanReport) -> list[str]:
+    """Each error with its field in words ("Ads: share of leads: …")."""
+    names = {c.key: c.name for c in report.measured.assumptions.channels}
+    labels = {
+        **services.FIELDS,
+        "goal_kind": "Goal",
+        "goal_amount": "Amount",
+        "share": "Channels' shares",
+    }
+    lines: list[str] = []
+    for field, messages_ in errors.items():
+        kind, _, channel = field.partition(":")
+        if channel:
+            what = "share of leads" if kind == "share" else "cost per lead"
+            label = f"{names.get(channel, channel)}: {what}"
+        else:
+            label = labels.get(field, field)
+        lines.extend(f"{label}: {m}" for m in messages_)
+    return lines
