@@ -1,0 +1,179 @@
+"""The review meeting setting and its mail, sent through a real SMTP server (``smtp``):
+once only when due, never before its moment nor days late, the partial-month wording, the
+figures equal to ``scorecard_for``'s, the PDF attached (read with pypdf), and the checks
+on the setting (attendees of another organization refused)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from pypdf import PdfReader
+
+from keepscore.accounts.models import Membership, Organization
+from keepscore.common.money import money_override
+from keepscore.reports.charts import format_value
+from keepscore.scorecard.compute import scorecard_for
+from keepscore.scorecard.models import ReviewMailSent, ReviewMeeting
+from keepscore.scorecard.review_mail import (
+    meeting_set,
+    next_meeting,
+    review_mail_send,
+    review_mails_send_due,
+)
+
+pytestmark = pytest.mark.django_db
+TUESDAY = 1
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.get_default_timezone())
+
+
+@pytest.fixture
+def meeting_a(org_a: Organization, owner_a: Membership, sales_a: Membership) -> ReviewMeeting:
+    return meeting_set(org_a, which="first", weekday="Tuesday", attendees=[owner_a, sales_a])
+
+
+def pdf_text(message: Any) -> str:
+    [part] = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    reader = PdfReader(io.BytesIO(part.get_content()))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_meeting_defaults_and_next(meeting_a: ReviewMeeting) -> None:
+    assert (meeting_a.which, meeting_a.weekday, meeting_a.at) == (1, TUESDAY, time(9, 0))
+    assert meeting_a.days_before == 2 and meeting_a.active
+    upcoming = next_meeting(meeting_a, at(2026, 12, 4, 0, 30))
+    assert upcoming.at == at(2027, 1, 5, 9, 0)
+    assert upcoming.send_at == at(2027, 1, 3, 9, 0)
+    assert upcoming.reviews == date(2026, 12, 1)
+    assert str(upcoming).startswith("Tuesday 5 January 2027, 09:00 — ")
+    assert str(upcoming).endswith("the scorecard of December goes out on Sunday 3 January")
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("which", {"which": "fifth"}),
+        ("weekday", {"weekday": "Funday"}),
+        ("at", {"at": "25:00"}),
+        ("days_before", {"days_before": 29}),
+        ("days_before", {"days_before": "two"}),
+    ],
+)
+def test_bad_setting_names_its_field(
+    org_a: Organization, owner_a: Membership, field: str, values: dict[str, Any]
+) -> None:
+    given = {"which": 1, "weekday": TUESDAY, **values}
+    with pytest.raises(ValidationError) as caught:
+        meeting_set(org_a, attendees=[owner_a], **given)
+    assert list(caught.value.message_dict) == [field]
+    assert not ReviewMeeting.objects.filter(organization=org_a).exists()
+
+
+def test_attendees_of_another_organization_refused(
+    meeting_a: ReviewMeeting, org_a: Organization, owner_a: Membership, owner_b: Membership
+) -> None:
+    for outsider in (owner_b, owner_b.user.email):
+        with pytest.raises(ValidationError) as caught:
+            meeting_set(org_a, which=2, weekday=0, attendees=[owner_a, outsider])
+        assert list(caught.value.message_dict) == ["attendees"]
+    meeting_a.refresh_from_db()
+    assert (meeting_a.which, meeting_a.weekday) == (1, TUESDAY)  # unchanged
+    assert meeting_a.attendees.count() == 2
+
+
+def test_due_mail_sent_once_at_its_moment(
+    smtp: Any, meeting_a: ReviewMeeting, owner_a: Membership, sales_a: Membership
+) -> None:
+    # first Tuesday of December 2026 is the 1st: the mail goes on Sunday 29 November, 09:00
+    assert review_mails_send_due(at(2026, 11, 29, 8, 59)) == []
+    assert smtp.messages == []
+    sent = review_mails_send_due(at(2026, 11, 29, 9, 0))
+    assert sent == [f"acme 2026-11 to {owner_a.user.email}, {sales_a.user.email}"]
+    # again an hour later, and the next day: nothing more
+    assert review_mails_send_due(at(2026, 11, 29, 10, 0)) == []
+    assert review_mails_send_due(at(2026, 11, 30, 9, 0)) == []
+    [message] = smtp.messages
+    assert set(smtp.received[0].rcpt_tos) == {owner_a.user.email, sales_a.user.email}
+    assert message["Subject"].strip() == "Scorecard for November 2026 — review Tuesday 1 December, 09:00"
+    record = ReviewMailSent.objects.get(organization=meeting_a.organization)
+    assert record.month == date(2026, 11, 1)
+    assert record.meeting_at == at(2026, 12, 1, 9, 0)
+    # sent before November ended: the figures say they are to date
+    for kind in ("text/plain", "text/html"):
+        body = smtp.part(message, kind)
+        assert "November to date, 29 of 30 days" in body
+        assert "https://crm.example.test/o/acme/scorecard/2026-11/review/" in body
+    assert "November 2026" in pdf_text(message)
+
+
+def test_long_stop_skips_not_sends_late(smtp: Any, meeting_a: ReviewMeeting) -> None:
+    # the moment was 29 November 09:00; the worker comes back on 1 December 09:01
+    assert review_mails_send_due(at(2026, 12, 1, 9, 1)) == []
+    assert smtp.messages == []
+    assert not ReviewMailSent.objects.exists()
+    # within two days it still goes
+    assert len(review_mails_send_due(at(2026, 12, 1, 8, 59))) == 1
+
+
+def test_off_or_nobody_sends_nothing(
+    smtp: Any, org_a: Organization, owner_a: Membership, org_b: Organization
+) -> None:
+    meeting_set(org_a, which=1, weekday=TUESDAY, attendees=[owner_a], active=False)
+    meeting_set(org_b, which=1, weekday=TUESDAY, attendees=[])
+    assert review_mails_send_due(at(2026, 11, 29, 9, 30)) == []
+    assert smtp.messages == []
+
+
+def test_by_hand_needs_a_meeting_and_attendees(org_a: Organization) -> None:
+    with pytest.raises(ValidationError) as caught:
+        review_mail_send(org_a, date(2026, 11, 1))
+    assert "no review meeting" in str(caught.value)
+    meeting_set(org_a, which=1, weekday=TUESDAY, attendees=[])
+    with pytest.raises(ValidationError) as caught:
+        review_mail_send(org_a, date(2026, 11, 1))
+    assert "nobody attends" in str(caught.value)
+
+
+@pytest.fixture
+def demo_org(db: Any) -> Organization:
+    from keepscore.demo.generator import demo_create
+
+    demo_create(slug="revdemo", months=3, today=date(2026, 12, 3))
+    return Organization.objects.get(slug="revdemo")
+
+
+def test_content_figures_are_the_scorecards(smtp: Any, demo_org: Organization) -> None:
+    members = list(Membership.objects.filter(organization=demo_org).order_by("id"))
+    meeting_set(demo_org, which="first", weekday="tuesday", attendees=members[:2])
+    now = at(2026, 12, 3, 9, 0)  # November is over: the whole month
+    to = review_mail_send(demo_org, date(2026, 11, 1), now=now)
+    assert sorted(to) == sorted(m.user.email for m in members[:2])
+    [message] = smtp.messages
+    # the meeting reviewing November is the first Tuesday of December: the 1st
+    assert message["Subject"].strip() == "Scorecard for November 2026 — review Tuesday 1 December, 09:00"
+    text = smtp.part(message, "text/plain")
+    html = smtp.part(message, "text/html")
+    assert "to date" not in text
+    card = scorecard_for(demo_org, date(2026, 11, 1), today=date(2026, 12, 3))
+    rows = {r.key: r for r in card.rows}
+    with money_override(demo_org):
+        new_leads = format_value(rows["new_leads"].value, "count")
+        revenue = format_value(rows["revenue"].value, "money")
+        customers = format_value(rows["customers"].value, "count")
+        previous_revenue = format_value(rows["revenue"].previous, "money")
+    assert rows["new_leads"].value and rows["revenue"].value  # the demo has both
+    assert f"- New leads: {new_leads}, vs " in text
+    assert f"- Customers: {customers}" in text
+    assert f"- Revenue: {revenue}, vs {previous_revenue} in October" in text
+    assert demo_org.currency and revenue in html
+    assert "The focus: " in text
+    pdf = pdf_text(message)
+    assert "November 2026" in pdf
+    assert revenue in pdf
