@@ -177,3 +177,63 @@ def test_content_figures_are_the_scorecards(smtp: Any, demo_org: Organization) -
     pdf = pdf_text(message)
     assert "November 2026" in pdf
     assert revenue in pdf
+
+
+def _last_month() -> date:
+    today = timezone.localdate()
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def test_cli_sends_by_hand_regardless_of_the_record(
+    smtp: Any, meeting_a: ReviewMeeting, owner_a: Membership, sales_a: Membership
+) -> None:
+    from typer.testing import CliRunner
+
+    from keepscore.cli.main import app
+
+    month = _last_month()
+    runner = CliRunner()
+    ReviewMailSent.objects.create(
+        organization=meeting_a.organization,
+        month=month,
+        meeting_at=timezone.now(),
+        sent_at=timezone.now(),
+        recipients=owner_a.user.email,
+    )
+    for _ in range(2):
+        result = runner.invoke(app, ["review", "send", "--month", f"{month:%Y-%m}", "--org", "acme"])
+        assert result.exit_code == 0, result.output
+        assert f"Sent the review mail of {month:%B %Y} for acme to" in result.stdout
+        assert owner_a.user.email in result.stdout and sales_a.user.email in result.stdout
+    assert len(smtp.messages) == 2
+    assert smtp.messages[0]["Subject"].strip().startswith(f"Scorecard for {month:%B %Y} — review ")
+    assert ReviewMailSent.objects.count() == 1  # a hand send is not recorded
+
+
+def test_cli_errors(smtp: Any, org_a: Organization, owner_a: Membership) -> None:
+    from typer.testing import CliRunner
+
+    from keepscore.cli.main import app
+
+    runner = CliRunner()
+    month = f"{_last_month():%Y-%m}"
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["review", "send", *args])
+
+    none = run("--month", month, "--org", "acme")
+    assert none.exit_code == 1 and "has no review meeting set" in none.stderr
+    meeting_set(org_a, which=1, weekday=TUESDAY, attendees=[])
+    nobody = run("--month", month, "--org", "acme")
+    assert nobody.exit_code == 1 and "nobody attends" in nobody.stderr
+    meeting_set(org_a, which=1, weekday=TUESDAY, attendees=[owner_a])
+    bad = run("--month", "2026-13", "--org", "acme")
+    assert bad.exit_code == 2 and "--month" in bad.stderr
+    future = (timezone.localdate().replace(day=1) + timedelta(days=40)).replace(day=1)
+    ahead = run("--month", f"{future:%Y-%m}", "--org", "acme")
+    assert ahead.exit_code == 1 and "has not begun yet" in ahead.stderr
+    unknown = run("--month", month, "--org", "nope")
+    assert unknown.exit_code != 0 and "nope" in unknown.stderr
+    for result in (none, nobody, bad, ahead, unknown):
+        assert "Traceback" not in result.output
+    assert smtp.messages == []
