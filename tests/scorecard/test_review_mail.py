@@ -101,7 +101,10 @@ def test_due_mail_sent_once_at_its_moment(
     assert review_mails_send_due(at(2026, 11, 30, 9, 0)) == []
     [message] = smtp.messages
     assert set(smtp.received[0].rcpt_tos) == {owner_a.user.email, sales_a.user.email}
-    assert message["Subject"].strip() == "Scorecard for November 2026 — review Tuesday 1 December, 09:00"
+    assert (
+        message["Subject"].strip()
+        == "Scorecard for November 2026 — review Tuesday 1 December, 09:00"
+    )
     record = ReviewMailSent.objects.get(organization=meeting_a.organization)
     assert record.month == date(2026, 11, 1)
     assert record.meeting_at == at(2026, 12, 1, 9, 0)
@@ -157,7 +160,10 @@ def test_content_figures_are_the_scorecards(smtp: Any, demo_org: Organization) -
     assert sorted(to) == sorted(m.user.email for m in members[:2])
     [message] = smtp.messages
     # the meeting reviewing November is the first Tuesday of December: the 1st
-    assert message["Subject"].strip() == "Scorecard for November 2026 — review Tuesday 1 December, 09:00"
+    assert (
+        message["Subject"].strip()
+        == "Scorecard for November 2026 — review Tuesday 1 December, 09:00"
+    )
     text = smtp.part(message, "text/plain")
     html = smtp.part(message, "text/html")
     assert "to date" not in text
@@ -201,7 +207,9 @@ def test_cli_sends_by_hand_regardless_of_the_record(
         recipients=owner_a.user.email,
     )
     for _ in range(2):
-        result = runner.invoke(app, ["review", "send", "--month", f"{month:%Y-%m}", "--org", "acme"])
+        result = runner.invoke(
+            app, ["review", "send", "--month", f"{month:%Y-%m}", "--org", "acme"]
+        )
         assert result.exit_code == 0, result.output
         assert f"Sent the review mail of {month:%B %Y} for acme to" in result.stdout
         assert owner_a.user.email in result.stdout and sales_a.user.email in result.stdout
@@ -237,3 +245,95 @@ def test_cli_errors(smtp: Any, org_a: Organization, owner_a: Membership) -> None
     for result in (none, nobody, bad, ahead, unknown):
         assert "Traceback" not in result.output
     assert smtp.messages == []
+
+
+# --- the API and the page -------------------------------------------------------------------
+
+
+def test_api_reads_and_sets_the_meeting(
+    org_a: Organization, owner_a: Membership, sales_a: Membership
+) -> None:
+    from tests.scorecard.conftest import api_for
+
+    api = api_for(owner_a)
+    empty = api.get("/review-meeting")
+    assert empty.status_code == 200 and empty.json()["set"] is False
+    body = {
+        "which": "last",
+        "weekday": "Friday",
+        "at": "14:30",
+        "days_before": 3,
+        "attendees": [owner_a.user.email, sales_a.user.email.upper()],
+    }
+    made = api.put("/review-meeting", body)
+    assert made.status_code == 200, made.json()
+    data = made.json()
+    assert (data["which"], data["weekday"], data["at"], data["days_before"]) == (
+        "last",
+        "Friday",
+        "14:30",
+        3,
+    )
+    assert sorted(data["attendees"]) == sorted([owner_a.user.email, sales_a.user.email])
+    assert api.get("/review-meeting").json() == data
+    # a sales member reads it and may not change it
+    sales_api = api_for(sales_a)
+    assert sales_api.get("/review-meeting").json() == data
+    assert sales_api.put("/review-meeting", body).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"which": "fifth"}, "which"),
+        ({"weekday": "Someday"}, "weekday"),
+        ({"at": "9h"}, "at"),
+        ({"days_before": 40}, "days_before"),
+        ({"attendees": ["owner@bravo.test"]}, "attendees"),
+        ({"attendees": "owner@acme.test"}, "attendees"),
+        ({"days_before": "x"}, "days_before"),
+    ],
+)
+def test_api_422_names_the_field(
+    org_a: Organization, owner_a: Membership, org_b: Organization, change: Any, field: str
+) -> None:
+    from tests.scorecard.conftest import api_for
+
+    api = api_for(owner_a)
+    answer = api.put("/review-meeting", {"which": "first", "weekday": "Tuesday", **change})
+    assert answer.status_code == 422, answer.json()
+    assert field in [e["field"].split(".")[0] for e in answer.json()["errors"]]
+    assert not ReviewMeeting.objects.exists()
+
+
+def test_page_sets_the_meeting_and_the_review_page_shows_it(
+    client_a: Any, org_a: Organization, owner_a: Membership, sales_a: Membership, org_b: Any
+) -> None:
+    url = "/o/acme/scorecard/review-meeting/"
+    page = client_a.get(url)
+    assert page.status_code == 200 and "No review meeting is set" in page.text
+    data = {
+        "which": "1",
+        "weekday": "1",
+        "at": "09:00",
+        "days_before": "2",
+        "active": "on",
+        "attendees": [str(owner_a.pk), str(sales_a.pk)],
+    }
+    saved = client_a.post(url, data)
+    assert saved.status_code == 302
+    meeting = ReviewMeeting.objects.get(organization=org_a)
+    assert set(meeting.attendees.all()) == {owner_a, sales_a}
+    # another organization's member is not a choice: refused with the field named
+    other = Membership.objects.get(organization=org_b)
+    refused = client_a.post(url, {**data, "attendees": [str(other.pk)]})
+    assert refused.status_code == 422
+    assert set(meeting.attendees.all()) == {owner_a, sales_a}
+    bad = client_a.post(url, {**data, "days_before": "40"})
+    assert bad.status_code == 422
+    today = timezone.localdate()
+    review = client_a.get(f"/o/acme/scorecard/{today:%Y-%m}/review/")
+    expected = str(next_meeting(meeting))
+    assert "the first Tuesday of the month, 09:00" in review.text
+    assert expected.split(" — ")[0] in review.text  # "Tuesday 5 January 2027, 09:00"
+    assert "goes out on" in review.text

@@ -92,6 +92,7 @@ WEB: dict[str, Rule] = {
     "scorecard_values": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_targets": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_review": READ_MEMBER_CHANGE_MARKETING,
+    "scorecard_review_meeting": OWNER,  # the meeting's day, time and attendees
     "spend": READ_MEMBER_CHANGE_MARKETING,
     "spend_import": READ_MEMBER_CHANGE_MARKETING,
     "cash": READ_MEMBER_CHANGE_MARKETING,
@@ -179,6 +180,8 @@ API: dict[str, Need] = {
     "DELETE /targets/{key}/{month}": MARKETING,
     "GET /reviews/{month}": MEMBER,
     "POST /reviews/{month}": MARKETING,
+    "GET /review-meeting": MEMBER,
+    "PUT /review-meeting": OWNER,
     "GET /spend": MEMBER,
     "PUT /spend": MARKETING,
     "DELETE /spend/{spend_id}": MARKETING,

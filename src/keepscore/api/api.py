@@ -24,6 +24,7 @@ from keepscore.api import (
     outcomes,
     people,
     products,
+    review_meeting,
     scorecard,
     stages,
     tasks,
@@ -66,3 +67,4 @@ api.add_router("", tasks.router)
 api.add_router("", audit.router)
 api.add_router("", people.router)
 api.add_router("", invitations.router)
+api.add_router("", review_meeting.router)

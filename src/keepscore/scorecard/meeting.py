@@ -1,7 +1,7 @@
 """The monthly review meeting's calendar, as pure functions (no database, no clock).
 
 A meeting is "the <which> <weekday> of the month" (first … fourth, or last) at a time of
-day. The meeting held in month M reviews month M−1. Its mail goes ``days_before`` days
+day. The meeting held in month M reviews month M-1. Its mail goes ``days_before`` days
 before the meeting, at the meeting's own time of day, in the app's time zone
 (``TIME_ZONE``): a meeting on Tuesday 1 December 2026 at 09:00 with 2 days before sends on
 Sunday 29 November at 09:00, before November has ended (the mail then says "November to
@@ -67,9 +67,7 @@ def days_covered(reviewed: date, moment: datetime) -> int | None:
     return max(day.day if day >= first else 0, 0)
 
 
-def next_meeting(
-    now: datetime, which: int, weekday: int, at: time, zone: tzinfo
-) -> datetime:
+def next_meeting(now: datetime, which: int, weekday: int, at: time, zone: tzinfo) -> datetime:
     """The first meeting at or after ``now`` (this month's, or next month's once it passed)."""
     local = now.astimezone(zone)
     month = local.date().replace(day=1)

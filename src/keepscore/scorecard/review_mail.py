@@ -2,7 +2,7 @@
 
 An organization sets its meeting (:func:`meeting_set`: "the first Tuesday of the month,
 09:00", who attends, how many days before the mail goes). The meeting held in month M
-reviews month M−1; N days before it, at the meeting's time of day (the app's ``TIME_ZONE``),
+reviews month M-1; N days before it, at the meeting's time of day (the app's ``TIME_ZONE``),
 each attendee gets the month's scorecard: the headline figures (read from
 ``scorecard.compute.scorecard_for``), the focus diagnosis, a link to the review page and the
 scorecard PDF. A mail that goes before the month has ended says so ("November to date, 29
@@ -110,9 +110,7 @@ def _attendees(organization: Organization, attendees: Iterable[Any]) -> list[Mem
             )
             label = f"“{email}”"
         if member is None:
-            raise ValidationError(
-                {"attendees": f"{label} is not a member of {organization.name}."}
-            )
+            raise ValidationError({"attendees": f"{label} is not a member of {organization.name}."})
         if member not in found:
             found.append(member)
     return found
