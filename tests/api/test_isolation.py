@@ -55,6 +55,7 @@ BODIES = {
     # B's lead has this email (A's too): A's token erases only A's
     "/people/erase": {"email": "shared@example.com", "confirm": True},
     "/invitations": {"email": "invited@example.com", "roles": ["sales"]},
+    "/review-meeting": {"which": "first", "weekday": "Tuesday"},
 }
 #: operations that take a file (multipart): the file and its form fields, per path; an import
 #: of a lead with B's lead's email goes to A's organization, and matches nothing of B's
