@@ -337,3 +337,29 @@ def test_page_sets_the_meeting_and_the_review_page_shows_it(
     assert "the first Tuesday of the month, 09:00" in review.text
     assert expected.split(" — ")[0] in review.text  # "Tuesday 5 January 2027, 09:00"
     assert "goes out on" in review.text
+
+
+def test_demo_leaves_the_last_review_mail_in_the_mail_folder(
+    db: Any, settings: Any, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from keepscore.cli.main import app
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    result = CliRunner().invoke(
+        app, ["demo", "--org", "demo-review", "--months", "3", "--today", "2025-06-30"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Sent the review mail of May 2025 to owner@demo-review.keepscore.test, " in result.stdout
+    organization = Organization.objects.get(slug="demo-review")
+    meeting = ReviewMeeting.objects.get(organization=organization)
+    assert (meeting.which, meeting.weekday, meeting.at) == (1, TUESDAY, time(9, 0))
+    roles = sorted((m.is_owner, m.is_sales) for m in meeting.attendees.all())
+    assert roles == [(False, True), (True, True)]  # a sales member and the owner
+    [written] = list((tmp_path / "mail").iterdir())
+    text = written.read_text()
+    # the first Tuesday of June 2025 is the 3rd
+    assert "Scorecard for May 2025" in text and "Tuesday 3 June" in text
+    assert "application/pdf" in text
