@@ -43,7 +43,7 @@ def _today(value: str | None) -> date | None:
         fail(f"--today must be a date like 2025-06-30, not {value!r}", EXIT_USAGE)
 
 
-def _review_mail(organization: Any, day: date) -> None:
+def _review_mail(organization: Any, day: date | None) -> None:
     """Send the last month's review mail once, by hand, so the demo shows it (by default a
     file under KEEPSCORE_HOME/mail/). A mail that cannot go is said, not a failure."""
     from django.conf import settings
@@ -52,8 +52,9 @@ def _review_mail(organization: Any, day: date) -> None:
     from keepscore.mail import MailNotSent
     from keepscore.scorecard.review_mail import review_mail_send
 
-    last = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
     now = timezone.now()
+    day = day or timezone.localdate()
+    last = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
     if day != timezone.localdate():
         now = datetime.combine(day, clock(12, 0), tzinfo=timezone.get_default_timezone())
     try:
