@@ -363,3 +363,32 @@ def test_demo_leaves_the_last_review_mail_in_the_mail_folder(
     # the first Tuesday of June 2025 is the 3rd
     assert "Scorecard for May 2025" in text and "Tuesday 3 June" in text
     assert "application/pdf" in text
+
+
+def test_the_workers_hourly_entry_sends_the_due_mail(
+    smtp: Any, meeting_a: ReviewMeeting, owner_a: Membership, sales_a: Membership
+) -> None:
+    """The schedule names it by its dotted path and calls it with no argument (its "now" is
+    the clock's); resolved as django-q2 does (pydoc.locate)."""
+    import pydoc
+
+    from keepscore.common.schedules import HOURLY
+
+    path = "keepscore.scorecard.review_mail.review_mails_send_due"
+    assert path in HOURLY
+    run = pydoc.locate(path)
+    assert callable(run)
+    # a meeting today, this hour, its mail 0 days before: due at this very run
+    now = timezone.localtime()
+    meeting_set(
+        meeting_a.organization,
+        which=min((now.day - 1) // 7 + 1, 5),  # the 5th of a weekday is the month's last
+        weekday=now.weekday(),
+        at=f"{now:%H}:00",
+        days_before=0,
+        attendees=[owner_a, sales_a],
+    )
+    reviewed = (now.date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    assert run() == [f"acme {reviewed:%Y-%m} to {owner_a.user.email}, {sales_a.user.email}"]
+    assert run() == []
+    assert len(smtp.messages) == 1
