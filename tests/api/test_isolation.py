@@ -59,6 +59,7 @@ BODIES = {
     "/invitations": {"email": "invited@example.com", "roles": ["sales"]},
     # the token's own member's notices: B's members' stay as they are
     "/notices": {"lead_assigned": False, "digest": False},
+    "/review-meeting": {"which": "first", "weekday": "Tuesday"},
 }
 #: operations that take a file (multipart): the file and its form fields, per path; an import
 #: of a lead with B's lead's email goes to A's organization, and matches nothing of B's

@@ -95,6 +95,7 @@ WEB: dict[str, Rule] = {
     "plan": READ_MEMBER_CHANGE_MARKETING,
     "plan_accept": MARKETING,
     "scorecard_review": READ_MEMBER_CHANGE_MARKETING,
+    "scorecard_review_meeting": OWNER,  # the meeting's day, time and attendees
     "spend": READ_MEMBER_CHANGE_MARKETING,
     "spend_import": READ_MEMBER_CHANGE_MARKETING,
     "cash": READ_MEMBER_CHANGE_MARKETING,
@@ -185,6 +186,8 @@ API: dict[str, Need] = {
     "POST /plan/{year}/accept": MARKETING,
     "GET /reviews/{month}": MEMBER,
     "POST /reviews/{month}": MARKETING,
+    "GET /review-meeting": MEMBER,
+    "PUT /review-meeting": OWNER,
     "GET /spend": MEMBER,
     "PUT /spend": MARKETING,
     "DELETE /spend/{spend_id}": MARKETING,

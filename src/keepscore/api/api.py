@@ -25,6 +25,7 @@ from keepscore.api import (
     outcomes,
     people,
     products,
+    review_meeting,
     scorecard,
     stages,
     tasks,
@@ -70,3 +71,4 @@ api.add_router("", people.router)
 api.add_router("", invitations.router)
 api.add_router("", plan_router)
 api.add_router("", notices.router)
+api.add_router("", review_meeting.router)

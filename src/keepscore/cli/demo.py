@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
-from typing import Annotated
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -40,6 +41,32 @@ def _today(value: str | None) -> date | None:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         fail(f"--today must be a date like 2025-06-30, not {value!r}", EXIT_USAGE)
+
+
+def _review_mail(organization: Any, day: date | None) -> None:
+    """Send the last month's review mail once, by hand, so the demo shows it (by default a
+    file under KEEPSCORE_HOME/mail/). A mail that cannot go is said, not a failure."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from keepscore.mail import MailNotSent
+    from keepscore.scorecard.review_mail import review_mail_send
+
+    now = timezone.now()
+    day = day or timezone.localdate()
+    last = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if day != timezone.localdate():
+        now = datetime.combine(day, clock(12, 0), tzinfo=timezone.get_default_timezone())
+    try:
+        to = review_mail_send(organization, last, now=now)
+    except MailNotSent as error:
+        say(f"[yellow]The review mail of {last:%B %Y} was not sent: {escape(str(error))}[/]")
+        return
+    where = str(getattr(settings, "EMAIL_FILE_PATH", "") or "")
+    folder = (
+        f" (written to {escape(where)})" if where and "filebased" in settings.EMAIL_BACKEND else ""
+    )
+    say(f"Sent the review mail of {last:%B %Y} to {escape(', '.join(to))}{folder}.")
 
 
 def demo(
@@ -104,4 +131,5 @@ def demo(
             table.add_row(label, str(value))
         stdout().print(table)
         say(f"Done in {seconds:.1f} s.")
+        _review_mail(made, day)
         _login_show(slug)

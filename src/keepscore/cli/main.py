@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from keepscore.cli import accounts, demo, digest, imports, metrics, person, serve, tokens
+from keepscore.cli import accounts, demo, digest, imports, metrics, person, review, serve, tokens
 from keepscore.cli.activity import activity
 from keepscore.cli.audit import audit
 from keepscore.cli.backtest import backtest
@@ -61,6 +61,7 @@ app.command("demo")(demo.demo)
 app.add_typer(imports.app, name="import")
 app.command("export")(export)
 app.add_typer(tokens.app, name="token")
+app.add_typer(review.app, name="review")
 app.add_typer(person.app, name="person")
 app.add_typer(digest.app, name="digest")
 app.command("scorecard")(scorecard)

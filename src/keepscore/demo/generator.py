@@ -1216,6 +1216,16 @@ def demo_create(
             User.objects.filter(pk=user.pk).update(password=owner_user.password)
             members[key] = member_add(organization=organization, user=user, **roles)
         users = {key: m.user for key, m in members.items()}
+        # the monthly review: the first Tuesday, 09:00, the owner and a sales member
+        from keepscore.scorecard.review_mail import meeting_set
+
+        meeting_set(
+            organization,
+            which="first",
+            weekday="Tuesday",
+            at="09:00",
+            attendees=[members["owner"], members["sales1"]],
+        )
 
         stages = {s.key: s for s in Stage.objects.for_org(organization)}
         missing = {*OPEN_STAGES, WON_STAGE, LOST_STAGE} - set(stages)

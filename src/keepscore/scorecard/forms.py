@@ -97,3 +97,48 @@ class ReviewForm(forms.Form):
         max_length=MAX_REVIEW,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class ReviewMeetingForm(forms.Form):
+    """The monthly review meeting; ``review_mail.meeting_set`` checks it."""
+
+    which = forms.TypedChoiceField(
+        label="Which",
+        coerce=int,
+        choices=[(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (5, "Last")],
+        initial=1,
+    )
+    weekday = forms.TypedChoiceField(
+        label="Day of the week",
+        coerce=int,
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ],
+        initial=1,
+    )
+    at = forms.TimeField(
+        label="Time", initial="09:00", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    days_before = forms.IntegerField(
+        label="Days before",
+        min_value=0,
+        max_value=28,
+        initial=2,
+        help_text="How many days before the meeting the scorecard goes to the attendees.",
+    )
+    active = forms.BooleanField(
+        label="Send the scorecard before the meeting", required=False, initial=True
+    )
+    attendees = forms.MultipleChoiceField(
+        label="Who attends", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, members: list[tuple[str, str]], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["attendees"].choices = members  # type: ignore[attr-defined]

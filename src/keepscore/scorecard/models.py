@@ -6,6 +6,8 @@ and goals name their metric by key, so they hold for computed and manual metrics
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 
@@ -156,3 +158,70 @@ class ReviewEntry(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.kind}: {self.text[:40]}"
+
+
+class ReviewMeeting(OrgOwned):
+    """The organization's monthly review meeting: "the <which> <weekday> of the month" at
+    a time of day (the app's time zone), who attends, and how many days before it the
+    month's scorecard goes to them (``keepscore.scorecard.review_mail``). One per
+    organization; attendees are members of that organization only (the services check)."""
+
+    which = models.PositiveSmallIntegerField(
+        "which weekday of the month",
+        choices=[(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (5, "Last")],
+        default=1,
+    )
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ],
+        default=1,
+    )
+    at = models.TimeField("time", default=time(9, 0))
+    days_before = models.PositiveSmallIntegerField(
+        "days before", default=2, help_text="How many days before the meeting the mail goes."
+    )
+    active = models.BooleanField("send the scorecard before the meeting", default=True)
+    attendees = models.ManyToManyField(
+        "accounts.Membership", blank=True, related_name="review_meetings"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="scorecard_meeting_one"),
+            models.CheckConstraint(
+                condition=models.Q(which__gte=1, which__lte=5), name="scorecard_meeting_which"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__lte=6), name="scorecard_meeting_weekday"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(days_before__lte=28), name="scorecard_meeting_days_before"
+            ),
+        ]
+
+
+class ReviewMailSent(OrgOwned):
+    """What the review mail sent: one row per organization and month reviewed, so the
+    hourly run (or a second worker) never sends a month's mail twice. A mail sent by hand
+    (``keepscore review send``) is not recorded here and does not stop the scheduled one."""
+
+    month = models.DateField(help_text="The first day of the month reviewed.")
+    meeting_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    recipients = models.TextField(help_text="The addresses it went to, one a line.")
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="scorecard_review_mail_once"
+            ),
+        ]

@@ -16,4 +16,5 @@ urlpatterns = [
     path("values/", views.values, name="scorecard_values"),
     path("targets/", views.targets, name="scorecard_targets"),
     path("<int:year>-<int:month>/review/", views.review, name="scorecard_review"),
+    path("review-meeting/", views.review_meeting, name="scorecard_review_meeting"),
 ]

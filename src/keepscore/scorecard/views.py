@@ -43,7 +43,7 @@ from keepscore.reports.scorecard import (
     scorecard_pdf,
     scorecard_xlsx,
 )
-from keepscore.scorecard import compute, pdf_jobs, services
+from keepscore.scorecard import compute, pdf_jobs, review_mail, services
 from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
     MONTH_FIELDS,
@@ -51,6 +51,7 @@ from keepscore.scorecard.forms import (
     ManualMetricForm,
     MonthRowForm,
     ReviewForm,
+    ReviewMeetingForm,
     TargetRowForm,
 )
 from keepscore.scorecard.models import ManualMetric
@@ -363,11 +364,73 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
         "month": first,
         "review_form": form,
         "can_edit": may(request, MARKETING),
+        "meeting": _meeting_shown(organization),
     }
     if _is_htmx(request):
         return render(request, "scorecard/_review.html", context)
     status = INVALID if request.method == "POST" else 200
     return _page(request, "scorecard/review.html", "review", status=status, **context)
+
+
+def _meeting_shown(organization: Organization) -> dict[str, Any] | None:
+    meeting = review_mail.meeting_of(organization)
+    if meeting is None:
+        return None
+    return {
+        "words": review_mail.meeting_words(meeting),
+        "active": meeting.active,
+        "next": str(review_mail.next_meeting(meeting)),
+    }
+
+
+@org_view
+@GET_POST
+def review_meeting(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The monthly review meeting: its day, time, attendees and when the mail goes (owners)."""
+    from keepscore.accounts.models import Membership
+
+    memberships = Membership.objects.filter(organization=organization).select_related("user")
+    members = [
+        (str(m.pk), m.user.get_full_name() or m.user.email)
+        for m in memberships.order_by("user__first_name", "user__email")
+    ]
+    meeting = review_mail.meeting_of(organization)
+    initial: dict[str, Any] = {}
+    if meeting is not None:
+        initial = {
+            "which": meeting.which,
+            "weekday": meeting.weekday,
+            "at": meeting.at,
+            "days_before": meeting.days_before,
+            "active": meeting.active,
+            "attendees": [str(pk) for pk in meeting.attendees.values_list("pk", flat=True)],
+        }
+    data = request.POST if request.method == "POST" else None
+    form = ReviewMeetingForm(data, members=members, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        chosen = {str(pk) for pk in form.cleaned_data.pop("attendees")}
+        try:
+            review_mail.meeting_set(
+                organization,
+                attendees=[m for m in memberships if str(m.pk) in chosen],
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Saved the review meeting.")
+            return HttpResponseRedirect(
+                reverse("scorecard_review_meeting", kwargs={"org": organization.slug})
+            )
+    status = INVALID if request.method == "POST" else 200
+    return _page(
+        request,
+        "scorecard/review_meeting.html",
+        "review",
+        status=status,
+        form=form,
+        meeting=_meeting_shown(organization),
+    )
 
 
 def review_url(organization: Organization, month: date) -> str:
