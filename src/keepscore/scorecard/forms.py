@@ -13,6 +13,8 @@ from keepscore.scorecard.models import (
     UNIT_CHOICES,
     VALUE_DIGITS,
     VALUE_PLACES,
+    WEEKDAY_CHOICES,
+    WHICH_CHOICES,
     ReviewKind,
 )
 from keepscore.scorecard.services import MAX_REVIEW
@@ -105,21 +107,13 @@ class ReviewMeetingForm(forms.Form):
     which = forms.TypedChoiceField(
         label="Which",
         coerce=int,
-        choices=[(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (5, "Last")],
+        choices=WHICH_CHOICES,
         initial=1,
     )
     weekday = forms.TypedChoiceField(
         label="Day of the week",
         coerce=int,
-        choices=[
-            (0, "Monday"),
-            (1, "Tuesday"),
-            (2, "Wednesday"),
-            (3, "Thursday"),
-            (4, "Friday"),
-            (5, "Saturday"),
-            (6, "Sunday"),
-        ],
+        choices=WEEKDAY_CHOICES,
         initial=1,
     )
     at = forms.TimeField(

@@ -160,6 +160,19 @@ class ReviewEntry(OrgOwned):
         return f"{self.month:%Y-%m} {self.kind}: {self.text[:40]}"
 
 
+#: the meeting's "which weekday of the month" and its weekday (Monday 0, as date.weekday())
+WHICH_CHOICES = [(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (5, "Last")]
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
 class ReviewMeeting(OrgOwned):
     """The organization's monthly review meeting: "the <which> <weekday> of the month" at
     a time of day (the app's time zone), who attends, and how many days before it the
@@ -168,19 +181,11 @@ class ReviewMeeting(OrgOwned):
 
     which = models.PositiveSmallIntegerField(
         "which weekday of the month",
-        choices=[(1, "First"), (2, "Second"), (3, "Third"), (4, "Fourth"), (5, "Last")],
+        choices=WHICH_CHOICES,
         default=1,
     )
     weekday = models.PositiveSmallIntegerField(
-        choices=[
-            (0, "Monday"),
-            (1, "Tuesday"),
-            (2, "Wednesday"),
-            (3, "Thursday"),
-            (4, "Friday"),
-            (5, "Saturday"),
-            (6, "Sunday"),
-        ],
+        choices=WEEKDAY_CHOICES,
         default=1,
     )
     at = models.TimeField("time", default=time(9, 0))
