@@ -54,6 +54,13 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
     march = scorecard_for(demo, date(2027, 3, 1), today=date(2027, 3, 31))
     row = next(r for r in march.rows if r.key == "customers")
     assert row.target == math.ceil(months[2].customers)
+    # and its JSON carries the plan's target, and the year's goal
+    from tests.plan.test_api import api_of
+
+    body = api_of(demo).get("/scorecard/2027-03").json()
+    rows = {r["key"]: r for r in body["metrics"]}
+    assert rows["customers"]["target"] == math.ceil(months[2].customers)
+    assert rows["revenue"]["goal"] == 600_000
 
 
 def test_a_target_typed_by_hand_is_kept_unless_replaced(demo):
