@@ -400,8 +400,9 @@ def _send(
     month: date,
     held: datetime,
     moment: datetime,
+    built: ReviewMail | None = None,
 ) -> list[str]:
-    built = review_mail_build(organization, month, held, moment)
+    built = built or review_mail_build(organization, month, held, moment)
     to = [m.user.email for m in attendees]
     mail.send(
         to=to,
@@ -441,6 +442,9 @@ def review_mails_send_due(now: datetime | None = None) -> list[str]:
                 continue
             if ReviewMailSent.objects.for_org(organization).filter(month=month).exists():
                 continue
+            # built (the PDF takes seconds) before the write transaction: on SQLite it
+            # would hold every other writer of the app waiting meanwhile
+            built = review_mail_build(organization, month, held, now)
             try:
                 with transaction.atomic():
                     ReviewMailSent.objects.create(
@@ -450,7 +454,7 @@ def review_mails_send_due(now: datetime | None = None) -> list[str]:
                         sent_at=now,
                         recipients="\n".join(m.user.email for m in attendees),
                     )
-                    to = _send(organization, meeting, attendees, month, held, now)
+                    to = _send(organization, meeting, attendees, month, held, now, built)
             except IntegrityError:
                 continue  # another run recorded it first
             except mail.MailNotSent as error:
