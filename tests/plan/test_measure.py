@@ -100,3 +100,24 @@ def test_a_young_organization_gets_an_even_season_and_asks_for_rates(org_a):
     assert a.deal_value is None and a.to_qualified.value is None
     assert "even" in found.sources["season"]
     assert timezone.localdate() - timedelta(days=1) <= found.period.end + timedelta(days=31)
+
+
+def test_a_ladder_without_qualified_or_proposal_plans_on_what_it_has(org_a, owner_a):
+    """A ladder without a qualified stage (none gated, none keyed qualified) and so without a
+    proposal step: the steps it lacks are 100% by construction, and the one rate left is
+    the share of new leads won (here unmeasured: it is asked for)."""
+    from keepscore.plan.engine import Goal, plan_compute
+    from tests.conftest import gates, stage_edit
+
+    gates(org_a)  # no stage behind the qualification gate
+    stage_edit(org_a, "qualified", key="checked")
+    stage_edit(org_a, "proposal", key="offer")
+    found = measure(org_a)
+    a = found.assumptions
+    assert found.qualified is None and found.proposal is None
+    assert a.to_qualified.value == 1.0 and a.to_proposal.value == 1.0
+    assert "no qualified stage" in found.sources["to_qualified"]
+    plan = plan_compute(Goal("customers", 12), a, 2027)
+    assert plan.missing == [
+        "proposal → customer: measured on 0 leads, fewer than the 20 a rate needs"
+    ]

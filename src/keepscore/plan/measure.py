@@ -158,7 +158,11 @@ def measure(organization: Organization, as_of: date | None = None) -> Measured:
         organization, cohort_first, cohort_last, [qualified, proposal, won]
     )
     least = min_n()
-    to_qualified = Rate(k_qualified, n, min_n=least)
+    if qualified is None:  # no qualified stage: every new lead is as good as qualified
+        k_qualified = n
+        to_qualified = Rate(n, n, override=1.0, min_n=least)
+    else:
+        to_qualified = Rate(k_qualified, n, min_n=least)
     if proposal is None:  # no stage between qualified and won: the step is the whole way
         to_proposal = Rate(k_qualified, k_qualified, override=1.0, min_n=least)
         k_proposal = k_qualified
@@ -200,7 +204,11 @@ def measure(organization: Organization, as_of: date | None = None) -> Measured:
     sources = {
         "deal_value": f"revenue per won deal, {deals:,} deals {span}",
         "margin_pct": f"margin of the won deals with a recorded cost, {span}",
-        "to_qualified": f"{_pct(to_qualified)} of {cohort} reached {names[0]}",
+        "to_qualified": (
+            f"{_pct(to_qualified)} of {cohort} reached {names[0]}"
+            if qualified is not None
+            else "no qualified stage on the ladder: every new lead counts as qualified"
+        ),
         "to_proposal": (
             f"{_pct(to_proposal)} of them that reached {names[0]} reached {names[1]}"
             if proposal is not None
