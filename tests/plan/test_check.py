@@ -88,4 +88,15 @@ def test_the_scorecard_says_where_the_year_stands_against_the_plan(demo, client)
     assert 'id="plan-check"' not in client.get(url).content.decode()
     plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
     page = client.get(url).content.decode()
-    assert plan_check(demo, last).sentence in page.replace("&#x27;", "'")
+    found = plan_check(demo, last)
+    assert found.sentence in page.replace("&#x27;", "'")
+    # the count of new leads takes the owner to exactly those leads
+    import re
+    from html import unescape
+
+    link = re.search(r'<a href="([^"]+)">The (\d+) new leads</a>', page)
+    assert link and int(link.group(2)) == found.leads
+    listed = client.get(unescape(link.group(1))).content.decode()
+    assert (
+        int(re.search(r"(\d[\d,]*) leads? found", listed).group(1).replace(",", "")) == found.leads
+    )

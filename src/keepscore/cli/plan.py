@@ -26,13 +26,6 @@ class Format(StrEnum):
     json = "json"
 
 
-def _default_year() -> int:
-    from django.utils import timezone
-
-    today = timezone.localdate()
-    return today.year + 1 if today.month >= 10 else today.year
-
-
 def _overrides(pairs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -163,6 +156,7 @@ def plan(
         from keepscore.common.money import money_format
         from keepscore.plan.engine import Goal
         from keepscore.plan.services import (
+            default_year,
             goal_clean,
             overrides_stored,
             plan_accept,
@@ -172,7 +166,7 @@ def plan(
         )
 
         organization = organization_resolve(org)
-        chosen_year = year if year is not None else _default_year()
+        chosen_year = year if year is not None else default_year()
         given = _goal(revenue, margin, customers)
         # what --set gives over what is stored (NAME= with no value: measured again)
         overrides = {**overrides_stored(organization, chosen_year), **_overrides(set_ or [])}

@@ -41,6 +41,13 @@ class PlanCheck:
     sentence: str
 
     @property
+    def through_end(self) -> date:
+        """The last day counted."""
+        from keepscore.common.months import month_add
+
+        return date.fromordinal(month_add(self.through, 1).toordinal() - 1)
+
+    @property
     def leads_ratio(self) -> float:
         return self.leads / self.leads_plan if self.leads_plan else 0.0
 
@@ -63,7 +70,7 @@ def plan_check(organization: Organization, month: date) -> PlanCheck | None:
 
     if not YearPlan.objects.for_org(organization).filter(year=month.year).exists():
         return None
-    report = plan_report(organization, month.year)
+    report = plan_report(organization, month.year, with_range=False)
     plan = report.plan
     if plan is None or not plan.months:
         return None
@@ -102,3 +109,20 @@ def _judge(c: PlanCheck) -> tuple[str, str]:
     if c.leads_ratio < UNDER and conversion_ratio < UNDER:
         return "both", f"{facts}: too few leads and {conversion}: sales and marketing both."
     return "watch", f"{facts}: close to plan; {conversion}."
+
+
+def plan_check_of_month(
+    organization: Organization, month: date, today: date | None = None
+) -> PlanCheck | None:
+    """The check the scorecard of ``month`` shows: January to that month once it is over,
+    to the month before while it runs (a month under way is not held against a whole month
+    of the plan); None in January while it runs."""
+    from django.utils import timezone
+
+    from keepscore.common.months import month_add
+
+    this_month = (today or timezone.localdate()).replace(day=1)
+    through = month if month < this_month else month_add(month, -1)
+    if through.year != month.year:
+        return None
+    return plan_check(organization, through)

@@ -73,6 +73,13 @@ class Rate:
         return self.k / self.n if self.n else None
 
     @property
+    def interval(self) -> tuple[float, float] | None:
+        """The measure's 95% Wilson interval (None without leads)."""
+        from keepscore.funnel.stats import wilson
+
+        return wilson(self.k, self.n)
+
+    @property
     def enough(self) -> bool:
         return self.n >= self.min_n and self.k > 0
 
@@ -173,6 +180,18 @@ class Plan:
     @property
     def spend(self) -> float:
         return sum(m.spend for m in self.months)
+
+    def channel_totals(self) -> dict[str, tuple[float, float | None]]:
+        """Each channel's leads and spend over the year (spend None: no cost per lead)."""
+        out: dict[str, tuple[float, float | None]] = {}
+        for m in self.months:
+            for key, (leads, spend) in m.by_channel.items():
+                before_leads, before_spend = out.get(key, (0.0, 0.0))
+                out[key] = (
+                    before_leads + leads,
+                    None if spend is None or before_spend is None else before_spend + spend,
+                )
+        return out
 
 
 def missing(goal: Goal, a: Assumptions) -> list[str]:

@@ -185,6 +185,12 @@ def goal_clean(kind: Any, amount: Any) -> Goal:
     return Goal(kind, number)
 
 
+def default_year(today: date | None = None) -> int:
+    """The year a plan is made for unless said: this one; from October, the next."""
+    today = today or timezone.localdate()
+    return today.year + 1 if today.month >= 10 else today.year
+
+
 def year_check(year: int) -> int:
     if not YEARS[0] <= year <= YEARS[1]:
         raise ValidationError({"year": f"Choose a year from {YEARS[0]} to {YEARS[1]}."})
@@ -198,9 +204,11 @@ def plan_report(
     goal: Goal | None = None,
     overrides: dict[str, Any] | None = None,
     as_of: date | None = None,
+    with_range: bool = True,
 ) -> PlanReport:
     """The year's plan: the stored one, or (what-if) with ``goal`` and ``overrides`` instead
-    of the stored ones — nothing is saved."""
+    of the stored ones — nothing is saved. ``with_range=False`` skips the simulation (for
+    readers of the plan's points only: the plan check, the targets)."""
     year_check(year)
     stored = YearPlan.objects.for_org(organization).filter(year=year).first()
     measured = measure(organization, as_of)
@@ -212,7 +220,7 @@ def plan_report(
     plan = plan_range = baseline = None
     if goal is not None:
         plan = engine.plan_compute(goal, assumptions, year)
-        plan_range = engine.plan_range(goal, assumptions, year)
+        plan_range = engine.plan_range(goal, assumptions, year) if with_range else None
         if cleaned:
             baseline = engine.plan_compute(goal, measured.assumptions, year)
     return PlanReport(
@@ -263,9 +271,7 @@ def plan_save(
 
 
 def _rate_dict(rate: engine.Rate) -> dict[str, Any]:
-    from keepscore.funnel.stats import wilson
-
-    interval = wilson(rate.k, rate.n)
+    interval = rate.interval
     return {
         "k": rate.k,
         "n": rate.n,
@@ -434,7 +440,7 @@ def plan_accept(
     from keepscore.scorecard.models import Target
     from keepscore.scorecard.services import goal_set, target_set
 
-    report = plan_report(organization, year)
+    report = plan_report(organization, year, with_range=False)
     stored = YearPlan.objects.for_org(organization).filter(year=year).first()
     if stored is None or report.goal is None:
         raise ValidationError({"goal": f"There is no plan for {year} yet: set its goal first."})

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from keepscore.accounts.models import Organization
@@ -23,8 +22,7 @@ PERCENT_FIELDS = (*services.RATE_FIELDS, "margin_pct")
 
 
 def _year(request: HttpRequest) -> int:
-    today = timezone.localdate()
-    default = today.year + 1 if today.month >= 10 else today.year
+    default = services.default_year()
     try:
         year = int(request.GET.get("year") or request.POST.get("year") or default)
     except ValueError:
@@ -135,12 +133,8 @@ def _assumption_rows(
         value = getattr(measured, name)
         if name in services.RATE_FIELDS:
             shown = None if value.measured is None else _display(name, value.measured)
-            interval = None
-            if value.n:
-                from keepscore.funnel.stats import wilson
-
-                low, high = wilson(value.k, value.n) or (0.0, 0.0)
-                interval = f"95%: {low:.0%}\u2013{high:.0%}"
+            bounds = value.interval
+            interval = f"95%: {bounds[0]:.0%}\u2013{bounds[1]:.0%}" if bounds else None
             unit = "%"
         elif name == "margin_pct":
             shown, interval, unit = (None if value is None else _display(name, value)), None, "%"
@@ -167,18 +161,16 @@ def _channel_year(report: services.PlanReport) -> list[dict[str, Any]]:
     plan = report.plan
     if plan is None or not plan.months:
         return []
-    rows = []
-    for c in report.assumptions.channels:
-        spends = [m.by_channel[c.key][1] for m in plan.months]
-        rows.append(
-            {
-                "name": c.name,
-                "share": c.share * 100,
-                "leads": sum(m.by_channel[c.key][0] for m in plan.months),
-                "spend": None if any(s is None for s in spends) else sum(s or 0 for s in spends),
-            }
-        )
-    return rows
+    totals = plan.channel_totals()
+    return [
+        {
+            "name": c.name,
+            "share": c.share * 100,
+            "leads": totals[c.key][0],
+            "spend": totals[c.key][1],
+        }
+        for c in report.assumptions.channels
+    ]
 
 
 @org_view

@@ -560,14 +560,9 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
 
 
 def _plan_check(organization: Organization, month: date) -> Any:
-    """The saved plan against January to the month (to the month before while it runs:
-    a month under way is not held against a whole month of the plan)."""
-    from keepscore.plan.check import plan_check
+    from keepscore.plan.check import plan_check_of_month
 
-    through = month if month < timezone.localdate().replace(day=1) else compute.month_add(month, -1)
-    if through.year != month.year:
-        return None
-    return plan_check(organization, through)
+    return plan_check_of_month(organization, month)
 
 
 @org_view
