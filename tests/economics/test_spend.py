@@ -357,3 +357,32 @@ def test_an_export_imports_back_unchanged(org_a, tmp_path):
     result = spend_import(org_a, write(tmp_path, text))
     assert not result.failed, result.errors
     assert rows(org_a) == before
+
+
+def test_the_scorecards_marketing_spend_is_the_months_spend(org_a, org_b):
+    """The scorecard row "Marketing spend": the month's entries summed by hand (campaigns
+    and channels together), "not recorded" for a month without any, the year to date only
+    once every month has spend, never projected."""
+    from keepscore.scorecard.compute import scorecard_for
+    from keepscore.scorecard.services import goal_set
+
+    spend_set(org_a, "2025-01", "ads", "100.10")
+    spend_set(org_a, "2025-01", "ads", "50", campaign="Promo")
+    spend_set(org_a, "2025-01", "referral", "5.25")
+    spend_set(org_a, "2025-03", "ads", "40")
+    spend_set(org_b, "2025-01", "ads", "7777")  # another organization's
+    goal_set(organization=org_a, metric_key="marketing_spend", year=2025, value=2000)
+
+    def row(month: date) -> Any:
+        card = scorecard_for(org_a, month, today=date(2025, 12, 31))
+        [found] = [r for r in card.rows if r.key == "marketing_spend"]
+        return found
+
+    january, february, march = row(date(2025, 1, 1)), row(date(2025, 2, 1)), row(date(2025, 3, 1))
+    assert january.value == pytest.approx(155.35) and january.recorded
+    assert january.ytd == pytest.approx(155.35)
+    assert february.value is None and not february.recorded  # unknown, not free
+    assert march.value == pytest.approx(40) and march.recorded
+    assert march.ytd is None  # February is unknown
+    assert march.previous is None and march.change is None
+    assert january.projection is None and january.unit == "money"

@@ -47,8 +47,18 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
         m.month.month: Decimal(math.ceil(m.proposals)) for m in months
     }
     assert targets(demo, "revenue") == {m.month.month: Decimal(round(m.revenue)) for m in months}
+    # the marketing spend: each month's leads at the channels' costs per lead, by their shares
+    cost = sum(
+        c.share * c.cost_per_lead
+        for c in report.assumptions.channels
+        if c.cost_per_lead is not None
+    )
+    assert cost > 0  # the demo records spend
+    assert targets(demo, "marketing_spend") == {
+        m.month.month: Decimal(round(m.leads * cost)) for m in months
+    }
     assert Goal.objects.get(organization=demo, metric_key="revenue", year=2027).value == 600_000
-    assert done.written == 12 * 5 + 1 and done.kept == []
+    assert done.written == 12 * 6 + 1 and done.kept == []
     assert YearPlan.objects.get(organization=demo, year=2027).accepted_at is not None
     # the scorecard reads March against the plan
     march = scorecard_for(demo, date(2027, 3, 1), today=date(2027, 3, 31))
@@ -93,7 +103,7 @@ def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
     }
     # the API
     answer = api_of(demo).post("/plan/2027/accept", {"replace": False})
-    assert answer.status_code == 200 and answer.json()["written"] == 61
+    assert answer.status_code == 200 and answer.json()["written"] == 12 * 6 + 1
     assert targets(demo, "customers") == expected
     Target.objects.filter(organization=demo).delete()
     # the page, as a marketing member
@@ -102,12 +112,12 @@ def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
     page = client.get("/o/plan-demo/plan/?year=2027").content.decode()
     assert "Write the targets" in page
     done = client.post("/o/plan-demo/plan/accept/", {"year": "2027"}, follow=True)
-    assert "Wrote 61 targets and goals of 2027" in done.content.decode()
+    assert "Wrote 73 targets and goals of 2027" in done.content.decode()
     assert targets(demo, "customers") == expected
     Target.objects.filter(organization=demo).delete()
     # the command line
     result = invoke("plan", "2027", "--org", demo.slug, "--accept")
-    assert result.exit_code == 0 and "Wrote 61 targets" in result.stdout
+    assert result.exit_code == 0 and "Wrote 73 targets" in result.stdout
     assert targets(demo, "customers") == expected
     # a year without a plan: a clear error everywhere
     assert api_of(demo).post("/plan/2030/accept", {}).status_code == 422

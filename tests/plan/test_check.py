@@ -100,3 +100,27 @@ def test_the_scorecard_says_where_the_year_stands_against_the_plan(demo, client)
     assert (
         int(re.search(r"(\d[\d,]*) leads? found", listed).group(1).replace(",", "")) == found.leads
     )
+
+
+def test_the_pdf_says_it_too(demo, client):
+    import io
+
+    from pypdf import PdfReader
+
+    from keepscore.accounts.models import Membership
+
+    today = timezone.localdate()
+    last = month_add(today.replace(day=1), -1)
+    client.force_login(Membership.objects.filter(organization=demo, is_owner=True)[0].user)
+    url = f"/o/plan-demo/scorecard/{last:%Y-%m}/export.pdf"
+
+    def text() -> str:
+        response = client.get(url)
+        assert response.status_code == 200
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        return " ".join(" ".join(p.extract_text().split()) for p in pages)
+
+    assert "Against the plan" not in text()
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    found = plan_check(demo, last)
+    assert "Against the plan: " + " ".join(found.sentence.split()) in text()

@@ -46,6 +46,7 @@ def test_computed_metrics_follow_the_default_ladder(org_a):
         "qualifying_conversations",
         "presentations",
         "proposals",
+        "marketing_spend",
         "cost_per_lead",
         "customers",
         "lost",

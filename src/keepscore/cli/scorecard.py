@@ -152,14 +152,14 @@ def scorecard(
 
             data = scorecard_csv(card).encode()
         else:
-            from keepscore.reports.scorecard import scorecard_pdf, scorecard_xlsx
-
             if fmt is Format.xlsx:
+                from keepscore.reports.scorecard import scorecard_xlsx
+
                 data = scorecard_xlsx(card)
             else:
-                from keepscore.scorecard.views import charts_for
+                from keepscore.scorecard.report import month_pdf
 
-                data = scorecard_pdf(card, charts_for(organization, card.month))
+                data = month_pdf(organization, card)
         if out is None and fmt in BINARY:
             from keepscore.reports.scorecard import scorecard_filename
 

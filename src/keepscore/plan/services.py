@@ -428,6 +428,8 @@ def plan_targets(report: PlanReport) -> dict[tuple[str, str], Decimal]:
             out[(key, month)] = Decimal(math.ceil(getattr(m, attribute) - 1e-9))
         if m.revenue is not None:
             out[("revenue", month)] = Decimal(round(m.revenue))
+        if any(spend is not None for _leads, spend in m.by_channel.values()):
+            out[("marketing_spend", month)] = Decimal(round(m.spend))
     return out
 
 

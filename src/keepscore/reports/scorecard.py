@@ -379,18 +379,18 @@ def _review_context(entry: ReviewEntry) -> dict[str, Any]:
 
 
 def scorecard_context(
-    scorecard: Scorecard, charts: Mapping[str, str] | None = None
+    scorecard: Scorecard, charts: Mapping[str, str] | None = None, plan: str = ""
 ) -> dict[str, Any]:
     """What ``reports/scorecard_pdf.html`` shows (numbers already formatted; money in the
     scorecard's organization's currency)."""
     if scorecard.money is not None:
         with money_override(scorecard.money):
-            return _scorecard_context(scorecard, charts)
-    return _scorecard_context(scorecard, charts)
+            return _scorecard_context(scorecard, charts, plan)
+    return _scorecard_context(scorecard, charts, plan)
 
 
 def _scorecard_context(
-    scorecard: Scorecard, charts: Mapping[str, str] | None = None
+    scorecard: Scorecard, charts: Mapping[str, str] | None, plan: str
 ) -> dict[str, Any]:
     labels = _trend_labels(scorecard.month, 12)
     groups = [
@@ -416,16 +416,20 @@ def _scorecard_context(
         "compared_with": compared_with(scorecard),
         "generated_at": scorecard.generated_at or timezone.now(),
         "groups": groups,
+        "plan": plan,
         "charts": figures,
         "decisions": [_review_context(e) for e in reviews if e.kind == "decision"],
         "notes": [_review_context(e) for e in reviews if e.kind != "decision"],
     }
 
 
-def scorecard_pdf(scorecard: Scorecard, charts: Mapping[str, str] | None = None) -> bytes:
+def scorecard_pdf(
+    scorecard: Scorecard, charts: Mapping[str, str] | None = None, plan: str = ""
+) -> bytes:
     """An A4 report to hand around the table: the grouped scorecard, charts, the review.
 
     ``charts`` maps a title to SVG markup made by ``keepscore.reports.charts`` (e.g. the
-    funnel and conversion by channel); they follow the tables, in the order given.
+    funnel and conversion by channel); they follow the tables, in the order given. ``plan``
+    is the month read against the year's plan (``keepscore.plan.check``), shown above them.
     """
-    return render_pdf("reports/scorecard_pdf.html", scorecard_context(scorecard, charts))
+    return render_pdf("reports/scorecard_pdf.html", scorecard_context(scorecard, charts, plan))

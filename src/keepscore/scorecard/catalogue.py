@@ -59,6 +59,15 @@ LEAD_METRICS = (
     _computed("presentations", "Presentations", "LEAD", "count", "Presentations given."),
     _computed("proposals", "Proposals", "LEAD", "count", "Proposals sent."),
     MetricDef(
+        "marketing_spend",
+        "Marketing spend",
+        "LEAD",
+        "money",
+        False,
+        False,
+        "Marketing spend entered for the month, every channel and campaign.",
+    ),
+    MetricDef(
         "cost_per_lead",
         "Cost per lead",
         "LEAD",
@@ -121,6 +130,9 @@ NEW_LEADS = _computed(
 )
 #: the ratios of spend: recomputed from the months' sums, never summed or projected
 SPEND_RATIOS = frozenset({"cost_per_lead", "cost_per_customer", "return_on_spend"})
+#: the metrics read from the spend entered by the month: "not recorded" for a month without
+#: any, never compared over the same days of another month, never projected
+SPEND_KEYS = SPEND_RATIOS | {"marketing_spend"}
 #: the keys computed whatever the ladder
 FIXED_KEYS = frozenset(m.key for m in (NEW_LEADS, *LEAD_METRICS, *CUSTOMER_METRICS))
 

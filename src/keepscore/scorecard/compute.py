@@ -54,7 +54,7 @@ from keepscore.funnel.models import CohortCount
 from keepscore.funnel.services import Ladder, Period, rate
 from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
 from keepscore.scorecard import pace, services
-from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
+from keepscore.scorecard.catalogue import SPEND_KEYS, SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.types import MetricRow, RateFigure, Scorecard
 
 #: months of trend on each row, ending with the scorecard's month
@@ -732,7 +732,7 @@ def recorded(figures: Figures, metric: MetricDef, months: list[date]) -> bool:
     ratios need spend entered for every month (none entered is unknown, not free); the
     margin, margin % and return on spend a deal whose cost was recorded (a deal without one
     is unknown, not free)."""
-    if metric.key in SPEND_RATIOS and not _spend_recorded(figures, months):
+    if metric.key in SPEND_KEYS and not _spend_recorded(figures, months):
         return False
     if metric.key in ("margin", "margin_pct", "return_on_spend"):
         return _costed(figures, months) or not any(_count(figures, "deals", m) for m in months)
@@ -788,6 +788,9 @@ def metric_value(figures: Figures, metric: MetricDef, months: list[date]) -> flo
         return _margin(figures, months)
     if key in SPEND_RATIOS:
         return _spend_ratio(figures, key, months)
+    if key == "marketing_spend":
+        recorded = _spend_recorded(figures, months)
+        return sum(_count(figures, "spend", m) for m in months) if recorded else None
     return sum(_count(figures, key, m) for m in months)
 
 
@@ -816,7 +819,7 @@ def same_days_comparable(metric: MetricDef) -> bool:
     runs: the flows of dated events (counts and money, not spend, which is entered by the
     month) and their ratios (close rate, margin %). Cohort conversions and cycles wait
     for the month's end: their leads have not had the same time."""
-    if metric.manual or metric.key in SPEND_RATIOS:
+    if metric.manual or metric.key in SPEND_KEYS:
         return False
     return metric.unit in ADDITIVE or metric.key in ("close_rate", "margin_pct")
 
@@ -916,7 +919,7 @@ def scorecard_for(
         compared = like.get(previous) if days is not None else shown(previous)
         goal = _target_goal(goals.get(metric.key), metric)
         projected: pace.Projection | None = None
-        additive = metric.unit in ADDITIVE and metric.key not in SPEND_RATIOS
+        additive = metric.unit in ADDITIVE and metric.key not in SPEND_KEYS
         if goal is not None and additive and ytd is not None:
             projected = pace.project(
                 goal=goal,

@@ -65,9 +65,8 @@ def pdf_request(organization: Organization, month: date) -> str:
 def pdf_render(organization_pk: int, month: date, token: str) -> str:
     """The worker's side: render the PDF to its file (or the reason to ``.error``)."""
     from keepscore.reports.pdf import PdfUnavailable
-    from keepscore.reports.scorecard import scorecard_pdf
     from keepscore.scorecard import compute
-    from keepscore.scorecard.views import charts_for
+    from keepscore.scorecard.report import month_pdf
 
     base = _base(organization_pk, month, token)
     base.with_suffix(".rendering").touch()
@@ -75,7 +74,7 @@ def pdf_render(organization_pk: int, month: date, token: str) -> str:
     organization = Organization.objects.get(pk=organization_pk)
     try:
         card = compute.scorecard_for(organization, month)
-        body = scorecard_pdf(card, charts_for(organization, month))
+        body = month_pdf(organization, card)
     except PdfUnavailable as error:
         base.with_suffix(".error").write_text(str(error), encoding="utf-8")
         return "unavailable"

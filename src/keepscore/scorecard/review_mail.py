@@ -322,9 +322,9 @@ def review_mail_build(
     from django.urls import reverse
 
     from keepscore.reports.pdf import PdfUnavailable
-    from keepscore.reports.scorecard import scorecard_filename, scorecard_pdf
+    from keepscore.reports.scorecard import scorecard_filename
     from keepscore.scorecard.compute import scorecard_for
-    from keepscore.scorecard.views import charts_for
+    from keepscore.scorecard.report import month_pdf
 
     month = month.replace(day=1)
     local = timezone.localtime(moment)
@@ -337,7 +337,7 @@ def review_mail_build(
         attachments: list[mail.Attachment] = []
         pdf_missing = ""
         try:
-            body = scorecard_pdf(card, charts_for(organization, month))
+            body = month_pdf(organization, card)
         except PdfUnavailable as error:
             pdf_missing = str(error)
         else:

@@ -27,20 +27,12 @@ from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import may, org_view
 from keepscore.focus.services import kept_for as focus_kept
-from keepscore.funnel.services import Ladder, Period, funnel
 from keepscore.reports import presenter
-from keepscore.reports.charts import (
-    RateRow,
-    funnel_chart,
-    rate_chart,
-    rate_tooltip,
-    sparkline,
-)
+from keepscore.reports.charts import RateRow, rate_tooltip, sparkline
 from keepscore.reports.pdf import PdfUnavailable
 from keepscore.reports.scorecard import (
     scorecard_csv,
     scorecard_filename,
-    scorecard_pdf,
     scorecard_xlsx,
 )
 from keepscore.scorecard import compute, pdf_jobs, review_mail, services
@@ -55,6 +47,7 @@ from keepscore.scorecard.forms import (
     TargetRowForm,
 )
 from keepscore.scorecard.models import ManualMetric
+from keepscore.scorecard.report import charts_for, month_pdf
 from keepscore.scorecard.types import MetricRow
 
 INVALID = 422
@@ -475,39 +468,6 @@ def trend_labels(month: date) -> list[str]:
     return [f"{compute.month_add(month, -i):%b %Y}" for i in range(11, -1, -1)]
 
 
-def funnel_svg(organization: Organization, period: Period, title: str) -> str:
-    report = funnel(organization, period)
-    ladder = Ladder.of(organization)
-    lost = {ladder.stages[i].key for i in ladder.lost}
-    stages = [(s.name, s.reached) for s in report.groups[0].stages if s.key not in lost]
-    return funnel_chart(stages, title=title)
-
-
-def _channel_svg(organization: Organization, month: date) -> str:
-    period = Period(compute.month_add(month, -11), Period.month(month).end)
-    report = funnel(organization, period, by="channel")
-    rows = []
-    for group in report.groups:
-        overall = group.conversions[-1] if group.conversions else None
-        if overall is None:
-            continue
-        r = overall.rate
-        rows.append(RateRow(group.label, r.k, r.n, r.rate, r.ci_low, r.ci_high, r.enough))
-    first, last = period.start, period.end
-    return rate_chart(
-        rows, title=f"Lead to customer by channel, {first:%b %Y} to {last:%b %Y} (cohorts)"
-    )
-
-
-def charts_for(organization: Organization, month: date) -> dict[str, str]:
-    return {
-        f"The funnel, {month:%B %Y}": funnel_svg(
-            organization, Period.month(month), f"Leads reaching each stage, {month:%B %Y}"
-        ),
-        "Conversion by channel, last 12 months": _channel_svg(organization, month),
-    }
-
-
 def scorecard_url(organization: Organization, month: date) -> str:
     return reverse(
         "scorecard_month",
@@ -598,7 +558,7 @@ def scorecard_export(
         body = scorecard_xlsx(card)
     else:
         try:
-            body = scorecard_pdf(card, charts_for(organization, first))
+            body = month_pdf(organization, card)
         except PdfUnavailable as error:
             context = {"nav": "scorecard", "month": first, "message": str(error)}
             return render(request, "scorecard/pdf_unavailable.html", context, status=503)
