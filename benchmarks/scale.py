@@ -29,10 +29,12 @@ database on the PostgreSQL server) and a fresh process:
    - ``board``: ``GET /o/<slug>/board/`` (the same; the open columns' counts and totals are
      checked against DuckDB's).
 
-Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today) and
-``economics_year`` (the channel economics of the year), under ``extra`` in the results; and
-once, ``summaries_verify`` (``keepscore summaries verify``: the summaries the import and the
-bulk activity log kept, against the history and the reference; its differences counted).
+Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today),
+``economics_year`` (the channel economics of the year), ``plan_year`` (next year's plan for
+a revenue goal, with its range) and ``plan_check`` (October against this year's plan), under
+``extra`` in the results; and once, ``summaries_verify`` (``keepscore summaries verify``: the
+summaries the import and the bulk activity log kept, against the history and the
+reference; its differences counted).
 
 ``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
 size kept in HOME again (migrated to the current code; spend, goals and cash added if it had
@@ -322,13 +324,26 @@ def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
 
 
 def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
-    """The focus diagnosis (today: the summaries) and the channel economics of the year."""
+    """The focus diagnosis (today: the summaries), the channel economics of the year, and
+    the next year's plan for a revenue goal: measured, with its 2,000-draw range
+    (``plan_year``), and the scorecard's check of the year against it (``plan_check``)."""
+    import scale_data as data
+
     from keepscore.economics.channels import channel_economics
     from keepscore.focus.services import diagnose
+    from keepscore.plan.check import plan_check
+    from keepscore.plan.services import plan_report, plan_save
 
+    month = data.MONTH[0]
+    plan_save(
+        org, month.year + 1, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None
+    )
+    plan_save(org, month.year, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None)
     return {
         "focus_today": lambda: diagnose(org),
         "economics_year": lambda: channel_economics(org, year),
+        "plan_year": lambda: plan_report(org, month.year + 1),
+        "plan_check": lambda: plan_check(org, month),
     }
 
 
