@@ -4,6 +4,7 @@ the gap is marketing or sales, by the thresholds worked out by hand."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -124,3 +125,50 @@ def test_the_pdf_says_it_too(demo, client):
     plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
     found = plan_check(demo, last)
     assert "Against the plan: " + " ".join(found.sentence.split()) in text()
+
+
+def test_the_spend_page_sets_each_channels_spend_against_the_plan(demo, client):
+    import re
+
+    from django.db.models import Sum
+
+    from keepscore.accounts.models import Membership
+    from keepscore.economics.models import Spend
+    from keepscore.plan.check import spend_check
+
+    today = timezone.localdate()
+    last = month_add(today.replace(day=1), -1)
+    client.force_login(Membership.objects.filter(organization=demo, is_owner=True)[0].user)
+    url = f"/o/plan-demo/spend/?month={last:%Y-%m}"
+    assert spend_check(demo, last) is None
+    before = client.get(url)
+    assert before.status_code == 200 and 'id="spend-plan"' not in before.content.decode()
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    report = plan_report(demo, last.year, with_range=False)
+    lines = {line.key: line for line in spend_check(demo, last)}
+    assert set(lines) == {c.key for c in report.assumptions.channels}
+    for channel in report.assumptions.channels:
+        line = lines[channel.key]
+        rows = Spend.objects.filter(organization=demo, channel__key=channel.key)
+
+        def entered(rows=rows, **kw) -> Decimal:
+            return rows.filter(**kw).aggregate(s=Sum("amount"))["s"]
+
+        assert line.entered == entered(month=last)
+        assert line.entered_to_date == (entered(month__year=last.year, month__lte=last) or 0)
+        if channel.cost_per_lead is None:
+            assert line.planned is None and line.planned_to_date is None
+            continue
+        # by hand: the month's leads x the channel's share x its cost per lead
+        each = [m.leads * channel.share * channel.cost_per_lead for m in report.plan.months]
+        assert line.planned == pytest.approx(each[last.month - 1])
+        assert line.planned_to_date == pytest.approx(sum(each[: last.month]))
+    assert any(line.planned for line in lines.values())  # the demo's paid channels
+    page = client.get(url).content.decode()
+    section = page[page.index('id="spend-plan"') :]
+    for key, line in lines.items():
+        row = re.search(rf'<tr data-channel="{re.escape(key)}">.*?</tr>', section, re.S).group(0)
+        assert line.name in row
+        if line.planned is not None:
+            shown = re.search(r'data-figure="planned">([^<]+)<', row).group(1)
+            assert re.sub(r"[^\d]", "", shown) == str(round(line.planned))

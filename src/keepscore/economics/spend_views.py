@@ -133,6 +133,8 @@ def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
         if r.month == month and r.channel not in {c.key for c in form.channels}
     ]
     month_total = year_table.month_totals.get(month)
+    from keepscore.plan.check import spend_check  # the plan reads the spend, not the reverse
+
     return _page(
         request,
         "economics/spend.html",
@@ -145,6 +147,7 @@ def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
         form=form,
         inactive=inactive,
         year=YearTable(year_table, month.year),
+        against_plan=spend_check(organization, month),
         previous_url=_url("spend", organization, services.add_months(month, -1))
         if month.year > 1900 or month.month > 1
         else "",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from keepscore.accounts.models import Organization
 from keepscore.funnel import summary
@@ -126,3 +127,48 @@ def plan_check_of_month(
     if through.year != month.year:
         return None
     return plan_check(organization, through)
+
+
+@dataclass(frozen=True)
+class SpendLine:
+    """A channel's marketing spend against the saved plan: the month's and January to it."""
+
+    key: str
+    name: str
+    planned: float | None  # None: the plan gives the channel no cost
+    entered: Decimal | None  # None: nothing entered for the month
+    planned_to_date: float | None
+    entered_to_date: Decimal
+
+
+def spend_check(organization: Organization, month: date) -> list[SpendLine] | None:
+    """Each planned channel's spend of ``month`` and of January to it, planned and entered
+    (the spend page shows it beside the month's form); None without a saved plan for the
+    year (or one that cannot be computed)."""
+    from keepscore.economics.spend import spend_for
+    from keepscore.plan.services import plan_report
+
+    first = month.replace(day=1)
+    if not YearPlan.objects.for_org(organization).filter(year=first.year).exists():
+        return None
+    report = plan_report(organization, first.year, with_range=False)
+    plan = report.plan
+    if plan is None or not plan.months:
+        return None
+    table = spend_for(organization, date(first.year, 1, 1), first)
+    counted = [m for m in plan.months if m.month <= first]
+    lines = []
+    for channel in report.assumptions.channels:
+        planned = [m.by_channel[channel.key][1] for m in counted]
+        entered = [table.cells.get((m.month, channel.key)) for m in counted]
+        lines.append(
+            SpendLine(
+                key=channel.key,
+                name=channel.name,
+                planned=planned[-1],
+                entered=entered[-1],
+                planned_to_date=None if planned[-1] is None else sum(p or 0.0 for p in planned),
+                entered_to_date=sum((e for e in entered if e is not None), Decimal(0)),
+            )
+        )
+    return lines
