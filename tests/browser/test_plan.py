@@ -22,7 +22,7 @@ def _leads(page: Page) -> float:
 
 
 def test_a_what_if_redraws_the_plan_in_place(live_server, page: Page) -> None:
-    demo_create(slug="demo", months=14, today=timezone.localdate())
+    demo_create(slug="demo", months=14, today=timezone.localdate(), plan=False)
     owner = User.objects.get(email=demo_email("demo"))
     owner.set_password(PASSWORD)
     owner.save()

@@ -13,6 +13,6 @@ from keepscore.demo.generator import demo_create
 def demo(django_db_setup: Any, django_db_blocker: Any) -> Any:
     """The demo organization with 14 months of history, made once per test module."""
     with django_db_blocker.unblock():
-        demo_create(slug="plan-demo", months=14, today=timezone.localdate())
+        demo_create(slug="plan-demo", months=14, today=timezone.localdate(), plan=False)
         yield Organization.objects.get(slug="plan-demo")
         Organization.objects.filter(slug="plan-demo").delete()

@@ -844,6 +844,32 @@ def _plan_check(lead: LeadPlan, horizon: datetime) -> None:
 # --- writing it ---------------------------------------------------------------------------
 
 
+def _plan_setup(organization: Any, owner: Any, today: date) -> None:
+    """This year's plan for the year's revenue goal, accepted (its targets replace the even
+    ones :func:`_scorecard_setup` wrote), and next year's for 15% more, saved: the plan page,
+    the scorecard's and the spend page's checks against it have something to show. Skipped
+    when the history is too short to measure the plan's rates."""
+    from django.core.exceptions import ValidationError
+
+    from keepscore.plan.services import plan_accept, plan_save
+    from keepscore.scorecard.models import Goal
+
+    goal = Goal.objects.filter(organization=organization, metric_key="revenue", year=today.year)
+    revenue = goal.values_list("value", flat=True).first()
+    if revenue is None:
+        return
+    try:
+        for year, amount in ((today.year, revenue), (today.year + 1, round(revenue * 115 / 100))):
+            report = plan_save(
+                organization, year, goal_kind="revenue", goal_amount=amount, overrides={}, by=owner
+            )
+            if report.plan is None or not report.plan.months:
+                return
+        plan_accept(organization, today.year, by=owner, replace=True)
+    except ValidationError:
+        return
+
+
 def _scorecard_setup(
     organization: Any, owner: Any, plans: Sequence[LeadPlan], today: date, seed: int
 ) -> None:
@@ -1140,9 +1166,15 @@ def _followups_setup(
 
 
 def demo_create(
-    *, seed: int = 42, slug: str = "demo", months: int = 24, today: date | None = None
+    *,
+    seed: int = 42,
+    slug: str = "demo",
+    months: int = 24,
+    today: date | None = None,
+    plan: bool = True,
 ) -> DemoSummary:
-    """Create the demo organization ``slug`` with ``months`` of history up to ``today``.
+    """Create the demo organization ``slug`` with ``months`` of history up to ``today``
+    (``plan``: with this year's plan, accepted, and next year's, saved: :func:`_plan_setup`).
 
     Raises ``ValidationError`` when the slug is taken or the arguments make no sense.
     """
@@ -1371,6 +1403,8 @@ def demo_create(
         _scorecard_setup(organization, members["owner"], plans, today, seed)
         _money_setup(organization, channels, members["owner"], plans, today, months, seed)
         followups = _followups_setup(organization, leads, plans, stages, today, seed)
+        if plan:
+            _plan_setup(organization, members["owner"], today)
 
     results = Counter(
         "won" if o.won else "lost" for p in plans for c in p.changes if (o := c.outcome)
