@@ -172,3 +172,31 @@ def test_the_spend_page_sets_each_channels_spend_against_the_plan(demo, client):
         if line.planned is not None:
             shown = re.search(r'data-figure="planned">([^<]+)<', row).group(1)
             assert re.sub(r"[^\d]", "", shown) == str(round(line.planned))
+
+
+def test_the_api_and_the_cli_carry_the_same_check(demo):
+    import json
+
+    from tests.cli.test_cli import invoke
+    from tests.plan.test_api import api_of
+
+    last = month_add(timezone.localdate().replace(day=1), -1)
+    api = api_of(demo, owner=False)  # any member reads the scorecard
+    assert api.get(f"/scorecard/{last:%Y-%m}").json()["plan"] is None
+    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    found = plan_check(demo, last)
+    expected = {
+        "verdict": found.verdict,
+        "sentence": found.sentence,
+        "through": f"{last:%Y-%m}",
+        "leads": found.leads,
+        "leads_plan": pytest.approx(found.leads_plan, abs=0.01),
+        "customers": found.customers,
+        "customers_plan": pytest.approx(found.customers_plan, abs=0.01),
+    }
+    answer = api.get(f"/scorecard/{last:%Y-%m}")
+    assert answer.status_code == 200 and answer.json()["plan"] == expected
+    as_json = invoke("scorecard", "--org", demo.slug, "--month", f"{last:%Y-%m}", "-f", "json")
+    assert json.loads(as_json.stdout)["plan"] == expected
+    table = invoke("scorecard", "--org", demo.slug, "--month", f"{last:%Y-%m}")
+    assert "Against the plan: " + found.sentence in " ".join(table.stdout.split())

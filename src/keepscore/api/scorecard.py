@@ -17,6 +17,7 @@ from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS
 from keepscore.scorecard import services
 from keepscore.scorecard.compute import scorecard_for, scorecard_json
+from keepscore.scorecard.report import plan_json
 
 router = Router(tags=["scorecard"])
 
@@ -76,6 +77,18 @@ class MonthToDateOut(Schema):
     of_days: int
 
 
+class PlanCheckOut(Schema):
+    verdict: Literal["on_plan", "sales", "marketing", "both", "watch", "early"] = Field(
+        description="Where the gap to the saved plan is (docs/focus.md, 'plan_gap')."
+    )
+    sentence: str
+    through: str = Field(description="YYYY-MM: January to this month is counted.")
+    leads: int
+    leads_plan: float
+    customers: int
+    customers_plan: float
+
+
 class ScorecardOut(Schema):
     organization: str
     month: str = Field(description="YYYY-MM")
@@ -88,13 +101,18 @@ class ScorecardOut(Schema):
     )
     metrics: list[ScorecardMetricOut]
     reviews: list[ScorecardReviewOut]
+    plan: PlanCheckOut | None = Field(
+        description="The year to date against the year's saved plan (null without one)."
+    )
 
 
 def _scorecard(request: HttpRequest, month: str) -> dict[str, Any]:
     first = (
         timezone.localdate().replace(day=1) if month == "current" else services.month_parse(month)
     )
-    return scorecard_json(scorecard_for(organization_of(request), first))
+    organization = organization_of(request)
+    card = scorecard_for(organization, first)
+    return scorecard_json(card) | {"plan": plan_json(organization, card)}
 
 
 @router.get(

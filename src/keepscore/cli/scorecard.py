@@ -56,7 +56,7 @@ def _month(value: str | None) -> date:
         fail(f"--month: {validation_message(error)}", EXIT_USAGE)
 
 
-def _table(card: Scorecard) -> None:
+def _table(card: Scorecard, plan: str = "") -> None:
     from keepscore.reports import presenter
 
     console = stdout()
@@ -110,6 +110,8 @@ def _table(card: Scorecard) -> None:
                 pace,
             )
         console.print(table)
+    if plan:
+        console.print(f"[bold]Against the plan:[/] {escape(plan)}")
     if card.reviews:
         console.print("[bold]Review[/]")
         for entry in card.reviews:
@@ -140,13 +142,18 @@ def scorecard(
         first = _month(month)
         card = scorecard_for(organization, first)
         if fmt is Format.table and out is None:
-            _table(card)
+            from keepscore.scorecard.report import plan_sentence
+
+            _table(card, plan_sentence(organization, card))
             return
         data: bytes
         if fmt is Format.table:
             fail("--format table is for the terminal: use json, csv, xlsx or pdf with --out")
         if fmt is Format.json:
-            data = (json.dumps(scorecard_json(card), indent=2) + "\n").encode()
+            from keepscore.scorecard.report import plan_json
+
+            body = scorecard_json(card) | {"plan": plan_json(organization, card)}
+            data = (json.dumps(body, indent=2) + "\n").encode()
         elif fmt is Format.csv:
             from keepscore.reports.scorecard import scorecard_csv
 

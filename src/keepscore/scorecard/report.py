@@ -4,12 +4,16 @@ export, the worker, the review mail and the CLI."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
 from keepscore.funnel.services import Ladder, Period, funnel
 from keepscore.reports.charts import RateRow, funnel_chart, rate_chart
 from keepscore.scorecard.types import Scorecard
+
+if TYPE_CHECKING:
+    from keepscore.plan.check import PlanCheck
 
 
 def funnel_svg(organization: Organization, period: Period, title: str) -> str:
@@ -45,16 +49,36 @@ def charts_for(organization: Organization, month: date) -> dict[str, str]:
     }
 
 
-def plan_sentence(organization: Organization, card: Scorecard) -> str:
-    """The month read against the saved plan, as the scorecard page says it ("" without a
-    plan, or in January while it runs)."""
+def _plan_check(organization: Organization, card: Scorecard) -> PlanCheck | None:
     from keepscore.plan.check import plan_check_of_month
 
     today = card.extra.get("today")
-    found = plan_check_of_month(
+    return plan_check_of_month(
         organization, card.month, today=today if isinstance(today, date) else None
     )
+
+
+def plan_sentence(organization: Organization, card: Scorecard) -> str:
+    """The month read against the saved plan, as the scorecard page says it ("" without a
+    plan, or in January while it runs)."""
+    found = _plan_check(organization, card)
     return "" if found is None else found.sentence
+
+
+def plan_json(organization: Organization, card: Scorecard) -> dict[str, object] | None:
+    """The same check as the scorecard JSON's ``plan`` (None without a plan)."""
+    found = _plan_check(organization, card)
+    if found is None:
+        return None
+    return {
+        "verdict": found.verdict,
+        "sentence": found.sentence,
+        "through": f"{found.through:%Y-%m}",
+        "leads": found.leads,
+        "leads_plan": round(found.leads_plan, 2),
+        "customers": found.customers,
+        "customers_plan": round(found.customers_plan, 2),
+    }
 
 
 def month_pdf(organization: Organization, card: Scorecard) -> bytes:
