@@ -162,7 +162,7 @@ def test_the_points_are_the_leads_times_the_rate_worked_out_with_pandas(org):
     assert three.coverage == 1.0 and six.coverage == 1.0
     errors = sorted(abs(p.predicted - p.actual) / p.actual for p in three.points)
     assert three.median_error == pytest.approx((errors[4] + errors[5]) / 2)  # 10 points
-    assert three.median_error < 0.15
+    assert three.median_error is not None and three.median_error < 0.15
 
 
 def test_the_forward_range_uses_the_pages_draws_and_adds_the_luck_of_the_draw():
