@@ -97,6 +97,7 @@ def org(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Organization]:
     yield made
     with django_db_blocker.unblock():
         Organization.objects.filter(pk=made.pk).delete()
+        owner.user.delete()  # later tests may expect no user at all
 
 
 def _month(series: pd.Series) -> pd.Series:
