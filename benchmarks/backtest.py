@@ -11,7 +11,10 @@ In a fresh SQLite database under a temporary KEEPSCORE_HOME:
 
 then ``keepscore.scorecard.backtest.backtest`` on each: at the end of every month of every
 whole year, the year end of customers, revenue and new leads projected as known then,
-against what the year came to. Prints a table and writes ``benchmarks/backtest.json``.
+against what the year came to; and ``keepscore.plan.backtest.plan_backtest``: the plan's
+80% range of customers at every month end, 3 and 6 months ahead, and its verdicts on each
+whole year against December's (under ``plan`` in each organization). Prints tables and
+writes ``benchmarks/backtest.json``.
 
 The Olist data is not a business's whole history: its leads file stops at the end of May
 2018 (the deals of those leads go on to November), so 2018's second half has no new leads
@@ -66,6 +69,7 @@ def main() -> None:
     from keepscore.demo.generator import demo_create
     from keepscore.imports.deals import import_deals
     from keepscore.imports.services import import_leads
+    from keepscore.plan.backtest import plan_backtest
     from keepscore.scorecard.backtest import backtest
 
     results: dict[str, Any] = {"today": TODAY.isoformat(), "organizations": {}}
@@ -99,12 +103,35 @@ def main() -> None:
                 f"  {r.metric:<10} {len(r.points):>6} {_pct(r.median_error):>8} "
                 f"{_pct(r.median_error_late):>8} {_pct(r.coverage):>8}"
             )
+        t0 = time.perf_counter()
+        planned = plan_backtest(organization, today=TODAY)
+        results["organizations"][slug]["plan"] = planned.as_dict()
+        took = time.perf_counter() - t0
+        print(f"  the plan ({took:.1f} s): {planned.skipped} origins without a plan")
+        heads = ("80% cov.", "median", "need/got", "inv cov")
+        print(f"  {'ahead':<10} {'points':>6} " + " ".join(f"{h:>8}" for h in heads))
+        for h in planned.horizons:
+            print(
+                f"  {h.horizon:<10} {len(h.points):>6} {_pct(h.coverage):>8} "
+                f"{_pct(h.median_error):>8} {_num(h.median_ratio):>8} {_pct(h.needed_coverage):>8}"
+            )
+        same, n = planned.verdicts.agreement()
+        print(
+            f"  verdicts: {len(planned.verdicts.years)} plans, months 3-9 agree with December "
+            f"{same} of {n}"
+        )
+        for kind, (a, k) in planned.verdicts.by_kind().items():
+            print(f"    {kind:<10} {a} of {k}")
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {OUT.relative_to(HERE.parent)}")
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

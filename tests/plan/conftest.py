@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
-from keepscore.demo.generator import demo_create
+from keepscore.demo.generator import demo_create, demo_delete
 
 
 @pytest.fixture(scope="module")
@@ -15,4 +15,4 @@ def demo(django_db_setup: Any, django_db_blocker: Any) -> Any:
     with django_db_blocker.unblock():
         demo_create(slug="plan-demo", months=14, today=timezone.localdate(), plan=False)
         yield Organization.objects.get(slug="plan-demo")
-        Organization.objects.filter(slug="plan-demo").delete()
+        demo_delete(slug="plan-demo")  # its demo users too: later tests may expect none

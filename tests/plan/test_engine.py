@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import date
 
@@ -151,7 +152,8 @@ def test_the_range_is_seeded_and_holds_the_point():
 
 def test_the_80_percent_range_covers_the_truth_about_80_percent_of_the_time():
     """Repeat: draw the history from known rates, plan from it, and count how often the
-    range holds the leads the true rates need. 300 repeats: 80% +- 3.5 standard errors."""
+    rates' range (no luck) holds the leads the true rates need on average. 300 repeats:
+    80% +- 3.5 standard errors."""
     truth = {"to_qualified": 0.3, "to_proposal": 0.4, "to_customer": 0.35}
     sizes = {"to_qualified": 400, "to_proposal": 120, "to_customer": 60}
     goal = Goal("customers", 120)
@@ -164,10 +166,39 @@ def test_the_80_percent_range_covers_the_truth_about_80_percent_of_the_time():
         for name, p in truth.items():
             n = sizes[name]
             rates[name] = Rate(sum(rng.random() < p for _ in range(n)), n)
-        found = plan_range(goal, assumptions(**rates), 2027, draws=400)
+        found = plan_range(goal, assumptions(**rates), 2027, draws=400, luck=False)
         assert found is not None
         covered += found.leads.low <= true_leads <= found.leads.high
     assert 0.72 <= covered / repeats <= 0.88, covered / repeats
+
+
+def test_with_luck_the_range_covers_the_leads_a_year_actually_takes():
+    """Repeat: draw the history from known rates, plan a month of 10 customers from it, then
+    live the month at the true rates (lead after lead until the 10th customer) and count
+    how often the month's range holds the leads it took. Without the luck of the draw the
+    range is too narrow for a month of 10 customers; with it, about 80%."""
+    truth = {"to_qualified": 0.3, "to_proposal": 0.4, "to_customer": 0.35}
+    sizes = {"to_qualified": 400, "to_proposal": 120, "to_customer": 60}
+    to_won = 0.3 * 0.4 * 0.35
+    goal = Goal("customers", 120)  # 10 a month
+    rng = random.Random(11)
+    covered = {True: 0, False: 0}
+    repeats = 300
+    for _ in range(repeats):
+        rates = {}
+        for name, p in truth.items():
+            n = sizes[name]
+            rates[name] = Rate(sum(rng.random() < p for _ in range(n)), n)
+        taken = wins = 0
+        while wins < 10:
+            taken += 1
+            wins += rng.random() < to_won
+        for luck in (True, False):
+            found = plan_range(goal, assumptions(**rates), 2027, draws=400, luck=luck)
+            assert found is not None
+            covered[luck] += found.leads_by_month[0].low <= taken <= found.leads_by_month[0].high
+    assert 0.72 <= covered[True] / repeats <= 0.88, covered[True] / repeats
+    assert covered[False] / repeats < 0.65, covered[False] / repeats  # 54% with this seed
 
 
 def test_the_range_of_a_plan_without_uncertainty_is_its_point():
@@ -180,12 +211,21 @@ def test_the_range_of_a_plan_without_uncertainty_is_its_point():
     )
     goal = Goal("revenue", 240_000)
     point = plan_compute(goal, fixed, 2027)
-    found = plan_range(goal, fixed, 2027, draws=50)
+    found = plan_range(goal, fixed, 2027, draws=50, luck=False)
     assert found is not None
     assert found.leads.low == pytest.approx(point.leads) == found.leads.high
     assert found.spend.low == pytest.approx(point.spend)
     for month, r in zip(point.months, found.leads_by_month, strict=True):
         assert r.low == pytest.approx(month.leads) == r.high
+    # the luck of the draw alone: the months' 10th-90th percentiles of the trials to their
+    # customers, around the point (the negative binomial's sd is sqrt(C (1 - p)) / p)
+    lucky = plan_range(goal, fixed, 2027, draws=2000)
+    assert lucky is not None
+    for month, r in zip(point.months, lucky.leads_by_month, strict=True):
+        wins = month.leads * 0.025  # the customers these leads are for, a cycle later
+        sd = math.sqrt(wins * (1 - 0.025)) / 0.025
+        assert r.low < month.leads < r.high
+        assert r.high - r.low == pytest.approx(2 * 1.2816 * sd, rel=0.12)
 
 
 def test_the_levers_rank_what_two_points_are_worth():

@@ -25,6 +25,7 @@ from keepscore.cli.focus import focus
 from keepscore.cli.funnel import funnel
 from keepscore.cli.jobs import jobs, objections
 from keepscore.cli.plan import plan
+from keepscore.cli.plan_backtest import plan_backtest
 from keepscore.cli.scorecard import scorecard
 from keepscore.cli.spend import cash_app, spend_app
 from keepscore.cli.summaries import summaries_app
@@ -73,6 +74,7 @@ app.command("objections")(objections)
 app.command("focus")(focus)
 app.command("plan")(plan)
 app.command("backtest")(backtest)
+app.command("plan-backtest")(plan_backtest)
 app.command("tasks")(tasks)
 app.command("audit")(audit)
 app.add_typer(metrics.metrics_app, name="metrics")

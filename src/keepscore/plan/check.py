@@ -17,12 +17,13 @@ Too early to judge while the plan's customers to date are fewer than :data:`MIN_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from keepscore.accounts.models import Organization
 from keepscore.funnel import summary
+from keepscore.plan.engine import Plan
 from keepscore.plan.models import YearPlan
 
 #: the plan's customers to date before its gaps are judged
@@ -76,17 +77,23 @@ def plan_check(organization: Organization, month: date) -> PlanCheck | None:
     if plan is None or not plan.months:
         return None
     through = month.replace(day=1)
-    counted = [m for m in plan.months if m.month <= through]
-    leads_plan = sum(m.leads for m in counted)
-    customers_plan = sum(m.customers for m in counted)
     counts = summary.month_counts(organization, date(month.year, 1, 1), through)
     leads = sum(int(row["new_leads"]) for row in counts.values())
     customers = sum(int(row["closed_won"]) for row in counts.values())
-    check = PlanCheck(month.year, through, leads, leads_plan, customers, customers_plan, "", "")
+    return plan_judge(plan, through, leads, customers)
+
+
+def plan_judge(plan: Plan, through: date, leads: int, customers: int) -> PlanCheck:
+    """The verdict on January to ``through`` (any day of that month) of ``plan``'s year,
+    given the new leads and customers counted over those months. Pure: no database (the
+    backtest judges plans that were never saved)."""
+    through = through.replace(day=1)
+    counted = [m for m in plan.months if m.month <= through]
+    leads_plan = sum(m.leads for m in counted)
+    customers_plan = sum(m.customers for m in counted)
+    check = PlanCheck(plan.year, through, leads, leads_plan, customers, customers_plan, "", "")
     verdict, sentence = _judge(check)
-    return PlanCheck(
-        month.year, through, leads, leads_plan, customers, customers_plan, verdict, sentence
-    )
+    return replace(check, verdict=verdict, sentence=sentence)
 
 
 def _judge(c: PlanCheck) -> tuple[str, str]:

@@ -27,7 +27,12 @@ minimum leads (``KEEPSCORE_MIN_N``) is not used: the plan asks for an assumption
 
 The range: each measured rate is drawn from its Jeffreys posterior Beta(k + ½, n - k + ½),
 the deal value from a normal around its mean with its standard error, ``draws`` times with
-a fixed seed; the range is the 10th to 90th percentile of what each draw needs.
+a fixed seed; then the luck of the draw: even at exactly those rates, the leads that win C
+customers vary from year to year (and month to month), so each draw's leads needed for a
+month's C customers are drawn as the trials to C wins at rate p (a gamma with the negative
+binomial's mean C / p and variance C (1 - p) / p²). The range is the 10th to 90th
+percentile of what each draw needs. Without that luck the range held the customers the next
+3 months actually had 51% of the time on the demo (``keepscore.plan.backtest``).
 """
 
 from __future__ import annotations
@@ -292,40 +297,115 @@ def _percentiles(values: list[float]) -> Range:
     return Range(at(RANGE[0]), at(RANGE[1]))
 
 
-def plan_range(
-    goal: Goal, a: Assumptions, year: int, draws: int = DRAWS, seed: int = SEED
-) -> PlanRange | None:
-    """The plan's 80% ranges, carrying the rates' (and the deal value's) uncertainty.
-
-    Each draw is :func:`plan_compute`'s arithmetic with drawn rates, in closed form: the
-    year's leads are customers / to_won (the months repeat, so every customer is served by
-    one month's leads), a month's are customers x season(m + cycle) / to_won, and the spend
-    the leads x the channels' mean cost per lead."""
-    if missing(goal, a):
-        return None
+def _draws(a: Assumptions, draws: int, seed: int) -> list[tuple[float | None, float]]:
+    """The simulation's draws: (deal value, new lead -> customer) each, the deal value from
+    a normal around its mean with its standard error (at least 5% of the mean), each rate
+    from its Jeffreys posterior; seeded, so the same assumptions give the same draws."""
     rng = random.Random(seed)
     deal_se = (
         a.deal_value_sd / math.sqrt(a.deals)
         if a.deal_value_sd is not None and a.deals > 1 and a.deal_value
         else None
     )
-    mean_cost = sum(c.share * (c.cost_per_lead or 0.0) for c in a.channels)
-    season = [a.season[(i + a.cycle_months) % 12] for i in range(12)]
-    customers, leads = [], []
+    out: list[tuple[float | None, float]] = []
     for _ in range(draws):
         deal_value = a.deal_value
         if deal_value is not None and deal_se:
             deal_value = max(deal_value * 0.05, rng.gauss(deal_value, deal_se))
         to_won = a.to_qualified.draw(rng) * a.to_proposal.draw(rng) * a.to_customer.draw(rng)
+        out.append((deal_value, to_won))
+    return out
+
+
+def customers_forward(
+    a: Assumptions, leads: int, draws: int = DRAWS, seed: int = SEED, luck: bool = True
+) -> tuple[float, Range]:
+    """The plan run forwards (the backtest's check): the customers ``leads`` new leads give
+    at the plan's rates, point (leads x to_won) and 80% range over the same seeded draws of
+    the rates as :func:`plan_range`, each with the luck of the draw: Binomial(leads, p)."""
+    to_won = a.to_won
+    if to_won is None:
+        raise ValueError("the plan is missing a rate")
+    rng = random.Random(seed + 1)
+    wins = [
+        float(_binomial(rng, leads, p)) if luck else leads * p for _d, p in _draws(a, draws, seed)
+    ]
+    return leads * to_won, _percentiles(wins)
+
+
+def plan_range(
+    goal: Goal,
+    a: Assumptions,
+    year: int,
+    draws: int = DRAWS,
+    seed: int = SEED,
+    luck: bool = True,
+) -> PlanRange | None:
+    """The plan's 80% ranges, carrying the rates' (and the deal value's) uncertainty and
+    (``luck``) the luck of the draw.
+
+    Each draw is :func:`plan_compute`'s arithmetic with drawn rates, in closed form: a
+    month's leads are its customers, customers x season(m + cycle), / to_won (the months
+    repeat, so every customer is served by one month's leads), with luck the leads that
+    win them drawn by :func:`_wait`; the year's leads are the months', and the spend the
+    leads x the channels' mean cost per lead. ``luck=False``: the rates' uncertainty alone
+    (the range of the leads the plan's rates need on average)."""
+    if missing(goal, a):
+        return None
+    rng = random.Random(seed + 1)  # the luck's own stream: the rates' draws stay the page's
+    season = [a.season[(i + a.cycle_months) % 12] for i in range(12)]
+    customers, leads = [], []
+    by_month: list[list[float]] = [[] for _ in range(12)]
+    for deal_value, to_won in _draws(a, draws, seed):
         year_customers = customers_needed(goal, deal_value, a.margin_pct)
         customers.append(year_customers)
-        leads.append(year_customers / to_won)
+        if luck:
+            months = [_wait(rng, year_customers * share, to_won) for share in season]
+        else:
+            months = [year_customers * share / to_won for share in season]
+        for i, x in enumerate(months):
+            by_month[i].append(x)
+        leads.append(sum(months))
+    mean_cost = sum(c.share * (c.cost_per_lead or 0.0) for c in a.channels)
     return PlanRange(
         customers=_percentiles(customers),
         leads=_percentiles(leads),
-        leads_by_month=[_percentiles([x * share for x in leads]) for share in season],
+        leads_by_month=[_percentiles(x) for x in by_month],
         spend=_percentiles([x * mean_cost for x in leads]),
     )
+
+
+def _wait(rng: random.Random, wins: float, p: float) -> float:
+    """The leads it takes to win ``wins`` customers at rate ``p``: a gamma with the mean and
+    variance of the negative binomial's trials to ``wins`` successes, wins / p and
+    wins (1 - p) / p² (shape wins / (1 - p), scale (1 - p) / p)."""
+    if wins <= 0:
+        return 0.0
+    if p >= 1:
+        return wins
+    return rng.gammavariate(wins / (1 - p), (1 - p) / p)
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    """A Binomial(n, p) draw: exact (inverting its distribution) while n p (1 - p) < 25,
+    else the normal approximation, rounded and kept within 0..n."""
+    if n <= 0 or p <= 0:
+        return 0
+    if p >= 1:
+        return n
+    if p > 0.5:
+        return n - _binomial(rng, n, 1 - p)
+    variance = n * p * (1 - p)
+    if variance >= 25:
+        return min(n, max(0, round(rng.gauss(n * p, math.sqrt(variance)))))
+    u = rng.random()
+    k, term = 0, (1 - p) ** n
+    total = term
+    while total < u and k < n:
+        term *= (n - k) / (k + 1) * p / (1 - p)
+        k += 1
+        total += term
+    return k
 
 
 def leads_equivalent(a: Assumptions, step: str, new_value: float, leads: float) -> float:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, Sum
 from django.utils import timezone
@@ -30,7 +30,7 @@ from keepscore.common.months import month_add
 from keepscore.economics.channels import channel_economics, qualified_stage
 from keepscore.funnel import summary
 from keepscore.funnel.models import ENTRY, CohortCount, FirstWin
-from keepscore.funnel.services import Ladder, Period, min_n
+from keepscore.funnel.services import History, Ladder, Period, local_date, min_n, stage_history
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageKind
 from keepscore.plan.engine import Assumptions, Channel, Rate
 
@@ -89,6 +89,30 @@ def _cohort_counts(
     ]
 
 
+def _cohort_counts_until(
+    ladder: Ladder,
+    histories: dict[int, History],
+    first: date,
+    last: date,
+    stages: list[Stage | None],
+    until: datetime,
+) -> tuple[int, list[int]]:
+    """:func:`_cohort_counts` from the stage changes before ``until`` only: n the leads whose
+    first change is in the months, k those of them with a change before ``until`` that
+    reaches each stage (entering it, or a later stage that is not lost)."""
+    targets = [ladder.find(s) if s is not None else None for s in stages]
+    n, ks = 0, [0] * len(stages)
+    for history in histories.values():
+        known = [(at, entered) for at, entered in history if at < until]
+        if not known or not first <= local_date(known[0][0]).replace(day=1) <= last:
+            continue
+        n += 1
+        for j, target in enumerate(targets):
+            if target is not None and any(ladder.reaches(e, target) for _at, e in known):
+                ks[j] += 1
+    return n, ks
+
+
 def _deals(organization: Organization, period: Period) -> tuple[int, float | None, float | None]:
     """(won deals with revenue, mean revenue, standard deviation) of the period."""
     since, until = period.bounds()
@@ -139,8 +163,17 @@ def _pct(rate: Rate) -> str:
     return f"{rate.k:,} of {rate.n:,} ({rate.k / rate.n:.0%})"
 
 
-def measure(organization: Organization, as_of: date | None = None) -> Measured:
-    """The plan's assumptions from the organization's last 12 complete months."""
+def measure(
+    organization: Organization,
+    as_of: date | None = None,
+    histories: dict[int, History] | None = None,
+) -> Measured:
+    """The plan's assumptions from the organization's last 12 complete months.
+
+    ``as_of``: as known on the morning of that day: only what is dated before it (the rates
+    from the stage changes before it, see :func:`_cohort_counts_until`). ``histories``: every
+    lead's stage changes (:func:`stage_history`), read once by a caller measuring many days;
+    the changes on or after ``as_of`` are left out here."""
     today = as_of or timezone.localdate()
     this_month = today.replace(day=1)
     period = Period(month_add(this_month, -12), this_month - timedelta(days=1))
@@ -154,9 +187,17 @@ def measure(organization: Organization, as_of: date | None = None) -> Measured:
     # the last month that ended at least `wait` days ago, and the 11 before it
     cohort_last = month_add((today - timedelta(days=wait)).replace(day=1), -1)
     cohort_first = month_add(cohort_last, -11)
-    n, (k_qualified, k_proposal, k_won) = _cohort_counts(
-        organization, cohort_first, cohort_last, [qualified, proposal, won]
-    )
+    if as_of is None:
+        n, (k_qualified, k_proposal, k_won) = _cohort_counts(
+            organization, cohort_first, cohort_last, [qualified, proposal, won]
+        )
+    else:
+        until = Period(today, today).bounds()[0]
+        if histories is None:
+            histories = stage_history(organization, ladder, until=until)
+        n, (k_qualified, k_proposal, k_won) = _cohort_counts_until(
+            ladder, histories, cohort_first, cohort_last, [qualified, proposal, won], until
+        )
     least = min_n()
     if qualified is None:  # no qualified stage: every new lead is as good as qualified
         k_qualified = n
