@@ -256,8 +256,15 @@ def test_the_verdicts_are_the_checks_of_a_plan_made_at_new_year(org):
             won = sum(int(customers.get(k, 0)) for k in months)
             expected.append(plan_judge(plan, date(2025, m, 1), leads, won).verdict)
         assert list(year.verdicts) == expected
-    # a goal 20% over last year with the leads of last year: too few leads, conversion holds
-    assert result.verdicts.years[1].final == "marketing"
+    # a goal 20% over last year with the leads of last year: about 30 customers of 36, under
+    # plan but no further than chance alone takes a year on plan (P >= 10%): watch
+    from keepscore.plan.check import poisson_cdf
+
+    plan = engine.plan_compute(Goal("customers", last_year * 1.2), a, 2025)
+    won = sum(int(customers.get(date(2025, m, 1), 0)) for m in range(1, 13))
+    planned = sum(m.customers for m in plan.months)
+    assert won < 0.95 * planned and poisson_cdf(won, planned) >= 0.10
+    assert result.verdicts.years[1].final == "watch"
 
 
 def _point(low: float, high: float, actual: int) -> Point:
@@ -287,6 +294,13 @@ def test_coverage_and_agreement_on_points_made_by_hand():
     assert verdicts.agreement() == (3, 14)
     assert verdicts.agreement(9) == (1, 2)
     assert verdicts.by_kind() == {"sales": (3, 10), "watch": (0, 4)}
+    # behind or not: 2024's 7 early "sales" against an on-plan December: 0; 2025's 4 "watch"
+    # against a "sales" December: 0, its 3 "sales": 3
+    assert verdicts.behind_agreement() == (3, 14)
+    assert verdicts.behind_confirmed() == (3, 10)
+    # March to December (9 steps a year): 2024 changes once (Sep -> Oct), 2025 once (Jun ->
+    # Jul)
+    assert verdicts.changes() == (2, 18)
 
 
 def test_the_cli_table_says_what_the_json_says(org):
@@ -315,8 +329,16 @@ def test_the_cli_table_says_what_the_json_says(org):
         words = {
             "on_plan": "on plan",
             "marketing": "the gap is marketing",
-            "watch": "close to plan",
+            "watch": "under plan within chance",
         }
         if kind in words:
             share = counts["agree"] / counts["n"]
             assert f"{words[kind]} │ {counts['n']} │ {counts['agree']} ({share:.0%})" in text
+    confirmed, changes = verdict["behind_confirmed"], verdict["changes"]
+    behind = round(verdict["behind_agreement"] * verdict["judged"])
+    assert (
+        f"Behind the plan or not, as December says: {behind} of {verdict['judged']}. "
+        f"Early 'behind' verdicts still behind in December: {confirmed['confirmed']} of "
+        f"{confirmed['given']}. Month-to-month changes from March: {changes['changed']} of "
+        f"{changes['steps']}."
+    ) in text

@@ -24,15 +24,19 @@ def check(leads: int, leads_plan: float, customers: int, customers_plan: float) 
 @pytest.mark.parametrize(
     "numbers, verdict, words",
     [
-        # leads 100%, customers 80%: conversion 10% -> 8%, 2 points under
+        # leads 100%; customers 48 of 60 (80%): P(Poisson(60) <= 48) = 0.065 < 0.10, behind;
+        # the leads give 60 at plan, 48 came: conversion 10% -> 8%, 2 points under
         ((600, 600, 48, 60), "sales", "leads on plan, conversion 2.0 points under plan"),
-        # leads 80%, customers 80%: conversion holds
+        # leads 80% (P(Poisson(600) <= 480) ~ 2e-7); the 480 leads give 48 at plan: holds
         ((480, 600, 48, 60), "marketing", "conversion holds, too few leads"),
-        # leads 80%, customers 60%: conversion 75% of plan
-        ((480, 600, 36, 60), "both", "sales and marketing both"),
-        ((600, 600, 58, 60), "on_plan", "on plan."),
-        # leads 93%, customers 92%: neither rule
-        ((558, 600, 55, 60), "watch", "close to plan"),
+        # leads 80%; 36 customers of the 48 the leads give (75%, P = 0.044): both short
+        ((480, 600, 36, 60), "both", "too few leads and conversion"),
+        ((600, 600, 58, 60), "on_plan", "on plan."),  # 97%
+        # customers 55 of 60 (92%): P(Poisson(60) <= 55) = 0.29, within chance
+        ((558, 600, 55, 60), "watch", "under plan, but within what chance alone gives"),
+        # customers 920 of 1,000 (P = 0.005): behind; leads 96%, and 920 of the 960 the
+        # leads give (96%): neither short alone
+        ((9600, 10000, 920, 1000), "both", "each a little under it"),
         ((60, 60, 1, 4), "early", "too early to judge"),
     ],
 )
@@ -40,6 +44,35 @@ def test_the_verdict_by_hand(numbers, verdict, words):
     found = _judge(check(*numbers))
     assert found[0] == verdict and words in found[1]
     assert found[1].startswith("January to June 2027: ")
+
+
+def _poisson_exact(k: int, mean: float) -> float:
+    """P(X <= k), the terms built one from the other (p(i) = p(i - 1) x mean / i) in
+    60-digit decimals."""
+    from decimal import localcontext
+
+    with localcontext() as context:
+        context.prec = 60
+        term = (-Decimal(mean)).exp()
+        total = term
+        for i in range(1, k + 1):
+            term = term * Decimal(mean) / i
+            total += term
+        return float(total)
+
+
+@pytest.mark.parametrize("k, mean", [(0, 3.5), (48, 60), (36, 48), (55, 60), (4990, 5000)])
+def test_the_poisson_chance_by_the_recurrence(k, mean):
+    from keepscore.plan.check import poisson_cdf
+
+    assert poisson_cdf(k, mean) == pytest.approx(_poisson_exact(k, mean), rel=1e-9)
+
+
+def test_past_5000_the_normal_approximation_is_close():
+    from keepscore.plan.check import poisson_cdf
+
+    for k in (5300, 5500, 5600):
+        assert poisson_cdf(k, 5500) == pytest.approx(_poisson_exact(k, 5500), abs=0.003)
 
 
 def test_the_counts_are_the_scorecards_months(demo):

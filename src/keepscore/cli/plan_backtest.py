@@ -22,7 +22,7 @@ WORDS = {
     "sales": "the gap is sales",
     "marketing": "the gap is marketing",
     "both": "sales and marketing",
-    "watch": "close to plan",
+    "watch": "under plan within chance",
     "early": "too early",
 }
 
@@ -96,3 +96,11 @@ def plan_backtest(
         for kind, (agree, given) in verdicts.by_kind().items():
             kinds.add_row(WORDS[kind], str(given), f"{agree} ({agree / given:.0%})")
         console.print(kinds)
+        behind, _n = verdicts.behind_agreement()
+        confirmed, early_behind = verdicts.behind_confirmed()
+        changed, steps = verdicts.changes()
+        say(
+            f"Behind the plan or not, as December says: {behind} of {n}. Early 'behind' "
+            f"verdicts still behind in December: {confirmed} of {early_behind}. "
+            f"Month-to-month changes from March: {changed} of {steps}."
+        )

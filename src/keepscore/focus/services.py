@@ -1355,7 +1355,7 @@ def lead_volume(
 PLAN_VERDICTS = {
     "sales": ("alert", "sales"),
     "marketing": ("alert", "marketing"),
-    "both": ("watch", None),
+    "both": ("alert", None),
     "watch": ("watch", None),
     "on_plan": ("ok", None),
     "early": ("info", None),

@@ -60,6 +60,8 @@ GROWTH = (0.0, 0.2)
 #: the months whose verdict is compared with December's
 EARLY = tuple(range(3, 10))
 VERDICTS = ("on_plan", "sales", "marketing", "both", "watch", "early")
+#: the verdicts that say the year is behind its plan (and whose fault it is)
+BEHIND = frozenset({"sales", "marketing", "both"})
 
 
 @dataclass(frozen=True)
@@ -208,13 +210,37 @@ class VerdictResult:
                 out[kind] = (same + (kind == y.final), n + 1)
         return {k: out[k] for k in VERDICTS if k in out}
 
+    def behind_agreement(self) -> tuple[int, int]:
+        """(agreeing, judged): the early verdicts (months 3-9) that say behind the plan or
+        not as December does, whoever's fault."""
+        pairs = [(y.verdicts[m - 1], y.final) for y in self.years for m in EARLY]
+        return sum((a in BEHIND) == (b in BEHIND) for a, b in pairs), len(pairs)
+
+    def behind_confirmed(self) -> tuple[int, int]:
+        """(confirmed, given): the early "behind" verdicts (sales, marketing, both) whose
+        year is still behind in December."""
+        given = [y.final for y in self.years for m in EARLY if y.verdicts[m - 1] in BEHIND]
+        return sum(final in BEHIND for final in given), len(given)
+
+    def changes(self) -> tuple[int, int]:
+        """(changed, steps): from March to December, how often a month's verdict differs
+        from the month before's."""
+        steps = [(y.verdicts[m - 1], y.verdicts[m]) for y in self.years for m in range(3, 12)]
+        return sum(a != b for a, b in steps), len(steps)
+
     def as_dict(self) -> dict[str, Any]:
         same, n = self.agreement()
+        behind, _n = self.behind_agreement()
+        confirmed, given = self.behind_confirmed()
+        changed, steps = self.changes()
         return {
             "plans": len(self.years),
             "early_months": list(EARLY),
             "agreement": same / n if n else None,
             "judged": n,
+            "behind_agreement": behind / n if n else None,
+            "behind_confirmed": {"confirmed": confirmed, "given": given},
+            "changes": {"changed": changed, "steps": steps},
             "by_month": {
                 str(m): {"agree": a, "n": k} for m in EARLY for a, k in [self.agreement(m)]
             },

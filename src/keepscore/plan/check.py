@@ -1,22 +1,28 @@
-"""The plan checked against the year: year to date, are the leads and the customers where
-the saved plan said, and if not, is the gap marketing (too few leads) or sales (the leads
-came, the customers did not)? Read by the scorecard and the focus (docs/focus.md).
+"""The plan checked against the year: year to date, are the customers where the saved plan
+said, and if not, is the gap marketing (too few leads) or sales (the leads came, the
+customers did not)? Read by the scorecard and the focus (docs/focus.md).
 
 With L = new leads and C = customers (the scorecard's: leads won in the month) from January
-to the month, against the plan's L* and C* for the same months:
+to the month, against the plan's L* and C* for the same months, and E = L x C* / L* the
+customers the leads that came would give at the plan's conversion:
 
-- leads ratio L / L*, customers ratio C / C*, conversion ratio (C / L) / (C* / L*);
-- on plan: C / C* >= 95%;
-- sales: the leads came (L / L* >= 95%) but the customers are under 90% of the plan —
-  conversion is under plan;
-- marketing: the leads are under 90% of the plan while conversion holds (>= 95%);
-- both: leads under 90% and conversion under 90%;
-- else: close to plan (watch).
-Too early to judge while the plan's customers to date are fewer than :data:`MIN_CUSTOMERS`.
+- too early while C* < :data:`MIN_CUSTOMERS`;
+- on plan: C >= 95% of C*;
+- watch: under 95% of the plan, but no further than chance alone takes a year on plan
+  (P(X <= C) >= :data:`ALPHA` for X ~ Poisson(C*)): nothing to act on yet;
+- else behind the plan, and the gap is split in two: the leads are short when L < 95% of
+  L* beyond chance (Poisson(L*)), the conversion when C < 95% of E beyond chance
+  (Poisson(E)). Leads short only: marketing; conversion short only: sales; both short, or
+  neither alone (each a little under): both.
+
+The backtest (``keepscore.plan.backtest``, docs/numbers.md) judges these rules on history:
+an earlier version left a year 20% behind its plan "close to plan" whenever one of the two
+ratios fell between 90% and 95%.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -28,7 +34,28 @@ from keepscore.plan.models import YearPlan
 
 #: the plan's customers to date before its gaps are judged
 MIN_CUSTOMERS = 5
-ON, UNDER = 0.95, 0.90
+#: at least this share of the plan is on plan
+ON = 0.95
+#: a shortfall is beyond chance when a count this low or lower has less than this chance
+ALPHA = 0.10
+
+
+def poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean): the terms summed in log space, exact for the
+    counts a plan has (a normal approximation with continuity correction past 5,000)."""
+    if k < 0:
+        return 0.0
+    if mean <= 0:
+        return 1.0
+    if mean > 5000:
+        return 0.5 * math.erfc(-(k + 0.5 - mean) / math.sqrt(2 * mean))
+    log_mean = math.log(mean)
+    return min(1.0, sum(math.exp(i * log_mean - mean - math.lgamma(i + 1)) for i in range(k + 1)))
+
+
+def short(count: int, expected: float) -> bool:
+    """Under :data:`ON` of what was expected, by more than chance (:data:`ALPHA`)."""
+    return count < ON * expected and poisson_cdf(count, expected) < ALPHA
 
 
 @dataclass(frozen=True)
@@ -107,16 +134,23 @@ def _judge(c: PlanCheck) -> tuple[str, str]:
     conversion = f"conversion {abs(points):.1f} points {'under' if points < 0 else 'over'} plan"
     if c.customers_plan < MIN_CUSTOMERS:
         return "early", f"{facts}: too early to judge the plan."
-    if c.customers_ratio >= ON:
+    if c.customers >= ON * c.customers_plan:
         return "on_plan", f"{facts}: on plan."
-    conversion_ratio = c.customers_ratio / c.leads_ratio if c.leads_ratio else 0.0
-    if c.leads_ratio >= ON and c.customers_ratio < UNDER:
-        return "sales", f"{facts}: leads on plan, {conversion}: the gap is sales, not marketing."
-    if c.leads_ratio < UNDER and conversion_ratio >= ON:
+    if poisson_cdf(c.customers, c.customers_plan) >= ALPHA:
+        return "watch", f"{facts}: under plan, but within what chance alone gives; {conversion}."
+    expected = c.leads * c.customers_plan / c.leads_plan if c.leads_plan else 0.0
+    leads_short = short(c.leads, c.leads_plan)
+    conversion_short = short(c.customers, expected)
+    if leads_short and not conversion_short:
         return "marketing", f"{facts}: conversion holds, too few leads: the gap is marketing."
-    if c.leads_ratio < UNDER and conversion_ratio < UNDER:
+    if conversion_short and not leads_short:
+        return "sales", f"{facts}: leads on plan, {conversion}: the gap is sales, not marketing."
+    if leads_short:
         return "both", f"{facts}: too few leads and {conversion}: sales and marketing both."
-    return "watch", f"{facts}: close to plan; {conversion}."
+    return "both", (
+        f"{facts}: behind the plan, the leads and the conversion each a little under it "
+        f"({conversion}): sales and marketing both."
+    )
 
 
 def plan_check_of_month(
