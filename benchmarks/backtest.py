@@ -122,6 +122,13 @@ def main() -> None:
         )
         for kind, (a, k) in planned.verdicts.by_kind().items():
             print(f"    {kind:<10} {a} of {k}")
+        behind, n = planned.verdicts.behind_agreement()
+        confirmed, given = planned.verdicts.behind_confirmed()
+        changed, steps = planned.verdicts.changes()
+        print(
+            f"  behind or not as December: {behind} of {n}; early 'behind' still behind in "
+            f"December: {confirmed} of {given}; month-to-month changes: {changed} of {steps}"
+        )
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {OUT.relative_to(HERE.parent)}")
 
