@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from keepscore.cli.backtest import Format, _pct
 from keepscore.cli.common import django_setup, errors, organization_resolve, say, stdout
 
 #: the verdicts in words (the table shows no internal keys)
@@ -25,15 +25,6 @@ WORDS = {
     "watch": "under plan within chance",
     "early": "too early",
 }
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
 
 
 def plan_backtest(

@@ -26,11 +26,15 @@ import math
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from keepscore.accounts.models import Organization
 from keepscore.funnel import summary
 from keepscore.plan.engine import Plan
 from keepscore.plan.models import YearPlan
+
+if TYPE_CHECKING:
+    from keepscore.plan.services import PlanReport
 
 #: the plan's customers to date before its gaps are judged
 MIN_CUSTOMERS = 5
@@ -92,17 +96,24 @@ class PlanCheck:
         return (actual - planned) * 100
 
 
+def _saved(organization: Organization, year: int) -> PlanReport | None:
+    """The year's saved plan, without its range; None without one (or one that cannot be
+    computed)."""
+    from keepscore.plan.services import plan_report
+
+    if not YearPlan.objects.for_org(organization).filter(year=year).exists():
+        return None
+    report = plan_report(organization, year, with_range=False)
+    return report if report.plan is not None and report.plan.months else None
+
+
 def plan_check(organization: Organization, month: date) -> PlanCheck | None:
     """The saved plan of ``month``'s year against January to ``month``; None without a
     saved plan (or one that cannot be computed)."""
-    from keepscore.plan.services import plan_report
-
-    if not YearPlan.objects.for_org(organization).filter(year=month.year).exists():
+    report = _saved(organization, month.year)
+    if report is None or report.plan is None:
         return None
-    report = plan_report(organization, month.year, with_range=False)
     plan = report.plan
-    if plan is None or not plan.months:
-        return None
     through = month.replace(day=1)
     counts = summary.month_counts(organization, date(month.year, 1, 1), through)
     leads = sum(int(row["new_leads"]) for row in counts.values())
@@ -187,15 +198,12 @@ def spend_check(organization: Organization, month: date) -> list[SpendLine] | No
     (the spend page shows it beside the month's form); None without a saved plan for the
     year (or one that cannot be computed)."""
     from keepscore.economics.spend import spend_for
-    from keepscore.plan.services import plan_report
 
     first = month.replace(day=1)
-    if not YearPlan.objects.for_org(organization).filter(year=first.year).exists():
+    report = _saved(organization, first.year)
+    if report is None or report.plan is None:
         return None
-    report = plan_report(organization, first.year, with_range=False)
     plan = report.plan
-    if plan is None or not plan.months:
-        return None
     table = spend_for(organization, date(first.year, 1, 1), first)
     counted = [m for m in plan.months if m.month <= first]
     lines = []
