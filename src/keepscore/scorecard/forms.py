@@ -86,12 +86,6 @@ class MonthRowForm(forms.Form):
         }
 
 
-class TargetRowForm(MonthRowForm):
-    """One metric's monthly targets of a year and its annual goal."""
-
-    goal = _value_field("Annual goal")
-
-
 class ReviewForm(forms.Form):
     kind = forms.ChoiceField(choices=ReviewKind.choices, initial=ReviewKind.NOTE)
     text = forms.CharField(

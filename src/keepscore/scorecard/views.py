@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts.models import Organization
 from keepscore.accounts.permissions import MARKETING
+from keepscore.audit import services as audit
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import may, org_view
 from keepscore.focus.services import kept_for as focus_kept
@@ -52,7 +53,6 @@ from keepscore.scorecard.forms import (
     MonthRowForm,
     ReviewForm,
     ReviewMeetingForm,
-    TargetRowForm,
 )
 from keepscore.scorecard.models import ManualMetric
 from keepscore.scorecard.types import MetricRow
@@ -293,38 +293,262 @@ def values(request: HttpRequest, organization: Organization) -> HttpResponse:
     )
 
 
-def _targets_initial(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
+# --- targets and goals: one grid of metrics x months, one Save -----------------------------
+
+
+class Cell:
+    """One input of the targets grid: its name, what it shows, its error."""
+
+    def __init__(self, metric: MetricDef, column: str, year: int, value: Any, error: str) -> None:
+        self.name = services.cell_name(metric.key, column)
+        self.id = f"c-{self.name}"
+        self.column = column
+        self.value = "" if value is None else value
+        self.error = error
+        label = services.column_label(column)
+        self.label = (
+            f"{metric.name}, {label} {year}"
+            if column != "goal"
+            else f"{metric.name}, {label.lower()} {year}"
+        )
+
+
+class GridRow:
+    def __init__(self, metric: MetricDef, cells: list[Cell], unit: str) -> None:
+        self.metric = metric
+        self.cells = cells
+        self.unit = unit
+        self.id = f"row-{metric.key}"
+        self.spreads = metric.unit in ("count", "money")
+
+    @property
+    def months(self) -> list[Cell]:
+        return self.cells[:12]
+
+    @property
+    def goal(self) -> Cell:
+        return self.cells[12]
+
+
+def unit_words(metric: MetricDef, organization: Organization) -> str:
+    """How a metric's values are written, for its row: ``in €``, ``in % (25 for 25%)``."""
+    from keepscore.common.money import currency_symbol
+
+    if metric.unit == "money":
+        return f"in {currency_symbol(organization)}"
+    if metric.unit == "percent":
+        return "in % (25 for 25%)"
+    if metric.unit == "days":
+        return "in days"
+    return ""
+
+
+def _stored_cells(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
     targets = services.targets_for(organization, services.months_of(year))
     goals = services.goals_for(organization, year)
-    return {
-        m.key: {**_month_initial(targets, m.key, year), "goal": services.plain(goals.get(m.key))}
-        for m in metric_catalogue(organization)
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for _group, metrics in services.grid_metrics(organization):
+        for m in metrics:
+            cells = {
+                column: services.plain(targets.get((m.key, first)))
+                for column, first in zip(
+                    services.MONTH_COLUMNS, services.months_of(year), strict=True
+                )
+            }
+            out[m.key] = {**cells, "goal": services.plain(goals.get(m.key))}
+    return out
 
 
-def _targets_save(organization: Organization, metric: MetricDef, year: int, form: Any) -> None:
-    services.targets_year_set(
-        organization=organization,
-        metric_key=metric.key,
+def _posted_cells(request: HttpRequest, organization: Organization) -> dict[str, dict[str, str]]:
+    """The grid as typed: every cell of every metric of the page that the form sent."""
+    rows: dict[str, dict[str, str]] = {}
+    for _group, metrics in services.grid_metrics(organization):
+        for m in metrics:
+            cells = {
+                column: request.POST[services.cell_name(m.key, column)]
+                for column in services.GRID_COLUMNS
+                if services.cell_name(m.key, column) in request.POST
+            }
+            if cells:
+                rows[m.key] = cells
+    return rows
+
+
+def _grid_rows(
+    organization: Organization,
+    year: int,
+    values: dict[str, dict[str, Any]],
+    errors: dict[str, str],
+) -> list[tuple[str, list[GridRow]]]:
+    out = []
+    for group, metrics in services.grid_metrics(organization):
+        rows = []
+        for m in metrics:
+            typed = values.get(m.key, {})
+            cells = [
+                Cell(
+                    m,
+                    column,
+                    year,
+                    typed.get(column),
+                    errors.get(services.cell_name(m.key, column), ""),
+                )
+                for column in services.GRID_COLUMNS
+            ]
+            rows.append(GridRow(m, cells, unit_words(m, organization)))
+        out.append((group, rows))
+    return out
+
+
+def _targets_page(
+    request: HttpRequest,
+    organization: Organization,
+    year: int,
+    year_problem: str = "",
+    *,
+    values: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HttpResponse:
+    stored = _stored_cells(organization, year)
+    if values is not None:  # what was typed wins over what is stored
+        stored = {key: {**cells, **values.get(key, {})} for key, cells in stored.items()}
+    errors = errors or {}
+    has_plan = _has_plan(organization, year)
+    return _page(
+        request,
+        "scorecard/targets.html",
+        "targets",
+        status=status,
         year=year,
-        targets=form.months(),
-        goal=form.cleaned_data.get("goal"),
+        year_problem=year_problem,
+        groups=_grid_rows(organization, year, stored, errors),
+        errors=list(errors.values()),
+        error_cells=[(f"c-{name}", text) for name, text in errors.items()],
+        months=services.MONTH_NAMES,
+        has_plan=has_plan,
+        action=_url("scorecard_targets", organization, year),
+        csv_url=reverse("scorecard_targets_csv", kwargs={"org": organization.slug, "year": year}),
+        upload_url=_url("scorecard_targets_upload", organization, year),
+        plan_url=reverse("plan", kwargs={"org": organization.slug}) + f"?year={year}",
+        previous_url=_url("scorecard_targets", organization, year - 1) if year > 1900 else "",
+        next_url=_url("scorecard_targets", organization, year + 1) if year < 2999 else "",
+        **context,
     )
+
+
+def _has_plan(organization: Organization, year: int) -> bool:
+    from keepscore.plan.models import YearPlan
+
+    return YearPlan.objects.for_org(organization).filter(year=year).exists()
+
+
+def _spread(
+    organization: Organization, year: int, key: str, typed: dict[str, dict[str, str]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], str]:
+    """The grid as typed with one metric's months filled from its typed goal (not saved)."""
+    from keepscore.plan.services import goal_spread
+    from keepscore.scorecard.catalogue import metric_get
+
+    try:
+        metric = metric_get(organization, key)
+    except ValidationError:
+        return (
+            typed,
+            {services.cell_name(key[:60], "goal"): "There is no such metric: reload the page."},
+            "",
+        )
+    goal_cell = services.cell_name(metric.key, "goal")
+    goal_text = typed.get(metric.key, {}).get("goal", "")
+    try:
+        goal = services.cell_parse(metric, goal_text, "goal")
+    except ValidationError as error:
+        return typed, {goal_cell: f"{metric.name}, annual goal: {' '.join(error.messages)}"}, ""
+    if goal is None:
+        return typed, {goal_cell: f"{metric.name}: type the annual goal first, then spread it."}, ""
+    spread = goal_spread(organization, year, metric.key, goal)
+    months = {
+        f"m{first.month:02d}": services.plain(value) for first, value in spread.months.items()
+    }
+    filled = {**typed, metric.key: {**typed.get(metric.key, {}), **months}}
+    note = (
+        f"{metric.name}: the goal of {services.plain(goal)} is spread over the months "
+        f"{spread.how}. Not saved yet: check the months and Save."
+    )
+    return filled, {}, note
 
 
 @org_view
 @GET_POST
 def targets(request: HttpRequest, organization: Organization) -> HttpResponse:
-    return _grid(
-        request,
-        organization,
-        template="scorecard/targets.html",
-        sub="targets",
-        form_class=TargetRowForm,
-        metrics_of=metric_catalogue,
-        initial_of=_targets_initial,
-        save=_targets_save,
+    """The year's targets and goals: one grid of metrics x months, saved at once."""
+    year, year_problem = _year(request)
+    if request.method != "POST":
+        return _targets_page(request, organization, year, year_problem)
+    if year_problem:
+        # a forged year (the page never sends one): nothing is saved
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
+    typed = _posted_cells(request, organization)
+    spread_key = request.POST.get("spread", "")
+    if spread_key:
+        values, errors, note = _spread(organization, year, spread_key, typed)
+        return _targets_page(
+            request, organization, year, values=values, errors=errors,
+            status=INVALID if errors else 200, spread_note=note,
+        )  # fmt: skip
+    try:
+        saved = services.targets_grid_set(organization=organization, year=year, rows=typed)
+    except ValidationError as error:
+        errors = {name: " ".join(texts) for name, texts in error.message_dict.items()}
+        return _targets_page(
+            request, organization, year, values=typed, errors=errors, status=INVALID
+        )
+    messages.success(request, f"Saved the targets and goals of {year}: {saved}.")
+    return HttpResponseRedirect(_url("scorecard_targets", organization, year))
+
+
+@org_view
+@require_safe
+def targets_csv(request: HttpRequest, organization: Organization, year: int) -> HttpResponse:
+    """The year's targets and goals as CSV: the file the upload reads back."""
+    try:
+        services.year_check(year)
+    except ValidationError:
+        raise Http404("No such year") from None
+    body, rows = services.targets_csv(organization, year)
+    audit.exported(organization, "targets", "csv", rows)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    filename = f"{organization.slug}-targets-{year}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@org_view
+@GET_POST
+def targets_upload(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """A targets file (as downloaded) read into the year's grid: all or nothing."""
+    year, year_problem = _year(request)
+    if request.method != "POST":
+        return HttpResponseRedirect(_url("scorecard_targets", organization, year))
+    if year_problem:
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _targets_page(
+            request, organization, year, status=INVALID,
+            upload_lines=["Choose the CSV file to upload."],
+        )  # fmt: skip
+    result = services.targets_csv_read(organization, year, upload, name=upload.name or "")
+    if result.failed:
+        return _targets_page(
+            request, organization, year, status=INVALID, upload_lines=result.lines(),
+            upload_name=result.file,
+        )  # fmt: skip
+    messages.success(
+        request, f"Read {result.rows} rows of {result.file} into {year}: {result.saved}."
     )
+    return HttpResponseRedirect(_url("scorecard_targets", organization, year))
 
 
 # --- the monthly review ------------------------------------------------------------------------
