@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-import re
 
 import pytest
 from django.urls import reverse
@@ -395,9 +394,10 @@ def test_another_organizations_pages_and_metrics_are_404(client_a, org_a, org_b,
     response = client_a.post(url(org_a, "scorecard_values"), row("bravo_visitors", m01="9"))
     assert response.status_code == 422
     assert "Bravo visitors" not in client_a.get(url(org_a, "scorecard_targets")).content.decode()
+    assert snapshot() == before
     # B's targets are never shown on A's grid nor in A's file, and A's saves leave them be
     target_set(organization=org_b, metric_key="new_leads", month="2026-02", value=777)
-    before = snapshot()
+    theirs_before = list(Target.objects.filter(organization=org_b).values_list())
     grid = url(org_a, "scorecard_targets") + "?year=2026"
     assert "777" not in client_a.get(grid).content.decode()
     assert (
@@ -408,6 +408,6 @@ def test_another_organizations_pages_and_metrics_are_404(client_a, org_a, org_b,
         grid, {**cells("new_leads", m02="1"), **cells("bravo_visitors", m02="5")}
     )
     assert response.status_code == 302
-    assert Target.objects.get(organization=org_b, metric_key="new_leads").value == 777
+    assert list(Target.objects.filter(organization=org_b).values_list()) == theirs_before
     assert Target.objects.get(organization=org_a, metric_key="new_leads").value == 1
     assert not Target.objects.filter(metric_key="bravo_visitors").exists()
