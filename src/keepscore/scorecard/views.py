@@ -330,12 +330,10 @@ class GridRow:
         return self.cells[12]
 
 
-def unit_words(metric: MetricDef, organization: Organization) -> str:
+def unit_words(metric: MetricDef, currency: str) -> str:
     """How a metric's values are written, for its row: ``in €``, ``in % (25 for 25%)``."""
-    from keepscore.common.money import currency_symbol
-
     if metric.unit == "money":
-        return f"in {currency_symbol(organization)}"
+        return f"in {currency}"
     if metric.unit == "percent":
         return "in % (25 for 25%)"
     if metric.unit == "days":
@@ -343,11 +341,16 @@ def unit_words(metric: MetricDef, organization: Organization) -> str:
     return ""
 
 
-def _stored_cells(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
+Groups = list[tuple[str, list[MetricDef]]]
+
+
+def _stored_cells(
+    organization: Organization, year: int, groups: Groups
+) -> dict[str, dict[str, Any]]:
     targets = services.targets_for(organization, services.months_of(year))
     goals = services.goals_for(organization, year)
     out: dict[str, dict[str, Any]] = {}
-    for _group, metrics in services.grid_metrics(organization):
+    for _group, metrics in groups:
         for m in metrics:
             cells = {
                 column: services.plain(targets.get((m.key, first)))
@@ -359,10 +362,10 @@ def _stored_cells(organization: Organization, year: int) -> dict[str, dict[str, 
     return out
 
 
-def _posted_cells(request: HttpRequest, organization: Organization) -> dict[str, dict[str, str]]:
+def _posted_cells(request: HttpRequest, groups: Groups) -> dict[str, dict[str, str]]:
     """The grid as typed: every cell of every metric of the page that the form sent."""
     rows: dict[str, dict[str, str]] = {}
-    for _group, metrics in services.grid_metrics(organization):
+    for _group, metrics in groups:
         for m in metrics:
             cells = {
                 column: request.POST[services.cell_name(m.key, column)]
@@ -377,11 +380,15 @@ def _posted_cells(request: HttpRequest, organization: Organization) -> dict[str,
 def _grid_rows(
     organization: Organization,
     year: int,
+    groups: Groups,
     values: dict[str, dict[str, Any]],
     errors: dict[str, str],
 ) -> list[tuple[str, list[GridRow]]]:
+    from keepscore.common.money import currency_symbol
+
+    currency = currency_symbol(organization)
     out = []
-    for group, metrics in services.grid_metrics(organization):
+    for group, metrics in groups:
         rows = []
         for m in metrics:
             typed = values.get(m.key, {})
@@ -395,7 +402,7 @@ def _grid_rows(
                 )
                 for column in services.GRID_COLUMNS
             ]
-            rows.append(GridRow(m, cells, unit_words(m, organization)))
+            rows.append(GridRow(m, cells, unit_words(m, currency)))
         out.append((group, rows))
     return out
 
@@ -411,7 +418,8 @@ def _targets_page(
     status: int = 200,
     **context: Any,
 ) -> HttpResponse:
-    stored = _stored_cells(organization, year)
+    groups = services.grid_metrics(organization)
+    stored = _stored_cells(organization, year, groups)
     if values is not None:  # what was typed wins over what is stored
         stored = {key: {**cells, **values.get(key, {})} for key, cells in stored.items()}
     errors = errors or {}
@@ -423,7 +431,7 @@ def _targets_page(
         status=status,
         year=year,
         year_problem=year_problem,
-        groups=_grid_rows(organization, year, stored, errors),
+        groups=_grid_rows(organization, year, groups, stored, errors),
         errors=list(errors.values()),
         error_cells=[(f"c-{name}", text) for name, text in errors.items()],
         months=services.MONTH_NAMES,
@@ -489,9 +497,10 @@ def targets(request: HttpRequest, organization: Organization) -> HttpResponse:
     if year_problem:
         # a forged year (the page never sends one): nothing is saved
         return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
-    typed = _posted_cells(request, organization)
-    spread_key = request.POST.get("spread", "")
-    if spread_key:
+    typed = _posted_cells(request, services.grid_metrics(organization))
+    action = request.POST.get("action", "")
+    if action.startswith("spread:"):
+        spread_key = action.removeprefix("spread:")
         values, errors, note = _spread(organization, year, spread_key, typed)
         return _targets_page(
             request, organization, year, values=values, errors=errors,
@@ -534,9 +543,9 @@ def targets_upload(request: HttpRequest, organization: Organization) -> HttpResp
     if year_problem:
         return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
     upload = request.FILES.get("file")
-    if upload is None:
+    if upload is None:  # 400: a file field cannot show again what was sent
         return _targets_page(
-            request, organization, year, status=INVALID,
+            request, organization, year, status=400,
             upload_lines=["Choose the CSV file to upload."],
         )  # fmt: skip
     result = services.targets_csv_read(organization, year, upload, name=upload.name or "")
