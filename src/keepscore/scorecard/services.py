@@ -11,7 +11,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -657,7 +657,7 @@ _HEADER_WORDS = {
 }
 
 
-def _text_lines(file: Any) -> Iterator[str]:
+def _text_lines(file: Any) -> Generator[str, None, None]:
     """The lines of an upload (bytes as UTF-8, a BOM dropped) or of a text file, read once."""
     source = getattr(file, "file", file)  # Django's UploadedFile wraps the real file
     if hasattr(source, "seek"):
@@ -666,7 +666,8 @@ def _text_lines(file: Any) -> Iterator[str]:
     if isinstance(first, bytes):
         text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
         try:
-            yield from text
+            for line in text:  # not ``yield from``: closing it would close the upload
+                yield line
         finally:
             text.detach()  # the upload closes its own file
     else:
@@ -691,12 +692,25 @@ def targets_csv_read(
     (the header is row 1) and column, and nothing is written."""
     number = year_check(year)
     result = TargetsFileResult(file=name or getattr(file, "name", "") or "the file")
+    lines = _text_lines(file)
+    try:
+        return _targets_read(organization, number, lines, result, dry_run)
+    finally:
+        lines.close()  # while the upload is still open
+
+
+def _targets_read(
+    organization: Organization,
+    number: int,
+    lines: Iterator[str],
+    result: TargetsFileResult,
+    dry_run: bool,
+) -> TargetsFileResult:
     catalogue = metric_catalogue(organization)
     by_key = {m.key: m for m in catalogue}
     by_name = {m.name.strip().lower(): m for m in catalogue}
     rows: dict[str, dict[str, Any]] = {}
     seen: dict[str, int] = {}
-    lines = _text_lines(file)
     try:
         first = next(lines, "")
         if not first.strip():
