@@ -331,11 +331,11 @@ class GridRow:
 
 
 def unit_words(metric: MetricDef, currency: str) -> str:
-    """How a metric's values are written, for its row: ``in €``, ``in % (25 for 25%)``."""
+    """How a metric's values are written, for its row: ``in €``, ``in %`` (typed as points)."""
     if metric.unit == "money":
         return f"in {currency}"
     if metric.unit == "percent":
-        return "in % (25 for 25%)"
+        return "in %"
     if metric.unit == "days":
         return "in days"
     return ""
