@@ -479,7 +479,10 @@ def _spread(
     months = {
         f"m{first.month:02d}": services.plain(value) for first, value in spread.months.items()
     }
-    filled = {**typed, metric.key: {**typed.get(metric.key, {}), **months}}
+    filled: dict[str, dict[str, Any]] = {
+        **typed,
+        metric.key: {**typed.get(metric.key, {}), **months},
+    }
     note = (
         f"{metric.name}: the goal of {services.plain(goal)} is spread over the months "
         f"{spread.how}. Not saved yet: check the months and Save."
