@@ -14,7 +14,7 @@ from keepscore.accounts.models import Organization, User
 from keepscore.demo.generator import demo_create, demo_email
 from keepscore.plan.services import goal_spread, plan_save
 from keepscore.scorecard.models import Goal, Target
-from tests.browser.conftest import shot
+from tests.browser.conftest import axe_violations, shot
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import PASSWORD
 
@@ -67,6 +67,7 @@ def test_cells_typed_are_saved_at_once_and_a_goal_is_spread(live_server, page: P
     expect(page.get_by_label("New leads, May 2031")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("New leads, Jun 2031")).to_have_value("40")
     assert _targets("new_leads") == {3: 30, 4: 35}
+    assert axe_violations(page) == []  # the grid with its errors, wide
     page.get_by_label("New leads, May 2031").fill("")
     page.get_by_label("New leads, Jun 2031").fill("")
 
@@ -113,5 +114,6 @@ def test_the_grid_scrolls_in_its_box_on_a_phone(live_server, browser: Browser) -
     after = name.bounding_box()
     assert before and after and after["x"] == pytest.approx(before["x"], abs=1)  # it stays
     expect(page.get_by_label("New leads, Jun 2031")).to_be_visible()
+    assert axe_violations(page) == []
     shot(page, "targets-phone")
     context.close()
