@@ -644,7 +644,7 @@ def test_one_bad_field_in_a_valid_form_is_refused_cleanly(
     send(world, "post", url, {**valid, **{k: "\x00" for k in HOSTILE_KEYS}}, **HTMX)
 
 
-#: a cell of a grid (the targets page): ``<metric key>-m01`` .. ``-m12``, ``-goal``
+#: a cell of a grid (targets, manual values): ``<metric key>-m01`` .. ``-m12``, ``-goal``
 GRID_CELL = re.compile(r"(?P<row>[a-z0-9][a-z0-9_-]*)-(?:m(?:0[1-9]|1[0-2])|goal)")
 
 

@@ -33,8 +33,9 @@ def snapshot() -> list[Any]:
     ]
 
 
-def row(key: str, **months: Any) -> dict[str, Any]:
-    return {"metric": key, **{f"m{n:02d}": "" for n in range(1, 13)}, **months}
+def cells(key: str, **columns: Any) -> dict[str, Any]:
+    """Cells of a grid (targets, manual values) as the page names them: ``new_leads-m03``."""
+    return {f"{key}-{column}": value for column, value in columns.items()}
 
 
 # --- manual metrics --------------------------------------------------------------------------
@@ -75,39 +76,60 @@ def test_a_clashing_key_shows_the_form_again_and_writes_nothing(client_a, org_a)
 # --- the values grid -------------------------------------------------------------------------
 
 
-def test_a_row_of_values_is_saved_and_shown(client_a, org_a, visitors_a):
+def test_the_values_of_the_year_are_saved_at_once_and_shown(client_a, org_a, visitors_a):
+    from tests.scorecard.conftest import make_metric
+
+    make_metric(org_a, "Downloads", group="LEAD")
     page = url(org_a, "scorecard_values") + "?year=2026"
-    response = client_a.post(page, row("website_visitors", m01="100", m02="120"))
+    html = client_a.get(page).content.decode()
+    assert html.index('id="group-SUSPECT"') < html.index('id="group-LEAD"')
+    assert "website_visitors" not in visible_text(html)
+    response = client_a.post(
+        page, {**cells("website_visitors", m01="100", m02="120"), **cells("downloads", m03="7")}
+    )
     assert response.status_code == 302
-    assert sorted(ManualValue.objects.values_list("month", "value")) == [
-        (date(2026, 1, 1), Decimal(100)),
-        (date(2026, 2, 1), Decimal(120)),
+    assert sorted(ManualValue.objects.values_list("metric__key", "month", "value")) == [
+        ("downloads", date(2026, 3, 1), Decimal(7)),
+        ("website_visitors", date(2026, 1, 1), Decimal(100)),
+        ("website_visitors", date(2026, 2, 1), Decimal(120)),
     ]
     html = client_a.get(page).content.decode()
-    assert 'value="120"' in html
+    assert 'id="c-website_visitors-m02" value="120"' in html
+    assert "Saved the manual values of 2026: 3 set, 0 cleared, 0 unchanged" in html
     # an empty cell clears its month
-    client_a.post(page, row("website_visitors", m01="100"))
-    assert ManualValue.objects.count() == 1
+    client_a.post(page, cells("website_visitors", m01="100", m02=""))
+    assert ManualValue.objects.count() == 2
 
 
-def test_a_bad_cell_shows_the_row_again_with_its_error_and_writes_nothing(
+def test_a_bad_cell_shows_the_grid_again_with_its_error_and_writes_nothing(
     client_a, org_a, visitors_a
 ):
     page = url(org_a, "scorecard_values") + "?year=2026"
     before = snapshot()
     for headers in ({}, HTMX):
-        response = client_a.post(page, row("website_visitors", m01="77", m02="-5"), **headers)
-        assert response.status_code == (200 if headers else 422)
+        response = client_a.post(page, cells("website_visitors", m01="77", m02="-5"), **headers)
+        assert response.status_code == 422
         html = response.content.decode()
-        assert 'role="alert"' in html and "negative" in html and 'value="77"' in html
+        assert 'role="alert"' in html and "Website visitors, Feb 2026:" in html
+        assert "negative" in html and 'value="77"' in html and 'aria-invalid="true"' in html
     assert snapshot() == before
 
 
-def test_an_unknown_metric_in_the_grid_is_an_error(client_a, org_a, visitors_b):
+def test_an_unknown_metric_in_the_grid_is_not_written(client_a, org_a, visitors_b):
     before = snapshot()
-    response = client_a.post(url(org_a, "scorecard_values"), row("bravo_visitors", m01="1"))
-    assert response.status_code == 422 and 'role="alert"' in response.content.decode()
+    response = client_a.post(url(org_a, "scorecard_values"), cells("bravo_visitors", m01="1"))
+    assert response.status_code == 302  # not a cell of this page: nothing to save
     assert snapshot() == before
+
+
+def test_the_values_service_refuses_another_organizations_metric(org_a, visitors_b):
+    from django.core.exceptions import ValidationError
+
+    from keepscore.scorecard.services import manual_values_grid_set
+
+    with pytest.raises(ValidationError, match="no manual metric “bravo_visitors”"):
+        manual_values_grid_set(organization=org_a, year=2026, rows={"bravo_visitors": {"m01": 1}})
+    assert not ManualValue.objects.exists()
 
 
 def test_a_bad_year_shows_this_year(client_a, org_a):
@@ -117,11 +139,6 @@ def test_a_bad_year_shows_this_year(client_a, org_a):
 
 
 # --- targets and goals: one grid, one Save ----------------------------------------------------
-
-
-def cells(key: str, **columns: Any) -> dict[str, Any]:
-    """Cells of the targets grid as the page names them: ``new_leads-m03``."""
-    return {f"{key}-{column}": value for column, value in columns.items()}
 
 
 def visible_text(html: str) -> str:
@@ -356,7 +373,7 @@ def test_a_sales_only_member_reads_but_cannot_edit(client, org_a, sales_a, visit
         response = client.get(page, follow=True)
         assert response.status_code == 200, page
         assert '<form method="post" action="/o/' not in response.content.decode(), page
-        posted = {"name": "x", "text": "x", **row("revenue"), **cells("revenue", m01="9")}
+        posted = {"name": "x", "text": "x", **cells("revenue", m01="9")}
         assert client.post(page, posted).status_code == 403
     # the grid without inputs: the values, read only; the file too
     html = client.get(url(org_a, "scorecard_targets") + "?year=2026").content.decode()
@@ -393,8 +410,8 @@ def test_another_organizations_pages_and_metrics_are_404(client_a, org_a, org_b,
         == 404
     )
     # B's manual metric is no row of A's grid
-    response = client_a.post(url(org_a, "scorecard_values"), row("bravo_visitors", m01="9"))
-    assert response.status_code == 422
+    response = client_a.post(url(org_a, "scorecard_values"), cells("bravo_visitors", m01="9"))
+    assert response.status_code == 302  # not a cell of A's grid: nothing saved
     assert "Bravo visitors" not in client_a.get(url(org_a, "scorecard_targets")).content.decode()
     assert snapshot() == before
     # B's targets are never shown on A's grid nor in A's file, and A's saves leave them be

@@ -294,6 +294,65 @@ def manual_values_set(
         _value_write(metric, first, number, user)
 
 
+@transaction.atomic
+def manual_values_grid_set(
+    *,
+    organization: Organization,
+    year: Any,
+    rows: Mapping[str, Mapping[str, Any]],
+    by: Membership | None = None,
+) -> GridSaved:
+    """The manual values page: ``{metric key: {"m01".."m12": typed value}}`` of a year, for
+    every active manual metric at once (a cell left out stays; an empty one clears). All or
+    nothing: a ValidationError names every bad cell (by :func:`cell_name`, in words with the
+    metric and the month) and nothing is written."""
+    user = writer_user(organization, by)
+    number = year_check(year)
+    metrics = {m.key: m for m in ManualMetric.objects.for_org(organization).filter(active=True)}
+    checked: dict[tuple[ManualMetric, date], Decimal | None] = {}
+    problems: dict[str, str] = {}
+    for key, cells in rows.items():
+        metric = metrics.get(key)
+        if metric is None:
+            problems[cell_name(str(key)[:60], "metric")] = (
+                f"There is no manual metric “{str(key)[:60]}” in this organization."
+            )
+            continue
+        definition = metric.definition()
+        for column, value in cells.items():
+            if column not in MONTH_COLUMNS:
+                problems[cell_name(key, str(column)[:20])] = (
+                    f"{metric.name}: {str(column)[:20]!r} is not a month (m01 to m12)."
+                )
+                continue
+            try:
+                checked[(metric, date(number, int(column[1:]), 1))] = cell_parse(
+                    definition, value, column
+                )
+            except ValidationError as error:
+                label = column_label(column)
+                problems[cell_name(key, column)] = (
+                    f"{metric.name}, {label} {number}: {_message(error)}"
+                )
+    if problems:
+        raise ValidationError({name: [text] for name, text in problems.items()})
+    existing = {
+        (v.metric_id, v.month): v.value
+        for v in ManualValue.objects.for_org(organization).filter(month__in=months_of(number))
+    }
+    saved = GridSaved()
+    for (metric, month), value in checked.items():
+        have = existing.get((metric.pk, month))
+        if value is None:
+            saved.cleared += have is not None
+        elif have == value:
+            saved.unchanged += 1
+        else:
+            saved.set += 1
+        _value_write(metric, month, value, user)
+    return saved
+
+
 def manual_values(
     organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:

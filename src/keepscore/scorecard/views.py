@@ -47,10 +47,8 @@ from keepscore.reports.scorecard import (
 from keepscore.scorecard import compute, pdf_jobs, review_mail, services
 from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
-    MONTH_FIELDS,
     ManualMetricAddForm,
     ManualMetricForm,
-    MonthRowForm,
     ReviewForm,
     ReviewMeetingForm,
 )
@@ -151,148 +149,6 @@ def metric_edit(request: HttpRequest, organization: Organization, metric_pk: int
 # --- the grids: manual values, and targets with goals ------------------------------------------
 
 
-class Row:
-    """One metric's line of a grid: its definition and its form."""
-
-    def __init__(self, metric: MetricDef, form: MonthRowForm) -> None:
-        self.metric = metric
-        self.form = form
-        self.id = f"row-{metric.key}"
-
-    def fields(self) -> list[Any]:
-        return [self.form[name] for name in MONTH_FIELDS]
-
-
-def _row_form(
-    form_class: type[MonthRowForm],
-    metric: MetricDef,
-    year: int,
-    initial: dict[str, Any],
-    data: Any = None,
-) -> MonthRowForm:
-    return form_class(
-        data, year=year, initial={"metric": metric.key, **initial}, auto_id=f"id_{metric.key}_%s"
-    )
-
-
-def _grid(
-    request: HttpRequest,
-    organization: Organization,
-    *,
-    template: str,
-    sub: str,
-    form_class: type[MonthRowForm],
-    metrics_of: Any,
-    initial_of: Any,
-    save: Any,
-) -> HttpResponse:
-    """A page of one form per metric; a POST saves the one row it carries."""
-    year, year_problem = _year(request)
-    if request.method == "POST" and year_problem:
-        # a forged year (the page never sends one): nothing is saved
-        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
-    defs: list[MetricDef] = metrics_of(organization)
-    posted: Row | None = None
-    if request.method == "POST":
-        key = request.POST.get("metric", "")
-        metric = next((m for m in defs if m.key == key), None)
-        form = form_class(request.POST, year=year, auto_id="id_posted_%s")
-        if metric is None:
-            form.is_valid()
-            form.add_error(None, "There is no such metric on this page: reload the page.")
-            posted = Row(MetricDef(key, key, "", "number", False, True, ""), form)
-        else:
-            form = _row_form(form_class, metric, year, {}, request.POST)
-            if form.is_valid():
-                try:
-                    save(organization, metric, year, form)
-                except ValidationError as error:
-                    add_service_errors(form, error)
-                else:
-                    if _is_htmx(request):
-                        fresh = _row_form(
-                            form_class, metric, year, initial_of(organization, year)[metric.key]
-                        )
-                        context = _row_context(request, sub, year, Row(metric, fresh), organization)
-                        return render(request, "scorecard/_row.html", {**context, "saved": True})
-                    messages.success(request, f"{metric.name}: {year} saved.")
-                    return HttpResponseRedirect(_url(f"scorecard_{sub}", organization, year))
-            posted = Row(metric, form)
-        if _is_htmx(request):
-            context = _row_context(request, sub, year, posted, organization)
-            return render(request, "scorecard/_row.html", context)
-    initial = initial_of(organization, year)
-    rows = []
-    for metric in defs:
-        if posted is not None and posted.metric.key == metric.key:
-            rows.append(posted)
-        else:
-            rows.append(Row(metric, _row_form(form_class, metric, year, initial[metric.key])))
-    orphan = posted if posted is not None and all(r is not posted for r in rows) else None
-    return _page(
-        request,
-        template,
-        sub,
-        status=INVALID if request.method == "POST" else 200,
-        year=year,
-        year_problem=year_problem,
-        rows=rows,
-        orphan=orphan,
-        action=_url(f"scorecard_{sub}", organization, year),
-        previous_url=_url(f"scorecard_{sub}", organization, year - 1) if year > 1900 else "",
-        next_url=_url(f"scorecard_{sub}", organization, year + 1) if year < 2999 else "",
-    )
-
-
-def _row_context(
-    request: HttpRequest, sub: str, year: int, row: Row | None, organization: Organization
-) -> dict[str, Any]:
-    return {
-        "row": row,
-        "sub": sub,
-        "year": year,
-        "can_edit": may(request, MARKETING),
-        "action": _url(f"scorecard_{sub}", organization, year),
-    }
-
-
-def _month_initial(values: dict[tuple[str, date], Any], key: str, year: int) -> dict[str, Any]:
-    return {
-        name: services.plain(values.get((key, date(year, n, 1))))
-        for n, name in enumerate(MONTH_FIELDS, start=1)
-    }
-
-
-def _manual_defs(organization: Organization) -> list[MetricDef]:
-    return [m.definition() for m in ManualMetric.objects.for_org(organization).filter(active=True)]
-
-
-def _values_initial(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
-    values = services.manual_values(organization, services.months_of(year))
-    return {m.key: _month_initial(values, m.key, year) for m in _manual_defs(organization)}
-
-
-@org_view
-@GET_POST
-def values(request: HttpRequest, organization: Organization) -> HttpResponse:
-    by = request.membership  # type: ignore[attr-defined]
-
-    def save(organization: Organization, metric: MetricDef, year: int, form: Any) -> None:
-        manual = services.manual_metric_get(organization, metric.key)
-        services.manual_values_set(metric=manual, values=form.months(), by=by)
-
-    return _grid(
-        request,
-        organization,
-        template="scorecard/values.html",
-        sub="values",
-        form_class=MonthRowForm,
-        metrics_of=_manual_defs,
-        initial_of=_values_initial,
-        save=save,
-    )
-
-
 # --- targets and goals: one grid of metrics x months, one Save -----------------------------
 
 
@@ -362,14 +218,16 @@ def _stored_cells(
     return out
 
 
-def _posted_cells(request: HttpRequest, groups: Groups) -> dict[str, dict[str, str]]:
+def _posted_cells(
+    request: HttpRequest, groups: Groups, columns: tuple[str, ...] = services.GRID_COLUMNS
+) -> dict[str, dict[str, str]]:
     """The grid as typed: every cell of every metric of the page that the form sent."""
     rows: dict[str, dict[str, str]] = {}
     for _group, metrics in groups:
         for m in metrics:
             cells = {
                 column: request.POST[services.cell_name(m.key, column)]
-                for column in services.GRID_COLUMNS
+                for column in columns
                 if services.cell_name(m.key, column) in request.POST
             }
             if cells:
@@ -383,6 +241,7 @@ def _grid_rows(
     groups: Groups,
     values: dict[str, dict[str, Any]],
     errors: dict[str, str],
+    columns: tuple[str, ...] = services.GRID_COLUMNS,
 ) -> list[tuple[str, list[GridRow]]]:
     from keepscore.common.money import currency_symbol
 
@@ -400,7 +259,7 @@ def _grid_rows(
                     typed.get(column),
                     errors.get(services.cell_name(m.key, column), ""),
                 )
-                for column in services.GRID_COLUMNS
+                for column in columns
             ]
             rows.append(GridRow(m, cells, unit_words(m, currency)))
         out.append((group, rows))
@@ -435,6 +294,7 @@ def _targets_page(
         errors=list(errors.values()),
         error_cells=[(f"c-{name}", text) for name, text in errors.items()],
         months=services.MONTH_NAMES,
+        with_goal=True,
         has_plan=has_plan,
         action=_url("scorecard_targets", organization, year),
         csv_url=reverse("scorecard_targets_csv", kwargs={"org": organization.slug, "year": year}),
@@ -561,6 +421,86 @@ def targets_upload(request: HttpRequest, organization: Organization) -> HttpResp
         request, f"Read {result.rows} rows of {result.file} into {year}: {result.saved}."
     )
     return HttpResponseRedirect(_url("scorecard_targets", organization, year))
+
+
+# --- manual values: one grid of manual metrics x months, one Save ----------------------------
+
+
+def _values_page(
+    request: HttpRequest,
+    organization: Organization,
+    year: int,
+    year_problem: str = "",
+    *,
+    values: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    groups = _manual_groups(organization)
+    stored_values = services.manual_values(organization, services.months_of(year))
+    stored: dict[str, dict[str, Any]] = {
+        m.key: {
+            column: services.plain(stored_values.get((m.key, first)))
+            for column, first in zip(services.MONTH_COLUMNS, services.months_of(year), strict=True)
+        }
+        for _group, metrics in groups
+        for m in metrics
+    }
+    if values is not None:  # what was typed wins over what is stored
+        stored = {key: {**cells, **values.get(key, {})} for key, cells in stored.items()}
+    errors = errors or {}
+    rows = _grid_rows(organization, year, groups, stored, errors, services.MONTH_COLUMNS)
+    return _page(
+        request,
+        "scorecard/values.html",
+        "values",
+        status=status,
+        year=year,
+        year_problem=year_problem,
+        groups=rows,
+        has_rows=any(r for _g, r in rows),
+        errors=list(errors.values()),
+        error_cells=[(f"c-{name}", text) for name, text in errors.items()],
+        months=services.MONTH_NAMES,
+        with_goal=False,
+        action=_url("scorecard_values", organization, year),
+        previous_url=_url("scorecard_values", organization, year - 1) if year > 1900 else "",
+        next_url=_url("scorecard_values", organization, year + 1) if year < 2999 else "",
+    )
+
+
+def _manual_groups(organization: Organization) -> Groups:
+    from keepscore.scorecard.catalogue import manual_metric_defs
+    from keepscore.scorecard.types import by_group
+
+    return by_group(manual_metric_defs(organization))
+
+
+@org_view
+@GET_POST
+def values(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The year's values of the manual metrics: one grid, saved at once."""
+    year, year_problem = _year(request)
+    if request.method != "POST":
+        return _values_page(request, organization, year, year_problem)
+    if year_problem:
+        # a forged year (the page never sends one): nothing is saved
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
+    typed = _posted_cells(request, _manual_groups(organization), services.MONTH_COLUMNS)
+    try:
+        saved = services.manual_values_grid_set(
+            organization=organization,
+            year=year,
+            rows=typed,
+            by=request.membership,  # type: ignore[attr-defined]
+        )
+    except ValidationError as error:
+        errors = {name: " ".join(texts) for name, texts in error.message_dict.items()}
+        return _values_page(
+            request, organization, year, values=typed, errors=errors, status=INVALID
+        )
+    messages.success(request, f"Saved the manual values of {year}: {saved}.")
+    return HttpResponseRedirect(_url("scorecard_values", organization, year))
 
 
 # --- the monthly review ------------------------------------------------------------------------
