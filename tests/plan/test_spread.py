@@ -53,7 +53,7 @@ def test_a_rate_or_days_goal_is_each_months_target(org_a):
     for key, goal in (("close_rate", D("27.5")), ("sales_cycle_median", D(45))):
         spread = goal_spread(org_a, 2027, key, goal)
         assert list(spread.months.values()) == [goal] * 12
-        assert spread.how == "the goal in every month (it is not a sum)"
+        assert spread.how == "it is not a sum: each month takes the goal" and not spread.summed
     # the cost per lead is money but a ratio: not a sum either
     assert set(goal_spread(org_a, 2027, "cost_per_lead", 40).months.values()) == {40}
 

@@ -250,7 +250,9 @@ def test_a_goal_is_spread_over_the_months_and_not_saved(client_a, org_a):
         page, {**cells("close_rate", goal="30"), "action": "spread:close_rate"}
     )
     assert response.status_code == 200
-    assert response.content.decode().count('value="30"') == 13
+    html = response.content.decode()
+    assert html.count('value="30"') == 13
+    assert "Close rate: the goal of 30 is set in every month: it is not a sum" in html
     # without a goal, the goal's cell says what to do
     response = client_a.post(page, {**cells("customers", goal=""), "action": "spread:customers"})
     assert response.status_code == 422

@@ -511,6 +511,7 @@ class Spread:
 
     months: dict[date, Decimal]
     how: str
+    summed: bool = True  # split to add up to the goal (else each month is the goal)
 
 
 def shares_split(amount: Decimal, weights: list[float]) -> list[Decimal]:
@@ -552,7 +553,9 @@ def goal_spread(organization: Organization, year: int, metric_key: str, amount: 
     value = value_check(metric, amount, field="goal")
     months = months_of(year)
     if metric.unit not in ("count", "money") or metric.key in SPEND_RATIOS:
-        return Spread({m: value for m in months}, "the goal in every month (it is not a sum)")
+        return Spread(
+            {m: value for m in months}, "it is not a sum: each month takes the goal", False
+        )
     weights = [1.0] * 12
     how = "evenly"
     if YEARS[0] <= year <= YEARS[1] and YearPlan.objects.for_org(organization).filter(year=year):

@@ -45,7 +45,7 @@ from keepscore.reports.scorecard import (
     scorecard_xlsx,
 )
 from keepscore.scorecard import compute, pdf_jobs, review_mail, services
-from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
+from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
     ManualMetricAddForm,
     ManualMetricForm,
@@ -175,7 +175,8 @@ class GridRow:
         self.cells = cells
         self.unit = unit
         self.id = f"row-{metric.key}"
-        self.spreads = metric.unit in ("count", "money")
+        # a sum (count, money) is spread over the months; a rate's goal fills each month
+        self.spreads = metric.unit in ("count", "money") and metric.key not in SPEND_RATIOS
 
     @property
     def months(self) -> list[Cell]:
@@ -343,9 +344,10 @@ def _spread(
         **typed,
         metric.key: {**typed.get(metric.key, {}), **months},
     }
+    done = "spread over the months " if spread.summed else "set in every month: "
     note = (
-        f"{metric.name}: the goal of {services.plain(goal)} is spread over the months "
-        f"{spread.how}. Not saved yet: check the months and Save."
+        f"{metric.name}: the goal of {services.plain(goal)} is {done}{spread.how}. "
+        "Not saved yet: check the months and Save."
     )
     return filled, {}, note
 
