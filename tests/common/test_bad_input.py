@@ -632,7 +632,7 @@ def test_one_bad_field_in_a_valid_form_is_refused_cleanly(
     fields = form_fields()
     for method in sorted(sent.methods):
         send(world, method, url, valid)
-        for field in valid:
+        for field in one_row_of_each_grid(valid):
             edges = {
                 e for f in fields.get(field, [forms.CharField()]) for e in edges_for(f, world.other)
             }
@@ -642,6 +642,19 @@ def test_one_bad_field_in_a_valid_form_is_refused_cleanly(
             for i, data in enumerate(spoiled):  # plain and htmx in turn
                 send(world, method, url, data, spoiled=field, **(HTMX if i % 2 else {}))
     send(world, "post", url, {**valid, **{k: "\x00" for k in HOSTILE_KEYS}}, **HTMX)
+
+
+#: a cell of a grid (targets, manual values): ``<metric key>-m01`` .. ``-m12``, ``-goal``
+GRID_CELL = re.compile(r"(?P<row>[a-z0-9][a-z0-9_-]*)-(?:m(?:0[1-9]|1[0-2])|goal)")
+
+
+def one_row_of_each_grid(valid: dict[str, str]) -> list[str]:
+    """The fields to spoil one at a time: a grid's cells are one kind of field, read by the
+    same code, so only its first row's are (the 400 cells of the targets grid took 7 minutes
+    one by one); the hypothesis test still draws from every cell."""
+    rows = {m.group("row") for f in valid if (m := GRID_CELL.fullmatch(f))}
+    first = min(rows) if rows else ""
+    return [f for f in valid if not (m := GRID_CELL.fullmatch(f)) or m.group("row") == first]
 
 
 WITH_PATH_PARAMETERS = [p for p in ORG_PATTERNS if p[2]]

@@ -92,6 +92,8 @@ WEB: dict[str, Rule] = {
     "scorecard_metric_edit": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_values": READ_MEMBER_CHANGE_MARKETING,
     "scorecard_targets": READ_MEMBER_CHANGE_MARKETING,
+    "scorecard_targets_csv": MEMBER,  # the targets file: every member reads the targets
+    "scorecard_targets_upload": READ_MEMBER_CHANGE_MARKETING,
     "plan": READ_MEMBER_CHANGE_MARKETING,
     "plan_accept": MARKETING,
     "scorecard_review": READ_MEMBER_CHANGE_MARKETING,

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -486,3 +487,105 @@ def _catalogue(organization: Organization) -> list[Any]:
     from keepscore.scorecard.catalogue import metric_catalogue
 
     return metric_catalogue(organization)
+
+
+# --- an annual goal spread over its months (the targets grid) --------------------------------
+
+#: the plan's quantity a metric is spread by (the ladder's stages are added by their role)
+PLAN_BASIS = {
+    "new_leads": "leads",
+    "customers": "customers",
+    "revenue": "customers",
+    "margin": "customers",
+    "proposals": "proposals",
+}
+BASIS_WORDS = {
+    "leads": "new leads",
+    "qualified": "qualified leads",
+    "proposals": "proposals",
+    "customers": "customers",
+}
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A goal's twelve monthly targets and how they were made, in words."""
+
+    months: dict[date, Decimal]
+    how: str
+    summed: bool = True  # split to add up to the goal (else each month is the goal)
+
+
+def shares_split(amount: Decimal, weights: list[float]) -> list[Decimal]:
+    """``amount`` split by ``weights`` (not negative, some above 0) into parts that add up to
+    it exactly: in whole units for a whole amount (else in the amount's smallest decimal),
+    each part the floor of its exact share, the units left over going to the largest
+    remainders (the earlier month on a tie) — the largest-remainder method."""
+    if amount == amount.to_integral_value():
+        unit = Decimal(1)
+    else:
+        unit = Decimal(1).scaleb(amount.normalize().as_tuple().exponent)  # type: ignore[arg-type]
+    units = int(abs(amount) / unit)
+    exact_weights = [Fraction(w) for w in weights]
+    total = sum(exact_weights)
+    if total <= 0 or any(w < 0 for w in exact_weights):
+        raise ValueError("weights must not be negative and some must be above 0")
+    exact = [units * w / total for w in exact_weights]
+    parts = [math.floor(e) for e in exact]
+    left = units - sum(parts)
+    for i in sorted(range(len(parts)), key=lambda i: (-(exact[i] - parts[i]), i))[:left]:
+        parts[i] += 1
+    sign = -1 if amount < 0 else 1
+    return [sign * part * unit for part in parts]
+
+
+def goal_spread(organization: Organization, year: int, metric_key: str, amount: Any) -> Spread:
+    """The monthly targets of a metric that make its annual goal ``amount``.
+
+    A count or an amount of money (a sum over the year) is split so that the twelve months
+    add up to the goal exactly (:func:`shares_split`): by the shares of the year's saved plan
+    when there is one — new leads by the plan's leads per month, the qualified stage by its
+    qualified leads, proposals by its proposals, customers, revenue and margin by its
+    customers — else evenly. A rate, a percentage, days or a ratio of spend is not a sum: its
+    goal is each month's target."""
+    from keepscore.scorecard.catalogue import SPEND_RATIOS, metric_get
+    from keepscore.scorecard.services import months_of, value_check
+
+    metric = metric_get(organization, metric_key, field="metric")
+    value = value_check(metric, amount, field="goal")
+    months = months_of(year)
+    if metric.unit not in ("count", "money") or metric.key in SPEND_RATIOS:
+        return Spread(
+            {m: value for m in months}, "it is not a sum: each month takes the goal", False
+        )
+    weights = [1.0] * 12
+    how = "evenly"
+    if YEARS[0] <= year <= YEARS[1] and YearPlan.objects.for_org(organization).filter(year=year):
+        try:
+            report = plan_report(organization, year, with_range=False)
+        except ValidationError:
+            report = None
+        basis = None if report is None else _basis(report, metric.key)
+        plan = None if report is None else report.plan
+        if basis is None:
+            how = f"evenly (the plan of {year} does not plan {metric.name.lower()})"
+        elif plan is None or not plan.months:
+            how = f"evenly (the plan of {year} is not complete)"
+        else:
+            planned = [max(float(getattr(m, basis)), 0.0) for m in plan.months]
+            if sum(planned) > 0:
+                weights = planned
+                how = f"by the plan's {BASIS_WORDS[basis]} per month"
+    return Spread(dict(zip(months, shares_split(value, weights), strict=True)), how)
+
+
+def _basis(report: PlanReport, key: str) -> str | None:
+    basis = dict(PLAN_BASIS)
+    measured = report.measured
+    if measured.qualified is not None:
+        basis[f"entered_{measured.qualified.key}"] = "qualified"
+    if measured.proposal is not None:
+        basis[f"entered_{measured.proposal.key}"] = "proposals"
+    if measured.won is not None:
+        basis[f"entered_{measured.won.key}"] = "customers"
+    return basis.get(key)

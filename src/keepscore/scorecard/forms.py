@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -11,15 +9,11 @@ from django import forms
 from keepscore.scorecard.models import (
     GROUP_CHOICES,
     UNIT_CHOICES,
-    VALUE_DIGITS,
-    VALUE_PLACES,
     WEEKDAY_CHOICES,
     WHICH_CHOICES,
     ReviewKind,
 )
 from keepscore.scorecard.services import MAX_REVIEW
-
-MONTH_FIELDS = [f"m{n:02d}" for n in range(1, 13)]
 
 
 class ManualMetricForm(forms.Form):
@@ -46,50 +40,6 @@ class ManualMetricAddForm(ManualMetricForm):
     )
 
     field_order = ["name", "key", "group", "unit", "higher_is_better", "description", "active"]
-
-
-def _value_field(label: str) -> forms.DecimalField:
-    return forms.DecimalField(
-        label=label,
-        required=False,
-        max_digits=VALUE_DIGITS,
-        decimal_places=VALUE_PLACES,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}),
-    )
-
-
-class MonthRowForm(forms.Form):
-    """One metric's twelve months of a year (an empty cell clears the month)."""
-
-    metric = forms.CharField(max_length=130, widget=forms.HiddenInput)
-    m01 = _value_field("Jan")
-    m02 = _value_field("Feb")
-    m03 = _value_field("Mar")
-    m04 = _value_field("Apr")
-    m05 = _value_field("May")
-    m06 = _value_field("Jun")
-    m07 = _value_field("Jul")
-    m08 = _value_field("Aug")
-    m09 = _value_field("Sep")
-    m10 = _value_field("Oct")
-    m11 = _value_field("Nov")
-    m12 = _value_field("Dec")
-
-    def __init__(self, *args: Any, year: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.year = year
-
-    def months(self) -> dict[date, Decimal | None]:
-        return {
-            date(self.year, n, 1): self.cleaned_data.get(name)
-            for n, name in enumerate(MONTH_FIELDS, start=1)
-        }
-
-
-class TargetRowForm(MonthRowForm):
-    """One metric's monthly targets of a year and its annual goal."""
-
-    goal = _value_field("Annual goal")
 
 
 class ReviewForm(forms.Form):

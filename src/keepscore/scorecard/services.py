@@ -7,8 +7,11 @@ the field and changes nothing. Months are normalised to the first day of the mon
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -291,6 +294,65 @@ def manual_values_set(
         _value_write(metric, first, number, user)
 
 
+@transaction.atomic
+def manual_values_grid_set(
+    *,
+    organization: Organization,
+    year: Any,
+    rows: Mapping[str, Mapping[str, Any]],
+    by: Membership | None = None,
+) -> GridSaved:
+    """The manual values page: ``{metric key: {"m01".."m12": typed value}}`` of a year, for
+    every active manual metric at once (a cell left out stays; an empty one clears). All or
+    nothing: a ValidationError names every bad cell (by :func:`cell_name`, in words with the
+    metric and the month) and nothing is written."""
+    user = writer_user(organization, by)
+    number = year_check(year)
+    metrics = {m.key: m for m in ManualMetric.objects.for_org(organization).filter(active=True)}
+    checked: dict[tuple[ManualMetric, date], Decimal | None] = {}
+    problems: dict[str, str] = {}
+    for key, cells in rows.items():
+        metric = metrics.get(key)
+        if metric is None:
+            problems[cell_name(str(key)[:60], "metric")] = (
+                f"There is no manual metric “{str(key)[:60]}” in this organization."
+            )
+            continue
+        definition = metric.definition()
+        for column, value in cells.items():
+            if column not in MONTH_COLUMNS:
+                problems[cell_name(key, str(column)[:20])] = (
+                    f"{metric.name}: {str(column)[:20]!r} is not a month (m01 to m12)."
+                )
+                continue
+            try:
+                checked[(metric, date(number, int(column[1:]), 1))] = cell_parse(
+                    definition, value, column
+                )
+            except ValidationError as error:
+                label = column_label(column)
+                problems[cell_name(key, column)] = (
+                    f"{metric.name}, {label} {number}: {_message(error)}"
+                )
+    if problems:
+        raise ValidationError({name: [text] for name, text in problems.items()})
+    existing = {
+        (v.metric_id, v.month): v.value
+        for v in ManualValue.objects.for_org(organization).filter(month__in=months_of(number))
+    }
+    saved = GridSaved()
+    for (metric, month), value in checked.items():
+        have = existing.get((metric.pk, month))
+        if value is None:
+            saved.cleared += have is not None
+        elif have == value:
+            saved.unchanged += 1
+        else:
+            saved.set += 1
+        _value_write(metric, month, value, user)
+    return saved
+
+
 def manual_values(
     organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
@@ -424,6 +486,365 @@ def goals_for(organization: Organization, year: int) -> dict[str, Decimal]:
     """The annual goals of the year: ``{metric key: value}``."""
     rows = Goal.objects.for_org(organization).filter(year=year_check(year))
     return dict(rows.values_list("metric_key", "value"))
+
+
+# --- the targets grid: every metric's year at once, and the same as CSV -----------------------
+
+#: a grid row's cells: the twelve months (``m01``..``m12``) and the annual goal
+MONTH_COLUMNS = tuple(f"m{n:02d}" for n in range(1, 13))
+GRID_COLUMNS = (*MONTH_COLUMNS, "goal")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: the targets file: the metric in words, its key (what the upload goes by), months, goal
+CSV_HEADER = ("metric", "key", *MONTH_NAMES, "goal")
+#: rows of a targets file at most (an organization has a few dozen metrics)
+MAX_CSV_ROWS = 2_000
+MAX_CSV_CELL = 1_000
+
+
+def column_label(column: str) -> str:
+    """``m03`` → ``Mar``; ``goal`` → ``Annual goal``."""
+    if column == "goal":
+        return "Annual goal"
+    return MONTH_NAMES[int(column[1:]) - 1]
+
+
+def cell_name(key: str, column: str) -> str:
+    """The name of a grid cell's input: ``new_leads-m03``, ``revenue-goal``."""
+    return f"{key}-{column}"
+
+
+def grid_metrics(organization: Organization) -> list[tuple[str, list[MetricDef]]]:
+    """The metrics of the targets grid (and file) by scorecard group, in the ladder's order."""
+    return types.by_group(metric_catalogue(organization))
+
+
+def cell_parse(metric: MetricDef, value: Any, column: str = "value") -> Decimal | None:
+    """A typed cell: empty clears (None); else a number as people type it (``1,234``,
+    ``25%``, ``€ 12``) in the metric's unit (:func:`value_check`)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal | int):
+        number: Decimal | None = Decimal(value)
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        number = decimal_parse(text)
+        if number is None:
+            raise ValidationError({column: f"{text[:40]!r} is not a number."})
+    return value_check(metric, number, field=column)
+
+
+@dataclass
+class GridSaved:
+    """What a save of the grid (or a targets file) changed."""
+
+    set: int = 0  # targets and goals written (new or changed)
+    cleared: int = 0  # targets and goals removed
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.set} set, {self.cleared} cleared, {self.unchanged} unchanged"
+
+
+Cells = Mapping[str, Mapping[str, Any]]
+
+
+def targets_grid_check(
+    organization: Organization, year: Any, rows: Cells
+) -> tuple[dict[str, dict[str, Decimal | None]], dict[str, str]]:
+    """Check a grid: ``rows`` is ``{metric key: {"m01".."m12" | "goal": typed value}}`` (a
+    cell left out stays as it is; an empty one clears). The checked values, and the
+    problems by cell name (:func:`cell_name`) in words naming the metric and the month."""
+    number = year_check(year)
+    catalogue = {m.key: m for m in metric_catalogue(organization)}
+    checked: dict[str, dict[str, Decimal | None]] = {}
+    problems: dict[str, str] = {}
+    for key, cells in rows.items():
+        metric = catalogue.get(key)
+        if metric is None:
+            problems[cell_name(str(key)[:60], "metric")] = (
+                f"There is no metric “{str(key)[:60]}” in this organization."
+            )
+            continue
+        mine = checked.setdefault(key, {})
+        for column, value in cells.items():
+            if column not in GRID_COLUMNS:
+                problems[cell_name(key, str(column)[:20])] = (
+                    f"{metric.name}: {str(column)[:20]!r} is not a month (m01 to m12) nor goal."
+                )
+                continue
+            try:
+                mine[column] = cell_parse(metric, value, column)
+            except ValidationError as error:
+                label = column_label(column)
+                when = f"{label} {number}" if column != "goal" else label.lower()
+                problems[cell_name(key, column)] = f"{metric.name}, {when}: {_message(error)}"
+    return checked, problems
+
+
+def _grid_write(
+    organization: Organization, year: int, checked: Mapping[str, Mapping[str, Decimal | None]]
+) -> GridSaved:
+    saved = GridSaved()
+    keys = list(checked)
+    targets = {
+        (t.metric_key, t.month): t
+        for t in Target.objects.for_org(organization).filter(
+            metric_key__in=keys, month__in=months_of(year)
+        )
+    }
+    goals = {
+        g.metric_key: g
+        for g in Goal.objects.for_org(organization).filter(metric_key__in=keys, year=year)
+    }
+    for key, cells in checked.items():
+        for column, value in cells.items():
+            have: Target | Goal | None
+            if column == "goal":
+                have = goals.get(key)
+            else:
+                month = date(year, int(column[1:]), 1)
+                have = targets.get((key, month))
+            if value is None:
+                if have is not None:
+                    audit.delete(type(have).objects.filter(pk=have.pk))
+                    saved.cleared += 1
+                continue
+            if have is not None and have.value == value:
+                saved.unchanged += 1
+                continue
+            if have is not None:
+                have.value = value
+                have.save(update_fields=["value", "updated_at"])
+            elif column == "goal":
+                Goal.objects.create(
+                    organization=organization, metric_key=key, year=year, value=value
+                )
+            else:
+                Target.objects.create(
+                    organization=organization, metric_key=key, month=month, value=value
+                )
+            saved.set += 1
+    return saved
+
+
+@transaction.atomic
+def targets_grid_set(*, organization: Organization, year: Any, rows: Cells) -> GridSaved:
+    """Save the targets grid of a year (see :func:`targets_grid_check`): all or nothing. A
+    ValidationError names every bad cell (by :func:`cell_name`) and nothing is written."""
+    number = year_check(year)
+    return _grid_save(organization, number, rows, "changed", f"targets and goals of {number}")
+
+
+def _grid_save(
+    organization: Organization, year: int, rows: Cells, action: str, what: str
+) -> GridSaved:
+    checked, problems = targets_grid_check(organization, year, rows)
+    if problems:
+        raise ValidationError({name: [text] for name, text in problems.items()})
+    saved = _grid_write(organization, year, checked)
+    if saved.set or saved.cleared:
+        audit.record(
+            action=action,
+            organization=organization,
+            object_type="scorecard.Target",
+            summary=f"{what}: {saved}",
+        )
+    return saved
+
+
+def targets_csv(organization: Organization, year: Any) -> tuple[str, int]:
+    """The year's targets and goals as CSV (:data:`CSV_HEADER`), one row per metric of the
+    grid, in its order; and how many rows. Percentages in points, money as plain numbers."""
+    number = year_check(year)
+    targets = targets_for(organization, months_of(number))
+    goals = goals_for(organization, number)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    rows = 0
+    for _group, metrics in grid_metrics(organization):
+        for m in metrics:
+            months = [plain(targets.get((m.key, first))) or "" for first in months_of(number)]
+            writer.writerow([m.name, m.key, *months, plain(goals.get(m.key)) or ""])
+            rows += 1
+    return out.getvalue(), rows
+
+
+@dataclass
+class TargetsFileResult:
+    """A targets file read: its errors by row and column (nothing written when any), or what
+    it changed."""
+
+    file: str
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)  # the file as a whole
+    errors: list[RowError] = field(default_factory=list)
+    saved: GridSaved | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems or self.errors)
+
+    def error(self, row: int, column: str, reason: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(row, column, reason))
+
+    def lines(self) -> list[str]:
+        """Every problem in words: ``row 4, column Mar: 'abc' is not a number.``"""
+        rows = [
+            f"row {e.line}, column {e.column}: {e.reason}"
+            if e.column
+            else f"row {e.line}: {e.reason}"
+            for e in self.errors
+        ]
+        return [*self.problems, *rows]
+
+
+_HEADER_WORDS = {
+    "metric": "metric",
+    "name": "metric",
+    "key": "key",
+    "goal": "goal",
+    "annual goal": "goal",
+    **{name.lower(): column for name, column in zip(MONTH_NAMES, MONTH_COLUMNS, strict=True)},
+    **{
+        date(2000, n, 1).strftime("%B").lower(): column
+        for n, column in enumerate(MONTH_COLUMNS, start=1)
+    },
+}
+
+
+def _text_lines(file: Any) -> Generator[str, None, None]:
+    """The lines of an upload (bytes as UTF-8, a BOM dropped) or of a text file, read once."""
+    source = getattr(file, "file", file)  # Django's UploadedFile wraps the real file
+    if hasattr(source, "seek"):
+        source.seek(0)
+    first = source.read(0) if hasattr(source, "read") else ""
+    if isinstance(first, bytes):
+        text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+        try:
+            for line in text:  # not ``yield from``: closing it would close the upload
+                yield line
+        finally:
+            text.detach()  # the upload closes its own file
+    else:
+        for line in source:
+            yield line.lstrip("\ufeff") if isinstance(line, str) else line
+
+
+def _delimiter(header: str) -> str:
+    """The header's separator: the commonest of , ; and tab (spreadsheets in many languages
+    save with ;)."""
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def targets_csv_read(
+    organization: Organization, year: Any, file: Any, *, name: str = "", dry_run: bool = False
+) -> TargetsFileResult:
+    """Read a targets file (as :func:`targets_csv` writes it: ``metric,key,Jan..Dec,goal``;
+    ``;`` or tab separators too) and, when every cell is good, save it like the grid. The
+    metric is found by its key, else its name; a month or goal column left out of the file
+    stays as it is, an empty cell clears. All or nothing: any bad cell is reported by row
+    (the header is row 1) and column, and nothing is written."""
+    number = year_check(year)
+    result = TargetsFileResult(file=name or getattr(file, "name", "") or "the file")
+    lines = _text_lines(file)
+    try:
+        return _targets_read(organization, number, lines, result, dry_run)
+    finally:
+        lines.close()  # while the upload is still open
+
+
+def _targets_read(
+    organization: Organization,
+    number: int,
+    lines: Iterator[str],
+    result: TargetsFileResult,
+    dry_run: bool,
+) -> TargetsFileResult:
+    catalogue = metric_catalogue(organization)
+    by_key = {m.key: m for m in catalogue}
+    by_name = {m.name.strip().lower(): m for m in catalogue}
+    rows: dict[str, dict[str, Any]] = {}
+    seen: dict[str, int] = {}
+    try:
+        first = next(lines, "")
+        if not first.strip():
+            result.problems.append("The file is empty: it needs the header metric,key,Jan,…,goal.")
+            return result
+        reader = csv.reader(itertools.chain([first], lines), delimiter=_delimiter(first))
+        header = [h.strip() for h in next(reader)]
+        columns: dict[int, str] = {}
+        for i, text in enumerate(header):
+            if not text:
+                continue
+            column = _HEADER_WORDS.get(text.lower())
+            if column is None:
+                result.problems.append(
+                    f"Column {i + 1} “{text[:40]}” is not one of metric, key, Jan to Dec, goal."
+                )
+            elif column in columns.values():
+                result.problems.append(f"The column {text[:40]} is in the header twice.")
+            else:
+                columns[i] = column
+        if not {"key", "metric"} & set(columns.values()):
+            result.problems.append("The header needs a key or a metric column.")
+        if result.problems:
+            return result
+        for index, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            result.rows += 1
+            if result.rows > MAX_CSV_ROWS:
+                result.problems.append(f"The file has more than {MAX_CSV_ROWS:,} rows.")
+                return result
+            cells = {columns[i]: v for i, v in enumerate(values) if i in columns}
+            labels = {columns[i]: header[i] for i in columns}
+            long = [c for c, v in cells.items() if len(v) > MAX_CSV_CELL]
+            if long:
+                for c in long:
+                    result.error(index, labels[c], f"longer than {MAX_CSV_CELL:,} characters")
+                continue
+            key, metric_name = cells.get("key", "").strip(), cells.get("metric", "").strip()
+            metric = by_key.get(key.lower()) if key else by_name.get(metric_name.lower())
+            if metric is None:
+                which, text = ("key", key) if key else ("metric", metric_name)
+                result.error(
+                    index,
+                    labels.get(which, which),
+                    f"{text[:60]!r} is not a metric of this organization"
+                    if text
+                    else "no metric on this row",
+                )
+                continue
+            if metric.key in seen:
+                result.error(index, "", f"{metric.name} is already on row {seen[metric.key]}")
+                continue
+            seen[metric.key] = index
+            row: dict[str, Any] = {}
+            for column, value in cells.items():
+                if column in ("key", "metric"):
+                    continue
+                try:
+                    row[column] = cell_parse(metric, value, column)
+                except ValidationError as error:
+                    result.error(index, labels[column], _message(error))
+            rows[metric.key] = row
+    except UnicodeDecodeError:
+        result.problems.append("The file is not UTF-8 text: save it as “CSV UTF-8”.")
+        return result
+    except csv.Error as error:
+        result.problems.append(f"The file is not readable CSV: {error}.")
+        return result
+    if result.failed or dry_run:
+        return result
+    with transaction.atomic():
+        what = f"targets file of {number} ({result.rows} rows)"
+        result.saved = _grid_save(organization, number, rows, "imported", what)
+    return result
 
 
 # --- the monthly review (append-only) -------------------------------------------------------

@@ -7,9 +7,10 @@ scorecard pages, ``keepscore.reports`` (PDF/XLSX/CSV) and ``keepscore scorecard`
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from keepscore.common.money import MoneyFormat
 
@@ -19,6 +20,21 @@ if TYPE_CHECKING:
 Unit = Literal["count", "money", "percent", "days", "number"]
 Pace = Literal["ahead", "on_track", "at_risk", "behind", "not_enough_data"]
 GROUPS = ("SUSPECT", "PROSPECT", "LEAD", "CUSTOMER")
+
+
+class _Grouped(Protocol):
+    @property
+    def group(self) -> str: ...
+
+
+G = TypeVar("G", bound=_Grouped)
+
+
+def by_group(rows: Iterable[G]) -> list[tuple[str, list[G]]]:
+    """``rows`` (metrics or scorecard rows) by scorecard group, in the ladder's order
+    (:data:`GROUPS`), each group once, the rows in their order within it."""
+    items = list(rows)
+    return [(g, [r for r in items if r.group == g]) for g in GROUPS]
 
 
 @dataclass(frozen=True)
@@ -117,4 +133,4 @@ class Scorecard:
 
     def grouped(self) -> list[tuple[str, list[MetricRow]]]:
         """Rows by scorecard group, in SUSPECT, PROSPECT, LEAD, CUSTOMER order."""
-        return [(g, [r for r in self.rows if r.group == g]) for g in GROUPS]
+        return by_group(self.rows)

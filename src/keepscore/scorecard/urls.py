@@ -15,6 +15,8 @@ urlpatterns = [
     path("metrics/<int:metric_pk>/", views.metric_edit, name="scorecard_metric_edit"),
     path("values/", views.values, name="scorecard_values"),
     path("targets/", views.targets, name="scorecard_targets"),
+    path("targets/<int:year>.csv", views.targets_csv, name="scorecard_targets_csv"),
+    path("targets/upload/", views.targets_upload, name="scorecard_targets_upload"),
     path("<int:year>-<int:month>/review/", views.review, name="scorecard_review"),
     path("review-meeting/", views.review_meeting, name="scorecard_review_meeting"),
 ]

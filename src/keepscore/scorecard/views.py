@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts.models import Organization
 from keepscore.accounts.permissions import MARKETING
+from keepscore.audit import services as audit
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import may, org_view
 from keepscore.focus.services import kept_for as focus_kept
@@ -36,15 +37,12 @@ from keepscore.reports.scorecard import (
     scorecard_xlsx,
 )
 from keepscore.scorecard import compute, pdf_jobs, review_mail, services
-from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
+from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
-    MONTH_FIELDS,
     ManualMetricAddForm,
     ManualMetricForm,
-    MonthRowForm,
     ReviewForm,
     ReviewMeetingForm,
-    TargetRowForm,
 )
 from keepscore.scorecard.models import ManualMetric
 from keepscore.scorecard.report import charts_for, month_pdf
@@ -144,180 +142,360 @@ def metric_edit(request: HttpRequest, organization: Organization, metric_pk: int
 # --- the grids: manual values, and targets with goals ------------------------------------------
 
 
-class Row:
-    """One metric's line of a grid: its definition and its form."""
+# --- targets and goals: one grid of metrics x months, one Save -----------------------------
 
-    def __init__(self, metric: MetricDef, form: MonthRowForm) -> None:
+
+class Cell:
+    """One input of the targets grid: its name, what it shows, its error."""
+
+    def __init__(self, metric: MetricDef, column: str, year: int, value: Any, error: str) -> None:
+        self.name = services.cell_name(metric.key, column)
+        self.id = f"c-{self.name}"
+        self.column = column
+        self.value = "" if value is None else value
+        self.error = error
+        label = services.column_label(column)
+        self.label = (
+            f"{metric.name}, {label} {year}"
+            if column != "goal"
+            else f"{metric.name}, {label.lower()} {year}"
+        )
+
+
+class GridRow:
+    def __init__(self, metric: MetricDef, cells: list[Cell], unit: str) -> None:
         self.metric = metric
-        self.form = form
+        self.cells = cells
+        self.unit = unit
         self.id = f"row-{metric.key}"
+        # a sum (count, money) is spread over the months; a rate's goal fills each month
+        self.spreads = metric.unit in ("count", "money") and metric.key not in SPEND_RATIOS
 
-    def fields(self) -> list[Any]:
-        return [self.form[name] for name in MONTH_FIELDS]
+    @property
+    def months(self) -> list[Cell]:
+        return self.cells[:12]
 
-
-def _row_form(
-    form_class: type[MonthRowForm],
-    metric: MetricDef,
-    year: int,
-    initial: dict[str, Any],
-    data: Any = None,
-) -> MonthRowForm:
-    return form_class(
-        data, year=year, initial={"metric": metric.key, **initial}, auto_id=f"id_{metric.key}_%s"
-    )
+    @property
+    def goal(self) -> Cell:
+        return self.cells[12]
 
 
-def _grid(
-    request: HttpRequest,
-    organization: Organization,
-    *,
-    template: str,
-    sub: str,
-    form_class: type[MonthRowForm],
-    metrics_of: Any,
-    initial_of: Any,
-    save: Any,
-) -> HttpResponse:
-    """A page of one form per metric; a POST saves the one row it carries."""
-    year, year_problem = _year(request)
-    if request.method == "POST" and year_problem:
-        # a forged year (the page never sends one): nothing is saved
-        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
-    defs: list[MetricDef] = metrics_of(organization)
-    posted: Row | None = None
-    if request.method == "POST":
-        key = request.POST.get("metric", "")
-        metric = next((m for m in defs if m.key == key), None)
-        form = form_class(request.POST, year=year, auto_id="id_posted_%s")
-        if metric is None:
-            form.is_valid()
-            form.add_error(None, "There is no such metric on this page: reload the page.")
-            posted = Row(MetricDef(key, key, "", "number", False, True, ""), form)
-        else:
-            form = _row_form(form_class, metric, year, {}, request.POST)
-            if form.is_valid():
-                try:
-                    save(organization, metric, year, form)
-                except ValidationError as error:
-                    add_service_errors(form, error)
-                else:
-                    if _is_htmx(request):
-                        fresh = _row_form(
-                            form_class, metric, year, initial_of(organization, year)[metric.key]
-                        )
-                        context = _row_context(request, sub, year, Row(metric, fresh), organization)
-                        return render(request, "scorecard/_row.html", {**context, "saved": True})
-                    messages.success(request, f"{metric.name}: {year} saved.")
-                    return HttpResponseRedirect(_url(f"scorecard_{sub}", organization, year))
-            posted = Row(metric, form)
-        if _is_htmx(request):
-            context = _row_context(request, sub, year, posted, organization)
-            return render(request, "scorecard/_row.html", context)
-    initial = initial_of(organization, year)
-    rows = []
-    for metric in defs:
-        if posted is not None and posted.metric.key == metric.key:
-            rows.append(posted)
-        else:
-            rows.append(Row(metric, _row_form(form_class, metric, year, initial[metric.key])))
-    orphan = posted if posted is not None and all(r is not posted for r in rows) else None
-    return _page(
-        request,
-        template,
-        sub,
-        status=INVALID if request.method == "POST" else 200,
-        year=year,
-        year_problem=year_problem,
-        rows=rows,
-        orphan=orphan,
-        action=_url(f"scorecard_{sub}", organization, year),
-        previous_url=_url(f"scorecard_{sub}", organization, year - 1) if year > 1900 else "",
-        next_url=_url(f"scorecard_{sub}", organization, year + 1) if year < 2999 else "",
-    )
+def unit_words(metric: MetricDef, currency: str) -> str:
+    """How a metric's values are written, for its row: ``in €``, ``in %`` (typed as points)."""
+    if metric.unit == "money":
+        return f"in {currency}"
+    if metric.unit == "percent":
+        return "in %"
+    if metric.unit == "days":
+        return "in days"
+    return ""
 
 
-def _row_context(
-    request: HttpRequest, sub: str, year: int, row: Row | None, organization: Organization
-) -> dict[str, Any]:
-    return {
-        "row": row,
-        "sub": sub,
-        "year": year,
-        "can_edit": may(request, MARKETING),
-        "action": _url(f"scorecard_{sub}", organization, year),
-    }
+Groups = list[tuple[str, list[MetricDef]]]
 
 
-def _month_initial(values: dict[tuple[str, date], Any], key: str, year: int) -> dict[str, Any]:
-    return {
-        name: services.plain(values.get((key, date(year, n, 1))))
-        for n, name in enumerate(MONTH_FIELDS, start=1)
-    }
-
-
-def _manual_defs(organization: Organization) -> list[MetricDef]:
-    return [m.definition() for m in ManualMetric.objects.for_org(organization).filter(active=True)]
-
-
-def _values_initial(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
-    values = services.manual_values(organization, services.months_of(year))
-    return {m.key: _month_initial(values, m.key, year) for m in _manual_defs(organization)}
-
-
-@org_view
-@GET_POST
-def values(request: HttpRequest, organization: Organization) -> HttpResponse:
-    by = request.membership  # type: ignore[attr-defined]
-
-    def save(organization: Organization, metric: MetricDef, year: int, form: Any) -> None:
-        manual = services.manual_metric_get(organization, metric.key)
-        services.manual_values_set(metric=manual, values=form.months(), by=by)
-
-    return _grid(
-        request,
-        organization,
-        template="scorecard/values.html",
-        sub="values",
-        form_class=MonthRowForm,
-        metrics_of=_manual_defs,
-        initial_of=_values_initial,
-        save=save,
-    )
-
-
-def _targets_initial(organization: Organization, year: int) -> dict[str, dict[str, Any]]:
+def _stored_cells(
+    organization: Organization, year: int, groups: Groups
+) -> dict[str, dict[str, Any]]:
     targets = services.targets_for(organization, services.months_of(year))
     goals = services.goals_for(organization, year)
-    return {
-        m.key: {**_month_initial(targets, m.key, year), "goal": services.plain(goals.get(m.key))}
-        for m in metric_catalogue(organization)
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for _group, metrics in groups:
+        for m in metrics:
+            cells = {
+                column: services.plain(targets.get((m.key, first)))
+                for column, first in zip(
+                    services.MONTH_COLUMNS, services.months_of(year), strict=True
+                )
+            }
+            out[m.key] = {**cells, "goal": services.plain(goals.get(m.key))}
+    return out
 
 
-def _targets_save(organization: Organization, metric: MetricDef, year: int, form: Any) -> None:
-    services.targets_year_set(
-        organization=organization,
-        metric_key=metric.key,
+def _posted_cells(
+    request: HttpRequest, groups: Groups, columns: tuple[str, ...] = services.GRID_COLUMNS
+) -> dict[str, dict[str, str]]:
+    """The grid as typed: every cell of every metric of the page that the form sent."""
+    rows: dict[str, dict[str, str]] = {}
+    for _group, metrics in groups:
+        for m in metrics:
+            cells = {
+                column: request.POST[services.cell_name(m.key, column)]
+                for column in columns
+                if services.cell_name(m.key, column) in request.POST
+            }
+            if cells:
+                rows[m.key] = cells
+    return rows
+
+
+def _grid_rows(
+    organization: Organization,
+    year: int,
+    groups: Groups,
+    values: dict[str, dict[str, Any]],
+    errors: dict[str, str],
+    columns: tuple[str, ...] = services.GRID_COLUMNS,
+) -> list[tuple[str, list[GridRow]]]:
+    from keepscore.common.money import currency_symbol
+
+    currency = currency_symbol(organization)
+    out = []
+    for group, metrics in groups:
+        rows = []
+        for m in metrics:
+            typed = values.get(m.key, {})
+            cells = [
+                Cell(
+                    m,
+                    column,
+                    year,
+                    typed.get(column),
+                    errors.get(services.cell_name(m.key, column), ""),
+                )
+                for column in columns
+            ]
+            rows.append(GridRow(m, cells, unit_words(m, currency)))
+        out.append((group, rows))
+    return out
+
+
+def _targets_page(
+    request: HttpRequest,
+    organization: Organization,
+    year: int,
+    year_problem: str = "",
+    *,
+    values: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HttpResponse:
+    groups = services.grid_metrics(organization)
+    stored = _stored_cells(organization, year, groups)
+    if values is not None:  # what was typed wins over what is stored
+        stored = {key: {**cells, **values.get(key, {})} for key, cells in stored.items()}
+    errors = errors or {}
+    has_plan = _has_plan(organization, year)
+    return _page(
+        request,
+        "scorecard/targets.html",
+        "targets",
+        status=status,
         year=year,
-        targets=form.months(),
-        goal=form.cleaned_data.get("goal"),
+        year_problem=year_problem,
+        groups=_grid_rows(organization, year, groups, stored, errors),
+        errors=list(errors.values()),
+        error_cells=[(f"c-{name}", text) for name, text in errors.items()],
+        months=services.MONTH_NAMES,
+        with_goal=True,
+        has_plan=has_plan,
+        action=_url("scorecard_targets", organization, year),
+        csv_url=reverse("scorecard_targets_csv", kwargs={"org": organization.slug, "year": year}),
+        upload_url=_url("scorecard_targets_upload", organization, year),
+        plan_url=reverse("plan", kwargs={"org": organization.slug}) + f"?year={year}",
+        previous_url=_url("scorecard_targets", organization, year - 1) if year > 1900 else "",
+        next_url=_url("scorecard_targets", organization, year + 1) if year < 2999 else "",
+        **context,
     )
+
+
+def _has_plan(organization: Organization, year: int) -> bool:
+    from keepscore.plan.models import YearPlan
+
+    return YearPlan.objects.for_org(organization).filter(year=year).exists()
+
+
+def _spread(
+    organization: Organization, year: int, key: str, typed: dict[str, dict[str, str]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], str]:
+    """The grid as typed with one metric's months filled from its typed goal (not saved)."""
+    from keepscore.plan.services import goal_spread
+    from keepscore.scorecard.catalogue import metric_get
+
+    try:
+        metric = metric_get(organization, key)
+    except ValidationError:
+        return (
+            typed,
+            {services.cell_name(key[:60], "goal"): "There is no such metric: reload the page."},
+            "",
+        )
+    goal_cell = services.cell_name(metric.key, "goal")
+    goal_text = typed.get(metric.key, {}).get("goal", "")
+    try:
+        goal = services.cell_parse(metric, goal_text, "goal")
+    except ValidationError as error:
+        return typed, {goal_cell: f"{metric.name}, annual goal: {' '.join(error.messages)}"}, ""
+    if goal is None:
+        return typed, {goal_cell: f"{metric.name}: type the annual goal first, then spread it."}, ""
+    spread = goal_spread(organization, year, metric.key, goal)
+    months = {
+        f"m{first.month:02d}": services.plain(value) for first, value in spread.months.items()
+    }
+    filled: dict[str, dict[str, Any]] = {
+        **typed,
+        metric.key: {**typed.get(metric.key, {}), **months},
+    }
+    done = "spread over the months " if spread.summed else "set in every month: "
+    note = (
+        f"{metric.name}: the goal of {services.plain(goal)} is {done}{spread.how}. "
+        "Not saved yet: check the months and Save."
+    )
+    return filled, {}, note
 
 
 @org_view
 @GET_POST
 def targets(request: HttpRequest, organization: Organization) -> HttpResponse:
-    return _grid(
-        request,
-        organization,
-        template="scorecard/targets.html",
-        sub="targets",
-        form_class=TargetRowForm,
-        metrics_of=metric_catalogue,
-        initial_of=_targets_initial,
-        save=_targets_save,
+    """The year's targets and goals: one grid of metrics x months, saved at once."""
+    year, year_problem = _year(request)
+    if request.method != "POST":
+        return _targets_page(request, organization, year, year_problem)
+    if year_problem:
+        # a forged year (the page never sends one): nothing is saved
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
+    typed = _posted_cells(request, services.grid_metrics(organization))
+    action = request.POST.get("action", "")
+    if action.startswith("spread:"):
+        spread_key = action.removeprefix("spread:")
+        values, errors, note = _spread(organization, year, spread_key, typed)
+        return _targets_page(
+            request, organization, year, values=values, errors=errors,
+            status=INVALID if errors else 200, spread_note=note,
+        )  # fmt: skip
+    try:
+        saved = services.targets_grid_set(organization=organization, year=year, rows=typed)
+    except ValidationError as error:
+        errors = {name: " ".join(texts) for name, texts in error.message_dict.items()}
+        return _targets_page(
+            request, organization, year, values=typed, errors=errors, status=INVALID
+        )
+    messages.success(request, f"Saved the targets and goals of {year}: {saved}.")
+    return HttpResponseRedirect(_url("scorecard_targets", organization, year))
+
+
+@org_view
+@require_safe
+def targets_csv(request: HttpRequest, organization: Organization, year: int) -> HttpResponse:
+    """The year's targets and goals as CSV: the file the upload reads back."""
+    try:
+        services.year_check(year)
+    except ValidationError:
+        raise Http404("No such year") from None
+    body, rows = services.targets_csv(organization, year)
+    audit.exported(organization, "targets", "csv", rows)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    filename = f"{organization.slug}-targets-{year}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@org_view
+@GET_POST
+def targets_upload(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """A targets file (as downloaded) read into the year's grid: all or nothing."""
+    year, year_problem = _year(request)
+    if request.method != "POST":
+        return HttpResponseRedirect(_url("scorecard_targets", organization, year))
+    if year_problem:
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
+    upload = request.FILES.get("file")
+    if upload is None:  # 400: a file field cannot show again what was sent
+        return _targets_page(
+            request, organization, year, status=400,
+            upload_lines=["Choose the CSV file to upload."],
+        )  # fmt: skip
+    result = services.targets_csv_read(organization, year, upload, name=upload.name or "")
+    if result.failed:
+        return _targets_page(
+            request, organization, year, status=INVALID, upload_lines=result.lines(),
+            upload_name=result.file,
+        )  # fmt: skip
+    messages.success(
+        request, f"Read {result.rows} rows of {result.file} into {year}: {result.saved}."
     )
+    return HttpResponseRedirect(_url("scorecard_targets", organization, year))
+
+
+# --- manual values: one grid of manual metrics x months, one Save ----------------------------
+
+
+def _values_page(
+    request: HttpRequest,
+    organization: Organization,
+    year: int,
+    year_problem: str = "",
+    *,
+    values: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    groups = _manual_groups(organization)
+    stored_values = services.manual_values(organization, services.months_of(year))
+    stored: dict[str, dict[str, Any]] = {
+        m.key: {
+            column: services.plain(stored_values.get((m.key, first)))
+            for column, first in zip(services.MONTH_COLUMNS, services.months_of(year), strict=True)
+        }
+        for _group, metrics in groups
+        for m in metrics
+    }
+    if values is not None:  # what was typed wins over what is stored
+        stored = {key: {**cells, **values.get(key, {})} for key, cells in stored.items()}
+    errors = errors or {}
+    rows = _grid_rows(organization, year, groups, stored, errors, services.MONTH_COLUMNS)
+    return _page(
+        request,
+        "scorecard/values.html",
+        "values",
+        status=status,
+        year=year,
+        year_problem=year_problem,
+        groups=rows,
+        has_rows=any(r for _g, r in rows),
+        errors=list(errors.values()),
+        error_cells=[(f"c-{name}", text) for name, text in errors.items()],
+        months=services.MONTH_NAMES,
+        with_goal=False,
+        action=_url("scorecard_values", organization, year),
+        previous_url=_url("scorecard_values", organization, year - 1) if year > 1900 else "",
+        next_url=_url("scorecard_values", organization, year + 1) if year < 2999 else "",
+    )
+
+
+def _manual_groups(organization: Organization) -> Groups:
+    from keepscore.scorecard.catalogue import manual_metric_defs
+    from keepscore.scorecard.types import by_group
+
+    return by_group(manual_metric_defs(organization))
+
+
+@org_view
+@GET_POST
+def values(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The year's values of the manual metrics: one grid, saved at once."""
+    year, year_problem = _year(request)
+    if request.method != "POST":
+        return _values_page(request, organization, year, year_problem)
+    if year_problem:
+        # a forged year (the page never sends one): nothing is saved
+        return HttpResponse(year_problem, status=400, content_type="text/plain; charset=utf-8")
+    typed = _posted_cells(request, _manual_groups(organization), services.MONTH_COLUMNS)
+    try:
+        saved = services.manual_values_grid_set(
+            organization=organization,
+            year=year,
+            rows=typed,
+            by=request.membership,  # type: ignore[attr-defined]
+        )
+    except ValidationError as error:
+        errors = {name: " ".join(texts) for name, texts in error.message_dict.items()}
+        return _values_page(
+            request, organization, year, values=typed, errors=errors, status=INVALID
+        )
+    messages.success(request, f"Saved the manual values of {year}: {saved}.")
+    return HttpResponseRedirect(_url("scorecard_values", organization, year))
 
 
 # --- the monthly review ------------------------------------------------------------------------
