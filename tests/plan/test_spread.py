@@ -106,6 +106,10 @@ def test_with_a_saved_plan_the_goal_follows_its_months(demo):
     assert list(by_qualified.months.values()) == largest_remainder(
         300, [m.qualified for m in months]
     )
+    # marketing spend by the plan's spend per month (its leads at the channels' costs)
+    spend = goal_spread(demo, 2027, "marketing_spend", 24_000)
+    assert spend.how == "by the plan's marketing spend per month"
+    assert list(spend.months.values()) == largest_remainder(24_000, [m.spend for m in months])
     # a count the plan does not plan: evenly, said so
     calls = goal_spread(demo, 2027, "call_attempts", 120)
     assert list(calls.months.values()) == [10] * 12

@@ -498,12 +498,14 @@ PLAN_BASIS = {
     "revenue": "customers",
     "margin": "customers",
     "proposals": "proposals",
+    "marketing_spend": "spend",
 }
 BASIS_WORDS = {
     "leads": "new leads",
     "qualified": "qualified leads",
     "proposals": "proposals",
     "customers": "customers",
+    "spend": "marketing spend",
 }
 
 
@@ -546,8 +548,8 @@ def goal_spread(organization: Organization, year: int, metric_key: str, amount: 
     add up to the goal exactly (:func:`shares_split`): by the shares of the year's saved plan
     when there is one — new leads by the plan's leads per month, the qualified stage by its
     qualified leads, proposals by its proposals, customers, revenue and margin by its
-    customers — else evenly. A rate, a percentage, days or a ratio of spend is not a sum: its
-    goal is each month's target."""
+    customers, marketing spend by its spend — else evenly. A rate, a percentage, days or a
+    ratio of spend is not a sum: its goal is each month's target."""
     from keepscore.scorecard.catalogue import SPEND_RATIOS, metric_get
     from keepscore.scorecard.services import months_of, value_check
 
