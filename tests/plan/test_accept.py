@@ -14,7 +14,7 @@ from keepscore.plan.models import YearPlan
 from keepscore.plan.services import plan_accept, plan_report, plan_save
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.models import Goal, Target
-from keepscore.scorecard.services import target_set
+from keepscore.scorecard.services import goal_set, target_set
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,12 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
         m.month.month: Decimal(round(m.leads * cost)) for m in months
     }
     assert Goal.objects.get(organization=demo, metric_key="revenue", year=2027).value == 600_000
-    assert done.written == 12 * 6 + 1 and done.kept == []
+    # each other metric's goal is the sum of its months (the grid adds up)
+    for key in ("customers", "new_leads", qualified, proposals, "marketing_spend"):
+        goal = Goal.objects.get(organization=demo, metric_key=key, year=2027).value
+        assert goal == sum(targets(demo, key).values())
+    # 12 months of 6 metrics, 5 goals of their sums, the plan's own goal
+    assert done.written == 12 * 6 + 5 + 1 and done.kept == []
     assert YearPlan.objects.get(organization=demo, year=2027).accepted_at is not None
     # the scorecard reads March against the plan
     march = scorecard_for(demo, date(2027, 3, 1), today=date(2027, 3, 31))
@@ -76,9 +81,11 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
 def test_a_target_typed_by_hand_is_kept_unless_replaced(demo):
     plan_save(demo, 2027, goal_kind="customers", goal_amount=120, overrides={}, by=None)
     target_set(organization=demo, metric_key="customers", month="2027-03", value=99)
+    goal_set(organization=demo, metric_key="new_leads", year=2027, value=777)
     done = plan_accept(demo, 2027, by=None)
-    assert done.kept == ["Customers, Mar 2027"]
+    assert done.kept == ["Customers, Mar 2027", "New leads, the goal of 2027"]
     assert targets(demo, "customers")[3] == 99
+    assert Goal.objects.get(organization=demo, metric_key="new_leads", year=2027).value == 777
     # the plan changes: its own targets follow, the hand-typed one stays
     plan_save(demo, 2027, goal_kind="customers", goal_amount=240, overrides={}, by=None)
     plan_accept(demo, 2027, by=None)
@@ -88,6 +95,8 @@ def test_a_target_typed_by_hand_is_kept_unless_replaced(demo):
     # replaced on request
     plan_accept(demo, 2027, by=None, replace=True)
     assert targets(demo, "customers")[3] == math.ceil(months[2].customers)
+    leads = Goal.objects.get(organization=demo, metric_key="new_leads", year=2027).value
+    assert leads == sum(targets(demo, "new_leads").values())
 
 
 def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
@@ -103,7 +112,7 @@ def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
     }
     # the API
     answer = api_of(demo).post("/plan/2027/accept", {"replace": False})
-    assert answer.status_code == 200 and answer.json()["written"] == 12 * 6 + 1
+    assert answer.status_code == 200 and answer.json()["written"] == 12 * 6 + 5 + 1
     assert targets(demo, "customers") == expected
     Target.objects.filter(organization=demo).delete()
     # the page, as a marketing member
@@ -112,12 +121,12 @@ def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
     page = client.get("/o/plan-demo/plan/?year=2027").content.decode()
     assert "Write the targets" in page
     done = client.post("/o/plan-demo/plan/accept/", {"year": "2027"}, follow=True)
-    assert "Wrote 73 targets and goals of 2027" in done.content.decode()
+    assert "Wrote 78 targets and goals of 2027" in done.content.decode()
     assert targets(demo, "customers") == expected
     Target.objects.filter(organization=demo).delete()
     # the command line
     result = invoke("plan", "2027", "--org", demo.slug, "--accept")
-    assert result.exit_code == 0 and "Wrote 73 targets" in result.stdout
+    assert result.exit_code == 0 and "Wrote 78 targets" in result.stdout
     assert targets(demo, "customers") == expected
     # a year without a plan: a clear error everywhere
     assert api_of(demo).post("/plan/2030/accept", {}).status_code == 422

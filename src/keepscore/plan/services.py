@@ -437,10 +437,11 @@ def plan_targets(report: PlanReport) -> dict[tuple[str, str], Decimal]:
 def plan_accept(
     organization: Organization, year: int, *, by: Membership | None, replace: bool = False
 ) -> Accepted:
-    """Write the stored plan's monthly targets (:func:`plan_targets`) and its annual goal.
-    A target typed by hand (not the value this plan wrote last time) is kept unless
-    ``replace``. All or nothing."""
-    from keepscore.scorecard.models import Target
+    """Write the stored plan's monthly targets (:func:`plan_targets`), its annual goal, and
+    the annual goal of each other metric it sets monthly targets for (the sum of its twelve
+    months, so that the grid's months add up to its goal). A target or goal typed by hand
+    (not the value this plan wrote last time) is kept unless ``replace``. All or nothing."""
+    from keepscore.scorecard.models import Goal, Target
     from keepscore.scorecard.services import goal_set, target_set
 
     report = plan_report(organization, year, with_range=False)
@@ -457,19 +458,39 @@ def plan_accept(
             month__year=year, metric_key__in={key for key, _m in wanted}
         )
     }
+    goal = report.goal
+    sums: dict[str, Decimal] = {}
+    for (key, _month), value in wanted.items():
+        if key != goal.kind:
+            sums[key] = sums.get(key, Decimal(0)) + value
+    goals = dict(
+        Goal.objects.for_org(organization)
+        .filter(year=year, metric_key__in=set(sums))
+        .values_list("metric_key", "value")
+    )
     written: dict[str, str] = {}
     kept: list[str] = []
+
+    def mine(mark: str, have: Decimal | None) -> bool:
+        """Whether to write: nothing there, or what this plan wrote last time, or replace."""
+        ours = mark in stored.written and have == Decimal(stored.written[mark])
+        return have is None or ours or replace
+
     with transaction.atomic():
         for (key, month), value in wanted.items():
             mark = f"{key}:{month}"
-            have = existing.get((key, month))
-            ours = mark in stored.written and have == Decimal(stored.written[mark])
-            if have is not None and not ours and not replace:
+            if not mine(mark, existing.get((key, month))):
                 kept.append(f"{names.get(key, key)}, {date.fromisoformat(month + '-01'):%b %Y}")
                 continue
             target_set(organization=organization, metric_key=key, month=month, value=value)
             written[mark] = str(value)
-        goal = report.goal
+        for key, total in sums.items():
+            mark = f"{key}:goal"
+            if not mine(mark, goals.get(key)):
+                kept.append(f"{names.get(key, key)}, the goal of {year}")
+                continue
+            goal_set(organization=organization, metric_key=key, year=year, value=total)
+            written[mark] = str(total)
         goal_set(
             organization=organization,
             metric_key=goal.kind,
