@@ -11,10 +11,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from keepscore.plan.models import YearPlan
-from keepscore.plan.services import plan_accept, plan_report, plan_save
+from keepscore.plan.services import plan_accept, plan_report, plan_save, plan_targets
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.models import Goal, Target
 from keepscore.scorecard.services import goal_set, target_set
+from tests.plan.test_spread import largest_remainder
 
 pytestmark = pytest.mark.django_db
 
@@ -33,20 +34,23 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
     months = report.plan.months
     qualified = f"entered_{report.measured.qualified.key}"
     proposals = f"entered_{report.measured.proposal.key}"
-    # by hand: each month's need, counts rounded up, revenue to whole units
-    assert targets(demo, "customers") == {
-        m.month.month: Decimal(math.ceil(m.customers)) for m in months
-    }
-    assert targets(demo, "new_leads") == {
-        m.month.month: Decimal(math.ceil(m.leads)) for m in months
-    }
-    assert targets(demo, qualified) == {
-        m.month.month: Decimal(math.ceil(m.qualified)) for m in months
-    }
-    assert targets(demo, proposals) == {
-        m.month.month: Decimal(math.ceil(m.proposals)) for m in months
-    }
-    assert targets(demo, "revenue") == {m.month.month: Decimal(round(m.revenue)) for m in months}
+    # by hand: each metric's year rounded once (counts up, money to whole units), split by
+    # the plan's months with the largest remainder (written again in tests/plan/test_spread)
+
+    def by_hand(total: int, values: list[float]) -> dict[int, Decimal]:
+        return {i + 1: Decimal(p) for i, p in enumerate(largest_remainder(total, values))}
+
+    for key, values in (
+        ("customers", [m.customers for m in months]),
+        ("new_leads", [m.leads for m in months]),
+        (qualified, [m.qualified for m in months]),
+        (proposals, [m.proposals for m in months]),
+    ):
+        assert targets(demo, key) == by_hand(math.ceil(sum(values)), values), key
+        # each month within one of the plan's own figure
+        assert all(abs(float(targets(demo, key)[i + 1]) - v) < 1 for i, v in enumerate(values))
+    revenue = [m.revenue for m in months]
+    assert targets(demo, "revenue") == by_hand(round(sum(revenue)), revenue)
     # the marketing spend: each month's leads at the channels' costs per lead, by their shares
     cost = sum(
         c.share * c.cost_per_lead
@@ -54,9 +58,9 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
         if c.cost_per_lead is not None
     )
     assert cost > 0  # the demo records spend
-    assert targets(demo, "marketing_spend") == {
-        m.month.month: Decimal(round(m.leads * cost)) for m in months
-    }
+    spend = [m.leads * cost for m in months]
+    assert [m.spend for m in months] == pytest.approx(spend)
+    assert targets(demo, "marketing_spend") == by_hand(round(sum(spend)), spend)
     assert Goal.objects.get(organization=demo, metric_key="revenue", year=2027).value == 600_000
     # each other metric's goal is the sum of its months (the grid adds up)
     for key in ("customers", "new_leads", qualified, proposals, "marketing_spend"):
@@ -68,13 +72,13 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
     # the scorecard reads March against the plan
     march = scorecard_for(demo, date(2027, 3, 1), today=date(2027, 3, 31))
     row = next(r for r in march.rows if r.key == "customers")
-    assert row.target == math.ceil(months[2].customers)
+    assert row.target == targets(demo, "customers")[3]
     # and its JSON carries the plan's target, and the year's goal
     from tests.plan.test_api import api_of
 
     body = api_of(demo).get("/scorecard/2027-03").json()
     rows = {r["key"]: r for r in body["metrics"]}
-    assert rows["customers"]["target"] == math.ceil(months[2].customers)
+    assert rows["customers"]["target"] == targets(demo, "customers")[3]
     assert rows["revenue"]["goal"] == 600_000
 
 
@@ -89,12 +93,12 @@ def test_a_target_typed_by_hand_is_kept_unless_replaced(demo):
     # the plan changes: its own targets follow, the hand-typed one stays
     plan_save(demo, 2027, goal_kind="customers", goal_amount=240, overrides={}, by=None)
     plan_accept(demo, 2027, by=None)
-    months = plan_report(demo, 2027).plan.months
-    assert targets(demo, "customers")[1] == math.ceil(months[0].customers)
+    wanted = plan_targets(plan_report(demo, 2027, with_range=False))
+    assert targets(demo, "customers")[1] == wanted[("customers", "2027-01")]
     assert targets(demo, "customers")[3] == 99
     # replaced on request
     plan_accept(demo, 2027, by=None, replace=True)
-    assert targets(demo, "customers")[3] == math.ceil(months[2].customers)
+    assert targets(demo, "customers")[3] == wanted[("customers", "2027-03")]
     leads = Goal.objects.get(organization=demo, metric_key="new_leads", year=2027).value
     assert leads == sum(targets(demo, "new_leads").values())
 
@@ -107,9 +111,9 @@ def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
     from tests.plan.test_api import api_of
 
     plan_save(demo, 2027, goal_kind="customers", goal_amount=120, overrides={}, by=None)
-    expected = {
-        m.month.month: Decimal(math.ceil(m.customers)) for m in plan_report(demo, 2027).plan.months
-    }
+    wanted = plan_targets(plan_report(demo, 2027, with_range=False))
+    expected = {m: wanted[("customers", f"2027-{m:02d}")] for m in range(1, 13)}
+    assert sum(expected.values()) == 120
     # the API
     answer = api_of(demo).post("/plan/2027/accept", {"replace": False})
     assert answer.status_code == 200 and answer.json()["written"] == 12 * 6 + 5 + 1

@@ -100,8 +100,8 @@ class AcceptOut(Schema):
 )
 def plan_accept_write(request: HttpRequest, payload: AcceptIn, year: int = Year) -> Any:
     """The stored plan's monthly targets (new leads, qualified leads, proposals, customers,
-    revenue, marketing spend; counts rounded up), its goal and those metrics' annual goals (the
-    sums of their months). 422 without a plan."""
+    revenue, marketing spend; each year rounded once, counts up, and split over the months),
+    its goal and those metrics' annual goals. 422 without a plan."""
     done = plan_accept(
         organization_of(request), year, by=member_of(request), replace=payload.replace
     )

@@ -411,26 +411,37 @@ class Accepted:
 
 
 def plan_targets(report: PlanReport) -> dict[tuple[str, str], Decimal]:
-    """The targets the plan gives: {(metric key, "YYYY-MM"): value}, counts rounded up to
-    whole ones (a plan of 6.2 customers needs 7), money to whole units."""
+    """The targets the plan gives: {(metric key, "YYYY-MM"): value}. Each metric's year is
+    rounded once — counts up to whole ones (a plan of 150.2 customers needs 151), money to
+    whole units — and split over the months by the plan's own monthly figures with
+    :func:`shares_split`, so the months add up to the year exactly (rounding each month up
+    would add up to half a unit a month to the year)."""
     plan = report.plan
     if plan is None or not plan.months:
         return {}
     measured = report.measured
-    rows: list[tuple[str, str]] = [("new_leads", "leads"), ("customers", "customers")]
+    counts: list[tuple[str, str]] = [("new_leads", "leads"), ("customers", "customers")]
     if measured.qualified is not None:
-        rows.append((f"entered_{measured.qualified.key}", "qualified"))
+        counts.append((f"entered_{measured.qualified.key}", "qualified"))
     if measured.proposal is not None:
-        rows.append((f"entered_{measured.proposal.key}", "proposals"))
+        counts.append((f"entered_{measured.proposal.key}", "proposals"))
+    series: dict[str, tuple[Decimal, list[float]]] = {}
+    for key, attribute in counts:
+        values = [float(getattr(m, attribute)) for m in plan.months]
+        series[key] = (Decimal(math.ceil(sum(values) - 1e-9)), values)
+    revenue = [m.revenue for m in plan.months]
+    if all(r is not None for r in revenue):
+        values = [float(r or 0.0) for r in revenue]
+        series["revenue"] = (Decimal(round(sum(values))), values)
+    if any(s is not None for m in plan.months for _leads, s in m.by_channel.values()):
+        values = [m.spend for m in plan.months]
+        series["marketing_spend"] = (Decimal(round(sum(values))), values)
     out: dict[tuple[str, str], Decimal] = {}
-    for m in plan.months:
-        month = m.month.isoformat()[:7]
-        for key, attribute in rows:
-            out[(key, month)] = Decimal(math.ceil(getattr(m, attribute) - 1e-9))
-        if m.revenue is not None:
-            out[("revenue", month)] = Decimal(round(m.revenue))
-        if any(spend is not None for _leads, spend in m.by_channel.values()):
-            out[("marketing_spend", month)] = Decimal(round(m.spend))
+    for key, (total, values) in series.items():
+        if total <= 0 or sum(values) <= 0:
+            continue
+        for m, part in zip(plan.months, shares_split(total, values), strict=True):
+            out[(key, m.month.isoformat()[:7])] = part
     return out
 
 
