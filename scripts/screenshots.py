@@ -100,6 +100,9 @@ def main() -> None:
                 page.locator("#a-to_customer").fill("50")
             page.wait_for_selector("text=what-if, not saved")
             page.locator("#plan-result").screenshot(path=str(OUT / "plan.png"))
+            # this year's targets: the grid the accepted plan filled
+            page.goto(f"{base}/o/demo/scorecard/targets/?year={year}")
+            page.screenshot(path=str(OUT / "targets.png"))
             browser.close()
     finally:
         server.terminate()
