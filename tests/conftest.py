@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.db import connection, models, transaction
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.accounts.services import member_add, organization_create, user_create
@@ -13,6 +19,56 @@ from keepscore.leads.models import Channel, Stage
 from keepscore.leads.services import lead_create
 
 PASSWORD = "correct-horse-battery-9"
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "ci" (the default, `make test` and CI):
+# every property test runs the number of examples it names (``examples(n)``); "dev" (for a
+# quick run while working: `HYPOTHESIS_PROFILE=dev pytest ...`) runs a fifth of them, at
+# least 3. Both: no deadline (the tests drive the database and views, on a shared machine),
+# and function-scoped fixtures are fine (each example cleans up after itself: a savepoint,
+# or data only added).
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile("dev", hypothesis_settings.get_profile("ci"), max_examples=20)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(ci: int) -> int:
+    """The number of examples of a property test: ``ci`` under the ci profile, a fifth (at
+    least 3) under dev."""
+    return ci if HYPOTHESIS_PROFILE == "ci" else max(3, ci // 5)
+
+
+@contextmanager
+def built_once(django_db_blocker: Any) -> Iterator[None]:
+    """For a module- or class-scoped fixture that builds a big world once (as Django's
+    ``setUpTestData``): what it writes inside this block stays for the tests of its scope and
+    is rolled back at the end. Each test (``db``, pytest-django's TestCase) runs in its own
+    savepoint inside it, so a test's writes are rolled back before the next one starts.
+
+    A fixture using it must hand each test fresh copies of the model instances it made
+    (``copy.deepcopy``) and a fresh, logged-in client: what a test changes in memory must not
+    reach the next. Not for ``transactional_db`` tests (they need no open transaction)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def table_rows(model: type[models.Model]) -> list[tuple[Any, ...]]:
+    """Every row of the model's table, all its columns (in the order of its concrete fields,
+    as ``values_list()``) as the database returns them, by primary key: plain SQL, so that
+    tests comparing whole tables before and after a request spend no time in the ORM."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {quote(meta.db_table)} ORDER BY {quote(meta.pk.column)}"
+        )
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def make_user(email: str, **kw: Any) -> User:

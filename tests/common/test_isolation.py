@@ -8,6 +8,7 @@ does not know fails it: a new view cannot skip the check (see ``tests/common/url
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from keepscore.leads.models import (
 )
 from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, ReviewEntry, Target
 from tests.common.urls import ORG_PATTERNS, names_objects, urls_for
-from tests.conftest import make_org
+from tests.conftest import built_once, make_org, table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -65,52 +66,62 @@ def test_every_organization_page_is_covered():
     assert len(ORG_PATTERNS) >= 20, ORG_PATTERNS
 
 
-@pytest.fixture
-def two_orgs(client):
+@pytest.fixture(scope="module")
+def built_orgs(django_db_setup, django_db_blocker):
+    """Organization A and organization B with its data, built once for the module (each test
+    runs in a savepoint rolled back at its end, see ``tests.conftest.built_once``)."""
     from decimal import Decimal
 
+    from django.utils import timezone
+
     from keepscore.activities.services import activity_log, objection_add
+    from keepscore.economics.cash import cash_set
     from keepscore.economics.products import product_save
+    from keepscore.economics.spend import spend_set
+    from keepscore.followups.services import followup_add
     from keepscore.leads.services import lead_create, qualification_set
     from keepscore.scorecard.services import manual_metric_save
     from tests.conftest import channel
 
-    org_a, owner_a = make_org("alpha", "owner@alpha.test")
-    org_b, owner_b = make_org("beta", "owner@beta.test")
-    lead = lead_create(organization=org_b, name="B lead", channel=channel(org_b), by=owner_b)
-    criterion = QualificationCriterion.objects.for_org(org_b).first()
-    qualification_set(lead=lead, criterion=criterion, met=True, by=owner_b)
-    activity_log(lead=lead, kind="connect", by=owner_b, with_buyer=True)
-    objection_add(lead=lead, tag="price", by=owner_b)
-    manual_metric_save(organization=org_b, name="Website visitors", group="SUSPECT")
-    product_save(organization=org_b, name="B product", price=Decimal("10.00"))
-    from keepscore.economics.cash import cash_set
-    from keepscore.economics.spend import spend_set
+    with built_once(django_db_blocker):
+        org_a, owner_a = make_org("alpha", "owner@alpha.test")
+        org_b, owner_b = make_org("beta", "owner@beta.test")
+        lead = lead_create(organization=org_b, name="B lead", channel=channel(org_b), by=owner_b)
+        criterion = QualificationCriterion.objects.for_org(org_b).first()
+        qualification_set(lead=lead, criterion=criterion, met=True, by=owner_b)
+        activity_log(lead=lead, kind="connect", by=owner_b, with_buyer=True)
+        objection_add(lead=lead, tag="price", by=owner_b)
+        manual_metric_save(organization=org_b, name="Website visitors", group="SUSPECT")
+        product_save(organization=org_b, name="B product", price=Decimal("10.00"))
+        spend_set(org_b, "2026-03", "ads", "100", campaign="B campaign", by=owner_b)
+        cash_set(org_b, "2026-03", "5000", "1000", by=owner_b)
+        followup = followup_add(lead=lead, by=owner_b, kind="call", due_on=timezone.localdate())
+        invitation_send(
+            organization=org_b, email="invited@beta.test", is_sales=True, by=owner_b.user
+        )
+        b = {
+            "org": org_b,
+            "lead": lead,
+            "followup": followup,
+            "stage": Stage.objects.for_org(org_b).get(key="prospect"),
+            "criterion": criterion,
+            "lost_reason": LostReason.objects.for_org(org_b).first(),
+            "channel": Channel.objects.for_org(org_b).first(),
+            "member": owner_b,
+        }
+        yield org_a, owner_a, b
 
-    spend_set(org_b, "2026-03", "ads", "100", campaign="B campaign", by=owner_b)
-    cash_set(org_b, "2026-03", "5000", "1000", by=owner_b)
-    from django.utils import timezone
 
-    from keepscore.followups.services import followup_add
-
-    followup = followup_add(lead=lead, by=owner_b, kind="call", due_on=timezone.localdate())
-    invitation_send(organization=org_b, email="invited@beta.test", is_sales=True, by=owner_b.user)
-    b = {
-        "org": org_b,
-        "lead": lead,
-        "followup": followup,
-        "stage": Stage.objects.for_org(org_b).get(key="prospect"),
-        "criterion": criterion,
-        "lost_reason": LostReason.objects.for_org(org_b).first(),
-        "channel": Channel.objects.for_org(org_b).first(),
-        "member": owner_b,
-    }
+@pytest.fixture
+def two_orgs(built_orgs, db, client):
+    """For one test: fresh copies of the module's objects, a client logged in as A's owner."""
+    org_a, owner_a, b = copy.deepcopy(built_orgs)
     client.force_login(owner_a.user)
     return org_a, b, client
 
 
 def snapshot() -> list[Any]:
-    return [sorted(m.objects.values_list()) for m in B_TABLES]
+    return [table_rows(m) for m in B_TABLES]
 
 
 @pytest.mark.parametrize(("route", "name", "params"), ORG_PATTERNS)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from keepscore.focus import services
@@ -18,7 +18,7 @@ from keepscore.focus.services import diagnose, diagnosis_json
 from keepscore.funnel import summary
 from keepscore.funnel.models import SummaryState
 from keepscore.history import recorder
-from tests.conftest import make_org
+from tests.conftest import examples, make_org
 from tests.focus import builder as b
 
 pytestmark = pytest.mark.django_db
@@ -75,11 +75,7 @@ def setup(org: Any, s: dict[str, Any]) -> None:
         b.cash(org, date(2025, 6, 1), s["cash"], "10000")
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples(20))
 @given(s=scenario, data=st.data())
 def test_leads_that_never_convert_never_push_toward_marketing(
     db: Any, s: dict[str, Any], data: Any
@@ -113,11 +109,7 @@ def without_names(d: services.Diagnosis) -> dict[str, Any]:
     return out
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples(10))
 @given(s=scenario)
 def test_identical_data_gives_the_identical_diagnosis(db: Any, s: dict[str, Any]) -> None:
     one, two = new_org(), new_org()

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.models import Organization
 from keepscore.funnel.services import Period, conversion, funnel
 from keepscore.leads.models import Lead, StageChange
-from tests.conftest import make_org
+from tests.conftest import examples, make_org
 from tests.funnel.conftest import at, move, new_lead
 
 pytestmark = pytest.mark.django_db
@@ -57,11 +57,7 @@ def check_rate(figure: Any) -> None:
     assert 0 <= figure.ci_low <= figure.rate <= figure.ci_high <= 1
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples(30))
 @given(paths=lead_paths, period=months, within=st.sampled_from([None, 0, 14, 60]))
 def test_funnel_figures_hold_together(db: Any, paths: Any, period: Period, within: Any) -> None:
     org, _owner = build(paths)
@@ -111,11 +107,7 @@ def test_funnel_figures_hold_together(db: Any, paths: Any, period: Period, withi
             assert climbing == sorted(climbing, reverse=True)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples(30))
 @given(
     paths=lead_paths,
     period=months,

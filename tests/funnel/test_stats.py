@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.funnel.stats import median, quantile, wilson
+from tests.conftest import examples
 
 Z = 1.959964
 
@@ -33,7 +34,7 @@ def test_wilson_edges_are_exact() -> None:
         wilson(3, 2)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30))
 @given(
     st.integers(min_value=1, max_value=5000).flatmap(
         lambda n: st.tuples(st.integers(0, n), st.just(n))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.models import Membership, Organization
@@ -33,7 +33,7 @@ from keepscore.history import recorder
 from keepscore.history.bulk import bulk
 from keepscore.leads.models import DealOutcome, Lead, LostReason, Stage, StageChange
 from keepscore.leads.services import lead_update, stage_save, stage_shift
-from tests.conftest import make_org, make_user
+from tests.conftest import examples, make_org, make_user
 from tests.funnel.conftest import at, log, move, new_lead
 
 pytestmark = pytest.mark.django_db
@@ -442,11 +442,7 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
         log(lead, activity, lead.first_touch_at + timedelta(hours=hours), members[1], buyer)
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=examples(25))
 @given(history=steps)
 def test_random_histories_equal_reference(db: Any, history: list[tuple[Any, ...]]) -> None:
     n = next(_orgs)

@@ -32,6 +32,7 @@ from keepscore.accounts.services import organization_create
 from keepscore.imports import columnar
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
+from tests.conftest import examples
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -250,7 +251,7 @@ CELL = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25), suppress_health_check=list(HealthCheck))
 @given(st.lists(st.lists(CELL, min_size=len(HEADER), max_size=len(HEADER)), max_size=40))
 def test_random_rows_give_the_same_result(org, tmp_path_factory, rows):
     path = write(tmp_path_factory.mktemp("random") / "random.csv", rows)

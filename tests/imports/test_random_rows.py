@@ -5,12 +5,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.models import Organization
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
+from tests.conftest import examples
 from tests.imports.conftest import write_csv
 
 COLUMNS = ["id", "name", "email", "phone", "source", "created", "stage", "value", "revenue",
@@ -27,9 +28,7 @@ cell = st.one_of(
 rows = st.lists(st.lists(cell, min_size=len(COLUMNS), max_size=len(COLUMNS)), max_size=6)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=examples(60))
 @given(rows=rows, skip=st.booleans())
 def test_random_rows_all_or_nothing(org_a: Organization, rows: list[list[str]], skip: bool) -> None:
     before = Lead.objects.for_org(org_a).count()

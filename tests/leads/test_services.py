@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.common.recorded import recording
@@ -31,7 +31,7 @@ from keepscore.leads.services import (
     qualification_set,
     touch_add,
 )
-from tests.conftest import channel, stage
+from tests.conftest import channel, examples, stage
 
 pytestmark = pytest.mark.django_db
 
@@ -356,9 +356,7 @@ def test_a_lost_lead_can_be_reopened_as_a_new_event(lead_a, owner_a):
 KEYS = ["suspect", "prospect", "lead", "qualified", "proposal", "customer", "lost"]
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=examples(25))
 @given(moves=st.lists(st.tuples(st.sampled_from(KEYS), st.booleans(), st.booleans()), max_size=8))
 def test_any_sequence_of_moves_keeps_lead_and_history_consistent(org_a, owner_a, moves):
     lead = lead_create(organization=org_a, name="Prop", channel=channel(org_a))
