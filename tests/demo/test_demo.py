@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -41,28 +40,11 @@ from keepscore.leads.models import (
     Touch,
 )
 from keepscore.leads.services import DEFAULT_LOST_REASONS, Outcome, lead_move
+from tests.demo.conftest import TODAY
 
-TODAY = date(2025, 6, 30)
 HORIZON = datetime(2025, 6, 30, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demos(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[DemoSummary, ...]]:
-    """Two demos from the same seed and day, made once for the module (they take seconds)."""
-    with django_db_blocker.unblock():
-        made = (
-            demo_create(seed=42, slug="demo-a", today=TODAY),
-            demo_create(seed=42, slug="demo-b", today=TODAY),
-        )
-    yield made
-    with django_db_blocker.unblock():
-        for summary in made:
-            demo_delete(slug=summary.organization)
-        # deleted for good, and the deferred foreign-key checks passed at commit
-        assert not Organization.objects.filter(slug__in=["demo-a", "demo-b"]).exists()
-        assert not User.objects.filter(email__endswith=".keepscore.test").exists()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -13,25 +12,20 @@ from typing import Any
 import pytest
 
 from keepscore.accounts.models import Organization
-from keepscore.demo.generator import SPEND_PER_MONTH, _month_starts, demo_create, demo_delete
+from keepscore.demo.generator import SPEND_PER_MONTH, DemoSummary, _month_starts
 from keepscore.economics.cash import cash_current, cash_history, runway_months
 from keepscore.economics.models import CashPosition, Spend
 from keepscore.leads.models import DealOutcome, Lead, StageKind
+from tests.demo.conftest import TODAY
 
-TODAY = date(2025, 6, 30)
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def demos(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[Organization, ...]]:
+def demos(demos: tuple[DemoSummary, ...], django_db_blocker: Any) -> tuple[Organization, ...]:
+    """The package's two demos (``tests/demo/conftest.py``), same seed and day."""
     with django_db_blocker.unblock():
-        made = [demo_create(seed=42, slug=s, today=TODAY) for s in ("money-a", "money-b")]
-        orgs = tuple(Organization.objects.get(slug=m.organization) for m in made)
-    yield orgs
-    with django_db_blocker.unblock():
-        for m in made:
-            demo_delete(slug=m.organization)
-        assert not Spend.objects.filter(organization__slug__in=["money-a", "money-b"]).exists()
+        return tuple(Organization.objects.get(slug=s.organization) for s in demos)
 
 
 def spend_rows(org: Organization) -> list[tuple[Any, ...]]:
