@@ -27,15 +27,18 @@ Whatever comes in:
   nothing, and a form shown again keeps what was typed in its other fields;
 - another organization's data never changes, whatever ids are posted.
 
-Each request runs in a savepoint that is rolled back, so requests do not depend on each other
+The two organizations are built once for the module; each test runs in a savepoint rolled
+back at its end, and each request in one inside it, so requests do not depend on each other
 and hypothesis can replay and shrink a failure. The time zone is UTC+14, where the first day
 of the calendar underflows when converted to UTC.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -48,9 +51,10 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.db import models, transaction
+from django.test import override_settings
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import escape
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -60,7 +64,15 @@ from keepscore.activities.services import activity_log, objection_add
 from keepscore.leads.models import Channel, Lead, LostReason, QualificationCriterion
 from keepscore.leads.services import lead_create, qualification_set
 from tests.common.urls import ORG_PATTERNS, urls_for
-from tests.conftest import channel, make_org, make_user, stage
+from tests.conftest import (
+    built_once,
+    channel,
+    examples,
+    make_org,
+    make_user,
+    stage,
+    table_rows,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,11 +81,7 @@ APPS = ("accounts", "leads", "activities", "scorecard", "economics")
 FAR_EAST = "Pacific/Kiritimati"  # UTC+14
 FAR_WEST = "Pacific/Pago_Pago"  # UTC-11
 
-EXAMPLES = settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+EXAMPLES = settings(max_examples=examples(15))
 
 # --- hostile values (the most dangerous first: hypothesis tries early ones more) --------------
 
@@ -393,7 +401,9 @@ class World:
     org: Organization
     other: Organization
     objects: dict[str, Any]
+    owner: Any = None
     read: dict[str, Sent] = dataclasses.field(default_factory=dict)
+    strategies: dict[str, SearchStrategy[dict[str, Any]]] = dataclasses.field(default_factory=dict)
 
     def url(self, name: str) -> str:
         route, _, params = next(p for p in ORG_PATTERNS if p[1] == name)
@@ -435,7 +445,14 @@ class World:
         return data
 
     def payloads(self, name: str) -> SearchStrategy[dict[str, Any]]:
-        """A valid form as the pages offer it, with one to three fields spoiled or dropped."""
+        """A valid form as the pages offer it, with one to three fields spoiled or dropped
+        (made once per URL for the module's world: it reads only the pages and the ids of the
+        world as built, the same at the start of every test and example)."""
+        if name not in self.strategies:
+            self.strategies[name] = self._payloads(name)
+        return self.strategies[name]
+
+    def _payloads(self, name: str) -> SearchStrategy[dict[str, Any]]:
         fields = form_fields()
         offered = self.sent(name).fields
         own = sorted(offered) or sorted(fields)  # a URL no page sends a form to: any field
@@ -493,19 +510,37 @@ def fill_organization(org: Organization, owner: Membership, name: str) -> dict[s
     }
 
 
+@pytest.fixture(scope="module")
+def built_world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
+    """The two organizations, built once for the module (each test runs in a savepoint
+    rolled back at its end, see ``tests.conftest.built_once``); the pages' forms it reads
+    (``World.read``) are kept for the module too: they depend only on this data."""
+    with built_once(django_db_blocker), override_settings(TIME_ZONE=FAR_EAST):
+        org, owner = make_org("acme", "owner@acme.test")
+        other, other_owner = make_org("bravo", "owner@bravo.test")
+        objects = fill_organization(org, owner, "Ada")
+        fill_organization(other, other_owner, "Bob")
+        objects["member"] = member_add(
+            organization=org, user=make_user("sales@acme.test"), is_sales=True
+        )
+        member_add(organization=other, user=make_user("sales@bravo.test"), is_sales=True)
+        yield World(client=None, org=org, other=other, objects=objects, owner=owner)
+
+
 @pytest.fixture
-def world(client: Any, settings: Any) -> World:
+def world(built_world: World, db: Any, client: Any, settings: Any) -> World:
+    """The module's world for one test: fresh copies of its objects, a fresh client logged in
+    as the owner (a test may log out or change them; its writes are rolled back)."""
     settings.TIME_ZONE = FAR_EAST
-    org, owner = make_org("acme", "owner@acme.test")
-    other, other_owner = make_org("bravo", "owner@bravo.test")
-    objects = fill_organization(org, owner, "Ada")
-    fill_organization(other, other_owner, "Bob")
-    objects["member"] = member_add(
-        organization=org, user=make_user("sales@acme.test"), is_sales=True
+    client.force_login(built_world.owner.user)
+    return dataclasses.replace(
+        built_world,
+        client=client,
+        org=copy.deepcopy(built_world.org),
+        other=copy.deepcopy(built_world.other),
+        objects=copy.deepcopy(built_world.objects),
+        owner=copy.deepcopy(built_world.owner),
     )
-    member_add(organization=other, user=make_user("sales@bravo.test"), is_sales=True)
-    client.force_login(owner.user)
-    return World(client=client, org=org, other=other, objects=objects)
 
 
 # --- what changed -----------------------------------------------------------------------------
@@ -519,7 +554,7 @@ def project_models() -> list[type[models.Model]]:
 
 def snapshot() -> Snapshot:
     """Every row of the project's tables."""
-    return {m._meta.label: sorted(m._default_manager.values_list()) for m in project_models()}
+    return {m._meta.label: table_rows(m) for m in project_models()}
 
 
 def rows_of(rows: Snapshot, organization: Organization) -> Snapshot:
