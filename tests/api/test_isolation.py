@@ -11,6 +11,7 @@ and changes nothing of B's. PUT and POST send a body that would succeed in B's o
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date
 from typing import Any
@@ -22,7 +23,7 @@ from keepscore.activities.services import activity_log, objection_add
 from keepscore.api.api import api
 from keepscore.leads.models import Channel, LostReason, StageChange
 from keepscore.leads.services import Outcome, lead_create, lead_move
-from tests.conftest import stage
+from tests.conftest import built_once, channel, make_org, stage, table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,7 @@ B_TEXTS = ("Bob Bravo", "bravo", "B visitors", "b_visitors", "Review of B", "B c
 def snapshot() -> dict[str, list[Any]]:
     labels = ("accounts", "leads", "activities", "scorecard", "economics", "followups")
     return {
-        m._meta.label: sorted(m._default_manager.values_list())
+        m._meta.label: table_rows(m)
         for m in apps.get_models()
         if m._meta.app_label in labels and m._meta.model_name != "apitoken"
     }
@@ -115,8 +116,60 @@ def of_org(rows: dict[str, list[Any]], org_id: int) -> dict[str, list[Any]]:
     return mine
 
 
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker):
+    """Organizations A and B, their leads (as ``tests/conftest.py`` makes them) and B's world,
+    built once for the module (each test runs in a savepoint rolled back at its end, see
+    ``tests.conftest.built_once``)."""
+    with built_once(django_db_blocker):
+        org_a, owner_a = make_org("acme", "owner@acme.test")
+        org_b, owner_b = make_org("bravo", "owner@bravo.test")
+        lead_a = lead_create(
+            organization=org_a,
+            name="Ada Lovelace",
+            channel=channel(org_a),
+            by=owner_a,
+            company="AE",
+        )
+        lead_b = lead_create(
+            organization=org_b, name="Bob Bravo", channel=channel(org_b), by=owner_b, company="BB"
+        )
+        world = make_b_world(org_b, owner_b, lead_b, lead_a, owner_a)
+        yield {"org_a": org_a, "org_b": org_b, "lead_a": lead_a, "lead_b": lead_b, "b": world}
+
+
 @pytest.fixture
-def b_world(org_b, owner_b, lead_b, lead_a, owner_a):
+def fresh(built, db):
+    """The module's objects for one test: fresh copies (a test may change them in memory)."""
+    return copy.deepcopy(built)
+
+
+@pytest.fixture
+def org_a(fresh):
+    return fresh["org_a"]
+
+
+@pytest.fixture
+def org_b(fresh):
+    return fresh["org_b"]
+
+
+@pytest.fixture
+def lead_a(fresh):
+    return fresh["lead_a"]
+
+
+@pytest.fixture
+def lead_b(fresh):
+    return fresh["lead_b"]
+
+
+@pytest.fixture
+def b_world(fresh):
+    return fresh["b"]
+
+
+def make_b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     activity_log(lead=lead_a, kind="note", by=owner_a)
     lead_move(
         lead=lead_a,
