@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja.openapi.docs import Swagger
+from ninja.openapi.docs import ABS_TPL_PATH, Swagger
 
 from keepscore.common.headers import csp_update_response
 
@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 
 class SwaggerDocs(Swagger):
-    """ninja's Swagger UI page, with ``data:`` images allowed on it alone."""
+    """ninja's Swagger UI page, with ``data:`` images allowed on it alone.
+
+    ninja draws its page from a CDN unless the string ``"ninja"`` is in ``INSTALLED_APPS``;
+    the app is installed under another name (``keepscore.api.ninja_files``), so its page
+    with the bundled files stands in for the CDN one."""
+
+    template_cdn = str(ABS_TPL_PATH / "swagger.html")
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         response = super().render_page(request, api, **kwargs)

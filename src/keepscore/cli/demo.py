@@ -21,7 +21,6 @@ from keepscore.cli.common import (
     say,
     stdout,
 )
-from keepscore.common.money import money_format
 
 
 def _login_show(slug: str) -> None:
@@ -111,6 +110,7 @@ def demo(
         summary = demo_create(seed=seed, slug=slug, months=months, today=day)
         seconds = time.monotonic() - started
         made = Organization.objects.get(slug=slug)  # its currency
+        from keepscore.common.money import money_format
 
         table = Table(title=f"{summary.name}: {summary.first_day} to {summary.last_day}")
         table.add_column("what")

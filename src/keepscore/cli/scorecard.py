@@ -25,6 +25,7 @@ from keepscore.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from keepscore.accounts.models import Organization
     from keepscore.scorecard.types import Scorecard
 
 
@@ -140,6 +141,9 @@ def scorecard(
 
         organization = organization_resolve(org)
         first = _month(month)
+        if fmt is Format.pdf:
+            _pdf(organization, first, out)
+            return
         card = scorecard_for(organization, first)
         if fmt is Format.table and out is None:
             from keepscore.scorecard.report import plan_sentence
@@ -159,14 +163,9 @@ def scorecard(
 
             data = scorecard_csv(card).encode()
         else:
-            if fmt is Format.xlsx:
-                from keepscore.reports.scorecard import scorecard_xlsx
+            from keepscore.reports.scorecard import scorecard_xlsx
 
-                data = scorecard_xlsx(card)
-            else:
-                from keepscore.scorecard.report import month_pdf
-
-                data = month_pdf(organization, card)
+            data = scorecard_xlsx(card)
         if out is None and fmt in BINARY:
             from keepscore.reports.scorecard import scorecard_filename
 
@@ -175,14 +174,26 @@ def scorecard(
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
             return
-        try:
-            out.write_bytes(data)
-        except OSError as error:
-            fail(f"cannot write {out}: {error.strerror or error}")
-        say(
-            f"Wrote the {card.month:%Y-%m} scorecard of {escape(organization.slug)} "
-            f"({fmt.value}) to {escape(str(out.resolve()))}."
-        )
+        _write(out, data, organization, first, fmt)
+
+
+def _pdf(organization: Organization, first: date, out: Path | None) -> None:
+    """The month's PDF: the one kept since its data last changed, or rendered now."""
+    from keepscore.scorecard.kept import month_pdf_kept, pdf_filename
+
+    data = month_pdf_kept(organization, first)
+    _write(out or Path(pdf_filename(organization, first)), data, organization, first, Format.pdf)
+
+
+def _write(out: Path, data: bytes, organization: Organization, first: date, fmt: Format) -> None:
+    try:
+        out.write_bytes(data)
+    except OSError as error:
+        fail(f"cannot write {out}: {error.strerror or error}")
+    say(
+        f"Wrote the {first:%Y-%m} scorecard of {escape(organization.slug)} "
+        f"({fmt.value}) to {escape(str(out.resolve()))}."
+    )
 
 
 app.command()(scorecard)

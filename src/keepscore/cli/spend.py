@@ -23,7 +23,6 @@ from keepscore.cli.common import (
     progress_bar,
     say,
 )
-from keepscore.common.money import money_format
 
 if TYPE_CHECKING:
     from keepscore.economics.spend import SpendImportResult
@@ -52,6 +51,14 @@ class Format(StrEnum):
 
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def money_format(amount: Decimal, *, decimals: int) -> str:
+    """The amount in the organization's currency (``keepscore.common.money``, imported only
+    when a command writes money: it loads the settings)."""
+    from keepscore.common.money import money_format as format_money
+
+    return format_money(amount, decimals=decimals)
 
 
 def _report(result: SpendImportResult, path: Path) -> None:

@@ -74,7 +74,9 @@ INSTALLED_APPS = [
     "keepscore.history",
     "keepscore.audit",
     "axes",  # sign-in throttling (keepscore.accounts.lockout)
-    "ninja",  # its bundled Swagger UI files, so /api/v1/docs works offline
+    # django-ninja's bundled Swagger UI files, so /api/v1/docs works offline (not "ninja":
+    # that would import ninja and pydantic each time Django starts, see the module)
+    "keepscore.api.ninja_files.NinjaFilesConfig",
     "keepscore.api",
     "keepscore.imports",
     "keepscore.webforms",

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ScorecardConfig(AppConfig):
     name = "keepscore.scorecard"
     label = "scorecard"
+
+    def ready(self) -> None:
+        from keepscore.scorecard import kept
+
+        kept.connect()  # the data revision the kept PDFs depend on

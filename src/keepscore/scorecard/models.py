@@ -230,3 +230,21 @@ class ReviewMailSent(OrgOwned):
                 fields=["organization", "month"], name="scorecard_review_mail_once"
             ),
         ]
+
+
+class DataRevision(OrgOwned):
+    """How many times the organization's data has changed: one row per organization, its
+    ``revision`` raised in the same transaction as every write that can change a report
+    (the history through the recorder, targets, goals, spend, the plan, settings…; see
+    :mod:`keepscore.scorecard.kept`). A report kept under one revision is never shown once
+    the revision has moved on."""
+
+    revision = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="scorecard_data_revision_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"data of {self.organization_id}: revision {self.revision}"

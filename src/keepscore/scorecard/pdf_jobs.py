@@ -1,5 +1,7 @@
 """The scorecard PDF made by the background worker, for the page (6-9 s of rendering that
-no request waits for); the command line and ``export.pdf`` still make it at once.
+no request waits for); the command line and ``export.pdf`` make it at once. All three keep
+it (``keepscore.scorecard.kept``): while the month's data has not changed, a PDF asked for
+again is ready at once, without the worker.
 
 A request gets a token: the files ``KEEPSCORE_HOME/pdf/<organization id>/<YYYY-MM>-<token>``
 ``.queued`` (written when asked), ``.rendering`` (while the worker renders it), ``.pdf``
@@ -10,6 +12,7 @@ the path, so a token shows nothing of another organization or month.
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from datetime import date
 from pathlib import Path
@@ -46,11 +49,22 @@ def pdf_request(organization: Organization, month: date) -> str:
     """Enqueue the month's PDF for the worker; its token."""
     from django_q.tasks import async_task
 
+    from keepscore.scorecard.kept import kept_path
+
     token = uuid.uuid4().hex
     where = folder(organization.pk)
     where.mkdir(parents=True, exist_ok=True)
     _old_removed(where)
-    _base(organization.pk, month, token).with_suffix(".queued").touch()
+    base = _base(organization.pk, month, token)
+    kept = kept_path(organization, month)
+    if kept.is_file():  # the data has not changed since it was rendered: ready at once
+        try:
+            shutil.copyfile(kept, base.with_suffix(".part"))
+            base.with_suffix(".part").replace(base.with_suffix(".pdf"))
+            return token
+        except OSError:
+            pass  # (removed meanwhile) rendered by the worker, below
+    base.with_suffix(".queued").touch()
     async_task(
         "keepscore.scorecard.tasks.pdf_render",
         organization.pk,
@@ -65,16 +79,14 @@ def pdf_request(organization: Organization, month: date) -> str:
 def pdf_render(organization_pk: int, month: date, token: str) -> str:
     """The worker's side: render the PDF to its file (or the reason to ``.error``)."""
     from keepscore.reports.pdf import PdfUnavailable
-    from keepscore.scorecard import compute
-    from keepscore.scorecard.report import month_pdf
+    from keepscore.scorecard.kept import month_pdf_kept
 
     base = _base(organization_pk, month, token)
     base.with_suffix(".rendering").touch()
     base.with_suffix(".queued").unlink(missing_ok=True)
     organization = Organization.objects.get(pk=organization_pk)
     try:
-        card = compute.scorecard_for(organization, month)
-        body = month_pdf(organization, card)
+        body = month_pdf_kept(organization, month)  # kept for the next request
     except PdfUnavailable as error:
         base.with_suffix(".error").write_text(str(error), encoding="utf-8")
         return "unavailable"

@@ -36,7 +36,7 @@ from keepscore.reports.scorecard import (
     scorecard_filename,
     scorecard_xlsx,
 )
-from keepscore.scorecard import compute, pdf_jobs, review_mail, services
+from keepscore.scorecard import compute, kept, pdf_jobs, review_mail, services
 from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.forms import (
     ManualMetricAddForm,
@@ -45,7 +45,7 @@ from keepscore.scorecard.forms import (
     ReviewMeetingForm,
 )
 from keepscore.scorecard.models import ManualMetric
-from keepscore.scorecard.report import charts_for, month_pdf
+from keepscore.scorecard.report import charts_for
 from keepscore.scorecard.types import MetricRow
 
 INVALID = 422
@@ -728,20 +728,20 @@ def scorecard_export(
     first = _month(year, month)
     if ext not in EXPORT_TYPES:
         raise Http404("No such export")
-    card = compute.scorecard_for(organization, first)
     body: bytes | str
-    if ext == "csv":
-        body = scorecard_csv(card)
-    elif ext == "xlsx":
-        body = scorecard_xlsx(card)
-    else:
+    if ext == "pdf":
         try:
-            body = month_pdf(organization, card)
+            body = kept.month_pdf_kept(organization, first)  # rendered once, then kept
         except PdfUnavailable as error:
             context = {"nav": "scorecard", "month": first, "message": str(error)}
             return render(request, "scorecard/pdf_unavailable.html", context, status=503)
+        filename = kept.pdf_filename(organization, first)
+    else:
+        card = compute.scorecard_for(organization, first)
+        body = scorecard_csv(card) if ext == "csv" else scorecard_xlsx(card)
+        filename = scorecard_filename(card, ext)
     response = HttpResponse(body, content_type=EXPORT_TYPES[ext])
-    response["Content-Disposition"] = f'attachment; filename="{scorecard_filename(card, ext)}"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

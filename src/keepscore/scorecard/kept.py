@@ -1,0 +1,246 @@
+"""The scorecard PDF of a month, rendered once and kept until the data it shows changes.
+
+Rendering the PDF takes seconds (WeasyPrint); sending a kept one takes milliseconds. A
+kept PDF is the file ``KEEPSCORE_HOME/pdf/<organization id>/kept/<YYYY-MM>-<key>.pdf``;
+its key is a hash of everything its content depends on:
+
+- the organization's *data revision* (:class:`~keepscore.scorecard.models.DataRevision`),
+  raised in the same transaction as every write that can change a figure: each write of
+  the history (the recorder hands it to every projection, this module's among them:
+  new leads, stage changes, activities, imports, erasures, the ladder edited, summaries
+  rebuilt) and each save or delete of the organization's other rows (targets, goals,
+  manual values, spend, cash, the plan, reviews, channels, stages, products, the
+  organization itself: its name, currency, locale);
+- the state of its summaries (their version, ladder and time zone) and the time zone;
+- the organization's name, currency and number locale (written in the PDF);
+- the day, for this month and later ones (a month that runs is shown to date); a month
+  that is over does not depend on the day;
+- the code's version.
+
+The revision is read *before* the figures: a PDF rendered while the data changes is kept
+under the old revision and never sent again. Another organization's key and folder
+differ: a PDF is only ever found under its own organization's id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+import keepscore
+from keepscore.accounts.models import Organization
+from keepscore.history.projections import Projection, write_memo
+from keepscore.scorecard.models import DataRevision
+
+#: raise when the PDF's layout changes without a new version of the code
+LAYOUT = 1
+
+#: rows that change no report (or change too often to count): never raise the revision
+_QUIET_APPS = frozenset({"audit", "funnel", "imports", "webforms", "followups", "focus"})
+_QUIET_MODELS = frozenset(
+    {
+        "scorecard.DataRevision",
+        "scorecard.ReviewMailSent",
+        "accounts.ApiToken",
+        "accounts.Invitation",
+    }
+)
+#: the history's tables: written through the recorder (which tells every projection), and
+#: too large for Django to delete row by row (a ``post_delete`` listener makes it do so)
+_HISTORY = frozenset(
+    {
+        "leads.Lead",
+        "leads.Touch",
+        "leads.StageChange",
+        "leads.StageCorrection",
+        "leads.DealOutcome",
+        "leads.QualificationAnswer",
+        "activities.Activity",
+        "activities.Objection",
+        "economics.DealLine",
+    }
+)
+
+
+# --- the data revision ------------------------------------------------------------------
+
+
+def data_changed(organization_id: int) -> None:
+    """Raise the organization's data revision (once per write of the recorder)."""
+    memo = write_memo()
+    if memo.get(("data_changed", organization_id)):
+        return
+    memo[("data_changed", organization_id)] = True
+    DataRevision.objects.filter(organization_id=organization_id).update(revision=F("revision") + 1)
+
+
+def revision_of(organization: Organization) -> tuple[int, str]:
+    """The organization's data revision now, and when its row was made (a row made again,
+    for an organization made again, starts a new count); the row made if there is none."""
+    rows = DataRevision.objects.filter(organization=organization)
+    found = rows.values_list("revision", "created_at").first()
+    if found is None:
+        try:
+            with transaction.atomic():
+                DataRevision.objects.create(organization=organization)
+        except IntegrityError:  # made at the same moment by another request
+            pass
+        found = rows.values_list("revision", "created_at").get()
+    return int(found[0]), found[1].isoformat()
+
+
+class DataRevisionProjection(Projection):
+    """The recorder's writes raise the data revision (every hook, in the writer's
+    transaction); it keeps no figures of its own, so there is nothing to verify."""
+
+    name = "data revision"
+
+    def leads_forget(self, organization: Organization, leads: Any) -> None:
+        data_changed(organization.pk)
+
+    def leads_count(self, organization: Organization, leads: Any) -> None:
+        data_changed(organization.pk)
+
+    def activities_add(self, organization: Organization, activities: Any) -> None:
+        data_changed(organization.pk)
+
+    def activities_forget(self, organization: Organization, activities: Any) -> None:
+        data_changed(organization.pk)
+
+    def objections_add(self, organization: Organization, objections: Any) -> None:
+        data_changed(organization.pk)
+
+    def touches_add(self, organization: Organization, touches: Any) -> None:
+        data_changed(organization.pk)
+
+    def ladder_changed(self, organization: Organization) -> None:
+        data_changed(organization.pk)
+
+    def rebuild(self, organization: Organization) -> None:
+        data_changed(organization.pk)
+
+
+def _quiet(label: str) -> bool:
+    return label in _QUIET_MODELS or label.split(".", 1)[0] in _QUIET_APPS
+
+
+def on_save(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    """``post_save`` of any model: a row of an organization's data, or the organization."""
+    if sender is Organization:
+        if created:
+            DataRevision.objects.get_or_create(organization=instance)
+        else:
+            data_changed(instance.pk)
+        return
+    organization_id = getattr(instance, "organization_id", None)
+    if organization_id is None or _quiet(sender._meta.label):
+        return
+    data_changed(organization_id)
+
+
+def on_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
+    organization_id = getattr(instance, "organization_id", None)
+    if organization_id is not None:
+        data_changed(organization_id)
+
+
+def connect() -> None:
+    """Listen to saves of every model, and to deletes of the organization's rows that are
+    not its history (``ScorecardConfig.ready``)."""
+    from django.apps import apps
+    from django.db.models.signals import post_delete, post_save
+
+    from keepscore.common.models import OrgOwned
+    from keepscore.history.projections import register
+
+    register(DataRevisionProjection())
+    post_save.connect(on_save, dispatch_uid="keepscore.scorecard.kept.on_save")
+    for model in apps.get_models():
+        label = model._meta.label
+        if issubclass(model, OrgOwned) and label not in _HISTORY and not _quiet(label):
+            post_delete.connect(on_delete, sender=model, dispatch_uid=f"kept.on_delete.{label}")
+
+
+# --- the kept PDF -----------------------------------------------------------------------
+
+
+def _folder(organization: Organization) -> Path:
+    return Path(settings.KEEPSCORE_HOME) / "pdf" / str(organization.pk) / "kept"
+
+
+def pdf_key(organization: Organization, month: date, today: date | None = None) -> str:
+    """The hash of what the month's PDF shows depends on (see the module)."""
+    from keepscore.funnel.models import SummaryState
+
+    month = month.replace(day=1)
+    today = today or timezone.localdate()
+    revision = revision_of(organization)
+    summaries = (
+        SummaryState.objects.filter(organization=organization)
+        .values_list("version", "ladder", "zone", "built_at")
+        .first()
+    )
+    parts = [
+        organization.pk,
+        revision,
+        summaries,
+        settings.TIME_ZONE,
+        organization.name,
+        organization.slug,
+        getattr(organization, "currency", ""),
+        getattr(organization, "number_locale", ""),
+        month.isoformat(),
+        today.isoformat() if month >= today.replace(day=1) else "",
+        keepscore.__version__,
+        LAYOUT,
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def kept_path(organization: Organization, month: date, today: date | None = None) -> Path:
+    return _folder(organization) / f"{month:%Y-%m}-{pdf_key(organization, month, today)}.pdf"
+
+
+def pdf_filename(organization: Organization, month: date) -> str:
+    """``acme-scorecard-2025-03.pdf`` (as ``scorecard_filename`` names it)."""
+    return f"{organization.slug}-scorecard-{month:%Y-%m}.pdf"
+
+
+def _keep(path: Path, body: bytes) -> None:
+    """Write ``path`` whole (a reader sees the old file or the new one, never half), and
+    remove the month's PDFs kept under other keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    scratch.write_bytes(body)
+    os.replace(scratch, path)
+    for other in path.parent.glob(f"{path.name[:7]}-*.pdf"):
+        if other != path:
+            other.unlink(missing_ok=True)
+
+
+def month_pdf_kept(organization: Organization, month: date) -> bytes:
+    """The month's scorecard PDF: the kept one when the data has not changed since it was
+    rendered, else rendered now and kept (``PdfUnavailable`` without the PDF library)."""
+    from keepscore.scorecard.compute import scorecard_for
+    from keepscore.scorecard.report import month_pdf
+
+    month = month.replace(day=1)
+    path = kept_path(organization, month)  # before the figures are read
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    body = month_pdf(organization, scorecard_for(organization, month))
+    with contextlib.suppress(OSError):  # not kept (a read-only home): sent all the same
+        _keep(path, body)
+    return body
