@@ -11,8 +11,10 @@ database on the PostgreSQL server) and a fresh process:
 1. build (fixed seed, streamed): a plain-preset CSV of N leads over the 3 years to
    2026-10-31 (10 channels, 8 owners, about 5 stage changes each, won with revenue and
    cost or lost with a reason) through ``import_leads``, then about 5 activities per lead
-   through ``activities_bulk_add``, spend for five paid channels every month
-   (``spend_set``) and two manual metrics;
+   through ``activities_bulk_add``, objections on about 60% of the lost leads and 15% of
+   the others (the history's bulk writer), spend for five paid channels every month
+   (``spend_set``), two manual metrics, three goals, a cash position, and this year's and
+   next year's plans for a revenue goal;
 2. export the organization's rows to Parquet (benchmarks/scale_duck.py);
 3. time each operation in keepscore and in DuckDB (full scans of the Parquet files, a
    fresh connection each run) and compare their numbers (exact for counts and money,
@@ -27,18 +29,33 @@ database on the PostgreSQL server) and a fresh process:
    - ``leads_page``: ``GET /o/<slug>/leads/?channel=<id>`` (median of 5 after a warm-up);
    - ``dashboard``: ``GET /o/<slug>/`` (the same);
    - ``board``: ``GET /o/<slug>/board/`` (the same; the open columns' counts and totals are
-     checked against DuckDB's).
+     checked against DuckDB's);
+   - the pages and reports of issue 16, each ``GET`` the same way, as the owner: the month's
+     scorecard page (``scorecard_page``, ``/scorecard/2026-10/``), the focus diagnosis today
+     (``focus_page``), marketing & sales (``jobs_report``, ``/funnel/jobs/`` over the year
+     above), the channel economics (``economics_page``, the year), the objections report
+     (``objections_report``, the year), the activity report (``activity_report``, the year
+     per month and member), next year's plan (``plan_page``) and the Today page of the member
+     owning the most leads (``today_page``); and the scorecard PDF as the background worker
+     makes it (``scorecard_pdf``: the scorecard computed and rendered; the page only asks
+     for it). Marketing & sales, the objections and the activity report have their figures
+     (from the service behind the page) checked against DuckDB's; the others have no DuckDB
+     counterpart (``duckdb_s`` null).
 
 Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today),
 ``economics_year`` (the channel economics of the year), ``plan_year`` (next year's plan for
 a revenue goal, with its range) and ``plan_check`` (October against this year's plan), under
-``extra`` in the results; and once, ``summaries_verify`` (``keepscore summaries verify``: the
-summaries the import and the bulk activity log kept, against the history and the
-reference; its differences counted).
+``extra`` in the results (the services behind the pages above); and once,
+``summaries_verify`` (``keepscore summaries verify``: the summaries the import and the bulk
+activity log kept, against the history and the reference; its differences counted).
+
+``TARGETS`` holds each operation's target in seconds (issue 16: the scorecard page 0.1 s,
+the board 0.15 s, the PDF 2 s, every other page 0.5 s); ``benchmarks/chart.py`` draws the
+results against the size (``docs/bench.svg``) and prints the README's table (``--table``).
 
 ``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
-size kept in HOME again (migrated to the current code; spend, goals and cash added if it had
-none), without building it anew:
+size kept in HOME again (migrated to the current code; spend, goals and cash, and
+objections, added if it had none), without building it anew:
 ``benchmarks/scale.py 1000000 --again /tmp/keepscore-scale-1000000-…``.
 
 Prints a table per size and one of how each figure grows with the size, and merges the
@@ -343,8 +360,9 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
 
 
 def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
-    """The organization an earlier run built and kept (``--keep``), with the spend added
-    when that run's code had none; its build figures from the earlier result when there."""
+    """The organization an earlier run built and kept (``--keep``), with the spend, goals and
+    cash, and objections added when that run's code had none; its build figures from the
+    earlier result when there."""
     import scale_data as data
 
     from keepscore.accounts.models import Organization
