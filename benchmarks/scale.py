@@ -77,6 +77,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -368,6 +369,7 @@ def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
     from keepscore.accounts.models import Organization
     from keepscore.activities.models import Activity, Objection
     from keepscore.economics.models import CashPosition, Spend
+    from keepscore.followups.models import FollowUp
     from keepscore.leads.models import DealOutcome, Lead, StageChange
 
     org = Organization.objects.get(slug=f"scale-{size}")
@@ -378,6 +380,8 @@ def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
         data.owner_setup_add(org, say)
     if not Objection.objects.filter(organization=org).exists():
         data.objections_add(org, say)
+    if not FollowUp.objects.filter(organization=org).exists():
+        data.followups_add(org, say)
     earlier = home / "result.json"
     before = json.loads(earlier.read_text()) if earlier.exists() else {}
     built = data.Built(
@@ -419,8 +423,12 @@ def _issue16_pages(
     import scale_duck as duck
     import scale_keepscore as ks
     from django.db import models
+    from django.utils import timezone
 
     from keepscore.accounts.models import Membership
+    from keepscore.common.days import entered_before
+    from keepscore.focus.services import STALL_DAYS
+    from keepscore.followups.today import ROWS
     from keepscore.funnel.services import Period
     from keepscore.leads.models import Lead
 
@@ -487,7 +495,14 @@ def _issue16_pages(
         .first()
     )
     member = Membership.objects.get(organization=org, pk=busiest)
-    alone("today_page", f"{base}/today/?member={member.pk}")
+    now = timezone.localtime()
+    stalled_before = entered_before(STALL_DAYS, now.date()).astimezone(UTC).replace(tzinfo=None)
+    checked(
+        "today_page",
+        f"{base}/today/?member={member.pk}",
+        lambda: ks.today(org, member, now),
+        lambda: duck.today(parquet, member.pk, now.date(), now.time(), stalled_before, ROWS),
+    )
 
 
 def pdf(org: Any, record: Callable[[str, float | None, float | None, str | None], None]) -> None:

@@ -282,6 +282,53 @@ def objections_add(organization: Any, say: Callable[[str], None]) -> int:
     return written
 
 
+def followups_add(organization: Any, say: Callable[[str], None]) -> int:
+    """Next steps on about half the open leads, for the lead's owner, due from 10 days ago to
+    14 days ahead of today (so the Today page has some due, some overdue); a quarter of them
+    done yesterday. Written with ``bulk_create`` (follow-ups are not history: no recorder)."""
+    from itertools import islice
+
+    from django.utils import timezone
+
+    from keepscore.followups.models import FollowUp, FollowUpKind
+    from keepscore.leads.models import Lead
+
+    t0 = time.perf_counter()
+    rng = random.Random(SEED + 5)
+    today = timezone.localdate()
+    yesterday = timezone.now() - timedelta(days=1)
+    kinds = list(FollowUpKind.values)
+    leads = (
+        Lead.objects.for_org(organization)
+        .filter(stage__kind="open")
+        .order_by("pk")
+        .values_list("pk", "owner_id")
+    )
+
+    def rows() -> Iterator[FollowUp]:
+        for pk, owner in leads.iterator(chunk_size=10_000):
+            if rng.random() < 0.5:
+                done = rng.random() < 0.25
+                yield FollowUp(
+                    organization=organization,
+                    lead_id=pk,
+                    kind=rng.choice(kinds),
+                    due_on=today + timedelta(days=rng.randint(-10, 14)),
+                    owner_id=owner,
+                    created_by_id=owner,
+                    done_at=yesterday if done else None,
+                    done_by_id=owner if done else None,
+                )
+
+    written = 0
+    source = rows()
+    while batch := list(islice(source, 5_000)):
+        FollowUp.objects.bulk_create(batch)
+        written += len(batch)
+    say(f"follow-ups: {written:,} in {time.perf_counter() - t0:.1f} s")
+    return written
+
+
 # --- spend and manual metrics -----------------------------------------------------------
 
 
@@ -385,6 +432,7 @@ def build(organization: Any, n: int, workdir: Path, say: Callable[[str], None]) 
     activities_s = time.perf_counter() - t1
     say(f"added {written:,} activities in {activities_s:.1f} s")
     objections_add(organization, say)
+    followups_add(organization, say)
     spend_add(organization, say)
     manual_metrics_add(organization, say)
     owner_setup_add(organization, say)

@@ -39,8 +39,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {"id": "BIGINT", "key": "VARCHAR", "name": "VARCHAR"},
     ),
     "leads": (
-        "SELECT id, channel_id, stage_id, owner_id, {first_touch_at}, value, sourced_by_id "
-        "FROM leads_lead WHERE organization_id = %s",
+        "SELECT id, channel_id, stage_id, owner_id, {first_touch_at}, value, sourced_by_id, "
+        "{stage_entered_at} FROM leads_lead WHERE organization_id = %s",
         {
             "id": "BIGINT",
             "channel_id": "BIGINT",
@@ -49,6 +49,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "first_touch_at": "TIMESTAMP",
             "value": "DECIMAL(14,2)",
             "sourced_by_id": "BIGINT",
+            "stage_entered_at": "TIMESTAMP",
         },
     ),
     "stage_changes": (
@@ -96,6 +97,18 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "by_id": "BIGINT",
         },
     ),
+    "followups": (
+        "SELECT id, lead_id, owner_id, due_on, due_time, {done_at} "
+        "FROM followups_followup WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "lead_id": "BIGINT",
+            "owner_id": "BIGINT",
+            "due_on": "DATE",
+            "due_time": "TIME",
+            "done_at": "TIMESTAMP",
+        },
+    ),
 }
 
 
@@ -110,7 +123,12 @@ def export(organization_id: int, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     for table, (select, columns) in TABLES.items():
         t0 = time.perf_counter()
-        sql = select.format(first_touch_at=_ts("first_touch_at", vendor), at=_ts("at", vendor))
+        sql = select.format(
+            first_touch_at=_ts("first_touch_at", vendor),
+            at=_ts("at", vendor),
+            stage_entered_at=_ts("stage_entered_at", vendor),
+            done_at=_ts("done_at", vendor),
+        )
         staged = folder / f"{table}.csv"
         rows = 0
         with connection.cursor() as cursor, staged.open("w", newline="") as f:
@@ -173,6 +191,7 @@ CREATE VIEW activities AS
   SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/activities.parquet');
 CREATE VIEW objections AS
   SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/objections.parquet');
+CREATE VIEW followups AS SELECT * FROM read_parquet('{d}/followups.parquet');
 """
 
 #: when each lead first reached each stage: a stage that is not lost by entering it or any
@@ -624,3 +643,55 @@ def objections_report(
         ):
             out[name] = out.get(name, 0) + n
     return out
+
+
+def today(
+    folder: Path, member_id: int, day: date, now: dtime, stalled_before: datetime, rows: int
+) -> dict[str, Any]:
+    """A member's Today page: open follow-ups (not done) they own due on or before ``day``
+    and of those the overdue ones (due before ``day``, or on it at a time before ``now``); the
+    leads they own at an open stage without any open follow-up, and those at a late stage
+    (open, from the qualified one on: the first open stage needing qualification, else the
+    one keyed ``qualified``) entered before ``stalled_before``: counts, and the first
+    ``rows`` of each list (due soonest first; the leads waiting longest first)."""
+    duck = _connect(folder)
+    p = {"m": member_id, "day": day, "now": now}
+    due = duck.execute(
+        """SELECT id, due_on < $day OR (due_on = $day AND due_time < $now) FROM followups
+           WHERE owner_id = $m AND done_at IS NULL AND due_on <= $day
+           ORDER BY due_on, due_time, id""",  # the data's follow-ups have no time
+        p,
+    ).fetchall()
+    mine = """leads l JOIN stages s ON s.id = l.stage_id
+              WHERE l.owner_id = $m AND s.kind = 'open'"""
+    without = [
+        pk
+        for (pk,) in duck.execute(
+            f"""SELECT l.id FROM {mine} AND NOT EXISTS (
+                  SELECT 1 FROM followups f WHERE f.lead_id = l.id AND f.done_at IS NULL)
+                ORDER BY l.stage_entered_at, l.id""",
+            {"m": member_id},
+        ).fetchall()
+    ]
+    stalled = [
+        pk
+        for (pk,) in duck.execute(
+            f"""WITH q AS (SELECT coalesce(
+                  (SELECT min(idx) FROM stages WHERE kind = 'open' AND requires_qualification),
+                  (SELECT min(idx) FROM stages WHERE key = 'qualified')) AS idx)
+                SELECT l.id FROM {mine} AND l.stage_entered_at < $before
+                  AND s.idx >= (SELECT idx FROM q)
+                ORDER BY l.stage_entered_at, l.id""",
+            {"m": member_id, "before": stalled_before},
+        ).fetchall()
+    ]
+    duck.close()
+    return {
+        "due.count": len(due),
+        "due.overdue": sum(1 for _pk, late in due if late),
+        "due.ids": [pk for pk, _late in due[:rows]],
+        "without.count": len(without),
+        "without.ids": without[:rows],
+        "stalled.count": len(stalled),
+        "stalled.ids": stalled[:rows],
+    }

@@ -211,6 +211,22 @@ def objections_report(organization: Any, period: Any) -> dict[str, Any]:
     return out
 
 
+def today(organization: Any, member: Any, now: Any) -> dict[str, Any]:
+    """A member's Today page, as ``scale_duck.today``."""
+    from keepscore.followups.today import today_for
+
+    day = today_for(organization, member, now)
+    return {
+        "due.count": day.due_count,
+        "due.overdue": day.overdue_count,
+        "due.ids": [f.pk for f, _late in day.due],
+        "without.count": day.without_next_step_count,
+        "without.ids": [lead.pk for lead in day.without_next_step],
+        "stalled.count": day.stalled_count,
+        "stalled.ids": [lead.pk for lead in day.stalled],
+    }
+
+
 # --- agreement -----------------------------------------------------------------------------
 
 
