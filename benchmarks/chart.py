@@ -14,7 +14,8 @@ needs no plotting library.
 
 The table: per operation its target, then per database and size the seconds keepscore took
 and, where DuckDB computes the same figures, DuckDB's (``keepscore / DuckDB``); a time over
-its target in bold; and whether every figure agreed with DuckDB's at every size run.
+its target in bold; and whether every figure agreed with DuckDB's at every size run; then
+how busy the machine was (its load average) during each run that recorded it.
 """
 
 from __future__ import annotations
@@ -335,6 +336,16 @@ def table(results: dict[str, Any]) -> str:
             _check(name, results),
         ]
         lines.append("| " + " | ".join(row) + " |")
+    loads = [
+        f"{title} {size_text(size)} {results[d][str(size)]['load_average'][0]:g}"
+        for d, title, size in columns
+        if results[d][str(size)].get("load_average")
+    ]
+    if loads:
+        lines += [
+            "",
+            "Load average (1 minute, 2 cores) when the pages were timed: " + ", ".join(loads) + ".",
+        ]
     return "\n".join(lines)
 
 

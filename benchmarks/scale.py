@@ -61,7 +61,7 @@ objections, added if it had none), without building it anew:
 Prints a table per size and one of how each figure grows with the size, and merges the
 results into benchmarks/results.json: ``{database: {size: {"operations": {name:
 {keepscore_s, duckdb_s, ratio, agree, difference}}, "data": {…}, "peak_rss_mb",
-"build_s", "database"}}}``.
+"load_average" (1, 5, 15 minutes, after the pages were timed), "build_s", "database"}}}``.
 """
 
 from __future__ import annotations
@@ -311,6 +311,9 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     # figures from the service behind it compared with DuckDB's where DuckDB has them
     _issue16_pages(org, get, record, parquet, zone)
 
+    # how busy the machine was while the pages were timed (1, 5 and 15 minutes; 2 cores)
+    load_average = [round(x, 2) for x in os.getloadavg()]
+
     # no DuckDB counterpart: keepscore's time only (the pages' data, as the app computes it)
     extra: dict[str, Any] = {}
     for name, fn in _extra_operations(org, year).items():
@@ -354,6 +357,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
         "activities_s": round(built.activities_s, 1),
         "export_s": exported["export_s"],
         "peak_rss_mb": round(peak_rss_mb()),
+        "load_average": load_average,
         "runs": runs,
         "month": {"period": [str(d) for d in data.MONTH], "duckdb": month_reference},
     }
@@ -631,7 +635,7 @@ def table_size(result: dict[str, Any]) -> None:
         f"{result['size']:,} leads on {result['database']}: {d['stage_changes']:,} stage changes, "
         f"{d['activities']:,} activities; build {result['build_s']} s, "
         f"database {d['db_bytes'] / 1e6:.0f} MB, Parquet {d['parquet_bytes'] / 1e6:.0f} MB, "
-        f"peak RSS {result['peak_rss_mb']} MB"
+        f"peak RSS {result['peak_rss_mb']} MB; load average {result.get('load_average', '?')}"
     )
     table = Table(title=title, title_justify="left")
     for column in ("operation", "keepscore s", "DuckDB s", "ratio", "agree?", "target"):

@@ -129,6 +129,23 @@ def test_the_markdown_table(chart: ModuleType) -> None:
     ]
 
 
+def test_the_table_says_how_busy_the_machine_was(chart: ModuleType) -> None:
+    busy = {
+        "sqlite": {
+            "10000": {**RESULTS["sqlite"]["10000"], "load_average": [6.6, 5.68, 4.19]},
+            "100000": RESULTS["sqlite"]["100000"],  # an older run: none recorded
+        },
+        "postgresql": {"10000": {**RESULTS["postgresql"]["10000"], "load_average": [8.2, 7, 5]}},
+    }
+    lines = chart.table(busy).splitlines()
+    assert lines[-2:] == [
+        "",
+        "Load average (1 minute, 2 cores) when the pages were timed: SQLite 10k 6.6, "
+        "PostgreSQL 10k 8.2.",
+    ]
+    assert lines[:-2] == chart.table(RESULTS).splitlines()
+
+
 def test_sizes_are_written_short(chart: ModuleType) -> None:
     assert [chart.size_text(n) for n in (2000, 2500, 10_000, 100_000, 1_000_000)] == [
         "2k",
