@@ -76,7 +76,8 @@ test: install-test system-deps node-deps lint typecheck check test-sqlite test-p
 	@echo "make test: all green (SQLite and PostgreSQL)"
 
 ## make bench: the benchmarks (not tests): they print figures to quote, and
-## benchmarks/scale.py writes benchmarks/results.json. `make bench BENCH_SIZES=10000`;
+## benchmarks/scale.py writes benchmarks/results.json, benchmarks/chart.py draws it
+## (docs/bench.svg) and prints the README's table. `make bench BENCH_SIZES=10000`;
 ## on PostgreSQL: `bash scripts/with-postgres.sh make bench` (scale.py honours DATABASE_URL)
 BENCH_SIZES ?= 10000 100000 1000000
 # more arguments for benchmarks/scale.py, e.g. BENCH_ARGS=--keep
@@ -90,6 +91,8 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/backtest.py
 	$(PY) benchmarks/import_speed.py $(BENCH_SIZES)
 	$(PY) benchmarks/scale.py $(BENCH_SIZES) $(BENCH_ARGS)
+	$(PY) benchmarks/chart.py
+	$(PY) benchmarks/chart.py --table
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -11,8 +11,10 @@ database on the PostgreSQL server) and a fresh process:
 1. build (fixed seed, streamed): a plain-preset CSV of N leads over the 3 years to
    2026-10-31 (10 channels, 8 owners, about 5 stage changes each, won with revenue and
    cost or lost with a reason) through ``import_leads``, then about 5 activities per lead
-   through ``activities_bulk_add``, spend for five paid channels every month
-   (``spend_set``) and two manual metrics;
+   through ``activities_bulk_add``, objections on about 60% of the lost leads and 15% of
+   the others (the history's bulk writer), spend for five paid channels every month
+   (``spend_set``), two manual metrics, three goals, a cash position, and this year's and
+   next year's plans for a revenue goal;
 2. export the organization's rows to Parquet (benchmarks/scale_duck.py);
 3. time each operation in keepscore and in DuckDB (full scans of the Parquet files, a
    fresh connection each run) and compare their numbers (exact for counts and money,
@@ -27,24 +29,39 @@ database on the PostgreSQL server) and a fresh process:
    - ``leads_page``: ``GET /o/<slug>/leads/?channel=<id>`` (median of 5 after a warm-up);
    - ``dashboard``: ``GET /o/<slug>/`` (the same);
    - ``board``: ``GET /o/<slug>/board/`` (the same; the open columns' counts and totals are
-     checked against DuckDB's).
+     checked against DuckDB's);
+   - the pages and reports of issue 16, each ``GET`` the same way, as the owner: the month's
+     scorecard page (``scorecard_page``, ``/scorecard/2026-10/``), the focus diagnosis today
+     (``focus_page``), marketing & sales (``jobs_report``, ``/funnel/jobs/`` over the year
+     above), the channel economics (``economics_page``, the year), the objections report
+     (``objections_report``, the year), the activity report (``activity_report``, the year
+     per month and member), next year's plan (``plan_page``) and the Today page of the member
+     owning the most leads (``today_page``); and the scorecard PDF as the background worker
+     makes it (``scorecard_pdf``: the scorecard computed and rendered; the page only asks
+     for it). Marketing & sales, the objections and the activity report have their figures
+     (from the service behind the page) checked against DuckDB's; the others have no DuckDB
+     counterpart (``duckdb_s`` null).
 
 Also timed, with no DuckDB counterpart: ``focus_today`` (the focus diagnosis, today),
 ``economics_year`` (the channel economics of the year), ``plan_year`` (next year's plan for
 a revenue goal, with its range) and ``plan_check`` (October against this year's plan), under
-``extra`` in the results; and once, ``summaries_verify`` (``keepscore summaries verify``: the
-summaries the import and the bulk activity log kept, against the history and the
-reference; its differences counted).
+``extra`` in the results (the services behind the pages above); and once,
+``summaries_verify`` (``keepscore summaries verify``: the summaries the import and the bulk
+activity log kept, against the history and the reference; its differences counted).
+
+``TARGETS`` holds each operation's target in seconds (issue 16: the scorecard page 0.1 s,
+the board 0.15 s, the PDF 2 s, every other page 0.5 s); ``benchmarks/chart.py`` draws the
+results against the size (``docs/bench.svg``) and prints the README's table (``--table``).
 
 ``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
-size kept in HOME again (migrated to the current code; spend, goals and cash added if it had
-none), without building it anew:
+size kept in HOME again (migrated to the current code; spend, goals and cash, and
+objections, added if it had none), without building it anew:
 ``benchmarks/scale.py 1000000 --again /tmp/keepscore-scale-1000000-…``.
 
 Prints a table per size and one of how each figure grows with the size, and merges the
 results into benchmarks/results.json: ``{database: {size: {"operations": {name:
 {keepscore_s, duckdb_s, ratio, agree, difference}}, "data": {…}, "peak_rss_mb",
-"build_s", "database"}}}``.
+"load_average" (1, 5, 15 minutes, after the pages were timed), "build_s", "database"}}}``.
 """
 
 from __future__ import annotations
@@ -60,32 +77,72 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
-#: targets on the 2-core reference machine, in seconds
-#: the issue's targets; month_figures has none: it is the reference computation (the
-#: stored rows read one by one, no summaries), timed to show what the summaries save
+#: targets on the 2-core reference machine, in seconds: the scorecard's computation, the
+#: funnel, the lead list, the dashboard and the board from the first scale issue; the pages
+#: and reports of issue 16 (the month's scorecard page 0.1 s, the board 0.15 s, the PDF 2 s,
+#: every other 0.5 s). month_figures has none: it is the reference computation (the stored
+#: rows read one by one, no summaries), timed to show what the summaries save
 TARGETS = {
     "scorecard_month": 0.5,
     "funnel_by_channel": 0.5,
+    "scorecard_page": 0.1,
+    "scorecard_pdf": 2.0,
+    "focus_page": 0.5,
+    "jobs_report": 0.5,
+    "economics_page": 0.5,
+    "objections_report": 0.5,
+    "activity_report": 0.5,
+    "plan_page": 0.5,
+    "today_page": 0.5,
     "leads_page": 0.15,
     "dashboard": 0.15,
     "board": 0.15,
 }
 #: computations that must also not be slower than DuckDB's full scan
 VERSUS_DUCKDB = ("scorecard_month", "funnel_by_channel")
+#: every operation, in the order of the tables and the chart's legend
 OPERATIONS = (
     "scorecard_month",
     "month_figures",
     "funnel_by_channel",
+    "scorecard_page",
+    "scorecard_pdf",
+    "focus_page",
+    "jobs_report",
+    "economics_page",
+    "objections_report",
+    "activity_report",
+    "plan_page",
+    "today_page",
     "leads_page",
     "dashboard",
     "board",
 )
+#: what each operation is, for the README's table and the chart's legend
+LABELS = {
+    "scorecard_month": "Scorecard of a month (computation)",
+    "month_figures": "Month's figures without the summaries (reference)",
+    "funnel_by_channel": "Funnel by channel, a year",
+    "scorecard_page": "Month's scorecard page",
+    "scorecard_pdf": "Scorecard PDF",
+    "focus_page": "Focus diagnosis, today",
+    "jobs_report": "Marketing & sales, 12 months",
+    "economics_page": "Channel economics, a year",
+    "objections_report": "Objections report, a year",
+    "activity_report": "Activity report, 12 months by member",
+    "plan_page": "Plan for next year",
+    "today_page": "Today page",
+    "leads_page": "Lead list, one channel",
+    "dashboard": "Dashboard",
+    "board": "Board",
+}
 
 
 def say(text: str) -> None:
@@ -130,6 +187,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
 
     from keepscore.accounts.models import Membership
     from keepscore.accounts.services import organization_create, password_generate, user_create
+    from keepscore.activities.models import Objection
     from keepscore.funnel.services import Period
     from keepscore.leads.models import Channel
     from keepscore.leads.views import LEADS_PER_PAGE
@@ -160,20 +218,24 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     runs = 3 if size <= 100_000 else 1
     ops: dict[str, dict[str, Any]] = {}
 
-    def record(name: str, ks_s: float | None, duck_s: float, difference: str | None) -> None:
+    def record(name: str, ks_s: float | None, duck_s: float | None, difference: str | None) -> None:
+        """``duck_s`` None: no DuckDB counterpart (``difference`` None too)."""
         ops[name] = {
             "keepscore_s": None if ks_s is None else round(ks_s, 4),
-            "duckdb_s": round(duck_s, 4),
-            "ratio": None if ks_s is None else round(ks_s / duck_s, 2),
+            "duckdb_s": None if duck_s is None else round(duck_s, 4),
+            "ratio": None if ks_s is None or duck_s is None else round(ks_s / duck_s, 2),
             "agree": None if difference is None else not difference,
             "difference": difference,
         }
         if ks_s is None:
             verdict = difference or "not built yet"
+        elif duck_s is None:
+            verdict = "(no DuckDB counterpart)"
         else:
             verdict = "MATCH" if not difference else f"MISMATCH: {difference}"
         shown = "—" if ks_s is None else f"{ks_s:.3f} s"
-        say(f"  {name:<18} keepscore {shown:>9}  DuckDB {duck_s:.3f} s  {verdict}")
+        duck = "—" if duck_s is None else f"{duck_s:.3f} s"
+        say(f"  {name:<18} keepscore {shown:>9}  DuckDB {duck:>9}  {verdict}")
 
     # the month: DuckDB's reference, then the scorecard (when built) and the services
     duck_s, reference = timed(lambda: duck.month_figures(parquet, m_since, m_until), runs)
@@ -208,7 +270,8 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     ks_s, report = timed(lambda: funnel(org, year, by="channel"), runs)
     record("funnel_by_channel", ks_s, duck_s, ks.compare(ks.funnel_flat(report), reference))
 
-    # the pages, as the owner sees them
+    # the pages, as the owner sees them (with this year's and next year's plans saved)
+    _plans_save(org)
     client = Client(HTTP_HOST="localhost")
     client.force_login(owner)
     channel = Channel.objects.for_org(org).get(key="website-form")
@@ -244,6 +307,13 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     duck_s, reference = timed(lambda: duck.board(parquet), 5)
     record("board", ks_s, duck_s, ks.compare(ks.board(org), reference))
 
+    # the pages and reports of issue 16: each page timed (median of 5 after a warm-up), its
+    # figures from the service behind it compared with DuckDB's where DuckDB has them
+    _issue16_pages(org, get, record, parquet, zone)
+
+    # how busy the machine was while the pages were timed (1, 5 and 15 minutes; 2 cores)
+    load_average = [round(x, 2) for x in os.getloadavg()]
+
     # no DuckDB counterpart: keepscore's time only (the pages' data, as the app computes it)
     extra: dict[str, Any] = {}
     for name, fn in _extra_operations(org, year).items():
@@ -276,6 +346,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
             "stage_changes": built.stage_changes,
             "outcomes": built.outcomes,
             "activities": built.activities,
+            "objections": Objection.objects.filter(organization=org).count(),
             "members": Membership.objects.filter(organization=org).count(),
             "db_bytes": db_bytes,
             "parquet_bytes": exported["parquet_bytes"],
@@ -286,6 +357,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
         "activities_s": round(built.activities_s, 1),
         "export_s": exported["export_s"],
         "peak_rss_mb": round(peak_rss_mb()),
+        "load_average": load_average,
         "runs": runs,
         "month": {"period": [str(d) for d in data.MONTH], "duckdb": month_reference},
     }
@@ -293,13 +365,15 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
 
 
 def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
-    """The organization an earlier run built and kept (``--keep``), with the spend added
-    when that run's code had none; its build figures from the earlier result when there."""
+    """The organization an earlier run built and kept (``--keep``), with the spend, goals and
+    cash, and objections added when that run's code had none; its build figures from the
+    earlier result when there."""
     import scale_data as data
 
     from keepscore.accounts.models import Organization
-    from keepscore.activities.models import Activity
+    from keepscore.activities.models import Activity, Objection
     from keepscore.economics.models import CashPosition, Spend
+    from keepscore.followups.models import FollowUp
     from keepscore.leads.models import DealOutcome, Lead, StageChange
 
     org = Organization.objects.get(slug=f"scale-{size}")
@@ -308,6 +382,10 @@ def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
         data.spend_add(org, say)
     if not CashPosition.objects.filter(organization=org).exists():
         data.owner_setup_add(org, say)
+    if not Objection.objects.filter(organization=org).exists():
+        data.objections_add(org, say)
+    if not FollowUp.objects.filter(organization=org).exists():
+        data.followups_add(org, say)
     earlier = home / "result.json"
     before = json.loads(earlier.read_text()) if earlier.exists() else {}
     built = data.Built(
@@ -323,6 +401,136 @@ def _kept(size: int, home: Path) -> tuple[Any, Any, Any]:
     return org, owner, built
 
 
+def _plans_save(org: Any) -> None:
+    """This year's and next year's plans for a revenue goal (the scorecard checks October
+    against this year's; the plan page shows next year's)."""
+    import scale_data as data
+
+    from keepscore.plan.services import plan_save
+
+    month = data.MONTH[0]
+    for year in (month.year, month.year + 1):
+        plan_save(org, year, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None)
+
+
+def _issue16_pages(
+    org: Any,
+    get: Callable[[str], Any],
+    record: Callable[[str, float | None, float | None, str | None], None],
+    parquet: Path,
+    zone: str,
+) -> None:
+    """The month's scorecard page and its PDF (as the worker makes it), the focus diagnosis
+    (today), marketing & sales and the activity report (12 months), the channel economics and
+    the objections report (a year), next year's plan and a salesperson's Today page."""
+    import scale_data as data
+    import scale_duck as duck
+    import scale_keepscore as ks
+    from django.db import models
+    from django.utils import timezone
+
+    from keepscore.accounts.models import Membership
+    from keepscore.common.days import entered_before
+    from keepscore.focus.services import STALL_DAYS
+    from keepscore.followups.today import ROWS
+    from keepscore.funnel.services import Period
+    from keepscore.leads.models import Lead
+
+    base = f"/o/{org.slug}"
+    first, last = data.YEAR
+    year_query = f"from={first.isoformat()}&to={last.isoformat()}"
+    year = Period(first, last)
+    months = duck.months_of(first, last, zone)
+    since, until = duck.bounds(first, last, zone)
+    month = data.MONTH[0]
+
+    def page(name: str, url: str) -> float | None:
+        try:
+            ks_s, _ = timed(lambda: get(url), 5, warm_up=True)
+        except (Exception, SystemExit) as error:  # the benchmark reports, it does not crash
+            record(name, None, None, f"failed: {type(error).__name__}: {error}")
+            return None
+        return ks_s
+
+    def checked(name: str, url: str, mine: Callable[[], Any], theirs: Callable[[], Any]) -> None:
+        ks_s = page(name, url)
+        if ks_s is None:
+            return
+        duck_s, reference = timed(theirs, 5)
+        record(name, ks_s, duck_s, ks.compare(mine(), reference))
+
+    def alone(name: str, url: str) -> None:
+        ks_s = page(name, url)
+        if ks_s is not None:
+            record(name, ks_s, None, None)
+
+    alone("scorecard_page", f"{base}/scorecard/{month:%Y-%m}/")
+    pdf(org, record)
+    alone("focus_page", f"{base}/focus/")
+    checked(
+        "jobs_report",
+        f"{base}/funnel/jobs/?{year_query}",
+        lambda: ks.jobs_report(org, year),
+        lambda: duck.jobs_report(parquet, months),
+    )
+    alone("economics_page", f"{base}/economics/?{year_query}")
+    checked(
+        "objections_report",
+        f"{base}/funnel/objections/?{year_query}",
+        lambda: ks.objections_report(org, year),
+        lambda: duck.objections_report(parquet, since, until, months),
+    )
+    checked(
+        "activity_report",
+        f"{base}/funnel/activity/?{year_query}&grain=month&by=member",
+        lambda: ks.activity_report(org, year),
+        lambda: duck.activity_report(parquet, months),
+    )
+    alone("plan_page", f"{base}/plan/?year={month.year + 1}")
+    # the Today page of the member owning the most leads (the owner's own day is empty)
+    busiest = (
+        Lead.objects.for_org(org)
+        .exclude(owner=None)
+        .values("owner")
+        .order_by()
+        .annotate(n=models.Count("pk"))
+        .order_by("-n", "owner")
+        .values_list("owner", flat=True)
+        .first()
+    )
+    member = Membership.objects.get(organization=org, pk=busiest)
+    now = timezone.localtime()
+    stalled_before = entered_before(STALL_DAYS, now.date()).astimezone(UTC).replace(tzinfo=None)
+    checked(
+        "today_page",
+        f"{base}/today/?member={member.pk}",
+        lambda: ks.today(org, member, now),
+        lambda: duck.today(parquet, member.pk, now.date(), now.time(), stalled_before, ROWS),
+    )
+
+
+def pdf(org: Any, record: Callable[[str, float | None, float | None, str | None], None]) -> None:
+    """The month's scorecard PDF as the background worker makes it (the page only asks for
+    it): the scorecard computed, then rendered (median of 5 after a warm-up)."""
+    import scale_data as data
+
+    from keepscore.scorecard.compute import scorecard_for
+    from keepscore.scorecard.report import month_pdf
+
+    def render() -> bytes:
+        return month_pdf(org, scorecard_for(org, data.MONTH[0]))
+
+    try:
+        pdf_s, body = timed(render, 5, warm_up=True)
+    except Exception as error:  # no PDF library, say: the benchmark reports it
+        record("scorecard_pdf", None, None, f"failed: {type(error).__name__}: {error}")
+        return
+    if not body.startswith(b"%PDF"):
+        record("scorecard_pdf", None, None, "failed: not a PDF")
+        return
+    record("scorecard_pdf", pdf_s, None, None)
+
+
 def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
     """The focus diagnosis (today: the summaries), the channel economics of the year, and
     the next year's plan for a revenue goal: measured, with its 2,000-draw range
@@ -332,13 +540,9 @@ def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
     from keepscore.economics.channels import channel_economics
     from keepscore.focus.services import diagnose
     from keepscore.plan.check import plan_check
-    from keepscore.plan.services import plan_report, plan_save
+    from keepscore.plan.services import plan_report
 
     month = data.MONTH[0]
-    plan_save(
-        org, month.year + 1, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None
-    )
-    plan_save(org, month.year, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None)
     return {
         "focus_today": lambda: diagnose(org),
         "economics_year": lambda: channel_economics(org, year),
@@ -431,7 +635,7 @@ def table_size(result: dict[str, Any]) -> None:
         f"{result['size']:,} leads on {result['database']}: {d['stage_changes']:,} stage changes, "
         f"{d['activities']:,} activities; build {result['build_s']} s, "
         f"database {d['db_bytes'] / 1e6:.0f} MB, Parquet {d['parquet_bytes'] / 1e6:.0f} MB, "
-        f"peak RSS {result['peak_rss_mb']} MB"
+        f"peak RSS {result['peak_rss_mb']} MB; load average {result.get('load_average', '?')}"
     )
     table = Table(title=title, title_justify="left")
     for column in ("operation", "keepscore s", "DuckDB s", "ratio", "agree?", "target"):

@@ -67,6 +67,18 @@ LOST_REASONS = (
     "No decision / went silent",
     "Not a fit",
 )
+#: objection tags with their weight (``activities.models.ObjectionTag``)
+OBJECTION_TAGS = (
+    ("price", 30),
+    ("timing", 20),
+    ("competitor", 15),
+    ("need", 15),
+    ("trust", 8),
+    ("authority", 7),
+    ("other", 5),
+)
+#: the chance a lead has an objection logged: lost leads, and the rest
+OBJECTION_P = {"lost": 0.6, "other": 0.15}
 #: activity kinds with their weight and the chance that it is with someone who can buy
 ACTIVITY_KINDS = (
     ("call_attempt", 34, 0.0),
@@ -219,6 +231,104 @@ def activity_rows(organization: Any, seed: int = SEED) -> Iterator[tuple[Any, ..
             yield (pk, kind, at, by, rng.random() < buyer[kind])
 
 
+def objection_rows(organization: Any, seed: int = SEED) -> Iterator[tuple[Any, ...]]:
+    """Objections: on about 60% of the lost leads and 15% of the others, one (sometimes two)
+    between the lead's first touch and its last stage change, logged by its owner.
+
+    Reads the leads back in id order (streamed), so the rows follow from the seed.
+    """
+    from keepscore.leads.models import Lead
+
+    rng = random.Random(seed + 3)
+    tags = [t for t, _w in OBJECTION_TAGS]
+    weights = [w for _t, w in OBJECTION_TAGS]
+    leads = (
+        Lead.objects.for_org(organization)
+        .order_by("pk")
+        .values_list("pk", "first_touch_at", "stage_entered_at", "owner_id", "stage__kind")
+    )
+    for pk, first_touch, last_change, owner, kind in leads.iterator(chunk_size=10_000):
+        if rng.random() >= OBJECTION_P["lost" if kind == "lost" else "other"]:
+            continue
+        until = min(END, max(last_change, first_touch + timedelta(days=1)))
+        seconds = max(1, int((until - first_touch).total_seconds()))
+        for _ in range(2 if rng.random() < 0.2 else 1):
+            at = first_touch + timedelta(seconds=rng.randrange(seconds))
+            yield (pk, rng.choices(tags, weights)[0], at, owner)
+
+
+def objections_add(organization: Any, say: Callable[[str], None]) -> int:
+    """The objections of :func:`objection_rows`, written in batches through the history
+    recorder's bulk writer (``keepscore.history.bulk``, as the archive import writes them)."""
+    from itertools import islice
+
+    from keepscore.activities.models import Objection
+    from keepscore.history.bulk import bulk
+
+    t0 = time.perf_counter()
+    written = 0
+    org = organization.pk
+    rows = objection_rows(organization)
+    with bulk(organization) as block:
+        while batch := list(islice(rows, 5_000)):
+            block.create(
+                [
+                    Objection(organization_id=org, lead_id=lead, tag=tag, at=at, by_id=by)
+                    for lead, tag, at, by in batch
+                ]
+            )
+            written += len(batch)
+    say(f"objections: {written:,} in {time.perf_counter() - t0:.1f} s")
+    return written
+
+
+def followups_add(organization: Any, say: Callable[[str], None]) -> int:
+    """Next steps on about half the open leads, for the lead's owner, due from 10 days ago to
+    14 days ahead of today (so the Today page has some due, some overdue); a quarter of them
+    done yesterday. Written with ``bulk_create`` (follow-ups are not history: no recorder)."""
+    from itertools import islice
+
+    from django.utils import timezone
+
+    from keepscore.followups.models import FollowUp, FollowUpKind
+    from keepscore.leads.models import Lead
+
+    t0 = time.perf_counter()
+    rng = random.Random(SEED + 5)
+    today = timezone.localdate()
+    yesterday = timezone.now() - timedelta(days=1)
+    kinds = list(FollowUpKind.values)
+    leads = (
+        Lead.objects.for_org(organization)
+        .filter(stage__kind="open")
+        .order_by("pk")
+        .values_list("pk", "owner_id")
+    )
+
+    def rows() -> Iterator[FollowUp]:
+        for pk, owner in leads.iterator(chunk_size=10_000):
+            if rng.random() < 0.5:
+                done = rng.random() < 0.25
+                yield FollowUp(
+                    organization=organization,
+                    lead_id=pk,
+                    kind=rng.choice(kinds),
+                    due_on=today + timedelta(days=rng.randint(-10, 14)),
+                    owner_id=owner,
+                    created_by_id=owner,
+                    done_at=yesterday if done else None,
+                    done_by_id=owner if done else None,
+                )
+
+    written = 0
+    source = rows()
+    while batch := list(islice(source, 5_000)):
+        FollowUp.objects.bulk_create(batch)
+        written += len(batch)
+    say(f"follow-ups: {written:,} in {time.perf_counter() - t0:.1f} s")
+    return written
+
+
 # --- spend and manual metrics -----------------------------------------------------------
 
 
@@ -321,6 +431,8 @@ def build(organization: Any, n: int, workdir: Path, say: Callable[[str], None]) 
     written = activities_bulk_add(organization, _counted(activity_rows(organization), n))
     activities_s = time.perf_counter() - t1
     say(f"added {written:,} activities in {activities_s:.1f} s")
+    objections_add(organization, say)
+    followups_add(organization, say)
     spend_add(organization, say)
     manual_metrics_add(organization, say)
     owner_setup_add(organization, say)

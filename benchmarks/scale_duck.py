@@ -23,16 +23,24 @@ import duckdb
 #: table → (SELECT for SQLite and PostgreSQL alike, moments filled in by _ts; DuckDB columns)
 TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "stages": (
-        "SELECT id, key, position, kind FROM leads_stage WHERE organization_id = %s",
-        {"id": "BIGINT", "key": "VARCHAR", "position": "INTEGER", "kind": "VARCHAR"},
+        "SELECT id, key, position, kind, "
+        "CASE WHEN requires_qualification THEN 1 ELSE 0 END "
+        "FROM leads_stage WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "key": "VARCHAR",
+            "position": "INTEGER",
+            "kind": "VARCHAR",
+            "requires_qualification": "BOOLEAN",
+        },
     ),
     "channels": (
         "SELECT id, key, name FROM leads_channel WHERE organization_id = %s",
         {"id": "BIGINT", "key": "VARCHAR", "name": "VARCHAR"},
     ),
     "leads": (
-        "SELECT id, channel_id, stage_id, owner_id, {first_touch_at}, value "
-        "FROM leads_lead WHERE organization_id = %s",
+        "SELECT id, channel_id, stage_id, owner_id, {first_touch_at}, value, sourced_by_id, "
+        "{stage_entered_at} FROM leads_lead WHERE organization_id = %s",
         {
             "id": "BIGINT",
             "channel_id": "BIGINT",
@@ -40,6 +48,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "owner_id": "BIGINT",
             "first_touch_at": "TIMESTAMP",
             "value": "DECIMAL(14,2)",
+            "sourced_by_id": "BIGINT",
+            "stage_entered_at": "TIMESTAMP",
         },
     ),
     "stage_changes": (
@@ -77,6 +87,28 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "by_id": "BIGINT",
         },
     ),
+    "objections": (
+        "SELECT id, lead_id, tag, {at}, by_id FROM activities_objection WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "lead_id": "BIGINT",
+            "tag": "VARCHAR",
+            "at": "TIMESTAMP",
+            "by_id": "BIGINT",
+        },
+    ),
+    "followups": (
+        "SELECT id, lead_id, owner_id, due_on, due_time, {done_at} "
+        "FROM followups_followup WHERE organization_id = %s",
+        {
+            "id": "BIGINT",
+            "lead_id": "BIGINT",
+            "owner_id": "BIGINT",
+            "due_on": "DATE",
+            "due_time": "TIME",
+            "done_at": "TIMESTAMP",
+        },
+    ),
 }
 
 
@@ -91,7 +123,12 @@ def export(organization_id: int, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     for table, (select, columns) in TABLES.items():
         t0 = time.perf_counter()
-        sql = select.format(first_touch_at=_ts("first_touch_at", vendor), at=_ts("at", vendor))
+        sql = select.format(
+            first_touch_at=_ts("first_touch_at", vendor),
+            at=_ts("at", vendor),
+            stage_entered_at=_ts("stage_entered_at", vendor),
+            done_at=_ts("done_at", vendor),
+        )
         staged = folder / f"{table}.csv"
         rows = 0
         with connection.cursor() as cursor, staged.open("w", newline="") as f:
@@ -143,7 +180,8 @@ def bounds(start: date, end: date, zone_name: str) -> tuple[datetime, datetime]:
 
 _VIEWS = """
 CREATE VIEW stages AS
-  SELECT id, key, kind, row_number() OVER (ORDER BY position, id) - 1 AS idx
+  SELECT id, key, kind, requires_qualification,
+         row_number() OVER (ORDER BY position, id) - 1 AS idx
   FROM read_parquet('{d}/stages.parquet');
 CREATE VIEW channels AS SELECT * FROM read_parquet('{d}/channels.parquet');
 CREATE VIEW leads AS SELECT * FROM read_parquet('{d}/leads.parquet');
@@ -151,6 +189,9 @@ CREATE VIEW sc AS SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/stage_chan
 CREATE VIEW outcomes AS SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/outcomes.parquet');
 CREATE VIEW activities AS
   SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/activities.parquet');
+CREATE VIEW objections AS
+  SELECT * RENAME ("at" AS ts) FROM read_parquet('{d}/objections.parquet');
+CREATE VIEW followups AS SELECT * FROM read_parquet('{d}/followups.parquet');
 """
 
 #: when each lead first reached each stage: a stage that is not lost by entering it or any
@@ -420,3 +461,237 @@ def board(folder: Path) -> dict[str, Any]:
         out[f"{key}.count"] = count
         out[f"{key}.total"] = Decimal(total)
     return out
+
+
+# --- the monthly reports (issue 16): months as rows, per member --------------------------
+
+
+def months_of(start: date, end: date, zone_name: str) -> list[tuple[str, datetime, datetime]]:
+    """(first day as YYYY-MM-DD, since, until) of every calendar month of ``[start, end]``,
+    clipped to the period, in naive UTC."""
+    out = []
+    first = start.replace(day=1)
+    since_all, until_all = bounds(start, end, zone_name)
+    while first <= end:
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        since, until = bounds(first, following - timedelta(days=1), zone_name)
+        out.append((first.isoformat(), max(since, since_all), min(until, until_all)))
+        first = following
+    return out
+
+
+def _months_view(
+    duck: duckdb.DuckDBPyConnection, months: list[tuple[str, datetime, datetime]]
+) -> None:
+    values = ", ".join(
+        f"('{m}', TIMESTAMP '{since.isoformat(sep=' ')}', TIMESTAMP '{until.isoformat(sep=' ')}')"
+        for m, since, until in months
+    )
+    duck.execute(f"CREATE TEMP VIEW months(m, since, until) AS VALUES {values}")
+
+
+def activity_report(folder: Path, months: list[tuple[str, datetime, datetime]]) -> dict[str, Any]:
+    """The activity report per month and member who logged them (docs/numbers.md, "Activity
+    counts"), flat: {"<month>.<member id | none>.<count>": n}, zeros left out. A sales
+    conversation is a connect or meeting with someone who can buy; it is won when the lead's
+    last won outcome is at or after it."""
+    duck = _connect(folder)
+    _months_view(duck, months)
+    rows = duck.execute(
+        """WITH won AS (SELECT lead_id, max(ts) AS last FROM outcomes WHERE result = 'won'
+                        GROUP BY lead_id),
+           a AS (SELECT m.m, a.by_id, a.kind, a.with_buyer AND a.kind IN ('connect', 'meeting')
+                        AS conversation, w.last >= a.ts AS won
+                 FROM activities a JOIN months m ON a.ts >= m.since AND a.ts < m.until
+                 LEFT JOIN won w ON w.lead_id = a.lead_id)
+           SELECT m, by_id,
+                  count(*) FILTER (WHERE kind = 'call_attempt'),
+                  count(*) FILTER (WHERE kind = 'connect'),
+                  count(*) FILTER (WHERE conversation),
+                  count(*) FILTER (WHERE kind = 'qualifying'),
+                  count(*) FILTER (WHERE kind = 'meeting'),
+                  count(*) FILTER (WHERE kind = 'presentation'),
+                  count(*) FILTER (WHERE kind = 'proposal'),
+                  count(*) FILTER (WHERE conversation AND won)
+           FROM a GROUP BY ALL"""
+    ).fetchall()
+    duck.close()
+    names = (
+        "call_attempts",
+        "connects",
+        "sales_conversations",
+        "qualifying",
+        "meetings",
+        "presentations",
+        "proposals",
+        "conversations_won",
+    )
+    out: dict[str, Any] = {}
+    for month, member, *counts in rows:
+        for name, n in zip(names, counts, strict=True):
+            if n:
+                out[f"{month}.{'none' if member is None else member}.{name}"] = n
+    return out
+
+
+def jobs_report(folder: Path, months: list[tuple[str, datetime, datetime]]) -> dict[str, Any]:
+    """Marketing & sales per member and month, flat: {"<member | none>.<month>.<count>": n}
+    (zeros left out; a margin wherever there are won deals, None when none had a cost).
+    Leads sourced: first touch in the month, by who sourced them; qualified: those first
+    reaching the qualified stage in the month (the first open stage needing qualification,
+    else the one keyed ``qualified``; reached by entering it or a later stage not lost);
+    sales conversations and proposals: activities by who logged them; won deals, revenue and
+    margin: won outcomes in the month of the leads each member owns."""
+    duck = _connect(folder)
+    _months_view(duck, months)
+    out: dict[str, Any] = {}
+
+    def put(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> None:
+        for member, month, *values in rows:
+            for name, value in zip(names, values, strict=True):
+                if value or name == "margin":  # a margin wherever there are won deals
+                    out[f"{'none' if member is None else member}.{month}.{name}"] = value
+
+    put(
+        duck.execute(
+            """SELECT l.sourced_by_id, m.m, count(*) FROM leads l
+               JOIN months m ON l.first_touch_at >= m.since AND l.first_touch_at < m.until
+               GROUP BY ALL"""
+        ).fetchall(),
+        ("leads_sourced",),
+    )
+    put(
+        duck.execute(
+            """WITH q AS (
+                 SELECT coalesce(
+                   (SELECT min(idx) FROM stages WHERE kind = 'open' AND requires_qualification),
+                   (SELECT min(idx) FROM stages WHERE key = 'qualified')) AS idx),
+               reaching AS (SELECT s.id FROM stages s, q
+                            WHERE s.kind <> 'lost' AND s.idx >= q.idx),
+               first AS (SELECT c.lead_id, min(c.ts) AS ts FROM sc c
+                         WHERE c.to_stage_id IN (SELECT id FROM reaching) GROUP BY c.lead_id)
+               SELECT l.sourced_by_id, m.m, count(*) FROM first f
+               JOIN leads l ON l.id = f.lead_id
+               JOIN months m ON f.ts >= m.since AND f.ts < m.until
+               GROUP BY ALL"""
+        ).fetchall(),
+        ("leads_qualified",),
+    )
+    put(
+        duck.execute(
+            """SELECT a.by_id, m.m,
+                      count(*) FILTER (WHERE a.with_buyer AND a.kind IN ('connect', 'meeting')),
+                      count(*) FILTER (WHERE a.kind = 'proposal')
+               FROM activities a JOIN months m ON a.ts >= m.since AND a.ts < m.until
+               GROUP BY ALL"""
+        ).fetchall(),
+        ("sales_conversations", "proposals"),
+    )
+    won = duck.execute(
+        """SELECT l.owner_id, m.m, count(*), sum(o.revenue), count(o.cost),
+                  sum(o.revenue) FILTER (WHERE o.cost IS NOT NULL), sum(o.cost)
+           FROM outcomes o JOIN leads l ON l.id = o.lead_id
+           JOIN months m ON o.ts >= m.since AND o.ts < m.until
+           WHERE o.result = 'won' GROUP BY ALL"""
+    ).fetchall()
+    duck.close()
+    put(
+        [
+            (
+                member,
+                month,
+                n,
+                Decimal(revenue),
+                Decimal(costed_revenue) - Decimal(cost) if costed else None,
+            )
+            for member, month, n, revenue, costed, costed_revenue, cost in won
+        ],
+        ("won_deals", "revenue", "margin"),
+    )
+    return out
+
+
+def objections_report(
+    folder: Path, since: datetime, until: datetime, months: list[tuple[str, datetime, datetime]]
+) -> dict[str, Any]:
+    """The objections of the period, flat: per tag; per month and tag; per stage the lead was
+    at when it was logged (its last stage change at or before it, ties by id; "" before the
+    first) and tag; per channel and tag: {"tag.<tag>" | "month.<m>.<tag>" |
+    "stage.<key>.<tag>" | "channel.<key>.<tag>": n}."""
+    duck = _connect(folder)
+    _months_view(duck, months)
+    rows = duck.execute(
+        """WITH o AS (SELECT * FROM objections WHERE ts >= $since AND ts < $until),
+           then_ AS (
+             SELECT o.id, c.to_stage_id FROM o JOIN sc c ON c.lead_id = o.lead_id AND c.ts <= o.ts
+             QUALIFY row_number() OVER (PARTITION BY o.id ORDER BY c.ts DESC, c.id DESC) = 1)
+           SELECT o.tag, m.m, coalesce(s.key, ''), ch.key, count(*)
+           FROM o JOIN months m ON o.ts >= m.since AND o.ts < m.until
+           LEFT JOIN then_ t ON t.id = o.id LEFT JOIN stages s ON s.id = t.to_stage_id
+           JOIN leads l ON l.id = o.lead_id JOIN channels ch ON ch.id = l.channel_id
+           GROUP BY ALL""",
+        {"since": since, "until": until},
+    ).fetchall()
+    duck.close()
+    out: dict[str, Any] = {}
+    for tag, month, stage, channel, n in rows:
+        for name in (
+            f"tag.{tag}",
+            f"month.{month}.{tag}",
+            f"stage.{stage}.{tag}",
+            f"channel.{channel}.{tag}",
+        ):
+            out[name] = out.get(name, 0) + n
+    return out
+
+
+def today(
+    folder: Path, member_id: int, day: date, now: dtime, stalled_before: datetime, rows: int
+) -> dict[str, Any]:
+    """A member's Today page: open follow-ups (not done) they own due on or before ``day``
+    and of those the overdue ones (due before ``day``, or on it at a time before ``now``); the
+    leads they own at an open stage without any open follow-up, and those at a late stage
+    (open, from the qualified one on: the first open stage needing qualification, else the
+    one keyed ``qualified``) entered before ``stalled_before``: counts, and the first
+    ``rows`` of each list (due soonest first; the leads waiting longest first)."""
+    duck = _connect(folder)
+    p = {"m": member_id, "day": day, "now": now}
+    due = duck.execute(
+        """SELECT id, due_on < $day OR (due_on = $day AND due_time < $now) FROM followups
+           WHERE owner_id = $m AND done_at IS NULL AND due_on <= $day
+           ORDER BY due_on, due_time, id""",  # the data's follow-ups have no time
+        p,
+    ).fetchall()
+    mine = """leads l JOIN stages s ON s.id = l.stage_id
+              WHERE l.owner_id = $m AND s.kind = 'open'"""
+    without = [
+        pk
+        for (pk,) in duck.execute(
+            f"""SELECT l.id FROM {mine} AND NOT EXISTS (
+                  SELECT 1 FROM followups f WHERE f.lead_id = l.id AND f.done_at IS NULL)
+                ORDER BY l.stage_entered_at, l.id""",
+            {"m": member_id},
+        ).fetchall()
+    ]
+    stalled = [
+        pk
+        for (pk,) in duck.execute(
+            f"""WITH q AS (SELECT coalesce(
+                  (SELECT min(idx) FROM stages WHERE kind = 'open' AND requires_qualification),
+                  (SELECT min(idx) FROM stages WHERE key = 'qualified')) AS idx)
+                SELECT l.id FROM {mine} AND l.stage_entered_at < $before
+                  AND s.idx >= (SELECT idx FROM q)
+                ORDER BY l.stage_entered_at, l.id""",
+            {"m": member_id, "before": stalled_before},
+        ).fetchall()
+    ]
+    duck.close()
+    return {
+        "due.count": len(due),
+        "due.overdue": sum(1 for _pk, late in due if late),
+        "due.ids": [pk for pk, _late in due[:rows]],
+        "without.count": len(without),
+        "without.ids": without[:rows],
+        "stalled.count": len(stalled),
+        "stalled.ids": stalled[:rows],
+    }

@@ -154,6 +154,79 @@ def board(organization: Any) -> dict[str, Any]:
     return out
 
 
+def activity_report(organization: Any, period: Any) -> dict[str, Any]:
+    """The activity report per month and member, as ``scale_duck.activity_report``."""
+    from keepscore.funnel.activity import COUNT_FIELDS
+    from keepscore.funnel.activity import activity_report as the_report
+
+    rows, _totals = the_report(organization, period, "month", True)
+    out: dict[str, Any] = {}
+    for row in rows:
+        member = "none" if row.member_id is None else row.member_id
+        for name in COUNT_FIELDS:
+            if getattr(row, name):
+                out[f"{row.bucket_start.isoformat()}.{member}.{name}"] = getattr(row, name)
+    return out
+
+
+def jobs_report(organization: Any, period: Any) -> dict[str, Any]:
+    """Marketing & sales per member and month, as ``scale_duck.jobs_report``."""
+    from keepscore.funnel.jobs import jobs_report as the_report
+
+    out: dict[str, Any] = {}
+    for member in the_report(organization, period).members:
+        who = "none" if member.member_id is None else member.member_id
+        for month, counts in member.months:
+            for name in (
+                "leads_sourced",
+                "leads_qualified",
+                "sales_conversations",
+                "proposals",
+                "won_deals",
+                "revenue",
+            ):
+                if getattr(counts, name):
+                    out[f"{who}.{month.isoformat()}.{name}"] = getattr(counts, name)
+            if counts.won_deals:
+                out[f"{who}.{month.isoformat()}.margin"] = counts.margin
+    return out
+
+
+def objections_report(organization: Any, period: Any) -> dict[str, Any]:
+    """The objections report's tables, as ``scale_duck.objections_report``."""
+    from keepscore.funnel.objections import objections_report as the_report
+
+    report = the_report(organization, period)
+    ranked = [t.tag for t in report.tags]
+    out: dict[str, Any] = {f"tag.{t.tag}": t.count for t in report.tags}
+    for prefix, rows in (
+        ("month", report.months),
+        ("stage", report.stages),
+        ("channel", report.channels),
+    ):
+        for row in rows:
+            for tag, n in zip(ranked, row.counts, strict=True):
+                if n:
+                    out[f"{prefix}.{row.key}.{tag}"] = n
+    return out
+
+
+def today(organization: Any, member: Any, now: Any) -> dict[str, Any]:
+    """A member's Today page, as ``scale_duck.today``."""
+    from keepscore.followups.today import today_for
+
+    day = today_for(organization, member, now)
+    return {
+        "due.count": day.due_count,
+        "due.overdue": day.overdue_count,
+        "due.ids": [f.pk for f, _late in day.due],
+        "without.count": day.without_next_step_count,
+        "without.ids": [lead.pk for lead in day.without_next_step],
+        "stalled.count": day.stalled_count,
+        "stalled.ids": [lead.pk for lead in day.stalled],
+    }
+
+
 # --- agreement -----------------------------------------------------------------------------
 
 
