@@ -16,7 +16,8 @@ from ninja import Field, Router, Schema
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS
 from keepscore.scorecard import services
-from keepscore.scorecard.compute import scorecard_for, scorecard_json
+from keepscore.scorecard.compute import scorecard_json
+from keepscore.scorecard.kept import scorecard_kept
 from keepscore.scorecard.report import plan_json
 
 router = Router(tags=["scorecard"])
@@ -111,7 +112,7 @@ def _scorecard(request: HttpRequest, month: str) -> dict[str, Any]:
         timezone.localdate().replace(day=1) if month == "current" else services.month_parse(month)
     )
     organization = organization_of(request)
-    card = scorecard_for(organization, first)
+    card = scorecard_kept(organization, first)
     return scorecard_json(card) | {"plan": plan_json(organization, card)}
 
 

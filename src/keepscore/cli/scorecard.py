@@ -137,14 +137,15 @@ def scorecard(
     with errors():
         django_setup()
         migrate_if_needed()
-        from keepscore.scorecard.compute import scorecard_for, scorecard_json
+        from keepscore.scorecard.compute import scorecard_json
+        from keepscore.scorecard.kept import scorecard_kept
 
         organization = organization_resolve(org)
         first = _month(month)
         if fmt is Format.pdf:
             _pdf(organization, first, out)
             return
-        card = scorecard_for(organization, first)
+        card = scorecard_kept(organization, first)
         if fmt is Format.table and out is None:
             from keepscore.scorecard.report import plan_sentence
 

@@ -100,6 +100,10 @@ class Projection:
     def rebuild(self, organization: Organization) -> None:
         """Compute everything again from the stored history."""
 
+    def changed(self, organization: Organization) -> None:
+        """After any of the hooks above: the organization's history changed (for a
+        projection that keeps no figures, only that something changed)."""
+
     def verify(self, organization: Organization) -> list[Difference]:
         """What the projection holds that disagrees with its reference computation."""
         return []

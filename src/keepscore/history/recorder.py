@@ -52,9 +52,10 @@ def write(fn: F) -> F:
 
 
 def tell(hook: str, organization: Organization, *args: Any) -> None:
-    """Call ``hook`` of every registered projection."""
+    """Call ``hook`` of every registered projection, then its ``changed``."""
     for projection in registered():
         getattr(projection, hook)(organization, *args)
+        projection.changed(organization)
 
 
 # --- leads and their stage history ------------------------------------------------------

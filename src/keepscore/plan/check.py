@@ -99,11 +99,20 @@ class PlanCheck:
 def _saved(organization: Organization, year: int) -> PlanReport | None:
     """The year's saved plan, without its range; None without one (or one that cannot be
     computed)."""
+    from django.utils import timezone
+
     from keepscore.plan.services import plan_report
+    from keepscore.scorecard.kept import remembered
 
     if not YearPlan.objects.for_org(organization).filter(year=year).exists():
         return None
-    report = plan_report(organization, year, with_range=False)
+    # measured as of today: kept for the day, until the data changes
+    report = remembered(
+        organization,
+        "saved-plan",
+        [year, timezone.localdate().isoformat()],
+        lambda: plan_report(organization, year, with_range=False),
+    )
     return report if report.plan is not None and report.plan.months else None
 
 

@@ -100,33 +100,12 @@ def revision_of(organization: Organization) -> tuple[int, str]:
 
 
 class DataRevisionProjection(Projection):
-    """The recorder's writes raise the data revision (every hook, in the writer's
+    """The recorder's writes raise the data revision (after every hook, in the writer's
     transaction); it keeps no figures of its own, so there is nothing to verify."""
 
     name = "data revision"
 
-    def leads_forget(self, organization: Organization, leads: Any) -> None:
-        data_changed(organization.pk)
-
-    def leads_count(self, organization: Organization, leads: Any) -> None:
-        data_changed(organization.pk)
-
-    def activities_add(self, organization: Organization, activities: Any) -> None:
-        data_changed(organization.pk)
-
-    def activities_forget(self, organization: Organization, activities: Any) -> None:
-        data_changed(organization.pk)
-
-    def objections_add(self, organization: Organization, objections: Any) -> None:
-        data_changed(organization.pk)
-
-    def touches_add(self, organization: Organization, touches: Any) -> None:
-        data_changed(organization.pk)
-
-    def ladder_changed(self, organization: Organization) -> None:
-        data_changed(organization.pk)
-
-    def rebuild(self, organization: Organization) -> None:
+    def changed(self, organization: Organization) -> None:
         data_changed(organization.pk)
 
 
@@ -171,6 +150,80 @@ def connect() -> None:
             post_delete.connect(on_delete, sender=model, dispatch_uid=f"kept.on_delete.{label}")
 
 
+# --- figures kept until the data changes -----------------------------------------------
+
+#: how long a remembered figure is kept at most (its key changes with the data anyway)
+REMEMBER_SECONDS = 7 * 24 * 3600
+
+
+def _data_parts(organization: Organization) -> list[Any]:
+    """What every figure of the organization depends on, besides its own arguments: the data
+    revision (read first), the summaries' state, the time zone and the code's version."""
+    from keepscore.funnel.models import SummaryState
+
+    revision = revision_of(organization)
+    summaries = (
+        SummaryState.objects.filter(organization=organization)
+        .values_list("version", "ladder", "zone", "built_at")
+        .first()
+    )
+    return [organization.pk, revision, summaries, settings.TIME_ZONE, keepscore.__version__]
+
+
+def remembered(organization: Organization, name: str, parts: list[Any], compute: Any) -> Any:
+    """``compute()``, kept in the cache under the organization's data revision and
+    ``parts`` (what else the value depends on, e.g. the day): computed once, then read back
+    until any of its data changes. The value must pickle."""
+    from django.core.cache import cache
+
+    digest = hashlib.sha256(repr([*_data_parts(organization), parts]).encode()).hexdigest()
+    key = f"keepscore:{organization.pk}:{name}:{digest[:32]}"
+    found = cache.get(key, _MISSING)
+    if found is not _MISSING:
+        return found
+    value = compute()
+    cache.set(key, value, REMEMBER_SECONDS)
+    return value
+
+
+_MISSING = object()
+
+
+def _day_part(month: date, today: date) -> str:
+    """A month that runs is shown to date (it depends on the day); one that is over does not."""
+    return today.isoformat() if month >= today.replace(day=1) else ""
+
+
+def month_parts(month: date) -> list[str]:
+    """What a figure of ``month`` depends on besides the data (for :func:`remembered`)."""
+    month = month.replace(day=1)
+    return [month.isoformat(), _day_part(month, timezone.localdate())]
+
+
+def scorecard_kept(organization: Organization, month: date) -> Any:
+    """The month's :class:`~keepscore.scorecard.compute.Scorecard`, computed once and kept
+    until its data (or, for a month that runs, the day) changes."""
+    from keepscore.scorecard.compute import scorecard_for
+
+    month = month.replace(day=1)
+    today = timezone.localdate()
+    return remembered(
+        organization,
+        "scorecard",
+        month_parts(month),
+        lambda: scorecard_for(organization, month, today=today),
+    )
+
+
+def charts_kept(organization: Organization, month: date) -> dict[str, str]:
+    """The scorecard page's charts of the month (SVG), kept as :func:`scorecard_kept` is."""
+    from keepscore.scorecard.report import charts_for
+
+    return remembered(
+        organization, "charts", month_parts(month), lambda: charts_for(organization, month)
+    )
+
+
 # --- the kept PDF -----------------------------------------------------------------------
 
 
@@ -180,28 +233,16 @@ def _folder(organization: Organization) -> Path:
 
 def pdf_key(organization: Organization, month: date, today: date | None = None) -> str:
     """The hash of what the month's PDF shows depends on (see the module)."""
-    from keepscore.funnel.models import SummaryState
-
     month = month.replace(day=1)
     today = today or timezone.localdate()
-    revision = revision_of(organization)
-    summaries = (
-        SummaryState.objects.filter(organization=organization)
-        .values_list("version", "ladder", "zone", "built_at")
-        .first()
-    )
     parts = [
-        organization.pk,
-        revision,
-        summaries,
-        settings.TIME_ZONE,
+        *_data_parts(organization),
         organization.name,
         organization.slug,
         getattr(organization, "currency", ""),
         getattr(organization, "number_locale", ""),
         month.isoformat(),
-        today.isoformat() if month >= today.replace(day=1) else "",
-        keepscore.__version__,
+        _day_part(month, today),
         LAYOUT,
     ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
@@ -231,7 +272,6 @@ def _keep(path: Path, body: bytes) -> None:
 def month_pdf_kept(organization: Organization, month: date) -> bytes:
     """The month's scorecard PDF: the kept one when the data has not changed since it was
     rendered, else rendered now and kept (``PdfUnavailable`` without the PDF library)."""
-    from keepscore.scorecard.compute import scorecard_for
     from keepscore.scorecard.report import month_pdf
 
     month = month.replace(day=1)
@@ -240,7 +280,7 @@ def month_pdf_kept(organization: Organization, month: date) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    body = month_pdf(organization, scorecard_for(organization, month))
+    body = month_pdf(organization, scorecard_kept(organization, month))
     with contextlib.suppress(OSError):  # not kept (a read-only home): sent all the same
         _keep(path, body)
     return body

@@ -45,7 +45,6 @@ from keepscore.scorecard.forms import (
     ReviewMeetingForm,
 )
 from keepscore.scorecard.models import ManualMetric
-from keepscore.scorecard.report import charts_for
 from keepscore.scorecard.types import MetricRow
 
 INVALID = 422
@@ -654,9 +653,14 @@ def scorecard_url(organization: Organization, month: date) -> str:
 
 
 def _scorecard_page(request: HttpRequest, organization: Organization, month: date) -> HttpResponse:
-    card = compute.scorecard_for(organization, month)
-    labels = trend_labels(month)
-    groups = [(group, [Shown(r, labels) for r in rows]) for group, rows in card.grouped()]
+    card = kept.scorecard_kept(organization, month)
+
+    def shown() -> list[tuple[str, list[Shown]]]:
+        labels = trend_labels(month)
+        return [(group, [Shown(r, labels) for r in rows]) for group, rows in card.grouped()]
+
+    # the rows' texts and sparklines, drawn once per scorecard kept
+    groups = kept.remembered(organization, "scorecard-rows", kept.month_parts(month), shown)
     previous, following = compute.month_add(month, -1), compute.month_add(month, 1)
     exports = {
         ext: reverse(
@@ -680,7 +684,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         "month_to_date": presenter.month_to_date(card),
         "month": month,
         "groups": groups,
-        "charts": charts_for(organization, month),
+        "charts": kept.charts_kept(organization, month),
         "previous_url": scorecard_url(organization, previous) if previous.year >= 1900 else "",
         "next_url": scorecard_url(organization, following) if following.year <= 2999 else "",
         "previous_month": previous,
@@ -737,7 +741,7 @@ def scorecard_export(
             return render(request, "scorecard/pdf_unavailable.html", context, status=503)
         filename = kept.pdf_filename(organization, first)
     else:
-        card = compute.scorecard_for(organization, first)
+        card = kept.scorecard_kept(organization, first)
         body = scorecard_csv(card) if ext == "csv" else scorecard_xlsx(card)
         filename = scorecard_filename(card, ext)
     response = HttpResponse(body, content_type=EXPORT_TYPES[ext])
