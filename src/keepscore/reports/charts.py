@@ -573,10 +573,13 @@ def sparkline(
     unit: str = "count",
     labels: Sequence[str] | None = None,
     title: str = "Trend",
+    hover: bool = True,
 ) -> SafeString:
     """A 100x24 line for a scorecard row; the last value is a dot; gaps for None.
 
-    ``labels`` (one per value, e.g. month names) go into the hover text.
+    ``labels`` (one per value, e.g. month names) go into the hover text (and the
+    description); ``hover=False`` leaves out the hover marks (paper has no pointer: the PDF
+    draws a third of the shapes).
     """
     width, height, pad = 100.0, 24.0, 3.0
     known = [v for v in values if v is not None]
@@ -635,6 +638,8 @@ def sparkline(
     for i, value in enumerate(values):
         tip = f"{names[i]}: {format_value(value, unit)}"
         lines.append(tip)
+        if not hover:
+            continue
         w = step if len(values) > 1 else width
         body.append(
             _mark(

@@ -369,7 +369,9 @@ def _pdf_row(row: MetricRow, labels: Sequence[str]) -> PdfRow:
         ytd=_cell(row.ytd, row.unit),
         goal=_cell(row.goal, row.unit),
         pace=_pace_cell(row, text),
-        spark=sparkline(trend, unit=row.unit, labels=names, title=f"{row.name}, last 12 months"),
+        spark=sparkline(
+            trend, unit=row.unit, labels=names, title=f"{row.name}, last 12 months", hover=False
+        ),
     )
 
 
