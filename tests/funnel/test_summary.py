@@ -108,6 +108,16 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
         for month, month_days in cycles.items():
             assert period.start <= month <= period.end and month_days == sorted(month_days)
             assert month_days == ref.sales_cycle(org, Period.month(month)).days, month
+        # each month's count, and its quantiles in one query, == the reference's days
+        counts = summary.cycle_counts(org, period.start, period.end)
+        assert counts == {month: len(month_days) for month, month_days in cycles.items()}
+        qs = (0, 0.25, 0.5, 0.8, 1)
+        quantiles = summary.month_cycle_quantiles(org, counts, qs)
+        assert quantiles == {
+            (month, q): stats.quantile(ref.sales_cycle(org, Period.month(month)).days, q)
+            for month in counts
+            for q in qs
+        }, period
 
 
 def runs_of(year: int, first: int, last: int) -> list[Period]:

@@ -517,15 +517,69 @@ def open_pipeline(organization: Organization, ladder: Ladder, until: datetime) -
 # --- the figures of the span ----------------------------------------------------------------
 
 
+class Cycles:
+    """The sales cycle's first wins of each month: how many over some months, and the
+    quantiles of their days. From lists of days read whole (the reference computation)."""
+
+    def __init__(self, days: dict[date, list[float]] | None = None) -> None:
+        self.days = days or {}
+
+    def count(self, months: list[date]) -> int:
+        return sum(len(self.days.get(m, [])) for m in months)
+
+    def quantile(self, months: list[date], q: float) -> float | None:
+        return stats.quantile(sorted(d for m in months for d in self.days.get(m, [])), q)
+
+
+#: the sales cycle's quantiles a scorecard shows (its median and 80th percentile rows)
+CYCLE_QUANTILES = (0.5, 0.8)
+
+
+class IndexedCycles(Cycles):
+    """The same from the summaries' first wins: each month's count, and each quantile from
+    the one or two first wins around it, over the (organization, month, cycle_us) index
+    (every month's median and 80th percentile in one query): no first win is read whole,
+    however many there are."""
+
+    def __init__(self, organization: Organization, first: date, last: date) -> None:
+        super().__init__()
+        self.organization = organization
+        self.counts = summary.cycle_counts(organization, first, last)
+        self.known: dict[tuple[date, date, float], float | None] = {
+            (month, month, q): days
+            for (month, q), days in summary.month_cycle_quantiles(
+                organization, self.counts, CYCLE_QUANTILES
+            ).items()
+        }
+
+    def count(self, months: list[date]) -> int:
+        return sum(self.counts.get(m, 0) for m in months)
+
+    def quantile(self, months: list[date], q: float) -> float | None:
+        n = self.count(months)
+        if not n:
+            return None
+        first, last = min(months), max(months)
+        if len(set(months)) != len(months_between(first, last)):
+            # not a run of months: read theirs whole (no caller asks for one today)
+            days = summary.cycle_days(self.organization, first, last)
+            return Cycles(days).quantile(months, q)
+        key = (first, last, q)
+        if key not in self.known:
+            self.known[key] = summary.cycle_quantile(self.organization, first, last, q, n=n)
+        return self.known[key]
+
+
 @dataclass
 class Figures:
     """Everything read for a scorecard: per month (``counts``: additive numbers; ``cohorts``:
-    k and n of each conversion; ``closed``: close rate won/closed; ``cycles``: cycle days)."""
+    k and n of each conversion; ``closed``: close rate won/closed; ``cycles``: the sales
+    cycle's first wins)."""
 
     counts: Monthly
     cohorts: dict[date, dict[str, tuple[int, int]]]
     closed: dict[date, tuple[int, int]]
-    cycles: dict[date, list[float]]
+    cycles: Cycles
     manual: Monthly
     summarized: bool = False  # read from the summaries (``summary.ready``)
 
@@ -618,9 +672,9 @@ def figures_read(
     if summarized:
         counts, closed = summary_counts(organization, first, last)
         pairs = summary_cohorts(organization, ladder, first, last)
-        days = summary.cycle_days(organization, first, last) if cycles else {}
+        days = IndexedCycles(organization, first, last) if cycles else Cycles()
     else:
-        days = first_wins(organization, first, last) if cycles else {}
+        days = Cycles(first_wins(organization, first, last) if cycles else {})
         closed = closed_counts(organization, first, last)
         counts = _merge(
             monthly_new_leads(organization, first, last),
@@ -669,8 +723,8 @@ def _rate_of(figures: Figures, key: str, months: list[date]) -> RateFigure:
 
 
 def _cycle(figures: Figures, key: str, months: list[date]) -> float | None:
-    days = sorted(d for m in months for d in figures.cycles.get(m, []))
-    return stats.quantile(days, 0.5 if key == "sales_cycle_median" else 0.8)
+    q = CYCLE_QUANTILES[0] if key == "sales_cycle_median" else CYCLE_QUANTILES[1]
+    return figures.cycles.quantile(months, q)
 
 
 def cycle_quantile(organization: Organization, first: date, last: date, q: float) -> float | None:
@@ -724,7 +778,7 @@ def _spend_ratio(figures: Figures, key: str, months: list[date]) -> float | None
 
 
 def _first_wins(figures: Figures, months: list[date]) -> int:
-    return sum(len(figures.cycles.get(m, [])) for m in months)
+    return figures.cycles.count(months)
 
 
 def recorded(figures: Figures, metric: MetricDef, months: list[date]) -> bool:
@@ -837,7 +891,7 @@ def same_days(organization: Organization, month: date, days: int) -> Figures:
         monthly_money(organization, month, month, window),
         monthly_closed(closed),
     )
-    return Figures(counts=counts, cohorts={}, closed=closed, cycles={}, manual={})
+    return Figures(counts=counts, cohorts={}, closed=closed, cycles=Cycles(), manual={})
 
 
 def first_month(organization: Organization) -> date | None:

@@ -15,10 +15,12 @@ False and callers use the reference services.
 """
 
 from keepscore.funnel.summary.readers import (
+    cycle_counts,
     cycle_days,
     cycle_quantile,
     funnel,
     month_counts,
+    month_cycle_quantiles,
     span_closed,
     stage_counts,
     supports,
@@ -27,10 +29,12 @@ from keepscore.funnel.summary.upkeep import GROUPINGS, ready
 
 __all__ = [
     "GROUPINGS",
+    "cycle_counts",
     "cycle_days",
     "cycle_quantile",
     "funnel",
     "month_counts",
+    "month_cycle_quantiles",
     "ready",
     "span_closed",
     "stage_counts",

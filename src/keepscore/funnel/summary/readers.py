@@ -5,6 +5,7 @@ now at each stage. The same answers as ``keepscore.funnel.services`` (the refere
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
@@ -12,7 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
@@ -282,19 +283,78 @@ def cycle_days(
     return out
 
 
+def cycle_counts(
+    organization: Organization, first_month: date, last_month: date
+) -> dict[date, int]:
+    """``{month: n}``: how many leads were first won in each month, ``first_month`` to
+    ``last_month`` (months without one left out), counted over the index."""
+    rows = (
+        FirstWin.objects.filter(
+            organization=organization,
+            month__gte=month_start(first_month),
+            month__lte=month_start(last_month),
+        )
+        .values("month")
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("month", "n")
+    )
+    return {month: int(n) for month, n in rows}
+
+
+def month_cycle_quantiles(
+    organization: Organization, counts: dict[date, int], qs: Sequence[float]
+) -> dict[tuple[date, float], float]:
+    """``{(month, q): days}``: the q-quantiles of the sales cycle in each month of ``counts``
+    (:func:`cycle_counts`), in one query: for each month and quantile, the one or two first
+    wins around it, read in order from the (organization, month, cycle_us) index."""
+    parts, params, asked = [], [], []
+    adapt = connection.ops.adapt_datefield_value
+    table = FirstWin._meta.db_table
+    for month, n in sorted(counts.items()):
+        for q in qs:
+            below, above, t = stats.quantile_neighbours(n, q)
+            parts.append(
+                f"SELECT {len(asked)} AS k, cycle_us FROM (SELECT cycle_us FROM {table} "
+                "WHERE organization_id = %s AND month = %s ORDER BY cycle_us "
+                f"LIMIT {above - below + 1} OFFSET {below}) s{len(asked)}"
+            )
+            params += [organization.pk, adapt(month_start(month))]
+            asked.append((month, q, t))
+    if not parts:
+        return {}
+    found: dict[int, list[int]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for k, cycle_us in cursor.fetchall():
+            found[int(k)].append(int(cycle_us))
+    out = {}
+    for k, (month, q, t) in enumerate(asked):
+        a, b = (cycle_us / 10**6 / 86400 for cycle_us in (min(found[k]), max(found[k])))
+        out[(month, q)] = stats.interpolate(a, b, t)
+    return out
+
+
 def cycle_quantile(
-    organization: Organization, first_month: date, last_month: date, q: float
+    organization: Organization,
+    first_month: date,
+    last_month: date,
+    q: float,
+    *,
+    n: int | None = None,
 ) -> float | None:
     """The q-quantile of the sales cycle's days over the months ``first_month`` to
-    ``last_month`` (:func:`cycle_days` of them, merged): their count, then only the one or
-    two values around the quantile, read in order from the (organization, month, cycle_us)
-    index, not every first win of the months. None without any."""
+    ``last_month`` (:func:`cycle_days` of them, merged): their count (``n`` when the caller
+    knows it), then only the one or two values around the quantile, read in order from the
+    (organization, month, cycle_us) index, not every first win of the months. None without
+    any."""
     rows = FirstWin.objects.filter(
         organization=organization,
         month__gte=month_start(first_month),
         month__lte=month_start(last_month),
     )
-    n = rows.count()
+    if n is None:
+        n = rows.count()
     if not n:
         return None
     below, above, t = stats.quantile_neighbours(n, q)
