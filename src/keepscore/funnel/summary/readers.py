@@ -308,7 +308,9 @@ def month_cycle_quantiles(
     """``{(month, q): days}``: the q-quantiles of the sales cycle in each month of ``counts``
     (:func:`cycle_counts`), in one query: for each month and quantile, the one or two first
     wins around it, read in order from the (organization, month, cycle_us) index."""
-    parts, params, asked = [], [], []
+    parts: list[str] = []
+    params: list[Any] = []
+    asked: list[tuple[date, float, float]] = []
     adapt = connection.ops.adapt_datefield_value
     table = FirstWin._meta.db_table
     for month, n in sorted(counts.items()):
