@@ -134,14 +134,21 @@ def test_today_equals_every_lead_filtered_by_hand(db: Any, history: list[tuple[A
 
 
 def test_lists_are_read_from_the_member_s_index(org_a: Organization, owner_a: Membership) -> None:
-    """SQLite reads the member's open leads from the index, not every lead of the
-    organization (PostgreSQL chooses by its statistics: a few rows here)."""
+    """SQLite counts the member's open leads from the index, and reads each stage's first
+    rows from it in order (no sort), not every lead of the organization (PostgreSQL
+    chooses by its statistics: a few rows here)."""
     if connection.vendor != "sqlite":
         pytest.skip("the plan of SQLite")
-    new_lead(org_a, "A", timezone.now() - timedelta(days=30), "lead", owner=owner_a)
-    query = today_module._leads(org_a, owner_a).filter(~open_followup_exists())
-    sql, params = query.order_by("stage_entered_at", "id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-    assert "lead_org_owner_stage" in plan, plan
+    lead = new_lead(org_a, "A", timezone.now() - timedelta(days=30), "lead", owner=owner_a)
+    without = today_module._leads(org_a, owner_a).filter(~open_followup_exists())
+    first = without.filter(stage=lead.stage_id).order_by("stage_entered_at", "id")[:ROWS]
+
+    def plan(sql: str, params: Any) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+    counted = plan(*without.order_by().values("pk").query.sql_with_params())
+    assert "lead_org_owner_stage" in counted, counted
+    listed = plan(*first.query.sql_with_params())
+    assert "lead_org_owner_stage" in listed and "TEMP B-TREE" not in listed, listed
