@@ -62,6 +62,8 @@ def test_every_service_write_keeps_the_summaries_equal_to_the_history(
     clean(org_a)
     lead_update(lead=c, owner=sales)  # a field the counts are grouped by
     clean(org_a)
+    lead_update(lead=c, sourced_by=sales)  # marketing & sales: who sourced the lead
+    clean(org_a)
     lead_update(lead=c, name="C (renamed)", notes="no figure reads these")
     clean(org_a)
     touch_add(lead=b, channel=channel(org_a, "ads"), at=at(2024, 2, 5))
@@ -140,6 +142,29 @@ def test_verify_finds_what_bypassed_the_recorder_and_rebuild_repairs_it(
     assert tables and figures, found
     # the lead moved from referral to ads: March's funnel by channel says so, the tables not
     assert any("2024-03" in d.where for d in figures)
+    recorder.rebuild(organization=org_a)
+    clean(org_a)
+
+
+def test_verify_checks_the_marketing_and_sales_counts(
+    org_a: Organization, owner_a: Membership, sales: Membership
+) -> None:
+    a, *_ = story(org_a, owner_a, sales)
+    clean(org_a)
+    with transaction.atomic(), recording():  # who sourced A, changed behind the recorder
+        Lead.objects.filter(pk=a.pk).update(sourced_by=sales)
+    found = recorder.verify(organization=org_a)
+    jobs = [d for d in found if "marketing & sales" in d.where]
+    # A: first touch in January, qualified reached in February (its win); sourced by no one
+    # in the summaries, by sales in the rows
+    assert {d.where for d in jobs} == {
+        f"2024-{m:02} marketing & sales, member {who}" for m in (1, 2) for who in ("none", sales.pk)
+    }, found
+    mine = {d.where[:7]: d for d in jobs if d.where.endswith(str(sales.pk))}
+    conversation = {"sales_conversations": 1, "proposals": 0}  # sales' connect, January
+    assert mine["2024-01"].stored == conversation
+    assert mine["2024-01"].expected == {**conversation, "leads_sourced": 1}
+    assert mine["2024-02"].expected["leads_qualified"] == 1
     recorder.rebuild(organization=org_a)
     clean(org_a)
 

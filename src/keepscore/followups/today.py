@@ -38,12 +38,35 @@ class Today:
         return not (self.due_count or self.without_next_step_count or self.stalled_count)
 
 
-def _leads(organization: Organization, member: Membership) -> QuerySet[Lead]:
+def _open_stages(organization: Organization) -> list[int]:
+    """The ids of the open stages (a ladder has a few)."""
+    return list(
+        Stage.objects.for_org(organization).filter(kind=StageKind.OPEN).values_list("pk", flat=True)
+    )
+
+
+def _leads(
+    organization: Organization, member: Membership, stages: list[int] | None = None
+) -> QuerySet[Lead]:
+    """The member's open leads (of these open stages). The stages are named by id, so that
+    the (organization, owner, stage, stage_entered_at) index finds the member's leads of
+    each in order of entry: the lists and their counts read the member's open leads only,
+    not every lead of the organization."""
     return (
         Lead.objects.for_org(organization)
-        .filter(owner=member, stage__kind=StageKind.OPEN)
+        .filter(owner=member, stage__in=_open_stages(organization) if stages is None else stages)
         .select_related("stage", "channel", "organization")
     )
+
+
+def _first(leads: QuerySet[Lead], stages: list[int]) -> list[Lead]:
+    """The first ``ROWS`` leads in order of stage entry (then id): each stage's first
+    ``ROWS``, read in order from the index (not every lead sorted), merged."""
+    found: list[Lead] = []
+    for stage in stages:
+        found.extend(leads.filter(stage=stage).order_by("stage_entered_at", "id")[:ROWS])
+    found.sort(key=lambda lead: (lead.stage_entered_at, lead.pk))
+    return found[:ROWS]
 
 
 def today_for(organization: Organization, member: Membership, now: datetime | None = None) -> Today:
@@ -52,16 +75,12 @@ def today_for(organization: Organization, member: Membership, now: datetime | No
     now = timezone.localtime(now)
     due = followup_list(organization, owner=member, due="today", now=now)
     overdue = followup_list(organization, owner=member, due="overdue", now=now)
-    without = (
-        _leads(organization, member)
-        .filter(~open_followup_exists())
-        .order_by("stage_entered_at", "id")
-    )
+    stages = _open_stages(organization)
+    without = _leads(organization, member, stages).filter(~open_followup_exists())
     late = late_stages(organization)
-    stalled = (
-        _leads(organization, member)
-        .filter(stage__in=late, stage_entered_at__lt=entered_before(STALL_DAYS, now.date()))
-        .order_by("stage_entered_at", "id")
+    late_open = [s.pk for s in late if s.pk in stages]
+    stalled = _leads(organization, member, late_open).filter(
+        stage_entered_at__lt=entered_before(STALL_DAYS, now.date())
     )
     return Today(
         member=member,
@@ -69,9 +88,9 @@ def today_for(organization: Organization, member: Membership, now: datetime | No
         due=[(f, f.overdue(now)) for f in due[:ROWS]],
         due_count=due.count(),
         overdue_count=overdue.count(),
-        without_next_step=list(without[:ROWS]),
+        without_next_step=_first(without, stages),
         without_next_step_count=without.count(),
-        stalled=list(stalled[:ROWS]),
+        stalled=_first(stalled, late_open),
         stalled_count=stalled.count(),
         stall_days=STALL_DAYS,
         late_stages=late,

@@ -355,6 +355,34 @@ def _sum(rows: list[JobCounts], qualified: bool) -> JobCounts:
     return total
 
 
+def reference_cells(
+    organization: Organization, months: list[Month], ladder: Ladder, stage: Stage | None
+) -> Cells:
+    """The report's counts from the stored rows (the reference: a grouped query each)."""
+    cells: Cells = defaultdict(dict)
+    _count_sourced(organization, months, cells)
+    if stage is not None:
+        _count_qualified(organization, months, reaching_stages(ladder, stage), cells)
+    _count_activities(organization, months, cells)
+    _count_won(organization, months, cells)
+    return cells
+
+
+def summary_answers(organization: Organization, period: Period) -> bool:
+    """Whether the summaries answer the period: whole local months, summaries ready."""
+    from keepscore.funnel import summary
+
+    return summary.supports(period, None, None) and summary.ready(organization)
+
+
+def summary_cells(organization: Organization, months: list[Month], stage: Stage | None) -> Cells:
+    """The same counts from the summaries (``MonthCount``; whole months only)."""
+    from keepscore.funnel.summary.readers import jobs_cells
+
+    found = jobs_cells(organization, [m.start for m in months], None if stage is None else stage.pk)
+    return defaultdict(dict, found)
+
+
 def jobs_report(organization: Organization, period: Period) -> JobsReport:
     """Every member of the organization (and "(no member)" when some work is credited to no
     one), with their split and per month of the period both jobs' counts; the totals."""
@@ -362,12 +390,10 @@ def jobs_report(organization: Organization, period: Period) -> JobsReport:
     months = period_months(period)
     ladder = Ladder.of(organization)
     stage = qualified_stage(ladder)
-    cells: Cells = defaultdict(dict)
-    _count_sourced(organization, months, cells)
-    if stage is not None:
-        _count_qualified(organization, months, reaching_stages(ladder, stage), cells)
-    _count_activities(organization, months, cells)
-    _count_won(organization, months, cells)
+    if summary_answers(organization, period):
+        cells = summary_cells(organization, months, stage)
+    else:
+        cells = reference_cells(organization, months, ladder, stage)
     qualified = stage is not None
     members = list(Membership.objects.filter(organization=organization).select_related("user"))
     # a lead's owner and an activity's author are members of the organization, or no one

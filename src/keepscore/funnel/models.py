@@ -146,8 +146,10 @@ class EntryCount(models.Model):
 
 class MonthCount(models.Model):
     """Additive flows per local month: new leads, outcomes (money in cents), the close
-    rate's counts, activities. ``member`` is the member who logged an activity (0 for
-    everything else)."""
+    rate's counts, activities, each stage's reach by who sourced the lead. ``member`` (0:
+    none) is who logged an activity, who sourced a new lead or a reach
+    (``sourced_reached.<stage id>``), and the lead's owner for outcomes and the close
+    rate."""
 
     organization = _org()
     month = models.DateField()

@@ -168,6 +168,12 @@ class Lead(Recorded):
                 fields=["organization", "stage", "stage_entered_at", "value"],
                 name="lead_org_stage_value",
             ),
+            # a member's Today page: their open leads, each stage's in order of entry, and
+            # the counts, from the index (not every lead of the organization)
+            models.Index(
+                fields=["organization", "owner", "stage", "stage_entered_at"],
+                name="lead_org_owner_stage",
+            ),
             models.Index(fields=["organization", "channel"], name="lead_org_channel"),
             models.Index(fields=["organization", "-first_touch_at"], name="lead_org_touch"),
         ]

@@ -45,7 +45,7 @@ from keepscore.funnel.services import (
     report_assemble,
 )
 from keepscore.funnel.summary.sql import month_start, next_month, pg
-from keepscore.funnel.summary.upkeep import GROUPINGS
+from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
 from keepscore.leads.models import Channel
 
 #: the funnel's entry cohort among ladder indexes (CohortCount's stage 0)
@@ -218,6 +218,7 @@ def month_counts(
         month = next_month(month)
     flows = (
         MonthCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .exclude(metric__startswith=SOURCED_REACHED)
         .values("month", "metric")
         .order_by()
         .annotate(v=Sum("value"))
@@ -370,3 +371,62 @@ def stage_counts(organization: Organization) -> dict[int, int]:
     return dict(
         StageCount.objects.filter(organization=organization, n__gt=0).values_list("stage", "n")
     )
+
+
+#: jobs_cells: MonthCount's metrics, by the report's columns
+_JOBS_METRICS = {
+    "new_leads": "leads_sourced",
+    "sales_conversations": "sales_conversations",
+    f"activities.{ActivityKind.PROPOSAL.value}": "proposals",
+    "won": "won_deals",
+    "costed": "costed",
+}
+
+
+def jobs_cells(
+    organization: Organization, months: list[date], qualified_stage: int | None
+) -> dict[tuple[int | None, int], dict[str, Any]]:
+    """The marketing & sales report's counts (``keepscore.funnel.jobs``) of these whole
+    months (first days, in order, consecutive) from MonthCount: ``{(member id or None, month
+    index): {column: value}}``, a column only where it is not 0, as the reference's grouped
+    counts give them. A member no longer in the organization is None (the reference's
+    rows lost theirs: SET NULL)."""
+    index = {month: i for i, month in enumerate(months)}
+    members = set(Membership.objects.filter(organization=organization).values_list("pk", flat=True))
+    wanted = [*_JOBS_METRICS, *MONEY_METRICS]
+    if qualified_stage is not None:
+        wanted.append(f"{SOURCED_REACHED}{qualified_stage}")
+    sums: dict[tuple[int | None, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in (
+        MonthCount.objects.filter(
+            organization=organization,
+            month__gte=months[0],
+            month__lte=months[-1],
+            metric__in=wanted,
+        )
+        .values("month", "metric", "member")
+        .order_by()
+        .annotate(v=Sum("value"))
+    ):
+        member = row["member"] if row["member"] in members else None
+        sums[(member, index[row["month"]])][row["metric"]] += int(row["v"])
+    cells: dict[tuple[int | None, int], dict[str, Any]] = {}
+    for key, found in sums.items():
+        cell: dict[str, Any] = {}
+        for metric, column in _JOBS_METRICS.items():
+            if found.get(metric) and column != "costed":
+                cell[column] = found[metric]
+        if qualified_stage is not None and found.get(f"{SOURCED_REACHED}{qualified_stage}"):
+            cell["leads_qualified"] = found[f"{SOURCED_REACHED}{qualified_stage}"]
+        if "sales_conversations" in cell or "proposals" in cell:
+            cell.setdefault("sales_conversations", 0)
+            cell.setdefault("proposals", 0)
+        if found.get("won"):
+            cent = Decimal("0.01")
+            cell["costed"] = found.get("costed", 0)
+            cell["revenue"] = (Decimal(found.get("revenue", 0)) / 100).quantize(cent)
+            margin = Decimal(found.get("costed_revenue", 0) - found.get("cost", 0)) / 100
+            cell["margin"] = margin.quantize(cent)
+        if cell:
+            cells[key] = cell
+    return cells

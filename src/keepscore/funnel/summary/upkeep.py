@@ -46,12 +46,15 @@ from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 5
+VERSION = 6
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
 #: CloseCount.next_month of a lead's last month with an outcome
 NO_NEXT = date(9999, 12, 1)
+#: MonthCount's metric of the leads first reaching a stage, by who sourced them: this and the
+#: stage's id (the marketing & sales report's leads qualified, ``keepscore.funnel.jobs``)
+SOURCED_REACHED = "sourced_reached."
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
 TABLES = (CohortCount, ReachCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
 
@@ -271,35 +274,42 @@ def _contribute(
         [org, NO_PREVIOUS],
     )
 
-    # additive monthly flows of the leads: new leads, outcomes, the close rate's counts
+    # additive monthly flows of the leads: new leads (member: who sourced the lead),
+    # outcomes and the close rate's counts (member: the lead's owner), and each stage's reach
+    # by who sourced the lead (``sourced_reached.<stage id>``: marketing's leads qualified)
     won = DealOutcome.Result.WON.value
     cursor.execute(
         "WITH oo AS ("
         f"SELECT o.id, o.lead_id, o.result, o.at, {month_of('o.at')} AS month, o.revenue, "
-        f"o.cost, l.channel_id AS channel FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
+        "o.cost, l.channel_id AS channel, COALESCE(l.owner_id, 0) AS member "
+        f"FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
         f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope}), "
-        "last AS (SELECT month, channel, result, ROW_NUMBER() OVER "
+        "last AS (SELECT month, channel, member, result, ROW_NUMBER() OVER "
         "(PARTITION BY lead_id, month ORDER BY at DESC, id DESC) AS rn FROM oo) "
         f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
-        f"SELECT %s, u.month, u.metric, u.channel, 0, {sign} * SUM(u.v) FROM ("
+        f"SELECT %s, u.month, u.metric, u.channel, u.member, {sign} * SUM(u.v) FROM ("
         f"SELECT {month_of('l.first_touch_at')} AS month, 'new_leads' AS metric, "
-        f"l.channel_id AS channel, 1 AS v FROM {lead_t} l "
-        f"WHERE l.organization_id = %s{lead_scope} "
+        "l.channel_id AS channel, COALESCE(l.sourced_by_id, 0) AS member, 1 AS v "
+        f"FROM {lead_t} l WHERE l.organization_id = %s{lead_scope} "
+        f"UNION ALL SELECT r.month, '{SOURCED_REACHED}' || CAST(r.stage_id AS TEXT), "
+        "r.channel, COALESCE(l.sourced_by_id, 0), 1 "
+        f"FROM ks_reach r JOIN {lead_t} l ON l.id = r.lead_id "
         f"UNION ALL SELECT month, CASE WHEN result = '{won}' THEN 'won' ELSE 'lost' END, "
-        "channel, 1 FROM oo "
-        "UNION ALL SELECT month, 'revenue', channel, CAST(ROUND(revenue * 100) AS BIGINT) "
-        f"FROM oo WHERE result = '{won}' "
-        "UNION ALL SELECT month, 'cost', channel, CAST(ROUND(COALESCE(cost, 0) * 100) AS BIGINT) "
-        f"FROM oo WHERE result = '{won}' "
+        "channel, member, 1 FROM oo "
+        "UNION ALL SELECT month, 'revenue', channel, member, "
+        f"CAST(ROUND(revenue * 100) AS BIGINT) FROM oo WHERE result = '{won}' "
+        "UNION ALL SELECT month, 'cost', channel, member, "
+        f"CAST(ROUND(COALESCE(cost, 0) * 100) AS BIGINT) FROM oo WHERE result = '{won}' "
         # the deals whose cost was recorded: the margin is theirs (a missing cost is unknown)
-        "UNION ALL SELECT month, 'costed', channel, 1 "
+        "UNION ALL SELECT month, 'costed', channel, member, 1 "
         f"FROM oo WHERE result = '{won}' AND cost IS NOT NULL "
-        "UNION ALL SELECT month, 'costed_revenue', channel, CAST(ROUND(revenue * 100) AS BIGINT) "
+        "UNION ALL SELECT month, 'costed_revenue', channel, member, "
+        "CAST(ROUND(revenue * 100) AS BIGINT) "
         f"FROM oo WHERE result = '{won}' AND cost IS NOT NULL "
-        "UNION ALL SELECT month, 'closed', channel, 1 FROM last WHERE rn = 1 "
-        "UNION ALL SELECT month, 'closed_won', channel, 1 FROM last "
+        "UNION ALL SELECT month, 'closed', channel, member, 1 FROM last WHERE rn = 1 "
+        "UNION ALL SELECT month, 'closed_won', channel, member, 1 FROM last "
         f"WHERE rn = 1 AND result = '{won}'"
-        ") u WHERE true GROUP BY u.month, u.metric, u.channel "
+        ") u WHERE true GROUP BY u.month, u.metric, u.channel, u.member "
         + upsert(month_t, ("organization_id", "month", "metric", "channel", "member"), ("value",)),
         [org, org, org],
     )

@@ -8,7 +8,8 @@
   month's additive figures, the close rate and sales cycle of each calendar year, and the
   leads now at each stage. The funnel reference is :func:`funnel_months`: the reference's
   own steps (``stage_history``, ``reach_dates``, ``reached_after``) over every month in one
-  pass, tested equal to ``funnel_reference`` month by month.
+  pass, tested equal to ``funnel_reference`` month by month; and the marketing & sales
+  report's counts per member and month (``keepscore.funnel.jobs``: its grouped queries).
 """
 
 from __future__ import annotations
@@ -280,6 +281,7 @@ def figures(organization: Organization) -> list[Difference]:
             if stored != wanted:
                 found.append(Difference(NAME, f"{month:%Y-%m} {name}", stored, wanted))
     found.extend(_spans(organization, months))
+    found.extend(_jobs(organization, months))
     now = Counter(Lead.objects.for_org(organization).values_list("stage_id", flat=True))
     stored_now = readers.stage_counts(organization)
     for stage_id in sorted(set(now) | set(stored_now)):
@@ -305,6 +307,26 @@ def _spans(organization: Organization, months: list[date]) -> list[Difference]:
         expected = ref.sales_cycle(organization, period).days
         if days != expected:
             found.append(Difference(NAME, f"{year} sales cycle days", days, expected))
+    return found
+
+
+def _jobs(organization: Organization, months: list[date]) -> list[Difference]:
+    """The marketing & sales report's counts (``keepscore.funnel.jobs``) of every month, per
+    member, against its grouped queries on the stored rows."""
+    from keepscore.funnel import jobs
+
+    period = Period(months[0], Period.month(months[-1]).end)
+    ladder = Ladder.of(organization)
+    stage = jobs.qualified_stage(ladder)
+    chosen = jobs.period_months(period)
+    expected = jobs.reference_cells(organization, chosen, ladder, stage)
+    stored = jobs.summary_cells(organization, chosen, stage)
+    found = []
+    for member, i in sorted(set(expected) | set(stored), key=lambda k: (k[0] or 0, k[1])):
+        got, wanted = stored.get((member, i), {}), expected.get((member, i), {})
+        if got != wanted:
+            where = f"{months[i]:%Y-%m} marketing & sales, member {member or 'none'}"
+            found.append(Difference(NAME, where, got, wanted))
     return found
 
 
