@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from keepscore.activities.models import ObjectionTag
 from keepscore.focus import services
 from keepscore.focus.services import diagnose, diagnosis_json
 from keepscore.funnel import summary
@@ -176,3 +178,71 @@ def test_a_past_date_ignores_what_came_after(db: Any) -> None:
     b.objections(moved_on, leads[0], [later] * 25)
     b.cash(moved_on, date(2025, 7, 1), "1", "10000")
     assert without_names(diagnose(moved_on, AS_OF)) == without_names(diagnose(as_it_was, AS_OF))
+
+
+@settings(max_examples=examples(10), deadline=None)
+@given(
+    deals=st.lists(
+        st.tuples(
+            st.integers(-400, 40),  # the first touch, days from today
+            st.integers(1, 60),  # the days to the outcome
+            st.booleans(),  # won (else lost)
+            st.sampled_from([None, "300", "1000", "1500"]),  # the cost (revenue 1000)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    objections=st.lists(
+        st.tuples(st.integers(-420, 40), st.sampled_from(ObjectionTag.values)),
+        max_size=25,
+    ),
+)
+def test_objections_and_deals_from_the_summaries_equal_the_rows(
+    db: Any, deals: list[tuple[int, int, bool, str | None]], objections: list[tuple[int, str]]
+) -> None:
+    """The monthly objections and the recent top tags, and the won deals with a cost and
+    below it, read from the summaries equal the same read from the rows, on random
+    histories (moments before, inside and after the 12 months, ties between tags); and
+    equal a plain count."""
+    today = timezone.localdate()
+    org = new_org()
+    specs = [
+        b.won(b.local(today + timedelta(days=d)), days, cost=cost)
+        if won
+        else b.lost(b.local(today + timedelta(days=d)), days)
+        for d, days, won, cost in deals
+    ]
+    leads = b.build(org, specs)
+    for k, (d, tag) in enumerate(objections):
+        b.objections(org, leads[k % len(leads)], [b.local(today + timedelta(days=d))], tag)
+    assert summary.ready(org)
+    r = services.reads(org, today)
+    assert r.summarized
+    got, expected = services._objections_summary(org, r), services._objections_reference(org, r)
+    assert got == expected
+    # by hand: the objections inside the 12 months, and the recent months' tags
+    months = set(r.months)
+    recent = set(r.months[-services.RECENT_MONTHS :])
+    inside = [
+        (month, tag)
+        for d, tag in objections
+        if (month := (today + timedelta(days=d)).replace(day=1)) in months
+    ]
+    assert sum(got[0].values()) == len(inside)
+    tags: dict[str, int] = {}
+    for month, tag in inside:
+        if month in recent:
+            tags[tag] = tags.get(tag, 0) + 1
+    assert got[1] == sorted(tags.items(), key=lambda tn: (-tn[1], tn[0]))[:3]
+    deals_got = services._deals_summary(org, r)
+    assert deals_got == services._deals_reference(org, r)
+    won_inside = [
+        cost
+        for d, days, won, cost in deals
+        if won and (today + timedelta(days=d + days)).replace(day=1) in months
+    ]
+    assert deals_got == {
+        "n": len(won_inside),
+        "costed": sum(1 for c in won_inside if c is not None),
+        "losses": sum(1 for c in won_inside if c is not None and Decimal(c) > 1000),
+    }

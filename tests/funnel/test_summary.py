@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
+from keepscore.activities.models import Objection, ObjectionTag
 from keepscore.funnel import jobs, stats, summary
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import (
@@ -61,6 +62,42 @@ def month_figures(org: Organization, month: date) -> dict[str, Any]:
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     close = ref.close_rate(org, period)
     out["closed"], out["closed_won"] = close.n, close.k
+    out.update(plain_month_figures(org, month))
+    return out
+
+
+def plain_month_figures(org: Organization, month: date) -> dict[str, Any]:
+    """The month's new leads with a won outcome (at any time), won deals below their cost
+    and objections by tag, by plain Python over the rows."""
+
+    def month_of(when: Any) -> date:
+        return ref.local_date(when).replace(day=1)
+
+    won = DealOutcome.Result.WON
+    outcomes = list(DealOutcome.objects.filter(organization=org))
+    winners = {o.lead_id for o in outcomes if o.result == won}
+    out: dict[str, Any] = {
+        "won_leads": sum(
+            1
+            for lead in Lead.objects.filter(organization=org)
+            if month_of(lead.first_touch_at) == month and lead.pk in winners
+        ),
+        "losses": sum(
+            1
+            for o in outcomes
+            if o.result == won
+            and month_of(o.at) == month
+            and o.cost is not None
+            and o.revenue is not None
+            and o.cost > o.revenue
+        ),
+    }
+    for tag in ObjectionTag.values:
+        out[f"objections.{tag}"] = sum(
+            1
+            for o in Objection.objects.filter(organization=org, tag=tag)
+            if month_of(o.at) == month
+        )
     return out
 
 
@@ -236,7 +273,7 @@ def test_hand_built_history_equals_reference(org_a: Organization, owner_a: Any) 
     assert by[owner_a.pk].total.won_deals == 0 and report.total.won_deals == 3
 
 
-def deal_write(lead: Lead, result: str, when: Any) -> None:
+def deal_write(lead: Lead, result: str, when: Any, cost: str | None = None) -> None:
     """A won or lost outcome (with its change into customer or lost) written directly, at any
     moment (before the lead's first touch or its latest change too), as an import may."""
     org = lead.organization
@@ -262,6 +299,7 @@ def deal_write(lead: Lead, result: str, when: Any) -> None:
                     result=result,
                     at=when,
                     revenue=Decimal("50") if won else None,
+                    cost=Decimal(cost) if won and cost is not None else None,
                     lost_reason=None
                     if won
                     else LostReason.objects.get(organization=org, name="Bad timing"),
@@ -425,6 +463,16 @@ steps = st.lists(
             st.integers(0, 20),
             st.integers(-72, 24 * 60),
             st.sampled_from(DealOutcome.Result.values),
+            # its cost (revenue 50): none, a margin, a loss
+            st.sampled_from([None, "20", "80"]),
+        ),
+        # an objection, hours after the first touch: through the recorder, or in a bulk block
+        st.tuples(
+            st.just("objection"),
+            st.integers(0, 20),
+            st.integers(0, 24 * 60),
+            st.sampled_from(ObjectionTag.values),
+            st.booleans(),
         ),
         st.tuples(
             st.just("activity"),
@@ -485,8 +533,18 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
     elif kind == "sourced":
         lead_update(lead=lead, sourced_by=members[step[2]])
     elif kind == "deal":
-        _kind, _i, hours, result = step
-        deal_write(lead, result, lead.first_touch_at + timedelta(hours=hours))
+        _kind, _i, hours, result, cost = step
+        deal_write(lead, result, lead.first_touch_at + timedelta(hours=hours), cost)
+    elif kind == "objection":
+        _kind, _i, hours, tag, in_bulk = step
+        objection = Objection(
+            organization=org, lead=lead, tag=tag, at=lead.first_touch_at + timedelta(hours=hours)
+        )
+        if in_bulk:
+            with bulk(org) as block:
+                block.create([objection])
+        else:
+            recorder.objection_append(objection=objection)
     else:
         _kind, _i, hours, activity, buyer = step
         log(lead, activity, lead.first_touch_at + timedelta(hours=hours), members[1], buyer)

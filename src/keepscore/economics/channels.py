@@ -8,7 +8,7 @@ Pure reads, aggregated on the database (a few grouped queries, never a loop over
 from the pre-aggregated summaries (``keepscore.funnel.summary``: ``MonthCount``,
 ``ReachCount``, ``FirstWin``) when they are built and the period is whole months, else from
 the stored rows (:func:`channel_economics_reference`); both give the same answers (a test
-checks it). The conversion's k and the spend are always read from the rows.
+checks it). The spend is always read from the rows (a few a month per channel).
 """
 
 from __future__ import annotations
@@ -362,7 +362,15 @@ def _summary_read(organization: Organization, period: Period, target: Stage | No
             organization=organization,
             month__gte=first,
             month__lte=last,
-            metric__in=("new_leads", "won", "revenue", "cost", "costed", "costed_revenue"),
+            metric__in=(
+                "new_leads",
+                "won_leads",
+                "won",
+                "revenue",
+                "cost",
+                "costed",
+                "costed_revenue",
+            ),
         )
         .order_by()
         .values("channel", "metric")
@@ -372,6 +380,8 @@ def _summary_read(organization: Organization, period: Period, target: Stage | No
         metric, value = row["metric"], int(row["v"])
         if metric == "new_leads":
             tally.leads = value
+        elif metric == "won_leads":
+            tally.won_leads = value
         elif metric == "won":
             tally.deals = value
         elif metric == "costed":
@@ -414,7 +424,8 @@ def _assemble(
     summarized: bool,
 ) -> ChannelEconomics:
     _spend(organization, period, tallies)
-    _won_leads(organization, period, tallies)
+    if not summarized:  # the summaries hold it (MonthCount "won_leads")
+        _won_leads(organization, period, tallies)
     months = period_months(period)
     channels = Channel.objects.for_org(organization).order_by("name", "id")
     rows = []

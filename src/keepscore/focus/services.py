@@ -46,6 +46,7 @@ from keepscore.funnel.services import (
     reached_after,
     stage_history,
 )
+from keepscore.funnel.summary.sql import OBJECTIONS
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageKind
 from keepscore.scorecard import compute
 from keepscore.scorecard import services as scorecard_services
@@ -748,8 +749,9 @@ def best_channels(organization: Organization, r: Reads) -> Indicator:
     )
 
 
-def margin_health(organization: Organization, r: Reads) -> Indicator:
-    """4. How healthy are the profit margins? Margin % and its trend; deals won at a loss."""
+def _deals_reference(organization: Organization, r: Reads) -> dict[str, int]:
+    """The deals won in the history's months: how many (n), those with a recorded cost
+    (costed), those won below their cost (losses), from the rows."""
     since = _end_of(r.months[0] - timedelta(days=1))
     end = _end_of(Period.month(r.months[-1]).end)
     deals = DealOutcome.objects.for_org(organization).filter(
@@ -760,6 +762,34 @@ def margin_health(organization: Organization, r: Reads) -> Indicator:
         costed=Count("cost"),
         losses=Count("id", filter=Q(cost__gt=F("revenue"))),
     )
+    return {key: int(value or 0) for key, value in found.items()}
+
+
+def _deals_summary(organization: Organization, r: Reads) -> dict[str, int]:
+    """:func:`_deals_reference` from the summaries (MonthCount ``won``, ``costed``,
+    ``losses``)."""
+    found = dict(
+        MonthCount.objects.filter(
+            organization=organization,
+            month__gte=r.months[0],
+            month__lte=r.months[-1],
+            metric__in=("won", "costed", "losses"),
+        )
+        .values("metric")
+        .order_by()
+        .annotate(v=Sum("value"))
+        .values_list("metric", "v")
+    )
+    return {
+        "n": int(found.get("won") or 0),
+        "costed": int(found.get("costed") or 0),
+        "losses": int(found.get("losses") or 0),
+    }
+
+
+def margin_health(organization: Organization, r: Reads) -> Indicator:
+    """4. How healthy are the profit margins? Margin % and its trend; deals won at a loss."""
+    found = (_deals_summary if r.summarized else _deals_reference)(organization, r)
     # the margin of the deals whose cost was recorded, over their revenue (a missing cost
     # is unknown, not 0)
     revenue = _sum(r, "costed_revenue", r.months)
@@ -1088,17 +1118,17 @@ def qualified_vs_revenue(organization: Organization, r: Reads) -> Indicator:
     )
 
 
-def objections_rising(organization: Organization, r: Reads) -> Indicator:
-    """Rising objections that marketing material does not answer: the monthly count of
-    objections over the history (Poisson score test), and the most common tags lately."""
+def _objections_reference(
+    organization: Organization, r: Reads
+) -> tuple[dict[date, int], list[tuple[str, int]]]:
+    """The objections of each month of the history, and the three most common tags of the
+    recent months with their counts (most first, then by tag), from the rows."""
     start = _end_of(r.months[0] - timedelta(days=1))
     end = _end_of(Period.month(r.months[-1]).end)
     rows = Objection.objects.for_org(organization).filter(at__gte=start, at__lt=end)
     monthly: dict[date, int] = defaultdict(int)
     for at in rows.values_list("at", flat=True):
         monthly[_month_of(at)] += 1
-    counts = [float(monthly.get(m, 0)) for m in r.months]
-    trend = trends.count_trend(counts)
     recent_start = _end_of(r.months[-RECENT_MONTHS] - timedelta(days=1))
     tags = list(
         rows.filter(at__gte=recent_start)
@@ -1108,6 +1138,43 @@ def objections_rising(organization: Organization, r: Reads) -> Indicator:
         .order_by("-n", "tag")
         .values_list("tag", "n")[:3]
     )
+    return dict(monthly), tags
+
+
+def _objections_summary(
+    organization: Organization, r: Reads
+) -> tuple[dict[date, int], list[tuple[str, int]]]:
+    """:func:`_objections_reference` from the summaries (MonthCount ``objections.<tag>``)."""
+    recent = set(r.months[-RECENT_MONTHS:])
+    monthly: dict[date, int] = defaultdict(int)
+    by_tag: dict[str, int] = defaultdict(int)
+    for month, metric, n in (
+        MonthCount.objects.filter(
+            organization=organization,
+            month__gte=r.months[0],
+            month__lte=r.months[-1],
+            metric__startswith=OBJECTIONS,
+        )
+        .values("month", "metric")
+        .order_by()
+        .annotate(n=Sum("value"))
+        .values_list("month", "metric", "n")
+    ):
+        monthly[month] += int(n)
+        if month in recent:
+            by_tag[metric[len(OBJECTIONS) :]] += int(n)
+    tags = sorted(((t, n) for t, n in by_tag.items() if n), key=lambda tn: (-tn[1], tn[0]))
+    return {m: n for m, n in monthly.items() if n}, tags[:3]
+
+
+def objections_rising(organization: Organization, r: Reads) -> Indicator:
+    """Rising objections that marketing material does not answer: the monthly count of
+    objections over the history (Poisson score test), and the most common tags lately."""
+    monthly, tags = (_objections_summary if r.summarized else _objections_reference)(
+        organization, r
+    )
+    counts = [float(monthly.get(m, 0)) for m in r.months]
+    trend = trends.count_trend(counts)
     evidence = {
         "monthly": dict(zip([m.isoformat() for m in r.months], counts, strict=True)),
         "trend": trend.as_dict(),

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from keepscore.activities.models import Activity
+from keepscore.activities.models import Activity, Objection
 from keepscore.common.recorded import Recorded, recording
 from keepscore.history.recorder import tell
 from keepscore.leads.models import Lead
@@ -104,7 +104,7 @@ class Bulk:
         self.created = connection.ops.adapt_datetimefield_value(self.now)
         self._inserters: dict[type[Model], Inserter] = {}
         self._written: set[type[Model]] = set()
-        self._ids: dict[type[Model], list[Any]] = {Lead: [], Activity: []}
+        self._ids: dict[type[Model], list[Any]] = {Lead: [], Activity: [], Objection: []}
         #: rows written per table, for the planner's statistics (see ``_analyze``)
         self.rows: dict[str, int] = {}
 
@@ -220,6 +220,12 @@ def bulk(
             leads = known if leads is None else (leads | known)
         if leads is not None:
             tell("leads_count", organization, leads)
+        objections = block._new(Objection)
+        if objections is not None:
+            # those of the leads just counted were counted with them
+            if leads is not None:
+                objections = objections.exclude(lead__in=leads)
+            tell("objections_add", organization, objections)
         activities = block._new(Activity)
         if activities is not None:
             tell("activities_add", organization, activities)

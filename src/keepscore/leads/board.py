@@ -6,7 +6,7 @@ Every read is one indexed query, whatever the number of leads: the counts and to
 open stage (from the index ``lead_org_stage_value`` alone: organization, stage,
 stage_entered_at, value), the newest cards of each column (the same index, read
 backwards), the period's entries into each closed stage (``sc_org_to_at``), its won deals
-(``outcome_org_at``) and the next steps of the cards shown.
+(``outcome_org_at_cover``) and the next steps of the cards shown.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.activities.models import ActivityKind
+from keepscore.activities.models import ActivityKind, ObjectionTag
 from keepscore.funnel import stats
 from keepscore.funnel.models import (
     ENTRY,
@@ -44,7 +44,7 @@ from keepscore.funnel.services import (
     overall_steps,
     report_assemble,
 )
-from keepscore.funnel.summary.sql import month_start, next_month, pg
+from keepscore.funnel.summary.sql import OBJECTIONS, month_start, next_month, pg
 from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
 from keepscore.leads.models import Channel
 
@@ -189,25 +189,30 @@ def month_counts(
 ) -> dict[date, dict[str, int | Decimal]]:
     """Each month's additive figures, first_month to last_month (first days), every metric:
 
-    ``new_leads``; ``entered.<stage>`` and ``reached.<stage>`` (every stage of the ladder);
+    ``new_leads`` and ``won_leads`` (those of them with a won outcome, at any time);
+    ``entered.<stage>`` and ``reached.<stage>`` (every stage of the ladder);
     ``activities.<kind>`` (every kind) and ``sales_conversations``; ``won``, ``revenue``,
-    ``cost`` (Decimals) and ``lost`` (outcomes dated in the month); ``closed`` and
-    ``closed_won`` (the close rate's n and k).
+    ``cost`` (Decimals), ``losses`` (won deals below their cost) and ``lost`` (outcomes
+    dated in the month); ``closed`` and
+    ``closed_won`` (the close rate's n and k); ``objections.<tag>`` (every tag).
     """
     first, last = month_start(first_month), month_start(last_month)
     ladder = Ladder.of(organization)
     keys = {s.pk: s.key for s in ladder.stages}
     metrics = [
         "new_leads",
+        "won_leads",
         *(f"entered.{s.key}" for s in ladder.stages),
         *(f"reached.{s.key}" for s in ladder.stages),
         *ACTIVITY_METRICS,
         "sales_conversations",
         "won",
         "costed",
+        "losses",
         "lost",
         "closed",
         "closed_won",
+        *(f"{OBJECTIONS}{tag}" for tag in ObjectionTag.values),
     ]
     out: dict[date, dict[str, int | Decimal]] = {}
     month = first

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from keepscore.accounts.models import Organization
-from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity
+from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Objection
 from keepscore.funnel.models import (
     ENTRY,
     WINDOWS,
@@ -32,6 +32,7 @@ from keepscore.funnel.models import (
 from keepscore.funnel.services import Ladder
 from keepscore.funnel.summary.sql import (
     LEADS,
+    OBJECTIONS,
     bounds_ensure,
     leads_load,
     local_month,
@@ -46,7 +47,7 @@ from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 6
+VERSION = 6  # 6: by who sourced (new leads, sourced_reached), won_leads, losses, objections
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
@@ -56,6 +57,7 @@ NO_NEXT = date(9999, 12, 1)
 #: stage's id (the marketing & sales report's leads qualified, ``keepscore.funnel.jobs``)
 SOURCED_REACHED = "sourced_reached."
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
+OBJECTIONS_SQL = f"'{OBJECTIONS}'"
 TABLES = (CohortCount, ReachCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
 
 
@@ -161,6 +163,9 @@ def _contribute(
     lead_scope = f" AND l.id {in_scope}" if scoped else ""
     out_from = f"{LEADS} k CROSS JOIN {out_t} o" if scoped else f"{out_t} o"
     out_scope = " AND o.lead_id = k.id" if scoped else ""
+    obj_t = Objection._meta.db_table
+    obj_from = f"{LEADS} k CROSS JOIN {obj_t} j" if scoped else f"{obj_t} j"
+    obj_scope = " AND j.lead_id = k.id" if scoped else ""
     reaches, cohorts = _ladder_pairs(ladder)
 
     def moments(table: str, select: str) -> None:
@@ -294,6 +299,15 @@ def _contribute(
         f"UNION ALL SELECT r.month, '{SOURCED_REACHED}' || CAST(r.stage_id AS TEXT), "
         "r.channel, COALESCE(l.sourced_by_id, 0), 1 "
         f"FROM ks_reach r JOIN {lead_t} l ON l.id = r.lead_id "
+        # the new leads of the month with a won outcome (at any time): the conversion's k
+        f"UNION ALL SELECT {month_of('l.first_touch_at')}, 'won_leads', l.channel_id, "
+        "COALESCE(l.sourced_by_id, 0), 1 "
+        f"FROM {lead_t} l WHERE l.organization_id = %s{lead_scope} AND EXISTS ("
+        f"SELECT 1 FROM {out_t} w WHERE w.lead_id = l.id AND w.result = '{won}') "
+        # the objections logged in the month, by tag
+        f"UNION ALL SELECT {month_of('j.at')}, {OBJECTIONS_SQL} || j.tag, l.channel_id, 0, 1 "
+        f"FROM {obj_from} JOIN {lead_t} l ON l.id = j.lead_id "
+        f"WHERE {'+' if scoped else ''}j.organization_id = %s{obj_scope} "
         f"UNION ALL SELECT month, CASE WHEN result = '{won}' THEN 'won' ELSE 'lost' END, "
         "channel, member, 1 FROM oo "
         "UNION ALL SELECT month, 'revenue', channel, member, "
@@ -306,12 +320,15 @@ def _contribute(
         "UNION ALL SELECT month, 'costed_revenue', channel, member, "
         "CAST(ROUND(revenue * 100) AS BIGINT) "
         f"FROM oo WHERE result = '{won}' AND cost IS NOT NULL "
+        # the deals won below their cost
+        "UNION ALL SELECT month, 'losses', channel, member, 1 FROM oo "
+        f"WHERE result = '{won}' AND cost > revenue "
         "UNION ALL SELECT month, 'closed', channel, member, 1 FROM last WHERE rn = 1 "
         "UNION ALL SELECT month, 'closed_won', channel, member, 1 FROM last "
         f"WHERE rn = 1 AND result = '{won}'"
         ") u WHERE true GROUP BY u.month, u.metric, u.channel, u.member "
         + upsert(month_t, ("organization_id", "month", "metric", "channel", "member"), ("value",)),
-        [org, org, org],
+        [org, org, org, org, org],
     )
 
     # the close rate over runs of months: each lead's last outcome of each month with one,
@@ -402,16 +419,19 @@ def _lead_bounds(organization: Organization, leads: Any) -> None:
     changes = StageChange.objects.for_org(organization)
     rows = Lead.objects.for_org(organization)
     outcomes = DealOutcome.objects.for_org(organization)
+    objections = Objection.objects.for_org(organization)
     if leads is not None:
-        changes, rows, outcomes = (
+        changes, rows, outcomes, objections = (
             changes.filter(lead__in=leads),
             rows.filter(pk__in=leads),
             outcomes.filter(lead__in=leads),
+            objections.filter(lead__in=leads),
         )
     found = [
         changes.aggregate(lo=Min("at"), hi=Max("at")),
         rows.aggregate(lo=Min("first_touch_at"), hi=Max("first_touch_at")),
         outcomes.aggregate(lo=Min("at"), hi=Max("at")),
+        objections.aggregate(lo=Min("at"), hi=Max("at")),
     ]
     lows = [f["lo"] for f in found if f["lo"] is not None]
     highs = [f["hi"] for f in found if f["hi"] is not None]
@@ -420,8 +440,8 @@ def _lead_bounds(organization: Organization, leads: Any) -> None:
 
 
 def _moments_of(organization: Organization, leads: list[int]) -> tuple[Any, Any]:
-    """The earliest and latest moment of these leads' first touch, stage changes and
-    outcomes, in one query (a write's leads: a few)."""
+    """The earliest and latest moment of these leads' first touch, stage changes, outcomes
+    and objections, in one query (a write's leads: a few)."""
     marks = ", ".join(["%s"] * len(leads))
     parts = [
         f"SELECT MIN(at) AS lo, MAX(at) AS hi FROM {StageChange._meta.db_table} "
@@ -430,10 +450,12 @@ def _moments_of(organization: Organization, leads: list[int]) -> tuple[Any, Any]
         f"{Lead._meta.db_table} WHERE organization_id = %s AND id IN ({marks})",
         f"SELECT MIN(at), MAX(at) FROM {DealOutcome._meta.db_table} "
         f"WHERE organization_id = %s AND lead_id IN ({marks})",
+        f"SELECT MIN(at), MAX(at) FROM {Objection._meta.db_table} "
+        f"WHERE organization_id = %s AND lead_id IN ({marks})",
     ]
     sql = f"SELECT MIN(lo), MAX(hi) FROM ({' UNION ALL '.join(parts)}) b"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [organization.pk, *leads] * 3)
+        cursor.execute(sql, [organization.pk, *leads] * len(parts))
         low, high = cursor.fetchone()
     return _moment(low), _moment(high)
 
@@ -518,6 +540,26 @@ def activities_add(
             counts[(key[0], f"activities.{a.kind}", key[1], key[2])] += 1
             if a.with_buyer and a.kind in SALES_CONVERSATION_KINDS:
                 counts[(key[0], "sales_conversations", key[1], key[2])] += 1
+        _month_counts_add(organization, counts)
+
+
+def objections_add(organization: Organization, objections: Iterable[Objection]) -> None:
+    """Count new objections (instances, saved: their leads are counted already)."""
+    with transaction.atomic():
+        if not ready(organization):
+            rebuild(organization)
+            return
+        items = list(objections)
+        if not items:
+            return
+        moments = [o.at for o in items]
+        bounds_ensure(min(moments), max(moments))
+        channels = dict(
+            Lead.objects.filter(pk__in={o.lead_id for o in items}).values_list("pk", "channel_id")
+        )
+        counts: dict[tuple[date, str, int, int], int] = defaultdict(int)
+        for o in items:
+            counts[(local_month(o.at), f"{OBJECTIONS}{o.tag}", channels[o.lead_id], 0)] += 1
         _month_counts_add(organization, counts)
 
 

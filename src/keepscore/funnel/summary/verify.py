@@ -20,10 +20,10 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Exists, F, Max, Min, OuterRef
 
 from keepscore.accounts.models import Organization
-from keepscore.activities.models import Activity
+from keepscore.activities.models import Activity, Objection, ObjectionTag
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import WINDOWS
 from keepscore.funnel.services import (
@@ -44,9 +44,9 @@ from keepscore.funnel.services import (
     stage_history,
 )
 from keepscore.funnel.summary import readers, upkeep
-from keepscore.funnel.summary.sql import next_month
+from keepscore.funnel.summary.sql import OBJECTIONS, next_month
 from keepscore.history.projections import Difference
-from keepscore.leads.models import Lead, StageChange
+from keepscore.leads.models import DealOutcome, Lead, StageChange
 
 NAME = "summaries"
 #: differences reported at most per check (the count goes on in the last line)
@@ -213,6 +213,14 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     reference services."""
     period = Period.month(month)
     out: dict[str, Any] = {"new_leads": ref.new_leads(organization, period)}
+    since, until = period.bounds()
+    won = DealOutcome.objects.filter(lead_id=OuterRef("pk"), result=DealOutcome.Result.WON)
+    out["won_leads"] = (
+        Lead.objects.for_org(organization)
+        .filter(first_touch_at__gte=since, first_touch_at__lt=until)
+        .filter(Exists(won))
+        .count()
+    )
     for key, n in ref.stage_entries(organization, period).items():
         out[f"entered.{key}"] = n
     (bucket,) = ref.activity_counts(organization, period)
@@ -222,8 +230,20 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     money = ref.money(organization, period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     out["costed"], out["costed_revenue"] = money.costed, money.costed_revenue
+    out["losses"] = (
+        DealOutcome.objects.for_org(organization)
+        .filter(result=DealOutcome.Result.WON, at__gte=since, at__lt=until, cost__gt=F("revenue"))
+        .count()
+    )
     close = ref.close_rate(organization, period)
     out["closed"], out["closed_won"] = close.n, close.k
+    tags = Counter(
+        Objection.objects.for_org(organization)
+        .filter(at__gte=since, at__lt=until)
+        .values_list("tag", flat=True)
+    )
+    for tag in ObjectionTag.values:
+        out[f"{OBJECTIONS}{tag}"] = tags.get(tag, 0)
     return out
 
 
