@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers (one per core of the 2-core CI machine); PYTEST_WORKERS=0 runs serially
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo serve install install-test system-deps node-deps vendor lint typecheck check test test-sqlite test-postgres bench clean
+.PHONY: demo serve install install-test system-deps node-deps vendor lint typecheck check test test-sqlite test-postgres bench bench-postgres clean
 
 ## make demo: virtual environment, dependencies, database, demo data, then serve on $(HOST):$(PORT)
 ## (the web app and its background worker: keepscore serve starts both)
@@ -93,6 +93,14 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/scale.py $(BENCH_SIZES) $(BENCH_ARGS)
 	$(PY) benchmarks/chart.py
 	$(PY) benchmarks/chart.py --table
+
+## make bench-postgres: the first large import on a new PostgreSQL database against one whose
+## tables hold rows, and after a rolled-back import (a throwaway server, scripts/with-postgres.sh;
+## benchmarks/import_speed.py --postgres writes benchmarks/import_pg.json). Not part of make test
+BENCH_PG_SIZES ?= 30000
+
+bench-postgres: $(VENV)/.installed-bench
+	bash scripts/with-postgres.sh $(PY) benchmarks/import_speed.py --postgres $(BENCH_PG_SIZES)
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache test-artifacts
