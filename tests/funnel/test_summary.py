@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.accounts.services import member_add
+from keepscore.accounts.services import member_add, member_remove
+from keepscore.funnel import activity, stats, summary
 from keepscore.funnel import services as ref
-from keepscore.funnel import stats, summary
 from keepscore.funnel.models import (
     CloseCount,
     CohortCount,
@@ -26,6 +26,7 @@ from keepscore.funnel.models import (
     MonthCount,
     StageCount,
     SummaryState,
+    WonConversation,
 )
 from keepscore.funnel.services import Period
 from keepscore.funnel.summary import upkeep
@@ -57,6 +58,7 @@ def month_figures(org: Organization, month: date) -> dict[str, Any]:
     for kind, name in ref._KIND_FIELD.items():
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
+    out["conversations_won"] = bucket.conversations_won
     money = ref.money(org, period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     close = ref.close_rate(org, period)
@@ -81,11 +83,35 @@ def check(org: Organization, periods: list[Period]) -> None:
         got = {k: v for k, v in counts[month].items() if k in expected}
         assert got == expected, month
     check_spans(org, periods)
+    check_activity(org, periods)
     # leads now at each stage: the same as counting them
     now: dict[int, int] = {}
     for stage_id in Lead.objects.filter(organization=org).values_list("stage_id", flat=True):
         now[stage_id] = now.get(stage_id, 0) + 1
     assert summary.stage_counts(org) == now
+
+
+def check_activity(org: Organization, periods: list[Period]) -> None:
+    """The activity report's counts (from the summaries for whole months per month or
+    quarter, grouped on the database otherwise) == the reference's, every grain and grouping;
+    and the grouped query == the reference for whole months too."""
+    # partial first and last months around whole ones; within one month
+    spans = [
+        *periods,
+        Period(date(2024, 1, 15), date(2024, 3, 10)),
+        Period(date(2024, 2, 3), date(2024, 2, 20)),
+    ]
+    for period in spans:
+        for grain in ref.GRAINS:
+            for by_member in (False, True):
+                expected = ref.activity_counts(org, period, grain=grain, by_member=by_member)
+                got = activity.activity_counts(org, period, grain=grain, by_member=by_member)
+                assert got == expected, (period, grain, by_member)
+        grouped = activity._grouped(org, period, "month", True)
+        for bucket in ref.activity_counts(org, period, grain="month", by_member=True):
+            found = grouped.get((bucket.bucket_start, bucket.member_id), {})
+            assert found.get("conversations_won", 0) == bucket.conversations_won, period
+            assert found.get("sales_conversations", 0) == bucket.sales_conversations, period
 
 
 def check_spans(org: Organization, periods: list[Period]) -> None:
@@ -143,6 +169,9 @@ def snapshot(org: Organization) -> dict[Any, int]:
             out[("cw", *spans)] = close.won
     for win in FirstWin.objects.filter(organization=org):
         out[("w", win.lead, win.month, win.channel, win.owner)] = win.cycle_us
+    for won in WonConversation.objects.filter(organization=org):
+        if won.n:
+            out[("wc", won.lead, won.month, won.member, won.channel)] = won.n
     for now in StageCount.objects.filter(organization=org):
         if now.n:
             out[("s", now.stage)] = now.n
@@ -382,10 +411,13 @@ steps = st.lists(
         st.tuples(
             st.just("activity"),
             st.integers(0, 20),
-            st.integers(0, 24 * 30),
+            st.integers(-24 * 3, 24 * 60),
             st.sampled_from(["call_attempt", "connect", "meeting", "proposal", "note"]),
             st.booleans(),
+            st.integers(0, 2),
         ),
+        # the sales member leaves: their leads lose their owner, their activities their author
+        st.tuples(st.just("leave")),
     ),
     min_size=1,
     max_size=14,
@@ -405,6 +437,11 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
             channel_key=channel_key,
             owner=members[owner],
         )
+        return
+    if kind == "leave":
+        if members[1] is not None:
+            member_remove(membership=members[1])
+            members[1] = None
         return
     if not leads:
         return
@@ -438,8 +475,8 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
         _kind, _i, hours, result = step
         deal_write(lead, result, lead.first_touch_at + timedelta(hours=hours))
     else:
-        _kind, _i, hours, activity, buyer = step
-        log(lead, activity, lead.first_touch_at + timedelta(hours=hours), members[1], buyer)
+        _kind, _i, hours, what, buyer, by = step
+        log(lead, what, lead.first_touch_at + timedelta(hours=hours), members[by], buyer)
 
 
 @settings(max_examples=examples(25))

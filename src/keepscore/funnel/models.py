@@ -234,3 +234,28 @@ class StageCount(models.Model):
 
     def __str__(self) -> str:
         return f"stage {self.stage}: {self.n}"
+
+
+class WonConversation(models.Model):
+    """A lead's sales conversations that led to a won deal (docs/numbers.md, "Activity
+    counts": dated at or before the lead's last won outcome), per local month and member who
+    logged them (0: no one). Kept per lead so that a lead's rows can be replaced whole when
+    its activities or outcomes change; their sums per month, channel and member are
+    MonthCount's ``conversations_won``."""
+
+    organization = _org()
+    lead = models.BigIntegerField()
+    month = models.DateField()
+    member = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "lead", "month", "member"], name="wonconversation_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} lead {self.lead} member {self.member}: {self.n}"

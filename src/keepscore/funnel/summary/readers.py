@@ -189,7 +189,8 @@ def month_counts(
     """Each month's additive figures, first_month to last_month (first days), every metric:
 
     ``new_leads``; ``entered.<stage>`` and ``reached.<stage>`` (every stage of the ladder);
-    ``activities.<kind>`` (every kind) and ``sales_conversations``; ``won``, ``revenue``,
+    ``activities.<kind>`` (every kind), ``sales_conversations`` and ``conversations_won``;
+    ``won``, ``revenue``,
     ``cost`` (Decimals) and ``lost`` (outcomes dated in the month); ``closed`` and
     ``closed_won`` (the close rate's n and k).
     """
@@ -202,6 +203,7 @@ def month_counts(
         *(f"reached.{s.key}" for s in ladder.stages),
         *ACTIVITY_METRICS,
         "sales_conversations",
+        "conversations_won",
         "won",
         "costed",
         "lost",
@@ -308,3 +310,32 @@ def stage_counts(organization: Organization) -> dict[int, int]:
     return dict(
         StageCount.objects.filter(organization=organization, n__gt=0).values_list("stage", "n")
     )
+
+
+def activity_months(
+    organization: Organization, period: Period, by_member: bool
+) -> dict[tuple[date, int | None], dict[str, int]]:
+    """The activity report's counts per month of a whole-month period (and per member who
+    logged them, None for no one, when ``by_member``): ``activities.<kind>``,
+    ``sales_conversations`` and ``conversations_won`` summed over channels; only the months
+    and members with an activity."""
+    first, last = _months(period)
+    fields = ("month", "metric", "member") if by_member else ("month", "metric")
+    rows = (
+        MonthCount.objects.filter(
+            organization=organization,
+            month__gte=first,
+            month__lte=last,
+            metric__in=[*ACTIVITY_METRICS, "sales_conversations", "conversations_won"],
+        )
+        .values(*fields)
+        .order_by()
+        .annotate(v=Sum("value"))
+    )
+    out: dict[tuple[date, int | None], dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        if r["v"]:
+            member = (r["member"] or None) if by_member else None
+            out[(r["month"], member)][r["metric"]] = int(r["v"])
+    # a month and member with no activity counts nothing (their other metrics are 0 too)
+    return {key: found for key, found in out.items() if any(found.get(m) for m in ACTIVITY_METRICS)}

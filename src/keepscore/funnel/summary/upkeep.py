@@ -28,6 +28,7 @@ from keepscore.funnel.models import (
     ReachCount,
     StageCount,
     SummaryState,
+    WonConversation,
 )
 from keepscore.funnel.services import Ladder
 from keepscore.funnel.summary.sql import (
@@ -46,14 +47,23 @@ from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 5
+VERSION = 6
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
 #: CloseCount.next_month of a lead's last month with an outcome
 NO_NEXT = date(9999, 12, 1)
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
-TABLES = (CohortCount, ReachCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
+TABLES = (
+    CohortCount,
+    ReachCount,
+    EntryCount,
+    MonthCount,
+    CloseCount,
+    FirstWin,
+    StageCount,
+    WonConversation,
+)
 
 
 # --- state ------------------------------------------------------------------------------
@@ -384,6 +394,70 @@ def _activities_contribute(
     )
 
 
+def _won_replace(cursor: Any, organization: Organization, scoped: bool) -> None:
+    """Replace the WonConversation rows of the leads in ks_lead (every lead of the
+    organization when not ``scoped``) by their sales conversations dated at or before their
+    last won outcome, and MonthCount's ``conversations_won`` by the difference. Replacing a
+    lead's rows is idempotent: the lead and activity hooks may both ask it in one write."""
+    org = organization.pk
+    act_t, lead_t, out_t = (
+        Activity._meta.db_table,
+        Lead._meta.db_table,
+        DealOutcome._meta.db_table,
+    )
+    won_t, month_t = WonConversation._meta.db_table, MonthCount._meta.db_table
+    in_scope = f" AND w.lead IN (SELECT id FROM {LEADS})" if scoped else ""
+    key = ("organization_id", "month", "metric", "channel", "member")
+
+    def monthly(sign: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
+            f"SELECT %s, w.month, 'conversations_won', w.channel, w.member, {sign} * SUM(w.n) "
+            f"FROM {won_t} w WHERE w.organization_id = %s{in_scope} "
+            "GROUP BY w.month, w.channel, w.member " + upsert(month_t, key, ("value",)),
+            [org, org],
+        )
+
+    monthly(-1)
+    cursor.execute(
+        f"DELETE FROM {won_t} WHERE organization_id = %s"
+        + (f" AND lead IN (SELECT id FROM {LEADS})" if scoped else ""),
+        [org],
+    )
+    # scoped: the lead set drives the join (SQLite keeps CROSS JOIN's order: the lead index)
+    out_from = f"{LEADS} k CROSS JOIN {out_t} o" if scoped else f"{out_t} o"
+    out_scope = " AND o.lead_id = k.id" if scoped else ""
+    kinds = ", ".join(f"'{k}'" for k in SALES_CONVERSATION_KINDS)
+    won = DealOutcome.Result.WON.value
+    cursor.execute(
+        f"INSERT INTO {won_t} (organization_id, lead, month, member, channel, n) "
+        f"SELECT %s, a.lead_id, {month_of('a.at')}, COALESCE(a.by_id, 0), l.channel_id, "
+        "COUNT(*) FROM ("
+        f"SELECT o.lead_id AS lead_id, MAX(o.at) AS last FROM {out_from} "
+        f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope} "
+        f"AND o.result = '{won}' GROUP BY o.lead_id"
+        f") w CROSS JOIN {act_t} a JOIN {lead_t} l ON l.id = a.lead_id "
+        f"WHERE a.lead_id = w.lead_id AND a.at <= w.last AND a.with_buyer "
+        f"AND a.kind IN ({kinds}) "
+        f"GROUP BY a.lead_id, {month_of('a.at')}, COALESCE(a.by_id, 0), l.channel_id",
+        [org, org],
+    )
+    monthly(+1)
+
+
+def _activity_leads(cursor: Any) -> None:
+    """ks_lead: the leads of the activities it holds (``_activities_query`` loads them)."""
+    act_t = Activity._meta.db_table
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ks_act_lead (id BIGINT PRIMARY KEY)")
+    cursor.execute("DELETE FROM ks_act_lead")
+    cursor.execute(
+        f"INSERT INTO ks_act_lead (id) SELECT DISTINCT a.lead_id FROM {LEADS} k "
+        f"CROSS JOIN {act_t} a WHERE a.id = k.id"
+    )
+    cursor.execute(f"DELETE FROM {LEADS}")
+    cursor.execute(f"INSERT INTO {LEADS} (id) SELECT id FROM ks_act_lead")
+
+
 def _lead_bounds(organization: Organization, leads: Any) -> None:
     """Ensure MonthBound covers the moments of these leads (None: every lead)."""
     if isinstance(leads, list):
@@ -453,6 +527,8 @@ def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], si
         temp_tables(cursor)
         leads_load(cursor, leads)
         _contribute(cursor, organization, ladder, scoped=True, sign=sign)
+        if sign > 0:  # a lead's rows are replaced whole, from its history as written
+            _won_replace(cursor, organization, scoped=True)
 
 
 def leads_forget(organization: Organization, leads: Sequence[int] | QuerySet[Lead]) -> None:
@@ -485,6 +561,9 @@ def _activities_query(
         cursor.execute(f"DELETE FROM {LEADS}")
         cursor.execute(f"INSERT INTO {LEADS} (id) SELECT * FROM ({sql}) q", params)
         _activities_contribute(cursor, organization, f" AND a.id IN (SELECT id FROM {LEADS})", sign)
+        if sign > 0:  # taken away: replaced when added back (after the change)
+            _activity_leads(cursor)
+            _won_replace(cursor, organization, scoped=True)
 
 
 def activities_add(
@@ -509,6 +588,11 @@ def activities_add(
             if a.with_buyer and a.kind in SALES_CONVERSATION_KINDS:
                 counts[(key[0], "sales_conversations", key[1], key[2])] += 1
         _month_counts_add(organization, counts)
+        if any(a.with_buyer and a.kind in SALES_CONVERSATION_KINDS for a in items):
+            with connection.cursor() as cursor:
+                temp_tables(cursor)
+                leads_load(cursor, [a.lead_id for a in items])
+                _won_replace(cursor, organization, scoped=True)
 
 
 def activities_forget(organization: Organization, activities: QuerySet[Activity]) -> None:
@@ -558,6 +642,7 @@ def rebuild(organization: Organization) -> None:
                 temp_tables(cursor)
                 _contribute(cursor, organization, ladder, scoped=False, sign=1)
                 _activities_contribute(cursor, organization, "")
+                _won_replace(cursor, organization, scoped=False)
         state.version = VERSION
         state.zone = zone_name()
         state.ladder = ladder_signature(organization)

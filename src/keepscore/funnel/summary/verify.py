@@ -218,6 +218,7 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     for kind, name in ref._KIND_FIELD.items():
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
+    out["conversations_won"] = bucket.conversations_won
     money = ref.money(organization, period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     out["costed"], out["costed_revenue"] = money.costed, money.costed_revenue
