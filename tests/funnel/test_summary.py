@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add, member_remove
+from keepscore.activities.models import Activity
 from keepscore.funnel import activity, stats, summary
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import (
@@ -251,6 +252,60 @@ def deal_write(lead: Lead, result: str, when: Any) -> None:
                 )
             ]
         )
+
+
+def test_a_bulk_write_of_conversations_and_a_win_in_new_months(
+    org_a: Organization, owner_a: Any
+) -> None:
+    """A bulk write counts its leads before its activities: the conversations it writes in
+    months the summaries never saw (before the lead's first touch, as an import may), with
+    the win that makes them won, are counted once."""
+    lead = new_lead(org_a, "E", at(2024, 1, 3), "prospect", owner=owner_a)
+    log(lead, "connect", at(2024, 1, 4), owner_a, buyer=True)
+    customer = Stage.objects.get(organization=org_a, key="customer")
+    with bulk(org_a, extends=[lead.pk]) as block:
+        block.create(
+            [
+                Activity(organization=org_a, lead=lead, kind=kind, at=when, with_buyer=True, by=by)
+                for kind, when, by in (
+                    ("meeting", at(2020, 5, 2), owner_a),
+                    ("connect", at(2020, 5, 3), None),
+                    ("meeting", at(2024, 7, 1), owner_a),  # after the win: not won
+                )
+            ]
+        )
+        (change,) = block.create(
+            [
+                StageChange(
+                    organization=org_a,
+                    lead=lead,
+                    from_stage=lead.stage,
+                    to_stage=customer,
+                    at=at(2024, 6, 1),
+                )
+            ]
+        )
+        block.create(
+            [
+                DealOutcome(
+                    organization=org_a,
+                    lead=lead,
+                    stage_change=change,
+                    result=DealOutcome.Result.WON,
+                    at=at(2024, 6, 1),
+                    revenue=Decimal("50"),
+                )
+            ]
+        )
+    may = Period.month(date(2020, 5, 1))
+    (bucket,) = ref.activity_counts(org_a, may)
+    assert (bucket.sales_conversations, bucket.conversations_won) == (2, 2)
+    check_activity(org_a, [Period(date(2020, 1, 1), date(2024, 12, 31)), may])
+    counts = summary.month_counts(org_a, date(2020, 5, 1), date(2024, 7, 1))
+    assert counts[date(2020, 5, 1)]["conversations_won"] == 2
+    assert counts[date(2024, 1, 1)]["conversations_won"] == 1
+    assert counts[date(2024, 7, 1)]["conversations_won"] == 0
+    rebuilt_equal(org_a)
 
 
 def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owner_a: Any) -> None:

@@ -419,6 +419,17 @@ def _won_replace(cursor: Any, organization: Organization, scoped: bool) -> None:
         )
 
     monthly(-1)
+    kinds = ", ".join(f"'{k}'" for k in SALES_CONVERSATION_KINDS)
+    # the months of the conversations (a bulk write counts its leads before its activities)
+    lead_scope = f"{LEADS} k CROSS JOIN {act_t} a" if scoped else f"{act_t} a"
+    cursor.execute(
+        f"SELECT MIN(a.at), MAX(a.at) FROM {lead_scope} WHERE "
+        + ("a.lead_id = k.id AND +" if scoped else "")
+        + f"a.organization_id = %s AND a.with_buyer AND a.kind IN ({kinds})",
+        [org],
+    )
+    low, high = cursor.fetchone()
+    bounds_ensure(_moment(low), _moment(high))
     cursor.execute(
         f"DELETE FROM {won_t} WHERE organization_id = %s"
         + (f" AND lead IN (SELECT id FROM {LEADS})" if scoped else ""),
@@ -427,7 +438,6 @@ def _won_replace(cursor: Any, organization: Organization, scoped: bool) -> None:
     # scoped: the lead set drives the join (SQLite keeps CROSS JOIN's order: the lead index)
     out_from = f"{LEADS} k CROSS JOIN {out_t} o" if scoped else f"{out_t} o"
     out_scope = " AND o.lead_id = k.id" if scoped else ""
-    kinds = ", ".join(f"'{k}'" for k in SALES_CONVERSATION_KINDS)
     won = DealOutcome.Result.WON.value
     cursor.execute(
         f"INSERT INTO {won_t} (organization_id, lead, month, member, channel, n) "
