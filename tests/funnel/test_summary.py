@@ -4,6 +4,7 @@ answers, whether maintained write by write or rebuilt, and roll back with their 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,8 +17,9 @@ from hypothesis import strategies as st
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add, member_remove
-from keepscore.activities.models import Activity
-from keepscore.funnel import activity, stats, summary
+from keepscore.activities.models import Activity, ObjectionTag
+from keepscore.activities.services import objection_add
+from keepscore.funnel import activity, objections, stats, summary
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import (
     CloseCount,
@@ -85,6 +87,7 @@ def check(org: Organization, periods: list[Period]) -> None:
         assert got == expected, month
     check_spans(org, periods)
     check_activity(org, periods)
+    check_objections(org, periods)
     # leads now at each stage: the same as counting them
     now: dict[int, int] = {}
     for stage_id in Lead.objects.filter(organization=org).values_list("stage_id", flat=True):
@@ -113,6 +116,32 @@ def check_activity(org: Organization, periods: list[Period]) -> None:
             found = grouped.get((bucket.bucket_start, bucket.member_id), {})
             assert found.get("conversations_won", 0) == bucket.conversations_won, period
             assert found.get("sales_conversations", 0) == bucket.sales_conversations, period
+
+
+def check_objections(org: Organization, periods: list[Period]) -> None:
+    """The objections report's counts per month, tag, stage at the time and channel (whole
+    months from the summaries, partial ones from the objections) == one grouped query on
+    the objections; and each tag's trend series the same as counting the objections."""
+    spans = [
+        *periods,
+        Period(date(2024, 1, 15), date(2024, 3, 10)),
+        Period(date(2024, 2, 3), date(2024, 2, 20)),
+    ]
+    for period in spans:
+        got: Counter[tuple[Any, ...]] = Counter()
+        wanted: Counter[tuple[Any, ...]] = Counter()
+        for month, tag, stage, channel, n in objections._counted(org, period):
+            got[(month, tag, stage, channel)] += n
+        for month, tag, stage, channel, n in objections._grouped(org, period):
+            wanted[(month, tag, stage, channel)] += n
+        assert +got == +wanted, period
+    by_month: Counter[tuple[date, str]] = Counter()
+    for month, tag, _stage, _channel, n in objections._grouped(
+        org, Period(date(2024, 1, 1), date(2024, 6, 30))
+    ):
+        by_month[(month, tag)] += n
+    for trend in objections.objections_trend(org, 6, end=date(2024, 6, 30)):
+        assert trend.counts == [by_month[(m, trend.tag)] for m in trend.months], trend.tag
 
 
 def check_spans(org: Organization, periods: list[Period]) -> None:
@@ -466,13 +495,20 @@ steps = st.lists(
         st.tuples(
             st.just("activity"),
             st.integers(0, 20),
-            st.integers(-24 * 3, 24 * 60),
+            st.integers(0, 24 * 60),
             st.sampled_from(["call_attempt", "connect", "meeting", "proposal", "note"]),
             st.booleans(),
             st.integers(0, 2),
         ),
         # the sales member leaves: their leads lose their owner, their activities their author
         st.tuples(st.just("leave")),
+        # an objection, hours after the first touch
+        st.tuples(
+            st.just("objection"),
+            st.integers(0, 20),
+            st.integers(0, 24 * 60),
+            st.sampled_from(ObjectionTag.values[:3]),
+        ),
     ),
     min_size=1,
     max_size=14,
@@ -524,6 +560,9 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
                     )
                 ]
             )
+    elif kind == "objection":
+        _kind, _i, hours, tag = step
+        objection_add(lead=lead, tag=tag, by=None, at=lead.first_touch_at + timedelta(hours=hours))
     elif kind == "owner":
         lead_update(lead=lead, owner=members[step[2]])
     elif kind == "deal":

@@ -22,7 +22,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel import services, summary
 from keepscore.funnel.filters import month_start
-from keepscore.funnel.jobs import Month, month_bucket
+from keepscore.funnel.jobs import Month, month_bucket, month_split
 from keepscore.funnel.services import GRAINS, ActivityBucket, Period
 from keepscore.funnel.summary import readers
 from keepscore.leads.models import DealOutcome
@@ -156,22 +156,6 @@ def _grouped(
     return out
 
 
-def _split(period: Period) -> tuple[list[Period], Period | None]:
-    """The period as its partial first and last months (read from the activities) and the
-    whole months between (read from the summaries; None without any)."""
-    first = period.start if period.start.day == 1 else month_start(period.start, back=-1)
-    after = period.end + timedelta(days=1)
-    last = period.end if after.day == 1 else period.end.replace(day=1) - timedelta(days=1)
-    if first > last:  # no whole month
-        return [period], None
-    edges = []
-    if first > period.start:
-        edges.append(Period(period.start, first - timedelta(days=1)))
-    if last < period.end:
-        edges.append(Period(last + timedelta(days=1), period.end))
-    return edges, Period(first, last)
-
-
 def _counts(
     organization: Organization, period: Period, grain: str, by_member: bool
 ) -> dict[tuple[date, int | None], dict[str, int]]:
@@ -179,7 +163,7 @@ def _counts(
     ``sales_conversations``, ``conversations_won``)."""
     if grain == "week" or not summary.ready(organization):
         return _grouped(organization, period, grain, by_member)
-    edges, whole = _split(period)
+    edges, whole = month_split(period)
     counts: dict[tuple[date, int | None], dict[str, int]] = defaultdict(dict)
     parts = [_grouped(organization, edge, grain, by_member) for edge in edges]
     if whole is not None:

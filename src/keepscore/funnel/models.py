@@ -259,3 +259,27 @@ class WonConversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} lead {self.lead} member {self.member}: {self.n}"
+
+
+class ObjectionCount(models.Model):
+    """Objections per local month, tag, the stage the lead was at when it was logged (its
+    last stage change at or before it, ties by id; 0: before the lead's first change) and
+    the lead's channel: the objections report without reading the objections."""
+
+    organization = _org()
+    month = models.DateField()
+    tag = models.CharField(max_length=40)
+    stage = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "tag", "stage", "channel"],
+                name="objectioncount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.tag} at stage {self.stage}: {self.n}"

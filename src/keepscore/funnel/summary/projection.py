@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 
 from keepscore.accounts.models import Organization
-from keepscore.activities.models import Activity
+from keepscore.activities.models import Activity, Objection
 from keepscore.funnel.summary import upkeep, verify
 from keepscore.history.projections import Difference, Projection
 
@@ -37,6 +37,9 @@ class SummaryProjection(Projection):
 
     def activities_forget(self, organization: Organization, activities: QuerySet[Activity]) -> None:
         upkeep.activities_forget(organization, activities)
+
+    def objections_add(self, organization: Organization, objections: Iterable[Objection]) -> None:
+        upkeep.objections_add(organization, objections)
 
     def ladder_changed(self, organization: Organization) -> None:
         upkeep.ladder_changed(organization)

@@ -25,6 +25,7 @@ from keepscore.funnel.models import (
     EntryCount,
     FirstWin,
     MonthCount,
+    ObjectionCount,
     ReachCount,
     StageCount,
 )
@@ -339,3 +340,20 @@ def activity_months(
             out[(r["month"], member)][r["metric"]] = int(r["v"])
     # a month and member with no activity counts nothing (their other metrics are 0 too)
     return {key: found for key, found in out.items() if any(found.get(m) for m in ACTIVITY_METRICS)}
+
+
+def objection_months(
+    organization: Organization, period: Period
+) -> list[tuple[date, str, int | None, int, int]]:
+    """The objections of a whole-month period: (month, tag, the stage the lead was at then
+    (None: before its first stage change), the lead's channel, how many), non-zero only."""
+    first, last = _months(period)
+    rows = (
+        ObjectionCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values_list("month", "tag", "stage", "channel")
+        .order_by()
+        .annotate(v=Sum("n"))
+    )
+    return [
+        (month, tag, stage or None, channel, int(v)) for month, tag, stage, channel, v in rows if v
+    ]

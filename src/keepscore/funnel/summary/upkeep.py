@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from keepscore.accounts.models import Organization
-from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity
+from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Objection
 from keepscore.funnel.models import (
     ENTRY,
     WINDOWS,
@@ -25,6 +25,7 @@ from keepscore.funnel.models import (
     EntryCount,
     FirstWin,
     MonthCount,
+    ObjectionCount,
     ReachCount,
     StageCount,
     SummaryState,
@@ -47,7 +48,7 @@ from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 6
+VERSION = 7
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
@@ -63,6 +64,7 @@ TABLES = (
     FirstWin,
     StageCount,
     WonConversation,
+    ObjectionCount,
 )
 
 
@@ -468,6 +470,60 @@ def _activity_leads(cursor: Any) -> None:
     cursor.execute(f"INSERT INTO {LEADS} (id) SELECT id FROM ks_act_lead")
 
 
+def _objections_contribute(
+    cursor: Any, organization: Organization, scoped: bool, sign: int, ids: Sequence[int] = ()
+) -> None:
+    """Add (sign +1) or take away (-1) to ObjectionCount the objections of the leads in
+    ks_lead (every lead of the organization when not ``scoped``), or these objections
+    (``ids``): each by its local month, tag, the stage its lead was at then and the lead's
+    channel. Objections are told to the summaries once: written one at a time
+    (``objections_add``, with ``ids``) or in a bulk write that counts their leads (which
+    tells no ``objections_add``)."""
+    org = organization.pk
+    ob_t, sc_t, lead_t = (
+        Objection._meta.db_table,
+        StageChange._meta.db_table,
+        Lead._meta.db_table,
+    )
+    count_t = ObjectionCount._meta.db_table
+    if ids:
+        ob_from, ob_scope = f"{ob_t} ob", f" AND ob.id IN ({', '.join(['%s'] * len(ids))})"
+    elif scoped:
+        ob_from, ob_scope = f"{LEADS} k CROSS JOIN {ob_t} ob", " AND ob.lead_id = k.id"
+    else:
+        ob_from, ob_scope = f"{ob_t} ob", ""
+    org_col = "+ob.organization_id" if scoped and not ids else "ob.organization_id"
+    where = f"{org_col} = %s{ob_scope}"
+    if sign > 0:  # taken away: counted before, its months' bounds made then
+        cursor.execute(f"SELECT MIN(ob.at), MAX(ob.at) FROM {ob_from} WHERE {where}", [org, *ids])
+        low, high = cursor.fetchone()
+        bounds_ensure(_moment(low), _moment(high))
+    cursor.execute(
+        f"INSERT INTO {count_t} (organization_id, month, tag, stage, channel, n) "
+        f"SELECT %s, x.month, x.tag, x.stage, x.channel, {sign} * COUNT(*) FROM ("
+        f"SELECT {month_of('ob.at')} AS month, ob.tag AS tag, COALESCE(("
+        f"SELECT sc.to_stage_id FROM {sc_t} sc WHERE sc.lead_id = ob.lead_id "
+        "AND sc.at <= ob.at ORDER BY sc.at DESC, sc.id DESC LIMIT 1), 0) AS stage, "
+        f"l.channel_id AS channel FROM {ob_from} JOIN {lead_t} l ON l.id = ob.lead_id "
+        f"WHERE {where}) x WHERE true GROUP BY x.month, x.tag, x.stage, x.channel "
+        + upsert(count_t, ("organization_id", "month", "tag", "stage", "channel"), ("n",)),
+        [org, org, *ids],
+    )
+
+
+def objections_add(organization: Organization, objections: Iterable[Objection]) -> None:
+    """Count new objections (written one at a time by the recorder)."""
+    ids = [o.pk for o in objections]
+    if not ids:
+        return
+    with transaction.atomic():
+        if not ready(organization):
+            rebuild(organization)
+            return
+        with connection.cursor() as cursor:
+            _objections_contribute(cursor, organization, scoped=False, sign=1, ids=ids)
+
+
 def _lead_bounds(organization: Organization, leads: Any) -> None:
     """Ensure MonthBound covers the moments of these leads (None: every lead)."""
     if isinstance(leads, list):
@@ -537,6 +593,7 @@ def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], si
         temp_tables(cursor)
         leads_load(cursor, leads)
         _contribute(cursor, organization, ladder, scoped=True, sign=sign)
+        _objections_contribute(cursor, organization, scoped=True, sign=sign)
         if sign > 0:  # a lead's rows are replaced whole, from its history as written
             _won_replace(cursor, organization, scoped=True)
 
@@ -653,6 +710,7 @@ def rebuild(organization: Organization) -> None:
                 _contribute(cursor, organization, ladder, scoped=False, sign=1)
                 _activities_contribute(cursor, organization, "")
                 _won_replace(cursor, organization, scoped=False)
+                _objections_contribute(cursor, organization, scoped=False, sign=1)
         state.version = VERSION
         state.zone = zone_name()
         state.ladder = ladder_signature(organization)

@@ -281,6 +281,7 @@ def figures(organization: Organization) -> list[Difference]:
             if stored != wanted:
                 found.append(Difference(NAME, f"{month:%Y-%m} {name}", stored, wanted))
     found.extend(_spans(organization, months))
+    found.extend(_objections(organization, months))
     now = Counter(Lead.objects.for_org(organization).values_list("stage_id", flat=True))
     stored_now = readers.stage_counts(organization)
     for stage_id in sorted(set(now) | set(stored_now)):
@@ -288,6 +289,30 @@ def figures(organization: Organization) -> list[Difference]:
             where = f"leads now at stage {stage_id}"
             found.append(Difference(NAME, where, stored_now.get(stage_id), now[stage_id]))
     return _capped(found, "figures")
+
+
+def _objections(organization: Organization, months: list[date]) -> list[Difference]:
+    """The objections per month, tag, stage at the time and channel against one grouped
+    query on the objections (the report's reference)."""
+    from keepscore.funnel import objections  # the report reads the summaries
+
+    period = Period(months[0], Period.month(months[-1]).end)
+    stored: Counter[tuple[Any, ...]] = Counter()
+    wanted: Counter[tuple[Any, ...]] = Counter()
+    for month, tag, stage, channel, n in readers.objection_months(organization, period):
+        stored[(month, tag, stage, channel)] += n
+    for month, tag, stage, channel, n in objections._grouped(organization, period):
+        wanted[(month, tag, stage, channel)] += n
+    return [
+        Difference(
+            NAME,
+            f"{key[0]:%Y-%m} objections {key[1]} at stage {key[2]} channel {key[3]}",
+            stored.get(key),
+            wanted.get(key),
+        )
+        for key in sorted(set(stored) | set(wanted), key=str)
+        if stored.get(key) != wanted.get(key)
+    ]
 
 
 def _spans(organization: Organization, months: list[date]) -> list[Difference]:
