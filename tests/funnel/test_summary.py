@@ -27,6 +27,7 @@ from keepscore.funnel.models import (
     EntryCount,
     FirstWin,
     MonthCount,
+    ObjectionCount,
     StageCount,
     SummaryState,
     WonConversation,
@@ -202,6 +203,9 @@ def snapshot(org: Organization) -> dict[Any, int]:
     for won in WonConversation.objects.filter(organization=org):
         if won.n:
             out[("wc", won.lead, won.month, won.member, won.channel)] = won.n
+    for count in ObjectionCount.objects.filter(organization=org):
+        if count.n:
+            out[("o", count.month, count.tag, count.stage, count.channel)] = count.n
     for now in StageCount.objects.filter(organization=org):
         if now.n:
             out[("s", now.stage)] = now.n
@@ -334,6 +338,43 @@ def test_a_bulk_write_of_conversations_and_a_win_in_new_months(
     assert counts[date(2020, 5, 1)]["conversations_won"] == 2
     assert counts[date(2024, 1, 1)]["conversations_won"] == 1
     assert counts[date(2024, 7, 1)]["conversations_won"] == 0
+    rebuilt_equal(org_a)
+
+
+def test_objections_follow_later_writes_of_the_stage_history(
+    org_a: Organization, owner_a: Any
+) -> None:
+    """An objection's stage at the time changes when a stage change dated before it is
+    written later (a move, a back-dated change) or undone: the summaries follow."""
+    lead = new_lead(org_a, "F", at(2024, 1, 3), "prospect")
+    objection_add(lead=lead, tag="price", by=None, at=at(2024, 2, 10))
+    objection_add(lead=lead, tag="timing", by=None, at=at(2024, 3, 10))
+    prospect, qualified = (
+        Stage.objects.get(organization=org_a, key=key).pk for key in ("prospect", "qualified")
+    )
+    q1 = Period(date(2024, 1, 1), date(2024, 3, 31))
+
+    def stages() -> dict[str, int | None]:
+        return {tag: stage for _m, tag, stage, _c, _n in objections._counted(org_a, q1)}
+
+    assert stages() == {"price": prospect, "timing": prospect}
+    move(lead, "lead", at(2024, 1, 20), owner_a)  # before both objections
+    lead_stage = Stage.objects.get(organization=org_a, key="lead").pk
+    assert stages() == {"price": lead_stage, "timing": lead_stage}
+    with bulk(org_a, extends=[lead.pk]) as block:  # back-dated between them
+        block.create(
+            [
+                StageChange(
+                    organization=org_a,
+                    lead=lead,
+                    from_stage=lead.stage,
+                    to_stage_id=qualified,
+                    at=at(2024, 3, 1),
+                )
+            ]
+        )
+    assert stages() == {"price": lead_stage, "timing": qualified}
+    check(org_a, [*months_of(2024, 1, 3), q1])
     rebuilt_equal(org_a)
 
 
