@@ -22,9 +22,11 @@ How it counts:
   **rising** when the slope is positive, p < 0.05 and it has at least ``KEEPSCORE_MIN_N``
   (default 20) objections in the window (fewer: not enough data to say).
 
-Every count is one grouped query on the database (the stage at the time is a correlated
-subquery on the stage history's (lead, at) index); months are bucketed with a CASE over month
-bounds computed here, as in ``keepscore.funnel.jobs``.
+The counts of whole months are read from the summaries (``ObjectionCount``, kept by the
+history recorder with the stage at the time); a partial first or last month, or an
+organization whose summaries are not built, is one grouped query on the objections (the
+stage at the time a correlated subquery on the stage history's (lead, at) index; months
+bucketed with a CASE over month bounds computed here, as in ``keepscore.funnel.jobs``).
 """
 
 from __future__ import annotations
