@@ -4,6 +4,7 @@ answers, whether maintained write by write or rebuilt, and roll back with their 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,9 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.accounts.services import member_add
-from keepscore.activities.models import Objection, ObjectionTag
-from keepscore.funnel import jobs, stats, summary
+from keepscore.accounts.services import member_add, member_remove
+from keepscore.activities.models import Activity, Objection, ObjectionTag
+from keepscore.activities.services import objection_add
+from keepscore.funnel import activity, jobs, objections, stats, summary
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import (
     CloseCount,
@@ -25,8 +27,10 @@ from keepscore.funnel.models import (
     EntryCount,
     FirstWin,
     MonthCount,
+    ObjectionCount,
     StageCount,
     SummaryState,
+    WonConversation,
 )
 from keepscore.funnel.services import Period
 from keepscore.funnel.summary import upkeep
@@ -58,6 +62,7 @@ def month_figures(org: Organization, month: date) -> dict[str, Any]:
     for kind, name in ref._KIND_FIELD.items():
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
+    out["conversations_won"] = bucket.conversations_won
     money = ref.money(org, period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     close = ref.close_rate(org, period)
@@ -120,6 +125,8 @@ def check(org: Organization, periods: list[Period]) -> None:
     check_spans(org, periods)
     for period in periods:
         check_jobs(org, period)
+    check_activity(org, periods)
+    check_objections(org, periods)
     # leads now at each stage: the same as counting them
     now: dict[int, int] = {}
     for stage_id in Lead.objects.filter(organization=org).values_list("stage_id", flat=True):
@@ -137,6 +144,55 @@ def check_jobs(org: Organization, period: Period) -> None:
     stage = jobs.qualified_stage(ladder)
     expected = jobs.reference_cells(org, months, ladder, stage)
     assert dict(jobs.summary_cells(org, months, stage)) == dict(expected), period
+
+
+def check_activity(org: Organization, periods: list[Period]) -> None:
+    """The activity report's counts (from the summaries for whole months per month or
+    quarter, grouped on the database otherwise) == the reference's, every grain and grouping;
+    and the grouped query == the reference for whole months too."""
+    # partial first and last months around whole ones; within one month
+    spans = [
+        *periods,
+        Period(date(2024, 1, 15), date(2024, 3, 10)),
+        Period(date(2024, 2, 3), date(2024, 2, 20)),
+    ]
+    for period in spans:
+        for grain in ref.GRAINS:
+            for by_member in (False, True):
+                expected = ref.activity_counts(org, period, grain=grain, by_member=by_member)
+                got = activity.activity_counts(org, period, grain=grain, by_member=by_member)
+                assert got == expected, (period, grain, by_member)
+        grouped = activity._grouped(org, period, "month", True)
+        for bucket in ref.activity_counts(org, period, grain="month", by_member=True):
+            found = grouped.get((bucket.bucket_start, bucket.member_id), {})
+            assert found.get("conversations_won", 0) == bucket.conversations_won, period
+            assert found.get("sales_conversations", 0) == bucket.sales_conversations, period
+
+
+def check_objections(org: Organization, periods: list[Period]) -> None:
+    """The objections report's counts per month, tag, stage at the time and channel (whole
+    months from the summaries, partial ones from the objections) == one grouped query on
+    the objections; and each tag's trend series the same as counting the objections."""
+    spans = [
+        *periods,
+        Period(date(2024, 1, 15), date(2024, 3, 10)),
+        Period(date(2024, 2, 3), date(2024, 2, 20)),
+    ]
+    for period in spans:
+        got: Counter[tuple[Any, ...]] = Counter()
+        wanted: Counter[tuple[Any, ...]] = Counter()
+        for month, tag, stage, channel, n in objections._counted(org, period):
+            got[(month, tag, stage, channel)] += n
+        for month, tag, stage, channel, n in objections._grouped(org, period):
+            wanted[(month, tag, stage, channel)] += n
+        assert +got == +wanted, period
+    by_month: Counter[tuple[date, str]] = Counter()
+    for month, tag, _stage, _channel, n in objections._grouped(
+        org, Period(date(2024, 1, 1), date(2024, 6, 30))
+    ):
+        by_month[(month, tag)] += n
+    for trend in objections.objections_trend(org, 6, end=date(2024, 6, 30)):
+        assert trend.counts == [by_month[(m, trend.tag)] for m in trend.months], trend.tag
 
 
 def check_spans(org: Organization, periods: list[Period]) -> None:
@@ -204,6 +260,12 @@ def snapshot(org: Organization) -> dict[Any, int]:
             out[("cw", *spans)] = close.won
     for win in FirstWin.objects.filter(organization=org):
         out[("w", win.lead, win.month, win.channel, win.owner)] = win.cycle_us
+    for won in WonConversation.objects.filter(organization=org):
+        if won.n:
+            out[("wc", won.lead, won.month, won.member, won.channel)] = won.n
+    for count in ObjectionCount.objects.filter(organization=org):
+        if count.n:
+            out[("o", count.month, count.tag, count.stage, count.channel)] = count.n
     for now in StageCount.objects.filter(organization=org):
         if now.n:
             out[("s", now.stage)] = now.n
@@ -306,6 +368,97 @@ def deal_write(lead: Lead, result: str, when: Any, cost: str | None = None) -> N
                 )
             ]
         )
+
+
+def test_a_bulk_write_of_conversations_and_a_win_in_new_months(
+    org_a: Organization, owner_a: Any
+) -> None:
+    """A bulk write counts its leads before its activities: the conversations it writes in
+    months the summaries never saw (before the lead's first touch, as an import may), with
+    the win that makes them won, are counted once."""
+    lead = new_lead(org_a, "E", at(2024, 1, 3), "prospect", owner=owner_a)
+    log(lead, "connect", at(2024, 1, 4), owner_a, buyer=True)
+    customer = Stage.objects.get(organization=org_a, key="customer")
+    with bulk(org_a, extends=[lead.pk]) as block:
+        block.create(
+            [
+                Activity(organization=org_a, lead=lead, kind=kind, at=when, with_buyer=True, by=by)
+                for kind, when, by in (
+                    ("meeting", at(2020, 5, 2), owner_a),
+                    ("connect", at(2020, 5, 3), None),
+                    ("meeting", at(2024, 7, 1), owner_a),  # after the win: not won
+                )
+            ]
+        )
+        (change,) = block.create(
+            [
+                StageChange(
+                    organization=org_a,
+                    lead=lead,
+                    from_stage=lead.stage,
+                    to_stage=customer,
+                    at=at(2024, 6, 1),
+                )
+            ]
+        )
+        block.create(
+            [
+                DealOutcome(
+                    organization=org_a,
+                    lead=lead,
+                    stage_change=change,
+                    result=DealOutcome.Result.WON,
+                    at=at(2024, 6, 1),
+                    revenue=Decimal("50"),
+                )
+            ]
+        )
+    may = Period.month(date(2020, 5, 1))
+    (bucket,) = ref.activity_counts(org_a, may)
+    assert (bucket.sales_conversations, bucket.conversations_won) == (2, 2)
+    check_activity(org_a, [Period(date(2020, 1, 1), date(2024, 12, 31)), may])
+    counts = summary.month_counts(org_a, date(2020, 5, 1), date(2024, 7, 1))
+    assert counts[date(2020, 5, 1)]["conversations_won"] == 2
+    assert counts[date(2024, 1, 1)]["conversations_won"] == 1
+    assert counts[date(2024, 7, 1)]["conversations_won"] == 0
+    rebuilt_equal(org_a)
+
+
+def test_objections_follow_later_writes_of_the_stage_history(
+    org_a: Organization, owner_a: Any
+) -> None:
+    """An objection's stage at the time changes when a stage change dated before it is
+    written later (a move, a back-dated change) or undone: the summaries follow."""
+    lead = new_lead(org_a, "F", at(2024, 1, 3), "prospect")
+    objection_add(lead=lead, tag="price", by=None, at=at(2024, 2, 10))
+    objection_add(lead=lead, tag="timing", by=None, at=at(2024, 3, 10))
+    prospect, qualified = (
+        Stage.objects.get(organization=org_a, key=key).pk for key in ("prospect", "qualified")
+    )
+    q1 = Period(date(2024, 1, 1), date(2024, 3, 31))
+
+    def stages() -> dict[str, int | None]:
+        return {tag: stage for _m, tag, stage, _c, _n in objections._counted(org_a, q1)}
+
+    assert stages() == {"price": prospect, "timing": prospect}
+    move(lead, "lead", at(2024, 1, 20), owner_a)  # before both objections
+    lead_stage = Stage.objects.get(organization=org_a, key="lead").pk
+    assert stages() == {"price": lead_stage, "timing": lead_stage}
+    with bulk(org_a, extends=[lead.pk]) as block:  # back-dated between them
+        block.create(
+            [
+                StageChange(
+                    organization=org_a,
+                    lead=lead,
+                    from_stage=lead.stage,
+                    to_stage_id=qualified,
+                    at=at(2024, 3, 1),
+                )
+            ]
+        )
+    assert stages() == {"price": lead_stage, "timing": qualified}
+    check(org_a, [*months_of(2024, 1, 3), q1])
+    rebuilt_equal(org_a)
 
 
 def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owner_a: Any) -> None:
@@ -477,9 +630,19 @@ steps = st.lists(
         st.tuples(
             st.just("activity"),
             st.integers(0, 20),
-            st.integers(0, 24 * 30),
+            st.integers(0, 24 * 60),
             st.sampled_from(["call_attempt", "connect", "meeting", "proposal", "note"]),
             st.booleans(),
+            st.integers(0, 2),
+        ),
+        # the sales member leaves: their leads lose their owner, their activities their author
+        st.tuples(st.just("leave")),
+        # an objection logged through the activities service, hours after the first touch
+        st.tuples(
+            st.just("objection_logged"),
+            st.integers(0, 20),
+            st.integers(0, 24 * 60),
+            st.sampled_from(ObjectionTag.values[:3]),
         ),
     ),
     min_size=1,
@@ -501,6 +664,11 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
             owner=members[owner],
             sourced_by=members[(owner + days) % 3],
         )
+        return
+    if kind == "leave":
+        if members[1] is not None:
+            member_remove(membership=members[1])
+            members[1] = None
         return
     if not leads:
         return
@@ -528,6 +696,9 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
                     )
                 ]
             )
+    elif kind == "objection_logged":
+        _kind, _i, hours, tag = step
+        objection_add(lead=lead, tag=tag, by=None, at=lead.first_touch_at + timedelta(hours=hours))
     elif kind == "owner":
         lead_update(lead=lead, owner=members[step[2]])
     elif kind == "sourced":
@@ -546,8 +717,8 @@ def run(org: Organization, members: list[Membership | None], step: tuple[Any, ..
         else:
             recorder.objection_append(objection=objection)
     else:
-        _kind, _i, hours, activity, buyer = step
-        log(lead, activity, lead.first_touch_at + timedelta(hours=hours), members[1], buyer)
+        _kind, _i, hours, what, buyer, by = step
+        log(lead, what, lead.first_touch_at + timedelta(hours=hours), members[by], buyer)
 
 
 @settings(max_examples=examples(25))

@@ -1,22 +1,31 @@
 """The activity report as data: counts per bucket (week, month or quarter) and member, the
 totals, and its JSON — shared by the page, ``keepscore activity`` and ``GET /activity``.
 
-Every count comes from ``keepscore.funnel.services.activity_counts`` (docs/numbers.md,
-"Activity counts"); the share of conversations won from ``services.rate``.
+The counts are those of ``keepscore.funnel.services.activity_counts``, the reference
+(docs/numbers.md, "Activity counts"), read without a pass over the activities in Python:
+whole months per month or quarter from the summaries (``MonthCount``, kept by the history
+recorder), any other period or weeks with one grouped query on the database
+(:func:`activity_counts`); the share of conversations won from ``services.rate``.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from keepscore.accounts.models import Organization
-from keepscore.funnel import services
+from keepscore.accounts.models import Membership, Organization
+from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.funnel import services, summary
 from keepscore.funnel.filters import month_start
+from keepscore.funnel.jobs import Month, month_bucket, month_split
 from keepscore.funnel.services import GRAINS, ActivityBucket, Period
+from keepscore.funnel.summary import readers
+from keepscore.leads.models import DealOutcome
 
 DEFAULT_GRAIN = "month"
 BY_MEMBER, BY_ALL = "member", "all"
@@ -90,14 +99,130 @@ def bucket_dict(bucket: ActivityBucket) -> dict[str, Any]:
     return data
 
 
+def _bucket_bounds(period: Period, grain: str) -> list[Month]:
+    """Each bucket overlapping the period with its ``[since, until)`` clipped to the period."""
+    since, until = period.bounds()
+    starts = services.buckets(period, grain)
+    out = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else period.end
+        low, high = Period(start, max(start, end)).bounds()
+        out.append(Month(start, max(since, low), min(until, high)))
+    return out
+
+
+def _grouped(
+    organization: Organization, period: Period, grain: str, by_member: bool
+) -> dict[tuple[date, int | None], dict[str, int]]:
+    """The counts per bucket (and member) in two grouped queries on the database: the
+    activities by bucket, member, kind and with_buyer; the sales conversations whose lead has
+    a won outcome dated at or after them (so its last one is). Naming the kinds lets the
+    (organization, kind, at, with_buyer) index answer the period's range by kind (every
+    activity has one of them: the model's choices)."""
+    bounds = _bucket_bounds(period, grain)
+    since, until = period.bounds()
+    in_period = (
+        Activity.objects.for_org(organization).filter(at__gte=since, at__lt=until).order_by()
+    )
+    won_later = DealOutcome.objects.filter(
+        lead_id=OuterRef("lead_id"), result=DealOutcome.Result.WON, at__gte=OuterRef("at")
+    )
+    member = ("by_id",) if by_member else ()
+    out: dict[tuple[date, int | None], dict[str, int]] = {}
+
+    def tally(row: dict[str, Any]) -> dict[str, int]:
+        key = (bounds[row["bucket"]].start, row["by_id"] if by_member else None)
+        return out.setdefault(key, {})
+
+    for row in (
+        in_period.filter(kind__in=ActivityKind.values)
+        .annotate(bucket=month_bucket("at", bounds))
+        .values("bucket", *member, "kind", "with_buyer")
+        .annotate(n=Count("pk"))
+    ):
+        found = tally(row)
+        name = f"activities.{row['kind']}"
+        found[name] = found.get(name, 0) + row["n"]
+        if row["with_buyer"] and row["kind"] in SALES_CONVERSATION_KINDS:
+            found["sales_conversations"] = found.get("sales_conversations", 0) + row["n"]
+    for row in (
+        in_period.filter(kind__in=SALES_CONVERSATION_KINDS, with_buyer=True)
+        .filter(Exists(won_later))
+        .annotate(bucket=month_bucket("at", bounds))
+        .values("bucket", *member)
+        .annotate(n=Count("pk"))
+    ):
+        tally(row)["conversations_won"] = row["n"]
+    return out
+
+
+def _counts(
+    organization: Organization, period: Period, grain: str, by_member: bool
+) -> dict[tuple[date, int | None], dict[str, int]]:
+    """The counts per bucket start (and member), by metric name (``activities.<kind>``,
+    ``sales_conversations``, ``conversations_won``)."""
+    if grain == "week" or not summary.ready(organization):
+        return _grouped(organization, period, grain, by_member)
+    edges, whole = month_split(period)
+    counts: dict[tuple[date, int | None], dict[str, int]] = defaultdict(dict)
+    parts = [_grouped(organization, edge, grain, by_member) for edge in edges]
+    if whole is not None:
+        parts.append(readers.activity_months(organization, whole, by_member))
+    for part in parts:
+        for (start, member), found in part.items():
+            tally = counts[(services.bucket_start(start, grain), member)]
+            for name, n in found.items():
+                tally[name] = tally.get(name, 0) + n
+    return counts
+
+
+def activity_counts(
+    organization: Organization, period: Period, grain: str = "month", by_member: bool = False
+) -> list[ActivityBucket]:
+    """``services.activity_counts`` (the same rows, in the same order) without reading the
+    activities into Python: per month or quarter, the whole months from the summaries and a
+    partial first or last month grouped on the database; per week, grouped on the database."""
+    counts = _counts(organization, period, grain, by_member)
+    if by_member:
+        ids = {member for _start, member in counts}
+        labels = {
+            m.pk: services._member_label(m.user.first_name, m.user.last_name, m.user.email)
+            for m in Membership.objects.filter(
+                organization=organization, pk__in=[pk for pk in ids if pk is not None]
+            ).select_related("user")
+        }
+        members = sorted(
+            (
+                (pk, labels.get(pk, services.NONE_LABEL) if pk is not None else services.NONE_LABEL)
+                for pk in ids
+            ),
+            key=lambda m: (m[1], m[0] or 0),
+        )
+    else:
+        members = [(None, services.ALL_MEMBERS)]
+    fields = {f"activities.{kind}": name for kind, name in services._KIND_FIELD.items()}
+    fields.update(sales_conversations="sales_conversations", conversations_won="conversations_won")
+    out = []
+    for start in services.buckets(period, grain):
+        for member, label in members:
+            found = counts.get((start, member), {})
+            values = dict.fromkeys(COUNT_FIELDS, 0)
+            for metric, name in fields.items():
+                values[name] += found.get(metric, 0)
+            out.append(
+                ActivityBucket(bucket_start=start, member_id=member, member_label=label, **values)
+            )
+    return out
+
+
 def activity_report(
     organization: Organization, period: Period, grain: str, by_member: bool
 ) -> tuple[list[ActivityBucket], list[ActivityBucket]]:
     """The rows (per member when asked) and the totals (one per bucket) of the period."""
     if not by_member:
-        totals = services.activity_counts(organization, period, grain=grain, by_member=False)
+        totals = activity_counts(organization, period, grain=grain, by_member=False)
         return totals, totals
-    rows = services.activity_counts(organization, period, grain=grain, by_member=True)
+    rows = activity_counts(organization, period, grain=grain, by_member=True)
     # every activity is in one member's row (or "(none)"): a bucket's total is their sum
     sums: dict[date, dict[str, int]] = {}
     for row in rows:

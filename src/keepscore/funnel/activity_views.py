@@ -4,9 +4,10 @@ Counts of call attempts, connects, sales conversations, qualifying conversations
 presentations and proposals per bucket (week, month or quarter) and member, and how many sales
 conversations led to a won deal (docs/numbers.md, "Activity counts").
 
-Every figure comes from ``keepscore.funnel.services``: the rows from ``activity_counts``, the
-totals row from the same service without ``by_member``, the share of conversations won from
-``services.rate``. The view only reads the filters and formats; the report itself is
+Every figure comes from ``keepscore.funnel.activity.activity_counts`` (the reference's
+``services.activity_counts`` read from the summaries, or grouped on the database): the rows,
+the totals row (their sums, or the counts without ``by_member``); the share of conversations
+won from ``services.rate``. The view only reads the filters and formats; the report itself is
 ``keepscore.funnel.activity`` (shared with ``keepscore activity`` and ``GET /activity``).
 
 Bad filters show the form with the message at the field and status 400; an htmx request gets

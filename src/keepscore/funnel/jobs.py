@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -99,6 +99,22 @@ def period_months(period: Period) -> list[Month]:
         out.append(Month(first, low, high))
         first = following
     return out
+
+
+def month_split(period: Period) -> tuple[list[Period], Period | None]:
+    """The period as its partial first and last months (read from the history's rows) and
+    the whole months between (what the summaries answer; None without any)."""
+    first = period.start if period.start.day == 1 else month_start(period.start, back=-1)
+    after = period.end + timedelta(days=1)
+    last = period.end if after.day == 1 else period.end.replace(day=1) - timedelta(days=1)
+    if first > last:  # no whole month
+        return [period], None
+    edges = []
+    if first > period.start:
+        edges.append(Period(period.start, first - timedelta(days=1)))
+    if last < period.end:
+        edges.append(Period(last + timedelta(days=1), period.end))
+    return edges, Period(first, last)
 
 
 def period_check(period: Period) -> None:

@@ -236,3 +236,52 @@ class StageCount(models.Model):
 
     def __str__(self) -> str:
         return f"stage {self.stage}: {self.n}"
+
+
+class WonConversation(models.Model):
+    """A lead's sales conversations that led to a won deal (docs/numbers.md, "Activity
+    counts": dated at or before the lead's last won outcome), per local month and member who
+    logged them (0: no one). Kept per lead so that a lead's rows can be replaced whole when
+    its activities or outcomes change; their sums per month, channel and member are
+    MonthCount's ``conversations_won``."""
+
+    organization = _org()
+    lead = models.BigIntegerField()
+    month = models.DateField()
+    member = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "lead", "month", "member"], name="wonconversation_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} lead {self.lead} member {self.member}: {self.n}"
+
+
+class ObjectionCount(models.Model):
+    """Objections per local month, tag, the stage the lead was at when it was logged (its
+    last stage change at or before it, ties by id; 0: before the lead's first change) and
+    the lead's channel: the objections report without reading the objections."""
+
+    organization = _org()
+    month = models.DateField()
+    tag = models.CharField(max_length=40)
+    stage = models.BigIntegerField()
+    channel = models.BigIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "tag", "stage", "channel"],
+                name="objectioncount_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.tag} at stage {self.stage}: {self.n}"

@@ -22,9 +22,11 @@ How it counts:
   **rising** when the slope is positive, p < 0.05 and it has at least ``KEEPSCORE_MIN_N``
   (default 20) objections in the window (fewer: not enough data to say).
 
-Every count is one grouped query on the database (the stage at the time is a correlated
-subquery on the stage history's (lead, at) index); months are bucketed with a CASE over month
-bounds computed here, as in ``keepscore.funnel.jobs``.
+The counts of whole months are read from the summaries (``ObjectionCount``, kept by the
+history recorder with the stage at the time); a partial first or last month, or an
+organization whose summaries are not built, is one grouped query on the objections (the
+stage at the time a correlated subquery on the stage history's (lead, at) index; months
+bucketed with a CASE over month bounds computed here, as in ``keepscore.funnel.jobs``).
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Objection, ObjectionTag
+from keepscore.funnel import summary
 from keepscore.funnel.filters import month_start
-from keepscore.funnel.jobs import month_bucket, period_check, period_months
+from keepscore.funnel.jobs import month_bucket, month_split, period_check, period_months
 from keepscore.funnel.services import Ladder, Period, min_n
+from keepscore.funnel.summary import readers
 from keepscore.leads.models import Channel, StageChange
 
 #: the trend's window, in full months, by default and at most
@@ -125,26 +129,38 @@ def trend_window(months: int, end: date | None = None) -> Period:
 
 
 def objections_trend(
-    organization: Organization, months: int = TREND_MONTHS, end: date | None = None
+    organization: Organization,
+    months: int = TREND_MONTHS,
+    end: date | None = None,
+    kept: bool | None = None,
 ) -> list[TagTrend]:
     """Every tag's counts over the last ``months`` full months (ending with ``end``'s month;
     default the month before this one), its slope, p-value and whether it is rising; tags
-    with the most objections first."""
+    with the most objections first. ``kept``: whether the summaries can be read (asked when
+    None)."""
     window = trend_window(months, end)
     buckets = period_months(window)
     since, until = window.bounds()
     counts: dict[str, list[int]] = {tag: [0] * len(buckets) for tag in ObjectionTag.values}
-    rows = (
-        Objection.objects.for_org(organization)
-        .filter(at__gte=since, at__lt=until)
-        .order_by()
-        .annotate(bucket=month_bucket("at", buckets))
-        .values("tag", "bucket")
-        .annotate(n=Count("pk"))
-    )
-    for row in rows:
-        if row["tag"] in counts:
-            counts[row["tag"]][row["bucket"]] = row["n"]
+    if kept is None:
+        kept = summary.ready(organization)
+    if kept:  # whole months: the summaries hold them
+        index = {b.start: i for i, b in enumerate(buckets)}
+        for month, tag, _stage, _channel, n in readers.objection_months(organization, window):
+            if tag in counts:
+                counts[tag][index[month]] += n
+    else:
+        rows = (
+            Objection.objects.for_org(organization)
+            .filter(at__gte=since, at__lt=until)
+            .order_by()
+            .annotate(bucket=month_bucket("at", buckets))
+            .values("tag", "bucket")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            if row["tag"] in counts:
+                counts[row["tag"]][row["bucket"]] = row["n"]
     least = min_n()
     out = []
     for tag, series in counts.items():
@@ -238,13 +254,11 @@ def _row(key: str, label: str, tally: dict[str, int], order: list[str]) -> Break
     return Breakdown(key=key, label=label, counts=counts, total=sum(counts))
 
 
-def objections_report(
-    organization: Organization, period: Period, trend_months: int = TREND_MONTHS
-) -> ObjectionsReport:
-    """The period's objections: ranked tags with count and share; month by tag, stage at the
-    time by tag and channel by tag tables; each tag's trend over the ``trend_months`` months
-    ending with the period's last month."""
-    period_check(period)
+def _grouped(
+    organization: Organization, period: Period
+) -> list[tuple[date, str, int | None, int, int]]:
+    """The period's objections as (month, tag, stage at the time, channel, how many), in one
+    grouped query on the objections (the reference; and a partial month of a report)."""
     buckets = period_months(period)
     since, until = period.bounds()
     stage_then = (
@@ -264,16 +278,47 @@ def objections_report(
         .values("tag", "bucket", "stage_then", "channel_key")
         .annotate(n=Count("pk"))
     )
+    return [
+        (buckets[r["bucket"]].start, r["tag"], r["stage_then"], r["channel_key"], r["n"])
+        for r in rows
+    ]
+
+
+def _counted(
+    organization: Organization, period: Period, kept: bool | None = None
+) -> list[tuple[date, str, int | None, int, int]]:
+    """What :func:`_grouped` answers: the whole months from the summaries (ObjectionCount,
+    kept by the history recorder), a partial first or last month from the objections.
+    ``kept``: whether the summaries can be read (asked when None)."""
+    if not (summary.ready(organization) if kept is None else kept):
+        return _grouped(organization, period)
+    edges, whole = month_split(period)
+    rows = [row for edge in edges for row in _grouped(organization, edge)]
+    if whole is not None:
+        rows.extend(readers.objection_months(organization, whole))
+    return rows
+
+
+def objections_report(
+    organization: Organization, period: Period, trend_months: int = TREND_MONTHS
+) -> ObjectionsReport:
+    """The period's objections: ranked tags with count and share; month by tag, stage at the
+    time by tag and channel by tag tables; each tag's trend over the ``trend_months`` months
+    ending with the period's last month."""
+    period_check(period)
+    buckets = period_months(period)
+    kept = summary.ready(organization)
+    rows = _counted(organization, period, kept)
     by_tag: dict[str, int] = defaultdict(int)
     by_month: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_stage: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_channel: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in rows:  # a few rows per month, tag, stage and channel: not one per objection
-        tag, n = row["tag"], row["n"]
+    index = {b.start: i for i, b in enumerate(buckets)}
+    for month, tag, stage, channel, n in rows:  # per month, tag, stage and channel
         by_tag[tag] += n
-        by_month[row["bucket"]][tag] += n
-        by_stage[row["stage_then"]][tag] += n
-        by_channel[row["channel_key"]][tag] += n
+        by_month[index[month]][tag] += n
+        by_stage[stage][tag] += n
+        by_channel[channel][tag] += n
     total = sum(by_tag.values())
     ranked = sorted(by_tag, key=lambda tag: (-by_tag[tag], TAG_ORDER.get(tag, len(TAG_ORDER))))
     tags = [
@@ -301,7 +346,7 @@ def objections_report(
         (_row(*channel_of[pk], tally, ranked) for pk, tally in by_channel.items()),
         key=lambda b: (-b.total, b.label.lower()),
     )
-    trends = objections_trend(organization, trend_months, end=period.end)
+    trends = objections_trend(organization, trend_months, end=period.end, kept=kept)
     return ObjectionsReport(
         period=period,
         total=total,

@@ -26,6 +26,7 @@ from keepscore.funnel.models import (
     EntryCount,
     FirstWin,
     MonthCount,
+    ObjectionCount,
     ReachCount,
     StageCount,
 )
@@ -191,10 +192,10 @@ def month_counts(
 
     ``new_leads`` and ``won_leads`` (those of them with a won outcome, at any time);
     ``entered.<stage>`` and ``reached.<stage>`` (every stage of the ladder);
-    ``activities.<kind>`` (every kind) and ``sales_conversations``; ``won``, ``revenue``,
-    ``cost`` (Decimals), ``losses`` (won deals below their cost) and ``lost`` (outcomes
-    dated in the month); ``closed`` and
-    ``closed_won`` (the close rate's n and k); ``objections.<tag>`` (every tag).
+    ``activities.<kind>`` (every kind), ``sales_conversations`` and ``conversations_won``;
+    ``won``, ``revenue``, ``cost`` (Decimals), ``losses`` (won deals below their cost) and
+    ``lost`` (outcomes dated in the month); ``closed`` and ``closed_won`` (the close rate's n
+    and k); ``objections.<tag>`` (every tag).
     """
     first, last = month_start(first_month), month_start(last_month)
     ladder = Ladder.of(organization)
@@ -206,6 +207,7 @@ def month_counts(
         *(f"reached.{s.key}" for s in ladder.stages),
         *ACTIVITY_METRICS,
         "sales_conversations",
+        "conversations_won",
         "won",
         "costed",
         "losses",
@@ -435,3 +437,49 @@ def jobs_cells(
         if cell:
             cells[key] = cell
     return cells
+
+
+def activity_months(
+    organization: Organization, period: Period, by_member: bool
+) -> dict[tuple[date, int | None], dict[str, int]]:
+    """The activity report's counts per month of a whole-month period (and per member who
+    logged them, None for no one, when ``by_member``): ``activities.<kind>``,
+    ``sales_conversations`` and ``conversations_won`` summed over channels; only the months
+    and members with an activity."""
+    first, last = _months(period)
+    fields = ("month", "metric", "member") if by_member else ("month", "metric")
+    rows = (
+        MonthCount.objects.filter(
+            organization=organization,
+            month__gte=first,
+            month__lte=last,
+            metric__in=[*ACTIVITY_METRICS, "sales_conversations", "conversations_won"],
+        )
+        .values(*fields)
+        .order_by()
+        .annotate(v=Sum("value"))
+    )
+    out: dict[tuple[date, int | None], dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        if r["v"]:
+            member = (r["member"] or None) if by_member else None
+            out[(r["month"], member)][r["metric"]] = int(r["v"])
+    # a month and member with no activity counts nothing (their other metrics are 0 too)
+    return {key: found for key, found in out.items() if any(found.get(m) for m in ACTIVITY_METRICS)}
+
+
+def objection_months(
+    organization: Organization, period: Period
+) -> list[tuple[date, str, int | None, int, int]]:
+    """The objections of a whole-month period: (month, tag, the stage the lead was at then
+    (None: before its first stage change), the lead's channel, how many), non-zero only."""
+    first, last = _months(period)
+    rows = (
+        ObjectionCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values_list("month", "tag", "stage", "channel")
+        .order_by()
+        .annotate(v=Sum("n"))
+    )
+    return [
+        (month, tag, stage or None, channel, int(v)) for month, tag, stage, channel, v in rows if v
+    ]

@@ -25,9 +25,11 @@ from keepscore.funnel.models import (
     EntryCount,
     FirstWin,
     MonthCount,
+    ObjectionCount,
     ReachCount,
     StageCount,
     SummaryState,
+    WonConversation,
 )
 from keepscore.funnel.services import Ladder
 from keepscore.funnel.summary.sql import (
@@ -47,7 +49,7 @@ from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 6  # 6: by who sourced (new leads, sourced_reached), won_leads, losses, objections
+VERSION = 7  # 6: by who sourced, won_leads, losses, objections; 7: WonConversation, ObjectionCount
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
@@ -58,7 +60,17 @@ NO_NEXT = date(9999, 12, 1)
 SOURCED_REACHED = "sourced_reached."
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
 OBJECTIONS_SQL = f"'{OBJECTIONS}'"
-TABLES = (CohortCount, ReachCount, EntryCount, MonthCount, CloseCount, FirstWin, StageCount)
+TABLES = (
+    CohortCount,
+    ReachCount,
+    EntryCount,
+    MonthCount,
+    CloseCount,
+    FirstWin,
+    StageCount,
+    WonConversation,
+    ObjectionCount,
+)
 
 
 # --- state ------------------------------------------------------------------------------
@@ -411,6 +423,121 @@ def _activities_contribute(
     )
 
 
+def _won_replace(cursor: Any, organization: Organization, scoped: bool) -> None:
+    """Replace the WonConversation rows of the leads in ks_lead (every lead of the
+    organization when not ``scoped``) by their sales conversations dated at or before their
+    last won outcome, and MonthCount's ``conversations_won`` by the difference. Replacing a
+    lead's rows is idempotent: the lead and activity hooks may both ask it in one write."""
+    org = organization.pk
+    act_t, lead_t, out_t = (
+        Activity._meta.db_table,
+        Lead._meta.db_table,
+        DealOutcome._meta.db_table,
+    )
+    won_t, month_t = WonConversation._meta.db_table, MonthCount._meta.db_table
+    in_scope = f" AND w.lead IN (SELECT id FROM {LEADS})" if scoped else ""
+    key = ("organization_id", "month", "metric", "channel", "member")
+
+    def monthly(sign: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
+            f"SELECT %s, w.month, 'conversations_won', w.channel, w.member, {sign} * SUM(w.n) "
+            f"FROM {won_t} w WHERE w.organization_id = %s{in_scope} "
+            "GROUP BY w.month, w.channel, w.member " + upsert(month_t, key, ("value",)),
+            [org, org],
+        )
+
+    monthly(-1)
+    kinds = ", ".join(f"'{k}'" for k in SALES_CONVERSATION_KINDS)
+    # the months of the conversations (a bulk write counts its leads before its activities)
+    lead_scope = f"{LEADS} k CROSS JOIN {act_t} a" if scoped else f"{act_t} a"
+    cursor.execute(
+        f"SELECT MIN(a.at), MAX(a.at) FROM {lead_scope} WHERE "
+        + ("a.lead_id = k.id AND +" if scoped else "")
+        + f"a.organization_id = %s AND a.with_buyer AND a.kind IN ({kinds})",
+        [org],
+    )
+    low, high = cursor.fetchone()
+    bounds_ensure(_moment(low), _moment(high))
+    cursor.execute(
+        f"DELETE FROM {won_t} WHERE organization_id = %s"
+        + (f" AND lead IN (SELECT id FROM {LEADS})" if scoped else ""),
+        [org],
+    )
+    # scoped: the lead set drives the join (SQLite keeps CROSS JOIN's order: the lead index)
+    out_from = f"{LEADS} k CROSS JOIN {out_t} o" if scoped else f"{out_t} o"
+    out_scope = " AND o.lead_id = k.id" if scoped else ""
+    won = DealOutcome.Result.WON.value
+    cursor.execute(
+        f"INSERT INTO {won_t} (organization_id, lead, month, member, channel, n) "
+        f"SELECT %s, a.lead_id, {month_of('a.at')}, COALESCE(a.by_id, 0), l.channel_id, "
+        "COUNT(*) FROM ("
+        f"SELECT o.lead_id AS lead_id, MAX(o.at) AS last FROM {out_from} "
+        f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope} "
+        f"AND o.result = '{won}' GROUP BY o.lead_id"
+        f") w CROSS JOIN {act_t} a JOIN {lead_t} l ON l.id = a.lead_id "
+        f"WHERE a.lead_id = w.lead_id AND a.at <= w.last AND a.with_buyer "
+        f"AND a.kind IN ({kinds}) "
+        f"GROUP BY a.lead_id, {month_of('a.at')}, COALESCE(a.by_id, 0), l.channel_id",
+        [org, org],
+    )
+    monthly(+1)
+
+
+def _activity_leads(cursor: Any) -> None:
+    """ks_lead: the leads of the activities it holds (``_activities_query`` loads them)."""
+    act_t = Activity._meta.db_table
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ks_act_lead (id BIGINT PRIMARY KEY)")
+    cursor.execute("DELETE FROM ks_act_lead")
+    cursor.execute(
+        f"INSERT INTO ks_act_lead (id) SELECT DISTINCT a.lead_id FROM {LEADS} k "
+        f"CROSS JOIN {act_t} a WHERE a.id = k.id"
+    )
+    cursor.execute(f"DELETE FROM {LEADS}")
+    cursor.execute(f"INSERT INTO {LEADS} (id) SELECT id FROM ks_act_lead")
+
+
+def _objections_contribute(
+    cursor: Any, organization: Organization, scoped: bool, sign: int, ids: Sequence[int] = ()
+) -> None:
+    """Add (sign +1) or take away (-1) to ObjectionCount the objections of the leads in
+    ks_lead (every lead of the organization when not ``scoped``), or these objections
+    (``ids``): each by its local month, tag, the stage its lead was at then and the lead's
+    channel. Objections are told to the summaries once: written one at a time
+    (``objections_add``, with ``ids``) or in a bulk write that counts their leads (which
+    tells no ``objections_add``)."""
+    org = organization.pk
+    ob_t, sc_t, lead_t = (
+        Objection._meta.db_table,
+        StageChange._meta.db_table,
+        Lead._meta.db_table,
+    )
+    count_t = ObjectionCount._meta.db_table
+    if ids:
+        ob_from, ob_scope = f"{ob_t} ob", f" AND ob.id IN ({', '.join(['%s'] * len(ids))})"
+    elif scoped:
+        ob_from, ob_scope = f"{LEADS} k CROSS JOIN {ob_t} ob", " AND ob.lead_id = k.id"
+    else:
+        ob_from, ob_scope = f"{ob_t} ob", ""
+    org_col = "+ob.organization_id" if scoped and not ids else "ob.organization_id"
+    where = f"{org_col} = %s{ob_scope}"
+    if sign > 0:  # taken away: counted before, its months' bounds made then
+        cursor.execute(f"SELECT MIN(ob.at), MAX(ob.at) FROM {ob_from} WHERE {where}", [org, *ids])
+        low, high = cursor.fetchone()
+        bounds_ensure(_moment(low), _moment(high))
+    cursor.execute(
+        f"INSERT INTO {count_t} (organization_id, month, tag, stage, channel, n) "
+        f"SELECT %s, x.month, x.tag, x.stage, x.channel, {sign} * COUNT(*) FROM ("
+        f"SELECT {month_of('ob.at')} AS month, ob.tag AS tag, COALESCE(("
+        f"SELECT sc.to_stage_id FROM {sc_t} sc WHERE sc.lead_id = ob.lead_id "
+        "AND sc.at <= ob.at ORDER BY sc.at DESC, sc.id DESC LIMIT 1), 0) AS stage, "
+        f"l.channel_id AS channel FROM {ob_from} JOIN {lead_t} l ON l.id = ob.lead_id "
+        f"WHERE {where}) x WHERE true GROUP BY x.month, x.tag, x.stage, x.channel "
+        + upsert(count_t, ("organization_id", "month", "tag", "stage", "channel"), ("n",)),
+        [org, org, *ids],
+    )
+
+
 def _lead_bounds(organization: Organization, leads: Any) -> None:
     """Ensure MonthBound covers the moments of these leads (None: every lead)."""
     if isinstance(leads, list):
@@ -485,6 +612,9 @@ def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], si
         temp_tables(cursor)
         leads_load(cursor, leads)
         _contribute(cursor, organization, ladder, scoped=True, sign=sign)
+        _objections_contribute(cursor, organization, scoped=True, sign=sign)
+        if sign > 0:  # a lead's rows are replaced whole, from its history as written
+            _won_replace(cursor, organization, scoped=True)
 
 
 def leads_forget(organization: Organization, leads: Sequence[int] | QuerySet[Lead]) -> None:
@@ -517,6 +647,9 @@ def _activities_query(
         cursor.execute(f"DELETE FROM {LEADS}")
         cursor.execute(f"INSERT INTO {LEADS} (id) SELECT * FROM ({sql}) q", params)
         _activities_contribute(cursor, organization, f" AND a.id IN (SELECT id FROM {LEADS})", sign)
+        if sign > 0:  # taken away: replaced when added back (after the change)
+            _activity_leads(cursor)
+            _won_replace(cursor, organization, scoped=True)
 
 
 def activities_add(
@@ -541,16 +674,22 @@ def activities_add(
             if a.with_buyer and a.kind in SALES_CONVERSATION_KINDS:
                 counts[(key[0], "sales_conversations", key[1], key[2])] += 1
         _month_counts_add(organization, counts)
+        if any(a.with_buyer and a.kind in SALES_CONVERSATION_KINDS for a in items):
+            with connection.cursor() as cursor:
+                temp_tables(cursor)
+                leads_load(cursor, [a.lead_id for a in items])
+                _won_replace(cursor, organization, scoped=True)
 
 
 def objections_add(organization: Organization, objections: Iterable[Objection]) -> None:
-    """Count new objections (instances, saved: their leads are counted already)."""
+    """Count new objections (instances, saved; their leads are counted already): by tag in
+    MonthCount (``objections.<tag>``) and by tag, stage then and channel in ObjectionCount."""
+    items = list(objections)
+    if not items:
+        return
     with transaction.atomic():
         if not ready(organization):
             rebuild(organization)
-            return
-        items = list(objections)
-        if not items:
             return
         moments = [o.at for o in items]
         bounds_ensure(min(moments), max(moments))
@@ -561,6 +700,10 @@ def objections_add(organization: Organization, objections: Iterable[Objection]) 
         for o in items:
             counts[(local_month(o.at), f"{OBJECTIONS}{o.tag}", channels[o.lead_id], 0)] += 1
         _month_counts_add(organization, counts)
+        with connection.cursor() as cursor:
+            _objections_contribute(
+                cursor, organization, scoped=False, sign=1, ids=[o.pk for o in items]
+            )
 
 
 def activities_forget(organization: Organization, activities: QuerySet[Activity]) -> None:
@@ -610,6 +753,8 @@ def rebuild(organization: Organization) -> None:
                 temp_tables(cursor)
                 _contribute(cursor, organization, ladder, scoped=False, sign=1)
                 _activities_contribute(cursor, organization, "")
+                _won_replace(cursor, organization, scoped=False)
+                _objections_contribute(cursor, organization, scoped=False, sign=1)
         state.version = VERSION
         state.zone = zone_name()
         state.ladder = ladder_signature(organization)

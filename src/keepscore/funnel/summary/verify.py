@@ -227,6 +227,7 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     for kind, name in ref._KIND_FIELD.items():
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
+    out["conversations_won"] = bucket.conversations_won
     money = ref.money(organization, period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     out["costed"], out["costed_revenue"] = money.costed, money.costed_revenue
@@ -302,6 +303,7 @@ def figures(organization: Organization) -> list[Difference]:
                 found.append(Difference(NAME, f"{month:%Y-%m} {name}", stored, wanted))
     found.extend(_spans(organization, months))
     found.extend(_jobs(organization, months))
+    found.extend(_objections(organization, months))
     now = Counter(Lead.objects.for_org(organization).values_list("stage_id", flat=True))
     stored_now = readers.stage_counts(organization)
     for stage_id in sorted(set(now) | set(stored_now)):
@@ -309,6 +311,30 @@ def figures(organization: Organization) -> list[Difference]:
             where = f"leads now at stage {stage_id}"
             found.append(Difference(NAME, where, stored_now.get(stage_id), now[stage_id]))
     return _capped(found, "figures")
+
+
+def _objections(organization: Organization, months: list[date]) -> list[Difference]:
+    """The objections per month, tag, stage at the time and channel against one grouped
+    query on the objections (the report's reference)."""
+    from keepscore.funnel import objections  # the report reads the summaries
+
+    period = Period(months[0], Period.month(months[-1]).end)
+    stored: Counter[tuple[Any, ...]] = Counter()
+    wanted: Counter[tuple[Any, ...]] = Counter()
+    for month, tag, stage, channel, n in readers.objection_months(organization, period):
+        stored[(month, tag, stage, channel)] += n
+    for month, tag, stage, channel, n in objections._grouped(organization, period):
+        wanted[(month, tag, stage, channel)] += n
+    return [
+        Difference(
+            NAME,
+            f"{key[0]:%Y-%m} objections {key[1]} at stage {key[2]} channel {key[3]}",
+            stored.get(key),
+            wanted.get(key),
+        )
+        for key in sorted(set(stored) | set(wanted), key=str)
+        if stored.get(key) != wanted.get(key)
+    ]
 
 
 def _spans(organization: Organization, months: list[date]) -> list[Difference]:
