@@ -153,7 +153,11 @@ def test_lists_are_read_from_the_member_s_index(org_a: Organization, owner_a: Me
             return " ".join(str(row[-1]) for row in cursor.fetchall())
 
     counted = plan(*without.order_by().values("pk").query.sql_with_params())
-    assert "lead_org_owner_stage" in counted, counted
+    if sqlite:
+        assert "lead_org_owner_stage" in counted, counted
+    else:  # by its statistics, this index or the owner's own: the member's leads only
+        assert "lead_org_owner_stage" in counted or "leads_lead_owner_id" in counted, counted
+        assert "Seq Scan on leads_lead" not in counted, counted
     listed = plan(*first.query.sql_with_params())
     assert "lead_org_owner_stage" in listed, listed
     if sqlite:

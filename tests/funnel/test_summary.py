@@ -461,6 +461,27 @@ def test_objections_follow_later_writes_of_the_stage_history(
     rebuilt_equal(org_a)
 
 
+def test_a_member_who_sourced_leads_leaves(org_a: Organization, owner_a: Any) -> None:
+    """A member who sourced leads (and owns none) leaves: the database clears the leads'
+    sourced-by, and the summaries count them again as sourced by no one, as a rebuild does."""
+    marketing = member_add(organization=org_a, user=make_user("mk@acme.test"), is_marketing=True)
+    lead = new_lead(org_a, "A", at(2024, 3, 2), "lead", owner=owner_a, sourced_by=marketing)
+    move(lead, "qualified", at(2024, 3, 3), owner_a)
+    month = date(2024, 3, 1)
+
+    def sourced(member: int) -> int:
+        rows = MonthCount.objects.filter(
+            organization=org_a, month=month, metric="new_leads", member=member
+        )
+        return sum(r.value for r in rows)
+
+    assert (sourced(marketing.pk), sourced(0)) == (1, 0)
+    member_remove(membership=marketing)
+    assert (sourced(marketing.pk), sourced(0)) == (0, 1)
+    check(org_a, months_of(2024, 3, 3))
+    rebuilt_equal(org_a)
+
+
 def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owner_a: Any) -> None:
     """Cycles of first wins only, negative cycles, ties broken by id, and leads closed in
     several months: every run of months equals the reference, rebuilt or maintained."""

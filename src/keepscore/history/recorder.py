@@ -216,10 +216,11 @@ def stage_delete(*, stage: Stage) -> None:
 
 
 def _member_rows(membership: Any) -> tuple[list[int], QuerySet[Activity]]:
+    # the leads they own or sourced (both cleared by the database: both are counted by)
     leads = list(
-        Lead.objects.filter(
-            organization_id=membership.organization_id, owner_id=membership.pk
-        ).values_list("pk", flat=True)
+        Lead.objects.filter(organization_id=membership.organization_id)
+        .filter(Q(owner_id=membership.pk) | Q(sourced_by_id=membership.pk))
+        .values_list("pk", flat=True)
     )
     activities = Activity.objects.filter(
         organization_id=membership.organization_id, by_id=membership.pk
@@ -228,9 +229,9 @@ def _member_rows(membership: Any) -> tuple[list[int], QuerySet[Activity]]:
 
 
 def member_leaving(membership: Any) -> tuple[list[int], list[int]]:
-    """Before a member is deleted (the database then clears the owner of their leads and
-    the ``by`` of their activities): forget those leads and activities; their ids, for
-    :func:`member_left`."""
+    """Before a member is deleted (the database then clears the owner and the sourced-by of
+    their leads and the ``by`` of their activities): forget those leads and activities;
+    their ids, for :func:`member_left`."""
     leads, activities = _member_rows(membership)
     organization = membership.organization
     activity_ids = list(activities.values_list("pk", flat=True))
