@@ -503,9 +503,9 @@ def _objections_contribute(
     """Add (sign +1) or take away (-1) to ObjectionCount the objections of the leads in
     ks_lead (every lead of the organization when not ``scoped``), or these objections
     (``ids``): each by its local month, tag, the stage its lead was at then and the lead's
-    channel. Objections are told to the summaries once: written one at a time
-    (``objections_add``, with ``ids``) or in a bulk write that counts their leads (which
-    tells no ``objections_add``)."""
+    channel. Objections are told to the summaries once: with their ids (``objections_add``:
+    written one at a time, or in bulk for leads the write does not count again) or in a
+    bulk write that counts their leads (which tells no ``objections_add`` for them)."""
     org = organization.pk
     ob_t, sc_t, lead_t = (
         Objection._meta.db_table,
@@ -681,9 +681,15 @@ def activities_add(
                 _won_replace(cursor, organization, scoped=True)
 
 
+#: objections counted per statement (a bulk write may tell hundreds of thousands; SQLite
+#: takes at most 32,766 parameters in one)
+OBJECTIONS_CHUNK = 2_000
+
+
 def objections_add(organization: Organization, objections: Iterable[Objection]) -> None:
     """Count new objections (instances, saved; their leads are counted already): by tag in
-    MonthCount (``objections.<tag>``) and by tag, stage then and channel in ObjectionCount."""
+    MonthCount (``objections.<tag>``) and by tag, stage then and channel in ObjectionCount,
+    :data:`OBJECTIONS_CHUNK` at a time."""
     items = list(objections)
     if not items:
         return
@@ -693,17 +699,21 @@ def objections_add(organization: Organization, objections: Iterable[Objection]) 
             return
         moments = [o.at for o in items]
         bounds_ensure(min(moments), max(moments))
-        channels = dict(
-            Lead.objects.filter(pk__in={o.lead_id for o in items}).values_list("pk", "channel_id")
-        )
-        counts: dict[tuple[date, str, int, int], int] = defaultdict(int)
-        for o in items:
-            counts[(local_month(o.at), f"{OBJECTIONS}{o.tag}", channels[o.lead_id], 0)] += 1
-        _month_counts_add(organization, counts)
-        with connection.cursor() as cursor:
-            _objections_contribute(
-                cursor, organization, scoped=False, sign=1, ids=[o.pk for o in items]
+        for start in range(0, len(items), OBJECTIONS_CHUNK):
+            chunk = items[start : start + OBJECTIONS_CHUNK]
+            channels = dict(
+                Lead.objects.filter(pk__in={o.lead_id for o in chunk}).values_list(
+                    "pk", "channel_id"
+                )
             )
+            counts: dict[tuple[date, str, int, int], int] = defaultdict(int)
+            for o in chunk:
+                counts[(local_month(o.at), f"{OBJECTIONS}{o.tag}", channels[o.lead_id], 0)] += 1
+            _month_counts_add(organization, counts)
+            with connection.cursor() as cursor:
+                _objections_contribute(
+                    cursor, organization, scoped=False, sign=1, ids=[o.pk for o in chunk]
+                )
 
 
 def activities_forget(organization: Organization, activities: QuerySet[Activity]) -> None:
