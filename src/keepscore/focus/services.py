@@ -46,7 +46,7 @@ from keepscore.funnel.services import (
     reached_after,
     stage_history,
 )
-from keepscore.funnel.summary.sql import OBJECTIONS
+from keepscore.funnel.summary.sql import next_month
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageKind
 from keepscore.scorecard import compute
 from keepscore.scorecard import services as scorecard_services
@@ -1144,25 +1144,15 @@ def _objections_reference(
 def _objections_summary(
     organization: Organization, r: Reads
 ) -> tuple[dict[date, int], list[tuple[str, int]]]:
-    """:func:`_objections_reference` from the summaries (MonthCount ``objections.<tag>``)."""
+    """:func:`_objections_reference` from the summaries (ObjectionCount)."""
     recent = set(r.months[-RECENT_MONTHS:])
     monthly: dict[date, int] = defaultdict(int)
     by_tag: dict[str, int] = defaultdict(int)
-    for month, metric, n in (
-        MonthCount.objects.filter(
-            organization=organization,
-            month__gte=r.months[0],
-            month__lte=r.months[-1],
-            metric__startswith=OBJECTIONS,
-        )
-        .values("month", "metric")
-        .order_by()
-        .annotate(n=Sum("value"))
-        .values_list("month", "metric", "n")
-    ):
-        monthly[month] += int(n)
+    whole = Period(r.months[0], next_month(r.months[-1]) - timedelta(days=1))
+    for month, tag, _stage, _channel, n in summary.objection_months(organization, whole):
+        monthly[month] += n
         if month in recent:
-            by_tag[metric[len(OBJECTIONS) :]] += int(n)
+            by_tag[tag] += n
     tags = sorted(((t, n) for t, n in by_tag.items() if n), key=lambda tn: (-tn[1], tn[0]))
     return {m: n for m, n in monthly.items() if n}, tags[:3]
 

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.activities.models import ActivityKind, ObjectionTag
+from keepscore.activities.models import ActivityKind
 from keepscore.funnel import stats
 from keepscore.funnel.models import (
     ENTRY,
@@ -45,7 +45,7 @@ from keepscore.funnel.services import (
     overall_steps,
     report_assemble,
 )
-from keepscore.funnel.summary.sql import OBJECTIONS, month_start, next_month, pg
+from keepscore.funnel.summary.sql import month_start, next_month, pg
 from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
 from keepscore.leads.models import Channel
 
@@ -195,7 +195,7 @@ def month_counts(
     ``activities.<kind>`` (every kind), ``sales_conversations`` and ``conversations_won``;
     ``won``, ``revenue``, ``cost`` (Decimals), ``losses`` (won deals below their cost) and
     ``lost`` (outcomes dated in the month); ``closed`` and ``closed_won`` (the close rate's n
-    and k); ``objections.<tag>`` (every tag).
+    and k). The objections are counted apart (:func:`objection_months`).
     """
     first, last = month_start(first_month), month_start(last_month)
     ladder = Ladder.of(organization)
@@ -214,7 +214,6 @@ def month_counts(
         "lost",
         "closed",
         "closed_won",
-        *(f"{OBJECTIONS}{tag}" for tag in ObjectionTag.values),
     ]
     out: dict[date, dict[str, int | Decimal]] = {}
     month = first

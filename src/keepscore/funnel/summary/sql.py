@@ -18,7 +18,6 @@ from keepscore.leads.models import Lead
 #: the scratch table of the leads being counted
 LEADS = "ks_lead"
 #: MonthCount's metric of the objections of a tag: this and the tag
-OBJECTIONS = "objections."
 
 
 def pg() -> bool:

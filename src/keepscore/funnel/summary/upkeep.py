@@ -34,7 +34,6 @@ from keepscore.funnel.models import (
 from keepscore.funnel.services import Ladder
 from keepscore.funnel.summary.sql import (
     LEADS,
-    OBJECTIONS,
     bounds_ensure,
     leads_load,
     local_month,
@@ -49,7 +48,9 @@ from keepscore.history.projections import write_memo
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
-VERSION = 7  # 6: by who sourced, won_leads, losses, objections; 7: WonConversation, ObjectionCount
+#: 6: by who sourced, won_leads, losses; 7: WonConversation, ObjectionCount; 8: the objections
+#: only in ObjectionCount
+VERSION = 8
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
@@ -59,7 +60,6 @@ NO_NEXT = date(9999, 12, 1)
 #: stage's id (the marketing & sales report's leads qualified, ``keepscore.funnel.jobs``)
 SOURCED_REACHED = "sourced_reached."
 _K = ("k_ever", *(f"k_{d}" for d in WINDOWS))
-OBJECTIONS_SQL = f"'{OBJECTIONS}'"
 TABLES = (
     CohortCount,
     ReachCount,
@@ -175,9 +175,6 @@ def _contribute(
     lead_scope = f" AND l.id {in_scope}" if scoped else ""
     out_from = f"{LEADS} k CROSS JOIN {out_t} o" if scoped else f"{out_t} o"
     out_scope = " AND o.lead_id = k.id" if scoped else ""
-    obj_t = Objection._meta.db_table
-    obj_from = f"{LEADS} k CROSS JOIN {obj_t} j" if scoped else f"{obj_t} j"
-    obj_scope = " AND j.lead_id = k.id" if scoped else ""
     reaches, cohorts = _ladder_pairs(ladder)
 
     def moments(table: str, select: str) -> None:
@@ -316,10 +313,6 @@ def _contribute(
         "COALESCE(l.sourced_by_id, 0), 1 "
         f"FROM {lead_t} l WHERE l.organization_id = %s{lead_scope} AND EXISTS ("
         f"SELECT 1 FROM {out_t} w WHERE w.lead_id = l.id AND w.result = '{won}') "
-        # the objections logged in the month, by tag
-        f"UNION ALL SELECT {month_of('j.at')}, {OBJECTIONS_SQL} || j.tag, l.channel_id, 0, 1 "
-        f"FROM {obj_from} JOIN {lead_t} l ON l.id = j.lead_id "
-        f"WHERE {'+' if scoped else ''}j.organization_id = %s{obj_scope} "
         f"UNION ALL SELECT month, CASE WHEN result = '{won}' THEN 'won' ELSE 'lost' END, "
         "channel, member, 1 FROM oo "
         "UNION ALL SELECT month, 'revenue', channel, member, "
@@ -340,7 +333,7 @@ def _contribute(
         f"WHERE rn = 1 AND result = '{won}'"
         ") u WHERE true GROUP BY u.month, u.metric, u.channel, u.member "
         + upsert(month_t, ("organization_id", "month", "metric", "channel", "member"), ("value",)),
-        [org, org, org, org, org],
+        [org, org, org, org],
     )
 
     # the close rate over runs of months: each lead's last outcome of each month with one,
@@ -687,9 +680,8 @@ OBJECTIONS_CHUNK = 2_000
 
 
 def objections_add(organization: Organization, objections: Iterable[Objection]) -> None:
-    """Count new objections (instances, saved; their leads are counted already): by tag in
-    MonthCount (``objections.<tag>``) and by tag, stage then and channel in ObjectionCount,
-    :data:`OBJECTIONS_CHUNK` at a time."""
+    """Count new objections (instances, saved; their leads are counted already) by month,
+    tag, stage then and channel in ObjectionCount, :data:`OBJECTIONS_CHUNK` at a time."""
     items = list(objections)
     if not items:
         return
@@ -701,15 +693,6 @@ def objections_add(organization: Organization, objections: Iterable[Objection]) 
         bounds_ensure(min(moments), max(moments))
         for start in range(0, len(items), OBJECTIONS_CHUNK):
             chunk = items[start : start + OBJECTIONS_CHUNK]
-            channels = dict(
-                Lead.objects.filter(pk__in={o.lead_id for o in chunk}).values_list(
-                    "pk", "channel_id"
-                )
-            )
-            counts: dict[tuple[date, str, int, int], int] = defaultdict(int)
-            for o in chunk:
-                counts[(local_month(o.at), f"{OBJECTIONS}{o.tag}", channels[o.lead_id], 0)] += 1
-            _month_counts_add(organization, counts)
             with connection.cursor() as cursor:
                 _objections_contribute(
                     cursor, organization, scoped=False, sign=1, ids=[o.pk for o in chunk]

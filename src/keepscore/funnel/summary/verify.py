@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, F, Max, Min, OuterRef
 
 from keepscore.accounts.models import Organization
-from keepscore.activities.models import Activity, Objection, ObjectionTag
+from keepscore.activities.models import Activity
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import WINDOWS
 from keepscore.funnel.services import (
@@ -44,7 +44,7 @@ from keepscore.funnel.services import (
     stage_history,
 )
 from keepscore.funnel.summary import readers, upkeep
-from keepscore.funnel.summary.sql import OBJECTIONS, next_month
+from keepscore.funnel.summary.sql import next_month
 from keepscore.history.projections import Difference
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 
@@ -238,13 +238,6 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     )
     close = ref.close_rate(organization, period)
     out["closed"], out["closed_won"] = close.n, close.k
-    tags = Counter(
-        Objection.objects.for_org(organization)
-        .filter(at__gte=since, at__lt=until)
-        .values_list("tag", flat=True)
-    )
-    for tag in ObjectionTag.values:
-        out[f"{OBJECTIONS}{tag}"] = tags.get(tag, 0)
     return out
 
 
