@@ -136,3 +136,27 @@ def test_remembered_keys_on_the_parts(org_a: Organization) -> None:
     kept.data_changed(org_a.pk)
     assert kept.remembered(org_a, "x", [1], make(4)) == 4  # the data changed
     assert calls == [1, 2, 3, 4]
+
+
+def test_the_data_parts_are_read_once_per_instance_until_a_write(org_a: Organization) -> None:
+    """A page that shows several kept figures reads the revision and the summaries' state
+    once; a write (here or by any writer of this process) makes them read again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from keepscore.scorecard.models import DataRevision
+
+    table = DataRevision._meta.db_table
+    org = Organization.objects.get(pk=org_a.pk)  # a fresh instance, as a request has
+
+    def revision_reads(names: list[str], made: str = "") -> tuple[int, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            got = [kept.remembered(org, name, [], lambda n=name: made or n) for name in names]
+        reads = [q for q in queries.captured_queries if table in q["sql"] and "SELECT" in q["sql"]]
+        return len(reads), got
+
+    assert revision_reads(["a", "b", "c"]) == (1, ["a", "b", "c"])
+    assert revision_reads(["a", "b"], made="not computed") == (0, ["a", "b"])
+    kept.data_changed(org_a.pk)
+    # the revision raised by the write is read: the value is computed again
+    assert revision_reads(["a", "b"], made="again") == (1, ["again", "again"])
