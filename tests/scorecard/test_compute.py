@@ -406,6 +406,11 @@ def test_cycle_and_year_close_rate_equal_the_reference(
         assert list(r[key].trend) == expected, key
     close = [funnel.close_rate(org_a, funnel.Period.month(x)).rate for x in months]
     assert list(r["close_rate"].trend) == close
+    if path == "summary":  # the index answers runs of months only, and says so
+        cycles = compute.IndexedCycles(org_a, months[0], MARCH)
+        assert cycles.quantile(months[-3:], 0.5) == cycle.median_days
+        with pytest.raises(ValueError, match="run of months"):
+            cycles.quantile([months[-3], MARCH], 0.5)
 
 
 def test_the_summaries_answer_without_reading_outcomes(org_a: Organization, owner_a: Membership):

@@ -561,9 +561,7 @@ class IndexedCycles(Cycles):
             return None
         first, last = min(months), max(months)
         if len(set(months)) != len(months_between(first, last)):
-            # not a run of months: read theirs whole (no caller asks for one today)
-            days = summary.cycle_days(self.organization, first, last)
-            return Cycles(days).quantile(months, q)
+            raise ValueError("the indexed sales cycle answers a run of months only")
         key = (first, last, q)
         if key not in self.known:
             self.known[key] = summary.cycle_quantile(self.organization, first, last, q, n=n)
