@@ -503,6 +503,46 @@ def test_objections_written_in_bulk_are_counted_a_chunk_at_a_time(
     rebuilt_equal(org_a)
 
 
+def test_many_rows_made_in_bulk_are_found_through_a_temporary_table(
+    org_a: Organization, owner_a: Any, monkeypatch: Any
+) -> None:
+    """More rows made by ``bulk.create`` than a query names one by one (465,000 objections
+    at a million leads went over SQLite's parameter limit): their ids go to a temporary
+    table, every row is counted once, and the table is gone when the block ends."""
+    from django.db import connection
+
+    from keepscore.history import bulk as bulk_module
+
+    monkeypatch.setattr(bulk_module, "IDS_INLINE", 2)
+    leads = [new_lead(org_a, f"L{i}", at(2024, 3, 2 + i), "lead", owner=owner_a) for i in range(3)]
+    tags = ObjectionTag.values
+    with bulk(org_a) as block:
+        made = block.create(
+            [
+                Objection(organization=org_a, lead=lead, tag=tags[i % 2], at=at(2024, 3, 10 + i))
+                for i, lead in enumerate(leads * 3)
+            ]
+        )
+        assert block._new(Objection) is not None
+        assert sorted(block._new(Objection).values_list("pk", flat=True)) == sorted(  # type: ignore[union-attr]
+            o.pk for o in made
+        )
+    march = Period(date(2024, 3, 1), date(2024, 3, 31))
+    counts: Counter[str] = Counter()
+    for _month, tag, _stage, _channel, n in summary.objection_months(org_a, march):
+        counts[tag] += n
+    assert (counts[tags[0]], counts[tags[1]]) == (5, 4)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":  # temporary tables are listed apart
+            cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table'")
+            tables = [row[0] for row in cursor.fetchall()]
+        else:
+            tables = connection.introspection.table_names(cursor, include_views=False)
+    assert not [t for t in tables if t.startswith("ks_bulk_")]
+    check(org_a, months_of(2024, 3, 3))
+    rebuilt_equal(org_a)
+
+
 def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owner_a: Any) -> None:
     """Cycles of first wins only, negative cycles, ties broken by id, and leads closed in
     several months: every run of months equals the reference, rebuilt or maintained."""
