@@ -460,3 +460,38 @@ def test_a_month_that_runs_is_compared_with_the_same_days(story: Organization):
     context = scorecard_context(card)
     assert context["month_to_date"] == "month to date, 15 of 31 days"
     assert context["compared_with"] == "vs 1\u201315 Feb"
+
+
+def test_the_open_pipeline_is_counted_from_the_index_alone(
+    org_a: Organization, owner_a: Membership
+) -> None:
+    """The leads open at a moment, by stage, with their values: read from the index
+    ``lead_org_stage_open`` alone, not from the leads' rows (440 ms against 47 ms at a
+    million leads); and the counts are those of the leads by hand."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = new_lead(org_a, "A", at(2025, 3, 5), value="100")
+    move(a, "lead", at(2025, 3, 10), owner_a)
+    new_lead(org_a, "B", at(2025, 3, 6), value="50")
+    new_lead(org_a, "C", at(2025, 3, 7))
+    later = new_lead(org_a, "Later", at(2025, 5, 1), value="999")  # not open yet on April 1
+    assert later.pk
+    ladder = funnel.Ladder.of(org_a)
+    until = at(2025, 4, 1)
+    with CaptureQueriesContext(connection) as queries:
+        found = compute.open_pipeline(org_a, ladder, until)
+    by_key = {ladder.stages[s.index].key: (s.leads, s.value_sum, s.valued) for s in found}
+    assert by_key == {"prospect": (2, 50.0, 1), "lead": (1, 100.0, 1)}
+    [counted] = [q["sql"] for q in queries.captured_queries if "FILTER" in q["sql"]]
+    sqlite = connection.vendor == "sqlite"
+    with connection.cursor() as cursor:
+        if not sqlite:  # a few rows: PostgreSQL would rather scan the table
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"{'EXPLAIN QUERY PLAN' if sqlite else 'EXPLAIN'} {counted}")
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    if sqlite:
+        assert "COVERING INDEX lead_org_stage_open" in plan, plan
+    else:
+        assert "Index Only Scan using lead_org_stage_open" in plan, plan

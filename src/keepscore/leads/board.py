@@ -3,8 +3,8 @@ leads and its most recently moved leads (at most ``PER_COLUMN``, the rest a link
 list); a won or lost stage collapses to the leads that reached it in the period.
 
 Every read is one indexed query, whatever the number of leads: the counts and totals per
-open stage (from the index ``lead_org_stage_value`` alone: organization, stage,
-stage_entered_at, value), the newest cards of each column (the same index, read
+open stage (from the index ``lead_org_stage_open`` alone: organization, stage,
+stage_entered_at, value, first_touch_at), the newest cards of each column (the same index, read
 backwards), the period's entries into each closed stage (``sc_org_to_at``), its won deals
 (``outcome_org_at_cover``) and the next steps of the cards shown.
 """
@@ -80,7 +80,7 @@ def board(
         for row in base.filter(stage_id__in=open_ids)
         .order_by()
         .values("stage")
-        .annotate(n=Count("id"), total=Sum("value"))
+        .annotate(n=Count("*"), total=Sum("value"))
     }
     closed_stages = [s for s in stages if s.kind != StageKind.OPEN]
     closed = _closed(organization, closed_stages, base, filters, period_start)

@@ -488,7 +488,8 @@ def open_pipeline(organization: Organization, ladder: Ladder, until: datetime) -
         .order_by()
         .values(at_stage=F("stage_id"))
         .annotate(
-            n=Count("pk", filter=then),
+            # (stage_entered_at, not the id: the index holds it, PostgreSQL's has no id)
+            n=Count("stage_entered_at", filter=then),
             value_sum=Sum("value", filter=then),
             valued=Count("value", filter=then),
         )
