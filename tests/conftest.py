@@ -71,6 +71,24 @@ def table_rows(model: type[models.Model]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def query_plan(
+    sql: str, params: Any = (), *, off: tuple[str, ...] = ("seqscan", "bitmapscan")
+) -> str:
+    """The database's plan of a query, one string (SQLite: EXPLAIN QUERY PLAN's details;
+    PostgreSQL: EXPLAIN's lines). PostgreSQL chooses by its statistics, and a test's few
+    rows make a scan of the table (or a sort) the cheaper plan, so it is asked with the
+    plans ``off`` turned off (``enable_<plan>``): the indexes must answer all the same."""
+    sqlite = connection.vendor == "sqlite"
+    with connection.cursor() as cursor:
+        for name in () if sqlite else off:
+            cursor.execute(f"SET LOCAL enable_{name} = off")
+        cursor.execute(f"{'EXPLAIN QUERY PLAN' if sqlite else 'EXPLAIN'} {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        for name in () if sqlite else off:
+            cursor.execute(f"RESET enable_{name}")
+    return plan
+
+
 def make_user(email: str, **kw: Any) -> User:
     return user_create(email=email, password=PASSWORD, **kw)
 

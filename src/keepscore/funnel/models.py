@@ -187,7 +187,11 @@ class FirstWin(models.Model):
             models.UniqueConstraint(fields=["organization", "lead"], name="firstwin_unique"),
         ]
         indexes = [
-            models.Index(fields=["organization", "month", "cycle_us"], name="firstwin_month"),
+            # each month's sales cycle quantiles in order, and first wins by channel (the
+            # focus's channels) from the index alone
+            models.Index(
+                fields=["organization", "month", "cycle_us", "channel"], name="firstwin_month_cover"
+            ),
         ]
 
     def __str__(self) -> str:
