@@ -44,3 +44,80 @@ def test_first_wins_by_channel_come_from_the_index_alone(
         assert "COVERING INDEX firstwin_month_cover" in plan, plan
     else:
         assert "Index Only Scan using firstwin_month_cover" in plan, plan
+
+
+def test_sales_conversations_of_each_span_by_hand(org_a: Organization, owner_a: Membership) -> None:
+    """The week's, month's and quarter's sales conversations and the leads among them won at
+    or after their first conversation of the span, read in one scan of an index: equal to
+    counting the rows by hand. As of Wednesday 2 April 2025 the week began on 31 March,
+    before the month and the quarter: each span is its own."""
+    from datetime import date, datetime
+
+    from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity
+    from keepscore.leads.models import DealOutcome
+    from tests.funnel.conftest import log
+
+    def at(month: int, day: int, hour: int = 10) -> datetime:
+        return timezone.make_aware(datetime(2025, month, day, hour))
+
+    as_of = date(2025, 4, 2)
+    # (talks: (kind, moment, with the buyer), won at)
+    story = [
+        ([("connect", at(3, 31), True)], at(4, 1)),  # the week only; won after
+        ([("meeting", at(4, 1), True), ("connect", at(4, 2), True)], at(4, 2, 12)),
+        ([("connect", at(3, 20), True), ("meeting", at(3, 31), True)], at(3, 25)),  # won before
+        ([("connect", at(1, 15), True)], at(2, 1)),  # the quarter before: none of the spans
+        ([("call_attempt", at(4, 1), False), ("connect", at(4, 1), False)], None),  # no buyer
+        ([("meeting", at(4, 2, 9), True)], at(4, 3)),  # won after the date: not yet
+        ([("connect", at(4, 3), True)], None),  # after the date
+    ]
+    for i, (talks, won_at) in enumerate(story):
+        lead = new_lead(org_a, f"T{i}", at(1, 2), "lead")
+        for kind, moment, buyer in talks:
+            log(lead, kind, moment, owner_a, buyer=buyer)
+        if won_at is not None:
+            move(lead, "customer", won_at, owner_a, revenue="100")
+    r = services.reads(org_a, as_of)
+    with CaptureQueriesContext(connection) as queries:
+        evidence = services.sales_conversations(org_a, r).evidence
+    [scan] = [q["sql"] for q in queries.captured_queries if "SUM(t.n0)" in q["sql"]]
+    plan = query_plan(scan)  # the conversations from the index alone
+    if connection.vendor == "sqlite":
+        assert "COVERING INDEX activity_org_kind_lead" in plan, plan
+    else:
+        assert "Index Only Scan using activity_org_kind_lead" in plan, plan
+    end = timezone.make_aware(datetime(2025, 4, 3))
+    talks = list(
+        Activity.objects.filter(organization=org_a).values_list(
+            "lead_id", "kind", "with_buyer", "at"
+        )
+    )
+    wins = list(
+        DealOutcome.objects.filter(organization=org_a, result="won").values_list("lead_id", "at")
+    )
+    for name, since in (
+        ("week", date(2025, 3, 31)),
+        ("month", date(2025, 4, 1)),
+        ("quarter", date(2025, 4, 1)),
+    ):
+        start = timezone.make_aware(datetime.combine(since, datetime.min.time()))
+        inside = [
+            (lead, moment)
+            for lead, kind, buyer, moment in talks
+            if buyer and kind in SALES_CONVERSATION_KINDS and start <= moment < end
+        ]
+        first: dict[int, datetime] = {}
+        for lead, moment in inside:
+            first[lead] = min(moment, first.get(lead, moment))
+        converted = sum(
+            any(lead == won and first[lead] <= moment < end for won, moment in wins)
+            for lead in first
+        )
+        assert evidence[name]["since"] == since.isoformat()
+        assert (evidence[name]["conversations"], evidence[name]["converted"]) == (
+            len(inside),
+            converted,
+        ), name
+    # by hand: the week T0, T1 twice, T2, T5; won after their first talk of it T0 and T1
+    assert (evidence["week"]["conversations"], evidence["week"]["converted"]) == (5, 2)
+    assert (evidence["month"]["conversations"], evidence["month"]["converted"]) == (3, 1)

