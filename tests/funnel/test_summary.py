@@ -206,6 +206,11 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
             assert summary.cycle_quantile(org, period.start, period.end, q) == (
                 stats.quantile(expected.days, q)
             ), (period, q)
+        # several at once, by their ranks in one ordering
+        at_once = summary.cycle_quantiles(org, period.start, period.end, [0.8, 0.25, 0.5])
+        assert at_once == (
+            {q: stats.quantile(expected.days, q) for q in (0.8, 0.25, 0.5)} if days else {}
+        ), period
         for month, month_days in cycles.items():
             assert period.start <= month <= period.end and month_days == sorted(month_days)
             assert month_days == ref.sales_cycle(org, Period.month(month)).days, month

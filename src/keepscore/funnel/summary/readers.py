@@ -303,7 +303,7 @@ def cycle_counts(
         )
         .values("month")
         .order_by()
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # (not the id: PostgreSQL's index has none)
         .values_list("month", "n")
     )
     return {month: int(n) for month, n in rows}
@@ -344,6 +344,41 @@ def month_cycle_quantiles(
     return out
 
 
+def cycle_quantiles(
+    organization: Organization,
+    first_month: date,
+    last_month: date,
+    qs: Sequence[float],
+    *,
+    n: int | None = None,
+) -> dict[float, float]:
+    """``{q: days}``: the q-quantiles of the sales cycle's days over the months
+    ``first_month`` to ``last_month`` (:func:`cycle_days` of them, merged; empty without
+    any): their count (``n`` when the caller knows it), then only the one or two values
+    around each quantile, by their rank in one ordering of the months' first wins (read from
+    the (organization, month, cycle_us) index), not every first win sent back."""
+    first, last = month_start(first_month), month_start(last_month)
+    rows = FirstWin.objects.filter(organization=organization, month__gte=first, month__lte=last)
+    if n is None:
+        n = rows.count()
+    if not n:
+        return {}
+    around = {q: stats.quantile_neighbours(n, q) for q in qs}
+    ranks = sorted({rank for below, above, _t in around.values() for rank in (below, above)})
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rn, cycle_us FROM (SELECT cycle_us, ROW_NUMBER() OVER (ORDER BY cycle_us) - 1 "
+            f"AS rn FROM {FirstWin._meta.db_table} WHERE organization_id = %s AND month >= %s "
+            f"AND month <= %s) s WHERE rn IN ({', '.join(['%s'] * len(ranks))})",
+            [organization.pk, adapt(first), adapt(last), *ranks],
+        )
+        days = {int(rank): int(cycle_us) / 10**6 / 86400 for rank, cycle_us in cursor.fetchall()}
+    return {
+        q: stats.interpolate(days[below], days[above], t) for q, (below, above, t) in around.items()
+    }
+
+
 def cycle_quantile(
     organization: Organization,
     first_month: date,
@@ -352,24 +387,8 @@ def cycle_quantile(
     *,
     n: int | None = None,
 ) -> float | None:
-    """The q-quantile of the sales cycle's days over the months ``first_month`` to
-    ``last_month`` (:func:`cycle_days` of them, merged): their count (``n`` when the caller
-    knows it), then only the one or two values around the quantile, read in order from the
-    (organization, month, cycle_us) index, not every first win of the months. None without
-    any."""
-    rows = FirstWin.objects.filter(
-        organization=organization,
-        month__gte=month_start(first_month),
-        month__lte=month_start(last_month),
-    )
-    if n is None:
-        n = rows.count()
-    if not n:
-        return None
-    below, above, t = stats.quantile_neighbours(n, q)
-    found = list(rows.order_by("cycle_us").values_list("cycle_us", flat=True)[below : above + 1])
-    a, b = (cycle_us / 10**6 / 86400 for cycle_us in (found[0], found[-1]))
-    return stats.interpolate(a, b, t)
+    """The q-quantile of :func:`cycle_quantiles` (None without any first win)."""
+    return cycle_quantiles(organization, first_month, last_month, [q], n=n).get(q)
 
 
 def stage_counts(organization: Organization) -> dict[int, int]:
