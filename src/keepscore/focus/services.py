@@ -138,6 +138,16 @@ class Diagnosis:
 # --- what is read ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """The sales cycle of some first wins: how many, and their median and 80th percentile
+    in days (None without any)."""
+
+    count: int
+    median: float | None
+    p80: float | None
+
+
 @dataclass
 class Reads:
     """Everything the indicators are computed from, read once."""
@@ -152,7 +162,7 @@ class Reads:
     conversion: dict[date, tuple[int, int]]  # first stage → won within the window: (k, n)
     qualified: dict[date, int]  # leads reaching the qualified stage, per month
     won_rates: dict[int, tuple[int, int]]  # open stage index → (reached won, reached) mature
-    cycle_days: list[float]  # the history's first wins, sorted
+    cycle: Cycle  # the sales cycle of the history's first wins
     qualified_index: int | None
     late: list[int]  # the late open stages (indexes)
     summarized: bool
@@ -203,13 +213,17 @@ def late_stages(organization: Organization) -> list[Stage]:
     return [ladder.stages[i] for i in late_stage_indexes(organization, ladder)]
 
 
-def _cycle_days(organization: Organization, months: list[date], summarized: bool) -> list[float]:
+def _cycle(organization: Organization, months: list[date], summarized: bool) -> Cycle:
+    """From the summaries: the count, then the quantiles' one or two first wins each (not
+    every first win of the history); else from the days of the first wins."""
     if summarized:
-        found = summary.cycle_days(organization, months[0], months[-1])
-        return sorted(d for days in found.values() for d in days)
+        n = sum(summary.cycle_counts(organization, months[0], months[-1]).values())
+        found = summary.cycle_quantiles(organization, months[0], months[-1], [0.5, 0.8], n=n)
+        return Cycle(n, found.get(0.5), found.get(0.8))
     from keepscore.funnel.services import sales_cycle
 
-    return sales_cycle(organization, Period(months[0], Period.month(months[-1]).end)).days
+    days = sales_cycle(organization, Period(months[0], Period.month(months[-1]).end)).days
+    return Cycle(len(days), stats.median(days), stats.quantile(days, 0.8))
 
 
 def _summary_cohorts(
@@ -265,8 +279,8 @@ def reads(organization: Organization, as_of: date) -> Reads:
     months = [compute.month_add(this_month, -i) for i in range(HISTORY_MONTHS, 0, -1)]
     summarized = summary.ready(organization) and as_of >= timezone.localdate()
     figures = compute.figures_read(organization, ladder, months[0], this_month, cycles=False)
-    cycle = _cycle_days(organization, months, summarized)
-    window = _window_for(stats.quantile(cycle, 0.8) if len(cycle) >= FEW_DEALS else None)
+    cycle = _cycle(organization, months, summarized)
+    window = _window_for(cycle.p80 if cycle.count >= FEW_DEALS else None)
     mature = [m for m in months if _end_of(Period.month(m).end) + timedelta(days=window) <= until]
     climbing = ladder.climbing
     first = climbing[0] if climbing else None
@@ -307,7 +321,7 @@ def reads(organization: Organization, as_of: date) -> Reads:
         conversion=conversion,
         qualified=qualified,
         won_rates=won_rates,
-        cycle_days=cycle,
+        cycle=cycle,
         qualified_index=qualified_index,
         late=late,
         summarized=summarized,
@@ -397,8 +411,7 @@ def cash_runway(organization: Organization, r: Reads) -> Indicator:
     """1. How long is the sales cycle, and is there the cash to wait for it?"""
     from keepscore.economics.models import CashPosition
 
-    days = r.cycle_days
-    median, p80 = stats.median(days), stats.quantile(days, 0.8)
+    median, p80 = r.cycle.median, r.cycle.p80
     position = (
         CashPosition.objects.for_org(organization)
         .filter(month__lte=r.as_of.replace(day=1))
@@ -408,7 +421,7 @@ def cash_runway(organization: Organization, r: Reads) -> Indicator:
     evidence: dict[str, Any] = {
         "cycle_median_days": median,
         "cycle_p80_days": p80,
-        "won_deals": len(days),
+        "won_deals": r.cycle.count,
         "cash_month": position.month.isoformat() if position else None,
         "cash_on_hand": float(position.cash_on_hand) if position else None,
         "monthly_fixed_costs": float(position.monthly_fixed_costs) if position else None,
@@ -434,7 +447,7 @@ def cash_runway(organization: Organization, r: Reads) -> Indicator:
     runway_days = None if runway is None else runway * DAYS_PER_MONTH
     evidence["runway_months"] = runway
     evidence["runway_days"] = runway_days
-    confidence = _confidence(len(days))
+    confidence = _confidence(r.cycle.count)
     cycle = f"a sale takes {median:.0f} days (median), {p80:.0f} at the 80th percentile"
     if runway_days is None:
         status, text = "ok", f"No fixed costs entered: cash is not running down; {cycle}."
@@ -931,7 +944,7 @@ def pipeline_coverage(organization: Organization, r: Reads, goal: Goal | None) -
             evidence,
         )
     remaining = goal.goal - goal.ytd
-    p80 = stats.quantile(r.cycle_days, 0.8)
+    p80 = r.cycle.p80
     horizon = max(1.0, (p80 or 0) / DAYS_PER_MONTH)
     share = 1.0 if goal.months_left <= horizon else horizon / goal.months_left
     needed = max(0.0, remaining) * share / (goal.per_customer or 1.0)
@@ -1470,7 +1483,7 @@ def _missing(organization: Organization, r: Reads) -> list[str]:
             f"at least {min_n()} leads whose first touch is more than {r.window} days old "
             f"(within the last 12 months) — there are {n}"
         )
-    if not r.cycle_days and leads:
+    if not r.cycle.count and leads:
         out.append("a won deal in the last 12 months")
     return out
 
