@@ -153,7 +153,7 @@ def test_lists_are_read_from_the_member_s_index(org_a: Organization, owner_a: Me
         assert "lead_org_owner_stage" in counted, counted
     else:  # by its statistics on one row: any index of the leads, never the table
         indexes = ("lead_org_owner_stage", "leads_lead_owner_id", "lead_org_stage_open")
-        assert any(f"using {name} on leads_lead" in counted for name in indexes), counted
+        assert any(name in counted for name in indexes), counted  # (Django adds a hash)
         assert "Seq Scan on leads_lead" not in counted, counted
     listed = plan(*first.query.sql_with_params())
     if sqlite:
@@ -162,6 +162,6 @@ def test_lists_are_read_from_the_member_s_index(org_a: Organization, owner_a: Me
     else:  # in the order of an index by (organization, [owner,] stage, entered): the
         # stage's leads, the member's first ones among them; only ties sorted by id
         ordered = ("lead_org_owner_stage", "lead_org_stage_open")
-        assert any(f"using {name} on leads_lead" in listed for name in ordered), listed
+        assert any(name in listed for name in ordered), listed
         assert "Presorted Key: leads_lead.stage_entered_at" in listed, listed
         assert "Sort  (" not in listed.replace("Incremental Sort  (", ""), listed
