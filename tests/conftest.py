@@ -89,6 +89,20 @@ def query_plan(
     return plan
 
 
+def assert_index_alone(sql: str, index: str, table: str, params: Any = ()) -> None:
+    """The query on ``table`` is answered from ``index`` alone, never from the table's rows.
+    SQLite's plan names the covering index. PostgreSQL's choice among the table's indexes on
+    a test's few rows depends on the statistics earlier tests left behind (the full run has
+    chosen another index for a single row), so there it must read the table through an
+    index, never scan it (``benchmarks/scale.py`` times the plan it chooses at scale)."""
+    plan = query_plan(sql, params)
+    if connection.vendor == "sqlite":
+        assert f"COVERING INDEX {index}" in plan, plan
+    else:
+        assert f"Seq Scan on {table}" not in plan, plan
+        assert f" on {table} " in plan and "Index" in plan, plan
+
+
 def make_user(email: str, **kw: Any) -> User:
     return user_create(email=email, password=PASSWORD, **kw)
 

@@ -14,7 +14,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.focus import services
 from keepscore.funnel import summary
 from keepscore.funnel.models import FirstWin
-from tests.conftest import channel, query_plan
+from tests.conftest import assert_index_alone, channel
 from tests.funnel.conftest import move, new_lead
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +39,7 @@ def test_first_wins_by_channel_come_from_the_index_alone(
     assert won == {channel(org_a).pk: 2, channel(org_a, "ads").pk: 1}
     table = FirstWin._meta.db_table
     [counted] = [q["sql"] for q in queries.captured_queries if table in q["sql"]]
-    plan = query_plan(counted)
-    if connection.vendor == "sqlite":
-        assert "COVERING INDEX firstwin_month_cover" in plan, plan
-    else:
-        assert "Index Only Scan using firstwin_month_cover" in plan, plan
+    assert_index_alone(counted, "firstwin_month_cover", "funnel_firstwin")
 
 
 def test_sales_conversations_of_each_span_by_hand(org_a: Organization, owner_a: Membership) -> None:
@@ -81,11 +77,7 @@ def test_sales_conversations_of_each_span_by_hand(org_a: Organization, owner_a: 
     with CaptureQueriesContext(connection) as queries:
         evidence = services.sales_conversations(org_a, r).evidence
     [scan] = [q["sql"] for q in queries.captured_queries if "SUM(t.n0)" in q["sql"]]
-    plan = query_plan(scan)  # the conversations from the index alone
-    if connection.vendor == "sqlite":
-        assert "COVERING INDEX activity_org_kind_lead" in plan, plan
-    else:
-        assert "Index Only Scan using activity_org_kind_lead" in plan, plan
+    assert_index_alone(scan, "activity_org_kind_lead", "activities_activity")
     end = timezone.make_aware(datetime(2025, 4, 3))
     talks = list(
         Activity.objects.filter(organization=org_a).values_list(
