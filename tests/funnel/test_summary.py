@@ -511,9 +511,10 @@ def test_objections_written_in_bulk_are_counted_a_chunk_at_a_time(
 def test_many_rows_made_in_bulk_are_found_through_a_temporary_table(
     org_a: Organization, owner_a: Any, monkeypatch: Any
 ) -> None:
-    """More rows made by ``bulk.create`` than a query names one by one (465,000 objections
-    at a million leads went over SQLite's parameter limit): their ids go to a temporary
-    table, every row is counted once, and the table is gone when the block ends."""
+    """More rows made by ``bulk.create``, or more leads extended, than a query names one by
+    one (465,000 objections at a million leads went over SQLite's parameter limit): their
+    ids go to a temporary table, every row is counted once, and the table is gone when the
+    block ends."""
     from django.db import connection
 
     from keepscore.history import bulk as bulk_module
@@ -532,11 +533,19 @@ def test_many_rows_made_in_bulk_are_found_through_a_temporary_table(
         assert sorted(block._new(Objection).values_list("pk", flat=True)) == sorted(  # type: ignore[union-attr]
             o.pk for o in made
         )
+    # a block extending more existing leads than a query names: counted again once each
+    with bulk(org_a, extends=[lead.pk for lead in leads]) as block:
+        block.create(
+            [
+                Objection(organization=org_a, lead=lead, tag=tags[2], at=at(2024, 3, 20))
+                for lead in leads
+            ]
+        )
     march = Period(date(2024, 3, 1), date(2024, 3, 31))
     counts: Counter[str] = Counter()
     for _month, tag, _stage, _channel, n in summary.objection_months(org_a, march):
         counts[tag] += n
-    assert (counts[tags[0]], counts[tags[1]]) == (5, 4)
+    assert (counts[tags[0]], counts[tags[1]], counts[tags[2]]) == (5, 4, 3)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":  # temporary tables are listed apart
             cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table'")

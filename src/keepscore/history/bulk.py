@@ -11,9 +11,12 @@ Two ways to write, both only here:
   sequence on PostgreSQL, and on SQLite (one writer at a time: the block holds the write
   lock) above the largest id ever used. Rows carry ``Bulk.created`` as their
   ``created_at``, by which the block finds them again, set-based, whatever their number;
-- :meth:`Bulk.create`: model instances (``bulk_create``), their ids kept: in the query
-  (``pk IN (…)``) up to :data:`IDS_INLINE` of them, in a temporary table beyond (the scale
-  benchmark creates 465,000 objections; SQLite takes 32,766 parameters a statement).
+- :meth:`Bulk.create`: model instances (``bulk_create``), their ids kept.
+
+Ids the block looks rows up by (those made by :meth:`Bulk.create`, the leads it extends) are
+named in the query (``pk IN (…)``) up to :data:`IDS_INLINE` of them, and read from a
+temporary table beyond (the scale benchmark creates 465,000 objections; SQLite takes 32,766
+parameters a statement).
 """
 
 from __future__ import annotations
@@ -181,12 +184,16 @@ class Bulk:
         return model.objects.for_org(self.organization).filter(found)  # type: ignore[attr-defined]
 
     def _made(self, model: type[Model]) -> Q:
-        """The rows of ``model`` made by :meth:`create`: by their ids, named in the query or
-        (more than :data:`IDS_INLINE`) read from a temporary table."""
-        ids = self._ids[model]
+        """The rows of ``model`` made by :meth:`create`, by their ids."""
+        return self._ids_q(model._meta.db_table, self._ids[model])
+
+    def _ids_q(self, name: str, ids: list[Any]) -> Q:
+        """``pk`` among ``ids``: named in the query up to :data:`IDS_INLINE` of them, beyond
+        read from a temporary table (``ks_bulk_<name>``, filled with the ids not yet in it:
+        ``ids`` only grows)."""
         if len(ids) <= IDS_INLINE:
             return Q(pk__in=ids)
-        table = f"ks_bulk_{model._meta.db_table}"
+        table = f"ks_bulk_{name}"
         with connection.cursor() as cursor:
             if table not in self._id_tables:
                 cursor.execute(f"CREATE TEMPORARY TABLE {table} (id BIGINT PRIMARY KEY)")
@@ -242,7 +249,7 @@ def bulk(
     ``created_at`` (default: the block's start)."""
     with transaction.atomic():
         block = Bulk(organization, now)
-        extends = list(extends)
+        extends = list(dict.fromkeys(extends))  # (once each: the temporary table's key)
         if extends and not rebuild:
             tell("leads_forget", organization, extends)
         yield block
@@ -252,7 +259,7 @@ def bulk(
             return
         leads = block._new(Lead)
         if extends:
-            known = Lead.objects.for_org(organization).filter(pk__in=extends)
+            known = Lead.objects.for_org(organization).filter(block._ids_q("extends", extends))
             leads = known if leads is None else (leads | known)
         if leads is not None:
             tell("leads_count", organization, leads)
