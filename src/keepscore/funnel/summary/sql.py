@@ -108,8 +108,19 @@ def temp_tables(cursor: Any) -> None:
     )
 
 
+def temp_clear(cursor: Any, table: str) -> None:
+    """Empty one of the temporary tables above. PostgreSQL: TRUNCATE, not DELETE. Autovacuum
+    never sees a temporary table, so the rows a DELETE removes, and the rows of transactions
+    rolled back, stay in its file as dead rows for the connection's life, and every later
+    statement reads them: a test run's connection grew ks_reach to 84,000 dead rows and the
+    cohort statement from 0.05 s to 1 s. TRUNCATE gives the table a new file, freed at
+    commit, and thrown away with what was written into it at a rollback. SQLite: DELETE
+    without a WHERE, which empties the table the same way."""
+    cursor.execute(f"TRUNCATE {table}" if pg() else f"DELETE FROM {table}")
+
+
 def leads_load(cursor: Any, leads: Sequence[int] | QuerySet[Lead]) -> None:
-    cursor.execute(f"DELETE FROM {LEADS}")
+    temp_clear(cursor, LEADS)
     if isinstance(leads, QuerySet):
         sql, params = leads.values("pk").order_by().query.sql_with_params()
         cursor.execute(f"INSERT INTO {LEADS} (id) SELECT DISTINCT * FROM ({sql}) q", params)

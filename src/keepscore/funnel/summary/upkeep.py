@@ -39,6 +39,7 @@ from keepscore.funnel.summary.sql import (
     local_month,
     micros,
     month_of,
+    temp_clear,
     temp_tables,
     upsert,
     values_sql,
@@ -180,7 +181,7 @@ def _contribute(
     def moments(table: str, select: str) -> None:
         """Fill a (lead, stage, at) table from ``select`` with the moments' microseconds,
         local months and the lead's channel and owner."""
-        cursor.execute(f"DELETE FROM {table}")
+        temp_clear(cursor, table)
         cursor.execute(
             f"INSERT INTO {table} (lead_id, stage_id, at, us, month, channel, owner) "
             f"SELECT x.lead_id, x.stage_id, x.at, {micros('x.at')}, {month_of('x.at')}, "
@@ -265,7 +266,7 @@ def _contribute(
     )
 
     # explicit entries: distinct (lead, stage, month), with the lead's previous such month
-    cursor.execute("DELETE FROM ks_entry")
+    temp_clear(cursor, "ks_entry")
     cursor.execute(
         "INSERT INTO ks_entry (lead_id, stage_id, month) "
         f"SELECT DISTINCT sc.lead_id, sc.to_stage_id, {month_of('sc.at')} "
@@ -481,12 +482,12 @@ def _activity_leads(cursor: Any) -> None:
     """ks_lead: the leads of the activities it holds (``_activities_query`` loads them)."""
     act_t = Activity._meta.db_table
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS ks_act_lead (id BIGINT PRIMARY KEY)")
-    cursor.execute("DELETE FROM ks_act_lead")
+    temp_clear(cursor, "ks_act_lead")
     cursor.execute(
         f"INSERT INTO ks_act_lead (id) SELECT DISTINCT a.lead_id FROM {LEADS} k "
         f"CROSS JOIN {act_t} a WHERE a.id = k.id"
     )
-    cursor.execute(f"DELETE FROM {LEADS}")
+    temp_clear(cursor, LEADS)
     cursor.execute(f"INSERT INTO {LEADS} (id) SELECT id FROM ks_act_lead")
 
 
@@ -637,7 +638,7 @@ def _activities_query(
     sql, params = activities.values("pk").order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         temp_tables(cursor)
-        cursor.execute(f"DELETE FROM {LEADS}")
+        temp_clear(cursor, LEADS)
         cursor.execute(f"INSERT INTO {LEADS} (id) SELECT * FROM ({sql}) q", params)
         _activities_contribute(cursor, organization, f" AND a.id IN (SELECT id FROM {LEADS})", sign)
         if sign > 0:  # taken away: replaced when added back (after the change)
