@@ -32,26 +32,32 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 import typer
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
 from keepscore.api.api import api as the_api
 from keepscore.cli.activity import CSV_COLUMNS, activity
-from keepscore.funnel.activity import activity_default_period, bucket_label
+from keepscore.funnel.activity import activity_default_period, bucket_count, bucket_label
+from keepscore.funnel.services import GRAINS, Period, buckets
 from tests.api.conftest import Api, api_for, fields_of
-from tests.conftest import make_org, make_user
+from tests.conftest import examples, make_org, make_user
 from tests.funnel.conftest import at, log, move, new_lead
 
 pytestmark = pytest.mark.django_db
 
 Q1 = {"from": "2024-01-01", "to": "2024-03-31"}
+#: 601 weeks from Monday 1 Jan 2024 (one more than a report shows), and eleven centuries
+LONG_WEEKS = {"from": "2024-01-01", "to": "2035-07-02", "grain": "week"}
+CENTURIES = {"from": "1900-01-01", "to": "2999-12-31"}
 OWNER, SAM, NONE = "owner@acme.test", "Sam Seller", "(none)"
 COUNTS = (
     "call_attempts",
@@ -229,6 +235,26 @@ def test_bucket_label(start, grain, label):
     assert bucket_label(start, grain) == label
 
 
+@settings(max_examples=examples(200))
+@given(
+    start=st.dates(date(1900, 1, 1), date(2999, 12, 31)),
+    days=st.integers(0, 5000),
+    grain=st.sampled_from(GRAINS),
+)
+def test_bucket_count_counts_the_buckets(start, days, grain):
+    period = Period(start, min(start + timedelta(days=days), date(2999, 12, 31)))
+    assert bucket_count(period, grain) == len(buckets(period, grain))
+
+
+def test_a_period_of_600_weeks_is_shown_and_one_of_601_refused(client_a, org_a, story):
+    """A report shows at most 600 buckets: a long period per week asked the server for a
+    page of a million rows (minutes of work); 600 weeks is the last period it shows."""
+    shown = client_a.get(url(org_a), {**LONG_WEEKS, "to": "2035-07-01"})
+    assert shown.status_code == 200
+    assert shown.content.decode().count("data-bucket=") >= 600
+    assert client_a.get(url(org_a), LONG_WEEKS).status_code == 400
+
+
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
@@ -240,6 +266,8 @@ def test_bucket_label(start, grain, label):
         ({"grain": "day"}, "grain", "grain is one of week, month, quarter, not 'day'"),
         ({"grain": "x" * 500}, "grain", "at most 40 characters"),
         ({"by": "owner"}, "by", "by is one of member, all, not 'owner'"),
+        (LONG_WEEKS, "from", "is 601 weeks; the report shows at most 600"),
+        ({**CENTURIES, "grain": "month"}, "from", "or count per quarter"),
     ],
 )
 def test_bad_filters_are_a_400_with_a_clear_message(client_a, org_a, story, params, field, message):
@@ -383,6 +411,10 @@ def test_cli_defaults(story):
         ),
         (["--grain", "day"], "--grain: grain is one of week, month, quarter, not 'day'"),
         (["--by", "owner"], "--by: by is one of member, all, not 'owner'"),
+        (
+            ["--from", "1900-01-01", "--to", "2999-12-31"],
+            "--from: 1900-01-01 to 2999-12-31 is 13,200 months; the report shows at most 600",
+        ),
     ],
 )
 def test_cli_bad_options_are_one_line_and_exit_2(org_a, args, message):
@@ -458,6 +490,8 @@ def test_api_token_of_b_sees_only_b(settings, story, bravo):
         ({"from": "2999-01-01"}, "from"),
         ({"grain": "day"}, "grain"),
         ({"by": "owner"}, "by"),
+        (LONG_WEEKS, "from"),
+        ({**CENTURIES, "grain": "quarter"}, "from"),
     ],
 )
 def test_api_bad_parameters_are_422_naming_the_field(api, params, field):

@@ -854,9 +854,7 @@ def _temp_storage() -> int:
         return int(cursor.fetchone()[0])
 
 
-def test_the_temporary_tables_do_not_grow_with_each_use(
-    org_a: Organization, owner_a: Any
-) -> None:
+def test_the_temporary_tables_do_not_grow_with_each_use(org_a: Organization, owner_a: Any) -> None:
     """The summaries' temporary tables live as long as the connection and are emptied before
     each use. Emptied with a DELETE, PostgreSQL kept every removed row in them (autovacuum
     never sees a temporary table), and each use read all the uses before it: a test run's

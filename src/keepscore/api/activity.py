@@ -12,13 +12,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from keepscore.api.auth import organization_of
 from keepscore.api.funnel import PeriodIn, PeriodOut
 from keepscore.api.schemas import ERRORS, Day
-from keepscore.funnel.activity import activity_default_period, report_dict
+from keepscore.funnel.activity import activity_default_period, report_dict, span_check
+from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.services import Period
 
 router = Router(tags=["funnel"])
@@ -77,6 +79,14 @@ class ActivityCountsIn(PeriodIn):
     @staticmethod
     def default() -> Period:
         return activity_default_period()
+
+    def period(self) -> Period:
+        period = super().period()
+        try:
+            span_check(period, self.grain)
+        except PeriodProblem as problem:
+            raise ValidationError({problem.field: str(problem)}) from None
+        return period
 
 
 @router.get(

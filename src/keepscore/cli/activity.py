@@ -81,7 +81,9 @@ def options_parse(
         activity_default_period,
         by_member_parse,
         grain_parse,
+        span_check,
     )
+    from keepscore.funnel.filters import PeriodProblem
 
     period = period_options(from_, to, activity_default_period())
     try:
@@ -92,6 +94,10 @@ def options_parse(
         by_member = by_member_parse(by)
     except ValueError as error:
         fail(f"--by: {error}", EXIT_USAGE)
+    try:
+        span_check(period, chosen)
+    except PeriodProblem as problem:
+        fail(f"--{problem.field}: {problem}", EXIT_USAGE)
     return period, chosen, by_member
 
 

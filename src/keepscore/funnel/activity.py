@@ -21,7 +21,7 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel import services, summary
-from keepscore.funnel.filters import month_start
+from keepscore.funnel.filters import PeriodProblem, month_start
 from keepscore.funnel.jobs import Month, month_bucket, month_split
 from keepscore.funnel.services import GRAINS, ActivityBucket, Period
 from keepscore.funnel.summary import readers
@@ -45,6 +45,12 @@ COLUMNS = (
     ("conversations_won", "Conversations won"),
 )
 COUNT_FIELDS = tuple(name for name, _label in COLUMNS)
+#: the most buckets a report shows: about 11 years of weeks, 50 years of months (a longer
+#: period by week asked for a million-row page and took minutes to draw)
+MAX_BUCKETS = 600
+_COARSER = {"week": " or count per month or quarter", "month": " or count per quarter"} | {
+    "quarter": ""
+}
 #: the name of the quarter starting in each month
 _QUARTERS = {1: "Q1", 4: "Q2", 7: "Q3", 10: "Q4"}
 
@@ -54,6 +60,27 @@ def activity_default_period(today: date | None = None) -> Period:
     today = today or timezone.localdate()
     end = today.replace(day=1) - timedelta(days=1)
     return Period(month_start(end, back=2), end)
+
+
+def bucket_count(period: Period, grain: str) -> int:
+    """How many buckets of the grain overlap the period (``services.buckets``, counted)."""
+    first = services.bucket_start(period.start, grain)
+    if grain == "week":
+        return (period.end - first).days // 7 + 1
+    months = (period.end.year - first.year) * 12 + period.end.month - first.month
+    return months // (1 if grain == "month" else 3) + 1
+
+
+def span_check(period: Period, grain: str) -> None:
+    """PeriodProblem (for ``from``) when the period holds more than ``MAX_BUCKETS`` buckets
+    of the grain."""
+    count = bucket_count(period, grain)
+    if count > MAX_BUCKETS:
+        raise PeriodProblem(
+            "from",
+            f"{period.start} to {period.end} is {count:,} {grain}s; the report shows at most "
+            f"{MAX_BUCKETS}: choose a shorter period{_COARSER[grain]}.",
+        )
 
 
 def grain_parse(value: str | None) -> str:
@@ -218,7 +245,9 @@ def activity_counts(
 def activity_report(
     organization: Organization, period: Period, grain: str, by_member: bool
 ) -> tuple[list[ActivityBucket], list[ActivityBucket]]:
-    """The rows (per member when asked) and the totals (one per bucket) of the period."""
+    """The rows (per member when asked) and the totals (one per bucket) of the period;
+    PeriodProblem when it holds too many buckets (``span_check``: the doors ask first)."""
+    span_check(period, grain)
     if not by_member:
         totals = activity_counts(organization, period, grain=grain, by_member=False)
         return totals, totals

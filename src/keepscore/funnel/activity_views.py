@@ -39,8 +39,10 @@ from keepscore.funnel.activity import (
     bucket_label,
     by_member_parse,
     grain_parse,
+    span_check,
     won_share,
 )
+from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.services import GRAINS, ActivityBucket, Period
 from keepscore.funnel.views import BAD_FILTERS
@@ -79,6 +81,15 @@ class ActivityFilterForm(PeriodForm):
             return by_member_parse(self.cleaned_data.get("by"))
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors and "grain" in data:
+            try:
+                span_check(self.period(), data["grain"])
+            except PeriodProblem as problem:
+                self.add_error("from_", str(problem))
+        return data
 
 
 @dataclass(frozen=True)
