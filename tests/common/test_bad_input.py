@@ -36,6 +36,7 @@ of the calendar underflows when converted to UTC.
 from __future__ import annotations
 
 import copy
+import functools
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -204,8 +205,10 @@ RANDOM_KEYS = st.text(
 # --- the project's form fields, to know what kind of value each name takes --------------------
 
 
+@functools.cache
 def project_forms() -> list[type[forms.BaseForm]]:
-    """Every form class of the project (the URL conf imported the views, so their forms)."""
+    """Every form class of the project (the URL conf imported the views, so their forms);
+    read once (a form class is made when its module is imported)."""
     seen: set[type[forms.BaseForm]] = set()
     todo: list[type[forms.BaseForm]] = [forms.BaseForm]
     while todo:
@@ -217,8 +220,9 @@ def project_forms() -> list[type[forms.BaseForm]]:
     return sorted(mine, key=lambda f: (f.__module__, f.__qualname__))
 
 
+@functools.cache
 def form_fields() -> dict[str, list[forms.Field]]:
-    """Field name -> the fields of that name in the project's forms."""
+    """Field name -> the fields of that name in the project's forms (read once)."""
     fields: dict[str, list[forms.Field]] = {}
     for form_class in project_forms():
         for name, field in form_class.base_fields.items():
