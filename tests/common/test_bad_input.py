@@ -36,8 +36,8 @@ of the calendar underflows when converted to UTC.
 from __future__ import annotations
 
 import copy
-import functools
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
