@@ -36,6 +36,41 @@ HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+#: modules holding the suite's longest tests (10-60 s each, by `--junitxml` on both
+#: databases): collected first, so that pytest-xdist hands them out while every worker is
+#: busy and the run ends on short tests. In the collection order (the directories in
+#: turn) the last minutes of a run had one worker finishing long tests while the other
+#: waited.
+LONGEST_FIRST = (
+    "browser/test_content_security_policy.py",
+    "funnel/test_summary.py",
+    "focus/test_properties.py",
+    "plan/test_backtest.py",
+    "backup/test_backup.py",
+    "imports/test_archive.py",
+    "privacy/test_figures.py",
+    "funnel/test_properties.py",
+    "browser/test_phone.py",
+    "followups/test_today.py",
+    "common/test_permissions.py",
+    "demo/test_demo.py",
+    "worker/test_worker.py",
+    "browser/test_accessibility.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of ``LONGEST_FIRST`` first, in its order; the others after them, in
+    their order (a module's tests stay together, for its module-scoped fixtures)."""
+    tests = os.path.dirname(__file__)
+
+    def rank(item: pytest.Item) -> int:
+        path = os.path.relpath(str(item.path), tests)
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 def examples(ci: int) -> int:
     """The number of examples of a property test: ``ci`` under the ci profile, a fifth (at
     least 3) under dev."""
