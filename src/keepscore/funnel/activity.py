@@ -48,8 +48,11 @@ COUNT_FIELDS = tuple(name for name, _label in COLUMNS)
 #: the most buckets a report shows: about 11 years of weeks, 50 years of months (a longer
 #: period by week asked for a million-row page and took minutes to draw)
 MAX_BUCKETS = 600
-_COARSER = {"week": " or count per month or quarter", "month": " or count per quarter"} | {
-    "quarter": ""
+#: what to choose instead of too long a period, per grain
+_COARSER = {
+    "week": " or count per month or quarter",
+    "month": " or count per quarter",
+    "quarter": "",
 }
 #: the name of the quarter starting in each month
 _QUARTERS = {1: "Q1", 4: "Q2", 7: "Q3", 10: "Q4"}
