@@ -65,19 +65,10 @@ def activity_default_period(today: date | None = None) -> Period:
     return Period(month_start(end, back=2), end)
 
 
-def bucket_count(period: Period, grain: str) -> int:
-    """How many buckets of the grain overlap the period (``services.buckets``, counted)."""
-    first = services.bucket_start(period.start, grain)
-    if grain == "week":
-        return (period.end - first).days // 7 + 1
-    months = (period.end.year - first.year) * 12 + period.end.month - first.month
-    return months // (1 if grain == "month" else 3) + 1
-
-
 def span_check(period: Period, grain: str) -> None:
     """PeriodProblem (for ``from``) when the period holds more than ``MAX_BUCKETS`` buckets
     of the grain."""
-    count = bucket_count(period, grain)
+    count = services.bucket_count(period, grain)
     if count > MAX_BUCKETS:
         raise PeriodProblem(
             "from",

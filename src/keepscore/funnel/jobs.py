@@ -56,7 +56,7 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel.filters import PeriodProblem, month_start
-from keepscore.funnel.services import Ladder, Period, _member_label
+from keepscore.funnel.services import Ladder, Period, _member_label, bucket_count
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind
 
 #: the longest period the monthly reports take: ten years of months
@@ -119,12 +119,12 @@ def month_split(period: Period) -> tuple[list[Period], Period | None]:
 
 def period_check(period: Period) -> None:
     """PeriodProblem (for ``from``) when the period spans more than ``MAX_MONTHS`` months."""
-    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month
-    if months + 1 > MAX_MONTHS:
+    months = bucket_count(period, "month")
+    if months > MAX_MONTHS:
         raise PeriodProblem(
             "from",
             f"Choose a period of at most {MAX_MONTHS} months; "
-            f"{period.start} to {period.end} is {months + 1}.",
+            f"{period.start} to {period.end} is {months}.",
         )
 
 

@@ -950,6 +950,15 @@ def buckets(period: Period, grain: str) -> list[date]:
     return out
 
 
+def bucket_count(period: Period, grain: str) -> int:
+    """How many buckets of the grain overlap the period (``buckets``, counted)."""
+    first = bucket_start(period.start, grain)
+    if grain == "week":
+        return (period.end - first).days // 7 + 1
+    months = (period.end.year - first.year) * 12 + period.end.month - first.month
+    return months // (1 if grain == "month" else 3) + 1
+
+
 def activity_counts(
     organization: Organization, period: Period, grain: str = "month", by_member: bool = False
 ) -> list[ActivityBucket]:
