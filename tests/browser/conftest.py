@@ -73,6 +73,18 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
+#: true once htmx has no request in flight and no swap to settle
+HTMX_IDLE = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
+
+def settled(page: Page) -> None:
+    """Wait until the page has loaded and what htmx fetches on load (the dashboard's focus
+    card) is in place: as Playwright's "networkidle", without its 500 ms of quiet after
+    every page (half a minute over the CSP test's pages)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function(HTMX_IDLE)
+
+
 def go(page: Page, section: str, item: str) -> None:
     """Open a section of the header's menu and follow one of its links."""
     nav = page.get_by_role("navigation", name="Main")

@@ -26,7 +26,7 @@ from keepscore.demo.generator import DEMO_PASSWORD, demo_create, demo_email
 from keepscore.followups.models import FollowUp
 from keepscore.leads.models import Lead, LostReason, QualificationCriterion, Stage
 from keepscore.webforms.services import webform_save
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, settled
 from tests.common.urls import ORG_PATTERNS, urls_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -137,7 +137,7 @@ def test_no_page_breaks_the_policy_and_the_scripts_still_work(
         if probe.status != 200 or "text/html" not in probe.headers.get("content-type", ""):
             continue  # an action (POST only), a download, or a refusal of a bare GET
         page.goto(url)
-        page.wait_for_load_state("networkidle")
+        settled(page)
         checked.append(url)
         if watch.faults():
             per_page[url] = watch.faults()
@@ -152,7 +152,7 @@ def test_no_page_breaks_the_policy_and_the_scripts_still_work(
     with page.expect_response(lambda r: r.url.startswith(f"{base}/api/v1/leads")):
         operation.get_by_role("button", name="Execute").click()  # no token: 401, shown
     expect(operation.locator(".live-responses-table")).to_contain_text("401")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     checked.append(page.url)
     if watch.faults():
         per_page[page.url] = watch.faults()
@@ -234,7 +234,7 @@ def test_no_page_breaks_the_policy_and_the_scripts_still_work(
         f'<!doctype html><title>Framing</title><iframe src="{base}/o/demo/"></iframe>'
     )
     page.goto(f"{site}/frame-app.html")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     page.wait_for_timeout(300)
     refused = list(watch.console)
     context.close()
