@@ -2,6 +2,7 @@
 # Runs a command against a throwaway PostgreSQL cluster on 127.0.0.1, then removes it.
 #   scripts/with-postgres.sh python -m pytest
 # The command sees DATABASE_URL=postgres://keepscore@127.0.0.1:PORT/keepscore.
+# PG_SERVER_OPTIONS: more server settings, e.g. "-c autovacuum=off" (make test-postgres).
 set -euo pipefail
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -27,7 +28,7 @@ trap cleanup EXIT
 "${as_pg[@]}" "$pgbin/initdb" -D "$dir/data" -U keepscore --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_SERVER_OPTIONS:-}" \
   start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 "${as_pg[@]}" "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U keepscore keepscore
 
