@@ -108,15 +108,27 @@ def temp_tables(cursor: Any) -> None:
     )
 
 
+#: PostgreSQL: a temporary table whose file is larger than this is emptied with TRUNCATE,
+#: a smaller one with DELETE (see ``temp_clear``)
+TEMP_TRUNCATE_BYTES = 64 * 1024
+
+
 def temp_clear(cursor: Any, table: str) -> None:
-    """Empty one of the temporary tables above. PostgreSQL: TRUNCATE, not DELETE. Autovacuum
-    never sees a temporary table, so the rows a DELETE removes, and the rows of transactions
-    rolled back, stay in its file as dead rows for the connection's life, and every later
-    statement reads them: a test run's connection grew ks_reach to 84,000 dead rows and the
-    cohort statement from 0.05 s to 1 s. TRUNCATE gives the table a new file, freed at
-    commit, and thrown away with what was written into it at a rollback. SQLite: DELETE
-    without a WHERE, which empties the table the same way."""
-    cursor.execute(f"TRUNCATE {table}" if pg() else f"DELETE FROM {table}")
+    """Empty one of the temporary tables above. SQLite: DELETE without a WHERE, which empties
+    the table in place. PostgreSQL: autovacuum never sees a temporary table, so the rows a
+    DELETE removes, and the rows of transactions rolled back, stay in its file as dead rows
+    for the connection's life, and every later statement reads them (a test run's connection
+    grew ks_reach to 84,000 dead rows and the cohort statement from 0.05 s to 1 s). TRUNCATE
+    gives the table a new file, but costs ~2 ms (new files, catalog rows): five of them were
+    a tenth of a lead move. So the file's size decides: above ``TEMP_TRUNCATE_BYTES`` (a few
+    hundred rows) TRUNCATE, below it DELETE, whose dead rows the next statements read past
+    in a few pages. The size is the file's own, right after a rollback too."""
+    if pg():
+        cursor.execute("SELECT pg_relation_size(%s)", [table])
+        if cursor.fetchone()[0] > TEMP_TRUNCATE_BYTES:
+            cursor.execute(f"TRUNCATE {table}")
+            return
+    cursor.execute(f"DELETE FROM {table}")
 
 
 def leads_load(cursor: Any, leads: Sequence[int] | QuerySet[Lead]) -> None:
