@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.months import month_add, months_between
-from keepscore.leads.models import DealOutcome, Lead, LostReason
+from keepscore.leads.models import DealOutcome, Lead
 from keepscore.leads.services import Outcome, lead_create, lead_move
 from keepscore.plan import engine
 from keepscore.plan.backtest import (
@@ -33,6 +33,7 @@ from keepscore.plan.engine import Goal
 from keepscore.plan.measure import _cohort_counts, measure
 from tests.cli.test_cli import invoke
 from tests.conftest import channel, gates, make_org, stage
+from tests.focus import builder as b
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 1, 15)
@@ -49,51 +50,33 @@ def arrivals(i: int) -> int:
     return 10 + (i * 7) % 6
 
 
-def _history(org: Organization, owner: Membership) -> None:
+def _history(org: Organization) -> None:
     """Every fifth lead won (qualified, proposal, customer on the 3 days after its first
     touch), the next lost after its proposal, the next qualified and left there, the other
-    two left at their first stage."""
+    two left at their first stage. Written in bulk (``tests.focus.builder``): one by one
+    through the services it took 25 s on PostgreSQL."""
     gates(org)
-    source = channel(org)
-    qualified, proposal = stage(org, "qualified"), stage(org, "proposal")
-    won, lost = stage(org, "customer"), stage(org, "lost")
-    reason = LostReason.objects.get(organization=org, name="Bad timing")
-    g = 0
+    climb = [("suspect", 0), ("qualified", 1), ("proposal", 2)]
+    specs = []
     for i in range(MONTHS):
         month = month_add(FIRST, i)
         for j in range(arrivals(i)):
-            touch = month.replace(day=2 + j)
-            lead = lead_create(
-                organization=org, name=f"L{g}", channel=source, by=owner, first_touch_at=_at(touch)
-            )
-            if g % 5 in (0, 1, 2):
-                lead_move(lead=lead, to_stage=qualified, by=owner, at=_at(touch + timedelta(1)))
-            if g % 5 in (0, 1):
-                lead_move(lead=lead, to_stage=proposal, by=owner, at=_at(touch + timedelta(2)))
+            touch, g = b.local(month.replace(day=2 + j)), len(specs)
             if g % 5 == 0:
-                lead_move(
-                    lead=lead,
-                    to_stage=won,
-                    by=owner,
-                    at=_at(touch + timedelta(3)),
-                    outcome=Outcome(revenue=Decimal("1000")),
-                )
+                spec = b.Spec(touch, path=[*climb, ("customer", 3)], revenue="1000")
             elif g % 5 == 1:
-                lead_move(
-                    lead=lead,
-                    to_stage=lost,
-                    by=owner,
-                    at=_at(touch + timedelta(3)),
-                    outcome=Outcome(lost_reason=reason),
-                )
-            g += 1
+                spec = b.Spec(touch, path=[*climb, ("lost", 3)])
+            else:
+                spec = b.Spec(touch, path=climb[: 2 if g % 5 == 2 else 1])
+            specs.append(spec)
+    b.build(org, specs)
 
 
 @pytest.fixture(scope="module")
 def org(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Organization]:
     with django_db_blocker.unblock():
         made, owner = make_org("plan-bt", "owner@plan-bt.test")
-        _history(made, owner)
+        _history(made)
     yield made
     with django_db_blocker.unblock():
         Organization.objects.filter(pk=made.pk).delete()
