@@ -27,7 +27,6 @@ def test_first_come_first_served_across_threads(tmp_path: Path) -> None:
     lock = threading.Lock()
 
     def writer(i: int) -> None:
-        time.sleep(i * 0.01)  # they ask in the order of i
         mine = queue.join(timeout=10)
         start = time.monotonic()
         time.sleep(HOLD)
@@ -36,9 +35,23 @@ def test_first_come_first_served_across_threads(tmp_path: Path) -> None:
             entered.append((i, start, end))
         WriterQueue.leave(mine)
 
+    ticket = tmp_path / "db.sqlite3-writers" / "ticket"
+
+    def tickets_taken() -> int:
+        try:
+            return int(ticket.read_bytes() or b"0")
+        except (FileNotFoundError, ValueError):  # (not written yet, or being written)
+            return 0
+
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
-    for t in threads:
+    for i, t in enumerate(threads):
         t.start()
+        # they ask in the order of i: the next starts once this one holds its ticket (a
+        # stagger of 10 ms let a thread the loaded machine woke late ask after the next)
+        deadline = time.monotonic() + 10
+        while tickets_taken() < i + 1:
+            assert time.monotonic() < deadline, f"writer {i} never asked"
+            time.sleep(0.001)
     for t in threads:
         t.join()
     entered.sort(key=lambda e: e[1])
