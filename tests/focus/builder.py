@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
+from keepscore.common.months import month_add
 from keepscore.economics.models import CashPosition
 from keepscore.history.bulk import bulk
 from keepscore.leads.models import Channel, DealOutcome, Lead, LostReason, Stage, StageChange
@@ -21,11 +22,6 @@ from keepscore.scorecard.models import Goal
 
 def local(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.get_default_timezone())
-
-
-def month_add(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -516,7 +516,6 @@ def test_many_rows_made_in_bulk_are_found_through_a_temporary_table(
     one (465,000 objections at a million leads went over SQLite's parameter limit): their
     ids go to a temporary table, every row is counted once, and the table is gone when the
     block ends."""
-    from django.db import connection
 
     from keepscore.history import bulk as bulk_module
 
@@ -838,7 +837,6 @@ def test_random_histories_equal_reference(db: Any, history: list[tuple[Any, ...]
 
 def _temp_storage() -> int:
     """SQLite: the bytes of the connection's temporary database (the summaries' tables)."""
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA temp.page_count")
@@ -849,7 +847,6 @@ def _temp_storage() -> int:
 
 def _temp_files() -> dict[str, int]:
     """PostgreSQL: the size of each of the connection's temporary tables' files."""
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -868,7 +865,6 @@ def test_the_temporary_tables_do_not_grow_with_each_use(org_a: Organization, own
     SQLite holds the same storage as after the second time; on PostgreSQL no table's file
     grows past ``TEMP_TRUNCATE_BYTES`` and one more filling (DELETE alone grew them 40
     fillings' worth)."""
-    from django.db import connection
 
     for i in range(30):
         lead = new_lead(org_a, f"L{i}", at(2024, 1, 2 + i), "prospect", owner=owner_a)
