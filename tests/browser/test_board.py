@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from keepscore.leads.services import lead_create
+from tests.browser.conftest import HTMX_IDLE
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import channel, make_org, stage
 
@@ -51,6 +52,9 @@ def test_drag_keyboard_and_won_dialog(live_server, page: Page):
 
     # the keyboard: Ben focused, → moves him a stage, and he keeps the focus
     ben = column(page, "Suspect").locator(".tile", has_text="Ben")
+    # once the board's swap has settled: focusing Ben during it, board.js gave the focus
+    # back to Ann's card afterwards and → moved Ann (a fresh-clone run)
+    page.wait_for_function(HTMX_IDLE)
     ben.focus()
     with page.expect_response(lambda r: "/board/" in r.url and r.request.method == "POST"):
         page.keyboard.press("ArrowRight")
