@@ -4,6 +4,7 @@ answers, whether maintained write by write or rebuilt, and roll back with their 
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from keepscore.funnel import services as ref
 from keepscore.funnel.models import (
     CloseCount,
     CohortCount,
+    CycleDayCount,
     EntryCount,
     FirstWin,
     MonthCount,
@@ -37,6 +39,7 @@ from keepscore.funnel.summary import upkeep
 from keepscore.funnel.summary.sql import TEMP_TRUNCATE_BYTES
 from keepscore.history import recorder
 from keepscore.history.bulk import bulk
+from keepscore.leads.corrections import stage_change_undo
 from keepscore.leads.models import DealOutcome, Lead, LostReason, Stage, StageChange
 from keepscore.leads.services import lead_update, stage_save, stage_shift
 from tests.conftest import examples, make_org, make_user
@@ -215,6 +218,10 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
         for month, month_days in cycles.items():
             assert period.start <= month <= period.end and month_days == sorted(month_days)
             assert month_days == ref.sales_cycle(org, Period.month(month)).days, month
+            # by whole days of the cycle, rounded down (a win before its first touch: < 0)
+            assert +Counter(
+                {key: n for key, n in day_counts(org).items() if key[0] == month}
+            ) == Counter((month, math.floor(d)) for d in month_days), month
         # each month's count, and its quantiles in one query, == the reference's days
         counts = summary.cycle_counts(org, period.start, period.end)
         assert counts == {month: len(month_days) for month, month_days in cycles.items()}
@@ -225,6 +232,17 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
             for month in counts
             for q in qs
         }, period
+
+
+def day_counts(org: Organization) -> Counter[tuple[date, int]]:
+    """CycleDayCount's first wins by month and whole days of the cycle (those not 0)."""
+    return Counter(
+        {
+            (row.month, row.day): row.n
+            for row in CycleDayCount.objects.filter(organization=org)
+            if row.n
+        }
+    )
 
 
 def runs_of(year: int, first: int, last: int) -> list[Period]:
@@ -260,6 +278,9 @@ def snapshot(org: Organization) -> dict[Any, int]:
             out[("cw", *spans)] = close.won
     for win in FirstWin.objects.filter(organization=org):
         out[("w", win.lead, win.month, win.channel, win.owner)] = win.cycle_us
+    for day in CycleDayCount.objects.filter(organization=org):
+        if day.n:
+            out[("d", day.month, day.day)] = day.n
     for won in WonConversation.objects.filter(organization=org):
         if won.n:
             out[("wc", won.lead, won.month, won.member, won.channel)] = won.n
@@ -590,6 +611,54 @@ def test_first_wins_and_close_rate_over_runs_of_months(org_a: Organization, owne
     lead_update(lead=Lead.objects.get(pk=d.pk), owner=o)  # forget + count: rows unchanged
     rebuilt_equal(org_a)
     check_spans(org_a, periods)
+
+
+def test_sales_cycle_quantiles_across_whole_day_boundaries(
+    org_a: Organization, owner_a: Any
+) -> None:
+    """CycleDayCount puts each first win in the whole days of its cycle rounded down: a win
+    1 µs before its first touch in day -1, one exactly a day after it in day 1. The
+    quantiles read through those counts (then the first wins of one day) equal the
+    reference's at every q, maintained and rebuilt, and after a first win goes."""
+    touch = at(2024, 5, 6, 9)
+    offsets = {
+        timedelta(0): 0,
+        timedelta(days=1): 1,
+        timedelta(days=1, microseconds=-1): 0,
+        timedelta(microseconds=-1): -1,
+        timedelta(days=-1): -1,
+        timedelta(days=-1, microseconds=-1): -2,
+        timedelta(days=3, hours=5): 3,
+        timedelta(days=3, hours=6): 3,
+    }
+    for i, offset in enumerate(offsets):
+        deal_write(
+            new_lead(org_a, f"L{i}", touch, "prospect"), DealOutcome.Result.WON, touch + offset
+        )
+    may = date(2024, 5, 1)
+    by_hand = Counter((may, day) for day in offsets.values())
+    assert day_counts(org_a) == by_hand
+    # a win by a move, 3 days 7 hours after the first touch: day 3 holds three
+    moved = new_lead(org_a, "M", touch, "prospect")
+    won = move(moved, "customer", touch + timedelta(days=3, hours=7), owner_a, revenue="10")
+    assert day_counts(org_a) == by_hand + Counter([(may, 3)])
+
+    def quantiles_equal_reference() -> None:
+        days = ref.sales_cycle(org_a, Period.month(may)).days
+        for q in (0, 0.1, 0.25, 0.5, 0.8, 0.9, 1):
+            assert summary.cycle_quantile(org_a, may, may, q) == stats.quantile(days, q), q
+        # a run of months around it (no first wins in April or June): the same
+        assert summary.cycle_quantiles(org_a, date(2024, 4, 1), date(2024, 6, 1), [0.5]) == {
+            0.5: stats.quantile(days, 0.5)
+        }
+
+    quantiles_equal_reference()
+    rebuilt_equal(org_a)
+    # the move is undone (its stage change and outcome leave the history): day 3 holds two
+    stage_change_undo(change=won, by=owner_a, reason="entered by mistake")
+    assert day_counts(org_a) == by_hand
+    quantiles_equal_reference()
+    rebuilt_equal(org_a)
 
 
 @override_settings(TIME_ZONE="America/New_York")

@@ -218,7 +218,7 @@ def _cycle(organization: Organization, months: list[date], summarized: bool) -> 
     every first win of the history); else from the days of the first wins."""
     if summarized:
         n = sum(summary.cycle_counts(organization, months[0], months[-1]).values())
-        found = summary.cycle_quantiles(organization, months[0], months[-1], [0.5, 0.8], n=n)
+        found = summary.cycle_quantiles(organization, months[0], months[-1], [0.5, 0.8])
         return Cycle(n, found.get(0.5), found.get(0.8))
     from keepscore.funnel.services import sales_cycle
 

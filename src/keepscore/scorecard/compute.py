@@ -565,7 +565,7 @@ class IndexedCycles(Cycles):
             raise ValueError("the indexed sales cycle answers a run of months only")
         if (first, last, q) not in self.known:  # every quantile the scorecard shows, at once
             qs = sorted({q, *CYCLE_QUANTILES})
-            found = summary.cycle_quantiles(self.organization, first, last, qs, n=n)
+            found = summary.cycle_quantiles(self.organization, first, last, qs)
             self.known.update({(first, last, x): found.get(x) for x in qs})
         return self.known[(first, last, q)]
 

@@ -17,12 +17,14 @@ from django.db.models import Count, Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
+from keepscore.common.months import months_between
 from keepscore.funnel import stats
 from keepscore.funnel.models import (
     ENTRY,
     WINDOWS,
     CloseCount,
     CohortCount,
+    CycleDayCount,
     EntryCount,
     FirstWin,
     MonthCount,
@@ -45,7 +47,7 @@ from keepscore.funnel.services import (
     overall_steps,
     report_assemble,
 )
-from keepscore.funnel.summary.sql import month_start, next_month, pg
+from keepscore.funnel.summary.sql import DAY_US, month_start, next_month, pg
 from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
 from keepscore.leads.models import Channel
 
@@ -345,37 +347,59 @@ def month_cycle_quantiles(
 
 
 def cycle_quantiles(
-    organization: Organization,
-    first_month: date,
-    last_month: date,
-    qs: Sequence[float],
-    *,
-    n: int | None = None,
+    organization: Organization, first_month: date, last_month: date, qs: Sequence[float]
 ) -> dict[float, float]:
     """``{q: days}``: the q-quantiles of the sales cycle's days over the months
     ``first_month`` to ``last_month`` (:func:`cycle_days` of them, merged; empty without
-    any): their count (``n`` when the caller knows it), then only the one or two values
-    around each quantile, by their rank in one ordering of the months' first wins (read from
-    the (organization, month, cycle_us) index), not every first win sent back."""
+    any), reading two short lists, not every first win of the months in order: the months'
+    first wins by whole days of their cycle (CycleDayCount), added up day by day to find the
+    day holding each rank the quantiles need (``stats.quantile_neighbours``); then the first
+    wins of only those days, from FirstWin's (organization, month, cycle_us) index, one seek
+    a month."""
     first, last = month_start(first_month), month_start(last_month)
-    rows = FirstWin.objects.filter(organization=organization, month__gte=first, month__lte=last)
-    if n is None:
-        n = rows.count()
+    by_day = (
+        CycleDayCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
+        .values("day")
+        .order_by("day")
+        .annotate(total=Sum("n"))
+        .filter(total__gt=0)
+        .values_list("day", "total")
+    )
+    days = list(by_day)
+    n = sum(total for _day, total in days)
     if not n:
         return {}
     around = {q: stats.quantile_neighbours(n, q) for q in qs}
     ranks = sorted({rank for below, above, _t in around.values() for rank in (below, above)})
+    needed: dict[int, list[tuple[int, int]]] = defaultdict(list)  # day: (rank, rank in day)
+    before = 0  # first wins in the days before this one
+    for day, total in days:
+        while ranks and ranks[0] < before + total:
+            rank = ranks.pop(0)
+            needed[day].append((rank, rank - before))
+        before += total
+    months = months_between(first, last)
     adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rn, cycle_us FROM (SELECT cycle_us, ROW_NUMBER() OVER (ORDER BY cycle_us) - 1 "
-            f"AS rn FROM {FirstWin._meta.db_table} WHERE organization_id = %s AND month >= %s "
-            f"AND month <= %s) s WHERE rn IN ({', '.join(['%s'] * len(ranks))})",
-            [organization.pk, adapt(first), adapt(last), *ranks],
+    parts, params = [], []
+    for day in needed:
+        parts.append(
+            f"SELECT {day} AS d, cycle_us FROM {FirstWin._meta.db_table} "
+            f"WHERE organization_id = %s AND month IN ({', '.join(['%s'] * len(months))}) "
+            "AND cycle_us >= %s AND cycle_us < %s"
         )
-        days = {int(rank): int(cycle_us) / 10**6 / 86400 for rank, cycle_us in cursor.fetchall()}
+        params += [organization.pk, *map(adapt, months), day * DAY_US, (day + 1) * DAY_US]
+    values: dict[int, list[int]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for day, cycle_us in cursor.fetchall():
+            values[int(day)].append(int(cycle_us))
+    at: dict[int, float] = {}  # rank: days
+    for day, in_day in needed.items():
+        ordered = sorted(values[day])
+        # as the reference: seconds, then days (one division by a day in µs differs in the last bit)
+        at.update((rank, ordered[offset] / 10**6 / 86400) for rank, offset in in_day)
     return {
-        q: stats.interpolate(days[below], days[above], t) for q, (below, above, t) in around.items()
+        q: stats.interpolate(at[below], at[above], t) for q, (below, above, t) in around.items()
     }
 
 
@@ -384,11 +408,9 @@ def cycle_quantile(
     first_month: date,
     last_month: date,
     q: float,
-    *,
-    n: int | None = None,
 ) -> float | None:
     """The q-quantile of :func:`cycle_quantiles` (None without any first win)."""
-    return cycle_quantiles(organization, first_month, last_month, [q], n=n).get(q)
+    return cycle_quantiles(organization, first_month, last_month, [q]).get(q)
 
 
 def stage_counts(organization: Organization) -> dict[int, int]:

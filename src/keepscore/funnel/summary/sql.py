@@ -49,6 +49,19 @@ def micros(column: str) -> str:
     )
 
 
+#: a day in microseconds
+DAY_US = 86_400 * 10**6
+
+
+def cycle_day(column: str) -> str:
+    """SQL: whole days of a cycle in microseconds, rounded down (toward minus infinity: both
+    databases' integer division rounds toward zero, which would put -1 µs in day 0)."""
+    return (
+        f"(CASE WHEN {column} >= 0 THEN {column} / {DAY_US} "
+        f"ELSE -((-{column} - 1) / {DAY_US}) - 1 END)"
+    )
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 

@@ -22,6 +22,7 @@ from keepscore.funnel.models import (
     WINDOWS,
     CloseCount,
     CohortCount,
+    CycleDayCount,
     EntryCount,
     FirstWin,
     MonthCount,
@@ -35,6 +36,7 @@ from keepscore.funnel.services import Ladder
 from keepscore.funnel.summary.sql import (
     LEADS,
     bounds_ensure,
+    cycle_day,
     leads_load,
     local_month,
     micros,
@@ -50,8 +52,8 @@ from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: bump when what the tables hold changes: organizations are rebuilt before their next use
 #: 6: by who sourced, won_leads, losses; 7: WonConversation, ObjectionCount; 8: the objections
-#: only in ObjectionCount
-VERSION = 8
+#: only in ObjectionCount; 9: CycleDayCount
+VERSION = 9
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
 GROUPINGS = (None, "channel", "owner")
 NO_PREVIOUS = date(1, 1, 1)
@@ -68,6 +70,7 @@ TABLES = (
     MonthCount,
     CloseCount,
     FirstWin,
+    CycleDayCount,
     StageCount,
     WonConversation,
     ObjectionCount,
@@ -372,9 +375,24 @@ def _contribute(
         [org, org],
     )
 
-    # each lead's first win: its month and the cycle from the first touch, in microseconds
-    win_t = FirstWin._meta.db_table
+    # each lead's first win: its month and the cycle from the first touch, in microseconds;
+    # and their count by month and whole days of the cycle, taken away before the rows go
+    # and added once they are written
+    win_t, day_t = FirstWin._meta.db_table, CycleDayCount._meta.db_table
+    win_scope = f" AND w.lead {in_scope}" if scoped else ""
+
+    def days(sign: int) -> None:
+        day = cycle_day("w.cycle_us")
+        cursor.execute(
+            f"INSERT INTO {day_t} (organization_id, month, day, n) "
+            f"SELECT %s, w.month, {day}, {sign} * COUNT(*) FROM {win_t} w "
+            f"WHERE w.organization_id = %s{win_scope} GROUP BY w.month, {day} "
+            + upsert(day_t, ("organization_id", "month", "day"), ("n",)),
+            [org, org],
+        )
+
     if scoped:
+        days(-1)
         cursor.execute(f"DELETE FROM {win_t} WHERE organization_id = %s AND lead {in_scope}", [org])
     if sign > 0:
         cursor.execute(
@@ -387,6 +405,7 @@ def _contribute(
             f") w JOIN {lead_t} l ON l.id = w.lead_id",
             [org, org],
         )
+        days(1)
 
 
 def _activities_contribute(

@@ -25,6 +25,7 @@ from django.db.models import Exists, F, Max, Min, OuterRef
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity
 from keepscore.funnel import services as ref
+from keepscore.funnel import stats
 from keepscore.funnel.models import WINDOWS
 from keepscore.funnel.services import (
     ALL_KEY,
@@ -346,6 +347,12 @@ def _spans(organization: Organization, months: list[date]) -> list[Difference]:
         expected = ref.sales_cycle(organization, period).days
         if days != expected:
             found.append(Difference(NAME, f"{year} sales cycle days", days, expected))
+        # the median and 80th percentile as the scorecard reads them (by day counts)
+        quantiles = readers.cycle_quantiles(organization, period.start, period.end, (0.5, 0.8))
+        wanted = {q: stats.quantile(expected, q) for q in (0.5, 0.8)} if expected else {}
+        if quantiles != wanted:
+            where = f"{year} sales cycle median and 80th percentile"
+            found.append(Difference(NAME, where, quantiles, wanted))
     return found
 
 
