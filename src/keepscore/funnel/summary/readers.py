@@ -13,7 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
@@ -296,17 +296,20 @@ def cycle_counts(
     organization: Organization, first_month: date, last_month: date
 ) -> dict[date, int]:
     """``{month: n}``: how many leads were first won in each month, ``first_month`` to
-    ``last_month`` (months without one left out), counted over the index."""
+    ``last_month`` (months without one left out): the sums of the months' CycleDayCount
+    rows (a few hundred a month), not a count of their first wins (at 1M leads, 8,000 a
+    month; 36 ms for 13 months on PostgreSQL)."""
     rows = (
-        FirstWin.objects.filter(
+        CycleDayCount.objects.filter(
             organization=organization,
             month__gte=month_start(first_month),
             month__lte=month_start(last_month),
         )
         .values("month")
         .order_by()
-        .annotate(n=Count("*"))  # (not the id: PostgreSQL's index has none)
-        .values_list("month", "n")
+        .annotate(total=Sum("n"))
+        .filter(total__gt=0)
+        .values_list("month", "total")
     )
     return {month: int(n) for month, n in rows}
 
