@@ -57,9 +57,10 @@ computed in 0.1 s and its page kept in 0.1 s, the board 0.15 s, the PDF 2 s, eve
 0.5 s); ``benchmarks/chart.py`` draws the
 results against the size (``docs/bench.svg``) and prints the README's table (``--table``).
 
-``--keep`` keeps each size's files; ``--again HOME`` times the SQLite organization of one
-size kept in HOME again (migrated to the current code; spend, goals and cash, and
-objections, added if it had none), without building it anew:
+``--keep`` keeps each size's files (and its PostgreSQL database, named in HOME/database_url);
+``--again HOME`` times the organization of one size kept in HOME again (migrated to the
+current code; spend, goals and cash, and objections, added if it had none), without building
+it anew:
 ``benchmarks/scale.py 1000000 --again /tmp/keepscore-scale-1000000-…``.
 
 Prints a table per size and one of how each figure grows with the size, and merges the
@@ -604,6 +605,8 @@ def run_size(size: int, database_url: str, keep: bool) -> dict[str, Any]:
     env.setdefault("TIME_ZONE", "UTC")
     name = f"keepscore_scale_{size}_{os.getpid()}"
     env["DATABASE_URL"] = _postgres_database(database_url, name, True) if database_url else ""
+    if env["DATABASE_URL"] and keep:
+        (home / "database_url").write_text(env["DATABASE_URL"] + "\n")
     out = home / "result.json"
     try:
         done = subprocess.run(
@@ -615,7 +618,7 @@ def run_size(size: int, database_url: str, keep: bool) -> dict[str, Any]:
             raise SystemExit(f"size {size} failed (exit {done.returncode}); files kept in {home}")
         return json.loads(out.read_text())  # type: ignore[no-any-return]
     finally:
-        if database_url:
+        if database_url and not keep:
             _postgres_database(database_url, name, False)
         if not keep and (home / "result.json").exists():
             shutil.rmtree(home, ignore_errors=True)
@@ -624,7 +627,9 @@ def run_size(size: int, database_url: str, keep: bool) -> dict[str, Any]:
 def run_again(size: int, home: Path) -> dict[str, Any]:
     env = {**os.environ, "KEEPSCORE_HOME": str(home), "PYTHONPATH": _pythonpath()}
     env.setdefault("TIME_ZONE", "UTC")
-    env.update(DATABASE_URL="", KEEPSCORE_SCALE_AGAIN="1")
+    kept_url = home / "database_url"  # a PostgreSQL database kept by --keep
+    url = kept_url.read_text().strip() if kept_url.exists() else ""
+    env.update(DATABASE_URL=url, KEEPSCORE_SCALE_AGAIN="1")
     out = home / "result-again.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(size), "--out", str(out)]
     done = subprocess.run(cmd, env=env, check=False)
@@ -732,8 +737,9 @@ def main(argv: list[str] | None = None) -> None:
         "--again",
         type=Path,
         metavar="HOME",
-        help="time again the SQLite organization of one size kept by an earlier run (--keep) "
-        "in HOME, migrated to this code, instead of building one",
+        help="time again the organization of one size kept by an earlier run (--keep) in HOME "
+        "(SQLite, or the PostgreSQL database named in HOME/database_url), migrated to this "
+        "code, instead of building one",
     )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -744,8 +750,10 @@ def main(argv: list[str] | None = None) -> None:
     sizes = args.sizes or DEFAULT_SIZES
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     database = "postgresql" if args.database_url else "sqlite"
-    if args.again is not None and (len(sizes) != 1 or args.database_url):
-        parser.error("--again times one SQLite size: give exactly one size, no --database-url")
+    if args.again is not None:
+        if len(sizes) != 1:
+            parser.error("--again times one size: give exactly one")
+        database = "postgresql" if (args.again / "database_url").exists() else "sqlite"
     for size in sizes:
         if args.again is not None:
             result = run_again(size, args.again)

@@ -222,16 +222,20 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
             assert +Counter(
                 {key: n for key, n in day_counts(org).items() if key[0] == month}
             ) == Counter((month, math.floor(d)) for d in month_days), month
-        # each month's count, and its quantiles in one query, == the reference's days
-        counts = summary.cycle_counts(org, period.start, period.end)
-        assert counts == {month: len(month_days) for month, month_days in cycles.items()}
+        # each month's count, and its quantiles and the span's in one query, == the
+        # reference's days
+        read = summary.CycleDays(org, period.start, period.end)
+        assert read.counts() == {month: len(month_days) for month, month_days in cycles.items()}
+        assert read.count(period.start, period.end) == len(days)
         qs = (0, 0.25, 0.5, 0.8, 1)
-        quantiles = summary.month_cycle_quantiles(org, counts, qs)
+        span = (period.start.replace(day=1), period.end.replace(day=1))
+        quantiles = read.quantiles([(m, m) for m in read.counts()] + [span], qs)
         assert quantiles == {
-            (month, q): stats.quantile(ref.sales_cycle(org, Period.month(month)).days, q)
-            for month in counts
-            for q in qs
-        }, period
+            (month, month): {
+                q: stats.quantile(ref.sales_cycle(org, Period.month(month)).days, q) for q in qs
+            }
+            for month in cycles
+        } | ({span: {q: stats.quantile(days, q) for q in qs}} if days else {}), period
 
 
 def day_counts(org: Organization) -> Counter[tuple[date, int]]:

@@ -214,12 +214,14 @@ def late_stages(organization: Organization) -> list[Stage]:
 
 
 def _cycle(organization: Organization, months: list[date], summarized: bool) -> Cycle:
-    """From the summaries: the count, then the quantiles' one or two first wins each (not
-    every first win of the history); else from the days of the first wins."""
+    """From the summaries: the first wins counted by day, then the quantiles' one or two
+    first wins each (not every first win of the history); else from the days of the first
+    wins."""
     if summarized:
-        n = sum(summary.cycle_counts(organization, months[0], months[-1]).values())
-        found = summary.cycle_quantiles(organization, months[0], months[-1], [0.5, 0.8])
-        return Cycle(n, found.get(0.5), found.get(0.8))
+        span = (months[0], months[-1])
+        by_day = summary.CycleDays(organization, *span)
+        found = by_day.quantiles([span], [0.5, 0.8]).get(span, {})
+        return Cycle(by_day.count(*span), found.get(0.5), found.get(0.8))
     from keepscore.funnel.services import sales_cycle
 
     days = sales_cycle(organization, Period(months[0], Period.month(months[-1]).end)).days

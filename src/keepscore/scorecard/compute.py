@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -537,36 +537,35 @@ CYCLE_QUANTILES = (0.5, 0.8)
 
 
 class IndexedCycles(Cycles):
-    """The same from the summaries' first wins: each month's count, and each quantile from
-    the one or two first wins around it, over the (organization, month, cycle_us) index
-    (every month's median and 80th percentile in one query): no first win is read whole,
-    however many there are."""
+    """The same from the summaries' first wins by day (``summary.CycleDays``, read once):
+    each month's count, and each quantile from the first wins of only the days holding its
+    ranks (every month's median and 80th percentile in one query): no first win is read
+    whole, however many there are."""
 
     def __init__(self, organization: Organization, first: date, last: date) -> None:
         super().__init__()
-        self.organization = organization
-        self.counts = summary.cycle_counts(organization, first, last)
-        self.known: dict[tuple[date, date, float], float | None] = {
-            (month, month, q): days
-            for (month, q), days in summary.month_cycle_quantiles(
-                organization, self.counts, CYCLE_QUANTILES
-            ).items()
-        }
+        self.cycle_days = summary.CycleDays(organization, first, last)
+        self.counts = self.cycle_days.counts()
+        self.known: dict[tuple[date, date, float], float | None] = {}
+        self._ask([(month, month) for month in self.counts], CYCLE_QUANTILES)
+
+    def _ask(self, spans: list[tuple[date, date]], qs: Sequence[float]) -> None:
+        found = self.cycle_days.quantiles(spans, qs)
+        for first, last in spans:
+            for q in qs:
+                self.known[(first, last, q)] = found.get((first, last), {}).get(q)
 
     def count(self, months: list[date]) -> int:
         return sum(self.counts.get(m, 0) for m in months)
 
     def quantile(self, months: list[date], q: float) -> float | None:
-        n = self.count(months)
-        if not n:
+        if not self.count(months):
             return None
         first, last = min(months), max(months)
         if len(set(months)) != len(months_between(first, last)):
             raise ValueError("the indexed sales cycle answers a run of months only")
         if (first, last, q) not in self.known:  # every quantile the scorecard shows, at once
-            qs = sorted({q, *CYCLE_QUANTILES})
-            found = summary.cycle_quantiles(self.organization, first, last, qs)
-            self.known.update({(first, last, x): found.get(x) for x in qs})
+            self._ask([(first, last)], sorted({q, *CYCLE_QUANTILES}))
         return self.known[(first, last, q)]
 
 

@@ -4,6 +4,7 @@ owner, with ``within_days`` in ``WINDOWS`` (or None).
 
 - ``readers``: what the reports read (the funnel, each month's figures, the close rate and
   sales cycle over runs of months, the leads now at each stage);
+- ``cycles``: the sales cycle's counts and quantiles, from the first wins by day;
 - ``upkeep``: the tables kept from the history, set-based SQL, called only through the
   history recorder (``projection.SummaryProjection``, registered by the funnel app);
 - ``verify``: the tables and figures checked against the history and the reference;
@@ -14,14 +15,11 @@ An organization whose summaries were never built is built on its first write; un
 False and callers use the reference services.
 """
 
+from keepscore.funnel.summary.cycles import CycleDays, cycle_quantile, cycle_quantiles
 from keepscore.funnel.summary.readers import (
-    cycle_counts,
     cycle_days,
-    cycle_quantile,
-    cycle_quantiles,
     funnel,
     month_counts,
-    month_cycle_quantiles,
     objection_months,
     span_closed,
     stage_counts,
@@ -31,13 +29,12 @@ from keepscore.funnel.summary.upkeep import GROUPINGS, ready
 
 __all__ = [
     "GROUPINGS",
-    "cycle_counts",
+    "CycleDays",
     "cycle_days",
     "cycle_quantile",
     "cycle_quantiles",
     "funnel",
     "month_counts",
-    "month_cycle_quantiles",
     "objection_months",
     "ready",
     "span_closed",

@@ -5,7 +5,6 @@ now at each stage. The same answers as ``keepscore.funnel.services`` (the refere
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
@@ -17,14 +16,11 @@ from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
-from keepscore.common.months import months_between
-from keepscore.funnel import stats
 from keepscore.funnel.models import (
     ENTRY,
     WINDOWS,
     CloseCount,
     CohortCount,
-    CycleDayCount,
     EntryCount,
     FirstWin,
     MonthCount,
@@ -47,7 +43,7 @@ from keepscore.funnel.services import (
     overall_steps,
     report_assemble,
 )
-from keepscore.funnel.summary.sql import DAY_US, month_start, next_month, pg
+from keepscore.funnel.summary.sql import month_start, next_month, pg
 from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
 from keepscore.leads.models import Channel
 
@@ -290,130 +286,6 @@ def cycle_days(
         days.sort()  # sorted already: the index's order
         out[found if isinstance(found, date) else date.fromisoformat(found)] = days
     return out
-
-
-def cycle_counts(
-    organization: Organization, first_month: date, last_month: date
-) -> dict[date, int]:
-    """``{month: n}``: how many leads were first won in each month, ``first_month`` to
-    ``last_month`` (months without one left out): the sums of the months' CycleDayCount
-    rows (a few hundred a month), not a count of their first wins (at 1M leads, 8,000 a
-    month; 36 ms for 13 months on PostgreSQL)."""
-    rows = (
-        CycleDayCount.objects.filter(
-            organization=organization,
-            month__gte=month_start(first_month),
-            month__lte=month_start(last_month),
-        )
-        .values("month")
-        .order_by()
-        .annotate(total=Sum("n"))
-        .filter(total__gt=0)
-        .values_list("month", "total")
-    )
-    return {month: int(n) for month, n in rows}
-
-
-def month_cycle_quantiles(
-    organization: Organization, counts: dict[date, int], qs: Sequence[float]
-) -> dict[tuple[date, float], float]:
-    """``{(month, q): days}``: the q-quantiles of the sales cycle in each month of ``counts``
-    (:func:`cycle_counts`), in one query: for each month and quantile, the one or two first
-    wins around it, read in order from the (organization, month, cycle_us) index."""
-    parts: list[str] = []
-    params: list[Any] = []
-    asked: list[tuple[date, float, float]] = []
-    adapt = connection.ops.adapt_datefield_value
-    table = FirstWin._meta.db_table
-    for month, n in sorted(counts.items()):
-        for q in qs:
-            below, above, t = stats.quantile_neighbours(n, q)
-            parts.append(
-                f"SELECT {len(asked)} AS k, cycle_us FROM (SELECT cycle_us FROM {table} "
-                "WHERE organization_id = %s AND month = %s ORDER BY cycle_us "
-                f"LIMIT {above - below + 1} OFFSET {below}) s{len(asked)}"
-            )
-            params += [organization.pk, adapt(month_start(month))]
-            asked.append((month, q, t))
-    if not parts:
-        return {}
-    found: dict[int, list[int]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for k, cycle_us in cursor.fetchall():
-            found[int(k)].append(int(cycle_us))
-    out = {}
-    for k, (month, q, t) in enumerate(asked):
-        a, b = (cycle_us / 10**6 / 86400 for cycle_us in (min(found[k]), max(found[k])))
-        out[(month, q)] = stats.interpolate(a, b, t)
-    return out
-
-
-def cycle_quantiles(
-    organization: Organization, first_month: date, last_month: date, qs: Sequence[float]
-) -> dict[float, float]:
-    """``{q: days}``: the q-quantiles of the sales cycle's days over the months
-    ``first_month`` to ``last_month`` (:func:`cycle_days` of them, merged; empty without
-    any), reading two short lists, not every first win of the months in order: the months'
-    first wins by whole days of their cycle (CycleDayCount), added up day by day to find the
-    day holding each rank the quantiles need (``stats.quantile_neighbours``); then the first
-    wins of only those days, from FirstWin's (organization, month, cycle_us) index, one seek
-    a month."""
-    first, last = month_start(first_month), month_start(last_month)
-    by_day = (
-        CycleDayCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
-        .values("day")
-        .order_by("day")
-        .annotate(total=Sum("n"))
-        .filter(total__gt=0)
-        .values_list("day", "total")
-    )
-    days = list(by_day)
-    n = sum(total for _day, total in days)
-    if not n:
-        return {}
-    around = {q: stats.quantile_neighbours(n, q) for q in qs}
-    ranks = sorted({rank for below, above, _t in around.values() for rank in (below, above)})
-    needed: dict[int, list[tuple[int, int]]] = defaultdict(list)  # day: (rank, rank in day)
-    before = 0  # first wins in the days before this one
-    for day, total in days:
-        while ranks and ranks[0] < before + total:
-            rank = ranks.pop(0)
-            needed[day].append((rank, rank - before))
-        before += total
-    months = months_between(first, last)
-    adapt = connection.ops.adapt_datefield_value
-    parts, params = [], []
-    for day in needed:
-        parts.append(
-            f"SELECT {day} AS d, cycle_us FROM {FirstWin._meta.db_table} "
-            f"WHERE organization_id = %s AND month IN ({', '.join(['%s'] * len(months))}) "
-            "AND cycle_us >= %s AND cycle_us < %s"
-        )
-        params += [organization.pk, *map(adapt, months), day * DAY_US, (day + 1) * DAY_US]
-    values: dict[int, list[int]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for day, cycle_us in cursor.fetchall():
-            values[int(day)].append(int(cycle_us))
-    at: dict[int, float] = {}  # rank: days
-    for day, in_day in needed.items():
-        ordered = sorted(values[day])
-        # as the reference: seconds, then days (one division by a day in µs differs in the last bit)
-        at.update((rank, ordered[offset] / 10**6 / 86400) for rank, offset in in_day)
-    return {
-        q: stats.interpolate(at[below], at[above], t) for q, (below, above, t) in around.items()
-    }
-
-
-def cycle_quantile(
-    organization: Organization,
-    first_month: date,
-    last_month: date,
-    q: float,
-) -> float | None:
-    """The q-quantile of :func:`cycle_quantiles` (None without any first win)."""
-    return cycle_quantiles(organization, first_month, last_month, [q]).get(q)
 
 
 def stage_counts(organization: Organization) -> dict[int, int]:

@@ -45,6 +45,7 @@ from keepscore.funnel.services import (
     stage_history,
 )
 from keepscore.funnel.summary import readers, upkeep
+from keepscore.funnel.summary.cycles import cycle_quantiles
 from keepscore.funnel.summary.sql import next_month
 from keepscore.history.projections import Difference
 from keepscore.leads.models import DealOutcome, Lead, StageChange
@@ -348,7 +349,7 @@ def _spans(organization: Organization, months: list[date]) -> list[Difference]:
         if days != expected:
             found.append(Difference(NAME, f"{year} sales cycle days", days, expected))
         # the median and 80th percentile as the scorecard reads them (by day counts)
-        quantiles = readers.cycle_quantiles(organization, period.start, period.end, (0.5, 0.8))
+        quantiles = cycle_quantiles(organization, period.start, period.end, (0.5, 0.8))
         wanted = {q: stats.quantile(expected, q) for q in (0.5, 0.8)} if expected else {}
         if quantiles != wanted:
             where = f"{year} sales cycle median and 80th percentile"
