@@ -13,10 +13,12 @@ from django.apps import apps
 from django.db import models
 
 import keepscore
+from keepscore.accounts.models import Organization
 from keepscore.common.models import OrgOwned
 from keepscore.common.recorded import Recorded, UnrecordedWrite
 from keepscore.funnel.models import MonthBound, SummaryState
 from keepscore.funnel.summary import upkeep
+from keepscore.leads.models import Lead
 
 SRC = Path(keepscore.__file__).parent
 RECORDED = [m for m in apps.get_models() if issubclass(m, Recorded)]
@@ -115,3 +117,43 @@ def test_a_big_block_refreshes_the_planners_statistics(org_a, tmp_path):
                 "leads_lead": True,
                 "leads_stagechange": True,
             }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_bulk_block_is_vacuumed_once_committed(
+    org_a: Organization, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: once a large block is committed, the tables it filled and the summaries
+    are vacuumed, so every page of them is marked visible to all (the reports' index-only
+    scans then read no row)."""
+    from django.db import connection
+
+    from keepscore.history import bulk
+    from keepscore.imports.services import import_leads
+
+    def vacuums() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, vacuum_count FROM pg_stat_user_tables "
+                "WHERE relname IN ('leads_stagechange', 'funnel_entrycount', 'funnel_firstwin')"
+            )
+            return dict(cursor.fetchall())
+
+    before = vacuums() if connection.vendor == "postgresql" else {}
+    monkeypatch.setattr(bulk, "VACUUM_AFTER", 10)
+    path = tmp_path / "many.csv"
+    path.write_text("name,source\n" + "".join(f"L{i},Email\n" for i in range(400)))
+    assert import_leads(organization=org_a, path=path, missing_dates="now").created == 400
+    assert Lead.objects.filter(organization=org_a).count() == 400
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # the leads' pages (rows only inserted) all marked visible to all
+            cursor.execute(
+                "SELECT relpages > 0 AND relallvisible = relpages FROM pg_class "
+                "WHERE relname = 'leads_lead'"
+            )
+            assert cursor.fetchone()[0] is True
+        # the stage changes and the summaries vacuumed too, once (pages holding a row
+        # updated in the block may keep its dead version until a later vacuum)
+        assert vacuums() == {table: n + 1 for table, n in before.items()}
+        assert len(before) == 3

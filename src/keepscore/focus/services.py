@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
@@ -500,21 +500,24 @@ def _conversations(
         per_lead[f"first{i}"] = Min("at", filter=Q(at__gte=starts[name]))
     talks, params = rows.order_by().values("lead_id").annotate(**per_lead).query.sql_with_params()
     # a lead talked to in the span, won at or after its first conversation of the span and
-    # before the end of the date
-    won = (
-        f"SELECT 1 FROM {DealOutcome._meta.db_table} o WHERE o.lead_id = t.lead_id "
-        "AND o.result = %s AND o.at >= t.first{i} AND o.at < %s"
+    # before the end of the date: its last win before the end is at or after that first
+    # conversation (the wins since the earliest span, one index range, joined by lead)
+    wins, win_params = (
+        DealOutcome.objects.for_org(organization)
+        .filter(result=DealOutcome.Result.WON, at__gte=min(starts.values()), at__lt=r.until)
+        .order_by()
+        .values("lead_id")
+        .annotate(last=Max("at"))
+        .query.sql_with_params()
     )
     columns = ", ".join(
-        f"SUM(t.n{i}), SUM(CASE WHEN t.first{i} IS NOT NULL AND EXISTS ({won.format(i=i)}) "
-        "THEN 1 ELSE 0 END)"
+        f"SUM(t.n{i}), SUM(CASE WHEN w.last >= t.first{i} THEN 1 ELSE 0 END)"
         for i in range(len(names))
     )
-    until = connection.ops.adapt_datetimefield_value(r.until)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM ({talks}) t",
-            [*[DealOutcome.Result.WON.value, until] * len(names), *params],  # in the SQL's order
+            f"SELECT {columns} FROM ({talks}) t LEFT JOIN ({wins}) w ON w.lead_id = t.lead_id",
+            [*params, *win_params],
         )
         found = cursor.fetchone()
     return {

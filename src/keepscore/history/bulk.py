@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from keepscore.activities.models import Activity, Objection
 from keepscore.common.recorded import Recorded, recording
+from keepscore.history.projections import registered
 from keepscore.history.recorder import tell
 from keepscore.leads.models import Lead
 
@@ -234,6 +235,35 @@ def _analyze(block: Bulk) -> None:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
+#: rows a block writes in all before, on PostgreSQL, the tables it filled are vacuumed
+VACUUM_AFTER = 50_000
+
+
+def _vacuum_on_commit(block: Bulk) -> None:
+    """On PostgreSQL, once a large block is committed: ``VACUUM (ANALYZE)`` the tables it
+    filled and the projections' tables. Their new rows are then marked visible to all in
+    the visibility map, so the reports' index-only scans read the indexes alone; until a
+    vacuum does it, each index entry is checked against its row (the focus's first wins by
+    channel at 1M leads: 69 ms before, 24 ms after). Autovacuum may have passed while the
+    import was still writing and not come back (seen after a 1M-lead import). Seconds at
+    1M leads; run after the commit (VACUUM cannot run in a transaction), so a failed block
+    runs none. The block commits synchronously (as PostgreSQL does by default): after an
+    asynchronous commit the new rows cannot be marked visible to all until the WAL writer
+    has flushed it, and a vacuum at once would mark none."""
+    if connection.vendor != "postgresql" or sum(block.rows.values()) < VACUUM_AFTER:
+        return
+    tables = [*block.rows, *(m._meta.db_table for p in registered() for m in p.tables)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO on")
+
+    def vacuum() -> None:
+        with connection.cursor() as cursor:
+            for table in dict.fromkeys(tables):
+                cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
+
+    transaction.on_commit(vacuum)
+
+
 @contextmanager
 def bulk(
     organization: Organization,
@@ -254,6 +284,7 @@ def bulk(
             tell("leads_forget", organization, extends)
         yield block
         _analyze(block)
+        _vacuum_on_commit(block)
         if rebuild:
             tell("rebuild", organization)
             return

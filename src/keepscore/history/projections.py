@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    from django.db.models import Model, QuerySet
 
     from keepscore.accounts.models import Organization
     from keepscore.activities.models import Activity, Objection
@@ -72,6 +72,8 @@ class Projection:
     name: str = ""
     #: the Lead fields the projection reads: saving any of them re-counts the lead
     lead_fields: frozenset[str] = frozenset()
+    #: the tables it keeps (vacuumed with the history's after a large bulk write)
+    tables: Sequence[type[Model]] = ()
 
     def leads_forget(self, organization: Organization, leads: LeadSet) -> None:
         """*Before* the history of these leads changes: take their contributions away."""

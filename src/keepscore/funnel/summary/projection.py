@@ -23,6 +23,7 @@ class SummaryProjection(Projection):
     name = verify.NAME
     #: what the counts are grouped or dated by: changing one re-counts the lead
     lead_fields = frozenset({"owner", "sourced_by", "channel", "stage", "first_touch_at"})
+    tables = upkeep.TABLES
 
     def leads_forget(self, organization: Organization, leads: LeadSet) -> None:
         upkeep.leads_forget(organization, leads)
