@@ -658,6 +658,9 @@ def test_sales_cycle_quantiles_across_whole_day_boundaries(
 
     quantiles_equal_reference()
     rebuilt_equal(org_a)
+    # a span beyond the months read is refused, not answered from part of its months
+    with pytest.raises(ValueError, match="not a run of the months read"):
+        summary.CycleDays(org_a, may, may).quantiles([(date(2024, 4, 1), may)], [0.5])
     # the move is undone (its stage change and outcome leave the history): day 3 holds two
     stage_change_undo(change=won, by=owner_a, reason="entered by mistake")
     assert day_counts(org_a) == by_hand

@@ -30,6 +30,7 @@ class CycleDays:
     def __init__(self, organization: Organization, first_month: date, last_month: date) -> None:
         self.organization = organization
         first, last = month_start(first_month), month_start(last_month)
+        self.span: Span = (first, last)
         adapt = connection.ops.adapt_datefield_value
         # in the order of the (organization, month, day) key; SQLite's months as text, each
         # converted once, not row by row
@@ -79,6 +80,8 @@ class CycleDays:
         then only those days' first wins, one index seek per month."""
         asked: list[tuple[Span, Ranks]] = []
         for span in dict.fromkeys((month_start(a), month_start(b)) for a, b in spans):
+            if not self.span[0] <= span[0] <= span[1] <= self.span[1]:
+                raise ValueError(f"{span} is not a run of the months read, {self.span}")
             ranks = Ranks(self._days(span), qs)
             if ranks.needed:
                 asked.append((span, ranks))
