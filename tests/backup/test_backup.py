@@ -577,6 +577,7 @@ def test_backup_of_a_database_without_tables_says_there_is_nothing(
     empty = installs("bare")
     line = _error(empty.run("backup", "--out", str(tmp_path / "x.zip"), ok=False))
     assert "holds no keepscore tables: nothing to back up" in line
+    assert "the database at " in line  # the command line says where it looked
     assert not (tmp_path / "x.zip").exists()
 
 

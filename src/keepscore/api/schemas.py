@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 from pydantic_core import PydanticCustomError
 
 from keepscore.activities.models import Activity, ActivityKind, Objection, ObjectionTag
-from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+from keepscore.common.days import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
 from keepscore.economics.models import DealLine
 from keepscore.economics.products import MAX_LINES, cents
 from keepscore.leads.models import Channel, Lead, Stage, StageChange

@@ -86,12 +86,6 @@ def sqlite_path() -> Path:
     return Path(settings.DATABASES["default"]["NAME"])
 
 
-def _where() -> str:
-    from keepscore.cli.common import database_description
-
-    return database_description()
-
-
 def _migrate_forward() -> int:
     """Apply the migrations the restored database lacks; how many."""
     from django.core.management import call_command
@@ -149,8 +143,11 @@ def _share(
     return lambda fraction: progress(phase, (done + fraction * part) / total)
 
 
-def backup_create(*, out: Path, progress: Progress = _noop) -> BackupResult:
-    """Write the archive to ``out`` (first beside it, then moved into place)."""
+def backup_create(
+    *, out: Path, progress: Progress = _noop, database: str = "the database"
+) -> BackupResult:
+    """Write the archive to ``out`` (first beside it, then moved into place). ``database``:
+    how a message names the database (the command line says where it is)."""
     started = time.monotonic()
     kind = vendor()
     if kind not in DATABASE_FILES:
@@ -174,9 +171,7 @@ def backup_create(*, out: Path, progress: Progress = _noop) -> BackupResult:
                 copy, lambda f: progress("dumping the database", f)
             )
         if not migrations.get("accounts"):
-            raise BackupProblem(
-                f"the database at {_where()} holds no keepscore tables: nothing to back up"
-            )
+            raise BackupProblem(f"{database} holds no keepscore tables: nothing to back up")
         files = home_files(leave_out={out, partial})
         sources = [(DATABASE_FILES[kind], copy)]
         sources += [(f"home/{f.as_posix()}", _home() / f) for f in files]

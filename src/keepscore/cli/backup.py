@@ -49,7 +49,11 @@ def backup(
         database_check()
         try:
             with progress_bar() as update:
-                result = backup_create(out=out, progress=update)
+                result = backup_create(
+                    out=out,
+                    progress=update,
+                    database=f"the database at {database_description()}",
+                )
         except BackupProblem as problem:
             fail(str(problem))
         rows = f"{result.rows:,} rows in {result.tables} tables"

@@ -66,7 +66,7 @@ class Format(StrEnum):
 
 
 def date_option(value: str | None, option: str) -> date | None:
-    from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+    from keepscore.common.days import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
 
     if value is None or not value.strip():
         return None

@@ -1,11 +1,26 @@
-"""Local days: a lead's days at a stage are counted in the organization's calendar days
+"""Days: the dates a business records (their bounds, checked the same by every door), and
+local days: a lead's days at a stage are counted in the organization's calendar days
 ("entered on 13 November, today is 4 December: 21 days"), the same on every page."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+
+#: The dates a business records. Outside them a date is a typo (0001, 9999), and at the edges
+#: of Python's calendar "the next day" or a time-zone conversion overflows (a 500).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+DATE_RANGE_MESSAGE = f"Enter a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
+
+
+def date_check(day: date) -> None:
+    """A ``ValidationError`` (code ``date_range``) unless ``EARLIEST_DATE <= day <=
+    LATEST_DATE``."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(DATE_RANGE_MESSAGE, code="date_range")
 
 
 def day_start(day: date) -> datetime:

@@ -1,23 +1,14 @@
-"""Form pieces shared by every app: bounded dates, and service errors shown at their field."""
+"""Form pieces shared by every app: bounded dates (``keepscore.common.days``), and service
+errors shown at their field."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-#: The dates a business records. Outside them a date is a typo (0001, 9999), and at the edges
-#: of Python's calendar "the next day" or a time-zone conversion overflows (a 500).
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2999, 12, 31)
-DATE_RANGE_MESSAGE = f"Enter a date between {EARLIEST_DATE:%Y-%m-%d} and {LATEST_DATE:%Y-%m-%d}."
-
-
-def _check_date_range(day: date) -> None:
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValidationError(DATE_RANGE_MESSAGE, code="date_range")
+from keepscore.common.days import date_check
 
 
 class DateField(forms.DateField):
@@ -26,7 +17,7 @@ class DateField(forms.DateField):
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None:
-            _check_date_range(value)
+            date_check(value)
 
 
 class DateTimeField(forms.DateTimeField):
@@ -35,7 +26,7 @@ class DateTimeField(forms.DateTimeField):
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value is not None:
-            _check_date_range(value.date())
+            date_check(value.date())
 
 
 def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership
 from keepscore.activities.models import ActivityKind
 from keepscore.activities.services import activity_log
-from keepscore.common.forms import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+from keepscore.common.days import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
 from keepscore.common.validation import check_same_org
 from keepscore.followups.models import ACTIVITY_OF, FollowUp, FollowUpKind
 from keepscore.leads.models import Lead

@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
-from keepscore.common.forms import EARLIEST_DATE, LATEST_DATE
+from keepscore.common.days import EARLIEST_DATE, LATEST_DATE
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import check_same_org, writer_user
 from keepscore.imports.readers import (
