@@ -15,7 +15,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from keepscore.activities.models import ObjectionTag
-from keepscore.focus import services
+from keepscore.focus import reads, services
+from keepscore.focus.indicators import money, sales
 from keepscore.focus.services import diagnose, diagnosis_json
 from keepscore.funnel import summary
 from keepscore.funnel.models import SummaryState
@@ -154,7 +155,7 @@ def test_summaries_and_stage_history_give_the_same_answer_today(db: Any) -> None
     recorder.rebuild(organization=org)
     assert summary.ready(org)
     summarized = diagnose(org, today)
-    assert services.reads(org, today).summarized
+    assert reads.reads(org, today).summarized
     assert diagnosis_json(summarized) == diagnosis_json(reference)
     ranked = summarized.indicator("best_channels").evidence["by_customers"]
     assert {row["channel"] for row in ranked} == {"Referral", "Ads", "Website form"}
@@ -216,13 +217,13 @@ def test_objections_and_deals_from_the_summaries_equal_the_rows(
     for k, (d, tag) in enumerate(objections):
         b.objections(org, leads[k % len(leads)], [b.local(today + timedelta(days=d))], tag)
     assert summary.ready(org)
-    r = services.reads(org, today)
+    r = reads.reads(org, today)
     assert r.summarized
-    got, expected = services._objections_summary(org, r), services._objections_reference(org, r)
+    got, expected = sales._objections_summary(org, r), sales._objections_reference(org, r)
     assert got == expected
     # by hand: the objections inside the 12 months, and the recent months' tags
     months = set(r.months)
-    recent = set(r.months[-services.RECENT_MONTHS :])
+    recent = set(r.months[-reads.RECENT_MONTHS :])
     inside = [
         (month, tag)
         for d, tag in objections
@@ -234,8 +235,8 @@ def test_objections_and_deals_from_the_summaries_equal_the_rows(
         if month in recent:
             tags[tag] = tags.get(tag, 0) + 1
     assert got[1] == sorted(tags.items(), key=lambda tn: (-tn[1], tn[0]))[:3]
-    deals_got = services._deals_summary(org, r)
-    assert deals_got == services._deals_reference(org, r)
+    deals_got = money._deals_summary(org, r)
+    assert deals_got == money._deals_reference(org, r)
     won_inside = [
         cost
         for d, days, won, cost in deals

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.focus import services
+from keepscore.focus.indicators import channels, sales
+from keepscore.focus.reads import reads
 from keepscore.funnel import summary
 from keepscore.funnel.models import FirstWin
 from tests.conftest import assert_index_alone, channel
@@ -32,9 +33,9 @@ def test_first_wins_by_channel_come_from_the_index_alone(
     lost = new_lead(org_a, "L", now - timedelta(days=90), "lead")
     move(lost, "lost", now - timedelta(days=60), owner_a, reason="Price too high")
     assert summary.ready(org_a)
-    r = services.reads(org_a, timezone.localdate())
+    r = reads(org_a, timezone.localdate())
     with CaptureQueriesContext(connection) as queries:
-        _cohorts, money = services._channel_reads(org_a, r)
+        _cohorts, money = channels._channel_reads(org_a, r)
     won = {pk: int(m[0]) for pk, m in money.items() if m[0]}
     assert won == {channel(org_a).pk: 2, channel(org_a, "ads").pk: 1}
     table = FirstWin._meta.db_table
@@ -73,9 +74,9 @@ def test_sales_conversations_of_each_span_by_hand(org_a: Organization, owner_a: 
             log(lead, kind, moment, owner_a, buyer=buyer)
         if won_at is not None:
             move(lead, "customer", won_at, owner_a, revenue="100")
-    r = services.reads(org_a, as_of)
+    r = reads(org_a, as_of)
     with CaptureQueriesContext(connection) as queries:
-        evidence = services.sales_conversations(org_a, r).evidence
+        evidence = sales.sales_conversations(org_a, r).evidence
     [scan] = [q["sql"] for q in queries.captured_queries if "SUM(t.n0)" in q["sql"]]
     assert_index_alone(scan, "activity_org_kind_lead", "activities_activity")
     end = timezone.make_aware(datetime(2025, 4, 3))

@@ -95,7 +95,8 @@ def test_the_counts_are_the_scorecards_months(demo):
 
 
 def test_the_focus_reads_the_plan_only_once_there_is_one(demo):
-    from keepscore.focus.services import PLAN_VERDICTS, diagnose
+    from keepscore.focus.indicators.goal import PLAN_VERDICTS
+    from keepscore.focus.services import diagnose
 
     today = timezone.localdate()
     assert "plan_gap" not in {i.key for i in diagnose(demo).indicators}
