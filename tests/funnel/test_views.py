@@ -26,7 +26,7 @@ from django.urls import reverse
 from keepscore.accounts.models import Membership, Organization
 from keepscore.funnel.filters import default_period, rate_text
 from keepscore.funnel.services import Period
-from keepscore.scorecard.types import RateFigure
+from keepscore.funnel.stats import RateFigure
 from tests.conftest import make_org
 from tests.funnel.conftest import at, move, new_lead
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from keepscore.funnel.stats import RateFigure
 from keepscore.scorecard.pace import Projection
-from keepscore.scorecard.types import MetricRow, RateFigure, ReviewEntry, Scorecard
+from keepscore.scorecard.types import MetricRow, ReviewEntry, Scorecard
 
 EVIL = "=cmd|' /C calc'!A0 <script>alert(\"x\")</script>"
 

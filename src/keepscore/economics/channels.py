@@ -28,9 +28,8 @@ from keepscore.economics.models import Spend
 from keepscore.funnel import summary
 from keepscore.funnel.models import FirstWin, MonthCount, ReachCount
 from keepscore.funnel.services import Ladder, Period, min_n, rate
-from keepscore.funnel.stats import MIN_CUSTOMERS
+from keepscore.funnel.stats import MIN_CUSTOMERS, RateFigure
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
-from keepscore.scorecard.types import RateFigure
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

@@ -26,8 +26,8 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel import stats
+from keepscore.funnel.stats import RateFigure
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
-from keepscore.scorecard.types import RateFigure
 
 #: the lead fields a funnel can be grouped by (and a segment chosen by), besides "fact:<name>"
 GROUPINGS = ("channel", "campaign", "owner", "utm_source", "utm_medium", "utm_campaign")

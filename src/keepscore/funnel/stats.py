@@ -1,4 +1,5 @@
-"""Small statistics helpers for the funnel figures: the Wilson interval and quantiles.
+"""Small statistics helpers for the funnel figures: a rate with its interval (``RateFigure``),
+the Wilson interval and quantiles.
 
 Pure functions of numbers (no database); see ``docs/numbers.md`` for the formulas.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 #: the normal quantile for a two-sided 95% interval
 Z95 = 1.959964
@@ -16,6 +18,18 @@ MIN_CUSTOMERS = 5
 #: below this many values, a quantile (the sales cycle's median, its 80th percentile) is
 #: "not enough data"
 MIN_QUANTILE_N = 5
+
+
+@dataclass(frozen=True)
+class RateFigure:
+    """A rate with its counts: k of n, and the 95% Wilson interval (None when n is 0)."""
+
+    k: int
+    n: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    enough: bool  # n reached the minimum (settings.KEEPSCORE_MIN_N, default 20)
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:

@@ -52,10 +52,11 @@ from keepscore.economics.models import Spend
 from keepscore.funnel import stats, summary
 from keepscore.funnel.models import CohortCount
 from keepscore.funnel.services import Ladder, Period, rate
+from keepscore.funnel.stats import RateFigure
 from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
 from keepscore.scorecard import pace, services
 from keepscore.scorecard.catalogue import SPEND_KEYS, SPEND_RATIOS, MetricDef, metric_catalogue
-from keepscore.scorecard.types import MetricRow, RateFigure, Scorecard
+from keepscore.scorecard.types import MetricRow, Scorecard
 
 #: months of trend on each row, ending with the scorecard's month
 TREND_MONTHS = 12

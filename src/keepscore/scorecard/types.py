@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from keepscore.common.money import MoneyFormat
+from keepscore.funnel.stats import RateFigure
 
 if TYPE_CHECKING:
     from keepscore.scorecard.pace import Projection as PaceProjection
@@ -35,18 +36,6 @@ def by_group(rows: Iterable[G]) -> list[tuple[str, list[G]]]:
     (:data:`GROUPS`), each group once, the rows in their order within it."""
     items = list(rows)
     return [(g, [r for r in items if r.group == g]) for g in GROUPS]
-
-
-@dataclass(frozen=True)
-class RateFigure:
-    """A rate with its counts: k of n, and the 95% Wilson interval (None when n is 0)."""
-
-    k: int
-    n: int
-    rate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    enough: bool  # n reached the minimum (settings.KEEPSCORE_MIN_N, default 20)
 
 
 @dataclass(frozen=True)
