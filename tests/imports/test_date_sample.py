@@ -13,8 +13,9 @@ import pytest
 
 from keepscore.accounts.models import Organization
 from keepscore.accounts.services import organization_create
-from keepscore.imports import services
-from keepscore.imports.services import ImportResult, import_leads
+from keepscore.imports import date_columns
+from keepscore.imports.report import ImportResult
+from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
 from tests.imports.conftest import write_csv
 
@@ -67,7 +68,7 @@ def test_sample_gives_the_same_result_as_the_whole_column(
     case: str, dry_run: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     whole = _run(tmp_path, "whole", CASES[case], dry_run)
-    monkeypatch.setattr(services, "DATE_SAMPLE", 3)
+    monkeypatch.setattr(date_columns, "DATE_SAMPLE", 3)
     sampled = _run(tmp_path, "sampled", CASES[case], dry_run)
     assert sampled == whole
 
@@ -76,7 +77,7 @@ def test_sample_gives_the_same_result_as_the_whole_column(
 def test_other_format_later_is_read_in_the_whole_columns_format(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "DATE_SAMPLE", 3)
+    monkeypatch.setattr(date_columns, "DATE_SAMPLE", 3)
     failed, imported, _p, _r, created, errors, formats, touches = _run(
         tmp_path, "later", CASES["other_format_later"], False
     )
