@@ -13,8 +13,10 @@ import pytest
 
 from keepscore.accounts.models import Organization
 from keepscore.accounts.services import organization_create
-from keepscore.imports import services
-from keepscore.imports.services import ImportResult, import_leads
+from keepscore.imports import date_columns
+from keepscore.imports.dates import ColumnDates
+from keepscore.imports.report import ImportResult
+from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
 from tests.imports.conftest import write_csv
 
@@ -39,6 +41,19 @@ CASES = {
     # a bad date after the sample
     "bad_later": ["2020-01-05"] * 3 + ["soon"] + ["2020-01-06"] * 3,
 }
+
+
+def _settled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A spy on :meth:`ColumnDates.settle`: the column of each settling from now on."""
+    settled: list[str] = []
+    settle = ColumnDates.settle
+
+    def spy(self: ColumnDates) -> object:
+        settled.append(self.column)
+        return settle(self)
+
+    monkeypatch.setattr(ColumnDates, "settle", spy)
+    return settled
 
 
 def _run(tmp_path: Path, slug: str, dates: list[str], dry_run: bool) -> tuple[object, ...]:
@@ -66,9 +81,14 @@ def _run(tmp_path: Path, slug: str, dates: list[str], dry_run: bool) -> tuple[ob
 def test_sample_gives_the_same_result_as_the_whole_column(
     case: str, dry_run: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    settled = _settled(monkeypatch)
     whole = _run(tmp_path, "whole", CASES[case], dry_run)
-    monkeypatch.setattr(services, "DATE_SAMPLE", 3)
+    assert settled == ["created"]  # the whole column at once
+    settled.clear()
+    monkeypatch.setattr(date_columns, "DATE_SAMPLE", 3)
     sampled = _run(tmp_path, "sampled", CASES[case], dry_run)
+    # the sample, then the whole column (watched by the check, or read before it)
+    assert settled == ["created", "created"]
     assert sampled == whole
 
 
@@ -76,10 +96,12 @@ def test_sample_gives_the_same_result_as_the_whole_column(
 def test_other_format_later_is_read_in_the_whole_columns_format(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "DATE_SAMPLE", 3)
+    monkeypatch.setattr(date_columns, "DATE_SAMPLE", 3)
+    settled = _settled(monkeypatch)
     failed, imported, _p, _r, created, errors, formats, touches = _run(
         tmp_path, "later", CASES["other_format_later"], False
     )
     assert imported and not failed and created == 7 and not errors
     assert formats == {"created": "MM/DD/YYYY"}
+    assert settled == ["created", "created"]  # the sample's format, then the whole column's
     assert [t[:10] for t in touches] == ["2020-01-01"] * 3 + ["2020-02-13"] * 4  # type: ignore[union-attr]

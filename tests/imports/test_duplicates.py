@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit.models import AuditEvent
 from keepscore.cli.main import app
+from keepscore.imports.cells import phone_key
 from keepscore.imports.models import ImportJob
-from keepscore.imports.services import import_leads, phone_key
+from keepscore.imports.services import import_leads
 from keepscore.leads.models import Channel, DealOutcome, Lead, StageChange
 from tests.imports.conftest import write_csv
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from keepscore.accounts.models import Organization
-from keepscore.imports.services import ImportResult, import_leads
+from keepscore.imports.report import ImportResult
+from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
 from tests.imports.conftest import write_csv
 

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from keepscore.accounts.models import Organization
-from keepscore.imports.services import ImportResult, import_leads
+from keepscore.imports.report import ImportResult
+from keepscore.imports.services import import_leads
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from tests.imports.conftest import write_csv
 

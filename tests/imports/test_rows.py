@@ -15,7 +15,8 @@ from django.conf import settings
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.imports.models import ImportJob
-from keepscore.imports.services import ImportResult, import_leads
+from keepscore.imports.report import ImportResult
+from keepscore.imports.services import import_leads
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from tests.imports.conftest import write_csv
 from tests.imports.test_cli import invoke
@@ -378,9 +379,9 @@ def test_the_cli_names_a_contradiction(org_a: Organization, tmp_path: Path) -> N
 def _parser_name(org: Organization, path: Path, **options: Any) -> str:
     from keepscore.imports.presets import preset_get
     from keepscore.imports.readers import table_open
-    from keepscore.imports.services import _LeadImport
+    from keepscore.imports.writing import LeadImport
 
-    engine = _LeadImport(
+    engine = LeadImport(
         organization=org,
         table=table_open(path),
         preset=preset_get("plain"),

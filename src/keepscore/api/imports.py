@@ -18,13 +18,13 @@ from keepscore.imports.forms import UploadForm
 from keepscore.imports.headers import label
 from keepscore.imports.mapping import job_start, report_columns, upload_store
 from keepscore.imports.models import ImportJob
-from keepscore.imports.services import (
+from keepscore.imports.options import (
     defaults_parse,
     match_parse,
     missing_dates_check,
     pairs_list_parse,
-    stages_in_order,
 )
+from keepscore.imports.report import stages_in_order
 from keepscore.leads.models import Stage
 
 router = Router(tags=["import jobs"])

@@ -23,7 +23,7 @@ from keepscore.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from keepscore.imports.services import ImportResult
+    from keepscore.imports.report import ImportResult
 
 app = typer.Typer(
     help="Import leads (CSV or XLSX; presets plain, olist, hubspot, pipedrive, salesforce), "
@@ -62,7 +62,7 @@ EncodingOpt = Annotated[
 
 
 def _pairs(values: list[str], option: str, shape: str = "COLUMN=FIELD") -> dict[str, str]:
-    from keepscore.imports.services import pairs_list_parse
+    from keepscore.imports.options import pairs_list_parse
 
     try:
         return pairs_list_parse(values, shape)
@@ -72,12 +72,12 @@ def _pairs(values: list[str], option: str, shape: str = "COLUMN=FIELD") -> dict[
 
 def match_parse(text: str | None) -> tuple[str, ...] | None:
     """``--match id,email`` → ("external_id", "email"); None: the default (all three)."""
-    from keepscore.imports import services
+    from keepscore.imports import options
 
     if text is None:
         return None
     try:
-        return services.match_parse(text)
+        return options.match_parse(text)
     except ValueError as error:
         fail(f"--match: {error}", EXIT_USAGE)
 
@@ -278,12 +278,8 @@ def leads(
     to several (COLUMN=created,lead_at), or keeps it as a lead fact (COLUMN=fact:NAME)."""
     with errors():
         django_setup()
-        from keepscore.imports.services import (
-            defaults_parse,
-            import_leads,
-            missing_dates_check,
-            pairs_parse,
-        )
+        from keepscore.imports.options import defaults_parse, missing_dates_check, pairs_parse
+        from keepscore.imports.services import import_leads
 
         try:
             stages = pairs_parse(stage_map, "--stage-map")

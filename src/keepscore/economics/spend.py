@@ -35,7 +35,7 @@ from keepscore.imports.readers import (
     rows_with_retry,
     table_open,
 )
-from keepscore.imports.services import RowError
+from keepscore.imports.report import RowError
 from keepscore.leads.models import Channel
 from keepscore.scorecard.compute import month_add as add_months
 from keepscore.scorecard.compute import months_between

@@ -2,7 +2,7 @@
 
 A dry run (the import's *Check*) of a large plain CSV is read by DuckDB into a table, and
 SQL finds the *clean* rows: those the row check's one-pass reading
-(:meth:`~keepscore.imports.services._LeadImport.row_parser`) is certain to accept, no key
+(:meth:`~keepscore.imports.fast_rows.FastRowReader.row_parser`) is certain to accept, no key
 of which (id, email, phone) is shared with another row or with one of the organization's
 leads. Their counts (leads per stage; the sources, members, lost reasons and campaigns they
 use) are added up in SQL. Every other row — a bad row, a duplicate, a row sharing a key, a
@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     import duckdb
 
-    from keepscore.imports.services import Progress, _LeadImport
+    from keepscore.imports.engine import Progress
+    from keepscore.imports.writing import LeadImport
 
 #: below this size (bytes) the row check is quick enough, and DuckDB is not even loaded
 COLUMNAR_MIN_BYTES = 4 * 1024 * 1024
@@ -51,13 +52,13 @@ WHITESPACE = (
     "\x09\x0a\x0b\x0c\x0d\x1c\x1d\x1e\x1f\x20\x85\xa0\u1680"
     "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-#: the row check's email rule (``services._EMAIL``) in RE2, its \s spelt out as Python's
+#: the row check's email rule (``cells.EMAIL``) in RE2, its \s spelt out as Python's
 _NOT_IN_EMAIL = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + '@<>(),;:"\\[\\]'
 _EMAIL = f"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\\.[^{_NOT_IN_EMAIL}.]{{2,}}"
 #: the one character DuckDB's lower() folds otherwise than Python's (a test checks them all)
 LOWER_DIFFERS = "\u0130"
 _PLAIN_MONEY_ASCII = r"[0-9]{1,12}(\.[0-9]{0,2})?"
-#: a time after the date as the conservative reading takes it (``services`` takes more)
+#: a time after the date as the conservative reading takes it (the row check takes more)
 _TIME = r"(?: (?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?"
 #: any date of the candidates' shape (both separators the same), for watching a column: its
 #: date part is what comes before the first space
@@ -71,7 +72,7 @@ _DAYS_IN_MONTH = (
 @dataclass
 class Columns:
     """What the columnar check found: the rows left to the row check, and the clean rows'
-    counts for :meth:`~keepscore.imports.services._LeadImport.check`."""
+    counts for :meth:`~keepscore.imports.checking.RowCheck.check`."""
 
     duck: duckdb.DuckDBPyConnection
     #: SQL of a row's values (:func:`values_sql`)
@@ -99,7 +100,7 @@ def columnar_min_bytes() -> int:
     return int(getattr(settings, "IMPORTS_COLUMNAR_MIN_BYTES", COLUMNAR_MIN_BYTES))
 
 
-def check(engine: _LeadImport, progress: Progress | None) -> bool:
+def check(engine: LeadImport, progress: Progress | None) -> bool:
     """The dry run's check of ``engine``'s file over whole columns, its result in
     ``engine.result`` as the row check would leave it. False: this file or mapping is for
     the row check (nothing was changed)."""
@@ -133,7 +134,7 @@ def check(engine: _LeadImport, progress: Progress | None) -> bool:
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def _check(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, progress: Progress | None) -> bool:
+def _check(duck: duckdb.DuckDBPyConnection, engine: LeadImport, progress: Progress | None) -> bool:
     table = engine.table
     duck.execute("SET preserve_insertion_order = true")
     duck.execute("SET memory_limit = ?", [_memory_limit()])
@@ -162,7 +163,7 @@ def _check(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, progress: Progr
     return True
 
 
-def _campaigns_known(engine: _LeadImport) -> int:
+def _campaigns_known(engine: LeadImport) -> int:
     from keepscore.leads.models import Lead
 
     leads = Lead.objects.for_org(engine.org).exclude(campaign="")
@@ -231,7 +232,7 @@ def _strip_macro(duck: duckdb.DuckDBPyConnection) -> None:
 # --- the date column ----------------------------------------------------------------------
 
 
-def _dates_settle(duck: duckdb.DuckDBPyConnection, engine: _LeadImport, index: int) -> bool:
+def _dates_settle(duck: duckdb.DuckDBPyConnection, engine: LeadImport, index: int) -> bool:
     """The created column's format from every value (as the row check's watching settles
     it): each date part once, at its first line, and the values of another shape one by
     one, all in line order. False: the dates are ambiguous or mixed (result.problems)."""
@@ -309,12 +310,13 @@ def _mapped(
         duck.execute(f"INSERT INTO {name} SELECT unnest(?), unnest(?)", [raws, keys])
 
 
-def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
+def _classify(duck: duckdb.DuckDBPyConnection, engine: LeadImport) -> None:
     """Table ``t``: the cells the check reads (text and amounts stripped as Python strips
     them; status, stage and created as they are), in place of the file's table. Table ``r``:
     every row's line, whether SQL is sure the one-pass reading accepts it (``clean``), its
     keys and what it would create."""
-    from keepscore.imports.services import _TEXT_LIMITS, EARLIEST_YEAR, MATCH_KEYS
+    from keepscore.imports.cells import EARLIEST_YEAR, TEXT_LIMITS
+    from keepscore.imports.options import MATCH_KEYS
 
     fields = engine.fields
     duck.execute(
@@ -332,7 +334,7 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
 
     # the values that are few: read by the row check's own functions, in first-use order
     def effective(name: str, default: str) -> str:
-        t, limit = text(name), _TEXT_LIMITS[name]
+        t, limit = text(name), TEXT_LIMITS[name]
         return f"CASE WHEN length({t}) BETWEEN 1 AND {limit} THEN {t} ELSE {_sql_text(default)} END"
 
     def source_key(source: str) -> str | None:
@@ -417,7 +419,7 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
     # as the one pass: a local date before this day is not in the future, whatever the zone
     cutoff = engine.latest.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
     conditions = [
-        f"length({text(name)}) <= {limit}" for name, limit in _TEXT_LIMITS.items() if name in fields
+        f"length({text(name)}) <= {limit}" for name, limit in TEXT_LIMITS.items() if name in fields
     ]
     name_ok = [f"{text('name')} <> ''", f"{text('company')} <> ''"]
     if "first_name" in fields or "last_name" in fields:
@@ -478,9 +480,9 @@ def _classify(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
 
 
 def _stripped(fields: dict[str, list[int]]) -> list[tuple[str, int]]:
-    from keepscore.imports.services import _TEXT_LIMITS
+    from keepscore.imports.cells import TEXT_LIMITS
 
-    names = [*_TEXT_LIMITS, "value", "revenue", "cost"]
+    names = [*TEXT_LIMITS, "value", "revenue", "cost"]
     return [(name, fields[name][0]) for name in names if name in fields]
 
 
@@ -505,13 +507,13 @@ def values_sql(fields: dict[str, list[int]], width: int) -> str:
 def _plans(
     pairs: list[tuple[str, str]],
     plan_of: Callable[[str, str], Any],
-    engine: _LeadImport,
+    engine: LeadImport,
     status_i: int,
     stage_i: int,
 ) -> Iterator[tuple[tuple[str, str], Any, bool]]:
     """Each (status, stage) pair: its one-pass plan, and whether the row check's
     :meth:`_stage` reads it as lost (its lost reason is then looked up)."""
-    from keepscore.imports.services import StageKind
+    from keepscore.leads.models import StageKind
 
     for st, sg in pairs:
         synthetic = [""] * engine.width
@@ -525,7 +527,7 @@ def _plans(
 
 def _owners_mapped(
     duck: duckdb.DuckDBPyConnection,
-    engine: _LeadImport,
+    engine: LeadImport,
     owners: list[tuple[str, str]],
     owner_key: Callable[[str], Callable[[str], str | None]],
 ) -> None:
@@ -557,11 +559,12 @@ def _owners_mapped(
 # --- duplicates -------------------------------------------------------------------------
 
 
-def _keys_shared(duck: duckdb.DuckDBPyConnection, engine: _LeadImport) -> None:
+def _keys_shared(duck: duckdb.DuckDBPyConnection, engine: LeadImport) -> None:
     """Mark for the row check every clean row with a key another row or a lead also has:
     the keys of the rows the row check reads (as it reads them) and of the organization's
     leads are put beside the clean rows' own."""
-    from keepscore.imports.services import MATCH_KEYS, phone_key
+    from keepscore.imports.cells import phone_key
+    from keepscore.imports.options import MATCH_KEYS
 
     use_x, use_e, use_p = (k in engine.result.match for k in MATCH_KEYS)
     if not (use_x or use_e or use_p):
@@ -620,7 +623,7 @@ def _clean_counts(duck: duckdb.DuckDBPyConnection, columns: Columns, known: int)
     """What the clean rows no other row shares a key with would create (they are all kept).
     ``known``: how many campaigns the organization has (of the first ``MAX_LISTED + known``
     campaigns, ``MAX_LISTED`` at least are new, when the file has that many)."""
-    from keepscore.imports.services import MAX_LISTED
+    from keepscore.imports.checking import MAX_LISTED
 
     columns.clean_rows = _count(duck, "SELECT count(*) FROM r WHERE NOT by_row")
     columns.clean_stages = dict(

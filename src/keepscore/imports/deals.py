@@ -21,19 +21,12 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.history.bulk import Bulk, bulk
+from keepscore.imports.cells import local_zone, money_parse, short
 from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_read
+from keepscore.imports.engine import NEW_MEMBER_DOMAIN, Progress
 from keepscore.imports.readers import FileProblem, rows_with_retry, table_open
-from keepscore.imports.services import (
-    NEW_MEMBER_DOMAIN,
-    OVERRIDE_REASON,
-    ImportResult,
-    Progress,
-    RowError,
-    _job_record,
-    _short,
-    _zone,
-    money_parse,
-)
+from keepscore.imports.report import ImportResult, RowError, job_record
+from keepscore.imports.writing import OVERRIDE_REASON
 from keepscore.leads.models import (
     DealOutcome,
     Lead,
@@ -91,7 +84,7 @@ def import_deals(
             result.imported = True
     except (FileProblem, ValueError) as error:
         result.problems.append(str(error))
-    _job_record(organization, result, by, started)
+    job_record(organization, result, by, started)
     return result
 
 
@@ -126,7 +119,7 @@ def _rows_check(
             raise FileProblem(settled)
         fmt = settled or date_format_parse("YYYY-MM-DD")
     result.date_formats["won_date"] = fmt.label
-    zone = _zone()
+    zone = local_zone()
     latest = timezone.now()
     raw: list[tuple[int, list[str]]] = []
 
@@ -163,14 +156,14 @@ def _rows_check(
             errors.append(("mql_id", "is empty"))
         elif lead is None:
             errors.append(
-                ("mql_id", f"{_short(mql_id)} is not a lead's id (import the leads file first)")
+                ("mql_id", f"{short(mql_id)} is not a lead's id (import the leads file first)")
             )
         won_text = values[won_i].strip()
         won_at = date_read(fmt, won_text, zone) if won_text else None
         if won_at is None:
-            errors.append(("won_date", f"{_short(won_text)} is not a date in {fmt.label}"))
+            errors.append(("won_date", f"{short(won_text)} is not a date in {fmt.label}"))
         elif won_at > latest:
-            errors.append(("won_date", f"{_short(won_text)} is in the future"))
+            errors.append(("won_date", f"{short(won_text)} is in the future"))
         elif lead is not None and lead[1] not in won_ids and won_at < lead[2]:
             # real data does this (Olist: won two days before the first contact): the file's
             # date is kept, and said
@@ -187,7 +180,7 @@ def _rows_check(
         for role in ("sdr_id", "sr_id"):
             person = values[index[role]].strip()
             if len(person) > 60 or not person.replace("-", "").replace("_", "").isalnum():
-                errors.append((role, f"{_short(person)} is not an id"))
+                errors.append((role, f"{short(person)} is not an id"))
             people[role] = person.lower()
         if errors:
             result.rejected += 1

@@ -254,7 +254,7 @@ class MappingForm(forms.Form):
         return [self[name] for name in DEFAULT_FIELDS if name in self.fields]
 
     def clean(self) -> dict[str, Any]:
-        from keepscore.imports.services import defaults_parse
+        from keepscore.imports.options import defaults_parse
 
         data = super().clean() or {}
         for name, key in DEFAULT_FIELDS.items():

@@ -38,8 +38,9 @@ from keepscore.imports.mapping import (
     waiting_for_worker,
 )
 from keepscore.imports.models import ImportJob
+from keepscore.imports.options import KEY_WORDS
 from keepscore.imports.readers import FileProblem
-from keepscore.imports.services import KEY_WORDS, stages_in_order
+from keepscore.imports.report import stages_in_order
 from keepscore.leads.models import Stage
 
 RECENT = 20

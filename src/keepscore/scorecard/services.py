@@ -36,7 +36,7 @@ from keepscore.imports.readers import (
     rows_with_retry,
     table_open,
 )
-from keepscore.imports.services import RowError
+from keepscore.imports.report import RowError
 from keepscore.scorecard import types
 from keepscore.scorecard.catalogue import (
     FIXED_KEYS,
