@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
 from keepscore.common.days import entered_before
-from keepscore.focus.services import STALL_DAYS, late_stages
 from keepscore.followups import today as today_module
 from keepscore.followups.models import FollowUp
 from keepscore.followups.selectors import open_followup_exists
 from keepscore.followups.services import followup_add, followup_done
 from keepscore.followups.today import today_for
+from keepscore.leads.late import STALL_DAYS, late_stages
 from keepscore.leads.models import Lead, StageKind
 from tests.conftest import examples, make_org, make_user, query_plan
 from tests.funnel.conftest import move, new_lead

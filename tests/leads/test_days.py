@@ -10,8 +10,9 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from keepscore.focus.services import STALL_DAYS, diagnose
+from keepscore.focus.services import diagnose
 from keepscore.followups.today import today_for
+from keepscore.leads.late import STALL_DAYS
 from keepscore.leads.services import lead_create, lead_move
 from tests.conftest import channel, stage
 from tests.leads.test_views import url

@@ -31,7 +31,9 @@ from keepscore.funnel.services import (
     reached_after,
     stage_history,
 )
-from keepscore.leads.models import Stage, StageKind
+from keepscore.leads.late import late_stage_indexes
+from keepscore.leads.late import qualified_index as qualified_stage
+from keepscore.leads.models import StageKind
 from keepscore.scorecard import compute
 
 #: complete months the trends and rates look back over
@@ -87,34 +89,6 @@ def _window_for(p80_days: float | None) -> int:
         if days >= 30 and days >= p80_days:
             return days
     return WINDOWS[-1]
-
-
-def _qualified_index(organization: Organization, ladder: Ladder) -> int | None:
-    gated = [
-        i
-        for i, s in enumerate(ladder.stages)
-        if s.requires_qualification and s.kind == StageKind.OPEN
-    ]
-    if gated:
-        return gated[0]
-    keyed = [i for i, s in enumerate(ladder.stages) if s.key == "qualified"]
-    return keyed[0] if keyed else None
-
-
-def late_stage_indexes(organization: Organization, ladder: Ladder) -> list[int]:
-    """The late stages: the open stages from the qualified one on (the first gated open
-    stage, else the one keyed "qualified"), else the last two open stages."""
-    qualified_index = _qualified_index(organization, ladder)
-    open_stages = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.OPEN]
-    if qualified_index is not None:
-        return [i for i in open_stages if i >= qualified_index]
-    return open_stages[-2:]
-
-
-def late_stages(organization: Organization) -> list[Stage]:
-    """The late stages' Stage rows (where a lead waiting more than STALL_DAYS is stalled)."""
-    ladder = Ladder.of(organization)
-    return [ladder.stages[i] for i in late_stage_indexes(organization, ladder)]
 
 
 def _cycle(organization: Organization, months: list[date], summarized: bool) -> Cycle:
@@ -191,8 +165,8 @@ def reads(organization: Organization, as_of: date) -> Reads:
     climbing = ladder.climbing
     first = climbing[0] if climbing else None
     won = next((i for i, s in enumerate(ladder.stages) if s.kind == StageKind.WON), None)
-    qualified_index = _qualified_index(organization, ladder)
-    late = late_stage_indexes(organization, ladder)
+    qualified_index = qualified_stage(ladder.stages)
+    late = late_stage_indexes(ladder.stages)
     open_stages = [i for i, s in enumerate(ladder.stages) if s.kind == StageKind.OPEN]
     conversion: dict[date, tuple[int, int]] = {}
     qualified: dict[date, int] = {}

@@ -7,8 +7,6 @@ The views, the API, the CLI and the other apps call it through this module:
   :mod:`keepscore.focus.recommendation` (the recommendation and its sentence);
 - :class:`Indicator` from :mod:`keepscore.focus.indicators` (one module per group of
   indicators: ``money``, ``sales``, ``stall``, ``channels``, ``goal``);
-- :func:`late_stages` from :mod:`keepscore.focus.reads` (what a diagnosis reads, once) and
-  ``STALL_DAYS`` from :mod:`keepscore.focus.indicators.stall`;
 - here: :func:`keep` and :func:`kept_for` (the diagnoses kept with a month's review,
   ``KeptDiagnosis``) and :func:`diagnosis_json`.
 
@@ -25,23 +23,19 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.focus.indicators import Indicator
-from keepscore.focus.indicators.stall import STALL_DAYS
 from keepscore.focus.models import KeptDiagnosis
-from keepscore.focus.reads import late_stages
 from keepscore.focus.recommendation import LABELS, RECOMMENDATIONS, Diagnosis, diagnose
 from keepscore.funnel.services import Period
 
 __all__ = [
     "LABELS",
     "RECOMMENDATIONS",
-    "STALL_DAYS",
     "Diagnosis",
     "Indicator",
     "diagnose",
     "diagnosis_json",
     "keep",
     "kept_for",
-    "late_stages",
 ]
 
 

@@ -22,6 +22,7 @@ from keepscore.common.money import money_format
 from keepscore.common.views import org_view
 from keepscore.focus import services
 from keepscore.focus.forms import FocusDateForm
+from keepscore.leads.late import STALL_DAYS
 from keepscore.leads.models import Channel
 from keepscore.reports.charts import sparkline
 
@@ -164,8 +165,8 @@ def lead_links(organization: Organization, as_of: date) -> dict[str, str]:
         return {}
     leads = reverse("lead_list", kwargs={"org": organization.slug})
     return {
-        "stalled": f"{leads}?status=open&late=on&min_days={services.STALL_DAYS}",
-        "high_value_stalled": f"{leads}?status=open&late=on&min_days={services.STALL_DAYS}",
+        "stalled": f"{leads}?status=open&late=on&min_days={STALL_DAYS}",
+        "high_value_stalled": f"{leads}?status=open&late=on&min_days={STALL_DAYS}",
         "open_leads": f"{leads}?status=open",
     }
 

@@ -1,5 +1,5 @@
 """The Today page: a member's follow-ups due, open leads without a next step, and
-late-stage leads stalling past the focus rule (``focus.services.STALL_DAYS``)."""
+late-stage leads stalling past the focus rule (``leads.late.STALL_DAYS``)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _first(leads: QuerySet[Lead], stages: list[int]) -> list[Lead]:
 
 
 def today_for(organization: Organization, member: Membership, now: datetime | None = None) -> Today:
-    from keepscore.focus.services import STALL_DAYS, late_stages
+    from keepscore.leads.late import STALL_DAYS, late_stages
 
     now = timezone.localtime(now)
     due = followup_list(organization, owner=member, due="today", now=now)

@@ -69,7 +69,7 @@ def board(
 ) -> Board:
     """The board of the leads ``filters`` keep; closed stages count from ``period_start``
     (the first of this month unless given)."""
-    from keepscore.focus.services import STALL_DAYS, late_stages
+    from keepscore.leads.late import STALL_DAYS, late_stages
 
     period_start = period_start or timezone.localdate().replace(day=1)
     stages = list(Stage.objects.for_org(organization))

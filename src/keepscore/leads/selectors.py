@@ -92,7 +92,7 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         first, last, at = f.created_in
         qs = qs.filter(pk__gte=first, pk__lte=last, created_at=at)
     if f.late:
-        from keepscore.focus.services import late_stages
+        from keepscore.leads.late import late_stages
 
         qs = qs.filter(stage__in=late_stages(organization))
     return qs

@@ -1,7 +1,7 @@
 """Late-stage stalls: open leads waiting at a late stage past STALL_DAYS, and what they are worth.
 
-The late stages are :func:`keepscore.focus.reads.late_stages`; the follow-ups and the leads'
-board count stalled leads by the same ``STALL_DAYS``.
+The late stages and ``STALL_DAYS`` are :mod:`keepscore.leads.late`'s: Today, the lead list and
+the board count stalled leads by the same.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from keepscore.focus.indicators import Indicator
 from keepscore.focus.reads import Reads, end_of
 from keepscore.funnel import stats
 from keepscore.funnel.services import stage_history
+from keepscore.leads.late import STALL_DAYS
 from keepscore.leads.models import DealOutcome, Lead
 
 #: days at a late stage after which an open lead counts as stalled
-STALL_DAYS = 21
 #: stalled late-stage leads that make an alert
 STALL_ALERT = 5
 
