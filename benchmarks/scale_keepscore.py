@@ -144,7 +144,7 @@ def dashboard(organization: Any) -> dict[str, Any]:
 
 
 def board(organization: Any) -> dict[str, Any]:
-    from keepscore.leads.board import board as the_board
+    from keepscore.reports.board import board as the_board
 
     out: dict[str, Any] = {}
     for column in the_board(organization).columns:

@@ -478,7 +478,7 @@ def objection_add(request: OrgRequest, organization: Organization, pk: int) -> H
 
 
 def _board(organization: Organization, filter_form: BoardFilterForm) -> dict[str, Any]:
-    from keepscore.leads.board import board
+    from keepscore.reports.board import board
 
     filter_form.is_valid()
     the_board = board(organization, filters=filter_form.filters())

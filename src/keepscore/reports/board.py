@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.days import day_start
+from keepscore.followups.selectors import attach_next_steps
+from keepscore.leads.late import STALL_DAYS, late_stages
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind
 from keepscore.leads.selectors import LeadFilters, lead_list
 
@@ -69,7 +71,6 @@ def board(
 ) -> Board:
     """The board of the leads ``filters`` keep; closed stages count from ``period_start``
     (the first of this month unless given)."""
-    from keepscore.leads.late import STALL_DAYS, late_stages
 
     period_start = period_start or timezone.localdate().replace(day=1)
     stages = list(Stage.objects.for_org(organization))
@@ -97,7 +98,6 @@ def board(
         else:
             n, total = closed.get(stage.pk, (0, Decimal(0)))
             columns.append(BoardColumn(stage, n, total))
-    from keepscore.followups.selectors import attach_next_steps
 
     attach_next_steps([lead for c in columns for lead in c.leads])
     return Board(
