@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import validate_password
@@ -61,15 +62,27 @@ def user_set_password(*, user: User, password: str) -> User:
     return user
 
 
+#: what a new organization gets from the apps above this one (the leads app: the default
+#: ladder, channels, lost reasons and checklist), each registered by its app when Django
+#: starts (``AppConfig.ready``) and run in that order, in the creating transaction
+_DEFAULTS: list[Callable[..., None]] = []
+
+
+def organization_defaults_register(make: Callable[..., None]) -> None:
+    """Have ``make(organization=...)`` run for every new organization (once per function)."""
+    if make not in _DEFAULTS:
+        _DEFAULTS.append(make)
+
+
 @transaction.atomic
 def organization_create(*, name: str, slug: str, owner: User | None = None) -> Organization:
-    """A new organization with the default ladder, channels, lost reasons and checklist."""
-    from keepscore.leads.services import organization_defaults_create
-
+    """A new organization with the defaults the apps registered (the default ladder,
+    channels, lost reasons and checklist)."""
     organization = Organization(name=name.strip(), slug=slug.strip().lower())
     organization.full_clean()
     organization.save()
-    organization_defaults_create(organization=organization)
+    for make in _DEFAULTS:
+        make(organization=organization)
     if owner is not None:
         member_add(
             organization=organization, user=owner, is_owner=True, is_marketing=True, is_sales=True
