@@ -134,8 +134,9 @@ def economics(
     on spend and payback, and the total. Default: the last 12 full months."""
     with errors():
         django_setup()
-        from keepscore.economics.channels import channel_economics, channels_csv
+        from keepscore.economics.channels import channel_economics
         from keepscore.funnel.filters import default_period
+        from keepscore.reports.channels import channels_csv
 
         period = period_options(from_, to, default_period())
         organization = organization_resolve(org)

@@ -27,12 +27,12 @@ from keepscore.economics.channels import (
     ChannelEconomics,
     ChannelRow,
     channel_economics,
-    channels_csv,
 )
 from keepscore.funnel.filters import default_period
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.services import min_n
 from keepscore.funnel.views import BAD_FILTERS
+from keepscore.reports.channels import channels_csv
 from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart
 from keepscore.reports.presenter import ChannelText, channel_text
 
