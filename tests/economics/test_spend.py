@@ -20,10 +20,10 @@ from keepscore.economics.spend import (
     spend_delete,
     spend_for,
     spend_get,
-    spend_import,
     spend_month_set,
     spend_set,
 )
+from keepscore.imports.spend import spend_import
 from keepscore.leads.services import channel_save
 from tests.conftest import channel
 

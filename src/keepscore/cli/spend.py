@@ -25,7 +25,7 @@ from keepscore.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from keepscore.economics.spend import SpendImportResult
+    from keepscore.imports.spend import SpendImportResult
 
 HELP = {"help_option_names": ["-h", "--help"]}
 spend_app = typer.Typer(
@@ -99,7 +99,7 @@ def import_(
     with errors():
         django_setup()
         migrate_if_needed()
-        from keepscore.economics.spend import spend_import
+        from keepscore.imports.spend import spend_import
 
         organization = organization_resolve(org)
         with progress_bar() as progress:

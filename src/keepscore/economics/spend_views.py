@@ -32,6 +32,7 @@ from keepscore.economics.spend_forms import (
     SpendUploadForm,
 )
 from keepscore.exports.writers import Table, csv_chunks
+from keepscore.imports import spend as spend_imports
 from keepscore.leads.models import Channel
 from keepscore.scorecard.services import month_str
 
@@ -172,7 +173,7 @@ def spend_import(request: HttpRequest, organization: Organization) -> HttpRespon
         status = 400  # no file (a file field cannot show again what was sent)
         if form.is_valid():
             status = INVALID
-            result = services.spend_import(
+            result = spend_imports.spend_import(
                 organization,
                 form.cleaned_data["file"],
                 request.membership,  # type: ignore[attr-defined]
