@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.services import organization_create
-from keepscore.imports import columnar
+from keepscore.imports import columnar, columnar_rules
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
 from tests.conftest import examples
@@ -261,7 +261,7 @@ def test_random_rows_give_the_same_result(org, tmp_path_factory, rows):
 
 def test_whitespace_is_pythons():
     every = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-    assert every == columnar.WHITESPACE
+    assert every == columnar_rules.WHITESPACE
 
 
 def test_duckdb_folds_case_as_python_but_for_one_character():
@@ -271,7 +271,7 @@ def test_duckdb_folds_case_as_python_but_for_one_character():
             r[0] for r in duck.execute("SELECT lower(x) FROM unnest(?) t(x)", [chars]).fetchall()
         ]
     differ = {c for c, low in zip(chars, folded, strict=True) if c.lower() != low}
-    assert differ == set(columnar.LOWER_DIFFERS)
+    assert differ == set(columnar_rules.LOWER_DIFFERS)
 
 
 # --- the doors: the command line, the API and the app say the same either way -----------
