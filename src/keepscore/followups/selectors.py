@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.followups.models import FollowUp
-from keepscore.leads.models import Lead
+from keepscore.leads.models import Lead, StageKind
 
 #: the due windows of ``keepscore tasks --due`` and the Today page
 DUE_WINDOWS = ("today", "overdue", "week")
@@ -105,3 +105,13 @@ def overdue_followup_exists(now: datetime | None = None) -> Exists:
     return Exists(
         FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True).filter(_overdue_q(now))
     )
+
+
+def next_step_filter(leads: QuerySet[Lead], next_step: str) -> QuerySet[Lead]:
+    """The lead list's "next step" filter (``LeadFilters.next_step``): "none" (open leads
+    without an open follow-up), "any" (with one) or "overdue" (with one past due)."""
+    if next_step == "none":
+        return leads.filter(~open_followup_exists(), stage__kind=StageKind.OPEN)
+    if next_step == "any":
+        return leads.filter(open_followup_exists())
+    return leads.filter(overdue_followup_exists())

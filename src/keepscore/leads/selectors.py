@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,9 +20,13 @@ from keepscore.leads.models import (
     Stage,
     StageChange,
     StageCorrection,
-    StageKind,
     Touch,
 )
+
+#: filters of the lead list whose rule another app owns, by ``LeadFilters`` field: the
+#: queryset and the field's value in, the filtered queryset out; registered by that app
+#: when Django starts (the follow-ups: ``next_step``)
+LIST_FILTERS: dict[str, Callable[[QuerySet[Lead], Any], QuerySet[Lead]]] = {}
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,7 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
     if f.status:
         qs = qs.filter(stage__kind=f.status)
     if f.next_step:
-        from keepscore.followups.selectors import open_followup_exists, overdue_followup_exists
-
-        if f.next_step == "none":
-            qs = qs.filter(~open_followup_exists(), stage__kind=StageKind.OPEN)
-        elif f.next_step == "any":
-            qs = qs.filter(open_followup_exists())
-        else:
-            qs = qs.filter(overdue_followup_exists())
+        qs = LIST_FILTERS["next_step"](qs, f.next_step)
     if f.min_days is not None:
         qs = qs.filter(stage_entered_at__lt=entered_before(f.min_days))
     if f.created_in is not None:
