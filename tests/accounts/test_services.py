@@ -106,3 +106,28 @@ def test_deleting_an_organization_takes_all_its_records_and_nothing_else(lead_a,
         n - k for n, k in zip(b_counts, (1, 2, 7), strict=True)
     ]
     assert User.objects.filter(pk=owner_a.user_id).exists()  # people are not deleted
+
+
+def test_member_find_or_add_as_the_imports_name_people(org_a, owner_a):
+    from keepscore.accounts.models import Membership
+    from keepscore.accounts.services import member_find_or_add
+
+    # nobody with the email: a new user who cannot sign in, a member with the roles given
+    new, created = member_find_or_add(
+        organization=org_a, email="sam@new.invalid", first_name="Sam", is_sales=True
+    )
+    assert created and new.is_sales and not new.is_marketing and not new.is_owner
+    assert (new.user.first_name, new.user.has_usable_password()) == ("Sam", False)
+    # the same person, the email in another case: the same membership, unchanged
+    again, created = member_find_or_add(
+        organization=org_a, email="SAM@new.invalid", is_marketing=True
+    )
+    assert (again.pk, created, again.is_marketing) == (new.pk, False, False)
+    # an existing member (the owner): returned as they are
+    owner, created = member_find_or_add(organization=org_a, email=owner_a.user.email.upper())
+    assert (owner.pk, created) == (owner_a.pk, False)
+    # a user of another organization: made a member here, keeping their account
+    other = organization_create(name="Other", slug="other-co")
+    there, created = member_find_or_add(organization=other, email="sam@new.invalid")
+    assert created and there.user_id == new.user_id
+    assert Membership.objects.filter(user=new.user).count() == 2

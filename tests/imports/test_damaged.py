@@ -165,7 +165,7 @@ def test_binary_and_old_excel_files_are_named(org_a: Organization, tmp_path: Pat
 def test_the_spend_import_names_the_encoding_without_offering_a_choice(
     org_a: Organization, owner_a: Membership, tmp_path: Path
 ) -> None:
-    from keepscore.economics.spend import spend_import
+    from keepscore.imports.spend import spend_import
 
     path = tmp_path / "spend.csv"
     path.write_bytes("month,channel,amount,note\n2024-01,Ads,10,张伟 北京\n".encode("gb18030"))

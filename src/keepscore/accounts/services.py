@@ -125,6 +125,38 @@ def member_add(
     return membership
 
 
+@transaction.atomic
+def member_find_or_add(
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    is_marketing: bool = False,
+    is_sales: bool = False,
+) -> tuple[Membership, bool]:
+    """The organization's member with this email, as the imports name people: the user with
+    the email (in any case), or a new one who cannot sign in until invited; made a member
+    with these roles if they were not one. ``(membership, True)`` when the membership is
+    new; an existing one is returned as it is."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = user_create(
+            email=email,
+            password=None,
+            first_name=first_name[:150],
+            last_name=last_name[:150],
+            can_login=False,
+        )
+    membership = Membership.objects.filter(organization=organization, user=user).first()
+    if membership is not None:
+        return membership, False
+    membership = member_add(
+        organization=organization, user=user, is_marketing=is_marketing, is_sales=is_sales
+    )
+    return membership, True
+
+
 def _other_owners_exist(membership: Membership) -> bool:
     """Whether the organization keeps an owner without this member.
 

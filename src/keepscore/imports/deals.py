@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from keepscore.accounts.models import Membership, Organization, User
+from keepscore.accounts.models import Membership, Organization
 from keepscore.history.bulk import Bulk, bulk
 from keepscore.imports.cells import local_zone, money_parse, short
 from keepscore.imports.dates import ColumnDates, DateFormat, date_format_parse, date_read
@@ -207,7 +207,7 @@ def _rows_check(
 
 
 def _members(organization: Organization, rows: list[dict[str, Any]], result: ImportResult) -> dict:
-    from keepscore.accounts.services import member_add, user_create
+    from keepscore.accounts.services import member_find_or_add
 
     roles: dict[str, set[str]] = {}
     for row in rows:
@@ -216,23 +216,15 @@ def _members(organization: Organization, rows: list[dict[str, Any]], result: Imp
     out: dict[str, Membership] = {}
     for person, kinds in roles.items():
         email = f"{person}@{NEW_MEMBER_DOMAIN}"
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = user_create(
-                email=email,
-                password=None,
-                first_name="SR" if "sr" in kinds else "SDR",
-                last_name=person[:8],
-                can_login=False,
-            )
-        membership = Membership.objects.filter(organization=organization, user=user).first()
-        if membership is None:
-            membership = member_add(
-                organization=organization,
-                user=user,
-                is_marketing="sdr" in kinds,
-                is_sales="sr" in kinds,
-            )
+        membership, new = member_find_or_add(
+            organization=organization,
+            email=email,
+            first_name="SR" if "sr" in kinds else "SDR",
+            last_name=person[:8],
+            is_marketing="sdr" in kinds,
+            is_sales="sr" in kinds,
+        )
+        if new:
             result.new_members.append(email)
         else:
             changed = False

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connection
 from django.utils.text import slugify
 
-from keepscore.accounts.models import Membership, User
+from keepscore.accounts.models import Membership
 from keepscore.history.bulk import Bulk
 from keepscore.imports.cells import channel_name, phone_key
 from keepscore.imports.checking import RowCheck, Spill
@@ -358,7 +358,7 @@ class LeadImport(RowCheck):
 
     def _references_create(self) -> None:
         """The channels, members and lost reasons the rows need that do not exist yet."""
-        from keepscore.accounts.services import member_add, user_create
+        from keepscore.accounts.services import member_find_or_add
 
         result = self.result
         keys = set(self.channel_keys)
@@ -380,25 +380,16 @@ class LeadImport(RowCheck):
                 continue
             membership_id = self.members.get(email)
             if membership_id is None:
-                user = User.objects.filter(email__iexact=email).first()
-                if user is None:
-                    first, _, last = name.partition(" ")
-                    user = user_create(
-                        email=email,
-                        password=None,
-                        first_name=first[:150],
-                        last_name=last[:150],
-                        can_login=False,
-                    )
-                membership = Membership.objects.filter(organization=self.org, user=user).first()
-                if membership is None:
-                    roles = self.new_roles.get(lookup, {"owner"})
-                    membership = member_add(
-                        organization=self.org,
-                        user=user,
-                        is_sales="owner" in roles,
-                        is_marketing="sourced_by" in roles,
-                    )
+                first, _, last = name.partition(" ")
+                roles = self.new_roles.get(lookup, {"owner"})
+                membership, _new = member_find_or_add(
+                    organization=self.org,
+                    email=email,
+                    first_name=first,
+                    last_name=last,
+                    is_sales="owner" in roles,
+                    is_marketing="sourced_by" in roles,
+                )
                 membership_id = membership.pk
                 self.members[email] = membership_id
                 result.new_members.append(f"{name} <{email}>" if name else email)
