@@ -9,7 +9,7 @@ per operation of ``scale.OPERATIONS`` that has a target (the reference computati
 the summaries is left out), SQLite and PostgreSQL as two panels sharing both axes, a grey
 dashed line at each target. Each line has its colour and dash (Okabe-Ito, as the app's
 charts) and its name at the right, the slowest at the top; every point's value is its
-tooltip. Drawn with the app's server-side SVG helpers (``keepscore.reports.charts``), so it
+tooltip. Drawn with the app's server-side SVG helpers (``keepscore.reports.charts.svg``), so it
 needs no plotting library.
 
 The table: per operation its target, then per database and size the seconds keepscore took
@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from scale import LABELS, OPERATIONS, RESULTS, TARGETS  # noqa: E402
 
-from keepscore.reports.charts import (  # noqa: E402
+from keepscore.reports.charts.svg import (  # noqa: E402
     BLUE,
     GREEN,
     GREY,
@@ -44,10 +44,10 @@ from keepscore.reports.charts import (  # noqa: E402
     PURPLE,
     SKY,
     VERMILLION,
-    _el,
-    _label,
-    _svg,
-    _text,
+    element,
+    label_at,
+    svg_chart,
+    svg_text,
 )
 
 OUT = HERE.parent / "docs" / "bench.svg"
@@ -115,8 +115,8 @@ def chart(results: dict[str, Any]) -> str:
     values = [v for _k, _t, lines in panels for pts in lines.values() for _s, v in pts]
     title = "keepscore: seconds per page against the number of leads"
     if not panels:
-        body = [_label(0, 16, f"{title}: no results yet", size=14, font_weight="bold")]
-        return str(_svg(WIDTH, 40, title, "No results yet.", body, cls="ks-bench"))
+        body = [label_at(0, 16, f"{title}: no results yet", size=14, font_weight="bold")]
+        return str(svg_chart(WIDTH, 40, title, "No results yet.", body, cls="ks-bench"))
     drawn = {name for _k, _t, lines in panels for name in lines}
     low, high = _decades(values + [TARGETS[name] for name in drawn])
 
@@ -127,9 +127,11 @@ def chart(results: dict[str, Any]) -> str:
         return PLOT_LEFT + 30 + (PLOT_WIDTH - 60) * (math.log10(size) - math.log10(sizes[0])) / span
 
     body: list[str] = [
-        _el("rect", x=0.0, y=0.0, width=WIDTH, height=40 + PANEL_HEIGHT * len(panels), fill="#fff"),
-        _label(12, 18, title, size=15, font_weight="bold"),
-        _label(
+        element(
+            "rect", x=0.0, y=0.0, width=WIDTH, height=40 + PANEL_HEIGHT * len(panels), fill="#fff"
+        ),
+        label_at(12, 18, title, size=15, font_weight="bold"),
+        label_at(
             12,
             34,
             "log scales; a flat line stays as fast whatever the size; grey dashes: the targets",
@@ -145,14 +147,14 @@ def chart(results: dict[str, Any]) -> str:
             share = (math.log10(seconds) - low) / (high - low)
             return top + PLOT_HEIGHT * (1 - share)
 
-        body.append(_label(PLOT_LEFT, top - 12, panel_title, size=13, font_weight="bold"))
+        body.append(label_at(PLOT_LEFT, top - 12, panel_title, size=13, font_weight="bold"))
         for decade in range(low, high + 1):
             y = y_of(10.0**decade)
             body.append(
-                _el("line", x1=PLOT_LEFT, y1=y, x2=PLOT_LEFT + PLOT_WIDTH, y2=y, stroke=GRID)
+                element("line", x1=PLOT_LEFT, y1=y, x2=PLOT_LEFT + PLOT_WIDTH, y2=y, stroke=GRID)
             )
             body.append(
-                _label(
+                label_at(
                     PLOT_LEFT - 6,
                     y + 4,
                     seconds_text(10.0**decade),
@@ -164,7 +166,7 @@ def chart(results: dict[str, Any]) -> str:
         for target in sorted(set(TARGETS[n] for n in lines)):
             y = y_of(target)
             body.append(
-                _el(
+                element(
                     "line",
                     class_="target",
                     x1=PLOT_LEFT,
@@ -177,7 +179,7 @@ def chart(results: dict[str, Any]) -> str:
                 )
             )
             body.append(
-                _label(
+                label_at(
                     PLOT_LEFT + PLOT_WIDTH - 4,
                     y - 3,
                     f"target {target:g} s",
@@ -188,11 +190,13 @@ def chart(results: dict[str, Any]) -> str:
             )
         bottom = top + PLOT_HEIGHT
         body.append(
-            _el("line", x1=PLOT_LEFT, y1=bottom, x2=PLOT_LEFT + PLOT_WIDTH, y2=bottom, stroke=GREY)
+            element(
+                "line", x1=PLOT_LEFT, y1=bottom, x2=PLOT_LEFT + PLOT_WIDTH, y2=bottom, stroke=GREY
+            )
         )
         for size in sizes:
             body.append(
-                _label(
+                label_at(
                     x_of(size),
                     bottom + 16,
                     size_text(size),
@@ -202,7 +206,7 @@ def chart(results: dict[str, Any]) -> str:
                 )
             )
         body.append(
-            _label(
+            label_at(
                 PLOT_LEFT + PLOT_WIDTH / 2,
                 bottom + 32,
                 "leads",
@@ -220,7 +224,7 @@ def chart(results: dict[str, Any]) -> str:
             points = lines[name]
             d = "M" + " L".join(f"{x_of(s):.1f} {y_of(v):.1f}" for s, v in points)
             body.append(
-                _el(
+                element(
                     "path",
                     d=d,
                     fill="none",
@@ -235,8 +239,8 @@ def chart(results: dict[str, Any]) -> str:
             for s, v in points:
                 tip = f"{LABELS[name]}, {panel_title}, {size_text(s)} leads: {v:.3f} s"
                 body.append(
-                    f'<g class="mark"><title>{_text(tip)}</title>'
-                    + _el("circle", cx=x_of(s), cy=y_of(v), r=3.0, fill=colour)
+                    f'<g class="mark"><title>{svg_text(tip)}</title>'
+                    + element("circle", cx=x_of(s), cy=y_of(v), r=3.0, fill=colour)
                     + "</g>"
                 )
             desc.append(
@@ -246,9 +250,11 @@ def chart(results: dict[str, Any]) -> str:
             x0 = PLOT_LEFT + PLOT_WIDTH + 8
             last_x, last_y = x_of(points[-1][0]), y_of(points[-1][1])
             if points[-1][0] == sizes[-1]:
-                body.append(_el("line", x1=last_x + 4, y1=last_y, x2=x0, y2=y_label, stroke=GRID))
+                body.append(
+                    element("line", x1=last_x + 4, y1=last_y, x2=x0, y2=y_label, stroke=GRID)
+                )
             body.append(
-                _el(
+                element(
                     "line",
                     x1=x0,
                     y1=y_label,
@@ -260,9 +266,9 @@ def chart(results: dict[str, Any]) -> str:
                 )
             )
             text = f"{LABELS[name]} (target {TARGETS[name]:g} s)"
-            body.append(_label(x0 + 28, y_label + 4, text, size=10.5))
+            body.append(label_at(x0 + 28, y_label + 4, text, size=10.5))
     height = 40 + PANEL_HEIGHT * len(panels)
-    return str(_svg(WIDTH, height, title, "; ".join(desc) + ".", body, cls="ks-bench"))
+    return str(svg_chart(WIDTH, height, title, "; ".join(desc) + ".", body, cls="ks-bench"))
 
 
 def _spread(wanted: list[float], low: float, high: float) -> list[float]:

@@ -25,8 +25,8 @@ from keepscore.demo.generator import (
     demo_create,
     demo_delete,
     demo_email,
-    demo_plan,
 )
+from keepscore.demo.history import demo_plan
 from keepscore.history import recorder
 from keepscore.leads.models import (
     DealOutcome,
@@ -322,7 +322,7 @@ def test_activities_fit_the_stage_the_lead_reached(org: Organization) -> None:
 def test_marketing_sourced_the_leads_of_its_channels(org: Organization) -> None:
     """Marketing & sales credits the marketing member with the leads it entered (its
     channels), whoever owns them; web-form leads are nobody's."""
-    from keepscore.demo.generator import MARKETING_CHANNELS
+    from keepscore.demo.people import MARKETING_CHANNELS
     from keepscore.funnel.jobs import jobs_report
     from keepscore.funnel.services import Period
 
@@ -396,7 +396,7 @@ def test_demo_runs_up_to_yesterday_by_default(db: Any) -> None:
 
 def test_the_demo_walks_the_default_ladder_and_its_gate() -> None:
     """The generator plans without the database; its ladder must stay the services' one."""
-    from keepscore.demo.generator import GATED, LOST_STAGE, OPEN_STAGES, WON_STAGE
+    from keepscore.demo.business import GATED, LOST_STAGE, OPEN_STAGES, WON_STAGE
     from keepscore.leads.services import DEFAULT_LADDER
 
     open_keys = tuple(row[0] for row in DEFAULT_LADDER if row[3] == "open")

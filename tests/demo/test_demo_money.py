@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from keepscore.accounts.models import Organization
-from keepscore.demo.generator import SPEND_PER_MONTH, DemoSummary, _month_starts
+from keepscore.demo.draws import month_starts
+from keepscore.demo.generator import DemoSummary
+from keepscore.demo.money import SPEND_PER_MONTH
 from keepscore.economics.cash import cash_current, cash_history, runway_months
 from keepscore.economics.models import CashPosition, Spend
 from keepscore.leads.models import DealOutcome, Lead, StageKind
@@ -48,7 +50,7 @@ def test_the_same_seed_gives_the_same_money(demos):
 
 def test_every_paid_channel_has_spend_every_month(demos):
     org = demos[0]
-    months = _month_starts(TODAY, 24)
+    months = month_starts(TODAY, 24)
     spent = {(m, c) for m, c, _k, a in spend_rows(org) if a > 0}
     for key in SPEND_PER_MONTH:
         missing = [m for m in months if (m, key) not in spent]
@@ -91,7 +93,7 @@ def test_ads_lose_money_and_referrals_earn_it(demos):
 def test_cash_runs_down_to_about_four_months(demos):
     org = demos[0]
     history = cash_history(org)
-    assert [r.month for r in history] == sorted(_month_starts(TODAY, 12), reverse=True)
+    assert [r.month for r in history] == sorted(month_starts(TODAY, 12), reverse=True)
     latest = cash_current(org, on=TODAY)
     assert latest is not None and latest.month == date(2025, 6, 1)
     runway = runway_months(latest)

@@ -219,7 +219,8 @@ def test_the_demo_has_products_and_deals_recorded_with_them(db):
     from datetime import date
 
     from keepscore.accounts.models import Organization
-    from keepscore.demo.generator import DEMO_PRODUCTS, demo_create
+    from keepscore.demo.generator import demo_create
+    from keepscore.demo.money import DEMO_PRODUCTS
     from keepscore.economics.products import cents, default_margin
 
     summary_ = demo_create(seed=7, slug="demo-lines", months=12, today=date(2025, 6, 30))

@@ -1,5 +1,5 @@
 """The demo comes with a plan: this year's for the year's revenue goal, accepted, and next
-year's for 15% more, saved (``keepscore.demo.generator._plan_setup``)."""
+year's for 15% more, saved (``keepscore.demo.owner_setup.plan_setup``)."""
 
 from __future__ import annotations
 

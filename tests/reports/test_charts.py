@@ -13,12 +13,12 @@ from keepscore.reports.charts import (
     format_value,
     funnel_chart,
     histogram,
-    nice_ticks,
     rate_chart,
     rate_tooltip,
     sparkline,
     trend_chart,
 )
+from keepscore.reports.charts.svg import nice_ticks
 
 from .samples import EVIL
 
