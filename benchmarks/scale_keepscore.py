@@ -132,7 +132,7 @@ def leads_page(organization: Any, channel: Any, per_page: int) -> dict[str, Any]
 def dashboard(organization: Any) -> dict[str, Any]:
     from django.utils import timezone
 
-    from keepscore.leads.selectors import stage_counts_this_month
+    from keepscore.reports.dashboard import stage_counts_this_month
     from keepscore.reports.dashboard import dashboard as the_dashboard
 
     cash = the_dashboard(organization, timezone.localdate()).cash

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from keepscore.common.formats import DASH, format_value
 from keepscore.funnel import services
 from keepscore.funnel.services import FACT_PREFIX, Period
 from keepscore.funnel.stats import RateFigure
-from keepscore.reports.charts import DASH, format_value
 
 #: the longest conversion window a filter takes (ten years); more is a typo
 MAX_WITHIN_DAYS = 3650

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
@@ -137,34 +136,6 @@ def lead_timeline(*, lead: Lead) -> list[TimelineEntry]:
         "touch": 4,
     }
     return sorted(entries, key=lambda e: (e.at, order[e.kind], e.item.pk), reverse=True)
-
-
-def stage_counts_this_month(*, organization: Organization) -> list[tuple[Stage, int, int]]:
-    """Per stage: leads now at it, and entries into it since the start of this month."""
-    now = timezone.localtime()
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    from keepscore.funnel import summary
-
-    if summary.ready(organization):
-        current = summary.stage_counts(organization)
-    else:
-        current = dict(
-            Lead.objects.for_org(organization)
-            .values("stage")
-            .annotate(n=Count("id"))
-            .values_list("stage", "n")
-        )
-    stages = list(Stage.objects.for_org(organization))
-    entered = dict(
-        StageChange.objects.for_org(organization)
-        # each stage named: a range of the (organization, to_stage, at) index per stage,
-        # instead of reading every entry of the organization's history
-        .filter(to_stage__in=[s.pk for s in stages], at__gte=month_start)
-        .values("to_stage")
-        .annotate(n=Count("id"))
-        .values_list("to_stage", "n")
-    )
-    return [(s, current.get(s.pk, 0), entered.get(s.pk, 0)) for s in stages]
 
 
 @dataclass(frozen=True)

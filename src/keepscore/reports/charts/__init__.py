@@ -17,7 +17,7 @@ and WeasyPrint draw it alike.
 The views, the PDF, the CLI and the other apps import from here:
 
 - :func:`format_value`, ``UNITS``, ``DASH`` and ``NO_VALUE`` from
-  :mod:`keepscore.reports.charts.formats` (numbers as text);
+  :mod:`keepscore.common.formats` (numbers as text, shared with pages and files);
 - :func:`funnel_chart`, :func:`spend_margin_chart` (:class:`SpendMarginRow`) and
   :func:`goal_bar` (:class:`GoalBar`) from :mod:`keepscore.reports.charts.bars`;
 - :func:`rate_chart`, :func:`rate_tooltip` and :class:`RateRow` from
@@ -31,6 +31,7 @@ ticks) are in :mod:`keepscore.reports.charts.svg`.
 
 from __future__ import annotations
 
+from keepscore.common.formats import DASH, NO_VALUE, UNITS, format_value
 from keepscore.reports.charts.bars import (
     GoalBar,
     SpendMarginRow,
@@ -38,7 +39,6 @@ from keepscore.reports.charts.bars import (
     goal_bar,
     spend_margin_chart,
 )
-from keepscore.reports.charts.formats import DASH, NO_VALUE, UNITS, format_value
 from keepscore.reports.charts.histogram import histogram
 from keepscore.reports.charts.lines import sparkline, trend_chart
 from keepscore.reports.charts.rates import RateRow, rate_chart, rate_tooltip

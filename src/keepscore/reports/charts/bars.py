@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
-from keepscore.reports.charts.formats import NO_VALUE, format_value, percent_of
+from keepscore.common.formats import NO_VALUE, format_value, percent_of
 from keepscore.reports.charts.svg import (
     BLUE,
     GREEN,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from django.utils.safestring import SafeString
 
-from keepscore.reports.charts.formats import format_value, percent_of
+from keepscore.common.formats import format_value, percent_of
 from keepscore.reports.charts.svg import (
     BLUE,
     GREEN,

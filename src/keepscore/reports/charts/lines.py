@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.utils.safestring import SafeString
 
-from keepscore.reports.charts.formats import format_value
+from keepscore.common.formats import format_value
 from keepscore.reports.charts.svg import (
     BLUE,
     GREY,

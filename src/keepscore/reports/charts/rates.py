@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
-from keepscore.reports.charts.formats import DASH, format_value
+from keepscore.common.formats import DASH, format_value
 from keepscore.reports.charts.svg import (
     BLUE,
     GREY,
