@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Query, Router, Status
 
 from keepscore.activities.models import Activity, ActivityKind, Objection
@@ -23,15 +21,12 @@ from keepscore.api.schemas import (
     ObjectionIn,
     ObjectionOut,
 )
+from keepscore.common.days import DateRange
 
 router = Router(tags=["activities"])
 
 From = Query(None, alias="from", description="From this day on.")
 To = Query(None, description="Up to and including this day.")
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 @router.get("/activities", response={200: ActivityPage, **ERRORS}, summary="List activities")
@@ -46,10 +41,7 @@ def activities_list(
     qs = Activity.objects.for_org(organization_of(request)).select_related("by__user")
     if kind:
         qs = qs.filter(kind=kind)
-    if from_:
-        qs = qs.filter(at__gte=_day_start(from_))
-    if to:
-        qs = qs.filter(at__lt=_day_start(to + timedelta(days=1)))
+    qs = qs.filter(DateRange(from_, to).moments("at"))
     count, activities = page(qs, limit, offset)
     return {"items": [ActivityOut.of(a) for a in activities], "count": count}
 

@@ -13,6 +13,7 @@ from keepscore.api.leads import Limit, Offset, page
 from keepscore.api.schemas import ERRORS, Day, Id
 from keepscore.audit.models import Action, AuditEvent, Via
 from keepscore.audit.selectors import AuditFilters, events_of, user_names
+from keepscore.common.days import DateRange
 
 router = Router(tags=["audit"])
 
@@ -64,6 +65,7 @@ class AuditPage(Schema):
 def audit_list(
     request: HttpRequest, filters: Query[AuditIn], limit: int = Limit, offset: int = Offset
 ) -> Any:
+    DateRange(filters.from_, filters.to)
     chosen = AuditFilters(
         since=filters.from_,
         until=filters.to,

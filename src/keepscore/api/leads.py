@@ -28,6 +28,7 @@ from keepscore.api.schemas import (
     StageChangeOut,
     Text,
 )
+from keepscore.common.days import DateRange
 from keepscore.economics.models import Product
 from keepscore.economics.products import LineIn
 from keepscore.followups.assignment import (
@@ -120,6 +121,7 @@ def leads_list(
     offset: int = Offset,
 ) -> Any:
     organization = organization_of(request)
+    DateRange(filters.created_from, filters.created_to, last_field="created_to")
     selected = LeadFilters(
         q=filters.q.strip(),
         stage=stage_by_key(organization, filters.stage),

@@ -3,18 +3,18 @@ organization."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from keepscore.api.activities import From, To
 from keepscore.api.auth import organization_of
 from keepscore.api.leads import LeadId, Limit, Offset, channel_by_key, lead_get, page
 from keepscore.api.schemas import ERRORS, Day, DealLineOut, Key, lines_of, money
+from keepscore.common.days import DateRange
 from keepscore.leads.models import DealOutcome
 
 router = Router(tags=["outcomes"])
@@ -61,10 +61,6 @@ class DealOutcomePage(Schema):
     count: int
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def _outcomes() -> QuerySet[DealOutcome]:
     return (
         DealOutcome.objects.select_related("lead", "lost_reason")
@@ -87,10 +83,7 @@ def outcomes_list(
     qs = _outcomes().filter(organization=organization)
     if result:
         qs = qs.filter(result=result)
-    if from_:
-        qs = qs.filter(at__gte=_day_start(from_))
-    if to:
-        qs = qs.filter(at__lt=_day_start(to + timedelta(days=1)))
+    qs = qs.filter(DateRange(from_, to).moments("at"))
     if channel is not None:
         qs = qs.filter(lead__channel=channel_by_key(organization, channel))
     count, outcomes = page(qs, limit, offset)

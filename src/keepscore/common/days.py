@@ -4,9 +4,11 @@ local days: a lead's days at a stage are counted in the organization's calendar 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 #: The dates a business records. Outside them a date is a typo (0001, 9999), and at the edges
@@ -39,3 +41,34 @@ def entered_before(days: int, today: date | None = None) -> datetime:
     ``days_since(at) >= days`` exactly when ``at < entered_before(days)``."""
     today = today or timezone.localdate()
     return day_start(today - timedelta(days=days - 1))
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The days ``first`` to ``last``, both included; either end may be open (None). An end
+    before its start is refused: a ``ValidationError`` naming ``last_field`` (every door says
+    the same, never an empty answer)."""
+
+    first: date | None = None
+    last: date | None = None
+    last_field: str = "to"
+
+    def __post_init__(self) -> None:
+        if self.first is not None and self.last is not None and self.last < self.first:
+            raise ValidationError(
+                {
+                    self.last_field: (
+                        f"The end date ({self.last}) is before the start date ({self.first})."
+                    )
+                }
+            )
+
+    def moments(self, field: str) -> Q:
+        """``field`` (a moment) within the days, in the current time zone: from the first
+        moment of ``first`` to before the first moment of the day after ``last``."""
+        found = Q()
+        if self.first is not None:
+            found &= Q(**{f"{field}__gte": day_start(self.first)})
+        if self.last is not None:
+            found &= Q(**{f"{field}__lt": day_start(self.last + timedelta(days=1))})
+        return found
