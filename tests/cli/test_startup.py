@@ -47,6 +47,9 @@ NOT_FOR_THE_SCORECARD = (
     "keepscore.cli.serve",
     "keepscore.cli.demo",
     "keepscore.scorecard.views",
+    "keepscore.scorecard.export_views",
+    "keepscore.scorecard.review_views",
+    "keepscore.scorecard.targets_views",
     "django.db.migrations.executor",
     "django.db.migrations.autodetector",
 )

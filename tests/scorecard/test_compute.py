@@ -15,7 +15,7 @@ from keepscore.funnel import services as funnel
 from keepscore.funnel import summary
 from keepscore.funnel.models import SummaryState
 from keepscore.leads.models import Lead
-from keepscore.scorecard import compute
+from keepscore.scorecard import compute, figures, row_reads
 from keepscore.scorecard.compute import scorecard_for, scorecard_json
 from keepscore.scorecard.services import goal_set, manual_values_set, review_add, target_set
 from keepscore.scorecard.types import MetricRow, Scorecard
@@ -32,7 +32,7 @@ TODAY = date(2025, 4, 15)  # March is over
 def path(request: Any, monkeypatch: Any) -> str:
     """The scorecard read from the summaries, or (``rows``) from the stored rows."""
     if request.param == "rows":
-        monkeypatch.setattr(compute.summary, "ready", lambda organization: False)
+        monkeypatch.setattr(figures.summary, "ready", lambda organization: False)
     return str(request.param)
 
 
@@ -343,7 +343,7 @@ def test_a_lead_that_moved_later_is_in_the_pipeline_of_the_month(
     move(g, "proposal", at(2025, 4, 5), o)
     ladder = funnel.Ladder.of(story)
     until = funnel.Period.month(MARCH).bounds()[1]
-    pipeline = compute.open_pipeline(story, ladder, until)
+    pipeline = row_reads.open_pipeline(story, ladder, until)
     proposal = ladder.find("proposal")
     assert [(p.index, p.leads, p.value_sum, p.valued) for p in pipeline] == [
         (proposal, 2, 2700.0, 2)
@@ -397,8 +397,8 @@ def test_cycle_and_year_close_rate_equal_the_reference(
     assert r["close_rate"].ytd == funnel.close_rate(org_a, span).rate == 1.0
     assert r["sales_cycle_median"].ytd == cycle.median_days
     assert r["sales_cycle_p80"].ytd == cycle.p80_days
-    assert compute.cycle_quantile(org_a, span.start, MARCH, 0.5) == cycle.median_days
-    assert compute.cycle_quantile(org_a, span.start, MARCH, 0.8) == cycle.p80_days
+    assert figures.cycle_quantile(org_a, span.start, MARCH, 0.5) == cycle.median_days
+    assert figures.cycle_quantile(org_a, span.start, MARCH, 0.8) == cycle.p80_days
     months = [compute.month_add(MARCH, -i) for i in range(11, -1, -1)]
     for key, field in (("sales_cycle_median", "median_days"), ("sales_cycle_p80", "p80_days")):
         expected = [
@@ -408,7 +408,7 @@ def test_cycle_and_year_close_rate_equal_the_reference(
     close = [funnel.close_rate(org_a, funnel.Period.month(x)).rate for x in months]
     assert list(r["close_rate"].trend) == close
     if path == "summary":  # the index answers runs of months only, and says so
-        cycles = compute.IndexedCycles(org_a, months[0], MARCH)
+        cycles = figures.IndexedCycles(org_a, months[0], MARCH)
         assert cycles.quantile(months[-3:], 0.5) == cycle.median_days
         with pytest.raises(ValueError, match="run of months"):
             cycles.quantile([months[-3], MARCH], 0.5)
@@ -481,7 +481,7 @@ def test_the_open_pipeline_is_counted_from_the_index_alone(
     ladder = funnel.Ladder.of(org_a)
     until = at(2025, 4, 1)
     with CaptureQueriesContext(connection) as queries:
-        found = compute.open_pipeline(org_a, ladder, until)
+        found = row_reads.open_pipeline(org_a, ladder, until)
     by_key = {ladder.stages[s.index].key: (s.leads, s.value_sum, s.valued) for s in found}
     assert by_key == {"prospect": (2, 50.0, 1), "lead": (1, 100.0, 1)}
     [counted] = [q["sql"] for q in queries.captured_queries if "FILTER" in q["sql"]]

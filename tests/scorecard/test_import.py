@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from keepscore.scorecard.metrics_import import metrics_import
 from keepscore.scorecard.models import ManualValue
-from keepscore.scorecard.services import metrics_import
 from tests.scorecard.conftest import make_metric
 
 pytestmark = pytest.mark.django_db

@@ -14,15 +14,10 @@ from django.core.exceptions import ValidationError
 
 from keepscore.audit.models import AuditEvent
 from keepscore.scorecard.catalogue import metric_catalogue
+from keepscore.scorecard.grids import targets_grid_set
 from keepscore.scorecard.models import Goal, Target
-from keepscore.scorecard.services import (
-    CSV_HEADER,
-    goal_set,
-    target_set,
-    targets_csv,
-    targets_csv_read,
-    targets_grid_set,
-)
+from keepscore.scorecard.services import goal_set, target_set
+from keepscore.scorecard.targets_file import CSV_HEADER, targets_csv, targets_csv_read
 
 pytestmark = pytest.mark.django_db
 

@@ -125,7 +125,7 @@ def test_an_unknown_metric_in_the_grid_is_not_written(client_a, org_a, visitors_
 def test_the_values_service_refuses_another_organizations_metric(org_a, visitors_b):
     from django.core.exceptions import ValidationError
 
-    from keepscore.scorecard.services import manual_values_grid_set
+    from keepscore.scorecard.grids import manual_values_grid_set
 
     with pytest.raises(ValidationError, match="no manual metric “bravo_visitors”"):
         manual_values_grid_set(organization=org_a, year=2026, rows={"bravo_visitors": {"m01": 1}})

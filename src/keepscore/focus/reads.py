@@ -21,6 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
+from keepscore.common.months import month_add
 from keepscore.funnel import stats, summary
 from keepscore.funnel.models import ENTRY, WINDOWS, CohortCount, ReachCount
 from keepscore.funnel.services import (
@@ -34,7 +35,7 @@ from keepscore.funnel.services import (
 from keepscore.leads.late import late_stage_indexes
 from keepscore.leads.late import qualified_index as qualified_stage
 from keepscore.leads.models import StageKind
-from keepscore.scorecard import compute
+from keepscore.scorecard.figures import figures_read
 
 #: complete months the trends and rates look back over
 HISTORY_MONTHS = 12
@@ -64,7 +65,7 @@ class Reads:
     months: list[date]  # the complete months of the history, oldest first
     window: int  # days a cohort is given to convert (from WINDOWS)
     mature: list[date]  # the months whose cohorts had the whole window to convert
-    counts: dict[date, dict[str, float]]  # compute.figures_read's monthly counts
+    counts: dict[date, dict[str, float]]  # figures_read's monthly counts
     conversion: dict[date, tuple[int, int]]  # first stage → won within the window: (k, n)
     qualified: dict[date, int]  # leads reaching the qualified stage, per month
     won_rates: dict[int, tuple[int, int]]  # open stage index → (reached won, reached) mature
@@ -156,9 +157,9 @@ def reads(organization: Organization, as_of: date) -> Reads:
     ladder = Ladder.of(organization)
     until = end_of(as_of)
     this_month = as_of.replace(day=1)
-    months = [compute.month_add(this_month, -i) for i in range(HISTORY_MONTHS, 0, -1)]
+    months = [month_add(this_month, -i) for i in range(HISTORY_MONTHS, 0, -1)]
     summarized = summary.ready(organization) and as_of >= timezone.localdate()
-    figures = compute.figures_read(organization, ladder, months[0], this_month, cycles=False)
+    figures = figures_read(organization, ladder, months[0], this_month, cycles=False)
     cycle = _cycle(organization, months, summarized)
     window = _window_for(cycle.p80 if cycle.count >= FEW_DEALS else None)
     mature = [m for m in months if end_of(Period.month(m).end) + timedelta(days=window) <= until]
@@ -253,7 +254,7 @@ def _reference_cohorts(
 
 
 def summed(r: Reads, key: str, months: list[date]) -> float:
-    """A monthly count (``compute.figures_read``'s key) summed over the months."""
+    """A monthly count (``figures_read``'s key) summed over the months."""
     return sum(float(r.counts.get(m, {}).get(key, 0)) for m in months)
 
 

@@ -49,7 +49,7 @@ from keepscore.plan import engine
 from keepscore.plan.check import plan_judge
 from keepscore.plan.engine import Goal
 from keepscore.plan.measure import measure
-from keepscore.scorecard.compute import first_month
+from keepscore.scorecard.row_reads import first_month
 
 #: months ahead each origin predicts
 HORIZONS = (3, 6)

@@ -23,7 +23,8 @@ from keepscore.leads.models import Lead, Stage, StageChange
 from keepscore.reports import presenter
 from keepscore.reports.charts import GoalBar, format_value, goal_bar
 from keepscore.scorecard import services as scorecard_services
-from keepscore.scorecard.compute import cycle_quantile, scorecard_for
+from keepscore.scorecard.compute import scorecard_for
+from keepscore.scorecard.figures import cycle_quantile
 from keepscore.scorecard.types import MetricRow, Scorecard
 
 #: the month-to-date figures, in this order

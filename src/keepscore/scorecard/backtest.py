@@ -26,7 +26,9 @@ from keepscore.funnel.services import Ladder
 from keepscore.leads.models import StageChange
 from keepscore.scorecard import pace
 from keepscore.scorecard.catalogue import metric_get
-from keepscore.scorecard.compute import figures_read, first_month, metric_value
+from keepscore.scorecard.figures import figures_read
+from keepscore.scorecard.metric_values import metric_value
+from keepscore.scorecard.row_reads import first_month
 
 #: the metrics an owner sets annual goals for
 KEYS = ("customers", "revenue", "new_leads")

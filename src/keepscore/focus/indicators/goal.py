@@ -14,12 +14,13 @@ from typing import Any
 from django.db.models import Sum
 
 from keepscore.accounts.models import Organization
+from keepscore.common.months import month_add
 from keepscore.focus.indicators import DAYS_PER_MONTH, Indicator, confidence_of, percent
 from keepscore.focus.reads import RECENT_MONTHS, Reads, conversion_over, end_of, summed
 from keepscore.funnel.services import min_n
 from keepscore.leads.models import DealOutcome
-from keepscore.scorecard import compute
 from keepscore.scorecard import services as scorecard_services
+from keepscore.scorecard.row_reads import open_pipeline
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _weighted_pipeline(organization: Organization, r: Reads) -> tuple[float, int
     total = 0.0
     open_leads = 0
     cohort = 0
-    for stage in compute.open_pipeline(organization, r.ladder, r.until):
+    for stage in open_pipeline(organization, r.ladder, r.until):
         k, n = r.won_rates.get(stage.index, (0, 0))
         open_leads += stage.leads
         cohort += n
@@ -253,7 +254,7 @@ def plan_gap(organization: Organization, r: Reads) -> Indicator | None:
     sales; too few leads while conversion holds, toward marketing. None without a plan."""
     from keepscore.plan.check import plan_check
 
-    found = plan_check(organization, compute.month_add(r.as_of.replace(day=1), -1))
+    found = plan_check(organization, month_add(r.as_of.replace(day=1), -1))
     if found is None:
         return None
     status, pushes = PLAN_VERDICTS[found.verdict]
