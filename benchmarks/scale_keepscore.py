@@ -132,8 +132,8 @@ def leads_page(organization: Any, channel: Any, per_page: int) -> dict[str, Any]
 def dashboard(organization: Any) -> dict[str, Any]:
     from django.utils import timezone
 
-    from keepscore.reports.dashboard import stage_counts_this_month
     from keepscore.reports.dashboard import dashboard as the_dashboard
+    from keepscore.reports.dashboard import stage_counts_this_month
 
     cash = the_dashboard(organization, timezone.localdate()).cash
     out: dict[str, Any] = {"cycle.ytd_median": None if cash is None else cash.cycle_days}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from keepscore.scorecard.metrics_import import metrics_import
+from keepscore.imports.manual_values import metrics_import
 from keepscore.scorecard.models import ManualValue
 from tests.scorecard.conftest import make_metric
 

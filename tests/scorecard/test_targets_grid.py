@@ -13,11 +13,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from keepscore.audit.models import AuditEvent
+from keepscore.imports.targets import CSV_HEADER, targets_csv, targets_csv_read
 from keepscore.scorecard.catalogue import metric_catalogue
 from keepscore.scorecard.grids import targets_grid_set
 from keepscore.scorecard.models import Goal, Target
 from keepscore.scorecard.services import goal_set, target_set
-from keepscore.scorecard.targets_file import CSV_HEADER, targets_csv, targets_csv_read
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from pydantic import ConfigDict
 
 from keepscore.api.auth import member_of, organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, MonthQuery, Text, money
+from keepscore.common.months import month_str
 from keepscore.economics import cash as cash_services
 from keepscore.economics import spend as services
-from keepscore.scorecard.services import month_str
 
 router = Router(tags=["spend"])
 WRITE_ERRORS: dict[int, Any] = {**ERRORS, 403: ErrorOut}

@@ -21,7 +21,7 @@ from keepscore.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from keepscore.scorecard.metrics_import import MetricImportResult
+    from keepscore.imports.manual_values import MetricImportResult
 
 HELP = {"help_option_names": ["-h", "--help"]}
 metrics_app = typer.Typer(
@@ -81,7 +81,7 @@ def import_(
     with errors():
         django_setup()
         migrate_if_needed()
-        from keepscore.scorecard.metrics_import import metrics_import
+        from keepscore.imports.manual_values import metrics_import
 
         organization = organization_resolve(org)
         with progress_bar() as progress:

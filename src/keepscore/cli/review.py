@@ -37,8 +37,8 @@ def send(
         from django.core.exceptions import ValidationError
 
         from keepscore.cli.common import validation_message
+        from keepscore.common.months import month_parse
         from keepscore.scorecard.review_mail import review_mail_send
-        from keepscore.scorecard.services import month_parse
 
         try:
             first = month_parse(month)

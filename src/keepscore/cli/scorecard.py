@@ -47,7 +47,7 @@ def _month(value: str | None) -> date:
     from django.utils import timezone
 
     from keepscore.cli.common import validation_message
-    from keepscore.scorecard.services import month_parse
+    from keepscore.common.months import month_parse
 
     if not value:
         return timezone.localdate().replace(day=1)

@@ -152,8 +152,8 @@ def list_(
     with errors():
         django_setup()
         migrate_if_needed()
+        from keepscore.common.months import month_str
         from keepscore.economics.spend import EXPORT_COLUMNS, spend_csv_rows, spend_for
-        from keepscore.scorecard.services import month_str
 
         organization = organization_resolve(org)
         table = spend_for(organization, from_, to, channel=channel)
@@ -205,8 +205,8 @@ def set_(
     with errors():
         django_setup()
         migrate_if_needed()
+        from keepscore.common.months import month_str
         from keepscore.economics.spend import spend_set
-        from keepscore.scorecard.services import month_str
 
         organization = organization_resolve(org)
         row = spend_set(organization, month, channel, amount, campaign=campaign, note=note)
@@ -227,8 +227,8 @@ def cash_set(
     with errors():
         django_setup()
         migrate_if_needed()
+        from keepscore.common.months import month_str
         from keepscore.economics import cash as services
-        from keepscore.scorecard.services import month_str
 
         organization = organization_resolve(org)
         row = services.cash_set(organization, month, cash, fixed_costs, note)

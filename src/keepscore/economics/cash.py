@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
+from keepscore.common.months import month_str
 from keepscore.common.validation import check_same_org
 from keepscore.economics.models import CashPosition
 from keepscore.economics.spend import MAX_NOTE, amount_check, month_check, text_check
-from keepscore.scorecard.services import month_str
 
 RUNWAY_PLACES = Decimal("0.01")
 

@@ -25,13 +25,12 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
+from keepscore.common.months import month_add as add_months
+from keepscore.common.months import month_parse, month_str, months_between
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import check_same_org, writer_user
 from keepscore.economics.models import MONEY_DIGITS, MONEY_PLACES, Spend
 from keepscore.leads.models import Channel
-from keepscore.scorecard.compute import month_add as add_months
-from keepscore.scorecard.compute import months_between
-from keepscore.scorecard.services import month_parse, month_str
 
 #: the largest amount a money column holds (exclusive)
 MAX_AMOUNT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from keepscore.accounts.models import Organization
 from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
+from keepscore.common.months import month_str
 from keepscore.common.views import may, org_view
 from keepscore.economics import cash as cash_services
 from keepscore.economics import spend as services
@@ -34,7 +35,6 @@ from keepscore.economics.spend_forms import (
 from keepscore.exports.writers import Table, csv_chunks
 from keepscore.imports import spend as spend_imports
 from keepscore.leads.models import Channel
-from keepscore.scorecard.services import month_str
 
 INVALID = 422
 GET_POST = require_http_methods(["GET", "HEAD", "POST"])
@@ -207,7 +207,7 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
     name = f"spend-{organization.slug}"
     year_text = request.GET.get("year", "").strip()
     if year_text:
-        from keepscore.scorecard.services import year_check
+        from keepscore.common.months import year_check
 
         try:
             year = year_check(year_text)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.months import month_str
 from keepscore.common.validation import writer_user
 from keepscore.economics.models import Spend
 from keepscore.economics.spend import MAX_CAMPAIGN, MAX_NOTE, amount_check, month_check, text_check
@@ -25,7 +26,6 @@ from keepscore.imports.readers import (
 )
 from keepscore.imports.report import RowError
 from keepscore.leads.models import Channel
-from keepscore.scorecard.services import month_str
 
 REQUIRED = ("month", "channel", "amount")
 OPTIONAL = ("campaign", "note")

@@ -582,8 +582,9 @@ def goal_spread(organization: Organization, year: int, metric_key: str, amount: 
     qualified leads, proposals by its proposals, customers, revenue and margin by its
     customers, marketing spend by its spend — else evenly. A rate, a percentage, days or a
     ratio of spend is not a sum: its goal is each month's target."""
+    from keepscore.common.months import months_of
     from keepscore.scorecard.catalogue import SPEND_RATIOS, metric_get
-    from keepscore.scorecard.services import months_of, value_check
+    from keepscore.scorecard.services import value_check
 
     metric = metric_get(organization, metric_key, field="metric")
     value = value_check(metric, amount, field="goal")

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
+from keepscore.common.months import months_of
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import writer_user
 from keepscore.scorecard import types
@@ -25,7 +26,6 @@ from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
 from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, Target
 from keepscore.scorecard.services import (
     error_text,
-    months_of,
     value_check,
     value_write,
     year_check,

@@ -1,14 +1,13 @@
-"""Manual metrics and values, targets, goals, reviews, one at a time; months and values checked.
+"""Manual metrics and values, targets, goals, reviews, one at a time; values checked.
 
 Writes and reads for the scorecard's own data: manual metrics and their values, targets,
-annual goals and the monthly review (append-only); and the months, years and values they
-take. Every write is atomic and validates first; a refused write raises a ``ValidationError``
-naming the field and changes nothing. Months are normalised to the first day of the month.
-The year grids saved at once are in :mod:`keepscore.scorecard.grids`, the targets file in
-:mod:`keepscore.scorecard.targets_file`, the manual values import in
-:mod:`keepscore.scorecard.metrics_import`.
+annual goals and the monthly review (append-only); and the values they take (months and
+years are :mod:`keepscore.common.months`'). Every write is atomic and validates first; a
+refused write raises a ``ValidationError`` naming the field and changes nothing. Months are
+normalised to the first day of the month. The year grids saved at once are in
+:mod:`keepscore.scorecard.grids`, the targets file in :mod:`keepscore.imports.targets`, the
+manual values import in :mod:`keepscore.imports.manual_values`.
 """
-
 from __future__ import annotations
 
 import re
@@ -25,7 +24,7 @@ from django.utils.text import slugify
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
-from keepscore.common.days import EARLIEST_DATE, LATEST_DATE
+from keepscore.common.months import month_parse, month_str, year_check
 from keepscore.common.validation import check_same_org, writer_user
 from keepscore.scorecard import types
 from keepscore.scorecard.catalogue import (
@@ -49,49 +48,13 @@ from keepscore.scorecard.models import (
     Target,
 )
 
-# --- months, years and values ------------------------------------------------------------
+# --- values ------------------------------------------------------------------------------
 
-_MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 #: the largest value a value column holds (exclusive)
 MAX_VALUE = Decimal(10) ** (VALUE_DIGITS - VALUE_PLACES)
 MAX_REVIEW = 10_000
 #: errors a file's report keeps (targets file, manual values import; the count goes on beyond)
 MAX_ERRORS = 10_000
-
-
-def month_parse(value: str | date, field: str = "month") -> date:
-    """The first day of the month of ``value``: a date, ``YYYY-MM`` or ``YYYY-MM-DD``.
-
-    ``2026-13`` (or any month outside 01-12 or a year outside 1900-2999) is a ValidationError
-    on ``field``.
-    """
-    if isinstance(value, date):
-        month = value.replace(day=1)
-    else:
-        text = str(value).strip()
-        match = _MONTH.fullmatch(text)
-        if match is None:
-            raise ValidationError({field: f"{text[:40]!r} is not a month: use YYYY-MM."})
-        year, number = int(match.group(1)), int(match.group(2))
-        if not 1 <= number <= 12:
-            raise ValidationError(
-                {field: f"{text} is not a month: the month is 01 to 12 (YYYY-MM)."}
-            )
-        if match.group(3) is not None:
-            try:
-                date(year, number, int(match.group(3)))
-            except ValueError:
-                raise ValidationError({field: f"{text} is not a date."}) from None
-        if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
-            raise ValidationError({field: _year_message()})
-        month = date(year, number, 1)
-    if not EARLIEST_DATE <= month <= LATEST_DATE:
-        raise ValidationError({field: _year_message()})
-    return month
-
-
-def _year_message() -> str:
-    return f"Enter a year between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
 
 
 def plain(value: Decimal | None) -> str | None:
@@ -100,25 +63,6 @@ def plain(value: Decimal | None) -> str | None:
         return None
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def month_str(month: date) -> str:
-    return f"{month:%Y-%m}"
-
-
-def year_check(year: Any, field: str = "year") -> int:
-    """A year between 1900 and 2999, or a ValidationError on ``field``."""
-    try:
-        number = int(str(year).strip())
-    except (TypeError, ValueError):
-        raise ValidationError({field: f"{str(year)[:40]!r} is not a year."}) from None
-    if not EARLIEST_DATE.year <= number <= LATEST_DATE.year:
-        raise ValidationError({field: _year_message()})
-    return number
-
-
-def months_of(year: int) -> list[date]:
-    return [date(year, m, 1) for m in range(1, 13)]
 
 
 def value_check(metric: MetricDef, value: Any, field: str = "value") -> Decimal:

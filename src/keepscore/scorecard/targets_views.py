@@ -21,8 +21,10 @@ from django.views.decorators.http import require_safe
 from keepscore.accounts.models import Organization
 from keepscore.audit import services as audit
 from keepscore.common.forms import add_service_errors
+from keepscore.common.months import months_of
 from keepscore.common.views import org_view
-from keepscore.scorecard import grids, services, targets_file
+from keepscore.imports import targets as targets_file
+from keepscore.scorecard import grids, services
 from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.forms import ManualMetricAddForm, ManualMetricForm
 from keepscore.scorecard.models import ManualMetric
@@ -147,14 +149,14 @@ Groups = list[tuple[str, list[MetricDef]]]
 def _stored_cells(
     organization: Organization, year: int, groups: Groups
 ) -> dict[str, dict[str, Any]]:
-    targets = services.targets_for(organization, services.months_of(year))
+    targets = services.targets_for(organization, months_of(year))
     goals = services.goals_for(organization, year)
     out: dict[str, dict[str, Any]] = {}
     for _group, metrics in groups:
         for m in metrics:
             cells = {
                 column: services.plain(targets.get((m.key, first)))
-                for column, first in zip(grids.MONTH_COLUMNS, services.months_of(year), strict=True)
+                for column, first in zip(grids.MONTH_COLUMNS, months_of(year), strict=True)
             }
             out[m.key] = {**cells, "goal": services.plain(goals.get(m.key))}
     return out
@@ -380,11 +382,11 @@ def _values_page(
     status: int = 200,
 ) -> HttpResponse:
     groups = _manual_groups(organization)
-    stored_values = services.manual_values(organization, services.months_of(year))
+    stored_values = services.manual_values(organization, months_of(year))
     stored: dict[str, dict[str, Any]] = {
         m.key: {
             column: services.plain(stored_values.get((m.key, first)))
-            for column, first in zip(grids.MONTH_COLUMNS, services.months_of(year), strict=True)
+            for column, first in zip(grids.MONTH_COLUMNS, months_of(year), strict=True)
         }
         for _group, metrics in groups
         for m in metrics

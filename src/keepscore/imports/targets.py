@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from keepscore.accounts.models import Organization
+from keepscore.common.months import months_of
 from keepscore.imports.report import RowError
 from keepscore.scorecard.catalogue import metric_catalogue
 from keepscore.scorecard.grids import (
@@ -32,7 +33,6 @@ from keepscore.scorecard.services import (
     MAX_ERRORS,
     error_text,
     goals_for,
-    months_of,
     plain,
     targets_for,
     year_check,
