@@ -12,12 +12,25 @@ from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from keepscore.accounts import permissions
+from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import membership_get
 from keepscore.audit import context as audit_context
 from keepscore.audit import services as audit
 from keepscore.common.money import money_override
+
+#: the status of a form sent back with its errors
+INVALID = 422
+
+
+class OrgRequest(HttpRequest):
+    """What ``org_view`` and the htmx middleware put on the request."""
+
+    htmx: HtmxDetails
+    organization: Organization
+    membership: Membership
 
 
 def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

@@ -20,14 +20,14 @@ from django.views.decorators.http import require_POST, require_safe
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.selectors import members_of
 from keepscore.common.forms import add_service_errors
-from keepscore.common.views import org_view
+from keepscore.common.views import INVALID, OrgRequest, org_view
 from keepscore.followups import services
 from keepscore.followups.forms import DoneForm, FollowUpForm, MemberPickForm, RescheduleForm
 from keepscore.followups.models import FollowUp
 from keepscore.followups.selectors import followup_list
 from keepscore.followups.today import today_for
+from keepscore.leads.links import lead_get, lead_url
 from keepscore.leads.models import Lead
-from keepscore.leads.views import INVALID, OrgRequest, lead_get, lead_url
 
 
 def today_lead_row(request: OrgRequest, lead: Lead, notice: str, ok: bool = True) -> HttpResponse:

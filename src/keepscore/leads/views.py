@@ -18,18 +18,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
-from keepscore.accounts.models import Membership, Organization
+from keepscore.accounts.models import Organization
 from keepscore.activities import services as activity_services
 from keepscore.common.forms import add_service_errors
-from keepscore.common.views import org_view, page_of
+from keepscore.common.views import INVALID, OrgRequest, org_view, page_of
 from keepscore.followups.assignment import owner_set
 from keepscore.followups.selectors import attach_next_steps
 from keepscore.leads import selectors, services
@@ -50,32 +49,10 @@ from keepscore.leads.forms import (
     StagePickForm,
     UndoForm,
 )
+from keepscore.leads.links import lead_get, lead_url
 from keepscore.leads.models import Lead, QualificationCriterion, Stage, StageChange
 
 LEADS_PER_PAGE = 50
-INVALID = 422
-
-
-class OrgRequest(HttpRequest):
-    """What ``org_view`` and the htmx middleware put on the request."""
-
-    htmx: HtmxDetails
-    organization: Organization
-    membership: Membership
-
-
-def lead_get(organization: Organization, pk: int) -> Lead:
-    return get_object_or_404(
-        Lead.objects.for_org(organization).select_related(
-            "organization", "stage", "channel", "owner__user", "sourced_by__user"
-        ),
-        pk=pk,
-    )
-
-
-def lead_url(lead: Lead, anchor: str = "") -> str:
-    url = reverse("lead_detail", kwargs={"org": lead.organization.slug, "pk": lead.pk})
-    return f"{url}#{anchor}" if anchor else url
 
 
 def _redirect(request: OrgRequest, url: str) -> HttpResponse:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
-from keepscore.leads.views import lead_get, lead_url
+from keepscore.leads.links import lead_get, lead_url
 from keepscore.privacy.forms import EraseForm
 from keepscore.privacy.services import erasable, leads_erase, leads_export, person_of_lead, total
 

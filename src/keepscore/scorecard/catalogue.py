@@ -8,28 +8,17 @@ The computation lives in ``keepscore.scorecard.compute``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 
 from keepscore.accounts.models import Organization
 from keepscore.leads.models import Stage, StageKind
-from keepscore.scorecard.types import Unit
+from keepscore.scorecard.models import ManualMetric
+from keepscore.scorecard.types import MetricDef, Unit
 
 #: key prefixes of the computed metrics that follow the ladder (manual keys may not use them)
 LADDER_PREFIXES = ("entered_", "conversion_")
-
-
-@dataclass(frozen=True)
-class MetricDef:
-    key: str
-    name: str
-    group: str  # one of keepscore.scorecard.types.GROUPS
-    unit: Unit
-    manual: bool
-    higher_is_better: bool
-    description: str
 
 
 def _computed(key: str, name: str, group: str, unit: Unit, description: str) -> MetricDef:
@@ -169,8 +158,6 @@ def computed_metrics(organization: Organization) -> list[MetricDef]:
 
 def manual_metric_defs(organization: Organization) -> list[MetricDef]:
     """The organization's active manual metrics, in their order."""
-    from keepscore.scorecard.models import ManualMetric
-
     return [m.definition() for m in ManualMetric.objects.for_org(organization).filter(active=True)]
 
 

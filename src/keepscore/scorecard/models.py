@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from keepscore.common.models import OrgOwned
-from keepscore.scorecard.catalogue import MetricDef
+from keepscore.scorecard.types import MetricDef
 
 GROUP_CHOICES = [
     ("SUSPECT", "Suspect"),

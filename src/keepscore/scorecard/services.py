@@ -8,10 +8,11 @@ normalised to the first day of the month. The year grids saved at once are in
 :mod:`keepscore.scorecard.grids`, the targets file in :mod:`keepscore.imports.targets`, the
 manual values import in :mod:`keepscore.imports.manual_values`.
 """
+
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -373,6 +374,12 @@ def goals_for(organization: Organization, year: int) -> dict[str, Decimal]:
 # --- the monthly review (append-only) -------------------------------------------------------
 
 
+#: what a new review entry keeps with its month besides itself, each called as
+#: ``keep(organization, month, user)`` in the entry's transaction; registered when Django
+#: starts by the apps built on the scorecard (the focus: the month's diagnosis)
+REVIEW_KEEPERS: list[Callable[[Organization, date, Any], object]] = []
+
+
 @transaction.atomic
 def review_add(
     *,
@@ -398,9 +405,8 @@ def review_add(
     )
     entry.full_clean(exclude=["organization", "by"])
     entry.save()
-    from keepscore.focus.services import keep  # here: focus builds on the scorecard
-
-    keep(organization, first, user)
+    for keep in REVIEW_KEEPERS:
+        keep(organization, first, user)
     return entry
 
 

@@ -39,6 +39,19 @@ def by_group(rows: Iterable[G]) -> list[tuple[str, list[G]]]:
 
 
 @dataclass(frozen=True)
+class MetricDef:
+    """A metric of the scorecard: computed (``keepscore.scorecard.catalogue``) or manual."""
+
+    key: str
+    name: str
+    group: str  # one of GROUPS
+    unit: Unit
+    manual: bool
+    higher_is_better: bool
+    description: str
+
+
+@dataclass(frozen=True)
 class MetricRow:
     key: str
     name: str

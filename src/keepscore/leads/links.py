@@ -1,0 +1,26 @@
+"""A lead on the web: the lead a page names (404 outside the organization), and its page's
+address; shared by the lead, follow-up and privacy pages."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from keepscore.accounts.models import Organization
+from keepscore.leads.models import Lead
+
+
+def lead_get(organization: Organization, pk: int) -> Lead:
+    """The organization's lead ``pk``, with what its page shows; 404 if it has none."""
+    return get_object_or_404(
+        Lead.objects.for_org(organization).select_related(
+            "organization", "stage", "channel", "owner__user", "sourced_by__user"
+        ),
+        pk=pk,
+    )
+
+
+def lead_url(lead: Lead, anchor: str = "") -> str:
+    """The lead's page (at ``anchor``, if given)."""
+    url = reverse("lead_detail", kwargs={"org": lead.organization.slug, "pk": lead.pk})
+    return f"{url}#{anchor}" if anchor else url
