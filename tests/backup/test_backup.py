@@ -614,7 +614,7 @@ def write():
     lead_create(organization=org, name="During", channel=channel)
     connection.close()
 
-original = services._all_tables
+original = services.archive_tables
 
 def tables(organization):
     out = original(organization)
@@ -630,7 +630,7 @@ def tables(organization):
     out[0] = Table(leads.name, leads.header, rows())
     return out
 
-services._all_tables = tables
+services.archive_tables = tables
 buffer = io.BytesIO()
 services.export_all(organization=org, out=buffer)
 archive = zipfile.ZipFile(buffer)

@@ -24,7 +24,7 @@ from keepscore.economics.spend import (
     spend_set,
 )
 from keepscore.imports.spend import spend_import
-from keepscore.leads.services import channel_save
+from keepscore.leads.settings_services import channel_save
 from tests.conftest import channel
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from keepscore.activities.models import Activity
-from keepscore.exports.services import KINDS, LEAD_HEAD, export_write
+from keepscore.exports.services import KINDS, export_write
+from keepscore.exports.tables import LEAD_HEAD
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from tests.exports.conftest import Known
 

@@ -41,7 +41,8 @@ from keepscore.history import recorder
 from keepscore.history.bulk import bulk
 from keepscore.leads.corrections import stage_change_undo
 from keepscore.leads.models import DealOutcome, Lead, LostReason, Stage, StageChange
-from keepscore.leads.services import lead_update, stage_save, stage_shift
+from keepscore.leads.services import lead_update
+from keepscore.leads.settings_services import stage_save, stage_shift
 from tests.conftest import examples, make_org, make_user
 from tests.funnel.conftest import at, log, move, new_lead
 

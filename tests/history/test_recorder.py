@@ -24,7 +24,8 @@ from keepscore.funnel.summary.verify import funnel_months, snapshot
 from keepscore.history import projections, recorder
 from keepscore.history.bulk import bulk
 from keepscore.leads.models import Lead, StageChange
-from keepscore.leads.services import lead_update, stage_delete, stage_save, stage_shift, touch_add
+from keepscore.leads.services import lead_update, touch_add
+from keepscore.leads.settings_services import stage_delete, stage_save, stage_shift
 from tests.conftest import channel, make_user, stage
 from tests.funnel.conftest import at, log, move, new_lead
 

@@ -23,7 +23,6 @@ from keepscore.leads.models import (
 )
 from keepscore.leads.services import (
     Outcome,
-    criterion_save,
     lead_create,
     lead_move,
     lead_update,
@@ -31,6 +30,7 @@ from keepscore.leads.services import (
     qualification_set,
     touch_add,
 )
+from keepscore.leads.settings_services import criterion_save
 from tests.conftest import channel, examples, stage
 
 pytestmark = pytest.mark.django_db
@@ -454,7 +454,7 @@ def test_revenue_too_large_for_the_books_is_a_field_error(lead_a, owner_a):
 
 
 def test_a_stage_with_history_keeps_its_kind(lead_a, owner_a):
-    from keepscore.leads.services import stage_save
+    from keepscore.leads.settings_services import stage_save
 
     org = lead_a.organization
     lost = stage(org, "lost")

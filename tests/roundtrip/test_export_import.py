@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from keepscore.exports.services import export_leads
+from keepscore.exports.tables import export_leads
 from keepscore.exports.writers import csv_write
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import (

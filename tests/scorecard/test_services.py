@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
-from keepscore.leads.services import stage_save
+from keepscore.leads.settings_services import stage_save
 from keepscore.scorecard import services
 from keepscore.scorecard.catalogue import computed_metrics, metric_catalogue, metric_get
 from keepscore.scorecard.models import Goal, ManualValue, ReviewEntry, Target

@@ -17,7 +17,7 @@ from keepscore.leads.models import (
     Stage,
     StageKind,
 )
-from keepscore.leads.services import lost_reason_save
+from keepscore.leads.settings_services import lost_reason_save
 from tests.conftest import channel, stage
 
 pytestmark = pytest.mark.django_db

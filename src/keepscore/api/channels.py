@@ -10,7 +10,7 @@ from ninja import Router, Status
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, ChannelIn, ChannelOut
 from keepscore.leads.models import Channel
-from keepscore.leads.services import channel_save
+from keepscore.leads.settings_services import channel_save
 
 router = Router(tags=["channels"])
 

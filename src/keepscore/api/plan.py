@@ -1,5 +1,5 @@
 """The year's plan as JSON: ``GET /plan/{year}`` (any member) and ``PUT /plan/{year}``
-(owners and marketing members) — ``keepscore.plan.services.report_dict``, the same as
+(owners and marketing members) — ``keepscore.plan.report_json.report_dict``, the same as
 ``keepscore plan --format json``. docs/numbers.md, "The plan", says how each figure is
 worked back from the goal.
 """
@@ -14,7 +14,8 @@ from ninja import Field, Path, Router, Schema
 from keepscore.api.auth import member_of, organization_of
 from keepscore.api.metrics import WRITE_ERRORS
 from keepscore.api.schemas import ERRORS
-from keepscore.plan.services import plan_accept, plan_report, plan_save, report_dict
+from keepscore.plan.report_json import report_dict
+from keepscore.plan.services import plan_accept, plan_report, plan_save
 
 router = Router(tags=["plan"])
 Year = Path(..., ge=2000, le=2100, description="The plan's calendar year.")

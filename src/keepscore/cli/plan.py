@@ -155,6 +155,7 @@ def plan(
         django_setup()
         from keepscore.common.money import money_format
         from keepscore.plan.engine import Goal
+        from keepscore.plan.report_json import report_dict
         from keepscore.plan.services import (
             default_year,
             goal_clean,
@@ -162,7 +163,6 @@ def plan(
             plan_accept,
             plan_report,
             plan_save,
-            report_dict,
         )
 
         organization = organization_resolve(org)

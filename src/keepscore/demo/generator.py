@@ -124,7 +124,7 @@ def demo_create(
         StageChange,
         Touch,
     )
-    from keepscore.leads.services import channel_save
+    from keepscore.leads.settings_services import channel_save
 
     if not 1 <= months <= 120:
         raise ValidationError({"months": "Give between 1 and 120 months of history."})

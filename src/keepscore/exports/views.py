@@ -19,7 +19,7 @@ from keepscore.audit import context as audit_context
 from keepscore.audit import services as audit
 from keepscore.common.money import xlsx_number_format
 from keepscore.common.views import org_view
-from keepscore.exports import services
+from keepscore.exports import services, tables
 from keepscore.exports.forms import ExportForm, FormatForm
 from keepscore.exports.writers import csv_chunks, jsonl_chunks, xlsx_write
 from keepscore.leads.forms import LeadFilterForm
@@ -44,7 +44,7 @@ def export_response(
         archive.seek(0)
         return FileResponse(archive, as_attachment=True, filename=f"{name}.zip")
     if kind == "leads":
-        table = services.export_leads(organization=organization, filters=filters)
+        table = tables.export_leads(organization=organization, filters=filters)
     else:
         table = services.KINDS[kind](organization=organization)
     if fmt == "xlsx":

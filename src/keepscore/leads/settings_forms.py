@@ -1,4 +1,4 @@
-"""Forms for the settings pages: they parse input; the services in leads.services decide."""
+"""Forms for the settings pages: they parse input; ``leads.settings_services`` decides."""
 
 from __future__ import annotations
 

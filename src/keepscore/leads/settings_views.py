@@ -1,5 +1,5 @@
 """Settings pages (owners only): the ladder and its playbook, qualification criteria, lost
-reasons and channels. Forms parse; the services in ``leads.services`` decide."""
+reasons and channels. Forms parse; the services in ``leads.settings_services`` decide."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from keepscore.accounts.models import Organization
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import org_view
-from keepscore.leads import services
+from keepscore.leads import settings_services
 from keepscore.leads.models import Channel, Lead, LostReason, QualificationCriterion, Stage
 from keepscore.leads.settings_forms import (
     ChannelForm,
@@ -81,7 +81,9 @@ def ladder(request: HttpRequest, organization: Organization) -> HttpResponse:
 @org_view
 def stage_add(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = StageForm(_posted(request))
-    stage = save_with(request, form, partial(services.stage_save, organization=organization))
+    stage = save_with(
+        request, form, partial(settings_services.stage_save, organization=organization)
+    )
     if stage is not None:
         messages.success(request, f"Stage “{stage.name}” added at the end of the ladder.")
         return redirect("settings_ladder", org=organization.slug)
@@ -94,7 +96,7 @@ def stage_edit(request: HttpRequest, organization: Organization, pk: int) -> Htt
     title = stage.name
     form = StageForm(_posted(request), initial=initial_from(stage, StageForm))
     saved = save_with(
-        request, form, partial(services.stage_save, organization=organization, stage=stage)
+        request, form, partial(settings_services.stage_save, organization=organization, stage=stage)
     )
     if saved is not None:
         messages.success(request, f"Stage “{saved.name}” saved.")
@@ -110,7 +112,7 @@ def stage_shift(
     if direction not in DIRECTIONS:
         raise Http404("Shift a stage up or down")
     stage = get_object_or_404(Stage.objects.for_org(organization), pk=pk)
-    services.stage_shift(stage=stage, direction=DIRECTIONS[direction])
+    settings_services.stage_shift(stage=stage, direction=DIRECTIONS[direction])
     return redirect("settings_ladder", org=organization.slug)
 
 
@@ -120,7 +122,7 @@ def stage_delete(request: HttpRequest, organization: Organization, pk: int) -> H
     stage = get_object_or_404(Stage.objects.for_org(organization), pk=pk)
     name = stage.name
     try:
-        services.stage_delete(stage=stage)
+        settings_services.stage_delete(stage=stage)
     except ValidationError as err:
         why = " ".join(err.messages)
         lead_count = Lead.objects.for_org(organization).filter(stage_id=pk).count()
@@ -154,7 +156,7 @@ CRITERIA = Section(
     sub="qualification",
     noun="qualification criterion",
     form_class=CriterionForm,
-    save=services.criterion_save,
+    save=settings_services.criterion_save,
     instance_kw="criterion",
     rows=lambda org: QualificationCriterion.objects.for_org(org),
     template="settings/qualification.html",
@@ -165,7 +167,7 @@ LOST_REASONS = Section(
     sub="lost_reasons",
     noun="lost reason",
     form_class=LostReasonForm,
-    save=services.lost_reason_save,
+    save=settings_services.lost_reason_save,
     instance_kw="reason",
     rows=lambda org: (
         LostReason.objects.for_org(org).annotate(used=Count("outcomes")).order_by("name", "id")
@@ -178,7 +180,7 @@ CHANNELS = Section(
     sub="channels",
     noun="channel",
     form_class=ChannelForm,
-    save=services.channel_save,
+    save=settings_services.channel_save,
     instance_kw="channel",
     rows=lambda org: (
         Channel.objects.for_org(org).annotate(used=Count("leads")).order_by("name", "id")
