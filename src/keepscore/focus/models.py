@@ -8,6 +8,17 @@ from django.db import models
 
 from keepscore.common.models import OrgOwned, organization_key
 
+#: what a diagnosis may recommend, and how the pages say it
+RECOMMENDATIONS = ("sales", "marketing", "margins", "cash", "balanced", "not_enough_data")
+LABELS = {
+    "sales": "Focus on sales",
+    "marketing": "Focus on marketing",
+    "margins": "Fix the margins",
+    "cash": "Mind the cash",
+    "balanced": "Balanced: keep the rhythm",
+    "not_enough_data": "Not enough data yet",
+}
+
 
 class KeptDiagnosis(OrgOwned):
     """One diagnosis, kept with a month's scorecard (append-only: a new review keeps a new
@@ -33,6 +44,4 @@ class KeptDiagnosis(OrgOwned):
 
     @property
     def label(self) -> str:
-        from keepscore.focus.services import LABELS
-
         return LABELS.get(self.recommendation, self.recommendation)

@@ -33,15 +33,6 @@ from keepscore.focus.reads import Reads, conversion_over, reads, summed
 from keepscore.funnel.services import min_n
 
 #: the recommendations
-RECOMMENDATIONS = ("sales", "marketing", "margins", "cash", "balanced", "not_enough_data")
-LABELS = {
-    "sales": "Focus on sales",
-    "marketing": "Focus on marketing",
-    "margins": "Fix the margins",
-    "cash": "Mind the cash",
-    "balanced": "Balanced: keep the rhythm",
-    "not_enough_data": "Not enough data yet",
-}
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Focus: where to put the effort now — sales, marketing, margins or cash — with the evidence.
 The views, the API, the CLI and the other apps call it through this module:
 
-- :func:`diagnose`, :class:`Diagnosis`, ``LABELS`` and ``RECOMMENDATIONS`` come from
-  :mod:`keepscore.focus.recommendation` (the recommendation and its sentence);
+- :func:`diagnose` and :class:`Diagnosis` come from
+  :mod:`keepscore.focus.recommendation` (the recommendation and its sentence), ``LABELS`` and
+  ``RECOMMENDATIONS`` from :mod:`keepscore.focus.models`;
 - :class:`Indicator` from :mod:`keepscore.focus.indicators` (one module per group of
   indicators: ``money``, ``sales``, ``stall``, ``channels``, ``goal``);
 - here: :func:`keep` and :func:`kept_for` (the diagnoses kept with a month's review,
@@ -23,8 +24,8 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.focus.indicators import Indicator
-from keepscore.focus.models import KeptDiagnosis
-from keepscore.focus.recommendation import LABELS, RECOMMENDATIONS, Diagnosis, diagnose
+from keepscore.focus.models import LABELS, RECOMMENDATIONS, KeptDiagnosis
+from keepscore.focus.recommendation import Diagnosis, diagnose
 from keepscore.funnel.services import Period
 
 __all__ = [
