@@ -45,8 +45,9 @@ from keepscore.funnel.models import (
     StageCount,
 )
 from keepscore.funnel.periods import Period
+from keepscore.funnel.summary.lead_contributions import SOURCED_REACHED
 from keepscore.funnel.summary.sql import month_start, next_month, pg
-from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
+from keepscore.funnel.summary.upkeep import GROUPINGS
 from keepscore.leads.models import Channel
 
 #: the funnel's entry cohort among ladder indexes (CohortCount's stage 0)
