@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 
 from keepscore.accounts.models import Organization
+from keepscore.funnel.groupings import Segment
 from keepscore.funnel.services import (
     Period,
-    Segment,
     conversion,
     funnel,
     money,

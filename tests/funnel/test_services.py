@@ -23,9 +23,9 @@ import pytest
 from django.test import override_settings
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.funnel.groupings import Segment
 from keepscore.funnel.services import (
     Period,
-    Segment,
     activity_counts,
     close_rate,
     conversion,

@@ -34,7 +34,7 @@ from keepscore.funnel.models import (
     SummaryState,
     WonConversation,
 )
-from keepscore.funnel.services import Period
+from keepscore.funnel.periods import GRAINS, Period
 from keepscore.funnel.summary import upkeep
 from keepscore.funnel.summary.sql import TEMP_TRUNCATE_BYTES
 from keepscore.history import recorder
@@ -156,7 +156,7 @@ def check_activity(org: Organization, periods: list[Period]) -> None:
         Period(date(2024, 2, 3), date(2024, 2, 20)),
     ]
     for period in spans:
-        for grain in ref.GRAINS:
+        for grain in GRAINS:
             for by_member in (False, True):
                 expected = ref.activity_counts(org, period, grain=grain, by_member=by_member)
                 got = activity.activity_counts(org, period, grain=grain, by_member=by_member)

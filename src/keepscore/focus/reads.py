@@ -23,15 +23,15 @@ from django.utils import timezone
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
 from keepscore.funnel import stats, summary
-from keepscore.funnel.models import ENTRY, WINDOWS, CohortCount, ReachCount
-from keepscore.funnel.services import (
+from keepscore.funnel.ladder import (
     Ladder,
-    Period,
     observed_dates,
     reach_dates,
     reached_after,
     stage_history,
 )
+from keepscore.funnel.models import ENTRY, WINDOWS, CohortCount, ReachCount
+from keepscore.funnel.periods import Period
 from keepscore.leads.late import late_stage_indexes
 from keepscore.leads.late import qualified_index as qualified_stage
 from keepscore.leads.models import StageKind

@@ -22,8 +22,10 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel import services, summary
 from keepscore.funnel.filters import PeriodProblem, month_start
+from keepscore.funnel.groupings import NONE_LABEL, member_label
 from keepscore.funnel.jobs import Month, month_bucket, month_split
-from keepscore.funnel.services import GRAINS, ActivityBucket, Period
+from keepscore.funnel.periods import GRAINS, Period, bucket_count, bucket_start, buckets
+from keepscore.funnel.services import ActivityBucket
 from keepscore.funnel.summary import readers
 from keepscore.leads.models import DealOutcome
 
@@ -68,7 +70,7 @@ def activity_default_period(today: date | None = None) -> Period:
 def span_check(period: Period, grain: str) -> None:
     """PeriodProblem (for ``from``) when the period holds more than ``MAX_BUCKETS`` buckets
     of the grain."""
-    count = services.bucket_count(period, grain)
+    count = bucket_count(period, grain)
     if count > MAX_BUCKETS:
         raise PeriodProblem(
             "from",
@@ -123,7 +125,7 @@ def bucket_dict(bucket: ActivityBucket) -> dict[str, Any]:
 def _bucket_bounds(period: Period, grain: str) -> list[Month]:
     """Each bucket overlapping the period with its ``[since, until)`` clipped to the period."""
     since, until = period.bounds()
-    starts = services.buckets(period, grain)
+    starts = buckets(period, grain)
     out = []
     for i, start in enumerate(starts):
         end = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else period.end
@@ -191,7 +193,7 @@ def _counts(
         parts.append(readers.activity_months(organization, whole, by_member))
     for part in parts:
         for (start, member), found in part.items():
-            tally = counts[(services.bucket_start(start, grain), member)]
+            tally = counts[(bucket_start(start, grain), member)]
             for name, n in found.items():
                 tally[name] = tally.get(name, 0) + n
     return counts
@@ -207,16 +209,13 @@ def activity_counts(
     if by_member:
         ids = {member for _start, member in counts}
         labels = {
-            m.pk: services._member_label(m.user.first_name, m.user.last_name, m.user.email)
+            m.pk: member_label(m.user.first_name, m.user.last_name, m.user.email)
             for m in Membership.objects.filter(
                 organization=organization, pk__in=[pk for pk in ids if pk is not None]
             ).select_related("user")
         }
         members = sorted(
-            (
-                (pk, labels.get(pk, services.NONE_LABEL) if pk is not None else services.NONE_LABEL)
-                for pk in ids
-            ),
+            ((pk, labels.get(pk, NONE_LABEL) if pk is not None else NONE_LABEL) for pk in ids),
             key=lambda m: (m[1], m[0] or 0),
         )
     else:
@@ -224,7 +223,7 @@ def activity_counts(
     fields = {f"activities.{kind}": name for kind, name in services._KIND_FIELD.items()}
     fields.update(sales_conversations="sales_conversations", conversations_won="conversations_won")
     out = []
-    for start in services.buckets(period, grain):
+    for start in buckets(period, grain):
         for member, label in members:
             found = counts.get((start, member), {})
             values = dict.fromkeys(COUNT_FIELDS, 0)
@@ -252,7 +251,7 @@ def activity_report(
         bucket = sums.setdefault(row.bucket_start, dict.fromkeys(COUNT_FIELDS, 0))
         for name in COUNT_FIELDS:
             bucket[name] += getattr(row, name)
-    starts = services.buckets(period, grain)
+    starts = buckets(period, grain)
     totals = [
         ActivityBucket(
             bucket_start=start,

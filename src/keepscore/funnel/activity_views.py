@@ -44,7 +44,8 @@ from keepscore.funnel.activity import (
 )
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.forms import PeriodForm
-from keepscore.funnel.services import GRAINS, ActivityBucket, Period
+from keepscore.funnel.periods import GRAINS, Period
+from keepscore.funnel.services import ActivityBucket
 from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.charts import format_value
 

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from keepscore.common.formats import DASH, format_value
-from keepscore.funnel import services
-from keepscore.funnel.services import FACT_PREFIX, Period
+from keepscore.funnel.groupings import FACT_PREFIX, grouping_check
+from keepscore.funnel.periods import Period
 from keepscore.funnel.stats import RateFigure
 
 #: the longest conversion window a filter takes (ten years); more is a typo
@@ -56,7 +56,7 @@ def by_parse(value: str | None) -> str | None:
         return None
     if text.startswith(FACT_PREFIX):
         text = FACT_PREFIX + text[len(FACT_PREFIX) :].strip()
-    services.grouping_check(text)
+    grouping_check(text)
     return text
 
 

@@ -56,7 +56,9 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel.filters import PeriodProblem, month_start
-from keepscore.funnel.services import Ladder, Period, _member_label, bucket_count
+from keepscore.funnel.groupings import member_label
+from keepscore.funnel.ladder import Ladder
+from keepscore.funnel.periods import Period, bucket_count
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind
 
 #: the longest period the monthly reports take: ten years of months
@@ -417,7 +419,7 @@ def jobs_report(organization: Organization, period: Period) -> JobsReport:
         (
             (
                 m.pk,
-                _member_label(m.user.first_name, m.user.last_name, m.user.email),
+                member_label(m.user.first_name, m.user.last_name, m.user.email),
                 m.roles,
                 m.marketing_share,
             )

@@ -1,42 +1,88 @@
-"""Funnel analytics: every figure computed from the stored rows (stage changes, outcomes,
-activities, leads). The reference implementation; ``docs/numbers.md`` states each rule.
+"""Funnel analytics, the reference implementation: every figure computed from the stored
+rows (stage changes, outcomes, activities, leads); ``docs/numbers.md`` states each rule.
 
 Pure reads, no writes and no views. The heavy lifting is one streamed query per kind of
 row (``values_list(...).iterator()``) and plain Python over it, so each rule reads as it is
 written in the docs. Dates are local dates in ``settings.TIME_ZONE``: a moment belongs to a
 period when its local date is within the period's (inclusive) dates.
+
+The pieces these computations are made of live beside it: periods and buckets
+(``periods``), the ladder and each lead's stage history (``ladder``), groupings and segments
+(``groupings``), the funnel report's shape and assembly (``funnel_report``), rates
+(``stats``).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Max
-from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.funnel import stats
-from keepscore.funnel.stats import RateFigure
-from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
+from keepscore.funnel.funnel_report import (
+    FunnelReport,
+    Tally,
+    funnel_steps,
+    overall_steps,
+    report_assemble,
+)
+from keepscore.funnel.groupings import (
+    ALL_KEY,
+    ALL_LABEL,
+    NONE_LABEL,
+    Segment,
+    grouping_check,
+    lead_groups,
+    member_label,
+    segment_leads,
+)
+from keepscore.funnel.ladder import (
+    History,
+    Ladder,
+    observed_dates,
+    reach_dates,
+    reached_after,
+    skipped_at,
+    stage_history,
+)
+from keepscore.funnel.periods import Period, bucket_start, buckets, local_date
+from keepscore.funnel.stats import RateFigure, min_n, rate
+from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
-#: the lead fields a funnel can be grouped by (and a segment chosen by), besides "fact:<name>"
-GROUPINGS = ("channel", "campaign", "owner", "utm_source", "utm_medium", "utm_campaign")
-FACT_PREFIX = "fact:"
-#: the key and label of a blank value (no campaign, no owner, fact missing)
-NONE_KEY, NONE_LABEL = "", "(none)"
-#: the one group of an ungrouped funnel
-ALL_KEY, ALL_LABEL = "all", "All leads"
-GRAINS = ("week", "month", "quarter")
+#: the reference computations and what they return
+__all__ = [
+    "ALL_MEMBERS",
+    "CYCLE_BINS",
+    "ActivityBucket",
+    "Conversion",
+    "Cycle",
+    "Money",
+    "StageTime",
+    "activity_counts",
+    "close_rate",
+    "conversion",
+    "cycle_histogram",
+    "funnel",
+    "funnel_reference",
+    "lost_reasons",
+    "money",
+    "new_leads",
+    "sales_cycle",
+    "stage_entries",
+    "stage_times",
+]
+#: defined in their own modules (``periods``, ``ladder``, ``stats``), imported here for the
+#: many callers that take them from this module
+__all__ += ["Ladder", "Period", "local_date", "min_n", "rate", "stage_history"]
+
 #: sales cycle histogram: [low, high) in days; a "<0" bin is added only when some cycle is
 #: negative (imported data can date a win before the first touch)
 CYCLE_BINS: tuple[tuple[float, float, str], ...] = (
@@ -52,325 +98,7 @@ CYCLE_BINS: tuple[tuple[float, float, str], ...] = (
 SECONDS_PER_DAY = 86400
 
 
-# --- periods and segments ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """Inclusive local dates, ``start`` to ``end``."""
-
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if isinstance(self.start, datetime) or isinstance(self.end, datetime):
-            raise TypeError("a Period is made of dates, not datetimes")
-        if self.end < self.start:
-            raise ValueError(f"a period ends on or after its start: {self.start} > {self.end}")
-
-    @classmethod
-    def month(cls, day: date) -> Period:
-        """The calendar month holding ``day``."""
-        first = day.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        return cls(first, following - timedelta(days=1))
-
-    @classmethod
-    def year(cls, year: int) -> Period:
-        return cls(date(year, 1, 1), date(year, 12, 31))
-
-    def __contains__(self, day: object) -> bool:
-        return isinstance(day, date) and self.start <= day <= self.end
-
-    def holds(self, at: datetime) -> bool:
-        """Whether a stored moment's local date is in the period.
-
-        The same as ``local_date(at) in self``, tested as ``from <= at < until`` with the
-        period's bounds (cheaper, and exact: the bounds are the first moments of local days).
-        """
-        since, until = self.bounds()
-        return since <= at < until
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        """``[from, until)`` as aware datetimes: local midnight of start and of end + 1 day."""
-        return _bounds(self.start, self.end, timezone.get_default_timezone())
-
-    def as_dict(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
-
-
-@functools.lru_cache(maxsize=256)
-def _bounds(start: date, end: date, zone: tzinfo) -> tuple[datetime, datetime]:
-    # a local midnight that does not exist (a DST gap) means, with fold=0, the moment the
-    # clocks jump: still the first moment of that local day
-    return (
-        datetime.combine(start, time.min, tzinfo=zone),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
-    )
-
-
-def local_date(at: datetime) -> date:
-    """The date of a stored moment in ``settings.TIME_ZONE``."""
-    return timezone.localtime(at, timezone.get_default_timezone()).date()
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Only the leads whose ``by`` (a funnel grouping) equals ``value``.
-
-    ``value`` is a group key as a funnel reports it: a channel's key (or the Channel), a
-    member's id (or the Membership), the text of a campaign / UTM field or of a fact; ``""``
-    (or None) picks the leads where it is blank.
-    """
-
-    by: str
-    value: Any
-
-    def __post_init__(self) -> None:
-        grouping_check(self.by)
-        if self.by is None:
-            raise ValueError("a segment needs a grouping, e.g. Segment('channel', 'referral')")
-
-    @property
-    def key(self) -> str:
-        value = self.value
-        if value is None:
-            return NONE_KEY
-        if isinstance(value, Channel):
-            return value.key
-        if isinstance(value, Membership):
-            return str(value.pk)
-        return _text_key(value)
-
-
-def grouping_check(by: str | None) -> None:
-    """Refuse a grouping the funnel does not know, saying which ones it does."""
-    if by is None or by in GROUPINGS:
-        return
-    if isinstance(by, str) and by.startswith(FACT_PREFIX) and by[len(FACT_PREFIX) :].strip():
-        return
-    raise ValueError(
-        f"cannot group or segment leads by {by!r}: use one of "
-        + ", ".join(GROUPINGS)
-        + ", or 'fact:<name>' (a key of the lead's facts)"
-    )
-
-
-def _text_key(value: Any) -> str:
-    if value is None:
-        return NONE_KEY
-    if isinstance(value, str):
-        return value.strip()
-    return json.dumps(value, sort_keys=True)
-
-
-def _member_label(first: str | None, last: str | None, email: str | None) -> str:
-    full = f"{first or ''} {last or ''}".strip()
-    return full or email or NONE_LABEL
-
-
-def lead_groups(organization: Organization, by: str | None) -> dict[int, tuple[str, str]]:
-    """Every lead of the organization → (group key, label) for a grouping."""
-    grouping_check(by)
-    leads = Lead.objects.for_org(organization)
-    out: dict[int, tuple[str, str]] = {}
-    if by is None:
-        for pk in leads.values_list("pk", flat=True).iterator(chunk_size=5000):
-            out[pk] = (ALL_KEY, ALL_LABEL)
-    elif by == "channel":
-        for pk, key, name in leads.values_list("pk", "channel__key", "channel__name").iterator(
-            chunk_size=5000
-        ):
-            out[pk] = (key, name)
-    elif by == "owner":
-        rows = leads.values_list(
-            "pk",
-            "owner_id",
-            "owner__user__first_name",
-            "owner__user__last_name",
-            "owner__user__email",
-        )
-        for pk, owner, first, last, email in rows.iterator(chunk_size=5000):
-            if owner is None:
-                out[pk] = (NONE_KEY, NONE_LABEL)
-            else:
-                out[pk] = (str(owner), _member_label(first, last, email))
-    elif by.startswith(FACT_PREFIX):
-        name = by[len(FACT_PREFIX) :].strip()
-        for pk, facts in leads.values_list("pk", "facts").iterator(chunk_size=5000):
-            key = _text_key(facts.get(name) if isinstance(facts, dict) else None)
-            out[pk] = (key, key or NONE_LABEL)
-    else:  # a text field of the original source
-        for pk, value in leads.values_list("pk", by).iterator(chunk_size=5000):
-            key = _text_key(value)
-            out[pk] = (key, key or NONE_LABEL)
-    return out
-
-
-def segment_leads(organization: Organization, segment: Segment | None) -> set[int] | None:
-    """The ids of the segment's leads; None (every lead) without a segment."""
-    if segment is None:
-        return None
-    wanted = segment.key
-    return {
-        pk for pk, (key, _label) in lead_groups(organization, segment.by).items() if key == wanted
-    }
-
-
-# --- the ladder and the stage history --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ladder:
-    """The organization's stages in ladder order (position, then id)."""
-
-    stages: tuple[Stage, ...]
-
-    @classmethod
-    def of(cls, organization: Organization) -> Ladder:
-        stages = tuple(Stage.objects.for_org(organization).order_by("position", "id"))
-        if not stages:
-            raise ValueError(f"{organization} has no stages")
-        return cls(stages)
-
-    # computed once per ladder (the reference calls them for every lead and step)
-    @functools.cached_property
-    def index(self) -> dict[int, int]:
-        return {s.pk: i for i, s in enumerate(self.stages)}
-
-    @functools.cached_property
-    def lost(self) -> frozenset[int]:
-        """Indexes of the lost stages (reached only by entering them)."""
-        return frozenset(i for i, s in enumerate(self.stages) if s.kind == StageKind.LOST)
-
-    @functools.cached_property
-    def climbing(self) -> tuple[int, ...]:
-        """Indexes of the stages that are not lost: open and won, in ladder order."""
-        return tuple(i for i, s in enumerate(self.stages) if s.kind != StageKind.LOST)
-
-    def report_order(self) -> list[int]:
-        """Ladder order with the lost stage(s) last."""
-        return [*self.climbing, *sorted(self.lost)]
-
-    def find(self, stage: Stage | str) -> int:
-        """The index of a stage given as a Stage of this ladder or as its key."""
-        for i, s in enumerate(self.stages):
-            if (isinstance(stage, Stage) and s.pk == stage.pk) or s.key == stage:
-                return i
-        raise ValueError(f"no stage {stage!r} on this organization's ladder")
-
-    def reaches(self, entered: int, target: int) -> bool:
-        """Whether entering stage ``entered`` reaches stage ``target``.
-
-        A lost stage is reached only by entering it; any other stage by entering it or any
-        later stage on the ladder that is not lost.
-        """
-        lost = self.lost
-        if target in lost:
-            return entered == target
-        return entered not in lost and entered >= target
-
-
-#: a lead's stage changes as (at, ladder index of the stage entered), oldest first
-History = list[tuple[datetime, int]]
-
-
-def stage_history(
-    organization: Organization,
-    ladder: Ladder,
-    leads: set[int] | None = None,
-    until: datetime | None = None,
-) -> dict[int, History]:
-    """Every lead's stage changes (the first, from nothing, included), oldest first.
-
-    Ties in time keep the order they were written in (id). ``until``: changes before it only.
-    """
-    index = ladder.index
-    rows = StageChange.objects.for_org(organization)
-    if until is not None:
-        rows = rows.filter(at__lt=until)
-    out: dict[int, History] = defaultdict(list)
-    for lead, to_stage, at in (
-        rows.order_by("lead_id", "at", "id")
-        .values_list("lead_id", "to_stage_id", "at")
-        .iterator(chunk_size=5000)
-    ):
-        if leads is None or lead in leads:
-            out[lead].append((at, index[to_stage]))
-    return out
-
-
-def reach_dates(history: History, ladder: Ladder) -> list[datetime | None]:
-    """When the lead first reached each stage of the ladder (None: never).
-
-    Changes are oldest first, so the first entry that reaches a stage is its reach date.
-    """
-    reach: list[datetime | None] = [None] * len(ladder.stages)
-    lost = ladder.lost
-    top = -1  # the highest not-lost stage reached so far; all below it are reached too
-    for at, entered in history:
-        if entered in lost:
-            if reach[entered] is None:
-                reach[entered] = at
-        elif entered > top:
-            for i in range(top + 1, entered + 1):
-                if i not in lost:
-                    reach[i] = at
-            top = entered
-    return reach
-
-
-def observed_dates(history: History, ladder: Ladder) -> list[datetime | None]:
-    """When the lead was first *observed* at each stage: its first stage change into that
-    stage itself (None: never). A stage reached only by entering a later one was skipped."""
-    seen: list[datetime | None] = [None] * len(ladder.stages)
-    for at, entered in history:
-        if seen[entered] is None:
-            seen[entered] = at
-    return seen
-
-
-def skipped_at(reach: datetime | None, observed: datetime | None) -> bool:
-    """Whether a stage reached at ``reach`` was skipped then: not observed at it by that
-    moment (reached by entering a later stage)."""
-    return reach is not None and (observed is None or observed > reach)
-
-
-def reached_after(
-    history: History, ladder: Ladder, target: int, since: datetime, within: timedelta | None
-) -> bool:
-    """Whether the lead reached ``target`` at or after ``since`` (and within the window)."""
-    for at, entered in history:
-        if at < since:
-            continue
-        if within is not None and at - since > within:
-            return False
-        if ladder.reaches(entered, target):
-            return True
-    return False
-
-
-# --- rates ------------------------------------------------------------------------------
-
-
-def min_n() -> int:
-    return int(getattr(settings, "KEEPSCORE_MIN_N", 20))
-
-
-def rate(k: int, n: int) -> RateFigure:
-    """k of n with its 95% Wilson interval; ``enough`` once n reaches the minimum."""
-    if not 0 <= k <= n:
-        raise ValueError(f"a rate needs 0 <= k <= n, got k={k}, n={n}")
-    interval = stats.wilson(k, n)
-    low, high = interval if interval is not None else (None, None)
-    return RateFigure(
-        k=k,
-        n=n,
-        rate=k / n if n else None,
-        ci_low=low,
-        ci_high=high,
-        enough=n >= min_n(),
-    )
+# --- conversion and the funnel -----------------------------------------------------------
 
 
 def _window(within_days: int | None) -> timedelta | None:
@@ -379,9 +107,6 @@ def _window(within_days: int | None) -> timedelta | None:
     if isinstance(within_days, bool) or not isinstance(within_days, int) or within_days < 0:
         raise ValueError(f"within_days is a whole number of days >= 0, got {within_days!r}")
     return timedelta(days=within_days)
-
-
-# --- conversion and the funnel -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -425,125 +150,6 @@ def conversion(
         if reached_after(history, ladder, target, since, window):
             k += 1
     return Conversion(rate=rate(k, n), flow=flow)
-
-
-@dataclass(frozen=True)
-class StageCount:
-    key: str
-    name: str
-    reached: int  # leads whose reach date for the stage is in the period
-    entered: int  # flow: leads with a stage change into the stage dated in the period
-    skipped: int = 0  # of the reached, those that reached it by entering a later stage
-
-
-@dataclass(frozen=True)
-class StepConversion:
-    """A step's cohort conversion. A step between two stages judges the leads first observed
-    at the first one in the period; the overall step (``overall``: the first stage to won)
-    every lead that entered the funnel in the period, at whatever stage."""
-
-    from_key: str
-    to_key: str
-    rate: RateFigure
-    overall: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        r = self.rate
-        return {
-            "from": self.from_key,
-            "to": self.to_key,
-            "overall": self.overall,
-            "k": r.k,
-            "n": r.n,
-            "rate": r.rate,
-            "ci_low": r.ci_low,
-            "ci_high": r.ci_high,
-            "enough": r.enough,
-        }
-
-
-@dataclass(frozen=True)
-class FunnelGroup:
-    key: str
-    label: str
-    stages: list[StageCount]
-    conversions: list[StepConversion]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "label": self.label,
-            "stages": [
-                {
-                    "key": s.key,
-                    "name": s.name,
-                    "reached": s.reached,
-                    "entered": s.entered,
-                    "skipped": s.skipped,
-                }
-                for s in self.stages
-            ],
-            "conversions": [c.as_dict() for c in self.conversions],
-        }
-
-
-@dataclass(frozen=True)
-class FunnelReport:
-    period: Period
-    by: str | None
-    within_days: int | None
-    groups: list[FunnelGroup] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The stable JSON shape (see docs/numbers.md)."""
-        return {
-            "period": self.period.as_dict(),
-            "by": self.by,
-            "within_days": self.within_days,
-            "groups": [g.as_dict() for g in self.groups],
-        }
-
-
-def funnel_steps(ladder: Ladder) -> list[tuple[int, int]]:
-    """Each consecutive pair of not-lost stages, then the first stage to each won stage (the
-    overall steps, :func:`overall_steps`)."""
-    climbing = ladder.climbing
-    steps = list(itertools.pairwise(climbing))
-    if climbing:
-        first = climbing[0]
-        for i, s in enumerate(ladder.stages):
-            if s.kind == StageKind.WON and i != first and (first, i) not in steps:
-                steps.append((first, i))
-    return steps
-
-
-def overall_steps(ladder: Ladder) -> frozenset[int]:
-    """The indexes in :func:`funnel_steps` of the overall steps: their cohort is every lead
-    entering the funnel in the period (its first stage change), whatever its first stage."""
-    consecutive = max(len(ladder.climbing) - 1, 0)
-    return frozenset(range(consecutive, len(funnel_steps(ladder))))
-
-
-def cohort_since(history: History, ladder: Ladder, source: int, overall: bool) -> datetime | None:
-    """When a lead joins a step's cohort: its first observation of the step's first stage,
-    or (an overall step) its entry into the funnel."""
-    if overall:
-        return history[0][0] if history else None
-    return observed_dates(history, ladder)[source]
-
-
-class Tally:
-    """One group's counts: reached, entered and skipped per stage, k and n per step."""
-
-    def __init__(self, size: int, steps: int) -> None:
-        self.reached = [0] * size
-        self.entered = [0] * size
-        self.skipped = [0] * size
-        self.k = [0] * steps
-        self.n = [0] * steps
-
-    def busy(self) -> bool:
-        return any(self.reached) or any(self.entered)
 
 
 def funnel(
@@ -620,51 +226,6 @@ def funnel_reference(
         labels[ALL_KEY] = ALL_LABEL
     busy = {key: t for key, t in tallies.items() if by is None or t.busy()}
     return report_assemble(ladder, period, by, within_days, busy, labels)
-
-
-def report_assemble(
-    ladder: Ladder,
-    period: Period,
-    by: str | None,
-    within_days: int | None,
-    tallies: dict[str, Tally],
-    labels: dict[str, str],
-) -> FunnelReport:
-    """The report of these groups' counts (from the stage changes or from the summaries):
-    stages in report order, a rate per step, groups by first-stage reach (most first), then
-    label."""
-    steps = funnel_steps(ladder)
-    overall = overall_steps(ladder)
-    first = ladder.climbing[0] if ladder.climbing else 0
-    order = ladder.report_order()
-    report_groups = [
-        FunnelGroup(
-            key=key,
-            label=labels[key],
-            stages=[
-                StageCount(
-                    key=ladder.stages[i].key,
-                    name=ladder.stages[i].name,
-                    reached=tally.reached[i],
-                    entered=tally.entered[i],
-                    skipped=tally.skipped[i],
-                )
-                for i in order
-            ],
-            conversions=[
-                StepConversion(
-                    from_key=ladder.stages[source].key,
-                    to_key=ladder.stages[target].key,
-                    rate=rate(tally.k[j], tally.n[j]),
-                    overall=j in overall,
-                )
-                for j, (source, target) in enumerate(steps)
-            ],
-        )
-        for key, tally in tallies.items()
-    ]
-    report_groups.sort(key=lambda g: (-g.stages[order.index(first)].reached, g.label, g.key))
-    return FunnelReport(period=period, by=by, within_days=within_days, groups=report_groups)
 
 
 def stage_entries(organization: Organization, period: Period) -> dict[str, int]:
@@ -922,43 +483,6 @@ _COUNTS = (*_KIND_FIELD.values(), "sales_conversations", "conversations_won")
 ALL_MEMBERS = "All members"
 
 
-def bucket_start(day: date, grain: str) -> date:
-    """The first day of the week (Monday), month or quarter (Jan, Apr, Jul, Oct) of a day."""
-    if grain == "week":
-        return day - timedelta(days=day.weekday())
-    if grain == "month":
-        return day.replace(day=1)
-    if grain == "quarter":
-        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    raise ValueError(f"grain is one of {', '.join(GRAINS)}, not {grain!r}")
-
-
-def _next_bucket(start: date, grain: str) -> date:
-    if grain == "week":
-        return start + timedelta(days=7)
-    months = 1 if grain == "month" else 3
-    month = start.month - 1 + months
-    return date(start.year + month // 12, month % 12 + 1, 1)
-
-
-def buckets(period: Period, grain: str) -> list[date]:
-    """The starts of every bucket that overlaps the period."""
-    out, start = [], bucket_start(period.start, grain)
-    while start <= period.end:
-        out.append(start)
-        start = _next_bucket(start, grain)
-    return out
-
-
-def bucket_count(period: Period, grain: str) -> int:
-    """How many buckets of the grain overlap the period (``buckets``, counted)."""
-    first = bucket_start(period.start, grain)
-    if grain == "week":
-        return (period.end - first).days // 7 + 1
-    months = (period.end.year - first.year) * 12 + period.end.month - first.month
-    return months // (1 if grain == "month" else 3) + 1
-
-
 def activity_counts(
     organization: Organization, period: Period, grain: str = "month", by_member: bool = False
 ) -> list[ActivityBucket]:
@@ -997,7 +521,7 @@ def activity_counts(
     if by_member:
         ids = {member for _start, member in counts}
         labels = {
-            m.pk: _member_label(m.user.first_name, m.user.last_name, m.user.email)
+            m.pk: member_label(m.user.first_name, m.user.last_name, m.user.email)
             for m in Membership.objects.filter(
                 organization=organization, pk__in=ids
             ).select_related("user")

@@ -1,7 +1,8 @@
-"""Small statistics helpers for the funnel figures: a rate with its interval (``RateFigure``),
-the Wilson interval and quantiles.
+"""Small statistics helpers for the funnel figures: a rate with its interval (``RateFigure``,
+:func:`rate`), the Wilson interval and quantiles.
 
-Pure functions of numbers (no database); see ``docs/numbers.md`` for the formulas.
+Pure functions of numbers (no database; :func:`min_n` reads the settings); see
+``docs/numbers.md`` for the formulas.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from django.conf import settings
 
 #: the normal quantile for a two-sided 95% interval
 Z95 = 1.959964
@@ -55,6 +58,26 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     low = 0.0 if k == 0 else max(0.0, min(p, centre - half))
     high = 1.0 if k == n else min(1.0, max(p, centre + half))
     return low, high
+
+
+def min_n() -> int:
+    return int(getattr(settings, "KEEPSCORE_MIN_N", 20))
+
+
+def rate(k: int, n: int) -> RateFigure:
+    """k of n with its 95% Wilson interval; ``enough`` once n reaches the minimum."""
+    if not 0 <= k <= n:
+        raise ValueError(f"a rate needs 0 <= k <= n, got k={k}, n={n}")
+    interval = wilson(k, n)
+    low, high = interval if interval is not None else (None, None)
+    return RateFigure(
+        k=k,
+        n=n,
+        rate=k / n if n else None,
+        ci_low=low,
+        ci_high=high,
+        enough=n >= min_n(),
+    )
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float | None:

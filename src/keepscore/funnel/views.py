@@ -31,7 +31,11 @@ from keepscore.funnel.filters import (
     rate_text,
 )
 from keepscore.funnel.forms import PeriodForm
-from keepscore.funnel.services import CYCLE_BINS, FACT_PREFIX, GROUPINGS, Ladder, Period
+from keepscore.funnel.funnel_report import StepConversion
+from keepscore.funnel.groupings import FACT_PREFIX, GROUPINGS
+from keepscore.funnel.ladder import Ladder
+from keepscore.funnel.periods import Period
+from keepscore.funnel.services import CYCLE_BINS
 from keepscore.leads.models import StageKind
 from keepscore.reports.charts import (
     DASH,
@@ -107,7 +111,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     won = next((s for s in climbing if s.kind == StageKind.WON), None)
     overall = _step_value(climbing[0].key, won.key) if climbing and won else ""
 
-    def step_label(c: services.StepConversion) -> str:
+    def step_label(c: StepConversion) -> str:
         # the overall step judges every lead entering the funnel, at whatever stage
         start = "New leads" if c.overall else names[c.from_key]
         return f"{start} {chr(0x2192)} {names[c.to_key]}"

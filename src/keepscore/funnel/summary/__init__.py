@@ -6,7 +6,8 @@ owner, with ``within_days`` in ``WINDOWS`` (or None).
   sales cycle over runs of months, the leads now at each stage);
 - ``cycles``: the sales cycle's counts and quantiles, from the first wins by day;
 - ``upkeep``: the tables kept from the history, set-based SQL, called only through the
-  history recorder (``projection.SummaryProjection``, registered by the funnel app);
+  history recorder (``projection.SummaryProjection``, registered by the funnel app); the SQL
+  of each contribution in ``lead_contributions`` and ``activity_contributions``;
 - ``verify``: the tables and figures checked against the history and the reference;
 - ``sql``: the SQL both databases share.
 

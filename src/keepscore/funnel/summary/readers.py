@@ -16,6 +16,22 @@ from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
+from keepscore.funnel.funnel_report import (
+    FunnelReport,
+    Tally,
+    funnel_steps,
+    overall_steps,
+    report_assemble,
+)
+from keepscore.funnel.groupings import (
+    ALL_KEY,
+    ALL_LABEL,
+    NONE_KEY,
+    NONE_LABEL,
+    grouping_check,
+    member_label,
+)
+from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import (
     ENTRY,
     WINDOWS,
@@ -28,23 +44,10 @@ from keepscore.funnel.models import (
     ReachCount,
     StageCount,
 )
-from keepscore.funnel.services import (
-    ALL_KEY,
-    ALL_LABEL,
-    NONE_KEY,
-    NONE_LABEL,
-    FunnelReport,
-    Ladder,
-    Period,
-    Tally,
-    _member_label,
-    funnel_steps,
-    grouping_check,
-    overall_steps,
-    report_assemble,
-)
+from keepscore.funnel.periods import Period
+from keepscore.funnel.summary.lead_contributions import SOURCED_REACHED
 from keepscore.funnel.summary.sql import month_start, next_month, pg
-from keepscore.funnel.summary.upkeep import GROUPINGS, SOURCED_REACHED
+from keepscore.funnel.summary.upkeep import GROUPINGS
 from keepscore.leads.models import Channel
 
 #: the funnel's entry cohort among ladder indexes (CohortCount's stage 0)
@@ -84,7 +87,7 @@ def _groups(
     rows = Membership.objects.filter(organization=organization).values_list(
         "pk", "user__first_name", "user__last_name", "user__email"
     )
-    return {pk: (str(pk), _member_label(first, last, email)) for pk, first, last, email in rows}, (
+    return {pk: (str(pk), member_label(first, last, email)) for pk, first, last, email in rows}, (
         NONE_KEY,
         NONE_LABEL,
     )

@@ -1,16 +1,18 @@
 """The summaries' SQL, the same on SQLite and PostgreSQL: local months of stored moments
 (from the ``MonthBound`` table, so no query converts time zones), exact microseconds, the
-scratch tables a lead set is loaded into, and additive upserts."""
+scratch tables a lead set is loaded into, additive upserts, and moments as raw SQL gives
+them back."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from keepscore.funnel.models import MonthBound
 from keepscore.leads.models import Lead
@@ -160,3 +162,13 @@ def values_sql(rows: Iterable[tuple[int, ...]]) -> str:
 def upsert(table: str, key: Sequence[str], added: Sequence[str]) -> str:
     sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in added)
     return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
+
+
+def moment_parse(value: Any) -> Any:
+    """A moment as the database gives it back from raw SQL (SQLite: UTC text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    found = parse_datetime(str(value))
+    if found is not None and timezone.is_naive(found):
+        found = timezone.make_aware(found, UTC)
+    return found

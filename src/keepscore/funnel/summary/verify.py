@@ -26,24 +26,25 @@ from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity
 from keepscore.funnel import services as ref
 from keepscore.funnel import stats
-from keepscore.funnel.models import WINDOWS
-from keepscore.funnel.services import (
-    ALL_KEY,
-    ALL_LABEL,
+from keepscore.funnel.funnel_report import (
     FunnelReport,
-    Ladder,
-    Period,
     Tally,
     cohort_since,
     funnel_steps,
-    lead_groups,
-    observed_dates,
     overall_steps,
-    reach_dates,
     report_assemble,
+)
+from keepscore.funnel.groupings import ALL_KEY, ALL_LABEL, lead_groups
+from keepscore.funnel.ladder import (
+    History,
+    Ladder,
+    observed_dates,
+    reach_dates,
     skipped_at,
     stage_history,
 )
+from keepscore.funnel.models import WINDOWS
+from keepscore.funnel.periods import Period, local_date
 from keepscore.funnel.summary import readers, upkeep
 from keepscore.funnel.summary.cycles import cycle_quantiles
 from keepscore.funnel.summary.sql import next_month
@@ -123,10 +124,10 @@ def tables(organization: Organization) -> list[Difference]:
 
 
 def _local_month(at: Any) -> date:
-    return ref.local_date(at).replace(day=1)
+    return local_date(at).replace(day=1)
 
 
-def _first_reach(history: ref.History, ladder: Ladder, target: int, since: Any) -> Any:
+def _first_reach(history: History, ladder: Ladder, target: int, since: Any) -> Any:
     """The first moment at or after ``since`` when the lead reached ``target`` (None: never):
     ``reached_after(history, ladder, target, since, w)`` is ``at is not None and at - since
     <= w`` (the history is in time order)."""
