@@ -1,3 +1,5 @@
+"""The accounts app: organizations, users, members and their roles."""
+
 from django.apps import AppConfig
 
 

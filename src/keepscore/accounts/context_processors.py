@@ -1,3 +1,5 @@
+"""What every page's template gets: the user's organizations and the one open."""
+
 from __future__ import annotations
 
 from typing import Any

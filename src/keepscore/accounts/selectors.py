@@ -1,3 +1,5 @@
+"""Reads of members and organizations: who belongs where, with what roles."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""The accounts pages: sign-in and sign-up, the organization, its members and their roles."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""The activities app: calls, meetings, presentations, proposals and objections."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The REST API app (django-ninja, under /api/v1/)."""
+
 from django.apps import AppConfig
 
 

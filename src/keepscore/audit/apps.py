@@ -1,3 +1,5 @@
+"""The audit app; when Django starts, its receivers record sign-ins and changes."""
+
 from django.apps import AppConfig
 
 

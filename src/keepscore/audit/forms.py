@@ -1,3 +1,5 @@
+"""The audit log page's filter: a period, an action, a member, a door."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""The common app: tenancy, money, days and months, and the pieces every app shares."""
+
 from django.apps import AppConfig
 
 

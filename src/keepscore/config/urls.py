@@ -1,3 +1,5 @@
+"""The project's URLs: the pages of every app under /o/<organization>/, the API, sign-in."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 

@@ -1,3 +1,5 @@
+"""The economics app: spend, cash, products and deal lines, and what each channel returns."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The focus app; when Django starts, a new review entry is made to keep its diagnosis."""
+
 from django.apps import AppConfig
 
 

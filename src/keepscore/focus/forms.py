@@ -1,3 +1,5 @@
+"""The focus page's date: the day the diagnosis is made as of."""
+
 from __future__ import annotations
 
 import datetime as dt

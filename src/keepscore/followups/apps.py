@@ -1,3 +1,5 @@
+"""The follow-ups app; when Django starts, it gives the lead list its next-step filter."""
+
 from django.apps import AppConfig
 
 

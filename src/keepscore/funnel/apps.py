@@ -1,3 +1,5 @@
+"""The funnel app; when Django starts, its summaries register as a projection of the history."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The history app; when Django starts, a member's deletion is told to the projections."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""The imports app: leads, deals, spend, targets and archives read from files."""
+
 from django.apps import AppConfig
 
 

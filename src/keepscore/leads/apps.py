@@ -1,3 +1,5 @@
+"""The leads app; when Django starts, it gives each new organization its default ladder."""
+
 from django.apps import AppConfig
 
 

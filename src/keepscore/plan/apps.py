@@ -1,3 +1,5 @@
+"""The plan app: the year's plan from the goal back to the leads it needs."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The privacy app: a person's data found, exported and erased."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The scorecard app; when Django starts, changes raise the data revision kept figures depend on."""
+
 from django.apps import AppConfig
 
 

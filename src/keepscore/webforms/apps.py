@@ -1,3 +1,5 @@
+"""The web forms app: embeddable forms whose submissions become leads."""
+
 from django.apps import AppConfig
 
 
