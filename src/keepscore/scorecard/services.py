@@ -8,6 +8,7 @@ normalised to the first day of the month. The year grids saved at once are in
 :mod:`keepscore.scorecard.grids`, the targets file in :mod:`keepscore.imports.targets`, the
 manual values import in :mod:`keepscore.imports.manual_values`.
 """
+
 from __future__ import annotations
 
 import re
