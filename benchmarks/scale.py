@@ -533,8 +533,8 @@ def pdf(org: Any, record: Callable[[str, float | None, float | None, str | None]
     it): the scorecard computed, then rendered (median of 5 after a warm-up)."""
     import scale_data as data
 
+    from keepscore.reports.month import month_pdf
     from keepscore.scorecard.compute import scorecard_for
-    from keepscore.scorecard.report import month_pdf
 
     def render() -> bytes:
         return month_pdf(org, scorecard_for(org, data.MONTH[0]))

@@ -1,7 +1,7 @@
 """The scorecard PDF is rendered once per month and kept until the data it shows changes
-(``keepscore.scorecard.kept``): the next download is the kept file; after a stage change,
-a target, a spend, … of that organization it is rendered again; another organization never
-gets it."""
+(``keepscore.reports.month``, keyed by ``keepscore.scorecard.kept``'s data revision): the
+next download is the kept file; after a stage change, a target, a spend, … of that
+organization it is rendered again; another organization never gets it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.economics.spend import spend_set
-from keepscore.scorecard import kept, pdf_jobs, report
+from keepscore.reports import month, pdf_jobs
 from keepscore.scorecard.models import DataRevision
 from keepscore.scorecard.services import goal_set, review_add, target_clear, target_set
 from tests.funnel.conftest import move, new_lead
@@ -38,13 +38,13 @@ def home(settings: Any, tmp_path: Any) -> Any:
 def renders(monkeypatch: Any) -> list[int]:
     """How many times a PDF was rendered (the renderer itself runs)."""
     count: list[int] = []
-    real = report.month_pdf
+    real = month.month_pdf
 
     def counted(*args: Any, **kwargs: Any) -> bytes:
         count.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(report, "month_pdf", counted)
+    monkeypatch.setattr(month, "month_pdf", counted)
     return count
 
 
@@ -94,7 +94,7 @@ def test_the_second_download_is_the_kept_pdf(
     assert len(renders) == 1  # not rendered again
     assert second == first
     assert time.perf_counter() - started < 5  # (the real figure: benchmarks/cli_startup.py)
-    [path] = (kept._folder(org_a)).glob("*.pdf")
+    [path] = (month._folder(org_a)).glob("*.pdf")
     assert path.read_bytes() == first
     assert path.name.startswith(f"{MONTH:%Y-%m}-")
 
@@ -113,7 +113,7 @@ def test_a_stage_change_in_the_month_renders_it_again(
     # the new figures are in it: the revenue of the month went from 1,200 to 99,965
     assert "99,965" in text(second) and "99,965" not in text(first)
     # and only one PDF of the month is kept: the new one
-    [path] = kept._folder(org_a).glob(f"{MONTH:%Y-%m}-*.pdf")
+    [path] = month._folder(org_a).glob(f"{MONTH:%Y-%m}-*.pdf")
     assert path.read_bytes() == second
 
 
@@ -159,8 +159,8 @@ def test_another_organization_never_gets_this_organizations_pdf(
     assert len(renders) == 2  # rendered for each, not taken from the other
     assert theirs != mine
     assert org_b.name in text(theirs) and org_a.name not in text(theirs)
-    assert kept.kept_path(org_a, MONTH) != kept.kept_path(org_b, MONTH)
-    assert kept.kept_path(org_a, MONTH).parent != kept.kept_path(org_b, MONTH).parent
+    assert month.kept_path(org_a, MONTH) != month.kept_path(org_b, MONTH)
+    assert month.kept_path(org_a, MONTH).parent != month.kept_path(org_b, MONTH).parent
     # org B asking for org A's month gets nothing of it (its pages are A's only)
     assert client.get(url(org_a)).status_code == 404
     # a change in org B leaves org A's PDF kept
@@ -206,32 +206,32 @@ def _currency(org: Organization, member: Membership) -> None:
 def test_each_write_raises_the_revision_and_changes_the_key(
     org_a: Organization, owner_a: Membership, write: Callable[[Organization, Membership], None]
 ) -> None:
-    before_key = kept.pdf_key(org_a, MONTH)
+    before_key = month.pdf_key(org_a, MONTH)
     before = revision(org_a)
     write(org_a, owner_a)
     org_a.refresh_from_db()
     assert revision(org_a) > before
-    assert kept.pdf_key(org_a, MONTH) != before_key
+    assert month.pdf_key(org_a, MONTH) != before_key
 
 
 def test_reading_changes_nothing_and_the_key_is_stable(
     client_a: Any, org_a: Organization, won: Any
 ) -> None:
-    key = kept.pdf_key(org_a, MONTH)
+    key = month.pdf_key(org_a, MONTH)
     before = revision(org_a)
     assert client_a.get(f"/o/{org_a.slug}/scorecard/{MONTH:%Y-%m}/").status_code == 200
     assert revision(org_a) == before
-    assert kept.pdf_key(org_a, MONTH) == key
+    assert month.pdf_key(org_a, MONTH) == key
 
 
 def test_a_month_that_runs_is_kept_for_the_day_only(org_a: Organization) -> None:
     this_month = timezone.localdate().replace(day=1)
     today = timezone.localdate()
-    assert kept.pdf_key(org_a, this_month, today) != kept.pdf_key(
+    assert month.pdf_key(org_a, this_month, today) != month.pdf_key(
         org_a, this_month, today.replace(day=1) if today.day > 1 else today.replace(day=2)
     )
     # a month that is over does not depend on the day
-    assert kept.pdf_key(org_a, MONTH, date(2026, 1, 5)) == kept.pdf_key(
+    assert month.pdf_key(org_a, MONTH, date(2026, 1, 5)) == month.pdf_key(
         org_a, MONTH, date(2026, 2, 9)
     )
 

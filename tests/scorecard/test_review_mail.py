@@ -17,14 +17,10 @@ from pypdf import PdfReader
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.money import money_override
 from keepscore.reports.charts import format_value
+from keepscore.reports.review_mail import review_mail_send, review_mails_send_due
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.models import ReviewMailSent, ReviewMeeting
-from keepscore.scorecard.review_mail import (
-    meeting_set,
-    next_meeting,
-    review_mail_send,
-    review_mails_send_due,
-)
+from keepscore.scorecard.review_meeting import meeting_set, next_meeting
 
 pytestmark = pytest.mark.django_db
 TUESDAY = 1
@@ -374,7 +370,7 @@ def test_the_workers_hourly_entry_sends_the_due_mail(
 
     from keepscore.common.schedules import HOURLY
 
-    path = "keepscore.scorecard.review_mail.review_mails_send_due"
+    path = "keepscore.reports.review_mail.review_mails_send_due"
     assert path in HOURLY
     run = pydoc.locate(path)
     assert callable(run)

@@ -86,7 +86,7 @@ def test_pdf_unavailable_is_a_friendly_503(client_a: Any, org_a: Organization, m
     def refuse(*args: Any, **kw: Any) -> bytes:
         raise PdfUnavailable(OSError("no pango"))
 
-    monkeypatch.setattr("keepscore.scorecard.report.month_pdf", refuse)
+    monkeypatch.setattr("keepscore.reports.month.month_pdf", refuse)
     response = client_a.get(f"{page(org_a, '2025-03')}export.pdf")
     assert response.status_code == 503
     assert "PDF export needs WeasyPrint" in response.content.decode()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.scorecard import pdf_jobs
+from keepscore.reports import pdf_jobs
 from tests.funnel.conftest import move, new_lead
 
 pytestmark = pytest.mark.django_db
@@ -98,8 +98,8 @@ def test_with_no_worker_the_page_waits_and_says_so(
 
     # the worker takes it (run here as its task) and the next poll offers the download
     task = OrmQ.objects.get().task
-    assert task["func"] == "keepscore.scorecard.tasks.pdf_render"
-    from keepscore.scorecard.tasks import pdf_render
+    assert task["func"] == "keepscore.reports.tasks.pdf_render"
+    from keepscore.reports.tasks import pdf_render
 
     assert pdf_render(*task["args"]) == "done"
     partial = client_a.get(location, headers={"HX-Request": "true"}).content.decode()

@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema
 
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, ErrorOut, Text
-from keepscore.scorecard.review_mail import meeting_json, meeting_set
+from keepscore.scorecard.review_meeting import meeting_json, meeting_set
 
 router = Router(tags=["review"])
 

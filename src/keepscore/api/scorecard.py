@@ -15,10 +15,10 @@ from ninja import Field, Router, Schema
 
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS
+from keepscore.reports.month import plan_json
 from keepscore.scorecard import services
 from keepscore.scorecard.compute import scorecard_json
 from keepscore.scorecard.kept import scorecard_kept
-from keepscore.scorecard.report import plan_json
 
 router = Router(tags=["scorecard"])
 

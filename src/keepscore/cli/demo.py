@@ -49,7 +49,7 @@ def _review_mail(organization: Any, day: date | None) -> None:
     from django.utils import timezone
 
     from keepscore.mail import MailNotSent
-    from keepscore.scorecard.review_mail import review_mail_send
+    from keepscore.reports.review_mail import review_mail_send
 
     now = timezone.now()
     day = day or timezone.localdate()

@@ -38,7 +38,7 @@ def send(
 
         from keepscore.cli.common import validation_message
         from keepscore.common.months import month_parse
-        from keepscore.scorecard.review_mail import review_mail_send
+        from keepscore.reports.review_mail import review_mail_send
 
         try:
             first = month_parse(month)

@@ -147,7 +147,7 @@ def scorecard(
             return
         card = scorecard_kept(organization, first)
         if fmt is Format.table and out is None:
-            from keepscore.scorecard.report import plan_sentence
+            from keepscore.reports.month import plan_sentence
 
             _table(card, plan_sentence(organization, card))
             return
@@ -155,7 +155,7 @@ def scorecard(
         if fmt is Format.table:
             fail("--format table is for the terminal: use json, csv, xlsx or pdf with --out")
         if fmt is Format.json:
-            from keepscore.scorecard.report import plan_json
+            from keepscore.reports.month import plan_json
 
             body = scorecard_json(card) | {"plan": plan_json(organization, card)}
             data = (json.dumps(body, indent=2) + "\n").encode()
@@ -180,7 +180,7 @@ def scorecard(
 
 def _pdf(organization: Organization, first: date, out: Path | None) -> None:
     """The month's PDF: the one kept since its data last changed, or rendered now."""
-    from keepscore.scorecard.kept import month_pdf_kept, pdf_filename
+    from keepscore.reports.month import month_pdf_kept, pdf_filename
 
     data = month_pdf_kept(organization, first)
     _write(out or Path(pdf_filename(organization, first)), data, organization, first, Format.pdf)

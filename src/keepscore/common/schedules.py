@@ -10,7 +10,7 @@ HOURLY = (
     # the morning digest of follow-ups due, to each member who chose it
     "keepscore.followups.digest.digests_send_due",
     # the month's scorecard to the review meeting's attendees, N days before it
-    "keepscore.scorecard.review_mail.review_mails_send_due",
+    "keepscore.reports.review_mail.review_mails_send_due",
 )
 
 

@@ -170,7 +170,7 @@ def demo_create(
             members[key] = member_add(organization=organization, user=user, **roles)
         users = {key: m.user for key, m in members.items()}
         # the monthly review: the first Tuesday, 09:00, the owner and a sales member
-        from keepscore.scorecard.review_mail import meeting_set
+        from keepscore.scorecard.review_meeting import meeting_set
 
         meeting_set(
             organization,

@@ -71,7 +71,7 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
     """How the year is doing against its goals, this month so far, cash, the stages now."""
     from keepscore.funnel.filters import recent_months
     from keepscore.reports.dashboard import dashboard as assemble
-    from keepscore.scorecard.report import funnel_svg
+    from keepscore.reports.month import funnel_svg
 
     today = timezone.localdate()
     board = assemble(organization, today)

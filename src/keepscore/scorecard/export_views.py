@@ -10,13 +10,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
+from keepscore.reports import pdf_jobs
+from keepscore.reports.month import month_pdf_kept, pdf_filename
 from keepscore.reports.pdf import PdfUnavailable
 from keepscore.reports.scorecard import (
     scorecard_csv,
     scorecard_filename,
     scorecard_xlsx,
 )
-from keepscore.scorecard import kept, pdf_jobs
+from keepscore.scorecard import kept
 from keepscore.scorecard.views import (
     EXPORT_TYPES,
     is_htmx,
@@ -38,11 +40,11 @@ def scorecard_export(
     body: bytes | str
     if ext == "pdf":
         try:
-            body = kept.month_pdf_kept(organization, first)  # rendered once, then kept
+            body = month_pdf_kept(organization, first)  # rendered once, then kept
         except PdfUnavailable as error:
             context = {"nav": "scorecard", "month": first, "message": str(error)}
             return render(request, "scorecard/pdf_unavailable.html", context, status=503)
-        filename = kept.pdf_filename(organization, first)
+        filename = pdf_filename(organization, first)
     else:
         card = kept.scorecard_kept(organization, first)
         body = scorecard_csv(card) if ext == "csv" else scorecard_xlsx(card)

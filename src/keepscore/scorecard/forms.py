@@ -52,7 +52,7 @@ class ReviewForm(forms.Form):
 
 
 class ReviewMeetingForm(forms.Form):
-    """The monthly review meeting; ``review_mail.meeting_set`` checks it."""
+    """The monthly review meeting; ``review_meeting.meeting_set`` checks it."""
 
     which = forms.TypedChoiceField(
         label="Which",

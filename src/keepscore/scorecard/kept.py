@@ -1,8 +1,8 @@
-"""The scorecard PDF of a month, rendered once and kept until the data it shows changes.
+"""Figures kept until the data they show changes: the data revision, and what is kept
+under it (:func:`remembered`, the month's scorecard: :func:`scorecard_kept`; the reports
+keep their charts and PDF under the same parts: ``keepscore.reports.month``).
 
-Rendering the PDF takes seconds (WeasyPrint); sending a kept one takes milliseconds. A
-kept PDF is the file ``KEEPSCORE_HOME/pdf/<organization id>/kept/<YYYY-MM>-<key>.pdf``;
-its key is a hash of everything its content depends on:
+What every kept figure depends on (:func:`data_parts`):
 
 - the organization's *data revision* (:class:`~keepscore.scorecard.models.DataRevision`),
   raised in the same transaction as every write that can change a figure: each write of
@@ -12,24 +12,20 @@ its key is a hash of everything its content depends on:
   manual values, spend, cash, the plan, reviews, channels, stages, products, the
   organization itself: its name, currency, locale);
 - the state of its summaries (their version, ladder and time zone) and the time zone;
-- the organization's name, currency and number locale (written in the PDF);
-- the day, for this month and later ones (a month that runs is shown to date); a month
-  that is over does not depend on the day;
-- the code's version.
+- the code's version;
 
-The revision is read *before* the figures: a PDF rendered while the data changes is kept
-under the old revision and never sent again. Another organization's key and folder
-differ: a PDF is only ever found under its own organization's id.
+and, for a figure of a month (:func:`month_parts`), the day for this month and later ones
+(a month that runs is shown to date); a month that is over does not depend on the day.
+
+The revision is read *before* the figures: a figure computed while the data changes is kept
+under the old revision and never read back. Another organization's figures are kept under
+its own id.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import uuid
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -41,9 +37,6 @@ import keepscore
 from keepscore.accounts.models import Organization
 from keepscore.history.projections import Projection, write_memo
 from keepscore.scorecard.models import DataRevision
-
-#: raise when the PDF's layout changes without a new version of the code
-LAYOUT = 1
 
 #: rows that change no report (or change too often to count): never raise the revision
 _QUIET_APPS = frozenset({"audit", "funnel", "imports", "webforms", "followups", "focus"})
@@ -76,7 +69,7 @@ _HISTORY = frozenset(
 
 
 #: writes of this process so far (any organization): the data parts an organization read
-#: are read again after any write (:func:`_data_parts`)
+#: are read again after any write (:func:`data_parts`)
 _writes = 0
 
 
@@ -163,7 +156,7 @@ def connect() -> None:
 REMEMBER_SECONDS = 7 * 24 * 3600
 
 
-def _data_parts(organization: Organization) -> list[Any]:
+def data_parts(organization: Organization) -> list[Any]:
     """What every figure of the organization depends on, besides its own arguments: the data
     revision (read first), the summaries' state, the time zone and the code's version.
 
@@ -196,7 +189,7 @@ def remembered(organization: Organization, name: str, parts: list[Any], compute:
     until any of its data changes. The value must pickle."""
     from django.core.cache import cache
 
-    digest = hashlib.sha256(repr([*_data_parts(organization), parts]).encode()).hexdigest()
+    digest = hashlib.sha256(repr([*data_parts(organization), parts]).encode()).hexdigest()
     key = f"keepscore:{organization.pk}:{name}:{digest[:32]}"
     found = cache.get(key, _MISSING)
     if found is not _MISSING:
@@ -209,7 +202,7 @@ def remembered(organization: Organization, name: str, parts: list[Any], compute:
 _MISSING = object()
 
 
-def _day_part(month: date, today: date) -> str:
+def day_part(month: date, today: date) -> str:
     """A month that runs is shown to date (it depends on the day); one that is over does not."""
     return today.isoformat() if month >= today.replace(day=1) else ""
 
@@ -217,7 +210,7 @@ def _day_part(month: date, today: date) -> str:
 def month_parts(month: date) -> list[str]:
     """What a figure of ``month`` depends on besides the data (for :func:`remembered`)."""
     month = month.replace(day=1)
-    return [month.isoformat(), _day_part(month, timezone.localdate())]
+    return [month.isoformat(), day_part(month, timezone.localdate())]
 
 
 def scorecard_kept(organization: Organization, month: date) -> Any:
@@ -233,74 +226,3 @@ def scorecard_kept(organization: Organization, month: date) -> Any:
         month_parts(month),
         lambda: scorecard_for(organization, month, today=today),
     )
-
-
-def charts_kept(organization: Organization, month: date) -> dict[str, str]:
-    """The scorecard page's charts of the month (SVG), kept as :func:`scorecard_kept` is."""
-    from keepscore.scorecard.report import charts_for
-
-    return remembered(
-        organization, "charts", month_parts(month), lambda: charts_for(organization, month)
-    )
-
-
-# --- the kept PDF -----------------------------------------------------------------------
-
-
-def _folder(organization: Organization) -> Path:
-    return Path(settings.KEEPSCORE_HOME) / "pdf" / str(organization.pk) / "kept"
-
-
-def pdf_key(organization: Organization, month: date, today: date | None = None) -> str:
-    """The hash of what the month's PDF shows depends on (see the module)."""
-    month = month.replace(day=1)
-    today = today or timezone.localdate()
-    parts = [
-        *_data_parts(organization),
-        organization.name,
-        organization.slug,
-        getattr(organization, "currency", ""),
-        getattr(organization, "number_locale", ""),
-        month.isoformat(),
-        _day_part(month, today),
-        LAYOUT,
-    ]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-
-
-def kept_path(organization: Organization, month: date, today: date | None = None) -> Path:
-    return _folder(organization) / f"{month:%Y-%m}-{pdf_key(organization, month, today)}.pdf"
-
-
-def pdf_filename(organization: Organization, month: date) -> str:
-    """``acme-scorecard-2025-03.pdf`` (as ``scorecard_filename`` names it)."""
-    return f"{organization.slug}-scorecard-{month:%Y-%m}.pdf"
-
-
-def _keep(path: Path, body: bytes) -> None:
-    """Write ``path`` whole (a reader sees the old file or the new one, never half), and
-    remove the month's PDFs kept under other keys."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-    scratch.write_bytes(body)
-    os.replace(scratch, path)
-    for other in path.parent.glob(f"{path.name[:7]}-*.pdf"):
-        if other != path:
-            other.unlink(missing_ok=True)
-
-
-def month_pdf_kept(organization: Organization, month: date) -> bytes:
-    """The month's scorecard PDF: the kept one when the data has not changed since it was
-    rendered, else rendered now and kept (``PdfUnavailable`` without the PDF library)."""
-    from keepscore.scorecard.report import month_pdf
-
-    month = month.replace(day=1)
-    path = kept_path(organization, month)  # before the figures are read
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    body = month_pdf(organization, scorecard_kept(organization, month))
-    with contextlib.suppress(OSError):  # not kept (a read-only home): sent all the same
-        _keep(path, body)
-    return body

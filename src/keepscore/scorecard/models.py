@@ -176,7 +176,7 @@ WEEKDAY_CHOICES = [
 class ReviewMeeting(OrgOwned):
     """The organization's monthly review meeting: "the <which> <weekday> of the month" at
     a time of day (the app's time zone), who attends, and how many days before it the
-    month's scorecard goes to them (``keepscore.scorecard.review_mail``). One per
+    month's scorecard goes to them (``keepscore.reports.review_mail``). One per
     organization; attendees are members of that organization only (the services check)."""
 
     which = models.PositiveSmallIntegerField(

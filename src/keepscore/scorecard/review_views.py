@@ -20,7 +20,8 @@ from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import may, org_view
 from keepscore.focus.services import kept_for as focus_kept
-from keepscore.scorecard import review_mail, services
+from keepscore.scorecard import review_meeting as meetings
+from keepscore.scorecard import services
 from keepscore.scorecard.forms import ReviewForm, ReviewMeetingForm
 from keepscore.scorecard.views import (
     GET_POST,
@@ -67,13 +68,13 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
 
 
 def _meeting_shown(organization: Organization) -> dict[str, Any] | None:
-    meeting = review_mail.meeting_of(organization)
+    meeting = meetings.meeting_of(organization)
     if meeting is None:
         return None
     return {
-        "words": review_mail.meeting_words(meeting),
+        "words": meetings.meeting_words(meeting),
         "active": meeting.active,
-        "next": str(review_mail.next_meeting(meeting)),
+        "next": str(meetings.next_meeting(meeting)),
     }
 
 
@@ -88,7 +89,7 @@ def review_meeting(request: HttpRequest, organization: Organization) -> HttpResp
         (str(m.pk), m.user.get_full_name() or m.user.email)
         for m in memberships.order_by("user__first_name", "user__email")
     ]
-    meeting = review_mail.meeting_of(organization)
+    meeting = meetings.meeting_of(organization)
     initial: dict[str, Any] = {}
     if meeting is not None:
         initial = {
@@ -104,7 +105,7 @@ def review_meeting(request: HttpRequest, organization: Organization) -> HttpResp
     if request.method == "POST" and form.is_valid():
         chosen = {str(pk) for pk in form.cleaned_data.pop("attendees")}
         try:
-            review_mail.meeting_set(
+            meetings.meeting_set(
                 organization,
                 attendees=[m for m in memberships if str(m.pk) in chosen],
                 **form.cleaned_data,

@@ -28,6 +28,7 @@ from keepscore.common.views import may, org_view
 from keepscore.focus.services import kept_for as focus_kept
 from keepscore.reports import presenter
 from keepscore.reports.charts import RateRow, rate_tooltip, sparkline
+from keepscore.reports.month import charts_kept
 from keepscore.scorecard import kept, services
 from keepscore.scorecard.types import MetricRow
 
@@ -149,7 +150,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         "month_to_date": presenter.month_to_date(card),
         "month": month,
         "groups": groups,
-        "charts": kept.charts_kept(organization, month),
+        "charts": charts_kept(organization, month),
         "previous_url": scorecard_url(organization, previous) if previous.year >= 1900 else "",
         "next_url": scorecard_url(organization, following) if following.year <= 2999 else "",
         "previous_month": previous,

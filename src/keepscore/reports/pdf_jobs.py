@@ -1,6 +1,6 @@
 """The scorecard PDF made by the background worker, for the page (6-9 s of rendering that
 no request waits for); the command line and ``export.pdf`` make it at once. All three keep
-it (``keepscore.scorecard.kept``): while the month's data has not changed, a PDF asked for
+it (``keepscore.reports.month``): while the month's data has not changed, a PDF asked for
 again is ready at once, without the worker.
 
 A request gets a token: the files ``KEEPSCORE_HOME/pdf/<organization id>/<YYYY-MM>-<token>``
@@ -49,7 +49,7 @@ def pdf_request(organization: Organization, month: date) -> str:
     """Enqueue the month's PDF for the worker; its token."""
     from django_q.tasks import async_task
 
-    from keepscore.scorecard.kept import kept_path
+    from keepscore.reports.month import kept_path
 
     token = uuid.uuid4().hex
     where = folder(organization.pk)
@@ -66,7 +66,7 @@ def pdf_request(organization: Organization, month: date) -> str:
             pass  # (removed meanwhile) rendered by the worker, below
     base.with_suffix(".queued").touch()
     async_task(
-        "keepscore.scorecard.tasks.pdf_render",
+        "keepscore.reports.tasks.pdf_render",
         organization.pk,
         month.isoformat(),
         token,
@@ -78,8 +78,8 @@ def pdf_request(organization: Organization, month: date) -> str:
 
 def pdf_render(organization_pk: int, month: date, token: str) -> str:
     """The worker's side: render the PDF to its file (or the reason to ``.error``)."""
+    from keepscore.reports.month import month_pdf_kept
     from keepscore.reports.pdf import PdfUnavailable
-    from keepscore.scorecard.kept import month_pdf_kept
 
     base = _base(organization_pk, month, token)
     base.with_suffix(".rendering").touch()

@@ -1,10 +1,10 @@
-"""Tasks of the background worker (django-q2) for the scorecard."""
+"""Tasks of the background worker (django-q2) for the reports."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from keepscore.scorecard import pdf_jobs
+from keepscore.reports import pdf_jobs
 
 
 def pdf_render(organization_pk: int, month: str, token: str) -> str:
