@@ -446,9 +446,9 @@ def _issue16_pages(
 
     from keepscore.accounts.models import Membership
     from keepscore.common.days import entered_before
-    from keepscore.leads.late import STALL_DAYS
     from keepscore.followups.today import ROWS
     from keepscore.funnel.services import Period
+    from keepscore.leads.late import STALL_DAYS
     from keepscore.leads.models import Lead
 
     base = f"/o/{org.slug}"

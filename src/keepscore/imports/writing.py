@@ -19,7 +19,6 @@ from keepscore.imports.checking import RowCheck, Spill
 from keepscore.imports.engine import Parsed, Progress
 from keepscore.imports.report import RowError
 from keepscore.leads.models import (
-    Channel,
     DealOutcome,
     Lead,
     LostReason,
@@ -359,6 +358,7 @@ class LeadImport(RowCheck):
     def _references_create(self) -> None:
         """The channels, members and lost reasons the rows need that do not exist yet."""
         from keepscore.accounts.services import member_find_or_add
+        from keepscore.leads.settings_services import channel_create
 
         result = self.result
         keys = set(self.channel_keys)
@@ -372,7 +372,7 @@ class LeadImport(RowCheck):
                 key, n = f"{base}-{n}", n + 1
             keys.add(key)
             name = channel_name(source)
-            channel = Channel.objects.create(organization=self.org, name=name[:100], key=key)
+            channel = channel_create(organization=self.org, name=name[:100], key=key)
             self.channels[lookup] = channel.pk
             result.new_channels.append(name)
         for lookup, (name, email) in self.new_owners.items():

@@ -54,11 +54,30 @@ def channel_save(
         raise ValidationError({"name": "A channel needs a name."})
     _name_free(model=Channel, organization=organization, name=name, what="channel", other=channel)
     if channel is None:
-        channel = Channel(
-            organization=organization, key=_unique_key(Channel, organization, name, None)
-        )
+        return channel_create(organization=organization, name=name, active=active)
     channel.name = name
     channel.active = active
+    channel.full_clean(exclude=["organization"])
+    channel.save()
+    return channel
+
+
+def channel_create(
+    *, organization: Organization, name: str, key: str | None = None, active: bool = True
+) -> Channel:
+    """A new channel, the one way channels are made: from the settings page
+    (:func:`channel_save`, which first refuses a name already taken), for a web form's
+    submissions, and for the sources an import names. ``key``: as given (a web form's fixed
+    key; an import's source slugified, kept unique by the import), else made unique from the
+    name. Checked before it is saved (a ``ValidationError`` names the field)."""
+    if key and Channel.objects.for_org(organization).filter(key=key).exists():
+        raise ValidationError({"key": f"There is already a channel with the key {key}."})
+    channel = Channel(
+        organization=organization,
+        name=name,
+        key=key or _unique_key(Channel, organization, name, None),
+        active=active,
+    )
     channel.full_clean(exclude=["organization"])
     channel.save()
     return channel

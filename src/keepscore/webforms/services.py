@@ -15,6 +15,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.followups.assignment import lead_assigned, round_robin_take
 from keepscore.leads.models import Channel
 from keepscore.leads.services import WEBSITE_FORM_CHANNEL, lead_create
+from keepscore.leads.settings_services import channel_create
 from keepscore.webforms.models import (
     Assign,
     FormField,
@@ -110,7 +111,7 @@ def ip_hash(ip: str) -> str:
 def _channel(organization: Organization) -> Channel:
     channel = Channel.objects.for_org(organization).filter(key=WEBSITE_FORM_CHANNEL).first()
     if channel is None:
-        channel = Channel.objects.create(
+        channel = channel_create(
             organization=organization, key=WEBSITE_FORM_CHANNEL, name="Website form"
         )
     return channel
