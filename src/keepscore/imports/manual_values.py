@@ -6,7 +6,6 @@ Every row is checked first, then the values are written (set, not added).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,10 +24,9 @@ from keepscore.imports.readers import (
     rows_with_retry,
     table_open,
 )
-from keepscore.imports.report import RowError
+from keepscore.imports.report import FileImportResult
 from keepscore.scorecard.models import ManualMetric, ManualValue
 from keepscore.scorecard.services import (
-    MAX_ERRORS,
     error_text,
     month_parse,
     month_str,
@@ -38,29 +36,8 @@ from keepscore.scorecard.services import (
 COLUMNS = ("metric", "month", "value")
 
 
-@dataclass
-class MetricImportResult:
-    file: str
-    file_format: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    imported: bool = False
-    dry_run: bool = False
-    problems: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    errors_total: int = 0
-    ignored_columns: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.problems or self.errors_total)
-
-    def error(self, line: int, column: str, reason: str) -> None:
-        self.errors_total += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(RowError(line, column, reason))
+class MetricImportResult(FileImportResult):
+    """What an import of manual values did."""
 
 
 class _Checker:

@@ -30,6 +30,47 @@ class RowError:
     lead: int | None = None
 
 
+#: errors a small file's report keeps (spend, manual values; the count goes on beyond)
+MAX_FILE_ERRORS = 10_000
+
+
+@dataclass
+class FileImportResult:
+    """What an all-or-nothing import of a small file (spend, manual values) did: its rows,
+    what was created, updated or left as it was, and the problems by line and column."""
+
+    file: str
+    file_format: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    imported: bool = False
+    dry_run: bool = False
+    problems: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    errors_total: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems or self.errors_total)
+
+    def error(self, line: int, column: str, reason: str) -> None:
+        self.errors_total += 1
+        if len(self.errors) < MAX_FILE_ERRORS:
+            self.errors.append(RowError(line, column, reason))
+
+    def report_lines(self) -> list[str]:
+        """``line N, column C: reason`` for every kept error."""
+        return [
+            f"line {e.line}, column {e.column}: {e.reason}"
+            if e.column
+            else f"line {e.line}: {e.reason}"
+            for e in self.errors
+        ]
+
+
 @dataclass
 class ImportResult:
     kind: str

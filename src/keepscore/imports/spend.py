@@ -4,7 +4,7 @@ every row checked (line, column, reason) before anything is written; all or noth
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,48 +24,16 @@ from keepscore.imports.readers import (
     rows_with_retry,
     table_open,
 )
-from keepscore.imports.report import RowError
+from keepscore.imports.report import FileImportResult
 from keepscore.leads.models import Channel
 
 REQUIRED = ("month", "channel", "amount")
 OPTIONAL = ("campaign", "note")
-#: errors kept for the report (the count goes on beyond)
-MAX_ERRORS = 10_000
 
 
 @dataclass
-class SpendImportResult:
-    file: str
-    file_format: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    total: Decimal = Decimal(0)
-    imported: bool = False
-    dry_run: bool = False
-    problems: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    errors_total: int = 0
-    ignored_columns: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.problems or self.errors_total)
-
-    def error(self, line: int, column: str, reason: str) -> None:
-        self.errors_total += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(RowError(line, column, reason))
-
-    def report_lines(self) -> list[str]:
-        """``line N, column C: reason`` for every kept error."""
-        return [
-            f"line {e.line}, column {e.column}: {e.reason}"
-            if e.column
-            else f"line {e.line}: {e.reason}"
-            for e in self.errors
-        ]
+class SpendImportResult(FileImportResult):
+    total: Decimal = Decimal(0)  # of the amounts the file sets
 
 
 def _message(error: ValidationError) -> str:
