@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from typer.testing import CliRunner, Result
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.cli.common import CliError, mask_url, organization_resolve
 from keepscore.cli.main import app
+from keepscore.leads.models import Lead
 
 runner = CliRunner()
 PASSWORD_LINE = re.compile(r"Password for (\S+): (\S+)")
@@ -435,6 +437,24 @@ def test_demo_prints_the_login_and_keeps_an_existing_demo(db: Any) -> None:
     assert reset.exit_code == 0, reset.output
     assert Organization.objects.get(slug="demo-cli").pk != organization.pk
     assert "demo-owner-2024" in reset.stdout
+
+    # the months are checked (by the service's rule) before a demo asked for again is deleted
+    made = Organization.objects.get(slug="demo-cli").pk
+    for months in ("0", "121"):
+        bad = invoke("demo", "--org", "demo-cli", "--months", months, "--reset")
+        assert bad.exit_code != 0
+        assert "months: Give between 1 and 120 months of history." in error_line(bad)
+        assert Organization.objects.get(slug="demo-cli").pk == made
+
+
+def test_demo_of_a_single_month(db: Any) -> None:
+    result = invoke("demo", "--org", "demo-one", "--months", "1", "--today", "2025-06-30")
+    assert result.exit_code == 0, result.output
+    assert "(1 month)" in result.stdout
+    days = Lead.objects.filter(organization__slug="demo-one").values_list(
+        "first_touch_at", flat=True
+    )
+    assert days and {d.date().replace(day=1) for d in days} <= {date(2025, 6, 1)}
 
 
 def test_demo_never_resets_a_real_organization(org_a: Organization) -> None:

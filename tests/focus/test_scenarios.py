@@ -187,7 +187,8 @@ def test_late_stage_leads_stalling_push_sales(org: Any) -> None:
     assert ind.evidence["high_value_stalled"] == 6  # 5,000 > the median deal of 1,000
     assert ind.evidence["oldest_days"] == pytest.approx(40.5)  # at noon, to the day's end
     assert d.recommendation == "sales"
-    assert "follow up the 6 late-stage leads" in d.sentence
+    assert "follow up the 6 late-stage leads older than 3 weeks" in d.sentence
+    assert ind.explanation.startswith("6 open leads have waited more than 3 weeks at a late")
 
 
 def test_falling_sales_conversations_push_sales(org: Any) -> None:

@@ -109,7 +109,7 @@ def check(org: Organization, periods: list[Period]) -> None:
     """summary == reference for these periods, every grouping and a few windows."""
     assert summary.ready(org)
     for period in periods:
-        for by in summary.GROUPINGS:
+        for by in summary.SUMMARY_GROUPINGS:
             for within in WITHIN:
                 assert summary.supports(period, by, within)
                 expected = ref.funnel_reference(org, period, by=by, within_days=within).as_dict()

@@ -71,9 +71,7 @@ def _review_mail(organization: Any, day: date | None) -> None:
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 42,
     org: Annotated[str, typer.Option("--org", help="Slug of the demo organization.")] = "demo",
-    months: Annotated[
-        int, typer.Option("--months", min=3, max=120, help="Months of history.")
-    ] = 24,
+    months: Annotated[int, typer.Option("--months", help="Months of history, 1 to 120.")] = 24,
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete the demo organization and make it again.")
     ] = False,
@@ -89,8 +87,9 @@ def demo(
         migrate_if_needed()
 
         from keepscore.accounts.models import Organization
-        from keepscore.demo.generator import demo_create, demo_delete, demo_exists
+        from keepscore.demo.generator import demo_create, demo_delete, demo_exists, months_check
 
+        months_check(months)
         slug = org.strip().lower()
         if Organization.objects.filter(slug=slug).exists():
             if not demo_exists(slug):
@@ -105,7 +104,8 @@ def demo(
             demo_delete(slug=slug)
             say(f"Deleted the demo organization {escape(slug)}.")
 
-        say(f"Creating the demo organization [bold]{escape(slug)}[/] ({months} months)…")
+        span = f"{months} month{'s' if months != 1 else ''}"
+        say(f"Creating the demo organization [bold]{escape(slug)}[/] ({span})…")
         started = time.monotonic()
         summary = demo_create(seed=seed, slug=slug, months=months, today=day)
         seconds = time.monotonic() - started

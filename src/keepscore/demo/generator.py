@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from keepscore.demo.business import (
     CHANNELS,
     DEMO_BUSINESS,
@@ -85,6 +87,19 @@ class DemoSummary:
     followups: int = 0
 
 
+#: the months of history a demo may hold
+MONTHS_MIN, MONTHS_MAX = 1, 120
+
+
+def months_check(months: int) -> None:
+    """A ``ValidationError`` on ``months`` unless the demo can hold that many months (the
+    command checks it before it deletes a demo it is asked to make again)."""
+    if not MONTHS_MIN <= months <= MONTHS_MAX:
+        raise ValidationError(
+            {"months": f"Give between {MONTHS_MIN} and {MONTHS_MAX} months of history."}
+        )
+
+
 def demo_create(
     *,
     seed: int = 42,
@@ -99,7 +114,6 @@ def demo_create(
 
     Raises ``ValidationError`` when the slug is taken or the arguments make no sense.
     """
-    from django.core.exceptions import ValidationError
     from django.db import transaction
     from django.utils import timezone
 
@@ -126,8 +140,7 @@ def demo_create(
     )
     from keepscore.leads.settings_services import channel_save
 
-    if not 1 <= months <= 120:
-        raise ValidationError({"months": "Give between 1 and 120 months of history."})
+    months_check(months)
     today = today or timezone.now().date()
     if Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"The organization {slug!r} exists already."})
@@ -374,7 +387,6 @@ def demo_delete(*, slug: str) -> bool:
     Refuses (``ValidationError``) an organization that is not a demo. Returns whether there
     was one to delete.
     """
-    from django.core.exceptions import ValidationError
     from django.db import transaction
 
     from keepscore.accounts.models import Organization, User

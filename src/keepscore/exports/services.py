@@ -51,7 +51,6 @@ NOTES = {
     "the id column of leads is the external id a lead was imported with, else its key.",
     "times": "ISO 8601 with the offset from UTC.",
 }
-FORMATS = ("csv", "xlsx", "jsonl")
 
 KINDS: dict[str, Callable[..., Table]] = {
     "leads": export_leads,

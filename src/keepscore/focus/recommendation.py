@@ -31,6 +31,7 @@ from keepscore.focus.indicators.sales import (
 from keepscore.focus.indicators.stall import late_stage_stall
 from keepscore.focus.reads import Reads, conversion_over, reads, summed
 from keepscore.funnel.services import min_n
+from keepscore.leads.late import STALL_WAIT
 
 #: the recommendations
 
@@ -85,7 +86,7 @@ def _follow_up(indicators: dict[str, Indicator]) -> str:
     stall = indicators["late_stage_stall"]
     if stall.status in ("alert", "watch"):
         n = stall.evidence["stalled"]
-        return f"follow up the {n} late-stage lead{'s' if n != 1 else ''} older than 3 weeks"
+        return f"follow up the {n} late-stage lead{'s' if n != 1 else ''} older than {STALL_WAIT}"
     return "follow up every open lead and ask for the decision"
 
 

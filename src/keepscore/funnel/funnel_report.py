@@ -16,7 +16,10 @@ from keepscore.leads.models import StageKind
 
 
 @dataclass(frozen=True)
-class StageCount:
+class FunnelStage:
+    """A stage's line in the funnel report (not the summaries' ``funnel.models.StageCount``,
+    the leads now at a stage)."""
+
     key: str
     name: str
     reached: int  # leads whose reach date for the stage is in the period
@@ -54,7 +57,7 @@ class StepConversion:
 class FunnelGroup:
     key: str
     label: str
-    stages: list[StageCount]
+    stages: list[FunnelStage]
     conversions: list[StepConversion]
 
     def as_dict(self) -> dict[str, Any]:
@@ -154,7 +157,7 @@ def report_assemble(
             key=key,
             label=labels[key],
             stages=[
-                StageCount(
+                FunnelStage(
                     key=ladder.stages[i].key,
                     name=ladder.stages[i].name,
                     reached=tally.reached[i],

@@ -11,6 +11,8 @@ from keepscore.leads.models import Stage, StageKind
 
 #: days at a late stage after which an open lead is stalled
 STALL_DAYS = 21
+#: the same wait as people say it, in every sentence about stalled leads: "3 weeks"
+STALL_WAIT = f"{STALL_DAYS // 7} weeks" if STALL_DAYS % 7 == 0 else f"{STALL_DAYS} days"
 
 
 def qualified_index(stages: Sequence[Stage]) -> int | None:

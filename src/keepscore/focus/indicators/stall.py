@@ -18,7 +18,7 @@ from keepscore.focus.indicators import Indicator
 from keepscore.focus.reads import Reads, end_of
 from keepscore.funnel import stats
 from keepscore.funnel.services import stage_history
-from keepscore.leads.late import STALL_DAYS
+from keepscore.leads.late import STALL_DAYS, STALL_WAIT
 from keepscore.leads.models import DealOutcome, Lead
 
 #: days at a late stage after which an open lead counts as stalled
@@ -101,7 +101,7 @@ def _stalled(organization: Organization, r: Reads, median_deal: float | None) ->
 
 def late_stage_stall(organization: Organization, r: Reads) -> Indicator:
     """High-value or complex offers whose leads stall in late stages: open leads at a late
-    stage for more than three weeks, and those worth more than the median deal."""
+    stage for more than ``STALL_WAIT`` (3 weeks), and those worth more than the median deal."""
     median_deal = _median_revenue(organization, r)
     found = _stalled(organization, r, median_deal)
     by_stage = {r.ladder.stages[i].name: n for i, n in sorted(found.by_stage.items(), reverse=True)}
@@ -121,16 +121,16 @@ def late_stage_stall(organization: Organization, r: Reads) -> Indicator:
     if count >= STALL_ALERT:
         status = "alert"
         text = (
-            f"{count} open leads have waited more than {STALL_DAYS // 7} weeks at a late "
+            f"{count} open leads have waited more than {STALL_WAIT} at a late "
             f"stage ({where}), {found.high_value} of them worth more than the median deal"
         )
     elif count:
         status = "watch"
-        text = f"{count} open leads have waited more than 3 weeks at a late stage ({where})."
+        text = f"{count} open leads have waited more than {STALL_WAIT} at a late stage ({where})."
         text = text.replace("1 open leads have", "1 open lead has") if count == 1 else text
     else:
         status = "ok"
-        text = "No late-stage lead has waited more than 3 weeks."
+        text = f"No late-stage lead has waited more than {STALL_WAIT}."
     return Indicator(
         "late_stage_stall",
         title,

@@ -26,10 +26,10 @@ from keepscore.funnel.summary.readers import (
     stage_counts,
     supports,
 )
-from keepscore.funnel.summary.upkeep import GROUPINGS, ready
+from keepscore.funnel.summary.upkeep import SUMMARY_GROUPINGS, ready
 
 __all__ = [
-    "GROUPINGS",
+    "SUMMARY_GROUPINGS",
     "CycleDays",
     "cycle_days",
     "cycle_quantile",

@@ -47,7 +47,7 @@ from keepscore.funnel.models import (
 from keepscore.funnel.periods import Period
 from keepscore.funnel.summary.lead_contributions import SOURCED_REACHED
 from keepscore.funnel.summary.sql import month_start, next_month, pg
-from keepscore.funnel.summary.upkeep import GROUPINGS
+from keepscore.funnel.summary.upkeep import SUMMARY_GROUPINGS
 from keepscore.leads.models import Channel
 
 #: the funnel's entry cohort among ladder indexes (CohortCount's stage 0)
@@ -60,7 +60,7 @@ MONEY_METRICS = ("revenue", "cost", "costed_revenue")
 def supports(period: Period, by: str | None, within_days: int | None) -> bool:
     """Whether :func:`funnel` answers these arguments: whole months, by nothing, channel or
     owner, within_days None or one of ``WINDOWS``."""
-    if by not in GROUPINGS:
+    if by not in SUMMARY_GROUPINGS:
         return False
     if within_days is not None and (isinstance(within_days, bool) or within_days not in WINDOWS):
         return False

@@ -58,7 +58,7 @@ from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 #: only in ObjectionCount; 9: CycleDayCount
 VERSION = 9
 #: the groupings the summaries answer besides none (see ``readers.funnel``)
-GROUPINGS = (None, "channel", "owner")
+SUMMARY_GROUPINGS = (None, "channel", "owner")
 TABLES = (
     CohortCount,
     ReachCount,

@@ -281,7 +281,7 @@ def figures(organization: Organization) -> list[Difference]:
     if not months:
         return []
     found: list[Difference] = []
-    expected = funnel_months(organization, months, upkeep.GROUPINGS, (None, *WINDOWS))
+    expected = funnel_months(organization, months, upkeep.SUMMARY_GROUPINGS, (None, *WINDOWS))
     for (by, month, window), report in expected.items():
         got = readers.funnel(organization, Period.month(month), by, window)
         for path, stored, wanted in _leaves(got.as_dict(), report.as_dict(), "funnel"):

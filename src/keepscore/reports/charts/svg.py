@@ -26,7 +26,6 @@ INK = "#1d2330"
 MUTED = "#667085"
 GRID = "#e3e6eb"
 GREY = "#a3abb8"
-GREY_LIGHT = "#d5d9e0"
 TRACK = "#f2f4f7"
 
 FONT = (
