@@ -155,6 +155,7 @@ def table_print(report: FunnelReport) -> None:
     from rich.table import Table
 
     from keepscore.funnel.filters import BY_LABELS, UNGROUPED, rate_text
+    from keepscore.funnel.presenters import step_name
 
     console = stdout()
     by = BY_LABELS.get(report.by or UNGROUPED, report.by or "")
@@ -179,8 +180,7 @@ def table_print(report: FunnelReport) -> None:
         steps.add_column("Step")
         steps.add_column("Conversion (k of n, 95% CI)")
         for c in group.conversions:
-            start = "New leads" if c.overall else names.get(c.from_key, c.from_key)
-            name = f"{start} -> {names.get(c.to_key, c.to_key)}"
+            name = step_name(step=c, names=names, arrow="->")
             steps.add_row(escape(name), escape(rate_text(c.rate)))
         console.print(stages)
         console.print(steps)

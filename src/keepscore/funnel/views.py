@@ -31,12 +31,11 @@ from keepscore.funnel.filters import (
     rate_text,
 )
 from keepscore.funnel.forms import PeriodForm
-from keepscore.funnel.funnel_report import StepConversion
 from keepscore.funnel.groupings import FACT_PREFIX, GROUPINGS
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.periods import Period
+from keepscore.funnel.presenters import chart_stages, overall_step, step_key, step_name
 from keepscore.funnel.services import CYCLE_BINS
-from keepscore.leads.models import StageKind
 from keepscore.reports.charts import (
     DASH,
     RateRow,
@@ -82,10 +81,6 @@ class StepChoice:
     label: str
 
 
-def _step_value(from_key: str, to_key: str) -> str:
-    return f"{from_key}>{to_key}"
-
-
 def _cycle_edges(cycle: services.Cycle) -> list[float]:
     """Bin boundaries for the histogram's markers (the open-ended last bin is drawn as wide
     as the one before it; a ``<0`` bin starts at the most negative cycle)."""
@@ -106,33 +101,20 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     report = services.funnel(organization, period, by=by, within_days=within)
     everyone = report if by is None else services.funnel(organization, period, within_days=within)
     names = {s.key: s.name for s in ladder.stages}
-    lost = {s.key for s in ladder.stages if s.kind == StageKind.LOST}
-    climbing = [ladder.stages[i] for i in ladder.climbing]
-    won = next((s for s in climbing if s.kind == StageKind.WON), None)
-    overall = _step_value(climbing[0].key, won.key) if climbing and won else ""
-
-    def step_label(c: StepConversion) -> str:
-        # the overall step judges every lead entering the funnel, at whatever stage
-        start = "New leads" if c.overall else names[c.from_key]
-        return f"{start} {chr(0x2192)} {names[c.to_key]}"
-
-    steps = (
-        [
-            StepChoice(_step_value(c.from_key, c.to_key), step_label(c))
-            for c in everyone.groups[0].conversions
-        ]
-        if everyone.groups
-        else []
-    )
-    chosen = data.get("step") or overall
+    all_leads = everyone.groups[0] if everyone.groups else None
+    overall = overall_step(group=all_leads) if all_leads else None
+    steps = [
+        StepChoice(step_key(step=c), step_name(step=c, names=names))
+        for c in (all_leads.conversions if all_leads else [])
+    ]
+    chosen = data.get("step") or (step_key(step=overall) if overall else "")
     if steps and chosen not in {s.value for s in steps}:
         form.add_error("step", f"No conversion {chosen!r}: pick one of the list.")
         return {}
     step = next((s for s in steps if s.value == chosen), steps[0] if steps else None)
 
-    all_leads = everyone.groups[0] if everyone.groups else None
     chart = funnel_chart(
-        [(s.name, s.reached) for s in all_leads.stages if s.key not in lost] if all_leads else [],
+        chart_stages(group=all_leads, ladder=ladder) if all_leads else [],
         title=f"Leads reaching each stage, {period.start:%d %b %Y} {DASH} {period.end:%d %b %Y}",
     )
     groups = []
@@ -140,8 +122,8 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     for group in report.groups:
         conversions = [
             {
-                "value": _step_value(c.from_key, c.to_key),
-                "label": step_label(c),
+                "value": step_key(step=c),
+                "label": step_name(step=c, names=names),
                 "rate": c.rate,
                 "text": rate_text(c.rate),
                 "overall": c.overall,
@@ -150,9 +132,8 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
         ]
         groups.append({"group": group, "conversions": conversions})
         for c in group.conversions:
-            if step is not None and _step_value(c.from_key, c.to_key) == step.value:
-                r = c.rate
-                rows.append(RateRow(group.label, r.k, r.n, r.rate, r.ci_low, r.ci_high, r.enough))
+            if step is not None and step_key(step=c) == step.value:
+                rows.append(RateRow.of(group.label, c.rate))
     by_label = BY_LABELS.get(by or UNGROUPED) or f"fact {(by or '')[len(FACT_PREFIX) :]}"
     rates = rate_chart(rows, title=f"{step.label if step else 'Conversion'} by {by_label.lower()}")
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
+from keepscore.funnel.presenters import chart_stages, overall_step
 from keepscore.funnel.services import Ladder, Period, funnel
 from keepscore.reports.charts import RateRow, funnel_chart, rate_chart
 from keepscore.scorecard.kept import data_parts, day_part, month_parts, remembered, scorecard_kept
@@ -51,9 +52,7 @@ LAYOUT = 1
 
 def funnel_svg(organization: Organization, period: Period, title: str) -> str:
     report = funnel(organization, period)
-    ladder = Ladder.of(organization)
-    lost = {ladder.stages[i].key for i in ladder.lost}
-    stages = [(s.name, s.reached) for s in report.groups[0].stages if s.key not in lost]
+    stages = chart_stages(group=report.groups[0], ladder=Ladder.of(organization))
     return funnel_chart(stages, title=title)
 
 
@@ -62,11 +61,9 @@ def _channel_svg(organization: Organization, month: date) -> str:
     report = funnel(organization, period, by="channel")
     rows = []
     for group in report.groups:
-        overall = group.conversions[-1] if group.conversions else None
-        if overall is None:
-            continue
-        r = overall.rate
-        rows.append(RateRow(group.label, r.k, r.n, r.rate, r.ci_low, r.ci_high, r.enough))
+        overall = overall_step(group=group)
+        if overall is not None:
+            rows.append(RateRow.of(group.label, overall.rate))
     first, last = period.start, period.end
     return rate_chart(
         rows, title=f"Lead to customer by channel, {first:%b %Y} to {last:%b %Y} (cohorts)"

@@ -98,9 +98,7 @@ class Shown:
         self.title = ""
         rate = row.rate
         if rate is not None:
-            self.title = rate_tooltip(
-                RateRow(row.name, rate.k, rate.n, rate.rate, rate.ci_low, rate.ci_high, rate.enough)
-            )
+            self.title = rate_tooltip(RateRow.of(row.name, rate))
         trend = list(row.trend)
         self.spark = sparkline(
             trend, unit=row.unit, labels=labels[-len(trend) :], title=f"{row.name}, last 12 months"

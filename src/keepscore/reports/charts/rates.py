@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.utils.safestring import SafeString
 
 from keepscore.common.formats import DASH, format_value
+from keepscore.funnel.stats import RateFigure
 from keepscore.reports.charts.svg import (
     BLUE,
     GREY,
@@ -36,6 +37,12 @@ class RateRow:
     ci_low: float | None
     ci_high: float | None
     enough: bool
+
+    @classmethod
+    def of(cls, label: str, figure: RateFigure) -> RateRow:
+        """The row of a rate as the figures give it."""
+        f = figure
+        return cls(label, f.k, f.n, f.rate, f.ci_low, f.ci_high, f.enough)
 
 
 def rate_tooltip(row: RateRow) -> str:
