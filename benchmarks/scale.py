@@ -197,7 +197,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     from keepscore.accounts.models import Membership
     from keepscore.accounts.services import organization_create, password_generate, user_create
     from keepscore.activities.models import Objection
-    from keepscore.funnel.services import Period
+    from keepscore.common.periods import Period
     from keepscore.leads.models import Channel
     from keepscore.leads.views import LEADS_PER_PAGE
 
@@ -446,8 +446,8 @@ def _issue16_pages(
 
     from keepscore.accounts.models import Membership
     from keepscore.common.days import entered_before
+    from keepscore.common.periods import Period
     from keepscore.followups.today import ROWS
-    from keepscore.funnel.services import Period
     from keepscore.leads.late import STALL_DAYS
     from keepscore.leads.models import Lead
 

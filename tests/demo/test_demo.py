@@ -322,9 +322,9 @@ def test_activities_fit_the_stage_the_lead_reached(org: Organization) -> None:
 def test_marketing_sourced_the_leads_of_its_channels(org: Organization) -> None:
     """Marketing & sales credits the marketing member with the leads it entered (its
     channels), whoever owns them; web-form leads are nobody's."""
+    from keepscore.common.periods import Period
     from keepscore.demo.people import MARKETING_CHANNELS
     from keepscore.funnel.jobs import jobs_report
-    from keepscore.funnel.services import Period
 
     marketing = Membership.objects.get(organization=org, user__email__startswith="marketing@")
     leads = Lead.objects.for_org(org)

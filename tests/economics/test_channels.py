@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.periods import Period, local_date
 from keepscore.economics.channels import (
     MIN_CUSTOMERS,
     channel_economics,
@@ -26,8 +27,8 @@ from keepscore.economics.channels import (
 )
 from keepscore.economics.models import Spend
 from keepscore.funnel import stats, summary
+from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import SummaryState
-from keepscore.funnel.services import Ladder, Period, local_date
 from tests.conftest import gates
 from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
 from tests.funnel.conftest import at, move, new_lead

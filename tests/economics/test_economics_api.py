@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from keepscore.common.periods import Period
 from keepscore.economics.channels import channel_economics
 from keepscore.funnel.filters import default_period
-from keepscore.funnel.services import Period
 from tests.api.conftest import Api, api_for, fields_of
 from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
 from tests.funnel.conftest import at, move, new_lead

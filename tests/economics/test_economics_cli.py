@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from keepscore.cli.main import app
+from keepscore.common.periods import Period
 from keepscore.economics.channels import channel_economics
 from keepscore.funnel.filters import default_period
-from keepscore.funnel.services import Period
 from keepscore.reports.channels import CSV_COLUMNS
 from tests.conftest import make_org
 from tests.economics.channel_story import story_fixture  # noqa: F401  (story)

@@ -46,8 +46,8 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
 from keepscore.api.api import api as the_api
 from keepscore.cli.activity import CSV_COLUMNS, activity
+from keepscore.common.periods import GRAINS, Period, bucket_count, buckets
 from keepscore.funnel.activity import activity_default_period, bucket_label
-from keepscore.funnel.periods import GRAINS, Period, bucket_count, buckets
 from tests.api.conftest import Api, api_for, fields_of
 from tests.conftest import examples, make_org, make_user
 from tests.funnel.conftest import at, log, move, new_lead

@@ -36,9 +36,10 @@ import pytest
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
+from keepscore.common.periods import Period, local_date
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.jobs import NO_MEMBER, jobs_report, period_months
-from keepscore.funnel.services import Period
+from keepscore.funnel.ladder import Ladder, stage_history
 from tests.conftest import gates, make_org, make_user, stage_edit
 from tests.funnel.conftest import at, log, move, new_lead
 
@@ -284,7 +285,6 @@ def test_agrees_with_plain_python_over_random_data(org_a, members, brussels):
     from collections import Counter
 
     from keepscore.activities.models import Activity
-    from keepscore.funnel import services
     from keepscore.funnel.ladder import reach_dates
     from keepscore.leads.models import DealOutcome, Lead
 
@@ -307,16 +307,16 @@ def test_agrees_with_plain_python_over_random_data(org_a, members, brussels):
     # when
     report = jobs_report(org_a, period)
     # then
-    month = lambda moment: services.local_date(moment).replace(day=1)  # noqa: E731
+    month = lambda moment: local_date(moment).replace(day=1)  # noqa: E731
     expected: Counter[tuple[int | None, date, str]] = Counter()
     owners = dict(Lead.objects.for_org(org_a).values_list("pk", "owner_id"))
     sourced = dict(Lead.objects.for_org(org_a).values_list("pk", "sourced_by_id"))
     for pk, touch in Lead.objects.for_org(org_a).values_list("pk", "first_touch_at"):
         if period.holds(touch):
             expected[(sourced[pk], month(touch), "leads_sourced")] += 1
-    ladder = services.Ladder.of(org_a)
+    ladder = Ladder.of(org_a)
     target = ladder.find("qualified")
-    for pk, history in services.stage_history(org_a, ladder).items():
+    for pk, history in stage_history(org_a, ladder).items():
         reached = reach_dates(history, ladder)[target]
         if reached is not None and period.holds(reached):
             expected[(sourced[pk], month(reached), "leads_qualified")] += 1

@@ -33,6 +33,7 @@ import pytest
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Objection
 from keepscore.activities.services import objection_add
+from keepscore.common.periods import Period, local_date
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.objections import (
     NO_STAGE_LABEL,
@@ -41,7 +42,6 @@ from keepscore.funnel.objections import (
     trend_test,
     trend_window,
 )
-from keepscore.funnel.services import Period
 from keepscore.history import recorder
 from tests.conftest import make_org
 from tests.funnel.conftest import at, move, new_lead
@@ -263,7 +263,6 @@ def test_agrees_with_plain_python_over_random_data(org_a, owner_a):
     import random
     from collections import Counter
 
-    from keepscore.funnel import services
     from keepscore.leads.models import Stage, StageChange
 
     # given
@@ -300,7 +299,7 @@ def test_agrees_with_plain_python_over_random_data(org_a, owner_a):
             continue
         before = sorted(h for h in history[lead_id] if h[0] <= moment)
         expected_stage[(keys_of[before[-1][2]], tag)] += 1
-        month = services.local_date(moment).replace(day=1).isoformat()
+        month = local_date(moment).replace(day=1).isoformat()
         expected_month[(month, tag)] += 1
     order = [t.tag for t in report.tags]
     shown_stage = Counter(

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keepscore.accounts.models import Organization
-from keepscore.funnel.services import Period, conversion, funnel
+from keepscore.common.periods import Period
+from keepscore.funnel.services import conversion, funnel
 from keepscore.leads.models import Lead, StageChange
 from tests.conftest import examples, make_org
 from tests.funnel.conftest import at, move, new_lead

@@ -23,9 +23,9 @@ import pytest
 from django.test import override_settings
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.periods import Period
 from keepscore.funnel.groupings import Segment
 from keepscore.funnel.services import (
-    Period,
     activity_counts,
     close_rate,
     conversion,
@@ -33,11 +33,11 @@ from keepscore.funnel.services import (
     lost_reasons,
     money,
     new_leads,
-    rate,
     sales_cycle,
     stage_entries,
     stage_times,
 )
+from keepscore.funnel.stats import rate
 from keepscore.history import recorder
 from keepscore.leads.models import Lead
 from tests.funnel.conftest import at, log, move, new_lead

@@ -20,6 +20,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add, member_remove
 from keepscore.activities.models import Activity, Objection, ObjectionTag
 from keepscore.activities.services import objection_add
+from keepscore.common.periods import GRAINS, Period
 from keepscore.funnel import activity, jobs, objections, stats, summary
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import (
@@ -34,7 +35,6 @@ from keepscore.funnel.models import (
     SummaryState,
     WonConversation,
 )
-from keepscore.funnel.periods import GRAINS, Period
 from keepscore.funnel.summary import upkeep
 from keepscore.funnel.summary.sql import TEMP_TRUNCATE_BYTES
 from keepscore.history import recorder

@@ -24,8 +24,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.periods import Period
 from keepscore.funnel.filters import default_period, rate_text
-from keepscore.funnel.services import Period
 from keepscore.funnel.stats import RateFigure
 from tests.conftest import make_org
 from tests.funnel.conftest import at, move, new_lead

@@ -15,10 +15,10 @@ from keepscore.accounts.services import member_add, member_remove
 from keepscore.activities.bulk import activities_bulk_add
 from keepscore.activities.models import Activity
 from keepscore.activities.services import objection_add
+from keepscore.common.periods import Period
 from keepscore.common.recorded import recording
 from keepscore.funnel import services as ref
 from keepscore.funnel.models import WINDOWS
-from keepscore.funnel.services import Period
 from keepscore.funnel.summary import upkeep
 from keepscore.funnel.summary.verify import funnel_months, snapshot
 from keepscore.history import projections, recorder

@@ -23,13 +23,14 @@ from keepscore.accounts.services import member_remove, organization_create
 from keepscore.activities.models import Activity, Objection
 from keepscore.activities.services import activity_log
 from keepscore.audit.models import AuditEvent
+from keepscore.common.periods import Period
 from keepscore.demo.generator import demo_create
 from keepscore.economics.models import CashPosition, DealLine, MoneySettings, Product, Spend
 from keepscore.exports.services import export_all
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.followups.models import FollowUp
 from keepscore.followups.services import followup_add, followup_done
-from keepscore.funnel.services import Period, funnel
+from keepscore.funnel.services import funnel
 from keepscore.history import recorder
 from keepscore.imports.archive import ArchiveError, import_archive
 from keepscore.leads.corrections import stage_change_undo

@@ -16,9 +16,9 @@ from django.db import connection, transaction
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.accounts.services import member_add
+from keepscore.common.periods import Period
 from keepscore.common.recorded import recording
 from keepscore.funnel.jobs import jobs_report
-from keepscore.funnel.services import Period
 from keepscore.imports.services import import_leads
 from keepscore.leads.models import Lead
 from keepscore.leads.services import lead_create, lead_update

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from keepscore.common.months import month_add
-from keepscore.funnel.services import Ladder
+from keepscore.funnel.ladder import Ladder
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from keepscore.plan.measure import measure
 

@@ -23,13 +23,13 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.common.days import day_start
 from keepscore.common.months import month_add
+from keepscore.common.periods import Period
 from keepscore.demo.generator import demo_create, demo_email
 from keepscore.economics.channels import channel_economics, channel_economics_reference
 from keepscore.focus.services import diagnose
 from keepscore.funnel import services as funnel
 from keepscore.funnel.jobs import jobs_report
 from keepscore.funnel.objections import objections_report
-from keepscore.funnel.services import Period
 from keepscore.history import recorder
 from keepscore.leads.models import DealOutcome, Lead, LostReason
 from keepscore.leads.services import Outcome, lead_move

@@ -19,9 +19,9 @@ from ninja import Field, Query, Router, Schema
 from keepscore.api.auth import organization_of
 from keepscore.api.funnel import PeriodIn, PeriodOut
 from keepscore.api.schemas import ERRORS, Day
+from keepscore.common.periods import Period
 from keepscore.funnel.activity import activity_default_period, report_dict, span_check
 from keepscore.funnel.filters import PeriodProblem
-from keepscore.funnel.services import Period
 
 router = Router(tags=["funnel"])
 

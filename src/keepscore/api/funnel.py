@@ -18,6 +18,7 @@ from pydantic import ConfigDict
 
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, Day, Text
+from keepscore.common.periods import Period
 from keepscore.funnel import services
 from keepscore.funnel.filters import (
     DEFAULT_BY,
@@ -27,7 +28,6 @@ from keepscore.funnel.filters import (
     default_period,
     period_resolve,
 )
-from keepscore.funnel.services import Period
 
 router = Router(tags=["funnel"])
 

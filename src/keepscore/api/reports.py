@@ -23,10 +23,10 @@ from ninja import Field, Query, Router, Schema
 from keepscore.api.auth import organization_of
 from keepscore.api.funnel import PeriodIn, PeriodOut
 from keepscore.api.schemas import ERRORS, Day
+from keepscore.common.periods import Period
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.jobs import jobs_default_period, jobs_report, period_check
 from keepscore.funnel.objections import objections_default_period, objections_report
-from keepscore.funnel.services import Period
 
 router = Router(tags=["reports"])
 

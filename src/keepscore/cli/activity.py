@@ -36,7 +36,7 @@ from keepscore.cli.common import (
 from keepscore.cli.funnel import period_options
 
 if TYPE_CHECKING:
-    from keepscore.funnel.services import Period
+    from keepscore.common.periods import Period
 
 COUNT_COLUMNS = (
     "call_attempts",

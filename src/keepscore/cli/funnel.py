@@ -35,8 +35,8 @@ from keepscore.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from keepscore.common.periods import Period
     from keepscore.funnel.funnel_report import FunnelReport
-    from keepscore.funnel.periods import Period
 
 CSV_COLUMNS = (
     "period_from",

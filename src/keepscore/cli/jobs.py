@@ -42,7 +42,7 @@ from keepscore.cli.common import (
 from keepscore.cli.funnel import period_options
 
 if TYPE_CHECKING:
-    from keepscore.funnel.services import Period
+    from keepscore.common.periods import Period
 
 COUNTS = (
     "leads_sourced",

@@ -30,7 +30,7 @@ from keepscore.economics.channels import (
 )
 from keepscore.funnel.filters import default_period
 from keepscore.funnel.forms import PeriodForm
-from keepscore.funnel.services import min_n
+from keepscore.funnel.stats import min_n
 from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.channels import channels_csv
 from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart

@@ -24,11 +24,12 @@ from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Cast, Coalesce, Round
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
 from keepscore.economics.models import Spend
 from keepscore.funnel import summary
+from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import FirstWin, MonthCount, ReachCount
-from keepscore.funnel.services import Ladder, Period, min_n, rate
-from keepscore.funnel.stats import MIN_CUSTOMERS, RateFigure
+from keepscore.funnel.stats import MIN_CUSTOMERS, RateFigure, min_n, rate
 from keepscore.leads.models import Channel, DealOutcome, Lead, Stage, StageChange, StageKind
 
 CENT = Decimal("0.01")

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
+from keepscore.common.periods import Period
 from keepscore.funnel import stats, summary
 from keepscore.funnel.ladder import (
     Ladder,
@@ -31,7 +32,6 @@ from keepscore.funnel.ladder import (
     stage_history,
 )
 from keepscore.funnel.models import ENTRY, WINDOWS, CohortCount, ReachCount
-from keepscore.funnel.periods import Period
 from keepscore.leads.late import late_stage_indexes
 from keepscore.leads.late import qualified_index as qualified_stage
 from keepscore.leads.models import StageKind

@@ -30,7 +30,7 @@ from keepscore.focus.indicators.sales import (
 )
 from keepscore.focus.indicators.stall import late_stage_stall
 from keepscore.focus.reads import Reads, conversion_over, reads, summed
-from keepscore.funnel.services import min_n
+from keepscore.funnel.stats import min_n
 from keepscore.leads.late import STALL_WAIT
 
 #: the recommendations

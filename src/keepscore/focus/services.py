@@ -23,10 +23,10 @@ from typing import Any
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
 from keepscore.focus.indicators import Indicator
 from keepscore.focus.models import LABELS, RECOMMENDATIONS, KeptDiagnosis
 from keepscore.focus.recommendation import Diagnosis, diagnose
-from keepscore.funnel.services import Period
 
 __all__ = [
     "LABELS",

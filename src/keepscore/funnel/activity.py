@@ -5,7 +5,7 @@ The counts are those of ``keepscore.funnel.services.activity_counts``, the refer
 (docs/numbers.md, "Activity counts"), read without a pass over the activities in Python:
 whole months per month or quarter from the summaries (``MonthCount``, kept by the history
 recorder), any other period or weeks with one grouped query on the database
-(:func:`activity_counts`); the share of conversations won from ``services.rate``.
+(:func:`activity_counts`); the share of conversations won from ``stats.rate``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.common.periods import GRAINS, Period, bucket_count, bucket_start, buckets
 from keepscore.funnel import services, summary
 from keepscore.funnel.filters import PeriodProblem, month_start
 from keepscore.funnel.groupings import NONE_LABEL, member_label
 from keepscore.funnel.jobs import Month, month_bucket, month_split
-from keepscore.funnel.periods import GRAINS, Period, bucket_count, bucket_start, buckets
 from keepscore.funnel.services import ActivityBucket
+from keepscore.funnel.stats import rate
 from keepscore.funnel.summary import readers
 from keepscore.leads.models import DealOutcome
 
@@ -111,7 +112,7 @@ def bucket_label(start: date, grain: str) -> str:
 
 def won_share(bucket: ActivityBucket) -> float | None:
     """The share of the sales conversations that led to a won deal; None without any."""
-    return services.rate(bucket.conversations_won, bucket.sales_conversations).rate
+    return rate(bucket.conversations_won, bucket.sales_conversations).rate
 
 
 def bucket_dict(bucket: ActivityBucket) -> dict[str, Any]:

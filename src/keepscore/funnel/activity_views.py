@@ -7,7 +7,7 @@ conversations led to a won deal (docs/numbers.md, "Activity counts").
 Every figure comes from ``keepscore.funnel.activity.activity_counts`` (the reference's
 ``services.activity_counts`` read from the summaries, or grouped on the database): the rows,
 the totals row (their sums, or the counts without ``by_member``); the share of conversations
-won from ``services.rate``. The view only reads the filters and formats; the report itself is
+won from ``stats.rate``. The view only reads the filters and formats; the report itself is
 ``keepscore.funnel.activity`` (shared with ``keepscore activity`` and ``GET /activity``).
 
 Bad filters show the form with the message at the field and status 400; an htmx request gets
@@ -25,6 +25,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import GRAINS, Period
 from keepscore.common.views import org_view
 from keepscore.funnel.activity import (
     BY_CHOICES,
@@ -44,7 +45,6 @@ from keepscore.funnel.activity import (
 )
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.forms import PeriodForm
-from keepscore.funnel.periods import GRAINS, Period
 from keepscore.funnel.services import ActivityBucket
 from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.charts import format_value

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from keepscore.common.formats import DASH, format_value
+from keepscore.common.periods import Period
 from keepscore.funnel.groupings import FACT_PREFIX, grouping_check
-from keepscore.funnel.periods import Period
 from keepscore.funnel.stats import RateFigure
 
 #: the longest conversion window a filter takes (ten years); more is a typo

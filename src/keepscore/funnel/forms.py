@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 
 from keepscore.common.forms import DateField
+from keepscore.common.periods import Period
 from keepscore.funnel.filters import PeriodProblem, period_resolve
-from keepscore.funnel.services import Period
 
 
 class PeriodForm(forms.Form):

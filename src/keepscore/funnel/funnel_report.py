@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from keepscore.common.periods import Period
 from keepscore.funnel.ladder import History, Ladder, observed_dates
-from keepscore.funnel.periods import Period
 from keepscore.funnel.stats import RateFigure, rate
 from keepscore.leads.models import StageKind
 

@@ -55,10 +55,10 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.common.periods import Period, bucket_count
 from keepscore.funnel.filters import PeriodProblem, month_start
 from keepscore.funnel.groupings import member_label
 from keepscore.funnel.ladder import Ladder
-from keepscore.funnel.periods import Period, bucket_count
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind
 
 #: the longest period the monthly reports take: ten years of months

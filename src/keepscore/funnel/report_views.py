@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
 from keepscore.common.views import org_view
 from keepscore.funnel.filters import PeriodProblem, period_resolve
 from keepscore.funnel.forms import PeriodForm
@@ -38,7 +39,6 @@ from keepscore.funnel.objections import (
     objections_default_period,
     objections_report,
 )
-from keepscore.funnel.services import Period
 from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.charts import NO_VALUE, format_value, sparkline
 

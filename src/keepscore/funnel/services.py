@@ -6,10 +6,10 @@ row (``values_list(...).iterator()``) and plain Python over it, so each rule rea
 written in the docs. Dates are local dates in ``settings.TIME_ZONE``: a moment belongs to a
 period when its local date is within the period's (inclusive) dates.
 
-The pieces these computations are made of live beside it: periods and buckets
-(``periods``), the ladder and each lead's stage history (``ladder``), groupings and segments
-(``groupings``), the funnel report's shape and assembly (``funnel_report``), rates
-(``stats``).
+The pieces these computations are made of live beside it: the ladder and each lead's stage
+history (``ladder``), groupings and segments (``groupings``), the funnel report's shape and
+assembly (``funnel_report``), rates (``stats``); periods and buckets are
+``keepscore.common.periods``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.db.models import Max
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.common.periods import Period, bucket_start, buckets, local_date
 from keepscore.funnel import stats
 from keepscore.funnel.funnel_report import (
     FunnelReport,
@@ -53,8 +54,7 @@ from keepscore.funnel.ladder import (
     skipped_at,
     stage_history,
 )
-from keepscore.funnel.periods import Period, bucket_start, buckets, local_date
-from keepscore.funnel.stats import RateFigure, min_n, rate
+from keepscore.funnel.stats import RateFigure, rate
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
 
 #: the reference computations and what they return
@@ -79,9 +79,6 @@ __all__ = [
     "stage_entries",
     "stage_times",
 ]
-#: defined in their own modules (``periods``, ``ladder``, ``stats``), imported here for the
-#: many callers that take them from this module
-__all__ += ["Ladder", "Period", "local_date", "min_n", "rate", "stage_history"]
 
 #: sales cycle histogram: [low, high) in days; a "<0" bin is added only when some cycle is
 #: negative (imported data can date a win before the first touch)

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
 from keepscore.common.views import org_view
 from keepscore.funnel import services
 from keepscore.funnel.filters import (
@@ -33,7 +34,6 @@ from keepscore.funnel.filters import (
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.groupings import FACT_PREFIX, GROUPINGS
 from keepscore.funnel.ladder import Ladder
-from keepscore.funnel.periods import Period
 from keepscore.funnel.presenters import chart_stages, overall_step, step_key, step_name
 from keepscore.funnel.services import CYCLE_BINS
 from keepscore.reports.charts import (

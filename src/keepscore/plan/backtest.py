@@ -42,8 +42,9 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add, months_between
+from keepscore.common.periods import local_date
 from keepscore.funnel import summary
-from keepscore.funnel.services import Ladder, local_date, stage_history
+from keepscore.funnel.ladder import Ladder, stage_history
 from keepscore.leads.models import StageChange
 from keepscore.plan import engine
 from keepscore.plan.check import plan_judge

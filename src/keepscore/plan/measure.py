@@ -27,11 +27,11 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
+from keepscore.common.periods import Period, local_date
 from keepscore.economics.channels import channel_economics, qualified_stage
 from keepscore.funnel import summary
 from keepscore.funnel.ladder import History, Ladder, stage_history
 from keepscore.funnel.models import ENTRY, CohortCount, FirstWin
-from keepscore.funnel.periods import Period, local_date
 from keepscore.funnel.stats import min_n
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageKind
 from keepscore.plan.engine import Assumptions, Channel, Rate

@@ -46,7 +46,7 @@ class Headline:
 def _headline(card: Any, organization: Organization) -> list[Headline]:
     from keepscore.common.formats import format_value
     from keepscore.funnel.jobs import qualified_stage
-    from keepscore.funnel.services import Ladder
+    from keepscore.funnel.ladder import Ladder
 
     stage = qualified_stage(Ladder.of(organization))
     keys = [k if k != "qualified" else (f"entered_{stage.key}" if stage else "") for k in HEADLINE]

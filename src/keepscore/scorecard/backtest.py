@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import months_between
-from keepscore.funnel.services import Ladder
+from keepscore.funnel.ladder import Ladder
 from keepscore.leads.models import StageChange
 from keepscore.scorecard import pace
 from keepscore.scorecard.catalogue import metric_get

@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add, months_between
+from keepscore.common.periods import Period
 from keepscore.funnel import summary
-from keepscore.funnel.services import Ladder, Period, rate
-from keepscore.funnel.stats import RateFigure
+from keepscore.funnel.ladder import Ladder
+from keepscore.funnel.stats import RateFigure, rate
 from keepscore.scorecard import pace, services
 from keepscore.scorecard.catalogue import SPEND_KEYS, MetricDef, metric_catalogue
 from keepscore.scorecard.figures import Cycles, Figures, figures_read, merge

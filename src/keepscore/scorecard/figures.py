@@ -20,8 +20,8 @@ from django.db.models import Sum
 from keepscore.accounts.models import Organization
 from keepscore.common.months import months_between
 from keepscore.funnel import stats, summary
+from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import CohortCount
-from keepscore.funnel.services import Ladder
 from keepscore.scorecard import services
 from keepscore.scorecard.row_reads import (
     ACTIVITY_KEYS,

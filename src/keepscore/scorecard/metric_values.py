@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from keepscore.funnel import stats
-from keepscore.funnel.services import rate
-from keepscore.funnel.stats import RateFigure
+from keepscore.funnel.stats import RateFigure, rate
 from keepscore.scorecard.catalogue import SPEND_KEYS, SPEND_RATIOS, MetricDef
 from keepscore.scorecard.figures import CYCLE_QUANTILES, Figures
 

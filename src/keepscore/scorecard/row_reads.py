@@ -41,8 +41,9 @@ from django.utils import timezone
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.common.months import month_add, months_between
+from keepscore.common.periods import Period
 from keepscore.economics.models import Spend
-from keepscore.funnel.services import Ladder, Period
+from keepscore.funnel.ladder import Ladder
 from keepscore.leads.models import DealOutcome, Lead, StageChange, StageKind
 
 #: activity kind → the scorecard's count key

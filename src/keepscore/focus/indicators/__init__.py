@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from keepscore.funnel.services import min_n
+from keepscore.funnel.stats import min_n
 
 #: the indicator statuses
 STATUSES = ("alert", "watch", "ok", "info", "missing")

@@ -17,7 +17,7 @@ from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
 from keepscore.focus.indicators import DAYS_PER_MONTH, Indicator, confidence_of, percent
 from keepscore.focus.reads import RECENT_MONTHS, Reads, conversion_over, end_of, summed
-from keepscore.funnel.services import min_n
+from keepscore.funnel.stats import min_n
 from keepscore.leads.models import DealOutcome
 from keepscore.scorecard import services as scorecard_services
 from keepscore.scorecard.row_reads import open_pipeline

@@ -13,11 +13,11 @@ from typing import Any
 from django.db.models import Count, F, Q, Sum
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
 from keepscore.focus import trends
 from keepscore.focus.indicators import DAYS_PER_MONTH, Indicator, confidence_of, percent
 from keepscore.focus.reads import FEW_DEALS, Reads, end_of, summed
 from keepscore.funnel.models import MonthCount
-from keepscore.funnel.services import Period
 from keepscore.leads.models import DealOutcome
 
 

@@ -15,11 +15,12 @@ from django.db.models import Count, Max, Min, Q
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Objection
+from keepscore.common.periods import Period
 from keepscore.focus import trends
 from keepscore.focus.indicators import Indicator, confidence_of, p_text, percent, share_change
 from keepscore.focus.reads import RECENT_MONTHS, Reads, conversion_over, end_of, month_of, summed
 from keepscore.funnel import summary
-from keepscore.funnel.services import Period, min_n, rate
+from keepscore.funnel.stats import min_n, rate
 from keepscore.funnel.summary.sql import next_month
 from keepscore.leads.models import DealOutcome
 

@@ -17,7 +17,7 @@ from keepscore.accounts.models import Organization
 from keepscore.focus.indicators import Indicator
 from keepscore.focus.reads import Reads, end_of
 from keepscore.funnel import stats
-from keepscore.funnel.services import stage_history
+from keepscore.funnel.ladder import stage_history
 from keepscore.leads.late import STALL_DAYS, STALL_WAIT
 from keepscore.leads.models import DealOutcome, Lead
 

@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
+from keepscore.common.periods import Period
 from keepscore.funnel.funnel_report import (
     FunnelReport,
     Tally,
@@ -44,7 +45,6 @@ from keepscore.funnel.models import (
     ReachCount,
     StageCount,
 )
-from keepscore.funnel.periods import Period
 from keepscore.funnel.summary.lead_contributions import SOURCED_REACHED
 from keepscore.funnel.summary.sql import month_start, next_month, pg
 from keepscore.funnel.summary.upkeep import SUMMARY_GROUPINGS

@@ -24,6 +24,7 @@ from django.db.models import Exists, F, Max, Min, OuterRef
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity
+from keepscore.common.periods import Period, local_date
 from keepscore.funnel import services as ref
 from keepscore.funnel import stats
 from keepscore.funnel.funnel_report import (
@@ -44,7 +45,6 @@ from keepscore.funnel.ladder import (
     stage_history,
 )
 from keepscore.funnel.models import WINDOWS
-from keepscore.funnel.periods import Period, local_date
 from keepscore.funnel.summary import readers, upkeep
 from keepscore.funnel.summary.cycles import cycle_quantiles
 from keepscore.funnel.summary.sql import next_month
