@@ -334,10 +334,10 @@ def followups_add(organization: Any, say: Callable[[str], None]) -> int:
 
 def spend_add(organization: Any, say: Callable[[str], None]) -> None:
     """Monthly spend per paid channel for every month of the data, through the service the
-    app, the CLI import and the API use (``keepscore.economics.spend.spend_set``)."""
+    app, the CLI import and the API use (``keepscore.economics.services.spend_set``)."""
     import random
 
-    from keepscore.economics.spend import spend_set
+    from keepscore.economics.services import spend_set
 
     rng = random.Random(SEED + 11)
     paid = {"ads": 9_000, "search": 6_000, "trade-show": 4_000, "email": 800, "social": 2_500}
@@ -357,7 +357,7 @@ def owner_setup_add(organization: Any, say: Callable[[str], None]) -> None:
     the year's median sales cycle), through the services the app uses."""
     from django.utils import timezone
 
-    from keepscore.economics.cash import cash_set
+    from keepscore.economics.services import cash_set
     from keepscore.scorecard.services import goal_set
 
     today = timezone.localdate()
@@ -402,7 +402,7 @@ class Built:
 
 def build(organization: Any, n: int, workdir: Path, say: Callable[[str], None]) -> Built:
     """Generate, import and add activities: the organization's whole data set."""
-    import keepscore.economics.spend  # noqa: F401  (loaded before the long build)
+    import keepscore.economics.services  # noqa: F401  (loaded before the long build)
     from keepscore.activities.bulk import activities_bulk_add
     from keepscore.imports.services import import_leads
 

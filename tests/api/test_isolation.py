@@ -218,13 +218,12 @@ def make_b_world(org_b, owner_b, lead_b, lead_a, owner_a):
         )  # fmt: skip
     from decimal import Decimal
 
-    from keepscore.economics.products import default_margin_set, product_save
+    from keepscore.economics.services import default_margin_set, product_save
 
     product_save(organization=lead_a.organization, name="Alpha widget", price=Decimal(5))
     product_b = product_save(organization=org_b, name="bravo widget", price=Decimal(7))
     default_margin_set(org_b, Decimal(20))
-    from keepscore.economics.cash import cash_set
-    from keepscore.economics.spend import spend_set
+    from keepscore.economics.services import cash_set, spend_set
 
     spend_set(lead_a.organization, "2026-01", "ads", "5", campaign="A campaign")
     spend_b = spend_set(org_b, "2026-01", "ads", "9", campaign="B campaign", by=owner_b)

@@ -164,7 +164,7 @@ def test_exports_and_imports_with_their_row_counts(
 
 
 def test_deletions_are_recorded(org_a: Organization, owner_a: Membership) -> None:
-    from keepscore.economics.spend import spend_delete, spend_set
+    from keepscore.economics.services import spend_delete, spend_set
 
     spend = spend_set(org_a, "2026-01", "ads", "10")
     spend_delete(organization=org_a, spend=spend)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from keepscore.accounts.models import Organization
 from keepscore.accounts.services import money_format_set
-from keepscore.economics.spend import spend_set
+from keepscore.economics.services import spend_set
 from tests.browser.conftest import shot
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import make_org

@@ -496,8 +496,7 @@ def fill_organization(org: Organization, owner: Membership, name: str) -> dict[s
     objection_add(lead=lead, tag="price", by=owner, text="Too dear")
     from django.utils import timezone
 
-    from keepscore.economics.cash import cash_set
-    from keepscore.economics.spend import spend_set
+    from keepscore.economics.services import cash_set, spend_set
 
     spend_set(org, timezone.localdate().replace(day=1), "ads", "120", campaign="Promo", by=owner)
     cash_set(org, "2026-01", "9000", "3000", by=owner)

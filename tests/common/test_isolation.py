@@ -75,9 +75,7 @@ def built_orgs(django_db_setup, django_db_blocker):
     from django.utils import timezone
 
     from keepscore.activities.services import activity_log, objection_add
-    from keepscore.economics.cash import cash_set
-    from keepscore.economics.products import product_save
-    from keepscore.economics.spend import spend_set
+    from keepscore.economics.services import cash_set, product_save, spend_set
     from keepscore.followups.services import followup_add
     from keepscore.leads.services import lead_create, qualification_set
     from keepscore.scorecard.services import manual_metric_save

@@ -95,7 +95,7 @@ class PermissionMapTest(TestCase):
         from decimal import Decimal
 
         from keepscore.activities.services import activity_log
-        from keepscore.economics.products import product_save
+        from keepscore.economics.services import product_save
         from keepscore.followups.services import followup_add
         from keepscore.imports.models import ImportJob
         from keepscore.leads.services import lead_create, lead_move
@@ -123,7 +123,7 @@ class PermissionMapTest(TestCase):
             organization=org, kind="leads", file_name="a.csv", preset="plain",
             status=ImportJob.Status.IMPORTED, started_at=timezone.now(),
         )  # fmt: skip
-        from keepscore.economics.spend import spend_set
+        from keepscore.economics.services import spend_set
 
         spend = spend_set(org, "2026-01", "ads", "5", campaign="A campaign")
         cls.members = members

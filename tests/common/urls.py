@@ -84,7 +84,7 @@ def product_pk(objects: Mapping[str, Any]) -> int:
     from decimal import Decimal
 
     from keepscore.economics.models import Product
-    from keepscore.economics.products import product_save
+    from keepscore.economics.services import product_save
 
     organization = objects["lead"].organization
     product = Product.objects.for_org(organization).first() or product_save(

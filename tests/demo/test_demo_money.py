@@ -15,8 +15,8 @@ from keepscore.accounts.models import Organization
 from keepscore.demo.draws import month_starts
 from keepscore.demo.generator import DemoSummary
 from keepscore.demo.money import SPEND_PER_MONTH
-from keepscore.economics.cash import cash_current, cash_history, runway_months
 from keepscore.economics.models import CashPosition, Spend
+from keepscore.economics.selectors import cash_current, cash_history, runway_months
 from keepscore.leads.models import DealOutcome, Lead, StageKind
 from tests.demo.conftest import TODAY
 

@@ -9,15 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from keepscore.economics.cash import (
-    cash_current,
-    cash_delete,
-    cash_history,
-    cash_set,
-    runway_months,
-)
+from keepscore.common.months import month_add as add_months
 from keepscore.economics.models import CashPosition
-from keepscore.economics.spend import add_months
+from keepscore.economics.selectors import cash_current, cash_history, runway_months
+from keepscore.economics.services import cash_delete, cash_set
 
 pytestmark = pytest.mark.django_db
 

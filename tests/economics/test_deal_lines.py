@@ -12,7 +12,8 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from keepscore.economics.models import DealLine, Product
-from keepscore.economics.products import LineIn, default_margin_set, product_save
+from keepscore.economics.products import LineIn
+from keepscore.economics.services import default_margin_set, product_save
 from keepscore.funnel import summary
 from keepscore.history import recorder
 from keepscore.leads.models import DealOutcome, LostReason, StageChange

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from keepscore.accounts.models import Organization
 from keepscore.economics.models import DealLine, Product
-from keepscore.economics.products import default_margin, default_margin_set, product_save
+from keepscore.economics.products import default_margin
+from keepscore.economics.services import default_margin_set, product_save
 from keepscore.leads.models import DealOutcome, StageChange
 from tests.conftest import stage
 

@@ -8,15 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from keepscore.economics.models import MoneySettings, Product
-from keepscore.economics.products import (
-    LineIn,
-    cents,
-    deal_amounts,
-    default_margin,
-    default_margin_set,
-    product_retire,
-    product_save,
-)
+from keepscore.economics.products import LineIn, cents, deal_amounts, default_margin
+from keepscore.economics.services import default_margin_set, product_retire, product_save
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ import pytest
 
 from keepscore.accounts.models import Membership
 from keepscore.economics.models import DealLine, Product
-from keepscore.economics.products import default_margin, default_margin_set, product_save
+from keepscore.economics.products import default_margin
+from keepscore.economics.services import default_margin_set, product_save
 from keepscore.leads.models import DealOutcome, StageChange
 from tests.api.conftest import api_for, fields_of
 

@@ -12,14 +12,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from keepscore.common.months import month_add as add_months
 from keepscore.economics.models import Spend
-from keepscore.economics.spend import (
+from keepscore.economics.selectors import spend_for, spend_get
+from keepscore.economics.services import (
     SpendEntry,
-    add_months,
     spend_clear,
     spend_delete,
-    spend_for,
-    spend_get,
     spend_month_set,
     spend_set,
 )
@@ -345,7 +344,7 @@ def test_other_organizations_channels_are_unknown(org_a, org_b, tmp_path):
 
 
 def test_an_export_imports_back_unchanged(org_a, tmp_path):
-    from keepscore.economics.spend import EXPORT_COLUMNS, spend_csv_rows
+    from keepscore.economics.selectors import EXPORT_COLUMNS, spend_csv_rows
     from keepscore.exports.writers import Table, csv_chunks
 
     spend_set(org_a, "2026-01", "ads", "10.50", campaign="=cmd|calc", note="+1 note")

@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from keepscore.economics.cash import cash_set
 from keepscore.economics.models import CashPosition, Spend
-from keepscore.economics.spend import spend_set
+from keepscore.economics.services import cash_set, spend_set
 from tests.api.conftest import api_for, fields_of
 
 pytestmark = pytest.mark.django_db

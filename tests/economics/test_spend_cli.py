@@ -13,9 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from keepscore.cli.main import app
-from keepscore.economics.cash import cash_set
 from keepscore.economics.models import CashPosition, Spend
-from keepscore.economics.spend import spend_set
+from keepscore.economics.services import cash_set, spend_set
 
 pytestmark = pytest.mark.django_db
 runner = CliRunner()

@@ -14,9 +14,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from keepscore.economics.cash import cash_set
 from keepscore.economics.models import CashPosition, Spend
-from keepscore.economics.spend import spend_set
+from keepscore.economics.services import cash_set, spend_set
 from tests.conftest import channel
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.services import activity_log, objection_add
-from keepscore.economics.products import LineIn, product_save
+from keepscore.economics.products import LineIn
+from keepscore.economics.services import product_save
 from keepscore.followups.services import followup_add
 from keepscore.leads.corrections import stage_change_undo
 from keepscore.leads.models import Lead, LostReason, QualificationCriterion

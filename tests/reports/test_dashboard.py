@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.months import month_add
-from keepscore.economics.cash import cash_set
+from keepscore.economics.services import cash_set
 from keepscore.leads.models import Lead
 from keepscore.reports.dashboard import dashboard
 from keepscore.scorecard.compute import scorecard_for

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.economics.spend import spend_set
+from keepscore.economics.services import spend_set
 from keepscore.reports import month, pdf_jobs
 from keepscore.scorecard.models import DataRevision
 from keepscore.scorecard.services import goal_set, review_add, target_clear, target_set

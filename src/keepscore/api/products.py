@@ -17,7 +17,8 @@ from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, Text, money
 from keepscore.common.money import LOCALES, money_format
 from keepscore.economics.models import Product
-from keepscore.economics.products import default_margin, default_margin_set, product_save
+from keepscore.economics.products import default_margin
+from keepscore.economics.services import default_margin_set, product_save
 
 router = Router(tags=["products"])
 

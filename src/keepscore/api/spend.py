@@ -16,8 +16,7 @@ from pydantic import ConfigDict
 from keepscore.api.auth import member_of, organization_of
 from keepscore.api.schemas import ERRORS, MAX_ID, ErrorOut, Money, MonthQuery, Text, money
 from keepscore.common.months import month_str
-from keepscore.economics import cash as cash_services
-from keepscore.economics import spend as services
+from keepscore.economics import selectors, services
 
 router = Router(tags=["spend"])
 WRITE_ERRORS: dict[int, Any] = {**ERRORS, 403: ErrorOut}
@@ -36,7 +35,7 @@ class SpendOut(Schema):
     updated_at: datetime
 
     @staticmethod
-    def of(row: services.SpendRow) -> SpendOut:
+    def of(row: selectors.SpendRow) -> SpendOut:
         return SpendOut(
             id=row.id,
             month=month_str(row.month),
@@ -89,7 +88,7 @@ class CashOut(Schema):
     updated_at: datetime
 
     @staticmethod
-    def of(row: cash_services.CashRow) -> CashOut:
+    def of(row: selectors.CashRow) -> CashOut:
         return CashOut(
             month=row.month_text,
             cash_on_hand=money(row.cash_on_hand) or "0.00",
@@ -122,7 +121,7 @@ class CashIn(Schema):
 def spend_list(request: HttpRequest, filters: Query[SpendFilters]) -> Any:
     """Every spend row from ``from`` to ``to`` (both included; all months when left out),
     with the totals per channel and in all."""
-    table = services.spend_for(
+    table = selectors.spend_for(
         organization_of(request), filters.from_, filters.to, channel=filters.channel
     )
     return SpendListOut(
@@ -150,7 +149,7 @@ def spend_put(request: HttpRequest, payload: SpendIn) -> Any:
         note=payload.note,
         by=member_of(request),
     )
-    return SpendOut.of(services.spend_row(row))
+    return SpendOut.of(selectors.spend_row(row))
 
 
 @router.delete(
@@ -158,7 +157,7 @@ def spend_put(request: HttpRequest, payload: SpendIn) -> Any:
 )
 def spend_remove(request: HttpRequest, spend_id: int = SpendId) -> Any:
     organization = organization_of(request)
-    found = services.spend_get(organization, spend_id)
+    found = selectors.spend_get(organization, spend_id)
     if found is None:
         raise Http404("No such spend")
     services.spend_delete(organization=organization, spend=found)
@@ -170,16 +169,16 @@ def cash_list(request: HttpRequest) -> Any:
     """The current position (the latest entry up to this month) with its runway, and every
     entry."""
     organization = organization_of(request)
-    current = cash_services.cash_current(organization)
+    current = selectors.cash_current(organization)
     return CashListOut(
-        current=CashOut.of(cash_services.cash_row(current)) if current is not None else None,
-        items=[CashOut.of(r) for r in cash_services.cash_history(organization)],
+        current=CashOut.of(selectors.cash_row(current)) if current is not None else None,
+        items=[CashOut.of(r) for r in selectors.cash_history(organization)],
     )
 
 
 @router.put("/cash", response={200: CashOut, **WRITE_ERRORS}, summary="Set a month's cash")
 def cash_put(request: HttpRequest, payload: CashIn) -> Any:
-    row = cash_services.cash_set(
+    row = services.cash_set(
         organization_of(request),
         payload.month,
         payload.cash_on_hand,
@@ -187,4 +186,4 @@ def cash_put(request: HttpRequest, payload: CashIn) -> Any:
         payload.note,
         member_of(request),
     )
-    return CashOut.of(cash_services.cash_row(row))
+    return CashOut.of(selectors.cash_row(row))

@@ -153,7 +153,7 @@ def list_(
         django_setup()
         migrate_if_needed()
         from keepscore.common.months import month_str
-        from keepscore.economics.spend import EXPORT_COLUMNS, spend_csv_rows, spend_for
+        from keepscore.economics.selectors import EXPORT_COLUMNS, spend_csv_rows, spend_for
 
         organization = organization_resolve(org)
         table = spend_for(organization, from_, to, channel=channel)
@@ -206,7 +206,7 @@ def set_(
         django_setup()
         migrate_if_needed()
         from keepscore.common.months import month_str
-        from keepscore.economics.spend import spend_set
+        from keepscore.economics.services import spend_set
 
         organization = organization_resolve(org)
         row = spend_set(organization, month, channel, amount, campaign=campaign, note=note)
@@ -228,11 +228,11 @@ def cash_set(
         django_setup()
         migrate_if_needed()
         from keepscore.common.months import month_str
-        from keepscore.economics import cash as services
+        from keepscore.economics import selectors, services
 
         organization = organization_resolve(org)
         row = services.cash_set(organization, month, cash, fixed_costs, note)
-        runway = services.runway_months(row)
+        runway = selectors.runway_months(row)
         months = "no runway (no fixed costs)" if runway is None else f"runway {runway} months"
         say(
             f"Cash {month_str(row.month)}: {money_format(row.cash_on_hand, decimals=2)} on hand, "
@@ -246,7 +246,7 @@ def cash_list(org: OrgOption = None, fmt: FormatOption = Format.table) -> None:
     with errors():
         django_setup()
         migrate_if_needed()
-        from keepscore.economics.cash import cash_history
+        from keepscore.economics.selectors import cash_history
 
         organization = organization_resolve(org)
         history = cash_history(organization)

@@ -43,12 +43,8 @@ def products_setup(
     append-only) and returns the other ``outcome_rows``, for the caller to write.
     """
     from keepscore.economics.models import DealLine
-    from keepscore.economics.products import (
-        LineIn,
-        deal_amounts,
-        default_margin_set,
-        product_save,
-    )
+    from keepscore.economics.products import LineIn, deal_amounts
+    from keepscore.economics.services import default_margin_set, product_save
     from keepscore.leads.models import DealOutcome
 
     organization = block.organization

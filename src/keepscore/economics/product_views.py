@@ -16,9 +16,10 @@ from keepscore.accounts import services as accounts
 from keepscore.accounts.models import Organization
 from keepscore.common.money import money_format
 from keepscore.common.views import org_view
-from keepscore.economics import products as services
+from keepscore.economics import services
 from keepscore.economics.models import Product
 from keepscore.economics.product_forms import MarginForm, MoneyFormatForm, ProductForm
+from keepscore.economics.products import default_margin
 from keepscore.leads.settings_views import save_with
 
 INVALID = 422
@@ -48,7 +49,7 @@ def _page(
     money_form: MoneyFormatForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    margin = services.default_margin(organization)
+    margin = default_margin(organization)
     context = {
         "nav": "settings",
         "sub": "products",

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from keepscore.accounts.models import Organization
-from keepscore.common.validation import check_same_org
 from keepscore.economics.models import MoneySettings, Product
 
 CENT = Decimal("0.01")
@@ -33,19 +31,19 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _places(value: Decimal) -> int:
+def decimal_places(value: Decimal) -> int:
     exponent = value.as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _money_checked(value: Decimal | None, field: str, what: str) -> Decimal | None:
+def money_check(value: Decimal | None, field: str, what: str) -> Decimal | None:
     if value is None:
         return None
     if not value.is_finite():
         raise ValidationError({field: f"{what} must be a number."})
     if value < 0:
         raise ValidationError({field: f"{what} cannot be negative."})
-    if _places(value.normalize()) > 2:
+    if decimal_places(value.normalize()) > 2:
         raise ValidationError({field: f"{what} has at most 2 decimal places (cents)."})
     if value >= Decimal(10) ** 12:
         raise ValidationError({field: f"{what} is too large."})
@@ -55,80 +53,7 @@ def _money_checked(value: Decimal | None, field: str, what: str) -> Decimal | No
 # --- products -----------------------------------------------------------------------------
 
 
-@transaction.atomic
-def product_save(
-    *,
-    organization: Organization,
-    name: str,
-    price: Decimal,
-    cost: Decimal | None = None,
-    active: bool = True,
-    product: Product | None = None,
-) -> Product:
-    """Add a product (or service) or change one. Its name is unique in the organization (any
-    case); price >= 0; cost >= 0 or empty (then the default margin gives its cost)."""
-    if product is not None:
-        check_same_org(organization, product=product)
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "A product needs a name."})
-    taken = Product.objects.for_org(organization).filter(name__iexact=name)
-    if product is not None:
-        taken = taken.exclude(pk=product.pk)
-    if taken.exists():
-        raise ValidationError({"name": f"There is already a product called {name}."})
-    if price is None:
-        raise ValidationError({"price": "A product needs its price."})
-    price = _money_checked(price, "price", "The price")  # type: ignore[assignment]
-    cost = _money_checked(cost, "cost", "The cost")
-    product = product or Product(organization=organization)
-    product.name = name
-    product.price = price
-    product.cost = cost
-    product.active = active
-    product.full_clean(exclude=["organization"], validate_constraints=False)
-    product.save()
-    return product
-
-
-@transaction.atomic
-def product_retire(*, product: Product) -> Product:
-    """No longer sold: kept with the deals that sold it, no longer offered for new ones."""
-    if product.active:
-        product.active = False
-        product.save(update_fields=["active"])
-    return product
-
-
-def products_for_sale(organization: Organization) -> list[Product]:
-    return list(Product.objects.for_org(organization).filter(active=True))
-
-
 # --- the default margin -------------------------------------------------------------------
-
-
-def default_margin(organization: Organization) -> Decimal | None:
-    """The organization's default margin in percent, or None when it has none."""
-    row = MoneySettings.objects.filter(organization=organization).first()
-    return row.default_margin_pct if row is not None else None
-
-
-@transaction.atomic
-def default_margin_set(organization: Organization, pct: Decimal | None) -> MoneySettings:
-    """Set the default margin (-100..100 %, at most 2 decimal places), or clear it (None)."""
-    field = "default_margin_pct"
-    if pct is not None:
-        if not pct.is_finite():
-            raise ValidationError({field: "The default margin must be a number."})
-        if not Decimal(-100) <= pct <= HUNDRED:
-            raise ValidationError({field: "The default margin is between -100 and 100 %."})
-        if _places(pct.normalize()) > 2:
-            raise ValidationError({field: "The default margin has at most 2 decimal places."})
-    row, _ = MoneySettings.objects.get_or_create(organization=organization)
-    row.default_margin_pct = pct
-    row.full_clean(exclude=["organization"])
-    row.save()
-    return row
 
 
 def _at_margin(amount: Decimal, margin_pct: Decimal) -> Decimal:
@@ -178,13 +103,13 @@ def _line_row(organization: Organization, n: int, line: LineIn, margin: Decimal 
     quantity = line.quantity
     if quantity is None or not quantity.is_finite() or quantity <= 0:
         raise ValidationError({"lines": f"{where}: the quantity must be more than 0."})
-    if _places(quantity.normalize()) > 2 or quantity > MAX_QUANTITY:
+    if decimal_places(quantity.normalize()) > 2 or quantity > MAX_QUANTITY:
         raise ValidationError(
             {"lines": f"{where}: the quantity has at most 2 decimal places and 10 digits."}
         )
     unit_price = product.price if line.unit_price is None else line.unit_price
     try:
-        _money_checked(unit_price, "lines", "The unit price")
+        money_check(unit_price, "lines", "The unit price")
     except ValidationError as error:
         raise ValidationError({"lines": f"{where}: {' '.join(error.messages)}"}) from None
     if product.cost is not None:
@@ -223,8 +148,14 @@ def deal_amounts(
             cents(sum((r.cost for r in rows), Decimal(0))),
             rows,
         )
-    _money_checked(revenue, "revenue", "Revenue")
-    _money_checked(cost, "cost", "Cost")
+    money_check(revenue, "revenue", "Revenue")
+    money_check(cost, "cost", "Cost")
     if revenue is not None and cost is None and margin is not None:
         cost = _at_margin(revenue, margin)
     return revenue, cost, []
+
+
+def default_margin(organization: Organization) -> Decimal | None:
+    """The organization's default margin in percent, or None when it has none."""
+    row = MoneySettings.objects.filter(organization=organization).first()
+    return row.default_margin_pct if row is not None else None

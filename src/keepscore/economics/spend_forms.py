@@ -1,5 +1,5 @@
-"""Forms for the spend and cash pages: they parse input; ``economics.spend`` and
-``economics.cash`` decide."""
+"""Forms for the spend and cash pages: they parse input; ``economics.services`` (and its
+``checks``) decide."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from keepscore.common.numbers import decimal_parse
+from keepscore.economics.checks import MAX_CAMPAIGN, MAX_NOTE
 from keepscore.economics.models import MONEY_DIGITS, MONEY_PLACES
-from keepscore.economics.spend import MAX_CAMPAIGN, MAX_NOTE, SpendEntry, SpendRow
+from keepscore.economics.selectors import SpendRow
+from keepscore.economics.services import SpendEntry
 from keepscore.leads.models import Channel
 
 #: blank lines for a new campaign on the month's grid

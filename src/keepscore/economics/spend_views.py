@@ -2,7 +2,7 @@
 CSV import and export, and the cash position with its runway. Every member reads them;
 owners and marketing members change them.
 
-Views stay thin: forms parse, ``economics.spend`` and ``economics.cash`` decide. A POST that
+Views stay thin: forms parse, ``economics.services`` and ``economics.checks`` decide. A POST that
 fails validation re-renders its page with status 422.
 """
 
@@ -22,10 +22,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from keepscore.accounts.models import Organization
 from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
-from keepscore.common.months import month_str
+from keepscore.common.months import month_add, month_str, months_between
 from keepscore.common.views import may, org_view
-from keepscore.economics import cash as cash_services
-from keepscore.economics import spend as services
+from keepscore.economics import checks, selectors, services
 from keepscore.economics.spend_forms import (
     CashForm,
     MonthPickForm,
@@ -57,7 +56,7 @@ def _month_asked(request: HttpRequest) -> tuple[date, str]:
     if not text.strip():
         return _this_month(), ""
     try:
-        return services.month_check(text, ahead=services.MAX_MONTHS_AHEAD), ""
+        return checks.month_check(text, ahead=checks.MAX_MONTHS_AHEAD), ""
     except ValidationError as error:
         return _this_month(), " ".join(error.messages)
 
@@ -70,9 +69,9 @@ def _url(name: str, organization: Organization, month: date | None = None) -> st
 class YearTable:
     """The year's spend: a line per channel, a column per month, and the totals."""
 
-    def __init__(self, table: services.SpendTable, year: int) -> None:
+    def __init__(self, table: selectors.SpendTable, year: int) -> None:
         self.year = year
-        self.months = services.months_between(date(year, 1, 1), date(year, 12, 1))
+        self.months = months_between(date(year, 1, 1), date(year, 12, 1))
         self.total = table.total
         self.month_totals = [table.month_totals.get(m) for m in self.months]
         self.lines = [
@@ -86,7 +85,7 @@ class YearTable:
 
 
 def _month_form(
-    organization: Organization, month: date, table: services.SpendTable, data: Any = None
+    organization: Organization, month: date, table: selectors.SpendTable, data: Any = None
 ) -> SpendMonthForm:
     channels = list(Channel.objects.for_org(organization).filter(active=True))
     active = {c.key for c in channels}
@@ -108,7 +107,7 @@ def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
     month, month_problem = _month_asked(request)
     if request.method == "POST" and month_problem:
         raise PermissionDenied(month_problem)  # a forged month: the page never sends one
-    year_table = services.spend_for(organization, date(month.year, 1, 1), date(month.year, 12, 1))
+    year_table = selectors.spend_for(organization, date(month.year, 1, 1), date(month.year, 12, 1))
     form = _month_form(organization, month, year_table)
     status = 200
     if request.method == "POST":
@@ -149,11 +148,11 @@ def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
         inactive=inactive,
         year=YearTable(year_table, month.year),
         against_plan=spend_check(organization, month),
-        previous_url=_url("spend", organization, services.add_months(month, -1))
+        previous_url=_url("spend", organization, month_add(month, -1))
         if month.year > 1900 or month.month > 1
         else "",
-        next_url=_url("spend", organization, services.add_months(month, 1))
-        if services.add_months(month, 1) <= services.add_months(_this_month(), 12)
+        next_url=_url("spend", organization, month_add(month, 1))
+        if month_add(month, 1) <= month_add(_this_month(), 12)
         else "",
         action=_url("spend", organization, month),
         upload=SpendUploadForm(),
@@ -218,8 +217,8 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
             )
         first, last = date(year, 1, 1), date(year, 12, 1)
         name += f"-{year}"
-    table = services.spend_for(organization, first, last)
-    rows = Table("spend", services.EXPORT_COLUMNS, services.spend_csv_rows(table))
+    table = selectors.spend_for(organization, first, last)
+    rows = Table("spend", selectors.EXPORT_COLUMNS, selectors.spend_csv_rows(table))
     # a few rows a month: one response (the spend of years is kilobytes)
     response = HttpResponse("".join(csv_chunks(rows)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -229,7 +228,7 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
 @org_view
 @GET_POST
 def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
-    current = cash_services.cash_current(organization)
+    current = selectors.cash_current(organization)
     initial: dict[str, Any] = {"month": month_str(_this_month())}
     if current is not None:
         initial.update(
@@ -241,7 +240,7 @@ def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                saved = cash_services.cash_set(
+                saved = services.cash_set(
                     organization,
                     form.cleaned_data["month"],
                     form.cleaned_data["cash_on_hand"],
@@ -261,6 +260,6 @@ def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
         "cash",
         status=status,
         form=form,
-        current=cash_services.cash_row(current) if current is not None else None,
-        history=cash_services.cash_history(organization),
+        current=selectors.cash_row(current) if current is not None else None,
+        history=selectors.cash_history(organization),
     )

@@ -15,8 +15,8 @@ from django.db import transaction
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.months import month_str
 from keepscore.common.validation import writer_user
+from keepscore.economics.checks import MAX_CAMPAIGN, MAX_NOTE, amount_check, month_check, text_check
 from keepscore.economics.models import Spend
-from keepscore.economics.spend import MAX_CAMPAIGN, MAX_NOTE, amount_check, month_check, text_check
 from keepscore.imports.readers import (
     MAX_FIELD,
     FileProblem,

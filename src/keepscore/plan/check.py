@@ -206,7 +206,7 @@ def spend_check(organization: Organization, month: date) -> list[SpendLine] | No
     """Each planned channel's spend of ``month`` and of January to it, planned and entered
     (the spend page shows it beside the month's form); None without a saved plan for the
     year (or one that cannot be computed)."""
-    from keepscore.economics.spend import spend_for
+    from keepscore.economics.selectors import spend_for
 
     first = month.replace(day=1)
     report = _saved(organization, first.year)

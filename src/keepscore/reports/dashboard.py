@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from keepscore.accounts.models import Organization
-from keepscore.economics.cash import cash_current, runway_months
 from keepscore.economics.models import CashPosition
+from keepscore.economics.selectors import cash_current, runway_months
 from keepscore.funnel import summary
 from keepscore.leads.models import Lead, Stage, StageChange
 from keepscore.reports import presenter
