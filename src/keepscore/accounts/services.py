@@ -195,7 +195,7 @@ def member_update(
 def member_remove(*, membership: Membership) -> None:
     if membership.is_owner and not _other_owners_exist(membership):
         raise ValidationError("An organization needs at least one owner.")
-    audit.delete(Membership.objects.filter(pk=membership.pk))
+    audit.delete(rows=Membership.objects.filter(pk=membership.pk))
 
 
 @dataclass(frozen=True)

@@ -119,4 +119,4 @@ def cash_current(organization: Organization, on: date | None = None) -> CashPosi
 def cash_delete(*, organization: Organization, month: Any) -> bool:
     """Remove a month's entry; whether there was one."""
     first = month_check(month, ahead=None)
-    return bool(audit.delete(CashPosition.objects.for_org(organization).filter(month=first)))
+    return bool(audit.delete(rows=CashPosition.objects.for_org(organization).filter(month=first)))

@@ -206,7 +206,7 @@ def spend_get(organization: Organization, spend_id: Any) -> Spend | None:
 def spend_delete(*, organization: Organization, spend: Spend) -> None:
     """Remove a spend row of the organization."""
     check_same_org(organization, spend=spend)
-    audit.delete(Spend.objects.for_org(organization).filter(pk=spend.pk))
+    audit.delete(rows=Spend.objects.for_org(organization).filter(pk=spend.pk))
 
 
 @transaction.atomic
@@ -218,7 +218,7 @@ def spend_clear(
     found = channel_find(organization, channel)
     name = text_check(campaign, "campaign", MAX_CAMPAIGN)
     mine = Spend.objects.for_org(organization)
-    return bool(audit.delete(mine.filter(month=first, channel=found, campaign=name)))
+    return bool(audit.delete(rows=mine.filter(month=first, channel=found, campaign=name)))
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def spend_month_set(
             name = text_check(entry.campaign, "campaign", MAX_CAMPAIGN)
             if entry.amount is None or entry.amount == "":
                 mine = Spend.objects.for_org(organization)
-                deleted = audit.delete(mine.filter(month=first, channel=found, campaign=name))
+                deleted = audit.delete(rows=mine.filter(month=first, channel=found, campaign=name))
                 counts["cleared"] += bool(deleted)
                 continue
             number = amount_check(entry.amount)

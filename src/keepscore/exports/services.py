@@ -140,7 +140,9 @@ def export_write(
     """
     if kind == "all":
         manifest = export_all(organization=organization, out=out)
-        audit.exported(organization, kind, "zip", sum(manifest["counts"].values()))
+        audit.exported(
+            organization=organization, kind=kind, fmt="zip", rows=sum(manifest["counts"].values())
+        )
         return None
     table = (
         export_leads(organization=organization, filters=filters)
@@ -156,5 +158,5 @@ def export_write(
             out.write(chunk.encode("utf-8"))
             count += 1
         rows = count - 1 if fmt == "csv" else count
-    audit.exported(organization, kind, fmt, rows)
+    audit.exported(organization=organization, kind=kind, fmt=fmt, rows=rows)
     return rows

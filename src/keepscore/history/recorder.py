@@ -139,7 +139,7 @@ def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorre
     with recording():
         correction.save()
         # its outcome and the outcome's lines with it (kept in the correction)
-        audit.delete(StageChange.objects.filter(pk=change.pk), summary="undone")
+        audit.delete(rows=StageChange.objects.filter(pk=change.pk), summary="undone")
         previous = StageChange.objects.filter(lead=lead).order_by("-at", "-id").first()
         if previous is None:
             raise ValueError("a lead's first stage change cannot be undone")
@@ -208,7 +208,7 @@ def stage_delete(*, stage: Stage) -> None:
     """Delete a stage no lead and no stage change names (the caller checks)."""
     organization = stage.organization
     with recording():
-        audit.delete(Stage.objects.filter(pk=stage.pk))
+        audit.delete(rows=Stage.objects.filter(pk=stage.pk))
     tell("ladder_changed", organization)
 
 

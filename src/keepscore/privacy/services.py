@@ -491,7 +491,7 @@ def leads_erase(
         note=""
     )
     audit.delete(
-        WebFormSubmission.objects.filter(organization=organization, lead_id__in=ids),
+        rows=WebFormSubmission.objects.filter(organization=organization, lead_id__in=ids),
         summary="erased with its lead",
     )
     for pk in ids:

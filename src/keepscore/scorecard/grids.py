@@ -144,7 +144,7 @@ def _grid_write(
                 have = targets.get((key, month))
             if value is None:
                 if have is not None:
-                    audit.delete(type(have).objects.filter(pk=have.pk))
+                    audit.delete(rows=type(have).objects.filter(pk=have.pk))
                     saved.cleared += 1
                 continue
             if have is not None and have.value == value:

@@ -188,7 +188,7 @@ def value_write(
     metric: ManualMetric, month: date, value: Decimal | None, user: Any
 ) -> ManualValue | None:
     if value is None:
-        audit.delete(ManualValue.objects.filter(metric=metric, month=month))
+        audit.delete(rows=ManualValue.objects.filter(metric=metric, month=month))
         return None
     row, created = ManualValue.objects.get_or_create(
         metric=metric,
@@ -281,7 +281,7 @@ def target_clear(*, organization: Organization, metric_key: str, month: str | da
     if not rows.exists():
         _metric_for(organization, metric_key)  # an unknown metric is an error, not a no-op
         return False
-    audit.delete(rows)
+    audit.delete(rows=rows)
     return True
 
 
@@ -305,7 +305,7 @@ def goal_clear(*, organization: Organization, metric_key: str, year: Any) -> boo
     if not rows.exists():
         _metric_for(organization, metric_key)
         return False
-    audit.delete(rows)
+    audit.delete(rows=rows)
     return True
 
 
@@ -333,7 +333,7 @@ def targets_year_set(
     mine = Target.objects.for_org(organization).filter(metric_key=metric.key)
     for first, value in checked.items():
         if value is None:
-            audit.delete(mine.filter(month=first))
+            audit.delete(rows=mine.filter(month=first))
         else:
             Target.objects.update_or_create(
                 organization=organization,
@@ -342,7 +342,9 @@ def targets_year_set(
                 defaults={"value": value},
             )
     if goal_value is None:
-        audit.delete(Goal.objects.for_org(organization).filter(metric_key=metric.key, year=number))
+        audit.delete(
+            rows=Goal.objects.for_org(organization).filter(metric_key=metric.key, year=number)
+        )
     else:
         Goal.objects.update_or_create(
             organization=organization,

@@ -334,7 +334,7 @@ def targets_csv(request: HttpRequest, organization: Organization, year: int) -> 
     except ValidationError:
         raise Http404("No such year") from None
     body, rows = targets_file.targets_csv(organization, year)
-    audit.exported(organization, "targets", "csv", rows)
+    audit.exported(organization=organization, kind="targets", fmt="csv", rows=rows)
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     filename = f"{organization.slug}-targets-{year}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
