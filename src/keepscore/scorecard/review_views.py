@@ -55,7 +55,7 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
             form = ReviewForm()
     context = {
         "reviews": services.reviews_for(organization, first),
-        "kept": focus_kept(organization, first),
+        "kept": focus_kept(organization=organization, month=first),
         "month": first,
         "review_form": form,
         "can_edit": may(request, MARKETING),

@@ -377,9 +377,9 @@ def goals_for(organization: Organization, year: int) -> dict[str, Decimal]:
 
 
 #: what a new review entry keeps with its month besides itself, each called as
-#: ``keep(organization, month, user)`` in the entry's transaction; registered when Django
-#: starts by the apps built on the scorecard (the focus: the month's diagnosis)
-REVIEW_KEEPERS: list[Callable[[Organization, date, Any], object]] = []
+#: ``keep(organization=..., month=..., by=user)`` in the entry's transaction; registered when
+#: Django starts by the apps built on the scorecard (the focus: the month's diagnosis)
+REVIEW_KEEPERS: list[Callable[..., object]] = []
 
 
 @transaction.atomic
@@ -408,7 +408,7 @@ def review_add(
     entry.full_clean(exclude=["organization", "by"])
     entry.save()
     for keep in REVIEW_KEEPERS:
-        keep(organization, first, user)
+        keep(organization=organization, month=first, by=user)
     return entry
 
 
