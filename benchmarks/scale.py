@@ -276,7 +276,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     from keepscore.funnel.services import funnel
 
     duck_s, reference = timed(lambda: duck.funnel_by_channel(parquet, y_since, y_until), runs)
-    ks_s, report = timed(lambda: funnel(org, year, by="channel"), runs)
+    ks_s, report = timed(lambda: funnel(organization=org, period=year, by="channel"), runs)
     record("funnel_by_channel", ks_s, duck_s, ks.compare(ks.funnel_flat(report), reference))
 
     # the pages, as the owner sees them (with this year's and next year's plans saved)

@@ -50,7 +50,7 @@ LAYOUT = 1
 
 
 def funnel_svg(organization: Organization, period: Period, title: str) -> str:
-    report = funnel(organization, period)
+    report = funnel(organization=organization, period=period)
     ladder = Ladder.of(organization)
     lost = {ladder.stages[i].key for i in ladder.lost}
     stages = [(s.name, s.reached) for s in report.groups[0].stages if s.key not in lost]
@@ -59,7 +59,7 @@ def funnel_svg(organization: Organization, period: Period, title: str) -> str:
 
 def _channel_svg(organization: Organization, month: date) -> str:
     period = Period(month_add(month, -11), Period.month(month).end)
-    report = funnel(organization, period, by="channel")
+    report = funnel(organization=organization, period=period, by="channel")
     rows = []
     for group in report.groups:
         overall = group.conversions[-1] if group.conversions else None
