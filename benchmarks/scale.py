@@ -425,7 +425,14 @@ def _plans_save(org: Any) -> None:
 
     month = data.MONTH[0]
     for year in (month.year, month.year + 1):
-        plan_save(org, year, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None)
+        plan_save(
+            organization=org,
+            year=year,
+            goal_kind="revenue",
+            goal_amount=5_000_000,
+            overrides={},
+            by=None,
+        )
 
 
 def _issue16_pages(
@@ -565,7 +572,7 @@ def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
     return {
         "focus_today": lambda: diagnose(org),
         "economics_year": lambda: channel_economics(org, year),
-        "plan_year": lambda: plan_report(org, month.year + 1),
+        "plan_year": lambda: plan_report(organization=org, year=month.year + 1),
         "plan_check": lambda: plan_check(org, month),
     }
 

@@ -279,7 +279,7 @@ def _spread(
         return typed, {goal_cell: f"{metric.name}, annual goal: {' '.join(error.messages)}"}, ""
     if goal is None:
         return typed, {goal_cell: f"{metric.name}: type the annual goal first, then spread it."}, ""
-    spread = goal_spread(organization, year, metric.key, goal)
+    spread = goal_spread(organization=organization, year=year, metric_key=metric.key, amount=goal)
     months = {
         f"m{first.month:02d}": services.plain(value) for first, value in spread.months.items()
     }
