@@ -482,7 +482,7 @@ def goal_spread(*, organization: Organization, year: int, metric_key: str, amoun
     from keepscore.scorecard.services import value_check
 
     metric = metric_get(organization, metric_key, field="metric")
-    value = value_check(metric, amount, field="goal")
+    value = value_check(metric=metric, value=amount, field="goal")
     months = months_of(year)
     if metric.unit not in ("count", "money") or metric.key in SPEND_RATIOS:
         return Spread(

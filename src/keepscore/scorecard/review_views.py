@@ -54,7 +54,7 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
                 return HttpResponseRedirect(review_url(organization, first))
             form = ReviewForm()
     context = {
-        "reviews": services.reviews_for(organization, first),
+        "reviews": services.reviews_for(organization=organization, month=first),
         "kept": focus_kept(organization=organization, month=first),
         "month": first,
         "review_form": form,

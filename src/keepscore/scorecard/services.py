@@ -58,7 +58,7 @@ MAX_REVIEW = 10_000
 MAX_ERRORS = 10_000
 
 
-def plain(value: Decimal | None) -> str | None:
+def plain(*, value: Decimal | None) -> str | None:
     """A stored value as typed: ``12`` not ``12.0000``."""
     if value is None:
         return None
@@ -66,7 +66,7 @@ def plain(value: Decimal | None) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def value_check(metric: MetricDef, value: Any, field: str = "value") -> Decimal:
+def value_check(*, metric: MetricDef, value: Any, field: str = "value") -> Decimal:
     """A value in the metric's unit: finite, under 10^12, at most 4 decimals; counts are whole
     and not negative, days not negative, percentages between -100 and 100."""
     try:
@@ -89,7 +89,7 @@ def value_check(metric: MetricDef, value: Any, field: str = "value") -> Decimal:
     return number
 
 
-def error_text(error: ValidationError) -> str:
+def error_text(*, error: ValidationError) -> str:
     """A refused value's messages, as one text (for a grid's cell or a file's row)."""
     return " ".join(error.messages)
 
@@ -174,7 +174,9 @@ def manual_metric_save(
     return metric
 
 
-def manual_metric_get(organization: Organization, key: str, field: str = "metric") -> ManualMetric:
+def manual_metric_get(
+    *, organization: Organization, key: str, field: str = "metric"
+) -> ManualMetric:
     metric = ManualMetric.objects.for_org(organization).filter(key=key).first()
     if metric is None:
         raise ValidationError({field: f"There is no manual metric “{key}” in this organization."})
@@ -185,7 +187,7 @@ def manual_metric_get(organization: Organization, key: str, field: str = "metric
 
 
 def value_write(
-    metric: ManualMetric, month: date, value: Decimal | None, user: Any
+    *, metric: ManualMetric, month: date, value: Decimal | None, user: Any
 ) -> ManualValue | None:
     if value is None:
         audit.delete(rows=ManualValue.objects.filter(metric=metric, month=month))
@@ -213,8 +215,8 @@ def manual_value_set(
     """Set a manual metric's value for a month (``value`` None clears it)."""
     user = writer_user(metric.organization, by)
     first = month_parse(month)
-    checked = None if value is None else value_check(metric.definition(), value)
-    return value_write(metric, first, checked, user)
+    checked = None if value is None else value_check(metric=metric.definition(), value=value)
+    return value_write(metric=metric, month=first, value=checked, user=user)
 
 
 @transaction.atomic
@@ -231,13 +233,15 @@ def manual_values_set(
     for month, value in values.items():
         first = month_parse(month)
         name = f"m{first:%m}"
-        checked[first] = None if value is None else value_check(definition, value, field=name)
+        checked[first] = (
+            None if value is None else value_check(metric=definition, value=value, field=name)
+        )
     for first, number in checked.items():
-        value_write(metric, first, number, user)
+        value_write(metric=metric, month=first, value=number, user=user)
 
 
 def manual_values(
-    organization: Organization, months: Iterable[date]
+    *, organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
     """The manual values of the months: ``{(metric key, month): value}``."""
     firsts = sorted({month_parse(m) for m in months})
@@ -263,7 +267,7 @@ def target_set(
     """Set a metric's target for a month (set again, never added to)."""
     metric = _metric_for(organization, metric_key)
     first = month_parse(month)
-    number = value_check(metric, value)
+    number = value_check(metric=metric, value=value)
     target, _created = Target.objects.update_or_create(
         organization=organization,
         metric_key=metric.key,
@@ -290,7 +294,7 @@ def goal_set(*, organization: Organization, metric_key: str, year: Any, value: A
     """Set a metric's annual goal."""
     metric = _metric_for(organization, metric_key)
     number = year_check(year)
-    checked = value_check(metric, value)
+    checked = value_check(metric=metric, value=value)
     goal, _created = Goal.objects.update_or_create(
         organization=organization, metric_key=metric.key, year=number, defaults={"value": checked}
     )
@@ -328,8 +332,10 @@ def targets_year_set(
         if first.year != number:
             raise ValidationError({"month": f"{month_str(first)} is not in {number}."})
         name = f"m{first:%m}"
-        checked[first] = None if value is None else value_check(metric, value, field=name)
-    goal_value = None if goal is None else value_check(metric, goal, field="goal")
+        checked[first] = (
+            None if value is None else value_check(metric=metric, value=value, field=name)
+        )
+    goal_value = None if goal is None else value_check(metric=metric, value=goal, field="goal")
     mine = Target.objects.for_org(organization).filter(metric_key=metric.key)
     for first, value in checked.items():
         if value is None:
@@ -355,7 +361,7 @@ def targets_year_set(
 
 
 def targets_for(
-    organization: Organization, months: Iterable[date]
+    *, organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
     """The targets of the months: ``{(metric key, month): value}``."""
     firsts = sorted({month_parse(m) for m in months})
@@ -367,7 +373,7 @@ def targets_for(
     return {(key, month): value for key, month, value in rows}
 
 
-def goals_for(organization: Organization, year: int) -> dict[str, Decimal]:
+def goals_for(*, organization: Organization, year: int) -> dict[str, Decimal]:
     """The annual goals of the year: ``{metric key: value}``."""
     rows = Goal.objects.for_org(organization).filter(year=year_check(year))
     return dict(rows.values_list("metric_key", "value"))
@@ -412,7 +418,7 @@ def review_add(
     return entry
 
 
-def reviews_for(organization: Organization, month: str | date) -> list[types.ReviewEntry]:
+def reviews_for(*, organization: Organization, month: str | date) -> list[types.ReviewEntry]:
     """A month's review entries, oldest first, as plain data."""
     rows = (
         ReviewEntry.objects.for_org(organization)
@@ -431,7 +437,7 @@ def reviews_for(organization: Organization, month: str | date) -> list[types.Rev
     ]
 
 
-def metric_catalogue_with_manual(organization: Organization) -> list[MetricDef]:
+def metric_catalogue_with_manual(*, organization: Organization) -> list[MetricDef]:
     """The catalogue and the inactive manual metrics too (for listings)."""
     active = metric_catalogue(organization)
     inactive = [
