@@ -276,7 +276,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     from keepscore.funnel.services import funnel
 
     duck_s, reference = timed(lambda: duck.funnel_by_channel(parquet, y_since, y_until), runs)
-    ks_s, report = timed(lambda: funnel(org, year, by="channel"), runs)
+    ks_s, report = timed(lambda: funnel(organization=org, period=year, by="channel"), runs)
     record("funnel_by_channel", ks_s, duck_s, ks.compare(ks.funnel_flat(report), reference))
 
     # the pages, as the owner sees them (with this year's and next year's plans saved)
@@ -425,7 +425,14 @@ def _plans_save(org: Any) -> None:
 
     month = data.MONTH[0]
     for year in (month.year, month.year + 1):
-        plan_save(org, year, goal_kind="revenue", goal_amount=5_000_000, overrides={}, by=None)
+        plan_save(
+            organization=org,
+            year=year,
+            goal_kind="revenue",
+            goal_amount=5_000_000,
+            overrides={},
+            by=None,
+        )
 
 
 def _issue16_pages(
@@ -565,7 +572,7 @@ def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
     return {
         "focus_today": lambda: diagnose(org),
         "economics_year": lambda: channel_economics(org, year),
-        "plan_year": lambda: plan_report(org, month.year + 1),
+        "plan_year": lambda: plan_report(organization=org, year=month.year + 1),
         "plan_check": lambda: plan_check(org, month),
     }
 

@@ -23,10 +23,10 @@ def month_figures(organization: Any, period: Any) -> dict[str, Any]:
     """One month's figures from keepscore.funnel.services (what the scorecard is made of)."""
     from keepscore.funnel import services as f
 
-    out: dict[str, Any] = {"new_leads": f.new_leads(organization, period)}
-    for key, n in f.stage_entries(organization, period).items():
+    out: dict[str, Any] = {"new_leads": f.new_leads(organization=organization, period=period)}
+    for key, n in f.stage_entries(organization=organization, period=period).items():
         out[f"entered.{key}"] = n
-    (bucket,) = f.activity_counts(organization, period, grain="month")
+    (bucket,) = f.activity_counts(organization=organization, period=period, grain="month")
     for kind, name in (
         ("call_attempt", "call_attempts"),
         ("connect", "connects"),
@@ -37,20 +37,20 @@ def month_figures(organization: Any, period: Any) -> dict[str, Any]:
     ):
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
-    money = f.money(organization, period)
+    money = f.money(organization=organization, period=period)
     out["won"] = money.won
     out["revenue"] = money.revenue
     out["cost"] = money.cost
     out["margin"] = money.margin
     out["margin_pct"] = money.margin_pct
-    close = f.close_rate(organization, period)
+    close = f.close_rate(organization=organization, period=period)
     out["close_rate"] = (close.k, close.n)
     out["lost"] = close.n - close.k
-    cycle = f.sales_cycle(organization, period)
+    cycle = f.sales_cycle(organization=organization, period=period)
     out["cycle.count"] = cycle.count
     out["cycle.median"] = cycle.median_days
     out["cycle.p80"] = cycle.p80_days
-    (group,) = f.funnel(organization, period).groups
+    (group,) = f.funnel(organization=organization, period=period).groups
     for c in group.conversions:
         out[f"conversion.{c.from_key}>{c.to_key}"] = (c.rate.k, c.rate.n)
     return out

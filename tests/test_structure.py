@@ -1,6 +1,7 @@
 """The code's shape, as issue 17 asks it: no module over 600 lines (migrations aside), and
-each opens with a line saying what it holds. (Which way imports point is checked by
-import-linter in ``make lint``: the contracts in pyproject.toml.)"""
+each opens with a line saying what it holds; the services, the selectors and the recorder
+take keyword-only arguments. (Which way imports point is checked by import-linter in
+``make lint``: the contracts in pyproject.toml.)"""
 
 from __future__ import annotations
 
@@ -15,6 +16,18 @@ MAX_LINES = 600
 
 def modules() -> list[Path]:
     return sorted(p for p in ROOT.rglob("*.py") if "migrations" not in p.relative_to(ROOT).parts)
+
+
+def service_modules() -> list[Path]:
+    """The modules of services and selectors (``services.py``, ``selectors.py``,
+    ``*_services.py``) and the recorder."""
+    return [
+        p
+        for p in modules()
+        if p.name in ("services.py", "selectors.py")
+        or p.name.endswith("_services.py")
+        or p.relative_to(ROOT).as_posix() == "history/recorder.py"
+    ]
 
 
 def test_no_module_is_over_600_lines() -> None:
@@ -84,3 +97,25 @@ def test_no_module_imports_itself_back_through_others() -> None:
                     cycles.append(sorted(component))
     assert cycles == []
     assert len(edges) > 250
+
+
+def test_services_selectors_and_the_recorder_take_keywords_only() -> None:
+    """Their public functions take keyword-only arguments, as the HackSoft styleguide asks
+    (``def lead_create(*, organization, name, ...)``): every call names what it passes.
+    A failure lists each offender as ``path:function(its positional parameters)``; a
+    ``*args`` is one too."""
+    positional = []
+    for path in service_modules():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if node.name.startswith("_"):
+                continue
+            args = node.args
+            names = [a.arg for a in (*args.posonlyargs, *args.args)]
+            if args.vararg is not None:
+                names.append(f"*{args.vararg.arg}")
+            if names:
+                positional.append(f"{path.relative_to(ROOT)}:{node.name}({', '.join(names)})")
+    assert positional == [], "positional parameters: " + "; ".join(positional)
+    assert len(service_modules()) > 15  # the walk found them

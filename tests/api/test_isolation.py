@@ -204,11 +204,23 @@ def make_b_world(org_b, owner_b, lead_b, lead_a, owner_a):
     review_add(organization=org_b, month="2026-01", kind="note", text="Review of B", by=owner_b)
     from keepscore.plan.services import plan_save
 
-    plan_save(org_b, 2026, goal_kind="customers", goal_amount=77, overrides={}, by=owner_b)
+    plan_save(
+        organization=org_b,
+        year=2026,
+        goal_kind="customers",
+        goal_amount=77,
+        overrides={},
+        by=owner_b,
+    )
     # A's plan, complete (its few leads measure no rate): A's token may write its targets
     rates = {"to_qualified": 0.5, "to_proposal": 0.5, "to_customer": 0.5}
     plan_save(
-        lead_a.organization, 2026, goal_kind="customers", goal_amount=12, overrides=rates, by=None
+        organization=lead_a.organization,
+        year=2026,
+        goal_kind="customers",
+        goal_amount=12,
+        overrides=rates,
+        by=None,
     )
 
     for org in (lead_a.organization, org_b):

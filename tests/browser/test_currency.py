@@ -24,7 +24,7 @@ MARCH = "?from=2025-03-01&to=2025-03-31"
 
 def test_the_economics_page_in_euros_then_in_dollars(live_server, page: Page) -> None:
     org, owner = make_org("acme", "owner@acme.test")
-    money_format_set(org, currency="EUR", number_locale="de_DE")
+    money_format_set(organization=org, currency="EUR", number_locale="de_DE")
     # three referral leads in March 2025, one won for 1,234.50 (cost 234.50); 100 spent:
     # cost per lead 100 / 3 = 33.33, revenue 1,234.50 (whole units from 100 up: 1,235)
     for n in range(3):

@@ -74,8 +74,8 @@ def test_cells_typed_are_saved_at_once_and_a_goal_is_spread(live_server, page: P
     # the plan of 2031 saved: its customers per month spread the customers' goal
     organization = Organization.objects.get(slug="demo")
     plan_save(
-        organization,
-        2031,
+        organization=organization,
+        year=2031,
         goal_kind="customers",
         goal_amount=150,
         overrides={},
@@ -86,7 +86,9 @@ def test_cells_typed_are_saved_at_once_and_a_goal_is_spread(live_server, page: P
     page.get_by_role("button", name="Spread the goal of Customers over the months").click()
     expect(page.locator("#spread-note")).to_contain_text("by the plan's customers per month")
     expect(page.locator("#spread-note")).to_contain_text("Not saved yet")
-    expected = goal_spread(organization, 2031, "customers", 150).months
+    expected = goal_spread(
+        organization=organization, year=2031, metric_key="customers", amount=150
+    ).months
     for month, value in expected.items():
         label = f"Customers, {month:%b} 2031"
         expect(page.get_by_label(label)).to_have_value(str(value))

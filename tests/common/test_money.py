@@ -178,7 +178,7 @@ def test_only_owners_set_the_currency(org_a: Organization) -> None:
 @pytest.mark.django_db
 def test_the_service_refuses_both_bad_fields_at_once(org_a: Organization) -> None:
     with pytest.raises(ValidationError) as error:
-        money_format_set(org_a, currency="ABCD", number_locale="klingon")
+        money_format_set(organization=org_a, currency="ABCD", number_locale="klingon")
     assert set(error.value.message_dict) == {"currency", "number_locale"}
     org_a.refresh_from_db()
     assert org_a.currency == "EUR"
@@ -233,7 +233,7 @@ def two(db: object) -> tuple[Organization, Organization]:
     made = []
     for slug, currency, locale in (("euro", "EUR", "de_DE"), ("dollar", "USD", "en_US")):
         org, owner = make_org(slug, f"owner@{slug}.test")
-        money_format_set(org, currency=currency, number_locale=locale)
+        money_format_set(organization=org, currency=currency, number_locale=locale)
         lead = new_lead(org, "March", at(2025, 3, 3))
         move(lead, "customer", at(2025, 3, 10), owner, revenue="1234.50", cost="234.50")
         lead = new_lead(org, "Today", timezone.now() - timedelta(hours=1))

@@ -96,7 +96,7 @@ def test_a_review_keeps_the_diagnosis_of_its_month(client_a: Any, data: Any, own
     (kept,) = KeptDiagnosis.objects.filter(organization=data)
     end = b.month_add(month, 1) - timedelta(days=1)
     assert kept.month == month and kept.as_of == end
-    assert kept.payload == json.loads(json.dumps(diagnosis_json(diagnose(data, end))))
+    assert kept.payload == json.loads(json.dumps(diagnosis_json(diagnosis=diagnose(data, end))))
     page = client_a.get(f"/o/acme/scorecard/{month:%Y-%m}/").content.decode()
     assert 'id="kept-focus"' in page and kept.label in page
     # a second entry keeps a second diagnosis; the first stays as it was
@@ -113,7 +113,7 @@ def test_cli_text_and_json(data: Any) -> None:
     result = runner.invoke(app, ["focus", "--org", "acme", "--format", "json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body == json.loads(json.dumps(diagnosis_json(diagnose(data))))
+    assert body == json.loads(json.dumps(diagnosis_json(diagnosis=diagnose(data))))
     assert {i["key"] for i in body["indicators"]} == KEYS
     for i in body["indicators"]:
         assert {"key", "status", "value", "evidence", "explanation"} <= set(i)
@@ -129,7 +129,7 @@ def test_api_get_focus(data: Any, owner_a: Any) -> None:
     api = api_for(owner_a)
     response = api.get("/focus")
     assert response.status_code == 200
-    assert response.json() == json.loads(json.dumps(diagnosis_json(diagnose(data))))
+    assert response.json() == json.loads(json.dumps(diagnosis_json(diagnosis=diagnose(data))))
     day = (timezone.localdate() - timedelta(days=10)).isoformat()
     assert api.get("/focus", date=day).json()["as_of"] == day
     bad = api.get("/focus", date="2999-01-01")

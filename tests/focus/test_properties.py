@@ -107,7 +107,7 @@ def test_leads_that_never_convert_never_push_toward_marketing(
 
 
 def without_names(d: services.Diagnosis) -> dict[str, Any]:
-    out = diagnosis_json(d)
+    out = diagnosis_json(diagnosis=d)
     out.pop("organization")
     return out
 
@@ -156,7 +156,7 @@ def test_summaries_and_stage_history_give_the_same_answer_today(db: Any) -> None
     assert summary.ready(org)
     summarized = diagnose(org, today)
     assert reads.reads(org, today).summarized
-    assert diagnosis_json(summarized) == diagnosis_json(reference)
+    assert diagnosis_json(diagnosis=summarized) == diagnosis_json(diagnosis=reference)
     ranked = summarized.indicator("best_channels").evidence["by_customers"]
     assert {row["channel"] for row in ranked} == {"Referral", "Ads", "Website form"}
 

@@ -131,7 +131,7 @@ def test_due_windows_and_overdue_follow_the_clock(org_a, owner_a, sales_a):
     followup_done(followup=made["today"], by=owner_a, reached=False)
 
     def names(**kw):
-        found = set(followup_list(org_a, owner=owner_a, now=now, **kw))
+        found = set(followup_list(organization=org_a, owner=owner_a, now=now, **kw))
         return {name for name, f in made.items() if f in found}
 
     assert names(due="overdue") == {"yesterday", "this morning"}
@@ -142,6 +142,6 @@ def test_due_windows_and_overdue_follow_the_clock(org_a, owner_a, sales_a):
     assert {f.overdue(now) for f in (made["yesterday"], made["this morning"])} == {True}
     assert not made["this afternoon"].overdue(now)
     # the next step: the soonest open one, overdue
-    (step,) = next_steps([lead], now).values()
+    (step,) = next_steps(leads=[lead], now=now).values()
     assert step.followup == made["yesterday"] and step.overdue
     assert step.open_count == 6  # 6 made and sales_a's, less the one done

@@ -32,7 +32,12 @@ def test_the_funnel_is_the_reports_json(api, org_a, story):  # noqa: F811
     # then
     assert response.status_code == 200
     body = response.json()
-    expected = funnel(org_a, Period(date(2024, 3, 1), date(2024, 3, 31)), "channel", 30)
+    expected = funnel(
+        organization=org_a,
+        period=Period(date(2024, 3, 1), date(2024, 3, 31)),
+        by="channel",
+        within_days=30,
+    )
     assert body == _jsonable(expected.as_dict())
     assert body["period"] == {"from": "2024-03-01", "to": "2024-03-31"}
     assert body["by"] == "channel" and body["within_days"] == 30

@@ -54,7 +54,12 @@ def test_json_is_the_reports_dict(org_a, story):  # noqa: F811
     # then
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    expected = funnel_report(org_a, Period(date(2024, 3, 1), date(2024, 3, 31)), "channel", 30)
+    expected = funnel_report(
+        organization=org_a,
+        period=Period(date(2024, 3, 1), date(2024, 3, 31)),
+        by="channel",
+        within_days=30,
+    )
     assert body == json.loads(json.dumps(expected.as_dict()))
     assert body["period"] == {"from": "2024-03-01", "to": "2024-03-31"}
     referral = body["groups"][0]

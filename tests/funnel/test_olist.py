@@ -64,10 +64,14 @@ def test_olist_figures_match_pandas(org_a: Organization) -> None:
     assert per_origin["k"].sum() - per_origin["k_after"].sum() > 0  # deals before contact
     for origin, row in per_origin.iterrows():
         figure = conversion(
-            org_a, "lead", "customer", ALL_OF_IT, segment=Segment("channel", origin)
+            organization=org_a,
+            from_stage="lead",
+            to_stage="customer",
+            period=ALL_OF_IT,
+            segment=Segment("channel", origin),
         ).rate
         assert (figure.k, figure.n) == (row["k_after"], row["n"]), origin
-    by_channel = funnel(org_a, ALL_OF_IT, by="channel")
+    by_channel = funnel(organization=org_a, period=ALL_OF_IT, by="channel")
     assert {g.key for g in by_channel.groups} == set(per_origin.index)
     for group in by_channel.groups:
         # the overall step: every lead that entered the funnel (all of them here), won ever
@@ -87,12 +91,18 @@ def test_olist_figures_match_pandas(org_a: Organization) -> None:
     cohorts = df.groupby("cohort").agg(n=("mql_id", "size"), k=("in_90", "sum"))
     for month, row in cohorts.iterrows():
         period = Period.month(date(month.year, month.month, 1))
-        figure = conversion(org_a, "lead", "customer", period, within_days=90).rate
+        figure = conversion(
+            organization=org_a,
+            from_stage="lead",
+            to_stage="customer",
+            period=period,
+            within_days=90,
+        ).rate
         assert (figure.k, figure.n) == (row["k"], row["n"]), month
 
     # the sales cycle: median and 80th percentile of won - first contact, in days
     cycles = df["cycle"].dropna()
-    cycle = sales_cycle(org_a, ALL_OF_IT)
+    cycle = sales_cycle(organization=org_a, period=ALL_OF_IT)
     assert cycle.count == len(cycles) == 842
     assert cycle.median_days == pytest.approx(cycles.median(), rel=1e-12)
     assert cycle.p80_days == pytest.approx(cycles.quantile(0.8), rel=1e-12)
@@ -100,7 +110,7 @@ def test_olist_figures_match_pandas(org_a: Organization) -> None:
     assert sum(count for _label, count in cycle.histogram) == 842
     for year in (2017, 2018):
         in_year = df.loc[df["won"].dt.year == year, "cycle"]
-        figure = sales_cycle(org_a, Period.year(year))
+        figure = sales_cycle(organization=org_a, period=Period.year(year))
         assert figure.count == len(in_year)
         assert figure.median_days == pytest.approx(in_year.median(), rel=1e-12)
         assert figure.p80_days == pytest.approx(in_year.quantile(0.8), rel=1e-12)
@@ -112,6 +122,8 @@ def test_olist_figures_match_pandas(org_a: Organization) -> None:
     assert len(months) >= 12
     for month in months:
         period = Period.month(date(month.year, month.month, 1))
-        assert new_leads(org_a, period) == new_per_month.get(month, 0), month
-        assert money(org_a, period).won == won_per_month.get(month, 0), month
-        assert sales_cycle(org_a, period).count == won_per_month.get(month, 0), month
+        assert new_leads(organization=org_a, period=period) == new_per_month.get(month, 0), month
+        assert money(organization=org_a, period=period).won == won_per_month.get(month, 0), month
+        assert sales_cycle(organization=org_a, period=period).count == won_per_month.get(
+            month, 0
+        ), month

@@ -74,7 +74,7 @@ def test_funnel_figures_hold_together(db: Any, paths: Any, period: Period, withi
     ):
         first_into.setdefault((lead, key), moment)
         entry.setdefault(lead, moment)
-    report = funnel(org, period, within_days=within)
+    report = funnel(organization=org, period=period, within_days=within)
     (group,) = report.groups
     for step in group.conversions:
         check_rate(step.rate)
@@ -89,7 +89,7 @@ def test_funnel_figures_hold_together(db: Any, paths: Any, period: Period, withi
             )  # fmt: skip
         assert step.rate.n == expected
     for by in (None, "channel"):
-        report = funnel(org, period, by=by, within_days=within)
+        report = funnel(organization=org, period=period, by=by, within_days=within)
         for group in report.groups:
             # each lead at most once per stage; the skipped among the reached
             for s in group.stages:
@@ -100,7 +100,7 @@ def test_funnel_figures_hold_together(db: Any, paths: Any, period: Period, withi
     # first stage once, and reach never increases down the ladder (lost apart). Within a
     # shorter period it may: a lead can reach suspect in January and prospect in February.
     for by in (None, "channel"):
-        groups = funnel(org, Period.year(2024), by=by).groups
+        groups = funnel(organization=org, period=Period.year(2024), by=by).groups
         assert sum(g.stages[0].reached for g in groups) == leads
         for group in groups:
             reached = {s.key: s.reached for s in group.stages}
@@ -119,13 +119,13 @@ def test_a_won_lead_never_lowers_conversion_to_won(
     db: Any, paths: Any, period: Period, first: str, won_after: int
 ) -> None:
     org, owner = build(paths)
-    before = conversion(org, first, "customer", period).rate
+    before = conversion(organization=org, from_stage=first, to_stage="customer", period=period).rate
     check_rate(before)
     # a lead that reaches `first` in the period and is won
     when = at(period.start.year, period.start.month, period.start.day)
     lead = new_lead(org, "newcomer", when, first)
     move(lead, "customer", when + timedelta(days=won_after), owner, revenue="1")
-    after = conversion(org, first, "customer", period).rate
+    after = conversion(organization=org, from_stage=first, to_stage="customer", period=period).rate
     check_rate(after)
     assert (after.k, after.n) == (before.k + 1, before.n + 1)
     assert before.rate is None or after.rate >= before.rate  # type: ignore[operator]

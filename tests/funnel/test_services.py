@@ -103,7 +103,9 @@ def test_cohort_conversion_prospect_to_qualified(org_a: Organization, story: Any
     # C 03-10, D 03-20; E skipped prospect (suspect -> lead), so it is not judged on it;
     # F was observed in February, G in April -> n = 4.
     # reached qualified at or after: A 03-25, B 04-20, C 04-01 (proposal is past it); D never
-    result = conversion(org_a, "prospect", "qualified", MARCH)
+    result = conversion(
+        organization=org_a, from_stage="prospect", to_stage="qualified", period=MARCH
+    )
     assert_rate(result.rate, 3, 4)  # 0.75, Wilson (0.300642, 0.954413)
     assert result.rate.ci_low == pytest.approx(0.300642, abs=1e-6)
     # flow: explicit changes into qualified dated in March: F 03-12, A 03-25 -> 2
@@ -113,22 +115,54 @@ def test_cohort_conversion_prospect_to_qualified(org_a: Organization, story: Any
 
 def test_conversion_within_a_window(org_a: Organization, story: Any) -> None:
     # within 30 days: A 24 days, C 22 days, B 46 days (not) -> 2 of 4
-    result = conversion(org_a, "prospect", "qualified", MARCH, within_days=30)
+    result = conversion(
+        organization=org_a,
+        from_stage="prospect",
+        to_stage="qualified",
+        period=MARCH,
+        within_days=30,
+    )
     assert_rate(result.rate, 2, 4)
     # E's lead -> qualified takes exactly 30 days (03-15 noon to 04-14 noon): counted within
     # 30 days (<= 30), not within 29
-    assert_rate(conversion(org_a, "lead", "qualified", MARCH, within_days=30).rate, 2, 3)
-    assert_rate(conversion(org_a, "lead", "qualified", MARCH, within_days=29).rate, 1, 3)
+    assert_rate(
+        conversion(
+            organization=org_a,
+            from_stage="lead",
+            to_stage="qualified",
+            period=MARCH,
+            within_days=30,
+        ).rate,
+        2,
+        3,
+    )
+    assert_rate(
+        conversion(
+            organization=org_a,
+            from_stage="lead",
+            to_stage="qualified",
+            period=MARCH,
+            within_days=29,
+        ).rate,
+        1,
+        3,
+    )
 
 
 def test_conversion_of_a_segment_and_to_lost(org_a: Organization, story: Any) -> None:
     # referral leads reaching prospect in March: A, B, C, D; to qualified: A, B, C -> 3 of 4
     referral = Segment("channel", "referral")
-    result = conversion(org_a, "prospect", "qualified", MARCH, segment=referral)
+    result = conversion(
+        organization=org_a,
+        from_stage="prospect",
+        to_stage="qualified",
+        period=MARCH,
+        segment=referral,
+    )
     assert_rate(result.rate, 3, 4)
     assert result.flow == 1  # only A's change into qualified (F is a website form lead)
     # lost is reached only by entering it: of the 4, D -> 1 of 4; flow into lost in March: D
-    lost = conversion(org_a, "prospect", "lost", MARCH)
+    lost = conversion(organization=org_a, from_stage="prospect", to_stage="lost", period=MARCH)
     assert_rate(lost.rate, 1, 4)
     assert lost.flow == 1
 
@@ -144,7 +178,7 @@ def test_rate_enough_follows_the_minimum(settings: Any) -> None:
 
 
 def test_funnel_of_march(org_a: Organization, story: Any) -> None:
-    report = funnel(org_a, MARCH).as_dict()
+    report = funnel(organization=org_a, period=MARCH).as_dict()
     assert report["period"] == {"from": "2024-03-01", "to": "2024-03-31"}
     assert report["by"] is None and report["within_days"] is None
     [group] = report["groups"]
@@ -207,7 +241,7 @@ def test_funnel_of_march(org_a: Organization, story: Any) -> None:
 
 
 def test_funnel_by_channel(org_a: Organization, story: Any) -> None:
-    report = funnel(org_a, MARCH, by="channel", within_days=30)
+    report = funnel(organization=org_a, period=MARCH, by="channel", within_days=30)
     # referral: A, B, C, D reached suspect in March (4); website form: G (1) -> referral first
     assert [(g.key, g.label) for g in report.groups] == [
         ("referral", "Referral"),
@@ -230,14 +264,21 @@ def test_funnel_by_channel(org_a: Organization, story: Any) -> None:
 
 def test_funnel_conversions_agree_with_conversion(org_a: Organization, story: Any) -> None:
     for by, segment_of in ((None, None), ("channel", "channel")):
-        for group in funnel(org_a, MARCH, by=by, within_days=30).groups:
+        for group in funnel(organization=org_a, period=MARCH, by=by, within_days=30).groups:
             segment = Segment(segment_of, group.key) if segment_of else None
             for step in group.conversions:
                 if step.overall:  # every lead entering the funnel: the period's new leads
-                    assert step.rate.n == new_leads(org_a, MARCH, segment)
+                    assert step.rate.n == new_leads(
+                        organization=org_a, period=MARCH, segment=segment
+                    )
                     continue
                 single = conversion(
-                    org_a, step.from_key, step.to_key, MARCH, within_days=30, segment=segment
+                    organization=org_a,
+                    from_stage=step.from_key,
+                    to_stage=step.to_key,
+                    period=MARCH,
+                    within_days=30,
+                    segment=segment,
                 )
                 assert single.rate == step.rate
                 entered = next(s.entered for s in group.stages if s.key == step.to_key)
@@ -253,33 +294,36 @@ def test_funnel_groups_blank_values_and_facts(
     one.facts = {"lead_type": "industry"}
     recorder.lead_save(lead=one, fields=["facts"])
     # by campaign: Spring 2, blank 1 -> Spring first
-    report = funnel(org_a, MARCH, by="campaign")
+    report = funnel(organization=org_a, period=MARCH, by="campaign")
     assert [(g.key, g.label, g.stages[0].reached) for g in report.groups] == [
         ("Spring", "Spring", 2),
         ("", "(none)", 1),
     ]
-    by_fact = funnel(org_a, MARCH, by="fact:lead_type")
+    by_fact = funnel(organization=org_a, period=MARCH, by="fact:lead_type")
     assert [(g.label, g.stages[0].reached) for g in by_fact.groups] == [
         ("(none)", 2),
         ("industry", 1),
     ]
-    by_owner = funnel(org_a, MARCH, by="owner")
+    by_owner = funnel(organization=org_a, period=MARCH, by="owner")
     assert [(g.key, g.label) for g in by_owner.groups] == [
         ("", "(none)"),
         (str(sales_a.pk), "sales@acme.test"),
     ]
-    assert new_leads(org_a, MARCH, segment=Segment("owner", sales_a)) == 1
-    assert new_leads(org_a, MARCH, segment=Segment("campaign", "")) == 1
+    assert new_leads(organization=org_a, period=MARCH, segment=Segment("owner", sales_a)) == 1
+    assert new_leads(organization=org_a, period=MARCH, segment=Segment("campaign", "")) == 1
     # a month with no stage change: the ungrouped funnel still has its one group, zeros
-    april = funnel(org_a, Period.month(date(2024, 4, 9)))
+    april = funnel(organization=org_a, period=Period.month(date(2024, 4, 9)))
     assert [s.reached for s in april.groups[0].stages] == [0] * 7
-    assert funnel(org_a, Period.month(date(2024, 4, 9)), by="campaign").groups == []
+    assert (
+        funnel(organization=org_a, period=Period.month(date(2024, 4, 9)), by="campaign").groups
+        == []
+    )
 
 
 @pytest.mark.parametrize("by", ["stage", "fact:", "Channel", "utm_term"])
 def test_unknown_grouping_is_refused(org_a: Organization, by: str) -> None:
     with pytest.raises(ValueError, match="cannot group or segment leads by"):
-        funnel(org_a, MARCH, by=by)
+        funnel(organization=org_a, period=MARCH, by=by)
     with pytest.raises(ValueError, match="cannot group or segment leads by"):
         Segment(by, "x")
 
@@ -289,7 +333,7 @@ def test_unknown_grouping_is_refused(org_a: Organization, by: str) -> None:
 
 def test_stage_entries_and_new_leads(org_a: Organization, story: Any) -> None:
     # the funnel's "entered" column; new leads: first touch in March: A, B, C, D, G -> 5
-    assert stage_entries(org_a, MARCH) == {
+    assert stage_entries(organization=org_a, period=MARCH) == {
         "suspect": 1,
         "prospect": 4,
         "lead": 3,
@@ -298,11 +342,17 @@ def test_stage_entries_and_new_leads(org_a: Organization, story: Any) -> None:
         "customer": 1,
         "lost": 1,
     }
-    assert new_leads(org_a, MARCH) == 5
-    assert new_leads(org_a, MARCH, segment=Segment("channel", "website-form")) == 1  # G
+    assert new_leads(organization=org_a, period=MARCH) == 5
+    assert (
+        new_leads(organization=org_a, period=MARCH, segment=Segment("channel", "website-form")) == 1
+    )  # G
     # April flow into qualified: E 04-14, B 04-20 -> 2; May: A 05-01 -> 1 (A counted again)
-    assert stage_entries(org_a, Period.month(date(2024, 4, 1)))["qualified"] == 2
-    assert stage_entries(org_a, Period.month(date(2024, 5, 1)))["qualified"] == 1
+    assert (
+        stage_entries(organization=org_a, period=Period.month(date(2024, 4, 1)))["qualified"] == 2
+    )
+    assert (
+        stage_entries(organization=org_a, period=Period.month(date(2024, 5, 1)))["qualified"] == 1
+    )
 
 
 @override_settings(TIME_ZONE="America/New_York")
@@ -310,11 +360,11 @@ def test_periods_are_local_dates(org_a: Organization, owner_a: Membership) -> No
     # 23:30 on 31 March in New York is 03:30 UTC on 1 April: a March lead all the same
     late = new_lead(org_a, "late", at(2024, 3, 31, 23, 30))
     new_lead(org_a, "early", at(2024, 4, 1, 0, 30))
-    assert new_leads(org_a, MARCH) == 1
-    assert new_leads(org_a, Period.month(date(2024, 4, 1))) == 1
+    assert new_leads(organization=org_a, period=MARCH) == 1
+    assert new_leads(organization=org_a, period=Period.month(date(2024, 4, 1))) == 1
     move(late, "lead", at(2024, 4, 30, 23, 59), owner_a)
-    assert stage_entries(org_a, Period.month(date(2024, 4, 1)))["lead"] == 1
-    assert stage_entries(org_a, Period.month(date(2024, 5, 1)))["lead"] == 0
+    assert stage_entries(organization=org_a, period=Period.month(date(2024, 4, 1)))["lead"] == 1
+    assert stage_entries(organization=org_a, period=Period.month(date(2024, 5, 1)))["lead"] == 0
 
 
 def test_period_helpers() -> None:
@@ -362,7 +412,7 @@ MAY = Period.month(date(2024, 5, 1))
 
 def test_sales_cycle(org_a: Organization, may: None) -> None:
     # first wins in May: W1 2, W2 10, W3 20, W4 40 days (R's first win was in April)
-    cycle = sales_cycle(org_a, MAY)
+    cycle = sales_cycle(organization=org_a, period=MAY)
     assert cycle.count == 4
     assert cycle.days == [2.0, 10.0, 20.0, 40.0]
     # median: index 1.5 -> (10 + 20) / 2 = 15; 80th: index 2.4 -> 20 + 0.4 * 20 = 28
@@ -373,52 +423,60 @@ def test_sales_cycle(org_a: Organization, may: None) -> None:
         ("60-90", 0), ("90-180", 0), ("180-365", 0), ("365+", 0),
     ]  # fmt: skip
     # April: R, 35 days
-    april = sales_cycle(org_a, Period.month(date(2024, 4, 1)))
+    april = sales_cycle(organization=org_a, period=Period.month(date(2024, 4, 1)))
     assert (april.count, april.median_days, april.p80_days) == (1, 35.0, 35.0)
     # June: none
-    june = sales_cycle(org_a, Period.month(date(2024, 6, 1)))
+    june = sales_cycle(organization=org_a, period=Period.month(date(2024, 6, 1)))
     assert (june.count, june.median_days, june.p80_days, june.days) == (0, None, None, [])
     # a segment: referral is every lead here; phone enquiry none
-    assert sales_cycle(org_a, MAY, segment=Segment("channel", "referral")).count == 4
-    assert sales_cycle(org_a, MAY, segment=Segment("channel", "phone-enquiry")).count == 0
+    assert (
+        sales_cycle(organization=org_a, period=MAY, segment=Segment("channel", "referral")).count
+        == 4
+    )
+    assert (
+        sales_cycle(
+            organization=org_a, period=MAY, segment=Segment("channel", "phone-enquiry")
+        ).count
+        == 0
+    )
 
 
 def test_close_rate_and_lost_reasons(org_a: Organization, may: None) -> None:
     # each lead's last outcome in May: W1, W2, W3 won; W4 won (its loss came first); R won;
     # L1, L2, L3 lost -> 5 won of 8: 0.625, Wilson (0.305742, 0.863156)
-    figure = close_rate(org_a, MAY)
+    figure = close_rate(organization=org_a, period=MAY)
     assert_rate(figure, 5, 8)
     assert figure.ci_low == pytest.approx(0.305742, abs=1e-6)
     # the lost: L1, L2 price, L3 timing (W4's loss is not its last outcome)
-    assert lost_reasons(org_a, MAY) == [
+    assert lost_reasons(organization=org_a, period=MAY) == [
         ("Price too high", 2, pytest.approx(2 / 3)),
         ("Bad timing", 1, pytest.approx(1 / 3)),
     ]
     # April: R won -> 1 of 1
-    assert_rate(close_rate(org_a, Period.month(date(2024, 4, 1))), 1, 1)
-    assert_rate(close_rate(org_a, Period.month(date(2024, 6, 1))), 0, 0)
-    assert lost_reasons(org_a, Period.month(date(2024, 6, 1))) == []
+    assert_rate(close_rate(organization=org_a, period=Period.month(date(2024, 4, 1))), 1, 1)
+    assert_rate(close_rate(organization=org_a, period=Period.month(date(2024, 6, 1))), 0, 0)
+    assert lost_reasons(organization=org_a, period=Period.month(date(2024, 6, 1))) == []
 
 
 def test_money(org_a: Organization, may: None) -> None:
     # won outcomes dated in May: W1 100/40, W2 200/-, W3 300/100, W4 400/200, R 1000/500
     # revenue 2000; W2's cost was not recorded, so the margin is the other four's:
     # 1800 - 840 = 960, 960 / 1800 = 53.3% (never W2's 200 as if it cost nothing)
-    result = money(org_a, MAY)
+    result = money(organization=org_a, period=MAY)
     assert result.won == 5 and result.costed == 4
     assert result.revenue == Decimal("2000.00")
     assert result.cost == Decimal("840.00")
     assert result.costed_revenue == Decimal("1800.00")
     assert result.margin == Decimal("960.00")
     assert result.margin_pct == pytest.approx(960 / 1800 * 100)
-    april = money(org_a, Period.month(date(2024, 4, 1)))
+    april = money(organization=org_a, period=Period.month(date(2024, 4, 1)))
     assert (april.won, april.revenue, april.margin, april.margin_pct) == (
         1,
         Decimal("50.00"),
         Decimal("40.00"),
         pytest.approx(80.0),
     )
-    june = money(org_a, Period.month(date(2024, 6, 1)))
+    june = money(organization=org_a, period=Period.month(date(2024, 6, 1)))
     assert (june.won, june.revenue, june.margin_pct) == (0, Decimal("0.00"), None)
 
 
@@ -436,7 +494,10 @@ def test_stage_times(org_a: Organization, owner_a: Membership) -> None:
     move(t2, "lead", at(2024, 6, 14), o)  # prospect stay 4 days
     move(t2, "lost", at(2024, 6, 20), o, reason="Bad timing")  # lead stay 6 days
     move(t1, "proposal", at(2024, 7, 2), o)  # qualified stay 19 days, ends in July
-    times = {t.stage.key: t for t in stage_times(org_a, Period.month(date(2024, 6, 1)))}
+    times = {
+        t.stage.key: t
+        for t in stage_times(organization=org_a, period=Period.month(date(2024, 6, 1)))
+    }
     assert list(times) == [
         "suspect", "prospect", "lead", "qualified", "proposal", "customer", "lost",
     ]  # fmt: skip
@@ -449,7 +510,10 @@ def test_stage_times(org_a: Organization, owner_a: Membership) -> None:
     # qualified: T1's stay ends in July; the lost T2 has not left lost
     assert (times["qualified"].count, times["qualified"].median_days) == (0, None)
     assert times["lost"].count == 0
-    july = {t.stage.key: t for t in stage_times(org_a, Period.month(date(2024, 7, 1)))}
+    july = {
+        t.stage.key: t
+        for t in stage_times(organization=org_a, period=Period.month(date(2024, 7, 1)))
+    }
     assert (july["qualified"].count, july["qualified"].median_days) == (1, 19.0)
 
 
@@ -503,16 +567,16 @@ def test_activity_counts_by_month_quarter_and_week(org_a: Organization, calls: N
     # Z connect, X meeting = 4; qualifying 1; meetings 2; presentation 1; proposal 1;
     # won: X's two (won 04-05, after them) = 2
     march = (1, 3, 4, 1, 2, 1, 1, 2)
-    [month] = activity_counts(org_a, MARCH)
+    [month] = activity_counts(organization=org_a, period=MARCH)
     assert (month.bucket_start, month.member_id, month.member_label) == (
         date(2024, 3, 1),
         None,
         "All members",
     )
     assert counts(month) == march
-    [quarter] = activity_counts(org_a, MARCH, grain="quarter")
+    [quarter] = activity_counts(organization=org_a, period=MARCH, grain="quarter")
     assert quarter.bucket_start == date(2024, 1, 1) and counts(quarter) == march
-    weeks = activity_counts(org_a, MARCH, grain="week")
+    weeks = activity_counts(organization=org_a, period=MARCH, grain="week")
     assert [(w.bucket_start, counts(w)) for w in weeks] == [
         (date(2024, 2, 26), (1, 1, 1, 0, 0, 0, 0, 1)),  # 03-01 only (02-28 is not March)
         (date(2024, 3, 4), (0, 1, 1, 0, 1, 0, 0, 0)),
@@ -521,20 +585,20 @@ def test_activity_counts_by_month_quarter_and_week(org_a: Organization, calls: N
         (date(2024, 3, 25), (0, 0, 1, 0, 1, 0, 0, 1)),
     ]
     # a quarter's months: zeros for the months with nothing
-    q1 = activity_counts(org_a, Period(date(2024, 1, 1), date(2024, 3, 31)))
+    q1 = activity_counts(organization=org_a, period=Period(date(2024, 1, 1), date(2024, 3, 31)))
     assert [(b.bucket_start, b.call_attempts) for b in q1] == [
         (date(2024, 1, 1), 0),
         (date(2024, 2, 1), 1),
         (date(2024, 3, 1), 1),
     ]
     with pytest.raises(ValueError):
-        activity_counts(org_a, MARCH, grain="day")
+        activity_counts(organization=org_a, period=MARCH, grain="day")
 
 
 def test_activity_counts_by_member(
     org_a: Organization, calls: None, owner_a: Membership, sales_a: Membership
 ) -> None:
-    rows = activity_counts(org_a, MARCH, by_member=True)
+    rows = activity_counts(organization=org_a, period=MARCH, by_member=True)
     # ordered by label: "(none)", "owner@acme.test", "sales@acme.test"
     assert [(r.member_id, r.member_label, counts(r)) for r in rows] == [
         (None, "(none)", (0, 0, 1, 0, 1, 0, 0, 1)),

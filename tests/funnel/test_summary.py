@@ -57,20 +57,20 @@ _orgs = itertools.count()
 def month_figures(org: Organization, month: date) -> dict[str, Any]:
     """What month_counts holds, from the reference services."""
     period = Period.month(month)
-    out: dict[str, Any] = {"new_leads": ref.new_leads(org, period)}
-    for key, n in ref.stage_entries(org, period).items():
+    out: dict[str, Any] = {"new_leads": ref.new_leads(organization=org, period=period)}
+    for key, n in ref.stage_entries(organization=org, period=period).items():
         out[f"entered.{key}"] = n
-    (group,) = ref.funnel_reference(org, period).groups
+    (group,) = ref.funnel_reference(organization=org, period=period).groups
     for s in group.stages:
         out[f"reached.{s.key}"] = s.reached
-    (bucket,) = ref.activity_counts(org, period)
+    (bucket,) = ref.activity_counts(organization=org, period=period)
     for kind, name in ref._KIND_FIELD.items():
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
     out["conversations_won"] = bucket.conversations_won
-    money = ref.money(org, period)
+    money = ref.money(organization=org, period=period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
-    close = ref.close_rate(org, period)
+    close = ref.close_rate(organization=org, period=period)
     out["closed"], out["closed_won"] = close.n, close.k
     out.update(plain_month_figures(org, month))
     return out
@@ -112,7 +112,9 @@ def check(org: Organization, periods: list[Period]) -> None:
         for by in summary.SUMMARY_GROUPINGS:
             for within in WITHIN:
                 assert summary.supports(period, by, within)
-                expected = ref.funnel_reference(org, period, by=by, within_days=within).as_dict()
+                expected = ref.funnel_reference(
+                    organization=org, period=period, by=by, within_days=within
+                ).as_dict()
                 got = summary.funnel(org, period, by=by, within_days=within).as_dict()
                 assert got == expected, (period, by, within)
     months = sorted({p.start for p in periods})
@@ -158,11 +160,15 @@ def check_activity(org: Organization, periods: list[Period]) -> None:
     for period in spans:
         for grain in GRAINS:
             for by_member in (False, True):
-                expected = ref.activity_counts(org, period, grain=grain, by_member=by_member)
+                expected = ref.activity_counts(
+                    organization=org, period=period, grain=grain, by_member=by_member
+                )
                 got = activity.activity_counts(org, period, grain=grain, by_member=by_member)
                 assert got == expected, (period, grain, by_member)
         grouped = activity._grouped(org, period, "month", True)
-        for bucket in ref.activity_counts(org, period, grain="month", by_member=True):
+        for bucket in ref.activity_counts(
+            organization=org, period=period, grain="month", by_member=True
+        ):
             found = grouped.get((bucket.bucket_start, bucket.member_id), {})
             assert found.get("conversations_won", 0) == bucket.conversations_won, period
             assert found.get("sales_conversations", 0) == bucket.sales_conversations, period
@@ -199,11 +205,11 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
     (the leads first won in the span: the same days, so the same quantiles) over each run of
     whole months, from the summaries == the reference."""
     for period in periods:
-        close = ref.close_rate(org, period)
+        close = ref.close_rate(organization=org, period=period)
         assert summary.span_closed(org, period.start, period.end) == (close.k, close.n), period
         cycles = summary.cycle_days(org, period.start, period.end)
         days = sorted(d for month_days in cycles.values() for d in month_days)
-        expected = ref.sales_cycle(org, period)
+        expected = ref.sales_cycle(organization=org, period=period)
         assert days == expected.days, period
         assert stats.quantile(days, 0.5) == expected.median_days
         assert stats.quantile(days, 0.8) == expected.p80_days
@@ -218,7 +224,9 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
         ), period
         for month, month_days in cycles.items():
             assert period.start <= month <= period.end and month_days == sorted(month_days)
-            assert month_days == ref.sales_cycle(org, Period.month(month)).days, month
+            assert (
+                month_days == ref.sales_cycle(organization=org, period=Period.month(month)).days
+            ), month
             # by whole days of the cycle, rounded down (a win before its first touch: < 0)
             assert +Counter(
                 {key: n for key, n in day_counts(org).items() if key[0] == month}
@@ -233,7 +241,10 @@ def check_spans(org: Organization, periods: list[Period]) -> None:
         quantiles = read.quantiles([(m, m) for m in read.counts()] + [span], qs)
         assert quantiles == {
             (month, month): {
-                q: stats.quantile(ref.sales_cycle(org, Period.month(month)).days, q) for q in qs
+                q: stats.quantile(
+                    ref.sales_cycle(organization=org, period=Period.month(month)).days, q
+                )
+                for q in qs
             }
             for month in cycles
         } | ({span: {q: stats.quantile(days, q) for q in qs}} if days else {}), period
@@ -440,7 +451,7 @@ def test_a_bulk_write_of_conversations_and_a_win_in_new_months(
             ]
         )
     may = Period.month(date(2020, 5, 1))
-    (bucket,) = ref.activity_counts(org_a, may)
+    (bucket,) = ref.activity_counts(organization=org_a, period=may)
     assert (bucket.sales_conversations, bucket.conversations_won) == (2, 2)
     check_activity(org_a, [Period(date(2020, 1, 1), date(2024, 12, 31)), may])
     counts = summary.month_counts(org_a, date(2020, 5, 1), date(2024, 7, 1))
@@ -649,7 +660,7 @@ def test_sales_cycle_quantiles_across_whole_day_boundaries(
     assert day_counts(org_a) == by_hand + Counter([(may, 3)])
 
     def quantiles_equal_reference() -> None:
-        days = ref.sales_cycle(org_a, Period.month(may)).days
+        days = ref.sales_cycle(organization=org_a, period=Period.month(may)).days
         for q in (0, 0.1, 0.25, 0.5, 0.8, 0.9, 1):
             assert summary.cycle_quantile(org_a, may, may, q) == stats.quantile(days, q), q
         # a run of months around it (no first wins in April or June): the same

@@ -198,5 +198,7 @@ def test_the_one_pass_reference_is_the_reference_month_by_month(
     found = funnel_months(org_a, months, (None, "channel", "owner"), windows)
     assert len(found) == 3 * len(months) * len(windows)
     for (by, month, window), report in found.items():
-        expected = ref.funnel_reference(org_a, Period.month(month), by, window)
+        expected = ref.funnel_reference(
+            organization=org_a, period=Period.month(month), by=by, within_days=window
+        )
         assert report.as_dict() == expected.as_dict(), (by, month, window)

@@ -140,7 +140,7 @@ def figures(organization: Organization, months: list[date]) -> dict[str, Any]:
         card.pop("organization")
         out[f"scorecard {month:%Y-%m}"] = card
         for by in (None, "channel", "owner"):
-            report = funnel(organization, Period.month(month), by=by).as_dict()
+            report = funnel(organization=organization, period=Period.month(month), by=by).as_dict()
             if by == "owner":  # an owner's group is keyed by the member's id: here another
                 for group in report["groups"]:
                     group["key"] = group["label"]

@@ -27,10 +27,17 @@ def targets(demo, key: str) -> dict[int, Decimal]:
 
 def test_accepting_writes_each_months_targets_and_the_goal(demo):
     with pytest.raises(ValidationError, match="no plan for 2027"):
-        plan_accept(demo, 2027, by=None)
-    plan_save(demo, 2027, goal_kind="revenue", goal_amount=600_000, overrides={}, by=None)
-    done = plan_accept(demo, 2027, by=None)
-    report = plan_report(demo, 2027)
+        plan_accept(organization=demo, year=2027, by=None)
+    plan_save(
+        organization=demo,
+        year=2027,
+        goal_kind="revenue",
+        goal_amount=600_000,
+        overrides={},
+        by=None,
+    )
+    done = plan_accept(organization=demo, year=2027, by=None)
+    report = plan_report(organization=demo, year=2027)
     months = report.plan.months
     qualified = f"entered_{report.measured.qualified.key}"
     proposals = f"entered_{report.measured.proposal.key}"
@@ -83,21 +90,25 @@ def test_accepting_writes_each_months_targets_and_the_goal(demo):
 
 
 def test_a_target_typed_by_hand_is_kept_unless_replaced(demo):
-    plan_save(demo, 2027, goal_kind="customers", goal_amount=120, overrides={}, by=None)
+    plan_save(
+        organization=demo, year=2027, goal_kind="customers", goal_amount=120, overrides={}, by=None
+    )
     target_set(organization=demo, metric_key="customers", month="2027-03", value=99)
     goal_set(organization=demo, metric_key="new_leads", year=2027, value=777)
-    done = plan_accept(demo, 2027, by=None)
+    done = plan_accept(organization=demo, year=2027, by=None)
     assert done.kept == ["Customers, Mar 2027", "New leads, the goal of 2027"]
     assert targets(demo, "customers")[3] == 99
     assert Goal.objects.get(organization=demo, metric_key="new_leads", year=2027).value == 777
     # the plan changes: its own targets follow, the hand-typed one stays
-    plan_save(demo, 2027, goal_kind="customers", goal_amount=240, overrides={}, by=None)
-    plan_accept(demo, 2027, by=None)
-    wanted = plan_targets(plan_report(demo, 2027, with_range=False))
+    plan_save(
+        organization=demo, year=2027, goal_kind="customers", goal_amount=240, overrides={}, by=None
+    )
+    plan_accept(organization=demo, year=2027, by=None)
+    wanted = plan_targets(report=plan_report(organization=demo, year=2027, with_range=False))
     assert targets(demo, "customers")[1] == wanted[("customers", "2027-01")]
     assert targets(demo, "customers")[3] == 99
     # replaced on request
-    plan_accept(demo, 2027, by=None, replace=True)
+    plan_accept(organization=demo, year=2027, by=None, replace=True)
     assert targets(demo, "customers")[3] == wanted[("customers", "2027-03")]
     leads = Goal.objects.get(organization=demo, metric_key="new_leads", year=2027).value
     assert leads == sum(targets(demo, "new_leads").values())
@@ -110,8 +121,10 @@ def test_the_page_the_api_and_the_cli_write_the_same_targets(demo):
     from tests.cli.test_cli import invoke
     from tests.plan.test_api import api_of
 
-    plan_save(demo, 2027, goal_kind="customers", goal_amount=120, overrides={}, by=None)
-    wanted = plan_targets(plan_report(demo, 2027, with_range=False))
+    plan_save(
+        organization=demo, year=2027, goal_kind="customers", goal_amount=120, overrides={}, by=None
+    )
+    wanted = plan_targets(report=plan_report(organization=demo, year=2027, with_range=False))
     expected = {m: wanted[("customers", f"2027-{m:02d}")] for m in range(1, 13)}
     assert sum(expected.values()) == 120
     # the API

@@ -79,14 +79,21 @@ def test_the_counts_are_the_scorecards_months(demo):
     today = timezone.localdate()
     assert plan_check(demo, today) is None  # no plan saved
     last = month_add(today.replace(day=1), -1)  # the last complete month, and its year
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=150,
+        overrides={},
+        by=None,
+    )
     found = plan_check(demo, last)
     assert found is not None
     months = [date(last.year, m, 1) for m in range(1, last.month + 1)]
     rows = [{r.key: r.value for r in scorecard_for(demo, m).rows} for m in months]
     assert found.leads == sum(r["new_leads"] for r in rows)
     assert found.customers == sum(r["customers"] for r in rows)
-    plan = plan_report(demo, last.year).plan
+    plan = plan_report(organization=demo, year=last.year).plan
     assert found.leads_plan == pytest.approx(sum(m.leads for m in plan.months[: last.month]))
     assert found.customers_plan == pytest.approx(
         sum(m.customers for m in plan.months[: last.month])
@@ -101,14 +108,28 @@ def test_the_focus_reads_the_plan_only_once_there_is_one(demo):
     today = timezone.localdate()
     assert "plan_gap" not in {i.key for i in diagnose(demo).indicators}
     last = month_add(today.replace(day=1), -1)
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=150,
+        overrides={},
+        by=None,
+    )
     [found] = [i for i in diagnose(demo).indicators if i.key == "plan_gap"]
     expected = plan_check(demo, last)
     assert found.explanation == expected.sentence
     assert (found.status, found.pushes) == PLAN_VERDICTS[expected.verdict]
     assert found.evidence["leads"] == expected.leads
     # a plan far above the history: the customers are under it
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=5000, overrides={}, by=None)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=5000,
+        overrides={},
+        by=None,
+    )
     [far] = [i for i in diagnose(demo).indicators if i.key == "plan_gap"]
     assert far.status in ("alert", "watch") and far.value < 0.5
 
@@ -121,7 +142,14 @@ def test_the_scorecard_says_where_the_year_stands_against_the_plan(demo, client)
     client.force_login(Membership.objects.filter(organization=demo, is_owner=True)[0].user)
     url = f"/o/plan-demo/scorecard/{last:%Y-%m}/"
     assert 'id="plan-check"' not in client.get(url).content.decode()
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=150,
+        overrides={},
+        by=None,
+    )
     page = client.get(url).content.decode()
     found = plan_check(demo, last)
     assert found.sentence in page.replace("&#x27;", "'")
@@ -156,7 +184,14 @@ def test_the_pdf_says_it_too(demo, client):
         return " ".join(" ".join(p.extract_text().split()) for p in pages)
 
     assert "Against the plan" not in text()
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=150,
+        overrides={},
+        by=None,
+    )
     found = plan_check(demo, last)
     assert "Against the plan: " + " ".join(found.sentence.split()) in text()
 
@@ -177,8 +212,15 @@ def test_the_spend_page_sets_each_channels_spend_against_the_plan(demo, client):
     assert spend_check(demo, last) is None
     before = client.get(url)
     assert before.status_code == 200 and 'id="spend-plan"' not in before.content.decode()
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
-    report = plan_report(demo, last.year, with_range=False)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=150,
+        overrides={},
+        by=None,
+    )
+    report = plan_report(organization=demo, year=last.year, with_range=False)
     lines = {line.key: line for line in spend_check(demo, last)}
     assert set(lines) == {c.key for c in report.assumptions.channels}
     for channel in report.assumptions.channels:
@@ -217,7 +259,14 @@ def test_the_api_and_the_cli_carry_the_same_check(demo):
     last = month_add(timezone.localdate().replace(day=1), -1)
     api = api_of(demo, owner=False)  # any member reads the scorecard
     assert api.get(f"/scorecard/{last:%Y-%m}").json()["plan"] is None
-    plan_save(demo, last.year, goal_kind="customers", goal_amount=150, overrides={}, by=None)
+    plan_save(
+        organization=demo,
+        year=last.year,
+        goal_kind="customers",
+        goal_amount=150,
+        overrides={},
+        by=None,
+    )
     found = plan_check(demo, last)
     expected = {
         "verdict": found.verdict,

@@ -20,7 +20,9 @@ def test_the_json_is_the_apis_and_a_what_if_saves_nothing(demo):
     result = invoke("plan", "2027", "--org", demo.slug, "--customers", "120", "-f", "json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    expected = report_dict(plan_report(demo, 2027, goal=Goal("customers", 120)), demo.currency)
+    expected = report_dict(
+        plan_report(organization=demo, year=2027, goal=Goal("customers", 120)), demo.currency
+    )
     assert body == json.loads(json.dumps(expected))
     assert not YearPlan.objects.filter(organization=demo).exists()
     what_if = invoke(

@@ -28,7 +28,9 @@ def test_the_demo_plans_this_year_and_the_next():
         assert following.goal_amount == round(goal * 115 / 100)
         assert this.accepted_at is not None and following.accepted_at is None
         # the targets of this year are the plan's, the even ones replaced
-        wanted = plan_targets(plan_report(org, today.year, with_range=False))
+        wanted = plan_targets(
+            report=plan_report(organization=org, year=today.year, with_range=False)
+        )
         written = {
             (t.metric_key, t.month.isoformat()[:7]): t.value
             for t in Target.objects.filter(organization=org, month__year=today.year)

@@ -237,7 +237,7 @@ def test_the_levers_rank_what_two_points_are_worth():
         assumptions = base
         plan = plan_compute(Goal("customers", 120), base, 2027)
 
-    found = levers(Report())  # type: ignore[arg-type]
+    found = levers(report=Report())  # type: ignore[arg-type]
     # 400 leads a month at 2.5%: +2 points on 20% is x1.1 (40 leads), on 50% x1.04 (16), on
     # 25% x1.08 (32)
     assert [(lv.step, round(lv.leads, 6)) for lv in found] == [

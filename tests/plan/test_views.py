@@ -33,7 +33,7 @@ def test_the_page_states_each_assumption_and_its_source(demo):
     page = client_of(demo, is_owner=True).get("/o/plan-demo/plan/?year=2027")
     assert page.status_code == 200
     html = page.content.decode()
-    report = plan_report(demo, 2027)
+    report = plan_report(organization=demo, year=2027)
     for name in ("to_qualified", "to_proposal", "to_customer", "deal_value"):
         assert f'name="{name}"' in html
         assert unescape(report.measured.sources[name]) in text(html)
@@ -47,7 +47,9 @@ def test_a_what_if_is_redrawn_and_saves_nothing(demo):
     partial = client.get(query, **HTMX).content.decode()
     assert partial.lstrip().startswith('<section id="plan-result"')
     assert "what-if, not saved" in partial
-    expected = plan_report(demo, 2027, goal=Goal("customers", 120), overrides={"to_customer": 0.5})
+    expected = plan_report(
+        organization=demo, year=2027, goal=Goal("customers", 120), overrides={"to_customer": 0.5}
+    )
     shown = float(re.search(r'data-leads="([\d.]+)"', partial).group(1))
     assert shown == pytest.approx(expected.plan.leads, abs=0.01)
     assert f"{round(expected.plan.leads):,} leads" in text(partial)

@@ -56,18 +56,36 @@ def figures(organization: Organization, today: date) -> dict[str, Any]:
         out[f"scorecard {month:%Y-%m}"] = repr(card.rows)
     for by in GROUPINGS:
         for period in (year, quarter):
-            out[f"funnel {by} {period}"] = repr(funnel.funnel(organization, period, by=by))
-            reference = funnel.funnel_reference(organization, period, by, None)
+            out[f"funnel {by} {period}"] = repr(
+                funnel.funnel(organization=organization, period=period, by=by)
+            )
+            reference = funnel.funnel_reference(
+                organization=organization, period=period, by=by, within_days=None
+            )
             out[f"funnel reference {by} {period}"] = repr(reference)
     for name, period in (("year", year), ("quarter", quarter)):
-        out[f"close rate {name}"] = repr(funnel.close_rate(organization, period))
-        out[f"sales cycle {name}"] = repr(funnel.sales_cycle(organization, period))
-        out[f"money {name}"] = repr(funnel.money(organization, period))
-        out[f"lost reasons {name}"] = repr(funnel.lost_reasons(organization, period))
-        out[f"stage times {name}"] = repr(funnel.stage_times(organization, period))
-        out[f"activity {name}"] = repr(funnel.activity_counts(organization, period, "week", True))
-        out[f"new leads {name}"] = funnel.new_leads(organization, period)
-        out[f"entries {name}"] = repr(funnel.stage_entries(organization, period))
+        out[f"close rate {name}"] = repr(
+            funnel.close_rate(organization=organization, period=period)
+        )
+        out[f"sales cycle {name}"] = repr(
+            funnel.sales_cycle(organization=organization, period=period)
+        )
+        out[f"money {name}"] = repr(funnel.money(organization=organization, period=period))
+        out[f"lost reasons {name}"] = repr(
+            funnel.lost_reasons(organization=organization, period=period)
+        )
+        out[f"stage times {name}"] = repr(
+            funnel.stage_times(organization=organization, period=period)
+        )
+        out[f"activity {name}"] = repr(
+            funnel.activity_counts(
+                organization=organization, period=period, grain="week", by_member=True
+            )
+        )
+        out[f"new leads {name}"] = funnel.new_leads(organization=organization, period=period)
+        out[f"entries {name}"] = repr(
+            funnel.stage_entries(organization=organization, period=period)
+        )
         out[f"objections {name}"] = repr(objections_report(organization, period))
         out[f"jobs {name}"] = repr(jobs_report(organization, period))
         out[f"economics {name}"] = repr(channel_economics(organization, period))

@@ -196,7 +196,7 @@ def test_a_person_is_every_lead_with_the_email_trimmed_in_any_case(ada, bob, ada
 )
 def test_an_email_that_is_not_one_is_refused_with_its_field(org_a, email, says):
     with pytest.raises(ValidationError) as error:
-        email_clean(email)
+        email_clean(email=email)
     assert says in " ".join(error.value.message_dict["email"])
     with pytest.raises(ValidationError):
         person_erase(organization=org_a, email=email)
@@ -517,6 +517,6 @@ def test_a_different_org_s_person_is_not_erased(org_a, owner_a, org_b, owner_b):
 
 def test_held_adds_up(ada: Person):
     per_lead = services.held(leads=ada.leads)
-    assert services.total(per_lead) == Held(**ada.expected)
+    assert services.total(per_lead=per_lead) == Held(**ada.expected)
     assert Held(activities=1, leads=1).words() == ["1 lead", "1 activity"]
     assert Held().summary() == "nothing" and Held().words() == []

@@ -271,22 +271,22 @@ def test_counts_equal_the_funnel_services(db: Any):
     for month in (date(2025, 4, 1), date(2025, 5, 1), date(2025, 6, 1)):
         period = funnel.Period.month(month)
         r = rows(scorecard_for(org, month, today=date(2025, 6, 20)))
-        assert r["new_leads"].value == funnel.new_leads(org, period)
-        for key, count in funnel.stage_entries(org, period).items():
+        assert r["new_leads"].value == funnel.new_leads(organization=org, period=period)
+        for key, count in funnel.stage_entries(organization=org, period=period).items():
             if f"entered_{key}" in r:
                 assert r[f"entered_{key}"].value == count, key
-        bucket = funnel.activity_counts(org, period)[0]
+        bucket = funnel.activity_counts(organization=org, period=period)[0]
         for key, name in COUNT_CHECKS.items():
             assert r[key].value == getattr(bucket, name), key
-        close = funnel.close_rate(org, period)
+        close = funnel.close_rate(organization=org, period=period)
         assert (r["customers"].value, r["lost"].value) == (close.k, close.n - close.k)
         assert r["close_rate"].rate == close
-        money = funnel.money(org, period)
+        money = funnel.money(organization=org, period=period)
         assert r["revenue"].value == pytest.approx(float(money.revenue))
         assert r["margin"].value == pytest.approx(float(money.margin))
-        cycle = funnel.sales_cycle(org, period)
+        cycle = funnel.sales_cycle(organization=org, period=period)
         assert r["sales_cycle_median"].value == cycle.median_days
-        report = funnel.funnel(org, period)
+        report = funnel.funnel(organization=org, period=period)
         for step in report.groups[0].conversions[:-1]:
             row = r[f"conversion_{step.from_key}_{step.to_key}"]
             assert row.rate == step.rate, row.key
@@ -320,10 +320,13 @@ def test_the_summaries_and_the_rows_give_the_same_scorecard(db: Any, owner_a: Me
     assert may["customers"].pace is not None and may["revenue"].projected_year_end
     # the year to date's close rate and cycle against the reference, over the whole span
     span = funnel.Period(date(2025, 1, 1), date(2025, 5, 31))
-    close = funnel.close_rate(org, span)
+    close = funnel.close_rate(organization=org, period=span)
     assert may["close_rate"].ytd == close.rate
-    assert may["sales_cycle_median"].ytd == funnel.sales_cycle(org, span).median_days
-    assert may["sales_cycle_p80"].ytd == funnel.sales_cycle(org, span).p80_days
+    assert (
+        may["sales_cycle_median"].ytd
+        == funnel.sales_cycle(organization=org, period=span).median_days
+    )
+    assert may["sales_cycle_p80"].ytd == funnel.sales_cycle(organization=org, period=span).p80_days
 
 
 def rows_of(card_rows: tuple[MetricRow, ...]) -> dict[str, MetricRow]:
@@ -392,9 +395,9 @@ def test_cycle_and_year_close_rate_equal_the_reference(
     assert summary.ready(org_a) == (path == "summary")
     r = rows(scorecard_for(org_a, MARCH, today=TODAY))
     span = funnel.Period(date(2025, 1, 1), date(2025, 3, 31))
-    cycle = funnel.sales_cycle(org_a, span)
+    cycle = funnel.sales_cycle(organization=org_a, period=span)
     assert cycle.count == 3  # J (January), K (February), M (March)
-    assert r["close_rate"].ytd == funnel.close_rate(org_a, span).rate == 1.0
+    assert r["close_rate"].ytd == funnel.close_rate(organization=org_a, period=span).rate == 1.0
     assert r["sales_cycle_median"].ytd == cycle.median_days
     assert r["sales_cycle_p80"].ytd == cycle.p80_days
     assert figures.cycle_quantile(org_a, span.start, MARCH, 0.5) == cycle.median_days
@@ -402,10 +405,13 @@ def test_cycle_and_year_close_rate_equal_the_reference(
     months = [compute.month_add(MARCH, -i) for i in range(11, -1, -1)]
     for key, field in (("sales_cycle_median", "median_days"), ("sales_cycle_p80", "p80_days")):
         expected = [
-            getattr(funnel.sales_cycle(org_a, funnel.Period.month(x)), field) for x in months
+            getattr(funnel.sales_cycle(organization=org_a, period=funnel.Period.month(x)), field)
+            for x in months
         ]
         assert list(r[key].trend) == expected, key
-    close = [funnel.close_rate(org_a, funnel.Period.month(x)).rate for x in months]
+    close = [
+        funnel.close_rate(organization=org_a, period=funnel.Period.month(x)).rate for x in months
+    ]
     assert list(r["close_rate"].trend) == close
     if path == "summary":  # the index answers runs of months only, and says so
         cycles = figures.IndexedCycles(org_a, months[0], MARCH)

@@ -192,7 +192,7 @@ def test_a_value_is_set_again_not_added_and_none_clears_it(org_a, owner_a, visit
     services.manual_value_set(metric=visitors_a, month="2026-03-20", value=Decimal(130))
     row = ManualValue.objects.get(metric=visitors_a)
     assert (row.month, row.value) == (date(2026, 3, 1), Decimal(130))
-    assert services.manual_values(org_a, [date(2026, 3, 9)]) == {
+    assert services.manual_values(organization=org_a, months=[date(2026, 3, 9)]) == {
         ("website_visitors", date(2026, 3, 1)): Decimal(130)
     }
     services.manual_value_set(metric=visitors_a, month="2026-03", value=None)
@@ -246,9 +246,9 @@ def test_targets_are_set_per_metric_and_month_and_cleared(org_a, org_b):
     services.target_set(organization=org_a, metric_key="revenue", month="2026-04", value="5000")
     services.target_set(organization=org_a, metric_key="revenue", month="2026-04-30", value=6000)
     services.target_set(organization=org_b, metric_key="revenue", month="2026-04", value=1)
-    assert services.targets_for(org_a, [date(2026, 4, 1), date(2026, 5, 1)]) == {
-        ("revenue", date(2026, 4, 1)): Decimal(6000)
-    }
+    assert services.targets_for(
+        organization=org_a, months=[date(2026, 4, 1), date(2026, 5, 1)]
+    ) == {("revenue", date(2026, 4, 1)): Decimal(6000)}
     assert services.target_clear(organization=org_a, metric_key="revenue", month="2026-04")
     assert not services.target_clear(organization=org_a, metric_key="revenue", month="2026-04")
     assert Target.objects.count() == 1  # B's
@@ -273,7 +273,7 @@ def test_a_target_needs_a_known_metric_a_month_and_a_fitting_value(org_a, visito
 def test_goals_are_set_per_metric_and_year(org_a):
     services.goal_set(organization=org_a, metric_key="customers", year=2026, value=40)
     services.goal_set(organization=org_a, metric_key="customers", year="2026", value=50)
-    assert services.goals_for(org_a, 2026) == {"customers": Decimal(50)}
+    assert services.goals_for(organization=org_a, year=2026) == {"customers": Decimal(50)}
     with pytest.raises(ValidationError) as error:
         services.goal_set(organization=org_a, metric_key="customers", year=12026, value=1)
     assert fields(error) == {"year"}
@@ -286,7 +286,10 @@ def test_a_row_of_targets_with_its_goal_is_all_or_nothing(org_a):
     services.targets_year_set(
         organization=org_a, metric_key="new_leads", year=2026, targets=months, goal=Decimal(78)
     )
-    assert Target.objects.count() == 12 and services.goals_for(org_a, 2026)["new_leads"] == 78
+    assert (
+        Target.objects.count() == 12
+        and services.goals_for(organization=org_a, year=2026)["new_leads"] == 78
+    )
     with pytest.raises(ValidationError) as error:
         services.targets_year_set(
             organization=org_a,
@@ -317,7 +320,7 @@ def test_reviews_are_added_and_read_by_month(org_a, owner_a, org_b):
     services.review_add(organization=org_a, month="2026-03-31", kind="decision", text="More calls")
     services.review_add(organization=org_a, month="2026-04", kind="note", text="April")
     services.review_add(organization=org_b, month="2026-03", kind="note", text="Bravo")
-    reviews = services.reviews_for(org_a, "2026-03")
+    reviews = services.reviews_for(organization=org_a, month="2026-03")
     assert [(r.kind, r.text, r.by) for r in reviews] == [
         ("note", "Slow Q1", "owner@acme.test"),
         ("decision", "More calls", ""),

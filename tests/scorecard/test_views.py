@@ -341,7 +341,7 @@ def test_the_review_partial_renders_from_reviews_and_month(rf, org_a, owner_a):
     html = render_to_string(
         "scorecard/_review.html",
         {
-            "reviews": reviews_for(org_a, "2026-03"),
+            "reviews": reviews_for(organization=org_a, month="2026-03"),
             "month": date(2026, 3, 1),
             "organization": org_a,
             "membership": owner_a,

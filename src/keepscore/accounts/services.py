@@ -68,7 +68,7 @@ def user_set_password(*, user: User, password: str) -> User:
 _DEFAULTS: list[Callable[..., None]] = []
 
 
-def organization_defaults_register(make: Callable[..., None]) -> None:
+def organization_defaults_register(*, make: Callable[..., None]) -> None:
     """Have ``make(organization=...)`` run for every new organization (once per function)."""
     if make not in _DEFAULTS:
         _DEFAULTS.append(make)
@@ -195,7 +195,7 @@ def member_update(
 def member_remove(*, membership: Membership) -> None:
     if membership.is_owner and not _other_owners_exist(membership):
         raise ValidationError("An organization needs at least one owner.")
-    audit.delete(Membership.objects.filter(pk=membership.pk))
+    audit.delete(rows=Membership.objects.filter(pk=membership.pk))
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ def member_create(
 
 @transaction.atomic
 def money_format_set(
-    organization: Organization, *, currency: str, number_locale: str
+    *, organization: Organization, currency: str, number_locale: str
 ) -> Organization:
     """Set the organization's currency (an ISO 4217 code, any case) and how its amounts are
     written (one of ``keepscore.common.money.LOCALES``). A bad one is a ValidationError

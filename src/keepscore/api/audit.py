@@ -73,6 +73,8 @@ def audit_list(
         user_id=filters.user_id,
         via=filters.via or "",
     )
-    count, events = page(events_of(organization_of(request), chosen), limit, offset)
-    names = user_names(e.user_id for e in events)
+    count, events = page(
+        events_of(organization=organization_of(request), filters=chosen), limit, offset
+    )
+    names = user_names(ids=(e.user_id for e in events))
     return {"items": [AuditOut.of(e, names) for e in events], "count": count}

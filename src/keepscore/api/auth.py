@@ -40,7 +40,7 @@ class TokenAuth(HttpBearer):
         operation = f"{request.method or 'GET'} {operation_path(request)}"
         need = permissions.api_need(*operation.split(" ", 1))
         if not permissions.allows(found.membership, need):
-            audit.refused(found.organization, operation, need)
+            audit.refused(organization=found.organization, what=operation, need=need)
             raise HttpError(403, permissions.refusal(need, found.membership))
         money_activate(found.organization)  # texts in its currency; MoneyMiddleware resets
         return found

@@ -72,4 +72,4 @@ def focus_get(request: HttpRequest, filters: Query[FocusIn]) -> Any:
     day = filters.date
     if day is not None and not EARLIEST <= day <= timezone.localdate():
         raise ValidationError({"date": f"Choose a day from {EARLIEST} to today."})
-    return diagnosis_json(diagnose(organization_of(request), day))
+    return diagnosis_json(diagnosis=diagnose(organization_of(request), day))

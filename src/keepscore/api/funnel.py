@@ -140,7 +140,9 @@ def funnel_get(request: HttpRequest, filters: Query[FunnelIn]) -> Any:
         by = by_parse(filters.by)
     except ValueError as error:
         raise ValidationError({"by": str(error)}) from None
-    report = services.funnel(organization_of(request), period, by=by, within_days=filters.within)
+    report = services.funnel(
+        organization=organization_of(request), period=period, by=by, within_days=filters.within
+    )
     return report.as_dict()
 
 
@@ -154,7 +156,7 @@ def cycle_get(request: HttpRequest, filters: Query[PeriodIn]) -> Any:
     """For the leads won for the first time in the period: how many, the median and 80th
     percentile of the days from first touch to won, and the histogram."""
     period = filters.period()
-    cycle = services.sales_cycle(organization_of(request), period)
+    cycle = services.sales_cycle(organization=organization_of(request), period=period)
     return {
         "period": period.as_dict(),
         "count": cycle.count,

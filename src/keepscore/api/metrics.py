@@ -130,7 +130,7 @@ def metrics_list(request: HttpRequest) -> Any:
     )
     return [
         MetricOut.of(m, active=m.key not in inactive or not m.manual)
-        for m in services.metric_catalogue_with_manual(organization)
+        for m in services.metric_catalogue_with_manual(organization=organization)
     ]
 
 
@@ -147,7 +147,7 @@ def _value_out(metric: ManualMetric, month: date, row: ManualValue | None) -> Va
     return ValueOut(
         metric=metric.key,
         month=services.month_str(month),
-        value=services.plain(row.value) if row is not None else None,
+        value=services.plain(value=row.value) if row is not None else None,
         by=row.by.email if row is not None and row.by is not None else None,
         updated_at=row.updated_at if row is not None else None,
     )
@@ -183,8 +183,8 @@ def value_put(request: HttpRequest, key: str, month: str, payload: ValueIn) -> A
 
 
 def _target_out(organization: Any, key: str, first: date) -> TargetOut:
-    value = services.targets_for(organization, [first]).get((key, first))
-    return TargetOut(metric=key, month=services.month_str(first), value=services.plain(value))
+    value = services.targets_for(organization=organization, months=[first]).get((key, first))
+    return TargetOut(metric=key, month=services.month_str(first), value=services.plain(value=value))
 
 
 @router.get(
@@ -220,8 +220,8 @@ def target_delete(request: HttpRequest, key: str, month: str) -> Any:
 
 
 def _goal_out(organization: Any, key: str, year: int) -> GoalOut:
-    value = services.goals_for(organization, year).get(key)
-    return GoalOut(metric=key, year=year, value=services.plain(value))
+    value = services.goals_for(organization=organization, year=year).get(key)
+    return GoalOut(metric=key, year=year, value=services.plain(value=value))
 
 
 @router.get("/goals/{key}/{year}", response={200: GoalOut, **ERRORS}, summary="An annual goal")
@@ -261,7 +261,7 @@ def goal_delete(request: HttpRequest, key: str, year: str) -> Any:
 def reviews_list(request: HttpRequest, month: str) -> Any:
     return [
         ReviewOut(kind=r.kind, text=r.text, by=r.by, at=r.at)
-        for r in services.reviews_for(organization_of(request), _month(month))
+        for r in services.reviews_for(organization=organization_of(request), month=_month(month))
     ]
 
 

@@ -64,7 +64,7 @@ class PlanIn(Schema):
 @router.get("/plan/{year}", response={200: PlanOut, **ERRORS}, summary="The year's plan")
 def plan_read(request: HttpRequest, year: int = Year) -> Any:
     organization = organization_of(request)
-    return report_dict(plan_report(organization, year), organization.currency)
+    return report_dict(plan_report(organization=organization, year=year), organization.currency)
 
 
 @router.put("/plan/{year}", response={200: PlanOut, **WRITE_ERRORS}, summary="Set the year's plan")
@@ -73,8 +73,8 @@ def plan_write(request: HttpRequest, payload: PlanIn, year: int = Year) -> Any:
     again). A bad one is a 422 naming it, and nothing changes."""
     organization = organization_of(request)
     report = plan_save(
-        organization,
-        year,
+        organization=organization,
+        year=year,
         goal_kind=payload.goal_kind,
         goal_amount=payload.goal_amount,
         overrides=payload.overrides,
@@ -104,6 +104,9 @@ def plan_accept_write(request: HttpRequest, payload: AcceptIn, year: int = Year)
     revenue, marketing spend; each year rounded once, counts up, and split over the months),
     its goal and those metrics' annual goals. 422 without a plan."""
     done = plan_accept(
-        organization_of(request), year, by=member_of(request), replace=payload.replace
+        organization=organization_of(request),
+        year=year,
+        by=member_of(request),
+        replace=payload.replace,
     )
     return {"written": done.written, "kept": done.kept}

@@ -163,7 +163,7 @@ def money_settings_set(request: HttpRequest, payload: MoneySettingsIn) -> Any:
     with transaction.atomic():
         if "currency" in sent or "number_locale" in sent:
             money_format_set(
-                organization,
+                organization=organization,
                 currency=sent.get("currency") or organization.currency,
                 number_locale=sent.get("number_locale") or organization.number_locale,
             )

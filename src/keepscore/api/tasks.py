@@ -113,7 +113,7 @@ def tasks_list(
     organization = organization_of(request)
     the_lead = lead_get(request, lead) if lead is not None else None
     qs = followup_list(
-        organization,
+        organization=organization,
         owner=_owner(request, owner),
         lead=the_lead,
         done=done,

@@ -32,7 +32,7 @@ def _start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def events_of(organization: Any, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+def events_of(*, organization: Any, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
     """The organization's events (``None``: the events of no organization, e.g. failed
     sign-ins of unknown accounts), newest first."""
     f = filters or AuditFilters()
@@ -50,7 +50,7 @@ def events_of(organization: Any, filters: AuditFilters | None = None) -> QuerySe
     return qs.order_by("-at", "-id")
 
 
-def user_names(ids: Iterable[int | None]) -> dict[int, str]:
+def user_names(*, ids: Iterable[int | None]) -> dict[int, str]:
     """``{user id: email}`` of the users that still exist."""
     from django.contrib.auth import get_user_model
 
@@ -59,7 +59,7 @@ def user_names(ids: Iterable[int | None]) -> dict[int, str]:
     return dict(found)
 
 
-def event_rows(events: Iterable[AuditEvent], names: dict[int, str]) -> Iterator[list[Any]]:
+def event_rows(*, events: Iterable[AuditEvent], names: dict[int, str]) -> Iterator[list[Any]]:
     """Each event as the values of :data:`COLUMNS`."""
     for e in events:
         user = names.get(e.user_id, f"user #{e.user_id}") if e.user_id is not None else ""

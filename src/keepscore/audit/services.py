@@ -37,13 +37,15 @@ def record(
     )
 
 
-def exported(organization: Any, kind: str, fmt: str, rows: int, actor: Actor | None = None) -> None:
+def exported(
+    *, organization: Any, kind: str, fmt: str, rows: int, actor: Actor | None = None
+) -> None:
     """An export: what, in which format, how many rows."""
     summary = f"{kind} as {fmt}: {rows:,} rows"
     record(action="exported", organization=organization, summary=summary, actor=actor)
 
 
-def imported(organization: Any, job: Any) -> None:
+def imported(*, organization: Any, job: Any) -> None:
     """An import run (its job holds the report): kind, file rows and what became of them."""
     updated = int((job.report or {}).get("updated") or 0)  # rows updating existing leads
     record(
@@ -59,7 +61,7 @@ def imported(organization: Any, job: Any) -> None:
     )
 
 
-def installation(action: str, summary: str) -> int:
+def installation(*, action: str, summary: str) -> int:
     """An event of the whole installation (a backup, a restore), recorded in every
     organization's log: each owner sees what was done with their data. How many."""
     from keepscore.accounts.models import Organization
@@ -81,12 +83,12 @@ def installation(action: str, summary: str) -> int:
     return len(events)
 
 
-def refused(organization: Any, what: str, need: object) -> None:
+def refused(*, organization: Any, what: str, need: object) -> None:
     """A member refused for lack of a role (``what``: the method and page or operation)."""
     record(action="refused", organization=organization, summary=f"{what} needs {need}")
 
 
-def outsider(slug: str, what: str) -> None:
+def outsider(*, slug: str, what: str) -> None:
     """Someone signed in but not a member asked for a page of the organization ``slug``
     (recorded in its log when it exists; they are told it does not)."""
     from keepscore.accounts.models import Organization
@@ -96,7 +98,7 @@ def outsider(slug: str, what: str) -> None:
         record(action="refused", organization=organization, summary=f"{what}: not a member")
 
 
-def delete(rows: QuerySet[Any], summary: str = "") -> int:
+def delete(*, rows: QuerySet[Any], summary: str = "") -> int:
     """Delete ``rows`` (a queryset of an organization's table) and record each deleted row
     by id; how many there were (rows they cascade to are not counted)."""
     found = list(rows.values_list("pk", "organization_id"))

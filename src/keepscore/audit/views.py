@@ -33,9 +33,9 @@ def _form(request: HttpRequest, organization: Organization) -> AuditFilterForm:
 @require_safe
 def audit_log(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = _form(request, organization)
-    events = events_of(organization, form.filters())
+    events = events_of(organization=organization, filters=form.filters())
     page = Paginator(events, PER_PAGE).get_page(request.GET.get("page"))
-    names = user_names(e.user_id for e in page)
+    names = user_names(ids=(e.user_id for e in page))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -46,7 +46,9 @@ def audit_log(request: HttpRequest, organization: Organization) -> HttpResponse:
             "sub": "audit",
             "form": form,
             "page_obj": page,
-            "rows": [dict(zip(COLUMNS, row, strict=True)) for row in event_rows(page, names)],
+            "rows": [
+                dict(zip(COLUMNS, row, strict=True)) for row in event_rows(events=page, names=names)
+            ],
             "query": query.urlencode(),
         },
         status=400 if form.errors else 200,
@@ -57,11 +59,11 @@ def audit_log(request: HttpRequest, organization: Organization) -> HttpResponse:
 @require_safe
 def audit_csv(request: HttpRequest, organization: Organization) -> StreamingHttpResponse:
     form = _form(request, organization)
-    events = events_of(organization, form.filters())
+    events = events_of(organization=organization, filters=form.filters())
 
     def rows() -> Iterator[list[object]]:
         for chunk in _chunks(events):
-            yield from event_rows(chunk, user_names(e.user_id for e in chunk))
+            yield from event_rows(events=chunk, names=user_names(ids=(e.user_id for e in chunk)))
 
     response = StreamingHttpResponse(
         (c.encode("utf-8") for c in csv_chunks(Table("audit", COLUMNS, rows()))),

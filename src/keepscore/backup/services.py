@@ -212,8 +212,8 @@ def backup_create(
         finally:
             partial.unlink(missing_ok=True)
     audit.installation(
-        "backed_up",
-        f"the whole installation ({kind}): {len(states)} tables, "
+        action="backed_up",
+        summary=f"the whole installation ({kind}): {len(states)} tables, "
         f"{sum(s.rows for s in states.values()):,} rows, {len(files)} files",
     )
     return BackupResult(
@@ -332,8 +332,8 @@ def backup_restore(*, path: Path, force: bool = False, progress: Progress = _noo
     progress("migrating", 0.0)
     pending = _migrate_forward()
     audit.installation(
-        "restored",
-        f"from a backup made {manifest.created_at[:16].replace('T', ' ')} UTC by keepscore "
+        action="restored",
+        summary=f"from a backup made {manifest.created_at[:16].replace('T', ' ')} UTC by keepscore "
         f"{manifest.keepscore_version}",
     )
     return RestoreResult(

@@ -71,8 +71,8 @@ def audit(
             fail("--none lists the events of no organization: leave --org out", EXIT_USAGE)
         organization = None if none else organization_resolve(org)
         filters = AuditFilters(since=since, until=until, action=action or "")
-        events = list(events_of(organization, filters)[:limit])
-        rows = list(event_rows(events, user_names(e.user_id for e in events)))
+        events = list(events_of(organization=organization, filters=filters)[:limit])
+        rows = list(event_rows(events=events, names=user_names(ids=(e.user_id for e in events))))
         if fmt is Format.json:
             items = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
             sys.stdout.write(json.dumps(items, indent=2) + "\n")

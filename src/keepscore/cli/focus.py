@@ -76,7 +76,7 @@ def focus(
         organization = organization_resolve(org)
         diagnosis = diagnose(organization, as_of)
         if fmt is Format.json:
-            sys.stdout.write(json.dumps(diagnosis_json(diagnosis), indent=2) + "\n")
+            sys.stdout.write(json.dumps(diagnosis_json(diagnosis=diagnosis), indent=2) + "\n")
             sys.stdout.flush()
             return
         console = stdout()

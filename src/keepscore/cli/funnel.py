@@ -211,7 +211,9 @@ def funnel(
 
         period, grouping, days = options_parse(from_, to, by, within)
         organization = organization_resolve(org)
-        report = services.funnel(organization, period, by=grouping, within_days=days)
+        report = services.funnel(
+            organization=organization, period=period, by=grouping, within_days=days
+        )
         if fmt is Format.json:
             sys.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
         elif fmt is Format.csv:

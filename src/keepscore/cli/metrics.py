@@ -114,7 +114,7 @@ def list_(org: OrgOption = None) -> None:
 
         organization = organization_resolve(org)
         table = Table("key", "group", "unit", "kind", "name", box=None, pad_edge=False)
-        for m in metric_catalogue_with_manual(organization):
+        for m in metric_catalogue_with_manual(organization=organization):
             table.add_row(
                 escape(m.key),
                 m.group,
@@ -139,7 +139,7 @@ def target_set(metric: MetricArg, month: MonthArg, value: ValueArg, org: OrgOpti
         )
         say(
             f"Target {escape(metric)} {services.month_str(target.month)}: "
-            f"{escape(services.plain(target.value) or '')}."
+            f"{escape(services.plain(value=target.value) or '')}."
         )
 
 
@@ -170,7 +170,7 @@ def goal_set(metric: MetricArg, year: YearArg, value: ValueArg, org: OrgOption =
         goal = services.goal_set(
             organization=organization, metric_key=metric, year=year, value=value
         )
-        say(f"Goal {escape(metric)} {goal.year}: {escape(services.plain(goal.value) or '')}.")
+        say(f"Goal {escape(metric)} {goal.year}: {escape(services.plain(value=goal.value) or '')}.")
 
 
 @goal_app.command("clear")

@@ -40,7 +40,7 @@ def _email(email: str) -> str:
     from keepscore.privacy.services import email_clean
 
     try:
-        return email_clean(email)
+        return email_clean(email=email)
     except ValidationError as error:
         fail(f"--email {email!r}: {validation_message(error).removeprefix('email: ')}", EXIT_USAGE)
 
@@ -106,7 +106,7 @@ def erase(
         if not leads:
             say(f"No lead has the email {where}: nothing to erase.")
             return
-        planned = total(erasable(leads=leads))
+        planned = total(per_lead=erasable(leads=leads))
         say(f"To erase for {where}: {escape(', '.join(planned.words()))}.")
         if not yes:
             try:

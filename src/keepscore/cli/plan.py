@@ -169,23 +169,30 @@ def plan(
         chosen_year = year if year is not None else default_year()
         given = _goal(revenue, margin, customers)
         # what --set gives over what is stored (NAME= with no value: measured again)
-        overrides = {**overrides_stored(organization, chosen_year), **_overrides(set_ or [])}
+        overrides = {
+            **overrides_stored(organization=organization, year=chosen_year),
+            **_overrides(set_ or []),
+        }
         if save:
             if given is None:
                 fail("--save needs the goal: --revenue, --margin or --customers")
             report = plan_save(
-                organization,
-                chosen_year,
+                organization=organization,
+                year=chosen_year,
                 goal_kind=given[0],
                 goal_amount=given[1],
                 overrides=overrides,
                 by=None,
             )
         else:
-            goal: Goal | None = goal_clean(*given) if given else None
-            report = plan_report(organization, chosen_year, goal=goal, overrides=overrides)
+            goal: Goal | None = goal_clean(kind=given[0], amount=given[1]) if given else None
+            report = plan_report(
+                organization=organization, year=chosen_year, goal=goal, overrides=overrides
+            )
         if accept:
-            done = plan_accept(organization, chosen_year, by=None, replace=replace)
+            done = plan_accept(
+                organization=organization, year=chosen_year, by=None, replace=replace
+            )
             stdout().print(f"Wrote {done.written} targets and goals of {chosen_year}.")
             for item in done.kept:
                 stdout().print(f"  kept (typed by hand): {escape(item)}")

@@ -65,7 +65,9 @@ def tasks(
         if done and due is not None:
             fail("--due picks open follow-ups: leave it out with --done", 2)
         items = list(
-            followup_list(organization, owner=member, done=done, due=due.value if due else None)
+            followup_list(
+                organization=organization, owner=member, done=done, due=due.value if due else None
+            )
         )
         now = timezone.localtime()
         rows = [TaskOut.of(f, now) for f in items]

@@ -52,7 +52,7 @@ def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
         try:
             membership = membership_get(user=request.user, organization_slug=org)
         except Http404:
-            audit.outsider(org, f"{request.method} {_view_name(request)}")
+            audit.outsider(slug=org, what=f"{request.method} {_view_name(request)}")
             raise
         request.organization = membership.organization  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
@@ -60,7 +60,9 @@ def org_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
         name = _view_name(request)
         need = permissions.web_need(name, request.method or "GET")
         if not permissions.allows(membership, need):
-            audit.refused(membership.organization, f"{request.method} {name}", need)
+            audit.refused(
+                organization=membership.organization, what=f"{request.method} {name}", need=need
+            )
             raise PermissionDenied(permissions.refusal(need, membership))
         if request.session.get("organization") != org:
             request.session["organization"] = org  # the home page opens it next time

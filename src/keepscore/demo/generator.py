@@ -161,7 +161,9 @@ def demo_create(
             name=f"{DEMO_BUSINESS} ({slug})", slug=slug, owner=owner_user
         )
         # a US business (its phone numbers are +1): dollars, written as in the US
-        money_format_set(organization, currency=DEMO_CURRENCY, number_locale=DEMO_LOCALE)
+        money_format_set(
+            organization=organization, currency=DEMO_CURRENCY, number_locale=DEMO_LOCALE
+        )
         members = {"owner": organization.memberships.get(user=owner_user)}
         member_update(
             membership=members["owner"],

@@ -29,11 +29,16 @@ def plan_setup(organization: Any, owner: Any, today: date) -> None:
     try:
         for year, amount in ((today.year, revenue), (today.year + 1, round(revenue * 115 / 100))):
             report = plan_save(
-                organization, year, goal_kind="revenue", goal_amount=amount, overrides={}, by=owner
+                organization=organization,
+                year=year,
+                goal_kind="revenue",
+                goal_amount=amount,
+                overrides={},
+                by=owner,
             )
             if report.plan is None or not report.plan.months:
                 return
-        plan_accept(organization, today.year, by=owner, replace=True)
+        plan_accept(organization=organization, year=today.year, by=owner, replace=True)
     except ValidationError:
         return
 

@@ -139,7 +139,7 @@ def money_format_set(request: HttpRequest, organization: Organization) -> HttpRe
         request,
         form,
         lambda currency, number_locale: accounts.money_format_set(
-            organization, currency=currency, number_locale=number_locale
+            organization=organization, currency=currency, number_locale=number_locale
         ),
     )
     if saved is not None:

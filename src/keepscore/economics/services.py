@@ -100,7 +100,7 @@ def spend_set(
 def spend_delete(*, organization: Organization, spend: Spend) -> None:
     """Remove a spend row of the organization."""
     check_same_org(organization, spend=spend)
-    audit.delete(Spend.objects.for_org(organization).filter(pk=spend.pk))
+    audit.delete(rows=Spend.objects.for_org(organization).filter(pk=spend.pk))
 
 
 @transaction.atomic
@@ -112,7 +112,7 @@ def spend_clear(
     found = channel_find(organization, channel)
     name = text_check(campaign, "campaign", MAX_CAMPAIGN)
     mine = Spend.objects.for_org(organization)
-    return bool(audit.delete(mine.filter(month=first, channel=found, campaign=name)))
+    return bool(audit.delete(rows=mine.filter(month=first, channel=found, campaign=name)))
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def spend_month_set(
             name = text_check(entry.campaign, "campaign", MAX_CAMPAIGN)
             if entry.amount is None or entry.amount == "":
                 mine = Spend.objects.for_org(organization)
-                deleted = audit.delete(mine.filter(month=first, channel=found, campaign=name))
+                deleted = audit.delete(rows=mine.filter(month=first, channel=found, campaign=name))
                 counts["cleared"] += bool(deleted)
                 continue
             number = amount_check(entry.amount)
@@ -193,7 +193,7 @@ def cash_set(
 def cash_delete(*, organization: Organization, month: Any) -> bool:
     """Remove a month's entry; whether there was one."""
     first = month_check(month, ahead=None)
-    return bool(audit.delete(CashPosition.objects.for_org(organization).filter(month=first)))
+    return bool(audit.delete(rows=CashPosition.objects.for_org(organization).filter(month=first)))
 
 
 @transaction.atomic

@@ -139,7 +139,9 @@ def export_write(
     """
     if kind == "all":
         manifest = export_all(organization=organization, out=out)
-        audit.exported(organization, kind, "zip", sum(manifest["counts"].values()))
+        audit.exported(
+            organization=organization, kind=kind, fmt="zip", rows=sum(manifest["counts"].values())
+        )
         return None
     table = (
         export_leads(organization=organization, filters=filters)
@@ -155,5 +157,5 @@ def export_write(
             out.write(chunk.encode("utf-8"))
             count += 1
         rows = count - 1 if fmt == "csv" else count
-    audit.exported(organization, kind, fmt, rows)
+    audit.exported(organization=organization, kind=kind, fmt=fmt, rows=rows)
     return rows

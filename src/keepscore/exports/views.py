@@ -40,7 +40,9 @@ def export_response(
     if kind == "all":
         archive = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
         manifest = services.export_all(organization=organization, out=archive)
-        audit.exported(organization, kind, "zip", sum(manifest["counts"].values()))
+        audit.exported(
+            organization=organization, kind=kind, fmt="zip", rows=sum(manifest["counts"].values())
+        )
         archive.seek(0)
         return FileResponse(archive, as_attachment=True, filename=f"{name}.zip")
     if kind == "leads":
@@ -50,7 +52,10 @@ def export_response(
     if fmt == "xlsx":
         book = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
         audit.exported(
-            organization, kind, fmt, xlsx_write(table, book, xlsx_number_format(organization))
+            organization=organization,
+            kind=kind,
+            fmt=fmt,
+            rows=xlsx_write(table, book, xlsx_number_format(organization)),
         )
         book.seek(0)
         return FileResponse(
@@ -76,7 +81,7 @@ def _counted(
             yield chunk.encode("utf-8")
     finally:
         rows = max(sent - 1, 0) if fmt == "csv" else sent  # CSV: the header is no row
-        audit.exported(organization, kind, fmt, rows, actor=actor)
+        audit.exported(organization=organization, kind=kind, fmt=fmt, rows=rows, actor=actor)
 
 
 def _index(request: HttpRequest, form: ExportForm, status: int = 200) -> HttpResponse:

@@ -103,7 +103,9 @@ def _cycle(organization: Organization, months: list[date], summarized: bool) -> 
         return Cycle(by_day.count(*span), found.get(0.5), found.get(0.8))
     from keepscore.funnel.services import sales_cycle
 
-    days = sales_cycle(organization, Period(months[0], Period.month(months[-1]).end)).days
+    days = sales_cycle(
+        organization=organization, period=Period(months[0], Period.month(months[-1]).end)
+    ).days
     return Cycle(len(days), stats.median(days), stats.quantile(days, 0.8))
 
 

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-def keep(organization: Organization, month: date, by: Any = None) -> KeptDiagnosis:
+def keep(*, organization: Organization, month: date, by: Any = None) -> KeptDiagnosis:
     """Keep the diagnosis of a month's scorecard with its review: as of the month's last day
     (or today, for the month in progress). Called by each new review entry."""
     day = min(Period.month(month).end, timezone.localdate())
@@ -51,12 +51,12 @@ def keep(organization: Organization, month: date, by: Any = None) -> KeptDiagnos
         as_of=diagnosis.as_of,
         recommendation=diagnosis.recommendation,
         confidence=diagnosis.confidence,
-        payload=diagnosis_json(diagnosis),
+        payload=diagnosis_json(diagnosis=diagnosis),
         by=by,
     )
 
 
-def kept_for(organization: Organization, month: date) -> list[KeptDiagnosis]:
+def kept_for(*, organization: Organization, month: date) -> list[KeptDiagnosis]:
     """The diagnoses kept with a month's review, newest first."""
     return list(
         KeptDiagnosis.objects.for_org(organization)
@@ -77,5 +77,5 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def diagnosis_json(diagnosis: Diagnosis) -> dict[str, Any]:
+def diagnosis_json(*, diagnosis: Diagnosis) -> dict[str, Any]:
     return _finite(diagnosis.as_dict())

@@ -51,7 +51,9 @@ def digest_for(membership: Membership, now: datetime | None = None) -> Digest:
     split into those due today and those overdue (a day before, or earlier today)."""
     now = timezone.localtime(now)
     digest = Digest(membership=membership, day=now.date())
-    followups = followup_list(membership.organization, owner=membership, due="today", now=now)
+    followups = followup_list(
+        organization=membership.organization, owner=membership, due="today", now=now
+    )
     # soonest first, a day's timed ones before its untimed ones (the same on every database)
     for followup in sorted(
         followups, key=lambda f: (f.due_on, f.due_time is None, f.due_time or time(), f.pk)

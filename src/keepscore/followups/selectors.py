@@ -24,8 +24,8 @@ def _overdue_q(now: datetime) -> Q:
 
 
 def followup_list(
-    organization: Organization,
     *,
+    organization: Organization,
     owner: Membership | None = None,
     lead: Lead | None = None,
     done: bool | None = None,
@@ -71,7 +71,7 @@ class NextStep:
     open_count: int
 
 
-def next_steps(leads: Iterable[Lead], now: datetime | None = None) -> dict[int, NextStep]:
+def next_steps(*, leads: Iterable[Lead], now: datetime | None = None) -> dict[int, NextStep]:
     """Each lead's next step (its soonest open follow-up): one query for a page of leads."""
     now = timezone.localtime(now)
     ids = [lead.pk for lead in leads]
@@ -88,9 +88,9 @@ def next_steps(leads: Iterable[Lead], now: datetime | None = None) -> dict[int, 
     return {pk: NextStep(s.followup, s.overdue, counts[pk]) for pk, s in steps.items()}
 
 
-def attach_next_steps(leads: list[Lead], now: datetime | None = None) -> list[Lead]:
+def attach_next_steps(*, leads: list[Lead], now: datetime | None = None) -> list[Lead]:
     """Set ``lead.next_step`` (a NextStep or None) on each lead of a page; returns them."""
-    steps = next_steps(leads, now)
+    steps = next_steps(leads=leads, now=now)
     for lead in leads:
         lead.next_step = steps.get(lead.pk)  # type: ignore[attr-defined]
     return leads
@@ -100,14 +100,14 @@ def open_followup_exists() -> Exists:
     return Exists(FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True))
 
 
-def overdue_followup_exists(now: datetime | None = None) -> Exists:
+def overdue_followup_exists(*, now: datetime | None = None) -> Exists:
     now = timezone.localtime(now)
     return Exists(
         FollowUp.objects.filter(lead=OuterRef("pk"), done_at__isnull=True).filter(_overdue_q(now))
     )
 
 
-def next_step_filter(leads: QuerySet[Lead], next_step: str) -> QuerySet[Lead]:
+def next_step_filter(*, leads: QuerySet[Lead], next_step: str) -> QuerySet[Lead]:
     """The lead list's "next step" filter (``LeadFilters.next_step``): "none" (open leads
     without an open follow-up), "any" (with one) or "overdue" (with one past due)."""
     if next_step == "none":

@@ -73,8 +73,8 @@ def today_for(organization: Organization, member: Membership, now: datetime | No
     from keepscore.leads.late import STALL_DAYS, late_stages
 
     now = timezone.localtime(now)
-    due = followup_list(organization, owner=member, due="today", now=now)
-    overdue = followup_list(organization, owner=member, due="overdue", now=now)
+    due = followup_list(organization=organization, owner=member, due="today", now=now)
+    overdue = followup_list(organization=organization, owner=member, due="overdue", now=now)
     stages = _open_stages(organization)
     without = _leads(organization, member, stages).filter(~open_followup_exists())
     late = late_stages(organization)

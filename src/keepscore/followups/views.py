@@ -47,7 +47,7 @@ def next_steps_context(
 ) -> dict[str, Any]:
     """The lead page's next steps card: open follow-ups, done ones of late, the add form."""
     now = timezone.localtime()
-    followups = list(followup_list(lead.organization, lead=lead, done=False, now=now))
+    followups = list(followup_list(organization=lead.organization, lead=lead, done=False, now=now))
     return {
         "lead": lead,
         "followups": [(f, f.overdue(now)) for f in followups],

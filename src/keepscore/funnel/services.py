@@ -119,6 +119,7 @@ def _entered(history: History, stage: int, period: Period) -> bool:
 
 
 def conversion(
+    *,
     organization: Organization,
     from_stage: Stage | str,
     to_stage: Stage | str,
@@ -150,6 +151,7 @@ def conversion(
 
 
 def funnel(
+    *,
     organization: Organization,
     period: Period,
     by: str | None = None,
@@ -166,10 +168,13 @@ def funnel(
 
     if summary.supports(period, by, within_days) and summary.ready(organization):
         return summary.funnel(organization, period, by, within_days)  # the same, pre-counted
-    return funnel_reference(organization, period, by, within_days)
+    return funnel_reference(
+        organization=organization, period=period, by=by, within_days=within_days
+    )
 
 
 def funnel_reference(
+    *,
     organization: Organization,
     period: Period,
     by: str | None = None,
@@ -225,7 +230,7 @@ def funnel_reference(
     return report_assemble(ladder, period, by, within_days, busy, labels)
 
 
-def stage_entries(organization: Organization, period: Period) -> dict[str, int]:
+def stage_entries(*, organization: Organization, period: Period) -> dict[str, int]:
     """Flow per stage (every stage of the ladder): leads with a change into it in the period."""
     ladder = Ladder.of(organization)
     since, until = period.bounds()
@@ -241,7 +246,7 @@ def stage_entries(organization: Organization, period: Period) -> dict[str, int]:
     return {s.key: len(leads[s.pk]) for s in ladder.stages}
 
 
-def new_leads(organization: Organization, period: Period, segment: Segment | None = None) -> int:
+def new_leads(*, organization: Organization, period: Period, segment: Segment | None = None) -> int:
     """Leads whose first touch is in the period."""
     members = segment_leads(organization, segment)
     since, until = period.bounds()
@@ -274,7 +279,7 @@ def _days(delta: timedelta) -> float:
     return delta.total_seconds() / SECONDS_PER_DAY
 
 
-def cycle_histogram(days: Iterable[float]) -> list[tuple[str, int]]:
+def cycle_histogram(*, days: Iterable[float]) -> list[tuple[str, int]]:
     counts = Counter[str]()
     negative = 0
     for d in days:
@@ -304,7 +309,7 @@ def _outcomes(
 
 
 def sales_cycle(
-    organization: Organization, period: Period, segment: Segment | None = None
+    *, organization: Organization, period: Period, segment: Segment | None = None
 ) -> Cycle:
     """Days from first touch to won, for the leads first won in the period."""
     members = segment_leads(organization, segment)
@@ -328,7 +333,7 @@ def sales_cycle(
         median_days=stats.median(days),
         p80_days=stats.quantile(days, 0.8),
         days=days,
-        histogram=cycle_histogram(days),
+        histogram=cycle_histogram(days=days),
     )
 
 
@@ -345,7 +350,7 @@ def _last_outcomes(
 
 
 def close_rate(
-    organization: Organization, period: Period, segment: Segment | None = None
+    *, organization: Organization, period: Period, segment: Segment | None = None
 ) -> RateFigure:
     """won / (won + lost), each lead counted once by its last outcome dated in the period."""
     last = _last_outcomes(organization, period, segment)
@@ -353,7 +358,7 @@ def close_rate(
     return rate(won, len(last))
 
 
-def lost_reasons(organization: Organization, period: Period) -> list[tuple[str, int, float]]:
+def lost_reasons(*, organization: Organization, period: Period) -> list[tuple[str, int, float]]:
     """Why leads were lost: (reason, count, share of the lost), most first, then by name.
 
     The same leads as the close rate's lost ones: each lead's last outcome in the period.
@@ -386,7 +391,7 @@ class Money:
 CENT = Decimal("0.01")
 
 
-def money(organization: Organization, period: Period, segment: Segment | None = None) -> Money:
+def money(*, organization: Organization, period: Period, segment: Segment | None = None) -> Money:
     """Revenue, cost and margin of the won outcomes dated in the period (the margin of
     those whose cost was recorded)."""
     members = segment_leads(organization, segment)
@@ -426,7 +431,7 @@ class StageTime:
     p80_days: float | None
 
 
-def stage_times(organization: Organization, period: Period) -> list[StageTime]:
+def stage_times(*, organization: Organization, period: Period) -> list[StageTime]:
     """Time in each stage: from an entry into it to the lead's next stage change, for the
     stays that ended in the period. Every stage of the ladder, in ladder order."""
     ladder = Ladder.of(organization)
@@ -481,7 +486,7 @@ ALL_MEMBERS = "All members"
 
 
 def activity_counts(
-    organization: Organization, period: Period, grain: str = "month", by_member: bool = False
+    *, organization: Organization, period: Period, grain: str = "month", by_member: bool = False
 ) -> list[ActivityBucket]:
     """Activities dated in the period, per bucket (and per member who logged them).
 

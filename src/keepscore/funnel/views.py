@@ -98,8 +98,12 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     by = data.get("by")
     within = data.get("within")
     ladder = Ladder.of(organization)
-    report = services.funnel(organization, period, by=by, within_days=within)
-    everyone = report if by is None else services.funnel(organization, period, within_days=within)
+    report = services.funnel(organization=organization, period=period, by=by, within_days=within)
+    everyone = (
+        report
+        if by is None
+        else services.funnel(organization=organization, period=period, within_days=within)
+    )
     names = {s.key: s.name for s in ladder.stages}
     all_leads = everyone.groups[0] if everyone.groups else None
     overall = overall_step(group=all_leads) if all_leads else None
@@ -137,7 +141,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     by_label = BY_LABELS.get(by or UNGROUPED) or f"fact {(by or '')[len(FACT_PREFIX) :]}"
     rates = rate_chart(rows, title=f"{step.label if step else 'Conversion'} by {by_label.lower()}")
 
-    cycle = services.sales_cycle(organization, period)
+    cycle = services.sales_cycle(organization=organization, period=period)
     markers = {}
     if cycle.median_days is not None:
         markers["median"] = cycle.median_days
@@ -150,7 +154,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
         markers=markers,
         edges=_cycle_edges(cycle) if cycle.count else None,
     )
-    close = services.close_rate(organization, period)
+    close = services.close_rate(organization=organization, period=period)
     return {
         "period": period,
         "report": report,
@@ -174,13 +178,15 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
                 "median": format_value(t.median_days, "days"),
                 "p80": format_value(t.p80_days, "days"),
             }
-            for t in services.stage_times(organization, period)
+            for t in services.stage_times(organization=organization, period=period)
         ],
         "close": close,
         "close_text": rate_text(close),
         "lost_reasons": [
             {"name": name, "count": count, "share": format_value(share, "percent")}
-            for name, count, share in services.lost_reasons(organization, period)
+            for name, count, share in services.lost_reasons(
+                organization=organization, period=period
+            )
         ],
     }
 

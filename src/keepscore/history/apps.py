@@ -18,7 +18,7 @@ def _member_deleting(sender: Any, instance: Any, origin: Any = None, **kwargs: A
         isinstance(origin, QuerySet) and origin.model is Organization
     ):
         return  # the whole organization goes, its summaries with it
-    instance._history_rows = member_leaving(instance)
+    instance._history_rows = member_leaving(membership=instance)
 
 
 def _member_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -26,7 +26,8 @@ def _member_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
 
     rows = getattr(instance, "_history_rows", None)
     if rows is not None:
-        member_left(instance, *rows)
+        leads, activities = rows
+        member_left(membership=instance, leads=leads, activities=activities)
 
 
 class HistoryConfig(AppConfig):

@@ -281,26 +281,26 @@ def bulk(
         block = Bulk(organization, now)
         extends = list(dict.fromkeys(extends))  # (once each: the temporary table's key)
         if extends and not rebuild:
-            tell("leads_forget", organization, extends)
+            tell(hook="leads_forget", organization=organization, rows=extends)
         yield block
         _analyze(block)
         _vacuum_on_commit(block)
         if rebuild:
-            tell("rebuild", organization)
+            tell(hook="rebuild", organization=organization)
             return
         leads = block._new(Lead)
         if extends:
             known = Lead.objects.for_org(organization).filter(block._ids_q("extends", extends))
             leads = known if leads is None else (leads | known)
         if leads is not None:
-            tell("leads_count", organization, leads)
+            tell(hook="leads_count", organization=organization, rows=leads)
         objections = block._new(Objection)
         if objections is not None:
             # those of the leads just counted were counted with them
             if leads is not None:
                 objections = objections.exclude(lead__in=leads)
-            tell("objections_add", organization, objections)
+            tell(hook="objections_add", organization=organization, rows=objections)
         activities = block._new(Activity)
         if activities is not None:
-            tell("activities_add", organization, activities)
+            tell(hook="activities_add", organization=organization, rows=activities)
         block._done()

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def write(fn: F) -> F:
+def _write(fn: F) -> F:
     """A write of the recorder: one transaction, and one memo for its projections' hooks
     (``projections.one_write``)."""
 
@@ -51,17 +51,21 @@ def write(fn: F) -> F:
     return inner  # type: ignore[return-value]
 
 
-def tell(hook: str, organization: Organization, *args: Any) -> None:
-    """Call ``hook`` of every registered projection, then its ``changed``."""
+def tell(*, hook: str, organization: Organization, rows: Any = None) -> None:
+    """Call ``hook`` of every registered projection (with ``rows``, what it is told about,
+    when given: the leads, activities, objections or touches), then its ``changed``."""
     for projection in registered():
-        getattr(projection, hook)(organization, *args)
+        if rows is None:
+            getattr(projection, hook)(organization)
+        else:
+            getattr(projection, hook)(organization, rows)
         projection.changed(organization)
 
 
 # --- leads and their stage history ------------------------------------------------------
 
 
-@write
+@_write
 def lead_open(*, lead: Lead, by: User | None = None) -> StageChange:
     """Write a new lead (validated, not saved yet) and its first stage change: from nothing
     to its stage, at its first touch."""
@@ -76,11 +80,11 @@ def lead_open(*, lead: Lead, by: User | None = None) -> StageChange:
             at=lead.first_touch_at,
             by=by,
         )
-    tell("leads_count", organization, [lead.pk])
+    tell(hook="leads_count", organization=organization, rows=[lead.pk])
     return change
 
 
-@write
+@_write
 def lead_save(*, lead: Lead, fields: Sequence[str]) -> None:
     """Save these fields of a lead (and ``updated_at``). When a projection reads any of them
     the lead is forgotten before and counted after."""
@@ -88,14 +92,14 @@ def lead_save(*, lead: Lead, fields: Sequence[str]) -> None:
     recount = bool(names & lead_fields())
     organization = lead.organization
     if recount:
-        tell("leads_forget", organization, [lead.pk])
+        tell(hook="leads_forget", organization=organization, rows=[lead.pk])
     with recording():
         lead.save(update_fields=[*names, "updated_at"])
     if recount:
-        tell("leads_count", organization, [lead.pk])
+        tell(hook="leads_count", organization=organization, rows=[lead.pk])
 
 
-@write
+@_write
 def stage_change_append(
     *,
     lead: Lead,
@@ -110,7 +114,7 @@ def stage_change_append(
     if lines and outcome is None:
         raise ValueError("deal lines need their outcome")
     organization = lead.organization
-    tell("leads_forget", organization, [lead.pk])
+    tell(hook="leads_forget", organization=organization, rows=[lead.pk])
     with recording():
         change.save()
         if outcome is not None:
@@ -122,11 +126,11 @@ def stage_change_append(
         lead.stage = change.to_stage
         lead.stage_entered_at = change.at
         lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
-    tell("leads_count", organization, [lead.pk])
+    tell(hook="leads_count", organization=organization, rows=[lead.pk])
     return change
 
 
-@write
+@_write
 def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorrection) -> None:
     """Undo a lead's latest stage change: write the correction (validated, not saved yet,
     holding what the change said), take the change and its deal outcome out of the history
@@ -135,62 +139,62 @@ def stage_change_undo(*, lead: Lead, change: StageChange, correction: StageCorre
     if change.lead_id != lead.pk or correction.lead_id != lead.pk:
         raise ValueError("the change and its correction must be the lead's")
     organization = lead.organization
-    tell("leads_forget", organization, [lead.pk])
+    tell(hook="leads_forget", organization=organization, rows=[lead.pk])
     with recording():
         correction.save()
         # its outcome and the outcome's lines with it (kept in the correction)
-        audit.delete(StageChange.objects.filter(pk=change.pk), summary="undone")
+        audit.delete(rows=StageChange.objects.filter(pk=change.pk), summary="undone")
         previous = StageChange.objects.filter(lead=lead).order_by("-at", "-id").first()
         if previous is None:
             raise ValueError("a lead's first stage change cannot be undone")
         lead.stage = previous.to_stage
         lead.stage_entered_at = previous.at
         lead.save(update_fields=["stage", "stage_entered_at", "updated_at"])
-    tell("leads_count", organization, [lead.pk])
+    tell(hook="leads_count", organization=organization, rows=[lead.pk])
 
 
-@write
+@_write
 def touch_append(*, touch: Touch) -> Touch:
     """A later touch of a lead (validated, not saved yet)."""
     with recording():
         touch.save()
-    tell("touches_add", touch.organization, [touch])
+    tell(hook="touches_add", organization=touch.organization, rows=[touch])
     return touch
 
 
 # --- activities and objections ----------------------------------------------------------
 
 
-@write
+@_write
 def activity_append(*, activity: Activity) -> Activity:
     """A logged activity (validated, not saved yet)."""
     with recording():
         activity.save()
-    tell("activities_add", activity.organization, [activity])
+    tell(hook="activities_add", organization=activity.organization, rows=[activity])
     return activity
 
 
-@write
+@_write
 def objection_append(*, objection: Objection) -> Objection:
     """An objection (validated, not saved yet)."""
     with recording():
         objection.save()
-    tell("objections_add", objection.organization, [objection])
+    tell(hook="objections_add", organization=objection.organization, rows=[objection])
     return objection
 
 
 # --- the ladder -------------------------------------------------------------------------
 
 
-@write
+@_write
 def ladder_create(*, organization: Organization, stages: Iterable[Stage]) -> None:
     """A new organization's ladder."""
     with recording():
         Stage.objects.bulk_create(stages)
-    tell("ladder_changed", organization)
+    tell(hook="ladder_changed", organization=organization)
 
 
-@write
+@_write
 def stages_save(
     *, organization: Organization, stages: Sequence[Stage], fields: Sequence[str] | None = None
 ) -> None:
@@ -200,16 +204,16 @@ def stages_save(
             if stage.organization_id != organization.pk:
                 raise ValueError("a stage of another organization")
             stage.save(update_fields=fields)
-    tell("ladder_changed", organization)
+    tell(hook="ladder_changed", organization=organization)
 
 
-@write
+@_write
 def stage_delete(*, stage: Stage) -> None:
     """Delete a stage no lead and no stage change names (the caller checks)."""
     organization = stage.organization
     with recording():
-        audit.delete(Stage.objects.filter(pk=stage.pk))
-    tell("ladder_changed", organization)
+        audit.delete(rows=Stage.objects.filter(pk=stage.pk))
+    tell(hook="ladder_changed", organization=organization)
 
 
 # --- members leaving --------------------------------------------------------------------
@@ -228,28 +232,28 @@ def _member_rows(membership: Any) -> tuple[list[int], QuerySet[Activity]]:
     return leads, activities
 
 
-def member_leaving(membership: Any) -> tuple[list[int], list[int]]:
+def member_leaving(*, membership: Any) -> tuple[list[int], list[int]]:
     """Before a member is deleted (the database then clears the owner and the sourced-by of
     their leads and the ``by`` of their activities): forget those leads and activities;
     their ids, for :func:`member_left`."""
     leads, activities = _member_rows(membership)
     organization = membership.organization
     activity_ids = list(activities.values_list("pk", flat=True))
-    tell("leads_forget", organization, leads)
+    tell(hook="leads_forget", organization=organization, rows=leads)
     if activity_ids:
-        tell("activities_forget", organization, activities)
+        tell(hook="activities_forget", organization=organization, rows=activities)
     return leads, activity_ids
 
 
-def member_left(membership: Any, leads: list[int], activities: list[int]) -> None:
+def member_left(*, membership: Any, leads: list[int], activities: list[int]) -> None:
     """After the member was deleted: count their former leads and activities again."""
     organization = membership.organization
-    tell("leads_count", organization, leads)
+    tell(hook="leads_count", organization=organization, rows=leads)
     if activities:
         tell(
-            "activities_add",
-            organization,
-            Activity.objects.filter(organization=organization, pk__in=activities),
+            hook="activities_add",
+            organization=organization,
+            rows=Activity.objects.filter(organization=organization, pk__in=activities),
         )
 
 
@@ -283,7 +287,7 @@ def erasable_rows(*, lead_ids: Sequence[int]) -> dict[str, QuerySet[Any]]:
     }
 
 
-@write
+@_write
 def person_erase(*, organization: Organization, lead_ids: Sequence[int], at: datetime) -> None:
     """Erase a person's data from these leads of the organization (``keepscore.privacy``
     checked them): each lead becomes a tombstone (``ERASED_NAME``, its other personal data
@@ -299,7 +303,7 @@ def person_erase(*, organization: Organization, lead_ids: Sequence[int], at: dat
         return
     recount = bool(ERASED_LEAD_FIELDS & lead_fields())
     if recount:
-        tell("leads_forget", organization, ids)
+        tell(hook="leads_forget", organization=organization, rows=ids)
     rows = erasable_rows(lead_ids=ids)
     with recording():
         Lead.objects.filter(organization=organization, pk__in=ids).update(
@@ -331,16 +335,16 @@ def person_erase(*, organization: Organization, lead_ids: Sequence[int], at: dat
                 blank["outcome"] = {**outcome, "lost_note": ""}  # the keys in their order
             StageCorrection.objects.filter(pk=pk).update(**blank)
     if recount:
-        tell("leads_count", organization, ids)
+        tell(hook="leads_count", organization=organization, rows=ids)
 
 
 # --- rebuild and verify -----------------------------------------------------------------
 
 
-@write
+@_write
 def rebuild(*, organization: Organization) -> None:
     """Every projection computed again from the stored history."""
-    tell("rebuild", organization)
+    tell(hook="rebuild", organization=organization)
 
 
 def verify(*, organization: Organization) -> list[Difference]:

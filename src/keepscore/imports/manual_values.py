@@ -85,7 +85,7 @@ class _Checker:
         try:
             month = month_parse(self.cell(values, "month"))
         except ValidationError as error:
-            result.error(line, "month", error_text(error))
+            result.error(line, "month", error_text(error=error))
             ok = False
         text = self.cell(values, "value")
         value = None
@@ -99,9 +99,9 @@ class _Checker:
                 ok = False
             elif metric is not None:
                 try:
-                    value = value_check(metric.definition(), number)
+                    value = value_check(metric=metric.definition(), value=number)
                 except ValidationError as error:
-                    result.error(line, "value", error_text(error))
+                    result.error(line, "value", error_text(error=error))
                     ok = False
         if not ok or metric is None or month is None or value is None:
             return

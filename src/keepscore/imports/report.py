@@ -207,4 +207,4 @@ def job_record(
         finished_at=timezone.now(),
     )
     result.job_id = job.pk
-    audit.imported(organization, job)
+    audit.imported(organization=organization, job=job)

@@ -49,16 +49,16 @@ def targets_csv(organization: Organization, year: Any) -> tuple[str, int]:
     """The year's targets and goals as CSV (:data:`CSV_HEADER`), one row per metric of the
     grid, in its order; and how many rows. Percentages in points, money as plain numbers."""
     number = year_check(year)
-    targets = targets_for(organization, months_of(number))
-    goals = goals_for(organization, number)
+    targets = targets_for(organization=organization, months=months_of(number))
+    goals = goals_for(organization=organization, year=number)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     rows = 0
     for _group, metrics in grid_metrics(organization):
         for m in metrics:
-            months = [plain(targets.get((m.key, first))) or "" for first in months_of(number)]
-            writer.writerow([m.name, m.key, *months, plain(goals.get(m.key)) or ""])
+            months = [plain(value=targets.get((m.key, first))) or "" for first in months_of(number)]
+            writer.writerow([m.name, m.key, *months, plain(value=goals.get(m.key)) or ""])
             rows += 1
     return out.getvalue(), rows
 
@@ -222,7 +222,7 @@ def _targets_read(
                 try:
                     row[column] = cell_parse(metric, value, column)
                 except ValidationError as error:
-                    result.error(index, labels[column], error_text(error))
+                    result.error(index, labels[column], error_text(error=error))
             rows[metric.key] = row
     except UnicodeDecodeError:
         result.problems.append("The file is not UTF-8 text: save it as “CSV UTF-8”.")

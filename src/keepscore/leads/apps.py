@@ -13,4 +13,4 @@ class LeadsConfig(AppConfig):
         from keepscore.accounts.services import organization_defaults_register
         from keepscore.leads.services import organization_defaults_create
 
-        organization_defaults_register(organization_defaults_create)
+        organization_defaults_register(make=organization_defaults_create)

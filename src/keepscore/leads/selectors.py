@@ -23,9 +23,9 @@ from keepscore.leads.models import (
 )
 
 #: filters of the lead list whose rule another app owns, by ``LeadFilters`` field: the
-#: queryset and the field's value in, the filtered queryset out; registered by that app
-#: when Django starts (the follow-ups: ``next_step``)
-LIST_FILTERS: dict[str, Callable[[QuerySet[Lead], Any], QuerySet[Lead]]] = {}
+#: queryset (``leads=``) and the field's value (named as the field) in, the filtered queryset
+#: out; registered by that app when Django starts (the follow-ups: ``next_step``)
+LIST_FILTERS: dict[str, Callable[..., QuerySet[Lead]]] = {}
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
     if f.status:
         qs = qs.filter(stage__kind=f.status)
     if f.next_step:
-        qs = LIST_FILTERS["next_step"](qs, f.next_step)
+        qs = LIST_FILTERS["next_step"](leads=qs, next_step=f.next_step)
     if f.min_days is not None:
         qs = qs.filter(stage_entered_at__lt=entered_before(f.min_days))
     if f.created_in is not None:

@@ -158,7 +158,7 @@ LEAD_EDITABLE = ("name", "company", "email", "phone", "notes", "owner", "value",
 SOURCE_FIELDS = ("campaign", "utm_source", "utm_medium", "utm_campaign", "referrer")
 
 
-def first_stage(organization: Organization) -> Stage:
+def _first_stage(organization: Organization) -> Stage:
     stage = Stage.objects.for_org(organization).filter(kind=StageKind.OPEN).first()
     if stage is None:
         raise ValidationError("The ladder has no open stage.")
@@ -196,7 +196,7 @@ def lead_create(
     if not channel.active:
         raise ValidationError({"channel": f"The channel {channel.name} is no longer in use."})
     at = checked_at(first_touch_at, "first_touch_at")
-    stage = stage or first_stage(organization)
+    stage = stage or _first_stage(organization)
     if stage.is_closed:
         raise ValidationError({"stage": "A new lead starts at an open stage."})
     if needs_qualification(organization=organization, to_stage=stage) and _required_criteria(

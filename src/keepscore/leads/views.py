@@ -83,7 +83,9 @@ def dashboard(request: OrgRequest, organization: Organization) -> HttpResponse:
             "nav": "dashboard",
             "board": board,
             "month": board.card.month,
-            "newest": attach_next_steps(list(selectors.lead_list(organization=organization)[:10])),
+            "newest": attach_next_steps(
+                leads=list(selectors.lead_list(organization=organization)[:10])
+            ),
             "funnel_quarter": funnel_svg(
                 organization,
                 quarter,
@@ -105,7 +107,7 @@ def lead_list(request: OrgRequest, organization: Organization) -> HttpResponse:
     page, page_problem = page_of(Paginator(leads, LEADS_PER_PAGE), request.GET.get("page"))
     if page_problem:
         form.add_error(None, page_problem)
-    page.object_list = attach_next_steps(list(page.object_list))
+    page.object_list = attach_next_steps(leads=list(page.object_list))
     return render(
         request,
         "leads/list.html",

@@ -111,7 +111,7 @@ def _saved(organization: Organization, year: int) -> PlanReport | None:
         organization,
         "saved-plan",
         [year, timezone.localdate().isoformat()],
-        lambda: plan_report(organization, year, with_range=False),
+        lambda: plan_report(organization=organization, year=year, with_range=False),
     )
     return report if report.plan is not None and report.plan.months else None
 

@@ -77,7 +77,7 @@ def _share(field: str, value: Any) -> float:
     return number
 
 
-def overrides_clean(measured: Measured, raw: dict[str, Any]) -> dict[str, float]:
+def overrides_clean(*, measured: Measured, raw: dict[str, Any]) -> dict[str, float]:
     """The overrides, checked: known names, numbers in range; rates and margin % as
     fractions (0.3) or percents ("30%", or any number above 1 is read as percent points).
     Empty values are dropped (back to the measure). A ValidationError names each field."""
@@ -131,7 +131,7 @@ def overrides_clean(measured: Measured, raw: dict[str, Any]) -> dict[str, float]
     return out
 
 
-def assumptions_apply(measured: Measured, overrides: dict[str, float]) -> Assumptions:
+def assumptions_apply(*, measured: Measured, overrides: dict[str, float]) -> Assumptions:
     """The measured assumptions with ``overrides`` (checked by :func:`overrides_clean`).
 
     Channel shares set by hand are kept; the other channels share what is left in their
@@ -168,7 +168,7 @@ def assumptions_apply(measured: Measured, overrides: dict[str, float]) -> Assump
     return replace(a, **changes) if changes else a
 
 
-def goal_clean(kind: Any, amount: Any) -> Goal:
+def goal_clean(*, kind: Any, amount: Any) -> Goal:
     errors: dict[str, str] = {}
     if kind not in GOAL_KINDS:
         errors["goal_kind"] = f"Choose one of {', '.join(GOAL_KINDS)}."
@@ -186,22 +186,22 @@ def goal_clean(kind: Any, amount: Any) -> Goal:
     return Goal(kind, number)
 
 
-def default_year(today: date | None = None) -> int:
+def default_year(*, today: date | None = None) -> int:
     """The year a plan is made for unless said: this one; from October, the next."""
     today = today or timezone.localdate()
     return today.year + 1 if today.month >= 10 else today.year
 
 
-def year_check(year: int) -> int:
+def _year_check(year: int) -> int:
     if not YEARS[0] <= year <= YEARS[1]:
         raise ValidationError({"year": f"Choose a year from {YEARS[0]} to {YEARS[1]}."})
     return year
 
 
 def plan_report(
+    *,
     organization: Organization,
     year: int,
-    *,
     goal: Goal | None = None,
     overrides: dict[str, Any] | None = None,
     as_of: date | None = None,
@@ -210,14 +210,14 @@ def plan_report(
     """The year's plan: the stored one, or (what-if) with ``goal`` and ``overrides`` instead
     of the stored ones — nothing is saved. ``with_range=False`` skips the simulation (for
     readers of the plan's points only: the plan check, the targets)."""
-    year_check(year)
+    _year_check(year)
     stored = YearPlan.objects.for_org(organization).filter(year=year).first()
     measured = measure(organization, as_of)
     if goal is None and stored is not None:
         goal = Goal(stored.goal_kind, float(stored.goal_amount))
     raw = overrides if overrides is not None else (stored.overrides if stored else {})
-    cleaned = overrides_clean(measured, raw)
-    assumptions = assumptions_apply(measured, cleaned)
+    cleaned = overrides_clean(measured=measured, raw=raw)
+    assumptions = assumptions_apply(measured=measured, overrides=cleaned)
     plan = plan_range = baseline = None
     if goal is not None:
         plan = engine.plan_compute(goal, assumptions, year)
@@ -237,25 +237,25 @@ def plan_report(
     )
 
 
-def overrides_stored(organization: Organization, year: int) -> dict[str, Any]:
+def overrides_stored(*, organization: Organization, year: int) -> dict[str, Any]:
     """The assumptions stored as set by hand for the year ({} without a plan)."""
     stored = YearPlan.objects.for_org(organization).filter(year=year).first()
     return dict(stored.overrides) if stored else {}
 
 
 def plan_save(
+    *,
     organization: Organization,
     year: int,
-    *,
     goal_kind: Any,
     goal_amount: Any,
     overrides: dict[str, Any],
     by: Membership | None,
 ) -> PlanReport:
     """Save the year's goal and overrides (all checked first: a bad one saves nothing)."""
-    year_check(year)
-    goal = goal_clean(goal_kind, goal_amount)
-    cleaned = overrides_clean(measure(organization), overrides)
+    _year_check(year)
+    goal = goal_clean(kind=goal_kind, amount=goal_amount)
+    cleaned = overrides_clean(measured=measure(organization), raw=overrides)
     with transaction.atomic():
         YearPlan.objects.update_or_create(
             organization=organization,
@@ -268,7 +268,7 @@ def plan_save(
                 "updated_at": timezone.now(),
             },
         )
-    return plan_report(organization, year)
+    return plan_report(organization=organization, year=year)
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,7 @@ class Lever:
     leads: float
 
 
-def levers(report: PlanReport, points: float = 0.02) -> list[Lever]:
+def levers(*, report: PlanReport, points: float = 0.02) -> list[Lever]:
     """For each step: what raising it by ``points`` (two percentage points) is worth in
     leads a month, at the plan's leads; the biggest first."""
     plan = report.plan
@@ -305,7 +305,7 @@ class Accepted:
     kept: list[str]  # "Customers, Mar 2027": targets typed by hand, kept
 
 
-def plan_targets(report: PlanReport) -> dict[tuple[str, str], Decimal]:
+def plan_targets(*, report: PlanReport) -> dict[tuple[str, str], Decimal]:
     """The targets the plan gives: {(metric key, "YYYY-MM"): value}. Each metric's year is
     rounded once — counts up to whole ones (a plan of 150.2 customers needs 151), money to
     whole units — and split over the months by the plan's own monthly figures with
@@ -335,13 +335,13 @@ def plan_targets(report: PlanReport) -> dict[tuple[str, str], Decimal]:
     for key, (total, values) in series.items():
         if total <= 0 or sum(values) <= 0:
             continue
-        for m, part in zip(plan.months, shares_split(total, values), strict=True):
+        for m, part in zip(plan.months, shares_split(amount=total, weights=values), strict=True):
             out[(key, m.month.isoformat()[:7])] = part
     return out
 
 
 def plan_accept(
-    organization: Organization, year: int, *, by: Membership | None, replace: bool = False
+    *, organization: Organization, year: int, by: Membership | None, replace: bool = False
 ) -> Accepted:
     """Write the stored plan's monthly targets (:func:`plan_targets`), its annual goal, and
     the annual goal of each other metric it sets monthly targets for (the sum of its twelve
@@ -350,13 +350,13 @@ def plan_accept(
     from keepscore.scorecard.models import Goal, Target
     from keepscore.scorecard.services import goal_set, target_set
 
-    report = plan_report(organization, year, with_range=False)
+    report = plan_report(organization=organization, year=year, with_range=False)
     stored = YearPlan.objects.for_org(organization).filter(year=year).first()
     if stored is None or report.goal is None:
         raise ValidationError({"goal": f"There is no plan for {year} yet: set its goal first."})
     if report.plan is None or not report.plan.months:
         raise ValidationError({"plan": "The plan is missing: " + "; ".join(report.missing)})
-    wanted = plan_targets(report)
+    wanted = plan_targets(report=report)
     names = {m.key: m.name for m in _catalogue(organization)}
     existing = {
         (t.metric_key, t.month.isoformat()[:7]): t.value
@@ -445,7 +445,7 @@ class Spread:
     summed: bool = True  # split to add up to the goal (else each month is the goal)
 
 
-def shares_split(amount: Decimal, weights: list[float]) -> list[Decimal]:
+def shares_split(*, amount: Decimal, weights: list[float]) -> list[Decimal]:
     """``amount`` split by ``weights`` (not negative, some above 0) into parts that add up to
     it exactly: in whole units for a whole amount (else in the amount's smallest decimal),
     each part the floor of its exact share, the units left over going to the largest
@@ -468,7 +468,7 @@ def shares_split(amount: Decimal, weights: list[float]) -> list[Decimal]:
     return [sign * part * unit for part in parts]
 
 
-def goal_spread(organization: Organization, year: int, metric_key: str, amount: Any) -> Spread:
+def goal_spread(*, organization: Organization, year: int, metric_key: str, amount: Any) -> Spread:
     """The monthly targets of a metric that make its annual goal ``amount``.
 
     A count or an amount of money (a sum over the year) is split so that the twelve months
@@ -482,7 +482,7 @@ def goal_spread(organization: Organization, year: int, metric_key: str, amount: 
     from keepscore.scorecard.services import value_check
 
     metric = metric_get(organization, metric_key, field="metric")
-    value = value_check(metric, amount, field="goal")
+    value = value_check(metric=metric, value=amount, field="goal")
     months = months_of(year)
     if metric.unit not in ("count", "money") or metric.key in SPEND_RATIOS:
         return Spread(
@@ -492,7 +492,7 @@ def goal_spread(organization: Organization, year: int, metric_key: str, amount: 
     how = "evenly"
     if YEARS[0] <= year <= YEARS[1] and YearPlan.objects.for_org(organization).filter(year=year):
         try:
-            report = plan_report(organization, year, with_range=False)
+            report = plan_report(organization=organization, year=year, with_range=False)
         except ValidationError:
             report = None
         basis = None if report is None else _basis(report, metric.key)
@@ -506,7 +506,7 @@ def goal_spread(organization: Organization, year: int, metric_key: str, amount: 
             if sum(planned) > 0:
                 weights = planned
                 how = f"by the plan's {BASIS_WORDS[basis]} per month"
-    return Spread(dict(zip(months, shares_split(value, weights), strict=True)), how)
+    return Spread(dict(zip(months, shares_split(amount=value, weights=weights), strict=True)), how)
 
 
 def _basis(report: PlanReport, key: str) -> str | None:

@@ -55,7 +55,7 @@ def _display(name: str, value: float) -> str:
 @org_view
 def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
     year = _year(request)
-    stored = services.plan_report(organization, year)
+    stored = services.plan_report(organization=organization, year=year)
     channels = [c.key for c in stored.measured.assumptions.channels]
     data = request.POST if request.method == "POST" else request.GET
     sent, typed = _typed(data, channels)
@@ -68,14 +68,16 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
             if goal_kind not in GOAL_KINDS:
                 raise ValidationError({"goal_kind": f"Choose one of {', '.join(GOAL_KINDS)}."})
             goal: Goal | None = (
-                services.goal_clean(goal_kind, goal_amount) if str(goal_amount).strip() else None
+                services.goal_clean(kind=goal_kind, amount=goal_amount)
+                if str(goal_amount).strip()
+                else None
             )
             if request.method == "POST":
                 if goal is None:
                     raise ValidationError({"goal_amount": "Enter the year's goal to save it."})
                 services.plan_save(
-                    organization,
-                    year,
+                    organization=organization,
+                    year=year,
                     goal_kind=goal.kind,
                     goal_amount=goal.amount,
                     overrides=typed,
@@ -84,7 +86,9 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
                 messages.success(request, f"Saved the plan of {year}.")
                 url = reverse("plan", kwargs={"org": organization.slug})
                 return redirect(f"{url}?year={year}")
-            report = services.plan_report(organization, year, goal=goal, overrides=typed)
+            report = services.plan_report(
+                organization=organization, year=year, goal=goal, overrides=typed
+            )
         except ValidationError as error:
             errors = error.message_dict
     shown = report.overrides if sent and not errors else stored.overrides
@@ -114,7 +118,7 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
             }
             for c in report.measured.assumptions.channels
         ],
-        "levers": services.levers(report),
+        "levers": services.levers(report=report),
         "channel_year": _channel_year(report),
         "what_if": sent and request.method == "GET" and not errors,
     }
@@ -182,8 +186,8 @@ def plan_accept(request: HttpRequest, organization: Organization) -> HttpRespons
     url = reverse("plan", kwargs={"org": organization.slug}) + f"?year={year}"
     try:
         done = services.plan_accept(
-            organization,
-            year,
+            organization=organization,
+            year=year,
             by=request.membership,  # type: ignore[attr-defined]
             replace=bool(request.POST.get("replace")),
         )

@@ -48,7 +48,7 @@ EMAIL_MAX = Lead._meta.get_field("email").max_length or 254
 # --- finding the person -----------------------------------------------------------------
 
 
-def email_clean(email: str | None) -> str:
+def email_clean(*, email: str | None) -> str:
     """The email to look a person up by, trimmed; a field error when it is not one."""
     value = (email or "").strip()
     if not value:
@@ -68,7 +68,7 @@ def person_leads(*, organization: Organization, email: str) -> QuerySet[Lead]:
     """The organization's leads whose email is ``email`` (trimmed, any case), oldest first."""
     return (
         Lead.objects.for_org(organization)
-        .filter(email__iexact=email_clean(email))
+        .filter(email__iexact=email_clean(email=email))
         .select_related("organization", "stage", "channel", "owner__user", "sourced_by__user")
         .order_by("first_touch_at", "id")
     )
@@ -189,7 +189,7 @@ def erasable(*, leads: Sequence[Lead]) -> dict[int, Held]:
     return {pk: Held(**{**vars(h), "leads": int(pk not in erased)}) for pk, h in found.items()}
 
 
-def total(per_lead: dict[int, Held]) -> Held:
+def total(*, per_lead: dict[int, Held]) -> Held:
     out = Held()
     for one in per_lead.values():
         out += one
@@ -359,7 +359,7 @@ def _submission(s: WebFormSubmission) -> dict[str, Any]:
     }
 
 
-def lead_export(lead: Lead) -> dict[str, Any]:
+def lead_export(*, lead: Lead) -> dict[str, Any]:
     """One lead: its fields and everything recorded with it, oldest first."""
     return {
         **_lead_fields(lead),
@@ -419,7 +419,7 @@ def leads_export(
         "organization": organization.slug,
         "email": email,
         "exported_at": _when(timezone.now()),
-        "leads": [lead_export(lead) for lead in leads],
+        "leads": [lead_export(lead=lead) for lead in leads],
     }
     for lead in leads:
         audit.record(
@@ -439,7 +439,7 @@ def leads_export(
 def person_export(*, organization: Organization, email: str) -> dict[str, Any]:
     """Everything held about the person with this email (no lead: ``leads`` is empty)."""
     leads = list(person_leads(organization=organization, email=email))
-    return leads_export(organization=organization, leads=leads, email=email_clean(email))
+    return leads_export(organization=organization, leads=leads, email=email_clean(email=email))
 
 
 # --- erasure ----------------------------------------------------------------------------
@@ -454,7 +454,7 @@ class Erasure:
 
     @property
     def total(self) -> Held:
-        return total(self.per_lead)
+        return total(per_lead=self.per_lead)
 
     @property
     def found(self) -> bool:
@@ -491,7 +491,7 @@ def leads_erase(
         note=""
     )
     audit.delete(
-        WebFormSubmission.objects.filter(organization=organization, lead_id__in=ids),
+        rows=WebFormSubmission.objects.filter(organization=organization, lead_id__in=ids),
         summary="erased with its lead",
     )
     for pk in ids:

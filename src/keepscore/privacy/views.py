@@ -72,7 +72,7 @@ def person_erase(request: HttpRequest, organization: Organization, pk: int) -> H
         "nav": "leads",
         "lead": lead,
         "people": [(one, per_lead[one.pk]) for one in leads],
-        "total": total(per_lead),
+        "total": total(per_lead=per_lead),
         "form": form,
     }
     return render(request, "privacy/erase.html", context, status=status)

@@ -99,7 +99,7 @@ def board(
             n, total = closed.get(stage.pk, (0, Decimal(0)))
             columns.append(BoardColumn(stage, n, total))
 
-    attach_next_steps([lead for c in columns for lead in c.leads])
+    attach_next_steps(leads=[lead for c in columns for lead in c.leads])
     return Board(
         columns=columns,
         period_start=period_start,

@@ -113,7 +113,7 @@ def _flow_link(organization: Organization, key: str, month: date) -> str:
 
 def dashboard(organization: Organization, today: date) -> Dashboard:
     month = today.replace(day=1)
-    goals = scorecard_services.goals_for(organization, month.year)
+    goals = scorecard_services.goals_for(organization=organization, year=month.year)
     card = scorecard_for(
         organization, month, today=today, only={*FLOW_METRICS, *goals}, last_year_same_days=False
     )

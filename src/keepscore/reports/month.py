@@ -53,14 +53,14 @@ LAYOUT = 1
 
 
 def funnel_svg(organization: Organization, period: Period, title: str) -> str:
-    report = funnel(organization, period)
+    report = funnel(organization=organization, period=period)
     stages = chart_stages(group=report.groups[0], ladder=Ladder.of(organization))
     return funnel_chart(stages, title=title)
 
 
 def _channel_svg(organization: Organization, month: date) -> str:
     period = Period(month_add(month, -11), Period.month(month).end)
-    report = funnel(organization, period, by="channel")
+    report = funnel(organization=organization, period=period, by="channel")
     rows = []
     for group in report.groups:
         overall = overall_step(group=group)

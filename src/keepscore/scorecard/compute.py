@@ -123,8 +123,8 @@ def scorecard_for(
     year_months = months_between(date(month.year, 1, 1), month)
     previous, last_year = month_add(month, -1), month_add(month, -12)
     trend_months = [month_add(month, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
-    targets = services.targets_for(organization, [month])
-    goals = services.goals_for(organization, month.year)
+    targets = services.targets_for(organization=organization, months=[month])
+    goals = services.goals_for(organization=organization, year=month.year)
     history_start = first_month(organization)
     if figures.summarized:
         ytd_closed = summary.span_closed(organization, year_months[0], month)
@@ -209,7 +209,7 @@ def scorecard_for(
         slug=organization.slug,
         month=month,
         rows=tuple(rows),
-        reviews=tuple(services.reviews_for(organization, month)),
+        reviews=tuple(services.reviews_for(organization=organization, month=month)),
         generated_at=timezone.now(),
         extra={"today": today},
         days=days,

@@ -42,7 +42,9 @@ from keepscore.scorecard.row_reads import (
 def monthly_manual(organization: Organization, months: Iterable[date]) -> Monthly:
     """``{month: {manual key: value}}`` as stored (percent metrics in points)."""
     out: Monthly = defaultdict(dict)
-    for (key, month), value in services.manual_values(organization, months).items():
+    for (key, month), value in services.manual_values(
+        organization=organization, months=months
+    ).items():
         out[month][key] = float(value)
     return out
 

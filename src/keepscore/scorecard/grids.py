@@ -68,7 +68,7 @@ def cell_parse(metric: MetricDef, value: Any, column: str = "value") -> Decimal 
         number = decimal_parse(text)
         if number is None:
             raise ValidationError({column: f"{text[:40]!r} is not a number."})
-    return value_check(metric, number, field=column)
+    return value_check(metric=metric, value=number, field=column)
 
 
 @dataclass
@@ -115,7 +115,9 @@ def targets_grid_check(
             except ValidationError as error:
                 label = column_label(column)
                 when = f"{label} {number}" if column != "goal" else label.lower()
-                problems[cell_name(key, column)] = f"{metric.name}, {when}: {error_text(error)}"
+                problems[cell_name(key, column)] = (
+                    f"{metric.name}, {when}: {error_text(error=error)}"
+                )
     return checked, problems
 
 
@@ -144,7 +146,7 @@ def _grid_write(
                 have = targets.get((key, month))
             if value is None:
                 if have is not None:
-                    audit.delete(type(have).objects.filter(pk=have.pk))
+                    audit.delete(rows=type(have).objects.filter(pk=have.pk))
                     saved.cleared += 1
                 continue
             if have is not None and have.value == value:
@@ -228,7 +230,7 @@ def manual_values_grid_set(
             except ValidationError as error:
                 label = column_label(column)
                 problems[cell_name(key, column)] = (
-                    f"{metric.name}, {label} {number}: {error_text(error)}"
+                    f"{metric.name}, {label} {number}: {error_text(error=error)}"
                 )
     if problems:
         raise ValidationError({name: [text] for name, text in problems.items()})
@@ -245,5 +247,5 @@ def manual_values_grid_set(
             saved.unchanged += 1
         else:
             saved.set += 1
-        value_write(metric, month, value, user)
+        value_write(metric=metric, month=month, value=value, user=user)
     return saved

@@ -54,8 +54,8 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
                 return HttpResponseRedirect(review_url(organization, first))
             form = ReviewForm()
     context = {
-        "reviews": services.reviews_for(organization, first),
-        "kept": focus_kept(organization, first),
+        "reviews": services.reviews_for(organization=organization, month=first),
+        "kept": focus_kept(organization=organization, month=first),
         "month": first,
         "review_form": form,
         "can_edit": may(request, MARKETING),

@@ -58,7 +58,7 @@ MAX_REVIEW = 10_000
 MAX_ERRORS = 10_000
 
 
-def plain(value: Decimal | None) -> str | None:
+def plain(*, value: Decimal | None) -> str | None:
     """A stored value as typed: ``12`` not ``12.0000``."""
     if value is None:
         return None
@@ -66,7 +66,7 @@ def plain(value: Decimal | None) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def value_check(metric: MetricDef, value: Any, field: str = "value") -> Decimal:
+def value_check(*, metric: MetricDef, value: Any, field: str = "value") -> Decimal:
     """A value in the metric's unit: finite, under 10^12, at most 4 decimals; counts are whole
     and not negative, days not negative, percentages between -100 and 100."""
     try:
@@ -89,7 +89,7 @@ def value_check(metric: MetricDef, value: Any, field: str = "value") -> Decimal:
     return number
 
 
-def error_text(error: ValidationError) -> str:
+def error_text(*, error: ValidationError) -> str:
     """A refused value's messages, as one text (for a grid's cell or a file's row)."""
     return " ".join(error.messages)
 
@@ -174,7 +174,9 @@ def manual_metric_save(
     return metric
 
 
-def manual_metric_get(organization: Organization, key: str, field: str = "metric") -> ManualMetric:
+def manual_metric_get(
+    *, organization: Organization, key: str, field: str = "metric"
+) -> ManualMetric:
     metric = ManualMetric.objects.for_org(organization).filter(key=key).first()
     if metric is None:
         raise ValidationError({field: f"There is no manual metric “{key}” in this organization."})
@@ -185,10 +187,10 @@ def manual_metric_get(organization: Organization, key: str, field: str = "metric
 
 
 def value_write(
-    metric: ManualMetric, month: date, value: Decimal | None, user: Any
+    *, metric: ManualMetric, month: date, value: Decimal | None, user: Any
 ) -> ManualValue | None:
     if value is None:
-        audit.delete(ManualValue.objects.filter(metric=metric, month=month))
+        audit.delete(rows=ManualValue.objects.filter(metric=metric, month=month))
         return None
     row, created = ManualValue.objects.get_or_create(
         metric=metric,
@@ -213,8 +215,8 @@ def manual_value_set(
     """Set a manual metric's value for a month (``value`` None clears it)."""
     user = writer_user(metric.organization, by)
     first = month_parse(month)
-    checked = None if value is None else value_check(metric.definition(), value)
-    return value_write(metric, first, checked, user)
+    checked = None if value is None else value_check(metric=metric.definition(), value=value)
+    return value_write(metric=metric, month=first, value=checked, user=user)
 
 
 @transaction.atomic
@@ -231,13 +233,15 @@ def manual_values_set(
     for month, value in values.items():
         first = month_parse(month)
         name = f"m{first:%m}"
-        checked[first] = None if value is None else value_check(definition, value, field=name)
+        checked[first] = (
+            None if value is None else value_check(metric=definition, value=value, field=name)
+        )
     for first, number in checked.items():
-        value_write(metric, first, number, user)
+        value_write(metric=metric, month=first, value=number, user=user)
 
 
 def manual_values(
-    organization: Organization, months: Iterable[date]
+    *, organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
     """The manual values of the months: ``{(metric key, month): value}``."""
     firsts = sorted({month_parse(m) for m in months})
@@ -263,7 +267,7 @@ def target_set(
     """Set a metric's target for a month (set again, never added to)."""
     metric = _metric_for(organization, metric_key)
     first = month_parse(month)
-    number = value_check(metric, value)
+    number = value_check(metric=metric, value=value)
     target, _created = Target.objects.update_or_create(
         organization=organization,
         metric_key=metric.key,
@@ -281,7 +285,7 @@ def target_clear(*, organization: Organization, metric_key: str, month: str | da
     if not rows.exists():
         _metric_for(organization, metric_key)  # an unknown metric is an error, not a no-op
         return False
-    audit.delete(rows)
+    audit.delete(rows=rows)
     return True
 
 
@@ -290,7 +294,7 @@ def goal_set(*, organization: Organization, metric_key: str, year: Any, value: A
     """Set a metric's annual goal."""
     metric = _metric_for(organization, metric_key)
     number = year_check(year)
-    checked = value_check(metric, value)
+    checked = value_check(metric=metric, value=value)
     goal, _created = Goal.objects.update_or_create(
         organization=organization, metric_key=metric.key, year=number, defaults={"value": checked}
     )
@@ -305,7 +309,7 @@ def goal_clear(*, organization: Organization, metric_key: str, year: Any) -> boo
     if not rows.exists():
         _metric_for(organization, metric_key)
         return False
-    audit.delete(rows)
+    audit.delete(rows=rows)
     return True
 
 
@@ -328,12 +332,14 @@ def targets_year_set(
         if first.year != number:
             raise ValidationError({"month": f"{month_str(first)} is not in {number}."})
         name = f"m{first:%m}"
-        checked[first] = None if value is None else value_check(metric, value, field=name)
-    goal_value = None if goal is None else value_check(metric, goal, field="goal")
+        checked[first] = (
+            None if value is None else value_check(metric=metric, value=value, field=name)
+        )
+    goal_value = None if goal is None else value_check(metric=metric, value=goal, field="goal")
     mine = Target.objects.for_org(organization).filter(metric_key=metric.key)
     for first, value in checked.items():
         if value is None:
-            audit.delete(mine.filter(month=first))
+            audit.delete(rows=mine.filter(month=first))
         else:
             Target.objects.update_or_create(
                 organization=organization,
@@ -342,7 +348,9 @@ def targets_year_set(
                 defaults={"value": value},
             )
     if goal_value is None:
-        audit.delete(Goal.objects.for_org(organization).filter(metric_key=metric.key, year=number))
+        audit.delete(
+            rows=Goal.objects.for_org(organization).filter(metric_key=metric.key, year=number)
+        )
     else:
         Goal.objects.update_or_create(
             organization=organization,
@@ -353,7 +361,7 @@ def targets_year_set(
 
 
 def targets_for(
-    organization: Organization, months: Iterable[date]
+    *, organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
     """The targets of the months: ``{(metric key, month): value}``."""
     firsts = sorted({month_parse(m) for m in months})
@@ -365,7 +373,7 @@ def targets_for(
     return {(key, month): value for key, month, value in rows}
 
 
-def goals_for(organization: Organization, year: int) -> dict[str, Decimal]:
+def goals_for(*, organization: Organization, year: int) -> dict[str, Decimal]:
     """The annual goals of the year: ``{metric key: value}``."""
     rows = Goal.objects.for_org(organization).filter(year=year_check(year))
     return dict(rows.values_list("metric_key", "value"))
@@ -375,9 +383,9 @@ def goals_for(organization: Organization, year: int) -> dict[str, Decimal]:
 
 
 #: what a new review entry keeps with its month besides itself, each called as
-#: ``keep(organization, month, user)`` in the entry's transaction; registered when Django
-#: starts by the apps built on the scorecard (the focus: the month's diagnosis)
-REVIEW_KEEPERS: list[Callable[[Organization, date, Any], object]] = []
+#: ``keep(organization=..., month=..., by=user)`` in the entry's transaction; registered when
+#: Django starts by the apps built on the scorecard (the focus: the month's diagnosis)
+REVIEW_KEEPERS: list[Callable[..., object]] = []
 
 
 @transaction.atomic
@@ -406,11 +414,11 @@ def review_add(
     entry.full_clean(exclude=["organization", "by"])
     entry.save()
     for keep in REVIEW_KEEPERS:
-        keep(organization, first, user)
+        keep(organization=organization, month=first, by=user)
     return entry
 
 
-def reviews_for(organization: Organization, month: str | date) -> list[types.ReviewEntry]:
+def reviews_for(*, organization: Organization, month: str | date) -> list[types.ReviewEntry]:
     """A month's review entries, oldest first, as plain data."""
     rows = (
         ReviewEntry.objects.for_org(organization)
@@ -429,7 +437,7 @@ def reviews_for(organization: Organization, month: str | date) -> list[types.Rev
     ]
 
 
-def metric_catalogue_with_manual(organization: Organization) -> list[MetricDef]:
+def metric_catalogue_with_manual(*, organization: Organization) -> list[MetricDef]:
     """The catalogue and the inactive manual metrics too (for listings)."""
     active = metric_catalogue(organization)
     inactive = [

@@ -149,16 +149,16 @@ Groups = list[tuple[str, list[MetricDef]]]
 def _stored_cells(
     organization: Organization, year: int, groups: Groups
 ) -> dict[str, dict[str, Any]]:
-    targets = services.targets_for(organization, months_of(year))
-    goals = services.goals_for(organization, year)
+    targets = services.targets_for(organization=organization, months=months_of(year))
+    goals = services.goals_for(organization=organization, year=year)
     out: dict[str, dict[str, Any]] = {}
     for _group, metrics in groups:
         for m in metrics:
             cells = {
-                column: services.plain(targets.get((m.key, first)))
+                column: services.plain(value=targets.get((m.key, first)))
                 for column, first in zip(grids.MONTH_COLUMNS, months_of(year), strict=True)
             }
-            out[m.key] = {**cells, "goal": services.plain(goals.get(m.key))}
+            out[m.key] = {**cells, "goal": services.plain(value=goals.get(m.key))}
     return out
 
 
@@ -279,9 +279,9 @@ def _spread(
         return typed, {goal_cell: f"{metric.name}, annual goal: {' '.join(error.messages)}"}, ""
     if goal is None:
         return typed, {goal_cell: f"{metric.name}: type the annual goal first, then spread it."}, ""
-    spread = goal_spread(organization, year, metric.key, goal)
+    spread = goal_spread(organization=organization, year=year, metric_key=metric.key, amount=goal)
     months = {
-        f"m{first.month:02d}": services.plain(value) for first, value in spread.months.items()
+        f"m{first.month:02d}": services.plain(value=value) for first, value in spread.months.items()
     }
     filled: dict[str, dict[str, Any]] = {
         **typed,
@@ -289,7 +289,7 @@ def _spread(
     }
     done = "spread over the months " if spread.summed else "set in every month: "
     note = (
-        f"{metric.name}: the goal of {services.plain(goal)} is {done}{spread.how}. "
+        f"{metric.name}: the goal of {services.plain(value=goal)} is {done}{spread.how}. "
         "Not saved yet: check the months and Save."
     )
     return filled, {}, note
@@ -334,7 +334,7 @@ def targets_csv(request: HttpRequest, organization: Organization, year: int) -> 
     except ValidationError:
         raise Http404("No such year") from None
     body, rows = targets_file.targets_csv(organization, year)
-    audit.exported(organization, "targets", "csv", rows)
+    audit.exported(organization=organization, kind="targets", fmt="csv", rows=rows)
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     filename = f"{organization.slug}-targets-{year}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -382,10 +382,10 @@ def _values_page(
     status: int = 200,
 ) -> HttpResponse:
     groups = _manual_groups(organization)
-    stored_values = services.manual_values(organization, months_of(year))
+    stored_values = services.manual_values(organization=organization, months=months_of(year))
     stored: dict[str, dict[str, Any]] = {
         m.key: {
-            column: services.plain(stored_values.get((m.key, first)))
+            column: services.plain(value=stored_values.get((m.key, first)))
             for column, first in zip(grids.MONTH_COLUMNS, months_of(year), strict=True)
         }
         for _group, metrics in groups

@@ -159,7 +159,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
             kwargs={"org": organization.slug, "year": f"{month:%Y}", "month": f"{month:%m}"},
         ),
         "reviews": card.reviews,
-        "kept": focus_kept(organization, month),
+        "kept": focus_kept(organization=organization, month=month),
         "plan_check": _plan_check(organization, month),
     }
     return render(request, "scorecard/scorecard.html", context)

@@ -103,7 +103,7 @@ def webform_save(
     return form
 
 
-def ip_hash(ip: str) -> str:
+def ip_hash(*, ip: str) -> str:
     """The client address, kept only as a keyed hash."""
     return salted_hmac("keepscore.webforms.ip", ip or "").hexdigest()
 
@@ -117,7 +117,7 @@ def _channel(organization: Organization) -> Channel:
     return channel
 
 
-def assignee_for(webform: WebForm) -> Membership | None:
+def assignee_for(*, webform: WebForm) -> Membership | None:
     """Who a new lead of this form goes to: nobody, its named member (nobody once removed),
     or the next sales member in turn (the form's row locked: concurrent posts take turns)."""
     if webform.assign == Assign.MEMBER:
@@ -172,7 +172,7 @@ def webform_submit(
     if not name:
         raise ValidationError({"name": "Enter your name."})
     organization = webform.organization
-    assignee = assignee_for(webform)
+    assignee = assignee_for(webform=webform)
     lead = lead_create(
         organization=organization,
         name=name,
@@ -193,7 +193,7 @@ def webform_submit(
         consent_version=consent_version(webform.consent_text),
         consented_at=now if webform.consent_text else None,
         submitted_at=now,
-        ip_hash=ip_hash(ip),
+        ip_hash=ip_hash(ip=ip),
         page_url=source.page_url,
     )
     lead_assigned(lead=lead, assignee=assignee, hours=webform.first_contact_hours, now=now)

@@ -35,7 +35,7 @@ class Goal:
 def read_goal(organization: Organization, r: Reads) -> Goal | None:
     """The year's goal (customers, else revenue) with what is won of it so far, the months
     left and the revenue a customer brings; None without a goal for the year."""
-    goals = scorecard_services.goals_for(organization, r.as_of.year)
+    goals = scorecard_services.goals_for(organization=organization, year=r.as_of.year)
     key = next((k for k in ("customers", "revenue") if k in goals), None)
     if key is None:
         return None

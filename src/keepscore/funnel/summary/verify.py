@@ -215,7 +215,7 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     """What ``readers.month_counts`` holds for the month (but ``reached.*``), from the
     reference services."""
     period = Period.month(month)
-    out: dict[str, Any] = {"new_leads": ref.new_leads(organization, period)}
+    out: dict[str, Any] = {"new_leads": ref.new_leads(organization=organization, period=period)}
     since, until = period.bounds()
     won = DealOutcome.objects.filter(lead_id=OuterRef("pk"), result=DealOutcome.Result.WON)
     out["won_leads"] = (
@@ -224,14 +224,14 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
         .filter(Exists(won))
         .count()
     )
-    for key, n in ref.stage_entries(organization, period).items():
+    for key, n in ref.stage_entries(organization=organization, period=period).items():
         out[f"entered.{key}"] = n
-    (bucket,) = ref.activity_counts(organization, period)
+    (bucket,) = ref.activity_counts(organization=organization, period=period)
     for kind, name in ref._KIND_FIELD.items():
         out[f"activities.{kind}"] = getattr(bucket, name)
     out["sales_conversations"] = bucket.sales_conversations
     out["conversations_won"] = bucket.conversations_won
-    money = ref.money(organization, period)
+    money = ref.money(organization=organization, period=period)
     out["won"], out["revenue"], out["cost"] = money.won, money.revenue, money.cost
     out["costed"], out["costed_revenue"] = money.costed, money.costed_revenue
     out["losses"] = (
@@ -239,7 +239,7 @@ def month_figures(organization: Organization, month: date) -> dict[str, Any]:
         .filter(result=DealOutcome.Result.WON, at__gte=since, at__lt=until, cost__gt=F("revenue"))
         .count()
     )
-    close = ref.close_rate(organization, period)
+    close = ref.close_rate(organization=organization, period=period)
     out["closed"], out["closed_won"] = close.n, close.k
     return out
 
@@ -339,14 +339,14 @@ def _spans(organization: Organization, months: list[date]) -> list[Difference]:
     for year in sorted({m.year for m in months}):
         inside = [m for m in months if m.year == year]
         period = Period(inside[0], Period.month(inside[-1]).end)
-        close = ref.close_rate(organization, period)
+        close = ref.close_rate(organization=organization, period=period)
         stored = readers.span_closed(organization, period.start, period.end)
         if stored != (close.k, close.n):
             where = f"{year} close rate (won, closed)"
             found.append(Difference(NAME, where, stored, (close.k, close.n)))
         cycles = readers.cycle_days(organization, period.start, period.end)
         days = sorted(d for month_days in cycles.values() for d in month_days)
-        expected = ref.sales_cycle(organization, period).days
+        expected = ref.sales_cycle(organization=organization, period=period).days
         if days != expected:
             found.append(Difference(NAME, f"{year} sales cycle days", days, expected))
         # the median and 80th percentile as the scorecard reads them (by day counts)
