@@ -345,7 +345,12 @@ def spend_add(organization: Any, say: Callable[[str], None]) -> None:
     day = date(START.year, START.month, 1)
     while day <= END_DAY:
         for key, base in paid.items():
-            spend_set(organization, day, key, f"{base * rng.uniform(0.7, 1.3):.2f}")
+            spend_set(
+                organization=organization,
+                month=day,
+                channel=key,
+                amount=f"{base * rng.uniform(0.7, 1.3):.2f}",
+            )
         months += 1
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     say(f"spend: {len(paid)} paid channels, {months} months each")
@@ -363,7 +368,12 @@ def owner_setup_add(organization: Any, say: Callable[[str], None]) -> None:
     today = timezone.localdate()
     for key, value in (("customers", 120_000), ("revenue", 150_000_000), ("new_leads", 400_000)):
         goal_set(organization=organization, metric_key=key, year=today.year, value=value)
-    cash_set(organization, today.replace(day=1), "2500000", "400000")
+    cash_set(
+        organization=organization,
+        month=today.replace(day=1),
+        cash_on_hand="2500000",
+        monthly_fixed_costs="400000",
+    )
     say(f"owner setup: 3 goals for {today.year}, cash for {today:%B %Y}")
 
 

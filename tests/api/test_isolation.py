@@ -234,13 +234,37 @@ def make_b_world(org_b, owner_b, lead_b, lead_a, owner_a):
 
     product_save(organization=lead_a.organization, name="Alpha widget", price=Decimal(5))
     product_b = product_save(organization=org_b, name="bravo widget", price=Decimal(7))
-    default_margin_set(org_b, Decimal(20))
+    default_margin_set(organization=org_b, pct=Decimal(20))
     from keepscore.economics.services import cash_set, spend_set
 
-    spend_set(lead_a.organization, "2026-01", "ads", "5", campaign="A campaign")
-    spend_b = spend_set(org_b, "2026-01", "ads", "9", campaign="B campaign", by=owner_b)
-    cash_set(lead_a.organization, "2026-01", "100", "10")
-    cash_set(org_b, "2026-01", "900", "10", note="B cash")
+    spend_set(
+        organization=lead_a.organization,
+        month="2026-01",
+        channel="ads",
+        amount="5",
+        campaign="A campaign",
+    )
+    spend_b = spend_set(
+        organization=org_b,
+        month="2026-01",
+        channel="ads",
+        amount="9",
+        campaign="B campaign",
+        by=owner_b,
+    )
+    cash_set(
+        organization=lead_a.organization,
+        month="2026-01",
+        cash_on_hand="100",
+        monthly_fixed_costs="10",
+    )
+    cash_set(
+        organization=org_b,
+        month="2026-01",
+        cash_on_hand="900",
+        monthly_fixed_costs="10",
+        note="B cash",
+    )
     from keepscore.followups.services import followup_add
 
     # one email in both organizations: A's token exports and erases A's person only

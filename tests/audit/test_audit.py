@@ -166,7 +166,7 @@ def test_exports_and_imports_with_their_row_counts(
 def test_deletions_are_recorded(org_a: Organization, owner_a: Membership) -> None:
     from keepscore.economics.services import spend_delete, spend_set
 
-    spend = spend_set(org_a, "2026-01", "ads", "10")
+    spend = spend_set(organization=org_a, month="2026-01", channel="ads", amount="10")
     spend_delete(organization=org_a, spend=spend)
     assert [e.action for e in events(org_a, object_type="economics.Spend")] == [
         "created",

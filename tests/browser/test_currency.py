@@ -30,7 +30,7 @@ def test_the_economics_page_in_euros_then_in_dollars(live_server, page: Page) ->
     for n in range(3):
         lead = new_lead(org, f"Lead {n}", at(2025, 3, 3 + n))
     move(lead, "customer", at(2025, 3, 20), owner, revenue="1234.50", cost="234.50")
-    spend_set(org, "2025-03", "referral", "100")
+    spend_set(organization=org, month="2025-03", channel="referral", amount="100")
 
     log_in(page, live_server.url, "owner@acme.test")
     page.goto(f"{live_server.url}/o/acme/economics/{MARCH}")

@@ -498,8 +498,17 @@ def fill_organization(org: Organization, owner: Membership, name: str) -> dict[s
 
     from keepscore.economics.services import cash_set, spend_set
 
-    spend_set(org, timezone.localdate().replace(day=1), "ads", "120", campaign="Promo", by=owner)
-    cash_set(org, "2026-01", "9000", "3000", by=owner)
+    spend_set(
+        organization=org,
+        month=timezone.localdate().replace(day=1),
+        channel="ads",
+        amount="120",
+        campaign="Promo",
+        by=owner,
+    )
+    cash_set(
+        organization=org, month="2026-01", cash_on_hand="9000", monthly_fixed_costs="3000", by=owner
+    )
     from keepscore.followups.services import followup_add
 
     followup = followup_add(lead=lead, by=owner, kind="call", due_on=timezone.localdate())

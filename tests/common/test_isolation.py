@@ -91,8 +91,21 @@ def built_orgs(django_db_setup, django_db_blocker):
         objection_add(lead=lead, tag="price", by=owner_b)
         manual_metric_save(organization=org_b, name="Website visitors", group="SUSPECT")
         product_save(organization=org_b, name="B product", price=Decimal("10.00"))
-        spend_set(org_b, "2026-03", "ads", "100", campaign="B campaign", by=owner_b)
-        cash_set(org_b, "2026-03", "5000", "1000", by=owner_b)
+        spend_set(
+            organization=org_b,
+            month="2026-03",
+            channel="ads",
+            amount="100",
+            campaign="B campaign",
+            by=owner_b,
+        )
+        cash_set(
+            organization=org_b,
+            month="2026-03",
+            cash_on_hand="5000",
+            monthly_fixed_costs="1000",
+            by=owner_b,
+        )
         followup = followup_add(lead=lead, by=owner_b, kind="call", due_on=timezone.localdate())
         invitation_send(
             organization=org_b, email="invited@beta.test", is_sales=True, by=owner_b.user

@@ -125,7 +125,9 @@ class PermissionMapTest(TestCase):
         )  # fmt: skip
         from keepscore.economics.services import spend_set
 
-        spend = spend_set(org, "2026-01", "ads", "5", campaign="A campaign")
+        spend = spend_set(
+            organization=org, month="2026-01", channel="ads", amount="5", campaign="A campaign"
+        )
         cls.members = members
         cls.stranger = stranger
         cls.objects = {

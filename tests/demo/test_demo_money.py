@@ -92,11 +92,11 @@ def test_ads_lose_money_and_referrals_earn_it(demos):
 
 def test_cash_runs_down_to_about_four_months(demos):
     org = demos[0]
-    history = cash_history(org)
+    history = cash_history(organization=org)
     assert [r.month for r in history] == sorted(month_starts(TODAY, 12), reverse=True)
-    latest = cash_current(org, on=TODAY)
+    latest = cash_current(organization=org, on=TODAY)
     assert latest is not None and latest.month == date(2025, 6, 1)
-    runway = runway_months(latest)
+    runway = runway_months(position=latest)
     assert runway is not None and Decimal("3.8") <= runway <= Decimal("4.2"), runway
     assert runway == (latest.cash_on_hand / latest.monthly_fixed_costs).quantize(Decimal("0.01"))
     assert history[-1].runway > Decimal(6)  # a year ago there was more cash

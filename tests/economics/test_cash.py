@@ -18,7 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_set_and_set_again_replaces(org_a, owner_a):
-    row = cash_set(org_a, "2026-03", "12,000", "3000", "after VAT", owner_a)
+    row = cash_set(
+        organization=org_a,
+        month="2026-03",
+        cash_on_hand="12,000",
+        monthly_fixed_costs="3000",
+        note="after VAT",
+        by=owner_a,
+    )
     assert (row.month, row.cash_on_hand, row.monthly_fixed_costs, row.note, row.by) == (
         date(2026, 3, 1),
         Decimal(12000),
@@ -26,7 +33,12 @@ def test_set_and_set_again_replaces(org_a, owner_a):
         "after VAT",
         owner_a.user,
     )
-    again = cash_set(org_a, date(2026, 3, 1), Decimal("-250.50"), 0)
+    again = cash_set(
+        organization=org_a,
+        month=date(2026, 3, 1),
+        cash_on_hand=Decimal("-250.50"),
+        monthly_fixed_costs=0,
+    )
     assert again.pk == row.pk
     assert CashPosition.objects.for_org(org_a).count() == 1
     again.refresh_from_db()
@@ -51,7 +63,13 @@ def test_set_and_set_again_replaces(org_a, owner_a):
 )
 def test_bad_input_names_the_field(org_a, args, field, text):
     with pytest.raises(ValidationError) as caught:
-        cash_set(org_a, *args)
+        month, cash_on_hand, monthly_fixed_costs = args
+        cash_set(
+            organization=org_a,
+            month=month,
+            cash_on_hand=cash_on_hand,
+            monthly_fixed_costs=monthly_fixed_costs,
+        )
     assert field in caught.value.message_dict
     assert text in " ".join(caught.value.message_dict[field])
     assert not CashPosition.objects.for_org(org_a).exists()
@@ -59,9 +77,14 @@ def test_bad_input_names_the_field(org_a, args, field, text):
 
 def test_a_future_month_is_refused(org_a):
     this_month = timezone.localdate().replace(day=1)
-    cash_set(org_a, this_month, 1, 1)
+    cash_set(organization=org_a, month=this_month, cash_on_hand=1, monthly_fixed_costs=1)
     with pytest.raises(ValidationError, match="too far ahead"):
-        cash_set(org_a, add_months(this_month, 1), 1, 1)
+        cash_set(
+            organization=org_a,
+            month=add_months(this_month, 1),
+            cash_on_hand=1,
+            monthly_fixed_costs=1,
+        )
 
 
 @pytest.mark.parametrize(
@@ -77,35 +100,49 @@ def test_a_future_month_is_refused(org_a):
     ],
 )
 def test_runway(org_a, cash, fixed, runway):
-    position = cash_set(org_a, "2026-01", cash, fixed)
-    assert runway_months(position) == runway
+    position = cash_set(
+        organization=org_a, month="2026-01", cash_on_hand=cash, monthly_fixed_costs=fixed
+    )
+    assert runway_months(position=position) == runway
 
 
 def test_no_position_no_runway():
-    assert runway_months(None) is None
+    assert runway_months(position=None) is None
 
 
 def test_current_is_the_latest_at_or_before_the_month(org_a, org_b):
-    cash_set(org_a, "2026-01", 9000, 3000)
-    cash_set(org_a, "2026-04", 6000, 3000)
-    cash_set(org_b, "2026-03", 1, 1)  # another organization's
-    assert cash_current(org_a, on=date(2025, 12, 31)) is None
-    assert cash_current(org_a, on=date(2026, 1, 1)).month == date(2026, 1, 1)
-    assert cash_current(org_a, on=date(2026, 3, 31)).month == date(2026, 1, 1)
-    assert cash_current(org_a, on=date(2026, 4, 20)).month == date(2026, 4, 1)
-    assert cash_current(org_a).month == date(2026, 4, 1)  # today is after April 2026
-    assert runway_months(cash_current(org_a, on=date(2026, 3, 1))) == Decimal(3)
+    cash_set(organization=org_a, month="2026-01", cash_on_hand=9000, monthly_fixed_costs=3000)
+    cash_set(organization=org_a, month="2026-04", cash_on_hand=6000, monthly_fixed_costs=3000)
+    cash_set(
+        organization=org_b, month="2026-03", cash_on_hand=1, monthly_fixed_costs=1
+    )  # another organization's
+    assert cash_current(organization=org_a, on=date(2025, 12, 31)) is None
+    assert cash_current(organization=org_a, on=date(2026, 1, 1)).month == date(2026, 1, 1)
+    assert cash_current(organization=org_a, on=date(2026, 3, 31)).month == date(2026, 1, 1)
+    assert cash_current(organization=org_a, on=date(2026, 4, 20)).month == date(2026, 4, 1)
+    assert cash_current(organization=org_a).month == date(2026, 4, 1)  # today is after April 2026
+    assert runway_months(position=cash_current(organization=org_a, on=date(2026, 3, 1))) == Decimal(
+        3
+    )
 
 
 def test_history_latest_first_with_runway(org_a, org_b, owner_a):
-    cash_set(org_a, "2026-01", 9000, 3000, by=owner_a)
-    cash_set(org_a, "2026-02", 7500, 3000, note="slow month")
-    cash_set(org_b, "2026-02", 1, 1)
-    history = cash_history(org_a)
+    cash_set(
+        organization=org_a, month="2026-01", cash_on_hand=9000, monthly_fixed_costs=3000, by=owner_a
+    )
+    cash_set(
+        organization=org_a,
+        month="2026-02",
+        cash_on_hand=7500,
+        monthly_fixed_costs=3000,
+        note="slow month",
+    )
+    cash_set(organization=org_b, month="2026-02", cash_on_hand=1, monthly_fixed_costs=1)
+    history = cash_history(organization=org_a)
     assert [(r.month_text, r.runway, r.note, r.by) for r in history] == [
         ("2026-02", Decimal("2.50"), "slow month", ""),
         ("2026-01", Decimal("3.00"), "", owner_a.user.email),
     ]
     assert cash_delete(organization=org_a, month="2026-02")
     assert not cash_delete(organization=org_a, month="2026-02")
-    assert [r.month_text for r in cash_history(org_a)] == ["2026-01"]
+    assert [r.month_text for r in cash_history(organization=org_a)] == ["2026-01"]

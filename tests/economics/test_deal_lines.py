@@ -42,7 +42,7 @@ def history(lead):
 
 
 def test_a_won_move_with_lines_writes_them_and_their_sums(org_a, owner_a, lead_a, catalogue):
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
 
     change = lead_move(
         lead=lead_a,
@@ -76,7 +76,7 @@ def test_a_won_move_with_lines_writes_them_and_their_sums(org_a, owner_a, lead_a
 
 
 def test_a_won_move_typed_in_takes_the_default_margin_for_its_cost(org_a, owner_a, lead_a):
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
 
     change = lead_move(
         lead=lead_a,

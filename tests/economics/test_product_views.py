@@ -27,7 +27,7 @@ def url(name: str, org: Organization, **kwargs: Any) -> str:
 def test_the_page_lists_products_with_their_margin(client_a, org_a):
     product_save(organization=org_a, name="Audit", price=D("450"), cost=D("120"))
     product_save(organization=org_a, name="Hours", price=D("90"))
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
 
     response = client_a.get(url("settings_products", org_a))
 
@@ -144,7 +144,7 @@ def test_the_move_panel_offers_the_products_sold(client_a, org_a, lead_a):
 
 
 def test_a_won_move_with_products_from_the_lead_page(client_a, org_a, lead_a):
-    default_margin_set(org_a, D(40))
+    default_margin_set(organization=org_a, pct=D(40))
     audit = product_save(organization=org_a, name="Audit", price=D("450"), cost=D("120"))
     hours = product_save(organization=org_a, name="Hours", price=D("90"))
 

@@ -96,11 +96,11 @@ def test_retiring_keeps_the_product(org_a):
 def test_the_default_margin_is_set_changed_and_cleared(org_a, org_b):
     assert default_margin(org_a) is None
 
-    default_margin_set(org_a, D("35"))
+    default_margin_set(organization=org_a, pct=D("35"))
     assert default_margin(org_a) == D("35.00")
-    default_margin_set(org_a, D("-12.5"))
+    default_margin_set(organization=org_a, pct=D("-12.5"))
     assert default_margin(org_a) == D("-12.50")
-    default_margin_set(org_a, None)
+    default_margin_set(organization=org_a, pct=None)
     assert default_margin(org_a) is None
     assert default_margin(org_b) is None
     assert MoneySettings.objects.count() == 1
@@ -108,17 +108,17 @@ def test_the_default_margin_is_set_changed_and_cleared(org_a, org_b):
 
 @pytest.mark.parametrize("pct", [D("100.01"), D("-100.01"), D("1000"), D("35.555"), D("NaN")])
 def test_a_default_margin_out_of_range_is_refused(org_a, pct):
-    default_margin_set(org_a, D(20))
+    default_margin_set(organization=org_a, pct=D(20))
 
     with pytest.raises(ValidationError) as error:
-        default_margin_set(org_a, pct)
+        default_margin_set(organization=org_a, pct=pct)
     assert fields(error) == {"default_margin_pct"}
     assert default_margin(org_a) == D(20)
 
 
 @pytest.mark.parametrize("pct", [D(-100), D(100), D(0)])
 def test_the_ends_of_the_margin_range_are_accepted(org_a, pct):
-    assert default_margin_set(org_a, pct).default_margin_pct == pct
+    assert default_margin_set(organization=org_a, pct=pct).default_margin_pct == pct
 
 
 # --- amounts ---------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_a_product_without_cost_costs_its_price_at_the_default_margin(org_a):
     assert (revenue, cost, rows[0].unit_cost) == (D("299.97"), D("0.00"), D("0.00"))
 
     # 35 %: unit cost 99.99 x 0.65 = 64.9935 -> 64.99; 3 x 64.99 = 194.97
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
     revenue, cost, rows = deal_amounts(org_a, lines=[LineIn(hours, D(3))])
     assert (revenue, cost, rows[0].unit_cost) == (D("299.97"), D("194.97"), D("64.99"))
 
@@ -175,7 +175,7 @@ def test_a_product_without_cost_costs_its_price_at_the_default_margin(org_a):
 
 
 def test_a_product_with_a_cost_ignores_the_default_margin(org_a):
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
     kit = product_save(organization=org_a, name="Kit", price=D(100), cost=D(90))
 
     assert deal_amounts(org_a, lines=[LineIn(kit, D(2))])[:2] == (D("200.00"), D("180.00"))
@@ -192,7 +192,7 @@ def test_line_amounts_are_rounded_half_up_at_the_total(org_a):
     assert revenue == D("0.08")
 
     # a unit cost from the default margin is rounded first: 0.05 x (1 - 0.333) = 0.03335
-    default_margin_set(org_a, D("33.3"))
+    default_margin_set(organization=org_a, pct=D("33.3"))
     nut = product_save(organization=org_a, name="Nut", price=D("0.05"))
     _, cost, rows = deal_amounts(org_a, lines=[LineIn(nut, D(10))])
     assert rows[0].unit_cost == D("0.03")
@@ -210,13 +210,15 @@ def test_direct_entry_takes_revenue_and_cost_as_entered(org_a):
 
 
 def test_direct_entry_without_cost_uses_the_default_margin(org_a):
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
 
     # 1200.50 x 0.65 = 780.325 -> 780.33 (half up)
     assert deal_amounts(org_a, revenue=D("1200.50")) == (D("1200.50"), D("780.33"), [])
     # an entered cost wins, even 0
     assert deal_amounts(org_a, revenue=D(100), cost=D(0))[1] == D(0)
-    default_margin_set(org_a, D(-100))  # selling at a loss: costs twice the revenue
+    default_margin_set(
+        organization=org_a, pct=D(-100)
+    )  # selling at a loss: costs twice the revenue
     assert deal_amounts(org_a, revenue=D(100))[1] == D("200.00")
 
 
@@ -273,7 +275,7 @@ def test_a_retired_product_is_not_sold_any_more(org_a):
 
 def test_amounts_match_an_independent_computation(org_a):
     """Many lines: the sums against plain float-free arithmetic written out separately."""
-    default_margin_set(org_a, D(40))
+    default_margin_set(organization=org_a, pct=D(40))
     products = [
         product_save(organization=org_a, name=f"P{i}", price=D(i * 37) / 10, cost=c)
         for i, c in [(1, None), (2, D("1.10")), (3, None), (7, D("0"))]
@@ -294,7 +296,7 @@ def test_amounts_match_an_independent_computation(org_a):
 
 def test_the_example_of_docs_numbers(org_a):
     """The worked example of docs/numbers.md, "Money"."""
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
     audit = product_save(organization=org_a, name="Audit", price=D(450), cost=D(120))
     hours = product_save(organization=org_a, name="Hours", price=D("99.99"))
 

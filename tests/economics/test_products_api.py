@@ -117,7 +117,7 @@ def test_another_organizations_product_is_404(api_a, org_b):
 
 
 def test_a_won_move_with_lines_and_the_outcome_reads(api_a, org_a, lead_a):
-    default_margin_set(org_a, D(35))
+    default_margin_set(organization=org_a, pct=D(35))
     audit = product_save(organization=org_a, name="Audit", price=D("450"), cost=D("120"))
     hours = product_save(organization=org_a, name="Hours", price=D("99.99"))
 

@@ -50,16 +50,26 @@ def write(tmp_path: Path, text: str | bytes, name: str = "spend.csv") -> Path:
 
 
 def test_set_then_set_again_replaces(org_a, owner_a):
-    row = spend_set(org_a, "2026-03", "ads", "1,234.50", by=owner_a)
+    row = spend_set(
+        organization=org_a, month="2026-03", channel="ads", amount="1,234.50", by=owner_a
+    )
     assert (row.month, row.amount, row.by) == (date(2026, 3, 1), Decimal("1234.50"), owner_a.user)
-    again = spend_set(org_a, date(2026, 3, 1), channel(org_a, "ads"), Decimal("800"), note="cut")
+    again = spend_set(
+        organization=org_a,
+        month=date(2026, 3, 1),
+        channel=channel(org_a, "ads"),
+        amount=Decimal("800"),
+        note="cut",
+    )
     assert again.pk == row.pk
     assert rows(org_a) == [(date(2026, 3, 1), "ads", "", Decimal("800.00"), "cut")]
 
 
 def test_a_campaign_is_its_own_row(org_a):
-    spend_set(org_a, "2026-03", "ads", 100)
-    spend_set(org_a, "2026-03", "Ads", 40, campaign="Spring promo")  # by name, any case
+    spend_set(organization=org_a, month="2026-03", channel="ads", amount=100)
+    spend_set(
+        organization=org_a, month="2026-03", channel="Ads", amount=40, campaign="Spring promo"
+    )  # by name, any case
     assert [r[2:4] for r in rows(org_a)] == [("", Decimal(100)), ("Spring promo", Decimal(40))]
 
 
@@ -85,7 +95,7 @@ def test_a_campaign_is_its_own_row(org_a):
 def test_set_refuses_bad_input_naming_the_field(org_a, kwargs, field, text):
     values = {"month": "2026-03", "channel": "ads", "amount": "10", **kwargs}
     with pytest.raises(ValidationError) as caught:
-        spend_set(org_a, **values)
+        spend_set(organization=org_a, **values)
     assert field in caught.value.message_dict, caught.value
     assert text in " ".join(caught.value.message_dict[field])
     assert rows(org_a) == []
@@ -93,37 +103,39 @@ def test_set_refuses_bad_input_naming_the_field(org_a, kwargs, field, text):
 
 def test_a_month_too_far_ahead_is_refused(org_a):
     this_month = timezone.localdate().replace(day=1)
-    spend_set(org_a, add_months(this_month, 12), "ads", 1)  # a budget a year ahead: fine
+    spend_set(
+        organization=org_a, month=add_months(this_month, 12), channel="ads", amount=1
+    )  # a budget a year ahead: fine
     with pytest.raises(ValidationError, match="too far ahead"):
-        spend_set(org_a, add_months(this_month, 13), "ads", 1)
+        spend_set(organization=org_a, month=add_months(this_month, 13), channel="ads", amount=1)
 
 
 def test_inactive_and_other_organizations_channels_are_refused(org_a, org_b):
     old = channel_save(organization=org_a, name="Radio", active=False)
     with pytest.raises(ValidationError, match="inactive"):
-        spend_set(org_a, "2026-03", old, 10)
+        spend_set(organization=org_a, month="2026-03", channel=old, amount=10)
     with pytest.raises(ValidationError, match="Not found in this organization"):
-        spend_set(org_a, "2026-03", channel(org_b, "ads"), 10)
+        spend_set(organization=org_a, month="2026-03", channel=channel(org_b, "ads"), amount=10)
     assert rows(org_a) == [] and rows(org_b) == []
 
 
 def test_delete_get_and_clear(org_a, org_b):
-    mine = spend_set(org_a, "2026-03", "ads", 10)
-    theirs = spend_set(org_b, "2026-03", "ads", 20)
-    assert spend_get(org_a, mine.pk) == mine
-    assert spend_get(org_a, theirs.pk) is None
-    assert spend_get(org_a, "9" * 30) is None
+    mine = spend_set(organization=org_a, month="2026-03", channel="ads", amount=10)
+    theirs = spend_set(organization=org_b, month="2026-03", channel="ads", amount=20)
+    assert spend_get(organization=org_a, spend_id=mine.pk) == mine
+    assert spend_get(organization=org_a, spend_id=theirs.pk) is None
+    assert spend_get(organization=org_a, spend_id="9" * 30) is None
     with pytest.raises(ValidationError):
         spend_delete(organization=org_a, spend=theirs)
     spend_delete(organization=org_a, spend=mine)
     assert rows(org_a) == [] and len(rows(org_b)) == 1
-    spend_set(org_a, "2026-04", "ads", 5, campaign="C")
+    spend_set(organization=org_a, month="2026-04", channel="ads", amount=5, campaign="C")
     assert spend_clear(organization=org_a, month="2026-04", channel="ads", campaign="C")
     assert not spend_clear(organization=org_a, month="2026-04", channel="ads", campaign="C")
 
 
 def test_month_set_is_all_or_nothing(org_a, owner_a):
-    spend_set(org_a, "2026-03", "ads", 10, note="kept")
+    spend_set(organization=org_a, month="2026-03", channel="ads", amount=10, note="kept")
     entries = {
         "a": SpendEntry("ads", "", "25"),
         "b": SpendEntry("search", "", None),
@@ -149,13 +161,17 @@ def test_month_set_is_all_or_nothing(org_a, owner_a):
 
 
 def test_spend_for_sums_by_hand(org_a, org_b):
-    spend_set(org_a, "2026-01", "ads", "100.10")
-    spend_set(org_a, "2026-01", "ads", "50", campaign="Promo")
-    spend_set(org_a, "2026-02", "ads", "30")
-    spend_set(org_a, "2026-02", "referral", "5.25")
-    spend_set(org_a, "2026-05", "search", "999")  # outside the range asked
-    spend_set(org_b, "2026-01", "ads", "7777")  # another organization's
-    table = spend_for(org_a, "2026-01", "2026-03")
+    spend_set(organization=org_a, month="2026-01", channel="ads", amount="100.10")
+    spend_set(organization=org_a, month="2026-01", channel="ads", amount="50", campaign="Promo")
+    spend_set(organization=org_a, month="2026-02", channel="ads", amount="30")
+    spend_set(organization=org_a, month="2026-02", channel="referral", amount="5.25")
+    spend_set(
+        organization=org_a, month="2026-05", channel="search", amount="999"
+    )  # outside the range asked
+    spend_set(
+        organization=org_b, month="2026-01", channel="ads", amount="7777"
+    )  # another organization's
+    table = spend_for(organization=org_a, first_month="2026-01", last_month="2026-03")
     assert table.months == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert table.cells == {
         (date(2026, 1, 1), "ads"): Decimal("150.10"),
@@ -170,17 +186,17 @@ def test_spend_for_sums_by_hand(org_a, org_b):
     assert table.total == Decimal("185.35")
     assert [r.campaign for r in table.campaigns(date(2026, 1, 1), "ads")] == ["Promo"]
     assert "walk-in" in table.channels  # every active channel, for the grid
-    one = spend_for(org_a, channel="referral")
+    one = spend_for(organization=org_a, channel="referral")
     assert one.total == Decimal("5.25") and list(one.channels) == ["referral"]
-    assert spend_for(org_a).total == Decimal("1184.35")  # all months
-    assert spend_for(org_a).months[0] == date(2026, 1, 1)
+    assert spend_for(organization=org_a).total == Decimal("1184.35")  # all months
+    assert spend_for(organization=org_a).months[0] == date(2026, 1, 1)
 
 
 def test_spend_for_refuses_a_backward_range_and_unknown_channel(org_a):
     with pytest.raises(ValidationError, match="before"):
-        spend_for(org_a, "2026-05", "2026-01")
+        spend_for(organization=org_a, first_month="2026-05", last_month="2026-01")
     with pytest.raises(ValidationError, match="not a channel"):
-        spend_for(org_a, channel="nope")
+        spend_for(organization=org_a, channel="nope")
 
 
 # --- the importer -------------------------------------------------------------------------
@@ -215,8 +231,10 @@ def test_import_writes_every_row_and_reimport_changes_nothing(org_a, owner_a, tm
 
 
 def test_import_sets_not_adds(org_a, tmp_path):
-    spend_set(org_a, "2026-01", "ads", 5000)
-    spend_set(org_a, "2026-03", "email", 10)  # not in the file: left alone
+    spend_set(organization=org_a, month="2026-01", channel="ads", amount=5000)
+    spend_set(
+        organization=org_a, month="2026-03", channel="email", amount=10
+    )  # not in the file: left alone
     result = spend_import(org_a, write(tmp_path, GOOD))
     assert (result.created, result.updated) == (3, 1)
     amounts = {(m, c, k): a for m, c, k, a, _n in rows(org_a)}
@@ -347,10 +365,21 @@ def test_an_export_imports_back_unchanged(org_a, tmp_path):
     from keepscore.economics.selectors import EXPORT_COLUMNS, spend_csv_rows
     from keepscore.exports.writers import Table, csv_chunks
 
-    spend_set(org_a, "2026-01", "ads", "10.50", campaign="=cmd|calc", note="+1 note")
-    spend_set(org_a, "2026-02", "referral", "0")
+    spend_set(
+        organization=org_a,
+        month="2026-01",
+        channel="ads",
+        amount="10.50",
+        campaign="=cmd|calc",
+        note="+1 note",
+    )
+    spend_set(organization=org_a, month="2026-02", channel="referral", amount="0")
     before = rows(org_a)
-    text = "".join(csv_chunks(Table("spend", EXPORT_COLUMNS, spend_csv_rows(spend_for(org_a)))))
+    text = "".join(
+        csv_chunks(
+            Table("spend", EXPORT_COLUMNS, spend_csv_rows(table=spend_for(organization=org_a)))
+        )
+    )
     assert "'=cmd|calc" in text  # formula-escaped for spreadsheets
     Spend.objects.for_org(org_a).delete()
     result = spend_import(org_a, write(tmp_path, text))
@@ -365,11 +394,13 @@ def test_the_scorecards_marketing_spend_is_the_months_spend(org_a, org_b):
     from keepscore.scorecard.compute import scorecard_for
     from keepscore.scorecard.services import goal_set
 
-    spend_set(org_a, "2025-01", "ads", "100.10")
-    spend_set(org_a, "2025-01", "ads", "50", campaign="Promo")
-    spend_set(org_a, "2025-01", "referral", "5.25")
-    spend_set(org_a, "2025-03", "ads", "40")
-    spend_set(org_b, "2025-01", "ads", "7777")  # another organization's
+    spend_set(organization=org_a, month="2025-01", channel="ads", amount="100.10")
+    spend_set(organization=org_a, month="2025-01", channel="ads", amount="50", campaign="Promo")
+    spend_set(organization=org_a, month="2025-01", channel="referral", amount="5.25")
+    spend_set(organization=org_a, month="2025-03", channel="ads", amount="40")
+    spend_set(
+        organization=org_b, month="2025-01", channel="ads", amount="7777"
+    )  # another organization's
     goal_set(organization=org_a, metric_key="marketing_spend", year=2025, value=2000)
 
     def row(month: date) -> Any:

@@ -40,7 +40,7 @@ def test_put_then_get_with_filters(api_a, org_a, org_b, owner_a):
     )
     assert again.json()["id"] == body["id"] and again.json()["amount"] == "1000.00"
     api_a.put("/spend", {"month": "2026-02", "channel": "Referral", "amount": 45, "campaign": "C"})
-    spend_set(org_b, "2026-01", "ads", 999)
+    spend_set(organization=org_b, month="2026-01", channel="ads", amount=999)
     listed = api_a.get("/spend").json()
     assert [(i["month"], i["channel"], i["amount"]) for i in listed["items"]] == [
         ("2026-01", "ads", "1000.00"),
@@ -81,8 +81,8 @@ def test_bad_filters_are_422(api_a):
 
 
 def test_delete(api_a, org_a, org_b):
-    mine = spend_set(org_a, "2026-01", "ads", 5)
-    theirs = spend_set(org_b, "2026-01", "ads", 5)
+    mine = spend_set(organization=org_a, month="2026-01", channel="ads", amount=5)
+    theirs = spend_set(organization=org_b, month="2026-01", channel="ads", amount=5)
     assert api_a.delete(f"/spend/{theirs.pk}").status_code == 404
     assert api_a.delete(f"/spend/{mine.pk}").status_code == 204
     assert api_a.delete(f"/spend/{mine.pk}").status_code == 404
@@ -90,7 +90,7 @@ def test_delete(api_a, org_a, org_b):
 
 
 def test_sales_members_read_only(api_sales, org_a):
-    row = spend_set(org_a, "2026-01", "ads", 5)
+    row = spend_set(organization=org_a, month="2026-01", channel="ads", amount=5)
     assert api_sales.get("/spend").status_code == 200
     assert api_sales.get("/cash").status_code == 200
     body = {"month": "2026-01", "channel": "ads", "amount": 1}
@@ -110,7 +110,7 @@ def test_cash(api_a, org_a, org_b):
     assert put.status_code == 200, put.content
     assert put.json()["runway_months"] == "3.33"  # 10000 / 3000
     api_a.put("/cash", {"month": "2026-02", "cash_on_hand": -5, "monthly_fixed_costs": 3000})
-    cash_set(org_b, "2026-03", 1, 1)
+    cash_set(organization=org_b, month="2026-03", cash_on_hand=1, monthly_fixed_costs=1)
     answer = api_a.get("/cash").json()
     assert answer["current"]["month"] == "2026-02" and answer["current"]["runway_months"] == "0.00"
     assert [i["month"] for i in answer["items"]] == ["2026-02", "2026-01"]

@@ -84,7 +84,9 @@ def test_set_and_list_in_every_format(org_a, org_b):
     assert "Spend 2026-02 ads: €1,250.00." in result.output
     invoke("spend", "set", "--month", "2026-03", "--channel", "referral", "--amount", "50.5",
            "--campaign", "Friends", "--org", "acme")  # fmt: skip
-    spend_set(org_b, "2026-02", "ads", 999)  # another organization's: never listed
+    spend_set(
+        organization=org_b, month="2026-02", channel="ads", amount=999
+    )  # another organization's: never listed
     table = invoke("spend", "list", "--org", "acme")
     assert table.exit_code == 0, table.output
     assert "2026-02" in table.output and "Friends" in table.output and "€1,300.50" in table.output
@@ -148,5 +150,5 @@ def test_cash_set_and_list(org_a):
 
 
 def test_cash_list_other_organization_never_shows(org_a, org_b):
-    cash_set(org_b, "2026-01", 777, 1)
+    cash_set(organization=org_b, month="2026-01", cash_on_hand=777, monthly_fixed_costs=1)
     assert json.loads(invoke("cash", "list", "--org", "acme", "-f", "json").stdout) == []

@@ -49,9 +49,11 @@ def marketing_a(org_a: Any) -> Any:
 
 
 def test_the_grid_and_the_year_table(client_a, org_a):
-    spend_set(org_a, "2026-03", "ads", "1200")
-    spend_set(org_a, "2026-03", "ads", "300.50", campaign="Spring promo")
-    spend_set(org_a, "2026-04", "referral", "50")
+    spend_set(organization=org_a, month="2026-03", channel="ads", amount="1200")
+    spend_set(
+        organization=org_a, month="2026-03", channel="ads", amount="300.50", campaign="Spring promo"
+    )
+    spend_set(organization=org_a, month="2026-04", channel="referral", amount="50")
     page = client_a.get(url(org_a, "spend"), {"month": "2026-03"})
     assert page.status_code == 200
     html = page.content.decode()
@@ -63,7 +65,7 @@ def test_the_grid_and_the_year_table(client_a, org_a):
 
 
 def test_saving_the_month(client_a, org_a, owner_a):
-    spend_set(org_a, "2026-03", "search", "80")
+    spend_set(organization=org_a, month="2026-03", channel="search", amount="80")
     data = {
         **blank_grid(org_a),
         "amount__ads": "1,200.50",
@@ -96,7 +98,7 @@ def test_saving_the_month(client_a, org_a, owner_a):
     ],
 )
 def test_a_bad_cell_is_refused_and_nothing_changes(client_a, org_a, field, value, message):
-    spend_set(org_a, "2026-03", "referral", "5")
+    spend_set(organization=org_a, month="2026-03", channel="referral", amount="5")
     before = rows(org_a)
     data = {**blank_grid(org_a), "amount__referral": "99", field: value}
     response = client_a.post(url(org_a, "spend") + "?month=2026-03", data)
@@ -114,7 +116,7 @@ def test_a_forged_month_is_refused(client_a, org_a):
 
 
 def test_sales_members_read_but_do_not_edit(client, org_a, sales_a, marketing_a):
-    spend_set(org_a, "2026-03", "ads", "1200")
+    spend_set(organization=org_a, month="2026-03", channel="ads", amount="1200")
     client.force_login(sales_a.user)
     page = client.get(url(org_a, "spend"), {"month": "2026-03"})
     assert page.status_code == 200
@@ -173,9 +175,16 @@ def test_upload_of_an_empty_file_or_none(client_a, org_a):
 
 
 def test_export_is_the_import_format(client_a, org_a, org_b):
-    spend_set(org_a, "2026-03", "ads", "1200", campaign="Promo", note="n")
-    spend_set(org_a, "2025-03", "ads", "7")
-    spend_set(org_b, "2026-03", "ads", "999")
+    spend_set(
+        organization=org_a,
+        month="2026-03",
+        channel="ads",
+        amount="1200",
+        campaign="Promo",
+        note="n",
+    )
+    spend_set(organization=org_a, month="2025-03", channel="ads", amount="7")
+    spend_set(organization=org_b, month="2026-03", channel="ads", amount="999")
     response = client_a.get(url(org_a, "spend_export"), {"year": "2026"})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "spend-acme-2026.csv" in response["Content-Disposition"]
@@ -199,7 +208,7 @@ def test_cash_page(client_a, org_a):
         {"month": "2026-02", "cash_on_hand": "10,000", "monthly_fixed_costs": "3000", "note": "ok"},
     )
     assert response.status_code == 302
-    cash_set(org_a, "2026-01", "-100", "3000")
+    cash_set(organization=org_a, month="2026-01", cash_on_hand="-100", monthly_fixed_costs="3000")
     html = client_a.get(url(org_a, "cash")).content.decode()
     assert re.search(r"data-runway>3.3 months<", html)  # 10000 / 3000
     assert html.index("2026-02") < html.index("2026-01")  # latest first
@@ -219,8 +228,10 @@ def test_cash_bad_input_keeps_what_was_typed(client_a, org_a):
 
 
 def test_another_organizations_spend_never_shows(client_a, org_a, org_b):
-    spend_set(org_b, "2026-03", "ads", "4321", campaign="Bravo secret")
-    cash_set(org_b, "2026-03", "98765", "1")
+    spend_set(
+        organization=org_b, month="2026-03", channel="ads", amount="4321", campaign="Bravo secret"
+    )
+    cash_set(organization=org_b, month="2026-03", cash_on_hand="98765", monthly_fixed_costs="1")
     for name in ("spend", "cash"):
         html = client_a.get(url(org_a, name), {"month": "2026-03"}).content.decode()
         assert "Bravo secret" not in html and "4,321" not in html and "98,765" not in html

@@ -47,7 +47,12 @@ def story(org_a: Organization, owner_a: Membership) -> dict[str, Any]:
     june = [new_lead(org_a, f"June{i}", local(TODAY - timedelta(days=i))) for i in range(3)]
     move(june[0], "customer", local(TODAY, 13), owner_a, revenue="100")
     goal_set(organization=org_a, metric_key="customers", year=2025, value=20)
-    cash_set(org_a, date(2025, 6, 1), "30000", "10000")
+    cash_set(
+        organization=org_a,
+        month=date(2025, 6, 1),
+        cash_on_hand="30000",
+        monthly_fixed_costs="10000",
+    )
     return {"june": june, "wins": wins}
 
 

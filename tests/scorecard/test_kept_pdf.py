@@ -135,7 +135,7 @@ def test_a_spend_change_renders_it_again(
     client_a: Any, org_a: Organization, owner_a: Membership, won: Any, renders: list[int]
 ) -> None:
     first = download(client_a, org_a)
-    spend_set(org_a, MONTH, "referral", "7654", by=owner_a)
+    spend_set(organization=org_a, month=MONTH, channel="referral", amount="7654", by=owner_a)
     second = download(client_a, org_a)
     assert len(renders) == 2
     assert "7,654" in text(second) and "7,654" not in text(first)
@@ -184,7 +184,7 @@ def _goal(org: Organization, member: Membership) -> None:
 
 
 def _spend(org: Organization, member: Membership) -> None:
-    spend_set(org, MONTH, "referral", "100", by=member)
+    spend_set(organization=org, month=MONTH, channel="referral", amount="100", by=member)
 
 
 def _lead(org: Organization, member: Membership) -> None:

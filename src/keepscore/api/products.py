@@ -168,5 +168,5 @@ def money_settings_set(request: HttpRequest, payload: MoneySettingsIn) -> Any:
                 number_locale=sent.get("number_locale") or organization.number_locale,
             )
         if "default_margin_pct" in sent:
-            default_margin_set(organization, payload.default_margin_pct)
+            default_margin_set(organization=organization, pct=payload.default_margin_pct)
     return MoneySettingsOut.of(organization)

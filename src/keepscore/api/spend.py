@@ -122,7 +122,10 @@ def spend_list(request: HttpRequest, filters: Query[SpendFilters]) -> Any:
     """Every spend row from ``from`` to ``to`` (both included; all months when left out),
     with the totals per channel and in all."""
     table = selectors.spend_for(
-        organization_of(request), filters.from_, filters.to, channel=filters.channel
+        organization=organization_of(request),
+        first_month=filters.from_,
+        last_month=filters.to,
+        channel=filters.channel,
     )
     return SpendListOut(
         **{"from": month_str(table.first) if table.first else None},
@@ -141,15 +144,15 @@ def spend_list(request: HttpRequest, filters: Query[SpendFilters]) -> Any:
 def spend_put(request: HttpRequest, payload: SpendIn) -> Any:
     organization = organization_of(request)
     row = services.spend_set(
-        organization,
-        payload.month,
-        payload.channel,
-        payload.amount,
+        organization=organization,
+        month=payload.month,
+        channel=payload.channel,
+        amount=payload.amount,
         campaign=payload.campaign,
         note=payload.note,
         by=member_of(request),
     )
-    return SpendOut.of(selectors.spend_row(row))
+    return SpendOut.of(selectors.spend_row(row=row))
 
 
 @router.delete(
@@ -157,7 +160,7 @@ def spend_put(request: HttpRequest, payload: SpendIn) -> Any:
 )
 def spend_remove(request: HttpRequest, spend_id: int = SpendId) -> Any:
     organization = organization_of(request)
-    found = selectors.spend_get(organization, spend_id)
+    found = selectors.spend_get(organization=organization, spend_id=spend_id)
     if found is None:
         raise Http404("No such spend")
     services.spend_delete(organization=organization, spend=found)
@@ -169,21 +172,21 @@ def cash_list(request: HttpRequest) -> Any:
     """The current position (the latest entry up to this month) with its runway, and every
     entry."""
     organization = organization_of(request)
-    current = selectors.cash_current(organization)
+    current = selectors.cash_current(organization=organization)
     return CashListOut(
-        current=CashOut.of(selectors.cash_row(current)) if current is not None else None,
-        items=[CashOut.of(r) for r in selectors.cash_history(organization)],
+        current=CashOut.of(selectors.cash_row(position=current)) if current is not None else None,
+        items=[CashOut.of(r) for r in selectors.cash_history(organization=organization)],
     )
 
 
 @router.put("/cash", response={200: CashOut, **WRITE_ERRORS}, summary="Set a month's cash")
 def cash_put(request: HttpRequest, payload: CashIn) -> Any:
     row = services.cash_set(
-        organization_of(request),
-        payload.month,
-        payload.cash_on_hand,
-        payload.monthly_fixed_costs,
-        payload.note,
-        member_of(request),
+        organization=organization_of(request),
+        month=payload.month,
+        cash_on_hand=payload.cash_on_hand,
+        monthly_fixed_costs=payload.monthly_fixed_costs,
+        note=payload.note,
+        by=member_of(request),
     )
-    return CashOut.of(selectors.cash_row(row))
+    return CashOut.of(selectors.cash_row(position=row))

@@ -156,9 +156,11 @@ def list_(
         from keepscore.economics.selectors import EXPORT_COLUMNS, spend_csv_rows, spend_for
 
         organization = organization_resolve(org)
-        table = spend_for(organization, from_, to, channel=channel)
+        table = spend_for(
+            organization=organization, first_month=from_, last_month=to, channel=channel
+        )
         if fmt is Format.csv:
-            _print_rows(fmt, EXPORT_COLUMNS, list(spend_csv_rows(table)), None)
+            _print_rows(fmt, EXPORT_COLUMNS, list(spend_csv_rows(table=table)), None)
             return
         payload = {
             "organization": organization.slug,
@@ -209,7 +211,14 @@ def set_(
         from keepscore.economics.services import spend_set
 
         organization = organization_resolve(org)
-        row = spend_set(organization, month, channel, amount, campaign=campaign, note=note)
+        row = spend_set(
+            organization=organization,
+            month=month,
+            channel=channel,
+            amount=amount,
+            campaign=campaign,
+            note=note,
+        )
         what = f" “{escape(row.campaign)}”" if row.campaign else ""
         shown = money_format(row.amount, decimals=2)
         say(f"Spend {month_str(row.month)} {escape(row.channel.key)}{what}: {shown}.")
@@ -231,8 +240,14 @@ def cash_set(
         from keepscore.economics import selectors, services
 
         organization = organization_resolve(org)
-        row = services.cash_set(organization, month, cash, fixed_costs, note)
-        runway = selectors.runway_months(row)
+        row = services.cash_set(
+            organization=organization,
+            month=month,
+            cash_on_hand=cash,
+            monthly_fixed_costs=fixed_costs,
+            note=note,
+        )
+        runway = selectors.runway_months(position=row)
         months = "no runway (no fixed costs)" if runway is None else f"runway {runway} months"
         say(
             f"Cash {month_str(row.month)}: {money_format(row.cash_on_hand, decimals=2)} on hand, "
@@ -249,7 +264,7 @@ def cash_list(org: OrgOption = None, fmt: FormatOption = Format.table) -> None:
         from keepscore.economics.selectors import cash_history
 
         organization = organization_resolve(org)
-        history = cash_history(organization)
+        history = cash_history(organization=organization)
         header = ["month", "cash_on_hand", "monthly_fixed_costs", "runway_months", "note"]
 
         def amount(x: Decimal) -> str:

@@ -48,7 +48,7 @@ def products_setup(
     from keepscore.leads.models import DealOutcome
 
     organization = block.organization
-    default_margin_set(organization, DEMO_DEFAULT_MARGIN)
+    default_margin_set(organization=organization, pct=DEMO_DEFAULT_MARGIN)
     products = [
         product_save(organization=organization, name=name, price=price, cost=cost)
         for name, price, cost in DEMO_PRODUCTS

@@ -119,7 +119,9 @@ def margin_set(request: HttpRequest, organization: Organization) -> HttpResponse
     saved = save_with(
         request,
         form,
-        lambda default_margin_pct: services.default_margin_set(organization, default_margin_pct),
+        lambda default_margin_pct: services.default_margin_set(
+            organization=organization, pct=default_margin_pct
+        ),
     )
     if saved is not None:
         pct = saved.default_margin_pct

@@ -31,7 +31,7 @@ from keepscore.economics.models import (
 from keepscore.leads.models import Channel
 
 
-def spend_get(organization: Organization, spend_id: Any) -> Spend | None:
+def spend_get(*, organization: Organization, spend_id: Any) -> Spend | None:
     """The organization's spend row of that id, or None (another organization's too)."""
     try:
         pk = int(spend_id)
@@ -55,7 +55,7 @@ class SpendRow:
     updated_at: datetime
 
 
-def spend_row(row: Spend) -> SpendRow:
+def spend_row(*, row: Spend) -> SpendRow:
     return SpendRow(
         id=row.pk,
         month=row.month,
@@ -99,10 +99,10 @@ class SpendTable:
 
 
 def spend_for(
+    *,
     organization: Organization,
     first_month: Any = None,
     last_month: Any = None,
-    *,
     channel: Any = None,
 ) -> SpendTable:
     """The organization's spend from ``first_month`` to ``last_month`` (both included; None
@@ -144,7 +144,7 @@ def spend_for(
     for r in rows.order_by("month", "channel__name", "campaign"):
         key = r.channel.key
         names[key] = r.channel.name
-        table.rows.append(spend_row(r))
+        table.rows.append(spend_row(row=r))
         cells[(r.month, key)] += r.amount
         by_channel[key] += r.amount
         by_month[r.month] += r.amount
@@ -159,13 +159,13 @@ def spend_for(
     return table
 
 
-def spend_csv_rows(table: SpendTable) -> Iterable[list[Any]]:
+def spend_csv_rows(*, table: SpendTable) -> Iterable[list[Any]]:
     """The rows in the importer's columns (an export imports back unchanged)."""
     for r in table.rows:
         yield [month_str(r.month), r.channel, r.campaign, f"{r.amount:.2f}", r.note]
 
 
-def runway_months(position: CashPosition | None) -> Decimal | None:
+def runway_months(*, position: CashPosition | None) -> Decimal | None:
     """cash on hand / monthly fixed costs (two decimals); None without a position or with no
     fixed costs; 0 when the cash is 0 or below."""
     if position is None or position.monthly_fixed_costs <= 0:
@@ -191,25 +191,25 @@ class CashRow:
         return month_str(self.month)
 
 
-def cash_row(position: CashPosition) -> CashRow:
+def cash_row(*, position: CashPosition) -> CashRow:
     return CashRow(
         month=position.month,
         cash_on_hand=position.cash_on_hand,
         monthly_fixed_costs=position.monthly_fixed_costs,
-        runway=runway_months(position),
+        runway=runway_months(position=position),
         note=position.note,
         by=position.by.email if position.by is not None else "",
         updated_at=position.updated_at,
     )
 
 
-def cash_history(organization: Organization) -> list[CashRow]:
+def cash_history(*, organization: Organization) -> list[CashRow]:
     """Every entry of the organization, the latest month first, each with its runway."""
     rows = CashPosition.objects.for_org(organization).select_related("by").order_by("-month")
-    return [cash_row(p) for p in rows]
+    return [cash_row(position=p) for p in rows]
 
 
-def cash_current(organization: Organization, on: date | None = None) -> CashPosition | None:
+def cash_current(*, organization: Organization, on: date | None = None) -> CashPosition | None:
     """The latest entry at or before the month of ``on`` (today by default), or None."""
     day = on or timezone.localdate()
     month = day.replace(day=1)
@@ -222,7 +222,7 @@ def cash_current(organization: Organization, on: date | None = None) -> CashPosi
     )
 
 
-def products_for_sale(organization: Organization) -> list[Product]:
+def products_for_sale(*, organization: Organization) -> list[Product]:
     return list(Product.objects.for_org(organization).filter(active=True))
 
 

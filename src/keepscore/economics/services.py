@@ -75,6 +75,7 @@ def _write(
 
 @transaction.atomic
 def spend_set(
+    *,
     organization: Organization,
     month: Any,
     channel: Any,
@@ -159,6 +160,7 @@ def spend_month_set(
 
 @transaction.atomic
 def cash_set(
+    *,
     organization: Organization,
     month: Any,
     cash_on_hand: Any,
@@ -242,7 +244,7 @@ def product_retire(*, product: Product) -> Product:
 
 
 @transaction.atomic
-def default_margin_set(organization: Organization, pct: Decimal | None) -> MoneySettings:
+def default_margin_set(*, organization: Organization, pct: Decimal | None) -> MoneySettings:
     """Set the default margin (-100..100 %, at most 2 decimal places), or clear it (None)."""
     field = "default_margin_pct"
     if pct is not None:

@@ -107,7 +107,11 @@ def spend(request: HttpRequest, organization: Organization) -> HttpResponse:
     month, month_problem = _month_asked(request)
     if request.method == "POST" and month_problem:
         raise PermissionDenied(month_problem)  # a forged month: the page never sends one
-    year_table = selectors.spend_for(organization, date(month.year, 1, 1), date(month.year, 12, 1))
+    year_table = selectors.spend_for(
+        organization=organization,
+        first_month=date(month.year, 1, 1),
+        last_month=date(month.year, 12, 1),
+    )
     form = _month_form(organization, month, year_table)
     status = 200
     if request.method == "POST":
@@ -217,8 +221,8 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
             )
         first, last = date(year, 1, 1), date(year, 12, 1)
         name += f"-{year}"
-    table = selectors.spend_for(organization, first, last)
-    rows = Table("spend", selectors.EXPORT_COLUMNS, selectors.spend_csv_rows(table))
+    table = selectors.spend_for(organization=organization, first_month=first, last_month=last)
+    rows = Table("spend", selectors.EXPORT_COLUMNS, selectors.spend_csv_rows(table=table))
     # a few rows a month: one response (the spend of years is kilobytes)
     response = HttpResponse("".join(csv_chunks(rows)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -228,7 +232,7 @@ def spend_export(request: HttpRequest, organization: Organization) -> HttpRespon
 @org_view
 @GET_POST
 def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
-    current = selectors.cash_current(organization)
+    current = selectors.cash_current(organization=organization)
     initial: dict[str, Any] = {"month": month_str(_this_month())}
     if current is not None:
         initial.update(
@@ -241,12 +245,12 @@ def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
         if form.is_valid():
             try:
                 saved = services.cash_set(
-                    organization,
-                    form.cleaned_data["month"],
-                    form.cleaned_data["cash_on_hand"],
-                    form.cleaned_data["monthly_fixed_costs"],
-                    form.cleaned_data["note"],
-                    request.membership,  # type: ignore[attr-defined]
+                    organization=organization,
+                    month=form.cleaned_data["month"],
+                    cash_on_hand=form.cleaned_data["cash_on_hand"],
+                    monthly_fixed_costs=form.cleaned_data["monthly_fixed_costs"],
+                    note=form.cleaned_data["note"],
+                    by=request.membership,  # type: ignore[attr-defined]
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -260,6 +264,6 @@ def cash(request: HttpRequest, organization: Organization) -> HttpResponse:
         "cash",
         status=status,
         form=form,
-        current=selectors.cash_row(current) if current is not None else None,
-        history=selectors.cash_history(organization),
+        current=selectors.cash_row(position=current) if current is not None else None,
+        history=selectors.cash_history(organization=organization),
     )

@@ -213,7 +213,9 @@ def spend_check(organization: Organization, month: date) -> list[SpendLine] | No
     if report is None or report.plan is None:
         return None
     plan = report.plan
-    table = spend_for(organization, date(first.year, 1, 1), first)
+    table = spend_for(
+        organization=organization, first_month=date(first.year, 1, 1), last_month=first
+    )
     counted = [m for m in plan.months if m.month <= first]
     lines = []
     for channel in report.assumptions.channels:

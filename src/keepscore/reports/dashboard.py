@@ -123,10 +123,10 @@ def dashboard(organization: Organization, today: date) -> Dashboard:
         for k in FLOW_METRICS
         if k in rows
     ]
-    position = cash_current(organization, today)
+    position = cash_current(organization=organization, on=today)
     cash = None
     if position is not None:
-        runway = runway_months(position)
+        runway = runway_months(position=position)
         cycle = cycle_quantile(organization, month.replace(month=1), month, 0.5)
         text = (
             f"{format_value(float(position.cash_on_hand), 'money')} in cash ÷ "
