@@ -22,7 +22,7 @@ database on the PostgreSQL server) and a fresh process:
 
    - ``scorecard_month``: ``keepscore.scorecard.compute.scorecard_for`` for 2026-10
      ("not built yet" until it exists);
-   - ``month_figures``: the same month from ``keepscore.funnel.services`` (new leads, stage
+   - ``month_figures``: the same month from ``keepscore.funnel.selectors`` (new leads, stage
      entries, activity counts, money, close rate, sales cycle, cohort conversions) — the
      reference computation over the stored rows, without the summaries: no target;
    - ``funnel_by_channel``: ``funnel(org, Period(2025-11-01, 2026-10-31), by="channel")``;
@@ -273,7 +273,7 @@ def run_one(size: int, out: Path, again: bool = False) -> None:
     record("month_figures", ks_s, duck_s, ks.compare(mine, reference))
     month_reference = {name: value for name, value in reference.items()}
 
-    from keepscore.funnel.services import funnel
+    from keepscore.funnel.selectors import funnel
 
     duck_s, reference = timed(lambda: duck.funnel_by_channel(parquet, y_since, y_until), runs)
     ks_s, report = timed(lambda: funnel(organization=org, period=year, by="channel"), runs)
@@ -564,9 +564,9 @@ def _extra_operations(org: Any, year: Any) -> dict[str, Callable[[], Any]]:
     import scale_data as data
 
     from keepscore.economics.channels import channel_economics
-    from keepscore.focus.services import diagnose
+    from keepscore.focus.selectors import diagnose
     from keepscore.plan.check import plan_check
-    from keepscore.plan.services import plan_report
+    from keepscore.plan.selectors import plan_report
 
     month = data.MONTH[0]
     return {

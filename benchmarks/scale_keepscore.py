@@ -20,8 +20,8 @@ class NotBuilt(Exception):
 
 
 def month_figures(organization: Any, period: Any) -> dict[str, Any]:
-    """One month's figures from keepscore.funnel.services (what the scorecard is made of)."""
-    from keepscore.funnel import services as f
+    """One month's figures from keepscore.funnel.selectors (what the scorecard is made of)."""
+    from keepscore.funnel import selectors as f
 
     out: dict[str, Any] = {"new_leads": f.new_leads(organization=organization, period=period)}
     for key, n in f.stage_entries(organization=organization, period=period).items():

@@ -1,7 +1,8 @@
 """The code's shape, as issue 17 asks it: no module over 600 lines (migrations aside), and
 each opens with a line saying what it holds; the services, the selectors and the recorder
-take keyword-only arguments. (Which way imports point is checked by import-linter in
-``make lint``: the contracts in pyproject.toml.)"""
+take keyword-only arguments; each app that is read has selectors, which never write. (Which
+way imports point is checked by import-linter in ``make lint``: the contracts in
+pyproject.toml.)"""
 
 from __future__ import annotations
 
@@ -119,3 +120,67 @@ def test_services_selectors_and_the_recorder_take_keywords_only() -> None:
                 positional.append(f"{path.relative_to(ROOT)}:{node.name}({', '.join(names)})")
     assert positional == [], "positional parameters: " + "; ".join(positional)
     assert len(service_modules()) > 15  # the walk found them
+
+
+#: the model and queryset methods that write rows
+WRITES = {"save", "delete", "create", "bulk_create", "bulk_update", "get_or_create"}
+WRITES |= {"update_or_create", "set_rollback"}
+#: the apps whose pages, API and commands read through a selectors module
+READING_APPS = (
+    "accounts",
+    "audit",
+    "economics",
+    "focus",
+    "followups",
+    "funnel",
+    "leads",
+    "plan",
+    "privacy",
+    "scorecard",
+)
+
+
+def _writes_in(text: str, name: str) -> list[str]:
+    """Where a module's source calls a write (``.save()``, ``.create()``, ...) or imports a
+    services module (an app's writes), as ``name:line what``."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        where = f"{name}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in WRITES:
+                found.append(f"{where} .{node.func.attr}()")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = {a.name for a in node.names}
+            if node.module.endswith("services") or "services" in names:
+                found.append(f"{where} imports {node.module} {sorted(names)}")
+    return found
+
+
+def test_selectors_read_and_never_write() -> None:
+    """Each app that is read has a selectors module: its reads, which call no write and import
+    no services (the app's writes are its ``services``)."""
+    missing = [app for app in READING_APPS if not (ROOT / app / "selectors.py").exists()]
+    assert missing == []
+    selectors = sorted(ROOT.rglob("selectors.py"))
+    assert {p.parent.name for p in selectors} >= set(READING_APPS)
+    writes = [
+        w
+        for path in selectors
+        for w in _writes_in(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    ]
+    assert writes == [], "selectors that write: " + "; ".join(writes)
+
+
+def test_the_write_scan_finds_writes() -> None:
+    """The scan above finds what it looks for: a selectors module that writes is caught."""
+    text = (
+        "from keepscore.leads import services\n"
+        "from keepscore.economics.services import spend_set\n\n"
+        "def f(lead):\n    lead.save()\n    Lead.objects.bulk_create([])\n    {}.update()\n"
+    )
+    assert _writes_in(text, "probe.py") == [
+        "probe.py:1 imports keepscore.leads ['services']",
+        "probe.py:2 imports keepscore.economics.services ['spend_set']",
+        "probe.py:5 .save()",
+        "probe.py:6 .bulk_create()",
+    ]

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from keepscore.accounts.models import Organization
 from keepscore.demo.generator import DEMO_PASSWORD, demo_create, demo_email
-from keepscore.focus.services import LABELS, diagnose
+from keepscore.focus.selectors import LABELS, diagnose
 from tests.browser.conftest import shot
 
 pytestmark = pytest.mark.django_db(transaction=True)

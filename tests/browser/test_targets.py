@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from keepscore.accounts.models import Organization, User
 from keepscore.demo.generator import demo_create, demo_email
-from keepscore.plan.services import goal_spread, plan_save
+from keepscore.plan.selectors import goal_spread
+from keepscore.plan.services import plan_save
 from keepscore.scorecard.models import Goal, Target
 from tests.browser.conftest import axe_violations, shot
 from tests.browser.test_lead_journey import log_in

@@ -50,7 +50,7 @@ NOT_FOR_THE_SCORECARD = (
     "keepscore.scorecard.export_views",
     "keepscore.scorecard.review_views",
     "keepscore.scorecard.targets_views",
-    "keepscore.focus.services",  # the diagnosis: loaded by the first review entry, not Django
+    "keepscore.focus.selectors",  # the diagnosis: loaded by the first review entry, not Django
     "django.db.migrations.executor",
     "django.db.migrations.autodetector",
 )

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from keepscore.cli.main import app
 from keepscore.focus.models import KeptDiagnosis
-from keepscore.focus.services import diagnose, diagnosis_json
+from keepscore.focus.selectors import diagnose, diagnosis_json
 from keepscore.scorecard.services import review_add
 from tests.api.conftest import api_for
 from tests.focus import builder as b

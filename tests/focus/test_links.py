@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.demo.generator import demo_create, demo_email
-from keepscore.focus.services import diagnose
+from keepscore.focus.selectors import diagnose
 from keepscore.focus.views import _format
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from keepscore.activities.models import ObjectionTag
-from keepscore.focus import reads, services
+from keepscore.focus import reads, selectors
 from keepscore.focus.indicators import money, sales
-from keepscore.focus.services import diagnose, diagnosis_json
+from keepscore.focus.selectors import diagnose, diagnosis_json
 from keepscore.funnel import summary
 from keepscore.funnel.models import SummaryState
 from keepscore.history import recorder
@@ -106,7 +106,7 @@ def test_leads_that_never_convert_never_push_toward_marketing(
             assert after.indicator(key).status != "alert", key
 
 
-def without_names(d: services.Diagnosis) -> dict[str, Any]:
+def without_names(d: selectors.Diagnosis) -> dict[str, Any]:
     out = diagnosis_json(diagnosis=d)
     out.pop("organization")
     return out
@@ -151,7 +151,7 @@ def test_summaries_and_stage_history_give_the_same_answer_today(db: Any) -> None
     SummaryState.objects.filter(organization=org).delete()  # the reference path first
     assert not summary.ready(org)
     reference = diagnose(org, today)
-    assert reference.recommendation in services.RECOMMENDATIONS
+    assert reference.recommendation in selectors.RECOMMENDATIONS
     recorder.rebuild(organization=org)
     assert summary.ready(org)
     summarized = diagnose(org, today)

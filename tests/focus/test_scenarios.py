@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from keepscore.focus.services import diagnose
+from keepscore.focus.selectors import diagnose
 from tests.conftest import make_org
 from tests.focus import builder as b
 

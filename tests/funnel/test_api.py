@@ -12,7 +12,7 @@ from django.test import override_settings
 from keepscore.api.api import api as the_api
 from keepscore.common.periods import Period
 from keepscore.funnel.filters import default_period
-from keepscore.funnel.services import funnel
+from keepscore.funnel.selectors import funnel
 from tests.api.conftest import Api, api_for, fields_of
 from tests.funnel.test_views import MARCH, story  # noqa: F401  (a fixture)
 

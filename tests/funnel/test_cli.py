@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 from keepscore.cli.funnel import CSV_COLUMNS, funnel
 from keepscore.common.periods import Period
 from keepscore.funnel.filters import default_period
-from keepscore.funnel.services import funnel as funnel_report
+from keepscore.funnel.selectors import funnel as funnel_report
 from tests.conftest import make_org
 from tests.funnel.test_views import story  # noqa: F401  (a fixture)
 

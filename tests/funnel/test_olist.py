@@ -23,7 +23,7 @@ import pytest
 from keepscore.accounts.models import Organization
 from keepscore.common.periods import Period
 from keepscore.funnel.groupings import Segment
-from keepscore.funnel.services import conversion, funnel, money, new_leads, sales_cycle
+from keepscore.funnel.selectors import conversion, funnel, money, new_leads, sales_cycle
 from keepscore.imports.deals import import_deals
 from keepscore.imports.services import import_leads
 from tests.imports.conftest import olist_dir

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from keepscore.accounts.models import Organization
 from keepscore.common.periods import Period
-from keepscore.funnel.services import conversion, funnel
+from keepscore.funnel.selectors import conversion, funnel
 from keepscore.leads.models import Lead, StageChange
 from tests.conftest import examples, make_org
 from tests.funnel.conftest import at, move, new_lead

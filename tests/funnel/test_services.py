@@ -25,7 +25,7 @@ from django.test import override_settings
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.periods import Period
 from keepscore.funnel.groupings import Segment
-from keepscore.funnel.services import (
+from keepscore.funnel.selectors import (
     activity_counts,
     close_rate,
     conversion,

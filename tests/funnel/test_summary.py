@@ -22,7 +22,7 @@ from keepscore.activities.models import Activity, Objection, ObjectionTag
 from keepscore.activities.services import objection_add
 from keepscore.common.periods import GRAINS, Period
 from keepscore.funnel import activity, jobs, objections, stats, summary
-from keepscore.funnel import services as ref
+from keepscore.funnel import selectors as ref
 from keepscore.funnel.models import (
     CloseCount,
     CohortCount,

@@ -17,7 +17,7 @@ from keepscore.activities.models import Activity
 from keepscore.activities.services import objection_add
 from keepscore.common.periods import Period
 from keepscore.common.recorded import recording
-from keepscore.funnel import services as ref
+from keepscore.funnel import selectors as ref
 from keepscore.funnel.models import WINDOWS
 from keepscore.funnel.summary import upkeep
 from keepscore.funnel.summary.verify import funnel_months, snapshot

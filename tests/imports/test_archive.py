@@ -30,7 +30,7 @@ from keepscore.exports.services import export_all
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.followups.models import FollowUp
 from keepscore.followups.services import followup_add, followup_done
-from keepscore.funnel.services import funnel
+from keepscore.funnel.selectors import funnel
 from keepscore.history import recorder
 from keepscore.imports.archive import ArchiveError, import_archive
 from keepscore.leads.corrections import stage_change_undo

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from keepscore.focus.services import diagnose
+from keepscore.focus.selectors import diagnose
 from keepscore.followups.today import today_for
 from keepscore.leads.late import STALL_DAYS
 from keepscore.leads.services import lead_create, lead_move

@@ -11,7 +11,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from keepscore.plan.models import YearPlan
-from keepscore.plan.services import plan_accept, plan_report, plan_save, plan_targets
+from keepscore.plan.selectors import plan_report, plan_targets
+from keepscore.plan.services import plan_accept, plan_save
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.models import Goal, Target
 from keepscore.scorecard.services import goal_set, target_set

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from keepscore.common.months import month_add
 from keepscore.plan.check import PlanCheck, _judge, plan_check
-from keepscore.plan.services import plan_report, plan_save
+from keepscore.plan.selectors import plan_report
+from keepscore.plan.services import plan_save
 from keepscore.scorecard.compute import scorecard_for
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_the_counts_are_the_scorecards_months(demo):
 
 def test_the_focus_reads_the_plan_only_once_there_is_one(demo):
     from keepscore.focus.indicators.goal import PLAN_VERDICTS
-    from keepscore.focus.services import diagnose
+    from keepscore.focus.selectors import diagnose
 
     today = timezone.localdate()
     assert "plan_gap" not in {i.key for i in diagnose(demo).indicators}

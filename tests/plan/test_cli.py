@@ -10,7 +10,7 @@ import pytest
 from keepscore.plan.engine import Goal
 from keepscore.plan.models import YearPlan
 from keepscore.plan.report_json import report_dict
-from keepscore.plan.services import plan_report
+from keepscore.plan.selectors import plan_report
 from tests.cli.test_cli import error_line, invoke
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from keepscore.demo.generator import demo_create, demo_delete
 from keepscore.plan.models import YearPlan
-from keepscore.plan.services import plan_report, plan_targets
+from keepscore.plan.selectors import plan_report, plan_targets
 from keepscore.scorecard.models import Goal, Target
 
 pytestmark = pytest.mark.django_db

@@ -229,7 +229,7 @@ def test_the_range_of_a_plan_without_uncertainty_is_its_point():
 
 
 def test_the_levers_rank_what_two_points_are_worth():
-    from keepscore.plan.services import levers
+    from keepscore.plan.selectors import levers
 
     base = assumptions()
 

@@ -10,7 +10,8 @@ from fractions import Fraction
 import pytest
 from django.core.exceptions import ValidationError
 
-from keepscore.plan.services import goal_spread, plan_report, plan_save, shares_split
+from keepscore.plan.selectors import goal_spread, plan_report, shares_split
+from keepscore.plan.services import plan_save
 
 pytestmark = pytest.mark.django_db
 

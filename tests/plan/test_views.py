@@ -12,7 +12,7 @@ from django.test import Client
 from keepscore.accounts.models import Membership
 from keepscore.plan.engine import Goal
 from keepscore.plan.models import YearPlan
-from keepscore.plan.services import plan_report
+from keepscore.plan.selectors import plan_report
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -26,8 +26,8 @@ from keepscore.common.months import month_add
 from keepscore.common.periods import Period
 from keepscore.demo.generator import demo_create, demo_email
 from keepscore.economics.channels import channel_economics, channel_economics_reference
-from keepscore.focus.services import diagnose
-from keepscore.funnel import services as funnel
+from keepscore.focus.selectors import diagnose
+from keepscore.funnel import selectors as funnel
 from keepscore.funnel.jobs import jobs_report
 from keepscore.funnel.objections import objections_report
 from keepscore.history import recorder

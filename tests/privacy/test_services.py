@@ -31,17 +31,9 @@ from keepscore.leads.models import (
     Touch,
 )
 from keepscore.leads.services import lead_create, lead_move
-from keepscore.privacy import services
-from keepscore.privacy.services import (
-    Held,
-    email_clean,
-    leads_erase,
-    leads_export,
-    person_erase,
-    person_export,
-    person_leads,
-    person_of_lead,
-)
+from keepscore.privacy import selectors, services
+from keepscore.privacy.selectors import Held, email_clean, person_leads, person_of_lead
+from keepscore.privacy.services import leads_erase, leads_export, person_erase, person_export
 from keepscore.webforms.models import WebFormSubmission
 from tests.conftest import channel, make_org, stage
 from tests.privacy.conftest import SECRETS, Person, ada_make, text_of
@@ -516,7 +508,7 @@ def test_a_different_org_s_person_is_not_erased(org_a, owner_a, org_b, owner_b):
 
 
 def test_held_adds_up(ada: Person):
-    per_lead = services.held(leads=ada.leads)
-    assert services.total(per_lead=per_lead) == Held(**ada.expected)
+    per_lead = selectors.held(leads=ada.leads)
+    assert selectors.total(per_lead=per_lead) == Held(**ada.expected)
     assert Held(activities=1, leads=1).words() == ["1 lead", "1 activity"]
     assert Held().summary() == "nothing" and Held().words() == []

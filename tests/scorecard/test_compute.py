@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
-from keepscore.funnel import services as funnel
+from keepscore.funnel import selectors as funnel
 from keepscore.funnel import summary
 from keepscore.funnel.models import SummaryState
 from keepscore.leads.models import Lead

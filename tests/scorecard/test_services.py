@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
 from keepscore.leads.settings_services import stage_save
-from keepscore.scorecard import services
+from keepscore.scorecard import selectors, services
 from keepscore.scorecard.catalogue import computed_metrics, metric_catalogue, metric_get
 from keepscore.scorecard.models import Goal, ManualValue, ReviewEntry, Target
 from tests.scorecard.conftest import make_metric
@@ -192,7 +192,7 @@ def test_a_value_is_set_again_not_added_and_none_clears_it(org_a, owner_a, visit
     services.manual_value_set(metric=visitors_a, month="2026-03-20", value=Decimal(130))
     row = ManualValue.objects.get(metric=visitors_a)
     assert (row.month, row.value) == (date(2026, 3, 1), Decimal(130))
-    assert services.manual_values(organization=org_a, months=[date(2026, 3, 9)]) == {
+    assert selectors.manual_values(organization=org_a, months=[date(2026, 3, 9)]) == {
         ("website_visitors", date(2026, 3, 1)): Decimal(130)
     }
     services.manual_value_set(metric=visitors_a, month="2026-03", value=None)
@@ -246,7 +246,7 @@ def test_targets_are_set_per_metric_and_month_and_cleared(org_a, org_b):
     services.target_set(organization=org_a, metric_key="revenue", month="2026-04", value="5000")
     services.target_set(organization=org_a, metric_key="revenue", month="2026-04-30", value=6000)
     services.target_set(organization=org_b, metric_key="revenue", month="2026-04", value=1)
-    assert services.targets_for(
+    assert selectors.targets_for(
         organization=org_a, months=[date(2026, 4, 1), date(2026, 5, 1)]
     ) == {("revenue", date(2026, 4, 1)): Decimal(6000)}
     assert services.target_clear(organization=org_a, metric_key="revenue", month="2026-04")
@@ -273,7 +273,7 @@ def test_a_target_needs_a_known_metric_a_month_and_a_fitting_value(org_a, visito
 def test_goals_are_set_per_metric_and_year(org_a):
     services.goal_set(organization=org_a, metric_key="customers", year=2026, value=40)
     services.goal_set(organization=org_a, metric_key="customers", year="2026", value=50)
-    assert services.goals_for(organization=org_a, year=2026) == {"customers": Decimal(50)}
+    assert selectors.goals_for(organization=org_a, year=2026) == {"customers": Decimal(50)}
     with pytest.raises(ValidationError) as error:
         services.goal_set(organization=org_a, metric_key="customers", year=12026, value=1)
     assert fields(error) == {"year"}
@@ -288,7 +288,7 @@ def test_a_row_of_targets_with_its_goal_is_all_or_nothing(org_a):
     )
     assert (
         Target.objects.count() == 12
-        and services.goals_for(organization=org_a, year=2026)["new_leads"] == 78
+        and selectors.goals_for(organization=org_a, year=2026)["new_leads"] == 78
     )
     with pytest.raises(ValidationError) as error:
         services.targets_year_set(
@@ -320,7 +320,7 @@ def test_reviews_are_added_and_read_by_month(org_a, owner_a, org_b):
     services.review_add(organization=org_a, month="2026-03-31", kind="decision", text="More calls")
     services.review_add(organization=org_a, month="2026-04", kind="note", text="April")
     services.review_add(organization=org_b, month="2026-03", kind="note", text="Bravo")
-    reviews = services.reviews_for(organization=org_a, month="2026-03")
+    reviews = selectors.reviews_for(organization=org_a, month="2026-03")
     assert [(r.kind, r.text, r.by) for r in reviews] == [
         ("note", "Slow Q1", "owner@acme.test"),
         ("decision", "More calls", ""),

@@ -334,7 +334,7 @@ def test_the_review_partial_renders_from_reviews_and_month(rf, org_a, owner_a):
     from django.template.loader import render_to_string
 
     review_add(organization=org_a, month="2026-03", kind="note", text="<b>bold</b>")
-    from keepscore.scorecard.services import reviews_for
+    from keepscore.scorecard.selectors import reviews_for
 
     request = rf.get("/")
     request.user = owner_a.user

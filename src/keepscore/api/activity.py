@@ -3,7 +3,7 @@ read them.
 
 Dates are ``YYYY-MM-DD`` local dates (``settings.TIME_ZONE``); without them the period is the
 last 3 full calendar months. The body is ``keepscore.funnel.activity_views.report_dict``; the
-counts come from ``keepscore.funnel.services.activity_counts`` (docs/numbers.md, "Activity
+counts come from ``keepscore.funnel.selectors.activity_counts`` (docs/numbers.md, "Activity
 counts").
 """
 

@@ -1,5 +1,5 @@
 """The focus diagnosis as JSON: ``GET /focus?date=YYYY-MM-DD``. Any member's token may read
-it. The body is ``keepscore.focus.services.diagnosis_json`` (docs/focus.md), the same as
+it. The body is ``keepscore.focus.selectors.diagnosis_json`` (docs/focus.md), the same as
 ``keepscore focus --format json``.
 """
 
@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, Day
 from keepscore.focus.forms import EARLIEST
-from keepscore.focus.services import diagnose, diagnosis_json
+from keepscore.focus.selectors import diagnose, diagnosis_json
 
 router = Router(tags=["focus"])
 

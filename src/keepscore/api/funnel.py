@@ -2,7 +2,7 @@
 ``GET /funnel/cycle`` (the sales cycle). Any member's token may read them.
 
 Dates are ``YYYY-MM-DD`` local dates (``settings.TIME_ZONE``); without them the period is
-the last 12 full calendar months. Figures come from ``keepscore.funnel.services``;
+the last 12 full calendar months. Figures come from ``keepscore.funnel.selectors``;
 ``docs/numbers.md`` says how each is computed.
 """
 
@@ -19,7 +19,7 @@ from pydantic import ConfigDict
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS, Day, Text
 from keepscore.common.periods import Period
-from keepscore.funnel import services
+from keepscore.funnel import selectors
 from keepscore.funnel.filters import (
     DEFAULT_BY,
     MAX_WITHIN_DAYS,
@@ -140,7 +140,7 @@ def funnel_get(request: HttpRequest, filters: Query[FunnelIn]) -> Any:
         by = by_parse(filters.by)
     except ValueError as error:
         raise ValidationError({"by": str(error)}) from None
-    report = services.funnel(
+    report = selectors.funnel(
         organization=organization_of(request), period=period, by=by, within_days=filters.within
     )
     return report.as_dict()
@@ -156,7 +156,7 @@ def cycle_get(request: HttpRequest, filters: Query[PeriodIn]) -> Any:
     """For the leads won for the first time in the period: how many, the median and 80th
     percentile of the days from first touch to won, and the histogram."""
     period = filters.period()
-    cycle = services.sales_cycle(organization=organization_of(request), period=period)
+    cycle = selectors.sales_cycle(organization=organization_of(request), period=period)
     return {
         "period": period.as_dict(),
         "count": cycle.count,

@@ -15,7 +15,8 @@ from ninja import Field, Router, Schema, Status
 
 from keepscore.api.auth import member_of, organization_of
 from keepscore.api.schemas import ERRORS, ErrorOut, Money, Text
-from keepscore.scorecard import services
+from keepscore.common.months import month_parse, month_str, year_check
+from keepscore.scorecard import checks, selectors, services
 from keepscore.scorecard.catalogue import MetricDef, metric_get
 from keepscore.scorecard.models import ManualMetric, ManualValue, ReviewKind
 
@@ -113,7 +114,7 @@ def _manual(request: HttpRequest, key: str) -> ManualMetric:
 
 
 def _month(month: str) -> date:
-    return services.month_parse(month)
+    return month_parse(month)
 
 
 # --- the catalogue ------------------------------------------------------------------------
@@ -130,7 +131,7 @@ def metrics_list(request: HttpRequest) -> Any:
     )
     return [
         MetricOut.of(m, active=m.key not in inactive or not m.manual)
-        for m in services.metric_catalogue_with_manual(organization=organization)
+        for m in selectors.metric_catalogue_with_manual(organization=organization)
     ]
 
 
@@ -146,8 +147,8 @@ def metrics_create(request: HttpRequest, payload: MetricIn) -> Any:
 def _value_out(metric: ManualMetric, month: date, row: ManualValue | None) -> ValueOut:
     return ValueOut(
         metric=metric.key,
-        month=services.month_str(month),
-        value=services.plain(value=row.value) if row is not None else None,
+        month=month_str(month),
+        value=checks.plain(value=row.value) if row is not None else None,
         by=row.by.email if row is not None and row.by is not None else None,
         updated_at=row.updated_at if row is not None else None,
     )
@@ -183,8 +184,8 @@ def value_put(request: HttpRequest, key: str, month: str, payload: ValueIn) -> A
 
 
 def _target_out(organization: Any, key: str, first: date) -> TargetOut:
-    value = services.targets_for(organization=organization, months=[first]).get((key, first))
-    return TargetOut(metric=key, month=services.month_str(first), value=services.plain(value=value))
+    value = selectors.targets_for(organization=organization, months=[first]).get((key, first))
+    return TargetOut(metric=key, month=month_str(first), value=checks.plain(value=value))
 
 
 @router.get(
@@ -220,21 +221,21 @@ def target_delete(request: HttpRequest, key: str, month: str) -> Any:
 
 
 def _goal_out(organization: Any, key: str, year: int) -> GoalOut:
-    value = services.goals_for(organization=organization, year=year).get(key)
-    return GoalOut(metric=key, year=year, value=services.plain(value=value))
+    value = selectors.goals_for(organization=organization, year=year).get(key)
+    return GoalOut(metric=key, year=year, value=checks.plain(value=value))
 
 
 @router.get("/goals/{key}/{year}", response={200: GoalOut, **ERRORS}, summary="An annual goal")
 def goal_get(request: HttpRequest, key: str, year: str) -> Any:
     metric = _metric(request, key)
-    return _goal_out(organization_of(request), metric.key, services.year_check(year))
+    return _goal_out(organization_of(request), metric.key, year_check(year))
 
 
 @router.put("/goals/{key}/{year}", response={200: GoalOut, **WRITE_ERRORS}, summary="Set a goal")
 def goal_put(request: HttpRequest, key: str, year: str, payload: AmountIn) -> Any:
     metric = _metric(request, key)
     organization = organization_of(request)
-    number = services.year_check(year)
+    number = year_check(year)
     services.goal_set(
         organization=organization, metric_key=metric.key, year=number, value=payload.value
     )
@@ -247,7 +248,7 @@ def goal_delete(request: HttpRequest, key: str, year: str) -> Any:
     services.goal_clear(
         organization=organization_of(request),
         metric_key=metric.key,
-        year=services.year_check(year),
+        year=year_check(year),
     )
     return Status(204, None)
 
@@ -261,7 +262,7 @@ def goal_delete(request: HttpRequest, key: str, year: str) -> Any:
 def reviews_list(request: HttpRequest, month: str) -> Any:
     return [
         ReviewOut(kind=r.kind, text=r.text, by=r.by, at=r.at)
-        for r in services.reviews_for(organization=organization_of(request), month=_month(month))
+        for r in selectors.reviews_for(organization=organization_of(request), month=_month(month))
     ]
 
 

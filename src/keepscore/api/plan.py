@@ -15,7 +15,8 @@ from keepscore.api.auth import member_of, organization_of
 from keepscore.api.metrics import WRITE_ERRORS
 from keepscore.api.schemas import ERRORS
 from keepscore.plan.report_json import report_dict
-from keepscore.plan.services import plan_accept, plan_report, plan_save
+from keepscore.plan.selectors import plan_report
+from keepscore.plan.services import plan_accept, plan_save
 
 router = Router(tags=["plan"])
 Year = Path(..., ge=2000, le=2100, description="The plan's calendar year.")

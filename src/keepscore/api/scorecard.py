@@ -15,8 +15,8 @@ from ninja import Field, Router, Schema
 
 from keepscore.api.auth import organization_of
 from keepscore.api.schemas import ERRORS
+from keepscore.common.months import month_parse
 from keepscore.reports.month import plan_json
-from keepscore.scorecard import services
 from keepscore.scorecard.compute import scorecard_json
 from keepscore.scorecard.kept import scorecard_kept
 
@@ -108,9 +108,7 @@ class ScorecardOut(Schema):
 
 
 def _scorecard(request: HttpRequest, month: str) -> dict[str, Any]:
-    first = (
-        timezone.localdate().replace(day=1) if month == "current" else services.month_parse(month)
-    )
+    first = timezone.localdate().replace(day=1) if month == "current" else month_parse(month)
     organization = organization_of(request)
     card = scorecard_kept(organization, first)
     return scorecard_json(card) | {"plan": plan_json(organization, card)}

@@ -1,7 +1,7 @@
 """``keepscore focus``: the diagnosis — focus on sales, marketing, margins or cash — with
 each indicator's status, numbers and confidence (docs/focus.md).
 
-``--format json`` prints ``keepscore.focus.services.diagnosis_json``::
+``--format json`` prints ``keepscore.focus.selectors.diagnosis_json``::
 
     {"organization": "demo", "as_of": "2026-12-02", "recommendation": "sales",
      "confidence": "high", "sentence": "…", "missing": [], "scores": {"sales": 1, …},
@@ -70,7 +70,7 @@ def focus(
     balanced (or what data is missing)."""
     with errors():
         django_setup()
-        from keepscore.focus.services import LABELS, diagnose, diagnosis_json
+        from keepscore.focus.selectors import LABELS, diagnose, diagnosis_json
 
         as_of = date_parse(day)
         organization = organization_resolve(org)

@@ -207,11 +207,11 @@ def funnel(
     95% interval). Defaults: the last 12 full months, by channel, no window."""
     with errors():
         django_setup()
-        from keepscore.funnel import services
+        from keepscore.funnel import selectors
 
         period, grouping, days = options_parse(from_, to, by, within)
         organization = organization_resolve(org)
-        report = services.funnel(
+        report = selectors.funnel(
             organization=organization, period=period, by=grouping, within_days=days
         )
         if fmt is Format.json:

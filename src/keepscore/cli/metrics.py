@@ -110,7 +110,7 @@ def list_(org: OrgOption = None) -> None:
         from rich.table import Table
 
         from keepscore.cli.common import stdout
-        from keepscore.scorecard.services import metric_catalogue_with_manual
+        from keepscore.scorecard.selectors import metric_catalogue_with_manual
 
         organization = organization_resolve(org)
         table = Table("key", "group", "unit", "kind", "name", box=None, pad_edge=False)
@@ -131,15 +131,16 @@ def target_set(metric: MetricArg, month: MonthArg, value: ValueArg, org: OrgOpti
     with errors():
         django_setup()
         migrate_if_needed()
-        from keepscore.scorecard import services
+        from keepscore.common.months import month_str
+        from keepscore.scorecard import checks, services
 
         organization = organization_resolve(org)
         target = services.target_set(
             organization=organization, metric_key=metric, month=month, value=value
         )
         say(
-            f"Target {escape(metric)} {services.month_str(target.month)}: "
-            f"{escape(services.plain(value=target.value) or '')}."
+            f"Target {escape(metric)} {month_str(target.month)}: "
+            f"{escape(checks.plain(value=target.value) or '')}."
         )
 
 
@@ -149,12 +150,13 @@ def target_clear(metric: MetricArg, month: MonthArg, org: OrgOption = None) -> N
     with errors():
         django_setup()
         migrate_if_needed()
+        from keepscore.common.months import month_parse, month_str
         from keepscore.scorecard import services
 
         organization = organization_resolve(org)
-        first = services.month_parse(month)
+        first = month_parse(month)
         had = services.target_clear(organization=organization, metric_key=metric, month=first)
-        when = services.month_str(first)
+        when = month_str(first)
         say(f"Cleared the target {escape(metric)} {when}." if had else f"No target {when}.")
 
 
@@ -164,13 +166,13 @@ def goal_set(metric: MetricArg, year: YearArg, value: ValueArg, org: OrgOption =
     with errors():
         django_setup()
         migrate_if_needed()
-        from keepscore.scorecard import services
+        from keepscore.scorecard import checks, services
 
         organization = organization_resolve(org)
         goal = services.goal_set(
             organization=organization, metric_key=metric, year=year, value=value
         )
-        say(f"Goal {escape(metric)} {goal.year}: {escape(services.plain(value=goal.value) or '')}.")
+        say(f"Goal {escape(metric)} {goal.year}: {escape(checks.plain(value=goal.value) or '')}.")
 
 
 @goal_app.command("clear")
@@ -179,9 +181,10 @@ def goal_clear(metric: MetricArg, year: YearArg, org: OrgOption = None) -> None:
     with errors():
         django_setup()
         migrate_if_needed()
+        from keepscore.common.months import year_check
         from keepscore.scorecard import services
 
         organization = organization_resolve(org)
-        number = services.year_check(year)
+        number = year_check(year)
         had = services.goal_clear(organization=organization, metric_key=metric, year=number)
         say(f"Cleared the goal {escape(metric)} {number}." if had else f"No goal {number}.")

@@ -37,7 +37,7 @@ def _email(email: str) -> str:
     """The email, checked; a usage error naming the option when it is not one."""
     from django.core.exceptions import ValidationError
 
-    from keepscore.privacy.services import email_clean
+    from keepscore.privacy.selectors import email_clean
 
     try:
         return email_clean(email=email)
@@ -97,7 +97,8 @@ def erase(
     anonymous history stays and still counts in every figure. Cannot be undone."""
     with errors():
         django_setup()
-        from keepscore.privacy.services import erasable, person_erase, person_leads, total
+        from keepscore.privacy.selectors import erasable, person_leads, total
+        from keepscore.privacy.services import person_erase
 
         organization = organization_resolve(org)
         address = _email(email)

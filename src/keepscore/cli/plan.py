@@ -18,7 +18,7 @@ from rich.markup import escape
 from keepscore.cli.common import django_setup, errors, fail, organization_resolve, stdout
 
 if TYPE_CHECKING:
-    from keepscore.plan.services import PlanReport
+    from keepscore.plan.selectors import PlanReport
 
 
 class Format(StrEnum):
@@ -51,7 +51,7 @@ def table_print(report: PlanReport, money: Any) -> None:
     from rich import box
     from rich.table import Table
 
-    from keepscore.plan.services import FIELDS
+    from keepscore.plan.assumptions import FIELDS
 
     console = stdout()
     a = report.assumptions
@@ -154,16 +154,11 @@ def plan(
     with errors():
         django_setup()
         from keepscore.common.money import money_format
+        from keepscore.plan.assumptions import default_year, goal_clean
         from keepscore.plan.engine import Goal
         from keepscore.plan.report_json import report_dict
-        from keepscore.plan.services import (
-            default_year,
-            goal_clean,
-            overrides_stored,
-            plan_accept,
-            plan_report,
-            plan_save,
-        )
+        from keepscore.plan.selectors import overrides_stored, plan_report
+        from keepscore.plan.services import plan_accept, plan_save
 
         organization = organization_resolve(org)
         chosen_year = year if year is not None else default_year()

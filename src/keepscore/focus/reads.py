@@ -101,7 +101,7 @@ def _cycle(organization: Organization, months: list[date], summarized: bool) -> 
         by_day = summary.CycleDays(organization, *span)
         found = by_day.quantiles([span], [0.5, 0.8]).get(span, {})
         return Cycle(by_day.count(*span), found.get(0.5), found.get(0.8))
-    from keepscore.funnel.services import sales_cycle
+    from keepscore.funnel.selectors import sales_cycle
 
     days = sales_cycle(
         organization=organization, period=Period(months[0], Period.month(months[-1]).end)

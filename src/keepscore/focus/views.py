@@ -1,7 +1,7 @@
 """The focus page (``o/<slug:org>/focus/?date=YYYY-MM-DD``) and the dashboard's focus card
 (``o/<slug:org>/focus/card/``, loaded by htmx so the dashboard never waits for it).
 
-Every number comes from :func:`keepscore.focus.services.diagnose`; the view only formats
+Every number comes from :func:`keepscore.focus.selectors.diagnose`; the view only formats
 its evidence for reading (labels, percentages, the monthly series as sparklines).
 """
 
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 from keepscore.accounts.models import Organization
 from keepscore.common.money import money_format
 from keepscore.common.views import org_view
-from keepscore.focus import services
+from keepscore.focus import selectors
 from keepscore.focus.forms import FocusDateForm
 from keepscore.leads.late import STALL_DAYS
 from keepscore.leads.models import Channel
@@ -142,7 +142,7 @@ def _format(key: str, value: Any) -> str:
 class Shown:
     """An indicator as the page shows it."""
 
-    indicator: services.Indicator
+    indicator: selectors.Indicator
     question: str | None
     status_label: str
     facts: list[tuple[str, str, str]]  # label, value in words, the leads' list URL or ""
@@ -171,7 +171,7 @@ def lead_links(organization: Organization, as_of: date) -> dict[str, str]:
     }
 
 
-def shown(indicator: services.Indicator, links: dict[str, str] | None = None) -> Shown:
+def shown(indicator: selectors.Indicator, links: dict[str, str] | None = None) -> Shown:
     links = links or {}
     facts, charts = [], []
     channels: list[dict[str, Any]] = []
@@ -206,7 +206,7 @@ def shown(indicator: services.Indicator, links: dict[str, str] | None = None) ->
     )
 
 
-def _context(organization: Organization, diagnosis: services.Diagnosis) -> dict[str, Any]:
+def _context(organization: Organization, diagnosis: selectors.Diagnosis) -> dict[str, Any]:
     ordered = sorted(diagnosis.indicators, key=lambda i: (i.question is None, i.question or 0))
     links = lead_links(organization, diagnosis.as_of)
     stall = next((i for i in diagnosis.indicators if i.key == "late_stage_stall"), None)
@@ -219,7 +219,7 @@ def _context(organization: Organization, diagnosis: services.Diagnosis) -> dict[
                 row["leads_url"] = f"{leads}?channel={channel_pks[row['channel']]}"
     return {
         "diagnosis": diagnosis,
-        "label": services.LABELS[diagnosis.recommendation],
+        "label": selectors.LABELS[diagnosis.recommendation],
         "questions": [s for s in shown_all if s.indicator.question is not None],
         "indicators": [s for s in shown_all if s.indicator.question is None],
         "alerts": [i for i in diagnosis.indicators if i.status == "alert"],
@@ -237,7 +237,7 @@ def focus(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = FocusDateForm(request.GET)
     if not form.is_valid():
         return render(request, "focus/page.html", {"nav": "focus", "form": form}, status=BAD_DATE)
-    diagnosis = services.diagnose(organization, form.cleaned_data.get("date"))
+    diagnosis = selectors.diagnose(organization, form.cleaned_data.get("date"))
     shown_form = FocusDateForm(initial={"date": diagnosis.as_of})
     context = {"nav": "focus", "form": shown_form, **_context(organization, diagnosis)}
     return render(request, "focus/page.html", context)
@@ -246,5 +246,5 @@ def focus(request: HttpRequest, organization: Organization) -> HttpResponse:
 @org_view
 @require_safe
 def focus_card(request: HttpRequest, organization: Organization) -> HttpResponse:
-    diagnosis = services.diagnose(organization)
+    diagnosis = selectors.diagnose(organization)
     return render(request, "focus/_card.html", _context(organization, diagnosis))

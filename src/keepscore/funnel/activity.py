@@ -1,7 +1,7 @@
 """The activity report as data: counts per bucket (week, month or quarter) and member, the
 totals, and its JSON — shared by the page, ``keepscore activity`` and ``GET /activity``.
 
-The counts are those of ``keepscore.funnel.services.activity_counts``, the reference
+The counts are those of ``keepscore.funnel.selectors.activity_counts``, the reference
 (docs/numbers.md, "Activity counts"), read without a pass over the activities in Python:
 whole months per month or quarter from the summaries (``MonthCount``, kept by the history
 recorder), any other period or weeks with one grouped query on the database
@@ -21,11 +21,11 @@ from django.utils import timezone
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
 from keepscore.common.periods import GRAINS, Period, bucket_count, bucket_start, buckets
-from keepscore.funnel import services, summary
+from keepscore.funnel import selectors, summary
 from keepscore.funnel.filters import PeriodProblem, month_start
 from keepscore.funnel.groupings import NONE_LABEL, member_label
 from keepscore.funnel.jobs import Month, month_bucket, month_split
-from keepscore.funnel.services import ActivityBucket
+from keepscore.funnel.selectors import ActivityBucket
 from keepscore.funnel.stats import rate
 from keepscore.funnel.summary import readers
 from keepscore.leads.models import DealOutcome
@@ -203,7 +203,7 @@ def _counts(
 def activity_counts(
     organization: Organization, period: Period, grain: str = "month", by_member: bool = False
 ) -> list[ActivityBucket]:
-    """``services.activity_counts`` (the same rows, in the same order) without reading the
+    """``selectors.activity_counts`` (the same rows, in the same order) without reading the
     activities into Python: per month or quarter, the whole months from the summaries and a
     partial first or last month grouped on the database; per week, grouped on the database."""
     counts = _counts(organization, period, grain, by_member)
@@ -220,8 +220,8 @@ def activity_counts(
             key=lambda m: (m[1], m[0] or 0),
         )
     else:
-        members = [(None, services.ALL_MEMBERS)]
-    fields = {f"activities.{kind}": name for kind, name in services._KIND_FIELD.items()}
+        members = [(None, selectors.ALL_MEMBERS)]
+    fields = {f"activities.{kind}": name for kind, name in selectors._KIND_FIELD.items()}
     fields.update(sales_conversations="sales_conversations", conversations_won="conversations_won")
     out = []
     for start in buckets(period, grain):
@@ -257,7 +257,7 @@ def activity_report(
         ActivityBucket(
             bucket_start=start,
             member_id=None,
-            member_label=services.ALL_MEMBERS,
+            member_label=selectors.ALL_MEMBERS,
             **sums.get(start, dict.fromkeys(COUNT_FIELDS, 0)),
         )
         for start in starts

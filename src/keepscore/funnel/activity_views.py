@@ -45,7 +45,7 @@ from keepscore.funnel.activity import (
 )
 from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.forms import PeriodForm
-from keepscore.funnel.services import ActivityBucket
+from keepscore.funnel.selectors import ActivityBucket
 from keepscore.funnel.views import BAD_FILTERS
 from keepscore.reports.charts import format_value
 
@@ -113,7 +113,7 @@ def _row(bucket: ActivityBucket) -> Row:
 
 
 def report_context(organization: Organization, form: ActivityFilterForm) -> dict[str, Any]:
-    """What the page shows, all from the services, for valid filters."""
+    """What the page shows, all from the selectors, for valid filters."""
     period = form.period()
     grain = form.cleaned_data["grain"]
     by_member = form.cleaned_data["by"]

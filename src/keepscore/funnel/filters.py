@@ -48,7 +48,7 @@ def month_start(day: date, back: int) -> date:
 
 
 def by_parse(value: str | None) -> str | None:
-    """A grouping as the services take it: None for "all"; ValueError when unknown."""
+    """A grouping as the selectors take it: None for "all"; ValueError when unknown."""
     text = (value or "").strip()
     if not text:
         return DEFAULT_BY

@@ -1,6 +1,6 @@
 """The funnel report: its shape (groups of stage counts and step conversions), its steps
 and their cohorts, and its assembly from each group's tally. Shared by the reference
-(``keepscore.funnel.services.funnel_reference``) and the summaries (``summary.readers``)."""
+(``keepscore.funnel.selectors.funnel_reference``) and the summaries (``summary.readers``)."""
 
 from __future__ import annotations
 

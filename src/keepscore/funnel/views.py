@@ -1,7 +1,7 @@
 """The funnel page: ``o/<slug:org>/funnel/?from=&to=&by=&within=&step=``.
 
-Every figure comes from ``keepscore.funnel.services``; the view only reads the filters,
-calls the services and hands their results (and the charts drawn from them) to the template.
+Every figure comes from ``keepscore.funnel.selectors``; the view only reads the filters,
+calls the selectors and hands their results (and the charts drawn from them) to the template.
 Text for a rate is made by :func:`rate_text` (formatting only, never arithmetic).
 
 Bad filters (a date that is not one, from after to, an unknown grouping, a negative window,
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_safe
 from keepscore.accounts.models import Organization
 from keepscore.common.periods import Period
 from keepscore.common.views import org_view
-from keepscore.funnel import services
+from keepscore.funnel import selectors
 from keepscore.funnel.filters import (
     BY_LABELS,
     MAX_WITHIN_DAYS,
@@ -35,7 +35,7 @@ from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.groupings import FACT_PREFIX, GROUPINGS
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.presenters import chart_stages, overall_step, step_key, step_name
-from keepscore.funnel.services import CYCLE_BINS
+from keepscore.funnel.selectors import CYCLE_BINS
 from keepscore.reports.charts import (
     DASH,
     RateRow,
@@ -81,7 +81,7 @@ class StepChoice:
     label: str
 
 
-def _cycle_edges(cycle: services.Cycle) -> list[float]:
+def _cycle_edges(cycle: selectors.Cycle) -> list[float]:
     """Bin boundaries for the histogram's markers (the open-ended last bin is drawn as wide
     as the one before it; a ``<0`` bin starts at the most negative cycle)."""
     lows = [low for low, _high, _label in CYCLE_BINS]
@@ -92,17 +92,17 @@ def _cycle_edges(cycle: services.Cycle) -> list[float]:
 
 
 def report_context(organization: Organization, form: FunnelFilterForm) -> dict[str, Any]:
-    """What the report shows, all from the services, for valid filters."""
+    """What the report shows, all from the selectors, for valid filters."""
     data = form.cleaned_data
     period = form.period()
     by = data.get("by")
     within = data.get("within")
     ladder = Ladder.of(organization)
-    report = services.funnel(organization=organization, period=period, by=by, within_days=within)
+    report = selectors.funnel(organization=organization, period=period, by=by, within_days=within)
     everyone = (
         report
         if by is None
-        else services.funnel(organization=organization, period=period, within_days=within)
+        else selectors.funnel(organization=organization, period=period, within_days=within)
     )
     names = {s.key: s.name for s in ladder.stages}
     all_leads = everyone.groups[0] if everyone.groups else None
@@ -141,7 +141,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     by_label = BY_LABELS.get(by or UNGROUPED) or f"fact {(by or '')[len(FACT_PREFIX) :]}"
     rates = rate_chart(rows, title=f"{step.label if step else 'Conversion'} by {by_label.lower()}")
 
-    cycle = services.sales_cycle(organization=organization, period=period)
+    cycle = selectors.sales_cycle(organization=organization, period=period)
     markers = {}
     if cycle.median_days is not None:
         markers["median"] = cycle.median_days
@@ -154,7 +154,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
         markers=markers,
         edges=_cycle_edges(cycle) if cycle.count else None,
     )
-    close = services.close_rate(organization=organization, period=period)
+    close = selectors.close_rate(organization=organization, period=period)
     return {
         "period": period,
         "report": report,
@@ -178,13 +178,13 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
                 "median": format_value(t.median_days, "days"),
                 "p80": format_value(t.p80_days, "days"),
             }
-            for t in services.stage_times(organization=organization, period=period)
+            for t in selectors.stage_times(organization=organization, period=period)
         ],
         "close": close,
         "close_text": rate_text(close),
         "lost_reasons": [
             {"name": name, "count": count, "share": format_value(share, "percent")}
-            for name, count, share in services.lost_reasons(
+            for name, count, share in selectors.lost_reasons(
                 organization=organization, period=period
             )
         ],

@@ -25,13 +25,9 @@ from keepscore.imports.readers import (
     table_open,
 )
 from keepscore.imports.report import FileImportResult
+from keepscore.scorecard.checks import error_text, value_check
 from keepscore.scorecard.models import ManualMetric, ManualValue
-from keepscore.scorecard.services import (
-    error_text,
-    month_parse,
-    month_str,
-    value_check,
-)
+from keepscore.scorecard.services import month_parse, month_str
 
 COLUMNS = ("metric", "month", "value")
 

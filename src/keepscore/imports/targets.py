@@ -21,6 +21,7 @@ from keepscore.accounts.models import Organization
 from keepscore.common.months import months_of
 from keepscore.imports.report import RowError
 from keepscore.scorecard.catalogue import metric_catalogue
+from keepscore.scorecard.checks import MAX_ERRORS, error_text, plain
 from keepscore.scorecard.grids import (
     MONTH_COLUMNS,
     MONTH_NAMES,
@@ -29,14 +30,8 @@ from keepscore.scorecard.grids import (
     grid_metrics,
     grid_save,
 )
-from keepscore.scorecard.services import (
-    MAX_ERRORS,
-    error_text,
-    goals_for,
-    plain,
-    targets_for,
-    year_check,
-)
+from keepscore.scorecard.selectors import goals_for, targets_for
+from keepscore.scorecard.services import year_check
 
 #: the targets file: the metric in words, its key (what the upload goes by), months, goal
 CSV_HEADER = ("metric", "key", *MONTH_NAMES, "goal")

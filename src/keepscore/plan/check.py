@@ -34,7 +34,7 @@ from keepscore.plan.engine import Plan
 from keepscore.plan.models import YearPlan
 
 if TYPE_CHECKING:
-    from keepscore.plan.services import PlanReport
+    from keepscore.plan.selectors import PlanReport
 
 #: the plan's customers to date before its gaps are judged
 MIN_CUSTOMERS = 5
@@ -101,7 +101,7 @@ def _saved(organization: Organization, year: int) -> PlanReport | None:
     computed)."""
     from django.utils import timezone
 
-    from keepscore.plan.services import plan_report
+    from keepscore.plan.selectors import plan_report
     from keepscore.scorecard.kept import remembered
 
     if not YearPlan.objects.for_org(organization).filter(year=year).exists():

@@ -1,7 +1,7 @@
 """The plan report as JSON (``report_dict``): the stable body of ``GET /plan/{year}``.
 
 ``keepscore plan --format json`` prints the same; it is built from a
-:class:`~keepscore.plan.services.PlanReport`.
+:class:`~keepscore.plan.selectors.PlanReport`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from keepscore.plan import engine
-from keepscore.plan.services import RATE_FIELDS, PlanReport
+from keepscore.plan.assumptions import RATE_FIELDS
+from keepscore.plan.selectors import PlanReport
 
 
 def _rate_dict(rate: engine.Rate) -> dict[str, Any]:

@@ -14,27 +14,27 @@ from django.views.decorators.http import require_POST
 
 from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
-from keepscore.plan import services
+from keepscore.plan import assumptions, selectors, services
 from keepscore.plan.engine import GOAL_KINDS, Goal
 
 #: the form's percent inputs: typed as percent points (41.5), stored as fractions
-PERCENT_FIELDS = (*services.RATE_FIELDS, "margin_pct")
+PERCENT_FIELDS = (*assumptions.RATE_FIELDS, "margin_pct")
 
 
 def _year(request: HttpRequest) -> int:
-    default = services.default_year()
+    default = assumptions.default_year()
     try:
         year = int(request.GET.get("year") or request.POST.get("year") or default)
     except ValueError:
         return default
-    return year if services.YEARS[0] <= year <= services.YEARS[1] else default
+    return year if assumptions.YEARS[0] <= year <= assumptions.YEARS[1] else default
 
 
 def _typed(data: Any, report_channels: list[str]) -> tuple[bool, dict[str, Any]]:
     """(whether the form was sent, the assumptions typed in it: percent fields as "41.5%")."""
     sent = "goal_kind" in data or "goal_amount" in data
     typed: dict[str, Any] = {}
-    names = [*services.FIELDS, *(f"share:{k}" for k in report_channels)]
+    names = [*assumptions.FIELDS, *(f"share:{k}" for k in report_channels)]
     names += [f"cost_per_lead:{k}" for k in report_channels]
     sent = sent or any(name in data for name in names)
     for name in names:
@@ -55,7 +55,7 @@ def _display(name: str, value: float) -> str:
 @org_view
 def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
     year = _year(request)
-    stored = services.plan_report(organization=organization, year=year)
+    stored = selectors.plan_report(organization=organization, year=year)
     channels = [c.key for c in stored.measured.assumptions.channels]
     data = request.POST if request.method == "POST" else request.GET
     sent, typed = _typed(data, channels)
@@ -68,7 +68,7 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
             if goal_kind not in GOAL_KINDS:
                 raise ValidationError({"goal_kind": f"Choose one of {', '.join(GOAL_KINDS)}."})
             goal: Goal | None = (
-                services.goal_clean(kind=goal_kind, amount=goal_amount)
+                assumptions.goal_clean(kind=goal_kind, amount=goal_amount)
                 if str(goal_amount).strip()
                 else None
             )
@@ -86,7 +86,7 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
                 messages.success(request, f"Saved the plan of {year}.")
                 url = reverse("plan", kwargs={"org": organization.slug})
                 return redirect(f"{url}?year={year}")
-            report = services.plan_report(
+            report = selectors.plan_report(
                 organization=organization, year=year, goal=goal, overrides=typed
             )
         except ValidationError as error:
@@ -118,7 +118,7 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
             }
             for c in report.measured.assumptions.channels
         ],
-        "levers": services.levers(report=report),
+        "levers": selectors.levers(report=report),
         "channel_year": _channel_year(report),
         "what_if": sent and request.method == "GET" and not errors,
     }
@@ -128,14 +128,14 @@ def plan_page(request: HttpRequest, organization: Organization) -> HttpResponse:
 
 
 def _assumption_rows(
-    report: services.PlanReport, values: dict[str, str], errors: dict[str, list[str]]
+    report: selectors.PlanReport, values: dict[str, str], errors: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
     measured = report.measured.assumptions
     sources = report.measured.sources
     rows = []
-    for name, label in services.FIELDS.items():
+    for name, label in assumptions.FIELDS.items():
         value = getattr(measured, name)
-        if name in services.RATE_FIELDS:
+        if name in assumptions.RATE_FIELDS:
             shown = None if value.measured is None else _display(name, value.measured)
             bounds = value.interval
             interval = f"95%: {bounds[0]:.0%}\u2013{bounds[1]:.0%}" if bounds else None
@@ -161,7 +161,7 @@ def _assumption_rows(
     return rows
 
 
-def _channel_year(report: services.PlanReport) -> list[dict[str, Any]]:
+def _channel_year(report: selectors.PlanReport) -> list[dict[str, Any]]:
     plan = report.plan
     if plan is None or not plan.months:
         return []
@@ -203,11 +203,11 @@ def plan_accept(request: HttpRequest, organization: Organization) -> HttpRespons
     return redirect(url)
 
 
-def _error_lines(errors: dict[str, list[str]], report: services.PlanReport) -> list[str]:
+def _error_lines(errors: dict[str, list[str]], report: selectors.PlanReport) -> list[str]:
     """Each error with its field in words ("Ads: share of leads: …")."""
     names = {c.key: c.name for c in report.measured.assumptions.channels}
     labels = {
-        **services.FIELDS,
+        **assumptions.FIELDS,
         "goal_kind": "Goal",
         "goal_amount": "Amount",
         "share": "Channels' shares",

@@ -19,7 +19,8 @@ from keepscore.accounts.models import Organization
 from keepscore.common.views import org_view
 from keepscore.leads.links import lead_get, lead_url
 from keepscore.privacy.forms import EraseForm
-from keepscore.privacy.services import erasable, leads_erase, leads_export, person_of_lead, total
+from keepscore.privacy.selectors import erasable, person_of_lead, total
+from keepscore.privacy.services import leads_erase, leads_export
 
 INVALID = 422
 

@@ -22,7 +22,7 @@ from keepscore.funnel import summary
 from keepscore.leads.models import Lead, Stage, StageChange
 from keepscore.reports import presenter
 from keepscore.reports.charts import GoalBar, format_value, goal_bar
-from keepscore.scorecard import services as scorecard_services
+from keepscore.scorecard import selectors as scorecard_selectors
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.figures import cycle_quantile
 from keepscore.scorecard.types import MetricRow, Scorecard
@@ -113,7 +113,7 @@ def _flow_link(organization: Organization, key: str, month: date) -> str:
 
 def dashboard(organization: Organization, today: date) -> Dashboard:
     month = today.replace(day=1)
-    goals = scorecard_services.goals_for(organization=organization, year=month.year)
+    goals = scorecard_selectors.goals_for(organization=organization, year=month.year)
     card = scorecard_for(
         organization, month, today=today, only={*FLOW_METRICS, *goals}, last_year_same_days=False
     )

@@ -37,7 +37,7 @@ from keepscore.common.months import month_add
 from keepscore.common.periods import Period
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.presenters import chart_stages, overall_step
-from keepscore.funnel.services import funnel
+from keepscore.funnel.selectors import funnel
 from keepscore.reports.charts import RateRow, funnel_chart, rate_chart
 from keepscore.scorecard.kept import data_parts, day_part, month_parts, remembered, scorecard_kept
 from keepscore.scorecard.types import Scorecard

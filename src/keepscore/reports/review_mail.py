@@ -84,7 +84,7 @@ def cal_days(month: date) -> int:
 
 
 def _focus(organization: Organization, as_of: date) -> dict[str, Any]:
-    from keepscore.focus.services import LABELS, diagnose
+    from keepscore.focus.selectors import LABELS, diagnose
 
     diagnosis = diagnose(organization, as_of)
     order = {"alert": 0, "watch": 1}

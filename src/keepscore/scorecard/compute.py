@@ -3,7 +3,7 @@
 Every metric of the catalogue with last month, same month last year, target, year to date,
 annual goal, pace and trend. ``docs/numbers.md`` ("Scorecard and pace") states each rule.
 
-The figures follow ``keepscore.funnel.services`` (the reference implementation), but are read
+The figures follow ``keepscore.funnel.selectors`` (the reference implementation), but are read
 over the 13 months the scorecard needs (this month back to the same month last year), by
 :func:`~keepscore.scorecard.figures.figures_read`: from the organization's summaries when they
 are built, otherwise from grouped queries over the stored rows
@@ -29,7 +29,7 @@ from keepscore.common.periods import Period
 from keepscore.funnel import summary
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.stats import RateFigure, rate
-from keepscore.scorecard import pace, services
+from keepscore.scorecard import pace, selectors
 from keepscore.scorecard.catalogue import SPEND_KEYS, MetricDef, metric_catalogue
 from keepscore.scorecard.figures import Cycles, Figures, figures_read, merge
 from keepscore.scorecard.metric_values import (
@@ -123,8 +123,8 @@ def scorecard_for(
     year_months = months_between(date(month.year, 1, 1), month)
     previous, last_year = month_add(month, -1), month_add(month, -12)
     trend_months = [month_add(month, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
-    targets = services.targets_for(organization=organization, months=[month])
-    goals = services.goals_for(organization=organization, year=month.year)
+    targets = selectors.targets_for(organization=organization, months=[month])
+    goals = selectors.goals_for(organization=organization, year=month.year)
     history_start = first_month(organization)
     if figures.summarized:
         ytd_closed = summary.span_closed(organization, year_months[0], month)
@@ -209,7 +209,7 @@ def scorecard_for(
         slug=organization.slug,
         month=month,
         rows=tuple(rows),
-        reviews=tuple(services.reviews_for(organization=organization, month=month)),
+        reviews=tuple(selectors.reviews_for(organization=organization, month=month)),
         generated_at=timezone.now(),
         extra={"today": today},
         days=days,

@@ -22,7 +22,7 @@ from keepscore.common.months import months_between
 from keepscore.funnel import stats, summary
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import CohortCount
-from keepscore.scorecard import services
+from keepscore.scorecard import selectors
 from keepscore.scorecard.row_reads import (
     ACTIVITY_KEYS,
     Monthly,
@@ -42,7 +42,7 @@ from keepscore.scorecard.row_reads import (
 def monthly_manual(organization: Organization, months: Iterable[date]) -> Monthly:
     """``{month: {manual key: value}}`` as stored (percent metrics in points)."""
     out: Monthly = defaultdict(dict)
-    for (key, month), value in services.manual_values(
+    for (key, month), value in selectors.manual_values(
         organization=organization, months=months
     ).items():
         out[month][key] = float(value)

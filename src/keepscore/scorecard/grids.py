@@ -23,13 +23,9 @@ from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import writer_user
 from keepscore.scorecard import types
 from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
+from keepscore.scorecard.checks import error_text, value_check
 from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, Target
-from keepscore.scorecard.services import (
-    error_text,
-    value_check,
-    value_write,
-    year_check,
-)
+from keepscore.scorecard.services import value_write, year_check
 
 #: a grid row's cells: the twelve months (``m01``..``m12``) and the annual goal
 MONTH_COLUMNS = tuple(f"m{n:02d}" for n in range(1, 13))

@@ -19,9 +19,9 @@ from keepscore.accounts.models import Organization
 from keepscore.accounts.permissions import MARKETING
 from keepscore.common.forms import add_service_errors
 from keepscore.common.views import may, org_view
-from keepscore.focus.services import kept_for as focus_kept
+from keepscore.focus.selectors import kept_for as focus_kept
 from keepscore.scorecard import review_meeting as meetings
-from keepscore.scorecard import services
+from keepscore.scorecard import selectors, services
 from keepscore.scorecard.forms import ReviewForm, ReviewMeetingForm
 from keepscore.scorecard.views import (
     GET_POST,
@@ -54,7 +54,7 @@ def review(request: HttpRequest, organization: Organization, year: int, month: i
                 return HttpResponseRedirect(review_url(organization, first))
             form = ReviewForm()
     context = {
-        "reviews": services.reviews_for(organization=organization, month=first),
+        "reviews": selectors.reviews_for(organization=organization, month=first),
         "kept": focus_kept(organization=organization, month=first),
         "month": first,
         "review_form": form,

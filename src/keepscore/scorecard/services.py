@@ -1,20 +1,21 @@
 """Manual metrics and values, targets, goals, reviews, one at a time; values checked.
 
-Writes and reads for the scorecard's own data: manual metrics and their values, targets,
-annual goals and the monthly review (append-only); and the values they take (months and
-years are :mod:`keepscore.common.months`'). Every write is atomic and validates first; a
-refused write raises a ``ValidationError`` naming the field and changes nothing. Months are
-normalised to the first day of the month. The year grids saved at once are in
-:mod:`keepscore.scorecard.grids`, the targets file in :mod:`keepscore.imports.targets`, the
-manual values import in :mod:`keepscore.imports.manual_values`.
+The writes of the scorecard's own data: manual metrics and their values, targets, annual
+goals and the monthly review (append-only); and the values they take (months and years are
+:mod:`keepscore.common.months`'). Their reads are :mod:`keepscore.scorecard.selectors`.
+Every write is atomic and validates first; a refused write raises a ``ValidationError``
+naming the field and changes nothing. Months are normalised to the first day of the month.
+The year grids saved at once are in :mod:`keepscore.scorecard.grids`, the targets file in
+:mod:`keepscore.imports.targets`, the manual values import in
+:mod:`keepscore.imports.manual_values`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,20 +28,17 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
 from keepscore.common.months import month_parse, month_str, year_check
 from keepscore.common.validation import check_same_org, writer_user
-from keepscore.scorecard import types
 from keepscore.scorecard.catalogue import (
     FIXED_KEYS,
     LADDER_PREFIXES,
     MetricDef,
     computed_metrics,
-    metric_catalogue,
     metric_get,
 )
+from keepscore.scorecard.checks import value_check
 from keepscore.scorecard.models import (
     GROUP_CHOICES,
     UNIT_CHOICES,
-    VALUE_DIGITS,
-    VALUE_PLACES,
     Goal,
     ManualMetric,
     ManualValue,
@@ -51,47 +49,7 @@ from keepscore.scorecard.models import (
 
 # --- values ------------------------------------------------------------------------------
 
-#: the largest value a value column holds (exclusive)
-MAX_VALUE = Decimal(10) ** (VALUE_DIGITS - VALUE_PLACES)
 MAX_REVIEW = 10_000
-#: errors a file's report keeps (targets file, manual values import; the count goes on beyond)
-MAX_ERRORS = 10_000
-
-
-def plain(*, value: Decimal | None) -> str | None:
-    """A stored value as typed: ``12`` not ``12.0000``."""
-    if value is None:
-        return None
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def value_check(*, metric: MetricDef, value: Any, field: str = "value") -> Decimal:
-    """A value in the metric's unit: finite, under 10^12, at most 4 decimals; counts are whole
-    and not negative, days not negative, percentages between -100 and 100."""
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError({field: f"{str(value)[:40]!r} is not a number."}) from None
-    if not number.is_finite():
-        raise ValidationError({field: "Enter a number."})
-    if abs(number) >= MAX_VALUE:
-        raise ValidationError({field: f"The value must be less than {MAX_VALUE:,}."})
-    if number != number.quantize(Decimal(1).scaleb(-VALUE_PLACES)):
-        raise ValidationError({field: f"Use at most {VALUE_PLACES} decimals."})
-    unit = metric.unit
-    if unit in ("count", "days") and number < 0:
-        raise ValidationError({field: f"{metric.name} cannot be negative."})
-    if unit == "count" and number != number.to_integral_value():
-        raise ValidationError({field: f"{metric.name} is a count: use a whole number."})
-    if unit == "percent" and not -100 <= number <= 100:
-        raise ValidationError({field: f"{metric.name} is a percentage: -100 to 100."})
-    return number
-
-
-def error_text(*, error: ValidationError) -> str:
-    """A refused value's messages, as one text (for a grid's cell or a file's row)."""
-    return " ".join(error.messages)
 
 
 # --- manual metrics -----------------------------------------------------------------------
@@ -174,15 +132,6 @@ def manual_metric_save(
     return metric
 
 
-def manual_metric_get(
-    *, organization: Organization, key: str, field: str = "metric"
-) -> ManualMetric:
-    metric = ManualMetric.objects.for_org(organization).filter(key=key).first()
-    if metric is None:
-        raise ValidationError({field: f"There is no manual metric “{key}” in this organization."})
-    return metric
-
-
 # --- manual values ----------------------------------------------------------------------
 
 
@@ -238,19 +187,6 @@ def manual_values_set(
         )
     for first, number in checked.items():
         value_write(metric=metric, month=first, value=number, user=user)
-
-
-def manual_values(
-    *, organization: Organization, months: Iterable[date]
-) -> dict[tuple[str, date], Decimal]:
-    """The manual values of the months: ``{(metric key, month): value}``."""
-    firsts = sorted({month_parse(m) for m in months})
-    rows = (
-        ManualValue.objects.for_org(organization)
-        .filter(month__in=firsts)
-        .values_list("metric__key", "month", "value")
-    )
-    return {(key, month): value for key, month, value in rows}
 
 
 # --- targets and goals ---------------------------------------------------------------------
@@ -360,25 +296,6 @@ def targets_year_set(
         )
 
 
-def targets_for(
-    *, organization: Organization, months: Iterable[date]
-) -> dict[tuple[str, date], Decimal]:
-    """The targets of the months: ``{(metric key, month): value}``."""
-    firsts = sorted({month_parse(m) for m in months})
-    rows = (
-        Target.objects.for_org(organization)
-        .filter(month__in=firsts)
-        .values_list("metric_key", "month", "value")
-    )
-    return {(key, month): value for key, month, value in rows}
-
-
-def goals_for(*, organization: Organization, year: int) -> dict[str, Decimal]:
-    """The annual goals of the year: ``{metric key: value}``."""
-    rows = Goal.objects.for_org(organization).filter(year=year_check(year))
-    return dict(rows.values_list("metric_key", "value"))
-
-
 # --- the monthly review (append-only) -------------------------------------------------------
 
 
@@ -416,31 +333,3 @@ def review_add(
     for keep in REVIEW_KEEPERS:
         keep(organization=organization, month=first, by=user)
     return entry
-
-
-def reviews_for(*, organization: Organization, month: str | date) -> list[types.ReviewEntry]:
-    """A month's review entries, oldest first, as plain data."""
-    rows = (
-        ReviewEntry.objects.for_org(organization)
-        .filter(month=month_parse(month))
-        .select_related("by")
-        .order_by("at", "id")
-    )
-    return [
-        types.ReviewEntry(
-            kind=r.kind,
-            text=r.text,
-            by=str(r.by) if r.by is not None else "",
-            at=r.at,
-        )
-        for r in rows
-    ]
-
-
-def metric_catalogue_with_manual(*, organization: Organization) -> list[MetricDef]:
-    """The catalogue and the inactive manual metrics too (for listings)."""
-    active = metric_catalogue(organization)
-    inactive = [
-        m.definition() for m in ManualMetric.objects.for_org(organization).filter(active=False)
-    ]
-    return [*active, *inactive]

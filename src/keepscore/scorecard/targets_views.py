@@ -21,10 +21,10 @@ from django.views.decorators.http import require_safe
 from keepscore.accounts.models import Organization
 from keepscore.audit import services as audit
 from keepscore.common.forms import add_service_errors
-from keepscore.common.months import months_of
+from keepscore.common.months import months_of, year_check
 from keepscore.common.views import org_view
 from keepscore.imports import targets as targets_file
-from keepscore.scorecard import grids, services
+from keepscore.scorecard import checks, grids, selectors, services
 from keepscore.scorecard.catalogue import SPEND_RATIOS, MetricDef, metric_catalogue
 from keepscore.scorecard.forms import ManualMetricAddForm, ManualMetricForm
 from keepscore.scorecard.models import ManualMetric
@@ -149,16 +149,16 @@ Groups = list[tuple[str, list[MetricDef]]]
 def _stored_cells(
     organization: Organization, year: int, groups: Groups
 ) -> dict[str, dict[str, Any]]:
-    targets = services.targets_for(organization=organization, months=months_of(year))
-    goals = services.goals_for(organization=organization, year=year)
+    targets = selectors.targets_for(organization=organization, months=months_of(year))
+    goals = selectors.goals_for(organization=organization, year=year)
     out: dict[str, dict[str, Any]] = {}
     for _group, metrics in groups:
         for m in metrics:
             cells = {
-                column: services.plain(value=targets.get((m.key, first)))
+                column: checks.plain(value=targets.get((m.key, first)))
                 for column, first in zip(grids.MONTH_COLUMNS, months_of(year), strict=True)
             }
-            out[m.key] = {**cells, "goal": services.plain(value=goals.get(m.key))}
+            out[m.key] = {**cells, "goal": checks.plain(value=goals.get(m.key))}
     return out
 
 
@@ -260,7 +260,7 @@ def _spread(
     organization: Organization, year: int, key: str, typed: dict[str, dict[str, str]]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str], str]:
     """The grid as typed with one metric's months filled from its typed goal (not saved)."""
-    from keepscore.plan.services import goal_spread
+    from keepscore.plan.selectors import goal_spread
     from keepscore.scorecard.catalogue import metric_get
 
     try:
@@ -281,7 +281,7 @@ def _spread(
         return typed, {goal_cell: f"{metric.name}: type the annual goal first, then spread it."}, ""
     spread = goal_spread(organization=organization, year=year, metric_key=metric.key, amount=goal)
     months = {
-        f"m{first.month:02d}": services.plain(value=value) for first, value in spread.months.items()
+        f"m{first.month:02d}": checks.plain(value=value) for first, value in spread.months.items()
     }
     filled: dict[str, dict[str, Any]] = {
         **typed,
@@ -289,7 +289,7 @@ def _spread(
     }
     done = "spread over the months " if spread.summed else "set in every month: "
     note = (
-        f"{metric.name}: the goal of {services.plain(value=goal)} is {done}{spread.how}. "
+        f"{metric.name}: the goal of {checks.plain(value=goal)} is {done}{spread.how}. "
         "Not saved yet: check the months and Save."
     )
     return filled, {}, note
@@ -330,7 +330,7 @@ def targets(request: HttpRequest, organization: Organization) -> HttpResponse:
 def targets_csv(request: HttpRequest, organization: Organization, year: int) -> HttpResponse:
     """The year's targets and goals as CSV: the file the upload reads back."""
     try:
-        services.year_check(year)
+        year_check(year)
     except ValidationError:
         raise Http404("No such year") from None
     body, rows = targets_file.targets_csv(organization, year)
@@ -382,10 +382,10 @@ def _values_page(
     status: int = 200,
 ) -> HttpResponse:
     groups = _manual_groups(organization)
-    stored_values = services.manual_values(organization=organization, months=months_of(year))
+    stored_values = selectors.manual_values(organization=organization, months=months_of(year))
     stored: dict[str, dict[str, Any]] = {
         m.key: {
-            column: services.plain(value=stored_values.get((m.key, first)))
+            column: checks.plain(value=stored_values.get((m.key, first)))
             for column, first in zip(grids.MONTH_COLUMNS, months_of(year), strict=True)
         }
         for _group, metrics in groups

@@ -23,13 +23,13 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from keepscore.accounts.models import Organization
 from keepscore.accounts.permissions import MARKETING
-from keepscore.common.months import month_add
+from keepscore.common.months import month_add, month_parse, year_check
 from keepscore.common.views import may, org_view
-from keepscore.focus.services import kept_for as focus_kept
+from keepscore.focus.selectors import kept_for as focus_kept
 from keepscore.reports import presenter
 from keepscore.reports.charts import RateRow, rate_tooltip, sparkline
 from keepscore.reports.month import charts_kept
-from keepscore.scorecard import kept, services
+from keepscore.scorecard import kept
 from keepscore.scorecard.types import MetricRow
 
 INVALID = 422
@@ -59,7 +59,7 @@ def year_asked(request: HttpRequest) -> tuple[int, str]:
     if not text.strip():
         return timezone.localdate().year, ""
     try:
-        return services.year_check(text), ""
+        return year_check(text), ""
     except ValidationError as error:
         return timezone.localdate().year, " ".join(error.messages)
 
@@ -71,7 +71,7 @@ def page_url(name: str, organization: Organization, year: int | None = None, **k
 
 def month_or_404(year: int, month: int) -> date:
     try:
-        return services.month_parse(f"{year:04d}-{month:02d}")
+        return month_parse(f"{year:04d}-{month:02d}")
     except ValidationError:
         raise Http404("No such month") from None
 

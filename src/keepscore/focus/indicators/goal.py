@@ -19,7 +19,7 @@ from keepscore.focus.indicators import DAYS_PER_MONTH, Indicator, confidence_of,
 from keepscore.focus.reads import RECENT_MONTHS, Reads, conversion_over, end_of, summed
 from keepscore.funnel.stats import min_n
 from keepscore.leads.models import DealOutcome
-from keepscore.scorecard import services as scorecard_services
+from keepscore.scorecard import selectors as scorecard_selectors
 from keepscore.scorecard.row_reads import open_pipeline
 
 
@@ -35,7 +35,7 @@ class Goal:
 def read_goal(organization: Organization, r: Reads) -> Goal | None:
     """The year's goal (customers, else revenue) with what is won of it so far, the months
     left and the revenue a customer brings; None without a goal for the year."""
-    goals = scorecard_services.goals_for(organization=organization, year=r.as_of.year)
+    goals = scorecard_selectors.goals_for(organization=organization, year=r.as_of.year)
     key = next((k for k in ("customers", "revenue") if k in goals), None)
     if key is None:
         return None

@@ -1,5 +1,5 @@
 """Pre-aggregated funnel summaries (docs/numbers.md, "Summaries"): the same answers as
-``keepscore.funnel.services`` for whole-month periods, grouped by nothing, channel or
+``keepscore.funnel.selectors`` for whole-month periods, grouped by nothing, channel or
 owner, with ``within_days`` in ``WINDOWS`` (or None).
 
 - ``readers``: what the reports read (the funnel, each month's figures, the close rate and
@@ -13,7 +13,7 @@ owner, with ``within_days`` in ``WINDOWS`` (or None).
 
 An organization whose summaries were never built is built on its first write; until then
 (and whenever the ladder differs from the one the counts were made with) :func:`ready` is
-False and callers use the reference services.
+False and callers use the reference selectors.
 """
 
 from keepscore.funnel.summary.cycles import CycleDays, cycle_quantile, cycle_quantiles

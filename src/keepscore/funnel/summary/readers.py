@@ -1,6 +1,6 @@
 """Reading the summaries: the funnel of whole months by nothing, channel or owner, each
 month's additive figures, the close rate and sales cycle over runs of months, and the leads
-now at each stage. The same answers as ``keepscore.funnel.services`` (the reference)."""
+now at each stage. The same answers as ``keepscore.funnel.selectors`` (the reference)."""
 
 from __future__ import annotations
 

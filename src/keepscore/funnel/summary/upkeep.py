@@ -110,7 +110,7 @@ def ready(organization: Organization) -> bool:
     """Whether the organization's summaries can be read: built, by this code, for its
     current ladder and time zone. Summaries built under another ladder, zone or version are
     rebuilt here, before use; never-built ones are built by the organization's next write
-    (until then this is False and callers use the reference services). Once true during a
+    (until then this is False and callers use the reference selectors). Once true during a
     write of the recorder, it stays so for that write (a ladder change asks again): its
     forget and its count read the state once."""
     memo = write_memo()

@@ -3,7 +3,7 @@
 - **tables**: every stored count against the counts rebuilt from the history (in a
   savepoint that is rolled back): what upkeep missed, row by row;
 - **figures**: what the readers answer against the reference computations of
-  ``keepscore.funnel.services`` over the stored rows, every month from the history's first
+  ``keepscore.funnel.selectors`` over the stored rows, every month from the history's first
   to its last: the funnel by nothing, channel and owner (ever and within each window), each
   month's additive figures, the close rate and sales cycle of each calendar year, and the
   leads now at each stage. The funnel reference is :func:`funnel_months`: the reference's
@@ -25,7 +25,7 @@ from django.db.models import Exists, F, Max, Min, OuterRef
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity
 from keepscore.common.periods import Period, local_date
-from keepscore.funnel import services as ref
+from keepscore.funnel import selectors as ref
 from keepscore.funnel import stats
 from keepscore.funnel.funnel_report import (
     FunnelReport,
@@ -213,7 +213,7 @@ def funnel_months(
 
 def month_figures(organization: Organization, month: date) -> dict[str, Any]:
     """What ``readers.month_counts`` holds for the month (but ``reached.*``), from the
-    reference services."""
+    reference selectors."""
     period = Period.month(month)
     out: dict[str, Any] = {"new_leads": ref.new_leads(organization=organization, period=period)}
     since, until = period.bounds()
