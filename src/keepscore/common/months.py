@@ -4,12 +4,13 @@ shared by every part of keepscore and every door."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from keepscore.common.days import EARLIEST_DATE, LATEST_DATE
+from keepscore.common.periods import local_date
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?")
 
@@ -18,6 +19,22 @@ def month_add(month: date, months: int) -> date:
     """The first day of the month ``months`` after (or before) ``month``'s."""
     index = month.year * 12 + month.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def month_start(day: date, back: int = 0) -> date:
+    """The first day of ``day``'s month, or of the month ``back`` months before it (after it,
+    for a negative ``back``)."""
+    return month_add(day.replace(day=1), -back)
+
+
+def month_end(month: date) -> date:
+    """The last day of ``month``'s month."""
+    return month_add(month.replace(day=1), 1) - timedelta(days=1)
+
+
+def month_of(at: datetime) -> date:
+    """The local month (its first day, in ``settings.TIME_ZONE``) of a stored moment."""
+    return local_date(at).replace(day=1)
 
 
 def months_between(first: date, last: date) -> list[date]:

@@ -44,11 +44,6 @@ def month_starts(today: date, months: int) -> list[date]:
     return starts[::-1]
 
 
-def next_month(day: date) -> date:
-    """The first day of the month after ``day``'s."""
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
 def utc_moment(day: date, hour: int, minute: int) -> datetime:
     """``day`` at ``hour``:``minute``, UTC."""
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)

@@ -26,6 +26,7 @@ import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from keepscore.common.months import month_start
 from keepscore.demo.business import (
     CHANNELS,
     GATED,
@@ -40,7 +41,7 @@ from keepscore.demo.business import (
     WON_STAGE,
     ChannelProfile,
 )
-from keepscore.demo.draws import month_starts, next_month, pick, poisson, utc_moment
+from keepscore.demo.draws import month_starts, pick, poisson, utc_moment
 from keepscore.demo.people import (
     COMPANY_FIRST,
     COMPANY_LAST,
@@ -112,11 +113,11 @@ class _Planner:
         n_months = len(self.month_starts)
         for i, first in enumerate(self.month_starts):
             growth_at = i / max(1, n_months - 1)
-            end = min(next_month(first), self.today)
+            end = min(month_start(first, back=-1), self.today)
             days = (end - first).days
             if days <= 0:
                 continue
-            share = days / (next_month(first) - first).days
+            share = days / (month_start(first, back=-1) - first).days
             for profile in CHANNELS:
                 lam = (
                     profile.per_month

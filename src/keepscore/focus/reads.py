@@ -21,7 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
-from keepscore.common.months import month_add
+from keepscore.common.months import month_add, month_of
 from keepscore.common.periods import Period
 from keepscore.funnel import stats, summary
 from keepscore.funnel.ladder import (
@@ -149,10 +149,6 @@ def _summary_reach(
         .order_by()
         .annotate(n=Sum("reached"))
     }
-
-
-def month_of(at: datetime) -> date:
-    return timezone.localtime(at).date().replace(day=1)
 
 
 def reads(organization: Organization, as_of: date) -> Reads:

@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.common.months import month_start
 from keepscore.common.periods import GRAINS, Period, bucket_count, bucket_start, buckets
 from keepscore.funnel import selectors, summary
-from keepscore.funnel.filters import PeriodProblem, month_start
+from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.groupings import NONE_LABEL, member_label
 from keepscore.funnel.jobs import Month, month_bucket, month_split
 from keepscore.funnel.selectors import ActivityBucket

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from keepscore.common.formats import DASH, format_value
+from keepscore.common.months import month_start
 from keepscore.common.periods import Period
 from keepscore.funnel.groupings import FACT_PREFIX, grouping_check
 from keepscore.funnel.stats import RateFigure
@@ -39,12 +40,6 @@ def recent_months(today: date | None = None) -> Period:
     pre-counted summaries answer whole months at once)."""
     today = today or timezone.localdate()
     return Period(month_start(today, back=2), Period.month(today).end)
-
-
-def month_start(day: date, back: int) -> date:
-    """The first day of the month ``back`` months before the month of ``day``."""
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def by_parse(value: str | None) -> str | None:

@@ -55,8 +55,9 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
+from keepscore.common.months import month_start
 from keepscore.common.periods import Period, bucket_count
-from keepscore.funnel.filters import PeriodProblem, month_start
+from keepscore.funnel.filters import PeriodProblem
 from keepscore.funnel.groupings import member_label
 from keepscore.funnel.ladder import Ladder
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange, StageKind

@@ -42,9 +42,9 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Objection, ObjectionTag
+from keepscore.common.months import month_start
 from keepscore.common.periods import Period
 from keepscore.funnel import summary
-from keepscore.funnel.filters import month_start
 from keepscore.funnel.jobs import month_bucket, month_split, period_check, period_months
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.stats import min_n

@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db.models import Max
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
-from keepscore.common.months import month_add, months_between
+from keepscore.common.months import month_add, month_end, months_between
 from keepscore.common.periods import local_date
 from keepscore.funnel import summary
 from keepscore.funnel.ladder import Ladder, stage_history
@@ -282,10 +282,6 @@ def last_month(organization: Organization, today: date) -> date | None:
     return min(local_date(latest).replace(day=1), month_add(today.replace(day=1), -1))
 
 
-def _month_end(month: date) -> date:
-    return month_add(month, 1) - timedelta(days=1)
-
-
 def plan_backtest(
     organization: Organization,
     today: date | None = None,
@@ -329,7 +325,7 @@ def plan_backtest(
             )
             points.append(
                 Point(
-                    origin=_month_end(origin),
+                    origin=month_end(origin),
                     horizon=horizon,
                     cycle_months=a.cycle_months,
                     to_won=float(a.to_won or 0.0),

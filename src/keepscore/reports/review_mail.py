@@ -21,6 +21,7 @@ from django.utils import timezone
 from keepscore import mail
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.money import money_override
+from keepscore.common.months import month_add
 from keepscore.scorecard import meeting as cal
 from keepscore.scorecard.models import ReviewMailSent, ReviewMeeting
 from keepscore.scorecard.review_meeting import attendee_list, held_in, meeting_of
@@ -51,7 +52,7 @@ def _headline(card: Any, organization: Organization) -> list[Headline]:
     stage = qualified_stage(Ladder.of(organization))
     keys = [k if k != "qualified" else (f"entered_{stage.key}" if stage else "") for k in HEADLINE]
     rows = {r.key: r for r in card.rows}
-    before = cal.month_add(card.month, -1)
+    before = month_add(card.month, -1)
     shown = []
     for key in keys:
         row = rows.get(key)
@@ -182,7 +183,7 @@ def review_mail_send(
     month = month.replace(day=1)
     if month > timezone.localtime(now).date().replace(day=1):
         raise ValidationError({"month": f"{month:%Y-%m} has not begun yet"})
-    held = held_in(meeting, cal.month_add(month, 1))
+    held = held_in(meeting, month_add(month, 1))
     return _send(organization, meeting, attendees, month, held, now)
 
 
@@ -225,7 +226,7 @@ def review_mails_send_due(now: datetime | None = None) -> list[str]:
     for meeting in meetings:
         organization = meeting.organization
         for ahead in (0, 1):
-            held = held_in(meeting, cal.month_add(this_month, ahead))
+            held = held_in(meeting, month_add(this_month, ahead))
             moment = cal.send_at(held, meeting.days_before)
             if not moment <= now < moment + GRACE:
                 continue

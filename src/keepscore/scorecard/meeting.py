@@ -13,15 +13,12 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from keepscore.common.months import month_add
+
 #: which weekday of the month: 1…4 the first…fourth, 5 the last
 WHICH = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "last"}
 LAST = 5
 WEEKDAYS = tuple(calendar.day_name)  # Monday … Sunday (0 … 6, as date.weekday())
-
-
-def month_add(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def meeting_day(year: int, month: int, which: int, weekday: int) -> date:

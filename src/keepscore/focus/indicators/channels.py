@@ -13,9 +13,10 @@ from django.db.models import Count, Min, Q, Sum
 
 from keepscore.accounts.models import Organization
 from keepscore.common.money import money_format
+from keepscore.common.months import month_of
 from keepscore.common.periods import Period
 from keepscore.focus.indicators import Indicator, confidence_of, percent
-from keepscore.focus.reads import Reads, end_of, month_of
+from keepscore.focus.reads import Reads, end_of
 from keepscore.funnel.ladder import reach_dates, stage_history
 from keepscore.funnel.models import ENTRY, CohortCount, FirstWin, MonthCount
 from keepscore.funnel.stats import rate

@@ -15,13 +15,13 @@ from django.db.models import Count, Max, Min, Q
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Objection
+from keepscore.common.months import month_end, month_of
 from keepscore.common.periods import Period
 from keepscore.focus import trends
 from keepscore.focus.indicators import Indicator, confidence_of, p_text, percent, share_change
-from keepscore.focus.reads import RECENT_MONTHS, Reads, conversion_over, end_of, month_of, summed
+from keepscore.focus.reads import RECENT_MONTHS, Reads, conversion_over, end_of, summed
 from keepscore.funnel import summary
 from keepscore.funnel.stats import min_n, rate
-from keepscore.funnel.summary.sql import next_month
 from keepscore.leads.models import DealOutcome
 
 
@@ -309,7 +309,7 @@ def _objections_summary(
     recent = set(r.months[-RECENT_MONTHS:])
     monthly: dict[date, int] = defaultdict(int)
     by_tag: dict[str, int] = defaultdict(int)
-    whole = Period(r.months[0], next_month(r.months[-1]) - timedelta(days=1))
+    whole = Period(r.months[0], month_end(r.months[-1]))
     for month, tag, _stage, _channel, n in summary.objection_months(organization, whole):
         monthly[month] += n
         if month in recent:

@@ -14,7 +14,7 @@ from keepscore.funnel.summary.sql import (
     LEADS,
     bounds_ensure,
     moment_parse,
-    month_of,
+    month_sql,
     temp_clear,
     upsert,
 )
@@ -35,7 +35,7 @@ def activities_contribute(
     kinds = ", ".join(f"'{k}'" for k in SALES_CONVERSATION_KINDS)
     cursor.execute(
         "WITH aa AS ("
-        f"SELECT {month_of('a.at')} AS month, a.kind, a.with_buyer, l.channel_id AS channel, "
+        f"SELECT {month_sql('a.at')} AS month, a.kind, a.with_buyer, l.channel_id AS channel, "
         f"COALESCE(a.by_id, 0) AS member FROM {act_t} a JOIN {lead_t} l ON l.id = a.lead_id "
         f"WHERE a.organization_id = %s{scope}) "
         f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
@@ -96,7 +96,7 @@ def won_replace(cursor: Any, organization: Organization, scoped: bool) -> None:
     won = DealOutcome.Result.WON.value
     cursor.execute(
         f"INSERT INTO {won_t} (organization_id, lead, month, member, channel, n) "
-        f"SELECT %s, a.lead_id, {month_of('a.at')}, COALESCE(a.by_id, 0), l.channel_id, "
+        f"SELECT %s, a.lead_id, {month_sql('a.at')}, COALESCE(a.by_id, 0), l.channel_id, "
         "COUNT(*) FROM ("
         f"SELECT o.lead_id AS lead_id, MAX(o.at) AS last FROM {out_from} "
         f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope} "
@@ -104,7 +104,7 @@ def won_replace(cursor: Any, organization: Organization, scoped: bool) -> None:
         f") w CROSS JOIN {act_t} a JOIN {lead_t} l ON l.id = a.lead_id "
         f"WHERE a.lead_id = w.lead_id AND a.at <= w.last AND a.with_buyer "
         f"AND a.kind IN ({kinds}) "
-        f"GROUP BY a.lead_id, {month_of('a.at')}, COALESCE(a.by_id, 0), l.channel_id",
+        f"GROUP BY a.lead_id, {month_sql('a.at')}, COALESCE(a.by_id, 0), l.channel_id",
         [org, org],
     )
     monthly(+1)
@@ -154,7 +154,7 @@ def objections_contribute(
     cursor.execute(
         f"INSERT INTO {count_t} (organization_id, month, tag, stage, channel, n) "
         f"SELECT %s, x.month, x.tag, x.stage, x.channel, {sign} * COUNT(*) FROM ("
-        f"SELECT {month_of('ob.at')} AS month, ob.tag AS tag, COALESCE(("
+        f"SELECT {month_sql('ob.at')} AS month, ob.tag AS tag, COALESCE(("
         f"SELECT sc.to_stage_id FROM {sc_t} sc WHERE sc.lead_id = ob.lead_id "
         "AND sc.at <= ob.at ORDER BY sc.at DESC, sc.id DESC LIMIT 1), 0) AS stage, "
         f"l.channel_id AS channel FROM {ob_from} JOIN {lead_t} l ON l.id = ob.lead_id "

@@ -14,10 +14,10 @@ from operator import itemgetter
 from django.db import connection
 
 from keepscore.accounts.models import Organization
-from keepscore.common.months import months_between
+from keepscore.common.months import month_start, months_between
 from keepscore.funnel import stats
 from keepscore.funnel.models import CycleDayCount, FirstWin
-from keepscore.funnel.summary.sql import DAY_US, month_start, pg
+from keepscore.funnel.summary.sql import DAY_US, pg
 
 #: a run of months, first and last (the same month for one)
 Span = tuple[date, date]

@@ -26,7 +26,7 @@ from keepscore.funnel.summary.sql import (
     LEADS,
     cycle_day,
     micros,
-    month_of,
+    month_sql,
     temp_clear,
     upsert,
     values_sql,
@@ -92,7 +92,7 @@ def leads_contribute(
         temp_clear(cursor, table)
         cursor.execute(
             f"INSERT INTO {table} (lead_id, stage_id, at, us, month, channel, owner) "
-            f"SELECT x.lead_id, x.stage_id, x.at, {micros('x.at')}, {month_of('x.at')}, "
+            f"SELECT x.lead_id, x.stage_id, x.at, {micros('x.at')}, {month_sql('x.at')}, "
             f"l.channel_id, COALESCE(l.owner_id, 0) FROM ({select}) x "
             f"JOIN {lead_t} l ON l.id = x.lead_id",
             [org] * select.count("%s"),
@@ -177,7 +177,7 @@ def leads_contribute(
     temp_clear(cursor, "ks_entry")
     cursor.execute(
         "INSERT INTO ks_entry (lead_id, stage_id, month) "
-        f"SELECT DISTINCT sc.lead_id, sc.to_stage_id, {month_of('sc.at')} "
+        f"SELECT DISTINCT sc.lead_id, sc.to_stage_id, {month_sql('sc.at')} "
         f"FROM {sc_from} WHERE {sc_org} = %s{sc_scope}",
         [org],
     )
@@ -203,7 +203,7 @@ def leads_contribute(
     won = DealOutcome.Result.WON.value
     cursor.execute(
         "WITH oo AS ("
-        f"SELECT o.id, o.lead_id, o.result, o.at, {month_of('o.at')} AS month, o.revenue, "
+        f"SELECT o.id, o.lead_id, o.result, o.at, {month_sql('o.at')} AS month, o.revenue, "
         "o.cost, l.channel_id AS channel, COALESCE(l.owner_id, 0) AS member "
         f"FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
         f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope}), "
@@ -211,14 +211,14 @@ def leads_contribute(
         "(PARTITION BY lead_id, month ORDER BY at DESC, id DESC) AS rn FROM oo) "
         f"INSERT INTO {month_t} (organization_id, month, metric, channel, member, value) "
         f"SELECT %s, u.month, u.metric, u.channel, u.member, {sign} * SUM(u.v) FROM ("
-        f"SELECT {month_of('l.first_touch_at')} AS month, 'new_leads' AS metric, "
+        f"SELECT {month_sql('l.first_touch_at')} AS month, 'new_leads' AS metric, "
         "l.channel_id AS channel, COALESCE(l.sourced_by_id, 0) AS member, 1 AS v "
         f"FROM {lead_t} l WHERE l.organization_id = %s{lead_scope} "
         f"UNION ALL SELECT r.month, '{SOURCED_REACHED}' || CAST(r.stage_id AS TEXT), "
         "r.channel, COALESCE(l.sourced_by_id, 0), 1 "
         f"FROM ks_reach r JOIN {lead_t} l ON l.id = r.lead_id "
         # the new leads of the month with a won outcome (at any time): the conversion's k
-        f"UNION ALL SELECT {month_of('l.first_touch_at')}, 'won_leads', l.channel_id, "
+        f"UNION ALL SELECT {month_sql('l.first_touch_at')}, 'won_leads', l.channel_id, "
         "COALESCE(l.sourced_by_id, 0), 1 "
         f"FROM {lead_t} l WHERE l.organization_id = %s{lead_scope} AND EXISTS ("
         f"SELECT 1 FROM {out_t} w WHERE w.lead_id = l.id AND w.result = '{won}') "
@@ -250,7 +250,7 @@ def leads_contribute(
     close_t = CloseCount._meta.db_table
     cursor.execute(
         "WITH oo AS ("
-        f"SELECT o.id, o.lead_id, o.result, o.at, {month_of('o.at')} AS month, "
+        f"SELECT o.id, o.lead_id, o.result, o.at, {month_sql('o.at')} AS month, "
         "l.channel_id AS channel, COALESCE(l.owner_id, 0) AS owner "
         f"FROM {out_from} JOIN {lead_t} l ON l.id = o.lead_id "
         f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope}), "
@@ -302,7 +302,7 @@ def leads_contribute(
     if sign > 0:
         cursor.execute(
             f"INSERT INTO {win_t} (organization_id, month, channel, owner, lead, cycle_us) "
-            f"SELECT %s, {month_of('w.at')}, l.channel_id, COALESCE(l.owner_id, 0), w.lead_id, "
+            f"SELECT %s, {month_sql('w.at')}, l.channel_id, COALESCE(l.owner_id, 0), w.lead_id, "
             f"{micros('w.at')} - {micros('l.first_touch_at')} FROM ("
             f"SELECT o.lead_id AS lead_id, MIN(o.at) AS at FROM {out_from} "
             f"WHERE {'+' if scoped else ''}o.organization_id = %s{out_scope} "

@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import ActivityKind
+from keepscore.common.months import month_add, month_start
 from keepscore.common.periods import Period
 from keepscore.funnel.funnel_report import (
     FunnelReport,
@@ -46,7 +47,7 @@ from keepscore.funnel.models import (
     StageCount,
 )
 from keepscore.funnel.summary.lead_contributions import SOURCED_REACHED
-from keepscore.funnel.summary.sql import month_start, next_month, pg
+from keepscore.funnel.summary.sql import pg
 from keepscore.funnel.summary.upkeep import SUMMARY_GROUPINGS
 from keepscore.leads.models import Channel
 
@@ -222,7 +223,7 @@ def month_counts(
         row: dict[str, int | Decimal] = dict.fromkeys(metrics, 0)
         row.update(dict.fromkeys(MONEY_METRICS, Decimal("0.00")))
         out[month] = row
-        month = next_month(month)
+        month = month_add(month, 1)
     flows = (
         MonthCount.objects.filter(organization=organization, month__gte=first, month__lte=last)
         .exclude(metric__startswith=SOURCED_REACHED)

@@ -6,7 +6,7 @@ them back."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from keepscore.common.months import month_add, month_of, month_start
 from keepscore.funnel.models import MonthBound
 from keepscore.leads.models import Lead
 
@@ -30,7 +31,7 @@ def zone_name() -> str:
     return str(timezone.get_default_timezone())
 
 
-def month_of(column: str) -> str:
+def month_sql(column: str) -> str:
     """SQL: the local month (first day) of a stored moment, from the MonthBound table."""
     zone = zone_name().replace("'", "''")
     table = MonthBound._meta.db_table
@@ -64,40 +65,28 @@ def cycle_day(column: str) -> str:
     )
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def local_month(at: datetime) -> date:
-    return timezone.localtime(at, timezone.get_default_timezone()).date().replace(day=1)
-
-
 def bounds_ensure(low: datetime | None, high: datetime | None) -> None:
     """Make sure MonthBound holds every month from ``low``'s to ``high``'s (local)."""
     if low is None or high is None:
         return
     zone = timezone.get_default_timezone()
-    first, last = local_month(low) - timedelta(days=1), local_month(high)
-    first = month_start(first)  # one month more before: a moment's greatest bound
-    months = []
+    # one month more before: a moment's greatest bound
+    first, last = month_start(month_of(low), back=1), month_of(high)
+    wanted = []
     month = first
     while month <= last:
-        months.append(month)
-        month = next_month(month)
+        wanted.append(month)
+        month = month_add(month, 1)
     name = zone_name()
     have = MonthBound.objects.filter(zone=name, month__gte=first, month__lte=last).count()
-    if have == len(months):
+    if have == len(wanted):
         return
     MonthBound.objects.bulk_create(
         [
             MonthBound(
                 zone=name, month=m, since=datetime.combine(m, datetime.min.time(), tzinfo=zone)
             )
-            for m in months
+            for m in wanted
         ],
         ignore_conflicts=True,
         batch_size=500,

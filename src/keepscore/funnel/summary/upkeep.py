@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, Objection
+from keepscore.common.months import month_of
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import (
     CloseCount,
@@ -43,7 +44,6 @@ from keepscore.funnel.summary.sql import (
     LEADS,
     bounds_ensure,
     leads_load,
-    local_month,
     moment_parse,
     temp_clear,
     temp_tables,
@@ -255,7 +255,7 @@ def activities_add(
             Lead.objects.filter(pk__in={a.lead_id for a in items}).values_list("pk", "channel_id")
         )
         for a in items:
-            key = (local_month(a.at), channels[a.lead_id], a.by_id or 0)
+            key = (month_of(a.at), channels[a.lead_id], a.by_id or 0)
             counts[(key[0], f"activities.{a.kind}", key[1], key[2])] += 1
             if a.with_buyer and a.kind in SALES_CONVERSATION_KINDS:
                 counts[(key[0], "sales_conversations", key[1], key[2])] += 1

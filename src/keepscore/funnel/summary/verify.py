@@ -24,7 +24,8 @@ from django.db.models import Exists, F, Max, Min, OuterRef
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity
-from keepscore.common.periods import Period, local_date
+from keepscore.common.months import month_add, month_of
+from keepscore.common.periods import Period
 from keepscore.funnel import selectors as ref
 from keepscore.funnel import stats
 from keepscore.funnel.funnel_report import (
@@ -47,7 +48,6 @@ from keepscore.funnel.ladder import (
 from keepscore.funnel.models import WINDOWS
 from keepscore.funnel.summary import readers, upkeep
 from keepscore.funnel.summary.cycles import cycle_quantiles
-from keepscore.funnel.summary.sql import next_month
 from keepscore.history.projections import Difference
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 
@@ -123,10 +123,6 @@ def tables(organization: Organization) -> list[Difference]:
 # --- figures ----------------------------------------------------------------------------
 
 
-def _local_month(at: Any) -> date:
-    return local_date(at).replace(day=1)
-
-
 def _first_reach(history: History, ladder: Ladder, target: int, since: Any) -> Any:
     """The first moment at or after ``since`` when the lead reached ``target`` (None: never):
     ``reached_after(history, ladder, target, since, w)`` is ``at is not None and at - since
@@ -171,13 +167,13 @@ def funnel_months(
             continue
         reach = reach_dates(history, ladder)
         seen = observed_dates(history, ladder)
-        reach_months = [None if at is None else _local_month(at) for at in reach]
+        reach_months = [None if at is None else month_of(at) for at in reach]
         skips = [skipped_at(at, seen[i]) for i, at in enumerate(reach)]
-        entries = {(_local_month(at), entered) for at, entered in history}
+        entries = {(month_of(at), entered) for at, entered in history}
         cohorts = []
         for j, (source, target) in enumerate(steps):
             since = cohort_since(history, ladder, source, j in overall)
-            month = None if since is None else _local_month(since)
+            month = None if since is None else month_of(since)
             if since is not None and month in wanted:
                 first = _first_reach(history, ladder, target, since)
                 cohorts.append((j, month, None if first is None else first - since))
@@ -254,11 +250,11 @@ def _months_of(organization: Organization) -> list[date]:
     highs = [at for at in (changes["hi"], activities["hi"]) if at is not None]
     if not lows:
         return []
-    first, last = _local_month(min(lows)), _local_month(max(highs or lows))
+    first, last = month_of(min(lows)), month_of(max(highs or lows))
     out, month = [], first
     while month <= last:
         out.append(month)
-        month = next_month(month)
+        month = month_add(month, 1)
     return out
 
 
