@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from keepscore.audit.models import AuditEvent
+from keepscore.common.days import day_start
 
 COLUMNS = [
     "at", "via", "user_id", "user", "member_id", "address", "action", "object_type",
@@ -28,19 +29,15 @@ class AuditFilters:
     via: str = ""
 
 
-def _start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def events_of(*, organization: Any, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
     """The organization's events (``None``: the events of no organization, e.g. failed
     sign-ins of unknown accounts), newest first."""
     f = filters or AuditFilters()
     qs = AuditEvent.objects.filter(organization=organization)
     if f.since is not None:
-        qs = qs.filter(at__gte=_start(f.since))
+        qs = qs.filter(at__gte=day_start(f.since))
     if f.until is not None:
-        qs = qs.filter(at__lt=_start(f.until + timedelta(days=1)))
+        qs = qs.filter(at__lt=day_start(f.until + timedelta(days=1)))
     if f.action:
         qs = qs.filter(action=f.action)
     if f.user_id is not None:

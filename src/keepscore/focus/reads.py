@@ -21,6 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from keepscore.accounts.models import Organization
+from keepscore.common.days import day_start
 from keepscore.common.months import month_add, month_of
 from keepscore.common.periods import Period
 from keepscore.funnel import stats, summary
@@ -77,8 +78,8 @@ class Reads:
 
 
 def end_of(day: date) -> datetime:
-    zone = timezone.get_current_timezone()
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    """The first moment after ``day`` (local): the end of a day read as of it."""
+    return day_start(day + timedelta(days=1))
 
 
 def _window_for(p80_days: float | None) -> int:
