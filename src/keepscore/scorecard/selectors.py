@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_parse, year_check
@@ -27,30 +29,26 @@ def manual_metric_get(
     return metric
 
 
+def _by_metric_and_month(
+    rows: QuerySet[Any], key: str, months: Iterable[date]
+) -> dict[tuple[str, date], Decimal]:
+    firsts = sorted({month_parse(m) for m in months})
+    found = rows.filter(month__in=firsts).values_list(key, "month", "value")
+    return {(metric, month): value for metric, month, value in found}
+
+
 def manual_values(
     *, organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
     """The manual values of the months: ``{(metric key, month): value}``."""
-    firsts = sorted({month_parse(m) for m in months})
-    rows = (
-        ManualValue.objects.for_org(organization)
-        .filter(month__in=firsts)
-        .values_list("metric__key", "month", "value")
-    )
-    return {(key, month): value for key, month, value in rows}
+    return _by_metric_and_month(ManualValue.objects.for_org(organization), "metric__key", months)
 
 
 def targets_for(
     *, organization: Organization, months: Iterable[date]
 ) -> dict[tuple[str, date], Decimal]:
     """The targets of the months: ``{(metric key, month): value}``."""
-    firsts = sorted({month_parse(m) for m in months})
-    rows = (
-        Target.objects.for_org(organization)
-        .filter(month__in=firsts)
-        .values_list("metric_key", "month", "value")
-    )
-    return {(key, month): value for key, month, value in rows}
+    return _by_metric_and_month(Target.objects.for_org(organization), "metric_key", months)
 
 
 def goals_for(*, organization: Organization, year: int) -> dict[str, Decimal]:
