@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from keepscore.common.months import month_add, month_of, month_start
 from keepscore.funnel.models import MonthBound
+from keepscore.history.projections import write_memo
 from keepscore.leads.models import Lead
 
 #: the scratch table of the leads being counted
@@ -94,6 +95,11 @@ def bounds_ensure(low: datetime | None, high: datetime | None) -> None:
 
 
 def temp_tables(cursor: Any) -> None:
+    """Create the scratch tables (once per connection; once per write of the recorder, which
+    asks at each of its hooks, is enough to know they are there)."""
+    memo = write_memo()
+    if memo.get("temp_tables"):
+        return
     if pg():
         big, moment, day = "bigint", "timestamptz", "date"
     else:
@@ -110,6 +116,7 @@ def temp_tables(cursor: Any) -> None:
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS ks_entry (lead_id {big}, stage_id {big}, month {day})"
     )
+    memo["temp_tables"] = True
 
 
 #: PostgreSQL: a temporary table whose file is larger than this is emptied with TRUNCATE,

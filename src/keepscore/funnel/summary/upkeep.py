@@ -86,8 +86,17 @@ def _current(state: SummaryState | None, organization: Organization) -> bool:
         state is not None
         and state.version == VERSION
         and state.zone == zone_name()
-        and state.ladder == ladder_signature(organization)
+        and state.ladder == _signature(organization)
     )
+
+
+def _signature(organization: Organization) -> str:
+    """:func:`ladder_signature` from the write's ladder (:func:`_ladder`), read once."""
+    try:
+        ladder = _ladder(organization)
+    except ValueError:  # no stages
+        return ""
+    return ",".join(f"{s.pk}:{s.kind}" for s in ladder.stages)
 
 
 def _memo_clear(organization: Organization) -> None:
@@ -206,14 +215,14 @@ def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], si
 def leads_forget(organization: Organization, leads: Sequence[int] | QuerySet[Lead]) -> None:
     """Take these leads' contributions away, *before* a write that changes them."""
     if ready(organization):
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             _apply(organization, leads, -1)
 
 
 def leads_count(organization: Organization, leads: Sequence[int] | QuerySet[Lead]) -> None:
     """Add these leads' contributions, *after* they were written (or rewritten after a
     :func:`leads_forget`). Builds the organization's summaries when they are not ready."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if ready(organization):
             _apply(organization, leads, +1)
         else:
