@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
+from keepscore.common.months import month_parse
 from keepscore.leads.settings_services import stage_save
 from keepscore.scorecard import selectors, services
 from keepscore.scorecard.catalogue import computed_metrics, metric_catalogue, metric_get
@@ -101,7 +102,7 @@ def test_an_unknown_metric_is_an_error_naming_it(org_a, org_b):
     ],
 )
 def test_months_are_the_first_of_the_month(given, month):
-    assert services.month_parse(given) == month
+    assert month_parse(given) == month
 
 
 @pytest.mark.parametrize(
@@ -109,13 +110,13 @@ def test_months_are_the_first_of_the_month(given, month):
 )
 def test_a_bad_month_is_a_clear_error(bad):
     with pytest.raises(ValidationError) as error:
-        services.month_parse(bad)
+        month_parse(bad)
     assert fields(error) == {"month"}
 
 
 def test_2026_13_says_the_month_is_01_to_12():
     with pytest.raises(ValidationError, match="01 to 12"):
-        services.month_parse("2026-13")
+        month_parse("2026-13")
 
 
 # --- manual metrics --------------------------------------------------------------------------
