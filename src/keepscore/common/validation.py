@@ -19,6 +19,17 @@ def check_same_org(organization: Any, **objects: Any) -> None:
             raise ValidationError({field: "Not found in this organization."})
 
 
+def name_free(*, model: Any, organization: Any, name: str, what: str, other: Any = None) -> None:
+    """Refuse a name another row of the organization's list already has (any case): a
+    ``ValidationError`` on ``name``. ``other`` is the row being renamed (its own name is
+    free)."""
+    taken = model.objects.for_org(organization).filter(name__iexact=name)
+    if other is not None:
+        taken = taken.exclude(pk=other.pk)
+    if taken.exists():
+        raise ValidationError({"name": f"There is already a {what} called {name}."})
+
+
 def checked_at(at: datetime | None, field: str = "at") -> datetime:
     """When something happened: now if not given; never in the future.
 

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
-from keepscore.common.validation import check_same_org, writer_user
+from keepscore.common.validation import check_same_org, name_free, writer_user
 from keepscore.economics.checks import (
     MAX_CAMPAIGN,
     MAX_NOTE,
@@ -215,11 +215,7 @@ def product_save(
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "A product needs a name."})
-    taken = Product.objects.for_org(organization).filter(name__iexact=name)
-    if product is not None:
-        taken = taken.exclude(pk=product.pk)
-    if taken.exists():
-        raise ValidationError({"name": f"There is already a product called {name}."})
+    name_free(model=Product, organization=organization, name=name, what="product", other=product)
     if price is None:
         raise ValidationError({"price": "A product needs its price."})
     price = money_check(price, "price", "The price")  # type: ignore[assignment]

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.months import month_parse, month_str
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import writer_user
 from keepscore.imports.readers import (
@@ -24,10 +25,9 @@ from keepscore.imports.readers import (
     rows_with_retry,
     table_open,
 )
-from keepscore.imports.report import FileImportResult
+from keepscore.imports.report import FileImportResult, Named
 from keepscore.scorecard.checks import error_text, value_check
 from keepscore.scorecard.models import ManualMetric, ManualValue
-from keepscore.scorecard.services import month_parse, month_str
 
 COLUMNS = ("metric", "month", "value")
 
@@ -49,9 +49,9 @@ class _Checker:
             )
         self.index = {c: header.index(c) for c in COLUMNS}
         result.ignored_columns = [h for h in table.header if h.strip().lower() not in COLUMNS]
-        metrics = list(ManualMetric.objects.for_org(organization))
-        self.by_key = {m.key: m for m in metrics}
-        self.by_name = {m.name.strip().lower(): m for m in metrics}
+        self.metrics = Named(
+            ManualMetric.objects.for_org(organization), column="metric", kind="manual metric"
+        )
         self.result = result
         self.rows: dict[tuple[int, date], tuple[int, Decimal]] = {}
 
@@ -65,18 +65,7 @@ class _Checker:
         if any(len(v) > MAX_FIELD for v in values):
             result.error(line, "", f"a value is longer than {MAX_FIELD:,} characters")
             return
-        name = self.cell(values, "metric")
-        metric = self.by_key.get(name.lower()) or self.by_name.get(name.lower())
-        ok = True
-        if not name:
-            result.error(line, "metric", "no metric")
-            ok = False
-        elif metric is None:
-            result.error(line, "metric", f"{name[:60]!r} is not a manual metric's key or name")
-            ok = False
-        elif not metric.active:
-            result.error(line, "metric", f"the metric {metric.name} is inactive")
-            ok = False
+        metric, ok = self.metrics.find(result, line, self.cell(values, "metric"))
         month = None
         try:
             month = month_parse(self.cell(values, "month"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +69,32 @@ class FileImportResult:
             else f"line {e.line}: {e.reason}"
             for e in self.errors
         ]
+
+
+class Named:
+    """The organization's channels or manual metrics as a file names them: by key or by name,
+    in any case. Each needs ``key``, ``name`` and ``active``."""
+
+    def __init__(self, items: Iterable[Any], *, column: str, kind: str) -> None:
+        items = list(items)
+        self.by_key = {i.key: i for i in items}
+        self.by_name = {i.name.strip().lower(): i for i in items}
+        self.column, self.kind = column, kind
+
+    def find(self, result: FileImportResult, line: int, name: str) -> tuple[Any, bool]:
+        """The item a cell names (None: no such item) and whether it may be used: an empty
+        cell, an unknown name or an inactive item is the line's error, in ``result``."""
+        found = self.by_key.get(name.lower()) or self.by_name.get(name.lower())
+        column = self.column
+        if not name:
+            result.error(line, column, f"no {column}")
+        elif found is None:
+            result.error(line, column, f"{name[:60]!r} is not a {self.kind}'s key or name")
+        elif not found.active:
+            result.error(line, column, f"the {column} {found.name} is inactive")
+        else:
+            return found, True
+        return found, False
 
 
 @dataclass

@@ -24,7 +24,7 @@ from keepscore.imports.readers import (
     rows_with_retry,
     table_open,
 )
-from keepscore.imports.report import FileImportResult
+from keepscore.imports.report import FileImportResult, Named
 from keepscore.leads.models import Channel
 
 REQUIRED = ("month", "channel", "amount")
@@ -34,10 +34,6 @@ OPTIONAL = ("campaign", "note")
 @dataclass
 class SpendImportResult(FileImportResult):
     total: Decimal = Decimal(0)  # of the amounts the file sets
-
-
-def _message(error: ValidationError) -> str:
-    return " ".join(error.messages)
 
 
 @dataclass(frozen=True)
@@ -66,9 +62,9 @@ class _Checker:
         self.width = len(header)
         self.index = {c: names.index(c) for c in (*REQUIRED, *OPTIONAL) if c in names}
         result.ignored_columns = [h for h in header if h.strip().lower() not in self.index]
-        channels = list(Channel.objects.for_org(organization))
-        self.by_key = {c.key: c for c in channels}
-        self.by_name = {c.name.strip().lower(): c for c in channels}
+        self.channels = Named(
+            Channel.objects.for_org(organization), column="channel", kind="channel"
+        )
         self.result = result
         self.rows: dict[tuple[date, int, str], _Valid] = {}
 
@@ -95,35 +91,26 @@ class _Checker:
         try:
             month = month_check(self.cell(values, "month"))
         except ValidationError as error:
-            result.error(line, "month", _message(error))
+            result.error(line, "month", " ".join(error.messages))
             ok = False
-        name = self.cell(values, "channel")
-        channel = self.by_key.get(name.lower()) or self.by_name.get(name.lower())
-        if not name:
-            result.error(line, "channel", "no channel")
-            ok = False
-        elif channel is None:
-            result.error(line, "channel", f"{name[:60]!r} is not a channel's key or name")
-            ok = False
-        elif not channel.active:
-            result.error(line, "channel", f"the channel {channel.name} is inactive")
-            ok = False
+        channel, usable = self.channels.find(result, line, self.cell(values, "channel"))
+        ok = ok and usable
         amount = None
         try:
             amount = amount_check(self.cell(values, "amount"))
         except ValidationError as error:
-            result.error(line, "amount", _message(error))
+            result.error(line, "amount", " ".join(error.messages))
             ok = False
         campaign = note = ""
         try:
             campaign = text_check(self.cell(values, "campaign"), "campaign", MAX_CAMPAIGN)
         except ValidationError as error:
-            result.error(line, "campaign", _message(error))
+            result.error(line, "campaign", " ".join(error.messages))
             ok = False
         try:
             note = text_check(self.cell(values, "note"), "note", MAX_NOTE)
         except ValidationError as error:
-            result.error(line, "note", _message(error))
+            result.error(line, "note", " ".join(error.messages))
             ok = False
         if not ok or month is None or channel is None or amount is None:
             return

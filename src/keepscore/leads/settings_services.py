@@ -14,6 +14,7 @@ from django.db.models import Max, Q
 from django.utils.text import slugify
 
 from keepscore.accounts.models import Organization
+from keepscore.common.validation import name_free
 from keepscore.history import recorder
 from keepscore.leads.models import (
     Channel,
@@ -36,15 +37,6 @@ def _unique_key(model: Any, organization: Organization, name: str, exclude: int 
     return key
 
 
-def _name_free(*, model: Any, organization: Organization, name: str, what: str, other: Any) -> None:
-    """Refuse a name another row of the organization's list already has (any case)."""
-    taken = model.objects.for_org(organization).filter(name__iexact=name)
-    if other is not None:
-        taken = taken.exclude(pk=other.pk)
-    if taken.exists():
-        raise ValidationError({"name": f"There is already a {what} called {name}."})
-
-
 @transaction.atomic
 def channel_save(
     *, organization: Organization, name: str, active: bool = True, channel: Channel | None = None
@@ -52,7 +44,7 @@ def channel_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A channel needs a name."})
-    _name_free(model=Channel, organization=organization, name=name, what="channel", other=channel)
+    name_free(model=Channel, organization=organization, name=name, what="channel", other=channel)
     if channel is None:
         return channel_create(organization=organization, name=name, active=active)
     channel.name = name
@@ -98,7 +90,7 @@ def stage_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A stage needs a name."})
-    _name_free(model=Stage, organization=organization, name=name, what="stage", other=stage)
+    name_free(model=Stage, organization=organization, name=name, what="stage", other=stage)
     if stage is None:
         last = Stage.objects.for_org(organization).aggregate(m=Max("position"))["m"] or 0
         stage = Stage(
@@ -174,7 +166,7 @@ def lost_reason_save(
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A lost reason needs a name."})
-    _name_free(
+    name_free(
         model=LostReason, organization=organization, name=name, what="lost reason", other=reason
     )
     reason = reason or LostReason(organization=organization)

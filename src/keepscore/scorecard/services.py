@@ -27,7 +27,7 @@ from django.utils.text import slugify
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
 from keepscore.common.months import month_parse, month_str, year_check
-from keepscore.common.validation import check_same_org, writer_user
+from keepscore.common.validation import check_same_org, name_free, writer_user
 from keepscore.scorecard.catalogue import (
     FIXED_KEYS,
     LADDER_PREFIXES,
@@ -113,11 +113,7 @@ def manual_metric_save(
     else:
         key = key or _key_from(name)
         _key_check(organization, key, None)
-    same_name = ManualMetric.objects.for_org(organization).filter(name__iexact=name)
-    if metric is not None:
-        same_name = same_name.exclude(pk=metric.pk)
-    if same_name.exists():
-        raise ValidationError({"name": f"There is already a metric called {name}."})
+    name_free(model=ManualMetric, organization=organization, name=name, what="metric", other=metric)
     if metric is None:
         last = ManualMetric.objects.for_org(organization).aggregate(m=Max("position"))["m"] or 0
         metric = ManualMetric(organization=organization, key=key, position=last + 10)
