@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from keepscore.accounts.models import Organization
-from keepscore.common.months import months_of
+from keepscore.common.months import months_of, year_check
 from keepscore.imports.report import RowError
 from keepscore.scorecard.catalogue import metric_catalogue
 from keepscore.scorecard.checks import MAX_ERRORS, error_text, plain
@@ -31,7 +31,6 @@ from keepscore.scorecard.grids import (
     grid_save,
 )
 from keepscore.scorecard.selectors import goals_for, targets_for
-from keepscore.scorecard.services import year_check
 
 #: the targets file: the metric in words, its key (what the upload goes by), months, goal
 CSV_HEADER = ("metric", "key", *MONTH_NAMES, "goal")

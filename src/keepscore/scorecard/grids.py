@@ -18,14 +18,14 @@ from django.db import transaction
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.audit import services as audit
-from keepscore.common.months import months_of
+from keepscore.common.months import months_of, year_check
 from keepscore.common.numbers import decimal_parse
 from keepscore.common.validation import writer_user
 from keepscore.scorecard import types
 from keepscore.scorecard.catalogue import MetricDef, metric_catalogue
 from keepscore.scorecard.checks import error_text, value_check
 from keepscore.scorecard.models import Goal, ManualMetric, ManualValue, Target
-from keepscore.scorecard.services import value_write, year_check
+from keepscore.scorecard.services import value_write
 
 #: a grid row's cells: the twelve months (``m01``..``m12``) and the annual goal
 MONTH_COLUMNS = tuple(f"m{n:02d}" for n in range(1, 13))
