@@ -84,7 +84,7 @@ def _history_write(
     block: Any, leads: list[Lead], specs: list[Spec], stages: Any, reason: Any
 ) -> None:
     org = block.organization
-    block.create(leads, batch_size=500)
+    block.create(leads)
     changes = []
     for lead, spec in zip(leads, specs, strict=True):
         previous = None
@@ -99,7 +99,7 @@ def _history_write(
                 )
             )
             previous = stages[key]
-    block.create(changes, batch_size=500)
+    block.create(changes)
     spec_of = {lead.pk: spec for lead, spec in zip(leads, specs, strict=True)}
     outcomes = []
     for change in changes:
@@ -128,7 +128,7 @@ def _history_write(
                     lost_reason=reason,
                 )
             )
-    block.create(outcomes, batch_size=500)
+    block.create(outcomes)
 
 
 def monthly(first_month: date, months: int, per_month: int, day_of: Any, make: Any) -> list[Spec]:

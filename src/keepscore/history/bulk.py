@@ -11,11 +11,12 @@ Two ways to write, both only here:
   sequence on PostgreSQL, and on SQLite (one writer at a time: the block holds the write
   lock) above the largest id ever used. Rows carry ``Bulk.created`` as their
   ``created_at``, by which the block finds them again, set-based, whatever their number;
-- :meth:`Bulk.create`: model instances (``bulk_create``), their ids kept.
+- :meth:`Bulk.create`: model instances, written the same way (ids reserved, each field as the
+  database takes it, by :func:`field_adapter`), the instances given their ids. Django's
+  ``bulk_create`` compiles its SQL row by row in Python: half the demo's time went there.
 
-Ids the block looks rows up by (those made by :meth:`Bulk.create`, the leads it extends) are
-named in the query (``pk IN (…)``) up to :data:`IDS_INLINE` of them, and read from a
-temporary table beyond (the scale benchmark creates 465,000 objections; SQLite takes 32,766
+The ids of the existing leads a block extends are named in the query (``pk IN (…)``) up to
+:data:`IDS_INLINE` of them, and read from a temporary table beyond (SQLite takes 32,766
 parameters a statement).
 """
 
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -43,8 +44,7 @@ if TYPE_CHECKING:
 
 _HEAD = ("id", "organization_id", "created_at")
 
-#: ids of rows made by :meth:`Bulk.create` that a query names one by one; more are put in a
-#: temporary table the query reads
+#: ids of existing leads a query names one by one; more are put in a temporary table it reads
 IDS_INLINE = 2_000
 
 
@@ -105,6 +105,37 @@ def datetime_adapter() -> Callable[[datetime], Any]:
     return adapt
 
 
+def field_adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """A field's value as the database takes it in a whole-row insert (what Django's
+    ``get_db_prep_save`` gives, without its per-call cost)."""
+    ops = connection.ops
+    adapt: Callable[[Any], Any]
+    if isinstance(field, models.DateTimeField):
+        adapt = datetime_adapter()
+    elif isinstance(field, models.DateField):
+        adapt = ops.adapt_datefield_value
+    elif isinstance(field, models.TimeField):
+        adapt = ops.adapt_timefield_value
+    elif isinstance(field, models.DecimalField):
+        digits, places = field.max_digits, field.decimal_places
+        adapt = (
+            str
+            if connection.vendor == "sqlite"  # what Django's SQLite backend registers
+            else (lambda value: ops.adapt_decimalfield_value(value, digits, places))
+        )
+    elif isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return lambda value: ops.adapt_json_value(value, encoder)
+    else:
+        return lambda value: value
+    return lambda value: None if value is None else adapt(value)
+
+
+def _stamped(field: models.Field[Any, Any]) -> bool:
+    """Set to the time of writing: ``auto_now`` or ``auto_now_add``."""
+    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+
+
 class Bulk:
     """One block of bulk history writes for one organization (see :func:`bulk`)."""
 
@@ -115,7 +146,8 @@ class Bulk:
         self.created = connection.ops.adapt_datetimefield_value(self.now)
         self._inserters: dict[type[Model], Inserter] = {}
         self._written: set[type[Model]] = set()
-        self._ids: dict[type[Model], list[Any]] = {Lead: [], Activity: [], Objection: []}
+        #: per model, how :meth:`create` reads an instance's fields after the first three
+        self._getters: dict[type[Model], list[Callable[[Any], Any]]] = {}
         #: temporary tables of ids: name → how many ids of its list are in it
         self._id_tables: dict[str, int] = {}
         #: rows written per table, for the planner's statistics (see ``_analyze``)
@@ -151,22 +183,48 @@ class Bulk:
         self._written.add(model)
         self._count(model, len(rows))
 
-    def create(self, objs: Iterable[Model], batch_size: int | None = None) -> list[Any]:
-        """``bulk_create`` of model instances of this organization; the saved instances."""
+    def create(self, objs: Iterable[Model]) -> list[Any]:
+        """Model instances of this organization, written as whole rows (:meth:`write`): those
+        without an id are given one first. The same instances out, saved."""
         rows = list(objs)
         if not rows:
             return rows
         model = type(rows[0])
-        if not issubclass(model, Recorded) or any(
-            type(o) is not model or o.organization_id != self.organization.pk for o in rows
-        ):
+        org = self.organization.pk
+        if any(type(o) is not model or o.organization_id != org for o in rows):  # type: ignore[attr-defined]
             raise ValueError("bulk.create takes history rows of one model, this organization's")
-        with recording():
-            done = model.objects.bulk_create(rows, batch_size=batch_size)
-        if model in self._ids:
-            self._ids[model].extend(o.pk for o in done)
-        self._count(model, len(done))
-        return done
+        getters = self._getters.get(model) or self._getters.setdefault(model, self._read(model))
+        new = [o for o in rows if o.pk is None]
+        for obj, pk in zip(new, self.ids(model, len(new)), strict=True):
+            obj.pk = pk
+        for obj in rows:
+            # as bulk_create: an unsaved related object is refused, a saved one's id taken
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+        self.write(model, [(o.pk, org, self.created, *(g(o) for g in getters)) for o in rows])
+        stamped = [f.attname for f in model._meta.concrete_fields if _stamped(f)]
+        for obj in rows:
+            for attname in stamped:
+                setattr(obj, attname, self.now)
+            obj._state.adding = False
+            obj._state.db = connection.alias
+        return rows
+
+    def _read(self, model: type[Model]) -> list[Callable[[Any], Any]]:
+        """Readers of an instance's fields in :meth:`columns` order, after id, organization
+        and created_at: the block's moment for the fields stamped with the time of writing."""
+        by_column = {f.column: f for f in model._meta.concrete_fields}
+        created = self.created
+
+        def now(obj: Any) -> Any:
+            return created
+
+        def reader(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+            adapt, attname = field_adapter(field), field.attname
+            return lambda obj: adapt(getattr(obj, attname))
+
+        return [
+            now if _stamped(by_column[c]) else reader(by_column[c]) for c in self.columns(model)[3:]
+        ]
 
     def update(self, leads: Sequence[Lead], fields: Sequence[str], batch_size: int = 500) -> None:
         """``bulk_update`` of leads the block extends (or wrote)."""
@@ -175,18 +233,9 @@ class Bulk:
 
     def _new(self, model: type[Model]) -> QuerySet[Any] | None:
         """The rows of ``model`` the block wrote, as one query (None: none)."""
-        found = Q()
-        if model in self._written:
-            found |= Q(created_at=self.now)
-        if self._ids.get(model):
-            found |= self._made(model)
-        if not found:
+        if model not in self._written:
             return None
-        return model.objects.for_org(self.organization).filter(found)  # type: ignore[attr-defined]
-
-    def _made(self, model: type[Model]) -> Q:
-        """The rows of ``model`` made by :meth:`create`, by their ids."""
-        return self._ids_q(model._meta.db_table, self._ids[model])
+        return model.objects.for_org(self.organization).filter(created_at=self.now)  # type: ignore[attr-defined]
 
     def _ids_q(self, name: str, ids: list[Any]) -> Q:
         """``pk`` among ``ids``: named in the query up to :data:`IDS_INLINE` of them, beyond
@@ -302,5 +351,8 @@ def bulk(
             tell(hook="objections_add", organization=organization, rows=objections)
         activities = block._new(Activity)
         if activities is not None:
+            # as objections: those of the leads just counted were counted with them
+            if leads is not None:
+                activities = activities.exclude(lead__in=leads)
             tell(hook="activities_add", organization=organization, rows=activities)
         block._done()

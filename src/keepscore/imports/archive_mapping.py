@@ -20,7 +20,7 @@ from keepscore.accounts.models import Membership, Organization, User
 from keepscore.economics.models import MoneySettings, Product
 from keepscore.history.bulk import Bulk
 from keepscore.imports.archive_files import Reader, Row
-from keepscore.imports.archive_writing import BATCH, batch_insert, history_writer
+from keepscore.imports.archive_writing import BATCH, batch_insert
 from keepscore.leads.models import Channel, LostReason, QualificationCriterion, Stage
 from keepscore.scorecard.models import ManualMetric
 
@@ -175,7 +175,7 @@ class ArchiveMapping:
     def history(self, block: Bulk, model: type[Model]) -> Callable[[list[Any]], list[Any]]:
         """History rows written through the recorder's bulk writer as whole rows (ids
         reserved first): instances in, the same instances with their ids out."""
-        return history_writer(block, model)
+        return block.create
 
     # --- the settings ------------------------------------------------------------------
 
