@@ -17,7 +17,7 @@ from keepscore.history import recorder
 from keepscore.history.bulk import bulk
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from tests.conftest import channel, stage
-from tests.funnel.conftest import at
+from tests.funnel.conftest import at, new_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -115,8 +115,8 @@ def test_created_rows_are_counted_when_the_block_ends(
     org_a: Organization, owner_a: Membership
 ) -> None:
     """A block that is not a rebuild finds the leads and activities it created (by their
-    moment of writing) and counts them into the summaries, each once: the activities of a
-    new lead are counted with their lead (they were counted twice)."""
+    moment of writing) and counts them into the summaries."""
+    new_lead(org_a, "built", at(2024, 2, 1))  # the organization's summaries are built
     with bulk(org_a) as block:
         leads = block.create(
             Lead(
@@ -137,22 +137,26 @@ def test_created_rows_are_counted_when_the_block_ends(
             Activity(organization=org_a, lead=lead, kind="call_attempt", at=lead.first_touch_at)
             for lead in leads
         )
-    assert sorted(Lead.objects.for_org(org_a).values_list("pk", flat=True)) == sorted(
-        lead.pk for lead in leads
-    )
+    assert set(
+        Lead.objects.for_org(org_a).filter(created_at=block.now).values_list("pk", flat=True)
+    ) == {lead.pk for lead in leads}
     assert recorder.verify(organization=org_a) == []
+
+
+def unsaved_lead(org: Organization, name: str) -> Lead:
+    return Lead(
+        organization=org,
+        name=name,
+        stage=stage(org, "lead"),
+        first_touch_at=at(2024, 3, 1),
+        stage_entered_at=at(2024, 3, 1),
+    )
 
 
 def test_an_unsaved_related_row_is_refused_and_nothing_is_written(
     org_a: Organization,
 ) -> None:
-    lead = Lead(
-        organization=org_a,
-        name="never saved",
-        stage=stage(org_a, "lead"),
-        first_touch_at=at(2024, 3, 1),
-        stage_entered_at=at(2024, 3, 1),
-    )
+    lead = unsaved_lead(org_a, "never saved")
     with pytest.raises(ValueError, match="unsaved related object"), bulk(org_a) as block:
         block.create([Activity(organization=org_a, lead=lead, kind="email", at=at(2024, 3, 2))])
     assert not Activity.objects.for_org(org_a).exists()
@@ -161,14 +165,10 @@ def test_an_unsaved_related_row_is_refused_and_nothing_is_written(
 def test_rows_of_another_organization_or_model_are_refused(
     org_a: Organization, org_b: Organization
 ) -> None:
-    theirs = Lead(
-        organization=org_b,
-        name="B's",
-        stage=stage(org_b, "lead"),
-        first_touch_at=at(2024, 3, 1),
-        stage_entered_at=at(2024, 3, 1),
-    )
-    with pytest.raises(ValueError, match="this organization's"), bulk(org_a) as block:
-        block.create([theirs])
-    assert theirs.pk is None
+    theirs, ours = unsaved_lead(org_b, "B's"), unsaved_lead(org_a, "A's")
+    mixed = [ours, Activity(organization=org_a, kind="email", at=at(2024, 3, 2))]
+    for rows in ([theirs], mixed):
+        with pytest.raises(ValueError, match="this organization's"), bulk(org_a) as block:
+            block.create(rows)
+    assert theirs.pk is None and ours.pk is None
     assert not Lead.objects.filter(organization__in=[org_a, org_b]).exists()

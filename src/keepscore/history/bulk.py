@@ -351,8 +351,5 @@ def bulk(
             tell(hook="objections_add", organization=organization, rows=objections)
         activities = block._new(Activity)
         if activities is not None:
-            # as objections: those of the leads just counted were counted with them
-            if leads is not None:
-                activities = activities.exclude(lead__in=leads)
             tell(hook="activities_add", organization=organization, rows=activities)
         block._done()

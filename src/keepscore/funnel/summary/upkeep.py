@@ -42,9 +42,11 @@ from keepscore.funnel.summary.activity_contributions import (
 from keepscore.funnel.summary.lead_contributions import leads_contribute
 from keepscore.funnel.summary.sql import (
     LEADS,
+    PREPARED_UP_TO,
     bounds_ensure,
     leads_load,
     moment_parse,
+    summary_cursor,
     temp_clear,
     temp_tables,
     upsert,
@@ -186,7 +188,7 @@ def _moments_of(organization: Organization, leads: list[int]) -> tuple[Any, Any]
         f"WHERE organization_id = %s AND lead_id IN ({marks})",
     ]
     sql = f"SELECT MIN(lo), MAX(hi) FROM ({' UNION ALL '.join(parts)}) b"
-    with connection.cursor() as cursor:
+    with summary_cursor(prepared=True) as cursor:
         cursor.execute(sql, [organization.pk, *leads] * len(parts))
         low, high = cursor.fetchone()
     return moment_parse(low), moment_parse(high)
@@ -203,7 +205,10 @@ def _apply(organization: Organization, leads: Sequence[int] | QuerySet[Lead], si
     if sign > 0:  # what is taken away was counted before, its months' bounds made then
         _lead_bounds(organization, leads)
     ladder = _ladder(organization)
-    with connection.cursor() as cursor:
+    # a service's write (a few leads) prepares its statements; a bulk write's (thousands of
+    # leads) are planned for the rows of its own scratch tables
+    prepared = not isinstance(leads, QuerySet) and len(leads) <= PREPARED_UP_TO
+    with summary_cursor(prepared=prepared) as cursor:
         temp_tables(cursor)
         leads_load(cursor, leads)
         leads_contribute(cursor, organization, ladder, scoped=True, sign=sign)
@@ -270,7 +275,7 @@ def activities_add(
                 counts[(key[0], "sales_conversations", key[1], key[2])] += 1
         _month_counts_add(organization, counts)
         if any(a.with_buyer and a.kind in SALES_CONVERSATION_KINDS for a in items):
-            with connection.cursor() as cursor:
+            with summary_cursor(prepared=len(items) <= PREPARED_UP_TO) as cursor:
                 temp_tables(cursor)
                 leads_load(cursor, [a.lead_id for a in items])
                 won_replace(cursor, organization, scoped=True)
@@ -295,7 +300,7 @@ def objections_add(organization: Organization, objections: Iterable[Objection]) 
         bounds_ensure(min(moments), max(moments))
         for start in range(0, len(items), OBJECTIONS_CHUNK):
             chunk = items[start : start + OBJECTIONS_CHUNK]
-            with connection.cursor() as cursor:
+            with summary_cursor(prepared=len(chunk) <= PREPARED_UP_TO) as cursor:
                 objections_contribute(
                     cursor, organization, scoped=False, sign=1, ids=[o.pk for o in chunk]
                 )
