@@ -188,7 +188,7 @@ def _moments_of(organization: Organization, leads: list[int]) -> tuple[Any, Any]
         f"WHERE organization_id = %s AND lead_id IN ({marks})",
     ]
     sql = f"SELECT MIN(lo), MAX(hi) FROM ({' UNION ALL '.join(parts)}) b"
-    with summary_cursor(prepared=True) as cursor:
+    with summary_cursor(prepared=len(leads) <= PREPARED_UP_TO) as cursor:
         cursor.execute(sql, [organization.pk, *leads] * len(parts))
         low, high = cursor.fetchone()
     return moment_parse(low), moment_parse(high)
