@@ -157,8 +157,10 @@ def test_an_unsaved_related_row_is_refused_and_nothing_is_written(
     org_a: Organization,
 ) -> None:
     lead = unsaved_lead(org_a, "never saved")
+    activity = Activity(organization=org_a, lead=lead, kind="email", at=at(2024, 3, 2))
     with pytest.raises(ValueError, match="unsaved related object"), bulk(org_a) as block:
-        block.create([Activity(organization=org_a, lead=lead, kind="email", at=at(2024, 3, 2))])
+        block.create([activity])
+    assert activity.pk is None
     assert not Activity.objects.for_org(org_a).exists()
 
 

@@ -194,12 +194,12 @@ class Bulk:
         if any(type(o) is not model or o.organization_id != org for o in rows):  # type: ignore[attr-defined]
             raise ValueError("bulk.create takes history rows of one model, this organization's")
         getters = self._getters.get(model) or self._getters.setdefault(model, self._read(model))
-        new = [o for o in rows if o.pk is None]
-        for obj, pk in zip(new, self.ids(model, len(new)), strict=True):
-            obj.pk = pk
         for obj in rows:
             # as bulk_create: an unsaved related object is refused, a saved one's id taken
             obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+        new = [o for o in rows if o.pk is None]
+        for obj, pk in zip(new, self.ids(model, len(new)), strict=True):
+            obj.pk = pk
         self.write(model, [(o.pk, org, self.created, *(g(o) for g in getters)) for o in rows])
         stamped = [f.attname for f in model._meta.concrete_fields if _stamped(f)]
         for obj in rows:

@@ -48,13 +48,6 @@ class _Prepared:
     def fetchone(self) -> Any:
         return self.raw.fetchone()
 
-    def fetchall(self) -> Any:
-        return self.raw.fetchall()
-
-    @property
-    def rowcount(self) -> int:
-        return int(self.raw.rowcount)
-
 
 #: PostgreSQL: a statement of the upkeep is prepared at its this-many-th run on a connection
 #: (psycopg's default; a statement naming lead ids, run once, is never prepared)
