@@ -779,7 +779,9 @@ def test_checklist_toggles_with_htmx(client_a: Any, org_a: Organization, lead_a:
     response = client_a.post(target, {"met": ["0", "1"]}, **HTMX)  # hidden 0 + ticked box
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<section class="card" id="qualification"')
+    # only the verdict is swapped: the boxes stay as the person ticked them
+    assert html.lstrip().startswith('<p id="qualification-status"')
+    assert 'type="checkbox"' not in html.split('id="move-gate"')[0]
     assert "Not qualified yet: 3 required items not ticked." in html
     assert QualificationAnswer.objects.get(lead=lead_a, criterion=criteria[0]).met
     for c in criteria[1:]:

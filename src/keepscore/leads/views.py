@@ -340,10 +340,11 @@ def lead_qualify(
     met = form.cleaned_data["met"]
     services.qualification_set(lead=lead, criterion=criterion, met=met, by=request.membership)
     if request.htmx:
-        # the checklist, and the move panel's gate for the stage chosen there (if any)
+        # the checklist's verdict, and the move panel's gate for the stage chosen there (if any)
         target = StagePickForm(request.POST, organization=organization).stage()
-        context = {**_qualification(lead), **_gate(lead, target), "gate_oob": True}
-        return render(request, "partials/lead_qualification.html", context)
+        missing = services.qualification_missing(lead=lead)
+        context = {"missing": missing, **_gate(lead, target), "gate_oob": True}
+        return render(request, "partials/lead_qualification_status.html", context)
     messages.success(request, f"Checklist saved: {criterion.text} — {'met' if met else 'not met'}.")
     return redirect(lead_url(lead, "qualification"))
 
