@@ -13,6 +13,7 @@ from django.db import models
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.common.recorded import recording
+from keepscore.funnel.models import MonthCount, SummaryState
 from keepscore.history import recorder
 from keepscore.history.bulk import bulk
 from keepscore.leads.models import DealOutcome, Lead, StageChange
@@ -111,12 +112,17 @@ def test_created_rows_are_the_rows_bulk_create_writes(
     assert Lead.objects.get(pk=lead.pk).updated_at == block.now
 
 
+@pytest.mark.parametrize("built", [True, False], ids=["summaries built", "never built"])
 def test_created_rows_are_counted_when_the_block_ends(
-    org_a: Organization, owner_a: Membership
+    org_a: Organization, owner_a: Membership, built: bool
 ) -> None:
     """A block that is not a rebuild finds the leads and activities it created (by their
-    moment of writing) and counts them into the summaries."""
-    new_lead(org_a, "built", at(2024, 2, 1))  # the organization's summaries are built
+    moment of writing) and counts them into the summaries: once each, also when the
+    organization's summaries were never built (they are then built from every stored row,
+    the block's activities among them, and nothing is added again)."""
+    if built:
+        new_lead(org_a, "built", at(2024, 2, 1))
+    assert SummaryState.objects.filter(organization=org_a).exists() == built
     with bulk(org_a) as block:
         leads = block.create(
             Lead(
@@ -141,6 +147,8 @@ def test_created_rows_are_counted_when_the_block_ends(
         Lead.objects.for_org(org_a).filter(created_at=block.now).values_list("pk", flat=True)
     ) == {lead.pk for lead in leads}
     assert recorder.verify(organization=org_a) == []
+    calls = MonthCount.objects.filter(organization=org_a, metric="activities.call_attempt")
+    assert sum(calls.values_list("value", flat=True)) == 3
 
 
 def unsaved_lead(org: Organization, name: str) -> Lead:

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from keepscore.activities.models import Activity, Objection
 from keepscore.common.recorded import Recorded, recording
-from keepscore.history.projections import registered
+from keepscore.history.projections import Written, registered
 from keepscore.history.recorder import tell
 from keepscore.leads.models import Lead
 
@@ -341,15 +341,12 @@ def bulk(
         if extends:
             known = Lead.objects.for_org(organization).filter(block._ids_q("extends", extends))
             leads = known if leads is None else (leads | known)
-        if leads is not None:
-            tell(hook="leads_count", organization=organization, rows=leads)
         objections = block._new(Objection)
-        if objections is not None:
-            # those of the leads just counted were counted with them
-            if leads is not None:
-                objections = objections.exclude(lead__in=leads)
-            tell(hook="objections_add", organization=organization, rows=objections)
+        if objections is not None and leads is not None:
+            # those of the leads counted are counted with them
+            objections = objections.exclude(lead__in=leads)
         activities = block._new(Activity)
-        if activities is not None:
-            tell(hook="activities_add", organization=organization, rows=activities)
+        if leads is not None or objections is not None or activities is not None:
+            written = Written(leads=leads, objections=objections, activities=activities)
+            tell(hook="block_count", organization=organization, rows=written)
         block._done()

@@ -64,6 +64,16 @@ class Difference:
         )
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a bulk block wrote, all of it stored before the projections hear of it (None:
+    nothing of that kind)."""
+
+    leads: LeadSet | None  # its new leads and the existing ones it extended
+    objections: QuerySet[Objection] | None  # its new objections of leads not among ``leads``
+    activities: QuerySet[Activity] | None  # its new activities
+
+
 class Projection:
     """A store of figures kept from the history. Every hook runs inside the writer's
     transaction; the defaults do nothing (a projection overrides what it reads)."""
@@ -95,6 +105,17 @@ class Projection:
 
     def touches_add(self, organization: Organization, touches: Iterable[Touch]) -> None:
         """New later touches of leads (their original source never changes)."""
+
+    def block_count(self, organization: Organization, written: Written) -> None:
+        """After a bulk block (:func:`keepscore.history.bulk.bulk`): its rows, all stored.
+        By default the hooks above in turn; a projection that builds itself from every
+        stored row when it was never built must not add the block's rows again after that."""
+        if written.leads is not None:
+            self.leads_count(organization, written.leads)
+        if written.objections is not None:
+            self.objections_add(organization, written.objections)
+        if written.activities is not None:
+            self.activities_add(organization, written.activities)
 
     def ladder_changed(self, organization: Organization) -> None:
         """After the ladder was edited (stages added, moved, deleted or changed)."""

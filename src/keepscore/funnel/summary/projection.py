@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.funnel.summary import upkeep, verify
-from keepscore.history.projections import Difference, Projection
+from keepscore.history.projections import Difference, Projection, Written
 
 if TYPE_CHECKING:
     from keepscore.history.projections import LeadSet
@@ -41,6 +41,13 @@ class SummaryProjection(Projection):
 
     def objections_add(self, organization: Organization, objections: Iterable[Objection]) -> None:
         upkeep.objections_add(organization, objections)
+
+    def block_count(self, organization: Organization, written: Written) -> None:
+        if not upkeep.ready(organization):
+            # built from every stored row, the block's among them: none is added again
+            upkeep.rebuild(organization)
+            return
+        super().block_count(organization, written)
 
     def ladder_changed(self, organization: Organization) -> None:
         upkeep.ladder_changed(organization)
