@@ -173,25 +173,36 @@ def _lead_bounds(organization: Organization, leads: Any) -> None:
         bounds_ensure(min(lows), max(highs))
 
 
+#: leads whose moments are read in one statement: it names each of them in its four parts,
+#: and SQLite takes at most 32,766 parameters in one (PostgreSQL 65,535)
+MOMENTS_CHUNK = 2_000
+
+
 def _moments_of(organization: Organization, leads: list[int]) -> tuple[Any, Any]:
     """The earliest and latest moment of these leads' first touch, stage changes, outcomes
-    and objections, in one query (a write's leads: a few)."""
-    marks = ", ".join(["%s"] * len(leads))
-    parts = [
-        f"SELECT MIN(at) AS lo, MAX(at) AS hi FROM {StageChange._meta.db_table} "
-        f"WHERE organization_id = %s AND lead_id IN ({marks})",
-        "SELECT MIN(first_touch_at), MAX(first_touch_at) FROM "
-        f"{Lead._meta.db_table} WHERE organization_id = %s AND id IN ({marks})",
-        f"SELECT MIN(at), MAX(at) FROM {DealOutcome._meta.db_table} "
-        f"WHERE organization_id = %s AND lead_id IN ({marks})",
-        f"SELECT MIN(at), MAX(at) FROM {Objection._meta.db_table} "
-        f"WHERE organization_id = %s AND lead_id IN ({marks})",
-    ]
-    sql = f"SELECT MIN(lo), MAX(hi) FROM ({' UNION ALL '.join(parts)}) b"
-    with summary_cursor(prepared=len(leads) <= PREPARED_UP_TO) as cursor:
-        cursor.execute(sql, [organization.pk, *leads] * len(parts))
-        low, high = cursor.fetchone()
-    return moment_parse(low), moment_parse(high)
+    and objections, in one query per :data:`MOMENTS_CHUNK` leads (a write's leads: a few)."""
+    lows, highs = [], []
+    for start in range(0, len(leads), MOMENTS_CHUNK):
+        chunk = leads[start : start + MOMENTS_CHUNK]
+        marks = ", ".join(["%s"] * len(chunk))
+        parts = [
+            f"SELECT MIN(at) AS lo, MAX(at) AS hi FROM {StageChange._meta.db_table} "
+            f"WHERE organization_id = %s AND lead_id IN ({marks})",
+            "SELECT MIN(first_touch_at), MAX(first_touch_at) FROM "
+            f"{Lead._meta.db_table} WHERE organization_id = %s AND id IN ({marks})",
+            f"SELECT MIN(at), MAX(at) FROM {DealOutcome._meta.db_table} "
+            f"WHERE organization_id = %s AND lead_id IN ({marks})",
+            f"SELECT MIN(at), MAX(at) FROM {Objection._meta.db_table} "
+            f"WHERE organization_id = %s AND lead_id IN ({marks})",
+        ]
+        sql = f"SELECT MIN(lo), MAX(hi) FROM ({' UNION ALL '.join(parts)}) b"
+        with summary_cursor(prepared=len(chunk) <= PREPARED_UP_TO) as cursor:
+            cursor.execute(sql, [organization.pk, *chunk] * len(parts))
+            low, high = cursor.fetchone()
+        if low is not None:
+            lows.append(moment_parse(low))
+            highs.append(moment_parse(high))
+    return (min(lows), max(highs)) if lows else (None, None)
 
 
 # --- maintenance ------------------------------------------------------------------------
