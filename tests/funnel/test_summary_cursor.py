@@ -69,6 +69,3 @@ def test_a_write_naming_seventy_thousand_leads_stays_within_the_parameter_limit(
     leads = [early.pk, *unknown, late.pk]
     assert upkeep._moments_of(org_a, leads) == (at(2023, 1, 5), at(2024, 6, 30))
     assert upkeep._moments_of(org_a, unknown) == (None, None)
-    upkeep.leads_forget(org_a, leads)
-    upkeep.leads_count(org_a, leads)
-    assert recorder.verify(organization=org_a) == []
