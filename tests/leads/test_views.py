@@ -795,16 +795,26 @@ def test_checklist_toggles_with_htmx(client_a: Any, org_a: Organization, lead_a:
     )
     html = response.content.decode()
     assert "All required criteria met" in html
-    # the move panel's gate is refreshed out of band
-    assert 'id="move-gate" hx-swap-oob="true"' in html
-    assert "Qualification checklist: all required criteria met." in html
+    # the move panel's gate (a gated stage is chosen there) loses the ticked item's row, out of
+    # band, and no other: what is ticked in the other rows stays
+    last = criteria[-1].pk
+    assert f'<span id="gate-c{last}" hx-swap-oob="delete"></span>' in html
+    assert html.count("hx-swap-oob") == 1
     response = client_a.post(
         target, {"met": "0", "to_stage": stage(org_a, "qualified").pk}, **HTMX
     )  # unticked box: only the hidden 0
     assert not QualificationAnswer.objects.get(lead=lead_a, criterion=criteria[0]).met
-    gate = response.content.decode().split('id="move-gate"')[1]
-    assert f'name="criteria" value="{criteria[0].pk}"' in gate  # to tick where the move is
-    assert f'value="{criteria[1].pk}"' not in gate
+    html = response.content.decode()
+    assert "Not qualified yet: 1 required item not ticked." in html
+    # its row comes back in the gate, to tick where the move is
+    assert f'<span id="gate-c{criteria[0].pk}" hx-swap-oob="delete"></span>' in html
+    added = html.split('hx-swap-oob="beforeend:#gate-criteria"')[1]
+    row = f'id="gate-c{criteria[0].pk}"><input type="checkbox" name="criteria"'
+    assert f'{row} value="{criteria[0].pk}"' in added
+    assert f'value="{criteria[1].pk}"' not in html
+    # with no gated stage chosen in the move panel, nothing out of band
+    response = client_a.post(target, {"met": "1"}, **HTMX)
+    assert "hx-swap-oob" not in response.content.decode()
 
 
 def test_checklist_without_js_sets_what_the_form_says(

@@ -343,7 +343,7 @@ def lead_qualify(
         # the checklist's verdict, and the move panel's gate for the stage chosen there (if any)
         target = StagePickForm(request.POST, organization=organization).stage()
         missing = services.qualification_missing(lead=lead)
-        context = {"missing": missing, **_gate(lead, target), "gate_oob": True}
+        context = {"missing": missing, "ticked": criterion, **_gate(lead, target)}
         return render(request, "partials/lead_qualification_status.html", context)
     messages.success(request, f"Checklist saved: {criterion.text} — {'met' if met else 'not met'}.")
     return redirect(lead_url(lead, "qualification"))
