@@ -5,10 +5,11 @@ dialog; each column's count and total are the lead list's."""
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from keepscore.leads.models import DealOutcome, Lead, StageChange
 from keepscore.leads.services import lead_create
@@ -85,3 +86,40 @@ def test_drag_keyboard_and_won_dialog(live_server, page: Page):
     expect(column(page, "Customer").locator(".column-total")).to_have_text("revenue €1,500")
     assert DealOutcome.objects.get(lead__name="Ann").revenue == Decimal("1500.00")
     assert stage(org, "customer") == Lead.objects.get(name="Ann").stage
+
+
+def test_quick_presses_move_the_card_as_many_stages(live_server, page: Page):
+    """→ pressed twice before the first move is answered (the answers held back 0.5 s, as on
+    a slow phone connection): the card is shown two stages on at once, keeps the focus, and
+    ends there; the history has each stage in turn."""
+    org, owner = make_org("acme", "owner@acme.test")
+    lead = lead_create(organization=org, name="Dee", channel=channel(org), by=owner)
+    lead_create(organization=org, name="Eve", channel=channel(org), by=owner)
+    base = live_server.url
+    log_in(page, base, "owner@acme.test")
+    page.goto(f"{base}/o/acme/board/")
+    page.wait_for_function(HTMX_IDLE)
+
+    def slow(route: Route) -> None:
+        time.sleep(0.5)
+        route.continue_()
+
+    page.route("**/board/**/move/", slow)
+    column(page, "Suspect").locator(".tile", has_text="Dee").focus()
+    for _ in range(2):
+        page.keyboard.press("ArrowRight")
+    # shown at once where the two moves take it
+    expect(column(page, "Lead").locator(".tile", has_text="Dee")).to_be_visible(timeout=300)
+    expect(page.locator("#board")).to_contain_text("Dee moved to Lead.", timeout=10_000)
+    page.wait_for_function(HTMX_IDLE)
+    expect(column(page, "Lead").locator(".tile", has_text="Dee")).to_be_visible()
+    expect(column(page, "Lead").locator(".count")).to_have_text("1")
+    expect(page.locator(".tile:focus")).to_contain_text("Dee")
+    keys = list(
+        StageChange.objects.filter(lead=lead)
+        .order_by("at", "pk")
+        .values_list("to_stage__key", flat=True)
+    )
+    assert keys == ["suspect", "prospect", "lead"]
+    # Eve, never touched, is where she was
+    expect(column(page, "Suspect").locator(".tile", has_text="Eve")).to_be_visible()
