@@ -196,6 +196,11 @@ def test_htmx_gets_the_fragment_even_for_bad_filters(client_a, org_a, story):
     assert 'id="funnel-report"' in good.content.decode()
     assert bad.status_code == 200 and "These filters cannot be shown" in bad.content.decode()
     assert "<html" in restore.content.decode()
+    # the report only: the filters stay in the page while it is swapped, the conversion
+    # shown is sent with them
+    assert 'id="funnel-report-filters"' not in good.content.decode()
+    assert 'id="funnel-report-filters"' in restore.content.decode()
+    assert 'form="funnel-report-filters"' in good.content.decode()
 
 
 def test_any_member_may_read_it(client, org_a, story, sales_a):
