@@ -183,10 +183,19 @@ def test_a_quick_log_is_one_click_and_asks_for_the_next_step(
     html = response.content.decode()
     activity = Activity.objects.get(lead=lead_a)
     assert (activity.kind, activity.with_buyer, activity.notes) == (kind, with_buyer, "said hi")
-    assert html.lstrip().startswith('<section class="card lead-actions" id="lead-actions"')
+    # the notice; out of band only the box it came from (emptied, closed), the timeline and the
+    # next steps: what is typed in another box, or in the next step's form, stays
+    notice = f'<p class="msg msg-success" role="status">{activity.get_kind_display()} logged.'
+    assert html.lstrip().startswith(f'<div id="actions-notice">{notice}')
+    box = "call" if what in ("reached", "no_answer") else what
+    assert f'<details class="quick" id="quick-{box}" hx-swap-oob="true">' in html
+    assert 'value="said hi"' not in html and html.count('<details class="quick"') == 1
+    assert 'id="lead-actions"' not in html and "objection-quick" not in html
     assert 'id="timeline" class="timeline" hx-swap-oob="true"' in html
     assert 'id="next-steps" aria-labelledby="next-steps-h" hx-swap-oob="true"' in html
     assert "Next step?" in html and '<details id="followup-add" open>' in html
+    assert '<form id="followup-form" hx-preserve="true"></form>' in html
+    assert 'name="note"' not in html
 
 
 def test_a_bad_quick_log_writes_nothing_and_says_why(client_a, org_a, lead_a):

@@ -85,8 +85,10 @@ def _answer(request: OrgRequest, followup: FollowUp, notice: str, ok: bool = Tru
         now = timezone.localtime()
         context = {"f": followup, "overdue": followup.overdue(now), "notice": notice, "ok": ok}
         return render(request, "followups/_today_row.html", context)
-    context = {**next_steps_context(followup.lead), "followup_notice": notice}
-    return render(request, "followups/_next_steps.html", context)
+    # the lead page's row only: the other rows and the add form stay as they are on the page
+    now = timezone.localtime()
+    context = {"f": followup, "overdue": followup.overdue(now), "notice": notice, "ok": ok}
+    return render(request, "followups/_next_step_row.html", context)
 
 
 @org_view
@@ -101,6 +103,9 @@ def followup_add(request: OrgRequest, organization: Organization, pk: int) -> Ht
             add_service_errors(form, e)
         else:
             notice = f"Next step: {followup.get_kind_display()} on {followup.due_on:%a %d %b}."
+            if request.htmx and request.POST.get("panel", "lead") == "lead":  # a new row: the card
+                context = {**next_steps_context(lead), "followup_notice": notice}
+                return render(request, "followups/_next_steps.html", context)
             return _answer(request, followup, notice)
     if request.htmx and request.POST.get("panel") == "today_lead":
         return today_lead_row(request, lead, _errors(form), ok=False)

@@ -349,9 +349,10 @@ def lead_qualify(
     return redirect(lead_url(lead, "qualification"))
 
 
-def _logged(request: OrgRequest, lead: Lead, notice: str) -> HttpResponse:
-    """After a quick log: the actions card again with the notice, the timeline refreshed and
-    the next steps card asking for the next step (htmx); a redirect otherwise."""
+def _logged(request: OrgRequest, lead: Lead, notice: str, box: str = "") -> HttpResponse:
+    """After a log: the notice, the quick log ``box`` it came from emptied, the timeline
+    refreshed and the next steps card asking for the next step (htmx); a redirect otherwise.
+    Nothing else is swapped: what is being typed elsewhere on the page stays."""
     from keepscore.followups.views import next_steps_context
 
     if not request.htmx:
@@ -362,26 +363,33 @@ def _logged(request: OrgRequest, lead: Lead, notice: str) -> HttpResponse:
         **_actions(lead),
         **next_steps_context(lead, ask="Next step?", open_form=True),
         "actions_notice": notice,
+        "box": box,
+        "label": QUICK_LOGS[box][2] if box in QUICK_LOGS else "",
         "timeline": selectors.lead_timeline(lead=lead),
         "oob_timeline": True,
         "oob_next_steps": True,
     }
-    return render(request, "partials/lead_actions.html", context)
+    return render(request, "partials/lead_actions_notice.html", context)
+
+
+def _quick_box(what: str) -> str:
+    """The quick log box a kind is logged from: the call's box has both of its outcomes."""
+    return "call" if what in ("reached", "no_answer") else what
 
 
 def _log_failed(
     request: OrgRequest, lead: Lead, form: QuickLogForm, errors: list[str]
 ) -> HttpResponse:
-    """The actions again with the errors, the quick log open with what was typed in it."""
+    """The errors; without htmx, the page again with the quick log open with what was typed
+    in it (with htmx, the box is not swapped: what was typed stays there)."""
+    if request.htmx:
+        return render(request, "partials/lead_actions_notice.html", {"quick_errors": errors})
     kept = {
         "quick_errors": errors,
         # an unknown kind: what was typed goes back in the call's box
         "quick_what": what if (what := form.data.get("what", "")) in QUICK_LOGS else "reached",
         "quick_notes": form.data.get("notes", ""),
     }
-    if request.htmx:
-        context = {"lead": lead, **_actions(lead), **kept}
-        return render(request, "partials/lead_actions.html", context)
     return _lead_page(request, lead, status=INVALID, extra=kept)
 
 
@@ -406,7 +414,7 @@ def lead_quick_log(request: OrgRequest, organization: Organization, pk: int) -> 
                 from keepscore.followups.views import today_lead_row
 
                 return today_lead_row(request, lead, notice)
-            return _logged(request, lead, notice)
+            return _logged(request, lead, notice, _quick_box(form.cleaned_data["what"]))
     else:
         errors = [f"{name}: {' '.join(str(m) for m in e)}" for name, e in form.errors.items()]
     if today_row and request.htmx:
@@ -447,10 +455,11 @@ def objection_add(request: OrgRequest, organization: Organization, pk: int) -> H
         except ValidationError as e:
             add_service_errors(form, e)
         else:
-            return _logged(request, lead, f"Objection “{objection.get_tag_display()}” logged.")
-    if request.htmx:
-        context = {"lead": lead, **_actions(lead), "objection_form": form}
-        return render(request, "partials/lead_actions.html", context)
+            notice = f"Objection “{objection.get_tag_display()}” logged."
+            return _logged(request, lead, notice, "objection")
+    if request.htmx:  # the errors only: what was typed stays in the box
+        errors = [" ".join(str(m) for m in e) for e in form.errors.values()]
+        return render(request, "partials/lead_actions_notice.html", {"quick_errors": errors})
     return _lead_page(request, lead, status=INVALID, objection_form=form)
 
 
