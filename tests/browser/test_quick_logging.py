@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Error, Page, Route, expect
 
+from keepscore.accounts.models import Membership
 from keepscore.activities.models import Activity
 from keepscore.followups.models import FollowUp
 from keepscore.leads.models import Lead
@@ -213,3 +214,25 @@ def test_two_next_steps_done_at_once_are_both_done(live_server, page: Page):
     call.refresh_from_db()
     email.refresh_from_db()
     assert call.done and email.done
+
+
+def test_a_today_rows_second_action_waits_for_the_first(lead: Lead, page: Page):
+    """Today: "Reached" then "Call tomorrow" in the same row. While the log is on its way the
+    row's buttons wait (disabled), so the second action is not sent into a row about to be
+    replaced (its notice would never show); once the answer is in, it goes, and both notices
+    are the row's in turn."""
+    org = lead.organization
+    owner = Membership.objects.get(organization=org, is_owner=True)
+    mine = lead_create(organization=org, name="Today Tess", channel=channel(org), owner=owner)
+    page.goto(page.url.split("/leads/")[0] + "/today/")
+    row = page.locator(f"#open-{mine.pk}")
+    held = Held(page, lambda url: url.endswith("/log/"))
+    row.get_by_role("button", name="Reached").click()
+    held.wait()
+    expect(row.get_by_role("button", name="Call tomorrow")).to_be_disabled()
+    held.release()
+    expect(row.get_by_role("status")).to_contain_text("logged")
+    row.get_by_role("button", name="Call tomorrow").click()
+    expect(row.get_by_role("status")).to_contain_text("Next step: Call")
+    assert Activity.objects.filter(lead=mine, kind="connect").count() == 1
+    assert FollowUp.objects.filter(lead=mine, kind="call", done_at=None).count() == 1
