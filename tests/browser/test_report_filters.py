@@ -144,6 +144,25 @@ def test_a_typed_date_then_two_quick_changes_are_all_kept(live_server, page: Pag
     expect(page.locator("#activity-period")).to_contain_text("all members together")
 
 
+def test_a_filter_fixed_is_no_longer_marked_invalid(live_server, page: Page):
+    """The filters are not redrawn with the report, so the report's answer says which of them
+    are invalid: marked while in error, unmarked once fixed (what a screen reader reads)."""
+    make_org("acme", "owner@acme.test")
+    base = live_server.url
+    log_in(page, base, "owner@acme.test")
+    page.goto(f"{base}/o/acme/funnel/activity/?from=2024-02-30")
+    settled(page)
+    start = page.get_by_label("From", exact=True)
+    expect(page.locator("#activity-errors")).to_be_visible()
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Per")).not_to_have_attribute("aria-invalid", "true")
+
+    typed(page, "From", "06152024")
+    quiet(page)
+    expect(page.locator("#activity-errors")).to_have_count(0)
+    expect(start).not_to_have_attribute("aria-invalid", "true")
+
+
 def test_the_months_offered_follow_the_period_typed(live_server, page: Page):
     # given
     make_org("acme", "owner@acme.test")

@@ -1,7 +1,8 @@
 // keepscore's few behaviours, no dependencies: the header's menus, the "/" shortcut to search
-// leads, a keyboard stop on every box that scrolls sideways (a wide table on a phone), and
-// forms sent as soon as a choice marked data-submit-on-change changes. Here, not in inline
-// handlers (onchange=...), which the Content-Security-Policy refuses.
+// leads, a keyboard stop on every box that scrolls sideways (a wide table on a phone), forms
+// sent as soon as a choice marked data-submit-on-change changes, and a report's filters marked
+// invalid as its answer says. Here, not in inline handlers (onchange=...), which the
+// Content-Security-Policy refuses.
 (function () {
   "use strict";
   function groups() { return document.querySelectorAll(".topbar details.nav-group"); }
@@ -46,4 +47,20 @@
   document.addEventListener("DOMContentLoaded", scrollersFocusable);
   window.addEventListener("resize", scrollersFocusable);
   document.addEventListener("htmx:afterSettle", scrollersFocusable);
+  // a report's filters stay in the page while the report is swapped (report_filters.html):
+  // which of them are invalid is the report's to say, in its errors card's data-invalid
+  function filtersMarked() {
+    document.querySelectorAll("form.filters[id$='-filters']").forEach(function (form) {
+      var report = document.getElementById(form.id.slice(0, -"-filters".length));
+      if (!report) return;
+      var card = report.querySelector("[data-invalid]");
+      var invalid = card ? card.getAttribute("data-invalid").split(" ") : [];
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name) return;
+        if (invalid.indexOf(el.name) >= 0) el.setAttribute("aria-invalid", "true");
+        else el.removeAttribute("aria-invalid");
+      });
+    });
+  }
+  document.addEventListener("htmx:afterSettle", filtersMarked);
 })();
