@@ -81,14 +81,11 @@ def _answer(request: OrgRequest, followup: FollowUp, notice: str, ok: bool = Tru
         return today_lead_row(request, followup.lead, notice, ok)
     if panel == "card":  # a board card's next step
         return render(request, "followups/_card_step.html", {"f": followup, "ok": ok})
-    if panel == "today":
-        now = timezone.localtime()
-        context = {"f": followup, "overdue": followup.overdue(now), "notice": notice, "ok": ok}
-        return render(request, "followups/_today_row.html", context)
-    # the lead page's row only: the other rows and the add form stay as they are on the page
-    now = timezone.localtime()
-    context = {"f": followup, "overdue": followup.overdue(now), "notice": notice, "ok": ok}
-    return render(request, "followups/_next_step_row.html", context)
+    # the follow-up's row only (Today's, or the lead page's): the other rows, and on the lead
+    # page the add form, stay as they are on the page
+    row = "followups/_today_row.html" if panel == "today" else "followups/_next_step_row.html"
+    overdue = followup.overdue(timezone.localtime())
+    return render(request, row, {"f": followup, "overdue": overdue, "notice": notice, "ok": ok})
 
 
 @org_view

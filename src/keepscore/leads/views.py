@@ -179,16 +179,17 @@ def _move_panel(
     return {"lead": lead, "move_form": form, **_gate(lead, target)}
 
 
-def _gate(lead: Lead, target: Stage | None) -> dict[str, Any]:
-    """Whether moving to ``target`` meets the qualification gate, and what is missing."""
+def _gate(
+    lead: Lead, target: Stage | None, missing: list[QualificationCriterion] | None = None
+) -> dict[str, Any]:
+    """Whether moving to ``target`` meets the qualification gate, and what is missing (read
+    here unless the caller has ``missing`` already)."""
     gated = target is not None and services.needs_qualification(
         organization=lead.organization, to_stage=target
     )
-    return {
-        "target": target,
-        "gated": gated,
-        "gate_missing": services.qualification_missing(lead=lead) if gated else [],
-    }
+    if gated and missing is None:
+        missing = services.qualification_missing(lead=lead)
+    return {"target": target, "gated": gated, "gate_missing": missing if gated else []}
 
 
 def _qualification(lead: Lead) -> dict[str, Any]:
@@ -343,7 +344,7 @@ def lead_qualify(
         # the checklist's verdict, and the move panel's gate for the stage chosen there (if any)
         target = StagePickForm(request.POST, organization=organization).stage()
         missing = services.qualification_missing(lead=lead)
-        context = {"missing": missing, "ticked": criterion, **_gate(lead, target)}
+        context = {"missing": missing, "ticked": criterion, **_gate(lead, target, missing)}
         return render(request, "partials/lead_qualification_status.html", context)
     messages.success(request, f"Checklist saved: {criterion.text} — {'met' if met else 'not met'}.")
     return redirect(lead_url(lead, "qualification"))
@@ -360,7 +361,7 @@ def _logged(request: OrgRequest, lead: Lead, notice: str, box: str = "") -> Http
         return redirect(lead_url(lead, "next-steps"))
     context = {
         "lead": lead,
-        **_actions(lead),
+        "objection_form": ObjectionForm(),  # the objection box, sent back emptied
         **next_steps_context(lead, ask="Next step?", open_form=True),
         "actions_notice": notice,
         "box": box,
