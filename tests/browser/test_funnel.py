@@ -9,7 +9,7 @@ from keepscore.accounts.services import member_add
 from tests.browser.conftest import shot
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import make_org, make_user
-from tests.funnel.conftest import at, move, new_lead
+from tests.funnel.conftest import march_leads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,13 +30,7 @@ def test_the_funnel_shows_its_numbers_and_regroups(live_server, page: Page):
         ("Eve", "website-form", seller, []),
         ("Fay", "website-form", None, ["lost"]),
     ]
-    for i, (name, channel, member, stages) in enumerate(leads):
-        lead = new_lead(org, name, at(2024, 3, 1 + i), channel_key=channel, owner=member)
-        for j, to in enumerate(stages):
-            extra = {"revenue": "1200"} if to == "customer" else {}
-            if to == "lost":
-                extra = {"reason": "Price too high"}
-            move(lead, to, at(2024, 3, 8 + i + 4 * j), owner, **extra)
+    march_leads(org, owner, leads)
     base = live_server.url
     log_in(page, base, "owner@acme.test")
 

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from keepscore.leads.models import DealOutcome, Lead, QualificationAnswer, StageChange
 from tests.browser.conftest import go, shot
@@ -22,13 +22,16 @@ def log_in(page: Page, base: str, email: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def pick_stage(page: Page, label: str) -> Locator:
+    """Click a stage among the lead page's "Move to": the move panel htmx shows for it."""
+    with page.expect_response(lambda r: "to_stage=" in r.url):
+        page.locator("#lead-actions").get_by_role("link", name=label, exact=True).click()
+    return page.locator("#move-panel")
+
+
 def move_to(page: Page, stage: str, **money: str) -> None:
     """Click the stage among "Move to" (htmx shows only its fields), fill them, move."""
-    actions = page.locator("#lead-actions")
-    label = {"Customer": "Won", "Lost": "Lost"}.get(stage, stage)
-    with page.expect_response(lambda r: "to_stage=" in r.url):
-        actions.get_by_role("link", name=label, exact=True).click()
-    panel = page.locator("#move-panel")
+    panel = pick_stage(page, {"Customer": "Won", "Lost": "Lost"}.get(stage, stage))
     for name, value in money.items():
         panel.get_by_label(name.title(), exact=False).fill(value)
     with page.expect_navigation():
@@ -56,9 +59,7 @@ def test_add_a_lead_qualify_it_and_win_it(live_server, page: Page):
 
     # early stages, with the playbook of the stage picked a click away
     move_to(page, "Prospect")
-    with page.expect_response(lambda r: "to_stage=" in r.url):
-        page.locator("#lead-actions").get_by_role("link", name="Lead", exact=True).click()
-    page.locator("#move-panel").get_by_text("How we sell at Lead").click()
+    pick_stage(page, "Lead").get_by_text("How we sell at Lead").click()
     expect(page.locator("#move-panel .playbook")).to_be_visible()
     with page.expect_navigation():
         page.locator("#move-panel").get_by_role("button", name="Move to Lead").click()
@@ -115,9 +116,7 @@ def test_qualifying_with_criteria_unmet_shows_what_is_missing(live_server, page:
     lead = lead_create(organization=org, name="Unready Ursula", channel=channel(org), by=owner)
     log_in(page, live_server.url, "owner@acme.test")
     page.goto(f"{live_server.url}/o/acme/leads/{lead.pk}/")
-    with page.expect_response(lambda r: "to_stage=" in r.url):
-        page.locator("#lead-actions").get_by_role("link", name="Qualified", exact=True).click()
-    panel = page.locator("#move-panel")
+    panel = pick_stage(page, "Qualified")
     expect(panel).to_contain_text("Qualified needs the qualification checklist")
     expect(panel).to_contain_text("Fits our ideal customer profile")
     panel.get_by_role("button", name="Move with the ticked ones").click()

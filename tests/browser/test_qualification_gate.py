@@ -10,7 +10,7 @@ from playwright.sync_api import Page, Route, expect
 
 from keepscore.leads.models import QualificationAnswer
 from keepscore.leads.services import lead_create
-from tests.browser.test_lead_journey import log_in
+from tests.browser.test_lead_journey import log_in, pick_stage
 from tests.conftest import channel, make_org
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,9 +30,7 @@ def test_a_checklist_tick_keeps_what_is_ticked_in_the_gate(live_server, page: Pa
     lead = lead_create(organization=org, name="Quick Quinn", channel=channel(org), by=owner)
     log_in(page, live_server.url, "owner@acme.test")
     page.goto(f"{live_server.url}/o/acme/leads/{lead.pk}/")
-    with page.expect_response(lambda r: "to_stage=" in r.url):
-        page.locator("#lead-actions").get_by_role("link", name="Qualified", exact=True).click()
-    gate = page.locator("#move-gate")
+    gate = pick_stage(page, "Qualified").locator("#move-gate")
     expect(gate).to_contain_text("Qualified needs the qualification checklist")
     rows = gate.locator("label.check")
     expect(rows).to_have_count(4)

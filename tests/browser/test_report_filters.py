@@ -15,7 +15,7 @@ from keepscore.accounts.services import member_add
 from tests.browser.conftest import settled, shot
 from tests.browser.test_lead_journey import log_in
 from tests.conftest import make_org, make_user
-from tests.funnel.conftest import at, move, new_lead
+from tests.funnel.conftest import at, march_leads, move, new_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,19 +50,15 @@ def test_typing_a_period_then_regrouping_the_funnel_keeps_every_change(live_serv
         user=make_user("sam@acme.test", first_name="Sam", last_name="Seller"),
         is_sales=True,
     )
-    for i, (name, member, stages) in enumerate(
+    march_leads(
+        org,
+        owner,
         [
-            ("Ann", owner, ["lead", "proposal", "customer"]),
-            ("Ben", owner, ["lead", "lost"]),
-            ("Dan", seller, ["lead", "qualified", "proposal", "customer"]),
-        ]
-    ):
-        lead = new_lead(org, name, at(2024, 3, 1 + i), owner=member)
-        for j, to in enumerate(stages):
-            extra = {"revenue": "1200"} if to == "customer" else {}
-            if to == "lost":
-                extra = {"reason": "Price too high"}
-            move(lead, to, at(2024, 3, 8 + i + 4 * j), owner, **extra)
+            ("Ann", "referral", owner, ["lead", "proposal", "customer"]),
+            ("Ben", "referral", owner, ["lead", "lost"]),
+            ("Dan", "referral", seller, ["lead", "qualified", "proposal", "customer"]),
+        ],
+    )
     base = live_server.url
     log_in(page, base, "owner@acme.test")
     page.goto(f"{base}/o/acme/funnel/")

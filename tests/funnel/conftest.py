@@ -65,5 +65,20 @@ def move(
     )
 
 
+def march_leads(
+    org: Organization, by: Membership, leads: list[tuple[str, str, Membership | None, list[str]]]
+) -> None:
+    """Leads (name, channel, owner, the stages they move to) first touched in March 2024, a
+    day apart, each moved four days after the last by ``by``: won at 1,200, lost for a price
+    too high."""
+    for i, (name, channel_key, owner, stages) in enumerate(leads):
+        lead = new_lead(org, name, at(2024, 3, 1 + i), channel_key=channel_key, owner=owner)
+        for j, to in enumerate(stages):
+            extra = {"revenue": "1200"} if to == "customer" else {}
+            if to == "lost":
+                extra = {"reason": "Price too high"}
+            move(lead, to, at(2024, 3, 8 + i + 4 * j), by, **extra)
+
+
 def log(lead: Lead, kind: str, when: datetime, by: Membership | None, buyer: bool = False) -> Any:
     return activity_log(lead=lead, kind=kind, by=by, at=when, with_buyer=buyer)
