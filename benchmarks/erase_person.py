@@ -15,27 +15,18 @@ DATABASE_URL given (PostgreSQL). Not a test.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from datetime import timedelta
 
+from bench_django import bench_organization, django_ready
+
 
 def main(activities: int) -> None:
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["KEEPSCORE_HOME"] = tempfile.mkdtemp(prefix="keepscore-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "keepscore.config.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_ready("keepscore-bench-")
     from django.db import connection
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
-    from keepscore.accounts.models import Membership, Organization
-    from keepscore.accounts.services import organization_create, user_create
     from keepscore.activities.models import Activity
     from keepscore.activities.services import activity_log, objection_add
     from keepscore.followups.services import followup_add
@@ -43,11 +34,7 @@ def main(activities: int) -> None:
     from keepscore.leads.services import lead_create, lead_move, touch_add
     from keepscore.privacy.services import person_erase, person_export
 
-    slug = f"erase-bench-{int(time.time())}"
-    owner_user = user_create(email=f"owner@{slug}.test", password="correct-horse-battery-9")
-    org = organization_create(name="Erase bench", slug=slug, owner=owner_user)
-    owner = Membership.objects.get(organization=org, user=owner_user)
-    assert isinstance(org, Organization)
+    org, owner = bench_organization("Erase bench", f"erase-bench-{int(time.time())}")
     channel = Channel.objects.for_org(org).get(key="referral")
     prospect, lead_stage = (Stage.objects.for_org(org).get(key=k) for k in ("prospect", "lead"))
     now = timezone.now()

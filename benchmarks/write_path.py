@@ -5,8 +5,8 @@ them. Not a test.
     bash scripts/with-postgres.sh .venv/bin/python benchmarks/write_path.py
 
 On the database of ``DATABASE_URL`` (a throwaway PostgreSQL with the second line), or a new
-SQLite database in a temporary KEEPSCORE_HOME, it makes a new organization, then adds a lead
-and moves it to the next stage, ``--writes`` times. Each is a committed write of the
+SQLite database (in a temporary KEEPSCORE_HOME either way), it makes a new organization, then
+adds a lead and moves it to the next stage, ``--writes`` times. Each is a committed write of the
 services, with the summaries' upkeep in it. It prints the median and the mean time of one
 lead added and moved, without the first ``--warm-up`` ones.
 """
@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
+
+from bench_django import bench_organization, django_ready
 
 
 def main() -> None:
@@ -25,24 +26,13 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=300)
     parser.add_argument("--warm-up", type=int, default=20)
     args = parser.parse_args()
-    os.environ.setdefault("KEEPSCORE_HOME", tempfile.mkdtemp(prefix="keepscore-writes-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "keepscore.config.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_ready("keepscore-writes-")
     from django.db import connection
 
-    from keepscore.accounts.models import Membership
-    from keepscore.accounts.services import organization_create, user_create
     from keepscore.leads.models import Channel, Stage
     from keepscore.leads.services import lead_create, lead_move
 
-    call_command("migrate", verbosity=0)
-    slug = f"writes-{os.getpid()}"
-    owner = user_create(email=f"owner@{slug}.test", password="correct-horse-battery-9")
-    organization = organization_create(name="Writes", slug=slug, owner=owner)
-    member = Membership.objects.get(organization=organization, user=owner)
+    organization, member = bench_organization("Writes", f"writes-{os.getpid()}")
     channel = Channel.objects.for_org(organization).first()
     ladder = list(Stage.objects.for_org(organization).order_by("position"))
     times = []
