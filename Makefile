@@ -8,8 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest arguments for both database runs, e.g. `make test PYTEST_ARGS="-k lead -x"`
 PYTEST_ARGS ?=
-# pytest-xdist workers (one per core of the 2-core CI machine); PYTEST_WORKERS=0 runs serially
-PYTEST_WORKERS ?= 2
+# pytest-xdist workers, one per core; PYTEST_WORKERS=0 runs serially
+PYTEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+# Python keeps the bytecode of what it compiled (__pycache__, ignored by git) even where the
+# environment says not to: each test worker and each `keepscore` the tests start would compile
+# the app and rewrite the tests' asserts again (about 5 s per worker, 0.2 s per command)
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: demo serve install install-test system-deps node-deps vendor lint typecheck check test test-sqlite test-postgres bench bench-postgres clean
 
