@@ -216,6 +216,38 @@ def test_two_next_steps_done_at_once_are_both_done(live_server, page: Page):
     assert call.done and email.done
 
 
+def test_a_next_step_done_while_a_call_is_logged_stays_done(lead: Lead, page: Page):
+    from keepscore.followups.services import followup_add
+
+    owner = Membership.objects.get(organization=lead.organization, is_owner=True)
+    followup_add(lead=lead, by=owner, kind="email", due_on=timezone.localdate(), note="The quote")
+    page.reload()
+    actions = page.locator("#lead-actions")
+    steps = page.locator("#next-steps")
+    row = steps.locator("li.followup", has_text="The quote")
+    held = Held(page, lambda url: url.endswith("/log/"))
+
+    actions.get_by_text("Call", exact=True).click()
+    actions.get_by_role("button", name="Reached them").click()
+    held.wait()
+    with page.expect_response(lambda r: "/done/" in r.url):  # while the call is on its way
+        row.get_by_role("button", name="Done").click()
+    expect(row).to_contain_text("Done: Email.")
+    held.release()
+    settled(page)
+
+    # the call's answer asks for the next step and leaves the row as its Done left it
+    expect(actions.locator(".msg-success")).to_have_text("Connect logged.")
+    expect(steps.locator("summary")).to_have_text("Next step?")
+    expect(steps.get_by_label("Note", exact=True)).to_be_visible()
+    expect(row).to_contain_text("Done: Email.")
+    expect(row.get_by_role("button", name="Done")).to_have_count(0)
+    assert list(
+        Activity.objects.filter(lead=lead).order_by("at", "id").values_list("kind", flat=True)
+    ) == ["email", "connect"]
+    assert FollowUp.objects.get(lead=lead).done
+
+
 def test_a_today_rows_second_action_waits_for_the_first(lead: Lead, page: Page):
     """Today: "Reached" then "Call tomorrow" in the same row. While the log is on its way the
     row's buttons wait (disabled), so the second action is not sent into a row about to be

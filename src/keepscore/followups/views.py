@@ -42,9 +42,7 @@ def today_lead_row(request: OrgRequest, lead: Lead, notice: str, ok: bool = True
     return render(request, "followups/_today_lead_row.html", context)
 
 
-def next_steps_context(
-    lead: Lead, form: FollowUpForm | None = None, *, ask: str = "", open_form: bool = False
-) -> dict[str, Any]:
+def next_steps_context(lead: Lead, form: FollowUpForm | None = None) -> dict[str, Any]:
     """The lead page's next steps card: open follow-ups, done ones of late, the add form."""
     now = timezone.localtime()
     followups = list(followup_list(organization=lead.organization, lead=lead, done=False, now=now))
@@ -52,8 +50,7 @@ def next_steps_context(
         "lead": lead,
         "followups": [(f, f.overdue(now)) for f in followups],
         "followup_form": form or FollowUpForm(organization=lead.organization, today=now.date()),
-        "followup_ask": ask,
-        "followup_open": open_form or bool(form and form.errors) or not followups,
+        "followup_open": bool(form and form.errors) or not followups,
     }
 
 

@@ -352,17 +352,17 @@ def lead_qualify(
 
 def _logged(request: OrgRequest, lead: Lead, notice: str, box: str = "") -> HttpResponse:
     """After a log: the notice, the quick log ``box`` it came from emptied, the timeline
-    refreshed and the next steps card asking for the next step (htmx); a redirect otherwise.
-    Nothing else is swapped: what is being typed elsewhere on the page stays."""
-    from keepscore.followups.views import next_steps_context
-
+    refreshed and the next steps' add form opened, asking for the next step (htmx); a redirect
+    otherwise. Nothing else is swapped: what is being typed elsewhere on the page, and the
+    next steps' rows (a Done clicked meanwhile), stay."""
     if not request.htmx:
         messages.success(request, notice)
         return redirect(lead_url(lead, "next-steps"))
     context = {
         "lead": lead,
         "objection_form": ObjectionForm(),  # the objection box, sent back emptied
-        **next_steps_context(lead, ask="Next step?", open_form=True),
+        "followup_ask": "Next step?",
+        "followup_open": True,
         "actions_notice": notice,
         "box": box,
         "label": QUICK_LOGS[box][2] if box in QUICK_LOGS else "",
