@@ -105,6 +105,17 @@ def test_quick_presses_move_the_card_as_many_stages(live_server, page: Page):
         route.continue_()
 
     page.route("**/board/**/move/", slow)
+    # the column Dee's card is in, each time the board changes
+    page.evaluate(
+        """() => {
+        window.deeSeen = [];
+        new MutationObserver(() => {
+          const dee = [...document.querySelectorAll("#board .tile")]
+            .find((t) => t.textContent.includes("Dee"));
+          if (dee) window.deeSeen.push(dee.closest(".cards").dataset.stage);
+        }).observe(document.body, { childList: true, subtree: true });
+      }"""
+    )
     column(page, "Suspect").locator(".tile", has_text="Dee").focus()
     for _ in range(2):
         page.keyboard.press("ArrowRight")
@@ -121,5 +132,11 @@ def test_quick_presses_move_the_card_as_many_stages(live_server, page: Page):
         .values_list("to_stage__key", flat=True)
     )
     assert keys == ["suspect", "prospect", "lead"]
+    # once shown in Lead, never back in Prospect: the first answer's board (Dee in Prospect)
+    # is shown with the second move already applied to it
+    seen = page.evaluate("window.deeSeen")
+    lead_stage = str(stage(org, "lead").pk)
+    assert str(stage(org, "prospect").pk) in seen and lead_stage in seen, seen
+    assert set(seen[seen.index(lead_stage) :]) == {lead_stage}, seen
     # Eve, never touched, is where she was
     expect(column(page, "Suspect").locator(".tile", has_text="Eve")).to_be_visible()

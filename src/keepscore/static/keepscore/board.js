@@ -70,9 +70,15 @@
       dialog.showModal();
       return;
     }
+    reapply();
+  }
+
+  // the moves still on their way, and the focus, put back on a board just swapped in: at once,
+  // before the browser paints it (htmx settles it 20 ms later)
+  function reapply() {
     pending.forEach(show);
     if (refocus) {
-      var card = board.querySelector('.tile[data-lead="' + refocus + '"]');
+      var card = document.querySelector('#board .tile[data-lead="' + refocus + '"]');
       refocus = null;
       if (card) card.focus();
     }
@@ -93,6 +99,9 @@
     if (!next) return;
     e.preventDefault();
     queue(card, next.dataset.stage);
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target.id === "board") reapply();
   });
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", init);
