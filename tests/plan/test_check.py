@@ -39,6 +39,14 @@ def check(leads: int, leads_plan: float, customers: int, customers_plan: float) 
         # leads give (96%): neither short alone
         ((9600, 10000, 920, 1000), "both", "each a little under it"),
         ((60, 60, 1, 4), "early", "too early to judge"),
+        ((60, 60, 4, 2), "early", "too early to judge"),  # both under 5
+        # 110%: P(Poisson(60) >= 66) = 0.236, within chance; 118%: P(>= 71) = 0.090, beyond
+        ((600, 600, 66, 60), "on_plan", "(110%): on plan."),
+        ((600, 600, 71, 60), "on_plan", "(118%): ahead of the plan."),
+        # a small plan far exceeded is judged, not too early: P(Poisson(4.6) >= 134) ~ 0
+        ((1093, 37, 134, 4.6), "on_plan", "134 customers of 5 (2913%): ahead of the plan."),
+        # ... but not a plan reached by a little: P(Poisson(4.6) >= 5) = 0.487
+        ((40, 37, 5, 4.6), "on_plan", "5 customers of 5 (109%): on plan."),
     ],
 )
 def test_the_verdict_by_hand(numbers, verdict, words):

@@ -6,8 +6,10 @@ With L = new leads and C = customers (the scorecard's: leads won in the month) f
 to the month, against the plan's L* and C* for the same months, and E = L x C* / L* the
 customers the leads that came would give at the plan's conversion:
 
-- too early while C* < :data:`MIN_CUSTOMERS`;
-- on plan: C >= 95% of C*;
+- too early while C* and C are both under :data:`MIN_CUSTOMERS` (a plan of 4 customers
+  to date that has 134 is not too early to judge: it is well ahead);
+- on plan: C >= 95% of C*; said "ahead of the plan" when C is over C* beyond chance
+  (P(X >= C) < :data:`ALPHA` for X ~ Poisson(C*)), the verdict the same;
 - watch: under 95% of the plan, but no further than chance alone takes a year on plan
   (P(X <= C) >= :data:`ALPHA` for X ~ Poisson(C*)): nothing to act on yet;
 - else behind the plan, and the gap is split in two: the leads are short when L < 95% of
@@ -60,6 +62,11 @@ def poisson_cdf(k: int, mean: float) -> float:
 def short(count: int, expected: float) -> bool:
     """Under :data:`ON` of what was expected, by more than chance (:data:`ALPHA`)."""
     return count < ON * expected and poisson_cdf(count, expected) < ALPHA
+
+
+def over(count: int, expected: float) -> bool:
+    """Over what was expected, by more than chance (:data:`ALPHA`): P(X >= count)."""
+    return count > expected and 1 - poisson_cdf(count - 1, expected) < ALPHA
 
 
 @dataclass(frozen=True)
@@ -152,8 +159,10 @@ def _judge(c: PlanCheck) -> tuple[str, str]:
     )
     points = c.conversion_points
     conversion = f"conversion {abs(points):.1f} points {'under' if points < 0 else 'over'} plan"
-    if c.customers_plan < MIN_CUSTOMERS:
+    if c.customers_plan < MIN_CUSTOMERS and c.customers < MIN_CUSTOMERS:
         return "early", f"{facts}: too early to judge the plan."
+    if over(c.customers, c.customers_plan):
+        return "on_plan", f"{facts}: ahead of the plan."
     if c.customers >= ON * c.customers_plan:
         return "on_plan", f"{facts}: on plan."
     if poisson_cdf(c.customers, c.customers_plan) >= ALPHA:
