@@ -15,6 +15,7 @@ from keepscore.accounts.models import Organization
 from keepscore.accounts.services import member_add
 from keepscore.economics import channels
 from keepscore.funnel.filters import default_period
+from keepscore.leads.models import Channel
 from tests.conftest import make_org, make_user
 from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
 from tests.funnel.conftest import at, move, new_lead
@@ -58,6 +59,11 @@ def row_of(html: str, key: str) -> dict[str, str]:
     return dict(zip(COLUMNS, cells(html, key), strict=True))
 
 
+def idle_line(html: str) -> str:
+    found = re.search(r'<p class="muted" id="economics-idle">(.*?)</p>', html)
+    return found.group(1) if found else ""
+
+
 def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings: Any, monkeypatch):
     settings.KEEPSCORE_MIN_N = 1
     monkeypatch.setattr(channels, "MIN_CUSTOMERS", 1)
@@ -91,8 +97,12 @@ def test_the_page_shows_the_figures(client_a: Any, story: Organization, settings
     # E's first deal has no cost recorded: the margin is of the deals with one (600 + 150)
     assert total["spend"] == "€900" and total["margin"] == "€750"
     assert total["cost_per_customer"] == "€450"
-    assert row_of(html, "walk-in")["spend"] == "not recorded"  # nothing entered, not 0
-    assert row_of(html, "walk-in")["cost_per_lead"] == "not recorded"
+    # a channel with nothing in the period has no row of zeros: it is named under the table
+    assert 'data-channel="walk-in"' not in html and 'data-channel="email"' not in html
+    assert idle_line(html) == (
+        "Nothing in the period (no spend entered, no lead, no deal): Email, Phone enquiry, "
+        "Social, Telemarketing, Trade show, Walk-in, Website form."
+    )
     # the chart: a mark per channel with spend or margin, numbers on hover, the same
     # return on spend as the table (with its "not enough data")
     assert "ks-spend-margin" in html
@@ -116,6 +126,14 @@ def test_too_small_rows_say_not_enough_data(client_a: Any, story: Organization):
     assert "<title>Referral: spend €100, margin €600, return on spend not enough data</title>" in (
         html
     )
+
+
+def test_a_period_with_nothing_in_it_says_so(client_a: Any, org_a: Organization):
+    html = client_a.get(url(org_a), FEB).content.decode()
+    assert "<tr data-channel=" not in html.split("<tfoot>")[0]  # no row of zeros
+    assert "No channel had spend, leads or deals in the period." in html
+    channels = Channel.objects.for_org(org_a).count()
+    assert len(idle_line(html).split(": ")[1].split(", ")) == channels  # every channel named
 
 
 def test_the_default_period_is_the_last_12_months(client_a: Any, org_a: Organization):
@@ -185,7 +203,7 @@ def test_another_organization_is_a_404_and_its_data_never_shows(client_a: Any, s
     assert client_a.get(url(other, "economics_csv"), FEB).status_code == 404
     html = client_a.get(url(story), FEB).content.decode()
     assert "4,242" not in html and "3,131" not in html
-    assert row_of(html, "email")["spend"] == "not recorded"
+    assert 'data-channel="email"' not in html and "Email" in idle_line(html)  # nothing here
 
 
 def test_the_spend_margin_chart():

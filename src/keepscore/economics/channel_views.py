@@ -5,7 +5,8 @@ Every figure comes from ``keepscore.economics.channels.channel_economics``; the 
 the period (``keepscore.funnel.forms.PeriodForm``, as the funnel page does), formats the
 figures (``format_value``, ``rate_text``) and draws the spend-against-margin chart. A
 channel too small to judge shows "not enough data" in its ratio cells; an undefined figure
-shows "—".
+shows "—". A channel with nothing in the period (``ChannelRow.idle``) is named in one line
+under the table, not given a row of zeros; the CSV has every channel.
 
 Bad filters show the form with the message at the field and status 400; an htmx request
 gets status 200 (htmx swaps only 2xx responses).
@@ -75,7 +76,8 @@ def report_context(result: ChannelEconomics) -> dict[str, Any]:
         "report": True,
         "period": period,
         "result": result,
-        "rows": [_shown(r) for r in result.rows],
+        "rows": [_shown(r) for r in result.rows if not r.idle],
+        "idle": [r.name for r in result.rows if r.idle],
         "total": _shown(result.total),
         "chart": chart,
         "months": format_value(result.months, "number"),

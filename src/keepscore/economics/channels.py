@@ -72,6 +72,17 @@ class ChannelRow:
     too_small: bool
     too_small_reason: str  # "" when not too small
 
+    @property
+    def idle(self) -> bool:
+        """Nothing in the period: no spend recorded, no lead, no qualified lead, no customer
+        and no won deal (the page names such channels in one line instead of a row of
+        zeros)."""
+        return (
+            self.spend is None
+            and not (self.leads or self.qualified or self.customers or self.conversion.n)
+            and not (self.revenue or self.cost or self.costed)
+        )
+
     def as_dict(self) -> dict[str, Any]:
         c = self.conversion
         return {
