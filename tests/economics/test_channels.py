@@ -29,6 +29,8 @@ from keepscore.economics.models import Spend
 from keepscore.funnel import stats, summary
 from keepscore.funnel.ladder import Ladder
 from keepscore.funnel.models import SummaryState
+from keepscore.leads.models import Channel, Stage
+from keepscore.leads.selectors import LeadFilters, lead_list
 from tests.conftest import gates
 from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
 from tests.funnel.conftest import at, move, new_lead
@@ -304,6 +306,16 @@ PERIODS = [
 ]
 
 
+def count_filters(period: Period, qualified: Stage) -> dict[str, dict[str, Any]]:
+    """The lead list's filters of the economics' counts (the page's links)."""
+    start, end = period.start, period.end
+    return {
+        "leads": {"created_from": start, "created_to": end},
+        "qualified": {"reached": qualified, "reached_from": start, "reached_to": end},
+        "customers": {"won_from": start, "won_to": end},
+    }
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_histories_against_plain_python(org_a: Organization, owner_a: Membership, seed: int):
     specs = _random_story(org_a, owner_a, seed)
@@ -313,6 +325,9 @@ def test_random_histories_against_plain_python(org_a: Organization, owner_a: Mem
     ]
     assert summary.ready(org_a)
     whole = channel_economics(org_a, PERIODS[2]).total
+    channels = {c.key: c for c in Channel.objects.for_org(org_a)}
+    qualified_key = channel_economics(org_a, PERIODS[2]).qualified_stage
+    qualified = Stage.objects.get(organization=org_a, key=qualified_key)
     assert whole.customers > 3 and whole.qualified > 3 and whole.spend  # not trivial
     for period in PERIODS:
         want = _expected(specs, spends, period)
@@ -336,6 +351,14 @@ def test_random_histories_against_plain_python(org_a: Organization, owner_a: Mem
             }
             assert got == figures, (period, key)
             assert row.conversion.n == row.leads
+            # the page's links: the lead list of each count has exactly that many leads
+            listed = {
+                figure: lead_list(
+                    organization=org_a, filters=LeadFilters(channel=channels[key], **filters)
+                ).count()
+                for figure, filters in count_filters(period, qualified).items()
+            }
+            assert listed == {f: figures[f] for f in listed}, (period, key)
             margin, spent = figures["margin"], figures["spend"]
             if spent and margin is not None:
                 assert row.return_on_spend == pytest.approx(float((margin - spent) / spent))

@@ -14,11 +14,14 @@ gets status 200 (htmx swaps only 2xx responses).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
@@ -33,6 +36,7 @@ from keepscore.funnel.filters import default_period
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.stats import min_n
 from keepscore.funnel.views import BAD_FILTERS
+from keepscore.leads.models import Channel, Stage
 from keepscore.reports.channels import channels_csv
 from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart
 from keepscore.reports.presenter import ChannelText, channel_text
@@ -44,21 +48,55 @@ class EconomicsFilterForm(PeriodForm):
 
 @dataclass(frozen=True)
 class Shown:
-    """A row of the table: its key, name and the presenter's texts."""
+    """A row of the table: its key, name, the presenter's texts and, per count of leads
+    (``leads``, ``qualified``, ``customers``), the lead list of those leads."""
 
     key: str
     name: str
     too_small: bool
     text: ChannelText
+    links: dict[str, str]
 
 
-def _shown(row: ChannelRow) -> Shown:
-    return Shown(key=row.key, name=row.name, too_small=row.too_small, text=channel_text(row))
+def _links(
+    organization: Organization, result: ChannelEconomics
+) -> Callable[[str | None], dict[str, str]]:
+    """The lead lists of a row's counts, by the channel's key (None: every channel): the
+    same leads the counts count (``LeadFilters``: first touch, first reach of the qualified
+    stage, first win, each dated in the period)."""
+    base = reverse("lead_list", kwargs={"org": organization.slug})
+    start, end = result.period.start.isoformat(), result.period.end.isoformat()
+    channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
+    qualified = Stage.objects.for_org(organization).filter(key=result.qualified_stage).first()
+
+    def links(key: str | None) -> dict[str, str]:
+        only = {} if key is None else {"channel": channels[key]}
+        out = {
+            "leads": {**only, "created_from": start, "created_to": end},
+            "customers": {**only, "won_from": start, "won_to": end},
+        }
+        if qualified is not None:
+            out["qualified"] = {
+                **only,
+                "reached": qualified.pk,
+                "reached_from": start,
+                "reached_to": end,
+            }
+        return {figure: f"{base}?{urlencode(params)}" for figure, params in out.items()}
+
+    return links
 
 
-def report_context(result: ChannelEconomics) -> dict[str, Any]:
+def report_context(organization: Organization, result: ChannelEconomics) -> dict[str, Any]:
     """What the page shows, all from the service's result."""
     period = result.period
+    links = _links(organization, result)
+
+    def shown(row: ChannelRow) -> Shown:
+        text = channel_text(row)
+        key = None if row is result.total else row.key
+        return Shown(row.key, row.name, row.too_small, text, links(key))
+
     chart = spend_margin_chart(
         [
             SpendMarginRow(
@@ -76,9 +114,9 @@ def report_context(result: ChannelEconomics) -> dict[str, Any]:
         "report": True,
         "period": period,
         "result": result,
-        "rows": [_shown(r) for r in result.rows if not r.idle],
+        "rows": [shown(r) for r in result.rows if not r.idle],
         "idle": [r.name for r in result.rows if r.idle],
-        "total": _shown(result.total),
+        "total": shown(result.total),
         "chart": chart,
         "months": format_value(result.months, "number"),
         "min_leads": min_n(),
@@ -100,7 +138,8 @@ def channels(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = _form(request)
     context: dict[str, Any] = {"nav": "economics", "form": form, "default": form.default}
     if form.is_valid():
-        context.update(report_context(channel_economics(organization, form.period())))
+        result = channel_economics(organization, form.period())
+        context.update(report_context(organization, result))
     status = 200 if form.is_valid() or htmx else BAD_FILTERS
     return render(request, "economics/channels.html", context, status=status)
 

@@ -300,13 +300,6 @@ def _won_leads(organization: Organization, period: Period, tallies: Tallies) -> 
         tallies[row["channel_id"]].won_leads = row["n"]
 
 
-def _reaching(ladder: Ladder, target: Stage) -> list[int]:
-    """The ids of the stages whose entry reaches ``target`` (it and every later stage that is
-    not lost): reach as the funnel counts it (``Ladder.reaches``)."""
-    index = ladder.find(target)
-    return [s.pk for i, s in enumerate(ladder.stages) if ladder.reaches(i, index)]
-
-
 def _rows_read(
     organization: Organization, period: Period, ladder: Ladder, target: Stage | None
 ) -> Tallies:
@@ -322,7 +315,7 @@ def _rows_read(
     ):
         tallies[row["channel_id"]].leads = row["n"]
     if target is not None:
-        reaching = _reaching(ladder, target)
+        reaching = ladder.reaching(target)
         same_lead = StageChange.objects.filter(lead_id=OuterRef("lead_id"))
         # the change that reached the stage: no earlier change of its lead reached it
         reaches = (

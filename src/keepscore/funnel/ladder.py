@@ -66,6 +66,12 @@ class Ladder:
             return entered == target
         return entered not in lost and entered >= target
 
+    def reaching(self, target: Stage) -> list[int]:
+        """The ids of the stages whose entry reaches ``target`` (it and every later stage
+        that is not lost): reach as the funnel counts it."""
+        index = self.find(target)
+        return [s.pk for i, s in enumerate(self.stages) if self.reaches(i, index)]
+
 
 #: a lead's stage changes as (at, ladder index of the stage entered), oldest first
 History = list[tuple[datetime, int]]

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.activities.models import SALES_CONVERSATION_KINDS, Activity, ActivityKind
@@ -56,6 +56,7 @@ from keepscore.funnel.ladder import (
 )
 from keepscore.funnel.stats import RateFigure, rate
 from keepscore.leads.models import DealOutcome, Lead, Stage, StageChange
+from keepscore.leads.selectors import first_dated_in
 
 #: the reference computations and what they return
 __all__ = [
@@ -544,3 +545,14 @@ def activity_counts(
         for start in starts
         for member, label in members
     ]
+
+
+def reached_filter(
+    *, leads: QuerySet[Lead], reached: Stage, start: date | None, end: date | None
+) -> QuerySet[Lead]:
+    """The lead list's "reached" filter (``LeadFilters.reached``): the leads whose reach of
+    the stage (entering it, or a later stage that is not lost) is first dated in [start,
+    end] (the economics' qualified leads link here)."""
+    reaching = Ladder.of(reached.organization).reaching(reached)
+    changes = StageChange.objects.for_org(reached.organization).filter(to_stage_id__in=reaching)
+    return leads.filter(first_dated_in(changes, start, end))

@@ -88,6 +88,17 @@ class LeadFilterForm(forms.Form):
         help_text="Leads moved into this stage (on or after the date beside it).",
     )
     entered_from = DateField(label="Entered on or after", required=False, widget=_date_input())
+    won_from = DateField(label="First won from", required=False, widget=_date_input())
+    won_to = DateField(label="First won to", required=False, widget=_date_input())
+    reached = forms.ModelChoiceField(
+        label="Reached stage",
+        queryset=Stage.objects.none(),
+        required=False,
+        empty_label="Any",
+        help_text="Leads that first reached this stage (or a later one) in the dates beside it.",
+    )
+    reached_from = DateField(label="Reached from", required=False, widget=_date_input())
+    reached_to = DateField(label="Reached to", required=False, widget=_date_input())
     status = forms.ChoiceField(
         choices=[("", "Open, won or lost"), *StageKind.choices], required=False
     )
@@ -131,6 +142,7 @@ class LeadFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         _set_queryset(self, "stage", Stage.objects.for_org(organization))
         _set_queryset(self, "entered", Stage.objects.for_org(organization))
+        _set_queryset(self, "reached", Stage.objects.for_org(organization))
         # inactive channels too: their old leads can still be found
         _set_queryset(self, "channel", Channel.objects.for_org(organization))
         _set_queryset(self, "owner", members_of(organization=organization))
@@ -144,9 +156,14 @@ class LeadFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        start, end = data.get("created_from"), data.get("created_to")
-        if start and end and start > end:
-            self.add_error("created_to", "This date is before the “from” date.")
+        for first, last in (
+            ("created_from", "created_to"),
+            ("won_from", "won_to"),
+            ("reached_from", "reached_to"),
+        ):
+            start, end = data.get(first), data.get(last)
+            if start and end and start > end:
+                self.add_error(last, "This date is before the “from” date.")
         return data
 
     def filters(self) -> LeadFilters:
@@ -161,6 +178,11 @@ class LeadFilterForm(forms.Form):
             created_to=data.get("created_to"),
             entered=data.get("entered"),
             entered_from=data.get("entered_from"),
+            won_from=data.get("won_from"),
+            won_to=data.get("won_to"),
+            reached=data.get("reached"),
+            reached_from=data.get("reached_from"),
+            reached_to=data.get("reached_to"),
             status=data.get("status") or "",
             next_step=data.get("next_step") or "",
             min_days=data.get("min_days"),

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
 from keepscore.common.days import day_start, entered_before
 from keepscore.leads.models import (
+    DealOutcome,
     Lead,
     QualificationAnswer,
     QualificationCriterion,
@@ -40,6 +41,15 @@ class LeadFilters:
     #: dashboard's "entered this month" counts link here)
     entered: Stage | None = None
     entered_from: date | None = None
+    #: leads first won in [won_from, won_to]: their earliest won outcome is dated in it (the
+    #: economics' customers link here)
+    won_from: date | None = None
+    won_to: date | None = None
+    #: leads whose reach of this stage (entering it or a later stage that is not lost, as
+    #: the funnel counts it) is first dated in [reached_from, reached_to]
+    reached: Stage | None = None
+    reached_from: date | None = None
+    reached_to: date | None = None
     #: "open", "won" or "lost": the kind of the lead's stage now
     status: str = ""
     #: "none" (open leads without a next step), "any" (with one) or "overdue"
@@ -50,6 +60,18 @@ class LeadFilters:
     late: bool = False
     #: the leads one import created: (first id, last id, their created_at)
     created_in: tuple[int, int, datetime] | None = None
+
+
+def first_dated_in(rows: QuerySet[Any], start: date | None, end: date | None) -> Q:
+    """The leads (``pk``) whose earliest of ``rows`` (rows with ``lead_id`` and ``at``) is
+    dated in [start, end], local days (either end open when None)."""
+    mine = rows.filter(lead_id=OuterRef("pk"))
+    since = day_start(start) if start else None
+    until = day_start(end + timedelta(days=1)) if end and end < date.max else None
+    dated = mine.filter(at__gte=since) if since else mine
+    dated = dated.filter(at__lt=until) if until else dated
+    first = Q(Exists(dated))
+    return first & ~Q(Exists(mine.filter(at__lt=since))) if since else first
 
 
 def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
@@ -79,6 +101,13 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         if f.entered_from:
             changes = changes.filter(at__gte=day_start(f.entered_from))
         qs = qs.filter(pk__in=changes.values("lead_id"))
+    if f.won_from or f.won_to:
+        won = DealOutcome.objects.for_org(organization).filter(result=DealOutcome.Result.WON)
+        qs = qs.filter(first_dated_in(won, f.won_from, f.won_to))
+    if f.reached is not None:
+        qs = LIST_FILTERS["reached"](
+            leads=qs, reached=f.reached, start=f.reached_from, end=f.reached_to
+        )
     if f.status:
         qs = qs.filter(stage__kind=f.status)
     if f.next_step:
