@@ -88,6 +88,7 @@ def test_this_month_so_far_against_the_same_days(org_a: Organization, story: Any
     assert (new.row.value, new.row.previous_same_days, new.row.previous) == (3.0, 7.0, 8.0)
     assert new.row.change == -4.0 and new.text.arrow == "\u25bc"
     assert new.link.endswith("created_from=2025-06-01")
+    assert new.previous_link.endswith("created_from=2025-05-01&created_to=2025-05-10")
     close = flows["close_rate"]  # 1 of 1 closed: too few to judge
     assert close.text.state == "nodata" and close.text.arrow == "" and close.row.change is None
     assert close.text.counts == "1 of 1"
@@ -116,3 +117,16 @@ def test_the_page(client_a: Any, org_a: Organization, story: Any) -> None:
     customer = next(t for t in tiles if t.stage.key == "customer")
     entered = client_a.get(customer.entered_link).context["page_obj"].paginator.count
     assert entered == customer.entered  # the "entered this month" count and its leads
+
+
+def test_the_new_leads_of_the_same_days_last_month_are_a_click_away(
+    client_a: Any, org_a: Organization, story: Any
+) -> None:
+    new = next(f for f in dashboard(org_a, TODAY).flows if f.row.key == "new_leads")
+    page = client_a.get(new.previous_link).context["page_obj"]
+    # by hand (story): May 1-10 had May0-May4 and the two wins of May (touched 2 May); Late May
+    # (20 May) is outside the same days
+    names = sorted(lead.name for lead in page.object_list)
+    assert names == ["May0", "May1", "May2", "May3", "May4", "W10", "W11"]
+    assert len(names) == new.row.previous_same_days
+    assert not next(f for f in dashboard(org_a, TODAY).flows if f.row.key == "customers").link

@@ -6,7 +6,7 @@ count linking to the leads it names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from keepscore.accounts.models import Organization
+from keepscore.common.months import month_add
+from keepscore.common.periods import Period
 from keepscore.economics.models import CashPosition
 from keepscore.economics.selectors import cash_current, runway_months
 from keepscore.funnel import summary
@@ -43,6 +45,7 @@ class FlowRow:
     row: MetricRow
     text: presenter.RowText
     link: str  # the leads the figure counts ("" when it counts none)
+    previous_link: str  # the leads of last month's figure (the same days while the month runs)
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,18 @@ def _goal(row: MetricRow) -> GoalProgress:
     return GoalProgress(row=row, text=text, bar=bar)
 
 
-def _flow_link(organization: Organization, key: str, month: date) -> str:
-    if key == "new_leads":
-        return _leads_url(organization, created_from=month.isoformat())
-    return ""
+def _flow_links(organization: Organization, key: str, month: date, today: date) -> tuple[str, str]:
+    """The lead lists of a flow's figures: this month so far, and the same days of last month
+    (``scorecard.compute.same_days``'s window); only the new leads are a list of leads as the
+    lead list filters them."""
+    if key != "new_leads":
+        return "", ""
+    before = Period.month(month_add(month, -1))
+    end = min(before.start + timedelta(days=today.day - 1), before.end)
+    return (
+        _leads_url(organization, created_from=month.isoformat()),
+        _leads_url(organization, created_from=before.start.isoformat(), created_to=end),
+    )
 
 
 def dashboard(organization: Organization, today: date) -> Dashboard:
@@ -119,7 +130,7 @@ def dashboard(organization: Organization, today: date) -> Dashboard:
     )
     rows = {r.key: r for r in card.rows}
     flows = [
-        FlowRow(rows[k], presenter.row_text(rows[k]), _flow_link(organization, k, month))
+        FlowRow(rows[k], presenter.row_text(rows[k]), *_flow_links(organization, k, month, today))
         for k in FLOW_METRICS
         if k in rows
     ]
