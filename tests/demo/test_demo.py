@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization, User
 from keepscore.activities.models import Activity, Objection
+from keepscore.common.periods import Period
 from keepscore.demo.generator import (
     DEMO_PASSWORD,
     DemoSummary,
@@ -27,8 +28,11 @@ from keepscore.demo.generator import (
     demo_email,
 )
 from keepscore.demo.history import demo_plan
+from keepscore.economics.channels import channel_economics
+from keepscore.funnel.selectors import funnel
 from keepscore.history import recorder
 from keepscore.leads.models import (
+    Channel,
     DealOutcome,
     Lead,
     LostReason,
@@ -39,6 +43,7 @@ from keepscore.leads.models import (
     StageKind,
     Touch,
 )
+from keepscore.leads.selectors import LeadFilters, lead_list
 from keepscore.leads.services import DEFAULT_LOST_REASONS, Outcome, lead_move
 from tests.demo.conftest import TODAY
 
@@ -405,3 +410,35 @@ def test_the_demo_walks_the_default_ladder_and_its_gate() -> None:
     assert [row[0] for row in DEFAULT_LADDER if row[3] == "lost"] == [LOST_STAGE]
     gate = next(i for i, row in enumerate(DEFAULT_LADDER) if row[4])
     assert frozenset(row[0] for row in DEFAULT_LADDER[gate:] if row[3] == "open") == GATED
+
+
+def test_the_funnels_and_economics_counts_are_their_lead_lists(org: Organization) -> None:
+    """Each count of leads the funnel and the economics pages link from is the count of the
+    lead list they link to (``LeadFilters``), per channel and stage, over the demo's year."""
+    period = Period(date(2024, 7, 1), date(2025, 6, 30))
+    start, end = period.start, period.end
+    channels = {c.key: c for c in Channel.objects.for_org(org)}
+    stages = {s.key: s for s in Stage.objects.for_org(org)}
+
+    def count(**filters: Any) -> int:
+        return lead_list(organization=org, filters=LeadFilters(**filters)).count()
+
+    checked = 0
+    for group in funnel(organization=org, period=period, by="channel").groups:
+        only = channels[group.key]
+        for s in group.stages:
+            reached = count(channel=only, reached=stages[s.key], reached_from=start, reached_to=end)
+            entered = count(channel=only, entered=stages[s.key], entered_from=start, entered_to=end)
+            assert (reached, entered) == (s.reached, s.entered), (group.key, s.key)
+            checked += s.reached + s.entered
+    economics = channel_economics(org, period)
+    qualified = stages[economics.qualified_stage]
+    for row in economics.rows:
+        only = channels[row.key]
+        assert count(channel=only, created_from=start, created_to=end) == row.leads
+        assert count(channel=only, reached=qualified, reached_from=start, reached_to=end) == (
+            row.qualified
+        )
+        assert count(channel=only, won_from=start, won_to=end) == row.customers, row.key
+        checked += row.leads + row.customers
+    assert checked > 2000  # not a year of zeros

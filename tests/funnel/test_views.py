@@ -16,6 +16,8 @@ in lead: 10 and 26 (median 18).
 
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from typing import Any
 
@@ -110,6 +112,38 @@ def test_grouping_by_owner(client_a, org_a, story, owner_a, sales_a):
     labels = [g["group"].label for g in response.context["groups"]]
     assert labels == ["owner@acme.test", "(none)", "sales@acme.test"]
     assert "by owner" in response.content.decode()
+
+
+def listed(client: Any, html: str, group: str, stage: str, figure: str) -> list[str] | None:
+    """The names on the lead list a group's count links to; None when it is no link."""
+    block = html.split(f'data-group="{group}"', 1)[1].split('class="funnel-group"', 1)[0]
+    row = re.search(rf'<tr data-stage="{stage}">(.*?)</tr>', block, re.S).group(1)
+    cell = re.search(rf'data-figure="{figure}">(.*?)</td>', row, re.S).group(1)
+    link = re.search(r'<a href="([^"]+)">', cell)
+    if link is None:
+        return None
+    page = client.get(link.group(1).replace("&amp;", "&")).context["page_obj"]
+    return sorted(lead.name for lead in page.object_list)
+
+
+def test_each_count_of_leads_links_to_those_leads(client_a, org_a, story, sales_a):
+    html = client_a.get(url(org_a), MARCH).content.decode()
+    # by hand (story): referral Ann (prospect, lead, customer) and Ben (prospect, lost);
+    # website form Cat (prospect, lead, customer) and Dan (suspect)
+    assert listed(client_a, html, "referral", "prospect", "reached") == ["Ann", "Ben"]
+    assert listed(client_a, html, "referral", "prospect", "entered") == ["Ann", "Ben"]
+    assert listed(client_a, html, "referral", "qualified", "reached") == ["Ann"]  # skipped it
+    assert listed(client_a, html, "referral", "qualified", "entered") is None  # 0: no link
+    assert listed(client_a, html, "referral", "lost", "reached") == ["Ben"]
+    assert listed(client_a, html, "website-form", "suspect", "reached") == ["Cat", "Dan"]
+    assert listed(client_a, html, "website-form", "customer", "entered") == ["Cat"]
+    by_owner = client_a.get(url(org_a), {**MARCH, "by": "owner"}).content.decode()
+    assert listed(client_a, by_owner, str(sales_a.pk), "lead", "reached") == ["Cat"]
+    assert listed(client_a, by_owner, "", "suspect", "reached") is None  # no owner: no filter
+    ungrouped = client_a.get(url(org_a), {**MARCH, "by": "all"}).content.decode()
+    assert listed(client_a, ungrouped, "all", "customer", "reached") == ["Ann", "Cat"]
+    april = {"from": "2024-04-01", "to": "2024-04-30"}
+    assert "<a href" not in client_a.get(url(org_a), april).content.decode().split("By ")[-1]
 
 
 def test_grouping_by_a_fact_and_ungrouped(client_a, org_a, story):

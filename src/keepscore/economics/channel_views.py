@@ -17,11 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
@@ -36,6 +34,7 @@ from keepscore.funnel.filters import default_period
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.stats import min_n
 from keepscore.funnel.views import BAD_FILTERS
+from keepscore.leads.links import leads_url
 from keepscore.leads.models import Channel, Stage
 from keepscore.reports.channels import channels_csv
 from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart
@@ -64,7 +63,6 @@ def _links(
     """The lead lists of a row's counts, by the channel's key (None: every channel): the
     same leads the counts count (``LeadFilters``: first touch, first reach of the qualified
     stage, first win, each dated in the period)."""
-    base = reverse("lead_list", kwargs={"org": organization.slug})
     start, end = result.period.start.isoformat(), result.period.end.isoformat()
     channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
     qualified = Stage.objects.for_org(organization).filter(key=result.qualified_stage).first()
@@ -82,7 +80,7 @@ def _links(
                 "reached_from": start,
                 "reached_to": end,
             }
-        return {figure: f"{base}?{urlencode(params)}" for figure, params in out.items()}
+        return {figure: leads_url(organization, **params) for figure, params in out.items()}
 
     return links
 

@@ -85,9 +85,10 @@ class LeadFilterForm(forms.Form):
         queryset=Stage.objects.none(),
         required=False,
         empty_label="Any",
-        help_text="Leads moved into this stage (on or after the date beside it).",
+        help_text="Leads moved into this stage (in the dates beside it).",
     )
     entered_from = DateField(label="Entered on or after", required=False, widget=_date_input())
+    entered_to = DateField(label="Entered on or before", required=False, widget=_date_input())
     won_from = DateField(label="First won from", required=False, widget=_date_input())
     won_to = DateField(label="First won to", required=False, widget=_date_input())
     reached = forms.ModelChoiceField(
@@ -158,6 +159,7 @@ class LeadFilterForm(forms.Form):
         data = super().clean() or {}
         for first, last in (
             ("created_from", "created_to"),
+            ("entered_from", "entered_to"),
             ("won_from", "won_to"),
             ("reached_from", "reached_to"),
         ):
@@ -178,6 +180,7 @@ class LeadFilterForm(forms.Form):
             created_to=data.get("created_to"),
             entered=data.get("entered"),
             entered_from=data.get("entered_from"),
+            entered_to=data.get("entered_to"),
             won_from=data.get("won_from"),
             won_to=data.get("won_to"),
             reached=data.get("reached"),

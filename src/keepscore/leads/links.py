@@ -1,7 +1,10 @@
-"""A lead on the web: the lead a page names (404 outside the organization), and its page's
-address; shared by the lead, follow-up and privacy pages."""
+"""A lead on the web: the lead a page names (404 outside the organization), its page's
+address, and the lead list filtered to the leads a count names (``LeadFilters`` by their
+form's names); shared by the lead, follow-up, privacy and report pages."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -24,3 +27,9 @@ def lead_url(lead: Lead, anchor: str = "") -> str:
     """The lead's page (at ``anchor``, if given)."""
     url = reverse("lead_detail", kwargs={"org": lead.organization.slug, "pk": lead.pk})
     return f"{url}#{anchor}" if anchor else url
+
+
+def leads_url(organization: Organization, **filters: object) -> str:
+    """The organization's lead list with these filters (``LeadFilterForm``'s fields)."""
+    base = reverse("lead_list", kwargs={"org": organization.slug})
+    return f"{base}?{urlencode(filters)}" if filters else base

@@ -37,10 +37,11 @@ class LeadFilters:
     owner: Any = None
     created_from: date | None = None
     created_to: date | None = None
-    #: leads with a stage change into this stage on or after ``entered_from`` (the
-    #: dashboard's "entered this month" counts link here)
+    #: leads with a stage change into this stage dated in [entered_from, entered_to] (the
+    #: dashboard's "entered this month" counts and the funnel's "entered" link here)
     entered: Stage | None = None
     entered_from: date | None = None
+    entered_to: date | None = None
     #: leads first won in [won_from, won_to]: their earliest won outcome is dated in it (the
     #: economics' customers link here)
     won_from: date | None = None
@@ -100,6 +101,8 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         changes = StageChange.objects.for_org(organization).filter(to_stage=f.entered)
         if f.entered_from:
             changes = changes.filter(at__gte=day_start(f.entered_from))
+        if f.entered_to and f.entered_to < date.max:
+            changes = changes.filter(at__lt=day_start(f.entered_to + timedelta(days=1)))
         qs = qs.filter(pk__in=changes.values("lead_id"))
     if f.won_from or f.won_to:
         won = DealOutcome.objects.for_org(organization).filter(result=DealOutcome.Result.WON)

@@ -8,10 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.db.models import Count
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -21,6 +19,7 @@ from keepscore.common.periods import Period
 from keepscore.economics.models import CashPosition
 from keepscore.economics.selectors import cash_current, runway_months
 from keepscore.funnel import summary
+from keepscore.leads.links import leads_url
 from keepscore.leads.models import Lead, Stage, StageChange
 from keepscore.reports import presenter
 from keepscore.reports.charts import GoalBar, format_value, goal_bar
@@ -76,11 +75,6 @@ class Dashboard:
     stages: list[StageTile]
 
 
-def _leads_url(organization: Organization, **params: object) -> str:
-    base = reverse("lead_list", kwargs={"org": organization.slug})
-    return f"{base}?{urlencode(params)}"
-
-
 def _goal(row: MetricRow) -> GoalProgress:
     text = presenter.row_text(row)
     p = row.projection
@@ -117,8 +111,8 @@ def _flow_links(organization: Organization, key: str, month: date, today: date) 
     before = Period.month(month_add(month, -1))
     end = min(before.start + timedelta(days=today.day - 1), before.end)
     return (
-        _leads_url(organization, created_from=month.isoformat()),
-        _leads_url(organization, created_from=before.start.isoformat(), created_to=end),
+        leads_url(organization, created_from=month.isoformat()),
+        leads_url(organization, created_from=before.start.isoformat(), created_to=end),
     )
 
 
@@ -150,8 +144,8 @@ def dashboard(organization: Organization, today: date) -> Dashboard:
             stage=stage,
             now=now,
             entered=entered,
-            now_link=_leads_url(organization, stage=stage.pk),
-            entered_link=_leads_url(organization, entered=stage.pk, entered_from=month),
+            now_link=leads_url(organization, stage=stage.pk),
+            entered_link=leads_url(organization, entered=stage.pk, entered_from=month),
         )
         for stage, now, entered in stage_counts_this_month(organization=organization)
     ]
