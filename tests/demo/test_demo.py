@@ -30,6 +30,7 @@ from keepscore.demo.generator import (
 from keepscore.demo.history import demo_plan
 from keepscore.economics.channels import channel_economics
 from keepscore.funnel.selectors import funnel
+from keepscore.funnel.summary import month_counts
 from keepscore.history import recorder
 from keepscore.leads.models import (
     Channel,
@@ -412,9 +413,10 @@ def test_the_demo_walks_the_default_ladder_and_its_gate() -> None:
     assert frozenset(row[0] for row in DEFAULT_LADDER[gate:] if row[3] == "open") == GATED
 
 
-def test_the_funnels_and_economics_counts_are_their_lead_lists(org: Organization) -> None:
-    """Each count of leads the funnel and the economics pages link from is the count of the
-    lead list they link to (``LeadFilters``), per channel and stage, over the demo's year."""
+def test_the_reports_counts_are_their_lead_lists(org: Organization) -> None:
+    """Each count of leads the funnel, economics and dashboard pages link from is the count
+    of the lead list they link to (``LeadFilters``), per channel and stage, and each month's
+    new leads and customers, over the demo's year."""
     period = Period(date(2024, 7, 1), date(2025, 6, 30))
     start, end = period.start, period.end
     channels = {c.key: c for c in Channel.objects.for_org(org)}
@@ -441,4 +443,9 @@ def test_the_funnels_and_economics_counts_are_their_lead_lists(org: Organization
         )
         assert count(channel=only, won_from=start, won_to=end) == row.customers, row.key
         checked += row.leads + row.customers
+    for month, figures in month_counts(org, start, end).items():
+        last = Period.month(month).end
+        assert count(created_from=month, created_to=last) == figures["new_leads"], month
+        assert count(closed_won_from=month, closed_won_to=last) == figures["closed_won"], month
+        checked += int(figures["closed_won"])
     assert checked > 2000  # not a year of zeros

@@ -17,7 +17,6 @@ in lead: 10 and 26 (median 18).
 from __future__ import annotations
 
 import re
-
 from datetime import date
 from typing import Any
 

@@ -87,7 +87,7 @@ def test_this_month_so_far_against_the_same_days(org_a: Organization, story: Any
     # June 1-10: 3; May 1-10: 5 (and W1x on 2 May: 2) -> 7; the whole of May: 8
     assert (new.row.value, new.row.previous_same_days, new.row.previous) == (3.0, 7.0, 8.0)
     assert new.row.change == -4.0 and new.text.arrow == "\u25bc"
-    assert new.link.endswith("created_from=2025-06-01")
+    assert new.link.endswith("created_from=2025-06-01&created_to=2025-06-10")
     assert new.previous_link.endswith("created_from=2025-05-01&created_to=2025-05-10")
     close = flows["close_rate"]  # 1 of 1 closed: too few to judge
     assert close.text.state == "nodata" and close.text.arrow == "" and close.row.change is None
@@ -129,4 +129,21 @@ def test_the_new_leads_of_the_same_days_last_month_are_a_click_away(
     names = sorted(lead.name for lead in page.object_list)
     assert names == ["May0", "May1", "May2", "May3", "May4", "W10", "W11"]
     assert len(names) == new.row.previous_same_days
-    assert not next(f for f in dashboard(org_a, TODAY).flows if f.row.key == "customers").link
+
+
+def test_the_customers_of_the_month_so_far_and_of_the_same_days_are_a_click_away(
+    client_a: Any, org_a: Organization, owner_a: Membership, story: Any
+) -> None:
+    # May: W10 won on 3 May, W11 on 4 May; W11 lost on 5 May (its last outcome of May 1-10)
+    w11 = next(w for w in story["wins"] if w.name == "W11")
+    move(w11, "lost", local(date(2025, 5, 5)), owner_a, reason="Price too high")
+    flows = {f.row.key: f for f in dashboard(org_a, TODAY).flows}
+    customers = flows["customers"]
+
+    def names(link: str) -> list[str]:
+        return sorted(lead.name for lead in client_a.get(link).context["page_obj"].object_list)
+
+    assert names(customers.link) == ["June0"]  # won today, 13:00
+    assert names(customers.previous_link) == ["W10"]
+    assert (customers.row.value, customers.row.previous_same_days) == (1.0, 1.0)
+    assert not flows["sales_conversations"].link  # activities, not a list of leads

@@ -89,6 +89,13 @@ class LeadFilterForm(forms.Form):
     )
     entered_from = DateField(label="Entered on or after", required=False, widget=_date_input())
     entered_to = DateField(label="Entered on or before", required=False, widget=_date_input())
+    closed_won_from = DateField(
+        label="Won from",
+        required=False,
+        widget=_date_input(),
+        help_text="Leads whose last outcome in these dates is a win.",
+    )
+    closed_won_to = DateField(label="Won to", required=False, widget=_date_input())
     won_from = DateField(label="First won from", required=False, widget=_date_input())
     won_to = DateField(label="First won to", required=False, widget=_date_input())
     reached = forms.ModelChoiceField(
@@ -161,6 +168,7 @@ class LeadFilterForm(forms.Form):
             ("created_from", "created_to"),
             ("entered_from", "entered_to"),
             ("won_from", "won_to"),
+            ("closed_won_from", "closed_won_to"),
             ("reached_from", "reached_to"),
         ):
             start, end = data.get(first), data.get(last)
@@ -181,6 +189,8 @@ class LeadFilterForm(forms.Form):
             entered=data.get("entered"),
             entered_from=data.get("entered_from"),
             entered_to=data.get("entered_to"),
+            closed_won_from=data.get("closed_won_from"),
+            closed_won_to=data.get("closed_won_to"),
             won_from=data.get("won_from"),
             won_to=data.get("won_to"),
             reached=data.get("reached"),

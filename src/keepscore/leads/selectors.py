@@ -46,6 +46,10 @@ class LeadFilters:
     #: economics' customers link here)
     won_from: date | None = None
     won_to: date | None = None
+    #: leads won in [closed_won_from, closed_won_to]: their last outcome dated in it (by time,
+    #: then id) is a win (the scorecard's and the dashboard's customers link here)
+    closed_won_from: date | None = None
+    closed_won_to: date | None = None
     #: leads whose reach of this stage (entering it or a later stage that is not lost, as
     #: the funnel counts it) is first dated in [reached_from, reached_to]
     reached: Stage | None = None
@@ -73,6 +77,21 @@ def first_dated_in(rows: QuerySet[Any], start: date | None, end: date | None) ->
     dated = dated.filter(at__lt=until) if until else dated
     first = Q(Exists(dated))
     return first & ~Q(Exists(mine.filter(at__lt=since))) if since else first
+
+
+def last_outcome_won_in(organization: Organization, start: date | None, end: date | None) -> Q:
+    """The leads (``pk``) whose last outcome dated in [start, end] (local days; by time, then
+    id) is a win: the close rate's won leads, the scorecard's customers."""
+    dated = DealOutcome.objects.for_org(organization)
+    if start:
+        dated = dated.filter(at__gte=day_start(start))
+    if end and end < date.max:
+        dated = dated.filter(at__lt=day_start(end + timedelta(days=1)))
+    later = dated.filter(lead_id=OuterRef("lead_id")).filter(
+        Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk"))
+    )
+    last_won = dated.filter(lead_id=OuterRef("pk"), result=DealOutcome.Result.WON)
+    return Q(Exists(last_won.filter(~Exists(later))))
 
 
 def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
@@ -107,6 +126,8 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
     if f.won_from or f.won_to:
         won = DealOutcome.objects.for_org(organization).filter(result=DealOutcome.Result.WON)
         qs = qs.filter(first_dated_in(won, f.won_from, f.won_to))
+    if f.closed_won_from or f.closed_won_to:
+        qs = qs.filter(last_outcome_won_in(organization, f.closed_won_from, f.closed_won_to))
     if f.reached is not None:
         qs = LIST_FILTERS["reached"](
             leads=qs, reached=f.reached, start=f.reached_from, end=f.reached_to

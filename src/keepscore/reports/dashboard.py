@@ -102,17 +102,24 @@ def _goal(row: MetricRow) -> GoalProgress:
     return GoalProgress(row=row, text=text, bar=bar)
 
 
+#: the lead list's filters of the flows that count leads: (from, to) of the day range
+FLOW_FILTERS = {
+    "new_leads": ("created_from", "created_to"),
+    "customers": ("closed_won_from", "closed_won_to"),
+}
+
+
 def _flow_links(organization: Organization, key: str, month: date, today: date) -> tuple[str, str]:
     """The lead lists of a flow's figures: this month so far, and the same days of last month
-    (``scorecard.compute.same_days``'s window); only the new leads are a list of leads as the
-    lead list filters them."""
-    if key != "new_leads":
+    (``scorecard.compute.same_days``'s window); "" for a flow that is not a count of leads."""
+    if key not in FLOW_FILTERS:
         return "", ""
+    first, last = FLOW_FILTERS[key]
     before = Period.month(month_add(month, -1))
     end = min(before.start + timedelta(days=today.day - 1), before.end)
     return (
-        leads_url(organization, created_from=month.isoformat()),
-        leads_url(organization, created_from=before.start.isoformat(), created_to=end),
+        leads_url(organization, **{first: month, last: today}),
+        leads_url(organization, **{first: before.start, last: end}),
     )
 
 
