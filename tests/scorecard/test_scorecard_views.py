@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from keepscore.accounts.models import Membership, Organization
+from keepscore.common.months import month_add
 from keepscore.reports.pdf import PdfUnavailable
-from tests.funnel.conftest import move, new_lead
+from tests.funnel.conftest import at, move, new_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,52 @@ def test_dashboard_shows_the_scorecard_summary(client_a: Any, org_a: Organizatio
         assert f'data-metric="{key}"' in html
     assert 'id="funnel-90"' in html and "ks-funnel" in html
     assert "1,200" in html
+
+
+def test_each_count_of_leads_links_to_those_leads(
+    client_a: Any, org_a: Organization, owner_a: Membership
+):
+    # by hand: March 2025 has Ann (won 10 Mar), Bob (won 12 Mar, lost 20 Mar: not a
+    # customer of March) and Cy; February 2025 has Dee; March 2024 has Eve (won 5 Mar 2024)
+    ann = new_lead(org_a, "Ann", at(2025, 3, 3))
+    move(ann, "customer", at(2025, 3, 10), owner_a, revenue="100")
+    bob = new_lead(org_a, "Bob", at(2025, 3, 4))
+    move(bob, "customer", at(2025, 3, 12), owner_a, revenue="100")
+    move(bob, "lost", at(2025, 3, 20), owner_a, reason="Price too high")
+    new_lead(org_a, "Cy", at(2025, 3, 5))
+    new_lead(org_a, "Dee", at(2025, 2, 14))
+    eve = new_lead(org_a, "Eve", at(2024, 3, 1))
+    move(eve, "customer", at(2024, 3, 5), owner_a, revenue="100")
+    html = client_a.get(page(org_a, "2025-03")).content.decode()
+
+    def listed(metric: str, column: str) -> list[str] | None:
+        row = re.search(rf'<tr data-metric="{metric}">(.*?)</tr>', html, re.S).group(1)
+        cell = re.search(rf'<td class="num {column}[^"]*"[^>]*>(.*?)</td>', row, re.S).group(1)
+        link = re.search(r'<a href="([^"]+)">', cell)
+        if link is None:
+            return None
+        found = client_a.get(link.group(1).replace("&amp;", "&")).context["page_obj"]
+        return sorted(lead.name for lead in found.object_list)
+
+    assert listed("new_leads", "value") == ["Ann", "Bob", "Cy"]
+    assert listed("new_leads", "previous") == ["Dee"]
+    assert listed("new_leads", "last-year") == ["Eve"]
+    assert listed("customers", "value") == ["Ann"]
+    assert listed("customers", "last-year") == ["Eve"]
+    assert listed("customers", "previous") is None  # none in February: no link
+    assert listed("entered_customer", "value") == ["Ann", "Bob"]
+    assert listed("entered_prospect", "value") == ["Ann", "Bob", "Cy"]  # new at prospect
+    assert listed("sales_conversations", "value") is None  # activities, not leads
+
+
+def test_while_the_month_runs_the_same_days_of_last_month_link_to_their_leads(
+    client_a: Any, org_a: Organization, won: Any
+):
+    last_month = month_add(timezone.localdate().replace(day=1), -1)
+    new_lead(org_a, "Old", at(last_month.year, last_month.month, 1))  # day 1: always inside
+    html = client_a.get(page(org_a)).content.decode()
+    row = re.search(r'<tr data-metric="new_leads">(.*?)</tr>', html, re.S).group(1)
+    cell = re.search(r'<td class="num same-days">(.*?)</td>', row, re.S).group(1)
+    link = re.search(r'<a href="([^"]+)">1</a>', cell).group(1).replace("&amp;", "&")
+    found = client_a.get(link).context["page_obj"].object_list
+    assert [lead.name for lead in found] == ["Old"]

@@ -6,7 +6,7 @@ count linking to the leads it names."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count
@@ -14,8 +14,6 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from keepscore.accounts.models import Organization
-from keepscore.common.months import month_add
-from keepscore.common.periods import Period
 from keepscore.economics.models import CashPosition
 from keepscore.economics.selectors import cash_current, runway_months
 from keepscore.funnel import summary
@@ -26,6 +24,7 @@ from keepscore.reports.charts import GoalBar, format_value, goal_bar
 from keepscore.scorecard import selectors as scorecard_selectors
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.figures import cycle_quantile
+from keepscore.scorecard.links import LEAD_COUNTS, metric_leads_url, same_days_before
 from keepscore.scorecard.types import MetricRow, Scorecard
 
 #: the month-to-date figures, in this order
@@ -102,24 +101,14 @@ def _goal(row: MetricRow) -> GoalProgress:
     return GoalProgress(row=row, text=text, bar=bar)
 
 
-#: the lead list's filters of the flows that count leads: (from, to) of the day range
-FLOW_FILTERS = {
-    "new_leads": ("created_from", "created_to"),
-    "customers": ("closed_won_from", "closed_won_to"),
-}
-
-
 def _flow_links(organization: Organization, key: str, month: date, today: date) -> tuple[str, str]:
-    """The lead lists of a flow's figures: this month so far, and the same days of last month
-    (``scorecard.compute.same_days``'s window); "" for a flow that is not a count of leads."""
-    if key not in FLOW_FILTERS:
+    """The lead lists of a flow's figures: this month so far, and the same days of last
+    month; "" for a flow that is not a count of leads."""
+    if key not in LEAD_COUNTS:
         return "", ""
-    first, last = FLOW_FILTERS[key]
-    before = Period.month(month_add(month, -1))
-    end = min(before.start + timedelta(days=today.day - 1), before.end)
     return (
-        leads_url(organization, **{first: month, last: today}),
-        leads_url(organization, **{first: before.start, last: end}),
+        metric_leads_url(organization, key, month, today, {}),
+        metric_leads_url(organization, key, *same_days_before(month, today.day), {}),
     )
 
 

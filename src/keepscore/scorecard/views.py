@@ -30,6 +30,7 @@ from keepscore.reports import presenter
 from keepscore.reports.charts import RateRow, rate_tooltip, sparkline
 from keepscore.reports.month import charts_kept
 from keepscore.scorecard import kept
+from keepscore.scorecard.links import row_links, stage_ids
 from keepscore.scorecard.types import MetricRow
 
 INVALID = 422
@@ -125,6 +126,12 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
 
     # the rows' texts and sparklines, drawn once per scorecard kept
     groups = kept.remembered(organization, "scorecard-rows", kept.month_parts(month), shown)
+    # each count of leads links to its leads (not kept: a link is cheap, and names ids)
+    stages = stage_ids(organization)
+    linked = [
+        (group, [(r, row_links(organization, r.row.key, month, card.days, stages)) for r in rows])
+        for group, rows in groups
+    ]
     previous, following = month_add(month, -1), month_add(month, 1)
     exports = {
         ext: reverse(
@@ -147,7 +154,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
         "compared_with": presenter.compared_with(card),
         "month_to_date": presenter.month_to_date(card),
         "month": month,
-        "groups": groups,
+        "groups": linked,
         "charts": charts_kept(organization, month),
         "previous_url": scorecard_url(organization, previous) if previous.year >= 1900 else "",
         "next_url": scorecard_url(organization, following) if following.year <= 2999 else "",
