@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -136,6 +137,16 @@ def assert_index_alone(sql: str, index: str, table: str, params: Any = ()) -> No
     else:
         assert f"Seq Scan on {table}" not in plan, plan
         assert f" on {table} " in plan and "Index" in plan, plan
+
+
+def linked_leads(client: Any, cell: str) -> list[str] | None:
+    """The names of the leads on the lead list a table cell's count links to (its first
+    link; the list's first page), sorted; None when the cell has no link."""
+    link = re.search(r'<a href="([^"]+)">', cell)
+    if link is None:
+        return None
+    found = client.get(link.group(1).replace("&amp;", "&")).context["page_obj"]
+    return sorted(lead.name for lead in found.object_list)
 
 
 def make_user(email: str, **kw: Any) -> User:

@@ -16,7 +16,7 @@ from keepscore.accounts.services import member_add
 from keepscore.economics import channels
 from keepscore.funnel.filters import default_period
 from keepscore.leads.models import Channel
-from tests.conftest import make_org, make_user
+from tests.conftest import linked_leads, make_org, make_user
 from tests.economics.channel_story import spend, story_fixture  # noqa: F401  (story)
 from tests.funnel.conftest import at, move, new_lead
 
@@ -131,12 +131,11 @@ def test_too_small_rows_say_not_enough_data(client_a: Any, story: Organization):
 def test_each_count_of_leads_links_to_those_leads(client_a: Any, story: Organization):
     html = client_a.get(url(story), FEB).content.decode()
 
-    def listed(key: str, figure: str) -> list[str]:
+    def listed(key: str, figure: str) -> list[str] | None:
         row = re.search(rf'<tr data-channel="{key}"[^>]*>(.*?)</tr>', html, re.S).group(1)
-        cell = re.search(rf'data-figure="{figure}">(.*?)</td>', row, re.S).group(1)
-        link = re.search(r'<a href="([^"]+)">', cell).group(1).replace("&amp;", "&")
-        page = client_a.get(link).context["page_obj"]
-        return sorted(lead.name for lead in page.object_list)
+        return linked_leads(
+            client_a, re.search(rf'data-figure="{figure}">(.*?)</td>', row).group(1)
+        )
 
     # by hand (channel_story): referral B C D new in February; A B D reached qualified (D by
     # skipping it); A first won (B in March); ads: E new, qualified by skipping, won twice

@@ -28,7 +28,7 @@ from keepscore.accounts.models import Membership, Organization
 from keepscore.common.periods import Period
 from keepscore.funnel.filters import default_period, rate_text
 from keepscore.funnel.stats import RateFigure
-from tests.conftest import make_org
+from tests.conftest import linked_leads, make_org
 from tests.funnel.conftest import at, move, new_lead
 
 pytestmark = pytest.mark.django_db
@@ -117,12 +117,7 @@ def listed(client: Any, html: str, group: str, stage: str, figure: str) -> list[
     """The names on the lead list a group's count links to; None when it is no link."""
     block = html.split(f'data-group="{group}"', 1)[1].split('class="funnel-group"', 1)[0]
     row = re.search(rf'<tr data-stage="{stage}">(.*?)</tr>', block, re.S).group(1)
-    cell = re.search(rf'data-figure="{figure}">(.*?)</td>', row, re.S).group(1)
-    link = re.search(r'<a href="([^"]+)">', cell)
-    if link is None:
-        return None
-    page = client.get(link.group(1).replace("&amp;", "&")).context["page_obj"]
-    return sorted(lead.name for lead in page.object_list)
+    return linked_leads(client, re.search(rf'data-figure="{figure}">(.*?)</td>', row).group(1))
 
 
 def test_each_count_of_leads_links_to_those_leads(client_a, org_a, story, sales_a):
