@@ -67,31 +67,35 @@ class LeadFilters:
     created_in: tuple[int, int, datetime] | None = None
 
 
+def _dated_in(rows: QuerySet[Any], start: date | None, end: date | None) -> QuerySet[Any]:
+    """The rows dated in [start, end], local days (either end open when None)."""
+    if start:
+        rows = rows.filter(at__gte=day_start(start))
+    if end and end < date.max:
+        rows = rows.filter(at__lt=day_start(end + timedelta(days=1)))
+    return rows
+
+
 def first_dated_in(rows: QuerySet[Any], start: date | None, end: date | None) -> Q:
     """The leads (``pk``) whose earliest of ``rows`` (rows with ``lead_id`` and ``at``) is
-    dated in [start, end], local days (either end open when None)."""
-    mine = rows.filter(lead_id=OuterRef("pk"))
-    since = day_start(start) if start else None
-    until = day_start(end + timedelta(days=1)) if end and end < date.max else None
-    dated = mine.filter(at__gte=since) if since else mine
-    dated = dated.filter(at__lt=until) if until else dated
-    first = Q(Exists(dated))
-    return first & ~Q(Exists(mine.filter(at__lt=since))) if since else first
+    dated in [start, end], local days (either end open when None). Read from the rows dated
+    in the days, each asked for an earlier one of its lead: never every lead's history."""
+    first = _dated_in(rows, start, end)
+    if start:
+        earlier = rows.filter(lead_id=OuterRef("lead_id"), at__lt=day_start(start))
+        first = first.filter(~Exists(earlier))
+    return Q(pk__in=first.values("lead_id"))
 
 
 def last_outcome_won_in(organization: Organization, start: date | None, end: date | None) -> Q:
     """The leads (``pk``) whose last outcome dated in [start, end] (local days; by time, then
     id) is a win: the close rate's won leads, the scorecard's customers."""
-    dated = DealOutcome.objects.for_org(organization)
-    if start:
-        dated = dated.filter(at__gte=day_start(start))
-    if end and end < date.max:
-        dated = dated.filter(at__lt=day_start(end + timedelta(days=1)))
+    dated = _dated_in(DealOutcome.objects.for_org(organization), start, end)
     later = dated.filter(lead_id=OuterRef("lead_id")).filter(
         Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk"))
     )
-    last_won = dated.filter(lead_id=OuterRef("pk"), result=DealOutcome.Result.WON)
-    return Q(Exists(last_won.filter(~Exists(later))))
+    last_won = dated.filter(result=DealOutcome.Result.WON).filter(~Exists(later))
+    return Q(pk__in=last_won.values("lead_id"))
 
 
 def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
@@ -118,10 +122,7 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(first_touch_at__lt=day_start(f.created_to + timedelta(days=1)))
     if f.entered is not None:
         changes = StageChange.objects.for_org(organization).filter(to_stage=f.entered)
-        if f.entered_from:
-            changes = changes.filter(at__gte=day_start(f.entered_from))
-        if f.entered_to and f.entered_to < date.max:
-            changes = changes.filter(at__lt=day_start(f.entered_to + timedelta(days=1)))
+        changes = _dated_in(changes, f.entered_from, f.entered_to)
         qs = qs.filter(pk__in=changes.values("lead_id"))
     if f.won_from or f.won_to:
         won = DealOutcome.objects.for_org(organization).filter(result=DealOutcome.Result.WON)
