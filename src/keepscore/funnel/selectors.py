@@ -555,4 +555,4 @@ def reached_filter(
     end] (the economics' qualified leads link here)."""
     reaching = Ladder.of(reached.organization).reaching(reached)
     changes = StageChange.objects.for_org(reached.organization).filter(to_stage_id__in=reaching)
-    return leads.filter(first_dated_in(changes, start, end))
+    return leads.filter(first_dated_in(rows=changes, start=start, end=end))

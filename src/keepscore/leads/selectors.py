@@ -76,7 +76,7 @@ def _dated_in(rows: QuerySet[Any], start: date | None, end: date | None) -> Quer
     return rows
 
 
-def first_dated_in(rows: QuerySet[Any], start: date | None, end: date | None) -> Q:
+def first_dated_in(*, rows: QuerySet[Any], start: date | None, end: date | None) -> Q:
     """The leads (``pk``) whose earliest of ``rows`` (rows with ``lead_id`` and ``at``) is
     dated in [start, end], local days (either end open when None). Read from the rows dated
     in the days, each asked for an earlier one of its lead: never every lead's history."""
@@ -87,7 +87,7 @@ def first_dated_in(rows: QuerySet[Any], start: date | None, end: date | None) ->
     return Q(pk__in=first.values("lead_id"))
 
 
-def last_outcome_won_in(organization: Organization, start: date | None, end: date | None) -> Q:
+def last_outcome_won_in(*, organization: Organization, start: date | None, end: date | None) -> Q:
     """The leads (``pk``) whose last outcome dated in [start, end] (local days; by time, then
     id) is a win: the close rate's won leads, the scorecard's customers."""
     dated = _dated_in(DealOutcome.objects.for_org(organization), start, end)
@@ -126,9 +126,13 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(pk__in=changes.values("lead_id"))
     if f.won_from or f.won_to:
         won = DealOutcome.objects.for_org(organization).filter(result=DealOutcome.Result.WON)
-        qs = qs.filter(first_dated_in(won, f.won_from, f.won_to))
+        qs = qs.filter(first_dated_in(rows=won, start=f.won_from, end=f.won_to))
     if f.closed_won_from or f.closed_won_to:
-        qs = qs.filter(last_outcome_won_in(organization, f.closed_won_from, f.closed_won_to))
+        qs = qs.filter(
+            last_outcome_won_in(
+                organization=organization, start=f.closed_won_from, end=f.closed_won_to
+            )
+        )
     if f.reached is not None:
         qs = LIST_FILTERS["reached"](
             leads=qs, reached=f.reached, start=f.reached_from, end=f.reached_to
