@@ -553,6 +553,8 @@ def reached_filter(
     """The lead list's "reached" filter (``LeadFilters.reached``): the leads whose reach of
     the stage (entering it, or a later stage that is not lost) is first dated in [start,
     end] (the economics' qualified leads link here)."""
-    reaching = Ladder.of(reached.organization).reaching(reached)
-    changes = StageChange.objects.for_org(reached.organization).filter(to_stage_id__in=reaching)
-    return leads.filter(first_dated_in(rows=changes, start=start, end=end))
+    organization = reached.organization
+    changes = StageChange.objects.filter(to_stage_id__in=Ladder.of(organization).reaching(reached))
+    return leads.filter(
+        first_dated_in(organization=organization, rows=changes, start=start, end=end)
+    )

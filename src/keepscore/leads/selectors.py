@@ -76,11 +76,15 @@ def _dated_in(rows: QuerySet[Any], start: date | None, end: date | None) -> Quer
     return rows
 
 
-def first_dated_in(*, rows: QuerySet[Any], start: date | None, end: date | None) -> Q:
-    """The leads (``pk``) whose earliest of ``rows`` (rows with ``lead_id`` and ``at``) is
-    dated in [start, end], local days (either end open when None). Read from the rows dated
-    in the days, each asked for an earlier one of its lead: never every lead's history."""
-    first = _dated_in(rows, start, end)
+def first_dated_in(
+    *, organization: Organization, rows: QuerySet[Any], start: date | None, end: date | None
+) -> Q:
+    """The leads (``pk``) whose earliest of ``rows`` (rows with ``organization``, ``lead_id``
+    and ``at``, not yet narrowed to the organization) is dated in [start, end], local days
+    (either end open when None). Read from the organization's rows dated in the days, each
+    asked for an earlier row of its lead (the lead's own index): never every lead's
+    history."""
+    first = _dated_in(rows.filter(organization=organization), start, end)
     if start:
         earlier = rows.filter(lead_id=OuterRef("lead_id"), at__lt=day_start(start))
         first = first.filter(~Exists(earlier))
@@ -89,11 +93,12 @@ def first_dated_in(*, rows: QuerySet[Any], start: date | None, end: date | None)
 
 def last_outcome_won_in(*, organization: Organization, start: date | None, end: date | None) -> Q:
     """The leads (``pk``) whose last outcome dated in [start, end] (local days; by time, then
-    id) is a win: the close rate's won leads, the scorecard's customers."""
-    dated = _dated_in(DealOutcome.objects.for_org(organization), start, end)
-    later = dated.filter(lead_id=OuterRef("lead_id")).filter(
+    id) is a win: the close rate's won leads, the scorecard's customers. Read as above: the
+    organization's outcomes in the days, each asked for a later one of its lead."""
+    later = _dated_in(DealOutcome.objects.filter(lead_id=OuterRef("lead_id")), start, end).filter(
         Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk"))
     )
+    dated = _dated_in(DealOutcome.objects.for_org(organization), start, end)
     last_won = dated.filter(result=DealOutcome.Result.WON).filter(~Exists(later))
     return Q(pk__in=last_won.values("lead_id"))
 
@@ -125,8 +130,10 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         changes = _dated_in(changes, f.entered_from, f.entered_to)
         qs = qs.filter(pk__in=changes.values("lead_id"))
     if f.won_from or f.won_to:
-        won = DealOutcome.objects.for_org(organization).filter(result=DealOutcome.Result.WON)
-        qs = qs.filter(first_dated_in(rows=won, start=f.won_from, end=f.won_to))
+        won = DealOutcome.objects.filter(result=DealOutcome.Result.WON)
+        qs = qs.filter(
+            first_dated_in(organization=organization, rows=won, start=f.won_from, end=f.won_to)
+        )
     if f.closed_won_from or f.closed_won_to:
         qs = qs.filter(
             last_outcome_won_in(
