@@ -93,7 +93,8 @@ def report_context(organization: Organization, result: ChannelEconomics) -> dict
     def shown(row: ChannelRow) -> Shown:
         text = channel_text(row)
         key = None if row is result.total else row.key
-        return Shown(row.key, row.name, row.too_small, text, links(key))
+        counted = {k: url for k, url in links(key).items() if getattr(row, k)}  # 0: no link
+        return Shown(row.key, row.name, row.too_small, text, counted)
 
     chart = spend_margin_chart(
         [
