@@ -1,5 +1,6 @@
 """Months as their first days (``common.months``): arithmetic across years, a month's first
-and last day, and the local month of a stored moment, which follows ``TIME_ZONE``."""
+and last day, its first days (``Period.first_days``), and the local month of a stored moment,
+which follows ``TIME_ZONE``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keepscore.common.months import month_add, month_end, month_of, month_start, months_between
+from keepscore.common.periods import Period
 
 
 def test_month_arithmetic_by_hand() -> None:
@@ -29,6 +31,14 @@ def test_month_arithmetic_by_hand() -> None:
         date(2026, 1, 1),
         date(2026, 2, 1),
     ]
+
+
+def test_the_first_days_of_a_month_by_hand() -> None:
+    # the same days of last month, while a month runs: 31 March against February's 28
+    assert Period.first_days(date(2026, 2, 14), 10) == Period(date(2026, 2, 1), date(2026, 2, 10))
+    assert Period.first_days(date(2026, 2, 1), 31) == Period(date(2026, 2, 1), date(2026, 2, 28))
+    assert Period.first_days(date(2024, 2, 1), 30).end == date(2024, 2, 29)  # a leap year
+    assert Period.first_days(date(2026, 1, 31), 1) == Period(date(2026, 1, 1), date(2026, 1, 1))
 
 
 @given(st.dates(min_value=date(1901, 1, 1), max_value=date(2998, 12, 31)), st.integers(-30, 30))

@@ -132,6 +132,8 @@ def test_each_count_of_leads_links_to_those_leads(
     assert listed("customers", "value") == ["Ann"]
     assert listed("customers", "last-year") == ["Eve"]
     assert listed("customers", "previous") is None  # none in February: no link
+    assert listed("lost", "value") == ["Bob"]  # won, then lost: March's last outcome
+    assert listed("lost", "last-year") is None
     assert listed("entered_customer", "value") == ["Ann", "Bob"]
     assert listed("entered_prospect", "value") == ["Ann", "Bob", "Cy"]  # new at prospect
     assert listed("sales_conversations", "value") is None  # activities, not leads

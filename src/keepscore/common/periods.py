@@ -36,6 +36,13 @@ class Period:
         return cls(first, following - timedelta(days=1))
 
     @classmethod
+    def first_days(cls, day: date, days: int) -> Period:
+        """The first ``days`` days of the month holding ``day`` (its whole length at most):
+        a running month, or the same days of another month."""
+        whole = cls.month(day)
+        return cls(whole.start, min(whole.start + timedelta(days=days - 1), whole.end))
+
+    @classmethod
     def year(cls, year: int) -> Period:
         return cls(date(year, 1, 1), date(year, 12, 31))
 

@@ -78,6 +78,13 @@ class LeadFilterForm(forms.Form):
     owner = forms.ModelChoiceField(
         queryset=Membership.objects.none(), required=False, empty_label="Anyone"
     )
+    sourced_by = forms.ModelChoiceField(
+        label="Sourced by",
+        queryset=Membership.objects.none(),
+        required=False,
+        empty_label="Anyone",
+        help_text="The member who brought the lead in.",
+    )
     created_from = DateField(label="First touch from", required=False, widget=_date_input())
     created_to = DateField(label="First touch to", required=False, widget=_date_input())
     entered = forms.ModelChoiceField(
@@ -96,6 +103,13 @@ class LeadFilterForm(forms.Form):
         help_text="Leads whose last outcome in these dates is a win.",
     )
     closed_won_to = DateField(label="Won to", required=False, widget=_date_input())
+    closed_lost_from = DateField(
+        label="Lost from",
+        required=False,
+        widget=_date_input(),
+        help_text="Leads whose last outcome in these dates is a loss.",
+    )
+    closed_lost_to = DateField(label="Lost to", required=False, widget=_date_input())
     won_from = DateField(label="First won from", required=False, widget=_date_input())
     won_to = DateField(label="First won to", required=False, widget=_date_input())
     reached = forms.ModelChoiceField(
@@ -154,6 +168,7 @@ class LeadFilterForm(forms.Form):
         # inactive channels too: their old leads can still be found
         _set_queryset(self, "channel", Channel.objects.for_org(organization))
         _set_queryset(self, "owner", members_of(organization=organization))
+        _set_queryset(self, "sourced_by", members_of(organization=organization))
         _set_queryset(
             self,
             "imported",
@@ -169,6 +184,7 @@ class LeadFilterForm(forms.Form):
             ("entered_from", "entered_to"),
             ("won_from", "won_to"),
             ("closed_won_from", "closed_won_to"),
+            ("closed_lost_from", "closed_lost_to"),
             ("reached_from", "reached_to"),
         ):
             start, end = data.get(first), data.get(last)
@@ -191,6 +207,9 @@ class LeadFilterForm(forms.Form):
             entered_to=data.get("entered_to"),
             closed_won_from=data.get("closed_won_from"),
             closed_won_to=data.get("closed_won_to"),
+            closed_lost_from=data.get("closed_lost_from"),
+            closed_lost_to=data.get("closed_lost_to"),
+            sourced_by=data.get("sourced_by"),
             won_from=data.get("won_from"),
             won_to=data.get("won_to"),
             reached=data.get("reached"),
@@ -251,6 +270,7 @@ class LeadEditForm(forms.Form):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _set_queryset(self, "owner", members_of(organization=organization))
+        _set_queryset(self, "sourced_by", members_of(organization=organization))
         _set_queryset(self, "sourced_by", members_of(organization=organization))
 
 

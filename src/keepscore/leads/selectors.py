@@ -50,6 +50,12 @@ class LeadFilters:
     #: then id) is a win (the scorecard's and the dashboard's customers link here)
     closed_won_from: date | None = None
     closed_won_to: date | None = None
+    #: leads lost in [closed_lost_from, closed_lost_to]: their last outcome dated in it is a
+    #: loss (the scorecard's "Lost" links here)
+    closed_lost_from: date | None = None
+    closed_lost_to: date | None = None
+    #: the member who brought the lead in (``Lead.sourced_by``; marketing & sales links here)
+    sourced_by: Any = None
     #: leads whose reach of this stage (entering it or a later stage that is not lost, as
     #: the funnel counts it) is first dated in [reached_from, reached_to]
     reached: Stage | None = None
@@ -91,16 +97,18 @@ def first_dated_in(
     return Q(pk__in=first.values("lead_id"))
 
 
-def last_outcome_won_in(*, organization: Organization, start: date | None, end: date | None) -> Q:
+def last_outcome_in(
+    *, organization: Organization, result: str, start: date | None, end: date | None
+) -> Q:
     """The leads (``pk``) whose last outcome dated in [start, end] (local days; by time, then
-    id) is a win: the close rate's won leads, the scorecard's customers. Read as above: the
-    organization's outcomes in the days, each asked for a later one of its lead."""
+    id) has ``result``: the close rate's won (the scorecard's customers) or lost leads. Read
+    from the organization's outcomes in the days, each asked for a later one of its lead."""
     later = _dated_in(DealOutcome.objects.filter(lead_id=OuterRef("lead_id")), start, end).filter(
         Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk"))
     )
     dated = _dated_in(DealOutcome.objects.for_org(organization), start, end)
-    last_won = dated.filter(result=DealOutcome.Result.WON).filter(~Exists(later))
-    return Q(pk__in=last_won.values("lead_id"))
+    last = dated.filter(result=result).filter(~Exists(later))
+    return Q(pk__in=last.values("lead_id"))
 
 
 def lead_list(*, organization: Organization, filters: LeadFilters | None = None) -> QuerySet[Lead]:
@@ -121,6 +129,8 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(channel=f.channel)
     if f.owner is not None:
         qs = qs.filter(owner=f.owner)
+    if f.sourced_by is not None:
+        qs = qs.filter(sourced_by=f.sourced_by)
     if f.created_from:
         qs = qs.filter(first_touch_at__gte=day_start(f.created_from))
     if f.created_to and f.created_to < date.max:  # up to date.max: no upper bound
@@ -134,12 +144,14 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(
             first_dated_in(organization=organization, rows=won, start=f.won_from, end=f.won_to)
         )
-    if f.closed_won_from or f.closed_won_to:
-        qs = qs.filter(
-            last_outcome_won_in(
-                organization=organization, start=f.closed_won_from, end=f.closed_won_to
+    for result, start, end in (
+        (DealOutcome.Result.WON, f.closed_won_from, f.closed_won_to),
+        (DealOutcome.Result.LOST, f.closed_lost_from, f.closed_lost_to),
+    ):
+        if start or end:
+            qs = qs.filter(
+                last_outcome_in(organization=organization, result=result, start=start, end=end)
             )
-        )
     if f.reached is not None:
         qs = LIST_FILTERS["reached"](
             leads=qs, reached=f.reached, start=f.reached_from, end=f.reached_to

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from keepscore.accounts.models import Organization
+from keepscore.common.months import month_add
+from keepscore.common.periods import Period
 from keepscore.economics.models import CashPosition
 from keepscore.economics.selectors import cash_current, runway_months
 from keepscore.funnel import summary
@@ -24,7 +26,7 @@ from keepscore.reports.charts import GoalBar, format_value, goal_bar
 from keepscore.scorecard import selectors as scorecard_selectors
 from keepscore.scorecard.compute import scorecard_for
 from keepscore.scorecard.figures import cycle_quantile
-from keepscore.scorecard.links import LEAD_COUNTS, metric_leads_url, same_days_before
+from keepscore.scorecard.links import LEAD_COUNTS, metric_leads_url
 from keepscore.scorecard.types import MetricRow, Scorecard
 
 #: the month-to-date figures, in this order
@@ -106,9 +108,10 @@ def _flow_links(organization: Organization, key: str, month: date, today: date) 
     month; "" for a flow that is not a count of leads."""
     if key not in LEAD_COUNTS:
         return "", ""
+    before = Period.first_days(month_add(month, -1), today.day)
     return (
         metric_leads_url(organization, key, month, today, {}),
-        metric_leads_url(organization, key, *same_days_before(month, today.day), {}),
+        metric_leads_url(organization, key, before.start, before.end, {}),
     )
 
 

@@ -17,7 +17,7 @@ metrics are stored as points 0..100 and divided by 100); money is a float.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -82,8 +82,7 @@ def same_days_comparable(metric: MetricDef) -> bool:
 def same_days(organization: Organization, month: date, days: int) -> Figures:
     """The flows of the first ``days`` days of ``month`` (its whole length at most), read
     as a whole month's are (the same grouped reads, over a shorter window)."""
-    end = min(month + timedelta(days=days - 1), Period.month(month).end)
-    window = Period(month, end).bounds()
+    window = Period.first_days(month, days).bounds()
     closed = closed_counts(organization, month, month, window=window)
     counts = merge(
         monthly_new_leads(organization, month, month, window),

@@ -4,7 +4,7 @@ others (activities, money, rates, manual metrics), which are not a list of leads
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from keepscore.accounts.models import Organization
@@ -17,6 +17,7 @@ from keepscore.leads.models import Stage
 LEAD_COUNTS = {
     "new_leads": ("created_from", "created_to"),  # first touch in the days
     "customers": ("closed_won_from", "closed_won_to"),  # the last outcome in them is a win
+    "lost": ("closed_lost_from", "closed_lost_to"),  # the last outcome in them is a loss
 }
 #: ``entered_<stage key>``: the leads moved into the stage in the days
 ENTERED = "entered_"
@@ -40,13 +41,6 @@ def metric_leads_url(
     return leads_url(organization, entered=stage, entered_from=start, entered_to=end)
 
 
-def same_days_before(month: date, days: int) -> tuple[date, date]:
-    """The first ``days`` days of the month before ``month`` (its whole length at most): the
-    window of ``scorecard.compute.same_days``."""
-    before = Period.month(month_add(month, -1))
-    return before.start, min(before.start + timedelta(days=days - 1), before.end)
-
-
 def row_links(
     organization: Organization, key: str, month: date, days: int | None, stages: dict[str, int]
 ) -> dict[str, Any]:
@@ -55,16 +49,15 @@ def row_links(
     and ``last_year`` (the same month last year); empty for a metric that is not a count of
     leads."""
 
-    def url(start: date, end: date) -> str:
-        return metric_leads_url(organization, key, start, end, stages)
+    def url(period: Period) -> str:
+        return metric_leads_url(organization, key, period.start, period.end, stages)
 
-    this = Period.month(month)
-    if not url(this.start, this.end):
+    if not url(Period.month(month)):
         return {}
-    before, last_year = Period.month(month_add(month, -1)), Period.month(month_add(month, -12))
+    before = month_add(month, -1)
     return {
-        "value": url(this.start, this.end),
-        "previous_same_days": url(*same_days_before(month, days)) if days else "",
-        "previous": url(before.start, before.end),
-        "last_year": url(last_year.start, last_year.end),
+        "value": url(Period.month(month)),
+        "previous_same_days": url(Period.first_days(before, days)) if days else "",
+        "previous": url(Period.month(before)),
+        "last_year": url(Period.month(month_add(month, -12))),
     }
