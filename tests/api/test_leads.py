@@ -12,6 +12,7 @@ from keepscore.leads.models import DealOutcome, Lead, StageChange
 from keepscore.leads.services import lead_create, lead_move
 from tests.api.conftest import fields_of
 from tests.conftest import channel, stage
+from tests.funnel.conftest import at, move, new_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +50,49 @@ def test_list_leads_with_filters_and_pagination(api_a, org_a, owner_a, sales_a, 
     assert page["count"] == 2 and [i["id"] for i in page["items"]] == [other.pk]
 
 
+def test_list_leads_by_what_the_reports_count(api_a, org_a, owner_a, sales_a, lead_a):
+    """The filters the reports' counts link to on the web, by hand: in March 2024 Ann (sourced
+    by Sales) is won; Bob is won, then lost (March's last outcome: a loss); Cy, first touched
+    in February, is qualified."""
+    ann = new_lead(org_a, "Ann", at(2024, 3, 3), sourced_by=sales_a)
+    move(ann, "customer", at(2024, 3, 10), owner_a, revenue="100")
+    bob = new_lead(org_a, "Bob", at(2024, 3, 4))
+    move(bob, "customer", at(2024, 3, 12), owner_a, revenue="100")
+    move(bob, "lost", at(2024, 3, 20), owner_a, reason="Price too high")
+    cy = new_lead(org_a, "Cy", at(2024, 2, 1))
+    move(cy, "qualified", at(2024, 3, 5), owner_a)
+    march = {"from": "2024-03-01", "to": "2024-03-31"}
+
+    def names(**params: str) -> list[str]:
+        response = api_a.get("/leads", **params)
+        assert response.status_code == 200, response.json()
+        return sorted(item["name"] for item in response.json()["items"])
+
+    def dated(name: str, **more: str) -> list[str]:
+        return names(**{f"{name}_{end}": day for end, day in march.items()}, **more)
+
+    assert dated("created") == ["Ann", "Bob"]
+    assert dated("closed_won") == ["Ann"]
+    assert dated("closed_lost") == ["Bob"]
+    assert dated("won") == ["Ann", "Bob"]  # first won in March, whatever came after
+    assert dated("entered", entered="customer") == ["Ann", "Bob"]
+    assert dated("entered", entered="qualified") == ["Cy"]
+    assert dated("reached", reached="qualified") == ["Ann", "Bob", "Cy"]  # or a later stage
+    assert dated("reached", reached="qualified", channel="referral") == ["Ann", "Bob", "Cy"]
+    assert names(closed_won_from="2024-04-01") == []
+    assert names(sourced_by="sales@acme.test") == ["Ann"]
+    assert names(status="lost") == ["Bob"]
+    assert names(status="won") == ["Ann"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
+        ({"entered": "nope"}, "entered"),
+        ({"reached": "nope"}, "reached"),
+        ({"sourced_by": "nobody@x.test"}, "sourced_by"),
+        ({"status": "maybe"}, "status"),
+        ({"closed_lost_from": "2024-02-30"}, "closed_lost_from"),
         ({"limit": 501}, "limit"),
         ({"limit": 0}, "limit"),
         ({"offset": -1}, "offset"),

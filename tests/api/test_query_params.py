@@ -21,6 +21,9 @@ GOOD_TEXT = {
     "stage": "lead",
     "channel": "referral",
     "owner": "owner@acme.test",
+    "sourced_by": "owner@acme.test",
+    "entered": "lead",
+    "reached": "qualified",
     "q": "ada",
     "email": "ada@example.com",  # a person's data: none found is still a 200
     "by": "channel",
@@ -203,7 +206,13 @@ def test_a_time_of_day_with_an_offset_is_refused(api: Api, lead_a: Any) -> None:
 
 
 #: other pairs of bounds an operation takes, (first, last): refused the same way
-BOUND_PAIRS = [("from", "to"), ("created_from", "created_to")]
+BOUND_PAIRS = [
+    ("from", "to"),
+    *(
+        (f"{name}_from", f"{name}_to")
+        for name in ("created", "entered", "reached", "won", "closed_won", "closed_lost")
+    ),
+]
 
 
 def test_every_end_before_its_start_is_refused_by_name(api: Api) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -20,10 +21,10 @@ from keepscore.cli.main import app
 from keepscore.funnel.jobs import jobs_default_period
 from keepscore.funnel.objections import objections_default_period
 from tests.api.conftest import Api, api_for, fields_of
-from tests.conftest import make_org
+from tests.conftest import linked_leads, make_org
 from tests.funnel import test_jobs, test_objections_report
 from tests.funnel.conftest import at, new_lead
-from tests.funnel.test_jobs import EXPECTED, MIA, NO_MEMBER, OWNER, SAM, TOTALS
+from tests.funnel.test_jobs import EXPECTED, MIA, NO_MEMBER, OWNER, SAM
 
 pytestmark = pytest.mark.django_db
 
@@ -86,14 +87,11 @@ def test_jobs_page_shows_each_member_per_month(client_a, org_a, jobs_story, brav
     for m in members:
         for row in m["months"]:
             expected = EXPECTED[(m["label"], row["start"])]
-            counts = tuple(int(number(v)) for v in row["cells"][:5])
-            money = tuple(float(number(v)) for v in row["cells"][5:])
+            counts = tuple(int(number(v)) for v, _url in row["cells"][:5])
+            money = tuple(float(number(v)) for v, _url in row["cells"][5:])
             assert counts == expected[:5], (m["label"], row["label"])
             assert money == tuple(float(v) for v in expected[5:])
-    assert [tuple(int(number(v)) for v in t["cells"][:5]) for t in response.context["totals"]] == [
-        TOTALS[t["start"]][:5] for t in response.context["totals"]
-    ]
-    assert [number(v) for v in response.context["grand_total"]] == [
+    assert [number(v) for v, _url in response.context["grand_total"]] == [
         "4", "3", "4", "2", "2", "1500", "600",
     ]  # fmt: skip
     assert members[0]["split"] == "80% marketing · 20% sales"
@@ -110,9 +108,52 @@ def test_jobs_page_one_month(client_a, org_a, jobs_story):
     members = response.context["members"]
     assert all(len(m["months"]) == 1 for m in members)
     sam = next(m for m in members if m["label"] == SAM)
-    assert [int(v) for v in sam["shown_total"][:5]] == [0, 1, 1, 0, 0]
-    assert [number(v) for v in response.context["grand_total"][:5]] == ["2", "2", "2", "1", "0"]
-    assert 'value="2024-02" selected' in response.content.decode()
+    assert [int(v) for v, _url in sam["shown_total"][:5]] == [0, 1, 1, 0, 0]
+    assert [number(v) for v, _url in response.context["grand_total"][:5]] == [
+        "2", "2", "2", "1", "0",
+    ]  # fmt: skip
+    html = response.content.decode()
+    assert 'value="2024-02" selected' in html
+    # February only: its counts open February's leads
+    overview = html.split('id="jobs-overview"')[1].split("</section>")[0]
+    assert cells_of(client_a, overview, f'data-member="{sam["id"]}"')[:2] == [None, ["Cy"]]
+    assert cells_of(client_a, overview, "data-total")[:2] == [["Ben", "Dee"], ["Ben", "Cy"]]
+
+
+def cells_of(client: Any, html: str, row: str) -> list[list[str] | None]:
+    """The leads behind each count of a table row (``<tr … {row}>``): None where it has no
+    link."""
+    found = re.search(rf"<tr[^>]* {row}[^>]*>(.*?)</tr>", html, re.S)
+    assert found is not None, row
+    cells = re.findall(r'<td class="num">(.*?)</td>', found.group(1), re.S)
+    return [linked_leads(client, cell) for cell in cells]
+
+
+def test_jobs_page_counts_of_leads_open_those_leads(client_a, org_a, jobs_story, bravo):
+    # by hand (test_jobs' story): Mia sourced Ann (Jan, qualified Jan) and Ben (1 Feb 00:30
+    # in Brussels, 31 Jan in UTC; qualified Feb by passing it); Sam sourced Cy (Dec 2023,
+    # qualified Feb) and Fay (31 Mar 23:59); Dee (Feb) was sourced by no one
+    html = client_a.get(jobs_url(org_a), Q1).content.decode()
+    members = {m["label"]: m["id"] for m in client_a.get(jobs_url(org_a), Q1).context["members"]}
+    overview = html.split('id="jobs-overview"')[1].split("</section>")[0]
+
+    def per_month(member: str, month: str) -> list[list[str] | None]:
+        table = html.split(f'data-member-table="{members[member]}"')[1].split("</section>")[0]
+        return cells_of(client_a, table, f'data-month="{month}"')
+
+    mia = cells_of(client_a, overview, f'data-member="{members[MIA]}"')
+    assert mia == [["Ann", "Ben"], ["Ann", "Ben"], None, None, None, None, None]
+    sam = cells_of(client_a, overview, f'data-member="{members[SAM]}"')
+    assert sam[:5] == [["Fay"], ["Cy"], None, None, None]  # conversations and deals: no list
+    assert cells_of(client_a, overview, 'data-member=""')[:2] == [None, None]  # (no member)
+    assert cells_of(client_a, overview, "data-total")[:2] == [
+        ["Ann", "Ben", "Dee", "Fay"],
+        ["Ann", "Ben", "Cy"],
+    ]
+    assert per_month(MIA, "2024-01")[:2] == [["Ann"], ["Ann"]]
+    assert per_month(MIA, "2024-02")[:2] == [["Ben"], ["Ben"]]
+    assert per_month(MIA, "2024-03")[:2] == [None, None]  # 0: no link
+    assert per_month(SAM, "2024-03")[:2] == [["Fay"], None]
 
 
 def test_jobs_page_defaults(client_a, org_a):

@@ -46,6 +46,8 @@ router = Router(tags=["leads"])
 LeadId = Path(..., ge=1, le=MAX_ID)
 ChangeId = Path(..., ge=1, le=MAX_ID)
 Limit = Query(50, ge=1, le=MAX_LIMIT)
+#: the list's ranges of days, each ``<name>_from`` and ``<name>_to`` (``LeadFiltersIn``)
+DATED_FILTERS = ("created", "entered", "reached", "won", "closed_won", "closed_lost")
 Offset = Query(0, ge=0, le=MAX_OFFSET)
 
 
@@ -65,7 +67,7 @@ def _by_key(model: Any, organization: Organization, field: str, key: str | None)
         return None
     found = model.objects.for_org(organization).filter(key=key).first()
     if found is None:
-        raise ValidationError({field: f"No {field.replace('_', ' ')} with the key {key!r}."})
+        raise ValidationError({field: f"No {model._meta.verbose_name} with the key {key!r}."})
     return found
 
 
@@ -121,14 +123,22 @@ def leads_list(
     offset: int = Offset,
 ) -> Any:
     organization = organization_of(request)
-    DateRange(filters.created_from, filters.created_to, last_field="created_to")
+    for name in DATED_FILTERS:
+        DateRange(getattr(filters, f"{name}_from"), getattr(filters, f"{name}_to"), f"{name}_to")
     selected = LeadFilters(
         q=filters.q.strip(),
         stage=stage_by_key(organization, filters.stage),
+        status=filters.status or "",
         channel=channel_by_key(organization, filters.channel),
         owner=member_by_email(organization, filters.owner),
-        created_from=filters.created_from,
-        created_to=filters.created_to,
+        sourced_by=member_by_email(organization, filters.sourced_by, "sourced_by"),
+        entered=stage_by_key(organization, filters.entered, "entered"),
+        reached=stage_by_key(organization, filters.reached, "reached"),
+        **{
+            f"{name}_{end}": getattr(filters, f"{name}_{end}")
+            for name in DATED_FILTERS
+            for end in ("from", "to")
+        },
     )
     count, leads = page(lead_list(organization=organization, filters=selected), limit, offset)
     return {"items": [LeadOut.of(lead) for lead in leads], "count": count}

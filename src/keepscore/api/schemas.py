@@ -284,11 +284,40 @@ class LeadPatch(BaseModel):
 
 
 class LeadFiltersIn(Schema):
-    stage: Key | None = Field(None, description="A stage key.")
-    channel: Key | None = Field(None, description="A channel key.")
-    owner: EmailQuery | None = Field(None, description="A member's email.")
-    created_from: Day | None = None
-    created_to: Day | None = None
+    """The lead list's filters, as on the web page: each ``*_from``/``*_to`` pair is a range
+    of local days, both included, either end open."""
+
+    stage: Key | None = Field(None, description="A stage key: the leads at it now.")
+    status: Literal["open", "won", "lost"] | None = Field(
+        None, description="The kind of the lead's stage now."
+    )
+    channel: Key | None = Field(None, description="A channel key (the lead's source).")
+    owner: EmailQuery | None = Field(None, description="A member's email: who works the lead.")
+    sourced_by: EmailQuery | None = Field(
+        None, description="A member's email: who brought the lead in."
+    )
+    created_from: Day | None = Field(None, description="First touched on or after.")
+    created_to: Day | None = Field(None, description="First touched on or before.")
+    entered: Key | None = Field(None, description="A stage key: moved into it in the dates.")
+    entered_from: Day | None = None
+    entered_to: Day | None = None
+    reached: Key | None = Field(
+        None,
+        description="A stage key: first reached it (or a later stage that is not lost) in "
+        "the dates, as the funnel counts.",
+    )
+    reached_from: Day | None = None
+    reached_to: Day | None = None
+    won_from: Day | None = Field(None, description="First won on or after (channel economics).")
+    won_to: Day | None = None
+    closed_won_from: Day | None = Field(
+        None, description="The last outcome in the dates is a win (the scorecard's customers)."
+    )
+    closed_won_to: Day | None = None
+    closed_lost_from: Day | None = Field(
+        None, description="The last outcome in the dates is a loss (the scorecard's lost)."
+    )
+    closed_lost_to: Day | None = None
     q: Text = Field("", description="Searched in name, company, email and phone.", max_length=200)
 
 

@@ -14,7 +14,6 @@ gets status 200 (htmx swaps only 2xx responses).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +29,11 @@ from keepscore.economics.channels import (
     ChannelRow,
     channel_economics,
 )
+from keepscore.economics.links import channel_links
 from keepscore.funnel.filters import default_period
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.stats import min_n
 from keepscore.funnel.views import BAD_FILTERS
-from keepscore.leads.links import leads_url
-from keepscore.leads.models import Channel, Stage
 from keepscore.reports.channels import channels_csv
 from keepscore.reports.charts import DASH, SpendMarginRow, format_value, spend_margin_chart
 from keepscore.reports.presenter import ChannelText, channel_text
@@ -57,38 +55,10 @@ class Shown:
     links: dict[str, str]
 
 
-def _links(
-    organization: Organization, result: ChannelEconomics
-) -> Callable[[str | None], dict[str, str]]:
-    """The lead lists of a row's counts, by the channel's key (None: every channel): the
-    same leads the counts count (``LeadFilters``: first touch, first reach of the qualified
-    stage, first win, each dated in the period)."""
-    start, end = result.period.start.isoformat(), result.period.end.isoformat()
-    channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
-    qualified = Stage.objects.for_org(organization).filter(key=result.qualified_stage).first()
-
-    def links(key: str | None) -> dict[str, str]:
-        only = {} if key is None else {"channel": channels[key]}
-        out = {
-            "leads": {**only, "created_from": start, "created_to": end},
-            "customers": {**only, "won_from": start, "won_to": end},
-        }
-        if qualified is not None:
-            out["qualified"] = {
-                **only,
-                "reached": qualified.pk,
-                "reached_from": start,
-                "reached_to": end,
-            }
-        return {figure: leads_url(organization, **params) for figure, params in out.items()}
-
-    return links
-
-
 def report_context(organization: Organization, result: ChannelEconomics) -> dict[str, Any]:
     """What the page shows, all from the service's result."""
     period = result.period
-    links = _links(organization, result)
+    links = channel_links(organization, result)
 
     def shown(row: ChannelRow) -> Shown:
         text = channel_text(row)

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -23,6 +22,7 @@ from keepscore.common.views import org_view
 from keepscore.focus import selectors
 from keepscore.focus.forms import FocusDateForm
 from keepscore.leads.late import STALL_DAYS
+from keepscore.leads.links import leads_url
 from keepscore.leads.models import Channel
 from keepscore.reports.charts import sparkline
 
@@ -163,11 +163,11 @@ def lead_links(organization: Organization, as_of: date) -> dict[str, str]:
     list shows the leads as they are now)."""
     if as_of != timezone.localdate():
         return {}
-    leads = reverse("lead_list", kwargs={"org": organization.slug})
+    stalled = leads_url(organization, status="open", late="on", min_days=STALL_DAYS)
     return {
-        "stalled": f"{leads}?status=open&late=on&min_days={STALL_DAYS}",
-        "high_value_stalled": f"{leads}?status=open&late=on&min_days={STALL_DAYS}",
-        "open_leads": f"{leads}?status=open",
+        "stalled": stalled,
+        "high_value_stalled": stalled,
+        "open_leads": leads_url(organization, status="open"),
     }
 
 
@@ -212,11 +212,10 @@ def _context(organization: Organization, diagnosis: selectors.Diagnosis) -> dict
     stall = next((i for i in diagnosis.indicators if i.key == "late_stage_stall"), None)
     shown_all = [shown(i, links) for i in ordered]
     channel_pks = dict(Channel.objects.for_org(organization).values_list("name", "pk"))
-    leads = reverse("lead_list", kwargs={"org": organization.slug})
     for s in shown_all:
         for row in s.channels:  # each channel's leads, a click away
             if row.get("channel") in channel_pks:
-                row["leads_url"] = f"{leads}?channel={channel_pks[row['channel']]}"
+                row["leads_url"] = leads_url(organization, channel=channel_pks[row["channel"]])
     return {
         "diagnosis": diagnosis,
         "label": selectors.LABELS[diagnosis.recommendation],

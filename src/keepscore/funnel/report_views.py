@@ -35,6 +35,7 @@ from keepscore.funnel.jobs import (
     period_check,
     period_months,
 )
+from keepscore.funnel.links import job_links
 from keepscore.funnel.objections import (
     objections_default_period,
     objections_report,
@@ -122,15 +123,20 @@ def split_text(member: MemberJobs) -> str:
     return f"not set ({' and '.join(jobs) or 'no job role'})"
 
 
-def _cells(counts: JobCounts) -> list[str]:
+def _cells(counts: JobCounts, links: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Each column's text, with the lead list of a count of leads (none for 0)."""
+    links = links or {}
     cells = [
-        NO_VALUE if getattr(counts, name) is None else format_value(getattr(counts, name), "count")
-        for name in COUNT_FIELDS
+        (
+            NO_VALUE if value is None else format_value(value, "count"),
+            links.get(name, "") if value else "",
+        )
+        for name, value in ((name, getattr(counts, name)) for name in COUNT_FIELDS)
     ]
     margin = (
         "not recorded" if counts.margin is None else format_value(float(counts.margin), "money")
     )
-    money = [format_value(float(counts.revenue), "money"), margin]
+    money = [(format_value(float(counts.revenue), "money"), ""), (margin, "")]
     return [*cells, *money]
 
 
@@ -138,9 +144,23 @@ def jobs_context(organization: Organization, form: JobsFilterForm) -> dict[str, 
     period = form.period()
     report = jobs_report(organization, period)
     month = form.cleaned_data.get("month")
+    links = job_links(organization, report.qualified_stage)
+
+    def days(start: date) -> Period:
+        """The month's days inside the period (the first and last may be partial)."""
+        whole = Period.month(start)
+        return Period(max(whole.start, period.start), min(whole.end, period.end))
 
     def chosen(months: list[tuple[date, JobCounts]]) -> list[tuple[date, JobCounts]]:
         return [(m, c) for m, c in months if month is None or m == month]
+
+    def cells(member: MemberJobs | None, counts: JobCounts, start: date | None) -> Any:
+        """A row's cells; the lead lists of the member's (None: everyone's) counts over the
+        month ``start`` (None: the period). "(no member)" has none."""
+        if member is not None and member.member_id is None:
+            return _cells(counts)
+        who = None if member is None else member.member_id
+        return _cells(counts, links(who, period if start is None else days(start)))
 
     members = [
         {
@@ -150,16 +170,17 @@ def jobs_context(organization: Organization, form: JobsFilterForm) -> dict[str, 
             "split": split_text(m),
             "marketing_share": m.marketing_share,
             "months": [
-                {"start": start, "label": f"{start:%b %Y}", "cells": _cells(c)}
+                {"start": start, "label": f"{start:%b %Y}", "cells": cells(m, c, start)}
                 for start, c in chosen(m.months)
             ],
-            "total": _cells(m.total),
-            "shown_total": _cells(chosen(m.months)[0][1]) if month else _cells(m.total),
+            "total": cells(m, m.total, None),
+            "shown_total": cells(m, chosen(m.months)[0][1], month)
+            if month
+            else cells(m, m.total, None),
         }
         for m in report.members
     ]
     totals = chosen(report.months)
-    stage = report.qualified_stage
     return {
         "report": True,
         "period": period,
@@ -167,11 +188,10 @@ def jobs_context(organization: Organization, form: JobsFilterForm) -> dict[str, 
         "month_choices": [(s, f"{s:%b %Y}") for s, _c in report.months],
         "columns": [(label, job) for _name, label, job in COUNT_COLUMNS],
         "members": members,
-        "totals": [
-            {"start": start, "label": f"{start:%b %Y}", "cells": _cells(c)} for start, c in totals
-        ],
-        "grand_total": _cells(totals[0][1]) if month else _cells(report.total),
-        "qualified_stage": stage,
+        "grand_total": cells(None, totals[0][1], month)
+        if month
+        else cells(None, report.total, None),
+        "qualified_stage": report.qualified_stage,
     }
 
 

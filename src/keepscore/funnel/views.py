@@ -11,7 +11,6 @@ gets the same fragment with status 200, because htmx swaps only 2xx responses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +34,9 @@ from keepscore.funnel.filters import (
 from keepscore.funnel.forms import PeriodForm
 from keepscore.funnel.groupings import FACT_PREFIX, GROUPINGS
 from keepscore.funnel.ladder import Ladder
+from keepscore.funnel.links import stage_links
 from keepscore.funnel.presenters import chart_stages, overall_step, step_key, step_name
 from keepscore.funnel.selectors import CYCLE_BINS
-from keepscore.leads.links import leads_url
-from keepscore.leads.models import Channel
 from keepscore.reports.charts import (
     DASH,
     RateRow,
@@ -94,39 +92,6 @@ def _cycle_edges(cycle: selectors.Cycle) -> list[float]:
     return [float(e) for e in edges]
 
 
-def _stage_links(
-    organization: Organization, period: Period, by: str | None, ladder: Ladder
-) -> Callable[[str], dict[str, dict[str, str]]]:
-    """A group's lead lists, by stage key: ``reached`` (first reached in the period) and
-    ``entered`` (moved into it in the period), the leads the group's counts count. Only for
-    the groups the lead list can filter (all leads, a channel, an owner); none for others."""
-    start, end = period.start.isoformat(), period.end.isoformat()
-    channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
-
-    def links(group_key: str) -> dict[str, dict[str, str]]:
-        if by is None:
-            only: dict[str, object] = {}
-        elif by == "channel" and group_key in channels:
-            only = {"channel": channels[group_key]}
-        elif by == "owner" and group_key.isdigit():
-            only = {"owner": group_key}
-        else:
-            return {}
-        return {
-            s.key: {
-                "reached": leads_url(
-                    organization, **only, reached=s.pk, reached_from=start, reached_to=end
-                ),
-                "entered": leads_url(
-                    organization, **only, entered=s.pk, entered_from=start, entered_to=end
-                ),
-            }
-            for s in ladder.stages
-        }
-
-    return links
-
-
 def report_context(organization: Organization, form: FunnelFilterForm) -> dict[str, Any]:
     """What the report shows, all from the selectors, for valid filters."""
     data = form.cleaned_data
@@ -159,7 +124,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
     )
     groups = []
     rows = []
-    stage_links = _stage_links(organization, period, by, ladder)
+    group_links = stage_links(organization, period, by, ladder)
     for group in report.groups:
         conversions = [
             {
@@ -171,7 +136,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
             }
             for c in group.conversions
         ]
-        links = stage_links(group.key)
+        links = group_links(group.key)
         stages = [(s, links.get(s.key, {})) for s in group.stages]
         groups.append({"group": group, "conversions": conversions, "stages": stages})
         for c in group.conversions:

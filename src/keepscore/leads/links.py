@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
 from keepscore.leads.models import Lead
 
 
@@ -33,3 +34,9 @@ def leads_url(organization: Organization, **filters: object) -> str:
     """The organization's lead list with these filters (``LeadFilterForm``'s fields)."""
     base = reverse("lead_list", kwargs={"org": organization.slug})
     return f"{base}?{urlencode(filters)}" if filters else base
+
+
+def dated(name: str, period: Period) -> dict[str, str]:
+    """A dated filter of the lead list over the period's days: ``{name}_from``, ``{name}_to``
+    (``dated("created", p)``: first touched in it)."""
+    return {f"{name}_from": period.start.isoformat(), f"{name}_to": period.end.isoformat()}

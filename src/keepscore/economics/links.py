@@ -1,0 +1,33 @@
+"""The lead lists behind the channel economics' counts of leads, per channel and in total."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from keepscore.accounts.models import Organization
+from keepscore.economics.channels import ChannelEconomics
+from keepscore.leads.links import dated, leads_url
+from keepscore.leads.models import Channel, Stage
+
+
+def channel_links(
+    organization: Organization, result: ChannelEconomics
+) -> Callable[[str | None], dict[str, str]]:
+    """The lead lists of a row's counts (``leads``, ``qualified``, ``customers``), by the
+    channel's key (None: every channel): the same leads the counts count (``LeadFilters``:
+    first touch, first reach of the qualified stage, first win, each dated in the period)."""
+    period = result.period
+    channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
+    qualified = Stage.objects.for_org(organization).filter(key=result.qualified_stage).first()
+
+    def links(key: str | None) -> dict[str, str]:
+        only = {} if key is None else {"channel": channels[key]}
+        out = {
+            "leads": {**only, **dated("created", period)},
+            "customers": {**only, **dated("won", period)},
+        }
+        if qualified is not None:
+            out["qualified"] = {**only, "reached": qualified.pk, **dated("reached", period)}
+        return {figure: leads_url(organization, **params) for figure, params in out.items()}
+
+    return links

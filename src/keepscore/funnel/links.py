@@ -1,0 +1,67 @@
+"""The lead lists behind the funnel pages' counts of leads: a funnel group's reached and
+entered counts per stage, and the marketing columns of marketing & sales (leads sourced,
+leads qualified). Each link filters the lead list (``LeadFilters``) to exactly the leads the
+count counts; a grouping the lead list cannot filter gets none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from keepscore.accounts.models import Organization
+from keepscore.common.periods import Period
+from keepscore.funnel.ladder import Ladder
+from keepscore.leads.links import dated, leads_url
+from keepscore.leads.models import Channel, Stage
+
+
+def stage_links(
+    organization: Organization, period: Period, by: str | None, ladder: Ladder
+) -> Callable[[str], dict[str, dict[str, str]]]:
+    """A group's lead lists, by stage key: ``reached`` (first reached in the period) and
+    ``entered`` (moved into it in the period), the leads the group's counts count. Only for
+    the groups the lead list can filter (all leads, a channel, an owner); none for others."""
+    channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
+
+    def links(group_key: str) -> dict[str, dict[str, str]]:
+        if by is None:
+            only: dict[str, object] = {}
+        elif by == "channel" and group_key in channels:
+            only = {"channel": channels[group_key]}
+        elif by == "owner" and group_key.isdigit():
+            only = {"owner": group_key}
+        else:
+            return {}
+        return {
+            s.key: {
+                "reached": leads_url(
+                    organization, **only, reached=s.pk, **dated("reached", period)
+                ),
+                "entered": leads_url(
+                    organization, **only, entered=s.pk, **dated("entered", period)
+                ),
+            }
+            for s in ladder.stages
+        }
+
+    return links
+
+
+def job_links(
+    organization: Organization, qualified: Stage | None
+) -> Callable[[int | None, Period], dict[str, str]]:
+    """The lead lists of marketing & sales' marketing columns for a member (None: everyone)
+    over some days, by column: ``leads_sourced`` (the member sourced them and they were first
+    touched in the days) and ``leads_qualified`` (the member sourced them and they first
+    reached the qualified stage in the days; none without a qualified stage). Work credited
+    to no member has no list: the lead list has no "sourced by no one" filter."""
+
+    def links(member: int | None, days: Period) -> dict[str, str]:
+        only = {} if member is None else {"sourced_by": member}
+        out = {"leads_sourced": leads_url(organization, **only, **dated("created", days))}
+        if qualified is not None:
+            out["leads_qualified"] = leads_url(
+                organization, **only, reached=qualified.pk, **dated("reached", days)
+            )
+        return out
+
+    return links
