@@ -29,6 +29,7 @@ from keepscore.demo.generator import (
 )
 from keepscore.demo.history import demo_plan
 from keepscore.economics.channels import channel_economics
+from keepscore.funnel.jobs import jobs_report
 from keepscore.funnel.selectors import funnel
 from keepscore.funnel.summary import month_counts
 from keepscore.history import recorder
@@ -414,9 +415,10 @@ def test_the_demo_walks_the_default_ladder_and_its_gate() -> None:
 
 
 def test_the_reports_counts_are_their_lead_lists(org: Organization) -> None:
-    """Each count of leads the funnel, economics and dashboard pages link from is the count
-    of the lead list they link to (``LeadFilters``), per channel and stage, and each month's
-    new leads and customers, over the demo's year."""
+    """Each count of leads the funnel, economics, marketing & sales, scorecard and dashboard
+    pages link from is the count of the lead list they link to (``LeadFilters``), per
+    channel and stage, per member, and each month's new leads, customers and lost leads, over
+    the demo's year."""
     period = Period(date(2024, 7, 1), date(2025, 6, 30))
     start, end = period.start, period.end
     channels = {c.key: c for c in Channel.objects.for_org(org)}
@@ -447,5 +449,20 @@ def test_the_reports_counts_are_their_lead_lists(org: Organization) -> None:
         last = Period.month(month).end
         assert count(created_from=month, created_to=last) == figures["new_leads"], month
         assert count(closed_won_from=month, closed_won_to=last) == figures["closed_won"], month
-        checked += int(figures["closed_won"])
-    assert checked > 2000  # not a year of zeros
+        lost = int(figures["closed"]) - int(figures["closed_won"])  # the scorecard's "Lost"
+        assert count(closed_lost_from=month, closed_lost_to=last) == lost, month
+        checked += int(figures["closed_won"]) + lost
+    jobs = jobs_report(org, period)
+    assert jobs.qualified_stage is not None
+    for member in jobs.members:
+        if member.member_id is None:  # "(no member)": no list
+            continue
+        who = Membership.objects.get(pk=member.member_id)
+        assert count(sourced_by=who, created_from=start, created_to=end) == (
+            member.total.leads_sourced
+        ), member.label
+        assert count(
+            sourced_by=who, reached=jobs.qualified_stage, reached_from=start, reached_to=end
+        ) == (member.total.leads_qualified), member.label
+        checked += member.total.leads_sourced
+    assert checked > 3000  # not a year of zeros
