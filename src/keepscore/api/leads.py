@@ -46,9 +46,9 @@ router = Router(tags=["leads"])
 LeadId = Path(..., ge=1, le=MAX_ID)
 ChangeId = Path(..., ge=1, le=MAX_ID)
 Limit = Query(50, ge=1, le=MAX_LIMIT)
+Offset = Query(0, ge=0, le=MAX_OFFSET)
 #: the list's ranges of days, each ``<name>_from`` and ``<name>_to`` (``LeadFiltersIn``)
 DATED_FILTERS = ("created", "entered", "reached", "won", "closed_won", "closed_lost")
-Offset = Query(0, ge=0, le=MAX_OFFSET)
 
 
 # --- lookups: every one scoped to the token's organization -------------------------------

@@ -154,7 +154,9 @@ def jobs_context(organization: Organization, form: JobsFilterForm) -> dict[str, 
     def chosen(months: list[tuple[date, JobCounts]]) -> list[tuple[date, JobCounts]]:
         return [(m, c) for m, c in months if month is None or m == month]
 
-    def cells(member: MemberJobs | None, counts: JobCounts, start: date | None) -> Any:
+    def cells(
+        member: MemberJobs | None, counts: JobCounts, start: date | None
+    ) -> list[tuple[str, str]]:
         """A row's cells; the lead lists of the member's (None: everyone's) counts over the
         month ``start`` (None: the period). "(no member)" has none."""
         if member is not None and member.member_id is None:
