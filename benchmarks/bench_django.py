@@ -13,9 +13,10 @@ if TYPE_CHECKING:
     from keepscore.accounts.models import Membership, Organization
 
 
-def django_ready(prefix: str) -> None:
-    """Set Django up in a new temporary home (``prefix``: its folder's name) and migrate."""
-    os.environ["KEEPSCORE_HOME"] = tempfile.mkdtemp(prefix=prefix)
+def django_ready(prefix: str, home: str | None = None) -> None:
+    """Set Django up in a new temporary home (``prefix``: its folder's name), or in ``home``
+    (one an earlier run kept), and migrate."""
+    os.environ["KEEPSCORE_HOME"] = home or tempfile.mkdtemp(prefix=prefix)
     os.environ["DJANGO_SETTINGS_MODULE"] = "keepscore.config.settings"
     import django
 

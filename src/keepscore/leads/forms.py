@@ -34,6 +34,11 @@ def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def _day(label: str, help_text: str = "") -> DateField:
+    """An optional day of the lead list's filters."""
+    return DateField(label=label, required=False, widget=_date_input(), help_text=help_text)
+
+
 def _textarea(rows: int = 3) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
@@ -85,8 +90,8 @@ class LeadFilterForm(forms.Form):
         empty_label="Anyone",
         help_text="The member who brought the lead in.",
     )
-    created_from = DateField(label="First touch from", required=False, widget=_date_input())
-    created_to = DateField(label="First touch to", required=False, widget=_date_input())
+    created_from = _day("First touch from")
+    created_to = _day("First touch to")
     entered = forms.ModelChoiceField(
         label="Entered stage",
         queryset=Stage.objects.none(),
@@ -94,24 +99,14 @@ class LeadFilterForm(forms.Form):
         empty_label="Any",
         help_text="Leads moved into this stage (in the dates beside it).",
     )
-    entered_from = DateField(label="Entered on or after", required=False, widget=_date_input())
-    entered_to = DateField(label="Entered on or before", required=False, widget=_date_input())
-    closed_won_from = DateField(
-        label="Won from",
-        required=False,
-        widget=_date_input(),
-        help_text="Leads whose last outcome in these dates is a win.",
-    )
-    closed_won_to = DateField(label="Won to", required=False, widget=_date_input())
-    closed_lost_from = DateField(
-        label="Lost from",
-        required=False,
-        widget=_date_input(),
-        help_text="Leads whose last outcome in these dates is a loss.",
-    )
-    closed_lost_to = DateField(label="Lost to", required=False, widget=_date_input())
-    won_from = DateField(label="First won from", required=False, widget=_date_input())
-    won_to = DateField(label="First won to", required=False, widget=_date_input())
+    entered_from = _day("Entered on or after")
+    entered_to = _day("Entered on or before")
+    closed_won_from = _day("Won from", "Leads whose last outcome in these dates is a win.")
+    closed_won_to = _day("Won to")
+    closed_lost_from = _day("Lost from", "Leads whose last outcome in these dates is a loss.")
+    closed_lost_to = _day("Lost to")
+    won_from = _day("First won from", "Leads whose first win ever is in these dates.")
+    won_to = _day("First won to")
     reached = forms.ModelChoiceField(
         label="Reached stage",
         queryset=Stage.objects.none(),
@@ -119,8 +114,8 @@ class LeadFilterForm(forms.Form):
         empty_label="Any",
         help_text="Leads that first reached this stage (or a later one) in the dates beside it.",
     )
-    reached_from = DateField(label="Reached from", required=False, widget=_date_input())
-    reached_to = DateField(label="Reached to", required=False, widget=_date_input())
+    reached_from = _day("Reached from")
+    reached_to = _day("Reached to")
     status = forms.ChoiceField(
         choices=[("", "Open, won or lost"), *StageKind.choices], required=False
     )
