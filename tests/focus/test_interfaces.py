@@ -4,6 +4,7 @@ diagnosis everywhere, bad dates refused with the field named."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,8 +15,10 @@ from typer.testing import CliRunner
 from keepscore.cli.main import app
 from keepscore.focus.models import KeptDiagnosis
 from keepscore.focus.selectors import diagnose, diagnosis_json
+from keepscore.leads.models import DealOutcome, Lead
 from keepscore.scorecard.services import review_add
 from tests.api.conftest import api_for
+from tests.conftest import linked_leads
 from tests.focus import builder as b
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +139,43 @@ def test_api_get_focus(data: Any, owner_a: Any) -> None:
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "date"
     assert api.get("/focus", date=str(date(2024, 2, 1))).status_code == 200
+
+
+def test_the_customers_of_each_channel_open_those_leads(client_a: Any, org_a: Any) -> None:
+    """Where the customers come from: each channel's customers (and the total) link to the
+    leads first won in the diagnosis's months, checked against the outcomes in plain Python."""
+    first = b.month_add(timezone.localdate().replace(day=1), -14)
+
+    def make(i: int, j: int, t: Any) -> b.Spec:
+        channel = "referral" if j % 2 else "walk-in"
+        return b.won(t, 40, channel=channel) if j < 5 else b.lost(t, 20, channel=channel)
+
+    b.build(org_a, b.monthly(first, 14, 8, lambda j: 1 + 3 * j, make))
+    best = diagnose(org_a).indicator("best_channels")
+    won = best.evidence["customers_won"]
+    start, end = date.fromisoformat(won["from"]), date.fromisoformat(won["to"])
+    expected: dict[str, list[str]] = {}
+    first_won: dict[int, date] = {}
+    for lead_id, at in DealOutcome.objects.filter(organization=org_a, result="won").values_list(
+        "lead_id", "at"
+    ):
+        day = timezone.localtime(at).date()
+        first_won[lead_id] = min(day, first_won.get(lead_id, day))
+    for lead in Lead.objects.filter(organization=org_a).select_related("channel"):
+        if lead.pk in first_won and start <= first_won[lead.pk] <= end:
+            expected.setdefault(lead.channel.name, []).append(lead.name)
+    html = client_a.get("/o/acme/focus/").content.decode()
+    section = html.split('data-indicator="best_channels"')[1].split("</section>")[0]
+    shown = {}
+    for row in best.evidence["by_customers"]:
+        cells = re.search(rf'<tr data-channel="{row["channel"]}">(.*?)</tr>', section, re.S)
+        assert cells is not None, row["channel"]
+        customers = re.findall(r'<td class="num">(.*?)</td>', cells.group(1), re.S)[0]
+        shown[row["channel"]] = linked_leads(client_a, customers)
+        assert len(shown[row["channel"]] or []) == row["customers"], row["channel"]
+    assert shown == {name: sorted(names) for name, names in expected.items()}
+    assert len(expected) == 2 and best.evidence["customers"] > 20  # not a year of zeros
+    total = re.search(r'<dt>Customers</dt><dd><a href="([^"]+)">', section)
+    assert total is not None  # every channel's: more than a page, so counted
+    listed = client_a.get(total.group(1).replace("&amp;", "&")).context["page_obj"].paginator
+    assert listed.count == sum(len(names) for names in expected.values())

@@ -24,7 +24,7 @@ from keepscore.focus.forms import FocusDateForm
 from keepscore.leads.late import STALL_DAYS
 from keepscore.leads.links import leads_url
 from keepscore.leads.models import Channel
-from keepscore.reports.charts import sparkline
+from keepscore.reports.charts import DASH, sparkline
 
 BAD_DATE = 400
 
@@ -69,6 +69,7 @@ LABELS = {
     "leads_plan": "Leads planned",
     "customers_plan": "Customers planned",
     "conversion_points": "Conversion against plan (points)",
+    "customers_won": "Customers: first won",
 }
 #: money, shown in whole units
 MONEY = {
@@ -121,6 +122,9 @@ def _format(key: str, value: Any) -> str:
         rate = value.get("rate")
         share = f" ({rate * 100:.1f}%)" if rate is not None else ""
         return f"{value['k']} of {value['n']}{share}"
+    if isinstance(value, dict) and set(value) == {"from", "to"}:
+        days = [date.fromisoformat(value[end]) for end in ("from", "to")]
+        return f"{days[0]:%d %b %Y} {DASH} {days[1]:%d %b %Y}"
     if isinstance(value, dict) and "direction" in value:
         p = value.get("p_value")
         return f"{value['direction']} ({_p(p)})" if p is not None else f"{value['direction']}"
@@ -171,6 +175,17 @@ def lead_links(organization: Organization, as_of: date) -> dict[str, str]:
     }
 
 
+def customer_links(
+    organization: Organization, indicator: selectors.Indicator, links: dict[str, str]
+) -> dict[str, str]:
+    """Where the customers come from: its count of customers opens the leads first won in
+    its days, as the other lead links only for today's diagnosis (``links`` not empty)."""
+    won = indicator.evidence.get("customers_won")
+    if not links or not won or not indicator.evidence.get("customers"):
+        return {}
+    return {"customers": leads_url(organization, won_from=won["from"], won_to=won["to"])}
+
+
 def shown(indicator: selectors.Indicator, links: dict[str, str] | None = None) -> Shown:
     links = links or {}
     facts, charts = [], []
@@ -210,12 +225,19 @@ def _context(organization: Organization, diagnosis: selectors.Diagnosis) -> dict
     ordered = sorted(diagnosis.indicators, key=lambda i: (i.question is None, i.question or 0))
     links = lead_links(organization, diagnosis.as_of)
     stall = next((i for i in diagnosis.indicators if i.key == "late_stage_stall"), None)
-    shown_all = [shown(i, links) for i in ordered]
+    shown_all = [shown(i, {**links, **customer_links(organization, i, links)}) for i in ordered]
     channel_pks = dict(Channel.objects.for_org(organization).values_list("name", "pk"))
     for s in shown_all:
+        won = s.indicator.evidence.get("customers_won")
         for row in s.channels:  # each channel's leads, a click away
-            if row.get("channel") in channel_pks:
-                row["leads_url"] = leads_url(organization, channel=channel_pks[row["channel"]])
+            if row.get("channel") not in channel_pks:
+                continue
+            pk = channel_pks[row["channel"]]
+            row["leads_url"] = leads_url(organization, channel=pk)
+            if links and won and row.get("customers"):  # today's: those customers
+                row["customers_url"] = leads_url(
+                    organization, channel=pk, won_from=won["from"], won_to=won["to"]
+                )
     return {
         "diagnosis": diagnosis,
         "label": selectors.LABELS[diagnosis.recommendation],

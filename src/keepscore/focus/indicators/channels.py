@@ -163,11 +163,16 @@ def best_channels(organization: Organization, r: Reads) -> Indicator:
     rows.sort(key=lambda x: (-x["customers"], -x["margin"], x["channel"]))
     by_margin = sorted(rows, key=lambda x: (-x["margin"], x["channel"]))
     total = sum(x["customers"] for x in rows)
-    evidence = {
+    evidence: dict[str, object] = {
         "by_customers": rows,
         "by_margin": [x["channel"] for x in by_margin],
         "customers": total,
     }
+    if r.months:  # the customers: leads first won in these days
+        evidence["customers_won"] = {
+            "from": r.months[0].isoformat(),
+            "to": Period.month(r.months[-1]).end.isoformat(),
+        }
     title = "Where the customers come from"
     if total == 0:
         return Indicator(
