@@ -54,7 +54,7 @@ def test_list_leads_by_what_the_reports_count(api_a, org_a, owner_a, sales_a, le
     """The filters the reports' counts link to on the web, by hand: in March 2024 Ann (sourced
     by Sales) is won; Bob is won, then lost (March's last outcome: a loss); Cy, first touched
     in February, is qualified."""
-    ann = new_lead(org_a, "Ann", at(2024, 3, 3), sourced_by=sales_a)
+    ann = new_lead(org_a, "Ann", at(2024, 3, 3), sourced_by=sales_a, campaign="Spring")
     move(ann, "customer", at(2024, 3, 10), owner_a, revenue="100")
     bob = new_lead(org_a, "Bob", at(2024, 3, 4))
     move(bob, "customer", at(2024, 3, 12), owner_a, revenue="100")
@@ -81,6 +81,7 @@ def test_list_leads_by_what_the_reports_count(api_a, org_a, owner_a, sales_a, le
     assert dated("reached", reached="qualified", channel="referral") == ["Ann", "Bob", "Cy"]
     assert names(closed_won_from="2024-04-01") == []
     assert names(sourced_by="sales@acme.test") == ["Ann"]
+    assert names(campaign=" Spring ") == ["Ann"] and names(utm_source="Spring") == []
     assert names(status="lost") == ["Bob"]
     assert names(status="won") == ["Ann"]
 

@@ -24,6 +24,10 @@ GOOD_TEXT = {
     "sourced_by": "owner@acme.test",
     "entered": "lead",
     "reached": "qualified",
+    "campaign": "Spring",
+    "utm_source": "newsletter",
+    "utm_medium": "email",
+    "utm_campaign": "spring-24",
     "q": "ada",
     "email": "ada@example.com",  # a person's data: none found is still a 200
     "by": "channel",

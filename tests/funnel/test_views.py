@@ -26,8 +26,10 @@ from django.urls import reverse
 
 from keepscore.accounts.models import Membership, Organization
 from keepscore.common.periods import Period
+from keepscore.common.recorded import recording
 from keepscore.funnel.filters import default_period, rate_text
 from keepscore.funnel.stats import RateFigure
+from keepscore.leads.models import Lead
 from tests.conftest import linked_leads, make_org
 from tests.funnel.conftest import at, move, new_lead
 
@@ -138,6 +140,24 @@ def test_each_count_of_leads_links_to_those_leads(client_a, org_a, story, sales_
     assert listed(client_a, ungrouped, "all", "customer", "reached") == ["Ann", "Cat"]
     april = {"from": "2024-04-01", "to": "2024-04-30"}
     assert "<a href" not in client_a.get(url(org_a), april).content.decode().split("By ")[-1]
+
+
+def test_a_campaign_or_utm_groups_counts_link_to_its_leads(client_a, org_a, owner_a):
+    # by hand: Eve (campaign "Spring", stored with spaces around) and Fay are the Spring
+    # campaign; Gus has none; Hal is "Summer", from the newsletter (utm_source) as Eve
+    eve = new_lead(org_a, "Eve", at(2024, 3, 1), utm_source="newsletter")
+    # as a door that keeps the spaces would store it (the funnel groups it under "Spring")
+    with recording():  # the campaign is not a figure of the summaries
+        Lead.objects.filter(pk=eve.pk).update(campaign="  Spring ")
+    new_lead(org_a, "Fay", at(2024, 3, 2), campaign="Spring")
+    new_lead(org_a, "Gus", at(2024, 3, 3))
+    new_lead(org_a, "Hal", at(2024, 3, 4), campaign="Summer", utm_source="newsletter")
+    by_campaign = client_a.get(url(org_a), {**MARCH, "by": "campaign"}).content.decode()
+    assert listed(client_a, by_campaign, "Spring", "prospect", "reached") == ["Eve", "Fay"]
+    assert listed(client_a, by_campaign, "Summer", "prospect", "entered") == ["Hal"]
+    assert listed(client_a, by_campaign, "", "prospect", "reached") is None  # (none): no list
+    by_utm = client_a.get(url(org_a), {**MARCH, "by": "utm_source"}).content.decode()
+    assert listed(client_a, by_utm, "newsletter", "prospect", "reached") == ["Eve", "Hal"]
 
 
 def test_grouping_by_a_fact_and_ungrouped(client_a, org_a, story):

@@ -38,7 +38,7 @@ from keepscore.followups.assignment import (
 )
 from keepscore.leads.corrections import stage_change_undo
 from keepscore.leads.models import Channel, Lead, LostReason, Stage, StageChange, StageCorrection
-from keepscore.leads.selectors import LeadFilters, lead_list
+from keepscore.leads.selectors import SOURCE_TEXT, LeadFilters, lead_list
 from keepscore.leads.services import Outcome, lead_create, lead_move, lead_update
 
 router = Router(tags=["leads"])
@@ -134,6 +134,7 @@ def leads_list(
         sourced_by=member_by_email(organization, filters.sourced_by, "sourced_by"),
         entered=stage_by_key(organization, filters.entered, "entered"),
         reached=stage_by_key(organization, filters.reached, "reached"),
+        **{name: getattr(filters, name) for name in SOURCE_TEXT},
         **{
             f"{name}_{end}": getattr(filters, f"{name}_{end}")
             for name in DATED_FILTERS

@@ -318,6 +318,10 @@ class LeadFiltersIn(Schema):
         None, description="The last outcome in the dates is a loss (the scorecard's lost)."
     )
     closed_lost_to: Day | None = None
+    campaign: Text = Field("", description="The original source's campaign.", max_length=200)
+    utm_source: Text = Field("", max_length=200)
+    utm_medium: Text = Field("", max_length=200)
+    utm_campaign: Text = Field("", max_length=200)
     q: Text = Field("", description="Searched in name, company, email and phone.", max_length=200)
 
 

@@ -12,6 +12,7 @@ from keepscore.common.periods import Period
 from keepscore.funnel.ladder import Ladder
 from keepscore.leads.links import dated, leads_url
 from keepscore.leads.models import Channel, Stage
+from keepscore.leads.selectors import SOURCE_TEXT
 
 
 def stage_links(
@@ -19,7 +20,8 @@ def stage_links(
 ) -> Callable[[str], dict[str, dict[str, str]]]:
     """A group's lead lists, by stage key: ``reached`` (first reached in the period) and
     ``entered`` (moved into it in the period), the leads the group's counts count. Only for
-    the groups the lead list can filter (all leads, a channel, an owner); none for others."""
+    the groups the lead list can filter (all leads, a channel, an owner, a campaign or UTM
+    field's text); none for others (no owner, a blank field, a fact)."""
     channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
 
     def links(group_key: str) -> dict[str, dict[str, str]]:
@@ -29,6 +31,8 @@ def stage_links(
             only = {"channel": channels[group_key]}
         elif by == "owner" and group_key.isdigit():
             only = {"owner": group_key}
+        elif by in SOURCE_TEXT and group_key:  # a campaign or UTM field: its text
+            only = {by: group_key}
         else:
             return {}
         return {

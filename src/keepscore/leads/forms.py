@@ -26,7 +26,7 @@ from keepscore.leads.models import (
     Stage,
     StageKind,
 )
-from keepscore.leads.selectors import LeadFilters
+from keepscore.leads.selectors import SOURCE_TEXT, LeadFilters
 from keepscore.leads.services import Outcome
 
 
@@ -90,6 +90,10 @@ class LeadFilterForm(forms.Form):
         empty_label="Anyone",
         help_text="The member who brought the lead in.",
     )
+    campaign = forms.CharField(label="Campaign", required=False, max_length=200)
+    utm_source = forms.CharField(label="UTM source", required=False, max_length=200)
+    utm_medium = forms.CharField(label="UTM medium", required=False, max_length=200)
+    utm_campaign = forms.CharField(label="UTM campaign", required=False, max_length=200)
     created_from = _day("First touch from")
     created_to = _day("First touch to")
     entered = forms.ModelChoiceField(
@@ -205,6 +209,7 @@ class LeadFilterForm(forms.Form):
             closed_lost_from=data.get("closed_lost_from"),
             closed_lost_to=data.get("closed_lost_to"),
             sourced_by=data.get("sourced_by"),
+            **{name: data.get(name) or "" for name in SOURCE_TEXT},
             won_from=data.get("won_from"),
             won_to=data.get("won_to"),
             reached=data.get("reached"),

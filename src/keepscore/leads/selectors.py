@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Trim
 
 from keepscore.accounts.models import Organization
 from keepscore.activities.models import Activity, Objection
@@ -28,6 +29,8 @@ from keepscore.leads.models import (
 #: queryset (``leads=``) and the field's value (named as the field) in, the filtered queryset
 #: out; registered by that app when Django starts (the follow-ups: ``next_step``)
 LIST_FILTERS: dict[str, Callable[..., QuerySet[Lead]]] = {}
+#: the text fields of a lead's original source the list filters by (the funnel's groupings)
+SOURCE_TEXT = ("campaign", "utm_source", "utm_medium", "utm_campaign")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ class LeadFilters:
     closed_lost_to: date | None = None
     #: the member who brought the lead in (``Lead.sourced_by``; marketing & sales links here)
     sourced_by: Any = None
+    #: the original source's text fields (``SOURCE_TEXT``), each matched whole, its spaces
+    #: around left out (as the funnel groups leads by them)
+    campaign: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
     #: leads whose reach of this stage (entering it or a later stage that is not lost, as
     #: the funnel counts it) is first dated in [reached_from, reached_to]
     reached: Stage | None = None
@@ -164,6 +173,11 @@ def lead_list(*, organization: Organization, filters: LeadFilters | None = None)
         qs = qs.filter(owner=f.owner)
     if f.sourced_by is not None:
         qs = qs.filter(sourced_by=f.sourced_by)
+    for name in SOURCE_TEXT:
+        if getattr(f, name):
+            qs = qs.alias(**{f"{name}_trimmed": Trim(name)}).filter(
+                **{f"{name}_trimmed": getattr(f, name).strip()}
+            )
     if f.created_from:
         qs = qs.filter(first_touch_at__gte=day_start(f.created_from))
     if f.created_to and f.created_to < date.max:  # up to date.max: no upper bound
