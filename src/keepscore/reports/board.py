@@ -5,7 +5,7 @@ list); a won or lost stage collapses to the leads that reached it in the period.
 Every read is one indexed query, whatever the number of leads: the counts and totals per
 open stage (from the index ``lead_org_stage_open`` alone: organization, stage,
 stage_entered_at, value, first_touch_at), the newest cards of each column (the same index, read
-backwards), the period's entries into each closed stage (``sc_org_to_at``), its won deals
+backwards), the period's entries into each closed stage (``sc_org_to_at_lead``), its won deals
 (``outcome_org_at_cover``) and the next steps of the cards shown.
 """
 
