@@ -62,9 +62,7 @@ def report_context(organization: Organization, result: ChannelEconomics) -> dict
 
     def shown(row: ChannelRow) -> Shown:
         text = channel_text(row)
-        key = None if row is result.total else row.key
-        counted = {k: url for k, url in links(key).items() if getattr(row, k)}  # 0: no link
-        return Shown(row.key, row.name, row.too_small, text, counted)
+        return Shown(row.key, row.name, row.too_small, text, links(row))
 
     chart = spend_margin_chart(
         [

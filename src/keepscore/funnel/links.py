@@ -9,42 +9,47 @@ from collections.abc import Callable
 
 from keepscore.accounts.models import Organization
 from keepscore.common.periods import Period
+from keepscore.funnel.funnel_report import FunnelGroup
+from keepscore.funnel.jobs import JobCounts
 from keepscore.funnel.ladder import Ladder
-from keepscore.leads.links import dated, leads_url
+from keepscore.leads.links import counted, dated, leads_url
 from keepscore.leads.models import Channel, Stage
 from keepscore.leads.selectors import SOURCE_TEXT
 
 
 def stage_links(
     organization: Organization, period: Period, by: str | None, ladder: Ladder
-) -> Callable[[str], dict[str, dict[str, str]]]:
+) -> Callable[[FunnelGroup], dict[str, dict[str, str]]]:
     """A group's lead lists, by stage key: ``reached`` (first reached in the period) and
-    ``entered`` (moved into it in the period), the leads the group's counts count. Only for
-    the groups the lead list can filter (all leads, a channel, an owner, a campaign or UTM
-    field's text); none for others (no owner, a blank field, a fact)."""
+    ``entered`` (moved into it in the period), the leads the group's counts count (none for
+    a count of 0). Only for the groups the lead list can filter (all leads, a channel, an
+    owner, a campaign or UTM field's text); none for others (no owner, a blank field, a
+    fact)."""
     channels = dict(Channel.objects.for_org(organization).values_list("key", "pk"))
+    ids = {s.key: s.pk for s in ladder.stages}
 
-    def links(group_key: str) -> dict[str, dict[str, str]]:
+    def links(group: FunnelGroup) -> dict[str, dict[str, str]]:
         if by is None:
             only: dict[str, object] = {}
-        elif by == "channel" and group_key in channels:
-            only = {"channel": channels[group_key]}
-        elif by == "owner" and group_key.isdigit():
-            only = {"owner": group_key}
-        elif by in SOURCE_TEXT and group_key:  # a campaign or UTM field: its text
-            only = {by: group_key}
+        elif by == "channel" and group.key in channels:
+            only = {"channel": channels[group.key]}
+        elif by == "owner" and group.key.isdigit():
+            only = {"owner": group.key}
+        elif by in SOURCE_TEXT and group.key:  # a campaign or UTM field: its text
+            only = {by: group.key}
         else:
             return {}
-        return {
-            s.key: {
-                "reached": leads_url(
-                    organization, **only, reached=s.pk, **dated("reached", period)
-                ),
-                "entered": leads_url(
-                    organization, **only, entered=s.pk, **dated("entered", period)
-                ),
+
+        def urls(stage: int) -> dict[str, str]:
+            return {
+                name: leads_url(organization, **only, **{name: stage}, **dated(name, period))
+                for name in ("reached", "entered")
             }
-            for s in ladder.stages
+
+        return {
+            s.key: counted(urls(ids[s.key]), {"reached": s.reached, "entered": s.entered}.get)
+            for s in group.stages
+            if s.key in ids
         }
 
     return links
@@ -52,20 +57,21 @@ def stage_links(
 
 def job_links(
     organization: Organization, qualified: Stage | None
-) -> Callable[[int | None, Period], dict[str, str]]:
+) -> Callable[[int | None, Period, JobCounts], dict[str, str]]:
     """The lead lists of marketing & sales' marketing columns for a member (None: everyone)
-    over some days, by column: ``leads_sourced`` (the member sourced them and they were first
-    touched in the days) and ``leads_qualified`` (the member sourced them and they first
-    reached the qualified stage in the days; none without a qualified stage). Work credited
-    to no member has no list: the lead list has no "sourced by no one" filter."""
+    over some days, by column (none for a count of 0 in ``counts``): ``leads_sourced`` (the
+    member sourced them and they were first touched in the days) and ``leads_qualified``
+    (the member sourced them and they first reached the qualified stage in the days; none
+    without a qualified stage). Work credited to no member has no list: the lead list has no
+    "sourced by no one" filter."""
 
-    def links(member: int | None, days: Period) -> dict[str, str]:
+    def links(member: int | None, days: Period, counts: JobCounts) -> dict[str, str]:
         only = {} if member is None else {"sourced_by": member}
         out = {"leads_sourced": leads_url(organization, **only, **dated("created", days))}
         if qualified is not None:
             out["leads_qualified"] = leads_url(
                 organization, **only, reached=qualified.pk, **dated("reached", days)
             )
-        return out
+        return counted(out, lambda name: getattr(counts, name))
 
     return links

@@ -124,14 +124,16 @@ def split_text(member: MemberJobs) -> str:
 
 
 def _cells(counts: JobCounts, links: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """Each column's text, with the lead list of a count of leads (none for 0)."""
+    """Each column's text, with the lead list of its leads when it has one."""
     links = links or {}
     cells = [
         (
-            NO_VALUE if value is None else format_value(value, "count"),
-            links.get(name, "") if value else "",
+            NO_VALUE
+            if getattr(counts, name) is None
+            else format_value(getattr(counts, name), "count"),
+            links.get(name, ""),
         )
-        for name, value in ((name, getattr(counts, name)) for name in COUNT_FIELDS)
+        for name in COUNT_FIELDS
     ]
     margin = (
         "not recorded" if counts.margin is None else format_value(float(counts.margin), "money")
@@ -162,7 +164,7 @@ def jobs_context(organization: Organization, form: JobsFilterForm) -> dict[str, 
         if member is not None and member.member_id is None:
             return _cells(counts)
         who = None if member is None else member.member_id
-        return _cells(counts, links(who, period if start is None else days(start)))
+        return _cells(counts, links(who, period if start is None else days(start), counts))
 
     members = [
         {

@@ -136,7 +136,7 @@ def report_context(organization: Organization, form: FunnelFilterForm) -> dict[s
             }
             for c in group.conversions
         ]
-        links = group_links(group.key)
+        links = group_links(group)
         stages = [(s, links.get(s.key, {})) for s in group.stages]
         groups.append({"group": group, "conversions": conversions, "stages": stages})
         for c in group.conversions:

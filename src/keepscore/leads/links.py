@@ -4,6 +4,8 @@ form's names); shared by the lead, follow-up, privacy and report pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404
@@ -34,6 +36,12 @@ def leads_url(organization: Organization, **filters: object) -> str:
     """The organization's lead list with these filters (``LeadFilterForm``'s fields)."""
     base = reverse("lead_list", kwargs={"org": organization.slug})
     return f"{base}?{urlencode(filters)}" if filters else base
+
+
+def counted(links: dict[str, str], count: Callable[[str], Any]) -> dict[str, str]:
+    """The links of the counts that are not 0 (``count(name)``: the figure a link names): a
+    count of no leads opens no list."""
+    return {name: url for name, url in links.items() if url and count(name)}
 
 
 def dated(name: str, period: Period) -> dict[str, str]:

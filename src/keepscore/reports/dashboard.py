@@ -19,7 +19,7 @@ from keepscore.common.periods import Period
 from keepscore.economics.models import CashPosition
 from keepscore.economics.selectors import cash_current, runway_months
 from keepscore.funnel import summary
-from keepscore.leads.links import leads_url
+from keepscore.leads.links import counted, leads_url
 from keepscore.leads.models import Lead, Stage, StageChange
 from keepscore.reports import presenter
 from keepscore.reports.charts import GoalBar, format_value, goal_bar
@@ -103,16 +103,24 @@ def _goal(row: MetricRow) -> GoalProgress:
     return GoalProgress(row=row, text=text, bar=bar)
 
 
-def _flow_links(organization: Organization, key: str, month: date, today: date) -> tuple[str, str]:
+def _flow_links(
+    organization: Organization, row: MetricRow, month: date, today: date
+) -> tuple[str, str]:
     """The lead lists of a flow's figures: this month so far, and the same days of last
-    month; "" for a flow that is not a count of leads."""
-    if key not in LEAD_COUNTS:
+    month; "" for a count of 0 or a flow that is not a count of leads."""
+    if row.key not in LEAD_COUNTS:
         return "", ""
     before = Period.first_days(month_add(month, -1), today.day)
-    return (
-        metric_leads_url(organization, key, month, today, {}),
-        metric_leads_url(organization, key, before.start, before.end, {}),
+    urls = counted(
+        {
+            "value": metric_leads_url(organization, row.key, month, today, {}),
+            "previous_same_days": metric_leads_url(
+                organization, row.key, before.start, before.end, {}
+            ),
+        },
+        lambda figure: getattr(row, figure),
     )
+    return urls.get("value", ""), urls.get("previous_same_days", "")
 
 
 def dashboard(organization: Organization, today: date) -> Dashboard:
@@ -123,7 +131,9 @@ def dashboard(organization: Organization, today: date) -> Dashboard:
     )
     rows = {r.key: r for r in card.rows}
     flows = [
-        FlowRow(rows[k], presenter.row_text(rows[k]), *_flow_links(organization, k, month, today))
+        FlowRow(
+            rows[k], presenter.row_text(rows[k]), *_flow_links(organization, rows[k], month, today)
+        )
         for k in FLOW_METRICS
         if k in rows
     ]

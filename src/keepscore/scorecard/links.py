@@ -5,13 +5,13 @@ others (activities, money, rates, manual metrics), which are not a list of leads
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from keepscore.accounts.models import Organization
 from keepscore.common.months import month_add
 from keepscore.common.periods import Period
-from keepscore.leads.links import leads_url
+from keepscore.leads.links import counted, leads_url
 from keepscore.leads.models import Stage
+from keepscore.scorecard.types import MetricRow
 
 #: the lead list's (from, to) filters of the metrics that count leads by a day
 LEAD_COUNTS = {
@@ -41,23 +41,37 @@ def metric_leads_url(
     return leads_url(organization, entered=stage, entered_from=start, entered_to=end)
 
 
+#: a row's columns that count leads, and the figure each shows
+COLUMNS = {
+    "value": "value",
+    "previous_same_days": "previous_same_days",
+    "previous": "previous",
+    "last_year": "same_month_last_year",
+}
+
+
 def row_links(
-    organization: Organization, key: str, month: date, days: int | None, stages: dict[str, int]
-) -> dict[str, Any]:
+    organization: Organization,
+    row: MetricRow,
+    month: date,
+    days: int | None,
+    stages: dict[str, int],
+) -> dict[str, str]:
     """A scorecard row's lead lists, by column: ``value`` (the month), ``previous_same_days``
     (the first ``days`` days of last month, while the month runs), ``previous`` (last month)
-    and ``last_year`` (the same month last year); empty for a metric that is not a count of
-    leads."""
+    and ``last_year`` (the same month last year); none for a count of 0, none at all for a
+    metric that is not a count of leads."""
 
     def url(period: Period) -> str:
-        return metric_leads_url(organization, key, period.start, period.end, stages)
+        return metric_leads_url(organization, row.key, period.start, period.end, stages)
 
     if not url(Period.month(month)):
         return {}
     before = month_add(month, -1)
-    return {
+    urls = {
         "value": url(Period.month(month)),
         "previous_same_days": url(Period.first_days(before, days)) if days else "",
         "previous": url(Period.month(before)),
         "last_year": url(Period.month(month_add(month, -12))),
     }
+    return counted(urls, lambda column: getattr(row, COLUMNS[column]))

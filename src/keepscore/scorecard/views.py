@@ -129,7 +129,7 @@ def _scorecard_page(request: HttpRequest, organization: Organization, month: dat
     # each count of leads links to its leads (not kept: a link is cheap, and names ids)
     stages = stage_ids(organization)
     linked = [
-        (group, [(r, row_links(organization, r.row.key, month, card.days, stages)) for r in rows])
+        (group, [(r, row_links(organization, r.row, month, card.days, stages)) for r in rows])
         for group, rows in groups
     ]
     previous, following = month_add(month, -1), month_add(month, 1)
