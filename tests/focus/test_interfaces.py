@@ -179,3 +179,8 @@ def test_the_customers_of_each_channel_open_those_leads(client_a: Any, org_a: An
     assert total is not None  # every channel's: more than a page, so counted
     listed = client_a.get(total.group(1).replace("&amp;", "&")).context["page_obj"].paginator
     assert listed.count == sum(len(names) for names in expected.values())
+    # a past date's counts open no list (the list shows the leads as they are now)
+    past = (timezone.localdate() - timedelta(days=40)).isoformat()
+    earlier = client_a.get(f"/o/acme/focus/?date={past}").content.decode()
+    earlier = earlier.split('data-indicator="best_channels"')[1].split("</section>")[0]
+    assert "won_from" not in earlier and "channel=" in earlier  # each channel's leads still

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from keepscore.accounts.models import Organization
@@ -21,9 +20,7 @@ from keepscore.common.money import money_format
 from keepscore.common.views import org_view
 from keepscore.focus import selectors
 from keepscore.focus.forms import FocusDateForm
-from keepscore.leads.late import STALL_DAYS
-from keepscore.leads.links import leads_url
-from keepscore.leads.models import Channel
+from keepscore.focus.links import IndicatorLinks, indicator_links
 from keepscore.reports.charts import DASH, sparkline
 
 BAD_DATE = 400
@@ -162,32 +159,8 @@ def _is_monthly(value: Any) -> bool:
     )
 
 
-def lead_links(organization: Organization, as_of: date) -> dict[str, str]:
-    """The lead list filtered to exactly the leads a count names (today's counts only: the
-    list shows the leads as they are now)."""
-    if as_of != timezone.localdate():
-        return {}
-    stalled = leads_url(organization, status="open", late="on", min_days=STALL_DAYS)
-    return {
-        "stalled": stalled,
-        "high_value_stalled": stalled,
-        "open_leads": leads_url(organization, status="open"),
-    }
-
-
-def customer_links(
-    organization: Organization, indicator: selectors.Indicator, links: dict[str, str]
-) -> dict[str, str]:
-    """Where the customers come from: its count of customers opens the leads first won in
-    its days, as the other lead links only for today's diagnosis (``links`` not empty)."""
-    won = indicator.evidence.get("customers_won")
-    if not links or not won or not indicator.evidence.get("customers"):
-        return {}
-    return {"customers": leads_url(organization, won_from=won["from"], won_to=won["to"])}
-
-
-def shown(indicator: selectors.Indicator, links: dict[str, str] | None = None) -> Shown:
-    links = links or {}
+def shown(indicator: selectors.Indicator, links: IndicatorLinks | None = None) -> Shown:
+    links = links or IndicatorLinks()
     facts, charts = [], []
     channels: list[dict[str, Any]] = []
     for key, value in indicator.evidence.items():
@@ -205,12 +178,12 @@ def shown(indicator: selectors.Indicator, links: dict[str, str] | None = None) -
                     ),
                 )
             )
-        elif key == "by_customers":
-            channels = value
+        elif key == "by_customers":  # copies: the diagnosis's rows stay as they are
+            channels = [{**row, "links": links.channels.get(row["channel"], {})} for row in value]
         elif key in ("k", "n", "months"):
             continue  # the monthly cohort lists: summed up in the other facts
         else:
-            facts.append((_label(key), _format(key, value), links.get(key, "")))
+            facts.append((_label(key), _format(key, value), links.facts.get(key, "")))
     return Shown(
         indicator=indicator,
         question=QUESTIONS.get(indicator.question) if indicator.question else None,
@@ -223,21 +196,9 @@ def shown(indicator: selectors.Indicator, links: dict[str, str] | None = None) -
 
 def _context(organization: Organization, diagnosis: selectors.Diagnosis) -> dict[str, Any]:
     ordered = sorted(diagnosis.indicators, key=lambda i: (i.question is None, i.question or 0))
-    links = lead_links(organization, diagnosis.as_of)
+    links = indicator_links(organization, diagnosis.as_of)
     stall = next((i for i in diagnosis.indicators if i.key == "late_stage_stall"), None)
-    shown_all = [shown(i, {**links, **customer_links(organization, i, links)}) for i in ordered]
-    channel_pks = dict(Channel.objects.for_org(organization).values_list("name", "pk"))
-    for s in shown_all:
-        won = s.indicator.evidence.get("customers_won")
-        for row in s.channels:  # each channel's leads, a click away
-            if row.get("channel") not in channel_pks:
-                continue
-            pk = channel_pks[row["channel"]]
-            row["leads_url"] = leads_url(organization, channel=pk)
-            if links and won and row.get("customers"):  # today's: those customers
-                row["customers_url"] = leads_url(
-                    organization, channel=pk, won_from=won["from"], won_to=won["to"]
-                )
+    shown_all = [shown(i, links(i)) for i in ordered]
     return {
         "diagnosis": diagnosis,
         "label": selectors.LABELS[diagnosis.recommendation],
@@ -245,7 +206,7 @@ def _context(organization: Organization, diagnosis: selectors.Diagnosis) -> dict
         "indicators": [s for s in shown_all if s.indicator.question is None],
         "alerts": [i for i in diagnosis.indicators if i.status == "alert"],
         # the leads to follow up, when the focus says so
-        "stall_link": links.get("stalled", "")
+        "stall_link": links(stall).facts.get("stalled", "")
         if stall is not None and stall.status in ("alert", "watch")
         else "",
         "stalled": stall.evidence.get("stalled", 0) if stall is not None else 0,
